@@ -1,0 +1,20 @@
+//! The canonical model of cutover: records of every kind in a platform-neutral form, typed ids
+//! and fingerprints. No I/O: nothing here can fail on a network or a disk.
+//!
+//! Layout:
+//! - [`ids`]: `Side`, `RecordKind` (in dependency order), `PlatformKind`, `PlatformId`, `RecordRef`.
+//! - [`records`]: the canonical records and the `Record` enum over every kind.
+//! - [`fingerprint`]: blake3 over a canonical encoding, independent of key and map order.
+//! - [`vocabulary`]: each platform's built-in statuses, priorities and channels.
+//! - [`error`]: what a value that breaks a type's rules reports.
+
+pub mod error;
+pub mod fingerprint;
+pub mod ids;
+pub mod records;
+pub mod vocabulary;
+
+pub use error::ModelError;
+pub use fingerprint::Fingerprint;
+pub use ids::{PlatformId, PlatformKind, RecordKind, RecordRef, Side};
+pub use records::{Observed, Record};

@@ -1,0 +1,406 @@
+//! Canonical records: the platform-neutral form of every record kind.
+//!
+//! Mapping turns a platform's record into one of these and back. References to other records are
+//! [`RecordKey`]s: before fingerprinting, the engine expresses every reference in the key space of
+//! the old side (through the links), so the same content on both sides has the same fingerprint.
+//! Times that a platform changes on every write (`updated_at`) are not content; they travel beside
+//! the record in an [`Observed`] envelope.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::error::ModelError;
+use crate::fingerprint::Fingerprint;
+use crate::ids::{PlatformId, RecordKind, Side};
+
+/// A reference from one record to another, by the referenced record's id in a common key space.
+pub type RecordKey = PlatformId;
+
+/// Custom field values by field key (`cf_order_number`, or a Zendesk field id as text).
+pub type CustomFields = BTreeMap<String, Value>;
+
+/// How a customer reached the service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// E-mail to a support address.
+    Email,
+    /// A web form or help-centre portal.
+    WebForm,
+    /// Live chat or messaging widget.
+    Chat,
+    /// WhatsApp messages.
+    Whatsapp,
+    /// A phone call.
+    Voice,
+    /// Created through the API or by an agent.
+    Api,
+    /// Social media and anything else.
+    Other,
+}
+
+/// A customer organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Organization {
+    /// Display name, unique on most platforms.
+    pub name: String,
+    /// E-mail domains whose senders belong to it.
+    pub domains: BTreeSet<String>,
+    /// Free-text details.
+    pub details: Option<String>,
+    /// Internal notes.
+    pub notes: Option<String>,
+    /// Tags.
+    pub tags: BTreeSet<String>,
+    /// Custom field values.
+    pub custom_fields: CustomFields,
+}
+
+/// A customer (end user).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Full name, in any script.
+    pub name: String,
+    /// Primary e-mail address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// The organisation the contact belongs to.
+    pub organization: Option<RecordKey>,
+    /// The identity the organisation gives the customer in its own systems.
+    pub external_id: Option<String>,
+    /// Preferred language (BCP 47).
+    pub locale: Option<String>,
+    /// IANA time zone.
+    pub time_zone: Option<String>,
+    /// Tags.
+    pub tags: BTreeSet<String>,
+    /// Custom field values.
+    pub custom_fields: CustomFields,
+    /// False once suspended or deleted.
+    pub active: bool,
+}
+
+/// A person who answers tickets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Agent {
+    /// Full name.
+    pub name: String,
+    /// Login e-mail: how agents are matched across platforms.
+    pub email: String,
+    /// The agent's role.
+    pub role: Option<RecordKey>,
+    /// Groups the agent belongs to.
+    pub groups: BTreeSet<RecordKey>,
+    /// False once the agent has left.
+    pub active: bool,
+}
+
+/// A group or department of agents.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Group {
+    /// Display name.
+    pub name: String,
+    /// What the group handles.
+    pub description: Option<String>,
+}
+
+/// A set of permissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Role {
+    /// Display name.
+    pub name: String,
+    /// What the role is for.
+    pub description: Option<String>,
+    /// Permission names, in the canonical vocabulary.
+    pub permissions: BTreeSet<String>,
+}
+
+/// Which records a custom field belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldTarget {
+    /// Ticket fields.
+    Ticket,
+    /// Contact (user) fields.
+    Contact,
+    /// Organisation (company) fields.
+    Organization,
+}
+
+/// The type of a custom field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    /// One line of text.
+    Text,
+    /// Several lines of text.
+    Textarea,
+    /// A whole number.
+    Integer,
+    /// A decimal number.
+    Decimal,
+    /// Yes or no.
+    Checkbox,
+    /// A calendar date.
+    Date,
+    /// One value from a list.
+    Dropdown,
+    /// Several values from a list.
+    Multiselect,
+    /// Text matched against a pattern.
+    Regexp,
+}
+
+/// One choice of a dropdown or multiselect field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldOption {
+    /// What agents see.
+    pub name: String,
+    /// What is stored.
+    pub value: String,
+}
+
+/// The definition of a custom field.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomFieldDef {
+    /// Which records carry it.
+    pub target: FieldTarget,
+    /// The key values are stored under.
+    pub key: String,
+    /// What agents see.
+    pub title: String,
+    /// The type of its values.
+    pub field_type: FieldType,
+    /// Choices, in display order, for dropdown and multiselect fields.
+    pub options: Vec<FieldOption>,
+    /// Whether agents must fill it in.
+    pub required: bool,
+    /// False when retired.
+    pub active: bool,
+}
+
+/// A conversation with a customer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Subject line.
+    pub subject: String,
+    /// Status in the canonical vocabulary (`new`, `open`, `pending`, `hold`, `solved`, `closed`)
+    /// or a custom status name.
+    pub status: String,
+    /// Priority in the canonical vocabulary (`low`, `normal`, `high`, `urgent`).
+    pub priority: Option<String>,
+    /// Type (`question`, `incident`, `problem`, `task`, or a platform's own).
+    pub ticket_type: Option<String>,
+    /// How the customer reached the service.
+    pub channel: Channel,
+    /// The customer who asked.
+    pub requester: RecordKey,
+    /// The agent it is assigned to.
+    pub assignee: Option<RecordKey>,
+    /// The group it is assigned to.
+    pub group: Option<RecordKey>,
+    /// The customer's organisation.
+    pub organization: Option<RecordKey>,
+    /// Tags.
+    pub tags: BTreeSet<String>,
+    /// Custom field values.
+    pub custom_fields: CustomFields,
+    /// When the customer first wrote: kept through the move.
+    pub created_at: DateTime<Utc>,
+    /// When it was solved, if it was.
+    pub solved_at: Option<DateTime<Utc>>,
+}
+
+/// A public reply or private note on a ticket. Append-only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Comment {
+    /// The ticket it belongs to.
+    pub ticket: RecordKey,
+    /// Who wrote it (a contact or an agent).
+    pub author: RecordKey,
+    /// Public reply (seen by the customer) or private note.
+    pub public: bool,
+    /// The body as HTML, inline images pointing at attachments.
+    pub html_body: String,
+    /// When it was written: kept through the move.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file attached to a comment. Carried byte for byte, proven by its checksum.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The comment it belongs to.
+    pub comment: RecordKey,
+    /// File name as the customer sent it.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// blake3 of the bytes, lowercase hex.
+    pub checksum: String,
+    /// Whether it is an image shown inside the body.
+    pub inline: bool,
+}
+
+/// A satisfaction score from 1 (very unhappy) to 5 (very happy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "i64", into = "i64")]
+pub struct Score(u8);
+
+impl Score {
+    /// Parses a score: 1 to 5.
+    pub fn new(value: i64) -> Result<Self, ModelError> {
+        match u8::try_from(value) {
+            Ok(v @ 1..=5) => Ok(Score(v)),
+            _ => Err(ModelError::Score(value)),
+        }
+    }
+
+    /// The score, 1 to 5.
+    pub fn get(self) -> u8 {
+        self.0
+    }
+
+    /// Whether it counts towards CSAT (4 or 5).
+    pub fn is_satisfied(self) -> bool {
+        self.0 >= 4
+    }
+}
+
+impl TryFrom<i64> for Score {
+    type Error = ModelError;
+    fn try_from(value: i64) -> Result<Self, Self::Error> {
+        Score::new(value)
+    }
+}
+
+impl From<Score> for i64 {
+    fn from(value: Score) -> Self {
+        i64::from(value.0)
+    }
+}
+
+/// A customer's rating of a solved ticket.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SatisfactionRating {
+    /// The ticket rated.
+    pub ticket: RecordKey,
+    /// The customer who rated.
+    pub requester: RecordKey,
+    /// The agent who was assigned.
+    pub assignee: Option<RecordKey>,
+    /// The score.
+    pub score: Score,
+    /// What the customer wrote.
+    pub comment: Option<String>,
+    /// When the customer rated.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A configuration record: macros, routing rules, SLA policies, views, forms and channel set-ups.
+///
+/// Their conditions and actions differ too much between platforms for one typed vocabulary, so
+/// they are kept as canonical JSON (mapped field names and values) and compared as such.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    /// Title or name.
+    pub title: String,
+    /// False when switched off.
+    pub active: bool,
+    /// Position among its siblings, where order matters (triggers, views).
+    pub position: Option<i64>,
+    /// Conditions, in canonical JSON.
+    pub conditions: Value,
+    /// Actions or targets, in canonical JSON.
+    pub actions: Value,
+}
+
+/// A canonical record of any kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "record", rename_all = "snake_case")]
+pub enum Record {
+    /// See [`Organization`].
+    Organization(Organization),
+    /// See [`Contact`].
+    Contact(Contact),
+    /// See [`Agent`].
+    Agent(Agent),
+    /// See [`Group`].
+    Group(Group),
+    /// See [`Role`].
+    Role(Role),
+    /// See [`CustomFieldDef`].
+    CustomField(CustomFieldDef),
+    /// See [`Ticket`].
+    Ticket(Ticket),
+    /// See [`Comment`].
+    Comment(Comment),
+    /// See [`Attachment`].
+    Attachment(Attachment),
+    /// See [`SatisfactionRating`].
+    SatisfactionRating(SatisfactionRating),
+    /// A macro.
+    Macro(ConfigRecord),
+    /// A trigger or automation.
+    Automation(ConfigRecord),
+    /// An SLA policy.
+    SlaPolicy(ConfigRecord),
+    /// A view.
+    View(ConfigRecord),
+    /// A ticket form.
+    TicketForm(ConfigRecord),
+    /// A channel's set-up.
+    ChannelConfig(ConfigRecord),
+}
+
+impl Record {
+    /// The kind of this record.
+    pub fn kind(&self) -> RecordKind {
+        match self {
+            Record::Organization(_) => RecordKind::Organization,
+            Record::Contact(_) => RecordKind::Contact,
+            Record::Agent(_) => RecordKind::Agent,
+            Record::Group(_) => RecordKind::Group,
+            Record::Role(_) => RecordKind::Role,
+            Record::CustomField(_) => RecordKind::CustomField,
+            Record::Ticket(_) => RecordKind::Ticket,
+            Record::Comment(_) => RecordKind::Comment,
+            Record::Attachment(_) => RecordKind::Attachment,
+            Record::SatisfactionRating(_) => RecordKind::SatisfactionRating,
+            Record::Macro(_) => RecordKind::Macro,
+            Record::Automation(_) => RecordKind::Automation,
+            Record::SlaPolicy(_) => RecordKind::SlaPolicy,
+            Record::View(_) => RecordKind::View,
+            Record::TicketForm(_) => RecordKind::TicketForm,
+            Record::ChannelConfig(_) => RecordKind::ChannelConfig,
+        }
+    }
+
+    /// The fingerprint of this record's content (kind included).
+    pub fn fingerprint(&self) -> Fingerprint {
+        // Serializing plain structs of strings, numbers, maps with string keys and times cannot
+        // fail; should a future field make it fail, the error text still gives a stable hash.
+        match serde_json::to_value(self) {
+            Ok(json) => Fingerprint::of_json(&json),
+            Err(e) => Fingerprint::of_json(&Value::String(format!("unserializable: {e}"))),
+        }
+    }
+}
+
+/// A record as read from one side: where it lives, the platform's version of it, and its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Observed {
+    /// Which platform it was read from.
+    pub side: Side,
+    /// Its id there.
+    pub id: PlatformId,
+    /// The platform's own last update time: a version, not content.
+    pub updated_at: Option<DateTime<Utc>>,
+    /// The canonical content.
+    pub record: Record,
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the model: fingerprint properties over canonical records.
+
+mod fingerprints;
