@@ -1,1 +1,56 @@
-//! placeholder
+//! The store of cutover: everything a migration must remember to resume after any interruption,
+//! behind one [`Store`] trait with two implementations, SQLite (one file in WAL mode, the
+//! embedded default `./cutover.db`) and PostgreSQL (shared by several workers). Each carries its
+//! schema as migrations embedded in the binary, applied when the store is opened.
+//!
+//! - **Links**: one per record that exists on both sides, unique per old id and per new id.
+//! - **Cursors**: a compound position (time, id, sequence) per side and stream, moved only in the
+//!   transaction ([`StoreTx`]) that writes the work it covers.
+//! - **Outbox**, **dead letters**, an append-only **hash-chained audit log**, and **run state**.
+//!
+//! [`open`] picks the implementation from a [`StoreUrl`], whose `Debug` and `Display` never show
+//! a password; neither does any [`StoreError`].
+//!
+//! Layout:
+//! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
+//! - [`url`]: `StoreUrl`, parsed and redacted.
+//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`]: what is kept, as types.
+//! - [`error`]: the one error type, `StoreError`.
+//! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
+//!   hold what differs. Schemas are in `migrations/sqlite` and `migrations/postgres`.
+//! - [`testing`]: throwaway PostgreSQL databases for the test suites of every crate.
+
+pub mod audit;
+pub mod cursors;
+pub mod dead_letters;
+pub mod error;
+pub mod links;
+pub mod outbox;
+pub mod store;
+pub mod testing;
+pub mod url;
+
+mod sql;
+
+use std::sync::Arc;
+
+pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
+pub use cursors::{Cursor, CursorMove, Position};
+pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
+pub use error::{AuditProblem, StoreError};
+pub use links::{Link, LinkOutcome, StoredLink};
+pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
+pub use store::{Batch, Store, StoreTx};
+pub use url::{Backend, StoreUrl};
+
+/// Opens the store a URL names, creating it (a SQLite file, or the schema in an existing
+/// PostgreSQL database) and applying pending migrations as needed.
+#[tracing::instrument(skip_all, fields(store = %url))]
+pub async fn open(url: &StoreUrl) -> Result<Arc<dyn Store>, StoreError> {
+    let store: Arc<dyn Store> = match url.target() {
+        url::Target::Sqlite(path) => Arc::new(sql::sqlite::open(path).await?),
+        url::Target::Postgres { .. } => Arc::new(sql::postgres::open(url).await?),
+    };
+    tracing::debug!(backend = %store.backend(), "Store opened.");
+    Ok(store)
+}

@@ -1,0 +1,238 @@
+//! Rows as the database returns them, and their conversion into the store's types.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use cutover_model::{ModelError, RecordRef};
+use serde_json::Value;
+use sqlx::types::Json;
+
+use crate::audit::{AuditEntry, RawEntry};
+use crate::cursors::{Cursor, Position};
+use crate::dead_letters::{DeadLetter, DeadLetterId};
+use crate::error::{CorruptValue, StoreError};
+use crate::links::{Link, StoredLink};
+use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
+
+/// The store's clock: now, to the microsecond (what both backends keep exactly).
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// A time as the store keeps it: to the microsecond.
+pub(crate) fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
+    time.trunc_subsecs(6)
+}
+
+fn parse<T>(table: &'static str, column: &'static str, text: &str) -> Result<T, StoreError>
+where
+    T: FromStr<Err = ModelError>,
+{
+    text.parse().map_err(|e: ModelError| StoreError::Corrupt {
+        table,
+        column,
+        source: e.into(),
+    })
+}
+
+fn corrupt(table: &'static str, column: &'static str, reason: String) -> StoreError {
+    StoreError::Corrupt {
+        table,
+        column,
+        source: CorruptValue::Other(reason),
+    }
+}
+
+/// A row of `links`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LinkRow {
+    kind: String,
+    old_id: String,
+    new_id: String,
+    fingerprint: String,
+    old_version: Option<String>,
+    new_version: Option<String>,
+    last_writer: String,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<LinkRow> for StoredLink {
+    type Error = StoreError;
+    fn try_from(row: LinkRow) -> Result<Self, Self::Error> {
+        let link = Link {
+            kind: parse("links", "kind", &row.kind)?,
+            old_id: parse("links", "old_id", &row.old_id)?,
+            new_id: parse("links", "new_id", &row.new_id)?,
+            fingerprint: parse("links", "fingerprint", &row.fingerprint)?,
+            old_version: row.old_version,
+            new_version: row.new_version,
+            last_writer: parse("links", "last_writer", &row.last_writer)?,
+        };
+        Ok(StoredLink {
+            link,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+/// A row of `cursors`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CursorRow {
+    position_time: DateTime<Utc>,
+    position_id: String,
+    position_seq: i64,
+    token: Option<String>,
+}
+
+impl From<CursorRow> for Cursor {
+    fn from(row: CursorRow) -> Self {
+        Cursor {
+            position: Position {
+                time: row.position_time,
+                id: row.position_id,
+                seq: row.position_seq,
+            },
+            token: row.token,
+        }
+    }
+}
+
+/// A row of `outbox`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct OutboxRow {
+    id: i64,
+    kind: String,
+    target_side: String,
+    source_side: String,
+    source_id: String,
+    payload: Json<Value>,
+    status: String,
+    attempts: i64,
+    lease_until_us: Option<i64>,
+    created_at: DateTime<Utc>,
+    sent_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<OutboxRow> for OutboxItem {
+    type Error = StoreError;
+    fn try_from(row: OutboxRow) -> Result<Self, Self::Error> {
+        let status = OutboxStatus::parse(&row.status).ok_or_else(|| {
+            corrupt(
+                "outbox",
+                "status",
+                format!("unknown status {:?}", row.status),
+            )
+        })?;
+        let leased_until = match row.lease_until_us {
+            None => None,
+            Some(micros) => Some(DateTime::from_timestamp_micros(micros).ok_or_else(|| {
+                corrupt(
+                    "outbox",
+                    "lease_until_us",
+                    format!("{micros} is out of range"),
+                )
+            })?),
+        };
+        Ok(OutboxItem {
+            id: OutboxId(row.id),
+            target: parse("outbox", "target_side", &row.target_side)?,
+            record: RecordRef {
+                kind: parse("outbox", "kind", &row.kind)?,
+                side: parse("outbox", "source_side", &row.source_side)?,
+                id: parse("outbox", "source_id", &row.source_id)?,
+            },
+            payload: row.payload.0,
+            status,
+            attempts: row.attempts,
+            leased_until,
+            created_at: row.created_at,
+            sent_at: row.sent_at,
+        })
+    }
+}
+
+/// A row of `dead_letters`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct DeadLetterRow {
+    id: i64,
+    kind: String,
+    side: String,
+    source_id: String,
+    reason: String,
+    record: Json<Value>,
+    attempts: i64,
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    retried_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<DeadLetterRow> for DeadLetter {
+    type Error = StoreError;
+    fn try_from(row: DeadLetterRow) -> Result<Self, Self::Error> {
+        Ok(DeadLetter {
+            id: DeadLetterId(row.id),
+            kind: parse("dead_letters", "kind", &row.kind)?,
+            side: parse("dead_letters", "side", &row.side)?,
+            source_id: parse("dead_letters", "source_id", &row.source_id)?,
+            reason: row.reason,
+            record: row.record.0,
+            attempts: row.attempts,
+            first_seen: row.first_seen,
+            last_seen: row.last_seen,
+            retried_at: row.retried_at,
+        })
+    }
+}
+
+/// A row of `audit_log`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuditRow {
+    seq: i64,
+    at: DateTime<Utc>,
+    actor: String,
+    action: String,
+    detail: Json<Value>,
+    prev_hash: String,
+    hash: String,
+}
+
+impl From<AuditRow> for RawEntry {
+    fn from(row: AuditRow) -> Self {
+        RawEntry {
+            seq: row.seq,
+            at: row.at,
+            actor: row.actor,
+            action: row.action,
+            detail: row.detail.0,
+            prev_hash: row.prev_hash,
+            hash: row.hash,
+        }
+    }
+}
+
+impl TryFrom<AuditRow> for AuditEntry {
+    type Error = StoreError;
+    fn try_from(row: AuditRow) -> Result<Self, Self::Error> {
+        let hash = |column, text: &str| {
+            text.parse().map_err(|e: crate::audit::BadAuditHash| {
+                corrupt("audit_log", column, e.to_string())
+            })
+        };
+        Ok(AuditEntry {
+            seq: row.seq,
+            at: row.at,
+            prev_hash: hash("prev_hash", &row.prev_hash)?,
+            hash: hash("hash", &row.hash)?,
+            actor: row.actor,
+            action: row.action,
+            detail: row.detail.0,
+        })
+    }
+}
+
+/// The audit chain head: the last entry's sequence number and hash.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AuditHeadRow {
+    pub(crate) seq: i64,
+    pub(crate) hash: String,
+}

@@ -1,0 +1,26 @@
+//! What differs between the SQL backends.
+
+use sqlx::{Database, IntoArguments};
+
+use crate::url::Backend;
+
+/// A database the store runs on, with the statements in which it differs from the others.
+///
+/// Code generic over a dialect also states, in its `where` clauses, the driver capabilities it
+/// uses (an executor over a connection, and the column types text, integer, time and JSON):
+/// Rust does not carry such bounds from a trait to its users, so they are repeated where needed.
+pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
+    /// Which public backend this is.
+    const BACKEND: Backend;
+
+    /// The statement that starts a write transaction, if not the driver's default `BEGIN`.
+    const BEGIN_WRITE: Option<&'static str>;
+
+    /// Reads the audit chain head (`seq`, `hash`) and holds it until the transaction ends, so
+    /// appends from concurrent transactions form one chain.
+    const LOCK_AUDIT_HEAD: &'static str;
+
+    /// Claims outbox items: binds target side, limit, lease end and now (microseconds), and
+    /// returns the claimed rows.
+    const CLAIM_OUTBOX: &'static str;
+}

@@ -1,0 +1,99 @@
+//! PostgreSQL: one database shared by several workers.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Connection, Postgres};
+
+use crate::error::StoreError;
+use crate::sql::dialect::Dialect;
+use crate::sql::store::SqlStore;
+use crate::url::{Backend, StoreUrl};
+
+/// The schema, embedded in the binary.
+static MIGRATOR: Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// How long the first connection may take before the server counts as unreachable.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a caller waits for a free connection once the store is open.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Connections per process.
+const MAX_CONNECTIONS: u32 = 16;
+
+impl Dialect for Postgres {
+    const BACKEND: Backend = Backend::Postgres;
+
+    const BEGIN_WRITE: Option<&'static str> = None;
+
+    // A row lock on the chain head serialises appends until the appending transaction ends.
+    const LOCK_AUDIT_HEAD: &'static str =
+        "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";
+
+    // Workers skip rows another worker is claiming, instead of waiting for them.
+    const CLAIM_OUTBOX: &'static str = "UPDATE outbox SET attempts = attempts + 1, \
+         lease_until_us = $3 WHERE id IN (SELECT id FROM outbox WHERE status = $5 \
+         AND target_side = $1 AND (lease_until_us IS NULL OR lease_until_us <= $4) \
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, target_side, source_side, source_id, payload, status, attempts, \
+         lease_until_us, created_at, sent_at";
+}
+
+/// The driver's options for a PostgreSQL URL. Its errors are re-worded without the URL.
+pub(crate) fn connect_options(url: &StoreUrl) -> Result<PgConnectOptions, StoreError> {
+    let invalid = |reason: &str| StoreError::Url {
+        url: url.to_string(),
+        reason: reason.to_owned(),
+    };
+    let text = url
+        .target()
+        .expose_postgres()
+        .ok_or_else(|| invalid("not a postgres url"))?;
+    // `StoreUrl` checked this URL when it was parsed, keeping the driver's reason scrubbed.
+    PgConnectOptions::from_str(text)
+        .map(|options| options.application_name("cutover"))
+        .map_err(|_| invalid("the postgres driver refuses it"))
+}
+
+/// Connects once, failing fast with the driver's own reason.
+///
+/// A pool would retry a refused connection until its timeout and then report only that it timed
+/// out; a single connection says "connection refused" at once.
+pub(crate) async fn connect(url: &StoreUrl) -> Result<PgConnection, StoreError> {
+    let options = connect_options(url)?;
+    let connect_error = |source| StoreError::Connect {
+        url: url.to_string(),
+        source,
+    };
+    match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options)).await {
+        Ok(Ok(conn)) => Ok(conn),
+        Ok(Err(source)) => Err(connect_error(source)),
+        Err(_) => Err(connect_error(sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no answer within {}s", CONNECT_TIMEOUT.as_secs()),
+        )))),
+    }
+}
+
+/// Opens the store in a PostgreSQL database and brings its schema up to date.
+pub(crate) async fn open(url: &StoreUrl) -> Result<SqlStore<Postgres>, StoreError> {
+    let mut conn = connect(url).await?;
+    let location = url.to_string();
+    MIGRATOR
+        .run(&mut conn)
+        .await
+        .map_err(|source| StoreError::Migrate {
+            location: location.clone(),
+            source,
+        })?;
+    // The migration connection is done with; failing to say goodbye politely changes nothing.
+    let _ = conn.close().await;
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_lazy_with(connect_options(url)?);
+    Ok(SqlStore::new(pool, false, location))
+}

@@ -1,0 +1,296 @@
+//! The store over a SQL connection pool.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use cutover_model::{PlatformId, RecordKind, Side};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
+use tokio::sync::Mutex;
+
+use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
+use crate::cursors::Cursor;
+use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId};
+use crate::error::{QueryContext, StoreError};
+use crate::links::StoredLink;
+use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
+use crate::sql::codec::{AuditHeadRow, AuditRow, DeadLetterRow, LinkRow, OutboxRow, now};
+use crate::sql::dialect::Dialect;
+use crate::sql::tx::SqlTx;
+use crate::store::{Store, StoreTx};
+use crate::url::Backend;
+
+const LINKS_PAGE: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, new_version, \
+     last_writer, updated_at FROM links WHERE kind = $1 AND ($2 IS NULL OR old_id > $2) \
+     ORDER BY old_id LIMIT $3";
+
+const COUNT_LINKS: &str = "SELECT COUNT(*) FROM links WHERE ($1 IS NULL OR kind = $1)";
+
+const RELEASE_OUTBOX: &str =
+    "UPDATE outbox SET lease_until_us = NULL WHERE id = $1 AND status = $2 RETURNING id";
+
+const DEAD_LETTERS_PAGE: &str = "SELECT id, kind, side, source_id, reason, record, attempts, \
+     first_seen, last_seen, retried_at FROM dead_letters \
+     WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR side = $2) \
+     AND ($3 IS NULL OR reason = $3) AND id > $4 ORDER BY id LIMIT $5";
+
+const DEAD_LETTER_BY_ID: &str = "SELECT id, kind, side, source_id, reason, record, attempts, \
+     first_seen, last_seen, retried_at FROM dead_letters WHERE id = $1";
+
+const DROP_DEAD_LETTER: &str = "DELETE FROM dead_letters WHERE id = $1 RETURNING id";
+
+const MARK_DEAD_LETTER_RETRIED: &str =
+    "UPDATE dead_letters SET retried_at = $2 WHERE id = $1 RETURNING id";
+
+const AUDIT_PAGE: &str = "SELECT seq, at, actor, action, detail, prev_hash, hash FROM audit_log \
+     WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3";
+
+const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+const RUN_STATE: &str = "SELECT value FROM run_state WHERE name = $1";
+
+/// How many audit entries verification reads at a time: memory stays flat as the log grows.
+const VERIFY_PAGE: i64 = 1000;
+
+/// The store on a SQL backend.
+pub(crate) struct SqlStore<DB: Dialect> {
+    /// Connections, shared by every caller.
+    pool: Pool<DB>,
+    /// SQLite lets one transaction write at a time: this process's writers wait their turn here
+    /// (in order, without polling) rather than in SQLite's busy handler. `None` on PostgreSQL.
+    write_turn: Option<Arc<Mutex<()>>>,
+    /// Where the store lives, password redacted: what `Debug` shows.
+    location: String,
+}
+
+impl<DB: Dialect> SqlStore<DB> {
+    pub(crate) fn new(pool: Pool<DB>, one_writer: bool, location: String) -> Self {
+        let write_turn = one_writer.then(|| Arc::new(Mutex::new(())));
+        SqlStore {
+            pool,
+            write_turn,
+            location,
+        }
+    }
+
+    /// Starts a write transaction; on SQLite, once this process's earlier writers are done.
+    async fn begin_sql(&self) -> Result<SqlTx<DB>, StoreError> {
+        let turn = match &self.write_turn {
+            Some(turn) => Some(Arc::clone(turn).lock_owned().await),
+            None => None,
+        };
+        let tx = match DB::BEGIN_WRITE {
+            Some(statement) => self.pool.begin_with(statement).await,
+            None => self.pool.begin().await,
+        }
+        .during(|| format!("begin a transaction on {}", self.location))?;
+        Ok(SqlTx::new(tx, turn))
+    }
+}
+
+impl<DB: Dialect> fmt::Debug for SqlStore<DB> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlStore")
+            .field("backend", &DB::BACKEND)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+#[async_trait]
+impl<DB> Store for SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
+    for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
+{
+    fn backend(&self) -> Backend {
+        DB::BACKEND
+    }
+
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
+        Ok(Box::new(self.begin_sql().await?))
+    }
+
+    async fn find_link(
+        &self,
+        kind: RecordKind,
+        side: Side,
+        id: &PlatformId,
+    ) -> Result<Option<StoredLink>, StoreError> {
+        SqlTx::read_link(&self.pool, kind, side, id).await
+    }
+
+    async fn links(
+        &self,
+        kind: RecordKind,
+        after: Option<&PlatformId>,
+        limit: u32,
+    ) -> Result<Vec<StoredLink>, StoreError> {
+        let rows = sqlx::query_as::<DB, LinkRow>(LINKS_PAGE)
+            .bind(kind.as_str())
+            .bind(after.map(PlatformId::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| format!("list links of kind {kind}"))?;
+        rows.into_iter().map(StoredLink::try_from).collect()
+    }
+
+    async fn count_links(&self, kind: Option<RecordKind>) -> Result<u64, StoreError> {
+        let count = sqlx::query_scalar::<DB, i64>(COUNT_LINKS)
+            .bind(kind.map(RecordKind::as_str))
+            .fetch_one(&self.pool)
+            .await
+            .during(|| String::from("count links"))?;
+        // COUNT(*) is never negative.
+        Ok(u64::try_from(count).unwrap_or_default())
+    }
+
+    async fn cursor(&self, side: Side, stream: &str) -> Result<Option<Cursor>, StoreError> {
+        SqlTx::read_cursor(&self.pool, side, stream).await
+    }
+
+    async fn claim_outbox(
+        &self,
+        target: Side,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let now_us = now().timestamp_micros();
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        let mut tx = self.begin_sql().await?;
+        let rows = sqlx::query_as::<DB, OutboxRow>(DB::CLAIM_OUTBOX)
+            .bind(target.as_str())
+            .bind(i64::from(limit))
+            .bind(now_us.saturating_add(lease_us))
+            .bind(now_us)
+            .bind(OutboxStatus::Pending.as_str())
+            .fetch_all(tx.conn())
+            .await
+            .during(|| format!("claim outbox items for the {target} side"))?;
+        tx.commit_sql().await?;
+        let mut items = rows
+            .into_iter()
+            .map(OutboxItem::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // RETURNING gives no order.
+        items.sort_by_key(|item| item.id);
+        Ok(items)
+    }
+
+    async fn release_outbox(&self, id: OutboxId) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(RELEASE_OUTBOX)
+            .bind(id.0)
+            .bind(OutboxStatus::Pending.as_str());
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("release outbox item {id}"))
+            .await
+    }
+
+    async fn dead_letters(&self, filter: &DeadLetterFilter) -> Result<Vec<DeadLetter>, StoreError> {
+        let rows = sqlx::query_as::<DB, DeadLetterRow>(DEAD_LETTERS_PAGE)
+            .bind(filter.kind.map(RecordKind::as_str))
+            .bind(filter.side.map(Side::as_str))
+            .bind(filter.reason.as_deref())
+            .bind(filter.after.map_or(0, |id| id.0))
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| String::from("list dead letters"))?;
+        rows.into_iter().map(DeadLetter::try_from).collect()
+    }
+
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError> {
+        let row = sqlx::query_as::<DB, DeadLetterRow>(DEAD_LETTER_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read dead letter {id}"))?;
+        row.map(DeadLetter::try_from).transpose()
+    }
+
+    async fn drop_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(DROP_DEAD_LETTER).bind(id.0);
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("drop dead letter {id}"))
+            .await
+    }
+
+    async fn mark_dead_letter_retried(&self, id: DeadLetterId) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(MARK_DEAD_LETTER_RETRIED)
+            .bind(id.0)
+            .bind(now());
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("mark dead letter {id} retried"))
+            .await
+    }
+
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        let rows = sqlx::query_as::<DB, AuditRow>(AUDIT_PAGE)
+            .bind(after_seq)
+            .bind(i64::MAX)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| format!("read audit entries after {after_seq}"))?;
+        rows.into_iter().map(AuditEntry::try_from).collect()
+    }
+
+    async fn verify_audit(&self) -> Result<u64, StoreError> {
+        // The head is read first: entries appended while verifying lie beyond it and are left
+        // for the next run.
+        let head = sqlx::query_as::<DB, AuditHeadRow>(AUDIT_HEAD)
+            .fetch_one(&self.pool)
+            .await
+            .during(|| String::from("read the audit chain head"))?;
+        let mut verifier = ChainVerifier::new();
+        loop {
+            let after = verifier.last_seq();
+            let rows = sqlx::query_as::<DB, AuditRow>(AUDIT_PAGE)
+                .bind(after)
+                .bind(head.seq)
+                .bind(VERIFY_PAGE)
+                .fetch_all(&self.pool)
+                .await
+                .during(|| format!("read audit entries after {after}"))?;
+            let n_rows = rows.len();
+            for row in rows {
+                verifier.check(&RawEntry::from(row))?;
+            }
+            if i64::try_from(n_rows).unwrap_or(i64::MAX) < VERIFY_PAGE {
+                break;
+            }
+        }
+        verifier.finish(head.seq, &head.hash)
+    }
+
+    async fn run_state(&self, key: &str) -> Result<Option<Value>, StoreError> {
+        let value = sqlx::query_scalar::<DB, Json<Value>>(RUN_STATE)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read run state {key:?}"))?;
+        Ok(value.map(|json| json.0))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

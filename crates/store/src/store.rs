@@ -1,0 +1,221 @@
+//! The `Store` and `StoreTx` traits: everything the engine and control plane keep, and the one
+//! transaction through which work and the cursor that covers it are written together.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use cutover_model::{PlatformId, RecordKind, Side};
+use serde_json::Value;
+
+use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::cursors::{Cursor, CursorMove};
+use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
+use crate::error::StoreError;
+use crate::links::{Link, LinkOutcome, StoredLink};
+use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
+use crate::url::Backend;
+
+/// Work read from one page of a stream, written in one transaction with the cursor past it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Batch {
+    /// Links to create or update (see [`StoreTx::upsert_link`]).
+    pub links: Vec<Link>,
+    /// Records that could not be applied.
+    pub dead_letters: Vec<NewDeadLetter>,
+    /// Writes to send to a side.
+    pub outbox: Vec<NewOutboxItem>,
+    /// Where the reader stands once this work is durable.
+    pub cursor: Option<CursorMove>,
+}
+
+/// The state of a migration: links, cursors, outbox, dead letters, audit log and run state.
+///
+/// Reads see committed data. Writes go through [`Store::begin`]; the methods here that write are
+/// shorthands for a transaction of one step. A cursor moves only inside a transaction
+/// ([`StoreTx::set_cursor`]), together with the work it covers.
+///
+/// On SQLite one transaction writes at a time: a task that holds a [`StoreTx`] must not write
+/// through the `Store` before it commits or drops it.
+#[async_trait]
+pub trait Store: fmt::Debug + Send + Sync {
+    /// Which implementation this is.
+    fn backend(&self) -> Backend;
+
+    /// Starts a write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
+    async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
+
+    /// Writes a batch and moves its cursor, all or nothing.
+    async fn apply_batch(&self, batch: &Batch) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.apply(batch).await?;
+        tx.commit().await
+    }
+
+    /// The link of the record with this id on `side`.
+    async fn find_link(
+        &self,
+        kind: RecordKind,
+        side: Side,
+        id: &PlatformId,
+    ) -> Result<Option<StoredLink>, StoreError>;
+
+    /// Links of a kind in old-id order (bytewise), after `after` if given: a page of at most
+    /// `limit`.
+    async fn links(
+        &self,
+        kind: RecordKind,
+        after: Option<&PlatformId>,
+        limit: u32,
+    ) -> Result<Vec<StoredLink>, StoreError>;
+
+    /// How many links there are, of one kind or of all.
+    async fn count_links(&self, kind: Option<RecordKind>) -> Result<u64, StoreError>;
+
+    /// Creates a link unless one of its ids is linked already; safe against concurrent callers.
+    async fn link_if_absent(&self, link: &Link) -> Result<LinkOutcome, StoreError> {
+        let mut tx = self.begin().await?;
+        let outcome = tx.link_if_absent(link).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Where a reader of a side's stream stands.
+    async fn cursor(&self, side: Side, stream: &str) -> Result<Option<Cursor>, StoreError>;
+
+    /// Claims up to `limit` pending items for `target`, oldest first, that no live lease holds:
+    /// each gets one more attempt and is held for `lease`. Workers on one PostgreSQL never
+    /// claim the same item while its lease runs.
+    async fn claim_outbox(
+        &self,
+        target: Side,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<OutboxItem>, StoreError>;
+
+    /// Gives back a claimed item before its lease ends (e.g. after a transient error). Returns
+    /// whether a pending item was released.
+    async fn release_outbox(&self, id: OutboxId) -> Result<bool, StoreError>;
+
+    /// Dead letters that pass a filter, in id order.
+    async fn dead_letters(&self, filter: &DeadLetterFilter) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// One dead letter.
+    async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError>;
+
+    /// Removes a dead letter. Returns whether it existed.
+    async fn drop_dead_letter(&self, id: DeadLetterId) -> Result<bool, StoreError>;
+
+    /// Records that an operator asked to retry a dead letter. Returns whether it existed.
+    async fn mark_dead_letter_retried(&self, id: DeadLetterId) -> Result<bool, StoreError>;
+
+    /// Appends an entry to the audit log.
+    async fn append_audit(&self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError> {
+        let mut tx = self.begin().await?;
+        let stored = tx.append_audit(entry).await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+
+    /// Audit entries after `after_seq`, in order: a page of at most `limit`.
+    async fn audit_entries(
+        &self,
+        after_seq: i64,
+        limit: u32,
+    ) -> Result<Vec<AuditEntry>, StoreError>;
+
+    /// Walks the whole audit chain. Returns how many entries it holds, or
+    /// [`StoreError::AuditTampered`] naming the first bad entry.
+    async fn verify_audit(&self) -> Result<u64, StoreError>;
+
+    /// A run-state value.
+    async fn run_state(&self, key: &str) -> Result<Option<Value>, StoreError>;
+
+    /// Sets a run-state value.
+    async fn put_run_state(&self, key: &str, value: &Value) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.put_run_state(key, value).await?;
+        tx.commit().await
+    }
+
+    /// Closes every connection, waiting for those in use to come back.
+    async fn close(&self);
+}
+
+/// A write transaction. Nothing it writes is visible to others until [`StoreTx::commit`];
+/// dropped without it, everything is rolled back. After an error, drop it.
+#[async_trait]
+pub trait StoreTx: fmt::Debug + Send {
+    /// The link of the record with this id on `side`, as this transaction sees it.
+    async fn find_link(
+        &mut self,
+        kind: RecordKind,
+        side: Side,
+        id: &PlatformId,
+    ) -> Result<Option<StoredLink>, StoreError>;
+
+    /// Creates the link of `link.old_id`, or replaces what it says. Fails with
+    /// [`StoreError::LinkConflict`] when `link.new_id` is linked to another old record.
+    async fn upsert_link(&mut self, link: &Link) -> Result<StoredLink, StoreError>;
+
+    /// Creates a link unless its old or new id is linked already; says which happened. Concurrent
+    /// callers linking the same record end with one link.
+    async fn link_if_absent(&mut self, link: &Link) -> Result<LinkOutcome, StoreError>;
+
+    /// Keeps a record that cannot be applied; a repeat (same kind, side, source id and reason)
+    /// counts one more attempt and keeps the latest record.
+    async fn put_dead_letter(&mut self, letter: &NewDeadLetter) -> Result<DeadLetter, StoreError>;
+
+    /// Queues a write to send to a side.
+    async fn enqueue_outbox(&mut self, item: &NewOutboxItem) -> Result<OutboxId, StoreError>;
+
+    /// Marks an item sent, with the work its sending produced. Returns whether a pending item
+    /// was marked.
+    async fn ack_outbox(&mut self, id: OutboxId) -> Result<bool, StoreError>;
+
+    /// Moves a reader's cursor. Fails with [`StoreError::CursorBackwards`] if the stored position
+    /// is later.
+    async fn set_cursor(
+        &mut self,
+        side: Side,
+        stream: &str,
+        cursor: &Cursor,
+    ) -> Result<(), StoreError>;
+
+    /// Forgets a reader's cursor, so the stream is read again from its start.
+    async fn clear_cursor(&mut self, side: Side, stream: &str) -> Result<(), StoreError>;
+
+    /// Appends an entry to the audit log. Appends are serialised: the chain stays single.
+    async fn append_audit(&mut self, entry: &NewAuditEntry) -> Result<AuditEntry, StoreError>;
+
+    /// Sets a run-state value.
+    async fn put_run_state(&mut self, key: &str, value: &Value) -> Result<(), StoreError>;
+
+    /// Writes a batch: its links (upserted), dead letters, outbox items, then its cursor.
+    async fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {
+        for link in &batch.links {
+            self.upsert_link(link).await?;
+        }
+        for letter in &batch.dead_letters {
+            self.put_dead_letter(letter).await?;
+        }
+        for item in &batch.outbox {
+            self.enqueue_outbox(item).await?;
+        }
+        if let Some(CursorMove {
+            side,
+            stream,
+            cursor,
+        }) = &batch.cursor
+        {
+            self.set_cursor(*side, stream, cursor).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes everything written durable and visible, at once.
+    async fn commit(self: Box<Self>) -> Result<(), StoreError>;
+
+    /// Undoes everything written, and waits until the database has.
+    async fn rollback(self: Box<Self>) -> Result<(), StoreError>;
+}
