@@ -153,8 +153,17 @@ mod tests {
 
     #[test]
     fn types_are_part_of_the_content() {
-        assert_ne!(Fingerprint::of_json(&json!(1)), Fingerprint::of_json(&json!("1")));
-        assert_ne!(Fingerprint::of_json(&json!(null)), Fingerprint::of_json(&json!(false)));
-        assert_ne!(Fingerprint::of_json(&json!([])), Fingerprint::of_json(&json!({})));
+        assert_ne!(
+            Fingerprint::of_json(&json!(1)),
+            Fingerprint::of_json(&json!("1"))
+        );
+        assert_ne!(
+            Fingerprint::of_json(&json!(null)),
+            Fingerprint::of_json(&json!(false))
+        );
+        assert_ne!(
+            Fingerprint::of_json(&json!([])),
+            Fingerprint::of_json(&json!({}))
+        );
     }
 }

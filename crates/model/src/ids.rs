@@ -118,7 +118,13 @@ impl RecordKind {
             K::Organization | K::Group | K::Role | K::CustomField | K::ChannelConfig => &[],
             K::Contact => &[K::Organization],
             K::Agent => &[K::Group, K::Role],
-            K::Ticket => &[K::Organization, K::Contact, K::Agent, K::Group, K::CustomField],
+            K::Ticket => &[
+                K::Organization,
+                K::Contact,
+                K::Agent,
+                K::Group,
+                K::CustomField,
+            ],
             K::Comment => &[K::Ticket, K::Contact, K::Agent],
             K::Attachment => &[K::Comment],
             K::SatisfactionRating => &[K::Ticket, K::Contact, K::Agent],
@@ -161,8 +167,11 @@ pub enum PlatformKind {
 
 impl PlatformKind {
     /// Every platform known to the model.
-    pub const ALL: &'static [PlatformKind] =
-        &[PlatformKind::Zendesk, PlatformKind::Freshdesk, PlatformKind::Zammad];
+    pub const ALL: &'static [PlatformKind] = &[
+        PlatformKind::Zendesk,
+        PlatformKind::Freshdesk,
+        PlatformKind::Zammad,
+    ];
 
     /// The lowercase name used in plans and on the command line.
     pub fn as_str(self) -> &'static str {

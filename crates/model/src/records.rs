@@ -1,6 +1,8 @@
 //! Canonical records: the platform-neutral form of every record kind.
 //!
-//! Mapping turns a platform's record into one of these and back. References to other records are
+//! A connector turns a platform's record into one of these and back; values from a platform's own
+//! vocabulary (statuses, priorities) keep the platform's names, and the engine translates them
+//! between sides with the plan's mapping tables. References to other records are
 //! [`RecordKey`]s: before fingerprinting, the engine expresses every reference in the key space of
 //! the old side (through the links), so the same content on both sides has the same fingerprint.
 //! Times that a platform changes on every write (`updated_at`) are not content; they travel beside
@@ -188,10 +190,10 @@ pub struct CustomFieldDef {
 pub struct Ticket {
     /// Subject line.
     pub subject: String,
-    /// Status in the canonical vocabulary (`new`, `open`, `pending`, `hold`, `solved`, `closed`)
-    /// or a custom status name.
+    /// Status as its platform names it (Zendesk's `solved`, Freshdesk's code 4 as `resolved`, or a
+    /// custom status name). The engine translates between sides with the plan's mapping tables.
     pub status: String,
-    /// Priority in the canonical vocabulary (`low`, `normal`, `high`, `urgent`).
+    /// Priority as its platform names it (`low`, `normal`/`medium`, `high`, `urgent`).
     pub priority: Option<String>,
     /// Type (`question`, `incident`, `problem`, `task`, or a platform's own).
     pub ticket_type: Option<String>,

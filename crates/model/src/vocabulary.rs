@@ -35,9 +35,12 @@ impl PlatformKind {
     pub fn roles(self) -> &'static [&'static str] {
         match self {
             PlatformKind::Zendesk => &["end-user", "agent", "admin"],
-            PlatformKind::Freshdesk => {
-                &["Agent", "Supervisor", "Administrator", "Account Administrator"]
-            }
+            PlatformKind::Freshdesk => &[
+                "Agent",
+                "Supervisor",
+                "Administrator",
+                "Account Administrator",
+            ],
             PlatformKind::Zammad => &["Admin", "Agent", "Customer"],
         }
     }

@@ -67,27 +67,31 @@ fn ticket_strategy() -> impl Strategy<Value = Ticket> {
     (
         "\\PC{0,40}",
         prop::sample::select(vec!["new", "open", "pending", "hold", "solved", "closed"]),
-        prop::option::of(prop::sample::select(vec!["low", "normal", "high", "urgent"])),
+        prop::option::of(prop::sample::select(vec![
+            "low", "normal", "high", "urgent",
+        ])),
         1u64..1_000_000,
         prop::collection::btree_set("[a-z]{1,8}", 0..4),
         prop::collection::btree_map("cf_[a-z]{1,6}", json_leaf(), 0..4),
         0i64..2_000_000_000,
     )
-        .prop_map(|(subject, status, priority, requester, tags, custom_fields, created)| Ticket {
-            subject,
-            status: status.to_owned(),
-            priority: priority.map(str::to_owned),
-            ticket_type: None,
-            channel: Channel::Email,
-            requester: PlatformId::from(requester),
-            assignee: None,
-            group: None,
-            organization: None,
-            tags,
-            custom_fields,
-            created_at: Utc.timestamp_opt(created, 0).single().unwrap(),
-            solved_at: None,
-        })
+        .prop_map(
+            |(subject, status, priority, requester, tags, custom_fields, created)| Ticket {
+                subject,
+                status: status.to_owned(),
+                priority: priority.map(str::to_owned),
+                ticket_type: None,
+                channel: Channel::Email,
+                requester: PlatformId::from(requester),
+                assignee: None,
+                group: None,
+                organization: None,
+                tags,
+                custom_fields,
+                created_at: Utc.timestamp_opt(created, 0).single().unwrap(),
+                solved_at: None,
+            },
+        )
 }
 
 proptest! {
@@ -172,6 +176,9 @@ fn the_same_kind_of_content_under_another_kind_has_another_fingerprint() {
     let as_contact = Record::Contact(contact.clone());
     let mut inactive = contact;
     inactive.active = false;
-    assert_ne!(as_contact.fingerprint(), Record::Contact(inactive).fingerprint());
+    assert_ne!(
+        as_contact.fingerprint(),
+        Record::Contact(inactive).fingerprint()
+    );
     assert_eq!(as_contact.kind().as_str(), "contact");
 }

@@ -1,0 +1,490 @@
+//! The typed plan: what every command reads once `plan check` has passed.
+//!
+//! The structs mirror the file section by section (see `docs/plan.md`). Every struct denies
+//! unknown fields; defaults are named functions so the reference can point at them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+use cutover_model::{PlatformKind, RecordKind, Side};
+use serde::Deserialize;
+
+use crate::plan::names::{
+    AccessRole, AlertAction, Audience, ChannelKind, ConflictRule, Directions, InlineImages, Kpi,
+    MatchBy, NoticeVia, TimeZoneName, WeekTime,
+};
+use crate::plan::values::{
+    BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection, Percent, Target,
+};
+
+/// A migration plan (`cutover.toml`), checked.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    /// The plan format's version; always 1.
+    pub version: u32,
+    /// A name for the move, shown on the dashboard and in reports.
+    #[serde(default)]
+    pub name: String,
+    /// The platform the organisation is leaving.
+    pub old: Platform,
+    /// The platform the organisation is moving to.
+    pub new: Platform,
+    /// What is copied, and how.
+    #[serde(default)]
+    pub copy: CopySettings,
+    /// How values of the old platform become values of the new one.
+    pub mapping: Mapping,
+    /// The two-way bridge while both platforms are live.
+    #[serde(default)]
+    pub sync: SyncSettings,
+    /// Every way contacts reach the organisation.
+    pub channels: Vec<Channel>,
+    /// The steps of the move, in order.
+    pub waves: Vec<Wave>,
+    /// How KPI baselines are computed.
+    #[serde(default)]
+    pub baseline: Baseline,
+    /// What is watched, and what happens when it goes wrong.
+    #[serde(default)]
+    pub alerts: Vec<Alert>,
+    /// The people named by gates and alerts, by their id in the plan.
+    #[serde(default)]
+    pub people: BTreeMap<String, Person>,
+    /// Messages sent ahead of waves.
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+    /// Snapshots taken before and during the move.
+    #[serde(default)]
+    pub backup: Backup,
+    /// The review windows after the last wave.
+    #[serde(default)]
+    pub review: Review,
+}
+
+impl Plan {
+    /// The platform on one side.
+    pub fn platform(&self, side: Side) -> &Platform {
+        match side {
+            Side::Old => &self.old,
+            Side::New => &self.new,
+        }
+    }
+
+    /// The wave with this name, with its index.
+    pub fn wave(&self, name: &str) -> Option<(usize, &Wave)> {
+        self.waves
+            .iter()
+            .enumerate()
+            .find(|(_, wave)| wave.name == name)
+    }
+
+    /// One line about the plan, e.g. `zendesk to freshdesk: 3 waves over 4 channels, 3 alerts`.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} to {}: {} wave(s) over {} channel(s), {} alert(s), {} notice(s); the plan is sound",
+            self.old.platform,
+            self.new.platform,
+            self.waves.len(),
+            self.channels.len(),
+            self.alerts.len(),
+            self.notices.len()
+        )
+    }
+}
+
+/// One platform account and how cutover reaches it. Holds the *names* of the environment
+/// variables with the credentials, never the credentials.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Platform {
+    /// Which platform.
+    pub platform: PlatformKind,
+    /// The account's base URL.
+    pub url: BaseUrl,
+    /// The variable holding the agent e-mail the API token belongs to (Zendesk only).
+    #[serde(default)]
+    pub email_env: Option<EnvVarName>,
+    /// The variable holding the API token (Zendesk, Zammad) or API key (Freshdesk).
+    pub token_env: EnvVarName,
+    /// The account's API rate limit.
+    pub requests_per_minute: u32,
+    /// The share of that limit cutover may use, leaving the rest to other integrations.
+    #[serde(default)]
+    pub share: Fraction,
+}
+
+impl Platform {
+    /// The requests per minute cutover may spend: the limit times the share, at least one.
+    pub fn budget_per_minute(&self) -> u32 {
+        let budget = (f64::from(self.requests_per_minute) * self.share.get()).floor();
+        // In range: share is in (0, 1], so the budget is at most the u32 limit.
+        (budget as u32).max(1)
+    }
+}
+
+/// What is copied, and how.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CopySettings {
+    /// The kinds of record to copy; default: all.
+    #[serde(default = "all_kinds")]
+    pub kinds: Vec<RecordKind>,
+    /// Copy history created on or after this day only; default: all history.
+    #[serde(default)]
+    pub since: Option<NaiveDate>,
+    /// What happens to images embedded in bodies.
+    #[serde(default = "default_inline_images")]
+    pub inline_images: InlineImages,
+    /// Where the original id, time and author go when the new platform cannot backdate.
+    #[serde(default)]
+    pub keep_original: Option<KeepOriginal>,
+}
+
+impl Default for CopySettings {
+    fn default() -> Self {
+        CopySettings {
+            kinds: all_kinds(),
+            since: None,
+            inline_images: default_inline_images(),
+            keep_original: None,
+        }
+    }
+}
+
+fn all_kinds() -> Vec<RecordKind> {
+    RecordKind::ALL.to_vec()
+}
+
+fn default_inline_images() -> InlineImages {
+    InlineImages::Rehost
+}
+
+/// Where original ids, times and authors travel on a platform that cannot take them directly.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepOriginal {
+    /// A custom field on the new platform that receives the old id.
+    #[serde(default)]
+    pub id_field: Option<String>,
+    /// Whether each copied comment starts with a line naming its original author and time.
+    #[serde(default = "yes")]
+    pub note_header: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The mapping tables: old value = new value, or `"drop"`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Mapping {
+    /// Ticket statuses; every old status is mapped.
+    pub statuses: BTreeMap<String, Target>,
+    /// Ticket priorities; every old priority is mapped.
+    pub priorities: BTreeMap<String, Target>,
+    /// Agent roles; every old built-in role is mapped.
+    pub roles: BTreeMap<String, Target>,
+    /// Groups (departments) by name.
+    #[serde(default)]
+    pub groups: BTreeMap<String, Target>,
+    /// How agents are matched.
+    #[serde(default)]
+    pub agents: AgentMapping,
+    /// Custom fields: old field name = new field name.
+    #[serde(default)]
+    pub fields: BTreeMap<String, Target>,
+}
+
+/// How old agents are found on the new platform.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentMapping {
+    /// What identifies the same person on both sides.
+    #[serde(default = "default_match_by")]
+    pub match_by: MatchBy,
+    /// The author of history written by agents who are not on the new platform.
+    #[serde(default)]
+    pub unmatched: Option<Email>,
+    /// Agents matched by hand: old e-mail or name = new one, or `"drop"`.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Target>,
+}
+
+impl Default for AgentMapping {
+    fn default() -> Self {
+        AgentMapping {
+            match_by: default_match_by(),
+            unmatched: None,
+            overrides: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_match_by() -> MatchBy {
+    MatchBy::Email
+}
+
+/// The bridge while both platforms are live.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncSettings {
+    /// Which way changes flow.
+    #[serde(default = "default_directions")]
+    pub directions: Directions,
+    /// How often each side is polled, behind webhooks.
+    #[serde(default = "default_poll_every")]
+    pub poll_every: Duration,
+    /// The variable holding the secret that signs the platforms' webhooks.
+    #[serde(default)]
+    pub webhook_secret_env: Option<EnvVarName>,
+    /// Who wins a field changed on both sides.
+    #[serde(default = "default_conflicts")]
+    pub conflicts: ConflictRule,
+    /// Per-field exceptions to `conflicts`, by the new platform's field name.
+    #[serde(default)]
+    pub field_policy: BTreeMap<String, ConflictRule>,
+}
+
+impl Default for SyncSettings {
+    fn default() -> Self {
+        SyncSettings {
+            directions: default_directions(),
+            poll_every: default_poll_every(),
+            webhook_secret_env: None,
+            conflicts: default_conflicts(),
+            field_policy: BTreeMap::new(),
+        }
+    }
+}
+
+fn default_directions() -> Directions {
+    Directions::Both
+}
+
+fn default_poll_every() -> Duration {
+    Duration::default_of_secs(60)
+}
+
+fn default_conflicts() -> ConflictRule {
+    ConflictRule::OwnerThenLatest
+}
+
+/// A way contacts reach the organisation.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Channel {
+    /// The name waves use.
+    pub name: String,
+    /// What kind of channel it is.
+    pub kind: ChannelKind,
+    /// The support addresses (e-mail channels).
+    #[serde(default)]
+    pub addresses: Vec<Email>,
+    /// Where calls go when neither platform answers (voice channels).
+    #[serde(default)]
+    pub fallback_number: Option<String>,
+}
+
+/// A step of the move: what belongs to the new side once it has run (waves add up).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Wave {
+    /// A unique name.
+    pub name: String,
+    /// The channels this wave moves.
+    pub channels: Vec<String>,
+    /// The groups this wave moves.
+    pub groups: GroupSelection,
+    /// The share of customers routed to the new side after this wave (sticky per customer).
+    pub customers: Percent,
+    /// When the switch may happen.
+    #[serde(default)]
+    pub window: Option<Window>,
+    /// What must hold before the wave starts.
+    pub gates: Gates,
+}
+
+/// A weekly window in a time zone.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Start.
+    pub from: WeekTime,
+    /// End.
+    pub to: WeekTime,
+    /// The zone both times are in.
+    pub tz: TimeZoneName,
+}
+
+/// Go/no-go criteria of a wave: measurements plus a named human sign-off.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Gates {
+    /// A clean record-by-record verification is required.
+    #[serde(default = "yes")]
+    pub verify_clean: bool,
+    /// The sync lag, each way, must be below this.
+    #[serde(default)]
+    pub max_sync_lag: Option<Duration>,
+    /// The KPIs must have stayed within their alert bounds for this long.
+    #[serde(default)]
+    pub kpis_within_bounds: Option<Duration>,
+    /// A rollback drill must have been done.
+    #[serde(default)]
+    pub rollback_drill: bool,
+    /// The people (ids in `[people]`) who must sign off; at least one.
+    pub sign_off: Vec<String>,
+}
+
+/// How baselines are computed: the same hour of the week over previous weeks.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Baseline {
+    /// How many previous weeks.
+    #[serde(default = "default_weeks")]
+    pub weeks: u32,
+}
+
+impl Default for Baseline {
+    fn default() -> Self {
+        Baseline {
+            weeks: default_weeks(),
+        }
+    }
+}
+
+fn default_weeks() -> u32 {
+    4
+}
+
+/// A KPI watched against its baseline, and what happens when it drifts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alert {
+    /// The KPI.
+    pub kpi: Kpi,
+    /// How much worse than the baseline counts as a breach.
+    pub worse_than_baseline: Deviation,
+    /// How long the breach must last.
+    pub sustained: Duration,
+    /// Fewer samples than this is inconclusive (pauses and pages; never passes).
+    #[serde(default = "default_min_samples")]
+    pub min_samples: u32,
+    /// What happens.
+    pub then: AlertAction,
+    /// Who is told (ids in `[people]`).
+    pub notify: Vec<String>,
+}
+
+fn default_min_samples() -> u32 {
+    20
+}
+
+/// Someone named by gates and alerts.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Person {
+    /// Full name.
+    pub name: String,
+    /// Where alerts and sign-off requests go.
+    pub email: Email,
+    /// What they may do.
+    pub role: AccessRole,
+}
+
+/// A message sent ahead of a wave.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Notice {
+    /// The wave it announces.
+    pub before_wave: String,
+    /// How long before the wave it goes out.
+    pub lead: Duration,
+    /// Who it is for.
+    pub to: Audience,
+    /// How it reaches them.
+    pub via: Vec<NoticeVia>,
+    /// The text; `{date}`, `{time}` and `{wave}` are filled in.
+    pub template: String,
+}
+
+/// Snapshots of the old platform.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backup {
+    /// A full, checksummed snapshot before the first wave.
+    #[serde(default = "yes")]
+    pub full_before_first_wave: bool,
+    /// Incremental snapshots during the move.
+    #[serde(default = "default_incremental_every")]
+    pub incremental_every: Duration,
+    /// How long snapshots are kept before they are pruned.
+    #[serde(default = "default_keep")]
+    pub keep: Duration,
+    /// The folder snapshots are written to.
+    #[serde(default = "default_backup_dir")]
+    pub dir: PathBuf,
+}
+
+impl Default for Backup {
+    fn default() -> Self {
+        Backup {
+            full_before_first_wave: true,
+            incremental_every: default_incremental_every(),
+            keep: default_keep(),
+            dir: default_backup_dir(),
+        }
+    }
+}
+
+fn default_incremental_every() -> Duration {
+    Duration::default_of_secs(3_600)
+}
+
+fn default_keep() -> Duration {
+    Duration::default_of_secs(30 * 86_400)
+}
+
+fn default_backup_dir() -> PathBuf {
+    PathBuf::from("backups")
+}
+
+/// The review windows after the last wave, from its end: KPIs before vs after.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Review {
+    /// Watched closely: every alert pages.
+    #[serde(default = "default_intensive")]
+    pub intensive: Duration,
+    /// Watched daily.
+    #[serde(default = "default_heightened")]
+    pub heightened: Duration,
+    /// The final review; after it the old platform may be switched off.
+    #[serde(default = "default_final", rename = "final")]
+    pub final_review: Duration,
+}
+
+impl Default for Review {
+    fn default() -> Self {
+        Review {
+            intensive: default_intensive(),
+            heightened: default_heightened(),
+            final_review: default_final(),
+        }
+    }
+}
+
+fn default_intensive() -> Duration {
+    Duration::default_of_secs(72 * 3_600)
+}
+
+fn default_heightened() -> Duration {
+    Duration::default_of_secs(14 * 86_400)
+}
+
+fn default_final() -> Duration {
+    Duration::default_of_secs(30 * 86_400)
+}

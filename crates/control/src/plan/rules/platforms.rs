@@ -1,0 +1,168 @@
+//! The two platforms: credentials that fit each platform, two different platforms, one variable
+//! per credential, and how history travels to a platform that cannot backdate.
+
+use std::ops::Range;
+
+use cutover_model::{PlatformKind, RecordKind, Side};
+use toml::de::DeTable;
+
+use crate::plan::rules::refs;
+use crate::plan::span::{KeyPath, Sink};
+use crate::plan::tree;
+
+/// The platform named on one side, if the name is valid.
+pub(crate) fn platform_of(root: &DeTable<'_>, side: Side) -> Option<PlatformKind> {
+    let (table, _) = tree::get_table(root, side.as_str())?;
+    tree::get_str(table, "platform")?.0.parse().ok()
+}
+
+/// Whether a platform signs in with an agent e-mail beside its token.
+pub(crate) fn needs_email(platform: PlatformKind) -> bool {
+    matches!(platform, PlatformKind::Zendesk)
+}
+
+/// What a platform's token is called in its own documentation.
+pub(crate) fn token_name(platform: PlatformKind) -> &'static str {
+    match platform {
+        PlatformKind::Freshdesk => "API key",
+        PlatformKind::Zendesk | PlatformKind::Zammad => "API token",
+    }
+}
+
+/// Runs every check of this module.
+pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    for side in Side::BOTH {
+        credentials(sink, root, side);
+    }
+    distinct_platforms(sink, root);
+    distinct_variables(sink, root);
+    keep_original(sink, root);
+    copy_kinds(sink, root);
+}
+
+fn credentials(sink: &mut Sink<'_>, root: &DeTable<'_>, side: Side) {
+    let (Some(platform), Some((table, span))) = (
+        platform_of(root, side),
+        tree::get_table(root, side.as_str()),
+    ) else {
+        return;
+    };
+    let path = KeyPath::root().key(side.as_str());
+    let has_email = table.contains_key("email_env");
+    if needs_email(platform) && !has_email {
+        let variable = format!("CUTOVER_{}_EMAIL", side.as_str().to_uppercase());
+        sink.error(
+            &span,
+            &path,
+            format!(
+                "{platform} signs in with an agent e-mail and an API token: add \
+                 email_env = \"{variable}\""
+            ),
+        );
+    }
+    if !needs_email(platform) && has_email {
+        let key_span = tree::key_span(table, "email_env").unwrap_or(span);
+        sink.error(
+            &key_span,
+            path.key("email_env"),
+            format!(
+                "{platform} signs in with its {} alone: remove email_env",
+                token_name(platform)
+            ),
+        );
+    }
+}
+
+fn distinct_platforms(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let (Some(old), Some(new)) = (platform_of(root, Side::Old), platform_of(root, Side::New))
+    else {
+        return;
+    };
+    let new_platform =
+        tree::get_table(root, "new").and_then(|(table, _)| tree::get_str(table, "platform"));
+    if old == new
+        && let Some((_, span)) = new_platform
+    {
+        let message = format!("old and new are both {new}: a move needs two different platforms");
+        sink.error(&span, "new.platform", message);
+    }
+}
+
+fn distinct_variables(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let places = [
+        ("old", "email_env"),
+        ("old", "token_env"),
+        ("new", "email_env"),
+        ("new", "token_env"),
+        ("sync", "webhook_secret_env"),
+    ];
+    let mut names: Vec<(KeyPath, &str, Range<usize>)> = Vec::new();
+    for (table_name, key) in places {
+        let Some((table, _)) = tree::get_table(root, table_name) else {
+            continue;
+        };
+        if let Some((name, span)) = tree::get_str(table, key) {
+            names.push((KeyPath::root().key(table_name).key(key), name, span));
+        }
+    }
+    refs::duplicates(
+        sink,
+        "environment variable",
+        &names,
+        "each credential needs its own",
+    );
+}
+
+fn keep_original(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let Some(new) = platform_of(root, Side::New) else {
+        return;
+    };
+    if new.can_backdate() {
+        return;
+    }
+    let copy = tree::get_table(root, "copy");
+    let keep = copy
+        .as_ref()
+        .and_then(|(table, _)| tree::get_table(table, "keep_original"));
+    let example = "keep_original = { id_field = \"cf_original_id\", note_header = true }";
+    match keep {
+        None => {
+            let span = copy.map(|(_, span)| span).unwrap_or(0..0);
+            sink.error(
+                &span,
+                "copy",
+                format!(
+                    "{new} cannot backdate: add {example} so that original ids, times and \
+                     authors travel with the history"
+                ),
+            );
+        }
+        Some((table, span)) => {
+            let has_field = table.contains_key("id_field");
+            let header = tree::get_bool(table, "note_header").unwrap_or(true);
+            if !has_field && !header {
+                sink.error(
+                    &span,
+                    "copy.keep_original",
+                    format!(
+                        "{new} cannot backdate: set id_field or note_header = true, or original \
+                         times and authors are lost"
+                    ),
+                );
+            }
+        }
+    }
+}
+
+fn copy_kinds(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let Some((copy, _)) = tree::get_table(root, "copy") else {
+        return;
+    };
+    let path = KeyPath::root().key("copy").key("kinds");
+    let kinds: Vec<(KeyPath, &str, Range<usize>)> = tree::get_strs(copy, "kinds")
+        .into_iter()
+        .filter(|(_, name, _)| name.parse::<RecordKind>().is_ok())
+        .map(|(idx, name, span)| (path.index(idx), name, span))
+        .collect();
+    refs::duplicates(sink, "kind", &kinds, "list each kind once");
+}

@@ -1,0 +1,201 @@
+//! `init` writes a plan that `plan check` accepts, for every pair of platforms, and that holds
+//! only the names of environment variables, never a secret.
+
+use cutover_control::plan::init::{InitOptions, render};
+use cutover_control::plan::{Plan, check_str};
+use cutover_model::{PlatformKind, Side};
+use toml::de::{DeTable, DeValue};
+
+fn pairs() -> Vec<(PlatformKind, PlatformKind)> {
+    let mut pairs = Vec::new();
+    for &from in PlatformKind::ALL {
+        for &to in PlatformKind::ALL {
+            if from != to {
+                pairs.push((from, to));
+            }
+        }
+    }
+    pairs
+}
+
+fn options(from: PlatformKind, to: PlatformKind) -> InitOptions {
+    InitOptions {
+        from,
+        to,
+        old_url: None,
+        new_url: None,
+    }
+}
+
+fn checked(options: &InitOptions) -> Plan {
+    let text = render(options);
+    match check_str("cutover.toml", &text) {
+        Ok(plan) => plan,
+        Err(errors) => panic!("{} to {}:\n{errors}\n\n{text}", options.from, options.to),
+    }
+}
+
+#[test]
+fn every_pair_of_platforms_renders_a_plan_that_checks_clean() {
+    let pairs = pairs();
+    assert_eq!(pairs.len(), 6);
+    for (from, to) in pairs {
+        let plan = checked(&options(from, to));
+        assert_eq!(plan.old.platform, from);
+        assert_eq!(plan.new.platform, to);
+        assert_eq!(plan.platform(Side::New).platform, to);
+        assert_eq!(plan.waves.len(), 3);
+        assert!(
+            plan.summary().contains(&format!("{from} to {to}")),
+            "{}",
+            plan.summary()
+        );
+    }
+}
+
+/// Every key whose name speaks of a credential, anywhere in the document, with its value.
+fn credential_keys<'a>(
+    table: &'a DeTable<'_>,
+    path: &str,
+    found: &mut Vec<(String, &'a DeValue<'a>)>,
+) {
+    for (key, value) in table.iter() {
+        let name = key.get_ref().as_ref();
+        let key_path = format!("{path}.{name}");
+        let lower = name.to_lowercase();
+        if ["token", "secret", "password", "email", "key", "credential"]
+            .iter()
+            .any(|w| lower.contains(w))
+        {
+            found.push((key_path.clone(), value.get_ref()));
+        }
+        match value.get_ref() {
+            DeValue::Table(inner) => credential_keys(inner, &key_path, found),
+            DeValue::Array(items) => {
+                for item in items.iter() {
+                    if let DeValue::Table(inner) = item.get_ref() {
+                        credential_keys(inner, &key_path, found);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn a_rendered_plan_holds_env_var_names_and_never_a_secret() {
+    for (from, to) in pairs() {
+        let text = render(&options(from, to));
+        let document = DeTable::parse(&text).unwrap();
+        let mut found = Vec::new();
+        credential_keys(document.get_ref(), "", &mut found);
+        let mut env_keys = 0;
+        for (path, value) in found {
+            if path.ends_with("_env") {
+                env_keys += 1;
+                let DeValue::String(name) = value else {
+                    panic!("{path} is not a string")
+                };
+                assert!(name.starts_with("CUTOVER_"), "{path} = {name}");
+                assert!(
+                    name.chars().all(|c| c.is_ascii_uppercase() || c == '_'),
+                    "{path} = {name}"
+                );
+            } else {
+                // Only people's and agents' addresses may mention e-mail; none is a credential.
+                assert!(
+                    path.starts_with(".people.") || path.starts_with(".mapping.agents"),
+                    "{from} to {to}: {path} looks like a credential"
+                );
+            }
+        }
+        // old and new tokens, the webhook secret, and an e-mail for each Zendesk side.
+        let emails = [from, to]
+            .iter()
+            .filter(|p| **p == PlatformKind::Zendesk)
+            .count();
+        assert_eq!(env_keys, 3 + emails, "{from} to {to}");
+        let plan = checked(&options(from, to));
+        assert_eq!(plan.old.email_env.is_some(), from == PlatformKind::Zendesk);
+        assert_eq!(plan.new.email_env.is_some(), to == PlatformKind::Zendesk);
+        assert_eq!(plan.old.token_env.as_str(), "CUTOVER_OLD_TOKEN");
+        assert_eq!(plan.new.token_env.as_str(), "CUTOVER_NEW_TOKEN");
+    }
+}
+
+#[test]
+fn credentials_in_a_given_url_are_left_out() {
+    let options = InitOptions {
+        from: PlatformKind::Zendesk,
+        to: PlatformKind::Freshdesk,
+        old_url: Some("https://dana:hunter2@acme.zendesk.com".to_owned()),
+        new_url: Some("https://acme-support.freshdesk.com".to_owned()),
+    };
+    let text = render(&options);
+    assert!(!text.contains("hunter2"), "{text}");
+    assert!(!text.contains("dana:"), "{text}");
+    let plan = checked(&options);
+    assert_eq!(plan.old.url.to_string(), "https://acme.zendesk.com/");
+    assert_eq!(
+        plan.new.url.to_string(),
+        "https://acme-support.freshdesk.com/"
+    );
+}
+
+#[test]
+fn every_old_value_is_mapped_to_a_value_the_new_platform_has() {
+    for (from, to) in pairs() {
+        let plan = checked(&options(from, to));
+        let tables = [
+            (&plan.mapping.statuses, from.statuses(), to.statuses()),
+            (&plan.mapping.priorities, from.priorities(), to.priorities()),
+            (&plan.mapping.roles, from.roles(), to.roles()),
+        ];
+        for (table, old_values, new_values) in tables {
+            let keys: Vec<&str> = table.keys().map(String::as_str).collect();
+            let mut expected = old_values.to_vec();
+            expected.sort_unstable();
+            assert_eq!(keys, expected, "{from} to {to}");
+            for (old, target) in table {
+                match target.value() {
+                    Some(new) => {
+                        assert!(new_values.contains(&new), "{from} to {to}: {old} = {new}")
+                    }
+                    // Only a customer role may be dropped: Freshdesk's customers have no role.
+                    None => {
+                        let customer_role = ["end-user", "Customer"].contains(&old.as_str());
+                        assert!(
+                            customer_role && to == PlatformKind::Freshdesk,
+                            "{from} to {to}: {old}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_typo_in_a_rendered_plan_is_reported_with_the_unmapped_value() {
+    // What the CLI's end-to-end test does: an unknown key at the top, a status key misspelt.
+    let text = render(&options(PlatformKind::Zendesk, PlatformKind::Freshdesk));
+    let broken = text
+        .replacen("version = 1", "version = 1\nverison = 2", 1)
+        .replacen("\nhold = ", "\n# hold removed\nxhold = ", 1);
+    let errors = check_str("plan.toml", &broken).unwrap_err().to_string();
+    assert!(
+        errors.contains(
+            "plan.toml:13:1: verison: unknown key \"verison\" (did you mean \"version\"?)"
+        ),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("zendesk has no status \"xhold\" (did you mean \"hold\"?)"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("zendesk status \"hold\" is not mapped: add hold = \"pending\""),
+        "{errors}"
+    );
+}

@@ -1,0 +1,127 @@
+//! The command line: global options and one module per subcommand.
+
+mod audit;
+mod demo;
+mod init;
+mod plan;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::context::Context;
+use crate::exit::Outcome;
+
+/// Move customer service from one helpdesk platform to another without downtime.
+///
+/// cutover runs the old and the new platform side by side, copies and proves every record,
+/// keeps both in step while agents and channels move over in waves, watches the service
+/// against its baseline and rolls a wave back by itself when the service suffers.
+///
+/// A move starts with a plan: `cutover init --from zendesk --to freshdesk` writes a commented
+/// `cutover.toml`, `cutover plan check` explains every mistake in it. `cutover demo` shows the
+/// whole journey on this machine, against emulated platforms.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cutover",
+    version,
+    propagate_version = true,
+    max_term_width = 100
+)]
+#[command(
+    after_help = "Exit codes: 0 done and clean, 1 findings (plan errors, differences), \
+2 bad command line, 3 configuration, 4 store, 5 platform, 70 internal.\n\
+Credentials come from the environment variables the plan names, never from the plan itself."
+)]
+pub struct Cli {
+    /// Options every command takes.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct GlobalArgs {
+    /// The plan file every command reads.
+    #[arg(
+        long,
+        global = true,
+        hide_env_values = true,
+        env = "CUTOVER_PLAN",
+        default_value = "cutover.toml"
+    )]
+    pub plan: PathBuf,
+
+    /// Where cutover keeps its state: links, cursors, dead letters, the audit log.
+    ///
+    /// `sqlite://PATH` (embedded, the default) or `postgres://USER@HOST/DB` for teams and
+    /// several workers. A password in the URL is never logged.
+    #[arg(
+        long,
+        global = true,
+        hide_env_values = true,
+        env = "CUTOVER_STORE",
+        default_value = "sqlite://cutover.db"
+    )]
+    pub store: String,
+
+    /// How logs are written to standard error: `text` for people, `json` for machines.
+    #[arg(long, global = true, hide_env_values = true, env = "CUTOVER_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// Which log lines to show, e.g. `info`, `debug`, `cutover_store=debug` (RUST_LOG syntax).
+    #[arg(long, global = true, hide_env_values = true, env = "CUTOVER_LOG")]
+    pub log_level: Option<String>,
+}
+
+/// How logs are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Readable lines, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The subcommands, in the order of a migration.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a commented plan file for a move from one platform to another.
+    ///
+    /// The plan names the two platforms, the environment variables that hold their credentials
+    /// (never the secrets themselves), how values map from one platform to the other, the waves
+    /// of the move with their go/no-go gates, the alerts that watch the service and the notices
+    /// customers get. Every built-in value of the old platform is pre-mapped; read the plan top
+    /// to bottom, adjust it, then run `cutover plan check`.
+    ///
+    /// Example: cutover init --from zendesk --to freshdesk --old-url https://acme.zendesk.com
+    Init(init::InitArgs),
+    /// Work with the plan file: check it.
+    #[command(subcommand)]
+    Plan(plan::PlanCommand),
+    /// Work with the audit log: verify its hash chain.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Run the whole journey on this machine, against emulated platforms.
+    ///
+    /// Starts emulated old and new platforms with generated data, writes a plan into a
+    /// temporary folder, checks it, and walks through the steps of a move that exist in this
+    /// version, explaining each. Nothing outside the temporary folder is touched and no real
+    /// platform is contacted.
+    Demo(demo::DemoArgs),
+}
+
+/// Runs one command.
+pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
+    let ctx = Context::new(&cli.global)?;
+    match cli.command {
+        Command::Init(args) => init::run(args).await,
+        Command::Plan(command) => plan::run(&ctx, command).await,
+        Command::Audit(command) => audit::run(&ctx, command).await,
+        Command::Demo(args) => demo::run(&ctx, args).await,
+    }
+}

@@ -1,0 +1,183 @@
+//! End-to-end: the real binary, in a temporary folder, as a user would run it.
+
+use crate::harness::Workdir;
+
+#[test]
+fn init_then_check_is_clean_for_both_directions() {
+    for (from, to) in [("zendesk", "freshdesk"), ("freshdesk", "zendesk")] {
+        let dir = Workdir::new();
+        let run = dir.run(&["init", "--from", from, "--to", to]);
+        run.expect_code(0);
+        assert!(
+            run.stdout().contains("cutover plan check"),
+            "{}",
+            run.stdout()
+        );
+        let plan = std::fs::read_to_string(dir.file("cutover.toml")).unwrap();
+        assert!(plan.contains(&format!("platform = \"{from}\"")), "{plan}");
+        dir.run(&["plan", "check"]).expect_code(0);
+    }
+}
+
+#[test]
+fn init_never_overwrites_without_force() {
+    let dir = Workdir::new();
+    std::fs::write(dir.file("cutover.toml"), "# mine\n").unwrap();
+    let run = dir.run(&["init", "--from", "zendesk", "--to", "freshdesk"]);
+    run.expect_code(3);
+    assert!(run.stderr().contains("already exists"), "{}", run.stderr());
+    assert_eq!(
+        std::fs::read_to_string(dir.file("cutover.toml")).unwrap(),
+        "# mine\n"
+    );
+    dir.run(&["init", "--from", "zendesk", "--to", "freshdesk", "--force"])
+        .expect_code(0);
+}
+
+#[test]
+fn init_refuses_a_move_to_the_same_platform() {
+    let dir = Workdir::new();
+    let run = dir.run(&["init", "--from", "zendesk", "--to", "zendesk"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr().contains("two different platforms"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn init_names_the_accepted_platforms() {
+    let dir = Workdir::new();
+    let run = dir.run(&["init", "--from", "zendsk", "--to", "freshdesk"]);
+    run.expect_code(2);
+    assert!(
+        run.stderr().contains("zendesk, freshdesk"),
+        "{}",
+        run.stderr()
+    );
+}
+
+#[test]
+fn a_broken_plan_reports_every_error_with_file_line_and_key() {
+    let dir = Workdir::new();
+    dir.run(&[
+        "init",
+        "--from",
+        "zendesk",
+        "--to",
+        "freshdesk",
+        "--out",
+        "plan.toml",
+    ])
+    .expect_code(0);
+    let text = std::fs::read_to_string(dir.file("plan.toml")).unwrap();
+    // Two mistakes: an unknown key at the top, and an unmapped status.
+    let broken = text
+        .replacen("version = 1", "version = 1\nverison = 2", 1)
+        .replacen("\nhold = ", "\n# hold removed\nxhold = ", 1);
+    std::fs::write(dir.file("plan.toml"), &broken).unwrap();
+    let run = dir.run(&["plan", "check", "plan.toml"]);
+    run.expect_code(1);
+    let err = run.stderr();
+    assert!(err.contains("plan.toml:"), "{err}");
+    assert!(err.contains("verison"), "{err}");
+    assert!(err.contains("hold"), "{err}");
+    assert!(err.contains("error(s)"), "{err}");
+}
+
+#[test]
+fn a_missing_plan_names_the_file() {
+    let dir = Workdir::new();
+    let run = dir.run(&["plan", "check"]);
+    run.expect_code(3);
+    assert!(run.stderr().contains("cutover.toml"), "{}", run.stderr());
+}
+
+#[test]
+fn the_global_plan_flag_and_env_choose_the_file() {
+    let dir = Workdir::new();
+    dir.run(&[
+        "init",
+        "--from",
+        "freshdesk",
+        "--to",
+        "zendesk",
+        "--out",
+        "other.toml",
+    ])
+    .expect_code(0);
+    dir.run(&["--plan", "other.toml", "plan", "check"])
+        .expect_code(0);
+    dir.run_with_env(&["plan", "check"], &[("CUTOVER_PLAN", "other.toml")])
+        .expect_code(0);
+}
+
+#[test]
+fn audit_verify_on_a_new_sqlite_store_is_clean() {
+    let dir = Workdir::new();
+    let run = dir.run(&["--store", "sqlite://state.db", "audit", "verify"]);
+    run.expect_code(0);
+    assert!(run.stdout().contains("0 entries"), "{}", run.stdout());
+    assert!(dir.file("state.db").exists());
+}
+
+#[test]
+fn a_store_password_never_reaches_the_terminal() {
+    let dir = Workdir::new();
+    for format in ["text", "json"] {
+        let run = dir.run(&[
+            "--log-format",
+            format,
+            "--log-level",
+            "debug",
+            "--store",
+            "postgres://cutover:s3cret-pw@127.0.0.1:1/cutover",
+            "audit",
+            "verify",
+        ]);
+        run.expect_code(4);
+        let all = format!("{}{}", run.stdout(), run.stderr());
+        assert!(!all.contains("s3cret-pw"), "password leaked:\n{all}");
+        assert!(
+            all.contains("127.0.0.1"),
+            "the error should say where:\n{all}"
+        );
+    }
+}
+
+#[test]
+fn an_unknown_store_scheme_is_a_configuration_error() {
+    let dir = Workdir::new();
+    let run = dir.run(&["--store", "mysql://db/x", "audit", "verify"]);
+    run.expect_code(3);
+    assert!(run.stderr().contains("--store"), "{}", run.stderr());
+}
+
+#[test]
+fn an_unknown_command_is_a_usage_error() {
+    let dir = Workdir::new();
+    dir.run(&["frobnicate"]).expect_code(2);
+}
+
+#[test]
+fn json_logs_are_one_json_object_per_line() {
+    let dir = Workdir::new();
+    let run = dir.run(&[
+        "--log-format",
+        "json",
+        "--log-level",
+        "debug",
+        "audit",
+        "verify",
+    ]);
+    run.expect_code(0);
+    let stderr = run.stderr();
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!lines.is_empty(), "debug logging should say something");
+    for line in lines {
+        let value: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(value.get("level").is_some(), "no level: {line}");
+    }
+}

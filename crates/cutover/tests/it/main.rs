@@ -1,0 +1,11 @@
+//! Integration tests of the `cutover` binary: help texts and end-to-end runs of the real binary.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a test fails loudly on what it did not expect"
+)]
+
+mod e2e;
+mod harness;
+mod help;
