@@ -181,3 +181,16 @@ fn json_logs_are_one_json_object_per_line() {
         assert!(value.get("level").is_some(), "no level: {line}");
     }
 }
+
+#[test]
+fn the_demo_runs_headless_and_ends_clean() {
+    let dir = Workdir::new();
+    let run = dir.run(&["demo", "--headless"]);
+    run.expect_code(0);
+    let out = run.stdout();
+    assert!(out.contains("the plan is sound"), "{out}");
+    assert!(out.contains("chain whole"), "{out}");
+    // The demo works in its own temporary folder and leaves the current one untouched.
+    assert!(!dir.file("cutover.db").exists());
+    assert!(!dir.file("cutover.toml").exists());
+}
