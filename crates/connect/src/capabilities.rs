@@ -1,0 +1,62 @@
+//! What a connector can and cannot do, stated so the engine plans around it rather than
+//! discovering it record by record.
+
+use std::collections::BTreeSet;
+
+use cutover_model::{PlatformKind, RecordKind};
+
+use crate::budget::BudgetStats;
+
+/// How uploaded files reach a comment on the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadMode {
+    /// Uploaded first, the comment names their tokens (Zendesk: `POST /uploads`, tokens valid an hour).
+    Token,
+    /// Sent inside the comment's own multipart request (Freshdesk): `upload` only holds the bytes.
+    WithComment,
+}
+
+/// A connector's capabilities.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Capabilities {
+    /// Which platform.
+    pub platform: PlatformKind,
+    /// Whether original creation times are written as such (an import API). When false, they
+    /// travel in custom fields and note headers instead, and `inventory` names the loss.
+    pub can_backdate: bool,
+    /// Whether comments are written with their original author (else a header line names them).
+    pub can_set_authors: bool,
+    /// Whether public replies can be written as public without e-mailing the customer. When
+    /// false, history arrives as private notes whose header says it was a public reply.
+    pub can_write_public_history: bool,
+    /// Whether creating a ticket may trigger the platform's own notifications to the requester
+    /// (switch them off on the target before a backfill).
+    pub ticket_create_may_notify: bool,
+    /// The largest attachment the target takes, in bytes.
+    pub max_attachment_bytes: u64,
+    /// How uploaded files reach a comment.
+    pub upload_mode: UploadMode,
+    /// The rate budget as it stands: limit, target rate, counters.
+    pub budget: BudgetStats,
+    /// Kinds `read_page` can list.
+    pub readable: BTreeSet<RecordKind>,
+    /// Kinds read per parent through `read_children` (comments and attachments, per ticket).
+    pub read_per_ticket: BTreeSet<RecordKind>,
+    /// Kinds whose stream resumes from a saved position (a change feed or an `updated_since`
+    /// window); the others are listed whole on every pass.
+    pub incremental: BTreeSet<RecordKind>,
+    /// Kinds `create` and `update` can write.
+    pub writable: BTreeSet<RecordKind>,
+}
+
+impl Capabilities {
+    /// Whether `kind` can be read at all (listed, or per ticket).
+    pub fn can_read(&self, kind: RecordKind) -> bool {
+        self.readable.contains(&kind) || self.read_per_ticket.contains(&kind)
+    }
+
+    /// Whether `kind` can be written.
+    pub fn can_write(&self, kind: RecordKind) -> bool {
+        self.writable.contains(&kind)
+    }
+}

@@ -1,0 +1,160 @@
+//! The `Connector` trait: what the engine asks of any platform, and the shapes of its answers.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
+use serde_json::Value;
+
+use crate::budget::RateBudget;
+use crate::capabilities::Capabilities;
+use crate::error::ConnectError;
+use crate::outbound::{AttachmentSource, Downloaded, FileUpload, Origin, Outbound, UploadRef};
+use crate::position::ReadPosition;
+
+/// A record read from a platform that cannot become a canonical record: data for the dead-letter
+/// queue, not an error of the page it came in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejected {
+    /// The platform it was read from.
+    pub platform: PlatformKind,
+    /// The kind it was read as.
+    pub kind: RecordKind,
+    /// Its id, when it has a readable one.
+    pub id: Option<String>,
+    /// The field at fault, when one is.
+    pub field: Option<String>,
+    /// What is wrong with it.
+    pub reason: String,
+    /// The record as the platform sent it.
+    pub raw: Value,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "read {} {} from {}",
+            self.kind,
+            self.id.as_deref().unwrap_or("without id"),
+            self.platform
+        )?;
+        if let Some(field) = &self.field {
+            write!(f, ": field {field}")?;
+        }
+        write!(f, ": {}", self.reason)
+    }
+}
+
+/// One page of a read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Page {
+    /// Records read, parents before children (a comment's attachments follow it).
+    pub items: Vec<Observed>,
+    /// Records that could not be read, with their raw JSON and the reason.
+    pub rejected: Vec<Rejected>,
+    /// Records the platform reports deleted since the position (Zendesk's incremental export).
+    pub deleted: Vec<(RecordKind, PlatformId)>,
+    /// Where the bytes of the attachments among `items` can be downloaded.
+    pub attachments: Vec<AttachmentSource>,
+    /// Where to read on from, once this page is applied. `None` when the stream cannot resume
+    /// (a list without change times): the next pass starts over from the beginning.
+    pub next: Option<ReadPosition>,
+    /// Whether the stream has nothing more right now (poll `next` again later for changes).
+    pub done: bool,
+}
+
+/// What a write came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteOutcome {
+    /// A new record was made.
+    Created,
+    /// A copy made earlier (before a crash, or by hand) was found by its mark or natural key and
+    /// nothing was created.
+    Found,
+    /// An existing record was changed.
+    Updated,
+}
+
+/// A record written inside another one's write (a ticket's comments, a comment's attachments).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrittenChild {
+    /// What it copies.
+    pub origin: Origin,
+    /// Its id on the target.
+    pub id: PlatformId,
+}
+
+/// The answer to a write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The record's id on the target.
+    pub id: PlatformId,
+    /// What happened.
+    pub outcome: WriteOutcome,
+    /// Records written with it, so the engine links them too.
+    pub children: Vec<WrittenChild>,
+}
+
+impl Written {
+    pub(crate) fn new(id: PlatformId, outcome: WriteOutcome) -> Self {
+        Written {
+            id,
+            outcome,
+            children: Vec::new(),
+        }
+    }
+}
+
+/// One helpdesk platform, as the engine sees it. Object safe: the engine holds `Arc<dyn Connector>`.
+///
+/// Reads return per-record trouble in [`Page::rejected`]; an `Err` means the request itself
+/// failed (see [`ConnectError::class`]). Writes are idempotent: `create` looks the record up by
+/// its mark or natural key first and answers [`WriteOutcome::Found`] when it already exists.
+#[async_trait]
+pub trait Connector: Send + Sync + fmt::Debug {
+    /// Which platform this is.
+    fn platform(&self) -> PlatformKind;
+
+    /// Which side of the migration it serves (stamped on every [`Observed`]).
+    fn side(&self) -> Side;
+
+    /// What it can do, and its budget as it stands.
+    fn capabilities(&self) -> Capabilities;
+
+    /// The rate budget every request of this connector goes through.
+    fn budget(&self) -> Arc<RateBudget>;
+
+    /// Reads the page of `kind` at `position` (`ReadPosition::start()` for everything).
+    async fn read_page(
+        &self,
+        kind: RecordKind,
+        position: &ReadPosition,
+    ) -> Result<Page, ConnectError>;
+
+    /// Reads records of `kind` that belong to one ticket (comments with their attachments).
+    async fn read_children(
+        &self,
+        kind: RecordKind,
+        ticket: &PlatformId,
+        position: &ReadPosition,
+    ) -> Result<Page, ConnectError>;
+
+    /// Finds a copy of `outbound` on this platform by its mark or natural key (external id,
+    /// e-mail, name), without writing anything.
+    async fn find_by_origin(&self, outbound: &Outbound)
+    -> Result<Option<PlatformId>, ConnectError>;
+
+    /// Creates `outbound`, unless [`Connector::find_by_origin`] finds it.
+    async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError>;
+
+    /// Overwrites record `id` with the content of `outbound`.
+    async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError>;
+
+    /// Uploads a file to attach to a comment (or holds it, see [`crate::UploadMode`]).
+    async fn upload(&self, file: FileUpload) -> Result<UploadRef, ConnectError>;
+
+    /// Downloads an attachment's bytes and checks their size.
+    async fn download(&self, source: &AttachmentSource) -> Result<Downloaded, ConnectError>;
+}

@@ -1,0 +1,531 @@
+//! Writing to Freshdesk: lookups before creates, tickets with the origin in custom fields and the
+//! first comment as description, every other comment as a private note with a header line
+//! (never `/reply`, which e-mails the customer), attachments inside the multipart request.
+
+use std::sync::Arc;
+
+use cutover_model::records::{Comment, Record, Ticket};
+use cutover_model::{PlatformId, PlatformKind, RecordKind};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use super::FreshdeskConnector;
+use super::bodies::{self, TicketIds};
+use super::mapping::description_id;
+use crate::connector::{WriteOutcome, Written, WrittenChild};
+use crate::error::ConnectError;
+use crate::fields::{decode_body, format_time};
+use crate::header;
+use crate::http::{FilePart, Request, Retry};
+use crate::outbound::{Outbound, UploadHandle};
+
+const FRESHDESK: PlatformKind = PlatformKind::Freshdesk;
+const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
+const CONTACT_OR_AGENT: &[RecordKind] = &[RecordKind::Contact, RecordKind::Agent];
+
+fn unsupported(op: &str, what: &str) -> ConnectError {
+    ConnectError::Unsupported {
+        op: op.to_owned(),
+        platform: FRESHDESK,
+        what: what.to_owned(),
+    }
+}
+
+fn malformed(op: &str, detail: impl Into<String>) -> ConnectError {
+    ConnectError::Malformed {
+        op: op.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// The `id` of a created or found record.
+pub(crate) fn id_of(op: &str, body: &Value) -> Result<PlatformId, ConnectError> {
+    match body.get("id") {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(PlatformId::from)
+            .ok_or_else(|| malformed(op, "id is not a whole number")),
+        Some(Value::String(s)) => {
+            PlatformId::parse(s.clone()).map_err(|e| malformed(op, e.to_string()))
+        }
+        _ => Err(malformed(op, "no id in the answer")),
+    }
+}
+
+/// The files of an outbound comment, as multipart parts.
+fn files(outbound: &Outbound) -> Vec<FilePart> {
+    outbound
+        .uploads
+        .iter()
+        .filter_map(|u| match &u.handle {
+            UploadHandle::Held(bytes) => Some(FilePart {
+                field: "attachments[]".into(),
+                file_name: u.file_name.clone(),
+                content_type: u.content_type.clone(),
+                bytes: Arc::clone(bytes),
+            }),
+            UploadHandle::Token(_) => None,
+        })
+        .collect()
+}
+
+fn with_files(request: Request, body: Value, files: Vec<FilePart>) -> Request {
+    if files.is_empty() {
+        request.json(body)
+    } else {
+        request.body(bodies::multipart(&body, files))
+    }
+}
+
+/// Links the attachments of a written conversation or ticket to the uploads they came from.
+fn attachment_children(written: &Value, outbound: &Outbound) -> Vec<WrittenChild> {
+    let mut attachments: Vec<(String, PlatformId)> = written
+        .get("attachments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            Some((
+                a.get("name")?.as_str()?.to_owned(),
+                a.get("id")?.as_u64().map(PlatformId::from)?,
+            ))
+        })
+        .collect();
+    let mut children = Vec::new();
+    for upload in &outbound.uploads {
+        let Some(origin) = &upload.origin else {
+            continue;
+        };
+        if let Some(idx) = attachments
+            .iter()
+            .position(|(name, _)| *name == upload.file_name)
+        {
+            children.push(WrittenChild {
+                origin: origin.clone(),
+                id: attachments.remove(idx).1,
+            });
+        }
+    }
+    children
+}
+
+impl FreshdeskConnector {
+    /// Sends a create that must not run twice: after trouble of unknown outcome, looks up first.
+    async fn post_once(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+        request: Request,
+    ) -> Result<Result<Value, PlatformId>, ConnectError> {
+        let request = request.retry(Retry::ThrottleOnly);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.api.http.send(op, &request).await {
+                Ok(response) => return Ok(Ok(decode_body(op, &response.body)?.0)),
+                Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
+                    tokio::time::sleep(self.retry.backoff_now(attempt)).await;
+                    if let Some(id) = self.find(outbound).await? {
+                        return Ok(Err(id));
+                    }
+                    tracing::debug!(op, attempt, error = %e, "Create failed with unknown outcome and no copy exists; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Creates `outbound` unless a copy exists.
+    pub(crate) async fn create_record(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = outbound.op("create", FRESHDESK);
+        if let Some(id) = self.find(outbound).await? {
+            return self.found(outbound, id).await;
+        }
+        self.create_new(outbound, &op).await
+    }
+
+    /// Creates `outbound`, known to be absent.
+    async fn create_new(&self, outbound: &Outbound, op: &str) -> Result<Written, ConnectError> {
+        let op = op.to_owned();
+        let request = self.create_request(outbound, &op)?;
+        let body = match self.post_once(outbound, &op, request).await? {
+            Err(found) => return self.found(outbound, found).await,
+            Ok(body) => body,
+        };
+        let mut written = Written::new(id_of(&op, &body)?, WriteOutcome::Created);
+        match &outbound.record {
+            Record::Ticket(_) => {
+                written.children = self.ticket_children(&written.id, &body, outbound).await?
+            }
+            Record::Comment(_) => written.children = attachment_children(&body, outbound),
+            _ => {}
+        }
+        Ok(written)
+    }
+
+    async fn found(&self, outbound: &Outbound, id: PlatformId) -> Result<Written, ConnectError> {
+        let mut written = Written::new(id, WriteOutcome::Found);
+        if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
+            written.children = self.match_children(&written.id, outbound).await?;
+        }
+        Ok(written)
+    }
+
+    /// The first child became the description; the others are written as notes now.
+    async fn ticket_children(
+        &self,
+        ticket: &PlatformId,
+        body: &Value,
+        outbound: &Outbound,
+    ) -> Result<Vec<WrittenChild>, ConnectError> {
+        let mut children = Vec::new();
+        let mut comments = outbound
+            .children
+            .iter()
+            .filter(|c| matches!(c.record, Record::Comment(_)));
+        if let Some(first) = comments.next() {
+            let op = first.op("create", FRESHDESK);
+            let id = description_id(ticket).map_err(|p| malformed(&op, p.reason))?;
+            children.push(WrittenChild {
+                origin: first.origin.clone(),
+                id,
+            });
+            children.extend(attachment_children(body, first));
+        }
+        for child in comments {
+            let mut child = child.clone();
+            child
+                .targets
+                .insert(RecordKind::Ticket, comment_ticket(&child)?, ticket.clone());
+            let written = Box::pin(self.create_new(&child, &child.op("create", FRESHDESK))).await?;
+            children.push(WrittenChild {
+                origin: child.origin.clone(),
+                id: written.id,
+            });
+            children.extend(written.children);
+        }
+        Ok(children)
+    }
+
+    pub(super) fn create_request(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Request, ConnectError> {
+        let mark = outbound.origin.mark();
+        let targets = &outbound.targets;
+        let post = |path: &str, body: Value| Request::new(Method::POST, path).json(body);
+        Ok(match &outbound.record {
+            Record::Organization(org) => post("companies", bodies::company(org)),
+            Record::Contact(contact) => {
+                let company = targets.require_opt(
+                    op,
+                    "organization",
+                    &[RecordKind::Organization],
+                    contact.organization.as_ref(),
+                )?;
+                post(
+                    "contacts",
+                    bodies::contact(contact, company.as_ref(), &mark),
+                )
+            }
+            Record::Agent(agent) => {
+                let role =
+                    targets.require_opt(op, "role", &[RecordKind::Role], agent.role.as_ref())?;
+                let groups = agent
+                    .groups
+                    .iter()
+                    .map(|g| targets.require(op, "groups", &[RecordKind::Group], g))
+                    .collect::<Result<Vec<_>, _>>()?;
+                post("agents", bodies::agent(agent, role.as_ref(), &groups))
+            }
+            Record::Group(group) => post("groups", bodies::group(group)),
+            Record::Role(_) => return Err(unsupported(op, "create roles through its API")),
+            Record::CustomField(def) => {
+                post(bodies::field_paths(def.target).0, bodies::custom_field(def))
+            }
+            Record::Ticket(ticket) => self.ticket_create(ticket, outbound, op)?,
+            Record::Comment(comment) => {
+                self.check_files(outbound)?;
+                self.note_request(comment, outbound, op)?
+            }
+            Record::Attachment(_) => {
+                return Err(unsupported(
+                    op,
+                    "add a file to an existing note: send it with the note",
+                ));
+            }
+            Record::SatisfactionRating(rating) => {
+                let ticket =
+                    targets.require(op, "ticket", &[RecordKind::Ticket], &rating.ticket)?;
+                post(
+                    &format!("tickets/{ticket}/satisfaction_ratings"),
+                    bodies::rating(rating),
+                )
+            }
+            _ => {
+                return Err(unsupported(
+                    op,
+                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                ));
+            }
+        })
+    }
+
+    fn ticket_ids(
+        ticket: &Ticket,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<TicketIds, ConnectError> {
+        let targets = &outbound.targets;
+        Ok(TicketIds {
+            requester: targets.require(op, "requester", CONTACT_OR_AGENT, &ticket.requester)?,
+            responder: targets.require_opt(
+                op,
+                "assignee",
+                &[RecordKind::Agent],
+                ticket.assignee.as_ref(),
+            )?,
+            group: targets.require_opt(op, "group", &[RecordKind::Group], ticket.group.as_ref())?,
+            company: targets.require_opt(
+                op,
+                "organization",
+                &[RecordKind::Organization],
+                ticket.organization.as_ref(),
+            )?,
+        })
+    }
+
+    /// The ticket's custom fields plus cutover's origin fields (mark, original time, requester).
+    fn ticket_fields(
+        &self,
+        ticket: &Ticket,
+        outbound: &Outbound,
+    ) -> cutover_model::records::CustomFields {
+        let mut fields = ticket.custom_fields.clone();
+        let origin = &self.reading.origin_fields;
+        fields.insert(origin.id.clone(), json!(outbound.origin.mark()));
+        if let Some(key) = &origin.created_at {
+            fields.insert(key.clone(), json!(format_time(&ticket.created_at)));
+        }
+        if let (Some(key), Some(author)) = (&origin.author, &outbound.history.author) {
+            fields.insert(key.clone(), json!(author));
+        }
+        fields
+    }
+
+    /// `POST /tickets`: the first comment (with its header and files) as description.
+    fn ticket_create(
+        &self,
+        ticket: &Ticket,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Request, ConnectError> {
+        let ids = Self::ticket_ids(ticket, outbound, op)?;
+        let first = outbound
+            .children
+            .iter()
+            .find(|c| matches!(c.record, Record::Comment(_)));
+        let (description, files) = match first.map(|c| (c, &c.record)) {
+            Some((child, Record::Comment(comment))) => {
+                self.check_files(child)?;
+                let line = header::header(
+                    &child.origin,
+                    &comment.created_at,
+                    comment.public,
+                    child.history.author.as_deref(),
+                );
+                (format!("{line}{}", comment.html_body), files(child))
+            }
+            _ => {
+                let line = header::header(
+                    &outbound.origin,
+                    &ticket.created_at,
+                    true,
+                    outbound.history.author.as_deref(),
+                );
+                (
+                    format!("{line}<p>{}</p>", header::escape(&ticket.subject)),
+                    Vec::new(),
+                )
+            }
+        };
+        let body = bodies::ticket(
+            op,
+            ticket,
+            &ids,
+            Some(&description),
+            &self.ticket_fields(ticket, outbound),
+        )?;
+        Ok(with_files(
+            Request::new(Method::POST, "tickets").lane(super::client::LANE_TICKET_CREATE),
+            body,
+            files,
+        ))
+    }
+
+    /// `POST /tickets/{id}/notes`: private, with the header line and the files.
+    fn note_request(
+        &self,
+        comment: &Comment,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Request, ConnectError> {
+        let ticket =
+            outbound
+                .targets
+                .require(op, "ticket", &[RecordKind::Ticket], &comment.ticket)?;
+        let author = outbound
+            .targets
+            .require(op, "author", AGENT_OR_CONTACT, &comment.author)?;
+        let incoming = outbound
+            .targets
+            .get(RecordKind::Agent, &comment.author)
+            .is_none();
+        let line = header::header(
+            &outbound.origin,
+            &comment.created_at,
+            comment.public,
+            outbound.history.author.as_deref(),
+        );
+        let body = bodies::note(&format!("{line}{}", comment.html_body), &author, incoming);
+        Ok(with_files(
+            Request::new(Method::POST, format!("tickets/{ticket}/notes")),
+            body,
+            files(outbound),
+        ))
+    }
+
+    /// Overwrites record `id` with `outbound`'s content.
+    pub(crate) async fn update_record(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+    ) -> Result<Written, ConnectError> {
+        let op = format!("update {} {id} on freshdesk", outbound.record.kind());
+        let targets = &outbound.targets;
+        let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
+        let request = match &outbound.record {
+            Record::Organization(org) => put(format!("companies/{id}"), bodies::company(org)),
+            Record::Contact(contact) => {
+                let company = targets.require_opt(
+                    &op,
+                    "organization",
+                    &[RecordKind::Organization],
+                    contact.organization.as_ref(),
+                )?;
+                put(
+                    format!("contacts/{id}"),
+                    bodies::contact(contact, company.as_ref(), &outbound.origin.mark()),
+                )
+            }
+            Record::Agent(agent) => {
+                let role =
+                    targets.require_opt(&op, "role", &[RecordKind::Role], agent.role.as_ref())?;
+                let groups = agent
+                    .groups
+                    .iter()
+                    .map(|g| targets.require(&op, "groups", &[RecordKind::Group], g))
+                    .collect::<Result<Vec<_>, _>>()?;
+                put(
+                    format!("agents/{id}"),
+                    bodies::agent(agent, role.as_ref(), &groups),
+                )
+            }
+            Record::Group(group) => put(format!("groups/{id}"), bodies::group(group)),
+            Record::CustomField(def) => {
+                let bare = id.as_str().rsplit(':').next().unwrap_or(id.as_str());
+                put(
+                    format!("{}/{bare}", bodies::field_paths(def.target).0),
+                    bodies::custom_field(def),
+                )
+            }
+            Record::Ticket(ticket) => {
+                let ids = Self::ticket_ids(ticket, outbound, &op)?;
+                let body = bodies::ticket(
+                    &op,
+                    ticket,
+                    &ids,
+                    None,
+                    &self.ticket_fields(ticket, outbound),
+                )?;
+                put(format!("tickets/{id}"), body).lane(super::client::LANE_TICKET_UPDATE)
+            }
+            Record::Comment(_) | Record::Attachment(_) => {
+                return Err(unsupported(
+                    &op,
+                    "change a comment or attachment: they are append-only",
+                ));
+            }
+            Record::Role(_) => return Err(unsupported(&op, "change roles through its API")),
+            Record::SatisfactionRating(_) => {
+                return Err(unsupported(&op, "change a satisfaction rating"));
+            }
+            _ => {
+                return Err(unsupported(
+                    &op,
+                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                ));
+            }
+        };
+        self.api.http.send(&op, &request).await?;
+        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+    }
+
+    /// Holds the bytes for the note that will carry them (Freshdesk has no upload endpoint).
+    pub(crate) fn hold_file(
+        &self,
+        file: crate::FileUpload,
+    ) -> Result<crate::UploadRef, ConnectError> {
+        let size = file.bytes.len() as u64;
+        if size > self.max_attachment_bytes {
+            let op = format!("upload {} to freshdesk", file.file_name);
+            return Err(ConnectError::TooLarge {
+                op,
+                file_name: file.file_name,
+                size,
+                cap: self.max_attachment_bytes,
+                platform: FRESHDESK,
+            });
+        }
+        Ok(crate::UploadRef {
+            origin: file.origin,
+            file_name: file.file_name,
+            content_type: file.content_type,
+            size,
+            handle: UploadHandle::Held(file.bytes),
+        })
+    }
+
+    /// Checks the files of a note against the per-request cap before sending them.
+    pub(crate) fn check_files(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let total: u64 = outbound.uploads.iter().map(|u| u.size).sum();
+        if total > self.max_attachment_bytes {
+            let op = outbound.op("create", FRESHDESK);
+            let names: Vec<&str> = outbound
+                .uploads
+                .iter()
+                .map(|u| u.file_name.as_str())
+                .collect();
+            return Err(ConnectError::TooLarge {
+                op,
+                file_name: names.join(", "),
+                size: total,
+                cap: self.max_attachment_bytes,
+                platform: FRESHDESK,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The source-side ticket key of a comment outbound.
+fn comment_ticket(outbound: &Outbound) -> Result<PlatformId, ConnectError> {
+    match &outbound.record {
+        Record::Comment(comment) => Ok(comment.ticket.clone()),
+        _ => Err(malformed(
+            &outbound.op("create", FRESHDESK),
+            "a ticket's child is not a comment",
+        )),
+    }
+}

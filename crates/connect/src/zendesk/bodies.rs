@@ -1,0 +1,323 @@
+//! Canonical records → Zendesk request bodies. Pure: references arrive already resolved to
+//! Zendesk ids, values already in Zendesk's vocabulary.
+
+use cutover_model::PlatformId;
+use cutover_model::records::{
+    Agent, Comment, ConfigRecord, Contact, CustomFieldDef, CustomFields, FieldTarget, Group,
+    Organization, Role, Ticket,
+};
+use serde_json::{Map, Value, json};
+
+use super::mapping::zendesk_field_type;
+use crate::fields::format_time;
+
+/// A Zendesk id as JSON: a number when it is one (as Zendesk sends them), else text.
+pub(crate) fn id_json(id: &PlatformId) -> Value {
+    id.as_str()
+        .parse::<u64>()
+        .map_or_else(|_| Value::String(id.to_string()), Value::from)
+}
+
+fn opt_id_json(id: Option<&PlatformId>) -> Value {
+    id.map_or(Value::Null, id_json)
+}
+
+fn fields_object(values: &CustomFields) -> Value {
+    Value::Object(values.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+}
+
+pub(crate) fn organization(org: &Organization, mark: &str) -> Value {
+    json!({"organization": {
+        "name": org.name,
+        "external_id": mark,
+        "domain_names": org.domains,
+        "details": org.details,
+        "notes": org.notes,
+        "tags": org.tags,
+        "organization_fields": fields_object(&org.custom_fields),
+    }})
+}
+
+/// An end user. The customer's own external id wins over cutover's mark.
+pub(crate) fn contact(contact: &Contact, organization: Option<&PlatformId>, mark: &str) -> Value {
+    json!({"user": {
+        "name": contact.name,
+        "email": contact.email,
+        "phone": contact.phone,
+        "organization_id": opt_id_json(organization),
+        "external_id": contact.external_id.as_deref().unwrap_or(mark),
+        "locale": contact.locale,
+        "time_zone": contact.time_zone,
+        "tags": contact.tags,
+        "user_fields": fields_object(&contact.custom_fields),
+        "role": "end-user",
+        "suspended": !contact.active,
+        "verified": true,
+        "skip_verify_email": true,
+    }})
+}
+
+/// An agent; `role` is a built-in role's name (`agent`, `admin`) or a custom role's id.
+pub(crate) fn agent(agent: &Agent, role: Option<&PlatformId>, mark: &str) -> Value {
+    let mut user = json!({
+        "name": agent.name,
+        "email": agent.email,
+        "external_id": mark,
+        "role": "agent",
+        "suspended": !agent.active,
+        "verified": true,
+        "skip_verify_email": true,
+    });
+    match role.map(PlatformId::as_str) {
+        Some("admin") => user["role"] = json!("admin"),
+        Some("agent") | None => {}
+        Some(_) => user["custom_role_id"] = opt_id_json(role),
+    }
+    json!({ "user": user })
+}
+
+pub(crate) fn group(group: &Group) -> Value {
+    json!({"group": {"name": group.name, "description": group.description.as_deref().unwrap_or("")}})
+}
+
+/// A custom role; `key=value` permissions become its configuration (booleans and numbers typed).
+pub(crate) fn role(role: &Role) -> Value {
+    let configuration: Map<String, Value> = role
+        .permissions
+        .iter()
+        .filter_map(|permission| permission.split_once('='))
+        .map(|(key, value)| {
+            let typed = match value {
+                "true" => Value::Bool(true),
+                "false" => Value::Bool(false),
+                other => other
+                    .parse::<i64>()
+                    .map_or_else(|_| Value::String(other.to_owned()), Value::from),
+            };
+            (key.to_owned(), typed)
+        })
+        .collect();
+    json!({"custom_role": {"name": role.name, "description": role.description, "configuration": configuration}})
+}
+
+/// The path and envelope key of a field definition's list.
+pub(crate) fn field_endpoint(target: FieldTarget) -> (&'static str, &'static str) {
+    match target {
+        FieldTarget::Ticket => ("ticket_fields", "ticket_field"),
+        FieldTarget::Contact => ("user_fields", "user_field"),
+        FieldTarget::Organization => ("organization_fields", "organization_field"),
+    }
+}
+
+pub(crate) fn custom_field(def: &CustomFieldDef) -> Value {
+    let options: Vec<Value> = def
+        .options
+        .iter()
+        .map(|o| json!({"name": o.name, "value": o.value}))
+        .collect();
+    let mut field = json!({
+        "type": zendesk_field_type(def.field_type),
+        "title": def.title,
+        "active": def.active,
+    });
+    if !options.is_empty() {
+        field["custom_field_options"] = Value::Array(options);
+    }
+    match def.target {
+        FieldTarget::Ticket => field["required"] = json!(def.required),
+        FieldTarget::Contact | FieldTarget::Organization => field["key"] = json!(def.key),
+    }
+    let (_, envelope) = field_endpoint(def.target);
+    json!({ envelope: field })
+}
+
+/// The Zendesk ids a ticket refers to.
+#[derive(Debug, Clone)]
+pub(crate) struct TicketIds {
+    pub(crate) requester: PlatformId,
+    pub(crate) assignee: Option<PlatformId>,
+    pub(crate) group: Option<PlatformId>,
+    pub(crate) organization: Option<PlatformId>,
+}
+
+/// `custom_fields` as Zendesk's `[{id, value}]`.
+fn ticket_custom_fields(values: &CustomFields) -> Value {
+    Value::Array(
+        values
+            .iter()
+            .map(|(key, value)| {
+                let id = key
+                    .parse::<u64>()
+                    .map_or_else(|_| Value::String(key.clone()), Value::from);
+                json!({"id": id, "value": value})
+            })
+            .collect(),
+    )
+}
+
+/// The fields a ticket create, import and update share.
+fn ticket_fields(ticket: &Ticket, ids: &TicketIds) -> Map<String, Value> {
+    let body = json!({
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "priority": ticket.priority,
+        "type": ticket.ticket_type,
+        "requester_id": id_json(&ids.requester),
+        "assignee_id": opt_id_json(ids.assignee.as_ref()),
+        "group_id": opt_id_json(ids.group.as_ref()),
+        "organization_id": opt_id_json(ids.organization.as_ref()),
+        "tags": ticket.tags,
+        "custom_fields": ticket_custom_fields(&ticket.custom_fields),
+    });
+    match body {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+/// A comment inside an import: original author, time and visibility, with upload tokens.
+pub(crate) fn import_comment(
+    comment: &Comment,
+    author: &PlatformId,
+    html_body: &str,
+    uploads: &[String],
+) -> Value {
+    let mut value = json!({
+        "author_id": id_json(author),
+        "html_body": html_body,
+        "public": comment.public,
+        "created_at": format_time(&comment.created_at),
+    });
+    if !uploads.is_empty() {
+        value["uploads"] = json!(uploads);
+    }
+    value
+}
+
+/// `POST /imports/tickets`: the ticket with its original times and its comments.
+pub(crate) fn ticket_import(
+    ticket: &Ticket,
+    ids: &TicketIds,
+    mark: &str,
+    updated_at: Option<&chrono::DateTime<chrono::Utc>>,
+    comments: Vec<Value>,
+) -> Value {
+    let mut body = ticket_fields(ticket, ids);
+    body.insert("external_id".into(), json!(mark));
+    body.insert("created_at".into(), json!(format_time(&ticket.created_at)));
+    if let Some(updated_at) = updated_at {
+        body.insert("updated_at".into(), json!(format_time(updated_at)));
+    }
+    if let Some(solved_at) = &ticket.solved_at {
+        body.insert("solved_at".into(), json!(format_time(solved_at)));
+    }
+    if comments.is_empty() {
+        // An import needs a first comment; a ticket read without any gets its subject.
+        body.insert("description".into(), json!(ticket.subject));
+    } else {
+        body.insert("comments".into(), Value::Array(comments));
+    }
+    json!({ "ticket": body })
+}
+
+/// `PUT /tickets/{id}`: the ticket's fields (times cannot change after creation).
+pub(crate) fn ticket_update(ticket: &Ticket, ids: &TicketIds) -> Value {
+    json!({ "ticket": ticket_fields(ticket, ids) })
+}
+
+/// `PUT /tickets/{id}` adding one comment as `author`.
+pub(crate) fn comment_update(
+    html_body: &str,
+    public: bool,
+    author: &PlatformId,
+    uploads: &[String],
+) -> Value {
+    let mut comment =
+        json!({"html_body": html_body, "public": public, "author_id": id_json(author)});
+    if !uploads.is_empty() {
+        comment["uploads"] = json!(uploads);
+    }
+    json!({"ticket": {"comment": comment}})
+}
+
+/// A configuration record's body: (path, envelope, body) by the list it belongs to.
+pub(crate) fn config(list: &str, record: &ConfigRecord) -> (String, &'static str, Value) {
+    let mut body = json!({"title": record.title, "active": record.active});
+    if let Some(position) = record.position {
+        body["position"] = json!(position);
+    }
+    let (path, envelope) = match list {
+        "macros" => {
+            body["actions"] = record.actions.clone();
+            if !record.conditions.is_null() {
+                body["restriction"] = record.conditions.clone();
+            }
+            ("macros", "macro")
+        }
+        "triggers" | "automations" => {
+            body["conditions"] = record.conditions.clone();
+            body["actions"] = record.actions.clone();
+            if list == "triggers" {
+                ("triggers", "trigger")
+            } else {
+                ("automations", "automation")
+            }
+        }
+        "views" => {
+            // Views read back `conditions` and `execution`, but are written with `all`/`any`
+            // and an `output` naming column ids.
+            body["all"] = record
+                .conditions
+                .get("all")
+                .cloned()
+                .unwrap_or_else(|| json!([]));
+            body["any"] = record
+                .conditions
+                .get("any")
+                .cloned()
+                .unwrap_or_else(|| json!([]));
+            body["output"] = view_output(&record.actions);
+            ("views", "view")
+        }
+        "slas/policies" => {
+            body["filter"] = record.conditions.clone();
+            body["policy_metrics"] = record.actions.clone();
+            ("slas/policies", "sla_policy")
+        }
+        "ticket_forms" => {
+            let mut form = record.conditions.clone();
+            if let Value::Object(map) = &mut form {
+                map.insert("name".into(), json!(record.title));
+                map.insert("active".into(), json!(record.active));
+            }
+            body = form;
+            ("ticket_forms", "ticket_form")
+        }
+        _ => {
+            let mut address = record.conditions.clone();
+            if let Value::Object(map) = &mut address {
+                map.insert("email".into(), json!(record.title));
+            }
+            body = address;
+            ("recipient_addresses", "recipient_address")
+        }
+    };
+    (path.to_owned(), envelope, json!({ envelope: body }))
+}
+
+fn view_output(execution: &Value) -> Value {
+    let columns: Vec<Value> = execution
+        .get("columns")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|column| column.get("id").cloned())
+        .collect();
+    let mut output = json!({ "columns": columns });
+    for key in ["group_by", "group_order", "sort_by", "sort_order"] {
+        if let Some(value) = execution.get(key).filter(|v| !v.is_null()) {
+            output[key] = value.clone();
+        }
+    }
+    output
+}

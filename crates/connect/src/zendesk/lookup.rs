@@ -1,0 +1,330 @@
+//! Finding a copy on Zendesk before creating one: by cutover's mark in `external_id`, or by the
+//! record's natural key (e-mail, name, title), so a crash between "created" and "linked" never
+//! duplicates.
+
+use cutover_model::records::{Comment, FieldTarget, Record};
+use cutover_model::{PlatformId, RecordKind};
+use serde_json::Value;
+
+use super::ZendeskConnector;
+use super::bodies;
+use super::write::config_list;
+use crate::connector::WrittenChild;
+use crate::error::ConnectError;
+use crate::header;
+use crate::http::Request;
+use crate::outbound::Outbound;
+
+fn id_of(record: &Value) -> Option<PlatformId> {
+    match record.get("id")? {
+        Value::Number(n) => n.as_u64().map(PlatformId::from),
+        Value::String(s) => PlatformId::parse(s.clone()).ok(),
+        _ => None,
+    }
+}
+
+fn str_of<'a>(record: &'a Value, key: &str) -> Option<&'a str> {
+    record.get(key).and_then(Value::as_str)
+}
+
+/// Finds a copy of `outbound` on Zendesk.
+pub(crate) async fn find(
+    zd: &ZendeskConnector,
+    outbound: &Outbound,
+) -> Result<Option<PlatformId>, ConnectError> {
+    let op = outbound.op("look up", zd_platform());
+    let mark = outbound.origin.mark();
+    match &outbound.record {
+        Record::Organization(org) => find_organization(zd, &op, &org.name, &mark).await,
+        Record::Contact(contact) => {
+            let external = contact.external_id.as_deref().unwrap_or(&mark);
+            let users = search(
+                zd,
+                &op,
+                "users/search.json",
+                "users",
+                "external_id",
+                external,
+            )
+            .await?;
+            match users.first().and_then(id_of) {
+                Some(id) => Ok(Some(id)),
+                None => user_by_email(zd, &op, contact.email.as_deref()).await,
+            }
+        }
+        Record::Agent(agent) => user_by_email(zd, &op, Some(&agent.email)).await,
+        Record::Group(group) => {
+            in_list(zd, &op, "groups.json", "groups", "name", &group.name).await
+        }
+        Record::Role(role) => {
+            in_list(
+                zd,
+                &op,
+                "custom_roles.json",
+                "custom_roles",
+                "name",
+                &role.name,
+            )
+            .await
+        }
+        Record::CustomField(def) => {
+            let (path, _) = bodies::field_endpoint(def.target);
+            let (key, wanted) = match def.target {
+                FieldTarget::Ticket => ("title", def.title.as_str()),
+                _ => ("key", def.key.as_str()),
+            };
+            in_list(zd, &op, &format!("{path}.json"), path, key, wanted).await
+        }
+        Record::Ticket(_) => {
+            let request = Request::get("tickets.json").query("external_id", &mark);
+            let (body, _) = zd.api.get(&op, &request).await?;
+            let tickets = body.get("tickets").and_then(Value::as_array);
+            Ok(tickets.and_then(|t| t.first()).and_then(id_of))
+        }
+        Record::Comment(comment) => {
+            let targets = &outbound.targets;
+            let ticket = targets.require(&op, "ticket", &[RecordKind::Ticket], &comment.ticket)?;
+            let comments = ticket_comments(zd, &op, &ticket).await?;
+            Ok(comments
+                .iter()
+                .find(|c| same_comment(c, comment, outbound))
+                .and_then(id_of))
+        }
+        Record::Attachment(_) | Record::SatisfactionRating(_) => Ok(None),
+        Record::Macro(c)
+        | Record::Automation(c)
+        | Record::SlaPolicy(c)
+        | Record::View(c)
+        | Record::TicketForm(c)
+        | Record::ChannelConfig(c) => find_config(zd, &op, outbound, &c.title).await,
+    }
+}
+
+/// An organization by the mark in its external id, else by its (unique) name.
+async fn find_organization(
+    zd: &ZendeskConnector,
+    op: &str,
+    name: &str,
+    mark: &str,
+) -> Result<Option<PlatformId>, ConnectError> {
+    let path = "organizations/search.json";
+    let marked = search(zd, op, path, "organizations", "external_id", mark).await?;
+    if let Some(id) = marked.first().and_then(id_of) {
+        return Ok(Some(id));
+    }
+    let named = search(zd, op, path, "organizations", "name", name).await?;
+    Ok(named
+        .iter()
+        .find(|o| str_of(o, "name") == Some(name))
+        .and_then(id_of))
+}
+
+/// A configuration record by its title, with the list prefix its id reads with.
+async fn find_config(
+    zd: &ZendeskConnector,
+    op: &str,
+    outbound: &Outbound,
+    title: &str,
+) -> Result<Option<PlatformId>, ConnectError> {
+    let list = config_list(outbound.record.kind(), outbound.origin.id.as_str());
+    let (key, title_key) = match list {
+        "slas/policies" => ("sla_policies", "title"),
+        "ticket_forms" => ("ticket_forms", "name"),
+        "recipient_addresses" => ("recipient_addresses", "email"),
+        other => (other, "title"),
+    };
+    let found = in_list(zd, op, &format!("{list}.json"), key, title_key, title).await?;
+    Ok(found.map(|id| match list {
+        "triggers" | "automations" => {
+            PlatformId::parse(format!("{}:{id}", list.trim_end_matches('s'))).unwrap_or(id)
+        }
+        _ => id,
+    }))
+}
+
+fn zd_platform() -> cutover_model::PlatformKind {
+    cutover_model::PlatformKind::Zendesk
+}
+
+async fn search(
+    zd: &ZendeskConnector,
+    op: &str,
+    path: &str,
+    key: &str,
+    param: &str,
+    value: &str,
+) -> Result<Vec<Value>, ConnectError> {
+    let request = Request::get(path).query(param, value);
+    let (body, _) = zd.api.get(op, &request).await?;
+    Ok(body
+        .get(key)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default())
+}
+
+async fn user_by_email(
+    zd: &ZendeskConnector,
+    op: &str,
+    email: Option<&str>,
+) -> Result<Option<PlatformId>, ConnectError> {
+    let Some(email) = email else { return Ok(None) };
+    let found = search(
+        zd,
+        op,
+        "users/search.json",
+        "users",
+        "query",
+        &format!("email:\"{email}\""),
+    )
+    .await?;
+    Ok(found
+        .iter()
+        .find(|u| str_of(u, "email").is_some_and(|e| e.eq_ignore_ascii_case(email)))
+        .and_then(id_of))
+}
+
+/// Scans a whole list for a record whose `key` equals `wanted`.
+async fn in_list(
+    zd: &ZendeskConnector,
+    op: &str,
+    path: &str,
+    key: &str,
+    field: &str,
+    wanted: &str,
+) -> Result<Option<PlatformId>, ConnectError> {
+    let mut token: Option<String> = None;
+    loop {
+        let paged = !matches!(
+            path,
+            "custom_roles.json" | "slas/policies.json" | "ticket_forms.json"
+        );
+        let list = match zd
+            .api
+            .list_page(op, path, key, token.as_deref(), paged)
+            .await
+        {
+            Err(e) if matches!(e.status(), Some(403 | 404)) => return Ok(None),
+            other => other?,
+        };
+        if let Some(id) = list
+            .items
+            .iter()
+            .find(|r| str_of(r, field) == Some(wanted))
+            .and_then(id_of)
+        {
+            return Ok(Some(id));
+        }
+        match list.next {
+            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// Every comment of a ticket, raw.
+async fn ticket_comments(
+    zd: &ZendeskConnector,
+    op: &str,
+    ticket: &PlatformId,
+) -> Result<Vec<Value>, ConnectError> {
+    let path = format!("tickets/{ticket}/comments.json");
+    let mut all = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let list = zd
+            .api
+            .list_page(op, &path, "comments", token.as_deref(), true)
+            .await?;
+        all.extend(list.items);
+        match list.next {
+            Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+            _ => return Ok(all),
+        }
+    }
+}
+
+/// Text without tags and with whitespace collapsed: how bodies are compared after Zendesk
+/// rewrites their HTML.
+pub(crate) fn plain(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                text.push(' ');
+            }
+            c if !in_tag => text.push(c),
+            _ => {}
+        }
+    }
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whether a Zendesk comment is the copy of `comment`: written under our header (mark), or by
+/// the same author at the same time (imports keep times), or with the same text.
+fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound) -> bool {
+    let html = str_of(raw, "html_body").unwrap_or_default();
+    if let Some((info, _)) = header::parse(html) {
+        return info.id == outbound.origin.id && info.side == outbound.origin.side;
+    }
+    let author = outbound
+        .targets
+        .get(RecordKind::Agent, &comment.author)
+        .or_else(|| outbound.targets.get(RecordKind::Contact, &comment.author));
+    let same_author = match (author, raw.get("author_id").and_then(Value::as_u64)) {
+        (Some(author), Some(raw_author)) => author.as_str() == raw_author.to_string(),
+        _ => false,
+    };
+    let same_time =
+        str_of(raw, "created_at").and_then(crate::fields::parse_time) == Some(comment.created_at);
+    same_author && (same_time || plain(html) == plain(&comment.html_body))
+}
+
+/// Links the comments of a found ticket to the outbound's children, where they match.
+pub(crate) async fn match_children(
+    zd: &ZendeskConnector,
+    ticket: &PlatformId,
+    outbound: &Outbound,
+) -> Result<Vec<WrittenChild>, ConnectError> {
+    let op = outbound.op("match comments of", zd_platform());
+    let mut comments = ticket_comments(zd, &op, ticket).await?;
+    let mut children = Vec::new();
+    for child in &outbound.children {
+        let Record::Comment(comment) = &child.record else {
+            continue;
+        };
+        if let Some(idx) = comments
+            .iter()
+            .position(|c| same_comment(c, comment, child))
+        {
+            let raw = comments.remove(idx);
+            if let Some(id) = id_of(&raw) {
+                children.push(WrittenChild {
+                    origin: child.origin.clone(),
+                    id,
+                });
+            }
+            children.extend(super::write::attachment_children(&raw, child));
+        }
+    }
+    Ok(children)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_ignores_markup_and_spacing() {
+        assert_eq!(
+            plain(
+                "<div class=\"zd-comment\" dir=\"auto\"><p dir=\"auto\">Some   comment</p></div>"
+            ),
+            "Some comment"
+        );
+        assert_eq!(plain("Some comment"), "Some comment");
+    }
+}

@@ -1,0 +1,559 @@
+//! Writing to Zendesk: lookups before creates, tickets through the import API (original times and
+//! authors, no notifications), comments on existing tickets, uploads and downloads.
+
+use std::sync::Arc;
+
+use cutover_model::records::{Comment, ConfigRecord, Record, Ticket};
+use cutover_model::{PlatformId, PlatformKind, RecordKind};
+use reqwest::Method;
+use reqwest::header::HeaderName;
+use serde_json::Value;
+
+use super::ZendeskConnector;
+use super::bodies::{self, TicketIds};
+use super::lookup;
+use crate::connector::{WriteOutcome, Written, WrittenChild};
+use crate::error::ConnectError;
+use crate::fields::decode_body;
+use crate::header;
+use crate::http::{Body, Request, Retry};
+use crate::outbound::{Outbound, UploadHandle};
+
+const ZENDESK: PlatformKind = PlatformKind::Zendesk;
+const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
+const CONTACT_OR_AGENT: &[RecordKind] = &[RecordKind::Contact, RecordKind::Agent];
+
+/// What a create request came to.
+enum Posted {
+    Created(Value),
+    Found(PlatformId),
+}
+
+fn unsupported(op: &str, what: &str) -> ConnectError {
+    ConnectError::Unsupported {
+        op: op.to_owned(),
+        platform: ZENDESK,
+        what: what.to_owned(),
+    }
+}
+
+fn malformed(op: &str, detail: impl Into<String>) -> ConnectError {
+    ConnectError::Malformed {
+        op: op.to_owned(),
+        detail: detail.into(),
+    }
+}
+
+/// The `id` of the record under `envelope` in a create or update answer.
+fn created_id(op: &str, body: &Value, envelope: &str) -> Result<PlatformId, ConnectError> {
+    match body.get(envelope).and_then(|r| r.get("id")) {
+        Some(Value::Number(n)) => n
+            .as_u64()
+            .map(PlatformId::from)
+            .ok_or_else(|| malformed(op, "id is not a whole number")),
+        Some(Value::String(s)) => {
+            PlatformId::parse(s.clone()).map_err(|e| malformed(op, e.to_string()))
+        }
+        _ => Err(malformed(op, format!("no {envelope}.id in the answer"))),
+    }
+}
+
+/// The list a configuration record belongs to: Zendesk splits routing rules into triggers (on
+/// change) and automations (on time); the origin's id says which (`automation:`, `time:`).
+pub(crate) fn config_list(kind: RecordKind, origin_id: &str) -> &'static str {
+    match kind {
+        RecordKind::Macro => "macros",
+        RecordKind::Automation
+            if origin_id.starts_with("automation:") || origin_id.starts_with("time:") =>
+        {
+            "automations"
+        }
+        RecordKind::Automation => "triggers",
+        RecordKind::SlaPolicy => "slas/policies",
+        RecordKind::View => "views",
+        RecordKind::TicketForm => "ticket_forms",
+        _ => "recipient_addresses",
+    }
+}
+
+/// Strips a list prefix from an id (`trigger:123` → `123`).
+fn bare_id(id: &PlatformId) -> &str {
+    id.as_str().rsplit(':').next().unwrap_or(id.as_str())
+}
+
+impl ZendeskConnector {
+    /// Sends a create that must not run twice: retried only when surely unsent, and after any
+    /// trouble of unknown outcome the record is looked up before trying again.
+    async fn post_once(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+        request: Request,
+    ) -> Result<Posted, ConnectError> {
+        let request = request.retry(Retry::ThrottleOnly);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.api.http.send(op, &request).await {
+                Ok(response) => return Ok(Posted::Created(decode_body(op, &response.body)?.0)),
+                Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
+                    tokio::time::sleep(self.retry.backoff_now(attempt)).await;
+                    if let Some(id) = lookup::find(self, outbound).await? {
+                        return Ok(Posted::Found(id));
+                    }
+                    tracing::debug!(op, attempt, error = %e, "Create failed with unknown outcome and no copy exists; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// Creates `outbound` unless a copy exists.
+    pub(crate) async fn create_record(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = outbound.op("create", ZENDESK);
+        if let Some(id) = lookup::find(self, outbound).await? {
+            return self.found(outbound, id, &op).await;
+        }
+        let (request, envelope) = self.create_request(outbound, &op)?;
+        let body = match self.post_once(outbound, &op, request).await? {
+            Posted::Found(id) => return self.found(outbound, id, &op).await,
+            Posted::Created(body) => body,
+        };
+        let mut written = match &outbound.record {
+            Record::Comment(_) => self.written_comment(&op, &body, outbound)?,
+            _ => Written::new(created_id(&op, &body, envelope)?, WriteOutcome::Created),
+        };
+        if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
+            // The import answers with the ticket only: read its comments back to link them.
+            written.children = lookup::match_children(self, &written.id, outbound).await?;
+        }
+        self.ensure_memberships(outbound, &written.id, &op).await?;
+        Ok(written)
+    }
+
+    /// A record found by lookup: a ticket's comments are matched to its children, an agent's
+    /// memberships completed (a crash may have come between the user and its groups).
+    async fn found(
+        &self,
+        outbound: &Outbound,
+        id: PlatformId,
+        op: &str,
+    ) -> Result<Written, ConnectError> {
+        let mut written = Written::new(id, WriteOutcome::Found);
+        if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
+            written.children = lookup::match_children(self, &written.id, outbound).await?;
+        }
+        self.ensure_memberships(outbound, &written.id, op).await?;
+        Ok(written)
+    }
+
+    /// An agent's group memberships (added; a membership that exists answers 422, which is fine).
+    async fn ensure_memberships(
+        &self,
+        outbound: &Outbound,
+        user: &PlatformId,
+        op: &str,
+    ) -> Result<(), ConnectError> {
+        let Record::Agent(agent) = &outbound.record else {
+            return Ok(());
+        };
+        for group in &agent.groups {
+            let group_id = outbound
+                .targets
+                .require(op, "groups", &[RecordKind::Group], group)?;
+            let body = serde_json::json!({"group_membership": {
+                "user_id": bodies::id_json(user), "group_id": bodies::id_json(&group_id)}});
+            let request = Request::new(Method::POST, "group_memberships.json").json(body);
+            match self.api.http.send(op, &request).await {
+                Err(e) if e.status() == Some(422) => {}
+                other => {
+                    other?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The create request of a record and the envelope key of its answer.
+    pub(super) fn create_request(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<(Request, &'static str), ConnectError> {
+        let mark = outbound.origin.mark();
+        let targets = &outbound.targets;
+        let post = |path: &str, body: Value| Request::new(Method::POST, path).json(body);
+        Ok(match &outbound.record {
+            Record::Organization(org) => (
+                post(
+                    "organizations/create_or_update.json",
+                    bodies::organization(org, &mark),
+                ),
+                "organization",
+            ),
+            Record::Contact(contact) => {
+                let org = targets.require_opt(
+                    op,
+                    "organization",
+                    &[RecordKind::Organization],
+                    contact.organization.as_ref(),
+                )?;
+                (
+                    post(
+                        "users/create_or_update.json",
+                        bodies::contact(contact, org.as_ref(), &mark),
+                    ),
+                    "user",
+                )
+            }
+            Record::Agent(agent) => {
+                let role =
+                    targets.require_opt(op, "role", &[RecordKind::Role], agent.role.as_ref())?;
+                // Groups are written after the user: all must resolve before it is created.
+                for group in &agent.groups {
+                    targets.require(op, "groups", &[RecordKind::Group], group)?;
+                }
+                (
+                    post(
+                        "users/create_or_update.json",
+                        bodies::agent(agent, role.as_ref(), &mark),
+                    ),
+                    "user",
+                )
+            }
+            Record::Group(group) => (post("groups.json", bodies::group(group)), "group"),
+            Record::Role(role) => (post("custom_roles.json", bodies::role(role)), "custom_role"),
+            Record::CustomField(def) => {
+                let (path, envelope) = bodies::field_endpoint(def.target);
+                (
+                    post(&format!("{path}.json"), bodies::custom_field(def)),
+                    envelope,
+                )
+            }
+            Record::Ticket(ticket) => (self.import_request(ticket, outbound, op)?, "ticket"),
+            Record::Comment(comment) => {
+                let ticket =
+                    targets.require(op, "ticket", &[RecordKind::Ticket], &comment.ticket)?;
+                let body = self.comment_body(comment, outbound, op)?;
+                (
+                    Request::new(Method::PUT, format!("tickets/{ticket}.json")).json(body),
+                    "audit",
+                )
+            }
+            Record::Attachment(_) => {
+                return Err(unsupported(
+                    op,
+                    "add a file to an existing comment: upload it and name it in the comment",
+                ));
+            }
+            Record::SatisfactionRating(_) => {
+                return Err(unsupported(
+                    op,
+                    "write satisfaction ratings: only the requester can rate",
+                ));
+            }
+            Record::Macro(c)
+            | Record::Automation(c)
+            | Record::SlaPolicy(c)
+            | Record::View(c)
+            | Record::TicketForm(c)
+            | Record::ChannelConfig(c) => {
+                let list = config_list(outbound.record.kind(), outbound.origin.id.as_str());
+                let (path, envelope, body) = bodies::config(list, c);
+                (post(&format!("{path}.json"), body), envelope)
+            }
+        })
+    }
+
+    fn ticket_ids(
+        ticket: &Ticket,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<TicketIds, ConnectError> {
+        let targets = &outbound.targets;
+        Ok(TicketIds {
+            requester: targets.require(op, "requester", CONTACT_OR_AGENT, &ticket.requester)?,
+            assignee: targets.require_opt(
+                op,
+                "assignee",
+                &[RecordKind::Agent],
+                ticket.assignee.as_ref(),
+            )?,
+            group: targets.require_opt(op, "group", &[RecordKind::Group], ticket.group.as_ref())?,
+            organization: targets.require_opt(
+                op,
+                "organization",
+                &[RecordKind::Organization],
+                ticket.organization.as_ref(),
+            )?,
+        })
+    }
+
+    /// `POST /imports/tickets` with the children as comments: original times, authors and
+    /// visibility, and no trigger or notification fires.
+    fn import_request(
+        &self,
+        ticket: &Ticket,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Request, ConnectError> {
+        let ids = Self::ticket_ids(ticket, outbound, op)?;
+        let mut comments = Vec::with_capacity(outbound.children.len());
+        for child in &outbound.children {
+            let Record::Comment(comment) = &child.record else {
+                continue;
+            };
+            let child_op = child.op("import", ZENDESK);
+            let author =
+                child
+                    .targets
+                    .require(&child_op, "author", AGENT_OR_CONTACT, &comment.author)?;
+            comments.push(bodies::import_comment(
+                comment,
+                &author,
+                &comment.html_body,
+                &tokens(child),
+            ));
+        }
+        let mark = outbound.origin.mark();
+        let body = bodies::ticket_import(
+            ticket,
+            &ids,
+            &mark,
+            outbound.history.updated_at.as_ref(),
+            comments,
+        );
+        let mut request = Request::new(Method::POST, "imports/tickets.json").json(body);
+        if self.archive_closed && ticket.status == "closed" {
+            request = request.query("archive_immediately", "true");
+        }
+        let key =
+            blake3::hash(format!("{mark}\0{}", outbound.record.fingerprint()).as_bytes()).to_hex();
+        Ok(request.header(
+            HeaderName::from_static("idempotency-key"),
+            format!("cutover-{}", &key[..32]),
+        ))
+    }
+
+    /// A comment added to an existing ticket. Public replies are kept private (with a header line
+    /// saying they were public) unless the connector is told notifications are handled.
+    fn comment_body(
+        &self,
+        comment: &Comment,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Value, ConnectError> {
+        let author = outbound
+            .targets
+            .require(op, "author", AGENT_OR_CONTACT, &comment.author)?;
+        let tokens = tokens(outbound);
+        if comment.public && !self.public_live_comments {
+            let line = header::header(
+                &outbound.origin,
+                &comment.created_at,
+                true,
+                outbound.history.author.as_deref(),
+            );
+            let html = format!("{line}{}", comment.html_body);
+            return Ok(bodies::comment_update(&html, false, &author, &tokens));
+        }
+        Ok(bodies::comment_update(
+            &comment.html_body,
+            comment.public,
+            &author,
+            &tokens,
+        ))
+    }
+
+    /// The comment and attachment ids in the audit of a comment update.
+    fn written_comment(
+        &self,
+        op: &str,
+        body: &Value,
+        outbound: &Outbound,
+    ) -> Result<Written, ConnectError> {
+        let events = body
+            .get("audit")
+            .and_then(|a| a.get("events"))
+            .and_then(Value::as_array);
+        let event = events
+            .into_iter()
+            .flatten()
+            .find(|e| e.get("type").and_then(Value::as_str) == Some("Comment"))
+            .ok_or_else(|| malformed(op, "no Comment event in the audit"))?;
+        let id = created_id(op, &serde_json::json!({ "event": event }), "event")?;
+        let mut written = Written::new(id, WriteOutcome::Created);
+        written.children = attachment_children(event, outbound);
+        Ok(written)
+    }
+
+    /// Overwrites record `id` with `outbound`'s content.
+    pub(crate) async fn update_record(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+    ) -> Result<Written, ConnectError> {
+        let op = format!("update {} {id} on zendesk", outbound.record.kind());
+        let mark = outbound.origin.mark();
+        let targets = &outbound.targets;
+        let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
+        let request = match &outbound.record {
+            Record::Organization(org) => put(
+                format!("organizations/{id}.json"),
+                bodies::organization(org, &mark),
+            ),
+            Record::Contact(contact) => {
+                let org = targets.require_opt(
+                    &op,
+                    "organization",
+                    &[RecordKind::Organization],
+                    contact.organization.as_ref(),
+                )?;
+                put(
+                    format!("users/{id}.json"),
+                    bodies::contact(contact, org.as_ref(), &mark),
+                )
+            }
+            Record::Agent(agent) => {
+                let role =
+                    targets.require_opt(&op, "role", &[RecordKind::Role], agent.role.as_ref())?;
+                put(
+                    format!("users/{id}.json"),
+                    bodies::agent(agent, role.as_ref(), &mark),
+                )
+            }
+            Record::Group(group) => put(format!("groups/{id}.json"), bodies::group(group)),
+            Record::Role(_) if id.as_str().parse::<u64>().is_err() => {
+                return Err(unsupported(&op, "change a built-in role"));
+            }
+            Record::Role(role) => put(format!("custom_roles/{id}.json"), bodies::role(role)),
+            Record::CustomField(def) => {
+                let (path, _) = bodies::field_endpoint(def.target);
+                put(format!("{path}/{id}.json"), bodies::custom_field(def))
+            }
+            Record::Ticket(ticket) => put(
+                format!("tickets/{id}.json"),
+                bodies::ticket_update(ticket, &Self::ticket_ids(ticket, outbound, &op)?),
+            ),
+            Record::Comment(_) | Record::Attachment(_) => {
+                return Err(unsupported(
+                    &op,
+                    "change a comment or attachment: they are append-only",
+                ));
+            }
+            Record::SatisfactionRating(_) => {
+                return Err(unsupported(
+                    &op,
+                    "write satisfaction ratings: only the requester can rate",
+                ));
+            }
+            Record::Macro(c)
+            | Record::Automation(c)
+            | Record::SlaPolicy(c)
+            | Record::View(c)
+            | Record::TicketForm(c)
+            | Record::ChannelConfig(c) => self.config_update(id, outbound, c),
+        };
+        self.api.http.send(&op, &request).await?;
+        self.ensure_memberships(outbound, id, &op).await?;
+        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+    }
+
+    fn config_update(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+        record: &ConfigRecord,
+    ) -> Request {
+        let list = match id.as_str().split_once(':') {
+            Some(("trigger", _)) => "triggers",
+            Some(("automation", _)) => "automations",
+            _ => config_list(outbound.record.kind(), outbound.origin.id.as_str()),
+        };
+        let (path, _, body) = bodies::config(list, record);
+        Request::new(Method::PUT, format!("{path}/{}.json", bare_id(id))).json(body)
+    }
+
+    /// `POST /uploads?filename=…` with the raw bytes: a token valid for an hour.
+    pub(crate) async fn upload_file(
+        &self,
+        file: crate::FileUpload,
+    ) -> Result<crate::UploadRef, ConnectError> {
+        let op = format!("upload {} to zendesk", file.file_name);
+        let size = file.bytes.len() as u64;
+        if size > self.max_attachment_bytes {
+            return Err(ConnectError::TooLarge {
+                op,
+                file_name: file.file_name,
+                size,
+                cap: self.max_attachment_bytes,
+                platform: ZENDESK,
+            });
+        }
+        let request = Request::new(Method::POST, "uploads.json")
+            .query("filename", &file.file_name)
+            .body(Body::Bytes {
+                content_type: file.content_type.clone(),
+                bytes: Arc::clone(&file.bytes),
+            });
+        let response = self.api.http.send(&op, &request).await?;
+        let (body, _) = decode_body(&op, &response.body)?;
+        let token = body
+            .get("upload")
+            .and_then(|u| u.get("token"))
+            .and_then(Value::as_str)
+            .ok_or_else(|| malformed(&op, "no upload.token in the answer"))?;
+        Ok(crate::UploadRef {
+            origin: file.origin,
+            file_name: file.file_name,
+            content_type: file.content_type,
+            size,
+            handle: UploadHandle::Token(token.to_owned()),
+        })
+    }
+}
+
+/// The upload tokens of an outbound comment.
+fn tokens(outbound: &Outbound) -> Vec<String> {
+    outbound
+        .uploads
+        .iter()
+        .filter_map(|u| match &u.handle {
+            UploadHandle::Token(token) => Some(token.clone()),
+            UploadHandle::Held(_) => None,
+        })
+        .collect()
+}
+
+/// Links the attachments of a written comment to the uploads they came from, by file name in
+/// order.
+pub(crate) fn attachment_children(comment: &Value, outbound: &Outbound) -> Vec<WrittenChild> {
+    let mut written: Vec<(String, PlatformId)> = comment
+        .get("attachments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| {
+            let name = a.get("file_name")?.as_str()?.to_owned();
+            let id = a.get("id")?.as_u64().map(PlatformId::from)?;
+            Some((name, id))
+        })
+        .collect();
+    let mut children = Vec::new();
+    for upload in &outbound.uploads {
+        let Some(origin) = &upload.origin else {
+            continue;
+        };
+        if let Some(idx) = written
+            .iter()
+            .position(|(name, _)| *name == upload.file_name)
+        {
+            let (_, id) = written.remove(idx);
+            children.push(WrittenChild {
+                origin: origin.clone(),
+                id,
+            });
+        }
+    }
+    children
+}
