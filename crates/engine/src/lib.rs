@@ -1,1 +1,46 @@
-//! placeholder
+//! The engine of cutover: mapping, apply, backfill and verify, on top of `connect` and `store`.
+//!
+//! Records arrive from a [`cutover_connect::Connector`] as canonical records; the engine
+//! translates them with the plan's tables ([`mapping`]), fingerprints them in one form whichever
+//! side they were read from (values in the new side's vocabulary, references in the old side's
+//! key space), and writes what differs from the link's fingerprint to the other side ([`apply`]).
+//! Per-record trouble is data: an [`apply::Outcome`], a dead letter. `Err` is for a run that
+//! cannot go on (the store is gone, the credentials are refused).
+//!
+//! Layout:
+//! - [`mapping`]: the plan's mapping tables both ways, holes and drops.
+//! - [`apply`]: one record step (`Applier`, `Outcome`); `refs` rewrites references; `state`
+//!   holds a run's uncommitted links, drops and agents; `children` carries a ticket's comments
+//!   and attachments (bytes downloaded, checksummed, uploaded).
+//! - [`backfill`]: every kind in dependency order, page by page, one transaction per page.
+//! - [`dead_letters`]: retrying a dead letter's record.
+//! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
+//! - [`cursor`]: a connector's read position kept in the store's forwards-only cursor.
+//! - [`progress`]: progress events, counts and the backfill report.
+//! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
+//!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
+//! - [`error`]: the one error type, `EngineError`.
+
+pub mod apply;
+pub mod backfill;
+mod children;
+pub mod connectors;
+pub mod cursor;
+pub mod dead_letters;
+pub mod diff;
+pub mod error;
+mod forms;
+pub mod mapping;
+pub mod progress;
+mod refs;
+mod state;
+pub mod verify;
+
+pub use apply::{Applier, Outcome, Prepared, Ready};
+pub use backfill::{BackfillOptions, PARENT_NEVER_APPEARED, WAITING_FOR_PARENT, backfill};
+pub use connectors::connector;
+pub use dead_letters::Retried;
+pub use error::EngineError;
+pub use mapping::{Hole, Mapping, Translated};
+pub use progress::{BackfillReport, Counts, ProgressEvent, ProgressSink};
+pub use verify::{VerifyReport, verify};

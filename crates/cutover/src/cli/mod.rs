@@ -1,9 +1,12 @@
 //! The command line: global options and one module per subcommand.
 
 mod audit;
+mod backfill;
+mod deadletters;
 mod demo;
 mod init;
 mod plan;
+mod verify;
 
 use std::path::PathBuf;
 
@@ -103,6 +106,29 @@ pub enum Command {
     /// Work with the plan file: check it.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
+    /// Copy all history from the old platform to the new one, resumable after any crash.
+    ///
+    /// Copies every kind the plan's `[copy]` names, parents first (organizations, contacts,
+    /// groups, roles, agents, fields, then tickets with their comments and attachments), page by
+    /// page. Each page's links and its read position are saved together, so a run interrupted
+    /// at any point resumes where it stopped, and nothing is created twice: before creating,
+    /// cutover looks for the copy it may have made already. Records that cannot be copied (a
+    /// value with no mapping, a platform's refusal) go to the dead letters and the run goes on.
+    /// A second run after a complete one changes nothing.
+    ///
+    /// Example: cutover backfill --dry-run
+    Backfill(backfill::BackfillArgs),
+    /// Prove every record: compare both platforms record by record.
+    ///
+    /// Reads both platforms once, puts every record in one form (the new platform's values,
+    /// the old platform's ids) and reports what is missing on the new side, what is extra there,
+    /// and what differs, field by field. Exits 0 when both sides match, 1 when they differ.
+    ///
+    /// Example: cutover verify --html verify.html
+    Verify(verify::VerifyArgs),
+    /// Work with the dead letters: records that could not be copied, kept with the reason.
+    #[command(subcommand)]
+    Deadletters(deadletters::DeadLettersCommand),
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -121,6 +147,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init(args) => init::run(args).await,
         Command::Plan(command) => plan::run(&ctx, command).await,
+        Command::Backfill(args) => backfill::run(&ctx, args).await,
+        Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
     }

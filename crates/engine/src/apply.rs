@@ -1,0 +1,504 @@
+//! One record step: map, fingerprint, compare with the link, wait for parents, write, link.
+//!
+//! Every record is fingerprinted in one form whichever side it was read from: values in the new
+//! side's vocabulary, references in the old side's key space (through the links). A record whose
+//! fingerprint equals its link's is [`Outcome::Unchanged`]: that is also what stops the bridge's
+//! own writes from echoing back. A record whose parent is not linked yet is
+//! [`Outcome::Waiting`]: it never creates a duplicate parent. Creates are idempotent (the
+//! connector looks for a copy by its origin mark first), so a crash between "created" and
+//! "linked" is healed by the next run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+use cutover_connect::{
+    ConnectError, Connector, ErrorClass, History, Origin, Outbound, Reference, TargetIds,
+    WriteOutcome, Written, references,
+};
+use cutover_model::records::Record;
+use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
+use cutover_store::{Link, Store};
+
+use crate::error::EngineError;
+use crate::mapping::{Mapping, Translated};
+use crate::refs::{Fate, rewrite};
+use crate::state::RunState;
+
+/// What one record step came to. Per-record trouble is data, not an `Err`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Written to the other side (created, found by its mark, or updated) and linked. In a dry
+    /// run: would have been.
+    Applied(WriteOutcome),
+    /// The other side holds the same content already (the link's fingerprint is equal).
+    Unchanged,
+    /// A record it refers to is not linked yet; try again once that kind is done.
+    Waiting(RecordRef),
+    /// The plan leaves it behind, on purpose; the text says why.
+    Dropped(String),
+    /// It cannot be applied; the reason goes to the dead letters with the record.
+    DeadLettered(String),
+}
+
+/// A record ready to write: what goes to the target, its fingerprint, and its link if any.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// What to write.
+    pub outbound: Outbound,
+    /// The fingerprint of its canonical form.
+    pub fingerprint: Fingerprint,
+    /// Its link, when it was copied before.
+    pub link: Option<Link>,
+    /// The source platform's version of it.
+    pub version: Option<String>,
+}
+
+/// A record step before writing: ready, or already decided.
+#[derive(Debug, Clone)]
+pub enum Prepared {
+    /// Ready to write.
+    Ready(Box<Ready>),
+    /// Decided without writing.
+    Done(Outcome),
+}
+
+/// Applies records read on one side to the other side.
+#[derive(Debug)]
+pub struct Applier {
+    /// Where links, cursors and dead letters are kept.
+    pub(crate) store: Arc<dyn Store>,
+    /// The side records are read from.
+    pub(crate) source: Arc<dyn Connector>,
+    /// The side records are written to.
+    pub(crate) target: Arc<dyn Connector>,
+    /// The plan's tables (learns custom field titles as definitions are read).
+    pub(crate) mapping: RwLock<Mapping>,
+    /// Links not committed yet, drops, agents.
+    pub(crate) state: RunState,
+    /// Count what would be written, write nothing.
+    pub(crate) dry_run: bool,
+    /// The kinds this run copies; references to other kinds are treated as dropped.
+    pub(crate) copied: Option<BTreeSet<RecordKind>>,
+}
+
+impl Applier {
+    /// An applier from `source`'s side to `target`'s. In a dry run nothing is written to the
+    /// target and links are only remembered for the run.
+    pub fn new(
+        store: Arc<dyn Store>,
+        source: Arc<dyn Connector>,
+        target: Arc<dyn Connector>,
+        mapping: Mapping,
+        dry_run: bool,
+    ) -> Self {
+        Applier {
+            store,
+            source,
+            target,
+            mapping: RwLock::new(mapping),
+            state: RunState::default(),
+            dry_run,
+            copied: None,
+        }
+    }
+
+    /// Limits the run to `kinds`: an optional reference to a kind that is not copied is removed
+    /// instead of waiting for a parent that never comes.
+    pub fn copying(mut self, kinds: &[RecordKind]) -> Self {
+        self.copied = Some(kinds.iter().copied().collect());
+        self
+    }
+
+    /// The side records are read from.
+    pub fn from_side(&self) -> Side {
+        self.source.side()
+    }
+
+    fn mapping(&self) -> std::sync::RwLockReadGuard<'_, Mapping> {
+        self.mapping
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// One record step: prepare, then write (with no children).
+    pub async fn apply(&self, observed: &Observed) -> Result<Outcome, EngineError> {
+        match self.prepare(observed).await? {
+            Prepared::Done(outcome) => Ok(outcome),
+            Prepared::Ready(ready) => self.write(*ready, &BTreeMap::new()).await,
+        }
+    }
+
+    /// Maps and fingerprints a record, resolves its references through the links, and compares
+    /// it with its link.
+    pub async fn prepare(&self, observed: &Observed) -> Result<Prepared, EngineError> {
+        self.prepare_with(observed, None).await
+    }
+
+    /// Like [`Applier::prepare`], for a record written together with `together` (a ticket's
+    /// comment, a comment's attachment): its reference to that record needs no link yet.
+    pub async fn prepare_with(
+        &self,
+        observed: &Observed,
+        together: Option<&(RecordKind, PlatformId)>,
+    ) -> Result<Prepared, EngineError> {
+        let from = observed.side;
+        let kind = observed.record.kind();
+        let (mut form, mut outgoing) = match self.translate(observed) {
+            Ok(pair) => pair,
+            Err(outcome) => return Ok(Prepared::Done(outcome)),
+        };
+        let resolved = match self.resolve(observed, &form, together).await? {
+            Ok(resolved) => resolved,
+            Err(outcome) => return Ok(Prepared::Done(outcome)),
+        };
+        rewrite(&mut form, |field, key| resolved.form_fate(field, key));
+        rewrite(&mut outgoing, |field, key| resolved.source_fate(field, key));
+        let fingerprint = form.fingerprint();
+        let link = self
+            .state
+            .find_link(self.store.as_ref(), kind, from, &observed.id)
+            .await?;
+        if let Some(link) = &link
+            && (link.fingerprint == fingerprint
+                || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
+        {
+            // Comments and attachments are append-only: once linked, they are done.
+            return Ok(Prepared::Done(Outcome::Unchanged));
+        }
+        let origin = Origin {
+            side: from,
+            platform: self.source.platform(),
+            kind,
+            id: observed.id.clone(),
+        };
+        let mut outbound = Outbound::new(origin, outgoing);
+        outbound.targets = resolved.targets;
+        outbound.history = History {
+            author: None,
+            updated_at: observed.updated_at,
+        };
+        Ok(Prepared::Ready(Box::new(Ready {
+            outbound,
+            fingerprint,
+            link,
+            version: observed.updated_at.map(|t| t.to_rfc3339()),
+        })))
+    }
+
+    /// The record in the form's vocabulary (the new side's) and in the target's, after the run
+    /// learned what it teaches (field titles, agents' e-mails); or why it goes no further.
+    fn translate(&self, observed: &Observed) -> Result<(Record, Record), Outcome> {
+        let (from, kind) = (observed.side, observed.record.kind());
+        match &observed.record {
+            Record::CustomField(def) => self
+                .mapping
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .learn_field(from, def),
+            Record::Agent(agent) => {
+                self.state
+                    .learn_agent(&agent.email, from, observed.id.clone());
+            }
+            _ => {}
+        }
+        let translated = match self.mapping().translate(observed.record.clone(), from) {
+            Ok(Translated::Record(record)) => record,
+            Ok(Translated::Dropped(reason)) => {
+                self.state.drop_record((kind, from, observed.id.clone()));
+                return Err(Outcome::Dropped(reason));
+            }
+            Err(hole) => return Err(Outcome::DeadLettered(hole.reason(kind, &observed.id))),
+        };
+        Ok(match from {
+            Side::Old => (translated.clone(), translated),
+            Side::New => (observed.record.clone(), translated),
+        })
+    }
+
+    /// Resolves every reference of a record through the links: its target ids, its keys in the
+    /// old side's key space, and what to do with references to dropped records.
+    async fn resolve(
+        &self,
+        observed: &Observed,
+        record: &Record,
+        together: Option<&(RecordKind, PlatformId)>,
+    ) -> Result<Result<Resolved, Outcome>, EngineError> {
+        let from = observed.side;
+        let to = from.other();
+        let mut resolved = Resolved::default();
+        for reference in references(record) {
+            if let Some((kind, id)) = together
+                && reference.kinds.contains(kind)
+                && &reference.key == id
+            {
+                let key = reference.key.clone();
+                resolved
+                    .fates
+                    .insert((reference.field, key.clone()), Resolution::Linked(key));
+                continue;
+            }
+            let key = reference.key.clone();
+            if let Some((kind, link)) = self.linked(&reference, from).await? {
+                resolved
+                    .targets
+                    .insert(kind, key.clone(), link.id(to).clone());
+                resolved
+                    .fates
+                    .insert((reference.field, key), Resolution::Linked(link.old_id));
+                continue;
+            }
+            let fate = match self.unlinked(observed, &reference, &mut resolved).await? {
+                Ok(fate) => fate,
+                Err(outcome) => return Ok(Err(outcome)),
+            };
+            resolved.fates.insert((reference.field, key), fate);
+        }
+        Ok(Ok(resolved))
+    }
+
+    /// The link of a referenced record, trying the kinds it may be in order.
+    async fn linked(
+        &self,
+        reference: &Reference,
+        from: Side,
+    ) -> Result<Option<(RecordKind, Link)>, EngineError> {
+        for kind in reference.kinds {
+            let link = self
+                .state
+                .find_link(self.store.as_ref(), *kind, from, &reference.key)
+                .await?;
+            if let Some(link) = link {
+                return Ok(Some((*kind, link)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// What becomes of a reference with no link: removed or replaced when the plan drops its
+    /// record, else the record waits for it.
+    async fn unlinked(
+        &self,
+        observed: &Observed,
+        reference: &Reference,
+        resolved: &mut Resolved,
+    ) -> Result<Result<Resolution, Outcome>, EngineError> {
+        let (from, key) = (observed.side, reference.key.clone());
+        let not_copied = self
+            .copied
+            .as_ref()
+            .is_some_and(|copied| reference.kinds.iter().all(|k| !copied.contains(k)));
+        let dropped = not_copied
+            || reference
+                .kinds
+                .iter()
+                .any(|kind| self.state.is_dropped(&(*kind, from, key.clone())));
+        Ok(match (dropped, reference.field) {
+            (true, "assignee" | "group" | "organization" | "role" | "groups") => {
+                Ok(Resolution::Removed)
+            }
+            (true, "author") => match self.fallback_author(from).await? {
+                Some((source_key, link)) => {
+                    let target = link.id(from.other()).clone();
+                    resolved
+                        .targets
+                        .insert(RecordKind::Agent, source_key.clone(), target);
+                    Ok(Resolution::Replaced {
+                        source_key,
+                        old_key: link.old_id,
+                    })
+                }
+                None => Err(Outcome::DeadLettered(format!(
+                    "{} {} on the {from} side: its author {key} is an agent the plan drops, and \
+                     [mapping.agents] unmatched names no copied agent to write it as",
+                    observed.record.kind(),
+                    observed.id
+                ))),
+            },
+            (true, field) => Err(Outcome::Dropped(format!(
+                "its {field} {key} is left behind by the plan"
+            ))),
+            (false, _) => Err(Outcome::Waiting(RecordRef {
+                kind: reference
+                    .kinds
+                    .first()
+                    .copied()
+                    .unwrap_or(RecordKind::Contact),
+                side: from,
+                id: key,
+            })),
+        })
+    }
+
+    /// The agent that writes history of agents the plan drops: its id on `from` and its link.
+    async fn fallback_author(&self, from: Side) -> Result<Option<(PlatformId, Link)>, EngineError> {
+        let Some(email) = self.mapping().unmatched_author().map(str::to_owned) else {
+            return Ok(None);
+        };
+        let Some(id) = self.state.agent(&email, from) else {
+            return Ok(None);
+        };
+        let link = self
+            .state
+            .find_link(self.store.as_ref(), RecordKind::Agent, from, &id)
+            .await?;
+        Ok(link.map(|link| (id, link)))
+    }
+
+    /// Writes a ready record (with the children and uploads its outbound carries: a ticket's
+    /// comments, a comment's files) and links it and them. `fingerprints` holds the children's,
+    /// by origin mark.
+    pub async fn write(
+        &self,
+        ready: Ready,
+        fingerprints: &BTreeMap<String, Fingerprint>,
+    ) -> Result<Outcome, EngineError> {
+        let Ready {
+            outbound,
+            fingerprint,
+            link,
+            version,
+        } = ready;
+        let would = if link.is_some() {
+            WriteOutcome::Updated
+        } else {
+            WriteOutcome::Created
+        };
+        let written = if self.dry_run {
+            let id = PlatformId::parse(format!("dry-run:{}", outbound.origin.id))
+                .unwrap_or_else(|_| outbound.origin.id.clone());
+            Written {
+                id,
+                outcome: would,
+                children: Vec::new(),
+            }
+        } else {
+            let result = match &link {
+                Some(link) => {
+                    self.target
+                        .update(link.id(self.target.side()), &outbound)
+                        .await
+                }
+                None => self.target.create(&outbound).await,
+            };
+            match result {
+                Ok(written) => written,
+                Err(e) => return per_record(e, &outbound),
+            }
+        };
+        let source_id = outbound.origin.id.clone();
+        self.link(
+            outbound.origin.kind,
+            &source_id,
+            &written.id,
+            fingerprint,
+            version,
+            link,
+        );
+        for child in &written.children {
+            if let Some(fingerprint) = fingerprints.get(&child.origin.mark()) {
+                self.link(
+                    child.origin.kind,
+                    &child.origin.id,
+                    &child.id,
+                    *fingerprint,
+                    None,
+                    None,
+                );
+            }
+        }
+        Ok(Outcome::Applied(written.outcome))
+    }
+
+    /// Remembers a link to commit with the page.
+    fn link(
+        &self,
+        kind: RecordKind,
+        source_id: &PlatformId,
+        target_id: &PlatformId,
+        fingerprint: Fingerprint,
+        version: Option<String>,
+        previous: Option<Link>,
+    ) {
+        let from = self.from_side();
+        let (old_id, new_id) = match from {
+            Side::Old => (source_id.clone(), target_id.clone()),
+            Side::New => (target_id.clone(), source_id.clone()),
+        };
+        let mut link = Link::new(kind, old_id, new_id, fingerprint, from);
+        if let Some(previous) = previous {
+            link.old_version = previous.old_version;
+            link.new_version = previous.new_version;
+        }
+        match from {
+            Side::Old => link.old_version = version,
+            Side::New => link.new_version = version,
+        }
+        self.state.add_link(link);
+    }
+}
+
+/// A connector error on one record: data when it is the record's trouble, `Err` when the run
+/// cannot go on.
+fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
+    match error.class() {
+        ErrorClass::Permanent => Ok(Outcome::DeadLettered(error.to_string())),
+        ErrorClass::Waiting => {
+            let parent = references(&outbound.record)
+                .into_iter()
+                .find(|r| outbound.targets.resolve(r).is_none());
+            match parent {
+                Some(r) => Ok(Outcome::Waiting(RecordRef {
+                    kind: r.kinds.first().copied().unwrap_or(RecordKind::Contact),
+                    side: outbound.origin.side,
+                    id: r.key,
+                })),
+                None => Ok(Outcome::DeadLettered(error.to_string())),
+            }
+        }
+        ErrorClass::Transient | ErrorClass::Auth => Err(EngineError::from(error)),
+    }
+}
+
+/// What became of each reference of a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Resolution {
+    /// Linked: its key in the old side's key space.
+    Linked(PlatformId),
+    /// Points at a dropped record: removed.
+    Removed,
+    /// Points at a dropped agent: the fallback author, by its source key and old key.
+    Replaced {
+        source_key: PlatformId,
+        old_key: PlatformId,
+    },
+}
+
+/// The references of one record, resolved.
+#[derive(Debug, Default)]
+struct Resolved {
+    targets: TargetIds,
+    fates: BTreeMap<(&'static str, PlatformId), Resolution>,
+}
+
+impl Resolved {
+    /// The reference in the fingerprint's form: the old side's key.
+    fn form_fate(&self, field: &'static str, key: &PlatformId) -> Fate {
+        match self.fates.get(&(field, key.clone())) {
+            Some(Resolution::Linked(old)) | Some(Resolution::Replaced { old_key: old, .. }) => {
+                Fate::Key(old.clone())
+            }
+            Some(Resolution::Removed) => Fate::Remove,
+            None => Fate::Key(key.clone()),
+        }
+    }
+
+    /// The reference in what goes to the target: the source side's key (resolved through the
+    /// outbound's target ids).
+    fn source_fate(&self, field: &'static str, key: &PlatformId) -> Fate {
+        match self.fates.get(&(field, key.clone())) {
+            Some(Resolution::Removed) => Fate::Remove,
+            Some(Resolution::Replaced { source_key, .. }) => Fate::Key(source_key.clone()),
+            _ => Fate::Key(key.clone()),
+        }
+    }
+}

@@ -1,0 +1,392 @@
+//! The backfill: every record of the plan's kinds copied from one side to the other, in
+//! dependency order, resumable after any interruption.
+//!
+//! Each page is read from the saved cursor, its records applied (a bounded number of writes in
+//! flight; the connector paces them within its rate budget), and then its links, its dead
+//! letters and the cursor past it are committed in **one** store transaction. A crash loses at
+//! most the page in flight, whose writes the next run finds again by their origin marks. Records
+//! waiting for a parent are tried again once their parent's kind is done, and dead-lettered with
+//! "parent never appeared" if they still wait at the end.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cutover_connect::{Connector, Rejected};
+use cutover_control::Plan;
+use cutover_model::{Observed, PlatformId, RecordKind, RecordRef, Side};
+use cutover_store::{Cursor, DeadLetter, DeadLetterFilter, NewDeadLetter, Store};
+use futures::StreamExt;
+
+use crate::apply::{Applier, Outcome};
+use crate::cursor::{self, Saved};
+use crate::error::EngineError;
+use crate::mapping::Mapping;
+use crate::progress::{BackfillReport, Counts, ProgressEvent, ProgressSink};
+
+/// The reason given to a record whose parent was never linked by the end of a backfill.
+pub const PARENT_NEVER_APPEARED: &str = "parent never appeared";
+
+/// The reason under which a record waiting for its parent is parked in the dead letters, so a
+/// crash after its page's cursor moved on does not lose it: the next run takes it back.
+pub const WAITING_FOR_PARENT: &str = "waiting for a parent";
+
+/// How a backfill runs.
+#[derive(Debug, Clone)]
+pub struct BackfillOptions {
+    /// The kinds to copy (copied in dependency order, whatever the order here).
+    pub kinds: Vec<RecordKind>,
+    /// Writes in flight at once; they share the target connector's rate budget.
+    pub concurrency: usize,
+    /// Count what would be created or updated; write nothing, neither to the target nor to the
+    /// store.
+    pub dry_run: bool,
+    /// Where progress events go.
+    pub progress: ProgressSink,
+}
+
+impl BackfillOptions {
+    /// The plan's `copy.kinds`, four writes in flight, progress ignored.
+    pub fn from_plan(plan: &Plan) -> Self {
+        BackfillOptions {
+            kinds: plan.copy.kinds.clone(),
+            concurrency: 4,
+            dry_run: false,
+            progress: ProgressSink::none(),
+        }
+    }
+}
+
+/// A record waiting for its parent. A ticket's child that waits parks its ticket: the ticket is
+/// tried again as a whole, so its comments keep their attachments' download addresses.
+type Waiting = (Observed, RecordRef);
+
+/// Copies every record of `options.kinds` from `source`'s side to `target`'s.
+pub async fn backfill(
+    store: Arc<dyn Store>,
+    source: Arc<dyn Connector>,
+    target: Arc<dyn Connector>,
+    mapping: Mapping,
+    options: BackfillOptions,
+) -> Result<BackfillReport, EngineError> {
+    let applier =
+        Applier::new(store, source, target, mapping, options.dry_run).copying(&options.kinds);
+    let run = Run {
+        applier,
+        options,
+        report: BackfillReport::default(),
+        waiting: Vec::new(),
+    };
+    run.run().await
+}
+
+struct Run {
+    applier: Applier,
+    options: BackfillOptions,
+    report: BackfillReport,
+    waiting: Vec<Waiting>,
+}
+
+impl Run {
+    async fn run(mut self) -> Result<BackfillReport, EngineError> {
+        self.report.dry_run = self.options.dry_run;
+        let per_ticket = self.applier.source.capabilities().read_per_ticket;
+        let kinds: Vec<RecordKind> = RecordKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| self.options.kinds.contains(k) && !per_ticket.contains(k))
+            .collect();
+        self.unpark().await?;
+        let mut finished = BTreeSet::new();
+        for kind in kinds {
+            if self.can_copy(kind) {
+                self.copy_kind(kind).await?;
+            }
+            finished.insert(kind);
+            finished.extend(
+                per_ticket
+                    .iter()
+                    .copied()
+                    .filter(|_| kind == RecordKind::Ticket),
+            );
+            self.retry_waiting(Some(&finished)).await?;
+        }
+        self.retry_waiting(None).await?;
+        Ok(self.report)
+    }
+
+    /// Whether the source can read `kind`. A kind the target cannot create is still copied:
+    /// every create looks for an existing record first (roles are matched by name), and what is
+    /// not found is dead-lettered with the platform's reason.
+    fn can_copy(&self, kind: RecordKind) -> bool {
+        let readable = self.applier.source.capabilities().can_read(kind);
+        let writable = self.applier.target.capabilities().can_write(kind);
+        if !readable {
+            tracing::warn!(%kind, "Kind skipped: the source cannot list it.");
+        } else if !writable {
+            tracing::info!(%kind, "The target cannot create this kind: records are matched to existing ones.");
+        }
+        readable
+    }
+
+    /// Copies one kind, page by page, from its saved cursor.
+    async fn copy_kind(&mut self, kind: RecordKind) -> Result<(), EngineError> {
+        let side = self.applier.from_side();
+        let store = Arc::clone(&self.applier.store);
+        let mut previous: Option<Cursor> = store.cursor(side, &cursor::stream(kind)).await?;
+        let mut position = cursor::start(&cursor::load(previous.as_ref()));
+        let started = Instant::now();
+        let with_children = self.options.kinds.contains(&RecordKind::Comment);
+        loop {
+            let page = self.applier.source.read_page(kind, &position).await?;
+            let mut letters = self.rejected(&page.rejected);
+            let concurrency = self.options.concurrency.max(1);
+            let applier = &self.applier;
+            let results: Vec<_> = futures::stream::iter(page.items.iter())
+                .map(|item| step(applier, item, with_children))
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+            for result in results {
+                let (outcomes, rejected) = result?;
+                letters.extend(self.rejected(&rejected));
+                let ticket = ticket_of(&outcomes);
+                for (observed, outcome) in outcomes {
+                    letters.extend(self.tally(observed, outcome, ticket.as_ref()));
+                }
+            }
+            let saved = Saved {
+                position: page.next.clone(),
+                complete: page.done || page.next.is_none(),
+            };
+            let cursor_move = cursor::advance(side, kind, previous.as_ref(), &saved);
+            previous = Some(cursor_move.cursor.clone());
+            self.commit(letters, Some(cursor_move)).await?;
+            self.progress(kind, started, false);
+            match page.next {
+                Some(next) if !page.done && next != position => position = next,
+                _ => break,
+            }
+        }
+        self.progress(kind, started, true);
+        Ok(())
+    }
+
+    /// Counts an outcome; keeps a waiting record (or, for a ticket's child, its `ticket`);
+    /// returns the dead letter it makes, if any.
+    fn tally(
+        &mut self,
+        observed: Observed,
+        outcome: Outcome,
+        ticket: Option<&Observed>,
+    ) -> Option<NewDeadLetter> {
+        let counts = self.report.kinds.entry(observed.record.kind()).or_default();
+        counts.read += 1;
+        counts.count(&outcome);
+        match outcome {
+            Outcome::Waiting(parent) => {
+                let park = match ticket {
+                    Some(ticket) if observed.record.kind() != RecordKind::Ticket => ticket.clone(),
+                    _ => observed,
+                };
+                let kind = park.record.kind();
+                if self
+                    .waiting
+                    .iter()
+                    .any(|(o, _)| o.record.kind() == kind && o.id == park.id)
+                {
+                    return None;
+                }
+                let parked = letter(&park, WAITING_FOR_PARENT.to_owned());
+                self.waiting.push((park, parent));
+                Some(parked)
+            }
+            Outcome::DeadLettered(reason) => Some(letter(&observed, reason)),
+            _ => None,
+        }
+    }
+
+    /// Tries waiting records again: those whose parent's kind is in `finished`, or all of them
+    /// at the end (`None`), when the ones still waiting are dead-lettered.
+    async fn retry_waiting(
+        &mut self,
+        finished: Option<&BTreeSet<RecordKind>>,
+    ) -> Result<(), EngineError> {
+        let (retry, keep): (Vec<Waiting>, Vec<Waiting>) = std::mem::take(&mut self.waiting)
+            .into_iter()
+            .partition(|(_, parent)| finished.is_none_or(|f| f.contains(&parent.kind)));
+        self.waiting = keep;
+        if retry.is_empty() {
+            return Ok(());
+        }
+        let with_children = self.options.kinds.contains(&RecordKind::Comment);
+        let mut letters = Vec::new();
+        let mut settled = Vec::new();
+        for (parked, _) in retry {
+            // The earlier attempt was counted as waiting; this one replaces it.
+            if let Some(counts) = self.report.kinds.get_mut(&parked.record.kind()) {
+                counts.read = counts.read.saturating_sub(1);
+                counts.waiting = counts.waiting.saturating_sub(1);
+            }
+            let (outcomes, rejected) = step(&self.applier, &parked, with_children).await?;
+            letters.extend(self.rejected(&rejected));
+            let ticket = ticket_of(&outcomes);
+            let mut still_waiting = false;
+            for (observed, outcome) in outcomes {
+                let outcome = match (outcome, finished) {
+                    (Outcome::Waiting(parent), None) => {
+                        Outcome::DeadLettered(format!("{PARENT_NEVER_APPEARED}: {parent}"))
+                    }
+                    (outcome, _) => outcome,
+                };
+                still_waiting |= matches!(outcome, Outcome::Waiting(_));
+                letters.extend(self.tally(observed, outcome, ticket.as_ref()));
+            }
+            if !still_waiting {
+                settled.push((parked.record.kind(), parked.id.clone()));
+            }
+        }
+        self.commit(letters, None).await?;
+        self.release(&settled).await
+    }
+
+    /// Takes back the records a previous run parked as waiting: they are tried again once their
+    /// own kind is done in this run (their parents' kinds come first).
+    async fn unpark(&mut self) -> Result<(), EngineError> {
+        let side = self.applier.from_side();
+        for letter in parked(self.applier.store.as_ref(), side).await? {
+            match serde_json::from_value::<Observed>(letter.record) {
+                Ok(observed) => {
+                    let parent = RecordRef {
+                        kind: observed.record.kind(),
+                        side,
+                        id: observed.id.clone(),
+                    };
+                    self.waiting.push((observed, parent));
+                }
+                Err(e) => {
+                    tracing::warn!(dead_letter = %letter.id, error = %e, "Parked record does not parse; left in the dead letters.")
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes the parked copies of records that no longer wait.
+    async fn release(&self, settled: &[(RecordKind, PlatformId)]) -> Result<(), EngineError> {
+        if settled.is_empty() || self.options.dry_run {
+            return Ok(());
+        }
+        let store = self.applier.store.as_ref();
+        let wanted: BTreeSet<&(RecordKind, PlatformId)> = settled.iter().collect();
+        for letter in parked(store, self.applier.from_side()).await? {
+            if wanted.contains(&(letter.kind, letter.source_id.clone())) {
+                store.drop_dead_letter(letter.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Commits the links written since the last commit, the dead letters and the cursor in one
+    /// transaction. A dry run commits nothing.
+    async fn commit(
+        &mut self,
+        dead_letters: Vec<NewDeadLetter>,
+        cursor: Option<cutover_store::CursorMove>,
+    ) -> Result<(), EngineError> {
+        self.applier.commit_with_cursor(dead_letters, cursor).await
+    }
+
+    /// Dead letters of records the source could not read.
+    fn rejected(&mut self, rejected: &[Rejected]) -> Vec<NewDeadLetter> {
+        let side = self.applier.from_side();
+        rejected
+            .iter()
+            .map(|r| {
+                self.report.kinds.entry(r.kind).or_default().dead_lettered += 1;
+                rejected_letter(side, r)
+            })
+            .collect()
+    }
+
+    fn progress(&self, kind: RecordKind, started: Instant, finished: bool) {
+        let counts: Counts = self.report.counts(kind);
+        let elapsed = started.elapsed().as_secs_f64().max(1e-3);
+        self.options.progress.report(&ProgressEvent {
+            kind,
+            done: counts.read,
+            total: None,
+            rate: counts.read as f64 / elapsed,
+            counts,
+            finished,
+        });
+    }
+}
+
+/// Every record parked as waiting on `side`.
+async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, EngineError> {
+    let mut all = Vec::new();
+    let mut filter = DeadLetterFilter {
+        side: Some(side),
+        reason: Some(WAITING_FOR_PARENT.to_owned()),
+        limit: 500,
+        ..DeadLetterFilter::default()
+    };
+    loop {
+        let page = store.dead_letters(&filter).await?;
+        let Some(last) = page.last() else { break };
+        filter.after = Some(last.id);
+        all.extend(page);
+    }
+    Ok(all)
+}
+
+/// The ticket of a ticket step's outcomes (it comes first), if it is one.
+fn ticket_of(outcomes: &[(Observed, Outcome)]) -> Option<Observed> {
+    outcomes
+        .first()
+        .map(|(observed, _)| observed)
+        .filter(|observed| observed.record.kind() == RecordKind::Ticket)
+        .cloned()
+}
+
+/// One item of a page: a ticket with its children, or any other record.
+async fn step(
+    applier: &Applier,
+    item: &Observed,
+    with_children: bool,
+) -> Result<(Vec<(Observed, Outcome)>, Vec<Rejected>), EngineError> {
+    if item.record.kind() == RecordKind::Ticket {
+        let report = applier.apply_ticket(item, with_children).await?;
+        return Ok((report.outcomes, report.rejected));
+    }
+    let outcome = applier.apply(item).await?;
+    Ok((vec![(item.clone(), outcome)], Vec::new()))
+}
+
+/// The dead letter of a record that cannot be applied.
+pub(crate) fn letter(observed: &Observed, reason: String) -> NewDeadLetter {
+    NewDeadLetter {
+        kind: observed.record.kind(),
+        side: observed.side,
+        source_id: observed.id.clone(),
+        reason,
+        record: serde_json::to_value(observed).unwrap_or(serde_json::Value::Null),
+    }
+}
+
+/// The dead letter of a record the source could not read: its raw JSON and the reason.
+pub(crate) fn rejected_letter(side: Side, rejected: &Rejected) -> NewDeadLetter {
+    let source_id = rejected
+        .id
+        .as_deref()
+        .and_then(|id| PlatformId::parse(id).ok())
+        .unwrap_or_else(|| PlatformId::from(0));
+    NewDeadLetter {
+        kind: rejected.kind,
+        side,
+        source_id,
+        reason: rejected.to_string(),
+        record: rejected.raw.clone(),
+    }
+}

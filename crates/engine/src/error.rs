@@ -1,0 +1,42 @@
+//! Errors of the engine: what stops a run. Per-record trouble is not here: it is an outcome.
+
+use cutover_connect::ConnectError;
+use cutover_model::{PlatformKind, Side};
+use cutover_store::StoreError;
+
+/// A failure that stops a run; the run resumes from its last committed page.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(Box<StoreError>),
+    /// A platform failed in a way that retrying later or a person must fix (credentials,
+    /// throttling or outages that outlasted the connector's retries).
+    #[error(transparent)]
+    Connect(Box<ConnectError>),
+    /// A credential the plan names is not set (its value is never shown).
+    #[error(
+        "read credentials of the {side} side: environment variable {variable} is not set or empty"
+    )]
+    Credentials {
+        /// Which side.
+        side: Side,
+        /// The variable's name.
+        variable: String,
+    },
+    /// The plan names a platform that has no connector yet.
+    #[error("connect to {0}: there is no connector for this platform yet")]
+    Unsupported(PlatformKind),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(error: StoreError) -> Self {
+        EngineError::Store(Box::new(error))
+    }
+}
+
+impl From<ConnectError> for EngineError {
+    fn from(error: ConnectError) -> Self {
+        EngineError::Connect(Box::new(error))
+    }
+}

@@ -1,0 +1,305 @@
+//! The plan's mapping tables, in both directions.
+//!
+//! Old → new reads a table as written (`hold = "pending"`); new → old reads its inverse. Where the
+//! inverse is ambiguous (`hold` and `pending` both → `pending`), the rule is: the old value spelled
+//! like the new one wins (`pending` ← `pending`); failing that, the first old value in byte order.
+//! Statuses, priorities, roles (by name), groups (by name) and custom ticket fields (by key or by
+//! the field's title) must be mapped: a value with no entry is a [`Hole`], which dead-letters the
+//! record with the line to add to the plan; it never fails a run. `"drop"` leaves a value behind:
+//! an optional value becomes empty, a record whose identity is dropped (a group, a role, an agent,
+//! a ticket whose status is dropped) is not copied.
+//!
+//! The engine fingerprints every record in one form, whichever side it was read from: values in
+//! the **new** side's vocabulary, references in the **old** side's key space.
+
+use std::collections::BTreeMap;
+
+use cutover_control::plan::model::Mapping as PlanMapping;
+use cutover_control::plan::names::MatchBy;
+use cutover_control::plan::values::Target;
+use cutover_model::records::{Agent, CustomFieldDef, FieldTarget, Group, Record, Role, Ticket};
+use cutover_model::{PlatformId, RecordKind, Side};
+
+/// A value with no entry in its table: names the value and the line to add to the plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hole {
+    /// The table, as the plan names it (`statuses`).
+    pub table: &'static str,
+    /// What the value is (`status`).
+    pub what: &'static str,
+    /// The value.
+    pub value: String,
+    /// The side whose vocabulary the value is in.
+    pub from: Side,
+}
+
+impl Hole {
+    /// The reason stored with the dead letter, naming the record:
+    /// `ticket 17 on the old side: status "escalated" has no mapping: add escalated = "…" to [mapping.statuses]`.
+    pub fn reason(&self, kind: RecordKind, id: &PlatformId) -> String {
+        let line = match self.from {
+            Side::Old => format!("add {} = \"…\"", toml_key(&self.value)),
+            Side::New => format!("add … = {:?}", self.value),
+        };
+        format!(
+            "{kind} {id} on the {} side: {} {:?} has no mapping: {line} to [mapping.{}]",
+            self.from, self.what, self.value, self.table
+        )
+    }
+}
+
+/// A TOML key: bare when it can be, quoted otherwise.
+fn toml_key(key: &str) -> String {
+    let bare = !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        key.to_owned()
+    } else {
+        format!("{key:?}")
+    }
+}
+
+/// What a record becomes in the other side's vocabulary.
+#[expect(clippy::large_enum_variant, reason = "a short-lived value, moved once")]
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Translated {
+    /// The record, translated.
+    Record(Record),
+    /// The plan leaves it behind; the text says why.
+    Dropped(String),
+}
+
+/// One table of the plan, both ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Table {
+    name: &'static str,
+    what: &'static str,
+    forward: BTreeMap<String, Target>,
+    backward: BTreeMap<String, String>,
+}
+
+impl Table {
+    fn new(name: &'static str, what: &'static str, forward: &BTreeMap<String, Target>) -> Self {
+        let mut backward: BTreeMap<String, String> = BTreeMap::new();
+        // Keys come in byte order, so the first old value per new value is kept unless the old
+        // value spelled like the new one comes later.
+        for (old, target) in forward {
+            if let Target::To(new) = target {
+                let keep = backward.get(new).is_some_and(|kept| kept == new);
+                if !keep && (old == new || !backward.contains_key(new)) {
+                    backward.insert(new.clone(), old.clone());
+                }
+            }
+        }
+        Table {
+            name,
+            what,
+            forward: forward.clone(),
+            backward,
+        }
+    }
+
+    /// The value on the other side (`None`: dropped), or the hole.
+    fn map(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
+        let found = match from {
+            Side::Old => self
+                .forward
+                .get(value)
+                .map(|target| target.value().map(str::to_owned)),
+            Side::New => self.backward.get(value).cloned().map(Some),
+        };
+        found.ok_or_else(|| Hole {
+            table: self.name,
+            what: self.what,
+            value: value.to_owned(),
+            from,
+        })
+    }
+}
+
+/// The plan's mapping tables, ready to translate records either way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    statuses: Table,
+    priorities: Table,
+    roles: Table,
+    groups: Table,
+    fields: Table,
+    match_by: MatchBy,
+    agents: Table,
+    /// The e-mail of the author given to history written by agents who are not copied.
+    unmatched: Option<String>,
+    /// Titles of custom ticket fields by (side, key): the plan may name a field by its title.
+    titles: BTreeMap<(Side, String), String>,
+    /// Keys of custom ticket fields by (side, title): the way back from a title.
+    keys: BTreeMap<(Side, String), String>,
+}
+
+impl Mapping {
+    /// The tables of a plan's `[mapping]`.
+    pub fn from_plan(plan: &PlanMapping) -> Self {
+        Mapping {
+            statuses: Table::new("statuses", "status", &plan.statuses),
+            priorities: Table::new("priorities", "priority", &plan.priorities),
+            roles: Table::new("roles", "role", &plan.roles),
+            groups: Table::new("groups", "group", &plan.groups),
+            fields: Table::new("fields", "custom field", &plan.fields),
+            match_by: plan.agents.match_by,
+            agents: Table::new("agents.overrides", "agent", &plan.agents.overrides),
+            unmatched: plan
+                .agents
+                .unmatched
+                .as_ref()
+                .map(|e| e.as_str().to_owned()),
+            titles: BTreeMap::new(),
+            keys: BTreeMap::new(),
+        }
+    }
+
+    /// The e-mail of the author of history written by agents who are not copied.
+    pub fn unmatched_author(&self) -> Option<&str> {
+        self.unmatched.as_deref()
+    }
+
+    /// Learns a custom field's title, so `[mapping.fields]` may name it by title (Zendesk keys
+    /// ticket field values by the field's id).
+    pub fn learn_field(&mut self, side: Side, field: &CustomFieldDef) {
+        if field.target == FieldTarget::Ticket {
+            self.titles
+                .insert((side, field.key.clone()), field.title.clone());
+            self.keys
+                .insert((side, field.title.clone()), field.key.clone());
+        }
+    }
+
+    /// Translates a record read on `from` into the other side's vocabulary. References are left
+    /// as they are.
+    pub fn translate(&self, record: Record, from: Side) -> Result<Translated, Hole> {
+        match record {
+            Record::Ticket(ticket) => self.ticket(ticket, from),
+            Record::Group(group) => self.group(group, from),
+            Record::Role(role) => self.role(role, from),
+            Record::Agent(agent) => self.agent(agent, from),
+            Record::CustomField(field) => self.field_def(field, from),
+            other => Ok(Translated::Record(other)),
+        }
+    }
+
+    fn ticket(&self, mut ticket: Ticket, from: Side) -> Result<Translated, Hole> {
+        match self.statuses.map(&ticket.status, from)? {
+            Some(status) => ticket.status = status,
+            None => {
+                return Ok(Translated::Dropped(format!(
+                    "status {:?} is dropped by [mapping.statuses]",
+                    ticket.status
+                )));
+            }
+        }
+        ticket.priority = match ticket.priority.take() {
+            Some(priority) => self.priorities.map(&priority, from)?,
+            None => None,
+        };
+        let mut fields = BTreeMap::new();
+        for (key, value) in std::mem::take(&mut ticket.custom_fields) {
+            if let Some(mapped) = self.field_key(&key, from)? {
+                fields.insert(mapped, value);
+            }
+        }
+        ticket.custom_fields = fields;
+        Ok(Translated::Record(Record::Ticket(ticket)))
+    }
+
+    /// A custom ticket field's key on the other side (`None`: dropped). The table is tried with
+    /// the key, then with the field's title.
+    fn field_key(&self, key: &str, from: Side) -> Result<Option<String>, Hole> {
+        let title = self.titles.get(&(from, key.to_owned()));
+        let to_key = |name: Option<String>| {
+            name.map(|name| {
+                self.keys
+                    .get(&(from.other(), name.clone()))
+                    .cloned()
+                    .unwrap_or(name)
+            })
+        };
+        match self.fields.map(key, from) {
+            Ok(name) => Ok(to_key(name)),
+            Err(hole) => match title {
+                Some(title) => self.fields.map(title, from).map(to_key),
+                None => Err(hole),
+            },
+        }
+    }
+
+    fn field_def(&self, mut field: CustomFieldDef, from: Side) -> Result<Translated, Hole> {
+        if field.target != FieldTarget::Ticket {
+            return Ok(Translated::Record(Record::CustomField(field)));
+        }
+        match self.field_key(&field.key, from)? {
+            Some(key) => {
+                field.key = key;
+                Ok(Translated::Record(Record::CustomField(field)))
+            }
+            None => Ok(Translated::Dropped(format!(
+                "custom field {:?} is dropped by [mapping.fields]",
+                field.title
+            ))),
+        }
+    }
+
+    fn group(&self, mut group: Group, from: Side) -> Result<Translated, Hole> {
+        match self.groups.map(&group.name, from)? {
+            Some(name) => {
+                group.name = name;
+                Ok(Translated::Record(Record::Group(group)))
+            }
+            None => Ok(Translated::Dropped(format!(
+                "group {:?} is dropped by [mapping.groups]",
+                group.name
+            ))),
+        }
+    }
+
+    fn role(&self, mut role: Role, from: Side) -> Result<Translated, Hole> {
+        match self.roles.map(&role.name, from)? {
+            Some(name) => {
+                role.name = name;
+                Ok(Translated::Record(Record::Role(role)))
+            }
+            None => Ok(Translated::Dropped(format!(
+                "role {:?} is dropped by [mapping.roles]",
+                role.name
+            ))),
+        }
+    }
+
+    /// Agents are matched by e-mail (or name); an override renames or drops one. An agent with
+    /// no override keeps its identity: that is the match.
+    fn agent(&self, mut agent: Agent, from: Side) -> Result<Translated, Hole> {
+        let identity = match self.match_by {
+            MatchBy::Email => agent.email.clone(),
+            MatchBy::Name => agent.name.clone(),
+        };
+        let mapped = match self.agents.map(&identity, from) {
+            Ok(mapped) => mapped,
+            Err(_) => Some(identity.clone()),
+        };
+        match mapped {
+            Some(value) => {
+                match self.match_by {
+                    MatchBy::Email => agent.email = value,
+                    MatchBy::Name => agent.name = value,
+                }
+                Ok(Translated::Record(Record::Agent(agent)))
+            }
+            None => Ok(Translated::Dropped(format!(
+                "agent {identity:?} is dropped by [mapping.agents.overrides]"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "mapping_tests.rs"]
+mod tests;

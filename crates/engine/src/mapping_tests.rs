@@ -1,0 +1,303 @@
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::DateTime;
+use cutover_control::plan::model::{AgentMapping, Mapping as PlanMapping};
+use cutover_model::records::{Channel, FieldType};
+use proptest::prelude::*;
+use serde_json::json;
+
+use super::*;
+
+fn table(pairs: &[(&str, &str)]) -> BTreeMap<String, Target> {
+    pairs
+        .iter()
+        .map(|(old, new)| ((*old).to_owned(), new.parse::<Target>().unwrap()))
+        .collect()
+}
+
+fn plan() -> PlanMapping {
+    PlanMapping {
+        statuses: table(&[
+            ("new", "open"),
+            ("open", "open"),
+            ("pending", "pending"),
+            ("hold", "pending"),
+            ("solved", "resolved"),
+            ("closed", "closed"),
+            ("deleted", "drop"),
+        ]),
+        priorities: table(&[
+            ("low", "low"),
+            ("normal", "medium"),
+            ("high", "high"),
+            ("urgent", "drop"),
+        ]),
+        roles: table(&[
+            ("agent", "Agent"),
+            ("admin", "Administrator"),
+            ("end-user", "drop"),
+        ]),
+        groups: table(&[
+            ("Billing", "Billing"),
+            ("Tier 2", "Escalations"),
+            ("Legacy VIP", "drop"),
+        ]),
+        agents: AgentMapping {
+            match_by: MatchBy::Email,
+            unmatched: Some("bot@acme.example".parse().unwrap()),
+            overrides: table(&[
+                ("gone@acme.example", "drop"),
+                ("old@acme.example", "new@acme.example"),
+            ]),
+        },
+        fields: table(&[
+            ("Order number", "cf_order_number"),
+            ("Internal score", "drop"),
+        ]),
+    }
+}
+
+fn ticket(status: &str, priority: Option<&str>, fields: &[(&str, i64)]) -> Ticket {
+    Ticket {
+        subject: "Refund".into(),
+        status: status.into(),
+        priority: priority.map(str::to_owned),
+        ticket_type: None,
+        channel: Channel::Email,
+        requester: PlatformId::from(1),
+        assignee: None,
+        group: None,
+        organization: None,
+        tags: BTreeSet::new(),
+        custom_fields: fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect(),
+        created_at: DateTime::UNIX_EPOCH,
+        solved_at: None,
+    }
+}
+
+fn translated_ticket(result: Result<Translated, Hole>) -> Ticket {
+    match result {
+        Ok(Translated::Record(Record::Ticket(t))) => t,
+        other => panic!("expected a ticket, got {other:?}"),
+    }
+}
+
+#[test]
+fn statuses_and_priorities_map_both_ways() {
+    let mapping = Mapping::from_plan(&plan());
+    let check = |status: &str, from: Side, expected: &str| {
+        let t =
+            translated_ticket(mapping.translate(Record::Ticket(ticket(status, None, &[])), from));
+        assert_eq!(t.status, expected, "{status} from {from}");
+    };
+    check("hold", Side::Old, "pending");
+    check("solved", Side::Old, "resolved");
+    // The inverse of an ambiguous entry: the old value spelled like the new one wins.
+    check("pending", Side::New, "pending");
+    check("open", Side::New, "open");
+    check("resolved", Side::New, "solved");
+    // Else the first old value in byte order.
+    let mut ambiguous = plan();
+    ambiguous.statuses = table(&[("waiting", "pending"), ("hold", "pending")]);
+    let t = translated_ticket(
+        Mapping::from_plan(&ambiguous)
+            .translate(Record::Ticket(ticket("pending", None, &[])), Side::New),
+    );
+    assert_eq!(t.status, "hold");
+    let t = translated_ticket(mapping.translate(
+        Record::Ticket(ticket("open", Some("normal"), &[])),
+        Side::Old,
+    ));
+    assert_eq!(t.priority.as_deref(), Some("medium"));
+    let t = translated_ticket(mapping.translate(
+        Record::Ticket(ticket("open", Some("urgent"), &[])),
+        Side::Old,
+    ));
+    assert_eq!(
+        t.priority, None,
+        "a dropped priority never reaches the target"
+    );
+}
+
+#[test]
+fn a_hole_names_the_value_and_the_line_to_add() {
+    let mapping = Mapping::from_plan(&plan());
+    let hole = mapping
+        .translate(Record::Ticket(ticket("escalated", None, &[])), Side::Old)
+        .unwrap_err();
+    assert_eq!(
+        hole.reason(RecordKind::Ticket, &PlatformId::from(17)),
+        "ticket 17 on the old side: status \"escalated\" has no mapping: \
+         add escalated = \"…\" to [mapping.statuses]"
+    );
+    let hole = mapping
+        .translate(
+            Record::Ticket(ticket("waiting on customer", None, &[])),
+            Side::New,
+        )
+        .unwrap_err();
+    assert_eq!(
+        hole.reason(RecordKind::Ticket, &PlatformId::from(9)),
+        "ticket 9 on the new side: status \"waiting on customer\" has no mapping: \
+         add … = \"waiting on customer\" to [mapping.statuses]"
+    );
+    let group = Record::Group(Group {
+        name: "Sales EMEA".into(),
+        description: None,
+    });
+    let hole = mapping.translate(group, Side::Old).unwrap_err();
+    assert!(
+        hole.reason(RecordKind::Group, &PlatformId::from(3))
+            .ends_with("add \"Sales EMEA\" = \"…\" to [mapping.groups]")
+    );
+}
+
+#[test]
+fn fields_map_by_key_or_by_title_and_drop() {
+    let mut mapping = Mapping::from_plan(&plan());
+    let def = |key: &str, title: &str| CustomFieldDef {
+        target: FieldTarget::Ticket,
+        key: key.into(),
+        title: title.into(),
+        field_type: FieldType::Text,
+        options: Vec::new(),
+        required: false,
+        active: true,
+    };
+    mapping.learn_field(Side::Old, &def("360001", "Order number"));
+    mapping.learn_field(Side::Old, &def("360002", "Internal score"));
+    let t = translated_ticket(mapping.translate(
+        Record::Ticket(ticket("open", None, &[("360001", 42), ("360002", 7)])),
+        Side::Old,
+    ));
+    assert_eq!(
+        t.custom_fields,
+        BTreeMap::from([("cf_order_number".to_owned(), json!(42))])
+    );
+    let back = translated_ticket(mapping.translate(Record::Ticket(t), Side::New));
+    assert_eq!(
+        back.custom_fields,
+        BTreeMap::from([("360001".to_owned(), json!(42))])
+    );
+    let dropped = mapping.translate(
+        Record::CustomField(def("360002", "Internal score")),
+        Side::Old,
+    );
+    assert!(matches!(dropped, Ok(Translated::Dropped(_))));
+}
+
+#[test]
+fn groups_roles_and_agents_follow_their_tables() {
+    let mapping = Mapping::from_plan(&plan());
+    let group = |name: &str| {
+        Record::Group(Group {
+            name: name.into(),
+            description: None,
+        })
+    };
+    assert_eq!(
+        mapping.translate(group("Tier 2"), Side::Old),
+        Ok(Translated::Record(group("Escalations")))
+    );
+    assert_eq!(
+        mapping.translate(group("Escalations"), Side::New),
+        Ok(Translated::Record(group("Tier 2")))
+    );
+    assert!(matches!(
+        mapping.translate(group("Legacy VIP"), Side::Old),
+        Ok(Translated::Dropped(_))
+    ));
+    let role = Record::Role(Role {
+        name: "end-user".into(),
+        description: None,
+        permissions: BTreeSet::new(),
+    });
+    assert!(matches!(
+        mapping.translate(role, Side::Old),
+        Ok(Translated::Dropped(_))
+    ));
+    let agent = |email: &str| {
+        Record::Agent(Agent {
+            name: "Jo".into(),
+            email: email.into(),
+            role: None,
+            groups: BTreeSet::new(),
+            active: true,
+        })
+    };
+    assert_eq!(
+        mapping.translate(agent("jo@acme.example"), Side::Old),
+        Ok(Translated::Record(agent("jo@acme.example")))
+    );
+    assert_eq!(
+        mapping.translate(agent("old@acme.example"), Side::Old),
+        Ok(Translated::Record(agent("new@acme.example")))
+    );
+    assert_eq!(
+        mapping.translate(agent("new@acme.example"), Side::New),
+        Ok(Translated::Record(agent("old@acme.example")))
+    );
+    assert!(matches!(
+        mapping.translate(agent("gone@acme.example"), Side::Old),
+        Ok(Translated::Dropped(_))
+    ));
+    assert_eq!(mapping.unmatched_author(), Some("bot@acme.example"));
+}
+
+/// A bijective status table and a ticket whose status is one of its keys.
+fn bijection() -> impl Strategy<Value = (Vec<(String, String)>, usize, Option<String>)> {
+    proptest::collection::btree_map("[a-z]{1,8}", "[A-Z]{1,8}", 1..8).prop_flat_map(|map| {
+        let len = map.len();
+        let pairs: Vec<(String, String)> = map.into_iter().collect();
+        let mut targets = BTreeSet::new();
+        let pairs: Vec<(String, String)> = pairs
+            .into_iter()
+            .filter(|(_, new)| targets.insert(new.clone()))
+            .collect();
+        (Just(pairs), 0..len, proptest::option::of("[a-z]{1,8}"))
+    })
+}
+
+proptest! {
+    #[test]
+    fn old_to_new_to_old_gives_back_the_original_where_the_table_is_a_bijection(
+        (pairs, idx, drop_key) in bijection()
+    ) {
+        let idx = idx % pairs.len();
+        let mut plan = plan();
+        plan.statuses = pairs.iter().map(|(o, n)| (o.clone(), Target::To(n.clone()))).collect();
+        plan.priorities = plan.statuses.clone();
+        if let Some(key) = &drop_key {
+            // A dropped value does not spoil the bijection of the rest.
+            plan.priorities.entry(key.clone()).or_insert(Target::Drop);
+        }
+        let mapping = Mapping::from_plan(&plan);
+        let status = pairs[idx].0.clone();
+        let original = ticket(&status, Some(&status), &[]);
+        let there = translated_ticket(mapping.translate(Record::Ticket(original.clone()), Side::Old));
+        prop_assert_eq!(&there.status, &pairs[idx].1);
+        let back = translated_ticket(mapping.translate(Record::Ticket(there), Side::New));
+        prop_assert_eq!(back, original);
+    }
+
+    #[test]
+    fn a_dropped_value_never_reaches_the_target(
+        (pairs, _idx, drop_key) in bijection(), dropped in "[a-z]{1,8}"
+    ) {
+        let _ = drop_key;
+        let mut plan = plan();
+        plan.priorities = pairs.iter().map(|(o, n)| (o.clone(), Target::To(n.clone()))).collect();
+        plan.priorities.insert(dropped.clone(), Target::Drop);
+        plan.fields = BTreeMap::from([(dropped.clone(), Target::Drop)]);
+        let mapping = Mapping::from_plan(&plan);
+        let t = translated_ticket(mapping.translate(
+            Record::Ticket(ticket("open", Some(&dropped), &[(dropped.as_str(), 1)])),
+            Side::Old,
+        ));
+        prop_assert_eq!(t.priority, None);
+        prop_assert!(t.custom_fields.is_empty());
+    }
+}
