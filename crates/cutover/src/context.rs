@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use cutover_store::{Store, StoreUrl};
 
-use crate::cli::GlobalArgs;
+use crate::cli::{GlobalArgs, LogFormat};
 use crate::exit::{Class, fail};
 
 /// The plan path and the store every command works with.
@@ -16,6 +16,8 @@ pub struct Context {
     pub plan_path: PathBuf,
     /// Where state lives; its `Debug` and `Display` hide any password.
     pub store_url: StoreUrl,
+    /// How logs (and progress events) are written.
+    pub log_format: LogFormat,
 }
 
 impl Context {
@@ -30,6 +32,7 @@ impl Context {
         Ok(Context {
             plan_path: args.plan.clone(),
             store_url,
+            log_format: args.log_format,
         })
     }
 

@@ -6,6 +6,7 @@
 //! - [`exit`]: error classes and the exit codes they map to.
 //! - [`logging`]: tracing set-up, readable on a terminal or JSON lines.
 //! - [`context`]: what every command needs: the plan path, the store URL, credentials from env.
+//! - [`progress`]: progress bars on a terminal, JSON events in JSON logs, nothing in a pipe.
 
 #![allow(
     clippy::print_stdout,
@@ -17,6 +18,7 @@ pub mod cli;
 pub mod context;
 pub mod exit;
 pub mod logging;
+pub mod progress;
 
 use std::process::ExitCode;
 

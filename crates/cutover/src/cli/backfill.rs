@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use cutover_control::Plan;
-use cutover_engine::{BackfillOptions, EngineError, ProgressEvent, ProgressSink, backfill};
+use cutover_engine::{BackfillOptions, EngineError, backfill};
 use cutover_model::Side;
 use cutover_store::Store;
 
@@ -20,7 +20,8 @@ pub struct BackfillArgs {
     /// Writes in flight at once. They share the new platform's rate budget, which paces them.
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrency: usize,
-    /// Print progress and the result as JSON lines on standard output.
+    /// Print the result as JSON on standard output (progress goes to the log: bars on a
+    /// terminal, JSON events with `--log-format json`).
     #[arg(long)]
     pub json: bool,
 }
@@ -66,27 +67,7 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     let mut options = BackfillOptions::from_plan(&setup.plan);
     options.dry_run = args.dry_run;
     options.concurrency = args.concurrency.max(1);
-    options.progress = if args.json {
-        ProgressSink::new(|event: &ProgressEvent| {
-            if let Ok(line) = serde_json::to_string(event) {
-                println!("{line}");
-            }
-        })
-    } else {
-        ProgressSink::new(|event: &ProgressEvent| {
-            let c = &event.counts;
-            eprintln!(
-                "{:>20} {:>8} read {:>8} written {:>8} unchanged {:>6} dead-lettered {:>8.1}/s{}",
-                event.kind.as_str(),
-                event.done,
-                c.written(),
-                c.unchanged,
-                c.dead_lettered,
-                event.rate,
-                if event.finished { "  done" } else { "" }
-            );
-        })
-    };
+    options.progress = crate::progress::sink(ctx.log_format);
     let mapping = cutover_engine::Mapping::from_plan(&setup.plan.mapping);
     let report = backfill(setup.store, old, new, mapping, options)
         .await
