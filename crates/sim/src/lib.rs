@@ -1,1 +1,40 @@
-//! placeholder
+//! Faithful, stateful emulators of helpdesk platforms' public APIs, for tests, benchmarks and the
+//! demo: real HTTP (and HTTPS) with the platforms' JSON shapes, status codes, error bodies,
+//! pagination, rate-limit headers, webhooks, notifications and switchable faults, plus a seeded
+//! data generator. Nothing here knows how cutover reads a platform: the emulators agree with the
+//! platforms' documentation and recorded responses, never with the connectors.
+//!
+//! Start one in-process on port 0 with [`zendesk::ZendeskSim::spawn`], or hand a bound listener
+//! to [`serve`] with [`zendesk::ZendeskSim::router`]. Every emulator also answers `/_sim/*`
+//! controls (state, reset, clock, faults, notifications); `README.md` documents them.
+//!
+//! Layout: shared machinery once, then one folder per platform.
+//!
+//! - [`server`]: listening (HTTP or HTTPS with a generated certificate), graceful shutdown, the
+//!   [`SimHandle`] tests hold.
+//! - [`clock`]: the controllable clock every timestamp comes from.
+//! - [`ratelimit`]: per-key minute windows and the header styles of each platform.
+//! - [`faults`]: 5xx bursts, latency, dropped connections, 429 storms, malformed records, lost
+//!   webhooks; an axum middleware plus a record-corruption hook.
+//! - [`webhooks`]: the delivery queue with retries, backoff and pluggable signing.
+//! - [`notify`]: the log of e-mails a platform would have sent to customers.
+//! - [`state`]: monotonic id generators and per-kind counts.
+//! - [`page`]: offset and cursor pagination helpers and URL building.
+//! - [`datagen`]: the platform-neutral data generator (people, companies, texts, attachment bytes).
+//! - [`zendesk`]: the Zendesk Support API emulator.
+//! - [`error`]: the error type, [`SimError`].
+
+pub mod clock;
+pub mod datagen;
+pub mod error;
+pub mod faults;
+pub mod notify;
+pub mod page;
+pub mod ratelimit;
+pub mod server;
+pub mod state;
+pub mod webhooks;
+pub mod zendesk;
+
+pub use error::SimError;
+pub use server::{SimHandle, install_crypto_provider, serve};

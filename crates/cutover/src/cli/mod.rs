@@ -6,6 +6,7 @@ mod deadletters;
 mod demo;
 mod init;
 mod plan;
+mod sim;
 mod verify;
 
 use std::path::PathBuf;
@@ -139,6 +140,15 @@ pub enum Command {
     /// version, explaining each. Nothing outside the temporary folder is touched and no real
     /// platform is contacted.
     Demo(demo::DemoArgs),
+    /// Run a platform emulator on this machine, for rehearsals, tests and demos.
+    ///
+    /// The emulators speak the platforms' real APIs over HTTP (or HTTPS), with generated data,
+    /// rate limits, webhooks, the e-mails the platform would send, and faults you can switch on.
+    /// Point a plan's `url` at one to rehearse a move without touching a real account.
+    ///
+    /// Example: cutover sim zendesk --listen 127.0.0.1:8081 --tickets 500
+    #[command(subcommand)]
+    Sim(sim::SimCommand),
 }
 
 /// Runs one command.
@@ -152,5 +162,6 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
+        Command::Sim(command) => sim::run(command).await,
     }
 }

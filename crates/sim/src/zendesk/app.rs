@@ -1,0 +1,236 @@
+//! The emulator's application state and how it starts.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::extract::Request;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::config::ZendeskOptions;
+use super::errors::ApiError;
+use super::seed;
+use super::store::ZendeskState;
+use crate::SimError;
+use crate::clock::Clock;
+use crate::faults::{FaultBody, Faults};
+use crate::notify::Notification;
+use crate::ratelimit::RateLimiter;
+use crate::server::{SimHandle, Tls, serve, serve_tls};
+use crate::state::Counts;
+use crate::webhooks::{Attempt, Dispatcher, RetryPolicy};
+
+/// The running emulator's state: the account behind one lock, plus the clock, faults, rate
+/// limiters and webhook dispatcher. Tests reach it through [`SimHandle::state`].
+#[derive(Debug)]
+pub struct App {
+    pub(super) state: RwLock<ZendeskState>,
+    pub(super) opts: ZendeskOptions,
+    pub(super) base: String,
+    pub(super) clock: Clock,
+    pub(super) faults: Faults,
+    pub(super) limiter: RateLimiter,
+    pub(super) incremental: RateLimiter,
+    pub(super) webhooks: Dispatcher,
+}
+
+/// The emulator as a tower service (its router behind the `.json`-suffix rewrite).
+pub type ZendeskService = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
+
+fn fault_body() -> FaultBody {
+    Arc::new(|status: StatusCode, _retry_after: u64| -> Response {
+        let body = if status == StatusCode::TOO_MANY_REQUESTS {
+            serde_json::json!({"error": "APIRateLimitExceeded", "description": "Number of allowed API requests per minute exceeded"})
+        } else {
+            serde_json::json!({"error": "ServiceUnavailable", "description": "Zendesk is temporarily unavailable, please retry"})
+        };
+        ApiError::new(status, body).into_response()
+    })
+}
+
+impl App {
+    /// Builds the account (bootstrap and generated data) for an emulator answering at `base`.
+    pub fn new(
+        opts: ZendeskOptions,
+        base: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, SimError> {
+        let clock = opts.start_time.map_or_else(Clock::real, Clock::starting_at);
+        let faults = Faults::new(opts.faults.clone(), opts.seed, "/_sim", fault_body());
+        let policy = RetryPolicy {
+            max_attempts: opts.webhook_attempts.max(1),
+            base_delay: opts.webhook_retry_base,
+            ..RetryPolicy::default()
+        };
+        let webhooks = Dispatcher::new(
+            policy,
+            clock.clone(),
+            Some(faults.clone()),
+            opts.allow_external_webhooks,
+            shutdown,
+        )?;
+        let state = build_state(&opts, base, clock.now_secs().timestamp());
+        Ok(Arc::new(Self {
+            state: RwLock::new(state),
+            limiter: RateLimiter::new(opts.rate_limit_rpm),
+            incremental: RateLimiter::new(Some(opts.incremental_rpm)),
+            base: base.to_owned(),
+            opts,
+            clock,
+            faults,
+            webhooks,
+        }))
+    }
+
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, ZendeskState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, ZendeskState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The clock's time in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_secs().timestamp()
+    }
+
+    /// Throws the account away and generates it again (optionally with another seed or size).
+    pub fn reset(&self, seed: Option<u64>, tickets: Option<usize>) {
+        let mut opts = self.opts.clone();
+        opts.seed = seed.unwrap_or(opts.seed);
+        opts.tickets = tickets.unwrap_or(opts.tickets);
+        let fresh = build_state(&opts, &self.base, self.now());
+        *self.write() = fresh;
+        self.limiter.reset();
+        self.incremental.reset();
+        self.webhooks.clear();
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The options it started with.
+    pub fn options(&self) -> &ZendeskOptions {
+        &self.opts
+    }
+
+    /// The controllable clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// The fault switchboard.
+    pub fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    /// The account's request limiter (to change the budget at run time).
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiter
+    }
+
+    /// Records per kind.
+    pub fn counts(&self) -> Counts {
+        self.read().counts()
+    }
+
+    /// E-mails sent to customers so far.
+    pub fn notifications(&self) -> Vec<Notification> {
+        self.read().notifications.list(None)
+    }
+
+    /// Webhook delivery attempts so far.
+    pub fn webhook_attempts(&self) -> Vec<Attempt> {
+        self.webhooks.attempts()
+    }
+
+    /// Webhook invocations not finished yet.
+    pub fn webhooks_in_flight(&self) -> usize {
+        self.webhooks.in_flight()
+    }
+
+    /// Suspends (or reinstates) the user with this e-mail; false if there is none.
+    pub fn set_suspended(&self, email: &str, suspended: bool) -> bool {
+        let mut st = self.write();
+        let Some(mut user) = st.user_by_email(email).cloned() else {
+            return false;
+        };
+        user.suspended = suspended;
+        st.put_user(user);
+        true
+    }
+
+    /// Any ticket's JSON as `GET /api/v2/tickets/{id}` shows it.
+    pub fn ticket_json(&self, id: u64) -> Option<serde_json::Value> {
+        let st = self.read();
+        st.tickets
+            .get(&id)
+            .map(|t| super::json::ticket(&st, t, &self.base, false))
+    }
+
+    /// Ids of the tickets held (deleted ones included).
+    pub fn ticket_ids(&self) -> Vec<u64> {
+        self.read().tickets.keys().copied().collect()
+    }
+}
+
+fn build_state(opts: &ZendeskOptions, base: &str, now: i64) -> ZendeskState {
+    let mut st = ZendeskState::empty(opts.seed, base);
+    seed::bootstrap(
+        &mut st,
+        &opts.email,
+        &opts.subdomain,
+        now - 3 * 365 * 86_400,
+    );
+    seed::generate(&mut st, opts.tickets, now);
+    st
+}
+
+/// Starts Zendesk emulators.
+#[derive(Debug, Clone, Copy)]
+pub struct ZendeskSim;
+
+impl ZendeskSim {
+    /// Binds `bind_addr` (e.g. `127.0.0.1:0`) and serves a new emulator there until the
+    /// handle is shut down.
+    pub async fn spawn(opts: ZendeskOptions, bind_addr: &str) -> Result<SimHandle<App>, SimError> {
+        let listener = crate::server::bind(bind_addr).await?;
+        Self::spawn_on(opts, listener).await
+    }
+
+    /// Serves a new emulator on a listener the caller bound.
+    pub async fn spawn_on(
+        opts: ZendeskOptions,
+        listener: TcpListener,
+    ) -> Result<SimHandle<App>, SimError> {
+        let addr = listener.local_addr().map_err(SimError::LocalAddr)?;
+        let tls = if opts.serves_tls() {
+            Some(Tls::generate(opts.tls_cert_out.as_deref())?)
+        } else {
+            None
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let url = format!("{scheme}://{addr}");
+        let shutdown = CancellationToken::new();
+        let app = App::new(opts, &url, shutdown.clone())?;
+        let service = Self::router(Arc::clone(&app));
+        let token = shutdown.clone();
+        let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
+        let task = tokio::spawn(async move {
+            match tls {
+                Some(tls) => serve_tls(listener, service, &tls, token).await,
+                None => serve(listener, service, token).await,
+            }
+        });
+        Ok(SimHandle::new(url, addr, app, shutdown, task, cert_pem))
+    }
+
+    /// The emulator as a service, for [`crate::serve`] on a listener bound elsewhere.
+    pub fn router(app: Arc<App>) -> ZendeskService {
+        super::routes::service(app)
+    }
+}
