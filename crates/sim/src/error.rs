@@ -42,4 +42,12 @@ pub enum SimError {
     /// The HTTP client that delivers webhooks could not be built.
     #[error("build the webhook delivery client: {0}")]
     HttpClient(String),
+    /// The benchmark could not run a step.
+    #[error("run the emulator benchmark: {step}: {reason}")]
+    Bench {
+        /// The step that failed.
+        step: &'static str,
+        /// Why.
+        reason: String,
+    },
 }

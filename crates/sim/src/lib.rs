@@ -10,8 +10,11 @@
 //!
 //! Layout: shared machinery once, then one folder per platform.
 //!
-//! - [`server`]: listening (HTTP or HTTPS with a generated certificate), graceful shutdown, the
-//!   [`SimHandle`] tests hold.
+//! - [`bench`](mod@bench): the emulators' own benchmark, per platform (seeding time, memory per
+//!   ticket, GETs per second).
+//! - [`server`]: listening (HTTP or HTTPS with a generated certificate), starting an emulator
+//!   ([`server::spawn_emulator`]), JSON answers and bodies, graceful shutdown, the [`SimHandle`]
+//!   tests hold.
 //! - [`clock`]: the controllable clock every timestamp comes from.
 //! - [`ratelimit`]: per-key minute windows and the header styles of each platform.
 //! - [`faults`]: 5xx bursts, latency, dropped connections, 429 storms, malformed records, lost
@@ -20,19 +23,29 @@
 //! - [`notify`]: the log of e-mails a platform would have sent to customers.
 //! - [`state`]: monotonic id generators and per-kind counts.
 //! - [`page`]: offset and cursor pagination helpers and URL building.
+//! - [`text`]: the plain-text twin of an HTML body.
 //! - [`datagen`]: the platform-neutral data generator (people, companies, texts, attachment bytes).
+//! - [`control`]: the `/_sim/*` control routes, generic over an emulator, and the
+//!   [`control::Machinery`] (clock, faults, webhook dispatcher) every emulator is built on.
 //! - [`zendesk`]: the Zendesk Support API emulator.
+//! - [`freshdesk`]: the Freshdesk API v2 emulator.
+//! - [`traffic`]: the traffic generator (customers and agents on either platform) and its ledger.
 //! - [`error`]: the error type, [`SimError`].
 
+pub mod bench;
 pub mod clock;
+pub mod control;
 pub mod datagen;
 pub mod error;
 pub mod faults;
+pub mod freshdesk;
 pub mod notify;
 pub mod page;
 pub mod ratelimit;
 pub mod server;
 pub mod state;
+pub mod text;
+pub mod traffic;
 pub mod webhooks;
 pub mod zendesk;
 

@@ -85,6 +85,22 @@ impl RateLimiter {
 
     /// Counts one request for `key` at `now_ms` (milliseconds since the epoch).
     pub fn check_at(&self, key: &str, now_ms: u64) -> Option<Decision> {
+        self.check_cost_at(key, 1, now_ms)
+    }
+
+    /// Counts a request costing `cost` credits (Freshdesk's embeds cost more than one) for
+    /// `key` now; `None` when the limiter is off.
+    pub fn check_cost(&self, key: &str, cost: u32) -> Option<Decision> {
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        self.check_cost_at(key, cost, u64::try_from(now_ms).unwrap_or(u64::MAX))
+    }
+
+    /// Counts a request costing `cost` credits at `now_ms`: it fits when the credits left
+    /// cover it, and then uses them all.
+    pub fn check_cost_at(&self, key: &str, cost: u32, now_ms: u64) -> Option<Decision> {
+        let cost = cost.max(1);
         let mut state = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         let limit = state.limit?;
         let minute = now_ms / 60_000;
@@ -95,9 +111,9 @@ impl RateLimiter {
         if window.minute != minute {
             *window = Window { minute, used: 0 };
         }
-        let allowed = window.used < limit;
+        let allowed = window.used.saturating_add(cost) <= limit;
         if allowed {
-            window.used += 1;
+            window.used += cost;
         }
         let reset_ms = (minute + 1) * 60_000 - now_ms;
         Some(Decision {
@@ -181,6 +197,17 @@ mod tests {
             limiter.check_at("acct", t0 + 20_000).unwrap().allowed,
             "next minute"
         );
+    }
+
+    #[test]
+    fn costly_requests_use_several_credits() {
+        let limiter = RateLimiter::new(Some(3));
+        let t0 = 1_700_000_000_000;
+        let a = limiter.check_cost_at("acct", 2, t0).unwrap();
+        assert!(a.allowed);
+        assert_eq!(a.remaining, 1);
+        assert!(!limiter.check_cost_at("acct", 2, t0).unwrap().allowed);
+        assert!(limiter.check_cost_at("acct", 1, t0).unwrap().allowed);
     }
 
     #[test]

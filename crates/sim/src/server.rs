@@ -9,7 +9,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::extract::Request;
-use axum::response::Response;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -33,33 +35,53 @@ pub const CERTIFICATE_NAMES: [&str; 4] =
 /// A generated certificate and the server configuration that uses it.
 #[derive(Debug, Clone)]
 pub struct Tls {
-    /// The certificate, PEM, for clients to trust.
+    /// The issuing CA's certificate, PEM, for clients to trust.
     pub cert_pem: String,
     config: Arc<rustls::ServerConfig>,
 }
 
 impl Tls {
-    /// Generates a self-signed certificate for [`CERTIFICATE_NAMES`] and, if asked, writes its
-    /// PEM to `cert_out`.
+    /// Generates a certificate for [`CERTIFICATE_NAMES`], issued by a generated one-off CA,
+    /// and, if asked, writes the CA's PEM to `cert_out`. Clients trust the CA: OpenSSL-based
+    /// clients (Python's `requests`, curl) refuse a self-signed leaf as its own anchor, and
+    /// webpki refuses a leaf marked as a CA, so the CA and the server certificate are apart.
     pub fn generate(cert_out: Option<&Path>) -> Result<Self, SimError> {
         install_crypto_provider();
+        let err = |e: rcgen::Error| SimError::Certificate(e.to_string());
+        let ca_key = rcgen::KeyPair::generate().map_err(err)?;
+        let mut ca_params = rcgen::CertificateParams::new(Vec::<String>::new()).map_err(err)?;
+        ca_params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        ca_params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        ca_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "cutover-sim test CA");
+        let ca = rcgen::CertifiedIssuer::self_signed(ca_params, ca_key).map_err(err)?;
         let names: Vec<String> = CERTIFICATE_NAMES.iter().map(|n| (*n).to_owned()).collect();
-        let certified = rcgen::generate_simple_self_signed(names)
-            .map_err(|e| SimError::Certificate(e.to_string()))?;
-        let cert_pem = certified.cert.pem();
+        let leaf_key = rcgen::KeyPair::generate().map_err(err)?;
+        let mut leaf_params = rcgen::CertificateParams::new(names).map_err(err)?;
+        leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        leaf_params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "cutover-sim");
+        let leaf = leaf_params.signed_by(&leaf_key, &ca).map_err(err)?;
+        let cert_pem = ca.pem();
         if let Some(path) = cert_out {
             std::fs::write(path, &cert_pem).map_err(|source| SimError::WriteCertificate {
                 path: path.to_owned(),
                 source,
             })?;
         }
-        let cert = certified.cert.der().clone();
+        let chain = vec![leaf.der().clone(), ca.der().clone()];
         let key = rustls::pki_types::PrivateKeyDer::Pkcs8(
-            rustls::pki_types::PrivatePkcs8KeyDer::from(certified.signing_key.serialize_der()),
+            rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der()),
         );
         let mut config = rustls::ServerConfig::builder()
             .with_no_client_auth()
-            .with_single_cert(vec![cert], key)
+            .with_single_cert(chain, key)
             .map_err(|e| SimError::Tls(e.to_string()))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(Self {
@@ -228,6 +250,63 @@ impl<A> SimHandle<A> {
             .await
             .unwrap_or_else(|e| Err(io::Error::other(e.to_string())))
     }
+}
+
+/// Starts an emulator on a listener the caller bound: HTTPS with a generated certificate (also
+/// written to `cert_out` when given) if `tls`, else plain HTTP. `build` makes the application
+/// state from the base URL and the shutdown token, `service` its routes. Must run inside a tokio
+/// runtime.
+pub fn spawn_emulator<A, S>(
+    listener: TcpListener,
+    tls: bool,
+    cert_out: Option<&Path>,
+    build: impl FnOnce(&str, CancellationToken) -> Result<Arc<A>, SimError>,
+    service: impl FnOnce(Arc<A>) -> S,
+) -> Result<SimHandle<A>, SimError>
+where
+    S: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send,
+{
+    let addr = listener.local_addr().map_err(SimError::LocalAddr)?;
+    let tls = if tls {
+        Some(Tls::generate(cert_out)?)
+    } else {
+        None
+    };
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let url = format!("{scheme}://{addr}");
+    let shutdown = CancellationToken::new();
+    let app = build(&url, shutdown.clone())?;
+    let service = service(Arc::clone(&app));
+    let token = shutdown.clone();
+    let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
+    let task = tokio::spawn(async move {
+        match tls {
+            Some(tls) => serve_tls(listener, service, &tls, token).await,
+            None => serve(listener, service, token).await,
+        }
+    });
+    Ok(SimHandle::new(url, addr, app, shutdown, task, cert_pem))
+}
+
+/// A JSON answer with the faults' encoding (see [`crate::faults::json_bytes`]) and the content
+/// type both platforms send, `application/json; charset=utf-8`.
+pub fn json_response(status: StatusCode, value: &Value) -> Response {
+    let mut response = (status, crate::faults::json_bytes(value)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    response
+}
+
+/// A request body as JSON, `null` when it is empty or blank; when it is not JSON, the error
+/// `unparsable` makes from the parser's reason.
+pub fn json_body<E>(body: &[u8], unparsable: impl FnOnce(&str) -> E) -> Result<Value, E> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Value::Null);
+    }
+    serde_json::from_slice(body).map_err(|e| unparsable(&e.to_string()))
 }
 
 /// Binds `addr` (e.g. `127.0.0.1:0`).

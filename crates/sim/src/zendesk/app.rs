@@ -14,12 +14,13 @@ use super::seed;
 use super::store::ZendeskState;
 use crate::SimError;
 use crate::clock::Clock;
+use crate::control::{Machinery, MachineryOptions};
 use crate::faults::{FaultBody, Faults};
 use crate::notify::Notification;
 use crate::ratelimit::RateLimiter;
-use crate::server::{SimHandle, Tls, serve, serve_tls};
+use crate::server::{SimHandle, spawn_emulator};
 use crate::state::Counts;
-use crate::webhooks::{Attempt, Dispatcher, RetryPolicy};
+use crate::webhooks::{Attempt, Dispatcher};
 
 /// The running emulator's state: the account behind one lock, plus the clock, faults, rate
 /// limiters and webhook dispatcher. Tests reach it through [`SimHandle::state`].
@@ -56,18 +57,20 @@ impl App {
         base: &str,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>, SimError> {
-        let clock = opts.start_time.map_or_else(Clock::real, Clock::starting_at);
-        let faults = Faults::new(opts.faults.clone(), opts.seed, "/_sim", fault_body());
-        let policy = RetryPolicy {
-            max_attempts: opts.webhook_attempts.max(1),
-            base_delay: opts.webhook_retry_base,
-            ..RetryPolicy::default()
-        };
-        let webhooks = Dispatcher::new(
-            policy,
-            clock.clone(),
-            Some(faults.clone()),
-            opts.allow_external_webhooks,
+        let Machinery {
+            clock,
+            faults,
+            webhooks,
+        } = Machinery::new(
+            MachineryOptions {
+                start_time: opts.start_time,
+                faults: &opts.faults,
+                seed: opts.seed,
+                webhook_attempts: opts.webhook_attempts,
+                webhook_retry_base: opts.webhook_retry_base,
+                allow_external_webhooks: opts.allow_external_webhooks,
+            },
+            fault_body(),
             shutdown,
         )?;
         let state = build_state(&opts, base, clock.now_secs().timestamp());
@@ -207,26 +210,15 @@ impl ZendeskSim {
         opts: ZendeskOptions,
         listener: TcpListener,
     ) -> Result<SimHandle<App>, SimError> {
-        let addr = listener.local_addr().map_err(SimError::LocalAddr)?;
-        let tls = if opts.serves_tls() {
-            Some(Tls::generate(opts.tls_cert_out.as_deref())?)
-        } else {
-            None
-        };
-        let scheme = if tls.is_some() { "https" } else { "http" };
-        let url = format!("{scheme}://{addr}");
-        let shutdown = CancellationToken::new();
-        let app = App::new(opts, &url, shutdown.clone())?;
-        let service = Self::router(Arc::clone(&app));
-        let token = shutdown.clone();
-        let cert_pem = tls.as_ref().map(|t| t.cert_pem.clone());
-        let task = tokio::spawn(async move {
-            match tls {
-                Some(tls) => serve_tls(listener, service, &tls, token).await,
-                None => serve(listener, service, token).await,
-            }
-        });
-        Ok(SimHandle::new(url, addr, app, shutdown, task, cert_pem))
+        let tls = opts.serves_tls();
+        let cert_out = opts.tls_cert_out.clone();
+        spawn_emulator(
+            listener,
+            tls,
+            cert_out.as_deref(),
+            |url, shutdown| App::new(opts, url, shutdown),
+            Self::router,
+        )
     }
 
     /// The emulator as a service, for [`crate::serve`] on a listener bound elsewhere.

@@ -76,9 +76,20 @@ fn is_inline(st: &ZendeskState, id: u64) -> bool {
 
 fn audit_of(st: &ZendeskState, t: &Ticket, c: &Comment, first: bool, base: &str) -> Value {
     let mut events = vec![json::comment_event(st, c, base)];
-    if !first && t.generated.is_some_and(|g| g.first_id + 1 == c.id) {
-        // The first reply of generated history opened the ticket.
-        events.push(json!({"field_name": "status", "id": c.id * 16, "previous_value": "new", "type": "Change", "value": "open"}));
+    let generated = t
+        .generated
+        .is_some_and(|g| (g.first_id..g.first_id + u64::from(g.count)).contains(&c.id));
+    if !first && generated {
+        // In generated history the first reply opens the ticket, then an agent's reply sets it
+        // pending and the customer's answer opens it again, as a triggerless account does.
+        let (previous, value) = if t.generated.is_some_and(|g| g.first_id + 1 == c.id) {
+            ("new", "open")
+        } else if c.author_id == t.requester_id {
+            ("pending", "open")
+        } else {
+            ("open", "pending")
+        };
+        events.push(json!({"field_name": "status", "id": c.id * 16, "previous_value": previous, "type": "Change", "value": value}));
     }
     if first {
         for (field, value) in [
@@ -91,7 +102,8 @@ fn audit_of(st: &ZendeskState, t: &Ticket, c: &Comment, first: bool, base: &str)
             events.push(json!({"field_name": field, "id": c.id * 16 + events.len() as u64, "type": "Create", "value": value}));
         }
     }
-    json::audit(c.audit_id, t.id, c.author_id, c.created_at, c.via, events)
+    let via = json::via(st, c.via, c.recipient_id);
+    json::audit(c.audit_id, t.id, c.author_id, c.created_at, via, events)
 }
 
 /// `GET /api/v2/tickets/{id}/audits`: one audit per comment.

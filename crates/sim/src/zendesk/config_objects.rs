@@ -319,6 +319,11 @@ async fn create(State(app): State<Arc<App>>, body: Bytes, k: Kind) -> Res {
     if k.plural == "brands" {
         record.insert("ticket_form_ids".into(), json!([st.form_id]));
     }
+    // The template's brand is the recorded account's: a new address belongs to this
+    // account's default brand unless the request names one.
+    if k.plural == "recipient_addresses" && !input.contains_key("brand_id") {
+        record.insert("brand_id".into(), json!(st.brand_id));
+    }
     let id = seed::add_config(&mut st, k.plural, record, app.now());
     let r = st
         .config_of(k.plural)

@@ -278,7 +278,10 @@ fn user_records(app: &App, st: &ZendeskState, ids: &[(i64, u64)]) -> Vec<Value> 
         .filter_map(|(_, id)| st.users.get(id))
         .map(|u| {
             let mut v = json::user(u, &app.base);
-            v["permanently_deleted"] = json!(false);
+            // Only deleted users say whether they are gone for good (recordings).
+            if !u.active {
+                v["permanently_deleted"] = json!(false);
+            }
             v
         })
         .collect();

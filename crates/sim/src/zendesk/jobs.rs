@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::app::App;
@@ -35,7 +36,7 @@ pub(crate) fn submit(
     base: &str,
     job_type: &'static str,
     total: usize,
-    results: Vec<Value>,
+    results: impl Into<Value>,
     now: i64,
 ) -> Value {
     let id = job_id(st);
@@ -43,7 +44,7 @@ pub(crate) fn submit(
         id: id.clone(),
         job_type,
         total,
-        results,
+        results: results.into(),
         completed_at: now,
     });
     while st.jobs.len() > 100 {
@@ -53,6 +54,26 @@ pub(crate) fn submit(
         "id": id, "message": null, "progress": null, "results": null,
         "status": "queued", "total": total, "url": url(base, &id),
     }})
+}
+
+/// Stores a finished job and answers its request: 200 with the `queued` job status.
+pub(crate) fn queued(
+    st: &mut ZendeskState,
+    base: &str,
+    job_type: &'static str,
+    total: usize,
+    results: Vec<Value>,
+    now: i64,
+) -> Response {
+    reply(
+        StatusCode::OK,
+        &submit(st, base, job_type, total, results, now),
+    )
+}
+
+/// One record's result in a bulk deletion's job.
+pub(crate) fn deletion(id: u64, ok: bool) -> Value {
+    json!({"id": id, "action": "delete", "success": ok, "status": if ok { "Deleted" } else { "Failed" }})
 }
 
 fn render(job: &Job, base: &str) -> Value {

@@ -30,8 +30,17 @@ pub(crate) fn parse_time(text: &str) -> Option<i64> {
         .map(|t| t.and_utc().timestamp())
 }
 
-fn via(channel: &str) -> Value {
+fn plain_via(channel: &str) -> Value {
     json!({"channel": channel, "source": {"from": {}, "rel": null, "to": {}}})
+}
+
+/// `via`, naming the user the platform e-mailed (`source.to`) when there is one.
+pub(crate) fn via(st: &ZendeskState, channel: &str, recipient: Option<u64>) -> Value {
+    let mut v = plain_via(channel);
+    if let Some(user) = recipient.and_then(|id| st.users.get(&id)) {
+        v["source"]["to"] = json!({"address": user.email, "name": user.name});
+    }
+    v
 }
 
 /// A ticket. `generated_timestamp` is added where the API shows it (exports, creates).
@@ -95,7 +104,7 @@ pub(crate) fn ticket(st: &ZendeskState, t: &Ticket, base: &str, with_generated: 
         "type": t.kind.map(|k| k.as_str()),
         "updated_at": iso(t.updated_at),
         "url": format!("{base}/api/v2/tickets/{}.json", t.id),
-        "via": via(t.via),
+        "via": plain_via(t.via),
     });
     if with_generated {
         v["generated_timestamp"] = json!(t.generated_at);
@@ -309,7 +318,7 @@ pub(crate) fn comment(st: &ZendeskState, c: &Comment, base: &str) -> Value {
         "plain_body": c.body,
         "public": c.public,
         "type": "Comment",
-        "via": via(c.via),
+        "via": via(st, c.via, c.recipient_id),
     })
 }
 
@@ -339,7 +348,7 @@ pub(crate) fn audit(
     ticket_id: u64,
     author_id: u64,
     at: i64,
-    channel: &str,
+    via: Value,
     events: Vec<Value>,
 ) -> Value {
     json!({
@@ -349,7 +358,7 @@ pub(crate) fn audit(
         "id": id,
         "metadata": metadata(),
         "ticket_id": ticket_id,
-        "via": via(channel),
+        "via": via,
     })
 }
 

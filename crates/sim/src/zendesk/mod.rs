@@ -1,6 +1,7 @@
 //! The Zendesk Support API emulator: `/api/v2/…` with Zendesk's JSON shapes, status codes, error
 //! bodies, pagination, incremental exports, rate limits, webhooks and notifications, plus the
-//! `/_sim/*` controls. See `crates/sim/README.md` for the endpoint list and what is assumed.
+//! shared `/_sim/*` controls (with its own `/_sim/users/suspend`). See `crates/sim/README.md` for
+//! the endpoint list and what is assumed.
 
 mod app;
 mod auth;

@@ -141,6 +141,9 @@ pub(crate) struct Comment {
     pub(crate) attachments: Vec<u64>,
     /// `via.channel`.
     pub(crate) via: &'static str,
+    /// Whom the platform e-mailed it to (`via.source.to`): the requester, for a public
+    /// `comment` added through the API.
+    pub(crate) recipient_id: Option<u64>,
 }
 
 /// A user (end user, agent or admin).
@@ -344,8 +347,8 @@ pub(crate) struct Job {
     pub(crate) job_type: &'static str,
     /// Items in the job.
     pub(crate) total: usize,
-    /// Per-item results.
-    pub(crate) results: Vec<Value>,
+    /// Per-item results (an array), or one object for a single-record job.
+    pub(crate) results: Value,
     /// Completion time.
     pub(crate) completed_at: i64,
 }

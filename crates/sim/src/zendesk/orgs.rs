@@ -1,5 +1,6 @@
 //! Organizations, groups and group memberships.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -35,8 +36,7 @@ fn apply(st: &ZendeskState, o: &mut Organization, obj: &Map<String, Value>) -> V
         match name.as_str().map(str::trim).filter(|n| !n.is_empty()) {
             Some(n)
                 if st
-                    .orgs
-                    .values()
+                    .orgs_by_name(n)
                     .any(|other| other.id != o.id && other.name.eq_ignore_ascii_case(n)) =>
             {
                 errors.push(FieldError::new(
@@ -128,7 +128,7 @@ fn create_org(
         return Err(ApiError::invalid(errors));
     }
     o.id = st.ids.next_id();
-    st.orgs.insert(o.id, o.clone());
+    st.put_org(o.clone());
     Ok(o)
 }
 
@@ -144,7 +144,7 @@ fn update_org(
         return Err(ApiError::invalid(errors));
     }
     o.updated_at = now;
-    st.orgs.insert(id, o.clone());
+    st.put_org(o.clone());
     Ok(o)
 }
 
@@ -181,11 +181,11 @@ pub(crate) async fn show_many(State(app): State<Arc<App>>, RawQuery(q): RawQuery
     let externals = query.list("external_ids");
     let st = app.read();
     let mut orgs: Vec<&Organization> = ids.iter().filter_map(|id| st.orgs.get(id)).collect();
-    orgs.extend(st.orgs.values().filter(|o| {
-        o.external_id
-            .as_ref()
-            .is_some_and(|e| externals.contains(e))
-    }));
+    let by_external: BTreeSet<u64> = externals
+        .iter()
+        .flat_map(|e| st.orgs_by_external_id(e).map(|o| o.id))
+        .collect();
+    orgs.extend(by_external.iter().filter_map(|id| st.orgs.get(id)));
     Ok(reply(
         StatusCode::OK,
         &show_many_envelope("organizations", render(&app, &orgs)),
@@ -198,15 +198,14 @@ pub(crate) async fn search(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -
     let external = query.non_empty("external_id").map(str::to_owned);
     let name = query.non_empty("name").map(str::to_lowercase);
     let st = app.read();
-    let orgs: Vec<&Organization> = st
-        .orgs
-        .values()
-        .filter(|o| match (&external, &name) {
-            (Some(e), _) => o.external_id.as_ref() == Some(e),
-            (None, Some(n)) => o.name.to_lowercase() == *n,
-            _ => false,
-        })
-        .collect();
+    let orgs: Vec<&Organization> = match (&external, &name) {
+        (Some(e), _) => st.orgs_by_external_id(e).collect(),
+        (None, Some(n)) => st
+            .orgs_by_name(n)
+            .filter(|o| o.name.to_lowercase() == *n)
+            .collect(),
+        _ => Vec::new(),
+    };
     Ok(reply(
         StatusCode::OK,
         &show_many_envelope("organizations", render(&app, &orgs)),
@@ -248,15 +247,11 @@ pub(crate) async fn create_or_update(State(app): State<Arc<App>>, body: Bytes) -
     let existing = obj
         .get("external_id")
         .and_then(Value::as_str)
-        .and_then(|e| {
-            st.orgs
-                .values()
-                .find(|o| o.external_id.as_deref() == Some(e))
-        })
+        .and_then(|e| st.orgs_by_external_id(e).next())
         .or_else(|| {
             obj.get("name")
                 .and_then(Value::as_str)
-                .and_then(|n| st.orgs.values().find(|o| o.name == n))
+                .and_then(|n| st.orgs_by_name(n).find(|o| o.name == n))
         })
         .map(|o| o.id);
     let (o, status, kind) = match existing {
@@ -303,7 +298,7 @@ pub(crate) async fn update(
 pub(crate) async fn destroy(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
     let id = path_id(&id)?;
     let mut st = app.write();
-    let o = st.orgs.remove(&id).ok_or_else(ApiError::not_found)?;
+    let o = st.remove_org(id).ok_or_else(ApiError::not_found)?;
     events::emit(
         &app,
         &st,
@@ -328,21 +323,20 @@ pub(crate) async fn create_many(State(app): State<Arc<App>>, body: Bytes) -> Res
     let mut results = Vec::new();
     for (index, obj) in items.iter().enumerate() {
         match create_org(&mut st, obj, now) {
-            Ok(o) => results.push(json!({"id": o.id, "index": index})),
+            Ok(o) => results.push(json!({"id": o.id, "status": "Created"})),
             Err(e) => {
                 results.push(json!({"index": index, "error": e.body["error"], "success": false}))
             }
         }
     }
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_create_organizations",
         items.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `PUT /api/v2/organizations/update_many`.
@@ -379,15 +373,14 @@ pub(crate) async fn update_many(
             }
         })
         .collect();
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_update_organizations",
         items.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `DELETE /api/v2/organizations/destroy_many?ids=`.
@@ -397,20 +390,16 @@ pub(crate) async fn destroy_many(State(app): State<Arc<App>>, RawQuery(q): RawQu
     let mut st = app.write();
     let results: Vec<Value> = ids
         .iter()
-        .map(|id| {
-            let ok = st.orgs.remove(id).is_some();
-            json!({"id": id, "action": "delete", "success": ok, "status": if ok { "Deleted" } else { "Failed" }})
-        })
+        .map(|id| jobs::deletion(*id, st.remove_org(*id).is_some()))
         .collect();
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_delete_organizations",
         ids.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `GET /api/v2/groups`.

@@ -19,6 +19,7 @@ use super::{
     tickets, users,
 };
 use crate::faults::{self, RecordShape};
+use crate::server::json_body;
 
 /// What handlers return.
 pub(crate) type Res = Result<Response, ApiError>;
@@ -54,15 +55,8 @@ pub(crate) const GENERIC_SHAPE: RecordShape = RecordShape {
     text_fields: &["name", "title", "body", "html_body"],
 };
 
-/// A JSON answer, with faults' encoding and Zendesk's content type.
-pub(crate) fn reply(status: StatusCode, value: &Value) -> Response {
-    let mut response = (status, faults::json_bytes(value)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
-}
+/// A JSON answer (the platforms agree on its encoding and content type).
+pub(crate) use crate::server::json_response as reply;
 
 /// 201 with a `Location` header.
 pub(crate) fn created(value: &Value, location: &str) -> Response {
@@ -80,10 +74,7 @@ pub(crate) fn no_content() -> Response {
 
 /// The request body as JSON (`null` when empty); 400 when it is not JSON.
 pub(crate) fn body_json(body: &Bytes) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
-    }
-    serde_json::from_slice(body).map_err(|e| ApiError::unparsable(&e.to_string()))
+    json_body(body, ApiError::unparsable)
 }
 
 /// An id in a path; anything not a number is not found, as on Zendesk.

@@ -391,6 +391,7 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
         created_at,
         attachments,
         via,
+        recipient_id: None,
     }
 }
 
@@ -597,24 +598,21 @@ fn add_orgs(st: &mut ZendeskState, n: usize, anchor: i64) -> Vec<u64> {
                 "tier".into(),
                 json!(pick(&mut rng, &["gold", "silver", "bronze"])),
             );
-            st.orgs.insert(
+            st.put_org(Organization {
                 id,
-                Organization {
-                    id,
-                    name,
-                    external_id: rng.random_bool(0.3).then(|| format!("crm-{i}")),
-                    domain_names: vec![domain],
-                    details: None,
-                    notes: None,
-                    group_id: None,
-                    shared_tickets: rng.random_bool(0.2),
-                    shared_comments: false,
-                    tags: vec![pick(&mut rng, &["enterprise", "smb", "partner"]).to_string()],
-                    organization_fields: fields,
-                    created_at: created,
-                    updated_at: created,
-                },
-            );
+                name,
+                external_id: rng.random_bool(0.3).then(|| format!("crm-{i}")),
+                domain_names: vec![domain],
+                details: None,
+                notes: None,
+                group_id: None,
+                shared_tickets: rng.random_bool(0.2),
+                shared_comments: false,
+                tags: vec![pick(&mut rng, &["enterprise", "smb", "partner"]).to_string()],
+                organization_fields: fields,
+                created_at: created,
+                updated_at: created,
+            });
             id
         })
         .collect()

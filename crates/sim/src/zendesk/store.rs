@@ -31,12 +31,22 @@ pub(crate) struct ZendeskState {
     pub(crate) tickets: BTreeMap<u64, Ticket>,
     /// `(generated_timestamp, id)` of every ticket, the incremental export's order.
     pub(crate) ticket_index: BTreeSet<(i64, u64)>,
+    /// Tickets (deleted ones too) by external id.
+    pub(crate) ticket_externals: KeyIndex,
     /// Users by id.
     pub(crate) users: BTreeMap<u64, User>,
     /// Lower-cased e-mail (primary and extra identities) to user id.
     pub(crate) emails: HashMap<String, u64>,
+    /// Users by external id.
+    pub(crate) user_externals: KeyIndex,
+    /// Users by the text `users/search?query=` reads (e-mail, name, identities).
+    pub(crate) user_text: TextIndex,
     /// Organizations by id.
     pub(crate) orgs: BTreeMap<u64, Organization>,
+    /// Organizations by external id.
+    pub(crate) org_externals: KeyIndex,
+    /// Organizations by lower-cased name.
+    pub(crate) org_names: KeyIndex,
     /// Groups by id.
     pub(crate) groups: BTreeMap<u64, Group>,
     /// Group memberships by id.
@@ -82,9 +92,14 @@ impl ZendeskState {
             attachment_ids: IdGen::new(UPLOADED_ATTACHMENT_BASE, 1),
             tickets: BTreeMap::new(),
             ticket_index: BTreeSet::new(),
+            ticket_externals: KeyIndex::default(),
             users: BTreeMap::new(),
             emails: HashMap::new(),
+            user_externals: KeyIndex::default(),
+            user_text: TextIndex::default(),
             orgs: BTreeMap::new(),
+            org_externals: KeyIndex::default(),
+            org_names: KeyIndex::default(),
             groups: BTreeMap::new(),
             memberships: BTreeMap::new(),
             config: BTreeMap::new(),
@@ -104,22 +119,93 @@ impl ZendeskState {
         }
     }
 
-    /// Stores a ticket (new or changed), keeping the export index right.
+    /// Stores a ticket (new or changed), keeping the export and external-id indexes right.
     pub(crate) fn put_ticket(&mut self, ticket: Ticket) {
         if let Some(old) = self.tickets.get(&ticket.id) {
             self.ticket_index.remove(&(old.generated_at, old.id));
+            self.ticket_externals
+                .remove(old.external_id.as_deref(), old.id);
         }
         self.ticket_index.insert((ticket.generated_at, ticket.id));
+        self.ticket_externals
+            .insert(ticket.external_id.as_deref(), ticket.id);
         self.tickets.insert(ticket.id, ticket);
     }
 
-    /// Stores a user (new or changed), keeping the e-mail index right.
-    pub(crate) fn put_user(&mut self, user: User) {
-        if let Some(old) = self.users.get(&user.id)
-            && let Some(email) = &old.email
-        {
-            self.emails.remove(&email.to_lowercase());
+    /// Removes a ticket for good, with its index entries.
+    pub(crate) fn purge_ticket(&mut self, id: u64) -> Option<Ticket> {
+        let old = self.tickets.remove(&id)?;
+        self.ticket_index.remove(&(old.generated_at, old.id));
+        self.ticket_externals
+            .remove(old.external_id.as_deref(), old.id);
+        Some(old)
+    }
+
+    /// Ids of the tickets (deleted ones too) with this external id, ascending.
+    pub(crate) fn tickets_by_external_id(&self, external_id: &str) -> &[u64] {
+        self.ticket_externals.get(external_id)
+    }
+
+    /// Stores an organization (new or changed), keeping its indexes right.
+    pub(crate) fn put_org(&mut self, org: Organization) {
+        if let Some(old) = self.orgs.get(&org.id) {
+            self.org_externals
+                .remove(old.external_id.as_deref(), old.id);
+            self.org_names
+                .remove(Some(&old.name.to_lowercase()), old.id);
         }
+        self.org_externals
+            .insert(org.external_id.as_deref(), org.id);
+        self.org_names
+            .insert(Some(&org.name.to_lowercase()), org.id);
+        self.orgs.insert(org.id, org);
+    }
+
+    /// Removes an organization, with its index entries.
+    pub(crate) fn remove_org(&mut self, id: u64) -> Option<Organization> {
+        let old = self.orgs.remove(&id)?;
+        self.org_externals
+            .remove(old.external_id.as_deref(), old.id);
+        self.org_names
+            .remove(Some(&old.name.to_lowercase()), old.id);
+        Some(old)
+    }
+
+    /// The organizations with this external id, ascending by id.
+    pub(crate) fn orgs_by_external_id<'a>(
+        &'a self,
+        external_id: &str,
+    ) -> impl Iterator<Item = &'a Organization> + use<'a> {
+        self.org_externals
+            .get(external_id)
+            .iter()
+            .filter_map(|id| self.orgs.get(id))
+    }
+
+    /// The organizations whose lower-cased name is `name` lower-cased, ascending by id.
+    pub(crate) fn orgs_by_name<'a>(
+        &'a self,
+        name: &str,
+    ) -> impl Iterator<Item = &'a Organization> + use<'a> {
+        self.org_names
+            .get(&name.to_lowercase())
+            .iter()
+            .filter_map(|id| self.orgs.get(id))
+    }
+
+    /// Stores a user (new or changed), keeping the e-mail, external-id and text indexes right.
+    pub(crate) fn put_user(&mut self, user: User) {
+        if let Some(old) = self.users.get(&user.id) {
+            if let Some(email) = &old.email {
+                self.emails.remove(&email.to_lowercase());
+            }
+            self.user_externals
+                .remove(old.external_id.as_deref(), old.id);
+            self.user_text.remove(old.id, &searchable(old));
+        }
+        self.user_externals
+            .insert(user.external_id.as_deref(), user.id);
+        self.user_text.insert(user.id, &searchable(&user));
         if let Some(email) = &user.email {
             self.emails.insert(email.to_lowercase(), user.id);
         }
@@ -138,11 +224,23 @@ impl ZendeskState {
             .and_then(|id| self.users.get(id))
     }
 
-    /// The user with this external id, if any.
+    /// The user with this external id (the oldest, if several), if any.
     pub(crate) fn user_by_external_id(&self, external_id: &str) -> Option<&User> {
-        self.users
-            .values()
-            .find(|u| u.external_id.as_deref() == Some(external_id))
+        self.user_externals
+            .get(external_id)
+            .first()
+            .and_then(|id| self.users.get(id))
+    }
+
+    /// The users with this external id, ascending by id.
+    pub(crate) fn users_by_external_id<'a>(
+        &'a self,
+        external_id: &str,
+    ) -> impl Iterator<Item = &'a User> + use<'a> {
+        self.user_externals
+            .get(external_id)
+            .iter()
+            .filter_map(|id| self.users.get(id))
     }
 
     /// A configuration collection (created empty on first use).
@@ -224,4 +322,106 @@ impl ZendeskState {
         }
         counts
     }
+}
+
+/// The lower-cased texts of a user that `users/search?query=` matches against.
+fn searchable(user: &User) -> Vec<String> {
+    user.email
+        .iter()
+        .chain(std::iter::once(&user.name))
+        .chain(user.identities.iter().map(|i| &i.value))
+        .map(|text| text.to_lowercase())
+        .collect()
+}
+
+/// Record ids by an exact key (an external id, a lower-cased name), each key's ids ascending.
+/// Records without the key are not in it.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    ids: HashMap<String, Vec<u64>>,
+}
+
+impl KeyIndex {
+    /// The ids carrying `key`, ascending (empty if none).
+    pub(crate) fn get(&self, key: &str) -> &[u64] {
+        self.ids.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    fn insert(&mut self, key: Option<&str>, id: u64) {
+        let Some(key) = key else { return };
+        let ids = self.ids.entry(key.to_owned()).or_default();
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id);
+        }
+    }
+
+    fn remove(&mut self, key: Option<&str>, id: u64) {
+        let Some(key) = key else { return };
+        if let Some(ids) = self.ids.get_mut(key) {
+            if let Ok(at) = ids.binary_search(&id) {
+                ids.remove(at);
+            }
+            if ids.is_empty() {
+                self.ids.remove(key);
+            }
+        }
+    }
+}
+
+/// Record ids by the three-byte sequences of their texts: narrows a substring search to the
+/// records that hold every trigram of the needle. Candidates must still be checked against the
+/// record: a trigram match is necessary, not sufficient.
+#[derive(Debug, Default)]
+pub(crate) struct TextIndex {
+    grams: HashMap<[u8; 3], Vec<u64>>,
+}
+
+impl TextIndex {
+    /// Ids (ascending) of the records whose texts may contain `needle`; `None` when the needle
+    /// is shorter than a trigram and every record is a candidate.
+    pub(crate) fn candidates(&self, needle: &str) -> Option<Vec<u64>> {
+        let mut lists = Vec::new();
+        for gram in trigrams(needle) {
+            match self.grams.get(&gram) {
+                Some(ids) => lists.push(ids.as_slice()),
+                None => return Some(Vec::new()),
+            }
+        }
+        lists.sort_by_key(|ids| ids.len());
+        let (first, rest) = lists.split_first()?;
+        Some(
+            first
+                .iter()
+                .copied()
+                .filter(|id| rest.iter().all(|ids| ids.binary_search(id).is_ok()))
+                .collect(),
+        )
+    }
+
+    fn insert(&mut self, id: u64, texts: &[String]) {
+        for gram in texts.iter().flat_map(|t| trigrams(t)) {
+            let ids = self.grams.entry(gram).or_default();
+            if let Err(at) = ids.binary_search(&id) {
+                ids.insert(at, id);
+            }
+        }
+    }
+
+    fn remove(&mut self, id: u64, texts: &[String]) {
+        for gram in texts.iter().flat_map(|t| trigrams(t)) {
+            if let Some(ids) = self.grams.get_mut(&gram) {
+                if let Ok(at) = ids.binary_search(&id) {
+                    ids.remove(at);
+                }
+                if ids.is_empty() {
+                    self.grams.remove(&gram);
+                }
+            }
+        }
+    }
+}
+
+/// The three-byte windows of `text`.
+fn trigrams(text: &str) -> impl Iterator<Item = [u8; 3]> + '_ {
+    text.as_bytes().windows(3).map(|w| [w[0], w[1], w[2]])
 }

@@ -102,6 +102,8 @@ fn add_comments(
             created_at: input.created_at.unwrap_or(now),
             attachments,
             via: channel,
+            recipient_id: (channel == "api" && input.public && !input.from_description)
+                .then_some(t.requester_id),
         });
         added.push(id);
     }
@@ -287,7 +289,7 @@ pub(crate) fn create(
         due_at: None,
         problem_id: None,
         is_public: false,
-        via: "api",
+        via: patch.via.unwrap_or("api"),
         created_at,
         updated_at: patch.updated_at.unwrap_or(created_at),
         solved_at: None,
@@ -351,12 +353,13 @@ pub(crate) fn create(
         );
         audit_events.extend(notify(st, &t, kind, rule, subject, body, now));
     }
+    let recipient = t.comments.first().and_then(|c| c.recipient_id);
     let audit = json::audit(
         audit_id,
         t.id,
         actor.user_id,
         created_at,
-        "api",
+        json::via(st, "api", recipient),
         audit_events,
     );
     st.events.push(TicketEvent {
@@ -490,7 +493,19 @@ pub(crate) fn update(
         created: false,
         comment_id: comment_ids.first().copied(),
     });
-    let audit = json::audit(audit_id, id, actor.user_id, now, "api", audit_events);
+    let recipient = t
+        .comments
+        .iter()
+        .filter(|c| comment_ids.contains(&c.id))
+        .find_map(|c| c.recipient_id);
+    let audit = json::audit(
+        audit_id,
+        id,
+        actor.user_id,
+        now,
+        json::via(st, "api", recipient),
+        audit_events,
+    );
     st.put_ticket(t);
     Ok(Written {
         ticket_id: id,

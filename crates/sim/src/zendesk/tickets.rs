@@ -60,7 +60,14 @@ fn listed(app: &App, q: Option<String>, path: &str, filter: impl Fn(&Ticket) -> 
                 .as_ref()
                 .is_none_or(|e| t.external_id.as_ref() == Some(e))
     };
-    let page = listing::select(&query, st.tickets.values().filter(keep).map(|t| t.id))?;
+    let page = match &external {
+        Some(e) => {
+            let found = st.tickets_by_external_id(e).iter();
+            let tickets = found.filter_map(|id| st.tickets.get(id));
+            listing::select(&query, tickets.filter(keep).map(|t| t.id))?
+        }
+        None => listing::select(&query, st.tickets.values().filter(keep).map(|t| t.id))?,
+    };
     let tickets: Vec<&Ticket> = page
         .ids
         .iter()
@@ -236,8 +243,14 @@ pub(crate) fn bulk_create(
             Err(e) => results.push(job_error(index, None, &e)),
         }
     }
-    let out = jobs::submit(&mut st, &app.base, job_type, items.len(), results, now);
-    Ok(reply(StatusCode::OK, &out))
+    Ok(jobs::queued(
+        &mut st,
+        &app.base,
+        job_type,
+        items.len(),
+        results,
+        now,
+    ))
 }
 
 fn job_error(index: usize, id: Option<u64>, e: &ApiError) -> Value {
@@ -292,15 +305,14 @@ pub(crate) async fn update_many(
             Err(e) => results.push(job_error(index, Some(*id), &e)),
         }
     }
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_update_tickets",
         items.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `DELETE /api/v2/tickets/destroy_many?ids=`.
@@ -313,20 +325,23 @@ pub(crate) async fn destroy_many(State(app): State<Arc<App>>, RawQuery(q): RawQu
         match ticket_write::soft_delete(&mut st, *id, now) {
             Some(pending) => {
                 events::emit(&app, &st, vec![pending]);
-                results.push(json!({"id": id, "action": "delete", "success": true, "status": "Deleted"}));
+                results.push(jobs::deletion(*id, true));
             }
-            None => results.push(json!({"id": id, "action": "delete", "success": false, "status": "Failed", "error": "TicketNotFound"})),
+            None => {
+                let mut failed = jobs::deletion(*id, false);
+                failed["error"] = json!("TicketNotFound");
+                results.push(failed);
+            }
         }
     }
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_delete_tickets",
         ids.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `GET /api/v2/deleted_tickets`.
@@ -389,9 +404,9 @@ pub(crate) async fn purge(State(app): State<Arc<App>>, Path(id): Path<String>) -
         .filter(|t| t.deleted)
         .cloned()
         .ok_or_else(ApiError::not_found)?;
-    st.ticket_index.remove(&(t.generated_at, t.id));
-    st.tickets.remove(&id);
-    let results = vec![json!({"id": id, "action": "delete", "success": true, "status": "Deleted"})];
+    st.purge_ticket(t.id);
+    // A single permanent deletion's job answers one object (recorded).
+    let results = json!({"success": true});
     let mut out = jobs::submit(
         &mut st,
         &app.base,

@@ -336,7 +336,20 @@ pub(crate) async fn search(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -
         }
         (None, None) => false,
     };
-    let page = listing::select(&query, st.users.values().filter(matches).map(|u| u.id))?;
+    // The indexes narrow the users to check; `matches` still decides, so answers are the
+    // scan's.
+    let candidates: Vec<&User> = match (&external, &term) {
+        (Some(e), _) => st.users_by_external_id(e).collect(),
+        (None, Some(t)) => match st.user_text.candidates(t) {
+            Some(ids) => ids.iter().filter_map(|id| st.users.get(id)).collect(),
+            None => st.users.values().collect(),
+        },
+        (None, None) => Vec::new(),
+    };
+    let page = listing::select(
+        &query,
+        candidates.into_iter().filter(|u| matches(u)).map(|u| u.id),
+    )?;
     let users: Vec<&User> = page.ids.iter().filter_map(|id| st.users.get(id)).collect();
     Ok(reply(
         StatusCode::OK,
@@ -427,13 +440,25 @@ fn bulk(
         match outcome {
             Ok(((u, pending), action)) => {
                 events::emit(app, &st, pending);
-                results.push(json!({"id": u.id, "index": index, "action": action, "status": if action == "created" { "Created" } else { "Updated" }, "success": true}));
+                let status = if action == "created" { "Created" } else { "Updated" };
+                // Creations answer only id and status; updates say what they did (recordings).
+                results.push(if job_type == "bulk_update_users" {
+                    json!({"id": u.id, "action": "update", "status": status, "success": true})
+                } else {
+                    json!({"id": u.id, "status": status})
+                });
             }
             Err(e) => results.push(json!({"index": index, "error": e.body["error"], "details": e.body.get("details").map(Value::to_string), "success": false})),
         }
     }
-    let out = jobs::submit(&mut st, &app.base, job_type, items.len(), results, now);
-    Ok(reply(StatusCode::OK, &out))
+    Ok(jobs::queued(
+        &mut st,
+        &app.base,
+        job_type,
+        items.len(),
+        results,
+        now,
+    ))
 }
 
 fn users_array(body: &Value) -> Result<Vec<Map<String, Value>>, ApiError> {
@@ -531,17 +556,16 @@ pub(crate) async fn destroy_many(State(app): State<Arc<App>>, RawQuery(q): RawQu
         if let Some(u) = &ok {
             events::emit(&app, &st, vec![events::user_pending(u, "user.deleted")]);
         }
-        results.push(json!({"id": id, "action": "delete", "success": ok.is_some(), "status": if ok.is_some() { "Deleted" } else { "Failed" }}));
+        results.push(jobs::deletion(*id, ok.is_some()));
     }
-    let out = jobs::submit(
+    Ok(jobs::queued(
         &mut st,
         &app.base,
         "bulk_delete_users",
         ids.len(),
         results,
         now,
-    );
-    Ok(reply(StatusCode::OK, &out))
+    ))
 }
 
 /// `PUT /api/v2/users/{id}`.

@@ -27,12 +27,16 @@ pub(crate) fn opts() -> ZendeskOptions {
     }
 }
 
-/// A running emulator and a client for it.
-pub(crate) struct Sim {
-    pub(crate) handle: SimHandle<App>,
+/// A running emulator of either platform (`A` is its `App`) and a client for it.
+pub(crate) struct Emulator<A> {
+    pub(crate) handle: SimHandle<A>,
     pub(crate) client: reqwest::Client,
+    /// The `Authorization` header API calls carry.
     pub(crate) auth: String,
 }
+
+/// A running Zendesk emulator and a client for it.
+pub(crate) type Sim = Emulator<App>;
 
 /// An answer: status, headers and the body as JSON (`Null` when empty or not JSON).
 pub(crate) struct Answer {
@@ -63,7 +67,7 @@ pub(crate) fn basic(email: &str, token: &str) -> String {
     )
 }
 
-impl Sim {
+impl<A> Emulator<A> {
     pub(crate) fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_owned()
@@ -72,7 +76,7 @@ impl Sim {
         }
     }
 
-    pub(crate) fn app(&self) -> &App {
+    pub(crate) fn app(&self) -> &A {
         self.handle.state()
     }
 
@@ -111,7 +115,9 @@ impl Sim {
         }
         answer(request.send().await.expect("control answers")).await
     }
+}
 
+impl Sim {
     /// Creates a ticket and returns its id.
     pub(crate) async fn ticket(&self, body: Value) -> u64 {
         let a = self.post("/api/v2/tickets.json", body).await;

@@ -135,3 +135,37 @@ async fn time_based_tickets_organizations_and_events() {
         "start_time is required"
     );
 }
+
+#[tokio::test]
+async fn the_ticket_export_side_loads_metric_sets_with_solve_times() {
+    let mut o = opts();
+    o.tickets = 40;
+    let sim = spawn(o).await;
+    let a = sim
+        .get("/api/v2/incremental/tickets/cursor.json?start_time=0&include=metric_sets")
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let tickets = a.body["tickets"].as_array().unwrap();
+    let sets = a.body["metric_sets"].as_array().unwrap();
+    assert_eq!(sets.len(), tickets.len());
+    let mut solved = 0;
+    for t in tickets {
+        let set = sets.iter().find(|s| s["ticket_id"] == t["id"]).unwrap();
+        assert!(set["reply_time_in_minutes"].is_object());
+        if matches!(t["status"].as_str(), Some("solved" | "closed")) {
+            assert!(
+                set["solved_at"].is_string(),
+                "ticket {} has no solve time",
+                t["id"]
+            );
+            solved += 1;
+        } else {
+            assert!(set["solved_at"].is_null(), "{set}");
+        }
+    }
+    assert!(solved > 0, "no solved ticket among {}", tickets.len());
+    let without = sim
+        .get("/api/v2/incremental/tickets/cursor.json?start_time=0")
+        .await;
+    assert!(without.body.get("metric_sets").is_none());
+}

@@ -37,13 +37,9 @@ async fn ticket_search_filters_and_pages() {
             "/api/v2/search.json?query=type:ticket%20requester:{requester}"
         ))
         .await;
-    assert!(
-        by.body["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["requester_id"] == requester)
-    );
+    let mine = by.body["results"].as_array().unwrap();
+    assert!(mine.iter().any(|r| r["id"] == first["id"]), "{}", by.text);
+    assert!(mine.iter().all(|r| r["requester_id"] == requester));
     let created = first["created_at"].as_str().unwrap()[..10].to_owned();
     let before = sim
         .get(&format!(
@@ -56,6 +52,15 @@ async fn ticket_search_filters_and_pages() {
             .unwrap()
             .iter()
             .all(|r| r["created_at"].as_str().unwrap() < created.as_str())
+    );
+    let all = sim.get("/api/v2/search/count.json?query=type:ticket").await;
+    let everything = sim
+        .get("/api/v2/search.json?query=type:ticket%20created%3C2030-01-01")
+        .await;
+    assert_eq!(everything.body["count"], all.body["count"]);
+    assert!(
+        before.body["count"].as_u64().unwrap() < all.body["count"].as_u64().unwrap(),
+        "created< leaves later tickets out"
     );
     let after = sim
         .get("/api/v2/search.json?query=type:ticket%20updated%3E2030-01-01")

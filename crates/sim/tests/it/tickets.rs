@@ -429,3 +429,27 @@ async fn safe_update_refuses_a_stale_stamp() {
     assert_eq!(a.status, StatusCode::CONFLICT);
     assert_eq!(a.body["error"], "UpdateConflict");
 }
+
+#[tokio::test]
+async fn a_create_with_via_id_records_its_channel() {
+    let sim = spawn(opts()).await;
+    for (via_id, channel) in [
+        (4, "email"),
+        (0, "web"),
+        (29, "chat"),
+        (34, "voice"),
+        (5, "api"),
+    ] {
+        let a = sim
+            .post(
+                "/api/v2/tickets.json",
+                json!({"ticket": {"subject": "Hello", "comment": {"body": "Hi"}, "via_id": via_id}}),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        assert_eq!(
+            a.body["ticket"]["via"]["channel"], channel,
+            "via_id {via_id}"
+        );
+    }
+}

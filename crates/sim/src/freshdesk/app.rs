@@ -1,0 +1,284 @@
+//! The emulator's application state and how it starts.
+
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use super::config::{FreshdeskOptions, PlanLimits};
+use super::errors::ApiError;
+use super::seed;
+use super::store::FreshdeskState;
+use crate::SimError;
+use crate::clock::Clock;
+use crate::control::{Controlled, Machinery, MachineryOptions};
+use crate::faults::{FaultBody, Faults};
+use crate::notify::Notification;
+use crate::ratelimit::RateLimiter;
+use crate::server::{SimHandle, spawn_emulator};
+use crate::state::Counts;
+use crate::webhooks::{Attempt, Dispatcher};
+
+/// The per-minute budgets: the account's and the four per-endpoint ones.
+#[derive(Debug)]
+pub(crate) struct Limiters {
+    pub(crate) account: RateLimiter,
+    pub(crate) ticket_create: RateLimiter,
+    pub(crate) ticket_update: RateLimiter,
+    pub(crate) tickets_list: RateLimiter,
+    pub(crate) contacts_list: RateLimiter,
+}
+
+impl Limiters {
+    fn new(limits: Option<PlanLimits>) -> Self {
+        let l = |pick: fn(&PlanLimits) -> u32| RateLimiter::new(limits.as_ref().map(pick));
+        Self {
+            account: l(|p| p.account),
+            ticket_create: l(|p| p.ticket_create),
+            ticket_update: l(|p| p.ticket_update),
+            tickets_list: l(|p| p.tickets_list),
+            contacts_list: l(|p| p.contacts_list),
+        }
+    }
+
+    fn all(&self) -> [(&'static str, &RateLimiter); 5] {
+        [
+            ("account", &self.account),
+            ("ticket_create", &self.ticket_create),
+            ("ticket_update", &self.ticket_update),
+            ("tickets_list", &self.tickets_list),
+            ("contacts_list", &self.contacts_list),
+        ]
+    }
+}
+
+/// The running emulator's state: the account behind one lock, plus the clock, faults, rate
+/// limiters and webhook dispatcher. Tests reach it through [`SimHandle::state`].
+#[derive(Debug)]
+pub struct App {
+    pub(super) state: RwLock<FreshdeskState>,
+    pub(super) opts: FreshdeskOptions,
+    pub(super) base: String,
+    pub(super) clock: Clock,
+    pub(super) faults: Faults,
+    pub(super) limiters: Limiters,
+    pub(super) webhooks: Dispatcher,
+}
+
+/// The emulator as a tower service.
+pub type FreshdeskService = axum::Router;
+
+fn fault_body() -> FaultBody {
+    Arc::new(|status: StatusCode, _retry_after: u64| -> Response {
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            ApiError::rate_limited().into_response()
+        } else {
+            ApiError::unavailable(status).into_response()
+        }
+    })
+}
+
+impl App {
+    /// Builds the account (bootstrap and generated data) for an emulator answering at `base`.
+    pub fn new(
+        opts: FreshdeskOptions,
+        base: &str,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>, SimError> {
+        let Machinery {
+            clock,
+            faults,
+            webhooks,
+        } = Machinery::new(
+            MachineryOptions {
+                start_time: opts.start_time,
+                faults: &opts.faults,
+                seed: opts.seed,
+                webhook_attempts: opts.webhook_attempts,
+                webhook_retry_base: opts.webhook_retry_base,
+                allow_external_webhooks: opts.allow_external_webhooks,
+            },
+            fault_body(),
+            shutdown,
+        )?;
+        let state = build_state(&opts, base, clock.now_secs().timestamp());
+        Ok(Arc::new(Self {
+            state: RwLock::new(state),
+            limiters: Limiters::new(opts.limits()),
+            base: base.to_owned(),
+            opts,
+            clock,
+            faults,
+            webhooks,
+        }))
+    }
+
+    pub(super) fn read(&self) -> RwLockReadGuard<'_, FreshdeskState> {
+        self.state.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn write(&self) -> RwLockWriteGuard<'_, FreshdeskState> {
+        self.state.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The clock's time in Unix seconds.
+    pub fn now(&self) -> i64 {
+        self.clock.now_secs().timestamp()
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The options it started with.
+    pub fn options(&self) -> &FreshdeskOptions {
+        &self.opts
+    }
+
+    /// The account's request limiter (to change the budget at run time).
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.limiters.account
+    }
+
+    /// E-mails sent to customers so far.
+    pub fn notification_log(&self) -> Vec<Notification> {
+        self.read().notifications.list(None)
+    }
+
+    /// Webhook delivery attempts so far.
+    pub fn webhook_attempts(&self) -> Vec<Attempt> {
+        self.webhooks.attempts()
+    }
+
+    /// Any ticket's JSON as `GET /api/v2/tickets/{id}` shows it.
+    pub fn ticket_json(&self, id: u64) -> Option<Value> {
+        let st = self.read();
+        st.tickets.get(&id).map(|t| {
+            super::render::ticket(
+                &st,
+                t,
+                &self.base,
+                super::render::Includes::default(),
+                false,
+            )
+        })
+    }
+
+    /// Ids of the tickets held (deleted ones included).
+    pub fn ticket_ids(&self) -> Vec<u64> {
+        self.read().tickets.keys().copied().collect()
+    }
+
+    /// The id of the agent the API key belongs to.
+    pub fn api_agent_id(&self) -> u64 {
+        self.read().owner_id
+    }
+}
+
+impl Controlled for App {
+    fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    fn faults(&self) -> &Faults {
+        &self.faults
+    }
+
+    fn dispatcher(&self) -> &Dispatcher {
+        &self.webhooks
+    }
+
+    fn counts(&self) -> Counts {
+        self.read().counts()
+    }
+
+    fn reset(&self, seed: Option<u64>, tickets: Option<usize>) {
+        let mut opts = self.opts.clone();
+        opts.seed = seed.unwrap_or(opts.seed);
+        opts.tickets = tickets.unwrap_or(opts.tickets);
+        let fresh = build_state(&opts, &self.base, self.now());
+        *self.write() = fresh;
+        for (_, limiter) in self.limiters.all() {
+            limiter.reset();
+        }
+        self.webhooks.clear();
+    }
+
+    fn rate_limits(&self) -> Value {
+        let mut out = serde_json::Map::new();
+        out.insert("plan".into(), json!(self.opts.plan.name()));
+        for (name, limiter) in self.limiters.all() {
+            out.insert(name.into(), json!(limiter.limit()));
+        }
+        Value::Object(out)
+    }
+
+    /// `{"rpm": N|0|null}` sets the account budget; `{"ticket_create": N, …}` a sub-budget.
+    fn set_rate_limits(&self, body: &Value) {
+        let as_limit = |v: &Value| v.as_u64().and_then(|n| u32::try_from(n).ok());
+        if let Some(rpm) = body.get("rpm") {
+            self.limiters.account.set_limit(as_limit(rpm));
+        }
+        for (name, limiter) in self.limiters.all() {
+            if let Some(v) = body.get(name) {
+                limiter.set_limit(as_limit(v));
+            }
+        }
+    }
+
+    fn notifications(&self, ticket_id: Option<u64>) -> Vec<Notification> {
+        self.read().notifications.list(ticket_id)
+    }
+
+    fn clear_notifications(&self) {
+        self.write().notifications.clear();
+    }
+}
+
+fn build_state(opts: &FreshdeskOptions, base: &str, now: i64) -> FreshdeskState {
+    let mut st = FreshdeskState::empty(opts.seed);
+    seed::bootstrap(&mut st, &opts.domain, now - 3 * 365 * 86_400);
+    seed::generate(&mut st, &opts.domain, base, opts.tickets, now);
+    st
+}
+
+/// Starts Freshdesk emulators.
+#[derive(Debug, Clone, Copy)]
+pub struct FreshdeskSim;
+
+impl FreshdeskSim {
+    /// Binds `bind_addr` (e.g. `127.0.0.1:0`) and serves a new emulator there until the
+    /// handle is shut down.
+    pub async fn spawn(
+        opts: FreshdeskOptions,
+        bind_addr: &str,
+    ) -> Result<SimHandle<App>, SimError> {
+        let listener = crate::server::bind(bind_addr).await?;
+        Self::spawn_on(opts, listener).await
+    }
+
+    /// Serves a new emulator on a listener the caller bound.
+    pub async fn spawn_on(
+        opts: FreshdeskOptions,
+        listener: TcpListener,
+    ) -> Result<SimHandle<App>, SimError> {
+        let tls = opts.serves_tls();
+        let cert_out = opts.tls_cert_out.clone();
+        spawn_emulator(
+            listener,
+            tls,
+            cert_out.as_deref(),
+            |url, shutdown| App::new(opts, url, shutdown),
+            Self::router,
+        )
+    }
+
+    /// The emulator as a service, for [`crate::serve`] on a listener bound elsewhere.
+    pub fn router(app: Arc<App>) -> FreshdeskService {
+        super::routes::service(app)
+    }
+}

@@ -1,0 +1,460 @@
+//! What follows a change: the e-mails Freshdesk would send a customer (listed at
+//! `/_sim/notifications`) and the automation rules (on ticket creation, on ticket update) whose
+//! `trigger_webhook` action calls a webhook with the configured method, URL, headers and
+//! templated body. Unsigned, as on Freshdesk; delivered by the shared [`crate::webhooks`] queue.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Map, Value, json};
+
+use super::app::App;
+use super::render::{priority_name, status_name};
+use super::store::{FreshdeskState, Rec, flag, iso, str_of, u64_of};
+use crate::notify::Notification;
+use crate::webhooks::Delivery;
+
+/// Rule type of ticket-creation rules (`/automations/1/rules`).
+pub(crate) const ON_CREATE: u64 = 1;
+/// Rule type of time-triggered rules (stored, never fired here).
+pub(crate) const TIME_TRIGGERED: u64 = 3;
+/// Rule type of ticket-update rules.
+pub(crate) const ON_UPDATE: u64 = 4;
+
+/// Numbers invocations, so their ids never repeat.
+static INVOCATIONS: AtomicU64 = AtomicU64::new(1);
+
+/// Sources whose new tickets get the "new ticket created" e-mail when it is on.
+const ACKNOWLEDGED_SOURCES: [u64; 3] = [1, 2, 9];
+
+/// Records one e-mail to a ticket's requester (and to each address in `cc`).
+pub(crate) fn notify(
+    st: &mut FreshdeskState,
+    kind: &str,
+    ticket_id: u64,
+    body: &str,
+    cc: &[String],
+    now: i64,
+) {
+    let Some(ticket) = st.tickets.get(&ticket_id) else {
+        return;
+    };
+    let subject = str_of(ticket, "subject").unwrap_or("").to_owned();
+    let requester = u64_of(ticket, "requester_id");
+    let to = requester
+        .and_then(|id| st.contacts.get(&id))
+        .and_then(|c| str_of(c, "email"))
+        .map(str::to_owned);
+    let subject = match kind {
+        "ticket_received" => format!("Ticket Received - {subject}"),
+        "ticket_resolved" => format!("Ticket Resolved - {subject}"),
+        "ticket_closed" => format!("Ticket Closed - {subject}"),
+        _ => format!("Re: {subject}"),
+    };
+    let rule = match kind {
+        "ticket_received" => "Requester notification: New Ticket Created",
+        "ticket_resolved" => "Requester notification: Agent solves the Ticket",
+        "ticket_closed" => "Requester notification: Agent closes the Ticket",
+        "public_note" => "Requester notification: Agent adds comment to Ticket",
+        "outbound_email" => "Outbound email",
+        _ => "Reply to requester",
+    };
+    let mut recipients: Vec<(Option<u64>, String)> =
+        to.map(|t| (requester, t)).into_iter().collect();
+    recipients.extend(cc.iter().map(|c| (None, c.clone())));
+    for (recipient_id, to) in recipients {
+        st.notifications.push(Notification {
+            id: 0,
+            kind: kind.to_owned(),
+            ticket_id: Some(ticket_id),
+            recipient_id,
+            to,
+            subject: subject.clone(),
+            body: body.to_owned(),
+            created_at: iso(now),
+            rule: rule.to_owned(),
+        });
+    }
+}
+
+/// After a ticket is created through the API: the acknowledgement and the creation rules.
+pub(crate) fn ticket_created(app: &App, st: &mut FreshdeskState, ticket_id: u64, now: i64) {
+    let Some(ticket) = st.tickets.get(&ticket_id) else {
+        return;
+    };
+    let source = u64_of(ticket, "source").unwrap_or(2);
+    let text = str_of(ticket, "description_text").unwrap_or("").to_owned();
+    if source == 10 {
+        notify(st, "outbound_email", ticket_id, &text, &[], now);
+    } else if app.opts.acknowledge_new_tickets && ACKNOWLEDGED_SOURCES.contains(&source) {
+        notify(st, "ticket_received", ticket_id, &text, &[], now);
+    }
+    fire(app, st, ticket_id, ON_CREATE, &[], now);
+}
+
+/// After a ticket changes through the API: resolved and closed e-mails, then the update rules.
+/// `changed` names the changed fields (`status`, `priority`, …, `reply_sent`, `note_added`).
+pub(crate) fn ticket_updated(
+    app: &App,
+    st: &mut FreshdeskState,
+    ticket_id: u64,
+    changed: &[String],
+    now: i64,
+) {
+    if changed.is_empty() {
+        return;
+    }
+    if changed.iter().any(|c| c == "status") {
+        let status = st.tickets.get(&ticket_id).and_then(|t| u64_of(t, "status"));
+        match status {
+            Some(4) => notify(
+                st,
+                "ticket_resolved",
+                ticket_id,
+                "Your ticket has been resolved.",
+                &[],
+                now,
+            ),
+            Some(5) => notify(
+                st,
+                "ticket_closed",
+                ticket_id,
+                "Your ticket has been closed.",
+                &[],
+                now,
+            ),
+            _ => {}
+        }
+    }
+    fire(app, st, ticket_id, ON_UPDATE, changed, now);
+}
+
+fn fire(app: &App, st: &FreshdeskState, ticket_id: u64, kind: u64, changed: &[String], now: i64) {
+    let Some(ticket) = st.tickets.get(&ticket_id) else {
+        return;
+    };
+    let mut rules: Vec<&Rec> = st
+        .rules
+        .values()
+        .filter(|r| u64_of(r, "_type") == Some(kind) && flag(r, "active"))
+        .collect();
+    rules.sort_by_key(|r| u64_of(r, "position").unwrap_or(0));
+    for rule in rules {
+        if kind == ON_UPDATE && !events_match(rule, ticket, changed) {
+            continue;
+        }
+        if !conditions_match(rule, ticket) {
+            continue;
+        }
+        let rule_id = u64_of(rule, "id").unwrap_or(0);
+        let actions = rule
+            .get("actions")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for (n, action) in actions.iter().enumerate() {
+            if action.get("field_name").and_then(Value::as_str) != Some("trigger_webhook") {
+                continue;
+            }
+            let delivery = webhook(app, st, ticket, action, rule_id, kind, now, n);
+            app.webhooks.dispatch(delivery);
+        }
+    }
+}
+
+fn field_name(name: &str) -> &str {
+    match name {
+        "ticket_type" => "type",
+        "group" => "group_id",
+        "agent" | "responder" => "responder_id",
+        "requester" => "requester_id",
+        other => other,
+    }
+}
+
+fn field_value(ticket: &Rec, name: &str) -> Value {
+    let name = field_name(name);
+    if name.starts_with("cf_") {
+        return ticket
+            .get("custom_fields")
+            .and_then(|c| c.get(name))
+            .cloned()
+            .unwrap_or(Value::Null);
+    }
+    ticket.get(name).cloned().unwrap_or(Value::Null)
+}
+
+fn loose_eq(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::String(x), Value::Number(n)) | (Value::Number(n), Value::String(x)) => {
+            x.trim() == n.to_string()
+        }
+        (Value::String(x), Value::String(y)) => x.eq_ignore_ascii_case(y),
+        _ => a == b,
+    }
+}
+
+fn any_eq(actual: &Value, wanted: &Value) -> bool {
+    let wanted: Vec<&Value> = match wanted {
+        Value::Array(list) => list.iter().collect(),
+        other => vec![other],
+    };
+    match actual {
+        Value::Array(items) => items.iter().any(|i| wanted.iter().any(|w| loose_eq(i, w))),
+        other => wanted.iter().any(|w| loose_eq(other, w)),
+    }
+}
+
+fn property_matches(ticket: &Rec, prop: &Value) -> bool {
+    let Some(field) = prop.get("field_name").and_then(Value::as_str) else {
+        return true;
+    };
+    let actual = field_value(ticket, field);
+    let wanted = prop.get("value").cloned().unwrap_or(Value::Null);
+    let text = |v: &Value| match v {
+        Value::String(s) => s.to_lowercase(),
+        other => other.to_string().to_lowercase(),
+    };
+    match prop.get("operator").and_then(Value::as_str).unwrap_or("is") {
+        "is_not" | "not_in" => !any_eq(&actual, &wanted),
+        "contains" => text(&actual).contains(&text(&wanted)),
+        "does_not_contain" => !text(&actual).contains(&text(&wanted)),
+        _ => any_eq(&actual, &wanted),
+    }
+}
+
+fn conditions_match(rule: &Rec, ticket: &Rec) -> bool {
+    let Some(sets) = rule.get("conditions").and_then(Value::as_array) else {
+        return true;
+    };
+    sets.iter().all(
+        |set| match set.get("properties").and_then(Value::as_array) {
+            Some(props) => {
+                if set.get("match_type").and_then(Value::as_str) == Some("any") {
+                    props.is_empty() || props.iter().any(|p| property_matches(ticket, p))
+                } else {
+                    props.iter().all(|p| property_matches(ticket, p))
+                }
+            }
+            None => property_matches(ticket, set),
+        },
+    )
+}
+
+fn events_match(rule: &Rec, ticket: &Rec, changed: &[String]) -> bool {
+    let Some(events) = rule
+        .get("events")
+        .and_then(Value::as_array)
+        .filter(|e| !e.is_empty())
+    else {
+        return true;
+    };
+    events.iter().any(|event| {
+        let Some(name) = event.get("field_name").and_then(Value::as_str) else {
+            return false;
+        };
+        let name = field_name(name);
+        if !changed.iter().any(|c| c == name) {
+            return false;
+        }
+        match event.get("to") {
+            None => true,
+            Some(Value::String(s)) if s == "--" => true,
+            Some(to) => any_eq(&field_value(ticket, name), to),
+        }
+    })
+}
+
+/// Ticket placeholders (`{{ticket.id}}`, …) and their values.
+fn placeholders(app: &App, st: &FreshdeskState, ticket: &Rec) -> Vec<(String, String)> {
+    let id = u64_of(ticket, "id").unwrap_or(0);
+    let requester = u64_of(ticket, "requester_id").and_then(|r| st.contacts.get(&r));
+    let agent = u64_of(ticket, "responder_id").and_then(|r| st.contacts.get(&r));
+    let group = u64_of(ticket, "group_id").and_then(|g| st.groups.get(&g));
+    let s =
+        |rec: Option<&Rec>, key: &str| rec.and_then(|r| str_of(r, key)).unwrap_or("").to_owned();
+    let tags = ticket
+        .get("tags")
+        .and_then(Value::as_array)
+        .map(|l| {
+            l.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .unwrap_or_default();
+    let latest = st
+        .conversations_of(id)
+        .iter()
+        .rev()
+        .filter_map(|c| st.conversations.get(c))
+        .find(|c| !flag(c, "private"))
+        .and_then(|c| str_of(c, "body_text"))
+        .unwrap_or("")
+        .to_owned();
+    let mut out = vec![
+        ("ticket.id".to_owned(), id.to_string()),
+        ("ticket.subject".to_owned(), s(Some(ticket), "subject")),
+        (
+            "ticket.description".to_owned(),
+            s(Some(ticket), "description"),
+        ),
+        (
+            "ticket.description_text".to_owned(),
+            s(Some(ticket), "description_text"),
+        ),
+        (
+            "ticket.url".to_owned(),
+            format!("{}/a/tickets/{id}", app.base),
+        ),
+        (
+            "ticket.portal_url".to_owned(),
+            format!("{}/support/tickets/{id}", app.base),
+        ),
+        (
+            "ticket.status".to_owned(),
+            status_name(u64_of(ticket, "status").unwrap_or(2)).to_owned(),
+        ),
+        (
+            "ticket.priority".to_owned(),
+            priority_name(u64_of(ticket, "priority").unwrap_or(1)).to_owned(),
+        ),
+        (
+            "ticket.source".to_owned(),
+            u64_of(ticket, "source").unwrap_or(2).to_string(),
+        ),
+        ("ticket.ticket_type".to_owned(), s(Some(ticket), "type")),
+        ("ticket.tags".to_owned(), tags),
+        (
+            "ticket.requester.id".to_owned(),
+            u64_of(ticket, "requester_id").unwrap_or(0).to_string(),
+        ),
+        ("ticket.requester.name".to_owned(), s(requester, "name")),
+        ("ticket.requester.email".to_owned(), s(requester, "email")),
+        ("ticket.agent.name".to_owned(), s(agent, "name")),
+        ("ticket.agent.email".to_owned(), s(agent, "email")),
+        ("ticket.group.name".to_owned(), s(group, "name")),
+        ("ticket.latest_public_comment".to_owned(), latest),
+        (
+            "ticket.created_at".to_owned(),
+            s(Some(ticket), "created_at"),
+        ),
+        (
+            "ticket.updated_at".to_owned(),
+            s(Some(ticket), "updated_at"),
+        ),
+    ];
+    if let Some(Value::Object(custom)) = ticket.get("custom_fields") {
+        for (k, v) in custom {
+            let v = v.as_str().map_or_else(
+                || {
+                    if v.is_null() {
+                        String::new()
+                    } else {
+                        v.to_string()
+                    }
+                },
+                str::to_owned,
+            );
+            out.push((format!("ticket.{k}"), v));
+        }
+    }
+    out
+}
+
+/// Replaces `{{ticket.…}}` placeholders; `escape` JSON-escapes the values.
+fn render_template(template: &str, values: &[(String, String)], escape: bool) -> String {
+    let mut out = template.to_owned();
+    for (key, value) in values {
+        for pattern in [format!("{{{{{key}}}}}"), format!("{{{{ {key} }}}}")] {
+            if out.contains(&pattern) {
+                let v = if escape {
+                    let quoted = Value::String(value.clone()).to_string();
+                    quoted[1..quoted.len() - 1].to_owned()
+                } else {
+                    value.clone()
+                };
+                out = out.replace(&pattern, &v);
+            }
+        }
+    }
+    out
+}
+
+fn render_value(v: &Value, values: &[(String, String)]) -> Value {
+    match v {
+        Value::String(s) => Value::String(render_template(s, values, false)),
+        Value::Array(list) => Value::Array(list.iter().map(|x| render_value(x, values)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, x)| (k.clone(), render_value(x, values)))
+                .collect::<Map<String, Value>>(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one invocation names all of these"
+)]
+fn webhook(
+    app: &App,
+    st: &FreshdeskState,
+    ticket: &Rec,
+    action: &Value,
+    rule_id: u64,
+    kind: u64,
+    now: i64,
+    n: usize,
+) -> Delivery {
+    let values = placeholders(app, st, ticket);
+    let json_body = action
+        .get("content_type")
+        .and_then(Value::as_str)
+        .is_none_or(|c| c.eq_ignore_ascii_case("json"));
+    let body = match action.get("content") {
+        None | Some(Value::Null) => json!({"ticket_id": u64_of(ticket, "id")}).to_string(),
+        Some(Value::String(s)) => render_template(s, &values, json_body),
+        Some(other) => render_value(other, &values).to_string(),
+    };
+    let mut headers: Vec<(String, String)> = Vec::new();
+    headers.push((
+        "Content-Type".to_owned(),
+        if json_body {
+            "application/json"
+        } else {
+            "application/x-www-form-urlencoded"
+        }
+        .to_owned(),
+    ));
+    if let Some(Value::Object(custom)) = action.get("custom_headers") {
+        for (k, v) in custom {
+            let v = v.as_str().map_or_else(|| v.to_string(), str::to_owned);
+            headers.push((k.clone(), render_template(&v, &values, false)));
+        }
+    }
+    let url = action.get("url").and_then(Value::as_str).unwrap_or("");
+    Delivery {
+        webhook_id: rule_id.to_string(),
+        invocation_id: format!(
+            "{rule_id}-{}-{now}-{n}-{}",
+            u64_of(ticket, "id").unwrap_or(0),
+            INVOCATIONS.fetch_add(1, Ordering::Relaxed)
+        ),
+        event_type: if kind == ON_CREATE {
+            "ticket_created"
+        } else {
+            "ticket_updated"
+        }
+        .to_owned(),
+        url: render_template(url, &values, false),
+        method: action
+            .get("request_type")
+            .and_then(Value::as_str)
+            .unwrap_or("POST")
+            .to_ascii_uppercase(),
+        headers,
+        body: body.into_bytes(),
+        signer: None,
+    }
+}
