@@ -29,6 +29,28 @@ pub struct Capabilities {
     /// Whether public replies can be written as public without e-mailing the customer. When
     /// false, history arrives as private notes whose header says it was a public reply.
     pub can_write_public_history: bool,
+    /// Whether a ticket's channel (how the customer reached the service) can be written. Zendesk's
+    /// `via` is read-only: a ticket written through the API reads back as `api`.
+    pub can_set_channel: bool,
+    /// The ticket types the platform takes, when it has a fixed list (Zendesk: `question`,
+    /// `incident`, `problem`, `task`); `None` when an account names its own. Another type is
+    /// written as none.
+    pub ticket_types: Option<&'static [&'static str]>,
+    /// The priority a ticket without one gets, in the platform's vocabulary, when every ticket
+    /// must have one (Freshdesk: `low`); `None` when a ticket may have none.
+    pub default_priority: Option<&'static str>,
+    /// Whether organizations carry tags (Freshdesk companies have none).
+    pub organization_tags: bool,
+    /// Whether an attachment says it is inline (shown in the body) apart from its comment's HTML.
+    pub attachment_inline: bool,
+    /// Whether a choice field's options have a name apart from their stored value (Freshdesk
+    /// keeps only the value).
+    pub field_option_names: bool,
+    /// Whether a custom field that already exists on the platform is found by its label and kept
+    /// as it is (its type included) rather than created with the old field's type.
+    pub fields_found_by_label: bool,
+    /// How the platform rates satisfaction, as a person reads it (scores travel on 1 to 5).
+    pub rating_scale: &'static str,
     /// Whether creating a ticket may trigger the platform's own notifications to the requester
     /// (switch them off on the target before a backfill).
     pub ticket_create_may_notify: bool,

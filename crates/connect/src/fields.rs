@@ -81,18 +81,70 @@ fn wrong(field: &str, expected: &str, found: &Value) -> Problem {
     )
 }
 
-/// Decodes a response body into JSON. Invalid UTF-8 does not fail the page: it is replaced, and
-/// the `lossy` flag tells the mappers to reject the records that contained it.
+/// Decodes a response body into JSON. Invalid UTF-8 and lone UTF-16 surrogate escapes
+/// (`"\ud800"`, which JSON parsers refuse) do not fail the page: they are replaced, and the
+/// `lossy` flag tells the mappers to reject the records that contained them.
 pub(crate) fn decode_body(op: &str, body: &[u8]) -> Result<(Value, bool), ConnectError> {
-    let (text, lossy) = match std::str::from_utf8(body) {
+    let (text, mut lossy) = match std::str::from_utf8(body) {
         Ok(text) => (std::borrow::Cow::Borrowed(text), false),
         Err(_) => (String::from_utf8_lossy(body), true),
     };
-    let value = serde_json::from_str(&text).map_err(|e| ConnectError::Malformed {
-        op: op.to_owned(),
-        detail: format!("body is not JSON: {e}"),
-    })?;
+    let value = match serde_json::from_str(&text) {
+        Ok(value) => value,
+        Err(first) => {
+            let (mended, replaced) = replace_lone_surrogates(&text);
+            let parsed = replaced
+                .then(|| serde_json::from_str(&mended).ok())
+                .flatten();
+            lossy |= parsed.is_some();
+            parsed.ok_or_else(|| ConnectError::Malformed {
+                op: op.to_owned(),
+                detail: format!("body is not JSON: {first}"),
+            })?
+        }
+    };
     Ok((value, lossy))
+}
+
+/// `text` with every `\uXXXX` escape of a UTF-16 surrogate that has no partner replaced by
+/// `\ufffd`, and whether any was.
+fn replace_lone_surrogates(text: &str) -> (String, bool) {
+    let escape_at = |i: usize| -> Option<u16> {
+        let hex = text.get(i + 2..i + 6)?;
+        (text.get(i..i + 2) == Some("\\u"))
+            .then(|| u16::from_str_radix(hex, 16).ok())
+            .flatten()
+    };
+    let (mut out, mut replaced, mut i) = (String::with_capacity(text.len()), false, 0);
+    while let Some(offset) = text[i..].find('\\') {
+        let at = i + offset;
+        out.push_str(&text[i..at]);
+        match escape_at(at) {
+            Some(0xD800..=0xDBFF) => {
+                if matches!(escape_at(at + 6), Some(0xDC00..=0xDFFF)) {
+                    out.push_str(&text[at..at + 12]);
+                    i = at + 12;
+                } else {
+                    out.push_str("\\ufffd");
+                    replaced = true;
+                    i = at + 6;
+                }
+            }
+            Some(0xDC00..=0xDFFF) => {
+                out.push_str("\\ufffd");
+                replaced = true;
+                i = at + 6;
+            }
+            _ => {
+                // Any other escape: the backslash and the character it escapes, as they are.
+                let next = text[at + 1..].chars().next().map_or(0, char::len_utf8);
+                out.push_str(&text[at..at + 1 + next]);
+                i = at + 1 + next;
+            }
+        }
+    }
+    out.push_str(&text[i..]);
+    (out, replaced)
 }
 
 /// The first field of `value` (depth first) whose text holds a replacement character.
@@ -115,13 +167,16 @@ pub(crate) fn find_replacement_char(value: &Value, path: &str) -> Option<String>
     }
 }
 
-/// Rejects a record of a lossy page that carried invalid UTF-8.
+/// Why a record with mangled text is rejected.
+pub(crate) const INVALID_TEXT: &str = "invalid text (bad UTF-8 or a lone UTF-16 surrogate)";
+
+/// Rejects a record of a lossy page that carried invalid UTF-8 or a lone surrogate.
 pub(crate) fn check_utf8(raw: &Value, lossy: bool) -> Parsed<()> {
     if !lossy {
         return Ok(());
     }
     match find_replacement_char(raw, "") {
-        Some(field) => Err(Problem::field(&field, "invalid UTF-8")),
+        Some(field) => Err(Problem::field(&field, INVALID_TEXT)),
         None => Ok(()),
     }
 }
@@ -370,6 +425,22 @@ mod tests {
     }
 
     #[test]
+    fn a_lone_surrogate_rejects_only_the_records_that_carry_it() {
+        let body = br#"[{"id":1,"name":"ok \ud83d\ude00 \\ud800"},{"id":2,"name":"bad \ud800"},{"id":3,"name":"\udc00"}]"#;
+        let (value, lossy) = decode_body("read users from zendesk", body).unwrap();
+        assert!(lossy);
+        let items = value.as_array().unwrap();
+        assert_eq!(items[0]["name"], "ok \u{1F600} \\ud800");
+        assert_eq!(check_utf8(&items[0], lossy), Ok(()));
+        for item in &items[1..] {
+            assert_eq!(
+                check_utf8(item, lossy),
+                Err(Problem::field("name", INVALID_TEXT))
+            );
+        }
+    }
+
+    #[test]
     fn times_with_offsets_become_utc() {
         let t = parse_time("2014-12-31T12:27:09+10:00").unwrap();
         assert_eq!(format_time(&t), "2014-12-31T02:27:09Z");
@@ -386,9 +457,14 @@ mod tests {
         assert_eq!(check_utf8(&items[0], lossy), Ok(()));
         assert_eq!(
             check_utf8(&items[1], lossy),
-            Err(Problem::field("name", "invalid UTF-8"))
+            Err(Problem::field("name", INVALID_TEXT))
         );
         let err = decode_body("read x", b"{not json").unwrap_err();
+        assert!(
+            err.to_string().starts_with("read x: malformed response"),
+            "{err}"
+        );
+        let err = decode_body("read x", br#"{"a":"\ud800"#).unwrap_err();
         assert!(
             err.to_string().starts_with("read x: malformed response"),
             "{err}"

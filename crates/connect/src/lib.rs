@@ -42,6 +42,7 @@ mod header;
 pub mod http;
 #[cfg(test)]
 mod http_tests;
+mod inline;
 pub mod outbound;
 pub mod position;
 pub mod retry;

@@ -1,7 +1,7 @@
 //! What the engine hands a connector to write: the canonical record, where it came from (the mark
 //! written on the target), the target-side ids of the records it refers to, and its history.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::Arc;
 
@@ -213,6 +213,9 @@ pub struct Outbound {
     /// For a ticket: its comments (each with its own uploads), written with it so an import API
     /// keeps their times and authors and nobody is e-mailed.
     pub children: Vec<Outbound>,
+    /// Target ids a lookup must not answer with: copies linked to other records already. Two
+    /// comments with equal author and text on one ticket must not both resolve to one copy.
+    pub taken: BTreeSet<PlatformId>,
 }
 
 impl Outbound {
@@ -225,6 +228,7 @@ impl Outbound {
             history: History::default(),
             uploads: Vec::new(),
             children: Vec::new(),
+            taken: BTreeSet::new(),
         }
     }
 
@@ -251,6 +255,9 @@ pub struct UploadRef {
     pub size: u64,
     /// How the target gets the bytes.
     pub handle: UploadHandle,
+    /// Where the target serves the copy, when the upload says (Zendesk's `content_url`): inline
+    /// images in the comment's HTML are pointed here.
+    pub url: Option<Url>,
 }
 
 /// How the bytes of an upload reach the target.
@@ -282,6 +289,8 @@ pub struct FileUpload {
     pub content_type: String,
     /// The bytes.
     pub bytes: Arc<Vec<u8>>,
+    /// An image shown inside the comment's body (Zendesk's `inline=true` upload).
+    pub inline: bool,
 }
 
 impl fmt::Debug for FileUpload {

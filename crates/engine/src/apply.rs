@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
 
 use cutover_connect::{
-    ConnectError, Connector, ErrorClass, History, Origin, Outbound, Reference, TargetIds,
-    WriteOutcome, Written, references,
+    ConnectError, Connector, ErrorClass, History, Origin, Outbound, ReadPosition, Reference,
+    TargetIds, WriteOutcome, Written, references,
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
@@ -79,6 +79,8 @@ pub struct Applier {
     pub(crate) dry_run: bool,
     /// The kinds this run copies; references to other kinds are treated as dropped.
     pub(crate) copied: Option<BTreeSet<RecordKind>>,
+    /// Whether both sides' custom field definitions were learned (see `learn_fields`).
+    pub(crate) fields_learned: std::sync::atomic::AtomicBool,
 }
 
 impl Applier {
@@ -99,6 +101,7 @@ impl Applier {
             state: RunState::default(),
             dry_run,
             copied: None,
+            fields_learned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -112,6 +115,44 @@ impl Applier {
     /// The side records are read from.
     pub fn from_side(&self) -> Side {
         self.source.side()
+    }
+
+    /// Learns the custom field definitions both sides hold now (once per applier), so a
+    /// ticket's field values are translated by title and written under the target's own keys
+    /// (Zendesk keys ticket values by the field's id, which a field copied a moment ago only has
+    /// on the target).
+    pub async fn learn_fields(&self) -> Result<(), EngineError> {
+        if self
+            .fields_learned
+            .swap(true, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Ok(());
+        }
+        for connector in [&self.source, &self.target] {
+            if !connector.capabilities().can_read(RecordKind::CustomField) {
+                continue;
+            }
+            let side = connector.side();
+            let mut position = ReadPosition::start();
+            loop {
+                let page = connector
+                    .read_page(RecordKind::CustomField, &position)
+                    .await?;
+                for observed in &page.items {
+                    if let Record::CustomField(def) = &observed.record {
+                        self.mapping
+                            .write()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .learn_field(side, def);
+                    }
+                }
+                match page.next {
+                    Some(next) if !page.done && next != position => position = next,
+                    _ => break,
+                }
+            }
+        }
+        Ok(())
     }
 
     fn mapping(&self) -> std::sync::RwLockReadGuard<'_, Mapping> {
@@ -353,7 +394,7 @@ impl Applier {
         fingerprints: &BTreeMap<String, Fingerprint>,
     ) -> Result<Outcome, EngineError> {
         let Ready {
-            outbound,
+            mut outbound,
             fingerprint,
             link,
             version,
@@ -372,17 +413,51 @@ impl Applier {
                 children: Vec::new(),
             }
         } else {
-            let result = match &link {
-                Some(link) => {
-                    self.target
-                        .update(link.id(self.target.side()), &outbound)
-                        .await
+            let mut tries = 0;
+            loop {
+                let result = match &link {
+                    Some(link) => {
+                        self.target
+                            .update(link.id(self.target.side()), &outbound)
+                            .await
+                    }
+                    None => self.target.create(&outbound).await,
+                };
+                let written = match result {
+                    Ok(written) => written,
+                    Err(e) => return per_record(e, &outbound),
+                };
+                let origin = &outbound.origin;
+                let other = match &link {
+                    Some(_) => None,
+                    None => {
+                        self.linked_elsewhere(origin.kind, &origin.id, &written.id)
+                            .await?
+                    }
+                };
+                let Some(other) = other else { break written };
+                // The lookup found a copy that is another record's (two comments with equal
+                // author and text): look again without it, else create a copy of its own.
+                tries += 1;
+                if origin.kind == RecordKind::Comment
+                    && tries < MAX_TAKEN_RETRIES
+                    && outbound.taken.insert(written.id.clone())
+                {
+                    tracing::debug!(mark = %origin.mark(), taken = %written.id, "Copy found is linked to another record; looking again.");
+                    continue;
                 }
-                None => self.target.create(&outbound).await,
-            };
-            match result {
-                Ok(written) => written,
-                Err(e) => return per_record(e, &outbound),
+                return Ok(Outcome::DeadLettered(format!(
+                    "{} {} on the {} side: the copy found on the {} side, {}, is linked to {} {} \
+                     already, and no copy of its own was found or made after {tries} tries; \
+                     compare the two records on the source: they may be duplicates",
+                    origin.kind,
+                    origin.id,
+                    origin.side,
+                    origin.side.other(),
+                    written.id,
+                    origin.kind,
+                    other
+                )));
             }
         };
         let source_id = outbound.origin.id.clone();
@@ -396,6 +471,15 @@ impl Applier {
         );
         for child in &written.children {
             if let Some(fingerprint) = fingerprints.get(&child.origin.mark()) {
+                let origin = &child.origin;
+                if let Some(other) = self
+                    .linked_elsewhere(origin.kind, &origin.id, &child.id)
+                    .await?
+                {
+                    // Left unlinked: the caller writes it on its own (see `children.rs`).
+                    tracing::debug!(mark = %origin.mark(), copy = %child.id, %other, "Child matched a copy linked to another record; not linked.");
+                    continue;
+                }
                 self.link(
                     child.origin.kind,
                     &child.origin.id,
@@ -407,6 +491,24 @@ impl Applier {
             }
         }
         Ok(Outcome::Applied(written.outcome))
+    }
+
+    /// The source id of the record that `target_id` (a record of `kind` on the target) is linked
+    /// to already, when that is not `source_id`: a lookup must not hand one copy to two records.
+    async fn linked_elsewhere(
+        &self,
+        kind: RecordKind,
+        source_id: &PlatformId,
+        target_id: &PlatformId,
+    ) -> Result<Option<PlatformId>, EngineError> {
+        let from = self.from_side();
+        let link = self
+            .state
+            .find_link(self.store.as_ref(), kind, from.other(), target_id)
+            .await?;
+        Ok(link
+            .map(|link| link.id(from).clone())
+            .filter(|linked| linked != source_id))
     }
 
     /// Remembers a link to commit with the page.
@@ -436,6 +538,10 @@ impl Applier {
         self.state.add_link(link);
     }
 }
+
+/// How often a comment whose lookup found another record's copy is looked up again (each time
+/// without the copies found before) before it is dead-lettered.
+const MAX_TAKEN_RETRIES: usize = 8;
 
 /// A connector error on one record: data when it is the record's trouble, `Err` when the run
 /// cannot go on.

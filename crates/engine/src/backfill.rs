@@ -91,14 +91,27 @@ impl Run {
     async fn run(mut self) -> Result<BackfillReport, EngineError> {
         self.report.dry_run = self.options.dry_run;
         let per_ticket = self.applier.source.capabilities().read_per_ticket;
-        let kinds: Vec<RecordKind> = RecordKind::ALL
+        // Custom field definitions go first: they have no parents, and organizations and
+        // contacts carry values of theirs (a platform refuses a value of an unknown field).
+        let mut kinds: Vec<RecordKind> = RecordKind::ALL
             .iter()
             .copied()
             .filter(|k| self.options.kinds.contains(k) && !per_ticket.contains(k))
             .collect();
+        kinds.sort_by_key(|k| *k != RecordKind::CustomField);
+        let target = self.applier.target.capabilities();
+        if target.ticket_create_may_notify && self.options.kinds.contains(&RecordKind::Ticket) {
+            tracing::warn!(
+                platform = %target.platform,
+                "Creating tickets on the new platform may e-mail their requesters: switch its requester notifications off before the backfill."
+            );
+        }
         self.unpark().await?;
         let mut finished = BTreeSet::new();
         for kind in kinds {
+            if kind == RecordKind::Ticket {
+                self.applier.learn_fields().await?;
+            }
             if self.can_copy(kind) {
                 self.copy_kind(kind).await?;
             }

@@ -3,7 +3,7 @@
 //! copied before, one by one. Attachments travel byte for byte: downloaded from the source,
 //! checksummed, uploaded to the target.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_connect::{
     AttachmentSource, ConnectError, ErrorClass, FileUpload, Rejected, UploadHandle, UploadRef,
@@ -13,6 +13,7 @@ use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef};
 
 use crate::apply::{Applier, Outcome, Prepared, Ready};
 use crate::error::EngineError;
+use crate::intent::Intent;
 
 /// What one ticket step came to: the ticket's outcome and each child's.
 #[derive(Debug, Default)]
@@ -113,16 +114,98 @@ impl Applier {
             }
         }
         outbounds.extend(pending_comment.take().map(|c| c.outbound));
+        // Comments the source could not read this time, but which an earlier run wrote with
+        // this ticket just before it died: their copies are matched from the intent it left.
+        let unreadable: BTreeSet<String> = report
+            .rejected
+            .iter()
+            .filter(|r| r.kind == RecordKind::Comment)
+            .filter_map(|r| r.id.clone())
+            .collect();
+        let mut from_intent = BTreeSet::new();
+        if !unreadable.is_empty()
+            && let Some(previous) = self.previous_intent(&ticket.id).await?
+        {
+            for child in previous.children {
+                if unreadable.contains(child.origin.id.as_str()) {
+                    fingerprints.extend(child.fingerprints());
+                    from_intent.insert(child.origin.id.clone());
+                    outbounds.push(child.outbound());
+                }
+            }
+        }
         let n_children = outbounds.len();
+        self.record_intent(&ticket.id, &Intent::of(&outbounds, &fingerprints))
+            .await?;
         ready.outbound.children = outbounds;
         let outcome = self.write(ready, &fingerprints).await?;
         let written = matches!(outcome, Outcome::Applied(_));
         report.outcomes.push((ticket.clone(), outcome));
         tracing::debug!(ticket = %ticket.id, n_children, "Ticket written with its comments.");
+        for id in &from_intent {
+            let linked = self
+                .state
+                .find_link(self.store.as_ref(), RecordKind::Comment, ticket.side, id)
+                .await?;
+            if linked.is_some() {
+                // Its copy is linked: the unreadable answer of this run is no loss.
+                tracing::info!(comment = %id, ticket = %ticket.id, "Comment unreadable now, linked to the copy an earlier run wrote.");
+                report.rejected.retain(|r| {
+                    r.kind != RecordKind::Comment || r.id.as_deref() != Some(id.as_str())
+                });
+            }
+        }
         if written {
-            self.apply_children(later, report).await?;
+            // A dry run links nothing: only what did not go with the ticket is left to count.
+            let rest = if self.dry_run {
+                later
+            } else {
+                self.not_linked(&children, later).await?
+            };
+            self.apply_children(rest, report).await?;
         }
         Ok(())
+    }
+
+    /// The children to apply one by one after their ticket was written: those that did not go
+    /// with it (`later`), and those that went but were not linked. A ticket found on the target
+    /// (copied before a crash) is matched against its comments there, and a comment that was not
+    /// in that copy (the source could not read it then) or matched another record's copy must
+    /// still be written, else it is lost without a trace.
+    async fn not_linked(
+        &self,
+        children: &Children,
+        later: Children,
+    ) -> Result<Children, EngineError> {
+        let mut rest = Children {
+            items: Vec::new(),
+            sources: later.sources,
+        };
+        let side = self.from_side();
+        let mut keep = true;
+        for item in &children.items {
+            if let Record::Comment(_) = item.record {
+                let in_later = later
+                    .items
+                    .iter()
+                    .any(|l| l.record.kind() == RecordKind::Comment && l.id == item.id);
+                keep = in_later
+                    || self
+                        .state
+                        .find_link(self.store.as_ref(), RecordKind::Comment, side, &item.id)
+                        .await?
+                        .is_none();
+                if keep && !in_later {
+                    tracing::debug!(comment = %item.id, "Comment not linked with its ticket; written on its own.");
+                }
+            }
+            let orphan = !matches!(item.record, Record::Comment(_))
+                && later.items.iter().any(|l| l.id == item.id);
+            if keep || orphan {
+                rest.items.push(item.clone());
+            }
+        }
+        Ok(rest)
     }
 
     /// Applies comments (each with its attachments) one by one, on a ticket linked already.
@@ -233,6 +316,7 @@ impl Applier {
             file_name: record.file_name.clone(),
             content_type: record.content_type.clone(),
             bytes: downloaded.bytes,
+            inline: record.inline,
         };
         let upload = if self.dry_run {
             UploadRef {
@@ -241,6 +325,7 @@ impl Applier {
                 content_type: file.content_type,
                 size: record.size,
                 handle: UploadHandle::Held(file.bytes),
+                url: None,
             }
         } else {
             match self.target.upload(file).await {

@@ -13,6 +13,12 @@ use secrecy::SecretString;
 
 use crate::error::EngineError;
 
+/// The highest request rate a Zendesk account has (the High Volume add-on), a minute.
+const ZENDESK_TOP_RPM: u32 = 2500;
+
+/// The highest request rate a Freshdesk plan has (Enterprise), a minute.
+const FRESHDESK_TOP_RPM: u32 = 700;
+
 /// The connector of one side of the plan. `var` reads an environment variable by name.
 pub fn connector(
     plan: &Plan,
@@ -42,14 +48,41 @@ pub fn connector(
                     })?;
             let email = read(email_env.as_str())?;
             let mut config = ZendeskConfig::with_api_token(side, url, &email, token);
-            config.budget.requests_per_minute = platform.requests_per_minute;
+            let rpm = platform.requests_per_minute;
+            config.budget.requests_per_minute = rpm;
             config.budget.share = platform.share.get();
+            if rpm > ZENDESK_TOP_RPM {
+                // More than any Zendesk account has: an emulator with its limits raised, whose
+                // endpoint limits (the exports' 10 a minute) are raised with them.
+                for lane in config.budget.lanes.values_mut() {
+                    *lane = rpm;
+                }
+                config.budget.burst = 64;
+            }
             Arc::new(ZendeskConnector::new(config)?)
         }
         PlatformKind::Freshdesk => {
             let mut config = FreshdeskConfig::with_api_key(side, url, token);
-            config.budget.requests_per_minute = platform.requests_per_minute;
+            let rpm = platform.requests_per_minute;
+            config.budget.requests_per_minute = rpm;
             config.budget.share = platform.share.get();
+            if rpm > FRESHDESK_TOP_RPM {
+                // More than any Freshdesk plan has: an emulator with its limits raised, whose
+                // endpoint limits (ticket creations, 80 a minute) are raised with them.
+                for lane in config.budget.lanes.values_mut() {
+                    *lane = rpm;
+                }
+                config.budget.burst = 64;
+            }
+            // The plan names the field that receives the old id (`[copy] keep_original`).
+            if let Some(field) = plan
+                .copy
+                .keep_original
+                .as_ref()
+                .and_then(|k| k.id_field.as_ref())
+            {
+                config.origin_fields.id = field.clone();
+            }
             Arc::new(FreshdeskConnector::new(config)?)
         }
         other => return Err(EngineError::Unsupported(other)),

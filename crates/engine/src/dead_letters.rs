@@ -2,6 +2,7 @@
 //! missing mapping, or the parent appeared); once it applies, its dead letter is removed.
 
 use cutover_model::Observed;
+use cutover_model::records::Record;
 use cutover_store::{DeadLetter, NewDeadLetter};
 
 use crate::apply::{Applier, Outcome};
@@ -28,6 +29,12 @@ impl Applier {
             store.mark_dead_letter_retried(dead.id).await?;
             return Ok(Retried::Unreadable);
         };
+        if let Record::Ticket(ticket) = &observed.record
+            && !ticket.custom_fields.is_empty()
+        {
+            // Field values are translated by title, and written under the target's keys.
+            self.learn_fields().await?;
+        }
         let outcome = self.apply(&observed).await?;
         let mut letters: Vec<NewDeadLetter> = Vec::new();
         let retried = match &outcome {
@@ -70,6 +77,9 @@ impl Applier {
         if self.dry_run {
             return Ok(());
         }
+        // Taken before the links: every intent taken here belongs to a write whose links are
+        // in this batch (steps finish before their page commits).
+        let intents = self.state.take_intents();
         let links = self.state.pending_links();
         let n_links = links.len();
         let batch = cutover_store::Batch {
@@ -78,7 +88,13 @@ impl Applier {
             outbox: Vec::new(),
             cursor,
         };
-        self.store.apply_batch(&batch).await?;
+        // The intents are cleared in the same transaction: they are done once their links are in.
+        let mut tx = self.store.begin().await?;
+        tx.apply(&batch).await?;
+        for key in &intents {
+            tx.put_run_state(key, &serde_json::Value::Null).await?;
+        }
+        tx.commit().await?;
         self.state.committed(n_links);
         Ok(())
     }

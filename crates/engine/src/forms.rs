@@ -5,12 +5,34 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_connect::references;
-use cutover_model::records::Record;
+use cutover_model::records::{Channel, Record};
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::Link;
 
 use crate::mapping::{Mapping, Translated};
 use crate::refs::{Fate, rewrite};
+use crate::verify::Losses;
+
+/// Why a ticket's channel is not compared.
+pub(crate) const CHANNEL: &str =
+    "ticket channel: a side does not let a ticket's channel be written";
+/// Why a ticket's type is not compared.
+pub(crate) const TICKET_TYPE: &str = "ticket type: the target has no such type";
+/// Why a ticket's solve time is not compared.
+pub(crate) const SOLVED_AT: &str =
+    "ticket solved_at: the target cannot backdate (its solve time is the copy's)";
+/// Why an organization's tags are not compared.
+pub(crate) const ORGANIZATION_TAGS: &str =
+    "organization tags: the target's organizations have no tags";
+/// Why an attachment's inline flag is not compared.
+pub(crate) const ATTACHMENT_INLINE: &str =
+    "attachment inline flag: the target's attachments have no inline flag";
+/// Why a choice field's option names are not compared.
+pub(crate) const FIELD_OPTION_NAMES: &str =
+    "custom field options: the target keeps an option's value, not its name";
+/// Why a custom field's type is not compared.
+pub(crate) const FIELD_TYPE: &str =
+    "custom field type: a field found by its label on the target keeps the target's type";
 
 /// What an old record's form came to.
 #[expect(clippy::large_enum_variant, reason = "a short-lived value, moved once")]
@@ -35,6 +57,8 @@ pub(crate) struct Forms {
     agents: BTreeMap<String, PlatformId>,
     /// The kinds copied: references to other kinds are removed, as a backfill does.
     copied: BTreeSet<RecordKind>,
+    /// What one side cannot hold: left out of both forms.
+    losses: Losses,
 }
 
 impl Forms {
@@ -51,7 +75,83 @@ impl Forms {
             dropped: BTreeSet::new(),
             agents: BTreeMap::new(),
             copied: copied.iter().copied().collect(),
+            losses: Losses::default(),
         }
+    }
+
+    /// Leaves `losses` out of both forms.
+    pub(crate) fn with_losses(mut self, losses: Losses) -> Self {
+        self.losses = losses;
+        self
+    }
+
+    /// Levels a linked pair onto what the target can hold: each field a side cannot hold and
+    /// on which the two forms differ is set alike on both, and its reason returned (verify
+    /// counts it as not comparable, and `cutover inventory` names it before anything moves).
+    pub(crate) fn level(&self, old: &mut Record, new: &mut Record) -> Vec<&'static str> {
+        let losses = &self.losses;
+        let mut reasons = Vec::new();
+        let mut note = |differed: bool, reason: &'static str| {
+            if differed {
+                reasons.push(reason);
+            }
+        };
+        match (old, new) {
+            (Record::Ticket(a), Record::Ticket(b)) => {
+                if losses.channel && a.channel != b.channel {
+                    a.channel = Channel::Other;
+                    b.channel = Channel::Other;
+                    note(true, CHANNEL);
+                }
+                for t in [&mut *a, &mut *b] {
+                    t.ticket_type = t.ticket_type.take().map(|t| t.to_lowercase());
+                }
+                let before = a.ticket_type != b.ticket_type;
+                if let Some(types) = losses.ticket_types {
+                    for t in [&mut *a, &mut *b] {
+                        t.ticket_type =
+                            t.ticket_type.take().filter(|t| types.contains(&t.as_str()));
+                    }
+                }
+                if losses.own_ticket_types && b.ticket_type.is_none() {
+                    a.ticket_type = None;
+                }
+                note(before && a.ticket_type == b.ticket_type, TICKET_TYPE);
+                if losses.solved_at && a.solved_at != b.solved_at {
+                    a.solved_at = None;
+                    b.solved_at = None;
+                    note(true, SOLVED_AT);
+                }
+            }
+            (Record::Organization(a), Record::Organization(b))
+                if losses.organization_tags && a.tags != b.tags =>
+            {
+                a.tags.clear();
+                b.tags.clear();
+                note(true, ORGANIZATION_TAGS);
+            }
+            (Record::Attachment(a), Record::Attachment(b))
+                if losses.attachment_inline && a.inline != b.inline =>
+            {
+                a.inline = false;
+                b.inline = false;
+                note(true, ATTACHMENT_INLINE);
+            }
+            (Record::CustomField(a), Record::CustomField(b)) => {
+                if losses.field_option_names && a.options != b.options {
+                    for option in a.options.iter_mut().chain(b.options.iter_mut()) {
+                        option.name.clone_from(&option.value);
+                    }
+                    note(a.options == b.options, FIELD_OPTION_NAMES);
+                }
+                if losses.fields_found_by_label && a.field_type != b.field_type {
+                    a.field_type = b.field_type;
+                    note(true, FIELD_TYPE);
+                }
+            }
+            _ => {}
+        }
+        reasons
     }
 
     /// The link of a record.
@@ -82,6 +182,12 @@ impl Forms {
             }
             Err(hole) => return Form::Hole(hole.reason(kind, &observed.id)),
         };
+        if let Record::Ticket(ticket) = &mut record
+            && ticket.priority.is_none()
+        {
+            // The target requires a priority: the backfill writes its default, so compare that.
+            ticket.priority = self.losses.default_priority.map(str::to_owned);
+        }
         let kinds = kinds_by_reference(&record);
         let fallback = self
             .mapping
@@ -110,7 +216,20 @@ impl Forms {
     pub(crate) fn new_form(&self, observed: &Observed) -> Record {
         let mut record = observed.record.clone();
         let kinds = kinds_by_reference(&record);
+        let copied = &self.copied;
         rewrite(&mut record, |field, key| {
+            // A reference to a kind not copied is removed from the old form: so here.
+            let not_copied = kinds
+                .get(&(field, key.clone()))
+                .is_some_and(|ks| ks.iter().all(|k| !copied.contains(k)));
+            if not_copied
+                && matches!(
+                    field,
+                    "assignee" | "group" | "organization" | "role" | "groups"
+                )
+            {
+                return Fate::Remove;
+            }
             let old = kinds.get(&(field, key.clone())).and_then(|ks| {
                 ks.iter()
                     .find_map(|k| self.link(*k, Side::New, key).map(|l| l.old_id.clone()))

@@ -19,6 +19,9 @@
 //! - [`progress`]: progress events, counts and the backfill report.
 //! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
 //!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
+//! - [`inventory`]: the old side's counts and what cannot be carried (capabilities, drops).
+//! - `intent`: durable intents, a ticket create's comments kept in the store before the write so
+//!   a resumed run links their copies even when the source now answers one malformed.
 //! - [`error`]: the one error type, `EngineError`.
 
 pub mod apply;
@@ -30,6 +33,8 @@ pub mod dead_letters;
 pub mod diff;
 pub mod error;
 mod forms;
+mod intent;
+pub mod inventory;
 pub mod mapping;
 pub mod progress;
 mod refs;
@@ -41,6 +46,7 @@ pub use backfill::{BackfillOptions, PARENT_NEVER_APPEARED, WAITING_FOR_PARENT, b
 pub use connectors::connector;
 pub use dead_letters::Retried;
 pub use error::EngineError;
+pub use inventory::{Inventory, Loss, inventory};
 pub use mapping::{Hole, Mapping, Translated};
 pub use progress::{BackfillReport, Counts, ProgressEvent, ProgressSink};
 pub use verify::{VerifyReport, verify};

@@ -21,6 +21,8 @@ struct Inner {
     dropped: BTreeSet<Address>,
     /// Agents by e-mail: (side, id).
     agents: BTreeMap<String, (Side, PlatformId)>,
+    /// Run-state keys of intents written since the last commit (see `intent.rs`).
+    intents: Vec<String>,
 }
 
 /// The shared memory of one run. Locked only for map operations, never across an `await`.
@@ -66,6 +68,16 @@ impl RunState {
                     .remove(&(link.kind, side, link.id(side).clone()));
             }
         }
+    }
+
+    /// Remembers an intent to clear after the next commit.
+    pub(crate) fn add_intent(&self, key: String) {
+        self.lock().intents.push(key);
+    }
+
+    /// The intents written so far, to clear now that their links are committed.
+    pub(crate) fn take_intents(&self) -> Vec<String> {
+        std::mem::take(&mut self.lock().intents)
     }
 
     /// Marks a record as left behind by the plan.

@@ -92,7 +92,13 @@ pub(crate) async fn read_page(
                 FieldTarget::Contact,
                 FieldTarget::Organization,
             ];
+            let origin = &reading.origin_fields;
             lists(api, kind, &specs, position, |raw, idx| {
+                // cutover's own origin fields are not the account's: never copied or compared.
+                let name = raw.get("name").and_then(serde_json::Value::as_str);
+                if idx == 0 && name.is_some_and(|n| origin.contains(n)) {
+                    return Ok(Mapped::Skip);
+                }
                 mapping::custom_field(raw, side, targets[idx.min(2)])
             })
             .await

@@ -56,15 +56,15 @@ impl FreshdeskConnector {
                 filters.extend(contact.phone.clone().map(|p| ("phone", p)));
                 for (filter, value) in filters {
                     let request = Request::get("contacts").query(filter, &value);
-                    if let Some(id) = self.first(&op, request).await? {
+                    if let Some(id) = self.first_where(&op, request, filter, &value).await? {
                         return Ok(Some(id));
                     }
                 }
                 Ok(None)
             }
             Record::Agent(agent) => {
-                self.first(&op, Request::get("agents").query("email", &agent.email))
-                    .await
+                let request = Request::get("agents").query("email", &agent.email);
+                self.first_where(&op, request, "email", &agent.email).await
             }
             Record::Group(group) => self.in_list(&op, "groups", "name", &group.name).await,
             Record::Role(role) => self.in_list(&op, "roles", "name", &role.name).await,
@@ -106,7 +106,13 @@ impl FreshdeskConnector {
         name: &str,
     ) -> Result<Option<PlatformId>, ConnectError> {
         let request = Request::get("companies/autocomplete").query("name", name);
-        let (body, _) = self.api.get(op, &request).await?;
+        let body = match self.api.get(op, &request).await {
+            // An account (or emulator) without the autocomplete endpoint: the whole list.
+            Err(e) if e.status() == Some(404) => {
+                return self.in_list(op, "companies", "name", name).await;
+            }
+            other => other?.0,
+        };
         let companies = body.get("companies").and_then(Value::as_array);
         Ok(companies
             .into_iter()
@@ -122,6 +128,34 @@ impl FreshdeskConnector {
             Err(e) if e.status() == Some(400) => Ok(None),
             other => Ok(other?.items.first().and_then(id_of)),
         }
+    }
+
+    /// The first record of a filtered list whose `field` really is `value` (case aside): a
+    /// filter the server ignores must not make every record a match.
+    async fn first_where(
+        &self,
+        op: &str,
+        request: Request,
+        field: &str,
+        value: &str,
+    ) -> Result<Option<PlatformId>, ConnectError> {
+        let page = match self.api.list_page(op, request, 1).await {
+            // A filter the account's API does not know is no match, not a failure.
+            Err(e) if e.status() == Some(400) => return Ok(None),
+            other => other?,
+        };
+        let field_of = |r: &Value| match field {
+            // An agent's e-mail is on its contact.
+            "email" => str_of(r, "email")
+                .or_else(|| r.get("contact").and_then(|c| str_of(c, "email")))
+                .map(str::to_owned),
+            _ => str_of(r, field).map(str::to_owned),
+        };
+        Ok(page
+            .items
+            .iter()
+            .find(|r| field_of(r).is_some_and(|v| v.eq_ignore_ascii_case(value)))
+            .and_then(id_of))
     }
 
     async fn in_list(

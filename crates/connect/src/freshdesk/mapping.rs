@@ -61,7 +61,8 @@ impl Default for OriginFields {
 }
 
 impl OriginFields {
-    fn contains(&self, key: &str) -> bool {
+    /// Whether `key` names one of these fields.
+    pub(crate) fn contains(&self, key: &str) -> bool {
         key == self.id
             || self.created_at.as_deref() == Some(key)
             || self.author.as_deref() == Some(key)
@@ -188,7 +189,8 @@ pub(crate) fn role(raw: &Value, side: Side) -> Parsed<Mapped> {
 
 fn field_type(freshdesk: &str) -> Option<FieldType> {
     Some(match freshdesk {
-        "custom_text" => FieldType::Text,
+        // URLs and phone numbers are text with a check of Freshdesk's own.
+        "custom_text" | "custom_url" | "custom_phone_number" => FieldType::Text,
         "custom_paragraph" => FieldType::Textarea,
         "custom_number" => FieldType::Integer,
         "custom_decimal" => FieldType::Decimal,

@@ -12,6 +12,7 @@ mod changes;
 mod client;
 mod lookup;
 pub(crate) mod mapping;
+mod setup;
 mod write;
 
 #[cfg(test)]
@@ -115,6 +116,8 @@ pub struct FreshdeskConnector {
     retry: RetryPolicy,
     reading: TicketReading,
     max_attachment_bytes: u64,
+    /// The account's ticket set-up, read before the first ticket write.
+    setup: tokio::sync::OnceCell<setup::TicketSetup>,
 }
 
 impl fmt::Debug for FreshdeskConnector {
@@ -153,6 +156,7 @@ impl FreshdeskConnector {
                 include_stats: config.include_stats,
             },
             max_attachment_bytes: config.max_attachment_bytes,
+            setup: tokio::sync::OnceCell::new(),
         })
     }
 }
@@ -183,6 +187,14 @@ impl Connector for FreshdeskConnector {
             can_backdate: false,
             can_set_authors: true,
             can_write_public_history: false,
+            can_set_channel: true,
+            ticket_types: None,
+            default_priority: Some("low"),
+            organization_tags: false,
+            attachment_inline: false,
+            field_option_names: false,
+            fields_found_by_label: true,
+            rating_scale: "five answers from extremely unhappy to extremely happy (1 to 5)",
             ticket_create_may_notify: true,
             max_attachment_bytes: self.max_attachment_bytes,
             upload_mode: UploadMode::WithComment,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use cutover_model::records::{Comment, Record, Ticket};
+use cutover_model::records::{Comment, FieldTarget, Record, Ticket};
 use cutover_model::{PlatformId, PlatformKind, RecordKind};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -147,12 +147,28 @@ impl FreshdeskConnector {
     /// Creates `outbound`, known to be absent.
     async fn create_new(&self, outbound: &Outbound, op: &str) -> Result<Written, ConnectError> {
         let op = op.to_owned();
+        if matches!(outbound.record, Record::Ticket(_)) {
+            self.ticket_setup(&op).await?;
+        }
         let request = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await? {
             Err(found) => return self.found(outbound, found).await,
             Ok(body) => body,
         };
-        let mut written = Written::new(id_of(&op, &body)?, WriteOutcome::Created);
+        let mut id = id_of(&op, &body)?;
+        if let Record::CustomField(def) = &outbound.record {
+            // Contact and company fields are read with a prefix (their ids are separate spaces).
+            let prefix = match def.target {
+                FieldTarget::Ticket => "",
+                FieldTarget::Contact => "contact:",
+                FieldTarget::Organization => "company:",
+            };
+            if !prefix.is_empty() {
+                id = PlatformId::parse(format!("{prefix}{id}"))
+                    .map_err(|e| malformed(&op, e.to_string()))?;
+            }
+        }
+        let mut written = Written::new(id, WriteOutcome::Created);
         match &outbound.record {
             Record::Ticket(_) => {
                 written.children = self.ticket_children(&written.id, &body, outbound).await?
@@ -296,6 +312,17 @@ impl FreshdeskConnector {
         })
     }
 
+    /// The ticket with its type spelled as the account lists it, or none when the account has
+    /// no such type (Freshdesk refuses it; `cutover inventory` names the loss). Unchanged before
+    /// the account's set-up is read.
+    fn typed(&self, ticket: &Ticket) -> Ticket {
+        let mut ticket = ticket.clone();
+        if let Some(setup) = self.setup.get() {
+            ticket.ticket_type = setup.type_named(ticket.ticket_type.as_deref());
+        }
+        ticket
+    }
+
     /// The ticket's custom fields plus cutover's origin fields (mark, original time, requester).
     fn ticket_fields(
         &self,
@@ -350,6 +377,7 @@ impl FreshdeskConnector {
                 )
             }
         };
+        let ticket = &self.typed(ticket);
         let body = bodies::ticket(
             op,
             ticket,
@@ -403,6 +431,9 @@ impl FreshdeskConnector {
         outbound: &Outbound,
     ) -> Result<Written, ConnectError> {
         let op = format!("update {} {id} on freshdesk", outbound.record.kind());
+        if matches!(outbound.record, Record::Ticket(_)) {
+            self.ticket_setup(&op).await?;
+        }
         let targets = &outbound.targets;
         let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
         let request = match &outbound.record {
@@ -442,6 +473,7 @@ impl FreshdeskConnector {
             }
             Record::Ticket(ticket) => {
                 let ids = Self::ticket_ids(ticket, outbound, &op)?;
+                let ticket = &self.typed(ticket);
                 let body = bodies::ticket(
                     &op,
                     ticket,
@@ -494,6 +526,7 @@ impl FreshdeskConnector {
             content_type: file.content_type,
             size,
             handle: UploadHandle::Held(file.bytes),
+            url: None,
         })
     }
 

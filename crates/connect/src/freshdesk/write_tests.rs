@@ -187,6 +187,7 @@ async fn files_travel_inside_the_note() {
         file_name: "log.txt".into(),
         content_type: "text/plain".into(),
         bytes: Arc::new(b"abc".to_vec()),
+        inline: false,
     };
     let upload = fd.upload(file).await.unwrap();
     assert!(matches!(&upload.handle, UploadHandle::Held(bytes) if bytes.as_slice() == b"abc"));

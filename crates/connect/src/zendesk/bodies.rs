@@ -155,13 +155,21 @@ fn ticket_custom_fields(values: &CustomFields) -> Value {
     )
 }
 
+/// A ticket type as Zendesk takes it: one of its four, in lower case; any other is none.
+fn ticket_type(name: Option<&str>) -> Option<String> {
+    let lower = name?.to_lowercase();
+    super::ZENDESK_TICKET_TYPES
+        .contains(&lower.as_str())
+        .then_some(lower)
+}
+
 /// The fields a ticket create, import and update share.
 fn ticket_fields(ticket: &Ticket, ids: &TicketIds) -> Map<String, Value> {
     let body = json!({
         "subject": ticket.subject,
         "status": ticket.status,
         "priority": ticket.priority,
-        "type": ticket.ticket_type,
+        "type": ticket_type(ticket.ticket_type.as_deref()),
         "requester_id": id_json(&ids.requester),
         "assignee_id": opt_id_json(ids.assignee.as_ref()),
         "group_id": opt_id_json(ids.group.as_ref()),

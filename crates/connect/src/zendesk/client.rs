@@ -9,6 +9,10 @@ use crate::error::ConnectError;
 use crate::fields::decode_body;
 use crate::http::{HttpClient, Request};
 
+/// The parameter that lists a comment's inline images among its attachments (Zendesk leaves
+/// them out by default, and a copy would lose them).
+pub(crate) const INLINE_IMAGES: &[(&str, &str)] = &[("include_inline_images", "true")];
+
 /// The lane of the incremental export endpoints: 10 requests a minute of their own.
 pub(crate) const INCREMENTAL_LANE: &str = "incremental";
 
@@ -86,7 +90,21 @@ impl ZendeskApi {
         token: Option<&str>,
         paged: bool,
     ) -> Result<ListPage, ConnectError> {
-        let request = match token {
+        self.list_page_with(op, path, key, token, paged, &[]).await
+    }
+
+    /// Like [`ZendeskApi::list_page`], with parameters of the list's own (`extra`) on every
+    /// page built here (a next-page URL carries them already).
+    pub(crate) async fn list_page_with(
+        &self,
+        op: &str,
+        path: &str,
+        key: &str,
+        token: Option<&str>,
+        paged: bool,
+        extra: &[(&str, &str)],
+    ) -> Result<ListPage, ConnectError> {
+        let mut request = match token {
             Some(url) if url.starts_with("http") => Request::url(self.next_url(op, url)?),
             Some(cursor) => Request::get(path)
                 .query("page[size]", self.page_size)
@@ -94,6 +112,11 @@ impl ZendeskApi {
             None if paged => Request::get(path).query("page[size]", self.page_size),
             None => Request::get(path),
         };
+        if !token.is_some_and(|t| t.starts_with("http")) {
+            for (name, value) in extra {
+                request = request.query(name, value);
+            }
+        }
         let (body, lossy) = self.get(op, &request).await?;
         let items = items_of(op, &body, key)?;
         let meta = body.get("meta");

@@ -87,7 +87,8 @@ pub(crate) async fn find(
             let comments = ticket_comments(zd, &op, &ticket).await?;
             Ok(comments
                 .iter()
-                .find(|c| same_comment(c, comment, outbound))
+                .filter(|c| id_of(c).is_some_and(|id| !outbound.taken.contains(&id)))
+                .find(|c| same_comment(c, comment, outbound, zd.public_live_comments))
                 .and_then(id_of))
         }
         Record::Attachment(_) | Record::SatisfactionRating(_) => Ok(None),
@@ -234,7 +235,14 @@ async fn ticket_comments(
     loop {
         let list = zd
             .api
-            .list_page(op, &path, "comments", token.as_deref(), true)
+            .list_page_with(
+                op,
+                &path,
+                "comments",
+                token.as_deref(),
+                true,
+                super::client::INLINE_IMAGES,
+            )
             .await?;
         all.extend(list.items);
         match list.next {
@@ -263,9 +271,12 @@ pub(crate) fn plain(html: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Whether a Zendesk comment is the copy of `comment`: written under our header (mark), or by
-/// the same author at the same time (imports keep times), or with the same text.
-fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound) -> bool {
+/// Whether a Zendesk comment is the copy of `comment`: written under our header (its mark), or
+/// imported (imports keep times) by the same author at the same time with the same text. Only a
+/// public reply written live with no header (`live_public`: the connector writes public replies
+/// as they are) is matched by author and text alone. Two comments of one author with one text
+/// are told apart by their times: matching by text alone handed one copy to both.
+fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound, live_public: bool) -> bool {
     let html = str_of(raw, "html_body").unwrap_or_default();
     if let Some((info, _)) = header::parse(html) {
         return info.id == outbound.origin.id && info.side == outbound.origin.side;
@@ -280,7 +291,8 @@ fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound) -> bool {
     };
     let same_time =
         str_of(raw, "created_at").and_then(crate::fields::parse_time) == Some(comment.created_at);
-    same_author && (same_time || plain(html) == plain(&comment.html_body))
+    let untimed = live_public && comment.public;
+    same_author && (same_time || untimed) && plain(html) == plain(&comment.html_body)
 }
 
 /// Links the comments of a found ticket to the outbound's children, where they match.
@@ -296,10 +308,10 @@ pub(crate) async fn match_children(
         let Record::Comment(comment) = &child.record else {
             continue;
         };
-        if let Some(idx) = comments
-            .iter()
-            .position(|c| same_comment(c, comment, child))
-        {
+        if let Some(idx) = comments.iter().position(|c| {
+            id_of(c).is_some_and(|id| !child.taken.contains(&id))
+                && same_comment(c, comment, child, zd.public_live_comments)
+        }) {
             let raw = comments.remove(idx);
             if let Some(id) = id_of(&raw) {
                 children.push(WrittenChild {
@@ -315,6 +327,7 @@ pub(crate) async fn match_children(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, reason = "tests fail loudly on purpose")]
     use super::*;
 
     #[test]
@@ -326,5 +339,55 @@ mod tests {
             "Some comment"
         );
         assert_eq!(plain("Some comment"), "Some comment");
+    }
+
+    fn outbound(id: u64, html: &str, created: &str) -> (Comment, Outbound) {
+        let comment = Comment {
+            ticket: PlatformId::from(7),
+            author: PlatformId::from(30),
+            public: false,
+            html_body: html.into(),
+            created_at: crate::fields::parse_time(created).unwrap(),
+        };
+        let origin = crate::outbound::Origin {
+            side: cutover_model::Side::Old,
+            platform: cutover_model::PlatformKind::Zendesk,
+            kind: RecordKind::Comment,
+            id: PlatformId::from(id),
+        };
+        let mut outbound = Outbound::new(origin, Record::Comment(comment.clone()));
+        outbound.targets.insert(
+            RecordKind::Contact,
+            PlatformId::from(30),
+            PlatformId::from(9030),
+        );
+        (comment, outbound)
+    }
+
+    #[test]
+    fn equal_text_by_one_author_at_another_time_is_another_comment() {
+        let raw = serde_json::json!({
+            "id": 500, "author_id": 9030, "created_at": "2025-10-06T05:29:25Z",
+            "html_body": "<div class=\"zd-comment\"><p>Thanks!</p><p><img src=\"x.png\"></p></div>",
+        });
+        let (same, same_out) = outbound(1, "<p>Thanks!</p>", "2025-10-06T05:29:25Z");
+        assert!(same_comment(&raw, &same, &same_out, false));
+        let (earlier, earlier_out) = outbound(2, "<p>Thanks!</p>", "2025-10-04T08:03:05Z");
+        assert!(!same_comment(&raw, &earlier, &earlier_out, false));
+        let (other, other_out) = outbound(3, "<p>Sorry!</p>", "2025-10-06T05:29:25Z");
+        assert!(!same_comment(&raw, &other, &other_out, false));
+    }
+
+    #[test]
+    fn a_header_names_the_copy_whatever_its_time() {
+        let (comment, out) = outbound(4, "<p>Thanks!</p>", "2025-10-04T08:03:05Z");
+        let line = header::header(&out.origin, &comment.created_at, false, None);
+        let raw = serde_json::json!({
+            "id": 501, "author_id": 9030, "created_at": "2030-01-01T00:00:00Z",
+            "html_body": format!("{line}<p>Thanks!</p>"),
+        });
+        assert!(same_comment(&raw, &comment, &out, false));
+        let (_, other_out) = outbound(5, "<p>Thanks!</p>", "2025-10-04T08:03:05Z");
+        assert!(!same_comment(&raw, &comment, &other_out, false));
     }
 }

@@ -13,6 +13,7 @@ use url::Url;
 
 use crate::fields::{Fields, Mapped, Parsed, Problem, custom_fields};
 use crate::header;
+use crate::inline;
 use crate::outbound::{AttachmentSource, Origin};
 
 /// Zendesk's ticket statuses (custom statuses map onto these categories).
@@ -365,6 +366,19 @@ pub(crate) fn comment(raw: &Value, side: Side, ticket: &PlatformId) -> Parsed<Ma
     {
         (created_at, public, html_body) = (info.created_at, info.public, rest);
     }
+    let mut attachments = Vec::new();
+    for (idx, item) in f.opt_array("attachments")?.iter().enumerate() {
+        let field = |name: &str| format!("attachments[{idx}].{name}");
+        let a = attachment(item, side, &id, created_at)
+            .map_err(|p| Problem::field(&field(p.field.as_deref().unwrap_or("")), p.reason))?;
+        attachments.push(a);
+    }
+    let html_body = inline::to_canonical(
+        &html_body,
+        attachments
+            .iter()
+            .map(|(_, source)| (&source.url, source.file_name.as_str())),
+    );
     let record = Record::Comment(Comment {
         ticket: ticket.clone(),
         author: f
@@ -374,13 +388,6 @@ pub(crate) fn comment(raw: &Value, side: Side, ticket: &PlatformId) -> Parsed<Ma
         html_body,
         created_at,
     });
-    let mut attachments = Vec::new();
-    for (idx, item) in f.opt_array("attachments")?.iter().enumerate() {
-        let field = |name: &str| format!("attachments[{idx}].{name}");
-        let a = attachment(item, side, &id, created_at)
-            .map_err(|p| Problem::field(&field(p.field.as_deref().unwrap_or("")), p.reason))?;
-        attachments.push(a);
-    }
     let comment = Observed {
         side,
         id,

@@ -40,6 +40,9 @@ use client::{INCREMENTAL_LANE, ZendeskApi};
 
 const ZENDESK: PlatformKind = PlatformKind::Zendesk;
 
+/// The ticket types Zendesk takes.
+pub(crate) const ZENDESK_TICKET_TYPES: &[&str] = &["question", "incident", "problem", "task"];
+
 /// How to reach one Zendesk account. Debug never shows the credentials.
 #[derive(Clone)]
 pub struct ZendeskConfig {
@@ -183,6 +186,14 @@ impl Connector for ZendeskConnector {
             can_backdate: true,
             can_set_authors: true,
             can_write_public_history: true,
+            can_set_channel: false,
+            ticket_types: Some(ZENDESK_TICKET_TYPES),
+            default_priority: None,
+            organization_tags: true,
+            attachment_inline: true,
+            field_option_names: true,
+            fields_found_by_label: false,
+            rating_scale: "good or bad (read as 5 and 1)",
             ticket_create_may_notify: false,
             max_attachment_bytes: self.max_attachment_bytes,
             upload_mode: UploadMode::Token,
@@ -224,6 +235,11 @@ impl Connector for ZendeskConnector {
                 what: format!("read {other} per ticket"),
             }),
         }
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
+        changes::read_one(&self.api, self.side, kind, id).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind()))]

@@ -364,7 +364,7 @@ fn invalid_utf8_in_a_page_rejects_only_its_record() {
     assert_eq!(page.items.len(), 1);
     assert_eq!(
         page.rejected[0].to_string(),
-        "read group 2 from zendesk: field name: invalid UTF-8"
+        "read group 2 from zendesk: field name: invalid text (bad UTF-8 or a lone UTF-16 surrogate)"
     );
 }
 

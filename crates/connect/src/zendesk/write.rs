@@ -13,10 +13,11 @@ use super::ZendeskConnector;
 use super::bodies::{self, TicketIds};
 use super::lookup;
 use crate::connector::{WriteOutcome, Written, WrittenChild};
-use crate::error::ConnectError;
+use crate::error::{ConnectError, ErrorClass};
 use crate::fields::decode_body;
 use crate::header;
 use crate::http::{Body, Request, Retry};
+use crate::inline;
 use crate::outbound::{Outbound, UploadHandle};
 
 const ZENDESK: PlatformKind = PlatformKind::Zendesk;
@@ -41,6 +42,35 @@ fn malformed(op: &str, detail: impl Into<String>) -> ConnectError {
     ConnectError::Malformed {
         op: op.to_owned(),
         detail: detail.into(),
+    }
+}
+
+/// A comment refused because its ticket is closed on the target: Zendesk never changes a closed
+/// ticket, so say that no retry can succeed (the comment was not imported with its ticket, most
+/// often because the source could not read it then). Other errors pass unchanged.
+fn on_closed_ticket(error: ConnectError, outbound: &Outbound) -> ConnectError {
+    match error {
+        ConnectError::Http {
+            op,
+            status: 422,
+            message,
+            ..
+        } if matches!(outbound.record, Record::Comment(_))
+            && message.to_ascii_lowercase().contains("closed") =>
+        {
+            ConnectError::Http {
+                op,
+                status: 422,
+                message: format!(
+                    "{message}: its ticket is closed on the target and Zendesk never changes a \
+                     closed ticket, so no retry can add this comment (it was not imported with \
+                     its ticket, most often because the source could not read it then); add it \
+                     by hand, or drop this dead letter"
+                ),
+                class: ErrorClass::Permanent,
+            }
+        }
+        other => other,
     }
 }
 
@@ -115,9 +145,10 @@ impl ZendeskConnector {
             return self.found(outbound, id, &op).await;
         }
         let (request, envelope) = self.create_request(outbound, &op)?;
-        let body = match self.post_once(outbound, &op, request).await? {
-            Posted::Found(id) => return self.found(outbound, id, &op).await,
-            Posted::Created(body) => body,
+        let body = match self.post_once(outbound, &op, request).await {
+            Ok(Posted::Found(id)) => return self.found(outbound, id, &op).await,
+            Ok(Posted::Created(body)) => body,
+            Err(e) => return Err(on_closed_ticket(e, outbound)),
         };
         let mut written = match &outbound.record {
             Record::Comment(_) => self.written_comment(&op, &body, outbound)?,
@@ -311,7 +342,7 @@ impl ZendeskConnector {
             comments.push(bodies::import_comment(
                 comment,
                 &author,
-                &comment.html_body,
+                &inline::to_target(&comment.html_body, &child.uploads),
                 &tokens(child),
             ));
         }
@@ -335,8 +366,11 @@ impl ZendeskConnector {
         ))
     }
 
-    /// A comment added to an existing ticket. Public replies are kept private (with a header line
-    /// saying they were public) unless the connector is told notifications are handled.
+    /// A comment added to an existing ticket. Zendesk gives it the time of the write, so it
+    /// carries a header line with its mark, original time and author (read back as the comment it
+    /// copies, and found by its mark after a crash); public replies are kept private too, the
+    /// header saying they were public, unless the connector is told notifications are handled
+    /// (then the reply goes out public, as written, with no header).
     fn comment_body(
         &self,
         comment: &Comment,
@@ -347,22 +381,18 @@ impl ZendeskConnector {
             .targets
             .require(op, "author", AGENT_OR_CONTACT, &comment.author)?;
         let tokens = tokens(outbound);
-        if comment.public && !self.public_live_comments {
-            let line = header::header(
-                &outbound.origin,
-                &comment.created_at,
-                true,
-                outbound.history.author.as_deref(),
-            );
-            let html = format!("{line}{}", comment.html_body);
-            return Ok(bodies::comment_update(&html, false, &author, &tokens));
+        let html_body = inline::to_target(&comment.html_body, &outbound.uploads);
+        if comment.public && self.public_live_comments {
+            return Ok(bodies::comment_update(&html_body, true, &author, &tokens));
         }
-        Ok(bodies::comment_update(
-            &comment.html_body,
+        let line = header::header(
+            &outbound.origin,
+            &comment.created_at,
             comment.public,
-            &author,
-            &tokens,
-        ))
+            outbound.history.author.as_deref(),
+        );
+        let html = format!("{line}{html_body}");
+        Ok(bodies::comment_update(&html, false, &author, &tokens))
     }
 
     /// The comment and attachment ids in the audit of a comment update.
@@ -490,12 +520,15 @@ impl ZendeskConnector {
                 platform: ZENDESK,
             });
         }
-        let request = Request::new(Method::POST, "uploads.json")
-            .query("filename", &file.file_name)
-            .body(Body::Bytes {
-                content_type: file.content_type.clone(),
-                bytes: Arc::clone(&file.bytes),
-            });
+        let mut request =
+            Request::new(Method::POST, "uploads.json").query("filename", &file.file_name);
+        if file.inline {
+            request = request.query("inline", "true");
+        }
+        let request = request.body(Body::Bytes {
+            content_type: file.content_type.clone(),
+            bytes: Arc::clone(&file.bytes),
+        });
         let response = self.api.http.send(&op, &request).await?;
         let (body, _) = decode_body(&op, &response.body)?;
         let token = body
@@ -503,7 +536,15 @@ impl ZendeskConnector {
             .and_then(|u| u.get("token"))
             .and_then(Value::as_str)
             .ok_or_else(|| malformed(&op, "no upload.token in the answer"))?;
+        // The copy's address, for inline images: the upload's one attachment.
+        let url = body
+            .get("upload")
+            .and_then(|u| u.get("attachment"))
+            .and_then(|a| a.get("content_url"))
+            .and_then(Value::as_str)
+            .and_then(|u| url::Url::parse(u).ok());
         Ok(crate::UploadRef {
+            url,
             origin: file.origin,
             file_name: file.file_name,
             content_type: file.content_type,

@@ -95,6 +95,7 @@ fn ticket_outbound() -> Outbound {
         content_type: "text/plain".into(),
         size: 3,
         handle: UploadHandle::Token("upload-token-1".into()),
+        url: None,
     });
     outbound.children = vec![first, comment_outbound(72, false, 2_000)];
     outbound
@@ -184,6 +185,38 @@ fn live_public_comments_are_kept_private_with_a_header_and_read_back_as_public()
 }
 
 #[test]
+fn live_private_comments_carry_their_mark_and_time_and_read_back_equal() {
+    let zd = connector();
+    let outbound = comment_outbound(72, false, 2_000);
+    let (request, _) = zd.create_request(&outbound, "test").unwrap();
+    let comment = &json_body(&request.body)["ticket"]["comment"];
+    assert_eq!(comment["public"], false);
+    let html = comment["html_body"].as_str().unwrap();
+    assert!(
+        html.starts_with("<p>[cutover:old:comment:72] "),
+        "the mark leads the body: {html}"
+    );
+    let mut answer = comment.clone();
+    answer["id"] = 556.into();
+    answer["created_at"] = "2030-01-01T00:00:00Z".into();
+    let Ok(crate::fields::Mapped::Comment(observed, _)) =
+        mapping::comment(&answer, Side::New, &PlatformId::from(9007))
+    else {
+        panic!("maps")
+    };
+    let Record::Comment(read) = observed.record else {
+        panic!("a comment")
+    };
+    assert!(!read.public);
+    assert_eq!(
+        read.created_at,
+        time_at(2_000),
+        "the original time, not the write's"
+    );
+    assert_eq!(read.html_body, "<p>comment 72</p>");
+}
+
+#[test]
 fn ratings_and_lone_attachments_cannot_be_written() {
     let zd = connector();
     let attachment = Attachment {
@@ -221,6 +254,7 @@ async fn oversize_uploads_are_refused_before_sending() {
         file_name: "big.bin".into(),
         content_type: "application/octet-stream".into(),
         bytes: Arc::new(vec![0; 3]),
+        inline: false,
     };
     let err = zd.upload(file).await.unwrap_err();
     assert_eq!(

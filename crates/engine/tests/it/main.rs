@@ -1,8 +1,10 @@
 //! Integration tests of the engine against the real SQLite store.
 //!
-//! The Zendesk emulator (crates/sim) is not ready yet, so these tests drive the steps that need
-//! no platform answer: preparing records (mapping, fingerprints, links, waiting, drops, holes),
-//! dry-run writes, the cursor in the store, and verification's comparison of read records.
+//! Some drive the steps that need no platform answer: preparing records (mapping, fingerprints,
+//! links, waiting, drops, holes), dry-run writes, the cursor in the store, verification's
+//! comparison of read records, the inventory's losses. The others run whole moves over real
+//! HTTP between the emulators (crates/sim): `zendesk_e2e` (with `fidelity`, read straight from
+//! both emulators' APIs) and `freshdesk_e2e`.
 
 #![allow(
     clippy::unwrap_used,
@@ -13,5 +15,9 @@
 mod apply;
 mod cursor;
 mod dead_letters;
+mod fidelity;
+mod freshdesk_e2e;
+mod inventory;
 mod support;
 mod verify;
+mod zendesk_e2e;

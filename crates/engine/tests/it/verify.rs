@@ -48,6 +48,8 @@ fn missing_extra_and_different_are_told_apart() {
         observed(Side::New, 940, ticket("pending", 507, None)),
         observed(Side::Old, 41, ticket("solved", 7, Some(4))),
         observed(Side::New, 941, ticket("open", 507, Some(504))),
+        // On the new side with no link, of a kind only a copy puts there: a duplicate.
+        observed(Side::New, 942, ticket("open", 507, None)),
     ]);
     let links = [
         link(RecordKind::Contact, 7, 507),
@@ -81,13 +83,16 @@ fn missing_extra_and_different_are_told_apart() {
             ("9".to_owned(), Some("509".to_owned()))
         ]
     );
-    assert_eq!(contacts.extra, [id(999)]);
+    // An unlinked contact is the target's own (not created by cutover): reported, not extra.
+    assert!(contacts.extra.is_empty());
+    assert_eq!(contacts.only_new, [id(999)]);
     let groups = &report.kinds[&RecordKind::Group];
     assert_eq!((groups.matched, groups.dropped), (1, 1));
     assert!(groups.is_clean());
     let tickets = &report.kinds[&RecordKind::Ticket];
     assert_eq!(tickets.matched, 1);
     assert_eq!(tickets.different.len(), 1);
+    assert_eq!(tickets.extra, [id(942)]);
     let diff = &tickets.different[0];
     assert_eq!(
         (diff.old_id.clone(), diff.new_id.clone()),
@@ -108,7 +113,7 @@ fn missing_extra_and_different_are_told_apart() {
     assert!(!report.is_clean());
     let summary = report.summary();
     assert!(
-        summary.contains("contact: 3 old, 2 new, 1 matched, 2 missing, 1 extra, 0 different"),
+        summary.contains("contact: 3 old, 2 new, 1 matched, 2 missing, 0 extra, 0 different"),
         "{summary}"
     );
     assert!(summary.ends_with("the sides differ\n"));

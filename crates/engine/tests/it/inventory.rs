@@ -1,0 +1,54 @@
+//! What cannot be carried, from the connectors' capabilities: both directions.
+
+use cutover_engine::inventory::capability_losses;
+use cutover_model::{RecordKind, Side};
+
+use crate::support;
+
+fn losses(from_zendesk: bool) -> Vec<String> {
+    let (zd, fd) = (support::zendesk(Side::Old), support::freshdesk(Side::New));
+    let (source, target) = if from_zendesk { (zd, fd) } else { (fd, zd) };
+    capability_losses(
+        &source.capabilities(),
+        &target.capabilities(),
+        RecordKind::ALL,
+    )
+    .into_iter()
+    .map(|l| l.what)
+    .collect()
+}
+
+#[test]
+fn into_freshdesk_history_loses_its_times_and_public_replies_become_notes() {
+    let losses = losses(true);
+    for what in [
+        "history.times",
+        "history.public_replies",
+        "attachment.size",
+        "satisfaction_rating.scale",
+        "notifications",
+        // A Freshdesk account names its own types: a Zendesk type it lacks is left empty.
+        "ticket.type",
+        "ticket.solved_at",
+        "ticket.priority",
+        "organization.tags",
+        "attachment.inline",
+    ] {
+        assert!(losses.iter().any(|l| l == what), "{what}: {losses:?}");
+    }
+    // Attachments travel inside their comment: not refused as a kind Freshdesk cannot create.
+    for what in ["ticket.channel", "attachment"] {
+        assert!(!losses.iter().any(|l| l == what), "{what}: {losses:?}");
+    }
+}
+
+#[test]
+fn into_zendesk_channels_types_and_ratings_are_lost_but_not_history() {
+    let losses = losses(false);
+    for what in ["ticket.channel", "ticket.type", "satisfaction_rating"] {
+        assert!(losses.iter().any(|l| l == what), "{what}: {losses:?}");
+    }
+    for what in ["history.times", "history.authors", "history.public_replies"] {
+        assert!(!losses.iter().any(|l| l == what), "{what}: {losses:?}");
+    }
+}
