@@ -79,12 +79,12 @@ const CASES: &[(&str, Case)] = &[
         ]),
     ),
     (
-        "same_platform_on_both_sides",
+        "same_account_on_both_sides",
         Case::Edits(&[
             ("platform = \"freshdesk\"", "platform = \"zendesk\""),
             (
                 "url = \"https://acme.freshdesk.com\"",
-                "url = \"https://acme-new.zendesk.com\"",
+                "url = \"https://ACME.zendesk.com/\"",
             ),
         ]),
     ),

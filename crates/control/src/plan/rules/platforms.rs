@@ -78,14 +78,29 @@ fn distinct_platforms(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     else {
         return;
     };
-    let new_platform =
-        tree::get_table(root, "new").and_then(|(table, _)| tree::get_str(table, "platform"));
-    if old == new
-        && let Some((_, span)) = new_platform
-    {
-        let message = format!("old and new are both {new}: a move needs two different platforms");
-        sink.error(&span, "new.platform", message);
+    if old != new {
+        return;
     }
+    // The same platform on both sides is a consolidation or a move between accounts: fine, as
+    // long as the two sides are different accounts.
+    let url_of = |side: Side| {
+        tree::get_table(root, side.as_str())
+            .and_then(|(table, _)| tree::get_str(table, "url"))
+            .map(|(url, span)| (same_account_key(url), span))
+    };
+    if let (Some((old_url, _)), Some((new_url, span))) = (url_of(Side::Old), url_of(Side::New))
+        && old_url == new_url
+    {
+        let message = format!(
+            "old and new are the same {new} account ({old_url}): a move needs two different accounts"
+        );
+        sink.error(&span, "new.url", message);
+    }
+}
+
+/// A base URL reduced to what names an account: scheme and host in lower case, no trailing `/`.
+fn same_account_key(url: &str) -> String {
+    url.trim().trim_end_matches('/').to_lowercase()
 }
 
 fn distinct_variables(sink: &mut Sink<'_>, root: &DeTable<'_>) {
