@@ -41,13 +41,24 @@ fn parse_platform(value: &str) -> Result<PlatformKind, String> {
 /// Writes the plan, refusing to overwrite one unless `--force` is given.
 pub(crate) async fn run(args: InitArgs) -> anyhow::Result<Outcome> {
     if args.from == args.to {
-        return Err(fail(
-            Class::Config,
-            format!(
-                "--from and --to are both {}: a move needs two different platforms",
-                args.from
-            ),
-        ));
+        let same = |a: &str, b: &str| {
+            a.trim()
+                .trim_end_matches('/')
+                .eq_ignore_ascii_case(b.trim().trim_end_matches('/'))
+        };
+        match (&args.old_url, &args.new_url) {
+            (Some(old), Some(new)) if !same(old, new) => {}
+            _ => {
+                return Err(fail(
+                    Class::Config,
+                    format!(
+                        "--from and --to are both {}: a move between two accounts of one \
+                         platform needs --old-url and --new-url, naming two different accounts",
+                        args.from
+                    ),
+                ));
+            }
+        }
     }
     if args.out.exists() && !args.force {
         return Err(fail(

@@ -1,9 +1,13 @@
 //! `cutover sim`: run a platform emulator from the command line.
 
 use clap::{Args, Subcommand};
+use cutover_sim::faults::FaultConfig;
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 
 use crate::exit::{Class, Outcome, fail};
+
+mod freshdesk;
+mod traffic;
 
 /// Platform emulators, for rehearsals, tests and demos on this machine.
 #[derive(Debug, Subcommand)]
@@ -17,6 +21,29 @@ pub enum SimCommand {
     ///
     /// Example: cutover sim zendesk --listen 127.0.0.1:8081 --tickets 500 --seed 7
     Zendesk(ZendeskArgs),
+    /// Serve an emulated Freshdesk API (v2) until stopped with Ctrl-C.
+    ///
+    /// A faithful, stateful emulator over real HTTP: the endpoints, JSON shapes (bare arrays),
+    /// validation errors, `Link` pagination, per-plan rate limits with per-endpoint budgets,
+    /// automation-rule webhooks and customer e-mails of Freshdesk, with generated data.
+    /// Authenticate with the API key as the basic-auth user and `X` as the password. Controls
+    /// live under `/_sim/`: see crates/sim/README.md. It prints its base URL on standard output.
+    ///
+    /// Example: cutover sim freshdesk --listen 127.0.0.1:8082 --account-plan growth --tickets 500
+    Freshdesk(freshdesk::FreshdeskArgs),
+    /// Play customers and agents on one or both platforms, with a ledger of every action.
+    ///
+    /// Customers open tickets by e-mail, web form, chat, WhatsApp and phone and write back;
+    /// agents answer with realistic first-response and resolution times, reassign, escalate,
+    /// solve and close; customers rate solved tickets 1-5 and sometimes reopen them. Volume
+    /// follows a daily and weekly curve scaled to --rate; everything follows from --seed.
+    /// Delays run on a simulated clock that --speed maps to real time. The ledger (JSON lines)
+    /// holds every action with the platform's answer: the oracle of what must exist on each
+    /// side. Either side may be omitted. It prints a JSON summary when it stops.
+    ///
+    /// Example: cutover sim traffic --old http://127.0.0.1:8081 --new http://127.0.0.1:8082
+    /// --new-kind freshdesk --rate 120 --speed 60 --duration 2h --ledger traffic.jsonl
+    Traffic(traffic::TrafficArgs),
 }
 
 /// Options of `cutover sim zendesk`.
@@ -44,13 +71,47 @@ pub struct ZendeskArgs {
     /// 127.0.0.1), written to FILE in PEM so clients can trust it.
     #[arg(long, value_name = "FILE")]
     pub tls_cert_out: Option<std::path::PathBuf>,
+    /// Faults switched on from the start: the JSON body of `PUT /_sim/faults` (see
+    /// crates/sim/README.md), inline or as @FILE. Change them at run time through `/_sim/faults`.
+    ///
+    /// Example: --faults '{"error_rate": 0.05, "latency": {"distribution": "exponential", "mean_ms": 40}}'
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub faults: Option<String>,
+}
+
+/// Reads `--faults`: inline JSON, or `@FILE` holding it.
+pub(crate) fn parse_faults(value: Option<&str>) -> anyhow::Result<FaultConfig> {
+    let Some(value) = value else {
+        return Ok(FaultConfig::default());
+    };
+    let (text, origin) = match value.strip_prefix('@') {
+        Some(path) => (
+            std::fs::read_to_string(path)
+                .map_err(|e| fail(Class::Config, format!("--faults: read {path}: {e}")))?,
+            path.to_owned(),
+        ),
+        None => (value.to_owned(), "the command line".to_owned()),
+    };
+    serde_json::from_str(&text).map_err(|e| {
+        fail(
+            Class::Config,
+            format!("--faults ({origin}): not a fault body: {e}; see crates/sim/README.md"),
+        )
+    })
 }
 
 /// Runs a `sim` subcommand until Ctrl-C.
-pub(crate) async fn run(command: SimCommand) -> anyhow::Result<Outcome> {
+pub(crate) async fn run(
+    command: SimCommand,
+    global_plan: &std::path::Path,
+) -> anyhow::Result<Outcome> {
     match command {
+        SimCommand::Traffic(args) => traffic::run(args).await,
+        SimCommand::Freshdesk(args) => freshdesk::run(args, global_plan).await,
         SimCommand::Zendesk(args) => {
+            let faults = parse_faults(args.faults.as_deref())?;
             let opts = ZendeskOptions {
+                faults,
                 seed: args.seed,
                 tickets: args.tickets,
                 token: args.token,
@@ -59,19 +120,37 @@ pub(crate) async fn run(command: SimCommand) -> anyhow::Result<Outcome> {
                 tls_cert_out: args.tls_cert_out,
                 ..ZendeskOptions::default()
             };
-            let handle = ZendeskSim::spawn(opts, &args.listen)
-                .await
-                .map_err(|e| fail(Class::Config, format!("start the Zendesk emulator on {}: {e}", args.listen)))?;
-            println!("{}", handle.url());
-            tracing::info!(url = handle.url(), "Zendesk emulator serving; Ctrl-C stops it.");
-            tokio::signal::ctrl_c()
-                .await
-                .map_err(|e| fail(Class::Internal, format!("wait for Ctrl-C: {e}")))?;
-            handle
-                .shutdown()
-                .await
-                .map_err(|e| fail(Class::Internal, format!("stop the Zendesk emulator: {e}")))?;
-            Ok(Outcome::Clean)
+            let handle = ZendeskSim::spawn(opts, &args.listen).await;
+            serve_until_ctrl_c(handle, "Zendesk", &args.listen).await
         }
     }
+}
+
+/// Prints a started emulator's base URL, serves until Ctrl-C, then stops it gracefully.
+pub(crate) async fn serve_until_ctrl_c<A, E: std::fmt::Display>(
+    started: Result<cutover_sim::SimHandle<A>, E>,
+    platform: &str,
+    listen: &str,
+) -> anyhow::Result<Outcome> {
+    let handle = started.map_err(|e| {
+        fail(
+            Class::Config,
+            format!("start the {platform} emulator on {listen}: {e}"),
+        )
+    })?;
+    println!("{}", handle.url());
+    tracing::info!(
+        url = handle.url(),
+        "{platform} emulator serving; Ctrl-C stops it."
+    );
+    tokio::signal::ctrl_c()
+        .await
+        .map_err(|e| fail(Class::Internal, format!("wait for Ctrl-C: {e}")))?;
+    handle.shutdown().await.map_err(|e| {
+        fail(
+            Class::Internal,
+            format!("stop the {platform} emulator: {e}"),
+        )
+    })?;
+    Ok(Outcome::Clean)
 }

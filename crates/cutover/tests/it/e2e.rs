@@ -35,15 +35,46 @@ fn init_never_overwrites_without_force() {
 }
 
 #[test]
-fn init_refuses_a_move_to_the_same_platform() {
+fn init_refuses_a_move_to_the_same_account() {
     let dir = Workdir::new();
     let run = dir.run(&["init", "--from", "zendesk", "--to", "zendesk"]);
     run.expect_code(3);
     assert!(
-        run.stderr().contains("two different platforms"),
+        run.stderr().contains("two different accounts"),
         "{}",
         run.stderr()
     );
+    let run = dir.run(&[
+        "init",
+        "--from",
+        "zendesk",
+        "--to",
+        "zendesk",
+        "--old-url",
+        "https://acme.zendesk.com",
+        "--new-url",
+        "https://ACME.zendesk.com/",
+    ]);
+    run.expect_code(3);
+}
+
+#[test]
+fn init_writes_a_checked_plan_between_two_accounts_of_one_platform() {
+    let dir = Workdir::new();
+    dir.run(&[
+        "init",
+        "--from",
+        "zendesk",
+        "--to",
+        "zendesk",
+        "--old-url",
+        "https://old-acme.zendesk.com",
+        "--new-url",
+        "https://acme.zendesk.com",
+    ])
+    .expect_code(0);
+    let run = dir.run(&["plan", "check"]);
+    run.expect_code(0);
 }
 
 #[test]
@@ -184,13 +215,46 @@ fn json_logs_are_one_json_object_per_line() {
 
 #[test]
 fn the_demo_runs_headless_and_ends_clean() {
+    // The story: Zendesk to Freshdesk, the default.
     let dir = Workdir::new();
-    let run = dir.run(&["demo", "--headless"]);
+    let run = dir.run(&["demo", "--headless", "--tickets", "20"]);
     run.expect_code(0);
     let out = run.stdout();
+    assert!(out.contains("a move from Zendesk to Freshdesk"), "{out}");
     assert!(out.contains("the plan is sound"), "{out}");
+    assert!(out.contains("Rate limits raised"), "{out}");
+    // The inventory names the acknowledgement e-mail, and the demo says it switched it off.
+    assert!(out.contains("- notifications:"), "{out}");
+    assert!(out.contains("Done on the emulated Freshdesk"), "{out}");
+    // Verify's own summary stays on screen, clean: what Freshdesk cannot hold it counts as not
+    // comparable, and the inventory named it before anything moved.
+    assert!(out.contains("ticket: 20 old, 20 new"), "{out}");
+    assert!(out.contains("both sides hold the same records"), "{out}");
+    assert!(out.contains("- organization.tags:"), "{out}");
+    assert!(out.contains("Customers e-mailed by the move: 0"), "{out}");
+    assert!(out.contains("No record was left behind"), "{out}");
     assert!(out.contains("chain whole"), "{out}");
+    assert!(!out.contains("the emulated clocks"), "{out}");
     // The demo works in its own temporary folder and leaves the current one untouched.
     assert!(!dir.file("cutover.db").exists());
     assert!(!dir.file("cutover.toml").exists());
+}
+
+#[test]
+fn the_demo_moves_both_ways_to_freshdesk_and_between_zendesk_accounts() {
+    for (to, says) in [
+        ("freshdesk", "both sides hold the same records"),
+        ("zendesk", "both sides hold the same records"),
+    ] {
+        let dir = Workdir::new();
+        let run = dir.run(&["demo", "--headless", "--tickets", "12", "--to", to]);
+        run.expect_code(0);
+        let out = run.stdout();
+        assert!(out.contains(says), "--to {to}:\n{out}");
+        assert!(out.contains("ticket: 12 old, 12 new"), "--to {to}:\n{out}");
+        assert!(
+            out.contains("Customers e-mailed by the move: 0"),
+            "--to {to}:\n{out}"
+        );
+    }
 }

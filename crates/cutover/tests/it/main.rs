@@ -6,6 +6,11 @@
     reason = "a test fails loudly on what it did not expect"
 )]
 
+mod bench;
+mod bench_sim;
+mod crash;
 mod e2e;
 mod harness;
 mod help;
+mod inventory;
+mod sim_cli;

@@ -1,0 +1,191 @@
+//! `cutover bench`: measure parts of cutover on this machine and print the figures as JSON.
+
+use std::time::Duration;
+
+use clap::{Args, Subcommand, ValueEnum};
+use cutover_sim::bench::{self, BenchOptions, Platform};
+use serde_json::Value;
+
+use crate::exit::{Class, Outcome, fail};
+
+mod traffic;
+
+/// Benchmarks, each printing one JSON object on standard output.
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Measure the emulators: seeding time, memory per ticket, GETs per second.
+    ///
+    /// For each platform (--platform, default all), seeds an emulated account of N tickets and
+    /// reports how long that took and how much resident memory it added per ticket (measured
+    /// from /proc/self/status, one platform per child process so the figures do not mix). Then
+    /// serves it on one core (a single-threaded runtime, rate limits off) while several
+    /// keep-alive clients request one ticket at a time (Zendesk `GET /api/v2/tickets/{id}.json`,
+    /// Freshdesk `GET /api/v2/tickets/{id}`) for S seconds, and reports requests per second,
+    /// latency percentiles and the server's CPU use. Prints one JSON object with a report per
+    /// platform. Build with `--release`: the targets, the same for every platform, are at least
+    /// 5,000 GETs per second and seeding 100,000 tickets in under 60 s; it exits 1 when one is
+    /// missed.
+    ///
+    /// Example: cargo run --release -p cutover -- bench sim --platform freshdesk --tickets 100000
+    Sim(SimBenchArgs),
+    /// Measure a backfill: pacing under the rate limit, or speed, CPU and memory without it.
+    ///
+    /// Starts an old and a new emulated Zendesk in this process, each behind a counter of its
+    /// answers, writes a plan for them and runs `cutover backfill` as a child process, so CPU
+    /// time and peak memory are the engine's alone. Without --rate-limited the limits are off and the
+    /// figures are records per second, engine CPU-seconds per 1,000 tickets and peak resident
+    /// memory. With --rate-limited the emulators keep their default limit (700 requests a
+    /// minute) and the figures are requests accepted per minute as a share of the limit and the
+    /// share answered 429, over --minutes. Build with `--release`.
+    ///
+    /// Example: cargo run --release -p cutover -- bench backfill --tickets 10000
+    Backfill(super::bench_backfill::BackfillBenchArgs),
+    /// Measure the traffic generator: actions per second against both emulators on one core.
+    ///
+    /// Starts an emulated Zendesk (old side) and Freshdesk (new side) in this process, rate
+    /// limits off, and plays N actions on both with `cutover sim traffic`'s generator on a
+    /// single-threaded runtime (one core), never waiting on the simulated clock. Reports
+    /// actions and requests per second, the generator's CPU time per action and the failures,
+    /// which must be none. Build with `--release`: the floor is 100 actions per second.
+    ///
+    /// Example: cargo run --release -p cutover -- bench traffic --actions 5000
+    Traffic(traffic::TrafficBenchArgs),
+}
+
+/// Options of `cutover bench sim`.
+#[derive(Debug, Args)]
+pub struct SimBenchArgs {
+    /// Tickets to seed, with their users, organisations, events and ratings.
+    #[arg(long, default_value_t = 100_000)]
+    pub tickets: usize,
+    /// How long the GET load runs, in seconds.
+    #[arg(long, default_value_t = 5.0)]
+    pub seconds: f64,
+    /// Concurrent client connections of the GET load.
+    #[arg(long, default_value_t = 8)]
+    pub connections: usize,
+    /// Seed of the data generator.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Which emulator to measure: zendesk, freshdesk or all.
+    #[arg(long, value_enum, default_value_t = SimPlatform::All)]
+    pub platform: SimPlatform,
+}
+
+/// The emulators `cutover bench sim` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SimPlatform {
+    /// The Zendesk emulator.
+    Zendesk,
+    /// The Freshdesk emulator.
+    Freshdesk,
+    /// Each of them, one child process per platform.
+    All,
+}
+
+/// Runs a `bench` subcommand and prints its JSON report.
+pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<Outcome> {
+    match command {
+        BenchCommand::Traffic(args) => traffic::run(args).await,
+        BenchCommand::Backfill(args) => super::bench_backfill::backfill(args).await,
+        BenchCommand::Sim(args) => sim(args).await,
+    }
+}
+
+/// `cutover bench sim`: one platform in this process, or each in a child process of its own
+/// (so one's freed memory does not hide the other's), then one report with an object per
+/// platform and `floors_met` over all of them.
+async fn sim(args: SimBenchArgs) -> anyhow::Result<Outcome> {
+    let mut platforms = serde_json::Map::new();
+    match args.platform {
+        SimPlatform::Zendesk => {
+            platforms.insert("zendesk".into(), sim_here(&args, Platform::Zendesk).await?);
+        }
+        SimPlatform::Freshdesk => {
+            platforms.insert(
+                "freshdesk".into(),
+                sim_here(&args, Platform::Freshdesk).await?,
+            );
+        }
+        SimPlatform::All => {
+            for platform in Platform::ALL {
+                platforms.insert(platform.name().into(), sim_child(&args, platform).await?);
+            }
+        }
+    }
+    let met = platforms
+        .values()
+        .all(|report| report["floors"]["met"] == Value::Bool(true));
+    let report = serde_json::json!({"platforms": platforms, "floors_met": met});
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| fail(Class::Internal, format!("write the benchmark report: {e}")))?;
+    println!("{text}");
+    // A missed floor is a finding (exit 1), so scripts and CI can hold the line.
+    Ok(if met {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+/// Measures one platform in this process.
+async fn sim_here(args: &SimBenchArgs, platform: Platform) -> anyhow::Result<Value> {
+    let load = Duration::try_from_secs_f64(args.seconds).map_err(|e| {
+        fail(
+            Class::Config,
+            format!("read --seconds {}: {e}", args.seconds),
+        )
+    })?;
+    let opts = BenchOptions {
+        tickets: args.tickets,
+        load,
+        connections: args.connections,
+        seed: args.seed,
+    };
+    bench::platform(platform, &opts).await.map_err(|e| {
+        fail(
+            Class::Internal,
+            format!("benchmark the {platform} emulator: {e}"),
+        )
+    })
+}
+
+/// Measures one platform in a child `cutover bench sim --platform P` and reads its report.
+async fn sim_child(args: &SimBenchArgs, platform: Platform) -> anyhow::Result<Value> {
+    let exe = std::env::current_exe()
+        .map_err(|e| fail(Class::Internal, format!("find the cutover executable: {e}")))?;
+    let output = tokio::process::Command::new(&exe)
+        .args(["bench", "sim", "--platform", platform.name()])
+        .args(["--tickets", &args.tickets.to_string()])
+        .args(["--seconds", &args.seconds.to_string()])
+        .args(["--connections", &args.connections.to_string()])
+        .args(["--seed", &args.seed.to_string()])
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .await
+        .map_err(|e| {
+            fail(
+                Class::Internal,
+                format!("run {} bench sim --platform {platform}: {e}", exe.display()),
+            )
+        })?;
+    // Exit 1 only says a floor was missed; the report says which.
+    let report: Value = serde_json::from_slice(&output.stdout).map_err(|e| {
+        fail(
+            Class::Internal,
+            format!(
+                "read the {platform} benchmark's report (child exited with {}): {e}",
+                output.status
+            ),
+        )
+    })?;
+    report["platforms"]
+        .get(platform.name())
+        .cloned()
+        .ok_or_else(|| {
+            fail(
+                Class::Internal,
+                format!("the {platform} benchmark's report has no platforms.{platform}"),
+            )
+        })
+}

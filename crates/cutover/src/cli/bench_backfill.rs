@@ -1,0 +1,326 @@
+//! `cutover bench backfill`: how fast, how cheap and how well paced a backfill is, measured
+//! against the emulators and printed as JSON.
+//!
+//! It starts an old and a new emulated Zendesk in this process, each behind a counter of the
+//! answers it gives, writes a plan for them (as `cutover demo` does) and runs the real
+//! `cutover backfill` as a child process, so the CPU time and peak memory measured (sampled from
+//! `/proc/<pid>` while it runs) are the engine's alone, not the emulators'. Two figures:
+//!
+//! - **rate-limited** (`--rate-limited`): the emulators keep their default limits (700 requests a
+//!   minute, incremental exports 10) and the plan's budget is that limit; after `--minutes` the
+//!   child is stopped, and the result is the requests the busier platform accepted per minute as
+//!   a share of its limit, and the share answered 429.
+//! - **unthrottled** (the default): limits off (the plan's budget is above any real account's,
+//!   which lifts the connectors' per-endpoint limits too); records per second end to end,
+//!   CPU-seconds of the engine per 1,000 tickets and its peak resident memory.
+
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::Args;
+use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
+use serde_json::json;
+use tokio_util::sync::CancellationToken;
+
+use super::rehearsal::{self, Limits};
+use crate::exit::{Class, Outcome, fail};
+
+/// The plan's budget in the unthrottled figure: more than any platform allows.
+const UNTHROTTLED_RPM: u32 = 100_000;
+
+/// Options of `cutover bench backfill`.
+#[derive(Debug, Args)]
+pub struct BackfillBenchArgs {
+    /// Tickets the old platform starts with (with their users, organizations and comments).
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub tickets: usize,
+    /// Keep the emulators' default rate limit and measure how close to it the engine runs.
+    #[arg(long)]
+    pub rate_limited: bool,
+    /// With --rate-limited: how long to measure before stopping the engine.
+    #[arg(long, default_value_t = 3.0, value_name = "MINUTES")]
+    pub minutes: f64,
+    /// Writes in flight at once in the engine.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+    /// Seed of the generated data.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Read everything and write nothing (`cutover backfill --dry-run`): the engine's cost of
+    /// reading and planning alone, without the new platform's writes.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// CPU time and peak memory of a process.
+#[derive(Debug, Clone, Copy)]
+struct Usage {
+    cpu_seconds: f64,
+    peak_rss_bytes: u64,
+}
+
+/// A running process's CPU time and peak resident memory, from `/proc/<pid>` (Linux); `None`
+/// elsewhere, or once the process has exited.
+fn usage_of(pid: u32) -> Option<Usage> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start at field 3 ("state").
+    let rest = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    let ticks = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ is 100 on every Linux architecture cutover builds for.
+    let cpu_seconds = ticks as f64 / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let peak_kib = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()?;
+    Some(Usage {
+        cpu_seconds,
+        peak_rss_bytes: peak_kib * 1024,
+    })
+}
+
+/// Answers an emulator gave, by class (every request of the engine; the bench sends none).
+#[derive(Debug, Default)]
+struct Tally {
+    accepted: AtomicU64,
+    limited: AtomicU64,
+    failed: AtomicU64,
+}
+
+impl Tally {
+    fn count(&self, status: u16) {
+        let counter = match status {
+            429 => &self.limited,
+            s if s >= 500 => &self.failed,
+            _ => &self.accepted,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn snapshot(&self) -> (u64, u64, u64) {
+        (
+            self.accepted.load(Ordering::Relaxed),
+            self.limited.load(Ordering::Relaxed),
+            self.failed.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// An emulator served from this process behind a counter of its answers.
+struct Counted {
+    url: String,
+    app: Arc<App>,
+    tally: Arc<Tally>,
+    shutdown: CancellationToken,
+}
+
+impl Counted {
+    async fn start(opts: ZendeskOptions) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .context("bind a port on 127.0.0.1 for an emulator")?;
+        let addr = listener
+            .local_addr()
+            .context("read the emulator's address")?;
+        let url = format!("http://{addr}");
+        let shutdown = CancellationToken::new();
+        let app: Arc<App> = App::new(opts, &url, shutdown.clone())
+            .map_err(|e| fail(Class::Internal, format!("start an emulator: {e}")))?;
+        let tally = Arc::new(Tally::default());
+        let counter = Arc::clone(&tally);
+        let service = tower::ServiceExt::map_response(
+            ZendeskSim::router(Arc::clone(&app)),
+            move |response: axum::response::Response| {
+                counter.count(response.status().as_u16());
+                response
+            },
+        );
+        let token = shutdown.clone();
+        tokio::spawn(async move { cutover_sim::serve(listener, service, token).await });
+        Ok(Counted {
+            url,
+            app,
+            tally,
+            shutdown,
+        })
+    }
+
+    /// Comments the emulator holds.
+    fn comments(&self) -> usize {
+        self.app.counts().get("comments").copied().unwrap_or(0)
+    }
+}
+
+/// Runs `cutover bench backfill` and prints its figures as one JSON object.
+pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome> {
+    let limit = ZendeskOptions::default().rate_limit_rpm.unwrap_or(700);
+    let (rpm, incremental) = if args.rate_limited {
+        (Some(limit), ZendeskOptions::default().incremental_rpm)
+    } else {
+        (None, 0)
+    };
+    let limits = Limits {
+        rpm,
+        incremental_rpm: incremental,
+    };
+    eprintln!(
+        "Generating {} tickets in the old emulator{}…",
+        args.tickets,
+        if args.rate_limited {
+            format!(" (rate limit {limit} requests a minute)")
+        } else {
+            " (rate limits off)".to_owned()
+        }
+    );
+    let old = Counted::start(rehearsal::options(args.seed, args.tickets, limits)).await?;
+    let new = Counted::start(rehearsal::options(args.seed + 1, 0, limits)).await?;
+    let dir = tempfile::Builder::new()
+        .prefix("cutover-bench-")
+        .tempdir()
+        .context("create the benchmark's temporary folder")?;
+    let plan = dir.path().join("cutover.toml");
+    let budget = if args.rate_limited {
+        limit
+    } else {
+        UNTHROTTLED_RPM
+    };
+    rehearsal::write_plan(&plan, &old.url, &new.url, budget).await?;
+    let store = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let exe = std::env::current_exe().context("find the cutover executable")?;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .arg("--plan")
+        .arg(&plan)
+        .args(["--store", &store])
+        .args(["backfill", "--json"])
+        .args(args.dry_run.then_some("--dry-run"))
+        .arg("--concurrency")
+        .arg(args.concurrency.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for (variable, value) in [
+        ("CUTOVER_OLD_EMAIL", rehearsal::SIM_EMAIL),
+        ("CUTOVER_NEW_EMAIL", rehearsal::SIM_EMAIL),
+        ("CUTOVER_OLD_TOKEN", rehearsal::SIM_TOKEN),
+        ("CUTOVER_NEW_TOKEN", rehearsal::SIM_TOKEN),
+    ] {
+        command.env(variable, value);
+    }
+    eprintln!("Running the engine as a child process…");
+    let started = Instant::now();
+    let mut child = command.spawn().context("start `cutover backfill`")?;
+    let deadline = Duration::from_secs_f64(args.minutes.max(0.01) * 60.0);
+    let pid = child.id();
+    let mut usage = None;
+    let finished = loop {
+        if let Some(status) = child.try_wait().context("wait for the engine")? {
+            break Some(status);
+        }
+        if args.rate_limited && started.elapsed() >= deadline {
+            break None;
+        }
+        // The last sample before the exit misses at most one interval of CPU time.
+        usage = pid.and_then(usage_of).or(usage);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let elapsed = started.elapsed().as_secs_f64();
+    let (old_counts, new_counts) = (old.tally.snapshot(), new.tally.snapshot());
+    let figures = if args.rate_limited {
+        if finished.is_none() {
+            child.kill().await.context("stop the engine")?;
+        }
+        let side = |(accepted, limited, failed): (u64, u64, u64)| {
+            let minutes = elapsed / 60.0;
+            let total = accepted + limited + failed;
+            json!({
+                "accepted": accepted,
+                "answered_429": limited,
+                "answered_5xx": failed,
+                "accepted_per_minute": accepted as f64 / minutes,
+                "share_of_limit": accepted as f64 / minutes / f64::from(limit),
+                "share_429": if total == 0 { 0.0 } else { limited as f64 / total as f64 },
+            })
+        };
+        let (old_side, new_side) = (side(old_counts), side(new_counts));
+        // The headline is the busier platform's: the one whose limit paces the copy.
+        let busiest = if old_counts.0 > new_counts.0 {
+            &old_side
+        } else {
+            &new_side
+        };
+        json!({
+            "mode": "rate_limited",
+            "limit_per_minute": limit,
+            "tickets": args.tickets,
+            "minutes": elapsed / 60.0,
+            "engine_finished_early": finished.is_some(),
+            "share_of_limit": busiest["share_of_limit"],
+            "share_429": busiest["share_429"],
+            "old": old_side,
+            "new": new_side,
+        })
+    } else {
+        let status = finished.context("the engine's exit status")?;
+        let mut stdout = String::new();
+        if let Some(mut out) = child.stdout.take() {
+            tokio::io::AsyncReadExt::read_to_string(&mut out, &mut stdout)
+                .await
+                .context("read the engine's result")?;
+        }
+        if !status.success() {
+            return Err(fail(
+                Class::Internal,
+                format!("`cutover backfill` failed ({status}); its output: {stdout}"),
+            ));
+        }
+        let report: serde_json::Value = serde_json::from_str(stdout.trim())
+            .with_context(|| format!("read the backfill's JSON report: {stdout}"))?;
+        let seconds = elapsed;
+        let total = |field: &str| -> u64 {
+            report["kinds"]
+                .as_object()
+                .map(|kinds| {
+                    kinds
+                        .values()
+                        .filter_map(|counts| counts[field].as_u64())
+                        .sum()
+                })
+                .unwrap_or(0)
+        };
+        let records = total("read");
+        let written = total("created") + total("found") + total("updated");
+        let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
+        let comments = new.comments() as u64;
+        json!({
+            "mode": if args.dry_run { "unthrottled_dry_run" } else { "unthrottled" },
+            "tickets": args.tickets,
+            "records": records,
+            "written": written,
+            "engine_seconds": seconds,
+            "records_per_second": records as f64 / seconds.max(f64::EPSILON),
+            "comments_copied": comments,
+            "records_per_second_with_comments":
+                (records + comments) as f64 / seconds.max(f64::EPSILON),
+            "engine_cpu_seconds": usage.map(|u| u.cpu_seconds),
+            "engine_cpu_seconds_per_1000_tickets": usage.map(|u| per_thousand(u.cpu_seconds)),
+            "engine_peak_rss_bytes": usage.map(|u| u.peak_rss_bytes),
+            "requests": { "old": old_counts.0 + old_counts.1 + old_counts.2,
+                          "new": new_counts.0 + new_counts.1 + new_counts.2 },
+            "backfill": report,
+        })
+    };
+    old.shutdown.cancel();
+    new.shutdown.cancel();
+    println!("{}", serde_json::to_string_pretty(&figures)?);
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,51 @@
+//! `cutover bench backfill`: the figures it prints are there and add up, on a tiny account.
+
+use serde_json::Value;
+
+use crate::harness::Workdir;
+
+fn figures(args: &[&str]) -> Value {
+    let dir = Workdir::new();
+    let run = dir.run(args);
+    run.expect_code(0);
+    serde_json::from_str(run.stdout().trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout()))
+}
+
+#[test]
+fn the_unthrottled_benchmark_copies_everything_and_reports_the_engine_alone() {
+    let out = figures(&["bench", "backfill", "--tickets", "25", "--concurrency", "2"]);
+    assert_eq!(out["mode"], "unthrottled", "{out:#}");
+    let tickets = &out["backfill"]["kinds"]["ticket"];
+    assert_eq!(tickets["created"], 25, "{out:#}");
+    let records = out["records"].as_u64().unwrap();
+    assert!(records > 25, "{out:#}");
+    assert_eq!(out["written"].as_u64(), Some(records), "{out:#}");
+    assert!(out["records_per_second"].as_f64().unwrap() > 0.0, "{out:#}");
+    if cfg!(target_os = "linux") {
+        assert!(out["engine_cpu_seconds"].as_f64().unwrap() > 0.0, "{out:#}");
+        // The engine's own memory, not the emulators': far below a gigabyte.
+        let rss = out["engine_peak_rss_bytes"].as_u64().unwrap();
+        assert!(rss > 1 << 20 && rss < 1 << 30, "{out:#}");
+    }
+    assert!(out["requests"]["new"].as_u64().unwrap() > 0, "{out:#}");
+}
+
+#[test]
+fn the_rate_limited_benchmark_measures_the_share_of_the_limit() {
+    let out = figures(&[
+        "bench",
+        "backfill",
+        "--rate-limited",
+        "--minutes",
+        "0.05",
+        "--tickets",
+        "25",
+    ]);
+    assert_eq!(out["mode"], "rate_limited", "{out:#}");
+    assert_eq!(out["limit_per_minute"], 700, "{out:#}");
+    let share = out["share_of_limit"].as_f64().unwrap();
+    assert!(share > 0.0, "{out:#}");
+    let storms = out["share_429"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&storms), "{out:#}");
+}
