@@ -25,7 +25,7 @@ type Mapper<'a> = Box<dyn Fn(&Value) -> Parsed<Mapped> + 'a>;
 
 fn sample(name: &str) -> Value {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/fixtures/freshdesk-samples")
+        .join("../../fixtures/freshdesk-samples")
         .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }

@@ -22,7 +22,7 @@ use crate::fields::{Mapped, Parsed, collect};
 const SIDE: Side = Side::Old;
 
 fn recorded_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/zendesk-recorded")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zendesk-recorded")
 }
 
 /// Every interaction of every recorded session: (file, path, body).

@@ -379,7 +379,7 @@ async fn replay(
 }
 
 fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/zendesk-recorded")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/zendesk-recorded")
 }
 
 /// The recorded answers' variation per endpoint, over every cassette.

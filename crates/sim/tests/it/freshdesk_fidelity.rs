@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::freshdesk_harness::{Fd, fd_opts, fd_spawn};
 
 fn samples() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/freshdesk-samples")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/freshdesk-samples")
 }
 
 fn kind(v: &Value) -> &'static str {
