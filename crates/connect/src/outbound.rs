@@ -183,6 +183,49 @@ impl TargetIds {
     }
 }
 
+/// The target ids a ticket's references resolve to, whatever the platform calls them
+/// (Freshdesk's `responder` is the assignee, its `company` the organization).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TicketIds {
+    pub(crate) requester: PlatformId,
+    pub(crate) assignee: Option<PlatformId>,
+    pub(crate) group: Option<PlatformId>,
+    pub(crate) organization: Option<PlatformId>,
+}
+
+impl TicketIds {
+    /// Resolves `ticket`'s references through `outbound`'s target ids; `op` names the write in
+    /// the error when one is not linked yet.
+    pub(crate) fn resolve(
+        ticket: &cutover_model::records::Ticket,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Self, ConnectError> {
+        let targets = &outbound.targets;
+        Ok(TicketIds {
+            requester: targets.require(
+                op,
+                "requester",
+                &[RecordKind::Contact, RecordKind::Agent],
+                &ticket.requester,
+            )?,
+            assignee: targets.require_opt(
+                op,
+                "assignee",
+                &[RecordKind::Agent],
+                ticket.assignee.as_ref(),
+            )?,
+            group: targets.require_opt(op, "group", &[RecordKind::Group], ticket.group.as_ref())?,
+            organization: targets.require_opt(
+                op,
+                "organization",
+                &[RecordKind::Organization],
+                ticket.organization.as_ref(),
+            )?,
+        })
+    }
+}
+
 /// The history of a record that the canonical content does not hold: for import APIs and for
 /// the header lines and custom fields where a platform cannot backdate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

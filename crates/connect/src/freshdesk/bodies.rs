@@ -11,6 +11,7 @@ use serde_json::{Map, Value, json};
 use super::mapping::{PRIORITIES, STATUSES, freshdesk_field_type, rating_code};
 use crate::error::ConnectError;
 use crate::http::{Body, FilePart};
+use crate::outbound::TicketIds;
 
 /// A Freshdesk id as JSON: a number when it is one.
 pub(crate) fn id_json(id: &PlatformId) -> Value {
@@ -147,15 +148,6 @@ pub(crate) fn source_code(channel: Channel) -> i64 {
     }
 }
 
-/// The Freshdesk ids a ticket refers to.
-#[derive(Debug, Clone)]
-pub(crate) struct TicketIds {
-    pub(crate) requester: PlatformId,
-    pub(crate) responder: Option<PlatformId>,
-    pub(crate) group: Option<PlatformId>,
-    pub(crate) company: Option<PlatformId>,
-}
-
 /// A ticket for create (with `description`) or update (without); `custom_fields` already holds
 /// the origin fields.
 pub(crate) fn ticket(
@@ -173,9 +165,9 @@ pub(crate) fn ticket(
     let mut body = json!({
         "subject": ticket.subject,
         "requester_id": id_json(&ids.requester),
-        "responder_id": opt_id_json(ids.responder.as_ref()),
+        "responder_id": opt_id_json(ids.assignee.as_ref()),
         "group_id": opt_id_json(ids.group.as_ref()),
-        "company_id": opt_id_json(ids.company.as_ref()),
+        "company_id": opt_id_json(ids.organization.as_ref()),
         "status": status_code(op, &ticket.status)?,
         "priority": priority,
         "source": source_code(ticket.channel),

@@ -11,12 +11,13 @@ use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::bodies::{self, TicketIds};
+use super::bodies;
 use super::mapping::{self, OriginFields};
 use crate::connector::Page;
 use crate::fields::{Mapped, Parsed, collect, format_time};
 use crate::header;
 use crate::outbound::Origin;
+use crate::outbound::TicketIds;
 
 const SIDE: Side = Side::New;
 
@@ -421,7 +422,7 @@ proptest! {
         if let Some(key) = &origin_fields.created_at {
             fields.insert(key.clone(), json!(format_time(&created_at)));
         }
-        let ids = TicketIds { requester, responder: assignee, group, company };
+        let ids = TicketIds { requester, assignee, group, organization: company };
         let body = bodies::ticket("test", &ticket, &ids, Some("<p>hi</p>"), &fields).unwrap();
         let raw = answered(body, &id, "2024-06-01T00:00:00Z");
         prop_assert_eq!(read_back(mapping::ticket(&raw, SIDE, &origin_fields)), Record::Ticket(ticket));

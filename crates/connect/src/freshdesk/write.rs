@@ -10,18 +10,18 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FreshdeskConnector;
-use super::bodies::{self, TicketIds};
+use super::bodies;
 use super::mapping::description_id;
 use crate::connector::{WriteOutcome, Written, WrittenChild};
 use crate::error::ConnectError;
 use crate::fields::{decode_body, format_time};
 use crate::header;
 use crate::http::{FilePart, Request, Retry};
+use crate::outbound::TicketIds;
 use crate::outbound::{Outbound, UploadHandle};
 
 const FRESHDESK: PlatformKind = PlatformKind::Freshdesk;
 const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
-const CONTACT_OR_AGENT: &[RecordKind] = &[RecordKind::Contact, RecordKind::Agent];
 
 fn unsupported(op: &str, what: &str) -> ConnectError {
     ConnectError::Unsupported {
@@ -288,30 +288,6 @@ impl FreshdeskConnector {
         })
     }
 
-    fn ticket_ids(
-        ticket: &Ticket,
-        outbound: &Outbound,
-        op: &str,
-    ) -> Result<TicketIds, ConnectError> {
-        let targets = &outbound.targets;
-        Ok(TicketIds {
-            requester: targets.require(op, "requester", CONTACT_OR_AGENT, &ticket.requester)?,
-            responder: targets.require_opt(
-                op,
-                "assignee",
-                &[RecordKind::Agent],
-                ticket.assignee.as_ref(),
-            )?,
-            group: targets.require_opt(op, "group", &[RecordKind::Group], ticket.group.as_ref())?,
-            company: targets.require_opt(
-                op,
-                "organization",
-                &[RecordKind::Organization],
-                ticket.organization.as_ref(),
-            )?,
-        })
-    }
-
     /// The ticket with its type spelled as the account lists it, or none when the account has
     /// no such type (Freshdesk refuses it; `cutover inventory` names the loss). Unchanged before
     /// the account's set-up is read.
@@ -348,7 +324,7 @@ impl FreshdeskConnector {
         outbound: &Outbound,
         op: &str,
     ) -> Result<Request, ConnectError> {
-        let ids = Self::ticket_ids(ticket, outbound, op)?;
+        let ids = TicketIds::resolve(ticket, outbound, op)?;
         let first = outbound
             .children
             .iter()
@@ -472,7 +448,7 @@ impl FreshdeskConnector {
                 )
             }
             Record::Ticket(ticket) => {
-                let ids = Self::ticket_ids(ticket, outbound, &op)?;
+                let ids = TicketIds::resolve(ticket, outbound, &op)?;
                 let ticket = &self.typed(ticket);
                 let body = bodies::ticket(
                     &op,

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use super::mapping::zendesk_field_type;
 use crate::fields::format_time;
+use crate::outbound::TicketIds;
 
 /// A Zendesk id as JSON: a number when it is one (as Zendesk sends them), else text.
 pub(crate) fn id_json(id: &PlatformId) -> Value {
@@ -129,15 +130,6 @@ pub(crate) fn custom_field(def: &CustomFieldDef) -> Value {
     }
     let (_, envelope) = field_endpoint(def.target);
     json!({ envelope: field })
-}
-
-/// The Zendesk ids a ticket refers to.
-#[derive(Debug, Clone)]
-pub(crate) struct TicketIds {
-    pub(crate) requester: PlatformId,
-    pub(crate) assignee: Option<PlatformId>,
-    pub(crate) group: Option<PlatformId>,
-    pub(crate) organization: Option<PlatformId>,
 }
 
 /// `custom_fields` as Zendesk's `[{id, value}]`.

@@ -14,10 +14,11 @@ use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-use super::bodies::{self, TicketIds};
+use super::bodies;
 use super::mapping::{self, ConfigShape, SolvedAt};
 use crate::connector::Page;
 use crate::fields::{Mapped, Parsed, collect};
+use crate::outbound::TicketIds;
 
 const SIDE: Side = Side::Old;
 

@@ -10,7 +10,7 @@ use reqwest::header::HeaderName;
 use serde_json::Value;
 
 use super::ZendeskConnector;
-use super::bodies::{self, TicketIds};
+use super::bodies;
 use super::lookup;
 use crate::connector::{WriteOutcome, Written, WrittenChild};
 use crate::error::{ConnectError, ErrorClass};
@@ -18,11 +18,11 @@ use crate::fields::decode_body;
 use crate::header;
 use crate::http::{Body, Request, Retry};
 use crate::inline;
+use crate::outbound::TicketIds;
 use crate::outbound::{Outbound, UploadHandle};
 
 const ZENDESK: PlatformKind = PlatformKind::Zendesk;
 const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
-const CONTACT_OR_AGENT: &[RecordKind] = &[RecordKind::Contact, RecordKind::Agent];
 
 /// What a create request came to.
 enum Posted {
@@ -296,30 +296,6 @@ impl ZendeskConnector {
         })
     }
 
-    fn ticket_ids(
-        ticket: &Ticket,
-        outbound: &Outbound,
-        op: &str,
-    ) -> Result<TicketIds, ConnectError> {
-        let targets = &outbound.targets;
-        Ok(TicketIds {
-            requester: targets.require(op, "requester", CONTACT_OR_AGENT, &ticket.requester)?,
-            assignee: targets.require_opt(
-                op,
-                "assignee",
-                &[RecordKind::Agent],
-                ticket.assignee.as_ref(),
-            )?,
-            group: targets.require_opt(op, "group", &[RecordKind::Group], ticket.group.as_ref())?,
-            organization: targets.require_opt(
-                op,
-                "organization",
-                &[RecordKind::Organization],
-                ticket.organization.as_ref(),
-            )?,
-        })
-    }
-
     /// `POST /imports/tickets` with the children as comments: original times, authors and
     /// visibility, and no trigger or notification fires.
     fn import_request(
@@ -328,7 +304,7 @@ impl ZendeskConnector {
         outbound: &Outbound,
         op: &str,
     ) -> Result<Request, ConnectError> {
-        let ids = Self::ticket_ids(ticket, outbound, op)?;
+        let ids = TicketIds::resolve(ticket, outbound, op)?;
         let mut comments = Vec::with_capacity(outbound.children.len());
         for child in &outbound.children {
             let Record::Comment(comment) = &child.record else {
@@ -463,7 +439,7 @@ impl ZendeskConnector {
             }
             Record::Ticket(ticket) => put(
                 format!("tickets/{id}.json"),
-                bodies::ticket_update(ticket, &Self::ticket_ids(ticket, outbound, &op)?),
+                bodies::ticket_update(ticket, &TicketIds::resolve(ticket, outbound, &op)?),
             ),
             Record::Comment(_) | Record::Attachment(_) => {
                 return Err(unsupported(
