@@ -2,7 +2,7 @@
 //! emulator per cassette (ids of records created earlier in the cassette are mapped to the
 //! emulator's), checks that every write (its recorded request body replayed) is answered with the
 //! recorded status and that every answer has the recorded keys and JSON types at every path,
-//! writes a coverage report to `target/sim-fidelity-zendesk.json` (endpoints covered / recorded,
+//! writes a coverage report to `target/tmp/sim-fidelity-zendesk.json` (Cargo's `CARGO_TARGET_TMPDIR`) (endpoints covered / recorded,
 //! GETs and writes apart) and asserts floors.
 //!
 //! Where the real API itself answered the same endpoint in two ways (a key present in some
@@ -467,8 +467,8 @@ async fn recorded_interactions_get_the_same_status_and_shape() {
     let gets = tally(&endpoints, |k| k.starts_with("GET "));
     let writes = tally(&endpoints, |k| !k.starts_with("GET "));
     let report = json!({"all": all, "gets": gets, "writes": writes, "endpoints": endpoints});
-    let out =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/sim-fidelity-zendesk.json");
+    // Cargo's scratch folder for integration tests, inside whatever target folder is in use.
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sim-fidelity-zendesk.json");
     std::fs::write(&out, serde_json::to_string_pretty(&report).unwrap()).unwrap();
     let line = |t: &Value| {
         format!(
