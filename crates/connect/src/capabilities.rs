@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 
+use cutover_model::records::Channel;
 use cutover_model::{PlatformKind, RecordKind};
 
 use crate::budget::BudgetStats;
@@ -32,6 +33,10 @@ pub struct Capabilities {
     /// Whether a ticket's channel (how the customer reached the service) can be written. Zendesk's
     /// `via` is read-only: a ticket written through the API reads back as `api`.
     pub can_set_channel: bool,
+    /// The channels the platform does not have, each with the channel a ticket from it is
+    /// written as (Freshdesk has no API or WhatsApp source). Empty when every channel is kept
+    /// or none can be written.
+    pub channel_stand_ins: &'static [(Channel, Channel)],
     /// The ticket types the platform takes, when it has a fixed list (Zendesk: `question`,
     /// `incident`, `problem`, `task`); `None` when an account names its own. Another type is
     /// written as none.

@@ -6,7 +6,7 @@
 //! Shape: `<p>[cutover:old:comment:42] 2023-09-18T15:57:42Z · public reply · Jane Doe &lt;jane@example.com&gt;</p>`
 
 use chrono::{DateTime, Utc};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, RecordRef, Side};
 
 use crate::fields::{format_time, parse_time};
 use crate::outbound::{MARK_PREFIX, Origin};
@@ -23,6 +23,17 @@ pub(crate) struct HeaderInfo {
     pub(crate) id: PlatformId,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) public: bool,
+}
+
+impl HeaderInfo {
+    /// The record the header's mark names: the origin of the comment that carries it.
+    pub(crate) fn origin(&self) -> RecordRef {
+        RecordRef {
+            kind: self.kind,
+            side: self.side,
+            id: self.id.clone(),
+        }
+    }
 }
 
 /// Escapes text for HTML.

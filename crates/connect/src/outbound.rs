@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use cutover_model::records::RecordKey;
-use cutover_model::{PlatformId, PlatformKind, Record, RecordKind, Side};
+use cutover_model::{PlatformId, PlatformKind, Record, RecordKind, RecordRef, Side};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -44,6 +44,13 @@ impl Origin {
         let kind = parts.next()?.parse().ok()?;
         let id = PlatformId::parse(parts.next()?).ok()?;
         Some((side, kind, id))
+    }
+
+    /// The record a mark names (what a read puts in [`cutover_model::Observed::origin`]), or
+    /// `None` when `text` is not a mark.
+    pub fn marked(text: &str) -> Option<RecordRef> {
+        let (side, kind, id) = Self::parse_mark(text)?;
+        Some(RecordRef { kind, side, id })
     }
 
     /// Whether `text` is a cutover mark rather than a value of the customer's.

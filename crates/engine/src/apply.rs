@@ -405,8 +405,7 @@ impl Applier {
             WriteOutcome::Created
         };
         let written = if self.dry_run {
-            let id = PlatformId::parse(format!("dry-run:{}", outbound.origin.id))
-                .unwrap_or_else(|_| outbound.origin.id.clone());
+            let id = crate::state::dry_run_id(&outbound.origin.id);
             Written {
                 id,
                 outcome: would,

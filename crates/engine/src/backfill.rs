@@ -43,6 +43,9 @@ pub struct BackfillOptions {
     pub dry_run: bool,
     /// Where progress events go.
     pub progress: ProgressSink,
+    /// The user confirmed that the target's own e-mails to requesters on ticket creation are
+    /// off (see [`EngineError::NotificationsOn`]).
+    pub notifications_off: bool,
 }
 
 impl BackfillOptions {
@@ -53,6 +56,7 @@ impl BackfillOptions {
             concurrency: 4,
             dry_run: false,
             progress: ProgressSink::none(),
+            notifications_off: plan.copy.target_notifications_off,
         }
     }
 }
@@ -101,10 +105,17 @@ impl Run {
         kinds.sort_by_key(|k| *k != RecordKind::CustomField);
         let target = self.applier.target.capabilities();
         if target.ticket_create_may_notify && self.options.kinds.contains(&RecordKind::Ticket) {
-            tracing::warn!(
-                platform = %target.platform,
-                "Creating tickets on the new platform may e-mail their requesters: switch its requester notifications off before the backfill."
-            );
+            if self.options.dry_run || self.options.notifications_off {
+                tracing::warn!(
+                    platform = %target.platform,
+                    confirmed_off = self.options.notifications_off,
+                    "Creating tickets on the new platform may e-mail their requesters: its requester notifications must be off before the backfill."
+                );
+            } else {
+                return Err(EngineError::NotificationsOn {
+                    platform: target.platform,
+                });
+            }
         }
         self.unpark().await?;
         let mut finished = BTreeSet::new();
@@ -247,9 +258,12 @@ impl Run {
             let mut still_waiting = false;
             for (observed, outcome) in outcomes {
                 let outcome = match (outcome, finished) {
-                    (Outcome::Waiting(parent), None) => {
-                        Outcome::DeadLettered(format!("{PARENT_NEVER_APPEARED}: {parent}"))
-                    }
+                    (Outcome::Waiting(parent), None) => Outcome::DeadLettered(format!(
+                        "{PARENT_NEVER_APPEARED}: {} {} on the {} side refers to {parent}",
+                        observed.record.kind(),
+                        observed.id,
+                        observed.side
+                    )),
                     (outcome, _) => outcome,
                 };
                 still_waiting |= matches!(outcome, Outcome::Waiting(_));

@@ -88,6 +88,8 @@ impl Applier {
         };
         let mut pending_comment: Option<Ready> = None;
         let mut outbounds = Vec::new();
+        // Comments that wait for a parent this run (an author the source could not read now).
+        let mut waiting = BTreeSet::new();
         for item in &children.items {
             if let Record::Attachment(_) = item.record {
                 let Some(comment) = pending_comment.as_mut() else {
@@ -110,30 +112,44 @@ impl Applier {
                     fingerprints.insert(comment.outbound.origin.mark(), comment.fingerprint);
                     pending_comment = Some(*comment);
                 }
-                Prepared::Done(_) => later.items.push(item.clone()),
+                Prepared::Done(outcome) => {
+                    if matches!(outcome, Outcome::Waiting(_)) {
+                        waiting.insert(item.id.to_string());
+                    }
+                    later.items.push(item.clone());
+                }
             }
         }
         outbounds.extend(pending_comment.take().map(|c| c.outbound));
-        // Comments the source could not read this time, but which an earlier run wrote with
-        // this ticket just before it died: their copies are matched from the intent it left.
-        let unreadable: BTreeSet<String> = report
+        // Comments this run cannot send (the source could not read them, or they wait for a
+        // parent it could not read), but which an earlier run wrote with this ticket just before
+        // it died: they go as that run sent them, so their copies are matched and linked, and
+        // the intent written now still names them (else a later run would not find them).
+        let mut carried: BTreeSet<String> = report
             .rejected
             .iter()
             .filter(|r| r.kind == RecordKind::Comment)
             .filter_map(|r| r.id.clone())
             .collect();
+        carried.extend(waiting);
         let mut from_intent = BTreeSet::new();
-        if !unreadable.is_empty()
+        if !carried.is_empty()
             && let Some(previous) = self.previous_intent(&ticket.id).await?
         {
             for child in previous.children {
-                if unreadable.contains(child.origin.id.as_str()) {
+                if carried.contains(child.origin.id.as_str()) {
                     fingerprints.extend(child.fingerprints());
                     from_intent.insert(child.origin.id.clone());
                     outbounds.push(child.outbound());
                 }
             }
         }
+        // A comment sent from the intent no longer waits, nor do its attachments.
+        later.items.retain(|item| match &item.record {
+            Record::Comment(_) => !from_intent.contains(&item.id),
+            Record::Attachment(a) => !from_intent.contains(&a.comment),
+            _ => true,
+        });
         let n_children = outbounds.len();
         self.record_intent(&ticket.id, &Intent::of(&outbounds, &fingerprints))
             .await?;

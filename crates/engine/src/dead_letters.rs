@@ -75,6 +75,9 @@ impl Applier {
         cursor: Option<cutover_store::CursorMove>,
     ) -> Result<(), EngineError> {
         if self.dry_run {
+            // Nothing is committed; what later records may ask about is kept compactly.
+            self.state.committed_dry();
+            drop(self.state.take_intents());
             return Ok(());
         }
         // Taken before the links: every intent taken here belongs to a write whose links are
@@ -92,7 +95,7 @@ impl Applier {
         let mut tx = self.store.begin().await?;
         tx.apply(&batch).await?;
         for key in &intents {
-            tx.put_run_state(key, &serde_json::Value::Null).await?;
+            tx.delete_run_state(key).await?;
         }
         tx.commit().await?;
         self.state.committed(n_links);

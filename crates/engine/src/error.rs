@@ -24,6 +24,19 @@ pub enum EngineError {
         /// The variable's name.
         variable: String,
     },
+    /// A backfill would create tickets on a platform that may e-mail their requesters, and the
+    /// user has not confirmed that those e-mails are off.
+    #[error(
+        "creating tickets on {platform} may e-mail each requester (its \"New Ticket Created\" \
+         acknowledgement), and its API cannot switch that off: switch it off in {platform} \
+         (Admin > Email Notifications > Requester notifications > New Ticket Created), then confirm \
+         with `cutover backfill --notifications-off` or `target_notifications_off = true` under \
+         [copy] in the plan. Nothing was written."
+    )]
+    NotificationsOn {
+        /// The new platform.
+        platform: PlatformKind,
+    },
     /// The plan names a platform that has no connector yet.
     #[error("connect to {0}: there is no connector for this platform yet")]
     Unsupported(PlatformKind),

@@ -174,6 +174,20 @@ pub fn capability_losses(
                  created through the API"
             ),
         );
+    } else if !target.channel_stand_ins.is_empty() {
+        let stand_ins: Vec<String> = target
+            .channel_stand_ins
+            .iter()
+            .map(|(lacking, stand_in)| format!("{} as {}", lacking.as_str(), stand_in.as_str()))
+            .collect();
+        add(
+            "ticket.channel",
+            format!(
+                "{to} has no such channel for some tickets: they are written with the nearest \
+                 one ({})",
+                stand_ins.join(", ")
+            ),
+        );
     }
     if let Some(types) = target.ticket_types
         && source.ticket_types != target.ticket_types

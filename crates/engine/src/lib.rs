@@ -49,4 +49,4 @@ pub use error::EngineError;
 pub use inventory::{Inventory, Loss, inventory};
 pub use mapping::{Hole, Mapping, Translated};
 pub use progress::{BackfillReport, Counts, ProgressEvent, ProgressSink};
-pub use verify::{VerifyReport, verify};
+pub use verify::{VerifyReport, verify, verify_in_parts};

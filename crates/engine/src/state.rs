@@ -1,11 +1,13 @@
 //! What a run remembers between records: links written but not committed yet (a page's links
 //! are committed with its cursor), records the plan drops, and agents by e-mail (for the
-//! fallback author).
+//! fallback author). A dry run commits nothing, so it keeps what it would have linked in a
+//! compact form instead (source id and fingerprint, no comments or attachments): its memory
+//! stays nearly flat however large the platform.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
 use cutover_store::{Link, Store, StoreError};
 
 /// A record's address: kind, side, id.
@@ -23,6 +25,10 @@ struct Inner {
     agents: BTreeMap<String, (Side, PlatformId)>,
     /// Run-state keys of intents written since the last commit (see `intent.rs`).
     intents: Vec<String>,
+    /// In a dry run, what would have been linked: by kind and source id, the fingerprint and
+    /// the side written from. Comments and attachments are left out: they are append-only and
+    /// nothing refers to them once their ticket is done.
+    would_link: HashMap<(RecordKind, PlatformId), (Fingerprint, Side)>,
 }
 
 /// The shared memory of one run. Locked only for map operations, never across an `await`.
@@ -70,6 +76,51 @@ impl RunState {
         }
     }
 
+    /// What a dry run does instead of committing: forgets the pending links, keeping only what
+    /// later records of the run can ask about (see [`Inner::would_link`]).
+    pub(crate) fn committed_dry(&self) {
+        let mut inner = self.lock();
+        let done: Vec<Link> = std::mem::take(&mut inner.pending);
+        for link in done {
+            for side in Side::BOTH {
+                inner
+                    .by_address
+                    .remove(&(link.kind, side, link.id(side).clone()));
+            }
+            if matches!(link.kind, RecordKind::Comment | RecordKind::Attachment) {
+                continue;
+            }
+            let from = link.last_writer;
+            inner
+                .would_link
+                .insert((link.kind, link.id(from).clone()), (link.fingerprint, from));
+        }
+    }
+
+    /// A link a dry run would have committed for this record, rebuilt from its compact form
+    /// (the target id is the dry run's placeholder `dry-run:<source id>`).
+    fn would_be_link(inner: &Inner, kind: RecordKind, side: Side, id: &PlatformId) -> Option<Link> {
+        let (source_id, from) = match inner.would_link.get(&(kind, id.clone())) {
+            Some((_, from)) if *from == side => (id.clone(), *from),
+            _ => {
+                let source = id.as_str().strip_prefix(DRY_RUN_PREFIX)?;
+                let source = PlatformId::parse(source).ok()?;
+                let (_, from) = inner.would_link.get(&(kind, source.clone()))?;
+                if from.other() != side {
+                    return None;
+                }
+                (source, *from)
+            }
+        };
+        let (fingerprint, _) = inner.would_link.get(&(kind, source_id.clone()))?;
+        let target_id = dry_run_id(&source_id);
+        let (old_id, new_id) = match from {
+            Side::Old => (source_id, target_id),
+            Side::New => (target_id, source_id),
+        };
+        Some(Link::new(kind, old_id, new_id, *fingerprint, from))
+    }
+
     /// Remembers an intent to clear after the next commit.
     pub(crate) fn add_intent(&self, key: String) {
         self.lock().intents.push(key);
@@ -114,14 +165,63 @@ impl RunState {
         side: Side,
         id: &PlatformId,
     ) -> Result<Option<Link>, StoreError> {
-        let pending = self
-            .lock()
-            .by_address
-            .get(&(kind, side, id.clone()))
-            .cloned();
+        let pending = {
+            let inner = self.lock();
+            inner
+                .by_address
+                .get(&(kind, side, id.clone()))
+                .cloned()
+                .or_else(|| Self::would_be_link(&inner, kind, side, id))
+        };
         if pending.is_some() {
             return Ok(pending);
         }
         Ok(store.find_link(kind, side, id).await?.map(|s| s.link))
+    }
+}
+
+/// How a dry run names the record it would have created for a source record.
+const DRY_RUN_PREFIX: &str = "dry-run:";
+
+/// The placeholder id a dry run gives the copy of `source_id`.
+pub(crate) fn dry_run_id(source_id: &PlatformId) -> PlatformId {
+    PlatformId::parse(format!("{DRY_RUN_PREFIX}{source_id}")).unwrap_or_else(|_| source_id.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> PlatformId {
+        PlatformId::parse(s).unwrap()
+    }
+
+    fn would_link(state: &RunState, kind: RecordKind, side: Side, of: &str) -> Option<Link> {
+        RunState::would_be_link(&state.lock(), kind, side, &id(of))
+    }
+
+    #[test]
+    fn a_dry_run_forgets_its_links_but_still_answers_for_parents() {
+        let state = RunState::default();
+        let fp = Fingerprint::of(&"ticket 7").unwrap();
+        for (kind, source) in [(RecordKind::Ticket, "7"), (RecordKind::Comment, "70")] {
+            let link = Link::new(kind, id(source), dry_run_id(&id(source)), fp, Side::Old);
+            state.add_link(link);
+        }
+        state.committed_dry();
+        {
+            let inner = state.lock();
+            assert!(inner.pending.is_empty());
+            assert!(inner.by_address.is_empty());
+            assert_eq!(inner.would_link.len(), 1, "comments are not kept");
+        }
+        let by_source = would_link(&state, RecordKind::Ticket, Side::Old, "7").unwrap();
+        assert_eq!(by_source.new_id, id("dry-run:7"));
+        assert_eq!(by_source.fingerprint, fp);
+        let by_target = would_link(&state, RecordKind::Ticket, Side::New, "dry-run:7").unwrap();
+        assert_eq!(by_target.old_id, id("7"));
+        assert!(would_link(&state, RecordKind::Ticket, Side::New, "7").is_none());
+        assert!(would_link(&state, RecordKind::Comment, Side::Old, "70").is_none());
+        assert!(would_link(&state, RecordKind::Contact, Side::Old, "7").is_none());
     }
 }

@@ -16,7 +16,7 @@ use serde_json::Value;
 
 use crate::error::ModelError;
 use crate::fingerprint::Fingerprint;
-use crate::ids::{PlatformId, RecordKind, Side};
+use crate::ids::{PlatformId, RecordKind, RecordRef, Side};
 
 /// A reference from one record to another, by the referenced record's id in a common key space.
 pub type RecordKey = PlatformId;
@@ -42,6 +42,32 @@ pub enum Channel {
     Api,
     /// Social media and anything else.
     Other,
+}
+
+impl Channel {
+    /// Every channel.
+    pub const ALL: [Channel; 7] = [
+        Channel::Email,
+        Channel::WebForm,
+        Channel::Chat,
+        Channel::Whatsapp,
+        Channel::Voice,
+        Channel::Api,
+        Channel::Other,
+    ];
+
+    /// The channel's name as it is serialized (`email`, `web_form`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::WebForm => "web_form",
+            Channel::Chat => "chat",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Voice => "voice",
+            Channel::Api => "api",
+            Channel::Other => "other",
+        }
+    }
 }
 
 /// A customer organisation.
@@ -405,4 +431,65 @@ pub struct Observed {
     pub updated_at: Option<DateTime<Utc>>,
     /// The canonical content.
     pub record: Record,
+    /// The record this one is cutover's copy of, when it carries cutover's mark (an external id,
+    /// an origin custom field or a comment's header line naming `cutover:{side}:{kind}:{id}`);
+    /// `None` when the platform shows no mark, whoever wrote it. Not content: it is kept out of
+    /// the record and so out of its fingerprint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<RecordRef>,
+}
+
+#[cfg(test)]
+mod observed_tests {
+    use super::{Group, Observed, Record};
+    use crate::ids::{PlatformId, RecordKind, RecordRef, Side};
+
+    fn group() -> Observed {
+        Observed {
+            side: Side::New,
+            id: PlatformId::from(5),
+            updated_at: None,
+            record: Record::Group(Group {
+                name: "Billing".into(),
+                description: None,
+            }),
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn an_origin_is_written_only_when_known_and_read_back_as_none_when_absent() {
+        let plain = group();
+        let json = serde_json::to_value(&plain).unwrap();
+        assert!(json.get("origin").is_none(), "{json}");
+        // Envelopes stored before origins existed read back with none.
+        let back: Observed = serde_json::from_value(json).unwrap();
+        assert_eq!(back, plain);
+        let marked = Observed {
+            origin: Some(RecordRef {
+                kind: RecordKind::Group,
+                side: Side::Old,
+                id: PlatformId::from(2),
+            }),
+            ..group()
+        };
+        let json = serde_json::to_value(&marked).unwrap();
+        assert_eq!(json["origin"]["id"], "2");
+        assert_eq!(serde_json::from_value::<Observed>(json).unwrap(), marked);
+        // Not content: the record, and so its fingerprint, is the same.
+        assert_eq!(marked.record.fingerprint(), plain.record.fingerprint());
+    }
+}
+
+#[cfg(test)]
+mod channel_tests {
+    use super::Channel;
+
+    #[test]
+    fn a_channel_is_named_as_it_is_serialized() {
+        for channel in Channel::ALL {
+            let json = serde_json::to_value(channel).unwrap();
+            assert_eq!(json.as_str(), Some(channel.as_str()));
+        }
+    }
 }

@@ -52,6 +52,9 @@ pub trait Controlled: Send + Sync + 'static {
     fn notifications(&self, ticket_id: Option<u64>) -> Vec<Notification>;
     /// Forgets the notifications.
     fn clear_notifications(&self);
+    /// Called after `POST /_sim/clock` moved or froze the clock: an emulator with time-driven
+    /// behaviour (time-triggered rules) catches up here. Nothing by default.
+    fn clock_moved(&self) {}
 }
 
 /// What every emulator runs on besides its account, built the same way for each: the clock
@@ -211,6 +214,7 @@ async fn set_clock<A: Controlled>(State(app): State<Arc<A>>, body: Bytes) -> Res
         Some(false) => clock.unfreeze(),
         None => {}
     }
+    app.clock_moved();
     Ok(reply(StatusCode::OK, &clock_json(clock)))
 }
 

@@ -1,6 +1,7 @@
-//! Platform-neutral pieces of an emulator's store: monotonic id generators and per-kind counts.
+//! Platform-neutral pieces of an emulator's store: monotonic id generators, per-kind counts and
+//! the exact-key index both emulators' lookups use.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Hands out increasing ids, as the platforms do: never reused, even after a delete.
 #[derive(Debug, Clone)]
@@ -40,6 +41,53 @@ impl IdGen {
 
 /// Counts of records per kind, as `/_sim/state` reports them.
 pub type Counts = BTreeMap<&'static str, usize>;
+
+/// Record ids by an exact key (an external id, a lower-cased name), each key's ids ascending.
+/// Records without the key are not in it.
+#[derive(Debug, Default)]
+pub(crate) struct KeyIndex {
+    ids: HashMap<String, Vec<u64>>,
+}
+
+impl KeyIndex {
+    /// The ids carrying `key`, ascending (empty if none).
+    pub(crate) fn get(&self, key: &str) -> &[u64] {
+        self.ids.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// How many distinct keys are indexed.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether no key is indexed.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Adds `id` under `key` (nothing when `key` is `None`).
+    pub(crate) fn insert(&mut self, key: Option<&str>, id: u64) {
+        let Some(key) = key else { return };
+        let ids = self.ids.entry(key.to_owned()).or_default();
+        if let Err(at) = ids.binary_search(&id) {
+            ids.insert(at, id);
+        }
+    }
+
+    /// Takes `id` out from under `key`.
+    pub(crate) fn remove(&mut self, key: Option<&str>, id: u64) {
+        let Some(key) = key else { return };
+        if let Some(ids) = self.ids.get_mut(key) {
+            if let Ok(at) = ids.binary_search(&id) {
+                ids.remove(at);
+            }
+            if ids.is_empty() {
+                self.ids.remove(key);
+            }
+        }
+    }
+}
 
 #[cfg(test)]
 mod tests {

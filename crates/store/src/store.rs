@@ -138,6 +138,13 @@ pub trait Store: fmt::Debug + Send + Sync {
         tx.commit().await
     }
 
+    /// Forgets a run-state value (no error when there is none).
+    async fn delete_run_state(&self, key: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        tx.delete_run_state(key).await?;
+        tx.commit().await
+    }
+
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);
 }
@@ -190,6 +197,9 @@ pub trait StoreTx: fmt::Debug + Send {
 
     /// Sets a run-state value.
     async fn put_run_state(&mut self, key: &str, value: &Value) -> Result<(), StoreError>;
+
+    /// Forgets a run-state value (no error when there is none).
+    async fn delete_run_state(&mut self, key: &str) -> Result<(), StoreError>;
 
     /// Writes a batch: its links (upserted), dead letters, outbox items, then its cursor.
     async fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {

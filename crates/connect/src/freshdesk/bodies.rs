@@ -138,8 +138,20 @@ pub(crate) fn priority_code(op: &str, name: &str) -> Result<i64, ConnectError> {
         })
 }
 
-/// The source code of a channel. Lossy: Freshdesk has no API or WhatsApp source.
+/// The channels Freshdesk has no source for, each with the source a ticket from it is
+/// written as (stated in the capabilities, named by `inventory`, levelled by `verify`).
+pub(crate) const CHANNEL_STAND_INS: &[(Channel, Channel)] = &[
+    (Channel::Api, Channel::WebForm),
+    (Channel::Other, Channel::WebForm),
+    (Channel::Whatsapp, Channel::Chat),
+];
+
+/// The source code of a channel: its stand-in's when Freshdesk has no such source.
 pub(crate) fn source_code(channel: Channel) -> i64 {
+    let channel = CHANNEL_STAND_INS
+        .iter()
+        .find(|(lacking, _)| *lacking == channel)
+        .map_or(channel, |(_, stand_in)| *stand_in);
     match channel {
         Channel::Email => 1,
         Channel::WebForm | Channel::Api | Channel::Other => 2,
@@ -235,6 +247,20 @@ fn flatten(map: &Map<String, Value>, prefix: &str, fields: &mut Vec<(String, Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_channel_reads_back_as_itself_or_as_its_stated_stand_in() {
+        use crate::freshdesk::mapping::SOURCES;
+        for channel in Channel::ALL {
+            let code = source_code(channel);
+            let read = SOURCES.iter().find(|(c, _)| *c == code).map(|(_, ch)| *ch);
+            let stand_in = CHANNEL_STAND_INS
+                .iter()
+                .find(|(lacking, _)| *lacking == channel)
+                .map(|(_, s)| *s);
+            assert_eq!(read, Some(stand_in.unwrap_or(channel)), "{channel:?}");
+        }
+    }
 
     #[test]
     fn json_flattens_into_form_fields_freshdesk_reads() {

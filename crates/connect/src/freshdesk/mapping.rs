@@ -92,12 +92,19 @@ pub(crate) fn status_name(code: i64) -> Parsed<String> {
     }
 }
 
+/// A record as read, with its origin when its `unique_external_id` is cutover's mark (contacts
+/// cutover wrote without an external id of their own; other kinds have none). Tickets add theirs
+/// from the origin custom field.
 fn observed(side: Side, id: PlatformId, f: &Fields<'_>, record: Record) -> Parsed<Observed> {
     Ok(Observed {
         side,
         id,
         updated_at: f.opt_time("updated_at")?,
         record,
+        origin: f
+            .get("unique_external_id")
+            .and_then(Value::as_str)
+            .and_then(Origin::marked),
     })
 }
 
@@ -302,6 +309,10 @@ pub(crate) fn ticket(raw: &Value, side: Side, origin_fields: &OriginFields) -> P
             .ok_or_else(|| Problem::field(name, "missing"))
     };
     let all_fields = custom_fields(f.opt_object("custom_fields")?);
+    let origin = all_fields
+        .get(&origin_fields.id)
+        .and_then(Value::as_str)
+        .and_then(Origin::marked);
     let original_created = origin_fields
         .created_at
         .as_ref()
@@ -340,7 +351,9 @@ pub(crate) fn ticket(raw: &Value, side: Side, origin_fields: &OriginFields) -> P
         },
         solved_at,
     });
-    Ok(Mapped::Record(observed(side, id, &f, record)?))
+    let mut observed = observed(side, id, &f, record)?;
+    observed.origin = origin;
+    Ok(Mapped::Record(observed))
 }
 
 /// The id of a ticket's description read as its first comment (no conversation has it).
@@ -357,10 +370,12 @@ pub(crate) fn description(raw: &Value, side: Side) -> Parsed<Mapped> {
     let mut created_at = f.time("created_at")?;
     let mut public = true;
     let mut body = html.clone();
+    let mut origin = None;
     if let Some((info, rest)) = header::parse(&html) {
         if info.kind != RecordKind::Comment {
             return Ok(Mapped::Skip);
         }
+        origin = Some(info.origin());
         (created_at, public, body) = (info.created_at, info.public, rest);
     }
     let id = description_id(&ticket)?;
@@ -380,6 +395,7 @@ pub(crate) fn description(raw: &Value, side: Side) -> Parsed<Mapped> {
             id,
             updated_at: Some(created_at),
             record,
+            origin,
         },
         attachments,
     ))
@@ -390,9 +406,14 @@ pub(crate) fn conversation(raw: &Value, side: Side) -> Parsed<Mapped> {
     let f = Fields::new(raw)?;
     let id = f.id()?;
     let html = f.opt_str("body")?.unwrap_or_default();
-    let (created_at, public, html_body) = match header::parse(&html) {
-        Some((info, rest)) => (info.created_at, info.public, rest),
-        None => (f.time("created_at")?, !f.bool_or("private", false)?, html),
+    let (created_at, public, html_body, origin) = match header::parse(&html) {
+        Some((info, rest)) => (info.created_at, info.public, rest, Some(info.origin())),
+        None => (
+            f.time("created_at")?,
+            !f.bool_or("private", false)?,
+            html,
+            None,
+        ),
     };
     let record = Record::Comment(Comment {
         ticket: f
@@ -413,6 +434,7 @@ pub(crate) fn conversation(raw: &Value, side: Side) -> Parsed<Mapped> {
             id,
             updated_at,
             record,
+            origin,
         },
         attachments,
     ))
@@ -468,6 +490,8 @@ fn attachments(
                 id,
                 updated_at: Some(created_at),
                 record,
+                // Freshdesk shows no mark on an attachment.
+                origin: None,
             },
             source,
         ));

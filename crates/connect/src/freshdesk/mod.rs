@@ -188,6 +188,7 @@ impl Connector for FreshdeskConnector {
             can_set_authors: true,
             can_write_public_history: false,
             can_set_channel: true,
+            channel_stand_ins: bodies::CHANNEL_STAND_INS,
             ticket_types: None,
             default_priority: Some("low"),
             organization_tags: false,

@@ -294,6 +294,76 @@ fn notes_read_private_and_replies_public() {
 }
 
 #[test]
+fn a_mark_reads_as_the_origin_and_anything_else_as_none() {
+    let origin = |mapped: Parsed<Mapped>| match mapped {
+        Ok(Mapped::Record(observed) | Mapped::Comment(observed, _)) => observed.origin,
+        other => panic!("maps: {:?}", other.err()),
+    };
+    let copy = |kind, id: u64| {
+        Some(cutover_model::RecordRef {
+            kind,
+            side: Side::Old,
+            id: PlatformId::from(id),
+        })
+    };
+    // Tickets: the origin custom field, under the name the connector is configured with.
+    let fields = OriginFields {
+        id: "cf_original_id".into(),
+        ..OriginFields::default()
+    };
+    let ticket = |custom: Value| json!({"id": 9, "status": 2, "priority": 1, "source": 1, "requester_id": 1, "created_at": "2020-01-01T00:00:00Z", "custom_fields": custom});
+    assert_eq!(
+        origin(mapping::ticket(
+            &ticket(json!({"cf_original_id": "cutover:old:ticket:40"})),
+            SIDE,
+            &fields
+        )),
+        copy(RecordKind::Ticket, 40)
+    );
+    assert_eq!(
+        origin(mapping::ticket(
+            &ticket(json!({"cf_original_id": null, "cf_other": "cutover:old:ticket:41"})),
+            SIDE,
+            &fields
+        )),
+        None
+    );
+    // Contacts: `unique_external_id`, unless the customer's own.
+    let contact = |external: &str| json!({"id": 5, "name": "Ann", "unique_external_id": external});
+    assert_eq!(
+        origin(mapping::contact(&contact("cutover:old:contact:7"), SIDE)),
+        copy(RecordKind::Contact, 7)
+    );
+    assert_eq!(origin(mapping::contact(&contact("crm-7"), SIDE)), None);
+    // Notes and descriptions: the header line.
+    let source = Origin {
+        side: Side::Old,
+        platform: PlatformKind::Zendesk,
+        kind: RecordKind::Comment,
+        id: PlatformId::from(400),
+    };
+    let created = Utc.with_ymd_and_hms(2023, 9, 18, 15, 57, 42).unwrap();
+    let line = header::header(&source, &created, true, None);
+    let note = |body: String| json!({"id": 77, "ticket_id": 9, "user_id": 5, "private": true, "body": body, "created_at": "2030-01-01T00:00:00Z"});
+    assert_eq!(
+        origin(mapping::conversation(
+            &note(format!("{line}<p>Hi</p>")),
+            SIDE
+        )),
+        copy(RecordKind::Comment, 400)
+    );
+    assert_eq!(
+        origin(mapping::conversation(&note("<p>Hi</p>".into()), SIDE)),
+        None
+    );
+    let description = json!({"id": 9, "requester_id": 5, "created_at": "2030-01-01T00:00:00Z", "description": format!("{line}<p>Hi</p>")});
+    assert_eq!(
+        origin(mapping::description(&description, SIDE)),
+        copy(RecordKind::Comment, 400)
+    );
+}
+
+#[test]
 fn unknown_codes_are_rejected_naming_the_field() {
     let origin = OriginFields::default();
     let raw = |status: i64, priority: i64, source: i64| json!({"id": 9, "status": status, "priority": priority, "source": source, "requester_id": 1, "created_at": "2020-01-01T00:00:00Z"});

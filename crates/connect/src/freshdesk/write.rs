@@ -1,6 +1,7 @@
 //! Writing to Freshdesk: lookups before creates, tickets with the origin in custom fields and the
-//! first comment as description, every other comment as a private note with a header line
-//! (never `/reply`, which e-mails the customer), attachments inside the multipart request.
+//! first comment as description (when the requester wrote it), every other comment as a private
+//! note with a header line (never `/reply`, which e-mails the customer), attachments inside the
+//! multipart request.
 
 use std::sync::Arc;
 
@@ -187,7 +188,8 @@ impl FreshdeskConnector {
         Ok(written)
     }
 
-    /// The first child became the description; the others are written as notes now.
+    /// The description child (see [`description_child`]) became the description; the others
+    /// are written as notes now.
     async fn ticket_children(
         &self,
         ticket: &PlatformId,
@@ -195,11 +197,12 @@ impl FreshdeskConnector {
         outbound: &Outbound,
     ) -> Result<Vec<WrittenChild>, ConnectError> {
         let mut children = Vec::new();
-        let mut comments = outbound
-            .children
-            .iter()
-            .filter(|c| matches!(c.record, Record::Comment(_)));
-        if let Some(first) = comments.next() {
+        let description = description_child(outbound);
+        let comments = outbound.children.iter().filter(|c| {
+            matches!(c.record, Record::Comment(_))
+                && !description.is_some_and(|d| std::ptr::eq(d, *c))
+        });
+        if let Some(first) = description {
             let op = first.op("create", FRESHDESK);
             let id = description_id(ticket).map_err(|p| malformed(&op, p.reason))?;
             children.push(WrittenChild {
@@ -317,7 +320,8 @@ impl FreshdeskConnector {
         fields
     }
 
-    /// `POST /tickets`: the first comment (with its header and files) as description.
+    /// `POST /tickets`: the first comment (with its header and files) as description when its
+    /// author is the requester, else cutover's header line and the subject.
     fn ticket_create(
         &self,
         ticket: &Ticket,
@@ -325,10 +329,7 @@ impl FreshdeskConnector {
         op: &str,
     ) -> Result<Request, ConnectError> {
         let ids = TicketIds::resolve(ticket, outbound, op)?;
-        let first = outbound
-            .children
-            .iter()
-            .find(|c| matches!(c.record, Record::Comment(_)));
+        let first = description_child(outbound);
         let (description, files) = match first.map(|c| (c, &c.record)) {
             Some((child, Record::Comment(comment))) => {
                 self.check_files(child)?;
@@ -525,6 +526,24 @@ impl FreshdeskConnector {
             });
         }
         Ok(())
+    }
+}
+
+/// The comment a new ticket carries as its description: the first, when the requester wrote it.
+/// Freshdesk reads a description back as the requester's, so a first comment by anyone else
+/// (an agent opening a ticket for a customer, or the requester's own first comment missing
+/// because it read malformed) is written as a note like the rest, keeping its author.
+fn description_child(outbound: &Outbound) -> Option<&Outbound> {
+    let Record::Ticket(ticket) = &outbound.record else {
+        return None;
+    };
+    let first = outbound
+        .children
+        .iter()
+        .find(|c| matches!(c.record, Record::Comment(_)))?;
+    match &first.record {
+        Record::Comment(comment) if comment.author == ticket.requester => Some(first),
+        _ => None,
     }
 }
 

@@ -139,6 +139,27 @@ fn a_ticket_keeps_its_origin_in_custom_fields_and_its_first_comment_as_descripti
 }
 
 #[test]
+fn a_first_comment_the_requester_did_not_write_is_no_description() {
+    // Freshdesk reads a description back as the requester's: an agent's first comment stays a
+    // note with its own author, and the description is cutover's header line with the subject.
+    let fd = connector();
+    let mut outbound = ticket("open");
+    if let Record::Comment(comment) = &mut outbound.children[0].record {
+        comment.author = PlatformId::from(31);
+    }
+    let request = fd.create_request(&outbound, "test").unwrap();
+    let description = json(&request.body)["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("<p>[cutover:old:ticket:7] "),
+        "{description}"
+    );
+    assert!(
+        description.ends_with("<p>Printer on fire</p>"),
+        "{description}"
+    );
+}
+
+#[test]
 fn a_status_without_a_freshdesk_code_is_a_permanent_error() {
     let err = connector()
         .create_request(

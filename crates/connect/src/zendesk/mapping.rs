@@ -23,12 +23,18 @@ pub(crate) const PRIORITIES: &[&str] = &["low", "normal", "high", "urgent"];
 /// Zendesk's ticket types.
 pub(crate) const TYPES: &[&str] = &["problem", "incident", "question", "task"];
 
+/// A record as read, with its origin when its `external_id` is cutover's mark (organizations,
+/// users and tickets cutover wrote; other kinds have no external id).
 fn observed(side: Side, id: PlatformId, fields: &Fields<'_>, record: Record) -> Parsed<Observed> {
     Ok(Observed {
         side,
         id,
         updated_at: fields.opt_time("updated_at")?,
         record,
+        origin: fields
+            .get("external_id")
+            .and_then(Value::as_str)
+            .and_then(Origin::marked),
     })
 }
 
@@ -193,6 +199,7 @@ pub(crate) fn builtin_role(name: &str, side: Side) -> Option<Observed> {
         id,
         updated_at: None,
         record,
+        origin: None,
     })
 }
 
@@ -360,10 +367,13 @@ pub(crate) fn comment(raw: &Value, side: Side, ticket: &PlatformId) -> Parsed<Ma
     };
     let mut created_at = f.time("created_at")?;
     let mut public = f.bool_or("public", true)?;
+    let mut origin = None;
     // A comment cutover kept private (so nobody was e-mailed) reads back as the one it copies.
+    // Comments imported with their ticket carry no header, so no origin.
     if let Some((info, rest)) = header::parse(&html_body)
         && info.kind == RecordKind::Comment
     {
+        origin = Some(info.origin());
         (created_at, public, html_body) = (info.created_at, info.public, rest);
     }
     let mut attachments = Vec::new();
@@ -393,6 +403,7 @@ pub(crate) fn comment(raw: &Value, side: Side, ticket: &PlatformId) -> Parsed<Ma
         id,
         updated_at: Some(created_at),
         record,
+        origin,
     };
     Ok(Mapped::Comment(comment, attachments))
 }
@@ -435,6 +446,8 @@ fn attachment(
             id,
             updated_at: Some(created_at),
             record,
+            // Zendesk shows no mark on an attachment.
+            origin: None,
         },
         source,
     ))

@@ -187,6 +187,7 @@ impl Connector for ZendeskConnector {
             can_set_authors: true,
             can_write_public_history: true,
             can_set_channel: false,
+            channel_stand_ins: &[],
             ticket_types: Some(ZENDESK_TICKET_TYPES),
             default_priority: None,
             organization_tags: true,

@@ -380,6 +380,66 @@ fn marks_are_not_the_customers_external_ids() {
         panic!("a contact")
     };
     assert_eq!(contact.external_id, None);
+    assert_eq!(
+        observed.origin,
+        Some(cutover_model::RecordRef {
+            kind: RecordKind::Contact,
+            side: Side::Old,
+            id: PlatformId::from(9),
+        })
+    );
+}
+
+#[test]
+fn a_mark_reads_as_the_origin_and_anything_else_as_none() {
+    let origin = |raw: &Value, map: &dyn Fn(&Value) -> Parsed<Mapped>| match map(raw) {
+        Ok(Mapped::Record(observed) | Mapped::Comment(observed, _)) => observed.origin,
+        other => panic!("maps: {:?}", other.err()),
+    };
+    let copy = |kind, id: u64| {
+        Some(cutover_model::RecordRef {
+            kind,
+            side: Side::Old,
+            id: PlatformId::from(id),
+        })
+    };
+    let solved = SolvedAt::new();
+    let ticket = |external_id: Value| json!({"id": 70, "status": "open", "requester_id": 5, "created_at": "2023-01-01T00:00:00Z", "external_id": external_id});
+    let map_ticket = |r: &Value| mapping::ticket(r, SIDE, &solved);
+    assert_eq!(
+        origin(&ticket(json!("cutover:old:ticket:40")), &map_ticket),
+        copy(RecordKind::Ticket, 40)
+    );
+    assert_eq!(origin(&ticket(json!("crm-40")), &map_ticket), None);
+    assert_eq!(origin(&ticket(Value::Null), &map_ticket), None);
+    let org = json!({"id": 3, "name": "Acme", "external_id": "cutover:old:organization:2"});
+    assert_eq!(
+        origin(&org, &|r| mapping::organization(r, SIDE)),
+        copy(RecordKind::Organization, 2)
+    );
+    let agent = json!({"id": 4, "name": "Bo", "role": "agent", "email": "bo@example.com", "external_id": "cutover:old:agent:1"});
+    assert_eq!(
+        origin(&agent, &|r| mapping::agent(r, SIDE, &BTreeMap::new())),
+        copy(RecordKind::Agent, 1)
+    );
+    // A comment cutover added to a ticket carries its mark in the header line; an imported one
+    // (or one written by a person) has none.
+    let crate_origin = crate::outbound::Origin {
+        side: Side::Old,
+        platform: PlatformKind::Zendesk,
+        kind: RecordKind::Comment,
+        id: PlatformId::from(400),
+    };
+    let created = Utc.with_ymd_and_hms(2023, 9, 18, 15, 57, 42).unwrap();
+    let line = crate::header::header(&crate_origin, &created, true, None);
+    let comment = |html: String| json!({"id": 900, "author_id": 5, "public": false, "html_body": html, "created_at": "2030-01-01T00:00:00Z"});
+    let ticket_id = PlatformId::from(70);
+    let map_comment = |r: &Value| mapping::comment(r, SIDE, &ticket_id);
+    assert_eq!(
+        origin(&comment(format!("{line}<p>Hi</p>")), &map_comment),
+        copy(RecordKind::Comment, 400)
+    );
+    assert_eq!(origin(&comment("<p>Hi</p>".into()), &map_comment), None);
 }
 
 #[test]

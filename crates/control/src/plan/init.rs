@@ -258,6 +258,14 @@ fn copy(doc: &mut Doc, options: &InitOptions) {
         doc.line(&format!(
             "keep_original = {{ id_field = {field}, note_header = true }}"
         ));
+        doc.line(&format!(
+            "# Creating a ticket through {to}'s API may e-mail its requester (the \"New Ticket Created\""
+        ));
+        doc.line(&format!(
+            "# acknowledgement), and the API cannot switch that off: switch it off in {to} (Admin >"
+        ));
+        doc.line("# Email Notifications), then confirm here. `cutover backfill` refuses to start until then.");
+        doc.line("# target_notifications_off = true");
     }
 }
 

@@ -140,6 +140,11 @@ pub struct CopySettings {
     /// Where the original id, time and author go when the new platform cannot backdate.
     #[serde(default)]
     pub keep_original: Option<KeepOriginal>,
+    /// The user confirms that the new platform's own e-mails to requesters on ticket creation
+    /// (Freshdesk's "New Ticket Created" acknowledgement, which its API cannot switch off) are
+    /// off. A backfill into such a platform refuses to start without it.
+    #[serde(default)]
+    pub target_notifications_off: bool,
 }
 
 impl Default for CopySettings {
@@ -149,6 +154,7 @@ impl Default for CopySettings {
             since: None,
             inline_images: default_inline_images(),
             keep_original: None,
+            target_notifications_off: false,
         }
     }
 }
@@ -177,8 +183,8 @@ fn yes() -> bool {
     true
 }
 
-/// The mapping tables: old value = new value, or `"drop"`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The mapping tables: old value = new value, or `"drop"`. The default maps nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mapping {
     /// Ticket statuses; every old status is mapped.

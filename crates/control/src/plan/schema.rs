@@ -262,6 +262,7 @@ const COPY: &[Field] = &[
     opt("since", Shape::Str(date)),
     opt("inline_images", Shape::Str(parse::<InlineImages>)),
     opt("keep_original", Shape::Table(KEEP_ORIGINAL)),
+    opt("target_notifications_off", Shape::Bool),
 ];
 
 const KEEP_ORIGINAL: &[Field] = &[opt("id_field", NAME), opt("note_header", Shape::Bool)];

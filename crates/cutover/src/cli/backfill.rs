@@ -24,6 +24,12 @@ pub struct BackfillArgs {
     /// terminal, JSON events with `--log-format json`).
     #[arg(long)]
     pub json: bool,
+    /// Confirm that the new platform's own e-mails to requesters on ticket creation are off
+    /// (Freshdesk's "New Ticket Created" acknowledgement, which its API cannot switch off).
+    /// Same as `target_notifications_off = true` under [copy] in the plan; without either, a
+    /// backfill into such a platform asks on a terminal and refuses elsewhere.
+    #[arg(long)]
+    pub notifications_off: bool,
 }
 
 /// What the engine commands work with: the plan, the store and both platforms.
@@ -55,7 +61,9 @@ pub(super) fn engine_error(error: EngineError) -> anyhow::Error {
     let class = match &error {
         EngineError::Store(_) => Class::Store,
         EngineError::Connect(_) => Class::Platform,
-        EngineError::Credentials { .. } | EngineError::Unsupported(_) => Class::Config,
+        EngineError::Credentials { .. }
+        | EngineError::Unsupported(_)
+        | EngineError::NotificationsOn { .. } => Class::Config,
     };
     fail(class, error)
 }
@@ -66,6 +74,15 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
     let mut options = BackfillOptions::from_plan(&setup.plan);
     options.dry_run = args.dry_run;
+    options.notifications_off |= args.notifications_off;
+    let caps = new.capabilities();
+    if caps.ticket_create_may_notify
+        && options.kinds.contains(&cutover_model::RecordKind::Ticket)
+        && !options.dry_run
+        && !options.notifications_off
+    {
+        options.notifications_off = confirm_notifications_off(caps.platform)?;
+    }
     options.concurrency = args.concurrency.max(1);
     options.progress = crate::progress::sink(ctx.log_format);
     let mapping = cutover_engine::Mapping::from_plan(&setup.plan.mapping);
@@ -82,4 +99,28 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// Asks on a terminal whether the new platform's requester notifications are off. Off a
+/// terminal, or on any answer but yes, the backfill refuses with the error that says how.
+fn confirm_notifications_off(platform: cutover_model::PlatformKind) -> anyhow::Result<bool> {
+    use std::io::{BufRead, IsTerminal, Write};
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() || !std::io::stderr().is_terminal() {
+        return Ok(false);
+    }
+    let mut err = std::io::stderr();
+    write!(
+        err,
+        "Creating tickets on {platform} may e-mail each requester (\"New Ticket Created\"), and \
+         its API cannot switch that off.\nHave you switched it off in {platform} (Admin > Email \
+         Notifications)? [y/N] "
+    )?;
+    err.flush()?;
+    let mut answer = String::new();
+    stdin.lock().read_line(&mut answer)?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
 }

@@ -36,9 +36,12 @@ pub enum BenchCommand {
     /// figures are records per second, engine CPU-seconds per 1,000 tickets and peak resident
     /// memory. With --rate-limited the emulators keep their default limit (700 requests a
     /// minute) and the figures are requests accepted per minute as a share of the limit and the
-    /// share answered 429, over --minutes. Build with `--release`.
+    /// share answered 429, over --minutes. With --verify, `cutover verify` runs after the
+    /// backfill, and its API reads of each platform are set against the backfill's reads of the
+    /// old one, which read every record once (it exits 1 if verify reads more, or is not clean).
+    /// Build with `--release`.
     ///
-    /// Example: cargo run --release -p cutover -- bench backfill --tickets 10000
+    /// Example: cargo run --release -p cutover -- bench backfill --tickets 10000 --verify
     Backfill(super::bench_backfill::BackfillBenchArgs),
     /// Measure the traffic generator: actions per second against both emulators on one core.
     ///

@@ -13,6 +13,12 @@
 //! - **unthrottled** (the default): limits off (the plan's budget is above any real account's,
 //!   which lifts the connectors' per-endpoint limits too); records per second end to end,
 //!   CPU-seconds of the engine per 1,000 tickets and its peak resident memory.
+//! - **verify** (`--verify`, with the unthrottled figure): after the backfill, `cutover verify`
+//!   as a child process; the API reads it makes of each platform, set against the API reads the
+//!   backfill made of the old platform (which reads every record once), and its CPU time and
+//!   peak memory. Before it the emulators' clocks move on a minute, as time passes for a person
+//!   between a backfill and its verification (Zendesk's exports leave out their last minute,
+//!   which verify would otherwise read record by record).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -53,6 +59,11 @@ pub struct BackfillBenchArgs {
     /// reading and planning alone, without the new platform's writes.
     #[arg(long)]
     pub dry_run: bool,
+    /// Then run `cutover verify` and count its requests to each platform against reading every
+    /// record once (the backfill's reads of the old platform). Not with --rate-limited or
+    /// --dry-run.
+    #[arg(long, conflicts_with_all = ["rate_limited", "dry_run"])]
+    pub verify: bool,
 }
 
 /// CPU time and peak memory of a process.
@@ -94,9 +105,15 @@ struct Tally {
     accepted: AtomicU64,
     limited: AtomicU64,
     failed: AtomicU64,
+    /// Reads of the API (`GET /api/v2/…`): not attachment downloads, not writes.
+    api_reads: AtomicU64,
 }
 
 impl Tally {
+    fn api_reads(&self) -> u64 {
+        self.api_reads.load(Ordering::Relaxed)
+    }
+
     fn count(&self, status: u16) {
         let counter = match status {
             429 => &self.limited,
@@ -137,11 +154,23 @@ impl Counted {
             .map_err(|e| fail(Class::Internal, format!("start an emulator: {e}")))?;
         let tally = Arc::new(Tally::default());
         let counter = Arc::clone(&tally);
+        let reads = Arc::clone(&tally);
         let service = tower::ServiceExt::map_response(
             ZendeskSim::router(Arc::clone(&app)),
             move |response: axum::response::Response| {
                 counter.count(response.status().as_u16());
                 response
+            },
+        );
+        let service = tower::ServiceExt::map_request(
+            service,
+            move |request: axum::http::Request<axum::body::Body>| {
+                if request.method() == axum::http::Method::GET
+                    && request.uri().path().starts_with("/api/v2/")
+                {
+                    reads.api_reads.fetch_add(1, Ordering::Relaxed);
+                }
+                request
             },
         );
         let token = shutdown.clone();
@@ -158,6 +187,112 @@ impl Counted {
     fn comments(&self) -> usize {
         self.app.counts().get("comments").copied().unwrap_or(0)
     }
+}
+
+/// The `cutover` executable as a child process on the bench's plan and store, with the
+/// emulators' credentials; the caller adds the command.
+fn engine(plan: &std::path::Path, store: &str) -> anyhow::Result<tokio::process::Command> {
+    let exe = std::env::current_exe().context("find the cutover executable")?;
+    let mut command = tokio::process::Command::new(exe);
+    command
+        .arg("--plan")
+        .arg(plan)
+        .args(["--store", store])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for (variable, value) in [
+        ("CUTOVER_OLD_EMAIL", rehearsal::SIM_EMAIL),
+        ("CUTOVER_NEW_EMAIL", rehearsal::SIM_EMAIL),
+        ("CUTOVER_OLD_TOKEN", rehearsal::SIM_TOKEN),
+        ("CUTOVER_NEW_TOKEN", rehearsal::SIM_TOKEN),
+    ] {
+        command.env(variable, value);
+    }
+    Ok(command)
+}
+
+/// Runs a child to its end, sampling its CPU time and peak memory: its exit status, standard
+/// output, usage and wall time in seconds.
+async fn run_sampled(
+    mut command: tokio::process::Command,
+) -> anyhow::Result<(std::process::ExitStatus, String, Option<Usage>, f64)> {
+    let started = Instant::now();
+    let mut child = command.spawn().context("start the engine")?;
+    let pid = child.id();
+    let mut stdout = String::new();
+    let mut out = child
+        .stdout
+        .take()
+        .context("the engine's standard output")?;
+    let reading = tokio::spawn(async move {
+        tokio::io::AsyncReadExt::read_to_string(&mut out, &mut stdout)
+            .await
+            .map(|_| stdout)
+    });
+    let mut usage = None;
+    let status = loop {
+        if let Some(status) = child.try_wait().context("wait for the engine")? {
+            break status;
+        }
+        usage = pid.and_then(usage_of).or(usage);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let stdout = reading
+        .await
+        .context("read the engine's output")?
+        .context("read the engine's output")?;
+    Ok((status, stdout, usage, started.elapsed().as_secs_f64()))
+}
+
+/// Moves an emulator's clock on by a minute and a second, over its control API.
+async fn skip_a_minute(url: &str) -> anyhow::Result<()> {
+    reqwest::Client::new()
+        .post(format!("{url}/_sim/clock"))
+        .json(&json!({ "advance_seconds": 61 }))
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .with_context(|| format!("move the clock of the emulator at {url}"))?;
+    Ok(())
+}
+
+/// Runs `cutover verify` after a backfill and sets its API reads of each platform against
+/// `read_once`, the reads of the old platform that copied every record once.
+async fn verify_figures(
+    plan: &std::path::Path,
+    store: &str,
+    old: &Counted,
+    new: &Counted,
+    read_once: u64,
+) -> anyhow::Result<serde_json::Value> {
+    skip_a_minute(&old.url).await?;
+    skip_a_minute(&new.url).await?;
+    let before = (old.tally.api_reads(), new.tally.api_reads());
+    let mut command = engine(plan, store)?;
+    command.args(["verify", "--json"]);
+    eprintln!("Running `cutover verify` as a child process…");
+    let (status, stdout, usage, seconds) = run_sampled(command).await?;
+    let reads = (
+        old.tally.api_reads() - before.0,
+        new.tally.api_reads() - before.1,
+    );
+    let report: serde_json::Value = serde_json::from_str(stdout.trim())
+        .with_context(|| format!("read the verification's JSON report ({status}): {stdout}"))?;
+    let ratio = |n: u64| n as f64 / read_once.max(1) as f64;
+    Ok(json!({
+        "clean": status.success(),
+        "seconds": seconds,
+        "api_reads": { "old": reads.0, "new": reads.1 },
+        "read_once_api_reads": read_once,
+        "reads_per_read_once": { "old": ratio(reads.0), "new": ratio(reads.1) },
+        "within_read_once": reads.0 <= read_once && reads.1 <= read_once,
+        "cpu_seconds": usage.map(|u| u.cpu_seconds),
+        "peak_rss_bytes": usage.map(|u| u.peak_rss_bytes),
+        "matched": report["kinds"].as_object().map(|kinds| {
+            kinds.values().filter_map(|k| k["matched"].as_u64()).sum::<u64>()
+        }),
+    }))
 }
 
 /// Runs `cutover bench backfill` and prints its figures as one JSON object.
@@ -195,27 +330,12 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
     };
     rehearsal::write_plan(&plan, &old.url, &new.url, budget).await?;
     let store = format!("sqlite://{}", dir.path().join("bench.db").display());
-    let exe = std::env::current_exe().context("find the cutover executable")?;
-    let mut command = tokio::process::Command::new(exe);
+    let mut command = engine(&plan, &store)?;
     command
-        .arg("--plan")
-        .arg(&plan)
-        .args(["--store", &store])
         .args(["backfill", "--json"])
         .args(args.dry_run.then_some("--dry-run"))
         .arg("--concurrency")
-        .arg(args.concurrency.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .kill_on_drop(true);
-    for (variable, value) in [
-        ("CUTOVER_OLD_EMAIL", rehearsal::SIM_EMAIL),
-        ("CUTOVER_NEW_EMAIL", rehearsal::SIM_EMAIL),
-        ("CUTOVER_OLD_TOKEN", rehearsal::SIM_TOKEN),
-        ("CUTOVER_NEW_TOKEN", rehearsal::SIM_TOKEN),
-    ] {
-        command.env(variable, value);
-    }
+        .arg(args.concurrency.to_string());
     eprintln!("Running the engine as a child process…");
     let started = Instant::now();
     let mut child = command.spawn().context("start `cutover backfill`")?;
@@ -301,6 +421,11 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         let written = total("created") + total("found") + total("updated");
         let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
         let comments = new.comments() as u64;
+        let verified = if args.verify {
+            verify_figures(&plan, &store, &old, &new, old.tally.api_reads()).await?
+        } else {
+            serde_json::Value::Null
+        };
         json!({
             "mode": if args.dry_run { "unthrottled_dry_run" } else { "unthrottled" },
             "tickets": args.tickets,
@@ -316,11 +441,18 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
             "engine_peak_rss_bytes": usage.map(|u| u.peak_rss_bytes),
             "requests": { "old": old_counts.0 + old_counts.1 + old_counts.2,
                           "new": new_counts.0 + new_counts.1 + new_counts.2 },
+            "verify": verified,
             "backfill": report,
         })
     };
     old.shutdown.cancel();
     new.shutdown.cancel();
     println!("{}", serde_json::to_string_pretty(&figures)?);
+    let verify = &figures["verify"];
+    let verified = verify["clean"] == true && verify["within_read_once"] == true;
+    if !verify.is_null() && !verified {
+        eprintln!("The verification was not clean, or read more than the records once.");
+        return Ok(Outcome::Findings);
+    }
     Ok(Outcome::Clean)
 }

@@ -296,6 +296,7 @@ impl Demo {
             concurrency: 8,
             dry_run: false,
             progress: self.progress(),
+            notifications_off: plan.copy.target_notifications_off,
         };
         let copy_started = Instant::now();
         let report = cutover_engine::backfill(

@@ -140,7 +140,12 @@ pub(crate) async fn write_plan_to(
     text = text
         .replace("requests_per_minute = 700", &budget)
         .replace("requests_per_minute = 400", &budget)
-        .replace("share = 0.8", "share = 1.0");
+        .replace("share = 0.8", "share = 1.0")
+        // The emulated target's "new ticket" acknowledgement is off (see `freshdesk`).
+        .replace(
+            "# target_notifications_off = true",
+            "target_notifications_off = true",
+        );
     let client = reqwest::Client::new();
     let mut groups = String::new();
     for name in list(&client, old_url, "groups", "name", |_| true).await? {

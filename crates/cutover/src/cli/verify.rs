@@ -59,18 +59,20 @@ fn html(report: &VerifyReport) -> String {
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>cutover verify</title>\
          <style>body{font-family:sans-serif}td,th{padding:2px 8px;text-align:left}</style>\
          </head><body><h1>cutover verify</h1><table><tr><th>kind</th><th>old</th><th>new</th>\
-         <th>matched</th><th>missing</th><th>extra</th><th>different</th></tr>",
+         <th>matched</th><th>missing</th><th>extra</th><th>different</th>\
+         <th>only on the new side</th></tr>",
     );
     for (kind, k) in &report.kinds {
         let _ = write!(
             page,
-            "<tr><td>{kind}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{kind}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             k.old,
             k.new,
             k.matched,
             k.missing.len(),
             k.extra.len(),
-            k.different.len()
+            k.different.len(),
+            k.only_new.len()
         );
     }
     page.push_str("</table><h2>Differences</h2><ul>");
@@ -84,10 +86,12 @@ fn html(report: &VerifyReport) -> String {
             );
         }
         for id in &k.extra {
+            let reason = k.extra_reasons.get(id).map_or("not linked", String::as_str);
             let _ = write!(
                 page,
-                "<li>{kind} {} extra on the new side</li>",
-                escape(id.as_str())
+                "<li>{kind} {} extra on the new side: {}</li>",
+                escape(id.as_str()),
+                escape(reason)
             );
         }
         for d in &k.different {
@@ -104,7 +108,10 @@ fn html(report: &VerifyReport) -> String {
             }
         }
     }
-    page.push_str("</ul></body></html>\n");
+    page.push_str(
+        "</ul><p>Records only on the new side carry no link and no cutover mark: the new \
+         account's own, or created there since. They are not a difference.</p></body></html>\n",
+    );
     page
 }
 

@@ -1,4 +1,6 @@
 //! `cutover bench backfill`: the figures it prints are there and add up, on a tiny account.
+//! With `--verify`, the verification after it is clean and reads each platform no more than
+//! the backfill read the old one (every record once).
 
 use serde_json::Value;
 
@@ -14,7 +16,15 @@ fn figures(args: &[&str]) -> Value {
 
 #[test]
 fn the_unthrottled_benchmark_copies_everything_and_reports_the_engine_alone() {
-    let out = figures(&["bench", "backfill", "--tickets", "25", "--concurrency", "2"]);
+    let out = figures(&[
+        "bench",
+        "backfill",
+        "--tickets",
+        "25",
+        "--concurrency",
+        "2",
+        "--verify",
+    ]);
     assert_eq!(out["mode"], "unthrottled", "{out:#}");
     let tickets = &out["backfill"]["kinds"]["ticket"];
     assert_eq!(tickets["created"], 25, "{out:#}");
@@ -29,6 +39,20 @@ fn the_unthrottled_benchmark_copies_everything_and_reports_the_engine_alone() {
         assert!(rss > 1 << 20 && rss < 1 << 30, "{out:#}");
     }
     assert!(out["requests"]["new"].as_u64().unwrap() > 0, "{out:#}");
+
+    let verify = &out["verify"];
+    assert_eq!(verify["clean"], true, "{verify:#}");
+    assert_eq!(verify["within_read_once"], true, "{verify:#}");
+    let read_once = verify["read_once_api_reads"].as_u64().unwrap();
+    for side in ["old", "new"] {
+        let reads = verify["api_reads"][side].as_u64().unwrap();
+        // Every page read once: as many reads as a copy of 25 tickets needs, and no more.
+        assert!(reads > 25 && reads <= read_once, "{side}: {verify:#}");
+    }
+    assert!(
+        verify["matched"].as_u64().unwrap() > records / 2,
+        "{verify:#}"
+    );
 }
 
 #[test]

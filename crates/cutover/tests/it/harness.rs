@@ -43,6 +43,27 @@ impl Workdir {
     }
 }
 
+/// The credentials of the in-process emulators, and a SQLite store in the folder.
+pub(crate) const SIM_ENV: &[(&str, &str)] = &[
+    ("CUTOVER_OLD_EMAIL", "admin@example.com"),
+    ("CUTOVER_OLD_TOKEN", "sim-token"),
+    ("CUTOVER_NEW_TOKEN", "sim-key"),
+    ("CUTOVER_STORE", "sqlite://state.db"),
+];
+
+/// Runs `cutover ARGS` in the folder with [`SIM_ENV`], off the async runtime's threads, so
+/// emulators served in the test's process keep answering.
+pub(crate) async fn run_beside_emulators(dir: &std::sync::Arc<Workdir>, args: &[&str]) -> Run {
+    let dir = std::sync::Arc::clone(dir);
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        dir.run_with_env(&args, SIM_ENV)
+    })
+    .await
+    .unwrap()
+}
+
 /// The result of a run, with readable accessors.
 pub(crate) struct Run(pub(crate) Output);
 

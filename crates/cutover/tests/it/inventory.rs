@@ -4,25 +4,11 @@
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 use serde_json::Value;
 
-use crate::harness::{Run, Workdir};
+use crate::harness::{self, Run, Workdir};
 
-/// Runs the binary off the runtime's threads, so the in-process emulator keeps answering.
+/// Runs the binary beside the in-process emulators.
 async fn run(dir: &std::sync::Arc<Workdir>, args: &[&str]) -> Run {
-    let dir = std::sync::Arc::clone(dir);
-    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
-    tokio::task::spawn_blocking(move || {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        dir.run_with_env(
-            &args,
-            &[
-                ("CUTOVER_OLD_EMAIL", "admin@example.com"),
-                ("CUTOVER_OLD_TOKEN", "sim-token"),
-                ("CUTOVER_STORE", "sqlite://state.db"),
-            ],
-        )
-    })
-    .await
-    .unwrap()
+    harness::run_beside_emulators(dir, args).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

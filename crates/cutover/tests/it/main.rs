@@ -13,4 +13,5 @@ mod e2e;
 mod harness;
 mod help;
 mod inventory;
+mod notifications;
 mod sim_cli;

@@ -18,6 +18,7 @@ mod dead_letters;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
+mod origins;
 mod support;
 mod verify;
 mod zendesk_e2e;

@@ -2,7 +2,7 @@
 
 use cutover_engine::Mapping;
 use cutover_engine::verify::{Snapshot, compare};
-use cutover_model::{Fingerprint, Observed, RecordKind, Side};
+use cutover_model::{Fingerprint, Observed, RecordKind, RecordRef, Side};
 use cutover_store::Link;
 use serde_json::json;
 
@@ -16,6 +16,16 @@ fn link(kind: RecordKind, old: u64, new: u64) -> Link {
         Fingerprint::of_json(&json!(null)),
         Side::Old,
     )
+}
+
+/// `observed` as cutover's copy of old ticket `old` (its mark read back).
+fn marked(mut observed: Observed, old: u64) -> Observed {
+    observed.origin = Some(RecordRef {
+        kind: RecordKind::Ticket,
+        side: Side::Old,
+        id: id(old),
+    });
+    observed
 }
 
 fn snapshot(records: Vec<Observed>) -> Snapshot {
@@ -48,8 +58,10 @@ fn missing_extra_and_different_are_told_apart() {
         observed(Side::New, 940, ticket("pending", 507, None)),
         observed(Side::Old, 41, ticket("solved", 7, Some(4))),
         observed(Side::New, 941, ticket("open", 507, Some(504))),
-        // On the new side with no link, of a kind only a copy puts there: a duplicate.
-        observed(Side::New, 942, ticket("open", 507, None)),
+        // On the new side with no link, marked as cutover's copy of an old ticket: a duplicate.
+        marked(observed(Side::New, 942, ticket("open", 507, None)), 40),
+        // On the new side with no link and no mark: opened there by a customer, not extra.
+        observed(Side::New, 943, ticket("open", 507, None)),
     ]);
     let links = [
         link(RecordKind::Contact, 7, 507),
@@ -83,7 +95,8 @@ fn missing_extra_and_different_are_told_apart() {
             ("9".to_owned(), Some("509".to_owned()))
         ]
     );
-    // An unlinked contact is the target's own (not created by cutover): reported, not extra.
+    // An unlinked contact with no mark is the target's own (not created by cutover): reported,
+    // not extra.
     assert!(contacts.extra.is_empty());
     assert_eq!(contacts.only_new, [id(999)]);
     let groups = &report.kinds[&RecordKind::Group];
@@ -93,6 +106,11 @@ fn missing_extra_and_different_are_told_apart() {
     assert_eq!(tickets.matched, 1);
     assert_eq!(tickets.different.len(), 1);
     assert_eq!(tickets.extra, [id(942)]);
+    assert_eq!(
+        tickets.extra_reasons[&id(942)],
+        "written by cutover as the copy of ticket 40 on the old side but not linked"
+    );
+    assert_eq!(tickets.only_new, [id(943)]);
     let diff = &tickets.different[0];
     assert_eq!(
         (diff.old_id.clone(), diff.new_id.clone()),

@@ -297,11 +297,12 @@ async fn delete_group(State(app): State<Arc<App>>, Path(id): Path<String>) -> Re
     let id = path_id(&id)?;
     let mut st = app.write();
     st.groups.remove(&id).ok_or_else(ApiError::not_found)?;
-    for t in st.tickets.values_mut() {
-        if u64_of(t, "group_id") == Some(id) {
+    st.tickets.update_where(
+        |t| u64_of(t, "group_id") == Some(id),
+        |t| {
             t.insert("group_id".into(), Value::Null);
-        }
-    }
+        },
+    );
     Ok(no_content())
 }
 

@@ -1,6 +1,8 @@
 //! The emulator's application state and how it starts.
 
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::time::Duration;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -8,10 +10,11 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use super::automation;
 use super::config::{FreshdeskOptions, PlanLimits};
 use super::errors::ApiError;
-use super::seed;
 use super::store::FreshdeskState;
+use super::{seed, solutions, time_entries};
 use crate::SimError;
 use crate::clock::Clock;
 use crate::control::{Controlled, Machinery, MachineryOptions};
@@ -66,7 +69,12 @@ pub struct App {
     pub(super) faults: Faults,
     pub(super) limiters: Limiters,
     pub(super) webhooks: Dispatcher,
+    /// The emulated hour (Unix seconds / 3600) of the last pass of the time-triggered rules.
+    last_pass_hour: AtomicI64,
 }
+
+/// How often (real time) the emulator looks whether an emulated hour has begun.
+const HOUR_POLL: Duration = Duration::from_secs(1);
 
 /// The emulator as a tower service.
 pub type FreshdeskService = axum::Router;
@@ -102,10 +110,11 @@ impl App {
                 allow_external_webhooks: opts.allow_external_webhooks,
             },
             fault_body(),
-            shutdown,
+            shutdown.clone(),
         )?;
-        let state = build_state(&opts, base, clock.now_secs().timestamp());
-        Ok(Arc::new(Self {
+        let now = clock.now_secs().timestamp();
+        let state = build_state(&opts, base, now);
+        let app = Arc::new(Self {
             state: RwLock::new(state),
             limiters: Limiters::new(opts.limits()),
             base: base.to_owned(),
@@ -113,7 +122,31 @@ impl App {
             clock,
             faults,
             webhooks,
-        }))
+            last_pass_hour: AtomicI64::new(now.div_euclid(3600)),
+        });
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(hourly(Arc::downgrade(&app), shutdown));
+        }
+        Ok(app)
+    }
+
+    /// Runs the time-triggered automation rules now, as Freshdesk's hourly pass does (the
+    /// emulator also runs them when the clock is moved through `/_sim/clock` and whenever an
+    /// emulated hour begins); returns how many times a rule fired.
+    pub fn run_time_triggers(&self) -> usize {
+        let now = self.now();
+        self.last_pass_hour
+            .store(now.div_euclid(3600), Ordering::Relaxed);
+        let mut st = self.write();
+        automation::time_pass(self, &mut st, now)
+    }
+
+    /// Runs the time-triggered rules if an emulated hour began since the last pass.
+    fn on_the_hour(&self) {
+        let hour = self.now().div_euclid(3600);
+        if self.last_pass_hour.load(Ordering::Relaxed) != hour {
+            self.run_time_triggers();
+        }
     }
 
     pub(super) fn read(&self) -> RwLockReadGuard<'_, FreshdeskState> {
@@ -152,6 +185,11 @@ impl App {
     /// Webhook delivery attempts so far.
     pub fn webhook_attempts(&self) -> Vec<Attempt> {
         self.webhooks.attempts()
+    }
+
+    /// Webhook invocations not finished yet (retries pending included).
+    pub fn webhooks_in_flight(&self) -> usize {
+        self.webhooks.in_flight()
     }
 
     /// Any ticket's JSON as `GET /api/v2/tickets/{id}` shows it.
@@ -237,12 +275,33 @@ impl Controlled for App {
     fn clear_notifications(&self) {
         self.write().notifications.clear();
     }
+
+    fn clock_moved(&self) {
+        self.run_time_triggers();
+    }
+}
+
+/// Polls the clock and runs the time-triggered rules at each emulated hour, until shutdown or
+/// until the emulator is dropped.
+async fn hourly(app: Weak<App>, shutdown: CancellationToken) {
+    let mut tick = tokio::time::interval(HOUR_POLL);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let Some(app) = app.upgrade() else { return };
+        app.on_the_hour();
+    }
 }
 
 fn build_state(opts: &FreshdeskOptions, base: &str, now: i64) -> FreshdeskState {
     let mut st = FreshdeskState::empty(opts.seed);
     seed::bootstrap(&mut st, &opts.domain, now - 3 * 365 * 86_400);
     seed::generate(&mut st, &opts.domain, base, opts.tickets, now);
+    time_entries::seed(&mut st);
+    solutions::seed(&mut st, now - 365 * 86_400);
     st
 }
 

@@ -1,7 +1,8 @@
 //! What follows a change: the e-mails Freshdesk would send a customer (listed at
-//! `/_sim/notifications`) and the automation rules (on ticket creation, on ticket update) whose
-//! `trigger_webhook` action calls a webhook with the configured method, URL, headers and
-//! templated body. Unsigned, as on Freshdesk; delivered by the shared [`crate::webhooks`] queue.
+//! `/_sim/notifications`) and the automation rules (on ticket creation, on ticket update, and
+//! time-triggered ones run by an hourly pass) whose `trigger_webhook` action calls a webhook with
+//! the configured method, URL, headers and templated body. Unsigned, as on Freshdesk; delivered
+//! by the shared [`crate::webhooks`] queue.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -9,13 +10,13 @@ use serde_json::{Map, Value, json};
 
 use super::app::App;
 use super::render::{priority_name, status_name};
-use super::store::{FreshdeskState, Rec, flag, iso, str_of, u64_of};
+use super::store::{FreshdeskState, Rec, flag, iso, parse_time, str_of, time_of, u64_of};
 use crate::notify::Notification;
 use crate::webhooks::Delivery;
 
 /// Rule type of ticket-creation rules (`/automations/1/rules`).
 pub(crate) const ON_CREATE: u64 = 1;
-/// Rule type of time-triggered rules (stored, never fired here).
+/// Rule type of time-triggered rules (run by [`time_pass`]).
 pub(crate) const TIME_TRIGGERED: u64 = 3;
 /// Rule type of ticket-update rules.
 pub(crate) const ON_UPDATE: u64 = 4;
@@ -128,37 +129,149 @@ pub(crate) fn ticket_updated(
     fire(app, st, ticket_id, ON_UPDATE, changed, now);
 }
 
-fn fire(app: &App, st: &FreshdeskState, ticket_id: u64, kind: u64, changed: &[String], now: i64) {
-    let Some(ticket) = st.tickets.get(&ticket_id) else {
-        return;
-    };
+/// The active rules of one type, in position order.
+fn active_rules(st: &FreshdeskState, kind: u64) -> Vec<&Rec> {
     let mut rules: Vec<&Rec> = st
         .rules
         .values()
         .filter(|r| u64_of(r, "_type") == Some(kind) && flag(r, "active"))
         .collect();
     rules.sort_by_key(|r| u64_of(r, "position").unwrap_or(0));
-    for rule in rules {
+    rules
+}
+
+fn fire(app: &App, st: &FreshdeskState, ticket_id: u64, kind: u64, changed: &[String], now: i64) {
+    let Some(ticket) = st.tickets.get(&ticket_id) else {
+        return;
+    };
+    for rule in active_rules(st, kind) {
         if kind == ON_UPDATE && !events_match(rule, ticket, changed) {
             continue;
         }
-        if !conditions_match(rule, ticket) {
+        if !conditions_match(rule, ticket, now) {
             continue;
         }
-        let rule_id = u64_of(rule, "id").unwrap_or(0);
-        let actions = rule
-            .get("actions")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for (n, action) in actions.iter().enumerate() {
-            if action.get("field_name").and_then(Value::as_str) != Some("trigger_webhook") {
+        run_actions(app, st, rule, ticket, kind, now);
+    }
+}
+
+/// Runs a matched rule's actions on a ticket: its `trigger_webhook` actions call their webhooks
+/// (other actions are stored, not applied).
+fn run_actions(app: &App, st: &FreshdeskState, rule: &Rec, ticket: &Rec, kind: u64, now: i64) {
+    let rule_id = u64_of(rule, "id").unwrap_or(0);
+    let actions = rule.get("actions").and_then(Value::as_array);
+    for (n, action) in actions.into_iter().flatten().enumerate() {
+        if action.get("field_name").and_then(Value::as_str) != Some("trigger_webhook") {
+            continue;
+        }
+        let delivery = webhook(app, st, ticket, action, rule_id, kind, now, n);
+        app.webhooks.dispatch(delivery);
+    }
+}
+
+/// Tickets whose last update is older than this are left out of the hourly pass (Freshdesk:
+/// "processes all recent tickets - tickets updated in the past 30 days").
+const RECENT: i64 = 30 * 86_400;
+
+/// The time conditions (`field_name` of a condition property) and the ticket time each counts
+/// hours from: a top-level timestamp or one of the ticket's stats.
+const TIME_FIELDS: [(&str, &str); 12] = [
+    ("hours_since_created", "created_at"),
+    ("hours_since_updated", "updated_at"),
+    ("hours_since_last_updated", "updated_at"),
+    ("hours_since_status_changed", "status_updated_at"),
+    ("hours_since_pending", "pending_since"),
+    ("hours_since_resolved", "resolved_at"),
+    ("hours_since_closed", "closed_at"),
+    ("hours_since_reopened", "reopened_at"),
+    ("hours_since_requester_responded", "requester_responded_at"),
+    ("hours_since_agent_responded", "agent_responded_at"),
+    ("hours_since_first_response_due", "fr_due_by"),
+    ("hours_since_due", "due_by"),
+];
+
+/// The ticket time a time condition counts from, `None` when the condition is not about time;
+/// `Some(None)` when the ticket has no such time (the condition then fails).
+fn anchor(ticket: &Rec, field: &str) -> Option<Option<i64>> {
+    let (_, key) = TIME_FIELDS.iter().find(|(name, _)| *name == field)?;
+    let at = match ticket.get(*key) {
+        Some(Value::String(_)) => Some(time_of(ticket, key)),
+        _ => ticket
+            .get("_stats")
+            .and_then(|s| s.get(*key))
+            .and_then(Value::as_str)
+            .and_then(parse_time),
+    };
+    Some(at)
+}
+
+/// The properties of a rule's conditions, flattened.
+fn properties(rule: &Rec) -> impl Iterator<Item = &Value> {
+    rule.get("conditions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .flat_map(
+            |set| match set.get("properties").and_then(Value::as_array) {
+                Some(props) => props.iter().collect::<Vec<_>>(),
+                None => vec![set],
+            },
+        )
+}
+
+/// The window a time-triggered rule fires once in, for one ticket: the times its time
+/// conditions count from (a rule without one counts from the last update). A ticket that fired
+/// a rule fires it again only when one of these times has moved (it was updated, its status
+/// changed, …).
+fn window(rule: &Rec, ticket: &Rec) -> Vec<i64> {
+    let mut out: Vec<i64> = properties(rule)
+        .filter_map(|p| p.get("field_name").and_then(Value::as_str))
+        .filter_map(|f| anchor(ticket, f))
+        .map(|at| at.unwrap_or(i64::MIN))
+        .collect();
+    if out.is_empty() {
+        out.push(time_of(ticket, "updated_at"));
+    }
+    out
+}
+
+/// Freshdesk's hourly pass of the time-triggered rules at `now`: every active rule, in position
+/// order, over the tickets updated in the last 30 days (not trashed, not spam); a rule whose
+/// conditions hold runs its actions on the ticket once per window (see [`window`]). Returns
+/// how many times a rule fired.
+pub(crate) fn time_pass(app: &App, st: &mut FreshdeskState, now: i64) -> usize {
+    let rules: Vec<Rec> = active_rules(st, TIME_TRIGGERED)
+        .into_iter()
+        .cloned()
+        .collect();
+    if rules.is_empty() {
+        return 0;
+    }
+    let mut fired = Vec::new();
+    for ticket in st.tickets.values() {
+        if flag(ticket, "_deleted")
+            || flag(ticket, "spam")
+            || time_of(ticket, "updated_at") < now - RECENT
+        {
+            continue;
+        }
+        let ticket_id = u64_of(ticket, "id").unwrap_or(0);
+        for rule in &rules {
+            let rule_id = u64_of(rule, "id").unwrap_or(0);
+            if !conditions_match(rule, ticket, now) {
                 continue;
             }
-            let delivery = webhook(app, st, ticket, action, rule_id, kind, now, n);
-            app.webhooks.dispatch(delivery);
+            let window = window(rule, ticket);
+            if st.time_fired.get(&(rule_id, ticket_id)) == Some(&window) {
+                continue;
+            }
+            run_actions(app, st, rule, ticket, TIME_TRIGGERED, now);
+            fired.push(((rule_id, ticket_id), window));
         }
     }
+    let count = fired.len();
+    st.time_fired.extend(fired);
+    count
 }
 
 fn field_name(name: &str) -> &str {
@@ -204,10 +317,31 @@ fn any_eq(actual: &Value, wanted: &Value) -> bool {
     }
 }
 
-fn property_matches(ticket: &Rec, prop: &Value) -> bool {
+/// Whole hours from `at` to `now` compared with a time condition's `greater_than`, `less_than`
+/// or `is` (the default) and its value (a number or a numeric string).
+fn hours_match(at: Option<i64>, now: i64, prop: &Value) -> bool {
+    let Some(at) = at else { return false };
+    let hours = (now - at).div_euclid(3600);
+    let wanted = match prop.get("value") {
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::String(s)) => s.trim().parse().ok(),
+        _ => None,
+    };
+    let Some(wanted) = wanted else { return false };
+    match prop.get("operator").and_then(Value::as_str).unwrap_or("is") {
+        "greater_than" => hours > wanted,
+        "less_than" => hours < wanted,
+        _ => hours == wanted,
+    }
+}
+
+fn property_matches(ticket: &Rec, prop: &Value, now: i64) -> bool {
     let Some(field) = prop.get("field_name").and_then(Value::as_str) else {
         return true;
     };
+    if let Some(at) = anchor(ticket, field) {
+        return hours_match(at, now, prop);
+    }
     let actual = field_value(ticket, field);
     let wanted = prop.get("value").cloned().unwrap_or(Value::Null);
     let text = |v: &Value| match v {
@@ -222,7 +356,7 @@ fn property_matches(ticket: &Rec, prop: &Value) -> bool {
     }
 }
 
-fn conditions_match(rule: &Rec, ticket: &Rec) -> bool {
+fn conditions_match(rule: &Rec, ticket: &Rec, now: i64) -> bool {
     let Some(sets) = rule.get("conditions").and_then(Value::as_array) else {
         return true;
     };
@@ -230,12 +364,12 @@ fn conditions_match(rule: &Rec, ticket: &Rec) -> bool {
         |set| match set.get("properties").and_then(Value::as_array) {
             Some(props) => {
                 if set.get("match_type").and_then(Value::as_str) == Some("any") {
-                    props.is_empty() || props.iter().any(|p| property_matches(ticket, p))
+                    props.is_empty() || props.iter().any(|p| property_matches(ticket, p, now))
                 } else {
-                    props.iter().all(|p| property_matches(ticket, p))
+                    props.iter().all(|p| property_matches(ticket, p, now))
                 }
             }
-            None => property_matches(ticket, set),
+            None => property_matches(ticket, set, now),
         },
     )
 }
@@ -441,10 +575,10 @@ fn webhook(
             u64_of(ticket, "id").unwrap_or(0),
             INVOCATIONS.fetch_add(1, Ordering::Relaxed)
         ),
-        event_type: if kind == ON_CREATE {
-            "ticket_created"
-        } else {
-            "ticket_updated"
+        event_type: match kind {
+            ON_CREATE => "ticket_created",
+            TIME_TRIGGERED => "time_triggered",
+            _ => "ticket_updated",
         }
         .to_owned(),
         url: render_template(url, &values, false),

@@ -1,5 +1,6 @@
 //! Contacts (list with filters and `_updated_since`, show, create, update, soft delete, hard
-//! delete, restore, merge, make agent) and companies (list, show, create, update, delete).
+//! delete, restore, merge, make agent) and companies (list, autocomplete by name, show, create,
+//! update, delete).
 
 use std::sync::Arc;
 
@@ -18,7 +19,9 @@ use super::routes::{
     path_id, reply,
 };
 use super::seed::{company_record, contact_record};
-use super::store::{FreshdeskState, Rec, flag, is_agent, iso, parse_time, str_of, time_of, u64_of};
+use super::store::{
+    FreshdeskState, Rec, flag, fold, is_agent, iso, parse_time, str_of, time_of, u64_of,
+};
 use super::ticket_input::{custom_value, valid_email};
 use crate::page::QueryMap;
 
@@ -36,6 +39,10 @@ pub(crate) fn routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
         .route(
             "/api/v2/companies",
             get(list_companies).post(create_company),
+        )
+        .route(
+            "/api/v2/companies/autocomplete",
+            get(autocomplete_companies),
         )
         .route(
             "/api/v2/companies/{id}",
@@ -98,9 +105,15 @@ async fn list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
         .non_empty("company_id")
         .and_then(|c| c.parse::<u64>().ok());
     let st = app.read();
-    let matching = st
-        .contacts
-        .values()
+    // The most selective filter with an index picks the candidates; all filters then apply.
+    let keyed = ["unique_external_id", "email", "phone", "mobile"]
+        .into_iter()
+        .find_map(|k| query.non_empty(k).map(|v| (k, v)));
+    let candidates: Box<dyn Iterator<Item = &Rec>> = match keyed {
+        Some((key, value)) => Box::new(st.contacts.find(key, &fold(value.trim()))),
+        None => Box::new(st.contacts.values()),
+    };
+    let matching = candidates
         .filter(|c| !is_agent(c))
         .filter(|c| match state {
             Some("deleted") => flag(c, "deleted"),
@@ -115,8 +128,13 @@ async fn list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
             ["email", "mobile", "phone"].iter().all(|k| {
                 query
                     .non_empty(k)
-                    .is_none_or(|v| str_of(c, k).is_some_and(|x| x.eq_ignore_ascii_case(v)))
+                    .is_none_or(|v| str_of(c, k).is_some_and(|x| x.eq_ignore_ascii_case(v.trim())))
             })
+        })
+        .filter(|c| {
+            query
+                .non_empty("unique_external_id")
+                .is_none_or(|v| str_of(c, "unique_external_id") == Some(v))
         })
         .collect::<Vec<_>>();
     let (page, has_next) = paging.window(matching);
@@ -239,12 +257,11 @@ fn check_contact(
         if key != "email" && key != "unique_external_id" {
             continue;
         }
-        let other = if key == "email" {
-            st.contact_by_email(value)
-        } else {
-            st.contact_by(key, value)
-        };
-        if let Some(other) = other.filter(|o| u64_of(o, "id") != own_id) {
+        let mut others = st.contacts.find(key, &fold(value.trim())).filter(|o| {
+            u64_of(o, "id") != own_id
+                && (key == "email" || str_of(o, key).is_some_and(|v| v == value))
+        });
+        if let Some(other) = others.next() {
             duplicates.push((key, u64_of(other, "id").unwrap_or(0)));
         }
     }
@@ -290,7 +307,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Res {
     let mut rec = contact_record(id, &name, now);
     put_fields(&mut rec, fields, now);
     let out = render::contact(&rec);
-    st.contacts.insert(id, rec);
+    st.put_contact(id, rec);
     let mut response = reply(StatusCode::CREATED, &out);
     if let Ok(v) = HeaderValue::from_str(&format!("{}/api/v2/contacts/{id}", app.base)) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -308,9 +325,13 @@ async fn update(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes
         return Err(ApiError::not_found());
     }
     check_contact(&st, &fields, Some(id))?;
-    let rec = st.contacts.get_mut(&id).ok_or_else(ApiError::not_found)?;
-    put_fields(rec, fields, now);
-    let out = render::contact(rec);
+    let out = st
+        .contacts
+        .update(id, |rec| {
+            put_fields(rec, fields, now);
+            render::contact(rec)
+        })
+        .ok_or_else(ApiError::not_found)?;
     Ok(reply(StatusCode::OK, &out))
 }
 
@@ -319,13 +340,17 @@ async fn soft_delete(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res
     let id = path_id(&id)?;
     let now = app.now();
     let mut st = app.write();
-    let c = st
+    if st
         .contacts
-        .get_mut(&id)
-        .filter(|c| !flag(c, "deleted") && !is_agent(c))
-        .ok_or_else(ApiError::not_found)?;
-    c.insert("deleted".into(), json!(true));
-    c.insert("updated_at".into(), json!(iso(now)));
+        .get(&id)
+        .is_none_or(|c| flag(c, "deleted") || is_agent(c))
+    {
+        return Err(ApiError::not_found());
+    }
+    st.contacts.update(id, |c| {
+        c.insert("deleted".into(), json!(true));
+        c.insert("updated_at".into(), json!(iso(now)));
+    });
     Ok(no_content())
 }
 
@@ -353,7 +378,7 @@ async fn hard_delete(
             "invalid_value",
         ));
     }
-    st.contacts.remove(&id);
+    st.contacts.remove(id);
     Ok(no_content())
 }
 
@@ -362,13 +387,14 @@ async fn restore(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
     let id = path_id(&id)?;
     let now = app.now();
     let mut st = app.write();
-    let c = st
-        .contacts
-        .get_mut(&id)
+    st.contacts
+        .get(&id)
         .filter(|c| flag(c, "deleted"))
         .ok_or_else(ApiError::not_found)?;
-    c.insert("deleted".into(), json!(false));
-    c.insert("updated_at".into(), json!(iso(now)));
+    st.contacts.update(id, |c| {
+        c.insert("deleted".into(), json!(false));
+        c.insert("updated_at".into(), json!(iso(now)));
+    });
     Ok(no_content())
 }
 
@@ -425,17 +451,18 @@ async fn merge(State(app): State<Arc<App>>, body: Bytes) -> Res {
     }
     let mut other_emails = Vec::new();
     for id in &secondaries {
-        if let Some(c) = st.contacts.remove(id) {
+        if let Some(c) = st.contacts.remove(*id) {
             other_emails.extend(str_of(&c, "email").map(str::to_owned));
         }
-        for t in st.tickets.values_mut() {
-            if u64_of(t, "requester_id") == Some(*id) {
+        st.tickets.update_where(
+            |t| u64_of(t, "requester_id") == Some(*id),
+            |t| {
                 t.insert("requester_id".into(), json!(primary));
                 t.insert("updated_at".into(), json!(iso(now)));
-            }
-        }
+            },
+        );
     }
-    if let Some(p) = st.contacts.get_mut(&primary) {
+    st.contacts.update(primary, |p| {
         if let Some(Value::Array(list)) = p.get_mut("other_emails") {
             list.extend(other_emails.into_iter().map(Value::from));
         }
@@ -456,7 +483,7 @@ async fn merge(State(app): State<Arc<App>>, body: Bytes) -> Res {
             }
         }
         p.insert("updated_at".into(), json!(iso(now)));
-    }
+    });
     Ok(no_content())
 }
 
@@ -467,7 +494,7 @@ async fn make_agent(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res 
     let mut st = app.write();
     let c = st
         .contacts
-        .get_mut(&id)
+        .get(&id)
         .filter(|c| !flag(c, "deleted") && !is_agent(c))
         .ok_or_else(ApiError::not_found)?;
     if str_of(c, "email").is_none() {
@@ -477,8 +504,13 @@ async fn make_agent(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res 
             "invalid_value",
         ));
     }
-    c.insert("_agent".into(), json!(true));
-    let mut out = render::contact(c);
+    let mut out = st
+        .contacts
+        .update(id, |c| {
+            c.insert("_agent".into(), json!(true));
+            render::contact(c)
+        })
+        .ok_or_else(ApiError::not_found)?;
     let agent = json!({"available": true, "occasional": false, "id": id, "ticket_scope": 1,
         "signature": null, "group_ids": [], "role_ids": [47_000_000_004_u64], "skill_ids": [],
         "available_since": null, "type": "support_agent", "focus_mode": true,
@@ -547,10 +579,10 @@ fn check_company(
         return Err(ApiError::invalid(errors));
     }
     if let Some(name) = name.and_then(Value::as_str) {
-        let taken = st.companies.values().find(|c| {
-            str_of(c, "name").is_some_and(|n| n.to_lowercase() == name.trim().to_lowercase())
-                && u64_of(c, "id") != own_id
-        });
+        let taken = st
+            .companies
+            .find("name", &name.trim().to_lowercase())
+            .find(|c| u64_of(c, "id") != own_id);
         if let Some(other) = taken {
             let mut err = ApiError::conflict(vec![FieldError::new(
                 "name",
@@ -578,6 +610,28 @@ async fn list_companies(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> R
     Ok(page_reply(&app, "/api/v2/companies", &query, paging, items))
 }
 
+/// `GET /api/v2/companies/autocomplete?name=…`: `{"companies": [{"id", "name"}]}`, the companies
+/// whose name starts with `name` (case aside), in name order, from the ordered name index.
+async fn autocomplete_companies(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
+    let query = QueryMap::parse(q.as_deref());
+    let Some(name) = query.non_empty("name") else {
+        return Err(ApiError::field(
+            "name",
+            "It should be a/an String",
+            "missing_field",
+        ));
+    };
+    let prefix = name.trim().to_lowercase();
+    let st = app.read();
+    let companies: Vec<Value> = st
+        .companies
+        .prefixed(&prefix)
+        .filter_map(|(_, id)| st.companies.get(&id))
+        .map(|c| json!({"id": c.get("id"), "name": c.get("name")}))
+        .collect();
+    Ok(reply(StatusCode::OK, &json!({"companies": companies})))
+}
+
 async fn show_company(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
     let id = path_id(&id)?;
     let st = app.read();
@@ -601,7 +655,7 @@ async fn create_company(State(app): State<Arc<App>>, body: Bytes) -> Res {
     put_fields(&mut rec, fields, now);
     rec.insert("name".into(), json!(name));
     let out = Value::Object(rec.clone());
-    st.companies.insert(id, rec);
+    st.companies.put(id, rec);
     let mut response = reply(StatusCode::CREATED, &out);
     if let Ok(v) = HeaderValue::from_str(&format!("{}/api/v2/companies/{id}", app.base)) {
         response.headers_mut().insert(header::LOCATION, v);
@@ -618,21 +672,26 @@ async fn update_company(State(app): State<Arc<App>>, Path(id): Path<String>, bod
         return Err(ApiError::not_found());
     }
     check_company(&st, &fields, Some(id))?;
-    let rec = st.companies.get_mut(&id).ok_or_else(ApiError::not_found)?;
-    put_fields(rec, fields, now);
-    Ok(reply(StatusCode::OK, &Value::Object(rec.clone())))
+    let out = st
+        .companies
+        .update(id, |rec| {
+            put_fields(rec, fields, now);
+            Value::Object(rec.clone())
+        })
+        .ok_or_else(ApiError::not_found)?;
+    Ok(reply(StatusCode::OK, &out))
 }
 
 /// `DELETE /api/v2/companies/{id}`: permanent; its contacts and tickets lose the company.
 async fn delete_company(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
     let id = path_id(&id)?;
     let mut st = app.write();
-    st.companies.remove(&id).ok_or_else(ApiError::not_found)?;
-    let st = &mut *st;
-    for rec in st.contacts.values_mut().chain(st.tickets.values_mut()) {
-        if u64_of(rec, "company_id") == Some(id) {
-            rec.insert("company_id".into(), Value::Null);
-        }
-    }
+    st.companies.remove(id).ok_or_else(ApiError::not_found)?;
+    let of_company = |rec: &Rec| u64_of(rec, "company_id") == Some(id);
+    let unlink = |rec: &mut Rec| {
+        rec.insert("company_id".into(), Value::Null);
+    };
+    st.contacts.update_where(of_company, unlink);
+    st.tickets.update_where(of_company, unlink);
     Ok(no_content())
 }

@@ -209,7 +209,7 @@ pub(crate) async fn reply_to(
     let files = store_uploads(&mut st, input.files, now);
     c.insert("_attachments".into(), json!(files));
     st.put_conversation(c);
-    if let Some(t) = st.tickets.get_mut(&id) {
+    st.tickets.update(id, |t| {
         t.insert("updated_at".into(), json!(iso(now)));
         if let Some(Value::Object(stats)) = t.get_mut("_stats") {
             stats.insert("agent_responded_at".into(), json!(iso(now)));
@@ -217,7 +217,7 @@ pub(crate) async fn reply_to(
                 stats.insert("first_responded_at".into(), json!(iso(now)));
             }
         }
-    }
+    });
     let mut all_cc = cc;
     all_cc.extend(emails(&fields, "bcc_emails"));
     automation::notify(&mut st, "reply", id, &text, &all_cc, now);
@@ -293,7 +293,7 @@ pub(crate) async fn note(
     c.insert("_attachments".into(), json!(files));
     st.put_conversation(c);
     let by_agent = st.contacts.get(&user).is_some_and(is_agent);
-    if let Some(t) = st.tickets.get_mut(&id) {
+    st.tickets.update(id, |t| {
         t.insert("updated_at".into(), json!(iso(now)));
         if incoming
             && !by_agent
@@ -301,7 +301,7 @@ pub(crate) async fn note(
         {
             stats.insert("requester_responded_at".into(), json!(iso(now)));
         }
-    }
+    });
     if !private && !incoming && by_agent {
         automation::notify(&mut st, "public_note", id, &text, &[], now);
     }
@@ -373,7 +373,12 @@ pub(crate) async fn delete_attachment(State(app): State<Arc<App>>, Path(id): Pat
             list.retain(|x| x.as_u64() != Some(id));
         }
     };
-    st.tickets.values_mut().for_each(unlink);
+    let holds = |rec: &super::store::Rec| {
+        rec.get("_attachments")
+            .and_then(Value::as_array)
+            .is_some_and(|l| l.iter().any(|x| x.as_u64() == Some(id)))
+    };
+    st.tickets.update_where(holds, unlink);
     st.conversations.values_mut().for_each(unlink);
     Ok(no_content())
 }

@@ -140,16 +140,21 @@ pub(crate) fn create_field(app: &App, kind: &'static str, body: &Bytes) -> Res {
 
 /// Every record of the kind shows a new custom field (as null).
 fn add_key_everywhere(st: &mut FreshdeskState, kind: &str, name: &str) {
-    let records: Box<dyn Iterator<Item = &mut super::store::Rec>> = match kind {
-        "ticket_fields" => Box::new(st.tickets.values_mut()),
-        "contact_fields" => Box::new(st.contacts.values_mut()),
-        _ => Box::new(st.companies.values_mut()),
+    let records = match kind {
+        "ticket_fields" => &mut st.tickets,
+        "contact_fields" => &mut st.contacts,
+        _ => &mut st.companies,
     };
-    for rec in records {
+    let lacks = |rec: &super::store::Rec| {
+        rec.get("custom_fields")
+            .and_then(Value::as_object)
+            .is_some_and(|c| !c.contains_key(name))
+    };
+    records.update_where(lacks, |rec| {
         if let Some(Value::Object(custom)) = rec.get_mut("custom_fields") {
             custom.entry(name.to_owned()).or_insert(Value::Null);
         }
-    }
+    });
 }
 
 /// `PUT` a field: its label, flags and choices; on the status field, choices named by a new
@@ -352,18 +357,18 @@ pub(crate) async fn create_agent(State(app): State<Arc<App>>, body: Bytes) -> Re
             );
             let mut contact = contact_record(id, &name, now);
             contact.insert("email".into(), json!(email));
-            st.contacts.insert(id, contact);
+            st.put_contact(id, contact);
             id
         }
     };
-    if let Some(c) = st.contacts.get_mut(&id) {
+    st.contacts.update(id, |c| {
         c.insert("_agent".into(), json!(true));
         for key in ["language", "time_zone"] {
             if let Some(v) = fields.get(key) {
                 c.insert(key.into(), v.clone());
             }
         }
-    }
+    });
     let groups = ids(fields.get("group_ids")).unwrap_or_default();
     let agent = json!({"available": true, "occasional": fields.get("occasional").and_then(Value::as_bool).unwrap_or(false),
         "id": id, "ticket_scope": fields.get("ticket_scope").cloned().unwrap_or(json!(1)),
@@ -399,14 +404,14 @@ pub(crate) async fn update_agent(
     if let Some(groups) = ids(fields.get("group_ids")) {
         set_groups(&mut st, id, &groups);
     }
-    if let Some(c) = st.contacts.get_mut(&id) {
+    st.contacts.update(id, |c| {
         for key in ["email", "name", "language", "time_zone"] {
             if let Some(v) = fields.get(key) {
                 c.insert(key.into(), v.clone());
             }
         }
         c.insert("updated_at".into(), json!(iso(now)));
-    }
+    });
     if let Some(a) = st.agents.get_mut(&id) {
         for key in [
             "ticket_scope",
@@ -437,8 +442,8 @@ pub(crate) async fn delete_agent(State(app): State<Arc<App>>, Path(id): Path<Str
         return Err(ApiError::not_found());
     }
     set_groups(&mut st, id, &[]);
-    if let Some(c) = st.contacts.get_mut(&id) {
+    st.contacts.update(id, |c| {
         c.insert("_agent".into(), json!(false));
-    }
+    });
     Ok(no_content())
 }

@@ -13,13 +13,16 @@ mod contacts;
 mod conversations;
 mod errors;
 mod fields;
+mod indexed;
 mod render;
 mod routes;
 mod search;
 mod seed;
+mod solutions;
 mod store;
 mod ticket_input;
 mod tickets;
+mod time_entries;
 
 pub use app::{App, FreshdeskService, FreshdeskSim};
 pub use config::{FreshdeskOptions, Plan};

@@ -1,6 +1,10 @@
 //! Filter search: `GET /search/tickets|contacts|companies?query="…"` with Freshdesk's query
 //! language (`field:value`, `field:'text'`, `field:>'2024-01-01'`, `field:<3`, `null`, `AND`,
 //! `OR`, parentheses), 30 results a page, 10 pages at most, `{"results": […], "total": N}`.
+//!
+//! An equality on an indexed field (a ticket's custom field, a contact's e-mail or phone, a
+//! company's name) is answered from the store's index: the index names candidates, every
+//! candidate is still checked against the whole query, so the answer is the scan's.
 
 use std::sync::Arc;
 
@@ -10,9 +14,10 @@ use serde_json::{Value, json};
 
 use super::app::App;
 use super::errors::{ApiError, FieldError};
+use super::indexed::Indexed;
 use super::render::{self, Includes};
 use super::routes::{GENERIC_SHAPE, Res, TICKET_SHAPE, corrupt, reply};
-use super::store::{Rec, flag, is_agent, parse_time, time_of};
+use super::store::{Rec, flag, fold, is_agent, parse_time, time_of};
 use crate::page::QueryMap;
 
 const PER_PAGE: usize = 30;
@@ -176,33 +181,109 @@ impl Parser {
     }
 }
 
-fn parse(q: &str, fields: &[&str]) -> Result<Expr, ApiError> {
+/// Parses a query; `custom` names the defined `cf_*` fields, which the query may also spell
+/// without the prefix (as Freshdesk's documentation does).
+fn parse(q: &str, fields: &[&str], custom: &[String]) -> Result<Expr, ApiError> {
     let toks = tokenize(q)?;
     let mut p = Parser { toks, pos: 0 };
-    let expr = p.or()?;
+    let mut expr = p.or()?;
     if p.pos != p.toks.len() {
         return Err(invalid_query("Unexpected tokens at the end of the query"));
     }
-    check_fields(&expr, fields)?;
+    check_fields(&mut expr, fields, custom)?;
     Ok(expr)
 }
 
-fn check_fields(e: &Expr, fields: &[&str]) -> Result<(), ApiError> {
+fn check_fields(e: &mut Expr, fields: &[&str], custom: &[String]) -> Result<(), ApiError> {
     match e {
         Expr::Term { field, .. } => {
             if fields.contains(&field.as_str())
                 || field.starts_with("cf_") && fields.contains(&"cf_*")
             {
                 Ok(())
+            } else if fields.contains(&"cf_*")
+                && let Some(full) = custom.iter().find(|c| c.strip_prefix("cf_") == Some(field))
+            {
+                field.clone_from(full);
+                Ok(())
             } else {
                 Err(ApiError::invalid(vec![FieldError::unexpected(field)]))
             }
         }
         Expr::And(a, b) | Expr::Or(a, b) => {
-            check_fields(a, fields)?;
-            check_fields(b, fields)
+            check_fields(a, fields, custom)?;
+            check_fields(b, fields, custom)
         }
     }
+}
+
+/// Which query terms an index answers: the fields it covers and how it normalises a value.
+struct Indexing {
+    covers: fn(&str) -> bool,
+    key: fn(&str) -> String,
+}
+
+/// Tickets: their custom fields' text values (not the date-like ones, which compare by day).
+const TICKET_INDEX: Indexing = Indexing {
+    covers: |f| f.starts_with("cf_") && !is_date(f),
+    key: fold,
+};
+
+/// Contacts: e-mails (primary and other: a superset of the primary the query matches), phones,
+/// mobiles, Twitter ids.
+const CONTACT_INDEX: Indexing = Indexing {
+    covers: |f| ["email", "phone", "mobile", "twitter_id"].contains(&f),
+    key: fold,
+};
+
+/// Companies: lower-cased names (Unicode lower case: a superset of the ASCII-case-blind match).
+const COMPANY_INDEX: Indexing = Indexing {
+    covers: |f| f == "name",
+    key: str::to_lowercase,
+};
+
+/// Ids (ascending) of the records that may match `e`, from `records`' index; `None` when the
+/// index cannot narrow the query and every record is a candidate.
+fn candidates(e: &Expr, records: &Indexed, how: &Indexing) -> Option<Vec<u64>> {
+    match e {
+        Expr::Term {
+            field,
+            op: Op::Eq,
+            value: Lit::Str(s),
+        } if (how.covers)(field) => Some(records.lookup(field, &(how.key)(s)).to_vec()),
+        Expr::Term { .. } => None,
+        Expr::And(a, b) => match (candidates(a, records, how), candidates(b, records, how)) {
+            (Some(x), Some(y)) => Some(
+                x.into_iter()
+                    .filter(|id| y.binary_search(id).is_ok())
+                    .collect(),
+            ),
+            (Some(x), None) | (None, Some(x)) => Some(x),
+            (None, None) => None,
+        },
+        Expr::Or(a, b) => {
+            let mut all = candidates(a, records, how)?;
+            all.extend(candidates(b, records, how)?);
+            all.sort_unstable();
+            all.dedup();
+            Some(all)
+        }
+    }
+}
+
+/// The records matching `e` (before other filters), ascending by id: from the index when it
+/// narrows the query, else every record.
+fn matching<'a>(
+    e: &'a Expr,
+    records: &'a Indexed,
+    how: &Indexing,
+    custom_plain: &'a [&'a str],
+) -> Box<dyn Iterator<Item = &'a Rec> + 'a> {
+    let all: Box<dyn Iterator<Item = &'a Rec> + 'a> = match candidates(e, records, how) {
+        Some(ids) => Box::new(ids.into_iter().filter_map(|id| records.get(&id))),
+        None => Box::new(records.values()),
+    };
+    Box::new(all.filter(move |r| eval(e, r, custom_plain)))
 }
 
 fn field_value(rec: &Rec, field: &str, custom_plain: &[&str]) -> Value {
@@ -269,7 +350,7 @@ struct SearchReq {
     page: usize,
 }
 
-fn read(q: Option<&str>, fields: &[&str]) -> Result<SearchReq, ApiError> {
+fn read(q: Option<&str>, fields: &[&str], custom: &[String]) -> Result<SearchReq, ApiError> {
     let query = QueryMap::parse(q);
     let Some(raw) = query.get("query") else {
         return Err(ApiError::field(
@@ -299,7 +380,7 @@ fn read(q: Option<&str>, fields: &[&str]) -> Result<SearchReq, ApiError> {
         },
     };
     Ok(SearchReq {
-        expr: parse(inner, fields)?,
+        expr: parse(inner, fields, custom)?,
         page,
     })
 }
@@ -342,13 +423,15 @@ const TICKET_FIELDS: [&str; 15] = [
 
 /// `GET /api/v2/search/tickets?query="…"`.
 pub(crate) async fn tickets(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
-    let req = read(q.as_deref(), &TICKET_FIELDS)?;
     let st = app.read();
-    let mut picked: Vec<&Rec> = st
-        .tickets
-        .values()
+    let custom: Vec<String> = st
+        .ticket_custom_fields()
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    let req = read(q.as_deref(), &TICKET_FIELDS, &custom)?;
+    let mut picked: Vec<&Rec> = matching(&req.expr, &st.tickets, &TICKET_INDEX, &[])
         .filter(|t| !flag(t, "_deleted") && !flag(t, "spam"))
-        .filter(|t| eval(&req.expr, t, &[]))
         .collect();
     picked.sort_by_cached_key(|t| std::cmp::Reverse(time_of(t, "created_at")));
     let (page, total) = cut(picked, req.page);
@@ -389,15 +472,12 @@ const CONTACT_FIELDS: [&str; 12] = [
 
 /// `GET /api/v2/search/contacts?query="…"`.
 pub(crate) async fn contacts(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
-    let req = read(q.as_deref(), &CONTACT_FIELDS)?;
+    let req = read(q.as_deref(), &CONTACT_FIELDS, &[])?;
     let st = app.read();
-    let matching: Vec<&Rec> = st
-        .contacts
-        .values()
+    let found: Vec<&Rec> = matching(&req.expr, &st.contacts, &CONTACT_INDEX, &["customer_tier"])
         .filter(|c| !is_agent(c) && !flag(c, "deleted"))
-        .filter(|c| eval(&req.expr, c, &["customer_tier"]))
         .collect();
-    let (page, total) = cut(matching, req.page);
+    let (page, total) = cut(found, req.page);
     let mut hits: Vec<Value> = page.into_iter().map(render::contact).collect();
     drop(st);
     corrupt(&app, &mut hits, &GENERIC_SHAPE);
@@ -416,14 +496,11 @@ const COMPANY_FIELDS: [&str; 7] = [
 
 /// `GET /api/v2/search/companies?query="…"`.
 pub(crate) async fn companies(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
-    let req = read(q.as_deref(), &COMPANY_FIELDS)?;
+    let req = read(q.as_deref(), &COMPANY_FIELDS, &[])?;
     let st = app.read();
-    let matching: Vec<&Rec> = st
-        .companies
-        .values()
-        .filter(|c| eval(&req.expr, c, &["website"]))
-        .collect();
-    let (page, total) = cut(matching, req.page);
+    let found: Vec<&Rec> =
+        matching(&req.expr, &st.companies, &COMPANY_INDEX, &["website"]).collect();
+    let (page, total) = cut(found, req.page);
     let hits: Vec<Value> = page.into_iter().map(|c| Value::Object(c.clone())).collect();
     drop(st);
     answer(hits, total)
@@ -438,6 +515,7 @@ mod tests {
         let e = parse(
             "(status:2 OR priority:4) AND tag:'needs review'",
             &TICKET_FIELDS,
+            &[],
         )
         .unwrap();
         let Expr::And(left, right) = e else {
@@ -452,8 +530,102 @@ mod tests {
                 value: Lit::Str("needs review".into())
             }
         );
-        assert!(parse("status:2 AND", &TICKET_FIELDS).is_err());
-        assert!(parse("nonsense:2", &TICKET_FIELDS).is_err());
-        assert!(parse("created_at:>'2024-01-01'", &TICKET_FIELDS).is_ok());
+        assert!(parse("status:2 AND", &TICKET_FIELDS, &[]).is_err());
+        assert!(parse("nonsense:2", &TICKET_FIELDS, &[]).is_err());
+        assert!(parse("created_at:>'2024-01-01'", &TICKET_FIELDS, &[]).is_ok());
+        let custom = ["cf_order_number".to_owned()];
+        let bare = parse("order_number:'A-1'", &TICKET_FIELDS, &custom).unwrap();
+        assert!(matches!(bare, Expr::Term { ref field, .. } if field == "cf_order_number"));
+        assert!(parse("order_number:'A-1'", &CONTACT_FIELDS, &custom).is_err());
     }
+
+    /// A pure scan: every record, then the query.
+    fn scan<'a>(e: &Expr, records: &'a Indexed, plain: &[&str]) -> Vec<&'a Rec> {
+        records.values().filter(|r| eval(e, r, plain)).collect()
+    }
+
+    #[test]
+    fn indexed_answers_equal_the_scan_on_generated_data() {
+        let mut st = super::super::store::FreshdeskState::empty(7);
+        super::super::seed::bootstrap(&mut st, "acme", 1_600_000_000);
+        super::super::seed::generate(&mut st, "acme", "http://x", 400, 1_717_416_000);
+        let custom: Vec<String> = st
+            .ticket_custom_fields()
+            .into_iter()
+            .map(|f| f.name)
+            .collect();
+        assert!(st.tickets.index_is_true() && st.contacts.index_is_true());
+        assert!(st.companies.index_is_true());
+        let tickets: Vec<&Rec> = st.tickets.values().collect();
+        let order = |t: &Rec| {
+            t.get("custom_fields")
+                .and_then(|c| c.get("cf_order_number"))
+                .and_then(Value::as_str)
+                .unwrap_or("none")
+                .to_owned()
+        };
+        let (a, b) = (order(tickets[3]), order(tickets[250]));
+        let mut queries = vec![
+            format!("cf_order_number:'{a}'"),
+            format!("order_number:'{}'", a.to_lowercase()),
+            format!("cf_order_number:'{a}' OR cf_order_number:'{b}'"),
+            format!("cf_order_number:'{a}' AND status:2"),
+            format!("(plan:'premium' OR cf_order_number:'{b}') AND priority:1"),
+            format!("plan:'Basic' OR status:3"),
+            "cf_order_number:'no-such-order'".to_owned(),
+            "cf_plan:null".to_owned(),
+            "plan:'FREE' AND (status:2 OR status:3)".to_owned(),
+        ];
+        queries.extend(PLANS_FOR_TEST.iter().map(|p| format!("cf_plan:'{p}'")));
+        let mut narrowed = 0;
+        for q in &queries {
+            let e = parse(q, &TICKET_FIELDS, &custom).unwrap();
+            narrowed += usize::from(candidates(&e, &st.tickets, &TICKET_INDEX).is_some());
+            let fast: Vec<&Rec> = matching(&e, &st.tickets, &TICKET_INDEX, &[]).collect();
+            assert_eq!(fast, scan(&e, &st.tickets, &[]), "{q}");
+        }
+        assert!(narrowed >= 8, "the index answered only {narrowed} queries");
+        assert!(
+            !scan(
+                &parse(&queries[0], &TICKET_FIELDS, &custom).unwrap(),
+                &st.tickets,
+                &[]
+            )
+            .is_empty()
+        );
+
+        let contact = st
+            .contacts
+            .values()
+            .find(|c| {
+                c.get("phone").is_some_and(Value::is_string)
+                    && c.get("email").is_some_and(Value::is_string)
+            })
+            .unwrap();
+        let email = contact["email"].as_str().unwrap().to_uppercase();
+        let phone = contact["phone"].as_str().unwrap().to_owned();
+        for q in [
+            format!("email:'{email}'"),
+            format!("phone:'{phone}'"),
+            format!("phone:'{phone}' AND language:'en'"),
+            format!("email:'{email}' OR mobile:'+1 999'"),
+        ] {
+            let e = parse(&q, &CONTACT_FIELDS, &[]).unwrap();
+            assert!(
+                candidates(&e, &st.contacts, &CONTACT_INDEX).is_some(),
+                "{q}"
+            );
+            let fast: Vec<&Rec> =
+                matching(&e, &st.contacts, &CONTACT_INDEX, &["customer_tier"]).collect();
+            assert_eq!(fast, scan(&e, &st.contacts, &["customer_tier"]), "{q}");
+        }
+        let company = st.companies.values().next().unwrap();
+        let name = company["name"].as_str().unwrap().to_uppercase();
+        let e = parse(&format!("name:'{name}'"), &COMPANY_FIELDS, &[]).unwrap();
+        let fast: Vec<&Rec> = matching(&e, &st.companies, &COMPANY_INDEX, &["website"]).collect();
+        assert_eq!(fast, scan(&e, &st.companies, &["website"]));
+        assert_eq!(fast.len(), 1);
+    }
+
+    const PLANS_FOR_TEST: [&str; 4] = ["Free", "basic", "PREMIUM", "Gold"];
 }

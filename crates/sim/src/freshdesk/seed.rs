@@ -218,7 +218,7 @@ fn add_agent(st: &mut FreshdeskState, name: &str, email: &str, role: u64, epoch:
     let mut contact = contact_record(id, name, epoch);
     contact.insert("email".into(), json!(email));
     contact.insert("_agent".into(), json!(true));
-    st.contacts.insert(id, contact);
+    st.put_contact(id, contact);
     st.agents.insert(
         id,
         obj(
@@ -402,7 +402,7 @@ pub(crate) fn generate(
                 "custom_fields".into(),
                 json!({"website": format!("https://{mail_domain}"), "address": null}),
             );
-            st.companies.insert(id, rec);
+            st.companies.put(id, rec);
             id
         })
         .collect();
@@ -424,7 +424,7 @@ pub(crate) fn generate(
                 rec.insert("unique_external_id".into(), json!(format!("ext-{n}")));
             }
             rec.insert("custom_fields".into(), json!({"customer_tier": pick(&mut rng, &[Value::Null, json!("gold"), json!("silver")])}));
-            st.contacts.insert(id, rec);
+            st.put_contact(id, rec);
             id
         })
         .collect();
@@ -607,7 +607,7 @@ fn one_ticket(
     } else if rng.random_bool(0.03) {
         t.insert("_deleted".into(), json!(true));
     }
-    st.tickets.insert(id, t);
+    st.put_ticket(id, t);
 }
 
 /// A satisfaction rating record.

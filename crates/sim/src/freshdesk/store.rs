@@ -1,12 +1,14 @@
 //! The account's records. Most are held as the JSON objects the API shows (Freshdesk's shapes
 //! are wide and mostly flat), with a few internal keys starting with `_` that rendering strips.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime};
 use serde_json::{Map, Value};
 
+use super::indexed::Indexed;
 use crate::datagen::{AttachmentMeta, attachment_bytes};
 use crate::notify::NotificationLog;
 use crate::state::{Counts, IdGen};
@@ -60,21 +62,39 @@ pub(crate) struct FreshdeskState {
     pub(crate) conversation_ids: IdGen,
     pub(crate) attachment_ids: IdGen,
     pub(crate) other_ids: IdGen,
-    pub(crate) tickets: BTreeMap<u64, Rec>,
+    /// Tickets (trashed ones too), indexed by their `cf_*` text values.
+    pub(crate) tickets: Indexed,
     pub(crate) conversations: BTreeMap<u64, Rec>,
     pub(crate) ticket_conversations: HashMap<u64, Vec<u64>>,
-    pub(crate) contacts: BTreeMap<u64, Rec>,
+    /// Contacts, agents' too, indexed by e-mail (primary and other), phone, mobile,
+    /// `unique_external_id` and `twitter_id`.
+    pub(crate) contacts: Indexed,
     pub(crate) agents: BTreeMap<u64, Rec>,
-    pub(crate) companies: BTreeMap<u64, Rec>,
+    /// Companies, indexed by lower-cased name (in order, for autocomplete).
+    pub(crate) companies: Indexed,
     pub(crate) groups: BTreeMap<u64, Rec>,
     pub(crate) roles: BTreeMap<u64, Rec>,
     pub(crate) ratings: BTreeMap<u64, Rec>,
     pub(crate) rules: BTreeMap<u64, Rec>,
+    /// Time-triggered firings: `(rule id, ticket id)` to the window it fired in.
+    pub(crate) time_fired: HashMap<(u64, u64), Vec<i64>>,
     pub(crate) lists: BTreeMap<&'static str, Vec<Value>>,
     pub(crate) jobs: BTreeMap<String, Value>,
     pub(crate) attachments: HashMap<u64, Attachment>,
     pub(crate) notifications: NotificationLog,
     pub(crate) owner_id: u64,
+    /// Ids of time entries.
+    pub(crate) time_entry_ids: IdGen,
+    /// Time entries (see `time_entries.rs`), with `_spent` (seconds logged while stopped).
+    pub(crate) time_entries: BTreeMap<u64, Rec>,
+    /// Ids of knowledge-base categories, folders and articles (one sequence).
+    pub(crate) solution_ids: IdGen,
+    /// Knowledge-base categories, with `_translations` (language to translated fields).
+    pub(crate) solution_categories: BTreeMap<u64, Rec>,
+    /// Knowledge-base folders, with `category_id` and `_translations`.
+    pub(crate) solution_folders: BTreeMap<u64, Rec>,
+    /// Knowledge-base articles, with `folder_id`, `category_id` and `_translations`.
+    pub(crate) solution_articles: BTreeMap<u64, Rec>,
 }
 
 impl FreshdeskState {
@@ -89,21 +109,28 @@ impl FreshdeskState {
             conversation_ids: IdGen::new(60_000_000_001, 1),
             attachment_ids: IdGen::new(70_000_000_001, 1),
             other_ids: IdGen::new(80_000_000_001, 1),
-            tickets: BTreeMap::new(),
+            tickets: Indexed::new(ticket_keys),
             conversations: BTreeMap::new(),
             ticket_conversations: HashMap::new(),
-            contacts: BTreeMap::new(),
+            contacts: Indexed::new(contact_keys),
             agents: BTreeMap::new(),
-            companies: BTreeMap::new(),
+            companies: Indexed::with_ordered(company_keys, "name"),
             groups: BTreeMap::new(),
             roles: BTreeMap::new(),
             ratings: BTreeMap::new(),
             rules: BTreeMap::new(),
+            time_fired: HashMap::new(),
             lists: LIST_KINDS.iter().map(|k| (*k, Vec::new())).collect(),
             jobs: BTreeMap::new(),
             attachments: HashMap::new(),
             notifications: NotificationLog::default(),
             owner_id: 0,
+            time_entry_ids: IdGen::new(90_000_000_001, 1),
+            time_entries: BTreeMap::new(),
+            solution_ids: IdGen::new(95_000_000_001, 1),
+            solution_categories: BTreeMap::new(),
+            solution_folders: BTreeMap::new(),
+            solution_articles: BTreeMap::new(),
         }
     }
 
@@ -130,32 +157,38 @@ impl FreshdeskState {
         counts.insert("automation_rules", self.rules.len());
         counts.insert("attachments", self.attachments.len());
         counts.insert("notifications", self.notifications.len());
+        counts.insert("time_entries", self.time_entries.len());
+        counts.insert("solution_categories", self.solution_categories.len());
+        counts.insert("solution_folders", self.solution_folders.len());
+        counts.insert("solution_articles", self.solution_articles.len());
         for (kind, list) in &self.lists {
             counts.insert(kind, list.len());
         }
         counts
     }
 
-    /// The contact with this e-mail (primary or other), deleted ones included.
+    /// The contact with this e-mail (primary or other, case aside), deleted ones included.
     pub(crate) fn contact_by_email(&self, email: &str) -> Option<&Rec> {
-        let email = email.trim();
-        self.contacts.values().find(|c| {
-            str_of(c, "email").is_some_and(|e| e.eq_ignore_ascii_case(email))
-                || c.get("other_emails")
-                    .and_then(Value::as_array)
-                    .is_some_and(|l| {
-                        l.iter()
-                            .filter_map(Value::as_str)
-                            .any(|e| e.eq_ignore_ascii_case(email))
-                    })
-        })
+        self.contacts.find("email", &fold(email.trim())).next()
     }
 
-    /// The contact whose `key` (`phone`, `mobile`, `unique_external_id`, `twitter_id`) is `value`.
+    /// The contact whose `key` (`phone`, `mobile`, `unique_external_id`, `twitter_id`) is
+    /// exactly `value`.
     pub(crate) fn contact_by(&self, key: &str, value: &str) -> Option<&Rec> {
         self.contacts
-            .values()
+            .find(key, &fold(value))
             .find(|c| str_of(c, key).is_some_and(|v| v == value))
+    }
+
+    /// Stores a contact (new or changed) with its index entries: every contact write, agents'
+    /// included, goes through here, [`Indexed::update`] or [`Indexed::remove`].
+    pub(crate) fn put_contact(&mut self, id: u64, contact: Rec) {
+        self.contacts.put(id, contact);
+    }
+
+    /// Stores a ticket (new or changed) with its index entries.
+    pub(crate) fn put_ticket(&mut self, id: u64, ticket: Rec) {
+        self.tickets.put(id, ticket);
     }
 
     /// The bytes of an attachment.
@@ -251,6 +284,64 @@ fn custom_fields(list: Option<&Vec<Value>>, ticket: bool) -> Vec<CustomField> {
             })
         })
         .collect()
+}
+
+/// A lookup key: ASCII case folded, as the API compares e-mails, phones and search values.
+pub(crate) fn fold(value: &str) -> String {
+    value.to_ascii_lowercase()
+}
+
+/// Contact fields looked up by value (besides `email`, which also covers `other_emails`).
+pub(crate) const CONTACT_KEYS: [&str; 4] = ["phone", "mobile", "unique_external_id", "twitter_id"];
+
+/// A contact's lookup keys: every e-mail under `email`, and [`CONTACT_KEYS`], case folded.
+fn contact_keys(rec: &Rec) -> Vec<(Cow<'static, str>, String)> {
+    let others = rec
+        .get("other_emails")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str);
+    str_of(rec, "email")
+        .into_iter()
+        .chain(others)
+        .map(|e| (Cow::Borrowed("email"), fold(e)))
+        .chain(
+            CONTACT_KEYS
+                .iter()
+                .filter_map(|k| str_of(rec, k).map(|v| (Cow::Borrowed(*k), fold(v)))),
+        )
+        .collect()
+}
+
+/// A company's lookup key: its lower-cased name.
+fn company_keys(rec: &Rec) -> Vec<(Cow<'static, str>, String)> {
+    str_of(rec, "name")
+        .map(|n| (Cow::Borrowed("name"), n.to_lowercase()))
+        .into_iter()
+        .collect()
+}
+
+/// A ticket's lookup keys: each text value (or text item of a list value) of its `cf_*` custom
+/// fields, case folded, under the field's name.
+fn ticket_keys(rec: &Rec) -> Vec<(Cow<'static, str>, String)> {
+    let Some(Value::Object(custom)) = rec.get("custom_fields") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (name, value) in custom.iter().filter(|(k, _)| k.starts_with("cf_")) {
+        match value {
+            Value::String(s) => out.push((Cow::Owned(name.clone()), fold(s))),
+            Value::Array(items) => out.extend(
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(|s| (Cow::Owned(name.clone()), fold(s))),
+            ),
+            _ => {}
+        }
+    }
+    out
 }
 
 /// A Unix time in Freshdesk's format (`2024-06-03T12:00:00Z`).

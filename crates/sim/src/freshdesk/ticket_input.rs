@@ -561,7 +561,7 @@ pub(crate) fn resolve_requester(st: &mut FreshdeskState, requester: Requester, n
             let id = st.user_ids.next_id();
             let mut contact: Rec = contact_record(id, &name, now);
             contact.insert(key.to_owned(), json!(value));
-            st.contacts.insert(id, contact);
+            st.put_contact(id, contact);
             id
         }
     }

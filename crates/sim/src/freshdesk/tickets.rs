@@ -194,7 +194,7 @@ pub(crate) async fn create(State(app): State<Arc<App>>, req: Request) -> Res {
     ticket.insert("_attachments".into(), json!(files));
     let status = u64_of(&ticket, "status").unwrap_or(2);
     ticket_input::status_stats(&mut ticket, 2, status, now);
-    st.tickets.insert(id, ticket);
+    st.put_ticket(id, ticket);
     automation::ticket_created(&app, &mut st, id, now);
     let out = st
         .tickets
@@ -232,7 +232,7 @@ pub(crate) async fn outbound_email(State(app): State<Arc<App>>, req: Request) ->
     ticket.insert("_attachments".into(), json!(files));
     let status = u64_of(&ticket, "status").unwrap_or(5);
     ticket_input::status_stats(&mut ticket, 2, status, now);
-    st.tickets.insert(id, ticket);
+    st.put_ticket(id, ticket);
     automation::ticket_created(&app, &mut st, id, now);
     let out = st
         .tickets
@@ -262,7 +262,7 @@ pub(crate) async fn update(
         }
         changed.push("attachments".to_owned());
     }
-    st.tickets.insert(id, ticket);
+    st.put_ticket(id, ticket);
     automation::ticket_updated(&app, &mut st, id, &changed, now);
     let out = st
         .tickets
@@ -286,10 +286,10 @@ pub(crate) async fn destroy(State(app): State<Arc<App>>, Path(id): Path<String>)
     let now = app.now();
     let mut st = app.write();
     live(&st, id)?;
-    if let Some(t) = st.tickets.get_mut(&id) {
+    st.tickets.update(id, |t| {
         t.insert("_deleted".into(), json!(true));
         t.insert("updated_at".into(), json!(iso(now)));
-    }
+    });
     Ok(no_content())
 }
 
@@ -298,13 +298,14 @@ pub(crate) async fn restore(State(app): State<Arc<App>>, Path(id): Path<String>)
     let id = path_id(&id)?;
     let now = app.now();
     let mut st = app.write();
-    let t = st
-        .tickets
-        .get_mut(&id)
+    st.tickets
+        .get(&id)
         .filter(|t| flag(t, "_deleted"))
         .ok_or_else(ApiError::not_found)?;
-    t.insert("_deleted".into(), json!(false));
-    t.insert("updated_at".into(), json!(iso(now)));
+    st.tickets.update(id, |t| {
+        t.insert("_deleted".into(), json!(false));
+        t.insert("updated_at".into(), json!(iso(now)));
+    });
     Ok(no_content())
 }
 
@@ -371,7 +372,7 @@ pub(crate) async fn bulk_update(State(app): State<Arc<App>>, body: Bytes) -> Res
         let mut ticket = ticket.clone();
         let validated = validate(&st, &properties, false)?;
         let changed = apply(&mut st, &mut ticket, validated, now);
-        st.tickets.insert(id, ticket);
+        st.put_ticket(id, ticket);
         automation::ticket_updated(&app, &mut st, id, &changed, now);
         data.push(json!({"id": id, "success": true}));
     }
@@ -387,9 +388,11 @@ pub(crate) async fn bulk_delete(State(app): State<Arc<App>>, body: Bytes) -> Res
     let mut data = Vec::new();
     for id in ids {
         let ok = live(&st, id).is_ok();
-        if let Some(t) = st.tickets.get_mut(&id).filter(|_| ok) {
-            t.insert("_deleted".into(), json!(true));
-            t.insert("updated_at".into(), json!(iso(now)));
+        if ok {
+            st.tickets.update(id, |t| {
+                t.insert("_deleted".into(), json!(true));
+                t.insert("updated_at".into(), json!(iso(now)));
+            });
         }
         data.push(json!({"id": id, "success": ok}));
     }
@@ -453,13 +456,13 @@ pub(crate) async fn merge(
     for id in &secondaries {
         let text = format!("This ticket is closed and merged into ticket {primary}");
         add_note(&mut st, *id, actor.agent_id, &text, now);
-        if let Some(t) = st.tickets.get_mut(id) {
+        st.tickets.update(*id, |t| {
             let old = u64_of(t, "status").unwrap_or(2);
             t.insert("status".into(), json!(5));
             t.insert("association_type".into(), Value::Null);
             ticket_input::status_stats(t, old, 5, now);
             t.insert("updated_at".into(), json!(iso(now)));
-        }
+        });
     }
     let names: Vec<String> = secondaries.iter().map(u64::to_string).collect();
     let text = format!(
@@ -467,9 +470,9 @@ pub(crate) async fn merge(
         names.join(", ")
     );
     add_note(&mut st, primary, actor.agent_id, &text, now);
-    if let Some(t) = st.tickets.get_mut(&primary) {
+    st.tickets.update(primary, |t| {
         t.insert("updated_at".into(), json!(iso(now)));
-    }
+    });
     Ok(no_content())
 }
 

@@ -9,7 +9,7 @@ use super::model::{
     User, Webhook,
 };
 use crate::notify::NotificationLog;
-use crate::state::{Counts, IdGen};
+use crate::state::{Counts, IdGen, KeyIndex};
 
 /// First id of uploaded attachments; generated attachments' ids stay below it.
 pub(crate) const UPLOADED_ATTACHMENT_BASE: u64 = 1 << 44;
@@ -332,40 +332,6 @@ fn searchable(user: &User) -> Vec<String> {
         .chain(user.identities.iter().map(|i| &i.value))
         .map(|text| text.to_lowercase())
         .collect()
-}
-
-/// Record ids by an exact key (an external id, a lower-cased name), each key's ids ascending.
-/// Records without the key are not in it.
-#[derive(Debug, Default)]
-pub(crate) struct KeyIndex {
-    ids: HashMap<String, Vec<u64>>,
-}
-
-impl KeyIndex {
-    /// The ids carrying `key`, ascending (empty if none).
-    pub(crate) fn get(&self, key: &str) -> &[u64] {
-        self.ids.get(key).map_or(&[], Vec::as_slice)
-    }
-
-    fn insert(&mut self, key: Option<&str>, id: u64) {
-        let Some(key) = key else { return };
-        let ids = self.ids.entry(key.to_owned()).or_default();
-        if let Err(at) = ids.binary_search(&id) {
-            ids.insert(at, id);
-        }
-    }
-
-    fn remove(&mut self, key: Option<&str>, id: u64) {
-        let Some(key) = key else { return };
-        if let Some(ids) = self.ids.get_mut(key) {
-            if let Ok(at) = ids.binary_search(&id) {
-                ids.remove(at);
-            }
-            if ids.is_empty() {
-                self.ids.remove(key);
-            }
-        }
-    }
 }
 
 /// Record ids by the three-byte sequences of their texts: narrows a substring search to the

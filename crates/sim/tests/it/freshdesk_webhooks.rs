@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 
 use crate::freshdesk_harness::{fd_opts, fd_spawn};
 
-type Got = Arc<Mutex<Vec<(AxMethod, HeaderMap, String)>>>;
+pub(crate) type Got = Arc<Mutex<Vec<(AxMethod, HeaderMap, String)>>>;
 
-async fn receiver() -> (String, Got) {
+pub(crate) async fn receiver() -> (String, Got) {
     let got: Got = Arc::default();
     let state = Arc::clone(&got);
     let app = Router::new().route(

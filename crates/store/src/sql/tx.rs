@@ -73,6 +73,8 @@ const MOVE_AUDIT_HEAD: &str = "UPDATE audit_head SET seq = $1, hash = $2 WHERE i
 const PUT_RUN_STATE: &str = "INSERT INTO run_state (name, value, updated_at) VALUES ($1, $2, $3) \
      ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 
+const DELETE_RUN_STATE: &str = "DELETE FROM run_state WHERE name = $1";
+
 /// A transaction on a SQL backend.
 pub(crate) struct SqlTx<DB: Dialect> {
     /// The driver's transaction: rolled back when dropped uncommitted.
@@ -406,6 +408,15 @@ where
             .execute(self.conn())
             .await
             .during(|| format!("set run state {key:?}"))?;
+        Ok(())
+    }
+
+    async fn delete_run_state(&mut self, key: &str) -> Result<(), StoreError> {
+        sqlx::query::<DB>(DELETE_RUN_STATE)
+            .bind(key)
+            .execute(self.conn())
+            .await
+            .during(|| format!("delete run state {key:?}"))?;
         Ok(())
     }
 
