@@ -4,7 +4,8 @@
 //! API v1 shapes (keys such as `custom_field`, `helpdesk_agent`, `cc_email`, `frDueBy`); those
 //! keys are listed per sample as legacy and reported apart, never silently skipped. Every sample,
 //! knowledge base and time entries included, is compared. The report goes
-//! to stdout and `target/sim-fidelity-freshdesk.json`; the test asserts that nothing else is off.
+//! to stdout and `target/tmp/sim-fidelity-freshdesk.json` (Cargo's `CARGO_TARGET_TMPDIR`); the
+//! test asserts that nothing else is off.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -460,9 +461,8 @@ async fn every_sample_is_matched_in_keys_and_types() {
     let summary = json!({"samples": files.len(), "compared": files.len() - not_emulated.len(),
         "not_emulated": not_emulated, "keys_checked": checked, "legacy_keys_reported": legacy,
         "failures": bad, "per_sample": report});
-    let out =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/sim-fidelity-freshdesk.json");
-    let _ = std::fs::write(&out, serde_json::to_string_pretty(&summary).unwrap());
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("sim-fidelity-freshdesk.json");
+    std::fs::write(&out, serde_json::to_string_pretty(&summary).unwrap()).unwrap();
     println!(
         "freshdesk fidelity: {} samples, {} compared, {} not emulated, {} keys checked, {} v1-era keys reported, {} failures",
         files.len(),
