@@ -13,7 +13,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::routing::get;
+use axum::routing::{MethodRouter, get};
 use serde_json::{Map, Value, json};
 
 use super::app::App;
@@ -36,6 +36,24 @@ enum Kind {
 }
 
 impl Kind {
+    /// The kind a record of this one lives in, and the field naming it.
+    fn parent(self) -> Option<(Kind, &'static str)> {
+        match self {
+            Self::Category => None,
+            Self::Folder => Some((Self::Category, "category_id")),
+            Self::Article => Some((Self::Folder, "folder_id")),
+        }
+    }
+
+    /// The kind's name in paths.
+    fn plural(self) -> &'static str {
+        match self {
+            Self::Category => "categories",
+            Self::Folder => "folders",
+            Self::Article => "articles",
+        }
+    }
+
     fn map(self, st: &FreshdeskState) -> &BTreeMap<u64, Rec> {
         match self {
             Self::Category => &st.solution_categories,
@@ -83,56 +101,129 @@ impl Kind {
 
 /// Routes of this module.
 pub(crate) fn routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
+    use Kind::{Article, Category, Folder};
     r.route(
         "/api/v2/solutions/categories",
         get(categories).post(create_category),
     )
     .route(
         "/api/v2/solutions/categories/{id}",
-        get(category_or_list)
-            .put(update_category)
-            .delete(delete_category),
+        writes(Category, get(category_or_list)),
     )
     .route(
         "/api/v2/solutions/categories/{id}/folders",
-        get(folders).post(create_folder),
+        children(Folder),
     )
     .route(
         "/api/v2/solutions/categories/{id}/folders/{lang}",
-        get(folders_in),
+        children_in(Folder),
     )
     .route(
         "/api/v2/solutions/categories/{id}/{lang}",
-        get(category_tr)
-            .post(create_category_tr)
-            .put(update_category_tr),
+        translations(Category),
     )
-    .route(
-        "/api/v2/solutions/folders/{id}",
-        get(folder).put(update_folder).delete(delete_folder),
-    )
-    .route(
-        "/api/v2/solutions/folders/{id}/articles",
-        get(articles).post(create_article),
-    )
+    .route("/api/v2/solutions/folders/{id}", record(Folder))
+    .route("/api/v2/solutions/folders/{id}/articles", children(Article))
     .route(
         "/api/v2/solutions/folders/{id}/articles/{lang}",
-        get(articles_in),
+        children_in(Article),
     )
     .route(
         "/api/v2/solutions/folders/{id}/{lang}",
-        get(folder_tr).post(create_folder_tr).put(update_folder_tr),
+        translations(Folder),
     )
-    .route(
-        "/api/v2/solutions/articles/{id}",
-        get(article).put(update_article).delete(delete_article),
-    )
+    .route("/api/v2/solutions/articles/{id}", record(Article))
     .route(
         "/api/v2/solutions/articles/{id}/{lang}",
-        get(article_tr)
-            .post(create_article_tr)
-            .put(update_article_tr),
+        translations(Article),
     )
+}
+
+/// `GET|PUT|DELETE …/{id}`: one record of `kind`.
+fn record(kind: Kind) -> MethodRouter<Arc<App>> {
+    let read = get(
+        move |State(app): State<Arc<App>>, Path(id): Path<String>| async move {
+            one(&app, kind, &id, None)
+        },
+    );
+    writes(kind, read)
+}
+
+/// `read` with `PUT` and `DELETE` of one record of `kind`.
+fn writes(kind: Kind, read: MethodRouter<Arc<App>>) -> MethodRouter<Arc<App>> {
+    read.put(
+        move |State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes| async move {
+            update(&app, kind, &id, &body)
+        },
+    )
+    .delete(
+        move |State(app): State<Arc<App>>, Path(id): Path<String>| async move {
+            delete(&app, kind, &id)
+        },
+    )
+}
+
+/// `GET|POST|PUT …/{id}/{lang}`: a record's translation, read, created or updated.
+fn translations(kind: Kind) -> MethodRouter<Arc<App>> {
+    get(
+        move |State(app): State<Arc<App>>, Path((id, lang)): Path<(String, String)>| async move {
+            one(&app, kind, &id, Some(language(&lang)?))
+        },
+    )
+    .post(
+        move |State(app): State<Arc<App>>,
+              Path((id, lang)): Path<(String, String)>,
+              body: Bytes| async move { translate(&app, kind, &id, &lang, &body, true) },
+    )
+    .put(
+        move |State(app): State<Arc<App>>,
+              Path((id, lang)): Path<(String, String)>,
+              body: Bytes| async move { translate(&app, kind, &id, &lang, &body, false) },
+    )
+}
+
+/// `GET|POST …/{parent id}/folders` (or `/articles`): the records of `kind` in one parent,
+/// listed or created there.
+fn children(kind: Kind) -> MethodRouter<Arc<App>> {
+    get(
+        move |State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery| async move {
+            list_in(&app, kind, &id, None, q.as_deref())
+        },
+    )
+    .post(
+        move |State(app): State<Arc<App>>,
+              Extension(actor): Extension<Actor>,
+              Path(id): Path<String>,
+              body: Bytes| async move {
+            create(&app, kind, Some(path_id(&id)?), actor.agent_id, &body)
+        },
+    )
+}
+
+/// `GET …/{parent id}/folders/{lang}` (or `/articles/{lang}`): those records in a language.
+fn children_in(kind: Kind) -> MethodRouter<Arc<App>> {
+    get(
+        move |State(app): State<Arc<App>>,
+              Path((id, lang)): Path<(String, String)>,
+              RawQuery(q): RawQuery| async move {
+            list_in(&app, kind, &id, Some(&lang), q.as_deref())
+        },
+    )
+}
+
+/// The records of `kind` in the parent `id` (a category's folders, a folder's articles).
+fn list_in(app: &App, kind: Kind, id: &str, lang: Option<&str>, query: Option<&str>) -> Res {
+    let (parent, key) = kind.parent().ok_or_else(ApiError::not_found)?;
+    let id = path_id(id)?;
+    let lang = lang.map(language).transpose()?;
+    parent_exists(&app.read(), parent, id)?;
+    let in_lang = lang.map(|l| format!("/{l}")).unwrap_or_default();
+    let path = format!(
+        "/api/v2/solutions/{}/{id}/{}{in_lang}",
+        parent.plural(),
+        kind.plural()
+    );
+    list_of(app, kind, Some((key, id)), lang, &path, query)
 }
 
 /// An enabled translation language, or 404 (the primary language has no translation).
@@ -509,202 +600,6 @@ async fn create_category(
     body: Bytes,
 ) -> Res {
     create(&app, Kind::Category, None, actor.agent_id, &body)
-}
-
-async fn update_category(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> Res {
-    update(&app, Kind::Category, &id, &body)
-}
-
-async fn delete_category(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
-    delete(&app, Kind::Category, &id)
-}
-
-async fn category_tr(State(app): State<Arc<App>>, Path((id, lang)): Path<(String, String)>) -> Res {
-    one(&app, Kind::Category, &id, Some(language(&lang)?))
-}
-
-async fn create_category_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Category, &id, &lang, &body, true)
-}
-
-async fn update_category_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Category, &id, &lang, &body, false)
-}
-
-async fn folders(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Res {
-    let id = path_id(&id)?;
-    parent_exists(&app.read(), Kind::Category, id)?;
-    let path = format!("/api/v2/solutions/categories/{id}/folders");
-    list_of(
-        &app,
-        Kind::Folder,
-        Some(("category_id", id)),
-        None,
-        &path,
-        q.as_deref(),
-    )
-}
-
-async fn folders_in(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Res {
-    let id = path_id(&id)?;
-    let lang = language(&lang)?;
-    parent_exists(&app.read(), Kind::Category, id)?;
-    let path = format!("/api/v2/solutions/categories/{id}/folders/{lang}");
-    list_of(
-        &app,
-        Kind::Folder,
-        Some(("category_id", id)),
-        Some(lang),
-        &path,
-        q.as_deref(),
-    )
-}
-
-async fn create_folder(
-    State(app): State<Arc<App>>,
-    Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Res {
-    create(
-        &app,
-        Kind::Folder,
-        Some(path_id(&id)?),
-        actor.agent_id,
-        &body,
-    )
-}
-
-async fn folder(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
-    one(&app, Kind::Folder, &id, None)
-}
-
-async fn update_folder(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> Res {
-    update(&app, Kind::Folder, &id, &body)
-}
-
-async fn delete_folder(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
-    delete(&app, Kind::Folder, &id)
-}
-
-async fn folder_tr(State(app): State<Arc<App>>, Path((id, lang)): Path<(String, String)>) -> Res {
-    one(&app, Kind::Folder, &id, Some(language(&lang)?))
-}
-
-async fn create_folder_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Folder, &id, &lang, &body, true)
-}
-
-async fn update_folder_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Folder, &id, &lang, &body, false)
-}
-
-async fn articles(
-    State(app): State<Arc<App>>,
-    Path(id): Path<String>,
-    RawQuery(q): RawQuery,
-) -> Res {
-    let id = path_id(&id)?;
-    parent_exists(&app.read(), Kind::Folder, id)?;
-    let path = format!("/api/v2/solutions/folders/{id}/articles");
-    list_of(
-        &app,
-        Kind::Article,
-        Some(("folder_id", id)),
-        None,
-        &path,
-        q.as_deref(),
-    )
-}
-
-async fn articles_in(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-) -> Res {
-    let id = path_id(&id)?;
-    let lang = language(&lang)?;
-    parent_exists(&app.read(), Kind::Folder, id)?;
-    let path = format!("/api/v2/solutions/folders/{id}/articles/{lang}");
-    list_of(
-        &app,
-        Kind::Article,
-        Some(("folder_id", id)),
-        Some(lang),
-        &path,
-        q.as_deref(),
-    )
-}
-
-async fn create_article(
-    State(app): State<Arc<App>>,
-    Extension(actor): Extension<Actor>,
-    Path(id): Path<String>,
-    body: Bytes,
-) -> Res {
-    create(
-        &app,
-        Kind::Article,
-        Some(path_id(&id)?),
-        actor.agent_id,
-        &body,
-    )
-}
-
-async fn article(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
-    one(&app, Kind::Article, &id, None)
-}
-
-async fn update_article(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes) -> Res {
-    update(&app, Kind::Article, &id, &body)
-}
-
-async fn delete_article(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
-    delete(&app, Kind::Article, &id)
-}
-
-async fn article_tr(State(app): State<Arc<App>>, Path((id, lang)): Path<(String, String)>) -> Res {
-    one(&app, Kind::Article, &id, Some(language(&lang)?))
-}
-
-async fn create_article_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Article, &id, &lang, &body, true)
-}
-
-async fn update_article_tr(
-    State(app): State<Arc<App>>,
-    Path((id, lang)): Path<(String, String)>,
-    body: Bytes,
-) -> Res {
-    translate(&app, Kind::Article, &id, &lang, &body, false)
 }
 
 /// A seeded article: title and HTML body.
