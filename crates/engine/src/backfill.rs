@@ -59,6 +59,15 @@ impl BackfillOptions {
             notifications_off: plan.copy.target_notifications_off,
         }
     }
+
+    /// Whether this backfill may not start into `target` until the user confirms that its
+    /// e-mails to requesters on ticket creation are off (see [`EngineError::NotificationsOn`]).
+    pub fn awaits_notifications_confirmed(&self, target: &cutover_connect::Capabilities) -> bool {
+        target.ticket_create_may_notify
+            && self.kinds.contains(&RecordKind::Ticket)
+            && !self.dry_run
+            && !self.notifications_off
+    }
 }
 
 /// A record waiting for its parent. A ticket's child that waits parks its ticket: the ticket is
@@ -104,18 +113,17 @@ impl Run {
             .collect();
         kinds.sort_by_key(|k| *k != RecordKind::CustomField);
         let target = self.applier.target.capabilities();
+        if self.options.awaits_notifications_confirmed(&target) {
+            return Err(EngineError::NotificationsOn {
+                platform: target.platform,
+            });
+        }
         if target.ticket_create_may_notify && self.options.kinds.contains(&RecordKind::Ticket) {
-            if self.options.dry_run || self.options.notifications_off {
-                tracing::warn!(
-                    platform = %target.platform,
-                    confirmed_off = self.options.notifications_off,
-                    "Creating tickets on the new platform may e-mail their requesters: its requester notifications must be off before the backfill."
-                );
-            } else {
-                return Err(EngineError::NotificationsOn {
-                    platform: target.platform,
-                });
-            }
+            tracing::warn!(
+                platform = %target.platform,
+                confirmed_off = self.options.notifications_off,
+                "Creating tickets on the new platform may e-mail their requesters: its requester notifications must be off before the backfill."
+            );
         }
         self.unpark().await?;
         let mut finished = BTreeSet::new();

@@ -100,25 +100,25 @@ impl RunState {
     /// A link a dry run would have committed for this record, rebuilt from its compact form
     /// (the target id is the dry run's placeholder `dry-run:<source id>`).
     fn would_be_link(inner: &Inner, kind: RecordKind, side: Side, id: &PlatformId) -> Option<Link> {
-        let (source_id, from) = match inner.would_link.get(&(kind, id.clone())) {
-            Some((_, from)) if *from == side => (id.clone(), *from),
+        // By its source id, or by the placeholder id its copy would have had.
+        let (source_id, fingerprint, from) = match inner.would_link.get(&(kind, id.clone())) {
+            Some((fingerprint, from)) if *from == side => (id.clone(), *fingerprint, *from),
             _ => {
                 let source = id.as_str().strip_prefix(DRY_RUN_PREFIX)?;
                 let source = PlatformId::parse(source).ok()?;
-                let (_, from) = inner.would_link.get(&(kind, source.clone()))?;
+                let (fingerprint, from) = *inner.would_link.get(&(kind, source.clone()))?;
                 if from.other() != side {
                     return None;
                 }
-                (source, *from)
+                (source, fingerprint, from)
             }
         };
-        let (fingerprint, _) = inner.would_link.get(&(kind, source_id.clone()))?;
         let target_id = dry_run_id(&source_id);
         let (old_id, new_id) = match from {
             Side::Old => (source_id, target_id),
             Side::New => (target_id, source_id),
         };
-        Some(Link::new(kind, old_id, new_id, *fingerprint, from))
+        Some(Link::new(kind, old_id, new_id, fingerprint, from))
     }
 
     /// Remembers an intent to clear after the next commit.

@@ -76,11 +76,7 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     options.dry_run = args.dry_run;
     options.notifications_off |= args.notifications_off;
     let caps = new.capabilities();
-    if caps.ticket_create_may_notify
-        && options.kinds.contains(&cutover_model::RecordKind::Ticket)
-        && !options.dry_run
-        && !options.notifications_off
-    {
+    if options.awaits_notifications_confirmed(&caps) {
         options.notifications_off = confirm_notifications_off(caps.platform)?;
     }
     options.concurrency = args.concurrency.max(1);
