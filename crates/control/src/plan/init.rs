@@ -271,6 +271,22 @@ fn copy(doc: &mut Doc, options: &InitOptions) {
 
 /// A custom field's name as the platform spells it (Freshdesk prefixes `cf_`, Zendesk shows
 /// titles).
+/// Freshdesk's name of a custom field created with the label `title`: `cf_` and the title in
+/// snake case (what a plan's `[mapping.fields]` maps an old field to).
+pub fn freshdesk_field_name(title: &str) -> String {
+    let snake: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("cf_{snake}")
+}
+
 fn custom_field(platform: PlatformKind, snake_name: &str) -> String {
     match platform {
         PlatformKind::Freshdesk => format!("cf_{snake_name}"),
@@ -580,4 +596,16 @@ fn safety(doc: &mut Doc, options: &InitOptions) {
         "final = \"30d\"",
         &format!("the final review; then {from} can be switched off"),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::freshdesk_field_name;
+
+    #[test]
+    fn a_freshdesk_field_is_named_by_its_label_in_snake_case() {
+        assert_eq!(freshdesk_field_name("Order number"), "cf_order_number");
+        assert_eq!(freshdesk_field_name("VIP"), "cf_vip");
+        assert_eq!(freshdesk_field_name("Région/pays"), "cf_r_gion_pays");
+    }
 }

@@ -158,7 +158,9 @@ pub(crate) async fn write_plan_to(
     for title in list(&client, old_url, "ticket_fields", "title", custom).await? {
         if !text.contains(&format!("{title:?} = ")) {
             let name = match to {
-                PlatformKind::Freshdesk => freshdesk_field(&title),
+                PlatformKind::Freshdesk => {
+                    cutover_control::plan::init::freshdesk_field_name(&title)
+                }
                 _ => title.clone(),
             };
             fields.push_str(&format!("{title:?} = {name:?}\n"));
@@ -199,22 +201,6 @@ async fn list(
         .filter(|item| keep(item))
         .filter_map(|item| item.get(field).and_then(Value::as_str).map(str::to_owned))
         .collect())
-}
-
-/// Freshdesk's name of a custom field titled `title`: `cf_` and the title in snake case, as
-/// Freshdesk names a field created with that label.
-fn freshdesk_field(title: &str) -> String {
-    let snake: String = title
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("cf_{snake}")
 }
 
 /// `text` with `insert` added after the line that starts with `line`.

@@ -173,17 +173,7 @@ impl Target for freshdesk::App {
 
     /// `cf_` and the title in snake case, as Freshdesk names a field created with that label.
     fn field_name(title: &str) -> String {
-        let snake: String = title
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() {
-                    c.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
-        format!("cf_{snake}")
+        cutover_control::plan::init::freshdesk_field_name(title)
     }
 
     /// In the origin field `cutover init` names (`keep_original.id_field`).

@@ -28,21 +28,6 @@ fn freshdesk_connector(side: Side, url: &str) -> Arc<dyn Connector> {
     Arc::new(FreshdeskConnector::new(config).unwrap())
 }
 
-/// Freshdesk's name of a custom field titled `title`: `cf_` and the title in snake case.
-fn freshdesk_name(title: &str) -> String {
-    let snake: String = title
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("cf_{snake}")
-}
-
 /// The plan `cutover init --from {from} --to {to}` writes, with the old account's groups (same
 /// name on the new side) and custom ticket fields (by title; Freshdesk's `cf_` name when the
 /// new side is Freshdesk): what a person fills in after `inventory`.
@@ -68,7 +53,9 @@ async fn plan_mapping(old: &dyn Connector, to: PlatformKind) -> Mapping {
         .filter_map(|o| match o.record {
             Record::CustomField(def) if def.target == FieldTarget::Ticket => {
                 let name = match to {
-                    PlatformKind::Freshdesk => freshdesk_name(&def.title),
+                    PlatformKind::Freshdesk => {
+                        cutover_control::plan::init::freshdesk_field_name(&def.title)
+                    }
                     _ => def.title.clone(),
                 };
                 Some((def.title, Target::To(name)))
