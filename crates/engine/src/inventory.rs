@@ -7,22 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use cutover_connect::{Capabilities, Connector, ReadPosition};
+use cutover_connect::{Connector, ReadPosition};
 use cutover_control::plan::model::Mapping as PlanMapping;
 use cutover_control::plan::values::Target;
 use cutover_model::{PlatformKind, RecordKind};
 use serde::Serialize;
 
 use crate::error::EngineError;
-
-/// Something of the old platform that does not reach the new one as it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Loss {
-    /// What is concerned (`history`, `ticket.channel`, `satisfaction_rating`, `mapping.statuses`).
-    pub what: String,
-    /// What happens to it, for a person.
-    pub detail: String,
-}
+pub use crate::losses::{Loss, capability_losses};
 
 /// What the old platform holds and what cannot be carried.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -113,191 +105,6 @@ pub async fn inventory(
         unreadable,
         losses,
     })
-}
-
-/// What the target's capabilities leave behind of what the source holds.
-pub fn capability_losses(
-    source: &Capabilities,
-    target: &Capabilities,
-    kinds: &[RecordKind],
-) -> Vec<Loss> {
-    let to = target.platform;
-    let mut losses = Vec::new();
-    let mut add = |what: &str, detail: String| {
-        losses.push(Loss {
-            what: what.to_owned(),
-            detail,
-        });
-    };
-    if !target.can_backdate {
-        add(
-            "history.times",
-            format!(
-                "{to} cannot backdate: tickets and comments get the time of the copy; the \
-                 original creation time is kept in a custom field and in a header line of each note"
-            ),
-        );
-    }
-    if !target.can_set_authors {
-        add(
-            "history.authors",
-            format!(
-                "{to} cannot write a comment as its original author: the author is named in a \
-                 header line of each note"
-            ),
-        );
-    }
-    if !target.can_write_public_history {
-        add(
-            "history.public_replies",
-            format!(
-                "public replies arrive on {to} as private notes (their header line says they \
-                 were public), so no customer is e-mailed by the move"
-            ),
-        );
-    }
-    if target.ticket_create_may_notify && kinds.contains(&RecordKind::Ticket) {
-        add(
-            "notifications",
-            format!(
-                "creating a ticket on {to} may e-mail its requester (the \"new ticket\" \
-                 acknowledgement): switch the requester notifications off on {to} before the \
-                 backfill; cutover itself sends nothing through replies"
-            ),
-        );
-    }
-    if !target.can_set_channel {
-        add(
-            "ticket.channel",
-            format!(
-                "{to} does not let a ticket's channel be written: copied tickets read as \
-                 created through the API"
-            ),
-        );
-    } else if !target.channel_stand_ins.is_empty() {
-        let stand_ins: Vec<String> = target
-            .channel_stand_ins
-            .iter()
-            .map(|(lacking, stand_in)| format!("{} as {}", lacking.as_str(), stand_in.as_str()))
-            .collect();
-        add(
-            "ticket.channel",
-            format!(
-                "{to} has no such channel for some tickets: they are written with the nearest \
-                 one ({})",
-                stand_ins.join(", ")
-            ),
-        );
-    }
-    if let Some(types) = target.ticket_types
-        && source.ticket_types != target.ticket_types
-    {
-        add(
-            "ticket.type",
-            format!(
-                "{to} takes only the ticket types {}; any other type is left empty",
-                types.join(", ")
-            ),
-        );
-    }
-    if kinds.contains(&RecordKind::Ticket) {
-        if target.ticket_types.is_none() {
-            add(
-                "ticket.type",
-                format!(
-                    "{to} takes only the ticket types its account lists; any other type is left empty"
-                ),
-            );
-        }
-        if !target.can_backdate {
-            add(
-                "ticket.solved_at",
-                format!(
-                    "{to} cannot backdate a solve time: a solved ticket reads as solved at the time of the copy"
-                ),
-            );
-        }
-        if let Some(priority) = target.default_priority
-            && source.default_priority.is_none()
-        {
-            add(
-                "ticket.priority",
-                format!("every {to} ticket has a priority: a ticket with none gets {priority}"),
-            );
-        }
-    }
-    if kinds.contains(&RecordKind::Organization)
-        && source.organization_tags
-        && !target.organization_tags
-    {
-        add(
-            "organization.tags",
-            format!("{to} organizations have no tags: they are left behind"),
-        );
-    }
-    if kinds.contains(&RecordKind::Attachment)
-        && source.attachment_inline
-        && !target.attachment_inline
-    {
-        add(
-            "attachment.inline",
-            format!(
-                "{to} attachments have no inline flag: inline images are re-hosted in the body, the flag is lost"
-            ),
-        );
-    }
-    if kinds.contains(&RecordKind::CustomField) {
-        if source.field_option_names && !target.field_option_names {
-            add(
-                "custom_field.options",
-                format!("{to} keeps a choice's stored value, not its name: option names are lost"),
-            );
-        }
-        if target.fields_found_by_label {
-            add(
-                "custom_field.type",
-                format!(
-                    "a custom field {to} already has (found by its label) keeps its type on {to}"
-                ),
-            );
-        }
-    }
-    if kinds.contains(&RecordKind::SatisfactionRating)
-        && target.can_write(RecordKind::SatisfactionRating)
-        && source.rating_scale != target.rating_scale
-    {
-        add(
-            "satisfaction_rating.scale",
-            format!(
-                "{} rates {}; {to} rates {}: scores are carried on a scale of 1 to 5",
-                source.platform, source.rating_scale, target.rating_scale
-            ),
-        );
-    }
-    for kind in kinds {
-        // Attachments travel inside their comment (uploaded with it or by token): a target that
-        // writes comments takes them, whatever `writable` says of attachment records.
-        let carried = *kind == RecordKind::Attachment && target.can_write(RecordKind::Comment);
-        if source.can_read(*kind) && !target.can_write(*kind) && !carried {
-            add(
-                kind.as_str(),
-                format!(
-                    "{to} does not let cutover create {kind} records: existing ones are matched \
-                     by name, the others go to the dead letters"
-                ),
-            );
-        }
-    }
-    if kinds.contains(&RecordKind::Attachment) && target.max_attachment_bytes > 0 {
-        add(
-            "attachment.size",
-            format!(
-                "files over {} MB are refused by {to} and go to the dead letters",
-                target.max_attachment_bytes / (1024 * 1024)
-            ),
-        );
-    }
-    losses
 }
 
 /// The plan's explicit decisions to leave values behind.

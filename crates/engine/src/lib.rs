@@ -20,6 +20,8 @@
 //! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
 //!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
 //! - [`inventory`]: the old side's counts and what cannot be carried (capabilities, drops).
+//! - [`losses`]: what a target cannot hold, one description that inventory names and verify
+//!   levels.
 //! - `intent`: durable intents, a ticket create's comments kept in the store before the write so
 //!   a resumed run links their copies even when the source now answers one malformed.
 //! - [`error`]: the one error type, `EngineError`.
@@ -35,6 +37,7 @@ pub mod error;
 mod forms;
 mod intent;
 pub mod inventory;
+pub mod losses;
 pub mod mapping;
 pub mod progress;
 mod refs;

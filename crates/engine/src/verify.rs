@@ -31,17 +31,18 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use cutover_connect::{Capabilities, Connector, ReadPosition};
-use cutover_model::records::{Channel, Record};
+use cutover_connect::{Connector, ReadPosition};
+use cutover_model::records::Record;
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::{Link, Store};
 use serde::Serialize;
 
 use crate::diff::{FieldDiff, diff};
 use crate::error::EngineError;
-#[cfg(test)]
-use crate::forms::ORGANIZATION_TAGS;
 use crate::forms::{Form, Forms};
+pub use crate::losses::Losses;
+#[cfg(test)]
+use crate::losses::ORGANIZATION_TAGS;
 use crate::mapping::Mapping;
 
 /// A record of the old side with no live copy on the new side.
@@ -441,53 +442,6 @@ pub fn compare(
     compare_with(snapshot, links, mapping, kinds, &Losses::default())
 }
 
-/// What one platform cannot hold of another's tickets: left out of a comparison, because
-/// `cutover inventory` names these losses before anything moves.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Losses {
-    /// By the side a copy is written to (old, new): it cannot write a ticket's channel (see
-    /// `Capabilities::can_set_channel`), so every copy reads as created through the API.
-    pub channel_unwritable: [bool; 2],
-    /// By the side a copy is written to (old, new): the channels it has not, each with the
-    /// channel it writes instead (see `Capabilities::channel_stand_ins`). Any other change of
-    /// channel is a difference.
-    pub channel_stand_ins: [&'static [(Channel, Channel)]; 2],
-    /// A side takes only these ticket types (see `Capabilities::ticket_types`).
-    pub ticket_types: Option<&'static [&'static str]>,
-    /// The target names its own ticket types: a type it reads back as none, it has not.
-    pub own_ticket_types: bool,
-    /// The target cannot backdate: its solve time is the copy's.
-    pub solved_at: bool,
-    /// The priority the target gives a ticket without one (a rule, compared: not a loss).
-    pub default_priority: Option<&'static str>,
-    /// A side's organizations have no tags.
-    pub organization_tags: bool,
-    /// A side's attachments have no inline flag.
-    pub attachment_inline: bool,
-    /// A side keeps a choice option's value, not its name.
-    pub field_option_names: bool,
-    /// The target keeps the type of a field it found by its label.
-    pub fields_found_by_label: bool,
-}
-
-impl Losses {
-    /// The losses of a move between platforms with these capabilities (either way).
-    pub fn between(old: &Capabilities, new: &Capabilities) -> Self {
-        Losses {
-            channel_unwritable: [!old.can_set_channel, !new.can_set_channel],
-            channel_stand_ins: [old.channel_stand_ins, new.channel_stand_ins],
-            ticket_types: new.ticket_types.or(old.ticket_types),
-            own_ticket_types: new.ticket_types.is_none(),
-            solved_at: !new.can_backdate,
-            default_priority: new.default_priority,
-            organization_tags: !(old.organization_tags && new.organization_tags),
-            attachment_inline: !(old.attachment_inline && new.attachment_inline),
-            field_option_names: !(old.field_option_names && new.field_option_names),
-            fields_found_by_label: new.fields_found_by_label,
-        }
-    }
-}
-
 /// Like [`compare`], leaving `losses` out of the comparison.
 pub fn compare_with(
     snapshot: &Snapshot,
@@ -610,11 +564,13 @@ fn compare_one<'a>(
         k.matched += 1;
         return;
     }
-    let reasons = forms.level(&mut old_form, &mut new_form, link.last_writer.other());
+    let reasons = forms
+        .losses()
+        .level(&mut old_form, &mut new_form, link.last_writer.other());
     if old_form.fingerprint() == new_form.fingerprint() {
         k.matched += 1;
         for reason in reasons {
-            *k.not_comparable.entry(reason.to_owned()).or_default() += 1;
+            *k.not_comparable.entry(reason.reason()).or_default() += 1;
         }
         return;
     }
@@ -630,7 +586,7 @@ fn compare_one<'a>(
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test data built here")]
 
-    use cutover_model::records::Organization;
+    use cutover_model::records::{Channel, Organization};
 
     use super::*;
 
@@ -696,12 +652,15 @@ mod tests {
         let k = &report.kinds[&RecordKind::Organization];
         assert!(report.is_clean(), "{}", report.summary());
         assert_eq!(k.matched, 1);
-        assert_eq!(k.not_comparable.get(ORGANIZATION_TAGS).copied(), Some(1));
+        assert_eq!(
+            k.not_comparable.get(&ORGANIZATION_TAGS.reason()).copied(),
+            Some(1)
+        );
         assert_eq!(k.only_new, [PlatformId::from(102)]);
         assert!(
             report
                 .summary()
-                .contains("not comparable: organization tags")
+                .contains("not comparable: organization.tags")
         );
         assert!(report.summary().contains("present only on the new side"));
     }

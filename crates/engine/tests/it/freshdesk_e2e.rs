@@ -130,11 +130,11 @@ async fn round(
     // has not (written as its stand-in); into Zendesk, any channel (it cannot write one).
     let not_comparable = &report.kinds[&RecordKind::Ticket].not_comparable;
     let wrong_rule = match target.platform() {
-        PlatformKind::Freshdesk => "ticket channel: the target does not let",
-        _ => "ticket channel: the target has no such channel",
+        PlatformKind::Freshdesk => cutover_engine::losses::CHANNEL,
+        _ => cutover_engine::losses::CHANNEL_STAND_IN,
     };
     assert!(
-        !not_comparable.keys().any(|r| r.starts_with(wrong_rule)),
+        !not_comparable.contains_key(&wrong_rule.reason()),
         "{not_comparable:?}"
     );
 

@@ -1,6 +1,7 @@
 //! What cannot be carried, from the connectors' capabilities: both directions.
 
 use cutover_engine::inventory::capability_losses;
+use cutover_engine::losses::Losses;
 use cutover_model::{RecordKind, Side};
 
 use crate::support;
@@ -74,5 +75,27 @@ fn into_zendesk_channels_types_and_ratings_are_lost_but_not_history() {
     assert!(channel.contains("created through the API"), "{channel}");
     for what in ["history.times", "history.authors", "history.public_replies"] {
         assert!(!losses.iter().any(|l| l == what), "{what}: {losses:?}");
+    }
+}
+
+/// Verify counts a levelled pair as "not comparable" under a key inventory named beforehand:
+/// a move's every lack is in its inventory, for each pair of platforms.
+#[test]
+fn every_loss_verify_levels_is_named_by_inventory_first() {
+    let zd = || support::zendesk(Side::Old).capabilities();
+    let fd = || support::freshdesk(Side::New).capabilities();
+    for (source, target) in [(zd(), fd()), (zd(), zd())] {
+        let named: Vec<String> = capability_losses(&source, &target, RecordKind::ALL)
+            .into_iter()
+            .map(|l| l.what)
+            .collect();
+        for lack in Losses::between(&source, &target).lacks(Side::New) {
+            assert!(
+                named.iter().any(|w| w == lack.what),
+                "{} to {}: verify levels {lack:?}, inventory names only {named:?}",
+                source.platform,
+                target.platform
+            );
+        }
     }
 }

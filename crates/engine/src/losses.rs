@@ -1,0 +1,510 @@
+//! What a target cannot hold of what a source has: one description, read by `cutover inventory`
+//! (which names each loss before anything moves, [`capability_losses`]) and by `cutover verify`
+//! (which levels a linked pair on it and counts the pair as "not comparable" under the same name,
+//! [`Losses::level`]). Both come from the connectors' stated [`Capabilities`]; every reason
+//! verify gives starts with the key under which inventory names the loss ([`Lack::what`]).
+
+use cutover_connect::Capabilities;
+use cutover_model::RecordKind;
+use cutover_model::Side;
+use cutover_model::records::{Channel, Record};
+use serde::Serialize;
+
+/// Something of the old platform that does not reach the new one as it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Loss {
+    /// What is concerned (`history`, `ticket.channel`, `satisfaction_rating`, `mapping.statuses`).
+    pub what: String,
+    /// What happens to it, for a person.
+    pub detail: String,
+}
+
+/// A loss verify levels instead of comparing: the key inventory names it under, and why the
+/// field is not compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Lack {
+    /// The key under which `cutover inventory` names the loss (`ticket.channel`).
+    pub what: &'static str,
+    /// Why the field is not compared.
+    pub why: &'static str,
+}
+
+impl Lack {
+    /// The reason verify counts a levelled pair under: `ticket.channel: the target …`.
+    pub fn reason(&self) -> String {
+        format!("{}: {}", self.what, self.why)
+    }
+}
+
+/// A ticket's channel, on a target that cannot write one.
+pub const CHANNEL: Lack = Lack {
+    what: "ticket.channel",
+    why: "the target does not let a ticket's channel be written",
+};
+/// A ticket's channel the target has not, written as its stated stand-in.
+pub const CHANNEL_STAND_IN: Lack = Lack {
+    what: "ticket.channel",
+    why: "the target has no such channel (written as the one it stands for)",
+};
+/// A ticket type the target has not.
+pub const TICKET_TYPE: Lack = Lack {
+    what: "ticket.type",
+    why: "the target has no such type",
+};
+/// A solve time the target cannot backdate.
+pub const SOLVED_AT: Lack = Lack {
+    what: "ticket.solved_at",
+    why: "the target cannot backdate (its solve time is the copy's)",
+};
+/// Organization tags, on a side whose organizations have none.
+pub const ORGANIZATION_TAGS: Lack = Lack {
+    what: "organization.tags",
+    why: "the target's organizations have no tags",
+};
+/// An attachment's inline flag, on a side whose attachments have none.
+pub const ATTACHMENT_INLINE: Lack = Lack {
+    what: "attachment.inline",
+    why: "the target's attachments have no inline flag",
+};
+/// A choice option's name, on a side that keeps only its value.
+pub const FIELD_OPTION_NAMES: Lack = Lack {
+    what: "custom_field.options",
+    why: "the target keeps an option's value, not its name",
+};
+/// The type of a field the target found by its label and kept.
+pub const FIELD_TYPE: Lack = Lack {
+    what: "custom_field.type",
+    why: "a field found by its label on the target keeps the target's type",
+};
+
+/// What one platform cannot hold of another's tickets: left out of a comparison, because
+/// `cutover inventory` names these losses before anything moves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Losses {
+    /// By the side a copy is written to (old, new): it cannot write a ticket's channel (see
+    /// `Capabilities::can_set_channel`), so every copy reads as created through the API.
+    pub channel_unwritable: [bool; 2],
+    /// By the side a copy is written to (old, new): the channels it has not, each with the
+    /// channel it writes instead (see `Capabilities::channel_stand_ins`). Any other change of
+    /// channel is a difference.
+    pub channel_stand_ins: [&'static [(Channel, Channel)]; 2],
+    /// A side takes only these ticket types (see `Capabilities::ticket_types`).
+    pub ticket_types: Option<&'static [&'static str]>,
+    /// The target names its own ticket types: a type it reads back as none, it has not.
+    pub own_ticket_types: bool,
+    /// The target cannot backdate: its solve time is the copy's.
+    pub solved_at: bool,
+    /// The priority the target gives a ticket without one (a rule, compared: not a loss).
+    pub default_priority: Option<&'static str>,
+    /// A side's organizations have no tags.
+    pub organization_tags: bool,
+    /// A side's attachments have no inline flag.
+    pub attachment_inline: bool,
+    /// A side keeps a choice option's value, not its name.
+    pub field_option_names: bool,
+    /// The target keeps the type of a field it found by its label.
+    pub fields_found_by_label: bool,
+}
+
+impl Losses {
+    /// The losses of a move between platforms with these capabilities (either way).
+    pub fn between(old: &Capabilities, new: &Capabilities) -> Self {
+        Losses {
+            channel_unwritable: [!old.can_set_channel, !new.can_set_channel],
+            channel_stand_ins: [old.channel_stand_ins, new.channel_stand_ins],
+            // Two platforms with one fixed list lose no type.
+            ticket_types: new
+                .ticket_types
+                .or(old.ticket_types)
+                .filter(|_| old.ticket_types != new.ticket_types),
+            own_ticket_types: new.ticket_types.is_none(),
+            solved_at: !new.can_backdate,
+            default_priority: new.default_priority,
+            organization_tags: !(old.organization_tags && new.organization_tags),
+            attachment_inline: !(old.attachment_inline && new.attachment_inline),
+            field_option_names: !(old.field_option_names && new.field_option_names),
+            fields_found_by_label: new.fields_found_by_label,
+        }
+    }
+
+    /// Every lack [`Losses::level`] may give for a copy written to `written_to`.
+    pub fn lacks(&self, written_to: Side) -> Vec<Lack> {
+        let to = side_index(written_to);
+        let flagged = [
+            (self.channel_unwritable[to], CHANNEL),
+            (!self.channel_stand_ins[to].is_empty(), CHANNEL_STAND_IN),
+            (
+                self.ticket_types.is_some() || self.own_ticket_types,
+                TICKET_TYPE,
+            ),
+            (self.solved_at, SOLVED_AT),
+            (self.organization_tags, ORGANIZATION_TAGS),
+            (self.attachment_inline, ATTACHMENT_INLINE),
+            (self.field_option_names, FIELD_OPTION_NAMES),
+            (self.fields_found_by_label, FIELD_TYPE),
+        ];
+        flagged
+            .into_iter()
+            .filter_map(|(on, lack)| on.then_some(lack))
+            .collect()
+    }
+
+    /// Levels a linked pair onto what the target can hold: each field a side cannot hold and
+    /// on which the two forms differ is set alike on both, and its reason returned (verify
+    /// counts it as not comparable, and `cutover inventory` names it before anything moves).
+    /// `written_to` is the side the copy was written to (the other side holds the original).
+    pub fn level(&self, old: &mut Record, new: &mut Record, written_to: Side) -> Vec<Lack> {
+        let losses = self;
+        let mut reasons = Vec::new();
+        let mut note = |differed: bool, lack: Lack| {
+            if differed {
+                reasons.push(lack);
+            }
+        };
+        match (old, new) {
+            (Record::Ticket(a), Record::Ticket(b)) => {
+                if a.channel != b.channel {
+                    let to = side_index(written_to);
+                    let (original, copy) = match written_to {
+                        Side::New => (a.channel, b.channel),
+                        Side::Old => (b.channel, a.channel),
+                    };
+                    let stood_in = losses.channel_stand_ins[to].contains(&(original, copy));
+                    if losses.channel_unwritable[to] {
+                        note(true, CHANNEL);
+                    } else if stood_in {
+                        note(true, CHANNEL_STAND_IN);
+                    }
+                    if losses.channel_unwritable[to] || stood_in {
+                        a.channel = Channel::Other;
+                        b.channel = Channel::Other;
+                    }
+                }
+                for t in [&mut *a, &mut *b] {
+                    t.ticket_type = t.ticket_type.take().map(|t| t.to_lowercase());
+                }
+                let before = a.ticket_type != b.ticket_type;
+                if let Some(types) = losses.ticket_types {
+                    for t in [&mut *a, &mut *b] {
+                        t.ticket_type =
+                            t.ticket_type.take().filter(|t| types.contains(&t.as_str()));
+                    }
+                }
+                if losses.own_ticket_types && b.ticket_type.is_none() {
+                    a.ticket_type = None;
+                }
+                note(before && a.ticket_type == b.ticket_type, TICKET_TYPE);
+                if losses.solved_at && a.solved_at != b.solved_at {
+                    a.solved_at = None;
+                    b.solved_at = None;
+                    note(true, SOLVED_AT);
+                }
+            }
+            (Record::Organization(a), Record::Organization(b))
+                if losses.organization_tags && a.tags != b.tags =>
+            {
+                a.tags.clear();
+                b.tags.clear();
+                note(true, ORGANIZATION_TAGS);
+            }
+            (Record::Attachment(a), Record::Attachment(b))
+                if losses.attachment_inline && a.inline != b.inline =>
+            {
+                a.inline = false;
+                b.inline = false;
+                note(true, ATTACHMENT_INLINE);
+            }
+            (Record::CustomField(a), Record::CustomField(b)) => {
+                if losses.field_option_names && a.options != b.options {
+                    for option in a.options.iter_mut().chain(b.options.iter_mut()) {
+                        option.name.clone_from(&option.value);
+                    }
+                    note(a.options == b.options, FIELD_OPTION_NAMES);
+                }
+                if losses.fields_found_by_label && a.field_type != b.field_type {
+                    a.field_type = b.field_type;
+                    note(true, FIELD_TYPE);
+                }
+            }
+            _ => {}
+        }
+        reasons
+    }
+}
+
+/// What the target's capabilities leave behind of what the source holds.
+pub fn capability_losses(
+    source: &Capabilities,
+    target: &Capabilities,
+    kinds: &[RecordKind],
+) -> Vec<Loss> {
+    let to = target.platform;
+    let mut losses = Vec::new();
+    let mut add = |what: &str, detail: String| {
+        losses.push(Loss {
+            what: what.to_owned(),
+            detail,
+        });
+    };
+    if !target.can_backdate {
+        add(
+            "history.times",
+            format!(
+                "{to} cannot backdate: tickets and comments get the time of the copy; the \
+                 original creation time is kept in a custom field and in a header line of each note"
+            ),
+        );
+    }
+    if !target.can_set_authors {
+        add(
+            "history.authors",
+            format!(
+                "{to} cannot write a comment as its original author: the author is named in a \
+                 header line of each note"
+            ),
+        );
+    }
+    if !target.can_write_public_history {
+        add(
+            "history.public_replies",
+            format!(
+                "public replies arrive on {to} as private notes (their header line says they \
+                 were public), so no customer is e-mailed by the move"
+            ),
+        );
+    }
+    if target.ticket_create_may_notify && kinds.contains(&RecordKind::Ticket) {
+        add(
+            "notifications",
+            format!(
+                "creating a ticket on {to} may e-mail its requester (the \"new ticket\" \
+                 acknowledgement): switch the requester notifications off on {to} before the \
+                 backfill; cutover itself sends nothing through replies"
+            ),
+        );
+    }
+    if !target.can_set_channel {
+        add(
+            CHANNEL.what,
+            format!(
+                "{to} does not let a ticket's channel be written: copied tickets read as \
+                 created through the API"
+            ),
+        );
+    } else if !target.channel_stand_ins.is_empty() {
+        let stand_ins: Vec<String> = target
+            .channel_stand_ins
+            .iter()
+            .map(|(lacking, stand_in)| format!("{} as {}", lacking.as_str(), stand_in.as_str()))
+            .collect();
+        add(
+            CHANNEL_STAND_IN.what,
+            format!(
+                "{to} has no such channel for some tickets: they are written with the nearest \
+                 one ({})",
+                stand_ins.join(", ")
+            ),
+        );
+    }
+    if let Some(types) = target.ticket_types
+        && source.ticket_types != target.ticket_types
+    {
+        add(
+            TICKET_TYPE.what,
+            format!(
+                "{to} takes only the ticket types {}; any other type is left empty",
+                types.join(", ")
+            ),
+        );
+    }
+    if kinds.contains(&RecordKind::Ticket) {
+        if target.ticket_types.is_none() {
+            add(
+                TICKET_TYPE.what,
+                format!(
+                    "{to} takes only the ticket types its account lists; any other type is left empty"
+                ),
+            );
+        }
+        if !target.can_backdate {
+            add(
+                SOLVED_AT.what,
+                format!(
+                    "{to} cannot backdate a solve time: a solved ticket reads as solved at the time of the copy"
+                ),
+            );
+        }
+        if let Some(priority) = target.default_priority
+            && source.default_priority.is_none()
+        {
+            add(
+                "ticket.priority",
+                format!("every {to} ticket has a priority: a ticket with none gets {priority}"),
+            );
+        }
+    }
+    if kinds.contains(&RecordKind::Organization)
+        && source.organization_tags
+        && !target.organization_tags
+    {
+        add(
+            ORGANIZATION_TAGS.what,
+            format!("{to} organizations have no tags: they are left behind"),
+        );
+    }
+    if kinds.contains(&RecordKind::Attachment)
+        && source.attachment_inline
+        && !target.attachment_inline
+    {
+        add(
+            ATTACHMENT_INLINE.what,
+            format!(
+                "{to} attachments have no inline flag: inline images are re-hosted in the body, the flag is lost"
+            ),
+        );
+    }
+    if kinds.contains(&RecordKind::CustomField) {
+        if source.field_option_names && !target.field_option_names {
+            add(
+                FIELD_OPTION_NAMES.what,
+                format!("{to} keeps a choice's stored value, not its name: option names are lost"),
+            );
+        }
+        if target.fields_found_by_label {
+            add(
+                FIELD_TYPE.what,
+                format!(
+                    "a custom field {to} already has (found by its label) keeps its type on {to}"
+                ),
+            );
+        }
+    }
+    if kinds.contains(&RecordKind::SatisfactionRating)
+        && target.can_write(RecordKind::SatisfactionRating)
+        && source.rating_scale != target.rating_scale
+    {
+        add(
+            "satisfaction_rating.scale",
+            format!(
+                "{} rates {}; {to} rates {}: scores are carried on a scale of 1 to 5",
+                source.platform, source.rating_scale, target.rating_scale
+            ),
+        );
+    }
+    for kind in kinds {
+        // Attachments travel inside their comment (uploaded with it or by token): a target that
+        // writes comments takes them, whatever `writable` says of attachment records.
+        let carried = *kind == RecordKind::Attachment && target.can_write(RecordKind::Comment);
+        if source.can_read(*kind) && !target.can_write(*kind) && !carried {
+            add(
+                kind.as_str(),
+                format!(
+                    "{to} does not let cutover create {kind} records: existing ones are matched \
+                     by name, the others go to the dead letters"
+                ),
+            );
+        }
+    }
+    if kinds.contains(&RecordKind::Attachment) && target.max_attachment_bytes > 0 {
+        add(
+            "attachment.size",
+            format!(
+                "files over {} MB are refused by {to} and go to the dead letters",
+                target.max_attachment_bytes / (1024 * 1024)
+            ),
+        );
+    }
+    losses
+}
+
+/// The index of a side in the by-side arrays of [`Losses`] (old, new).
+fn side_index(side: Side) -> usize {
+    match side {
+        Side::Old => 0,
+        Side::New => 1,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use chrono::DateTime;
+    use cutover_model::PlatformId;
+    use cutover_model::records::Ticket;
+
+    use super::*;
+
+    fn ticket(channel: Channel) -> Record {
+        Record::Ticket(Ticket {
+            subject: "Refund".into(),
+            status: "open".into(),
+            priority: None,
+            ticket_type: None,
+            channel,
+            requester: PlatformId::from(1),
+            assignee: None,
+            group: None,
+            organization: None,
+            tags: BTreeSet::new(),
+            custom_fields: BTreeMap::new(),
+            created_at: DateTime::UNIX_EPOCH,
+            solved_at: None,
+        })
+    }
+
+    /// The reasons `level` gives for an original on one side and its copy on the other, and
+    /// whether the two are alike afterwards.
+    fn level(
+        losses: Losses,
+        original: Channel,
+        copy: Channel,
+        written_to: Side,
+    ) -> (Vec<Lack>, bool) {
+        let (mut old, mut new) = match written_to {
+            Side::New => (ticket(original), ticket(copy)),
+            Side::Old => (ticket(copy), ticket(original)),
+        };
+        let reasons = losses.level(&mut old, &mut new, written_to);
+        (reasons, old == new)
+    }
+
+    const FRESHDESK_LIKE: &[(Channel, Channel)] = &[
+        (Channel::Api, Channel::WebForm),
+        (Channel::Whatsapp, Channel::Chat),
+    ];
+
+    #[test]
+    fn a_channel_the_target_has_not_is_levelled_only_as_its_stand_in() {
+        let losses = Losses {
+            channel_stand_ins: [&[], FRESHDESK_LIKE],
+            ..Losses::default()
+        };
+        let stood_in = level(losses.clone(), Channel::Api, Channel::WebForm, Side::New);
+        assert_eq!(stood_in, (vec![CHANNEL_STAND_IN], true));
+        // A channel the target has, changed on the way, is a difference.
+        let changed = level(losses.clone(), Channel::Email, Channel::WebForm, Side::New);
+        assert_eq!(changed, (vec![], false));
+        // So is a stand-in other than the stated one.
+        let wrong = level(losses.clone(), Channel::Api, Channel::Chat, Side::New);
+        assert_eq!(wrong, (vec![], false));
+        // The stand-ins are the new side's: a copy written to the old side keeps its channel.
+        let other_way = level(losses, Channel::Api, Channel::WebForm, Side::Old);
+        assert_eq!(other_way, (vec![], false));
+    }
+
+    #[test]
+    fn a_target_that_cannot_write_channels_is_levelled_whatever_the_channel() {
+        let losses = Losses {
+            channel_unwritable: [false, true],
+            ..Losses::default()
+        };
+        let read_as_api = level(losses.clone(), Channel::Email, Channel::Api, Side::New);
+        assert_eq!(read_as_api, (vec![CHANNEL], true));
+        // The old side writes channels: a copy there must keep it.
+        let back = level(losses, Channel::Email, Channel::Api, Side::Old);
+        assert_eq!(back, (vec![], false));
+        let alike = level(Losses::default(), Channel::Chat, Channel::Chat, Side::New);
+        assert_eq!(alike, (vec![], true));
+    }
+}
