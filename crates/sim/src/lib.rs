@@ -23,6 +23,7 @@
 //! - [`notify`]: the log of e-mails a platform would have sent to customers.
 //! - [`state`]: monotonic id generators and per-kind counts.
 //! - [`page`]: offset and cursor pagination helpers and URL building.
+//! - [`numbers`]: whole numbers in query strings, read as each platform reads them.
 //! - [`text`]: the plain-text twin of an HTML body.
 //! - [`datagen`]: the platform-neutral data generator (people, companies, texts, attachment bytes).
 //! - [`control`]: the `/_sim/*` control routes, generic over an emulator, and the
@@ -40,6 +41,7 @@ pub mod error;
 pub mod faults;
 pub mod freshdesk;
 pub mod notify;
+pub mod numbers;
 pub mod page;
 pub mod ratelimit;
 pub mod server;
