@@ -312,7 +312,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Res {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let mut rec = contact_record(id, &name, now);
+    let mut rec = contact_record(&st, id, &name, now);
     put_fields(&mut rec, fields, now);
     let out = render::contact(&rec);
     st.put_contact(id, rec);
@@ -659,7 +659,7 @@ async fn create_company(State(app): State<Arc<App>>, body: Bytes) -> Res {
         .unwrap_or("")
         .trim()
         .to_owned();
-    let mut rec = company_record(id, &name, now);
+    let mut rec = company_record(&st, id, &name, now);
     put_fields(&mut rec, fields, now);
     rec.insert("name".into(), json!(name));
     let out = Value::Object(rec.clone());

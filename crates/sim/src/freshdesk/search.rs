@@ -549,7 +549,7 @@ mod tests {
     fn indexed_answers_equal_the_scan_on_generated_data() {
         let mut st = super::super::store::FreshdeskState::empty(7);
         super::super::seed::bootstrap(&mut st, "acme", 1_600_000_000);
-        super::super::seed::generate(&mut st, "acme", "http://x", 400, 1_717_416_000);
+        super::super::seed::generate(&mut st, ("acme", "http://x"), 400, 1_717_416_000, None);
         let custom: Vec<String> = st
             .ticket_custom_fields()
             .into_iter()
