@@ -148,6 +148,8 @@ pub struct Person {
     pub name: String,
     /// A unique e-mail address (unique through `n`).
     pub email: String,
+    /// The first name spelled in ASCII, for addresses that must be ASCII.
+    pub handle: &'static str,
     /// Locale tag.
     pub locale: &'static str,
     /// IANA time zone.
@@ -180,6 +182,7 @@ pub fn person(rng: &mut StdRng, n: u64) -> Person {
     Person {
         name,
         email,
+        handle: latin,
         locale: script.locale,
         time_zone: script.time_zone,
     }

@@ -23,8 +23,12 @@
 //! - [`notify`]: the log of e-mails a platform would have sent to customers.
 //! - [`state`]: monotonic id generators and per-kind counts.
 //! - [`page`]: offset and cursor pagination helpers and URL building.
+//! - [`numbers`]: whole numbers in query strings, read as each platform reads them.
 //! - [`text`]: the plain-text twin of an HTML body.
 //! - [`datagen`]: the platform-neutral data generator (people, companies, texts, attachment bytes).
+//! - [`realism`]: what a real account holds and a template does not ([`AccountProfile`]): the
+//!   organisation's vocabulary as the account in use and the one being set up spell it, and its
+//!   team, some of whom have left.
 //! - [`control`]: the `/_sim/*` control routes, generic over an emulator, and the
 //!   [`control::Machinery`] (clock, faults, webhook dispatcher) every emulator is built on.
 //! - [`zendesk`]: the Zendesk Support API emulator.
@@ -40,8 +44,10 @@ pub mod error;
 pub mod faults;
 pub mod freshdesk;
 pub mod notify;
+pub mod numbers;
 pub mod page;
 pub mod ratelimit;
+pub mod realism;
 pub mod server;
 pub mod state;
 pub mod text;
@@ -50,4 +56,5 @@ pub mod webhooks;
 pub mod zendesk;
 
 pub use error::SimError;
+pub use realism::AccountProfile;
 pub use server::{SimHandle, install_crypto_provider, serve};

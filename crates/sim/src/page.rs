@@ -5,6 +5,8 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 
+use crate::numbers::NumberSyntax;
+
 /// A request's query string, decoded, in order.
 #[derive(Debug, Clone, Default)]
 pub struct QueryMap {
@@ -35,6 +37,17 @@ impl QueryMap {
     /// The first value of `key`, trimmed, if not empty.
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// A whole-number parameter read in a platform's `syntax`: `None` when absent or blank,
+    /// `Some(Err(raw))` when it is not a number (or is negative) in that syntax.
+    pub fn uint(&self, key: &str, syntax: NumberSyntax) -> Option<Result<u64, &str>> {
+        self.non_empty(key).map(|raw| syntax.uint(raw).ok_or(raw))
+    }
+
+    /// Like [`QueryMap::uint`], for a parameter that may be negative (a Unix time).
+    pub fn int(&self, key: &str, syntax: NumberSyntax) -> Option<Result<i64, &str>> {
+        self.non_empty(key).map(|raw| syntax.int(raw).ok_or(raw))
     }
 
     /// All pairs.
@@ -115,11 +128,18 @@ pub struct PageLimits {
 }
 
 impl PageRequest {
-    /// Reads the page parameters of a query.
+    /// Reads the page parameters of a query (Zendesk's shapes, its numbers read as Zendesk reads
+    /// them: `per_page=50.0` is 50; one that is not a number is taken as absent).
     pub fn from_query(query: &QueryMap, limits: PageLimits) -> Result<Self, PageError> {
-        let clamp = |n: usize| n.clamp(1, limits.max_size);
-        if let Some(size) = query.get("page[size]") {
-            let size = clamp(size.parse().unwrap_or(limits.default_size));
+        let clamp = |n: u64| {
+            usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .clamp(1, limits.max_size)
+        };
+        // A number Zendesk does not read as one is taken as absent.
+        let number = |key: &str| query.uint(key, NumberSyntax::Zendesk).and_then(Result::ok);
+        if query.get("page[size]").is_some() {
+            let size = number("page[size]").map_or(limits.default_size, clamp);
             let after = match query.non_empty("page[after]") {
                 Some(c) => Some(decode_cursor(c).ok_or(PageError::BadCursor)?),
                 None => None,
@@ -134,17 +154,8 @@ impl PageRequest {
                 before,
             });
         }
-        let per_page = clamp(
-            query
-                .get("per_page")
-                .and_then(|p| p.parse().ok())
-                .unwrap_or(limits.default_size),
-        );
-        let page = query
-            .get("page")
-            .and_then(|p| p.parse::<u64>().ok())
-            .unwrap_or(1)
-            .max(1);
+        let per_page = number("per_page").map_or(limits.default_size, clamp);
+        let page = number("page").unwrap_or(1).max(1);
         if limits.max_offset_records > 0
             && (page - 1) * per_page as u64 >= limits.max_offset_records
         {
@@ -277,6 +288,28 @@ mod tests {
 
     fn req(q: &str) -> Result<PageRequest, PageError> {
         PageRequest::from_query(&QueryMap::parse(Some(q)), LIMITS)
+    }
+
+    #[test]
+    fn page_numbers_are_read_as_zendesk_reads_them() {
+        assert_eq!(
+            req("page=3.0&per_page=2.0").unwrap(),
+            PageRequest::Offset {
+                page: 3,
+                per_page: 2
+            }
+        );
+        assert_eq!(
+            req("page=x&per_page=1e3").unwrap(),
+            PageRequest::Offset {
+                page: 1,
+                per_page: 100
+            }
+        );
+        assert!(matches!(
+            req("page[size]=10.0").unwrap(),
+            PageRequest::Cursor { size: 10, .. }
+        ));
     }
 
     #[test]

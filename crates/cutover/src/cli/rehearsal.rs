@@ -13,9 +13,9 @@ use cutover_connect::Connector;
 use cutover_control::Plan;
 use cutover_control::plan::init::{InitOptions, render};
 use cutover_model::{PlatformKind, Side};
-use cutover_sim::SimHandle;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
+use cutover_sim::{AccountProfile, SimHandle};
 use serde_json::Value;
 
 use crate::exit::{Class, fail};
@@ -47,6 +47,8 @@ pub(crate) fn options(seed: u64, tickets: usize, limits: Limits) -> ZendeskOptio
     ZendeskOptions {
         seed,
         tickets,
+        // The plain account until discovery can read a realistic one (issue 11).
+        profile: AccountProfile::Plain,
         rate_limit_rpm: limits.rpm,
         incremental_rpm: limits.incremental_rpm,
         ..ZendeskOptions::default()
@@ -68,6 +70,8 @@ pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<fresh
     let opts = FreshdeskOptions {
         seed,
         tickets: 0,
+        // The plain account until discovery can read a realistic one (issue 11).
+        profile: AccountProfile::Plain,
         api_key: SIM_TOKEN.to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,

@@ -1,6 +1,7 @@
 //! `cutover sim`: run a platform emulator from the command line.
 
-use clap::{Args, Subcommand};
+use clap::{Args, Subcommand, ValueEnum};
+use cutover_sim::AccountProfile;
 use cutover_sim::faults::FaultConfig;
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 
@@ -55,9 +56,15 @@ pub struct ZendeskArgs {
     /// Seed of the data generator: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Tickets to generate at start, with their users, organisations, comments and ratings.
+    /// Tickets to generate at start, with their users, organisations, comments and ratings;
+    /// 0 is an account a team has started to set up.
     #[arg(long, default_value_t = 50)]
     pub tickets: usize,
+    /// What the generated account looks like: `realistic` holds what a real account does
+    /// (custom roles, statuses, groups and fields named the organisation's way, agents who
+    /// left, inactive rules, several brands); `plain` is the template-like account.
+    #[arg(long, value_enum, default_value_t = ProfileArg::Realistic)]
+    pub profile: ProfileArg,
     /// The API token the emulator accepts (as `EMAIL/token:TOKEN` or `Bearer TOKEN`).
     #[arg(long, default_value = "sim-token")]
     pub token: String,
@@ -77,6 +84,24 @@ pub struct ZendeskArgs {
     /// Example: --faults '{"error_rate": 0.05, "latency": {"distribution": "exponential", "mean_ms": 40}}'
     #[arg(long, value_name = "JSON|@FILE")]
     pub faults: Option<String>,
+}
+
+/// Account profiles, as the command line names them.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ProfileArg {
+    /// What a real account holds (the default).
+    Realistic,
+    /// The template-like account.
+    Plain,
+}
+
+impl From<ProfileArg> for AccountProfile {
+    fn from(p: ProfileArg) -> Self {
+        match p {
+            ProfileArg::Realistic => Self::Realistic,
+            ProfileArg::Plain => Self::Plain,
+        }
+    }
 }
 
 /// Reads `--faults`: inline JSON, or `@FILE` holding it.
@@ -114,6 +139,7 @@ pub(crate) async fn run(
                 faults,
                 seed: args.seed,
                 tickets: args.tickets,
+                profile: args.profile.into(),
                 token: args.token,
                 email: args.email,
                 rate_limit_rpm: Some(args.rate_limit),

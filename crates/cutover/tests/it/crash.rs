@@ -13,10 +13,10 @@ use std::future::Future;
 use std::process::{ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use cutover_sim::SimHandle;
 use cutover_sim::control::Controlled;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{self, ZendeskOptions, ZendeskSim};
+use cutover_sim::{AccountProfile, SimHandle};
 use cutover_store::testing::TestDatabase;
 use cutover_store::{DeadLetterFilter, StoreUrl};
 use serde_json::{Value, json};
@@ -157,6 +157,8 @@ impl Target for freshdesk::App {
         let opts = FreshdeskOptions {
             seed,
             tickets: 0,
+            // The plain account until discovery can read a realistic one (issue 11).
+            profile: AccountProfile::Plain,
             api_key: SIM_TOKEN.to_owned(),
             rate_limit_rpm: Some(0),
             acknowledge_new_tickets: false,
@@ -226,6 +228,8 @@ async fn zendesk_emulator(seed: u64, tickets: usize) -> SimHandle<zendesk::App> 
     let opts = ZendeskOptions {
         seed,
         tickets,
+        // The plain account until discovery can read a realistic one (issue 11).
+        profile: AccountProfile::Plain,
         rate_limit_rpm: None,
         incremental_rpm: 0,
         ..ZendeskOptions::default()

@@ -1,6 +1,7 @@
 //! `cutover inventory`, the real binary against the Zendesk emulator: counts per kind on the old
 //! side and the losses of a move to Freshdesk, for a person and as JSON, before anything moves.
 
+use cutover_sim::AccountProfile;
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 use serde_json::Value;
 
@@ -16,6 +17,9 @@ async fn inventory_counts_the_old_side_and_names_what_freshdesk_cannot_hold() {
     let opts = ZendeskOptions {
         seed: 7,
         tickets: 12,
+        // The plain account until discovery can read a realistic one (issue 11).
+        profile: AccountProfile::Plain,
+
         rate_limit_rpm: None,
         incremental_rpm: 0,
         ..ZendeskOptions::default()

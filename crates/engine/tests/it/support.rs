@@ -15,9 +15,9 @@ use cutover_engine::progress::ProgressSink;
 use cutover_engine::{Applier, BackfillOptions, BackfillReport, Mapping, backfill};
 use cutover_model::records::{Channel, Contact, Group, Record, Ticket};
 use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
-use cutover_sim::SimHandle;
 use cutover_sim::freshdesk::{FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
+use cutover_sim::{AccountProfile, SimHandle};
 use cutover_store::{Store, StoreUrl};
 use secrecy::SecretString;
 
@@ -58,11 +58,13 @@ pub(crate) fn freshdesk(side: Side) -> Arc<dyn Connector> {
 }
 
 /// A Zendesk emulator on a free port with `tickets` generated tickets (none when 0) and no rate
-/// limit.
+/// limit. The plain account: these tests build their plans from a template, which cannot map a
+/// realistic account's own groups, fields and roles until discovery reads them.
 pub(crate) async fn zendesk_sim(seed: u64, tickets: usize) -> SimHandle<cutover_sim::zendesk::App> {
     let opts = ZendeskOptions {
         seed,
         tickets,
+        profile: AccountProfile::Plain,
         rate_limit_rpm: None,
         incremental_rpm: 0,
         ..ZendeskOptions::default()
@@ -71,7 +73,7 @@ pub(crate) async fn zendesk_sim(seed: u64, tickets: usize) -> SimHandle<cutover_
 }
 
 /// A Freshdesk emulator on a free port with `tickets` generated tickets (none when 0), no rate
-/// limit and no acknowledgement of new tickets.
+/// limit and no acknowledgement of new tickets. The plain account, as [`zendesk_sim`]'s.
 pub(crate) async fn freshdesk_sim(
     seed: u64,
     tickets: usize,
@@ -79,6 +81,7 @@ pub(crate) async fn freshdesk_sim(
     let opts = FreshdeskOptions {
         seed,
         tickets,
+        profile: AccountProfile::Plain,
         rate_limit_rpm: Some(0),
         // Creating a ticket through Freshdesk's API may e-mail its requester: the operator
         // switches that off before a backfill, as `cutover inventory` and `backfill` say.

@@ -14,8 +14,7 @@ use super::automation;
 use super::config::{FreshdeskOptions, PlanLimits};
 use super::errors::ApiError;
 use super::store::FreshdeskState;
-use super::{seed, solutions, time_entries};
-use crate::SimError;
+use super::{realistic, seed, solutions, time_entries};
 use crate::clock::Clock;
 use crate::control::{Controlled, Machinery, MachineryOptions};
 use crate::faults::{FaultBody, Faults};
@@ -24,6 +23,7 @@ use crate::ratelimit::RateLimiter;
 use crate::server::{SimHandle, spawn_emulator};
 use crate::state::Counts;
 use crate::webhooks::{Attempt, Dispatcher};
+use crate::{AccountProfile, SimError};
 
 /// The per-minute budgets: the account's and the four per-endpoint ones.
 #[derive(Debug)]
@@ -298,8 +298,15 @@ async fn hourly(app: Weak<App>, shutdown: CancellationToken) {
 
 fn build_state(opts: &FreshdeskOptions, base: &str, now: i64) -> FreshdeskState {
     let mut st = FreshdeskState::empty(opts.seed);
-    seed::bootstrap(&mut st, &opts.domain, now - 3 * 365 * 86_400);
-    seed::generate(&mut st, &opts.domain, base, opts.tickets, now);
+    match opts.profile {
+        AccountProfile::Plain => {
+            seed::bootstrap(&mut st, &opts.domain, now - 3 * 365 * 86_400);
+            seed::generate(&mut st, (&opts.domain, base), opts.tickets, now, None);
+        }
+        AccountProfile::Realistic => {
+            realistic::generate(&mut st, (&opts.domain, base), opts.tickets, now)
+        }
+    }
     time_entries::seed(&mut st);
     solutions::seed(&mut st, now - 365 * 86_400);
     st

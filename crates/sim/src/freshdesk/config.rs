@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::AccountProfile;
 use crate::faults::FaultConfig;
 
 /// A Freshdesk plan: it sets the per-minute budgets (account and per endpoint).
@@ -77,15 +78,18 @@ impl FromStr for Plan {
     }
 }
 
-/// How to start a Freshdesk emulator. `Default` gives a small account: seed 1, 50 tickets, API
+/// How to start a Freshdesk emulator. `Default` gives a small, realistic account: seed 1, 50 tickets, API
 /// key `sim-key`, the Enterprise plan's limits, plain HTTP, no faults, creation
 /// acknowledgements on.
 #[derive(Debug, Clone)]
 pub struct FreshdeskOptions {
     /// Seed of the data generator: the same seed gives the same data.
     pub seed: u64,
-    /// Tickets to generate at start (with contacts, companies, conversations, …).
+    /// Tickets to generate at start (with contacts, companies, conversations, …); none is an
+    /// account being set up.
     pub tickets: usize,
+    /// What the generated account looks like: a real one (default) or the plain template.
+    pub profile: AccountProfile,
     /// The API key accepted as the basic-auth user name (any password, `X` by convention).
     pub api_key: String,
     /// The plan whose budgets apply.
@@ -119,6 +123,7 @@ impl Default for FreshdeskOptions {
         Self {
             seed: 1,
             tickets: 50,
+            profile: AccountProfile::Realistic,
             api_key: "sim-key".to_owned(),
             plan: Plan::Enterprise,
             rate_limit_rpm: None,

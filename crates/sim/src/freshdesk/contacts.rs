@@ -23,6 +23,7 @@ use super::store::{
     FreshdeskState, Rec, flag, fold, is_agent, iso, parse_time, str_of, time_of, u64_of,
 };
 use super::ticket_input::{custom_value, valid_email};
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 /// Contact and company routes.
@@ -101,9 +102,16 @@ async fn list(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
         })?),
         None => None,
     };
-    let company = query
-        .non_empty("company_id")
-        .and_then(|c| c.parse::<u64>().ok());
+    let company = match query.uint("company_id", NumberSyntax::Freshdesk) {
+        Some(Err(_)) => {
+            return Err(ApiError::invalid(vec![FieldError::mismatch(
+                "company_id",
+                "Positive Integer",
+                "String",
+            )]));
+        }
+        other => other.and_then(Result::ok),
+    };
     let st = app.read();
     // The most selective filter with an index picks the candidates; all filters then apply.
     let keyed = ["unique_external_id", "email", "phone", "mobile"]
@@ -304,7 +312,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Res {
         .and_then(Value::as_str)
         .unwrap_or("")
         .to_owned();
-    let mut rec = contact_record(id, &name, now);
+    let mut rec = contact_record(&st, id, &name, now);
     put_fields(&mut rec, fields, now);
     let out = render::contact(&rec);
     st.put_contact(id, rec);
@@ -651,7 +659,7 @@ async fn create_company(State(app): State<Arc<App>>, body: Bytes) -> Res {
         .unwrap_or("")
         .trim()
         .to_owned();
-    let mut rec = company_record(id, &name, now);
+    let mut rec = company_record(&st, id, &name, now);
     put_fields(&mut rec, fields, now);
     rec.insert("name".into(), json!(name));
     let out = Value::Object(rec.clone());

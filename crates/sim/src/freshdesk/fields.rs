@@ -44,21 +44,9 @@ const FIELD_KEYS: [&str; 12] = [
 ];
 
 /// A field's API name from its label: `cf_` (tickets only) and the label in snake case.
-fn field_name(label: &str, ticket: bool) -> String {
-    let mut snake = String::new();
-    for c in label.trim().chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() {
-            snake.push(c);
-        } else if !snake.ends_with('_') {
-            snake.push('_');
-        }
-    }
-    let snake = snake.trim_matches('_');
-    if ticket {
-        format!("cf_{snake}")
-    } else {
-        snake.to_owned()
-    }
+pub(crate) fn field_name(label: &str, ticket: bool) -> String {
+    let snake = crate::text::snake_case(label);
+    if ticket { format!("cf_{snake}") } else { snake }
 }
 
 fn check_field(fields: &Map<String, Value>, creating: bool) -> Result<(), ApiError> {
@@ -138,6 +126,16 @@ pub(crate) fn create_field(app: &App, kind: &'static str, body: &Bytes) -> Res {
     Ok(reply(StatusCode::CREATED, &field))
 }
 
+/// The code a new custom status gets: one past the status field's highest choice.
+pub(crate) fn next_status(choices: &Map<String, Value>) -> u64 {
+    choices
+        .keys()
+        .filter_map(|k| k.parse::<u64>().ok())
+        .max()
+        .unwrap_or(5)
+        + 1
+}
+
 /// Every record of the kind shows a new custom field (as null).
 fn add_key_everywhere(st: &mut FreshdeskState, kind: &str, name: &str) {
     let records = match kind {
@@ -192,12 +190,7 @@ pub(crate) fn update_field(app: &App, kind: &'static str, id: &str, body: &Bytes
             if label.is_empty() || known {
                 continue;
             }
-            let next = existing
-                .keys()
-                .filter_map(|k| k.parse::<u64>().ok())
-                .max()
-                .unwrap_or(5)
-                + 1;
+            let next = next_status(existing);
             let shown = choice
                 .get("customer_display_name")
                 .and_then(Value::as_str)
@@ -355,7 +348,7 @@ pub(crate) async fn create_agent(State(app): State<Arc<App>>, body: Bytes) -> Re
                 || email.split('@').next().unwrap_or("").to_owned(),
                 str::to_owned,
             );
-            let mut contact = contact_record(id, &name, now);
+            let mut contact = contact_record(&st, id, &name, now);
             contact.insert("email".into(), json!(email));
             st.put_contact(id, contact);
             id

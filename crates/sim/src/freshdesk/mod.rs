@@ -14,6 +14,7 @@ mod conversations;
 mod errors;
 mod fields;
 mod indexed;
+mod realistic;
 mod render;
 mod routes;
 mod search;

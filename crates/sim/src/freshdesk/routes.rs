@@ -16,6 +16,7 @@ use super::errors::{ApiError, FieldError};
 use super::{admin, auth, contacts, conversations, search, solutions, tickets, time_entries};
 use crate::control;
 use crate::faults::{self, RecordShape};
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 use crate::server::json_body;
 
@@ -85,10 +86,10 @@ pub(crate) struct Paging {
 /// Reads `page` and `per_page`; Freshdesk's validation errors for bad values.
 pub(crate) fn paging(query: &QueryMap, max_page: Option<usize>) -> Result<Paging, ApiError> {
     let mut errors = Vec::new();
-    let per_page = match query.non_empty("per_page") {
+    let per_page = match query.uint("per_page", NumberSyntax::Freshdesk) {
         None => 30,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if (1..=100).contains(&n) => n,
+        Some(n) => match n.map(usize::try_from) {
+            Ok(Ok(n)) if (1..=100).contains(&n) => n,
             _ => {
                 errors.push(FieldError::new(
                     "per_page",
@@ -99,10 +100,10 @@ pub(crate) fn paging(query: &QueryMap, max_page: Option<usize>) -> Result<Paging
             }
         },
     };
-    let page = match query.non_empty("page") {
+    let page = match query.uint("page", NumberSyntax::Freshdesk) {
         None => 1,
-        Some(raw) => match raw.parse::<usize>() {
-            Ok(n) if n >= 1 => n,
+        Some(n) => match n.map(usize::try_from) {
+            Ok(Ok(n)) if n >= 1 => n,
             _ => {
                 errors.push(FieldError::new(
                     "page",

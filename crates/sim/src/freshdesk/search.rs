@@ -18,6 +18,7 @@ use super::indexed::Indexed;
 use super::render::{self, Includes};
 use super::routes::{GENERIC_SHAPE, Res, TICKET_SHAPE, corrupt, reply};
 use super::store::{Rec, flag, fold, is_agent, parse_time, time_of};
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 const PER_PAGE: usize = 30;
@@ -366,10 +367,10 @@ fn read(q: Option<&str>, fields: &[&str], custom: &[String]) -> Result<SearchReq
     let Some(inner) = raw.strip_prefix('"').and_then(|s| s.strip_suffix('"')) else {
         return Err(invalid_query("Query should be wrapped in double quotes"));
     };
-    let page = match query.non_empty("page") {
+    let page = match query.uint("page", NumberSyntax::Freshdesk) {
         None => 1,
-        Some(p) => match p.parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGES).contains(&n) => n,
+        Some(p) => match p.map(usize::try_from) {
+            Ok(Ok(n)) if (1..=MAX_PAGES).contains(&n) => n,
             _ => {
                 return Err(ApiError::field(
                     "page",
@@ -548,7 +549,7 @@ mod tests {
     fn indexed_answers_equal_the_scan_on_generated_data() {
         let mut st = super::super::store::FreshdeskState::empty(7);
         super::super::seed::bootstrap(&mut st, "acme", 1_600_000_000);
-        super::super::seed::generate(&mut st, "acme", "http://x", 400, 1_717_416_000);
+        super::super::seed::generate(&mut st, ("acme", "http://x"), 400, 1_717_416_000, None);
         let custom: Vec<String> = st
             .ticket_custom_fields()
             .into_iter()

@@ -8,6 +8,7 @@ use rand::RngExt;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 
+use super::realistic::Dress;
 use super::render::attachment_url;
 use super::store::{Attachment, Content, FreshdeskState, Rec, iso};
 use crate::datagen::{
@@ -35,34 +36,54 @@ pub(crate) const TYPES: [&str; 5] = [
     "Refund",
 ];
 
-fn obj(value: Value) -> Rec {
+pub(crate) fn obj(value: Value) -> Rec {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
     }
 }
 
+/// The custom fields of `kind` (`contact_fields`, `company_fields`) a new record shows (as null):
+/// the defined ones, or `fallback` before the account has its field lists.
+fn null_fields(st: &FreshdeskState, kind: &str, fallback: &[&str]) -> Value {
+    let mut names: Vec<String> = st
+        .custom_fields_of(kind)
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    if !st.lists.contains_key(kind) {
+        names = fallback.iter().map(|n| (*n).to_owned()).collect();
+    }
+    Value::Object(names.into_iter().map(|n| (n, Value::Null)).collect())
+}
+
 /// A contact record as created at `now`.
-pub(crate) fn contact_record(id: u64, name: &str, now: i64) -> Rec {
-    obj(json!({
+pub(crate) fn contact_record(st: &FreshdeskState, id: u64, name: &str, now: i64) -> Rec {
+    let mut rec = obj(json!({
         "active": true, "address": null, "company_id": null, "view_all_tickets": false,
         "deleted": false, "description": null, "email": null, "id": id, "job_title": null,
         "language": "en", "mobile": null, "name": name, "phone": null, "time_zone": "Eastern Time (US & Canada)",
         "twitter_id": null, "other_emails": [], "facebook_id": null, "unique_external_id": null,
-        "custom_fields": {"customer_tier": null}, "tags": [], "other_companies": [],
+        "tags": [], "other_companies": [],
         "csat_rating": 103, "preferred_source": 1, "avatar": null,
         "created_at": iso(now), "updated_at": iso(now),
-    }))
+    }));
+    let custom = null_fields(st, "contact_fields", &["customer_tier"]);
+    rec.insert("custom_fields".into(), custom);
+    rec
 }
 
 /// A company record.
-pub(crate) fn company_record(id: u64, name: &str, now: i64) -> Rec {
-    obj(json!({
+pub(crate) fn company_record(st: &FreshdeskState, id: u64, name: &str, now: i64) -> Rec {
+    let mut rec = obj(json!({
         "id": id, "name": name, "description": null, "domains": [], "note": null,
-        "custom_fields": {"website": null, "address": null}, "health_score": null,
+        "health_score": null,
         "account_tier": null, "renewal_date": null, "industry": null,
         "created_at": iso(now), "updated_at": iso(now),
-    }))
+    }));
+    let custom = null_fields(st, "company_fields", &["website", "address"]);
+    rec.insert("custom_fields".into(), custom);
+    rec
 }
 
 /// A ticket with every key at its default, as created at `now`.
@@ -119,8 +140,47 @@ pub(crate) fn conversation_record(c: &NewConversation<'_>) -> Rec {
     }))
 }
 
+/// The products (with their support mailboxes) of the plain account.
+const PLAIN_PRODUCTS: [(&str, &str); 2] =
+    [("Cutover Cloud", "support"), ("Cutover Mobile", "mobile")];
+
 /// The admin agent, roles, groups, agents and reference lists.
 pub(crate) fn bootstrap(st: &mut FreshdeskState, domain: &str, epoch: i64) {
+    let (business_hour_id, admin) = foundation(st, domain, epoch);
+    let mut rng = rng_for(st.seed, 0xF0, 0);
+    let mut agents = vec![admin];
+    for n in 0..6 {
+        let p = person(&mut rng, 9_000 + n);
+        let email = format!("agent{n}@{domain}.example.com");
+        agents.push(add_agent(st, &p.name, &email, 47_000_000_004, epoch));
+    }
+    let groups = [
+        ("Billing", "Invoices, refunds and plans"),
+        ("Technical Support", "Product problems and questions"),
+        ("Escalations", "Second line"),
+    ];
+    for (i, (name, description)) in groups.into_iter().enumerate() {
+        let members: Vec<u64> = agents
+            .iter()
+            .copied()
+            .enumerate()
+            .filter(|(j, _)| *j == 0 || j % 3 == i)
+            .map(|(_, a)| a)
+            .collect();
+        add_group(
+            st,
+            (name, description),
+            &members,
+            (business_hour_id, admin),
+            epoch,
+        );
+    }
+    reference_lists(st, domain, epoch, &PLAIN_PRODUCTS);
+}
+
+/// What every account has first: the built-in roles, the default business hours and the admin
+/// agent the API key belongs to; returns the business hours' id and the admin's.
+pub(crate) fn foundation(st: &mut FreshdeskState, domain: &str, epoch: i64) -> (u64, u64) {
     for (i, (name, description)) in [
         (
             "Account Administrator",
@@ -163,8 +223,6 @@ pub(crate) fn bootstrap(st: &mut FreshdeskState, domain: &str, epoch: i64) {
             "created_at": iso(epoch), "updated_at": iso(epoch)}),
         ],
     );
-    let mut rng = rng_for(st.seed, 0xF0, 0);
-    // The admin agent the API key belongs to, then the team.
     let admin = add_agent(
         st,
         "Account Admin",
@@ -173,49 +231,45 @@ pub(crate) fn bootstrap(st: &mut FreshdeskState, domain: &str, epoch: i64) {
         epoch,
     );
     st.owner_id = admin;
-    let mut agents = vec![admin];
-    for n in 0..6 {
-        let p = person(&mut rng, 9_000 + n);
-        let email = format!("agent{n}@{domain}.example.com");
-        agents.push(add_agent(st, &p.name, &email, 47_000_000_004, epoch));
-    }
-    for (i, (name, description)) in [
-        ("Billing", "Invoices, refunds and plans"),
-        ("Technical Support", "Product problems and questions"),
-        ("Escalations", "Second line"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let id = st.group_ids.next_id();
-        let members: Vec<u64> = agents
-            .iter()
-            .copied()
-            .enumerate()
-            .filter(|(j, _)| *j == 0 || j % 3 == i)
-            .map(|(_, a)| a)
-            .collect();
-        for a in &members {
-            if let Some(Value::Array(groups)) =
-                st.agents.get_mut(a).and_then(|r| r.get_mut("group_ids"))
-            {
-                groups.push(json!(id));
-            }
-        }
-        st.groups.insert(
-            id,
-            obj(json!({"id": id, "name": name, "description": description,
-                "business_hour_id": business_hour_id, "escalate_to": admin, "unassigned_for": "30m",
-                "agent_ids": members, "auto_ticket_assign": false, "group_type": "support_agent_group",
-                "created_at": iso(epoch), "updated_at": iso(epoch)})),
-        );
-    }
-    reference_lists(st, domain, epoch);
+    (business_hour_id, admin)
 }
 
-fn add_agent(st: &mut FreshdeskState, name: &str, email: &str, role: u64, epoch: i64) -> u64 {
+/// Adds a group of `members` (whose `group_ids` it joins), escalating to `admin`; its id.
+pub(crate) fn add_group(
+    st: &mut FreshdeskState,
+    (name, description): (&str, &str),
+    members: &[u64],
+    (business_hour_id, admin): (u64, u64),
+    epoch: i64,
+) -> u64 {
+    let id = st.group_ids.next_id();
+    for a in members {
+        if let Some(Value::Array(groups)) =
+            st.agents.get_mut(a).and_then(|r| r.get_mut("group_ids"))
+        {
+            groups.push(json!(id));
+        }
+    }
+    st.groups.insert(
+        id,
+        obj(json!({"id": id, "name": name, "description": description,
+            "business_hour_id": business_hour_id, "escalate_to": admin, "unassigned_for": "30m",
+            "agent_ids": members, "auto_ticket_assign": false, "group_type": "support_agent_group",
+            "created_at": iso(epoch), "updated_at": iso(epoch)})),
+    );
+    id
+}
+
+/// Adds an agent (and its contact) with one role; its id.
+pub(crate) fn add_agent(
+    st: &mut FreshdeskState,
+    name: &str,
+    email: &str,
+    role: u64,
+    epoch: i64,
+) -> u64 {
     let id = st.user_ids.next_id();
-    let mut contact = contact_record(id, name, epoch);
+    let mut contact = contact_record(st, id, name, epoch);
     contact.insert("email".into(), json!(email));
     contact.insert("_agent".into(), json!(true));
     st.put_contact(id, contact);
@@ -232,11 +286,18 @@ fn add_agent(st: &mut FreshdeskState, name: &str, email: &str, role: u64, epoch:
     id
 }
 
-fn reference_lists(st: &mut FreshdeskState, domain: &str, epoch: i64) {
+/// Products (named with their mailboxes, the first the primary address), e-mail configs, the SLA
+/// policy, fields, canned responses and scenarios.
+pub(crate) fn reference_lists(
+    st: &mut FreshdeskState,
+    domain: &str,
+    epoch: i64,
+    products_named: &[(&str, &str)],
+) {
     let at = iso(epoch);
     let mut products = Vec::new();
     let mut configs = Vec::new();
-    for (name, prefix) in [("Cutover Cloud", "support"), ("Cutover Mobile", "mobile")] {
+    for (i, (name, prefix)) in products_named.iter().copied().enumerate() {
         let pid = st.other_ids.next_id();
         products.push(
             json!({"id": pid, "name": name, "description": format!("{name} help"),
@@ -246,7 +307,7 @@ fn reference_lists(st: &mut FreshdeskState, domain: &str, epoch: i64) {
         configs.push(json!({"id": cid, "name": name, "product_id": pid,
             "to_email": format!("{prefix}@{domain}.freshdesk.com"),
             "reply_email": format!("{prefix}@{domain}.example.com"), "group_id": null,
-            "primary_role": prefix == "support", "active": true, "created_at": at, "updated_at": at}));
+            "primary_role": i == 0, "active": true, "created_at": at, "updated_at": at}));
     }
     st.lists.insert("products", products);
     st.lists.insert("email_configs", configs);
@@ -370,13 +431,14 @@ fn reference_lists(st: &mut FreshdeskState, domain: &str, epoch: i64) {
     st.lists.insert("scenario_automations", scenarios);
 }
 
-/// Generates `tickets` tickets (with companies and customers) up to `now`.
+/// Generates `tickets` tickets (with companies and customers) up to `now`; `dress` is the
+/// realistic profile's ticket layer (its authors replace the account's agents).
 pub(crate) fn generate(
     st: &mut FreshdeskState,
-    domain: &str,
-    base: &str,
+    (domain, base): (&str, &str),
     tickets: usize,
     now: i64,
+    dress: Option<&Dress>,
 ) {
     let mut rng = rng_for(st.seed, 0xF1, 0);
     let start = now - 2 * 365 * DAY;
@@ -384,7 +446,7 @@ pub(crate) fn generate(
         .map(|n| {
             let (name, mail_domain) = company(&mut rng, n);
             let id = st.company_ids.next_id();
-            let mut rec = company_record(id, &name, start - DAY);
+            let mut rec = company_record(st, id, &name, start - DAY);
             rec.insert("domains".into(), json!([mail_domain]));
             rec.insert(
                 "health_score".into(),
@@ -410,7 +472,7 @@ pub(crate) fn generate(
         .map(|n| {
             let p = person(&mut rng, n);
             let id = st.user_ids.next_id();
-            let mut rec = contact_record(id, &p.name, start - DAY);
+            let mut rec = contact_record(st, id, &p.name, start - DAY);
             rec.insert("email".into(), json!(p.email));
             rec.insert("language".into(), json!(p.locale));
             rec.insert("time_zone".into(), json!(p.time_zone));
@@ -428,7 +490,10 @@ pub(crate) fn generate(
             id
         })
         .collect();
-    let agents: Vec<u64> = st.agents.keys().copied().collect();
+    let agents: Vec<u64> = match dress {
+        Some(dress) => dress.authors().to_vec(),
+        None => st.agents.keys().copied().collect(),
+    };
     let groups: Vec<u64> = st.groups.keys().copied().collect();
     for n in 0..tickets as u64 {
         // A fifth of the tickets are recent, so the default 30-day list is never empty.
@@ -445,8 +510,8 @@ pub(crate) fn generate(
             requester,
             &agents,
             &groups,
-            created,
-            now,
+            (created, now),
+            dress,
         );
     }
 }
@@ -462,8 +527,8 @@ fn one_ticket(
     requester: u64,
     agents: &[u64],
     groups: &[u64],
-    created: i64,
-    now: i64,
+    (created, now): (i64, i64),
+    dress: Option<&Dress>,
 ) {
     let id = st.ticket_ids.next_id();
     let mut t = ticket_record(st, id, requester, created);
@@ -585,6 +650,9 @@ fn one_ticket(
         "pending_since": (status == 3).then(|| iso(updated)),
     });
     t.insert("_stats".into(), stats);
+    if let Some(dress) = dress {
+        dress.ticket(st.seed, &mut t);
+    }
     if (4..=5).contains(&status) && rng.random_bool(0.4) {
         let rid = st.other_ids.next_id();
         let score = *pick(rng, &[103i64, 103, 102, 101, 100, -101, -102, -103]);

@@ -559,7 +559,7 @@ pub(crate) fn resolve_requester(st: &mut FreshdeskState, requester: Requester, n
         Requester::Existing(id) => id,
         Requester::New { name, key, value } => {
             let id = st.user_ids.next_id();
-            let mut contact: Rec = contact_record(id, &name, now);
+            let mut contact: Rec = contact_record(st, id, &name, now);
             contact.insert(key.to_owned(), json!(value));
             st.put_contact(id, contact);
             id

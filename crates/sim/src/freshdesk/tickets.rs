@@ -22,6 +22,7 @@ use super::routes::{
 use super::seed::{NewConversation, conversation_record, ticket_record};
 use super::store::{FreshdeskState, Rec, flag, iso, parse_time, time_of, u64_of};
 use super::ticket_input::{self, apply, read_input, store_uploads, validate};
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 /// Ticket lists end at page 300.
@@ -82,9 +83,9 @@ pub(crate) async fn list(
     };
     let number = |key: &str| -> Result<Option<u64>, ApiError> {
         query
-            .non_empty(key)
+            .uint(key, NumberSyntax::Freshdesk)
             .map(|v| {
-                v.parse::<u64>().map_err(|_| {
+                v.map_err(|_| {
                     ApiError::invalid(vec![FieldError::mismatch(
                         key,
                         "Positive Integer",

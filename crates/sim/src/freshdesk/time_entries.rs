@@ -22,6 +22,7 @@ use super::routes::{
 };
 use super::store::{FreshdeskState, Rec, flag, iso, parse_time, time_of, u64_of};
 use crate::datagen::{pick, rng_for};
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 /// Fields a create or update may carry.
@@ -93,8 +94,7 @@ fn sorted<'a>(entries: impl Iterator<Item = &'a Rec>) -> Vec<&'a Rec> {
 }
 
 fn bad_number(query: &QueryMap, key: &str, errors: &mut Vec<FieldError>) -> Option<u64> {
-    let raw = query.non_empty(key)?;
-    let parsed = raw.parse().ok();
+    let parsed = query.uint(key, NumberSyntax::Freshdesk)?.ok();
     if parsed.is_none() {
         errors.push(FieldError::new(
             key,

@@ -10,9 +10,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::config::ZendeskOptions;
 use super::errors::ApiError;
-use super::seed;
 use super::store::ZendeskState;
-use crate::SimError;
+use super::{realistic, seed};
 use crate::clock::Clock;
 use crate::control::{Machinery, MachineryOptions};
 use crate::faults::{FaultBody, Faults};
@@ -21,6 +20,7 @@ use crate::ratelimit::RateLimiter;
 use crate::server::{SimHandle, spawn_emulator};
 use crate::state::Counts;
 use crate::webhooks::{Attempt, Dispatcher};
+use crate::{AccountProfile, SimError};
 
 /// The running emulator's state: the account behind one lock, plus the clock, faults, rate
 /// limiters and webhook dispatcher. Tests reach it through [`SimHandle::state`].
@@ -189,7 +189,10 @@ fn build_state(opts: &ZendeskOptions, base: &str, now: i64) -> ZendeskState {
         &opts.subdomain,
         now - 3 * 365 * 86_400,
     );
-    seed::generate(&mut st, opts.tickets, now);
+    match opts.profile {
+        AccountProfile::Plain => seed::generate(&mut st, opts.tickets, now),
+        AccountProfile::Realistic => realistic::generate(&mut st, opts.tickets, now),
+    }
     st
 }
 

@@ -19,6 +19,7 @@ use super::routes::{GENERIC_SHAPE, Res, body_json, corrupt, created, no_content,
 use super::seed;
 use super::store::{UPLOADED_ATTACHMENT_BASE, ZendeskState};
 use crate::datagen;
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 /// Largest upload Zendesk accepts.
@@ -380,8 +381,8 @@ pub(crate) async fn rate(
 pub(crate) async fn ratings(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
     let score = query.non_empty("score").map(str::to_owned);
-    let start = query.get("start_time").and_then(|s| s.parse::<i64>().ok());
-    let end = query.get("end_time").and_then(|s| s.parse::<i64>().ok());
+    let time = |key: &str| query.int(key, NumberSyntax::Zendesk).and_then(Result::ok);
+    let (start, end) = (time("start_time"), time("end_time"));
     let st = app.read();
     let keep = |r: &&Rating| {
         let score_ok = match score.as_deref() {

@@ -5,17 +5,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
+use crate::AccountProfile;
 use crate::faults::FaultConfig;
 
-/// How to start a Zendesk emulator. `Default` gives a small, open account: seed 1, 50 tickets,
-/// token `sim-token`, admin `admin@example.com`, 700 requests per minute, incremental exports
-/// 10 per minute, plain HTTP, no faults.
+/// How to start a Zendesk emulator. `Default` gives a small, open, realistic account: seed 1, 50
+/// tickets, token `sim-token`, admin `admin@example.com`, 700 requests per minute, incremental
+/// exports 10 per minute, plain HTTP, no faults.
 #[derive(Debug, Clone)]
 pub struct ZendeskOptions {
     /// Seed of the data generator: the same seed gives the same data.
     pub seed: u64,
-    /// Tickets to generate at start (with their users, organizations, comments, …).
+    /// Tickets to generate at start (with their users, organizations, comments, …); none is an
+    /// account being set up.
     pub tickets: usize,
+    /// What the generated account looks like: a real one (default) or the plain template.
+    pub profile: AccountProfile,
     /// The API token accepted with `EMAIL/token:TOKEN` and as `Bearer TOKEN`.
     pub token: String,
     /// The account owner's (admin's) e-mail.
@@ -47,6 +51,7 @@ impl Default for ZendeskOptions {
         Self {
             seed: 1,
             tickets: 50,
+            profile: AccountProfile::Realistic,
             token: "sim-token".to_owned(),
             email: "admin@example.com".to_owned(),
             subdomain: "cutover-sim".to_owned(),

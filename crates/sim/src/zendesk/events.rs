@@ -75,7 +75,7 @@ fn s(id: Option<u64>) -> Value {
 pub(crate) fn ticket_pending(st: &ZendeskState, t: &Ticket, kind: &str, event: Value) -> Pending {
     let detail = json!({
         "actor_id": s(Some(t.submitter_id)), "assignee_id": s(t.assignee_id), "brand_id": s(Some(t.brand_id)),
-        "created_at": iso(t.created_at), "custom_status": s(st.status_ids.get(t.status.as_str()).copied()),
+        "created_at": iso(t.created_at), "custom_status": s(t.custom_status_id.or_else(|| st.status_ids.get(t.status.as_str()).copied())),
         "description": super::seed::description(st, t), "external_id": t.external_id, "form_id": s(Some(t.ticket_form_id)),
         "group_id": s(t.group_id), "id": t.id.to_string(), "is_public": t.is_public, "organization_id": s(t.organization_id),
         "priority": t.priority.map(|p| p.as_str().to_uppercase()), "requester_id": s(Some(t.requester_id)),

@@ -20,15 +20,16 @@ use super::listing::sideload_tickets;
 use super::model::{Ticket, TicketEvent};
 use super::routes::{GENERIC_SHAPE, Res, TICKET_SHAPE, USER_SHAPE, corrupt, reply};
 use super::store::ZendeskState;
+use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
 const MAX_PER_PAGE: usize = 1000;
 
 fn per_page(query: &QueryMap) -> usize {
     query
-        .get("per_page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(MAX_PER_PAGE)
+        .uint("per_page", NumberSyntax::Zendesk)
+        .and_then(Result::ok)
+        .map_or(MAX_PER_PAGE, |n| usize::try_from(n).unwrap_or(MAX_PER_PAGE))
         .clamp(1, MAX_PER_PAGE)
 }
 
@@ -58,10 +59,9 @@ fn start_position(
         let (ts, id) = decode_cursor(c).ok_or_else(|| invalid("cursor is invalid"))?;
         return Ok((ts, id, true));
     }
-    let start: i64 = query
-        .non_empty("start_time")
+    let start = query
+        .int("start_time", NumberSyntax::Zendesk)
         .ok_or_else(|| invalid("start_time is required"))?
-        .parse()
         .map_err(|_| invalid("start_time must be a Unix time in seconds"))?;
     if start > cutoff {
         return Err(invalid(

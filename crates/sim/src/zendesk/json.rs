@@ -74,7 +74,7 @@ pub(crate) fn ticket(st: &ZendeskState, t: &Ticket, base: &str, with_generated: 
         "collaborator_ids": t.collaborator_ids,
         "created_at": iso(t.created_at),
         "custom_fields": fields.clone(),
-        "custom_status_id": st.status_ids.get(t.status.as_str()).or(st.status_ids.get("open")).copied().unwrap_or(0),
+        "custom_status_id": t.custom_status_id.or_else(|| st.status_ids.get(t.status.as_str()).or(st.status_ids.get("open")).copied()).unwrap_or(0),
         "description": seed::description(st, t),
         "due_at": t.due_at.map(iso),
         "email_cc_ids": t.email_cc_ids,

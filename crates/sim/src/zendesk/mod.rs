@@ -18,6 +18,7 @@ mod json;
 mod listing;
 mod model;
 mod orgs;
+mod realistic;
 mod routes;
 mod search;
 mod seed;

@@ -59,6 +59,8 @@ pub(crate) struct Ticket {
     pub(crate) subject: String,
     /// Status.
     pub(crate) status: Status,
+    /// A custom status of the status's category; `None` is the category's default one.
+    pub(crate) custom_status_id: Option<u64>,
     /// Priority.
     pub(crate) priority: Option<Priority>,
     /// Who asked.

@@ -18,6 +18,7 @@ use super::json::{self, parse_time};
 use super::model::{Status, Ticket, User};
 use super::routes::{Res, reply};
 use super::store::ZendeskState;
+use crate::numbers::NumberSyntax;
 use crate::page::{self, PageRequest, QueryMap};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -264,16 +265,9 @@ pub(crate) async fn search(
     let text = query.get("query").unwrap_or_default().to_owned();
     let terms = parse_terms(&text);
     let kind = wanted_type(&terms, None);
-    let per_page = query
-        .get("per_page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(100usize)
-        .clamp(1, 100);
-    let page = query
-        .get("page")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(1u64)
-        .max(1);
+    let number = |key: &str| query.uint(key, NumberSyntax::Zendesk).and_then(Result::ok);
+    let per_page = number("per_page").map_or(100, |n| n.clamp(1, 100) as usize);
+    let page = number("page").unwrap_or(1).max(1);
     if (page - 1) * per_page as u64 >= 1000 {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -336,10 +330,9 @@ pub(crate) async fn export(
     };
     let terms = parse_terms(query.get("query").unwrap_or_default());
     let size = query
-        .get("page[size]")
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(100usize)
-        .clamp(1, 1000);
+        .uint("page[size]", NumberSyntax::Zendesk)
+        .and_then(Result::ok)
+        .map_or(100, |n| n.clamp(1, 1000) as usize);
     let after = match query.non_empty("page[after]") {
         Some(c) => Some(page::decode_cursor(c).ok_or_else(|| {
             ApiError::bad_request("InvalidPaginationParameter", "page[after] is invalid")

@@ -19,7 +19,7 @@ use super::model::{
 use super::store::ZendeskState;
 use crate::datagen::{self, pick, rng_for};
 
-const TWO_YEARS: i64 = 730 * 86_400;
+pub(crate) const TWO_YEARS: i64 = 730 * 86_400;
 /// The channels a seeded ticket arrived by.
 const VIAS: [&str; 4] = ["email", "web", "api", "mobile"];
 
@@ -160,23 +160,28 @@ fn add_statuses(st: &mut ZendeskState, now: i64) {
         ("hold", "On-hold"),
         ("solved", "Solved"),
     ] {
-        let mut status = template("tpl_custom_status");
-        for key in [
-            "agent_label",
-            "raw_agent_label",
-            "end_user_label",
-            "raw_end_user_label",
-        ] {
-            status.insert(key.into(), json!(label));
-        }
-        status.insert("status_category".into(), json!(category));
-        status.insert("default".into(), json!(true));
-        let id = add_config(st, "custom_statuses", status, now);
+        let id = add_config(st, "custom_statuses", status(label, category, true), now);
         st.status_ids.insert(category, id);
     }
     if let Some(solved) = st.status_ids.get("solved").copied() {
         st.status_ids.insert("closed", solved);
     }
+}
+
+/// A custom status record of `category` labelled `label` for agents and end users.
+pub(crate) fn status(label: &str, category: &str, default: bool) -> Map<String, Value> {
+    let mut status = template("tpl_custom_status");
+    for key in [
+        "agent_label",
+        "raw_agent_label",
+        "end_user_label",
+        "raw_end_user_label",
+    ] {
+        status.insert(key.into(), json!(label));
+    }
+    status.insert("status_category".into(), json!(category));
+    status.insert("default".into(), json!(default));
+    status
 }
 
 fn add_system_fields(st: &mut ZendeskState, now: i64) {
@@ -397,14 +402,14 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
 
 /// Sizes of the generated account for `tickets` tickets.
 #[derive(Debug, Clone, Copy)]
-struct Sizes {
-    groups: usize,
-    agents: usize,
-    orgs: usize,
-    customers: usize,
+pub(crate) struct Sizes {
+    pub(crate) groups: usize,
+    pub(crate) agents: usize,
+    pub(crate) orgs: usize,
+    pub(crate) customers: usize,
 }
 
-fn sizes(tickets: usize) -> Sizes {
+pub(crate) fn sizes(tickets: usize) -> Sizes {
     Sizes {
         groups: (tickets / 2000).clamp(3, 50),
         agents: (tickets / 200).clamp(5, 1000),
@@ -450,6 +455,7 @@ pub(crate) fn generate(st: &mut ZendeskState, tickets: usize, now: i64) {
             agents_by_group: &agents_by_group,
             customers: &customers,
             fields: &fields,
+            dress: None,
         };
         add_ticket(st, &world, i as u64, created_at, anchor);
     }
@@ -467,20 +473,25 @@ const GROUP_NAMES: &[&str] = &[
     "VIP",
 ];
 
-struct World<'a> {
-    groups: &'a [u64],
-    agents_by_group: &'a [Vec<u64>],
-    customers: &'a [(u64, Option<u64>)],
-    fields: &'a CustomFields,
+/// What tickets are generated from.
+pub(crate) struct World<'a> {
+    pub(crate) groups: &'a [u64],
+    /// Every agent who was ever a member of each group, by group.
+    pub(crate) agents_by_group: &'a [Vec<u64>],
+    pub(crate) customers: &'a [(u64, Option<u64>)],
+    pub(crate) fields: &'a CustomFields,
+    /// The realistic profile's additions, applied to each ticket before it is stored.
+    pub(crate) dress: Option<&'a super::realistic::Dress>,
 }
 
-struct CustomFields {
+/// The ticket fields every generated account has.
+pub(crate) struct CustomFields {
     product: u64,
     order_number: u64,
     vip: u64,
 }
 
-fn add_custom_fields(st: &mut ZendeskState, now: i64) -> CustomFields {
+pub(crate) fn add_custom_fields(st: &mut ZendeskState, now: i64) -> CustomFields {
     let field = |st: &mut ZendeskState, title: &str, kind: &str, options: Value| {
         let mut f = template("tpl_ticket_field");
         for key in [
@@ -582,7 +593,7 @@ fn add_agents(st: &mut ZendeskState, n: usize, groups: &[u64], anchor: i64) -> V
     by_group
 }
 
-fn add_orgs(st: &mut ZendeskState, n: usize, anchor: i64) -> Vec<u64> {
+pub(crate) fn add_orgs(st: &mut ZendeskState, n: usize, anchor: i64) -> Vec<u64> {
     (0..n)
         .map(|i| {
             let mut rng = rng_for(st.seed, 0x0A65, i as u64);
@@ -618,7 +629,7 @@ fn add_orgs(st: &mut ZendeskState, n: usize, anchor: i64) -> Vec<u64> {
         .collect()
 }
 
-fn add_customers(
+pub(crate) fn add_customers(
     st: &mut ZendeskState,
     n: usize,
     orgs: &[u64],
@@ -671,7 +682,13 @@ fn status_for(rng: &mut StdRng) -> Status {
     }
 }
 
-fn add_ticket(st: &mut ZendeskState, w: &World<'_>, n: u64, created_at: i64, anchor: i64) {
+pub(crate) fn add_ticket(
+    st: &mut ZendeskState,
+    w: &World<'_>,
+    n: u64,
+    created_at: i64,
+    anchor: i64,
+) {
     let mut rng = rng_for(st.seed, 0x71C7, n);
     let id = st.ticket_ids.next_id();
     let status = status_for(&mut rng);
@@ -715,7 +732,7 @@ fn add_ticket(st: &mut ZendeskState, w: &World<'_>, n: u64, created_at: i64, anc
     ];
     let first_id = st.ids.reserve(u64::from(count));
     let rating_id = (solved_at.is_some() && rng.random_bool(0.3)).then(|| st.ids.next_id());
-    let ticket = Ticket {
+    let mut ticket = Ticket {
         id,
         external_id: rng.random_bool(0.2).then(|| format!("legacy-{n}")),
         kind: rng
@@ -723,6 +740,7 @@ fn add_ticket(st: &mut ZendeskState, w: &World<'_>, n: u64, created_at: i64, anc
             .then(|| *pick(&mut rng, TicketType::ALL)),
         subject: datagen::subject(&mut rng),
         status,
+        custom_status_id: None,
         priority: rng.random_bool(0.8).then(|| *pick(&mut rng, Priority::ALL)),
         requester_id,
         submitter_id: requester_id,
@@ -749,6 +767,10 @@ fn add_ticket(st: &mut ZendeskState, w: &World<'_>, n: u64, created_at: i64, anc
         generated: Some(GeneratedComments { count, first_id }),
         comments: Vec::new(),
     };
+    if let Some(dress) = w.dress {
+        dress.ticket(st.seed, n, anchor, &mut ticket);
+    }
+    let assignee_id = ticket.assignee_id;
     if let Some(rating_id) = rating_id {
         let good = rng.random_bool(0.8);
         st.ratings.insert(

@@ -133,6 +133,11 @@ fn apply_fields(t: &mut Ticket, p: &TicketPatch, now: i64) -> Vec<(String, Value
         if status == Status::Solved && t.status != Status::Solved {
             t.solved_at = Some(now);
         }
+        if status != t.status {
+            // A new status category takes its default custom status (assumed: what the agent
+            // interface does when only `status` is set).
+            t.custom_status_id = None;
+        }
         t.status = status;
     }
     if let Some(v) = p.priority {
@@ -273,6 +278,7 @@ pub(crate) fn create(
         kind: None,
         subject: String::new(),
         status: Status::New,
+        custom_status_id: None,
         priority: None,
         requester_id,
         submitter_id,

@@ -234,7 +234,7 @@ async fn order_filters_and_embeds_follow_the_query() {
 async fn writes_are_validated_field_by_field_and_created_at_is_now() {
     let fd = fd_spawn(fd_opts()).await;
     let bad = fd
-        .post("/api/v2/tickets", json!({"subject": "x", "status": 9, "priority": 7, "source": 4, "created_at": "2020-01-01T00:00:00Z", "custom_fields": {"cf_nope": "1"}}))
+        .post("/api/v2/tickets", json!({"subject": "x", "status": 99, "priority": 7, "source": 4, "created_at": "2020-01-01T00:00:00Z", "custom_fields": {"cf_nope": "1"}}))
         .await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
     assert_eq!(bad.body["description"], "Validation failed");

@@ -29,6 +29,7 @@ mod freshdesk_webhooks;
 mod incremental;
 mod indexes;
 mod limits;
+mod numbers;
 mod records;
 mod search;
 mod third_party_freshdesk;

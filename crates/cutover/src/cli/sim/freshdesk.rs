@@ -16,9 +16,15 @@ pub struct FreshdeskArgs {
     /// Seed of the data generator: the same seed gives the same data.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Tickets to generate at start, with their contacts, companies, conversations and ratings.
+    /// Tickets to generate at start, with their contacts, companies, conversations and ratings;
+    /// 0 is an account a team has started to set up.
     #[arg(long, default_value_t = 50)]
     pub tickets: usize,
+    /// What the generated account looks like: `realistic` holds what a real account does
+    /// (custom roles, statuses, groups and fields named the organisation's way, agents who
+    /// left, inactive rules, several products); `plain` is the template-like account.
+    #[arg(long, value_enum, default_value_t = super::ProfileArg::Realistic)]
+    pub profile: super::ProfileArg,
     /// The API key the emulator accepts as the basic-auth user name (any password, e.g. `X`).
     #[arg(long, default_value = "sim-key")]
     pub api_key: String,
@@ -95,6 +101,7 @@ pub(crate) async fn run(args: FreshdeskArgs, global_plan: &Path) -> anyhow::Resu
         faults,
         seed: args.seed,
         tickets: args.tickets,
+        profile: args.profile.into(),
         api_key: args.api_key,
         plan: plan.into(),
         rate_limit_rpm: args.rate_limit,
