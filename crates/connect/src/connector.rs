@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cutover_model::accounts::AccountSnapshot;
 use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
 use serde_json::Value;
 
@@ -125,6 +126,12 @@ pub trait Connector: Send + Sync + fmt::Debug {
 
     /// The rate budget every request of this connector goes through.
     fn budget(&self) -> Arc<RateBudget>;
+
+    /// What the account holds that a plan maps and only the platform's own endpoints say: its
+    /// statuses (built-in and custom), priorities, ticket types, brands or products, support
+    /// addresses and the user the credentials belong to. Groups, roles, agents and custom fields
+    /// are left empty: they are records, read with [`Connector::read_page`].
+    async fn discover(&self) -> Result<AccountSnapshot, ConnectError>;
 
     /// Reads the page of `kind` at `position` (`ReadPosition::start()` for everything).
     async fn read_page(

@@ -6,8 +6,10 @@
 //! - [`records`]: the canonical records and the `Record` enum over every kind.
 //! - [`fingerprint`]: blake3 over a canonical encoding, independent of key and map order.
 //! - [`vocabulary`]: each platform's built-in statuses, priorities and channels.
+//! - [`accounts`]: what discovery found on both accounts (`cutover.accounts.json`).
 //! - [`error`]: what a value that breaks a type's rules reports.
 
+pub mod accounts;
 pub mod error;
 pub mod fingerprint;
 pub mod ids;

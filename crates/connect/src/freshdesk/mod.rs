@@ -10,6 +10,7 @@
 mod bodies;
 mod changes;
 mod client;
+mod discover;
 mod lookup;
 pub(crate) mod mapping;
 mod setup;
@@ -25,6 +26,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cutover_model::accounts::AccountSnapshot;
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
 use secrecy::SecretString;
 use tracing::instrument;
@@ -112,6 +114,8 @@ impl FreshdeskConfig {
 /// The Freshdesk connector.
 pub struct FreshdeskConnector {
     side: Side,
+    /// The account's URL without credentials, as discovery names the account.
+    base_url: String,
     api: FreshdeskApi,
     retry: RetryPolicy,
     reading: TicketReading,
@@ -145,6 +149,7 @@ impl FreshdeskConnector {
         let http = HttpClient::new(FRESHDESK, base, config.auth, budget, config.retry.clone())?;
         Ok(FreshdeskConnector {
             side: config.side,
+            base_url: crate::http::redacted_url(&config.base_url),
             api: FreshdeskApi {
                 http,
                 page_size: config.page_size.clamp(1, 100),
@@ -218,6 +223,11 @@ impl Connector for FreshdeskConnector {
 
     fn budget(&self) -> Arc<RateBudget> {
         Arc::clone(self.api.http.budget())
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side))]
+    async fn discover(&self) -> Result<AccountSnapshot, ConnectError> {
+        self.discover_account().await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind))]

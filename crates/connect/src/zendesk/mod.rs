@@ -9,6 +9,7 @@
 mod bodies;
 mod changes;
 mod client;
+mod discover;
 mod lookup;
 pub(crate) mod mapping;
 mod write;
@@ -23,6 +24,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use cutover_model::accounts::AccountSnapshot;
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
 use secrecy::SecretString;
 use tracing::instrument;
@@ -109,6 +111,8 @@ impl ZendeskConfig {
 /// The Zendesk connector.
 pub struct ZendeskConnector {
     side: Side,
+    /// The account's URL without credentials, as discovery names the account.
+    base_url: String,
     api: ZendeskApi,
     retry: RetryPolicy,
     max_attachment_bytes: u64,
@@ -146,6 +150,7 @@ impl ZendeskConnector {
         };
         Ok(ZendeskConnector {
             side: config.side,
+            base_url: crate::http::redacted_url(&config.base_url),
             api,
             retry: config.retry,
             max_attachment_bytes: config.max_attachment_bytes,
@@ -208,6 +213,11 @@ impl Connector for ZendeskConnector {
 
     fn budget(&self) -> Arc<RateBudget> {
         Arc::clone(self.api.http.budget())
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side))]
+    async fn discover(&self) -> Result<AccountSnapshot, ConnectError> {
+        self.discover_account().await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind))]

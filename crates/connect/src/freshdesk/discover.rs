@@ -1,0 +1,130 @@
+//! What a Freshdesk account holds that only its own endpoints say: the statuses of its status
+//! field (custom ones by their code, as tickets carry them, with their label), its ticket types,
+//! products, support addresses (e-mail configs) and the agent the API key belongs to.
+//! Priorities are Freshdesk's fixed four; groups, roles, agents and fields are read as records
+//! by the engine.
+
+use cutover_model::PlatformKind;
+use cutover_model::accounts::{AccountSnapshot, NamedValue};
+use serde_json::Value;
+
+use super::FreshdeskConnector;
+use super::mapping::{PRIORITIES, STATUSES};
+use crate::error::ConnectError;
+use crate::http::Request;
+
+/// The most pages of a short list discovery reads.
+const MAX_PAGES: u32 = 50;
+
+impl FreshdeskConnector {
+    /// The account's vocabulary (see [`crate::Connector::discover`]).
+    pub(crate) async fn discover_account(&self) -> Result<AccountSnapshot, ConnectError> {
+        let mut snapshot = AccountSnapshot::empty(PlatformKind::Freshdesk, self.base_url.clone());
+        snapshot.statuses = STATUSES
+            .iter()
+            .map(|(_, name)| NamedValue::builtin(*name))
+            .collect();
+        snapshot.priorities = PRIORITIES
+            .iter()
+            .map(|(_, name)| NamedValue::builtin(*name))
+            .collect();
+        for field in self.all("ticket_fields").await? {
+            match field.get("name").and_then(Value::as_str) {
+                Some("status") => snapshot.statuses.extend(custom_statuses(&field)),
+                Some("ticket_type") => snapshot.ticket_types = choices(&field),
+                _ => {}
+            }
+        }
+        for product in self.all("products").await? {
+            if let Some(name) = text(&product, "name") {
+                snapshot.brands.push(NamedValue::new(name));
+            }
+        }
+        for config in self.all("email_configs").await? {
+            if let Some(email) = text(&config, "to_email") {
+                let mut address = NamedValue::new(email);
+                address.active = config.get("active").and_then(Value::as_bool) != Some(false);
+                snapshot.addresses.push(address);
+            }
+        }
+        let op = "read the agent the API key belongs to from freshdesk";
+        snapshot.owner = match self.api.get(op, &Request::get("agents/me")).await {
+            Ok((body, _)) => body.get("contact").and_then(|c| text(c, "email")),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(snapshot)
+    }
+
+    /// Every item of a short list; an account without the feature (403, 404) has none.
+    async fn all(&self, path: &str) -> Result<Vec<Value>, ConnectError> {
+        let op = format!("discover the freshdesk account ({path})");
+        match self.api.list_all(&op, &Request::get(path), MAX_PAGES).await {
+            Err(e) if matches!(e.status(), Some(403 | 404)) => Ok(Vec::new()),
+            other => other,
+        }
+    }
+}
+
+/// The custom statuses of the status field: codes above Freshdesk's own (2 to 5), by code, with
+/// their label. Choices come as `{"6": ["Waiting on Customer", "Awaiting your Reply"]}`.
+fn custom_statuses(field: &Value) -> Vec<NamedValue> {
+    let Some(Value::Object(choices)) = field.get("choices") else {
+        return Vec::new();
+    };
+    let mut statuses: Vec<(i64, NamedValue)> = choices
+        .iter()
+        .filter_map(|(code, labels)| {
+            let number = code.parse::<i64>().ok().filter(|c| *c > 5)?;
+            let label = match labels {
+                Value::Array(labels) => labels.first().and_then(Value::as_str),
+                Value::String(label) => Some(label.as_str()),
+                _ => None,
+            };
+            let value = NamedValue::new(code.clone());
+            Some((number, label.map_or(value.clone(), |l| value.labelled(l))))
+        })
+        .collect();
+    statuses.sort_by_key(|(code, _)| *code);
+    statuses.into_iter().map(|(_, value)| value).collect()
+}
+
+/// The choices of a field listed as strings (ticket types).
+fn choices(field: &Value) -> Vec<NamedValue> {
+    field
+        .get("choices")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(NamedValue::new)
+        .collect()
+}
+
+/// A string field of a JSON object.
+fn text(raw: &Value, name: &str) -> Option<String> {
+    raw.get(name).and_then(Value::as_str).map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn custom_statuses_are_named_by_code_and_labelled() {
+        let field = json!({"name": "status", "choices": {
+            "2": ["Open", "Being Processed"], "7": ["Waiting on Third Party", "x"],
+            "6": ["Waiting on Customer", "y"], "5": ["Closed", "z"]}});
+        let statuses = custom_statuses(&field);
+        let shown: Vec<String> = statuses.iter().map(NamedValue::display).collect();
+        assert_eq!(
+            shown,
+            [
+                "\"6\" (\"Waiting on Customer\")",
+                "\"7\" (\"Waiting on Third Party\")"
+            ]
+        );
+    }
+}

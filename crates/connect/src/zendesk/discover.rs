@@ -1,0 +1,85 @@
+//! What a Zendesk account holds that only its own endpoints say: its custom statuses (read by
+//! their category), brands, support addresses and the user the token belongs to. Statuses,
+//! priorities and ticket types are Zendesk's fixed ones; groups, roles, agents and fields are
+//! read as records by the engine.
+
+use cutover_model::PlatformKind;
+use cutover_model::accounts::{AccountSnapshot, NamedValue};
+use serde_json::Value;
+
+use super::ZendeskConnector;
+use super::mapping::{PRIORITIES, STATUSES};
+use crate::error::ConnectError;
+use crate::http::Request;
+
+impl ZendeskConnector {
+    /// The account's vocabulary (see [`crate::Connector::discover`]).
+    pub(crate) async fn discover_account(&self) -> Result<AccountSnapshot, ConnectError> {
+        let mut snapshot = AccountSnapshot::empty(PlatformKind::Zendesk, self.base_url.clone());
+        snapshot.statuses = STATUSES.iter().map(|s| NamedValue::builtin(*s)).collect();
+        snapshot.priorities = PRIORITIES.iter().map(|p| NamedValue::builtin(*p)).collect();
+        snapshot.ticket_types = super::ZENDESK_TICKET_TYPES
+            .iter()
+            .map(|t| NamedValue::builtin(*t))
+            .collect();
+        for status in self.all("custom_statuses.json", "custom_statuses").await? {
+            let label = text(&status, "agent_label");
+            let category = text(&status, "status_category");
+            let default = status.get("default").and_then(Value::as_bool) == Some(true);
+            if let (Some(label), Some(category), false) = (label, category, default) {
+                let mut value = NamedValue::new(label).labelled(format!("read as {category}"));
+                value.active = status.get("active").and_then(Value::as_bool) != Some(false);
+                snapshot.status_labels.push(value);
+            }
+        }
+        for brand in self.all("brands.json", "brands").await? {
+            if let Some(name) = text(&brand, "name") {
+                snapshot.brands.push(NamedValue::new(name));
+            }
+        }
+        for address in self
+            .all("recipient_addresses.json", "recipient_addresses")
+            .await?
+        {
+            if let Some(email) = text(&address, "email") {
+                snapshot.addresses.push(NamedValue::new(email));
+            }
+        }
+        let op = "read the user the token belongs to from zendesk";
+        snapshot.owner = match self.api.get(op, &Request::get("users/me.json")).await {
+            Ok((body, _)) => body.get("user").and_then(|u| text(u, "email")),
+            Err(e) if matches!(e.status(), Some(403 | 404)) => None,
+            Err(e) => return Err(e),
+        };
+        Ok(snapshot)
+    }
+
+    /// Every item of a list; an account without the feature (403, 404) has none.
+    async fn all(&self, path: &str, key: &str) -> Result<Vec<Value>, ConnectError> {
+        let op = format!("discover the zendesk account ({path})");
+        let mut items = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let list = match self
+                .api
+                .list_page(&op, path, key, token.as_deref(), true)
+                .await
+            {
+                Err(e) if matches!(e.status(), Some(403 | 404)) && token.is_none() => {
+                    return Ok(items);
+                }
+                other => other?,
+            };
+            items.extend(list.items);
+            match list.next {
+                Some(next) if Some(&next) != token.as_ref() => token = Some(next),
+                _ => return Ok(items),
+            }
+        }
+    }
+}
+
+/// A string field of a JSON object.
+fn text(raw: &Value, name: &str) -> Option<String> {
+    raw.get(name).and_then(Value::as_str).map(str::to_owned)
+}
