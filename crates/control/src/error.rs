@@ -78,6 +78,23 @@ pub enum PlanError {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be written (a plan, the accounts' snapshot).
+    #[error("write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why writing it failed.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The accounts' snapshot beside the plan is not one cutover wrote.
+    #[error("read the accounts' snapshot {}: {detail} (delete it, or run `cutover plan refresh` to write it again)", path.display())]
+    Snapshot {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// The file was read but breaks the plan's rules; every mistake is listed.
     #[error(transparent)]
     Invalid(#[from] PlanErrors),

@@ -46,6 +46,9 @@ pub struct BackfillOptions {
     /// The user confirmed that the target's own e-mails to requesters on ticket creation are
     /// off (see [`EngineError::NotificationsOn`]).
     pub notifications_off: bool,
+    /// Start even though the old account holds values the plan does not decide (their records
+    /// go to the dead letters); without it the backfill refuses ([`EngineError::Unmapped`]).
+    pub allow_unmapped: bool,
 }
 
 impl BackfillOptions {
@@ -57,6 +60,7 @@ impl BackfillOptions {
             dry_run: false,
             progress: ProgressSink::none(),
             notifications_off: plan.copy.target_notifications_off,
+            allow_unmapped: false,
         }
     }
 
@@ -79,9 +83,31 @@ pub async fn backfill(
     store: Arc<dyn Store>,
     source: Arc<dyn Connector>,
     target: Arc<dyn Connector>,
-    mapping: Mapping,
+    mut mapping: Mapping,
     options: BackfillOptions,
 ) -> Result<BackfillReport, EngineError> {
+    let target_caps = target.capabilities();
+    if options.awaits_notifications_confirmed(&target_caps) {
+        return Err(EngineError::NotificationsOn {
+            platform: target_caps.platform,
+        });
+    }
+    // Both accounts' definitions, read before anything is written: values the plan leaves open
+    // stop the run here rather than dead-letter their records, and every hint names its choices.
+    // (A copy the other way round reads the plan's tables backwards: it has no open values.)
+    if source.side() == cutover_model::Side::Old {
+        let (accounts, open) = crate::unmapped::unmapped(
+            source.as_ref(),
+            target.as_ref(),
+            mapping.plan(),
+            &options.kinds,
+        )
+        .await?;
+        if !open.is_empty() && !options.allow_unmapped {
+            return Err(EngineError::Unmapped(open));
+        }
+        mapping.know_choices(&accounts.new);
+    }
     let applier =
         Applier::new(store, source, target, mapping, options.dry_run).copying(&options.kinds);
     let run = Run {
@@ -113,11 +139,6 @@ impl Run {
             .collect();
         kinds.sort_by_key(|k| *k != RecordKind::CustomField);
         let target = self.applier.target.capabilities();
-        if self.options.awaits_notifications_confirmed(&target) {
-            return Err(EngineError::NotificationsOn {
-                platform: target.platform,
-            });
-        }
         if target.ticket_create_may_notify && self.options.kinds.contains(&RecordKind::Ticket) {
             tracing::warn!(
                 platform = %target.platform,

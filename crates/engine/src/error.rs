@@ -37,6 +37,16 @@ pub enum EngineError {
         /// The new platform.
         platform: PlatformKind,
     },
+    /// The old account holds values the plan does not decide: a backfill would dead-letter the
+    /// records that carry them, so it does not start (`--allow-unmapped` goes on anyway).
+    #[error(
+        "{} value(s) of the old account have no mapping in the plan, so their records would go to \
+         the dead letters; nothing was written. Decide each (the plan's open lines, or the line \
+         named below), or pass --allow-unmapped to copy the rest anyway:\n{}",
+        .0.len(),
+        crate::unmapped::describe(.0)
+    )]
+    Unmapped(Vec<cutover_control::plan::open::OpenValue>),
     /// The plan names a platform that has no connector yet.
     #[error("connect to {0}: there is no connector for this platform yet")]
     Unsupported(PlatformKind),

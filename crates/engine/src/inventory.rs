@@ -9,10 +9,13 @@ use std::collections::BTreeMap;
 
 use cutover_connect::{Connector, ReadPosition};
 use cutover_control::plan::model::Mapping as PlanMapping;
+use cutover_control::plan::open::{OpenValue, open_values};
 use cutover_control::plan::values::Target;
+use cutover_model::accounts::AccountSnapshot;
 use cutover_model::{PlatformKind, RecordKind};
 use serde::Serialize;
 
+use crate::discovery::Tally;
 use crate::error::EngineError;
 pub use crate::losses::{Loss, capability_losses};
 
@@ -29,6 +32,9 @@ pub struct Inventory {
     pub unreadable: BTreeMap<RecordKind, u64>,
     /// What cannot be carried as it is.
     pub losses: Vec<Loss>,
+    /// Values of the old account the plan does not decide yet, each with what it holds back
+    /// and the line to add: a backfill refuses to start while there are any.
+    pub unmapped: Vec<OpenValue>,
 }
 
 impl Inventory {
@@ -49,6 +55,7 @@ impl Inventory {
                 text.push_str(&format!("  {kind:<20} {count:>8}\n"));
             }
         }
+        text.push_str(&crate::unmapped::summary(&self.unmapped));
         if self.losses.is_empty() {
             text.push_str(&format!("\nEverything can be carried to {}.\n", self.to));
         } else {
@@ -65,19 +72,31 @@ impl Inventory {
     }
 }
 
-/// Counts the old side's records of `kinds` and names what cannot be carried to `target`.
-/// The target is not contacted: its capabilities are known.
+/// Counts the old side's records of `kinds`, names what cannot be carried to `target`, and
+/// lists the old account's values `plan` leaves open with what each holds back. `new` is what
+/// the new account offers those values (its discovery), for their choices; the target itself
+/// is not contacted (its capabilities are known).
 pub async fn inventory(
     source: &dyn Connector,
     target: &dyn Connector,
     plan: &PlanMapping,
     kinds: &[RecordKind],
+    new: &AccountSnapshot,
 ) -> Result<Inventory, EngineError> {
     let caps = source.capabilities();
+    let mut tally = Tally::new(source.discover().await?);
+    let mut read_kinds: Vec<RecordKind> = kinds.to_vec();
+    // Open values are looked up among these: read them whatever the plan copies.
+    read_kinds.extend([
+        RecordKind::Group,
+        RecordKind::Role,
+        RecordKind::Agent,
+        RecordKind::CustomField,
+    ]);
     let mut counts = BTreeMap::new();
     let mut unreadable = BTreeMap::new();
     for kind in RecordKind::ALL.iter().copied() {
-        if !kinds.contains(&kind) || !caps.readable.contains(&kind) {
+        if !read_kinds.contains(&kind) || !caps.readable.contains(&kind) {
             continue;
         }
         let mut position = ReadPosition::start();
@@ -85,17 +104,27 @@ pub async fn inventory(
         loop {
             let page = source.read_page(kind, &position).await?;
             read += page.items.len() as u64;
+            for item in &page.items {
+                tally.observe(item);
+            }
             bad += page.rejected.len() as u64;
             match page.next {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
             }
         }
+        if !kinds.contains(&kind) {
+            continue;
+        }
         counts.insert(kind, read);
         if bad > 0 {
             unreadable.insert(kind, bad);
         }
     }
+    if kinds.contains(&RecordKind::Ticket) {
+        tally.counted();
+    }
+    let unmapped = open_values(plan, kinds, &tally.finish(), new);
     let mut losses = capability_losses(&caps, &target.capabilities(), kinds);
     losses.extend(drops(plan));
     Ok(Inventory {
@@ -104,6 +133,7 @@ pub async fn inventory(
         counts,
         unreadable,
         losses,
+        unmapped,
     })
 }
 

@@ -19,9 +19,11 @@
 //! - [`progress`]: progress events, counts and the backfill report.
 //! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
 //!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
+//! - [`discovery`]: what each account holds that a plan maps, counted (`cutover init`).
 //! - [`inventory`]: the old side's counts and what cannot be carried (capabilities, drops).
 //! - [`losses`]: what a target cannot hold, one description that inventory names and verify
 //!   levels.
+//! - [`unmapped`]: the old account's values the plan leaves open (backfill refuses on them).
 //! - `intent`: durable intents, a ticket create's comments kept in the store before the write so
 //!   a resumed run links their copies even when the source now answers one malformed.
 //! - [`error`]: the one error type, `EngineError`.
@@ -33,6 +35,7 @@ pub mod connectors;
 pub mod cursor;
 pub mod dead_letters;
 pub mod diff;
+pub mod discovery;
 pub mod error;
 mod forms;
 mod intent;
@@ -42,12 +45,14 @@ pub mod mapping;
 pub mod progress;
 mod refs;
 mod state;
+pub mod unmapped;
 pub mod verify;
 
 pub use apply::{Applier, Outcome, Prepared, Ready};
 pub use backfill::{BackfillOptions, PARENT_NEVER_APPEARED, WAITING_FOR_PARENT, backfill};
 pub use connectors::connector;
 pub use dead_letters::Retried;
+pub use discovery::{discover, discover_accounts};
 pub use error::EngineError;
 pub use inventory::{Inventory, Loss, inventory};
 pub use mapping::{Hole, Mapping, Translated};

@@ -16,7 +16,9 @@ use std::collections::BTreeMap;
 
 use cutover_control::plan::model::Mapping as PlanMapping;
 use cutover_control::plan::names::MatchBy;
+use cutover_control::plan::open::{Table as OpenTable, choices, hint, toml_key};
 use cutover_control::plan::values::Target;
+use cutover_model::accounts::AccountSnapshot;
 use cutover_model::records::{Agent, CustomFieldDef, FieldTarget, Group, Record, Role, Ticket};
 use cutover_model::{PlatformId, RecordKind, Side};
 
@@ -31,34 +33,33 @@ pub struct Hole {
     pub value: String,
     /// The side whose vocabulary the value is in.
     pub from: Side,
+    /// What the line may say, when the run knows the new account (see [`Mapping::know_choices`]).
+    pub choices: Vec<String>,
 }
 
 impl Hole {
     /// The reason stored with the dead letter, naming the record:
     /// `ticket 17 on the old side: status "escalated" has no mapping: add escalated = "…" to [mapping.statuses]`.
     pub fn reason(&self, kind: RecordKind, id: &PlatformId) -> String {
-        let line = match self.from {
-            Side::Old => format!("add {} = \"…\"", toml_key(&self.value)),
-            Side::New => format!("add … = {:?}", self.value),
+        let line = match (self.from, open_table(self.table)) {
+            (Side::Old, Some(table)) => hint(table, &self.value, &self.choices),
+            (Side::Old, None) => format!(
+                "add {} = \"…\" to [mapping.{}]",
+                toml_key(&self.value),
+                self.table
+            ),
+            (Side::New, _) => format!("add … = {:?} to [mapping.{}]", self.value, self.table),
         };
         format!(
-            "{kind} {id} on the {} side: {} {:?} has no mapping: {line} to [mapping.{}]",
-            self.from, self.what, self.value, self.table
+            "{kind} {id} on the {} side: {} {:?} has no mapping: {line}",
+            self.from, self.what, self.value
         )
     }
 }
 
-/// A TOML key: bare when it can be, quoted otherwise.
-fn toml_key(key: &str) -> String {
-    let bare = !key.is_empty()
-        && key
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if bare {
-        key.to_owned()
-    } else {
-        format!("{key:?}")
-    }
+/// The plan's table of this name, where its values come from the accounts.
+fn open_table(name: &str) -> Option<OpenTable> {
+    OpenTable::ALL.into_iter().find(|t| t.key() == name)
 }
 
 /// What a record becomes in the other side's vocabulary.
@@ -78,6 +79,8 @@ struct Table {
     what: &'static str,
     forward: BTreeMap<String, Target>,
     backward: BTreeMap<String, String>,
+    /// What a value of the old side may map to on the new one, for hints.
+    choices: Vec<String>,
 }
 
 impl Table {
@@ -86,10 +89,10 @@ impl Table {
         // Keys come in byte order, so the first old value per new value is kept unless the old
         // value spelled like the new one comes later.
         for (old, target) in forward {
-            if let Target::To(new) = target {
+            if let Some(new) = target.resolve(old) {
                 let keep = backward.get(new).is_some_and(|kept| kept == new);
                 if !keep && (old == new || !backward.contains_key(new)) {
-                    backward.insert(new.clone(), old.clone());
+                    backward.insert(new.to_owned(), old.clone());
                 }
             }
         }
@@ -98,6 +101,7 @@ impl Table {
             what,
             forward: forward.clone(),
             backward,
+            choices: Vec::new(),
         }
     }
 
@@ -107,7 +111,7 @@ impl Table {
             Side::Old => self
                 .forward
                 .get(value)
-                .map(|target| target.value().map(str::to_owned)),
+                .map(|target| target.resolve(value).map(str::to_owned)),
             Side::New => self.backward.get(value).cloned().map(Some),
         };
         found.ok_or_else(|| Hole {
@@ -115,6 +119,7 @@ impl Table {
             what: self.what,
             value: value.to_owned(),
             from,
+            choices: self.choices.clone(),
         })
     }
 }
@@ -135,6 +140,8 @@ pub struct Mapping {
     titles: BTreeMap<(Side, String), String>,
     /// Keys of custom ticket fields by (side, title): the way back from a title.
     keys: BTreeMap<(Side, String), String>,
+    /// The plan's tables as written, for what asks which values they decide.
+    plan: PlanMapping,
 }
 
 impl Mapping {
@@ -155,6 +162,26 @@ impl Mapping {
                 .map(|e| e.as_str().to_owned()),
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
+            plan: plan.clone(),
+        }
+    }
+
+    /// The plan's tables as written.
+    pub fn plan(&self) -> &PlanMapping {
+        &self.plan
+    }
+
+    /// Learns what the new account offers each table, so a value with no mapping is reported
+    /// with the choices for its line.
+    pub fn know_choices(&mut self, new: &AccountSnapshot) {
+        for (table, open) in [
+            (&mut self.statuses, OpenTable::Statuses),
+            (&mut self.priorities, OpenTable::Priorities),
+            (&mut self.roles, OpenTable::Roles),
+            (&mut self.groups, OpenTable::Groups),
+            (&mut self.fields, OpenTable::Fields),
+        ] {
+            table.choices = choices(open, new);
         }
     }
 
@@ -232,12 +259,27 @@ impl Mapping {
         }
     }
 
+    /// The title a field definition takes on the other side, when the plan names a field of a
+    /// title of its own there (`"Product" = "Item"`); a name in Freshdesk's key form (`cf_…`)
+    /// names the field, not its title.
+    fn field_title(&self, field: &CustomFieldDef, from: Side) -> Option<String> {
+        let mapped = match self.fields.map(&field.key, from) {
+            Ok(name) => name,
+            Err(_) => self.fields.map(&field.title, from).ok().flatten(),
+        }?;
+        let titled = !mapped.starts_with("cf_") && mapped != field.title;
+        titled.then_some(mapped)
+    }
+
     fn field_def(&self, mut field: CustomFieldDef, from: Side) -> Result<Translated, Hole> {
         if field.target != FieldTarget::Ticket {
             return Ok(Translated::Record(Record::CustomField(field)));
         }
         match self.field_key(&field.key, from)? {
             Some(key) => {
+                if let Some(title) = self.field_title(&field, from) {
+                    field.title = title;
+                }
                 field.key = key;
                 Ok(Translated::Record(Record::CustomField(field)))
             }

@@ -10,16 +10,32 @@ use std::path::Path;
 
 use toml::de::{DeTable, DeValue};
 
+use cutover_model::accounts::Accounts;
+use cutover_model::{PlatformKind, Side};
+
 use crate::error::{Diagnostic, PlanError, PlanErrors};
+use crate::plan::accounts::{accounts_path, read_accounts};
 use crate::plan::model::Plan;
+use crate::plan::open::open_values;
 use crate::plan::rules;
 use crate::plan::schema;
 use crate::plan::span::{KeyPath, LineIndex, Sink};
 use crate::plan::walk;
 
 /// Checks a plan's text and builds the typed plan; `source_name` names the file in diagnostics.
-/// Every mistake is reported at once, sorted by position.
+/// Every mistake is reported at once, sorted by position. Names are checked against the
+/// platforms' built-in vocabularies only: [`check_with`] knows the accounts.
 pub fn check_str(source_name: &str, text: &str) -> Result<Plan, PlanErrors> {
+    check_with(source_name, text, None)
+}
+
+/// Like [`check_str`], with discovery's snapshot of both accounts: a mapping table may name
+/// any status, role, group or field the accounts hold, and only those.
+pub fn check_with(
+    source_name: &str,
+    text: &str,
+    accounts: Option<&Accounts>,
+) -> Result<Plan, PlanErrors> {
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     let mut sink = Sink::new(source_name, text);
     if !syntax_errors.is_empty() {
@@ -29,7 +45,7 @@ pub fn check_str(source_name: &str, text: &str) -> Result<Plan, PlanErrors> {
     let root = document.get_ref();
     walk::table(&mut sink, root, &(0..0), schema::ROOT, &KeyPath::root());
     rules::platforms::check(&mut sink, root);
-    rules::mapping::check(&mut sink, root);
+    rules::mapping::check(&mut sink, root, accounts);
     rules::waves::check(&mut sink, root);
     rules::watch::check(&mut sink, root);
     if !sink.is_empty() {
@@ -44,25 +60,104 @@ pub fn check_str(source_name: &str, text: &str) -> Result<Plan, PlanErrors> {
     })
 }
 
-/// Reads and checks the plan at `path`; diagnostics name the file as the path was given.
+/// Reads and checks the plan at `path`; diagnostics name the file as the path was given. The
+/// accounts' snapshot beside it (`cutover.accounts.json`), when there is one for the plan's
+/// platforms, is what its names are checked against.
 pub fn load(path: impl AsRef<Path>) -> Result<Plan, PlanError> {
+    Ok(load_checked(path)?.plan)
+}
+
+/// A plan that passed its check, with what a person should know about it.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    /// The plan.
+    pub plan: Plan,
+    /// The accounts' snapshot it was checked against, if any.
+    pub accounts: Option<Accounts>,
+    /// Notes: how names were checked, and values of the old account the plan leaves open.
+    pub notes: Vec<String>,
+}
+
+/// Like [`load`], with the snapshot used and notes for a person.
+pub fn load_checked(path: impl AsRef<Path>) -> Result<Checked, PlanError> {
     let path = path.as_ref();
+    let text = read_text(path)?;
+    let (mut accounts, mut notes) = snapshot_for(path)?;
+    if let Some(found) = &accounts
+        && platforms(&text) != Some((found.old.platform, found.new.platform))
+    {
+        notes = vec![format!(
+            "{} is for other platforms than the plan's: names are checked against the \
+             platforms' built-in values only (`cutover plan refresh` reads the accounts again)",
+            accounts_path(path).display()
+        )];
+        accounts = None;
+    }
+    let plan = check_with(&path.display().to_string(), &text, accounts.as_ref())?;
+    if let Some(found) = &accounts {
+        let open = open_values(&plan.mapping, &plan.copy.kinds, &found.old, &found.new);
+        if !open.is_empty() {
+            let names: Vec<String> = open.iter().map(|o| o.name()).collect();
+            notes.push(format!(
+                "{} value(s) of the old account have no mapping yet: {}. `cutover backfill` \
+                 refuses to start until each is decided; `cutover inventory` says what each \
+                 holds back",
+                open.len(),
+                names.join(", ")
+            ));
+        }
+    }
+    Ok(Checked {
+        plan,
+        accounts,
+        notes,
+    })
+}
+
+/// The plan's two platforms, when its text names them.
+fn platforms(text: &str) -> Option<(PlatformKind, PlatformKind)> {
+    let (document, errors) = DeTable::parse_recoverable(text);
+    if !errors.is_empty() {
+        return None;
+    }
+    let root = document.get_ref();
+    Some((
+        rules::platforms::platform_of(root, Side::Old)?,
+        rules::platforms::platform_of(root, Side::New)?,
+    ))
+}
+
+/// The accounts' snapshot beside the plan at `path`, and a note when there is none.
+fn snapshot_for(path: &Path) -> Result<(Option<Accounts>, Vec<String>), PlanError> {
+    let snapshot = accounts_path(path);
+    match read_accounts(&snapshot)? {
+        Some(accounts) => Ok((Some(accounts), Vec::new())),
+        None => Ok((
+            None,
+            vec![format!(
+                "no snapshot of the accounts beside the plan ({}): names are checked against the \
+                 platforms' built-in values only; `cutover plan refresh` reads both accounts and \
+                 writes one",
+                snapshot.display()
+            )],
+        )),
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, PlanError> {
     let source_name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| PlanError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let text = match String::from_utf8(bytes) {
-        Ok(text) => text,
-        Err(error) => {
-            return Err(PlanError::Invalid(not_utf8(
-                &source_name,
-                error.as_bytes(),
-                error.utf8_error(),
-            )));
-        }
-    };
-    Ok(check_str(&source_name, &text)?)
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(text),
+        Err(error) => Err(PlanError::Invalid(not_utf8(
+            &source_name,
+            error.as_bytes(),
+            error.utf8_error(),
+        ))),
+    }
 }
 
 fn not_utf8(source_name: &str, bytes: &[u8], error: std::str::Utf8Error) -> PlanErrors {

@@ -4,7 +4,10 @@
 //! The text holds the *names* of environment variables, never a credential; a URL given with a
 //! user name or password in it is written without them.
 
+use cutover_model::accounts::Accounts;
 use cutover_model::{PlatformKind, RecordKind, Side};
+
+use crate::plan::discovered;
 
 use crate::plan::rules::mapping::toml_pair;
 use crate::plan::rules::platforms::needs_email;
@@ -26,20 +29,72 @@ pub struct InitOptions {
 /// The column trailing comments start at, so they read as a second column.
 const COMMENT_COLUMN: usize = 36;
 
-/// Renders the plan. The result passes `plan check` for every pair of different platforms
-/// (given valid URLs).
+/// What a person asks of the plan beyond the defaults (`cutover init`'s flags).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tuning {
+    /// Both accounts' rate limit, all of it cutover's (`share = 1.0`); default: each platform's
+    /// usual plan, 80 % of it.
+    pub requests_per_minute: Option<u32>,
+    /// The kinds to copy; default: every kind.
+    pub kinds: Option<Vec<RecordKind>>,
+    /// The new platform's e-mails to requesters on ticket creation are confirmed off.
+    pub notifications_off: bool,
+}
+
+/// What `cutover init` learned of the two accounts.
+#[derive(Debug, Clone, Copy)]
+pub enum Discovery<'a> {
+    /// Both accounts were read: the mapping tables are written from what they hold.
+    Found(&'a Accounts),
+    /// They were not read (the reason says why): the template's examples stand.
+    Skipped(&'a str),
+}
+
+/// Renders the plan without reading the accounts: the template, with examples where the
+/// accounts' own groups, fields and agents go. The result passes `plan check` for every pair of
+/// different platforms (given valid URLs).
 pub fn render(options: &InitOptions) -> String {
+    render_with(options, &Tuning::default(), None)
+}
+
+/// Renders the plan from what discovery found (or why it did not run), as `tuning` asks.
+pub fn render_discovered(
+    options: &InitOptions,
+    tuning: &Tuning,
+    discovery: Discovery<'_>,
+) -> String {
+    render_with(options, tuning, Some(discovery))
+}
+
+fn render_with(options: &InitOptions, tuning: &Tuning, discovery: Option<Discovery<'_>>) -> String {
     let mut doc = Doc::default();
     header(&mut doc, options);
+    let accounts = match discovery {
+        Some(Discovery::Found(accounts)) => {
+            discovered::note(&mut doc, accounts);
+            Some(accounts)
+        }
+        Some(Discovery::Skipped(why)) => {
+            doc.line(&format!(
+                "# Discovery was skipped: {why}. The groups, custom fields and agents below are"
+            ));
+            doc.line("# examples: `cutover plan refresh` reads both accounts and adds their own.");
+            None
+        }
+        None => None,
+    };
     for side in Side::BOTH {
-        platform(&mut doc, options, side);
+        platform(&mut doc, options, tuning, side);
     }
-    copy(&mut doc, options);
-    mapping(&mut doc, options);
-    groups_agents_fields(&mut doc, options);
-    sync(&mut doc, options);
-    channels(&mut doc);
-    waves(&mut doc, options);
+    copy(&mut doc, options, tuning);
+    mapping(&mut doc, options, accounts);
+    match accounts {
+        Some(accounts) => discovered::groups_agents_fields(&mut doc, accounts),
+        None => groups_agents_fields(&mut doc, options),
+    }
+    sync(&mut doc, options, accounts);
+    channels(&mut doc, accounts);
+    waves(&mut doc, options, accounts);
     watching(&mut doc);
     people_and_notices(&mut doc);
     safety(&mut doc, options);
@@ -48,22 +103,27 @@ pub fn render(options: &InitOptions) -> String {
 
 /// A plan being written: lines, `key = value` with aligned comments, and section rules.
 #[derive(Debug, Default)]
-struct Doc {
+pub(crate) struct Doc {
     text: String,
 }
 
 impl Doc {
-    fn line(&mut self, line: &str) {
+    pub(crate) fn line(&mut self, line: &str) {
         self.text.push_str(line);
         self.text.push('\n');
     }
 
-    fn blank(&mut self) {
+    /// The text written so far.
+    pub(crate) fn text(&self) -> &str {
+        &self.text
+    }
+
+    pub(crate) fn blank(&mut self) {
         self.text.push('\n');
     }
 
     /// `line`, followed by `# comment` at the comment column.
-    fn with_comment(&mut self, line: &str, comment: &str) {
+    pub(crate) fn with_comment(&mut self, line: &str, comment: &str) {
         let width = line.chars().count();
         let pad = if width + 1 < COMMENT_COLUMN {
             COMMENT_COLUMN - width
@@ -92,7 +152,7 @@ impl Doc {
 }
 
 /// A TOML basic string.
-fn quote(text: &str) -> String {
+pub(crate) fn quote(text: &str) -> String {
     let mut quoted = String::with_capacity(text.len() + 2);
     quoted.push('"');
     for c in text.chars() {
@@ -133,7 +193,7 @@ fn header(doc: &mut Doc, options: &InitOptions) {
     ));
 }
 
-fn platform(doc: &mut Doc, options: &InitOptions, side: Side) {
+fn platform(doc: &mut Doc, options: &InitOptions, tuning: &Tuning, side: Side) {
     let (kind, url) = match side {
         Side::Old => (options.from, options.old_url.as_deref()),
         Side::New => (options.to, options.new_url.as_deref()),
@@ -166,12 +226,20 @@ fn platform(doc: &mut Doc, options: &InitOptions, side: Side) {
     }
     let name = format!("CUTOVER_{upper}_TOKEN");
     doc.with_comment(&format!("token_env = {}", quote(&name)), token_hint(kind));
-    let (limit, limit_hint) = rate_limit(kind);
-    doc.with_comment(&format!("requests_per_minute = {limit}"), limit_hint);
-    doc.with_comment(
-        "share = 0.8",
-        "leave 20 % for the integrations already using the API",
-    );
+    match tuning.requests_per_minute {
+        Some(limit) => {
+            doc.with_comment(&format!("requests_per_minute = {limit}"), "as asked");
+            doc.with_comment("share = 1.0", "all of it cutover's");
+        }
+        None => {
+            let (limit, limit_hint) = rate_limit(kind);
+            doc.with_comment(&format!("requests_per_minute = {limit}"), limit_hint);
+            doc.with_comment(
+                "share = 0.8",
+                "leave 20 % for the integrations already using the API",
+            );
+        }
+    }
 }
 
 /// The URL with any user name and password removed, and whether there were any.
@@ -214,7 +282,7 @@ fn rate_limit(kind: PlatformKind) -> (u32, &'static str) {
     }
 }
 
-fn copy(doc: &mut Doc, options: &InitOptions) {
+fn copy(doc: &mut Doc, options: &InitOptions, tuning: &Tuning) {
     let to = options.to;
     doc.section("2. What is copied, and how");
     doc.line("# Kinds are copied in dependency order, whatever the order here. Remove what you would rather");
@@ -223,6 +291,7 @@ fn copy(doc: &mut Doc, options: &InitOptions) {
     doc.line("kinds = [");
     let names: Vec<String> = RecordKind::ALL
         .iter()
+        .filter(|kind| tuning.kinds.as_ref().is_none_or(|k| k.contains(kind)))
         .map(|kind| quote(kind.as_str()))
         .collect();
     let mut row = String::new();
@@ -265,7 +334,11 @@ fn copy(doc: &mut Doc, options: &InitOptions) {
             "# acknowledgement), and the API cannot switch that off: switch it off in {to} (Admin >"
         ));
         doc.line("# Email Notifications), then confirm here. `cutover backfill` refuses to start until then.");
-        doc.line("# target_notifications_off = true");
+        if tuning.notifications_off {
+            doc.line("target_notifications_off = true");
+        } else {
+            doc.line("# target_notifications_off = true");
+        }
     }
 }
 
@@ -302,7 +375,7 @@ fn custom_field(platform: PlatformKind, snake_name: &str) -> String {
     }
 }
 
-fn mapping(doc: &mut Doc, options: &InitOptions) {
+fn mapping(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     let (from, to) = (options.from, options.to);
     doc.section(&format!("3. Mapping: how {from}'s values become {to}'s"));
     doc.line(&format!("# old value = new value. Every built-in value of {from} must appear. \"drop\" is an explicit"));
@@ -326,6 +399,9 @@ fn mapping(doc: &mut Doc, options: &InitOptions) {
                 Some(note) => doc.with_comment(&pair, &note),
                 None => doc.line(&pair),
             }
+        }
+        if let Some(accounts) = accounts {
+            discovered::own_values(doc, vocabulary.table(), accounts);
         }
     }
 }
@@ -375,7 +451,7 @@ fn groups_agents_fields(doc: &mut Doc, options: &InitOptions) {
     );
 }
 
-fn sync(doc: &mut Doc, options: &InitOptions) {
+fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     let (from, to) = (options.from, options.to);
     doc.section("4. The bridge while both are live");
     doc.line(&format!(
@@ -396,19 +472,33 @@ fn sync(doc: &mut Doc, options: &InitOptions) {
         "conflicts = \"owner_then_latest\"",
         "the wave's owning side wins a field, else the later writer",
     );
-    let field = toml_pair(&custom_field(to, "order_number"), "old_wins");
-    doc.with_comment(
-        &format!("field_policy = {{ {field} }}"),
-        &format!("{to} field = rule: exceptions"),
-    );
+    match accounts {
+        // A field policy names a mapped field; the accounts' own are decided below first.
+        Some(_) => doc.with_comment(
+            "field_policy = { status = \"old_wins\" }",
+            &format!("{to} field = rule: exceptions"),
+        ),
+        None => {
+            let field = toml_pair(&custom_field(to, "order_number"), "old_wins");
+            doc.with_comment(
+                &format!("field_policy = {{ {field} }}"),
+                &format!("{to} field = rule: exceptions"),
+            );
+        }
+    }
 }
 
-fn channels(doc: &mut Doc) {
+fn channels(doc: &mut Doc, accounts: Option<&Accounts>) {
     doc.section("5. Channels: how contacts reach you");
     doc.line("# The gateway routes each contact to one side, sticky per customer. Kinds: email, web_form,");
     doc.line("# chat, whatsapp, voice, sms, social, api.");
+    let addresses = accounts.map(discovered::addresses);
+    let email = match &addresses {
+        Some(list) if !list.is_empty() => format!("addresses = [{list}]"),
+        _ => "addresses = [\"support@acme.example\"]".to_owned(),
+    };
     let entries: [(&str, &str, &str); 4] = [
-        ("email", "email", "addresses = [\"support@acme.example\"]"),
+        ("email", "email", email.as_str()),
         ("web", "web_form", ""),
         ("whatsapp", "whatsapp", ""),
         ("phone", "voice", "fallback_number = \"+44 20 7946 0000\""),
@@ -426,21 +516,27 @@ fn channels(doc: &mut Doc) {
     }
 }
 
-fn waves(doc: &mut Doc, options: &InitOptions) {
+fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     let to = options.to;
     doc.section("6. The move, in waves");
     doc.line(&format!(
         "# Waves add up: what a wave moves stays on {to}, and the share of customers only grows,"
     ));
     doc.line("# to 100 % in the last wave. Every channel is in some wave. A wave starts only when its gates");
-    doc.line(
-        "# pass (`cutover wave start N`); `cutover rollback N` routes it back, losing nothing.",
-    );
+    doc.line("# pass. Not yet: the commands that start a wave and roll it back are still to come.");
+    let (pilot, second, note) = match accounts {
+        Some(accounts) => discovered::wave_groups(accounts),
+        None => (
+            "[\"Billing\"]".to_owned(),
+            "[\"Billing\", \"Escalations\"]".to_owned(),
+            "\"Escalations\" is Tier 2's new name".to_owned(),
+        ),
+    };
     doc.blank();
     doc.line("[[waves]]");
     doc.line("name = \"pilot\"");
     doc.line("channels = [\"web\"]");
-    doc.line("groups = [\"Billing\"]");
+    doc.line(&format!("groups = {pilot}"));
     doc.with_comment(
         "customers = \"5%\"",
         "sticky: a customer's conversation never splits",
@@ -454,17 +550,14 @@ fn waves(doc: &mut Doc, options: &InitOptions) {
     doc.with_comment("max_sync_lag = \"30s\"", "each way");
     doc.with_comment(
         "rollback_drill = true",
-        "a rollback rehearsed first (`cutover rehearse`)",
+        "a rollback rehearsed first (not yet: no command rehearses one)",
     );
     doc.with_comment("sign_off = [\"ops-lead\"]", "people from [people] below");
     doc.blank();
     doc.line("[[waves]]");
     doc.line("name = \"email and whatsapp\"");
     doc.line("channels = [\"email\", \"whatsapp\"]");
-    doc.with_comment(
-        "groups = [\"Billing\", \"Escalations\"]",
-        "\"Escalations\" is Tier 2's new name",
-    );
+    doc.with_comment(&format!("groups = {second}"), &note);
     doc.line("customers = \"50%\"");
     doc.line("[waves.gates]");
     doc.line("verify_clean = true");
@@ -575,7 +668,7 @@ fn safety(doc: &mut Doc, options: &InitOptions) {
     let from = options.from;
     doc.section("9. Safety and review");
     doc.line(&format!(
-        "# Snapshots of {from}: checksummed, restorable with `cutover restore`."
+        "# Snapshots of {from}: checksummed (not yet: no command takes or restores one)."
     ));
     doc.line("[backup]");
     doc.line("full_before_first_wave = true");
@@ -584,10 +677,10 @@ fn safety(doc: &mut Doc, options: &InitOptions) {
     doc.with_comment("dir = \"backups\"", "relative to this file's folder");
     doc.blank();
     doc.line(
-        "# Review windows run from the end of the last wave: `cutover report --window 72h|2w|30d`",
+        "# Review windows run from the end of the last wave, comparing KPIs before and after (not",
     );
     doc.line(
-        "# compares KPIs before and after. \"m\" means minutes here too, so a month is \"30d\".",
+        "# yet: no command reports them). \"m\" means minutes here too, so a month is \"30d\".",
     );
     doc.line("[review]");
     doc.with_comment("intensive = \"72h\"", "every alert pages");

@@ -1,11 +1,14 @@
 //! The plan file, `cutover.toml`: its typed form, the checker behind `cutover plan check`, and
 //! the commented template `cutover init` writes. The reference is `docs/plan.md`.
 
+pub mod accounts;
 mod check;
+pub mod discovered;
 pub(crate) mod hint;
 pub mod init;
 pub mod model;
 pub mod names;
+pub mod open;
 mod rules;
 mod schema;
 pub(crate) mod span;
@@ -14,5 +17,5 @@ pub mod values;
 mod vocab;
 mod walk;
 
-pub use check::{check_str, load};
+pub use check::{Checked, check_str, check_with, load, load_checked};
 pub use model::Plan;

@@ -384,15 +384,29 @@ impl fmt::Display for Email {
 pub enum Target {
     /// Becomes this value on the new platform.
     To(String),
+    /// Is created on the new platform under its old name (where the platform lets cutover
+    /// create such a value: `plan check` says where it does not).
+    Create,
     /// Is left behind on purpose.
     Drop,
 }
 
 impl Target {
-    /// The new platform's value, or `None` when dropped.
+    /// The new platform's value, or `None` when dropped. A value to create has no new name of
+    /// its own: see [`Target::resolve`].
     pub fn value(&self) -> Option<&str> {
         match self {
             Target::To(value) => Some(value),
+            Target::Create | Target::Drop => None,
+        }
+    }
+
+    /// The new platform's value for the old value `old`: the name written, `old` itself when it
+    /// is created, `None` when dropped.
+    pub fn resolve<'a>(&'a self, old: &'a str) -> Option<&'a str> {
+        match self {
+            Target::To(value) => Some(value),
+            Target::Create => Some(old),
             Target::Drop => None,
         }
     }
@@ -403,8 +417,10 @@ impl FromStr for Target {
     fn from_str(text: &str) -> Result<Self, Self::Err> {
         match text {
             "drop" => Ok(Target::Drop),
+            "create" => Ok(Target::Create),
             "" => Err(ValueError(
-                "an empty target: name the new platform's value, or write \"drop\"".to_owned(),
+                "an empty target: name the new platform's value, or write \"create\" or \"drop\""
+                    .to_owned(),
             )),
             value => Ok(Target::To(value.to_owned())),
         }
@@ -553,5 +569,9 @@ mod tests {
         assert_eq!("drop".parse::<Target>().unwrap(), Target::Drop);
         assert_eq!("open".parse::<Target>().unwrap().value(), Some("open"));
         assert!("".parse::<Target>().is_err());
+        let create = "create".parse::<Target>().unwrap();
+        assert_eq!(create, Target::Create);
+        assert_eq!(create.resolve("Tier 2"), Some("Tier 2"));
+        assert_eq!(Target::Drop.resolve("Tier 2"), None);
     }
 }

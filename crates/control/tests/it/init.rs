@@ -8,8 +8,10 @@ use toml::de::{DeTable, DeValue};
 
 fn pairs() -> Vec<(PlatformKind, PlatformKind)> {
     let mut pairs = Vec::new();
-    for &from in PlatformKind::ALL {
-        for &to in PlatformKind::ALL {
+    // Zammad has no connector yet: its plans are refused (tested in `load`).
+    let supported = [PlatformKind::Zendesk, PlatformKind::Freshdesk];
+    for from in supported {
+        for to in supported {
             if from != to {
                 pairs.push((from, to));
             }
@@ -38,7 +40,7 @@ fn checked(options: &InitOptions) -> Plan {
 #[test]
 fn every_pair_of_platforms_renders_a_plan_that_checks_clean() {
     let pairs = pairs();
-    assert_eq!(pairs.len(), 6);
+    assert_eq!(pairs.len(), 2);
     for (from, to) in pairs {
         let plan = checked(&options(from, to));
         assert_eq!(plan.old.platform, from);

@@ -18,7 +18,7 @@ fn a_rendered_plan_loads() {
     let dir = tempfile::tempdir().unwrap();
     let options = InitOptions {
         from: PlatformKind::Freshdesk,
-        to: PlatformKind::Zammad,
+        to: PlatformKind::Zendesk,
         old_url: None,
         new_url: Some("http://127.0.0.1:8081".to_owned()),
     };
@@ -26,7 +26,24 @@ fn a_rendered_plan_loads() {
     let plan = load(&path).unwrap();
     assert_eq!(plan.new.url.as_url().port(), Some(8081));
     assert_eq!(plan.review.final_review.to_string(), "30d");
-    assert_eq!(plan.new.budget_per_minute(), 480);
+    assert_eq!(plan.new.budget_per_minute(), 560);
+}
+
+#[test]
+fn a_plan_for_zammad_is_refused_up_front_as_not_supported_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = InitOptions {
+        from: PlatformKind::Zendesk,
+        to: PlatformKind::Zammad,
+        old_url: None,
+        new_url: None,
+    };
+    let path = write(&dir, "cutover.toml", render(&options).as_bytes());
+    let errors = load(&path).unwrap_err().to_string();
+    assert!(
+        errors.contains("new.platform: zammad is not supported yet"),
+        "{errors}"
+    );
 }
 
 #[test]

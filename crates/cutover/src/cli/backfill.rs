@@ -30,6 +30,10 @@ pub struct BackfillArgs {
     /// backfill into such a platform asks on a terminal and refuses elsewhere.
     #[arg(long)]
     pub notifications_off: bool,
+    /// Start even though the old account holds values the plan does not decide: their records
+    /// go to the dead letters. Without it, the backfill lists them and refuses (exit code 1).
+    #[arg(long)]
+    pub allow_unmapped: bool,
 }
 
 /// What the engine commands work with: the plan, the store and both platforms.
@@ -63,7 +67,8 @@ pub(super) fn engine_error(error: EngineError) -> anyhow::Error {
         EngineError::Connect(_) => Class::Platform,
         EngineError::Credentials { .. }
         | EngineError::Unsupported(_)
-        | EngineError::NotificationsOn { .. } => Class::Config,
+        | EngineError::NotificationsOn { .. }
+        | EngineError::Unmapped(_) => Class::Config,
     };
     fail(class, error)
 }
@@ -75,6 +80,7 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     let mut options = BackfillOptions::from_plan(&setup.plan);
     options.dry_run = args.dry_run;
     options.notifications_off |= args.notifications_off;
+    options.allow_unmapped = args.allow_unmapped;
     let caps = new.capabilities();
     if options.awaits_notifications_confirmed(&caps) {
         options.notifications_off = confirm_notifications_off(caps.platform)?;
@@ -82,9 +88,14 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     options.concurrency = args.concurrency.max(1);
     options.progress = crate::progress::sink(ctx.log_format);
     let mapping = cutover_engine::Mapping::from_plan(&setup.plan.mapping);
-    let report = backfill(setup.store, old, new, mapping, options)
-        .await
-        .map_err(engine_error)?;
+    let report = match backfill(setup.store, old, new, mapping, options).await {
+        Ok(report) => report,
+        Err(EngineError::Unmapped(open)) => {
+            eprintln!("{}", EngineError::Unmapped(open));
+            return Ok(Outcome::Findings);
+        }
+        Err(e) => return Err(engine_error(e)),
+    };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
     } else {

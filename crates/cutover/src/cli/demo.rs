@@ -248,6 +248,9 @@ impl Demo {
             target.as_ref(),
             &plan.mapping,
             &plan.copy.kinds,
+            &cutover_engine::discover(target.as_ref(), false, &|_, _| {})
+                .await
+                .map_err(super::backfill::engine_error)?,
         )
         .await
         .map_err(super::backfill::engine_error)?;
@@ -297,6 +300,7 @@ impl Demo {
             dry_run: false,
             progress: self.progress(),
             notifications_off: plan.copy.target_notifications_off,
+            allow_unmapped: false,
         };
         let copy_started = Instant::now();
         let report = cutover_engine::backfill(

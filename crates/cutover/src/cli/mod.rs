@@ -22,13 +22,13 @@ use crate::exit::Outcome;
 
 /// Move customer service from one helpdesk platform to another without downtime.
 ///
-/// cutover runs the old and the new platform side by side, copies and proves every record,
-/// keeps both in step while agents and channels move over in waves, watches the service
-/// against its baseline and rolls a wave back by itself when the service suffers.
+/// cutover copies every record from the old platform to the new one and proves it, record by
+/// record, while both stay live. Not yet: the two-way sync, waves, KPI watching and rollback.
 ///
-/// A move starts with a plan: `cutover init --from zendesk --to freshdesk` writes a commented
-/// `cutover.toml`, `cutover plan check` explains every mistake in it. `cutover demo` shows the
-/// whole journey on this machine, against emulated platforms.
+/// A move starts with a plan: `cutover init --from zendesk --to freshdesk --old-url … --new-url
+/// …` reads both accounts and writes a commented `cutover.toml` from them; `cutover plan check`
+/// explains every mistake in it, `cutover inventory` names every gap before anything moves.
+/// `cutover demo` shows the journey on this machine, against emulated platforms.
 #[derive(Debug, Parser)]
 #[command(
     name = "cutover",
@@ -37,7 +37,7 @@ use crate::exit::Outcome;
     max_term_width = 100
 )]
 #[command(
-    after_help = "Exit codes: 0 done and clean, 1 findings (plan errors, differences), \
+    after_help = "Exit codes: 0 done and clean, 1 findings (plan errors, differences, values without a mapping), \
 2 bad command line, 3 configuration, 4 store, 5 platform, 70 internal.\n\
 Credentials come from the environment variables the plan names, never from the plan itself."
 )]
@@ -98,17 +98,23 @@ pub enum LogFormat {
 /// The subcommands, in the order of a migration.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Write a commented plan file for a move from one platform to another.
+    /// Write a commented plan file for a move, from both accounts as they are.
     ///
-    /// The plan names the two platforms, the environment variables that hold their credentials
-    /// (never the secrets themselves), how values map from one platform to the other, the waves
-    /// of the move with their go/no-go gates, the alerts that watch the service and the notices
-    /// customers get. Every built-in value of the old platform is pre-mapped; read the plan top
-    /// to bottom, adjust it, then run `cutover plan check`.
+    /// With both accounts' URLs and the credentials the plan names set in the environment
+    /// (`CUTOVER_OLD_EMAIL`, `CUTOVER_OLD_TOKEN`, `CUTOVER_NEW_TOKEN`; `CUTOVER_NEW_EMAIL` too
+    /// into Zendesk), it reads both accounts (discovery: statuses, priorities, roles, groups,
+    /// agents, custom fields, brands, support addresses; the old account's tickets once, to
+    /// count what uses each value) and writes the mapping tables from them: a value the new
+    /// account has under the same name is mapped, every other one gets an open line with its
+    /// choices and what it holds back. The snapshot of both accounts goes beside the plan
+    /// (`cutover.accounts.json`) for `plan check`. Without the credentials, or with
+    /// `--offline`, it writes the template and says why. The plan also holds the waves, gates,
+    /// alerts and notices (not acted on yet).
     ///
     /// Example: cutover init --from zendesk --to freshdesk --old-url https://acme.zendesk.com
+    /// --new-url https://acme.freshdesk.com
     Init(init::InitArgs),
-    /// Work with the plan file: check it.
+    /// Work with the plan file: check it, or refresh it from the accounts.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
     /// Count what the old platform holds and name what cannot be carried to the new one.
@@ -116,8 +122,10 @@ pub enum Command {
     /// Reads every kind the plan's `[copy]` names on the old platform once and counts it, then
     /// lists what the new platform cannot hold as it is (original times and authors it cannot
     /// backdate, channels and ticket types it cannot write, kinds it cannot create, files over
-    /// its size cap) and what the plan drops on purpose. Nothing is written anywhere, and the
-    /// new platform is not contacted.
+    /// its size cap), what the plan drops on purpose, and every value of the old account the
+    /// plan does not decide yet, with what it holds back and the line to add. Nothing is
+    /// written anywhere; the new platform is read only for its values, when its credentials are
+    /// set.
     ///
     /// Example: cutover inventory --json
     Inventory(inventory::InventoryArgs),
@@ -127,9 +135,11 @@ pub enum Command {
     /// groups, roles, agents, fields, then tickets with their comments and attachments), page by
     /// page. Each page's links and its read position are saved together, so a run interrupted
     /// at any point resumes where it stopped, and nothing is created twice: before creating,
-    /// cutover looks for the copy it may have made already. Records that cannot be copied (a
-    /// value with no mapping, a platform's refusal) go to the dead letters and the run goes on.
-    /// A second run after a complete one changes nothing.
+    /// cutover looks for the copy it may have made already. It refuses to start while the old
+    /// account holds a value the plan does not decide (exit code 1, the list printed, nothing
+    /// written; `--allow-unmapped` goes on anyway). Records that cannot be copied (a platform's
+    /// refusal) go to the dead letters and the run goes on. A second run after a complete one
+    /// changes nothing.
     ///
     /// Example: cutover backfill --dry-run
     Backfill(backfill::BackfillArgs),

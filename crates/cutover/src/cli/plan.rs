@@ -1,24 +1,41 @@
-//! `cutover plan check`: explain every mistake in a plan file.
+//! `cutover plan check`: explain every mistake in a plan file; `cutover plan refresh`: read both
+//! accounts again and add what appeared since.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::Context as _;
 use clap::Subcommand;
 use cutover_control::PlanError;
+use cutover_model::Side;
 
+use super::backfill::engine_error;
 use crate::context::Context;
-use crate::exit::Outcome;
+use crate::exit::{Class, Outcome, fail};
 
 /// Work with the plan file.
 #[derive(Debug, Subcommand)]
 pub enum PlanCommand {
     /// Check a plan and report every error at once, each with file, line, column and key.
     ///
-    /// Checks that every status, priority, role, group and custom field is mapped or explicitly
-    /// dropped, that waves name channels, groups and people that exist and together cover every
-    /// channel, and that gates, alerts and notices are well formed. Exits 0 when the plan is
-    /// sound, 1 when it has errors.
+    /// Checks that every built-in status, priority and role is mapped or explicitly dropped,
+    /// that every name a mapping table uses is one the accounts have (against the snapshot of
+    /// both accounts beside the plan, `cutover.accounts.json`; without one, against the
+    /// platforms' built-in values), that waves name channels, groups and people that exist and
+    /// together cover every channel, and that gates, alerts and notices are well formed. Values
+    /// of the old account still open are noted. Exits 0 when the plan is sound, 1 when it has
+    /// errors.
     Check {
         /// The plan to check (default: the global `--plan`, itself `./cutover.toml`).
+        file: Option<PathBuf>,
+    },
+    /// Read both accounts again and add a line for every value that appeared since.
+    ///
+    /// Statuses, roles, groups and custom fields new on the old account get a line (mapped
+    /// where the new account has the same name, else an open line to decide), and the snapshot
+    /// beside the plan is written again. Lines are only added: none you wrote is changed.
+    /// Credentials come from the variables the plan names.
+    Refresh {
+        /// The plan to refresh (default: the global `--plan`, itself `./cutover.toml`).
         file: Option<PathBuf>,
     },
 }
@@ -26,24 +43,74 @@ pub enum PlanCommand {
 /// Runs a `plan` subcommand.
 pub(crate) async fn run(ctx: &Context, command: PlanCommand) -> anyhow::Result<Outcome> {
     match command {
-        PlanCommand::Check { file } => {
-            let path = file.unwrap_or_else(|| ctx.plan_path.clone());
-            match cutover_control::plan::load(&path) {
-                Ok(plan) => {
-                    println!("{}: {}", path.display(), plan.summary());
-                    Ok(Outcome::Clean)
-                }
-                Err(PlanError::Invalid(errors)) => {
-                    eprintln!("{errors}");
-                    eprintln!(
-                        "{}: {} error(s); nothing was changed",
-                        path.display(),
-                        errors.len()
-                    );
-                    Ok(Outcome::Findings)
-                }
-                Err(e) => Err(e.into()),
-            }
+        PlanCommand::Check { file } => check(&file.unwrap_or_else(|| ctx.plan_path.clone())),
+        PlanCommand::Refresh { file } => {
+            refresh(&file.unwrap_or_else(|| ctx.plan_path.clone())).await
         }
     }
+}
+
+fn check(path: &Path) -> anyhow::Result<Outcome> {
+    match cutover_control::plan::load_checked(path) {
+        Ok(checked) => {
+            println!("{}: {}", path.display(), checked.plan.summary());
+            for note in &checked.notes {
+                println!("note: {note}");
+            }
+            Ok(Outcome::Clean)
+        }
+        Err(PlanError::Invalid(errors)) => {
+            eprintln!("{errors}");
+            eprintln!(
+                "{}: {} error(s); nothing was changed",
+                path.display(),
+                errors.len()
+            );
+            Ok(Outcome::Findings)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
+    let plan = cutover_control::plan::load(path)?;
+    let read = |name: &str| std::env::var(name).ok();
+    let old = cutover_engine::connector(&plan, Side::Old, read).map_err(engine_error)?;
+    let new = cutover_engine::connector(&plan, Side::New, read).map_err(engine_error)?;
+    let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), true, &|_, _| {})
+        .await
+        .map_err(engine_error)
+        .context("read both accounts")?;
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("read {}", path.display()))?;
+    let (refreshed, added) = cutover_control::plan::discovered::refresh(&text, &accounts);
+    // Checked before anything is written: a refresh never leaves a plan that does not check.
+    cutover_control::plan::check_with(&path.display().to_string(), &refreshed, Some(&accounts))
+        .map_err(|errors| {
+            fail(
+                Class::Config,
+                format!("the refreshed plan does not check, so nothing was written:\n{errors}"),
+            )
+        })?;
+    tokio::fs::write(path, &refreshed)
+        .await
+        .with_context(|| format!("write {}", path.display()))?;
+    let snapshot = cutover_control::plan::accounts::write_accounts(path, &accounts)?;
+    if added.is_empty() {
+        println!(
+            "{}: nothing new on either account; wrote {}.",
+            path.display(),
+            snapshot.display()
+        );
+    } else {
+        println!(
+            "{}: added {} line(s): {}. Wrote {}.",
+            path.display(),
+            added.len(),
+            added.join(", "),
+            snapshot.display()
+        );
+    }
+    Ok(Outcome::Clean)
 }

@@ -1,9 +1,9 @@
 //! A move between emulated platforms, shared by `cutover demo` and `cutover bench backfill`:
 //! start an old Zendesk emulator with generated data and an empty new one (Zendesk or
-//! Freshdesk), and write the plan a user would write for them (`cutover init`, then the old
-//! account's groups and custom fields mapped to the same names on the new side, the budget as
-//! the emulators allow). A budget above any real Zendesk account's limit also lifts the Zendesk
-//! connector's per-endpoint limits (see `cutover_engine::connector`).
+//! Freshdesk), and write the plan a user would write for them: `cutover init` reads both
+//! accounts (the same library path, with the emulators' credentials), then every open value is
+//! decided as its hint says. A budget above any real Zendesk account's limit also lifts the
+//! Zendesk connector's per-endpoint limits (see `cutover_engine::connector`).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -11,12 +11,13 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use cutover_connect::Connector;
 use cutover_control::Plan;
-use cutover_control::plan::init::{InitOptions, render};
-use cutover_model::{PlatformKind, Side};
+use cutover_control::plan::discovered::decide_as_rehearsed;
+use cutover_control::plan::init::{InitOptions, Tuning};
+use cutover_control::plan::open::open_values;
+use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_sim::SimHandle;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
-use cutover_sim::{AccountProfile, SimHandle};
-use serde_json::Value;
 
 use crate::exit::{Class, fail};
 
@@ -26,12 +27,15 @@ pub(crate) const SIM_TOKEN: &str = "sim-token";
 pub(crate) const SIM_EMAIL: &str = "admin@example.com";
 
 /// The kinds a Zendesk-to-Zendesk rehearsal copies, parents first.
-const KINDS: &str =
-    r#"kinds = ["organization", "contact", "group", "agent", "custom_field", "ticket", "comment"]"#;
-
-/// The kinds a Zendesk-to-Freshdesk rehearsal copies, parents first: attachments too, since
-/// their bytes are re-uploaded to Freshdesk.
-const KINDS_TO_FRESHDESK: &str = r#"kinds = ["organization", "contact", "group", "agent", "custom_field", "ticket", "comment", "attachment"]"#;
+const KINDS: &[RecordKind] = &[
+    RecordKind::Organization,
+    RecordKind::Contact,
+    RecordKind::Group,
+    RecordKind::Agent,
+    RecordKind::CustomField,
+    RecordKind::Ticket,
+    RecordKind::Comment,
+];
 
 /// How the emulators of a rehearsal are limited.
 #[derive(Debug, Clone, Copy)]
@@ -48,7 +52,6 @@ pub(crate) fn options(seed: u64, tickets: usize, limits: Limits) -> ZendeskOptio
         seed,
         tickets,
         // The plain account until discovery can read a realistic one (issue 11).
-        profile: AccountProfile::Plain,
         rate_limit_rpm: limits.rpm,
         incremental_rpm: limits.incremental_rpm,
         ..ZendeskOptions::default()
@@ -71,7 +74,6 @@ pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<fresh
         seed,
         tickets: 0,
         // The plain account until discovery can read a realistic one (issue 11).
-        profile: AccountProfile::Plain,
         api_key: SIM_TOKEN.to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,
@@ -110,9 +112,10 @@ pub(crate) async fn write_plan(
 }
 
 /// Writes the plan for a move from the Zendesk at `old_url` to the `to` platform at `new_url`
-/// into `path`: the `cutover init` template, with the copied kinds, the budget `rpm` on both
-/// sides (share 1), every group of the old account mapped to the same name and every custom
-/// ticket field to the same title (Freshdesk's `cf_` name of it into Freshdesk).
+/// into `path` as a user does: `cutover init` reads both accounts (with the emulators'
+/// credentials) and writes the plan from them, with the copied kinds, the budget `rpm` on both
+/// sides and the target's notifications confirmed off; then every open value is decided as its
+/// hint says, with the choice a rehearsal takes (`OpenValue::rehearsal_choice`).
 pub(crate) async fn write_plan_to(
     path: &Path,
     old_url: &str,
@@ -120,98 +123,59 @@ pub(crate) async fn write_plan_to(
     to: PlatformKind,
     rpm: u32,
 ) -> anyhow::Result<()> {
-    let mut text = render(&InitOptions {
+    let options = InitOptions {
         from: PlatformKind::Zendesk,
         to,
         old_url: Some(old_url.to_owned()),
         new_url: Some(new_url.to_owned()),
-    });
-    let kinds = text
-        .find("kinds = [")
-        .and_then(|start| Some((start, start + text[start..].find("]\n")? + 1)))
-        .ok_or_else(|| {
-            fail(
-                Class::Internal,
-                "the plan template has no [copy] kinds list",
-            )
-        })?;
-    let kinds_line = match to {
-        PlatformKind::Freshdesk => KINDS_TO_FRESHDESK,
-        _ => KINDS,
     };
-    text.replace_range(kinds.0..kinds.1, kinds_line);
-    let budget = format!("requests_per_minute = {rpm}");
-    text = text
-        .replace("requests_per_minute = 700", &budget)
-        .replace("requests_per_minute = 400", &budget)
-        .replace("share = 0.8", "share = 1.0")
-        // The emulated target's "new ticket" acknowledgement is off (see `freshdesk`).
-        .replace(
-            "# target_notifications_off = true",
-            "target_notifications_off = true",
-        );
-    let client = reqwest::Client::new();
-    let mut groups = String::new();
-    for name in list(&client, old_url, "groups", "name", |_| true).await? {
-        if !text.contains(&format!("{name:?} = ")) {
-            groups.push_str(&format!("{name:?} = {name:?}\n"));
-        }
+    let mut kinds = KINDS.to_vec();
+    if to == PlatformKind::Freshdesk {
+        // Attachments too into Freshdesk, since their bytes are re-uploaded there.
+        kinds.push(RecordKind::Attachment);
     }
-    let mut fields = String::new();
-    let custom = |field: &Value| field.get("removable") == Some(&Value::Bool(true));
-    for title in list(&client, old_url, "ticket_fields", "title", custom).await? {
-        if !text.contains(&format!("{title:?} = ")) {
-            let name = match to {
-                PlatformKind::Freshdesk => {
-                    cutover_control::plan::init::freshdesk_field_name(&title)
-                }
-                _ => title.clone(),
-            };
-            fields.push_str(&format!("{title:?} = {name:?}\n"));
-        }
-    }
-    text = insert_after_line(&text, "[mapping.groups]", &groups)?;
-    text = insert_after_line(&text, "[mapping.fields]", &fields)?;
-    tokio::fs::write(path, text)
+    let tuning = Tuning {
+        requests_per_minute: Some(rpm),
+        kinds: Some(kinds),
+        // The emulated target's "new ticket" acknowledgement is off (see `empty_freshdesk`).
+        notifications_off: true,
+    };
+    super::init::discover_and_write(path, &options, &tuning, credential).await?;
+    follow_hints(path).await
+}
+
+/// Decides every open value of the plan at `path` as its hint says, with the choice a
+/// rehearsal takes, and checks the plan it leaves.
+pub(crate) async fn follow_hints(path: &Path) -> anyhow::Result<()> {
+    let checked = cutover_control::plan::load_checked(path)?;
+    let Some(accounts) = &checked.accounts else {
+        return Err(fail(
+            Class::Internal,
+            format!(
+                "{} has no snapshot of the accounts beside it",
+                path.display()
+            ),
+        ));
+    };
+    let plan = &checked.plan;
+    let open = open_values(
+        &plan.mapping,
+        &plan.copy.kinds,
+        &accounts.old,
+        &accounts.new,
+    );
+    let text = tokio::fs::read_to_string(path)
+        .await
+        .with_context(|| format!("read {}", path.display()))?;
+    tokio::fs::write(path, decide_as_rehearsed(&text, &open))
         .await
         .with_context(|| format!("write {}", path.display()))?;
+    let checked = cutover_control::plan::load_checked(path)?;
+    if let Some(note) = checked.notes.iter().find(|n| n.contains("no mapping")) {
+        return Err(fail(
+            Class::Internal,
+            format!("a hint left a value open: {note}"),
+        ));
+    }
     Ok(())
-}
-
-/// The `field` of every record an emulator lists at `/api/v2/{what}.json` that `keep` accepts.
-async fn list(
-    client: &reqwest::Client,
-    base: &str,
-    what: &str,
-    field: &str,
-    keep: impl Fn(&Value) -> bool,
-) -> anyhow::Result<Vec<String>> {
-    let url = format!("{base}/api/v2/{what}.json");
-    let body: Value = client
-        .get(&url)
-        .basic_auth(format!("{SIM_EMAIL}/token"), Some(SIM_TOKEN))
-        .send()
-        .await
-        .and_then(reqwest::Response::error_for_status)
-        .with_context(|| format!("list {url}"))?
-        .json()
-        .await
-        .with_context(|| format!("read the list at {url}"))?;
-    Ok(body
-        .get(what)
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter(|item| keep(item))
-        .filter_map(|item| item.get(field).and_then(Value::as_str).map(str::to_owned))
-        .collect())
-}
-
-/// `text` with `insert` added after the line that starts with `line`.
-fn insert_after_line(text: &str, line: &str, insert: &str) -> anyhow::Result<String> {
-    let end = text
-        .find(line)
-        .and_then(|at| Some(at + text[at..].find('\n')? + 1))
-        .ok_or_else(|| fail(Class::Internal, format!("the plan template has no {line}")))?;
-    Ok(format!("{}{insert}{}", &text[..end], &text[end..]))
 }

@@ -32,7 +32,7 @@ const SIM_EMAIL: &str = "admin@example.com";
 const SIM_USER: &str = "admin@example.com/token";
 const SIM_TOKEN: &str = "sim-token";
 /// The record kinds the backfill copies.
-const KINDS: &str = "kinds = [\"organization\", \"contact\", \"group\", \"agent\", \"custom_field\", \"ticket\", \"comment\"]\n";
+const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,comment";
 
 /// An emulated platform a move can go to: how to start it empty, reach its API and count what
 /// the backfill put there. The source is always an emulated Zendesk.
@@ -51,9 +51,6 @@ trait Target: Controlled + Sized {
 
     /// A GET of `path` on its API, as its admin.
     fn get(sim: &SimHandle<Self>, path: &str) -> reqwest::RequestBuilder;
-
-    /// Its name of a custom ticket field titled `title`.
-    fn field_name(title: &str) -> String;
 
     /// cutover's origin mark on one of its tickets.
     fn mark(ticket: &Value) -> Option<&str>;
@@ -89,10 +86,6 @@ impl Target for zendesk::App {
         reqwest::Client::new()
             .get(format!("{}/api/v2/{path}", sim.url()))
             .basic_auth(SIM_USER, Some(SIM_TOKEN))
-    }
-
-    fn field_name(title: &str) -> String {
-        title.to_owned()
     }
 
     fn mark(ticket: &Value) -> Option<&str> {
@@ -171,11 +164,6 @@ impl Target for freshdesk::App {
         reqwest::Client::new()
             .get(format!("{}/api/v2/{path}", sim.url()))
             .basic_auth(SIM_TOKEN, Some("X"))
-    }
-
-    /// `cf_` and the title in snake case, as Freshdesk names a field created with that label.
-    fn field_name(title: &str) -> String {
-        cutover_control::plan::init::freshdesk_field_name(title)
     }
 
     /// In the origin field `cutover init` names (`keep_original.id_field`).
@@ -367,52 +355,17 @@ impl<T: Target> Move<T> {
         mv
     }
 
-    /// `cutover init` for the two emulators, then what a user would adjust: the kinds this test
-    /// copies, limits lifted (the emulators have none), and the account's own groups and custom
-    /// fields mapped to the same names on the new side.
+    /// The plan a user writes for the two emulators (`plans::init_and_decide`): the kinds this
+    /// test copies, limits lifted (the emulators have none).
     async fn write_plan(&self) {
-        let (code, _, stderr) = self
-            .cutover(&[
-                "init",
-                "--from",
-                "zendesk",
-                "--to",
-                T::PLATFORM,
-                "--old-url",
-                self.old.url(),
-                "--new-url",
-                self.new.url(),
-            ])
-            .await;
-        assert_eq!(code, 0, "{stderr}");
-        let path = self.dir.path().join("cutover.toml");
-        let mut text = std::fs::read_to_string(&path).unwrap();
-        let start = text.find("kinds = [").unwrap();
-        let end = start + text[start..].find("]\n").unwrap() + 2;
-        text.replace_range(start..end, KINDS);
-        text = text
-            .replace("requests_per_minute = 700", "requests_per_minute = 100000")
-            .replace("requests_per_minute = 400", "requests_per_minute = 100000")
-            .replace("share = 0.8", "share = 1.0");
-        let mut groups = String::new();
-        for group in items(&get(&self.old, "groups").await, "groups") {
-            let name = group["name"].as_str().unwrap();
-            if !text.contains(&format!("\"{name}\" = ")) {
-                groups.push_str(&format!("{name:?} = {name:?}\n"));
-            }
-        }
-        let mut fields = String::new();
-        for field in items(&get(&self.old, "ticket_fields").await, "ticket_fields") {
-            let title = field["title"].as_str().unwrap();
-            if field["removable"] == json!(true) && !text.contains(&format!("\"{title}\" = ")) {
-                fields.push_str(&format!("{title:?} = {:?}\n", T::field_name(title)));
-            }
-        }
-        text = insert_after_line(&text, "[mapping.groups]", &groups);
-        text = insert_after_line(&text, "[mapping.fields]", &fields);
-        std::fs::write(&path, text).unwrap();
-        let (code, _, stderr) = self.cutover(&["plan", "check"]).await;
-        assert_eq!(code, 0, "the adjusted plan should check clean:\n{stderr}");
+        let plan = self.dir.path().join("cutover.toml");
+        let run = |args: Vec<String>| async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            self.cutover(&args).await
+        };
+        let urls = (self.old.url(), self.new.url());
+        let flags = ["--rate-limit", "100000", "--kinds", KINDS];
+        crate::plans::init_and_decide(run, &plan, urls, T::PLATFORM, &flags).await;
     }
 
     /// The real binary in the plan's folder, credentials in the variables the plan names.
@@ -516,13 +469,6 @@ fn problems(report: &Value) -> Value {
             })
             .collect(),
     )
-}
-
-/// `text` with `insert` added after the line that starts with `line`.
-fn insert_after_line(text: &str, line: &str, insert: &str) -> String {
-    let at = text.find(line).unwrap();
-    let end = at + text[at..].find('\n').unwrap() + 1;
-    format!("{}{insert}{}", &text[..end], &text[end..])
 }
 
 /// Runs `cutover backfill` until the target holds `threshold` more copied records than `base`,

@@ -14,4 +14,5 @@ mod harness;
 mod help;
 mod inventory;
 mod notifications;
+mod plans;
 mod sim_cli;

@@ -3,10 +3,12 @@
 
 use std::ops::Range;
 
+use cutover_model::accounts::Accounts;
 use cutover_model::{PlatformKind, Side};
 use toml::de::DeTable;
 
 use crate::plan::hint::{did_you_mean, quoted_list};
+use crate::plan::open::Table;
 use crate::plan::rules::platforms::platform_of;
 use crate::plan::rules::refs;
 use crate::plan::span::{KeyPath, Sink};
@@ -18,17 +20,19 @@ pub(crate) const STANDARD_FIELDS: &[&str] = &[
     "subject", "status", "priority", "type", "group", "assignee", "tags", "due_at",
 ];
 
-/// Runs every check of this module.
-pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+/// Runs every check of this module. With `accounts` (discovery's snapshot of both accounts),
+/// every table's names are checked against what the accounts hold, so a custom status, role,
+/// group or field is a valid name; without, against the platforms' built-in vocabularies.
+pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>, accounts: Option<&Accounts>) {
     let Some((mapping, _)) = tree::get_table(root, "mapping") else {
         return;
     };
     if let (Some(old), Some(new)) = (platform_of(root, Side::Old), platform_of(root, Side::New)) {
-        for vocabulary in Vocabulary::ALL {
-            if let Some((table, span)) = tree::get_table(mapping, vocabulary.table()) {
-                let path = KeyPath::root().key("mapping").key(vocabulary.table());
-                let pair = (old, new);
-                vocabulary_table(sink, vocabulary, pair, table, &span, &path);
+        for table in Table::ALL {
+            if let Some((entries, span)) = tree::get_table(mapping, table.key()) {
+                let path = KeyPath::root().key("mapping").key(table.key());
+                let names = Names::of(table, (old, new), accounts);
+                check_table(sink, &names, entries, &span, &path);
             }
         }
     }
@@ -47,41 +51,139 @@ pub(crate) fn toml_pair(key: &str, value: &str) -> String {
     }
 }
 
-fn vocabulary_table(
+/// The names one table may use on each side, and the built-in values it must cover.
+struct Names {
+    table: Table,
+    vocabulary: Option<Vocabulary>,
+    old: PlatformKind,
+    new: PlatformKind,
+    /// The old side's values (`None`: not known, any key goes).
+    old_names: Option<Vec<String>>,
+    /// The new side's values (`None`: not known, any target goes).
+    new_names: Option<Vec<String>>,
+}
+
+impl Names {
+    fn of(
+        table: Table,
+        (old, new): (PlatformKind, PlatformKind),
+        accounts: Option<&Accounts>,
+    ) -> Self {
+        let vocabulary = Vocabulary::ALL
+            .into_iter()
+            .find(|v| v.table() == table.key());
+        let names =
+            |platform: PlatformKind,
+             snapshot: Option<&cutover_model::accounts::AccountSnapshot>| {
+                let builtin = vocabulary.map(|v| {
+                    v.values(platform)
+                        .iter()
+                        .map(|s| (*s).to_owned())
+                        .collect::<Vec<_>>()
+                });
+                match (builtin, snapshot) {
+                    (Some(mut builtin), Some(snapshot)) => {
+                        builtin.extend(table.names(snapshot));
+                        Some(builtin)
+                    }
+                    (None, Some(snapshot)) => Some(table.names(snapshot)),
+                    (builtin, None) => builtin,
+                }
+            };
+        Names {
+            table,
+            vocabulary,
+            old,
+            new,
+            old_names: names(old, accounts.map(|a| &a.old)),
+            new_names: names(new, accounts.map(|a| &a.new)),
+        }
+    }
+
+    /// `"a", "b" or "c"`, at most a dozen, then how many more.
+    fn listed(names: &[String], extra: &[&str]) -> String {
+        let mut shown: Vec<&str> = names.iter().map(String::as_str).take(12).collect();
+        shown.dedup();
+        let more = names.len().saturating_sub(12);
+        shown.extend(extra.iter().copied());
+        let list = quoted_list(shown);
+        if more > 0 {
+            format!("{list} (and {more} more: `cutover inventory` lists them)")
+        } else {
+            list
+        }
+    }
+}
+
+fn check_table(
     sink: &mut Sink<'_>,
-    vocabulary: Vocabulary,
-    (old, new): (PlatformKind, PlatformKind),
+    names: &Names,
     table: &DeTable<'_>,
     span: &Range<usize>,
     path: &KeyPath,
 ) {
-    let old_values = vocabulary.values(old);
-    let new_values = vocabulary.values(new);
-    let what = vocabulary.singular();
+    let (old, new, what) = (names.old, names.new, names.table.singular());
+    let plural = names.table.key();
     for (key, key_span, value, value_span) in tree::str_entries(table) {
-        if !old_values.contains(&key) {
-            let hint = did_you_mean(key, old_values.iter().copied());
+        if let Some(old_names) = &names.old_names
+            && !old_names.iter().any(|n| n == key)
+        {
+            let hint = did_you_mean(key, old_names.iter().map(String::as_str));
             sink.error(
                 &key_span,
                 path.key(key),
                 format!(
-                    "{old} has no {what} \"{key}\"{hint}: its {} are {}",
-                    vocabulary.table(),
-                    quoted_list(old_values.iter().copied())
+                    "{old} has no {what} \"{key}\"{hint}: its {plural} are {}",
+                    Names::listed(old_names, &[])
                 ),
             );
         }
-        if value != "drop" && !new_values.contains(&value) {
-            let hint = did_you_mean(value, new_values.iter().copied());
-            let accepted = quoted_list(new_values.iter().copied().chain(["drop"]));
-            sink.error(
-                &value_span,
-                path.key(key),
-                format!("\"{value}\" is not a {new} {what}{hint}: expected {accepted}"),
-            );
+        let creatable = names.table.creatable(new);
+        let mut extra = Vec::new();
+        if creatable.is_ok() {
+            extra.push("create");
+        }
+        extra.push("drop");
+        match (value, &creatable) {
+            ("drop", _) | ("create", Ok(())) => {}
+            ("create", Err(why)) => {
+                let accepted = names
+                    .new_names
+                    .as_deref()
+                    .map_or_else(|| "\"drop\"".to_owned(), |n| Names::listed(n, &extra));
+                sink.error(
+                    &value_span,
+                    path.key(key),
+                    format!("a {new} {what} cannot be created: {why}: expected {accepted}"),
+                );
+            }
+            (value, _) => {
+                if let Some(new_names) = &names.new_names
+                    && !new_names.iter().any(|n| n == value)
+                {
+                    let hint = did_you_mean(value, new_names.iter().map(String::as_str));
+                    let create = if creatable.is_ok() {
+                        format!(", or \"create\" to create {key:?} there")
+                    } else {
+                        String::new()
+                    };
+                    sink.error(
+                        &value_span,
+                        path.key(key),
+                        format!(
+                            "\"{value}\" is not a {new} {what}{hint}: expected {}{create}",
+                            Names::listed(new_names, &["drop"])
+                        ),
+                    );
+                }
+            }
         }
     }
-    for value in old_values
+    let Some(vocabulary) = names.vocabulary else {
+        return;
+    };
+    for value in vocabulary
+        .values(old)
         .iter()
         .filter(|value| !table.contains_key(**value))
     {

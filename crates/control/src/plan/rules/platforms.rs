@@ -33,11 +33,31 @@ pub(crate) fn token_name(platform: PlatformKind) -> &'static str {
 pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     for side in Side::BOTH {
         credentials(sink, root, side);
+        supported(sink, root, side);
     }
     distinct_platforms(sink, root);
     distinct_variables(sink, root);
     keep_original(sink, root);
     copy_kinds(sink, root);
+}
+
+/// A platform cutover has no connector for yet is refused here, before anything reads it.
+fn supported(sink: &mut Sink<'_>, root: &DeTable<'_>, side: Side) {
+    let Some(PlatformKind::Zammad) = platform_of(root, side) else {
+        return;
+    };
+    let Some((table, _)) = tree::get_table(root, side.as_str()) else {
+        return;
+    };
+    if let Some((_, span)) = tree::get_str(table, "platform") {
+        sink.error(
+            &span,
+            KeyPath::root().key(side.as_str()).key("platform"),
+            "zammad is not supported yet: cutover has no zammad connector; it moves between \
+             zendesk and freshdesk today"
+                .to_owned(),
+        );
+    }
 }
 
 fn credentials(sink: &mut Sink<'_>, root: &DeTable<'_>, side: Side) {
