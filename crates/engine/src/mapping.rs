@@ -174,6 +174,7 @@ impl Mapping {
     /// Learns what the new account offers each table, so a value with no mapping is reported
     /// with the choices for its line.
     pub fn know_choices(&mut self, new: &AccountSnapshot) {
+        let plan = self.plan.clone();
         for (table, open) in [
             (&mut self.statuses, OpenTable::Statuses),
             (&mut self.priorities, OpenTable::Priorities),
@@ -181,7 +182,7 @@ impl Mapping {
             (&mut self.groups, OpenTable::Groups),
             (&mut self.fields, OpenTable::Fields),
         ] {
-            table.choices = choices(open, new);
+            table.choices = choices(open, new, &open.taken(&plan, new.platform));
         }
     }
 

@@ -57,7 +57,7 @@ fn value_line(doc: &mut Doc, table: Table, value: &NamedValue, target: Option<&s
 
 /// The line that names an open table's choices.
 fn choices_line(doc: &mut Doc, table: Table, new: &AccountSnapshot) {
-    let all = choices(table, new);
+    let all = choices(table, new, &[]);
     let quoted: Vec<&str> = all.iter().map(String::as_str).collect();
     doc.line(&format!(
         "# Each \"…\" below is one of {}",
@@ -399,15 +399,22 @@ pub fn decide(text: &str, table: Table, value: &str, choice: &str) -> String {
 /// The plan's text with every open value decided with the choice a rehearsal takes
 /// ([`OpenValue::rehearsal_choice`]): what `cutover demo`, the benchmarks and the tests do
 /// where a person would follow each hint.
+/// Where two old values may not share a new one, a value another takes is no choice any more.
 pub fn decide_as_rehearsed(text: &str, open: &[OpenValue]) -> String {
-    open.iter().fold(text.to_owned(), |text, value| {
-        decide(
-            &text,
-            value.table,
-            &value.value.name,
-            value.rehearsal_choice(),
-        )
-    })
+    let mut taken: Vec<(Table, String)> = Vec::new();
+    let mut text = text.to_owned();
+    for value in open {
+        let mut value = value.clone();
+        value
+            .choices
+            .retain(|c| !taken.contains(&(value.table, c.clone())));
+        let choice = value.rehearsal_choice().to_owned();
+        text = decide(&text, value.table, &value.value.name, &choice);
+        if !value.may_share && choice != "create" && choice != "drop" {
+            taken.push((value.table, choice));
+        }
+    }
+    text
 }
 
 /// The keys a plan's text gives each mapping table, written or open, by table key.
@@ -523,5 +530,35 @@ mod tests {
         assert!(present.contains(&("mapping.roles".into(), "agent".into())));
         assert!(present.contains(&("mapping.groups".into(), "Support".into())));
         assert!(!present.contains(&("mapping.groups".into(), "agent".into())));
+    }
+}
+
+#[cfg(test)]
+mod rehearsal_tests {
+    use super::*;
+
+    fn open(name: &str, choices: &[&str]) -> OpenValue {
+        OpenValue {
+            table: Table::Roles,
+            value: NamedValue::new(name),
+            choices: choices.iter().map(|c| (*c).to_owned()).collect(),
+            may_share: false,
+        }
+    }
+
+    #[test]
+    fn a_rehearsal_never_gives_two_values_one_they_may_not_share() {
+        let text = "[mapping.roles]\n# open: A = \"…\"\n# open: B = \"…\"\n# open: C = \"…\"\n";
+        let choices = ["Supervisor", "Agent", "drop"];
+        let values = [
+            open("A", &choices),
+            open("B", &choices),
+            open("C", &choices),
+        ];
+        let text = decide_as_rehearsed(text, &values);
+        assert_eq!(
+            text,
+            "[mapping.roles]\nA = \"Agent\"\nB = \"Supervisor\"\nC = \"drop\"\n"
+        );
     }
 }

@@ -115,6 +115,29 @@ impl Table {
         }
     }
 
+    /// Whether two old values may share one value of `platform`. Where cutover finds the new
+    /// value by its name rather than creating one per old value (groups, custom fields, and roles
+    /// on a platform whose API cannot create them), each old value is linked to one new value of
+    /// its own, so two cannot share one yet.
+    pub fn may_share(self, platform: PlatformKind) -> bool {
+        match self {
+            Table::Statuses | Table::Priorities => true,
+            Table::Roles => self.creatable(platform).is_ok(),
+            Table::Groups | Table::Fields => false,
+        }
+    }
+
+    /// The new values the plan's table gives its entries already, where two may not share one.
+    pub fn taken(self, mapping: &Mapping, platform: PlatformKind) -> Vec<String> {
+        if self.may_share(platform) {
+            return Vec::new();
+        }
+        self.of(mapping)
+            .iter()
+            .filter_map(|(old, target)| target.resolve(old).map(str::to_owned))
+            .collect()
+    }
+
     /// Whether cutover can create a value of this table on `platform` (`"create"`), or why not.
     pub fn creatable(self, platform: PlatformKind) -> Result<(), String> {
         match (self, platform) {
@@ -141,6 +164,9 @@ pub struct OpenValue {
     pub value: NamedValue,
     /// What the line may say: the new account's values, `"create"` where possible, `"drop"`.
     pub choices: Vec<String>,
+    /// Whether it may take a new value another old value takes too ([`Table::may_share`]).
+    #[serde(default)]
+    pub may_share: bool,
 }
 
 impl OpenValue {
@@ -162,7 +188,8 @@ impl OpenValue {
     /// The choice a rehearsal takes where nobody is there to decide (`cutover demo`, the
     /// benchmarks, tests): `"create"` where cutover can create the value; else the new
     /// account's value whose name holds the old one's or is held in it (`"Light agent"` →
-    /// `"Agent"`); else the last of them; `"drop"` only when there is nothing else.
+    /// `"Agent"`); else, for a status of the account's own (most are a kind of waiting), the
+    /// new account's `pending`; else the last of them; `"drop"` only when there is nothing else.
     pub fn rehearsal_choice(&self) -> &str {
         let values: Vec<&str> = self
             .choices
@@ -186,33 +213,43 @@ impl OpenValue {
                 .iter()
                 .any(|n| !n.is_empty() && (n.contains(&choice) || choice.contains(n.as_str())))
         };
+        let waiting = (self.table == Table::Statuses)
+            .then(|| values.iter().find(|v| **v == "pending"))
+            .flatten();
         values
             .iter()
             .find(fits)
+            .or(waiting)
             .or(values.last())
             .copied()
             .unwrap_or("drop")
     }
 }
 
-/// What the records using a value hold back, in words; empty when nothing was counted.
+/// What the records using a value hold back, in words: `3 agents, 120 tickets assigned to
+/// them`; only what was counted and is more than none.
 pub fn holds_back(table: Table, value: &NamedValue) -> String {
     let count = |what: &str| value.uses.get(what).copied().unwrap_or(0);
-    let (agents, tickets) = (count("agents"), count("tickets"));
     let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
-    match table {
-        Table::Roles => format!(
-            "{}, {} assigned to them",
-            plural(agents, "agent", "agents"),
-            plural(tickets, "ticket", "tickets")
-        ),
-        Table::Groups => format!(
-            "{}, {} in it",
-            plural(agents, "agent", "agents"),
-            plural(tickets, "ticket", "tickets")
-        ),
-        Table::Fields => format!("{} with a value", plural(tickets, "ticket", "tickets")),
-        _ => plural(tickets, "ticket", "tickets"),
+    let (agents, tickets) = (count("agents"), count("tickets"));
+    let tickets_are = match table {
+        Table::Roles => "assigned to them",
+        Table::Groups => "in it",
+        Table::Fields => "with a value",
+        _ => "",
+    };
+    let mut parts = Vec::new();
+    if agents > 0 {
+        parts.push(plural(agents, "agent", "agents"));
+    }
+    if tickets > 0 {
+        let tickets = plural(tickets, "ticket", "tickets");
+        parts.push(format!("{tickets} {tickets_are}").trim_end().to_owned());
+    }
+    if parts.is_empty() {
+        "no record uses it".to_owned()
+    } else {
+        parts.join(", ")
     }
 }
 
@@ -249,12 +286,13 @@ pub fn hint(table: Table, value: &str, choices: &[String]) -> String {
 }
 
 /// The choices for a value of `table` going to the `new` account: its values (by the name a
-/// plan writes), `"create"` where cutover can create one there, and `"drop"`.
-pub fn choices(table: Table, new: &AccountSnapshot) -> Vec<String> {
+/// plan writes) but those `taken` by other entries, `"create"` where cutover can create one
+/// there, and `"drop"`.
+pub fn choices(table: Table, new: &AccountSnapshot, taken: &[String]) -> Vec<String> {
     let mut choices: Vec<String> = table
         .values(new)
         .into_iter()
-        .filter(|v| v.active)
+        .filter(|v| v.active && !taken.contains(&v.name))
         .map(|v| v.name)
         .collect();
     choices.dedup();
@@ -291,7 +329,7 @@ pub fn open_values(
         if !table.matters(kinds) {
             continue;
         }
-        let choices = choices(table, new);
+        let choices = choices(table, new, &table.taken(mapping, new.platform));
         let mut seen = Vec::new();
         for value in table.values(old) {
             if seen.contains(&value.name) || decided(table, mapping, old, &value) {
@@ -302,6 +340,7 @@ pub fn open_values(
                 table,
                 value,
                 choices: choices.clone(),
+                may_share: table.may_share(new.platform),
             });
         }
     }

@@ -28,7 +28,6 @@ const KILLS: usize = 10;
 /// No single run of the engine may take longer than this.
 const RUN_LIMIT: Duration = Duration::from_secs(180);
 /// The emulators' credentials (a Freshdesk emulator takes the token as its API key).
-const SIM_EMAIL: &str = "admin@example.com";
 const SIM_USER: &str = "admin@example.com/token";
 const SIM_TOKEN: &str = "sim-token";
 /// The record kinds the backfill copies.
@@ -370,40 +369,13 @@ impl<T: Target> Move<T> {
 
     /// The real binary in the plan's folder, credentials in the variables the plan names.
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
-        for (key, _) in std::env::vars() {
-            if key.starts_with("CUTOVER_") || key == "RUST_LOG" {
-                cmd.env_remove(key);
-            }
-        }
-        cmd.current_dir(self.dir.path())
-            .env("CUTOVER_STORE", self.backend.url().to_string())
-            .env("CUTOVER_OLD_EMAIL", SIM_EMAIL)
-            .env("CUTOVER_NEW_EMAIL", SIM_EMAIL)
-            .env("CUTOVER_OLD_TOKEN", SIM_TOKEN)
-            .env("CUTOVER_NEW_TOKEN", SIM_TOKEN)
-            .args(args)
-            .kill_on_drop(true);
-        cmd
+        let store = self.backend.url().to_string();
+        crate::harness::emulators_command(self.dir.path(), &store, args)
     }
 
     /// Runs `cutover ARGS` to its end (within [`RUN_LIMIT`]): exit code, stdout, stderr.
     async fn cutover(&self, args: &[&str]) -> (i32, String, String) {
-        let output = tokio::time::timeout(
-            RUN_LIMIT,
-            self.command(args)
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .output(),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("cutover {args:?} ran past {RUN_LIMIT:?}"))
-        .unwrap();
-        (
-            output.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&output.stdout).into_owned(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        crate::harness::run_to_end(self.command(args), args, RUN_LIMIT).await
     }
 
     /// Runs `cutover ARGS --json` to its end: exit code and the JSON it printed.

@@ -89,3 +89,45 @@ impl Run {
         self
     }
 }
+
+/// The real binary in `dir` on the store at `store`, with the emulators' credentials
+/// (`admin@example.com`, token `sim-token`) in every variable a plan names, and no other
+/// CUTOVER_* variable inherited.
+pub(crate) fn emulators_command(dir: &Path, store: &str, args: &[&str]) -> tokio::process::Command {
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CUTOVER_") || key == "RUST_LOG" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.current_dir(dir)
+        .env("CUTOVER_STORE", store)
+        .env("CUTOVER_OLD_EMAIL", "admin@example.com")
+        .env("CUTOVER_NEW_EMAIL", "admin@example.com")
+        .env("CUTOVER_OLD_TOKEN", "sim-token")
+        .env("CUTOVER_NEW_TOKEN", "sim-token")
+        .args(args)
+        .kill_on_drop(true);
+    cmd
+}
+
+/// Runs `cmd` (the binary with `args`) to its end within `limit`: exit code, stdout, stderr.
+pub(crate) async fn run_to_end(
+    mut cmd: tokio::process::Command,
+    args: &[&str],
+    limit: std::time::Duration,
+) -> (i32, String, String) {
+    use std::process::Stdio;
+    let output = tokio::time::timeout(
+        limit,
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).output(),
+    )
+    .await
+    .unwrap_or_else(|_| panic!("cutover {args:?} ran past {limit:?}"))
+    .unwrap();
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}

@@ -13,6 +13,7 @@ mod e2e;
 mod harness;
 mod help;
 mod inventory;
+mod journey;
 mod notifications;
 mod plans;
 mod sim_cli;

@@ -179,6 +179,7 @@ fn check_table(
             }
         }
     }
+    shared(sink, names, table, path);
     let Some(vocabulary) = names.vocabulary else {
         return;
     };
@@ -198,6 +199,35 @@ fn check_table(
             path,
             format!("{old} {what} \"{value}\" is not mapped: add {pair} ({why})"),
         );
+    }
+}
+
+/// Two old values on one new value where each must have one of its own (see
+/// [`Table::may_share`]): the later entry is refused.
+fn shared(sink: &mut Sink<'_>, names: &Names, table: &DeTable<'_>, path: &KeyPath) {
+    let (new, what) = (names.new, names.table.singular());
+    if names.table.may_share(new) {
+        return;
+    }
+    let mut first: Vec<(String, &str)> = Vec::new();
+    for (key, _, value, value_span) in tree::str_entries(table) {
+        let target = match value {
+            "drop" => continue,
+            "create" => key.to_owned(),
+            other => other.to_owned(),
+        };
+        match first.iter().find(|(t, _)| *t == target) {
+            Some((_, earlier)) => sink.error(
+                &value_span,
+                path.key(key),
+                format!(
+                    "\"{key}\" and \"{earlier}\" both become the {new} {what} \"{target}\": cutover \
+                     links each {what} to one of its own on {new}, so two cannot share one yet: map \
+                     it to another, or \"drop\" it"
+                ),
+            ),
+            None => first.push((target, key)),
+        }
     }
 }
 
