@@ -329,6 +329,15 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         UNTHROTTLED_RPM
     };
     rehearsal::write_plan(&plan, &old.url, &new.url, budget).await?;
+    // Writing the plan read both accounts: the figures count from here.
+    let before = (
+        old.tally.snapshot(),
+        new.tally.snapshot(),
+        old.tally.api_reads(),
+    );
+    let since = |now: (u64, u64, u64), then: (u64, u64, u64)| {
+        (now.0 - then.0, now.1 - then.1, now.2 - then.2)
+    };
     let store = format!("sqlite://{}", dir.path().join("bench.db").display());
     let mut command = engine(&plan, &store)?;
     command
@@ -354,7 +363,10 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let elapsed = started.elapsed().as_secs_f64();
-    let (old_counts, new_counts) = (old.tally.snapshot(), new.tally.snapshot());
+    let (old_counts, new_counts) = (
+        since(old.tally.snapshot(), before.0),
+        since(new.tally.snapshot(), before.1),
+    );
     let figures = if args.rate_limited {
         if finished.is_none() {
             child.kill().await.context("stop the engine")?;
@@ -422,7 +434,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
         let comments = new.comments() as u64;
         let verified = if args.verify {
-            verify_figures(&plan, &store, &old, &new, old.tally.api_reads()).await?
+            verify_figures(&plan, &store, &old, &new, old.tally.api_reads() - before.2).await?
         } else {
             serde_json::Value::Null
         };

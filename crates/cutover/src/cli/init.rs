@@ -108,7 +108,7 @@ pub(crate) async fn run(args: InitArgs) -> anyhow::Result<Outcome> {
             println!("Discovery skipped: {why}.");
             None
         }
-        None => Some(discover_and_write(&args.out, &options, &tuning, read).await?),
+        None => Some(discover_and_write(&args.out, &options, &tuning, read, true).await?),
     };
     println!(
         "Wrote {} (a move from {} to {}).",
@@ -192,14 +192,16 @@ fn skip_reason(
     })
 }
 
-/// Reads both accounts with the credentials `read` gives for the variables the plan names,
-/// writes the plan from them to `out` and their snapshot beside it. The one way a plan is
-/// written from the accounts: `cutover init`, the demo and the benchmarks all come here.
+/// Reads both accounts with the credentials `read` gives for the variables the plan names
+/// (the old one's tickets too, counted, when `count`), writes the plan from them to `out` and
+/// their snapshot beside it. The one way a plan is written from the accounts: `cutover init`,
+/// the demo and the benchmarks all come here.
 pub(crate) async fn discover_and_write(
     out: &Path,
     options: &InitOptions,
     tuning: &Tuning,
     read: impl Fn(&str) -> Option<String>,
+    count: bool,
 ) -> anyhow::Result<Accounts> {
     let template = render_discovered(options, tuning, Discovery::Skipped("not yet"));
     let plan = cutover_control::plan::check_str(&out.display().to_string(), &template)
@@ -212,7 +214,7 @@ pub(crate) async fn discover_and_write(
             eprint!("\rReading the old account's {what}: {read}");
         }
     };
-    let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), true, &progress)
+    let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), count, &progress)
         .await
         .map_err(engine_error)
         .context("read both accounts (pass --offline to write the plan without them)")?;

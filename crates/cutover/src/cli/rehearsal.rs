@@ -140,7 +140,8 @@ pub(crate) async fn write_plan_to(
         // The emulated target's "new ticket" acknowledgement is off (see `empty_freshdesk`).
         notifications_off: true,
     };
-    super::init::discover_and_write(path, &options, &tuning, credential).await?;
+    // Nobody reads the counts of a rehearsal's plan: its tickets are not read a second time.
+    super::init::discover_and_write(path, &options, &tuning, credential, false).await?;
     follow_hints(path).await
 }
 

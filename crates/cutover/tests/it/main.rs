@@ -12,6 +12,7 @@ mod crash;
 mod e2e;
 mod harness;
 mod help;
+mod hints;
 mod inventory;
 mod journey;
 mod notifications;
