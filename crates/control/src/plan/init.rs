@@ -11,7 +11,7 @@ use crate::plan::discovered;
 
 use crate::plan::rules::mapping::toml_pair;
 use crate::plan::rules::platforms::needs_email;
-use crate::plan::vocab::{Vocabulary, suggest};
+use crate::plan::vocab::{Vocabulary, suggest_unshared};
 
 /// What `cutover init` was asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -392,8 +392,9 @@ fn mapping(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
                 vocabulary.values(to).join(", ")
             ),
         );
+        let mut taken = Vec::new();
         for value in vocabulary.values(from) {
-            let suggestion = suggest(vocabulary, from, to, value);
+            let suggestion = suggest_unshared(vocabulary, (from, to), value, &mut taken);
             let pair = toml_pair(value, suggestion.target);
             match suggestion.note {
                 Some(note) => doc.with_comment(&pair, &note),

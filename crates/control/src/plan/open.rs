@@ -115,16 +115,12 @@ impl Table {
         }
     }
 
-    /// Whether two old values may share one value of `platform`. Where cutover finds the new
-    /// value by its name rather than creating one per old value (groups, custom fields, and roles
-    /// on a platform whose API cannot create them), each old value is linked to one new value of
-    /// its own, so two cannot share one yet.
-    pub fn may_share(self, platform: PlatformKind) -> bool {
-        match self {
-            Table::Statuses | Table::Priorities => true,
-            Table::Roles => self.creatable(platform).is_ok(),
-            Table::Groups | Table::Fields => false,
-        }
+    /// Whether two old values may share one value of the new platform. Statuses and priorities
+    /// are values on a ticket; roles, groups and fields are records of their own, and cutover
+    /// links each old one to one new one (found by its name before any is created), so two
+    /// cannot share one yet.
+    pub fn may_share(self, _platform: PlatformKind) -> bool {
+        matches!(self, Table::Statuses | Table::Priorities)
     }
 
     /// The new values the plan's table gives its entries already, where two may not share one.

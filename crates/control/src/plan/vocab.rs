@@ -5,6 +5,8 @@
 
 use cutover_model::PlatformKind;
 
+use crate::plan::open::Table;
+
 /// One of the three built-in vocabularies a plan must map completely.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Vocabulary {
@@ -177,6 +179,53 @@ pub(crate) fn suggest(
         )
     });
     Suggestion { target, note }
+}
+
+/// Like [`suggest`], where two old values may not share a new one ([`Table::may_share`]): a
+/// target `taken` by another entry becomes `"create"` where cutover can create one on `to`, else
+/// `"drop"`. Whatever it suggests is added to `taken`.
+pub(crate) fn suggest_unshared(
+    vocabulary: Vocabulary,
+    (from, to): (PlatformKind, PlatformKind),
+    value: &str,
+    taken: &mut Vec<String>,
+) -> Suggestion {
+    let suggestion = suggest(vocabulary, from, to, value);
+    let table = vocabulary.open_table();
+    if table.may_share(to) || suggestion.target == "drop" {
+        return suggestion;
+    }
+    if !taken.iter().any(|t| t == suggestion.target) {
+        taken.push(suggestion.target.to_owned());
+        return suggestion;
+    }
+    let what = vocabulary.singular();
+    let shared = suggestion.target;
+    match table.creatable(to) {
+        Ok(()) => Suggestion {
+            target: "create",
+            note: Some(format!(
+                "{to}'s {shared} {what} is taken: created on {to} as a {what} of its own"
+            )),
+        },
+        Err(why) => Suggestion {
+            target: "drop",
+            note: Some(format!(
+                "{to}'s {shared} {what} is taken, and {why}: its agents get {to}'s default"
+            )),
+        },
+    }
+}
+
+impl Vocabulary {
+    /// The plan's table of this vocabulary.
+    pub(crate) fn open_table(self) -> Table {
+        match self {
+            Vocabulary::Statuses => Table::Statuses,
+            Vocabulary::Priorities => Table::Priorities,
+            Vocabulary::Roles => Table::Roles,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -131,3 +131,40 @@ pub(crate) async fn run_to_end(
         String::from_utf8_lossy(&output.stderr).into_owned(),
     )
 }
+
+/// An emulated Zendesk with `tickets` generated tickets and no rate limits, whose admin
+/// `admin@example.com` signs in with the token `sim-token`.
+pub(crate) async fn zendesk(
+    seed: u64,
+    tickets: usize,
+) -> cutover_sim::SimHandle<cutover_sim::zendesk::App> {
+    let opts = cutover_sim::zendesk::ZendeskOptions {
+        seed,
+        tickets,
+        rate_limit_rpm: None,
+        incremental_rpm: 0,
+        ..cutover_sim::zendesk::ZendeskOptions::default()
+    };
+    cutover_sim::zendesk::ZendeskSim::spawn(opts, "127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+/// An emulated Freshdesk with `tickets` generated tickets and no rate limits, whose API key is
+/// `sim-token`, its "new ticket" acknowledgement switched off as a user does before a move.
+pub(crate) async fn freshdesk(
+    seed: u64,
+    tickets: usize,
+) -> cutover_sim::SimHandle<cutover_sim::freshdesk::App> {
+    let opts = cutover_sim::freshdesk::FreshdeskOptions {
+        seed,
+        tickets,
+        api_key: "sim-token".to_owned(),
+        rate_limit_rpm: Some(0),
+        acknowledge_new_tickets: false,
+        ..cutover_sim::freshdesk::FreshdeskOptions::default()
+    };
+    cutover_sim::freshdesk::FreshdeskSim::spawn(opts, "127.0.0.1:0")
+        .await
+        .unwrap()
+}

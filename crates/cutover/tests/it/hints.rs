@@ -2,9 +2,6 @@
 //! of each kind (a dead letter's, the inventory's, the backfill's refusal's and `plan check`'s
 //! own) taken from the real binary's output and applied to the plan literally.
 
-use cutover_sim::freshdesk::{FreshdeskOptions, FreshdeskSim};
-use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
-
 use crate::harness::{emulators_command, run_to_end};
 
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
@@ -45,31 +42,8 @@ fn follow(plan: &str, hint: &str, table: Option<&str>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hint_followed_as_written_gives_a_plan_that_checks() {
-    let old = ZendeskSim::spawn(
-        ZendeskOptions {
-            seed: 5,
-            tickets: 10,
-            rate_limit_rpm: None,
-            incremental_rpm: 0,
-            ..ZendeskOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
-    let new = FreshdeskSim::spawn(
-        FreshdeskOptions {
-            seed: 6,
-            tickets: 0,
-            api_key: "sim-token".to_owned(),
-            rate_limit_rpm: Some(0),
-            acknowledge_new_tickets: false,
-            ..FreshdeskOptions::default()
-        },
-        "127.0.0.1:0",
-    )
-    .await
-    .unwrap();
+    let old = crate::harness::zendesk(5, 10).await;
+    let new = crate::harness::freshdesk(6, 0).await;
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
     let run = |args: Vec<&str>| {

@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use cutover_model::accounts::same_name;
 use cutover_sim::SimHandle;
-use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
-use cutover_sim::zendesk::{self, ZendeskOptions, ZendeskSim};
+use cutover_sim::{freshdesk, zendesk};
 use cutover_store::testing::TestDatabase;
 use serde_json::{Value, json};
 
@@ -39,28 +38,8 @@ enum Account {
 impl Account {
     async fn start(platform: &str, seed: u64, tickets: usize) -> Self {
         match platform {
-            "zendesk" => {
-                let opts = ZendeskOptions {
-                    seed,
-                    tickets,
-                    rate_limit_rpm: None,
-                    incremental_rpm: 0,
-                    ..ZendeskOptions::default()
-                };
-                Account::Zendesk(ZendeskSim::spawn(opts, "127.0.0.1:0").await.unwrap())
-            }
-            _ => {
-                // Its "new ticket" acknowledgement switched off, as a user does in its admin.
-                let opts = FreshdeskOptions {
-                    seed,
-                    tickets,
-                    api_key: TOKEN.to_owned(),
-                    rate_limit_rpm: Some(0),
-                    acknowledge_new_tickets: false,
-                    ..FreshdeskOptions::default()
-                };
-                Account::Freshdesk(FreshdeskSim::spawn(opts, "127.0.0.1:0").await.unwrap())
-            }
+            "zendesk" => Account::Zendesk(crate::harness::zendesk(seed, tickets).await),
+            _ => Account::Freshdesk(crate::harness::freshdesk(seed, tickets).await),
         }
     }
 

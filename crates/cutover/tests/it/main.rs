@@ -17,4 +17,5 @@ mod inventory;
 mod journey;
 mod notifications;
 mod plans;
+mod refresh;
 mod sim_cli;

@@ -13,7 +13,7 @@ use crate::plan::rules::platforms::platform_of;
 use crate::plan::rules::refs;
 use crate::plan::span::{KeyPath, Sink};
 use crate::plan::tree;
-use crate::plan::vocab::{Vocabulary, suggest};
+use crate::plan::vocab::{Vocabulary, suggest_unshared};
 
 /// Standard ticket fields a conflict policy may name besides the mapped custom fields.
 pub(crate) const STANDARD_FIELDS: &[&str] = &[
@@ -183,12 +183,20 @@ fn check_table(
     let Some(vocabulary) = names.vocabulary else {
         return;
     };
+    let mut taken: Vec<String> = tree::str_entries(table)
+        .into_iter()
+        .filter_map(|(key, _, value, _)| match value {
+            "drop" => None,
+            "create" => Some(key.to_owned()),
+            other => Some(other.to_owned()),
+        })
+        .collect();
     for value in vocabulary
         .values(old)
         .iter()
         .filter(|value| !table.contains_key(**value))
     {
-        let suggestion = suggest(vocabulary, old, new, value);
+        let suggestion = suggest_unshared(vocabulary, (old, new), value, &mut taken);
         let pair = toml_pair(value, suggestion.target);
         let why = match (suggestion.target, suggestion.note) {
             ("drop", Some(note)) => note,
