@@ -15,9 +15,9 @@ use cutover_control::plan::discovered::decide_as_rehearsed;
 use cutover_control::plan::init::{InitOptions, Tuning};
 use cutover_control::plan::open::open_values;
 use cutover_model::{PlatformKind, RecordKind, Side};
-use cutover_sim::SimHandle;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
+use cutover_sim::{AccountProfile, SimHandle};
 
 use crate::exit::{Class, fail};
 
@@ -51,7 +51,9 @@ pub(crate) fn options(seed: u64, tickets: usize, limits: Limits) -> ZendeskOptio
     ZendeskOptions {
         seed,
         tickets,
-        // The plain account until discovery can read a realistic one (issue 11).
+        // The plain account: discovery reads a realistic one, but its agents who left still
+        // hold back their tickets and its contact and organization fields have no table yet.
+        profile: AccountProfile::Plain,
         rate_limit_rpm: limits.rpm,
         incremental_rpm: limits.incremental_rpm,
         ..ZendeskOptions::default()
@@ -73,7 +75,9 @@ pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<fresh
     let opts = FreshdeskOptions {
         seed,
         tickets: 0,
-        // The plain account until discovery can read a realistic one (issue 11).
+        // The plain account: discovery reads a realistic one, but its agents who left still
+        // hold back their tickets and its contact and organization fields have no table yet.
+        profile: AccountProfile::Plain,
         api_key: SIM_TOKEN.to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,

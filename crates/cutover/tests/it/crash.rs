@@ -149,7 +149,7 @@ impl Target for freshdesk::App {
         let opts = FreshdeskOptions {
             seed,
             tickets: 0,
-            // The plain account until discovery can read a realistic one (issue 11).
+            // The plain account: agents who left still hold back a realistic one's tickets.
             profile: AccountProfile::Plain,
             api_key: SIM_TOKEN.to_owned(),
             rate_limit_rpm: Some(0),
@@ -215,7 +215,7 @@ async fn zendesk_emulator(seed: u64, tickets: usize) -> SimHandle<zendesk::App> 
     let opts = ZendeskOptions {
         seed,
         tickets,
-        // The plain account until discovery can read a realistic one (issue 11).
+        // The plain account: agents who left still hold back a realistic one's tickets.
         profile: AccountProfile::Plain,
         rate_limit_rpm: None,
         incremental_rpm: 0,

@@ -132,15 +132,17 @@ pub(crate) async fn run_to_end(
     )
 }
 
-/// An emulated Zendesk with `tickets` generated tickets and no rate limits, whose admin
-/// `admin@example.com` signs in with the token `sim-token`.
+/// An emulated Zendesk with `tickets` generated tickets (as `profile` generates them) and no
+/// rate limits, whose admin `admin@example.com` signs in with the token `sim-token`.
 pub(crate) async fn zendesk(
     seed: u64,
     tickets: usize,
+    profile: cutover_sim::AccountProfile,
 ) -> cutover_sim::SimHandle<cutover_sim::zendesk::App> {
     let opts = cutover_sim::zendesk::ZendeskOptions {
         seed,
         tickets,
+        profile,
         rate_limit_rpm: None,
         incremental_rpm: 0,
         ..cutover_sim::zendesk::ZendeskOptions::default()
@@ -150,15 +152,18 @@ pub(crate) async fn zendesk(
         .unwrap()
 }
 
-/// An emulated Freshdesk with `tickets` generated tickets and no rate limits, whose API key is
-/// `sim-token`, its "new ticket" acknowledgement switched off as a user does before a move.
+/// An emulated Freshdesk with `tickets` generated tickets (as `profile` generates them) and no
+/// rate limits, whose API key is `sim-token`, its "new ticket" acknowledgement switched off as a
+/// user does before a move.
 pub(crate) async fn freshdesk(
     seed: u64,
     tickets: usize,
+    profile: cutover_sim::AccountProfile,
 ) -> cutover_sim::SimHandle<cutover_sim::freshdesk::App> {
     let opts = cutover_sim::freshdesk::FreshdeskOptions {
         seed,
         tickets,
+        profile,
         api_key: "sim-token".to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,

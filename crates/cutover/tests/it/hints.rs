@@ -2,6 +2,8 @@
 //! of each kind (a dead letter's, the inventory's, the backfill's refusal's and `plan check`'s
 //! own) taken from the real binary's output and applied to the plan literally.
 
+use cutover_sim::AccountProfile;
+
 use crate::harness::{emulators_command, run_to_end};
 
 const LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
@@ -42,8 +44,8 @@ fn follow(plan: &str, hint: &str, table: Option<&str>) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_hint_followed_as_written_gives_a_plan_that_checks() {
-    let old = crate::harness::zendesk(5, 10).await;
-    let new = crate::harness::freshdesk(6, 0).await;
+    let old = crate::harness::zendesk(5, 10, AccountProfile::Realistic).await;
+    let new = crate::harness::freshdesk(6, 0, AccountProfile::Realistic).await;
     let dir = tempfile::tempdir().unwrap();
     let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
     let run = |args: Vec<&str>| {
