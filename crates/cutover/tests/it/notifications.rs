@@ -5,6 +5,7 @@
 
 use std::sync::Arc;
 
+use cutover_sim::AccountProfile;
 use cutover_sim::freshdesk::{FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 use serde_json::Value;
@@ -34,6 +35,9 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
             tickets: 4,
             rate_limit_rpm: None,
             incremental_rpm: 0,
+            // The plain account: a realistic one's contact and organization fields have no
+            // table yet, and this test is about the notification gate.
+            profile: AccountProfile::Plain,
             ..ZendeskOptions::default()
         },
         "127.0.0.1:0",
@@ -45,6 +49,7 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
         FreshdeskOptions {
             rate_limit_rpm: Some(0),
             acknowledge_new_tickets: false,
+            profile: AccountProfile::Plain,
             ..FreshdeskOptions::default()
         },
         "127.0.0.1:0",
