@@ -8,7 +8,7 @@ use cutover_engine::{Applier, Mapping, Retried};
 use cutover_model::{RecordKind, Side};
 use cutover_store::{DeadLetter, DeadLetterFilter, DeadLetterId, Store};
 
-use super::backfill::{Setup, engine_error};
+use super::backfill::Setup;
 use crate::context::Context;
 use crate::exit::{Class, Outcome, fail};
 
@@ -119,11 +119,7 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
                 ))
             }
         };
-        match applier
-            .retry_dead_letter(&letter)
-            .await
-            .map_err(engine_error)?
-        {
+        match applier.retry_dead_letter(&letter).await? {
             Retried::Resolved(outcome) => {
                 resolved += 1;
                 println!(

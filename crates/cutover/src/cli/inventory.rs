@@ -4,7 +4,6 @@
 use clap::Args;
 use cutover_model::Side;
 
-use super::backfill::engine_error;
 use crate::context::Context;
 use crate::exit::Outcome;
 
@@ -21,16 +20,13 @@ pub struct InventoryArgs {
 pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Outcome> {
     // No store: an inventory reads, it keeps nothing.
     let plan = cutover_control::plan::load(&ctx.plan_path)?;
-    let old = cutover_engine::connector(&plan, Side::Old, |name| std::env::var(name).ok())
-        .map_err(engine_error)?;
+    let old = cutover_engine::connector(&plan, Side::Old, |name| std::env::var(name).ok())?;
     let new = cutover_engine::connector(&plan, Side::New, |name| {
         Some(std::env::var(name).unwrap_or_else(|_| "not-needed-for-inventory".to_owned()))
-    })
-    .map_err(engine_error)?;
+    })?;
     let inventory =
         cutover_engine::inventory(old.as_ref(), new.as_ref(), &plan.mapping, &plan.copy.kinds)
-            .await
-            .map_err(engine_error)?;
+            .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inventory)?);
     } else {

@@ -8,7 +8,7 @@ use clap::Args;
 use cutover_engine::{Mapping, VerifyReport};
 use cutover_model::Side;
 
-use super::backfill::{Setup, engine_error};
+use super::backfill::Setup;
 use crate::context::Context;
 use crate::exit::Outcome;
 
@@ -35,8 +35,7 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outco
         mapping,
         &setup.plan.copy.kinds,
     )
-    .await
-    .map_err(engine_error)?;
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
