@@ -166,7 +166,7 @@ fn compare_one<'a>(
             return;
         }
     };
-    let Some(link) = forms.link(kind, Side::Old, &observed.id).cloned() else {
+    let Some(link) = forms.link(kind, Side::Old, &observed.id) else {
         k.missing.push(Missing {
             old_id: observed.id.clone(),
             new_id: None,

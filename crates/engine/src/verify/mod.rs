@@ -24,10 +24,11 @@
 //! except a linked one that a change feed does not show yet (Zendesk's exports leave out their
 //! last minute), so a verification straight after a backfill is right.
 //!
-//! Its memory stays nearly flat: the listed kinds (tickets, contacts, …) and the links are held
-//! whole, but the records read per ticket (comments and attachments, most of an account) are
-//! read and compared [`TICKETS_PER_PART`] tickets at a time, each old ticket's beside its copy's,
-//! and let go.
+//! Its memory stays nearly flat: the listed kinds (tickets, contacts, …) and their links are held
+//! whole (the links compactly: both ids and the last writer), but the records read per ticket
+//! (comments and attachments, most of an account) are read and compared [`TICKETS_PER_PART`]
+//! tickets at a time, each old ticket's beside its copy's, with their links looked up for that
+//! part alone, and let go.
 //!
 //! Layout: `run` reads and compares part after part; `readers` reads both sides; `compare`
 //! puts a linked pair side by side (through `forms` and [`crate::losses`]); `report` is what

@@ -7,7 +7,10 @@ use cutover_connect::{Connector, ReadPosition};
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::{Link, Store};
 
+use futures::{StreamExt, TryStreamExt};
+
 use crate::error::EngineError;
+use crate::forms::Forms;
 
 /// Records of both sides, read once.
 #[derive(Debug, Default)]
@@ -79,7 +82,7 @@ pub(super) async fn read_ticket_children(
 pub(super) async fn read_unseen(
     connector: &dyn Connector,
     kinds: &[RecordKind],
-    links: &[Link],
+    forms: &Forms,
     snapshot: &mut Snapshot,
 ) -> Result<(), EngineError> {
     let side = connector.side();
@@ -90,11 +93,9 @@ pub(super) async fn read_unseen(
             .get(&(*kind, side))
             .map(|r| r.iter().map(|o| o.id.clone()).collect())
             .unwrap_or_default();
-        let unseen: Vec<PlatformId> = links
-            .iter()
-            .filter(|l| l.kind == *kind && !seen.contains(l.id(side)))
-            .map(|l| l.id(side).clone())
-            .collect();
+        let mut unseen = forms.linked_ids(*kind, side);
+        unseen.retain(|id| !seen.contains(id));
+        unseen.sort();
         if !unseen.is_empty() {
             tracing::info!(%kind, %side, count = unseen.len(), "Reading linked records the change feed does not show yet.");
         }
@@ -126,24 +127,61 @@ fn keep(
     }
 }
 
-/// Every link of `kinds` and of the kinds they refer to.
+/// Every link of `kinds` and of the kinds they refer to, except the kinds read per ticket
+/// (`per_ticket`: their links are looked up part by part, see [`part_links`]), into `forms`.
 pub(super) async fn load_links(
     store: &dyn Store,
     kinds: &[RecordKind],
-) -> Result<Vec<Link>, EngineError> {
+    per_ticket: &[RecordKind],
+    forms: &mut Forms,
+) -> Result<(), EngineError> {
     let mut wanted: BTreeSet<RecordKind> = kinds.iter().copied().collect();
     for kind in kinds {
         wanted.extend(kind.parents().iter().copied());
     }
-    let mut links = Vec::new();
-    for kind in wanted {
+    for kind in wanted.into_iter().filter(|k| !per_ticket.contains(k)) {
         let mut after: Option<PlatformId> = None;
         loop {
             let page = store.links(kind, after.as_ref(), 1000).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.link.old_id.clone());
-            links.extend(page.into_iter().map(|s| s.link));
+            let links: Vec<Link> = page.into_iter().map(|s| s.link).collect();
+            forms.add_links(&links);
         }
+    }
+    Ok(())
+}
+
+/// Lookups of the store in flight at once while a part's links are found.
+const LINK_LOOKUPS_IN_FLIGHT: usize = 8;
+
+/// The links of the records in a part (a ticket's children on both sides), each looked up by
+/// its id: an old record's by its old id, a new record's by its new id unless its old
+/// counterpart's link named it already.
+pub(super) async fn part_links(
+    store: &dyn Store,
+    part: &Snapshot,
+) -> Result<Vec<Link>, EngineError> {
+    let mut links: Vec<Link> = Vec::new();
+    for side in Side::BOTH {
+        let named: BTreeSet<(RecordKind, &PlatformId)> =
+            links.iter().map(|l| (l.kind, l.id(side))).collect();
+        let wanted: Vec<(RecordKind, PlatformId)> = part
+            .records
+            .iter()
+            .filter(|((_, s), _)| *s == side)
+            .flat_map(|((kind, _), records)| records.iter().map(move |o| (*kind, o.id.clone())))
+            .filter(|(kind, id)| !named.contains(&(*kind, id)))
+            .collect();
+        let found: Vec<Option<cutover_store::StoredLink>> = futures::stream::iter(
+            wanted
+                .iter()
+                .map(|(kind, id)| store.find_link(*kind, side, id)),
+        )
+        .buffered(LINK_LOOKUPS_IN_FLIGHT)
+        .try_collect()
+        .await?;
+        links.extend(found.into_iter().flatten().map(|s| s.link));
     }
     Ok(links)
 }

@@ -8,7 +8,9 @@ use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::Store;
 
 use super::compare::Comparer;
-use super::readers::{Snapshot, load_links, read_side, read_ticket_children, read_unseen};
+use super::readers::{
+    Snapshot, load_links, part_links, read_side, read_ticket_children, read_unseen,
+};
 use super::report::VerifyReport;
 use crate::error::EngineError;
 use crate::losses::Losses;
@@ -49,13 +51,16 @@ pub async fn verify_in_parts(
     for connector in [old, new] {
         read_side(connector, &listed, &mut snapshot).await?;
     }
-    let links = load_links(store, kinds).await?;
-    for connector in [old, new] {
-        read_unseen(connector, &listed, &links, &mut snapshot).await?;
-    }
     let losses = Losses::between(&old_caps, &new_caps);
-    let mut comparer = Comparer::new(mapping, &links, kinds, &losses);
-    drop(links);
+    let mut comparer = Comparer::new(mapping, &[], kinds, &losses);
+    load_links(store, kinds, &children, &mut comparer.forms).await?;
+    tracing::debug!(
+        n_links = comparer.forms.n_links(),
+        "Links of the listed kinds held."
+    );
+    for connector in [old, new] {
+        read_unseen(connector, &listed, &comparer.forms, &mut snapshot).await?;
+    }
     let mut report = VerifyReport::default();
     comparer.compare(&snapshot, &listed, &mut report);
     for kind in &children {
@@ -86,6 +91,8 @@ pub async fn verify_in_parts(
                     paired.insert(copy);
                 }
             }
+            let links = part_links(store, &children_of).await?;
+            comparer.forms.set_part_links(&links);
             comparer.compare(&children_of, &children, &mut report);
         }
         // The new side's tickets no old ticket is linked to: their children are theirs alone.
@@ -98,6 +105,8 @@ pub async fn verify_in_parts(
             for ticket in part {
                 read_ticket_children(new, ticket, &mut children_of).await?;
             }
+            let links = part_links(store, &children_of).await?;
+            comparer.forms.set_part_links(&links);
             comparer.compare(&children_of, &children, &mut report);
         }
     }
