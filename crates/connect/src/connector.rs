@@ -158,6 +158,22 @@ pub trait Connector: Send + Sync + fmt::Debug {
     async fn find_by_origin(&self, outbound: &Outbound)
     -> Result<Option<PlatformId>, ConnectError>;
 
+    /// Checks, without sending anything, that [`Connector::create`] would send `outbound`
+    /// when no copy exists: its kind writable, every reference it needs resolved, its files
+    /// within the platform's limits. The error is the one `create` would answer. A dry run asks
+    /// this where a real run would create, so its counts predict the real run's.
+    fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let _ = outbound;
+        Ok(())
+    }
+
+    /// Checks, without sending anything, that [`Connector::upload`] would take `file` (its
+    /// size within the platform's cap): the error `upload` would answer.
+    fn check_upload(&self, file: &FileUpload) -> Result<(), ConnectError> {
+        let _ = file;
+        Ok(())
+    }
+
     /// Creates `outbound`, unless [`Connector::find_by_origin`] finds it.
     async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError>;
 

@@ -335,6 +335,9 @@ impl Applier {
             inline: record.inline,
         };
         let upload = if self.dry_run {
+            if let Err(e) = self.target.check_upload(&file) {
+                return per_file(e);
+            }
             UploadRef {
                 origin: Some(origin.clone()),
                 file_name: file.file_name,

@@ -33,6 +33,7 @@ pub mod connectors;
 pub mod cursor;
 pub mod dead_letters;
 pub mod diff;
+mod dry_run;
 pub mod error;
 mod forms;
 mod intent;

@@ -266,6 +266,15 @@ impl Connector for ZendeskConnector {
         self.upload_file(file).await
     }
 
+    fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let op = outbound.op("create", cutover_model::PlatformKind::Zendesk);
+        self.create_request(outbound, &op).map(|_| ())
+    }
+
+    fn check_upload(&self, file: &FileUpload) -> Result<(), ConnectError> {
+        self.refuse_oversize(file)
+    }
+
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, attachment = %source.id))]
     async fn download(&self, source: &AttachmentSource) -> Result<Downloaded, ConnectError> {
         let op = format!("download attachment {} from zendesk", source.id);

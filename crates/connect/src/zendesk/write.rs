@@ -481,21 +481,18 @@ impl ZendeskConnector {
     }
 
     /// `POST /uploads?filename=…` with the raw bytes: a token valid for an hour.
+    /// Refuses a file over the account's attachment cap, before anything is sent.
+    pub(crate) fn refuse_oversize(&self, file: &crate::FileUpload) -> Result<(), ConnectError> {
+        crate::outbound::refuse_oversize(file, self.max_attachment_bytes, ZENDESK)
+    }
+
     pub(crate) async fn upload_file(
         &self,
         file: crate::FileUpload,
     ) -> Result<crate::UploadRef, ConnectError> {
+        self.refuse_oversize(&file)?;
         let op = format!("upload {} to zendesk", file.file_name);
         let size = file.bytes.len() as u64;
-        if size > self.max_attachment_bytes {
-            return Err(ConnectError::TooLarge {
-                op,
-                file_name: file.file_name,
-                size,
-                cap: self.max_attachment_bytes,
-                platform: ZENDESK,
-            });
-        }
         let mut request =
             Request::new(Method::POST, "uploads.json").query("filename", &file.file_name);
         if file.inline {
