@@ -153,6 +153,13 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// The page where a person sees record `id` of `kind` on this platform (its agent-facing
+    /// address), when the platform has one for that kind. Reports link to it.
+    fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<url::Url> {
+        let _ = (kind, id);
+        None
+    }
+
     /// Finds a copy of `outbound` on this platform by its mark or natural key (external id,
     /// e-mail, name), without writing anything.
     async fn find_by_origin(&self, outbound: &Outbound)

@@ -43,6 +43,7 @@ pub mod mapping;
 pub mod progress;
 mod refs;
 mod state;
+pub mod text;
 pub mod verify;
 
 pub use apply::{Applier, Outcome, Prepared, Ready};

@@ -266,6 +266,18 @@ impl Connector for ZendeskConnector {
         self.upload_file(file).await
     }
 
+    fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<Url> {
+        let path = match kind {
+            RecordKind::Ticket => "agent/tickets",
+            RecordKind::Contact | RecordKind::Agent => "agent/users",
+            RecordKind::Organization => "agent/organizations",
+            RecordKind::Group => "admin/people/team/groups",
+            RecordKind::Macro => "admin/workspaces/agent-workspace/macros",
+            _ => return None,
+        };
+        crate::http::page_url(self.api.http.base(), &format!("{path}/{id}"))
+    }
+
     fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
         let op = outbound.op("create", cutover_model::PlatformKind::Zendesk);
         self.create_request(outbound, &op).map(|_| ())

@@ -14,4 +14,5 @@ mod harness;
 mod help;
 mod inventory;
 mod notifications;
+mod reports;
 mod sim_cli;

@@ -32,15 +32,16 @@
 //!
 //! Layout: `run` reads and compares part after part; `readers` reads both sides; `compare`
 //! puts a linked pair side by side (through `forms` and [`crate::losses`]); `report` is what
-//! it found, as a person and a machine read it.
+//! it found, and `summary` how a person reads it in a terminal.
 
 mod compare;
 mod readers;
 mod report;
 mod run;
+mod summary;
 
 pub use crate::losses::Losses;
 pub use compare::{compare, compare_with, parent_of};
 pub use readers::Snapshot;
-pub use report::{Different, KindReport, Missing, VerifyReport};
+pub use report::{Different, KindReport, Missing, Pages, VerifyReport};
 pub use run::{TICKETS_PER_PART, verify, verify_in_parts};

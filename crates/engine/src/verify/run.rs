@@ -1,13 +1,13 @@
 //! A verification run: the listed kinds read and compared whole, then the records read per
 //! ticket part after part.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use cutover_connect::Connector;
 use cutover_model::{PlatformId, RecordKind, Side};
-use cutover_store::Store;
+use cutover_store::{DeadLetterFilter, Store};
 
-use super::compare::Comparer;
+use super::compare::{Comparer, NOT_COPIED};
 use super::readers::{
     Snapshot, load_links, part_links, read_side, read_ticket_children, read_unseen,
 };
@@ -52,7 +52,14 @@ pub async fn verify_in_parts(
         read_side(connector, &listed, &mut snapshot).await?;
     }
     let losses = Losses::between(&old_caps, &new_caps);
-    let mut comparer = Comparer::new(mapping, &[], kinds, &losses);
+    let page = |side: Side, kind: RecordKind, id: &PlatformId| {
+        let connector = match side {
+            Side::Old => old,
+            Side::New => new,
+        };
+        connector.record_url(kind, id).map(String::from)
+    };
+    let mut comparer = Comparer::new(mapping, &[], kinds, &losses, &page);
     load_links(store, kinds, &children, &mut comparer.forms).await?;
     tracing::debug!(
         n_links = comparer.forms.n_links(),
@@ -110,5 +117,53 @@ pub async fn verify_in_parts(
             comparer.compare(&children_of, &children, &mut report);
         }
     }
+    drop(comparer);
+    explain_missing(store, &mut report).await?;
+    report.old_platform = Some(old.platform());
+    report.new_platform = Some(new.platform());
     Ok(report)
+}
+
+/// Says why each old record that was never linked is missing: its dead letter's reason when
+/// a backfill kept one (read page by page, only the missing ones kept), else that no backfill
+/// read it.
+async fn explain_missing(store: &dyn Store, report: &mut VerifyReport) -> Result<(), EngineError> {
+    let unexplained: BTreeSet<(RecordKind, PlatformId)> = report
+        .kinds
+        .iter()
+        .flat_map(|(kind, k)| {
+            k.missing
+                .iter()
+                .filter(|m| m.reason == NOT_COPIED)
+                .map(move |m| (*kind, m.old_id.clone()))
+        })
+        .collect();
+    if unexplained.is_empty() {
+        return Ok(());
+    }
+    let mut reasons: BTreeMap<(RecordKind, PlatformId), String> = BTreeMap::new();
+    let mut filter = DeadLetterFilter {
+        side: Some(Side::Old),
+        limit: 500,
+        ..DeadLetterFilter::default()
+    };
+    loop {
+        let page = store.dead_letters(&filter).await?;
+        let Some(last) = page.last() else { break };
+        filter.after = Some(last.id);
+        for letter in page {
+            let key = (letter.kind, letter.source_id);
+            if unexplained.contains(&key) {
+                reasons.insert(key, letter.reason);
+            }
+        }
+    }
+    for (kind, k) in &mut report.kinds {
+        for missing in &mut k.missing {
+            if let Some(reason) = reasons.get(&(*kind, missing.old_id.clone())) {
+                missing.reason = format!("in the dead letters: {reason}");
+            }
+        }
+    }
+    Ok(())
 }
