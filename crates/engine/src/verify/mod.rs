@@ -43,5 +43,5 @@ mod summary;
 pub use crate::losses::Losses;
 pub use compare::{compare, compare_with, parent_of};
 pub use readers::Snapshot;
-pub use report::{Different, KindReport, Missing, Pages, VerifyReport};
+pub use report::{Different, Group, KindReport, Missing, Pages, VerifyReport};
 pub use run::{TICKETS_PER_PART, verify, verify_in_parts};
