@@ -182,6 +182,20 @@ impl Forms {
             }
             Err(hole) => return Form::Hole(hole.reason(kind, &observed.id)),
         };
+        // What belongs to a record left behind is left behind with it (the comments of a
+        // ticket older than `copy.since`, their attachments, its rating).
+        let container = match &record {
+            Record::Comment(c) => Some((RecordKind::Ticket, &c.ticket)),
+            Record::SatisfactionRating(r) => Some((RecordKind::Ticket, &r.ticket)),
+            Record::Attachment(a) => Some((RecordKind::Comment, &a.comment)),
+            _ => None,
+        };
+        if let Some((parent, id)) = container
+            && self.dropped.contains(&(parent, id.clone()))
+        {
+            self.dropped.insert((kind, observed.id.clone()));
+            return Form::Dropped;
+        }
         if let Record::Ticket(ticket) = &mut record
             && ticket.priority.is_none()
         {

@@ -135,6 +135,9 @@ pub struct Mapping {
     titles: BTreeMap<(Side, String), String>,
     /// Keys of custom ticket fields by (side, title): the way back from a title.
     keys: BTreeMap<(Side, String), String>,
+    /// The plan's `copy.since`: old tickets created before it are left behind, with their
+    /// comments, attachments and ratings.
+    since: Option<chrono::NaiveDate>,
 }
 
 impl Mapping {
@@ -155,7 +158,19 @@ impl Mapping {
                 .map(|e| e.as_str().to_owned()),
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
+            since: None,
         }
+    }
+
+    /// The tables of a plan's `[mapping]`, and its `copy.since`.
+    pub fn for_plan(plan: &cutover_control::Plan) -> Self {
+        Mapping::from_plan(&plan.mapping).history_since(plan.copy.since)
+    }
+
+    /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
+    pub fn history_since(mut self, since: Option<chrono::NaiveDate>) -> Self {
+        self.since = since;
+        self
     }
 
     /// The e-mail of the author of history written by agents who are not copied.
@@ -188,6 +203,15 @@ impl Mapping {
     }
 
     fn ticket(&self, mut ticket: Ticket, from: Side) -> Result<Translated, Hole> {
+        if let Some(since) = self.since
+            && from == Side::Old
+            && ticket.created_at.date_naive() < since
+        {
+            return Ok(Translated::Dropped(format!(
+                "created {}, before copy.since = {since}: history left behind by the plan",
+                ticket.created_at.date_naive()
+            )));
+        }
         match self.statuses.map(&ticket.status, from)? {
             Some(status) => ticket.status = status,
             None => {

@@ -69,6 +69,11 @@ pub struct ZendeskConfig {
     /// would e-mail the customer a copy of a reply they already got from the other side, so the
     /// comment is written private with a header line saying it was a public reply.
     pub public_live_comments: bool,
+    /// Starts each comment imported with its ticket with cutover's header line too (its mark,
+    /// original time and author: the plan's `keep_original.note_header = true`), though the
+    /// import keeps times and authors as they are. Off by default: the header is then written
+    /// only where Zendesk cannot keep them (comments added to a ticket copied before).
+    pub headers_on_imports: bool,
 }
 
 impl fmt::Debug for ZendeskConfig {
@@ -102,6 +107,7 @@ impl ZendeskConfig {
             max_attachment_bytes: 50 * 1024 * 1024,
             archive_closed_imports: false,
             public_live_comments: false,
+            headers_on_imports: false,
         }
     }
 }
@@ -114,6 +120,7 @@ pub struct ZendeskConnector {
     max_attachment_bytes: u64,
     archive_closed: bool,
     public_live_comments: bool,
+    headers_on_imports: bool,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -151,6 +158,7 @@ impl ZendeskConnector {
             max_attachment_bytes: config.max_attachment_bytes,
             archive_closed: config.archive_closed_imports,
             public_live_comments: config.public_live_comments,
+            headers_on_imports: config.headers_on_imports,
         })
     }
 }

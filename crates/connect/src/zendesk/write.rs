@@ -315,10 +315,20 @@ impl ZendeskConnector {
                 child
                     .targets
                     .require(&child_op, "author", AGENT_OR_CONTACT, &comment.author)?;
+            let mut html = inline::to_target(&comment.html_body, &child.uploads);
+            if self.headers_on_imports {
+                let line = header::header(
+                    &child.origin,
+                    &comment.created_at,
+                    comment.public,
+                    child.history.author.as_deref(),
+                );
+                html = format!("{line}{html}");
+            }
             comments.push(bodies::import_comment(
                 comment,
                 &author,
-                &inline::to_target(&comment.html_body, &child.uploads),
+                &html,
                 &tokens(child),
             ));
         }

@@ -327,6 +327,13 @@ const CASES: &[(&str, Case)] = &[
         )]),
     ),
     (
+        "history_without_its_header_on_a_platform_that_cannot_backdate",
+        Case::Edits(&[(
+            "keep_original = { id_field = \"cf_original_id\", note_header = true }\n",
+            "keep_original = { id_field = \"cf_original_id\", note_header = false }\n",
+        )]),
+    ),
+    (
         "kpi_gate_without_alerts",
         Case::Edits(&[(
             "[[alerts]]\nkpi = \"wait_time\"\nworse_than_baseline = \"50%\"\nsustained = \"15m\"\nthen = \"pause_wave\"\nnotify = [\"ops-lead\"]\n",

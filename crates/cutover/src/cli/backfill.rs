@@ -70,7 +70,7 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     }
     options.concurrency = args.concurrency.max(1);
     options.progress = crate::progress::sink(ctx.log_format);
-    let mapping = cutover_engine::Mapping::from_plan(&setup.plan.mapping);
+    let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
     let report = backfill(setup.store, old, new, mapping, options).await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

@@ -122,7 +122,7 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
             Entry::Vacant(entry) => {
                 let source = setup.connector(letter.side)?;
                 let target = setup.connector(letter.side.other())?;
-                let mapping = Mapping::from_plan(&setup.plan.mapping);
+                let mapping = Mapping::for_plan(&setup.plan);
                 entry.insert(Applier::new(
                     setup.store.clone(),
                     source,

@@ -26,7 +26,7 @@ pub struct VerifyArgs {
 pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
-    let mapping = Mapping::from_plan(&setup.plan.mapping);
+    let mapping = Mapping::for_plan(&setup.plan);
     let report = cutover_engine::verify(
         setup.store.as_ref(),
         old.as_ref(),

@@ -153,15 +153,14 @@ fn keep_original(sink: &mut Sink<'_>, root: &DeTable<'_>) {
             );
         }
         Some((table, span)) => {
-            let has_field = table.contains_key("id_field");
-            let header = tree::get_bool(table, "note_header").unwrap_or(true);
-            if !has_field && !header {
+            if !tree::get_bool(table, "note_header").unwrap_or(true) {
                 sink.error(
                     &span,
-                    "copy.keep_original",
+                    "copy.keep_original.note_header",
                     format!(
-                        "{new} cannot backdate: set id_field or note_header = true, or original \
-                         times and authors are lost"
+                        "{new} cannot backdate a comment nor write it as its author: the header \
+                         line is the only place a comment's original author and time are kept \
+                         (and how cutover finds its copy after a crash); set note_header = true"
                     ),
                 );
             }
