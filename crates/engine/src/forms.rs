@@ -147,6 +147,11 @@ impl Forms {
         self
     }
 
+    /// Whether old inline images stay where they are (`copy.inline_images = "link"`).
+    pub(crate) fn links_inline_images(&self) -> bool {
+        self.mapping.links_inline_images()
+    }
+
     /// What the target cannot hold, levelled on both forms of a linked pair.
     pub(crate) fn losses(&self) -> &Losses {
         &self.losses

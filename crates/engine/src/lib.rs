@@ -36,6 +36,7 @@ pub mod diff;
 mod dry_run;
 pub mod error;
 mod forms;
+mod images;
 mod intent;
 pub mod inventory;
 pub mod losses;

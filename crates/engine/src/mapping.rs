@@ -138,6 +138,9 @@ pub struct Mapping {
     /// The plan's `copy.since`: old tickets created before it are left behind, with their
     /// comments, attachments and ratings.
     since: Option<chrono::NaiveDate>,
+    /// The plan's `copy.inline_images = "link"`: an old comment's inline images stay where they
+    /// are, its body pointing at them, instead of being uploaded again.
+    link_inline_images: bool,
 }
 
 impl Mapping {
@@ -159,12 +162,27 @@ impl Mapping {
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
             since: None,
+            link_inline_images: false,
         }
     }
 
     /// The tables of a plan's `[mapping]`, and its `copy.since`.
     pub fn for_plan(plan: &cutover_control::Plan) -> Self {
-        Mapping::from_plan(&plan.mapping).history_since(plan.copy.since)
+        use cutover_control::plan::names::InlineImages;
+        Mapping::from_plan(&plan.mapping)
+            .history_since(plan.copy.since)
+            .linking_inline_images(plan.copy.inline_images == InlineImages::Link)
+    }
+
+    /// Keeps old inline images where they are (the plan's `copy.inline_images = "link"`).
+    pub fn linking_inline_images(mut self, link: bool) -> Self {
+        self.link_inline_images = link;
+        self
+    }
+
+    /// Whether old inline images stay where they are, the copied bodies linking to them.
+    pub fn links_inline_images(&self) -> bool {
+        self.link_inline_images
     }
 
     /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
@@ -198,6 +216,13 @@ impl Mapping {
             Record::Role(role) => self.role(role, from),
             Record::Agent(agent) => self.agent(agent, from),
             Record::CustomField(field) => self.field_def(field, from),
+            Record::Attachment(a) if a.inline && self.link_inline_images && from == Side::Old => {
+                Ok(Translated::Dropped(format!(
+                    "inline image {}: the copy links to it on the old platform \
+                     (copy.inline_images = \"link\")",
+                    a.file_name
+                )))
+            }
             other => Ok(Translated::Record(other)),
         }
     }

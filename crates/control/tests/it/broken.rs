@@ -459,3 +459,36 @@ fn diagnostics_point_at_the_offending_key_or_value() {
         diagnostic.line
     )));
 }
+
+/// `inline_images = "link"` keeps the old platform's image addresses: refused from a platform
+/// whose addresses expire, accepted from Zendesk.
+#[test]
+fn inline_images_as_links_only_from_a_platform_whose_addresses_last() {
+    use cutover_control::plan::init::{InitOptions, render};
+    use cutover_model::PlatformKind;
+    for (from, to, refused) in [
+        (PlatformKind::Freshdesk, PlatformKind::Zendesk, true),
+        (PlatformKind::Zendesk, PlatformKind::Freshdesk, false),
+    ] {
+        let text = render(&InitOptions {
+            from,
+            to,
+            old_url: None,
+            new_url: None,
+        });
+        assert!(text.contains("inline_images = \"rehost\""), "{text}");
+        let linked = text.replace("inline_images = \"rehost\"", "inline_images = \"link\"");
+        let checked = cutover_control::plan::check_str("cutover.toml", &linked);
+        match checked {
+            Err(errors) => {
+                let errors = errors.to_string();
+                assert!(refused, "{from} to {to}: {errors}");
+                assert!(
+                    errors.contains("copy.inline_images: freshdesk's attachment addresses"),
+                    "{errors}"
+                );
+            }
+            Ok(_) => assert!(!refused, "{from} to {to}: accepted"),
+        }
+    }
+}

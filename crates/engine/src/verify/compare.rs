@@ -59,6 +59,9 @@ struct Paging<'a> {
     /// The ticket of each comment of the part being compared, by side and id: an attachment's
     /// page is its comment's ticket's.
     comment_tickets: HashMap<(Side, PlatformId), PlatformId>,
+    /// The inline images the part's old comments link to, when the plan keeps them as links:
+    /// by comment, each image's file name and address on the old platform.
+    linked_images: HashMap<PlatformId, Vec<(String, url::Url)>>,
 }
 
 impl Paging<'_> {
@@ -107,6 +110,29 @@ impl Paging<'_> {
             },
         }
     }
+}
+
+/// The inline images each old comment of `snapshot` links to, when the plan keeps them as
+/// links (the backfill wrote the comment's body so).
+fn linked_images(
+    forms: &Forms,
+    snapshot: &Snapshot,
+) -> HashMap<PlatformId, Vec<(String, url::Url)>> {
+    let mut images: HashMap<PlatformId, Vec<(String, url::Url)>> = HashMap::new();
+    if !forms.links_inline_images() {
+        return images;
+    }
+    let attachments = snapshot.records.get(&(RecordKind::Attachment, Side::Old));
+    for observed in attachments.into_iter().flatten() {
+        if let Record::Attachment(a) = &observed.record
+            && a.inline
+            && let Some(url) = snapshot.sources.get(&observed.id)
+        {
+            let image = (a.file_name.clone(), url.clone());
+            images.entry(a.comment.clone()).or_default().push(image);
+        }
+    }
+    images
 }
 
 /// No page for any record (a comparison of records without their platforms).
@@ -161,6 +187,7 @@ impl<'a> Comparer<'a> {
             paging: Paging {
                 page,
                 comment_tickets: HashMap::new(),
+                linked_images: HashMap::new(),
             },
         }
     }
@@ -176,6 +203,7 @@ impl<'a> Comparer<'a> {
         let (forms, extras, paging) = (&mut self.forms, &mut self.extras, &mut self.paging);
         let empty = Vec::new();
         paging.comment_tickets.clear();
+        paging.linked_images = linked_images(forms, snapshot);
         for kind in RecordKind::ALL.iter().filter(|k| kinds.contains(k)) {
             let old = snapshot.records.get(&(*kind, Side::Old)).unwrap_or(&empty);
             let new = snapshot.records.get(&(*kind, Side::New)).unwrap_or(&empty);
@@ -251,6 +279,13 @@ fn compare_one<'a>(
             return;
         }
     };
+    let mut old_form = old_form;
+    if let (Record::Comment(c), Some(images)) =
+        (&mut old_form, paging.linked_images.get(&observed.id))
+    {
+        let images = images.iter().map(|(name, url)| (name.as_str(), url));
+        c.html_body = cutover_connect::with_addresses(&c.html_body, images);
+    }
     let Some(link) = forms.link(kind, Side::Old, &observed.id) else {
         // A comment of a ticket that was not copied was not copied for its ticket's reason.
         let reason = match parent_of(&observed.record) {

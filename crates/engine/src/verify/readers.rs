@@ -19,6 +19,9 @@ pub struct Snapshot {
     pub records: BTreeMap<(RecordKind, Side), Vec<Observed>>,
     /// Records a side could not read, by kind and side.
     pub unreadable: BTreeMap<(RecordKind, Side), u64>,
+    /// Where the old side's attachments read per ticket can be downloaded, by id: a comment
+    /// whose inline images the plan keeps as links points at these addresses.
+    pub sources: BTreeMap<PlatformId, url::Url>,
 }
 
 /// Reads every record of `kinds` that one side lists (not those read per ticket).
@@ -63,6 +66,13 @@ pub(super) async fn read_ticket_children(
         let page = connector
             .read_children(RecordKind::Comment, ticket, &position)
             .await?;
+        if side == Side::Old {
+            let sources = page
+                .attachments
+                .iter()
+                .map(|a| (a.id.clone(), a.url.clone()));
+            snapshot.sources.extend(sources);
+        }
         keep(
             snapshot,
             side,

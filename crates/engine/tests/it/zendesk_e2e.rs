@@ -221,3 +221,55 @@ async fn zendesk_get(url: &str, path: &str) -> serde_json::Value {
         .await
         .unwrap()
 }
+
+/// The plan's `copy.inline_images = "link"`: inline images are not uploaded again; the copied
+/// bodies point at them on the old platform, the images count as left behind, and verify (which
+/// expects those links) is clean.
+#[tokio::test]
+async fn inline_images_kept_as_links_point_at_the_old_platform() {
+    let old = zendesk_sim(7, 12).await;
+    let new = zendesk_sim(8, 0).await;
+    let (store, _dir) = support::store().await;
+    let (source, target) = (
+        zendesk_at(Side::Old, old.url()),
+        zendesk_at(Side::New, new.url()),
+    );
+    let mapping = identity_mapping(source.as_ref())
+        .await
+        .linking_inline_images(true);
+    let report = backfill_without_dead_letters(&store, &source, &target, &mapping).await;
+    let attachments = report.counts(RecordKind::Attachment);
+    assert!(attachments.dropped > 0, "{}", report.summary());
+
+    let verified = verify(
+        store.as_ref(),
+        source.as_ref(),
+        target.as_ref(),
+        mapping,
+        KINDS,
+    )
+    .await
+    .unwrap();
+    assert!(verified.is_clean(), "{}", verified.summary());
+    assert_eq!(
+        verified.kinds[&RecordKind::Attachment].dropped,
+        attachments.dropped
+    );
+
+    // Some copied body shows an image from the old platform, none a `cid:` left unresolved.
+    let listed = zendesk_get(new.url(), "tickets.json").await;
+    let mut bodies = Vec::new();
+    for ticket in listed["tickets"].as_array().unwrap() {
+        let path = format!("tickets/{}/comments.json", ticket["id"]);
+        let comments = zendesk_get(new.url(), &path).await;
+        for comment in comments["comments"].as_array().unwrap() {
+            bodies.push(comment["html_body"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let old_image = format!("src=\"{}", old.url());
+    assert!(bodies.iter().any(|b| b.contains(&old_image)), "{bodies:#?}");
+    assert!(
+        !bodies.iter().any(|b| b.contains("src=\"cid:")),
+        "{bodies:#?}"
+    );
+}

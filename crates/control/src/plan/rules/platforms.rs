@@ -37,6 +37,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     distinct_platforms(sink, root);
     distinct_variables(sink, root);
     keep_original(sink, root);
+    inline_images(sink, root);
     copy_kinds(sink, root);
 }
 
@@ -165,6 +166,30 @@ fn keep_original(sink: &mut Sink<'_>, root: &DeTable<'_>) {
                 );
             }
         }
+    }
+}
+
+/// `inline_images = "link"` keeps the old platform's addresses of inline images in the copied
+/// bodies: only Zendesk's stay valid while the account lives (and cutover marks them inline).
+fn inline_images(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let Some(old) = platform_of(root, Side::Old) else {
+        return;
+    };
+    let Some((copy, _)) = tree::get_table(root, "copy") else {
+        return;
+    };
+    let Some((value, span)) = tree::get_str(copy, "inline_images") else {
+        return;
+    };
+    if value == "link" && old != PlatformKind::Zendesk {
+        sink.error(
+            &span,
+            "copy.inline_images",
+            format!(
+                "{old}'s attachment addresses are signed and expire, so a link kept to one \
+                 breaks within hours: keep inline_images = \"rehost\""
+            ),
+        );
     }
 }
 
