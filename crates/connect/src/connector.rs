@@ -160,6 +160,13 @@ pub trait Connector: Send + Sync + fmt::Debug {
         None
     }
 
+    /// How many records of `kind` the platform holds, when it says so cheaply (one request):
+    /// the total a progress bar's ETA needs. `None` when it does not.
+    async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {
+        let _ = kind;
+        Ok(None)
+    }
+
     /// Finds a copy of `outbound` on this platform by its mark or natural key (external id,
     /// e-mail, name), without writing anything.
     async fn find_by_origin(&self, outbound: &Outbound)

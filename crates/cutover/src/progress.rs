@@ -103,7 +103,7 @@ impl Bars {
         bar.set_position(event.done);
         bar.set_message(format!(
             "{} · {} written, {} unchanged, {} dead-lettered",
-            rate(event),
+            pace(event),
             count(event.counts.written()),
             count(event.counts.unchanged),
             count(event.counts.dead_lettered)
@@ -117,6 +117,27 @@ impl Bars {
 /// The rate since the kind started, as the engine measured it (indicatif's own estimate jumps
 /// to millions a second when a whole page lands at once); none in the first second, when it
 /// would say nothing true.
+fn pace(event: &ProgressEvent) -> String {
+    let rate_text = rate(event);
+    match (event.total, event.finished) {
+        (Some(total), false) if event.rate > 0.0 && rate_text.ends_with("/s") => {
+            let left = total.saturating_sub(event.done) as f64 / event.rate;
+            format!("{rate_text}, ETA {}", duration(left))
+        }
+        _ => rate_text,
+    }
+}
+
+/// Seconds as a person reads a wait: `45s`, `3m 20s`, `2h 05m`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
 fn rate(event: &ProgressEvent) -> String {
     let elapsed = if event.rate > 0.0 {
         event.done as f64 / event.rate
@@ -130,10 +151,10 @@ fn rate(event: &ProgressEvent) -> String {
 }
 
 fn style(total: Option<u64>) -> ProgressStyle {
-    // With a total: the ETA from the engine's rate. Without one (a platform that does not
-    // say how many records it holds), the count read so far.
+    // With a total: a bar, and (in the message) the ETA from the engine's rate. Without one (a
+    // platform that does not say how many records it holds), the count read so far.
     let template = match total {
-        Some(_) => "{prefix:>20} {bar:30} {human_pos}/{human_len} ETA {eta} {msg}",
+        Some(_) => "{prefix:>20} {bar:30} {human_pos}/{human_len} {msg}",
         None => "{prefix:>20} {spinner} {human_pos} read {msg}",
     };
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
@@ -164,5 +185,17 @@ mod tests {
         // 5,000 in five seconds.
         assert_eq!(rate(&event(5_000, 1_000.0)), "1,000/s");
         assert_eq!(rate(&event(12_000, 2_345.6)), "2,346/s");
+    }
+
+    #[test]
+    fn the_eta_comes_from_the_total_left_at_the_engines_rate() {
+        let mut halfway = event(5_000, 1_000.0);
+        halfway.total = Some(10_000);
+        assert_eq!(pace(&halfway), "1,000/s, ETA 5s");
+        halfway.total = Some(200_000);
+        assert_eq!(pace(&halfway), "1,000/s, ETA 3m 15s");
+        halfway.total = None;
+        assert_eq!(pace(&halfway), "1,000/s");
+        assert_eq!(duration(7_500.0), "2h 05m");
     }
 }

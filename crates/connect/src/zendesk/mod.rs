@@ -274,6 +274,21 @@ impl Connector for ZendeskConnector {
         self.upload_file(file).await
     }
 
+    async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {
+        if kind != RecordKind::Ticket {
+            return Ok(None);
+        }
+        let op = "count tickets on zendesk";
+        let (body, _) = self
+            .api
+            .get(op, &crate::http::Request::get("tickets/count.json"))
+            .await?;
+        Ok(body
+            .get("count")
+            .and_then(|c| c.get("value"))
+            .and_then(serde_json::Value::as_u64))
+    }
+
     fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<Url> {
         let path = match kind {
             RecordKind::Ticket => "agent/tickets",

@@ -26,9 +26,16 @@ async fn run(
         new_url: Some(urls[1].to_owned()),
     });
     let plan = cutover_control::plan::check_str("cutover.toml", &text).unwrap();
+    let totals = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let seen = Arc::clone(&totals);
     let options = BackfillOptions {
         kinds: plan.copy.kinds.clone(),
         dry_run,
+        progress: cutover_engine::ProgressSink::new(move |event| {
+            if event.kind == RecordKind::Ticket {
+                seen.lock().unwrap().push(event.total);
+            }
+        }),
         ..move_options()
     };
     let mapping = Mapping::from_plan(&plan.mapping);
@@ -40,6 +47,15 @@ async fn run(
         options,
     )
     .await
+    .map(|report| {
+        // Zendesk says how many tickets it holds: every ticket event carries it, for the ETA.
+        let totals = totals.lock().unwrap();
+        assert!(
+            !totals.is_empty() && totals.iter().all(|t| *t == Some(12)),
+            "{totals:?}"
+        );
+        report
+    })
     .unwrap()
 }
 
