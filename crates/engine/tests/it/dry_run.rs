@@ -39,7 +39,7 @@ async fn run(
         ..move_options()
     };
     let mapping = Mapping::from_plan(&plan.mapping);
-    backfill(
+    let report = backfill(
         Arc::clone(store),
         Arc::clone(source),
         Arc::clone(target),
@@ -47,16 +47,14 @@ async fn run(
         options,
     )
     .await
-    .map(|report| {
-        // Zendesk says how many tickets it holds: every ticket event carries it, for the ETA.
-        let totals = totals.lock().unwrap();
-        assert!(
-            !totals.is_empty() && totals.iter().all(|t| *t == Some(12)),
-            "{totals:?}"
-        );
-        report
-    })
-    .unwrap()
+    .unwrap();
+    // Zendesk says how many tickets it holds: every ticket event carries it, for the ETA.
+    let totals = totals.lock().unwrap();
+    assert!(
+        !totals.is_empty() && totals.iter().all(|t| *t == Some(12)),
+        "{totals:?}"
+    );
+    report
 }
 
 /// Per kind: read, created, found, updated, dropped, dead-lettered, waiting.
