@@ -17,12 +17,15 @@ async fn run(dir: &Arc<Workdir>, args: &[&str]) -> Run {
     harness::run_beside_emulators(dir, args).await
 }
 
-/// Snapshot settings: the emulators' addresses (random ports) and the report's time redacted.
+/// Snapshot settings: the emulators' addresses (random ports), the report's time and record ids
+/// redacted.
 fn redacted(old: &str, new: &str) -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(&regex_escape(old), "[old]");
     settings.add_filter(&regex_escape(new), "[new]");
     settings.add_filter(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", "[time]");
+    // Record ids (the emulators' are long numbers); counts stay.
+    settings.add_filter(r"\b\d{6,}\b", "[id]");
     settings
 }
 
