@@ -89,12 +89,16 @@ pub fn count(n: u64) -> String {
 
 /// A reason with the ids in it left out (each run of digits as `N`), so records that failed
 /// for one reason count as one group: `parent never appeared: ticket N on the old side refers
-/// to agent N`. Quoted values (`status "escalated"`) stay: each is a line of the plan to write.
+/// to agent N`. Quoted values (`group "Tier 2"`) stay whole: each is a line of the plan to write,
+/// and the hint must stay one a person can follow.
 pub fn reason_group(reason: &str) -> String {
     let mut group = String::with_capacity(reason.len());
-    let mut in_digits = false;
+    let (mut in_digits, mut quoted) = (false, false);
     for c in reason.chars() {
-        if c.is_ascii_digit() {
+        if c == '"' {
+            quoted = !quoted;
+        }
+        if c.is_ascii_digit() && !quoted {
             if !in_digits {
                 group.push('N');
             }
@@ -118,8 +122,10 @@ mod tests {
             "parent never appeared: ticket N on the old side refers to agent N"
         );
         assert_eq!(
-            reason_group("status \"escalated\" has no mapping"),
-            "status \"escalated\" has no mapping"
+            reason_group(
+                "group 12 on the old side: group \"Tier 2\" has no mapping: add \"Tier 2\" = \"…\""
+            ),
+            "group N on the old side: group \"Tier 2\" has no mapping: add \"Tier 2\" = \"…\""
         );
     }
 
