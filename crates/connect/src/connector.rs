@@ -160,10 +160,40 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// The page where a person sees record `id` of `kind` on this platform (its agent-facing
+    /// address), when the platform has one for that kind. Reports link to it.
+    fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<url::Url> {
+        let _ = (kind, id);
+        None
+    }
+
+    /// How many records of `kind` the platform holds, when it says so cheaply (one request):
+    /// the total a progress bar's ETA needs. `None` when it does not.
+    async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {
+        let _ = kind;
+        Ok(None)
+    }
+
     /// Finds a copy of `outbound` on this platform by its mark or natural key (external id,
     /// e-mail, name), without writing anything.
     async fn find_by_origin(&self, outbound: &Outbound)
     -> Result<Option<PlatformId>, ConnectError>;
+
+    /// Checks, without sending anything, that [`Connector::create`] would send `outbound`
+    /// when no copy exists: its kind writable, every reference it needs resolved, its files
+    /// within the platform's limits. The error is the one `create` would answer. A dry run asks
+    /// this where a real run would create, so its counts predict the real run's.
+    fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let _ = outbound;
+        Ok(())
+    }
+
+    /// Checks, without sending anything, that [`Connector::upload`] would take `file` (its
+    /// size within the platform's cap): the error `upload` would answer.
+    fn check_upload(&self, file: &FileUpload) -> Result<(), ConnectError> {
+        let _ = file;
+        Ok(())
+    }
 
     /// Creates `outbound`, unless [`Connector::find_by_origin`] finds it.
     async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError>;

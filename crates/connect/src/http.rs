@@ -229,6 +229,23 @@ pub(crate) fn redacted_url(url: &Url) -> String {
     shown.to_string()
 }
 
+/// A page of the account for people (`agent/tickets/42`), from its API root: the same host,
+/// with no query, user name or password.
+pub(crate) fn page_url(api_root: &Url, path: &str) -> Option<Url> {
+    let mut account = api_root.clone();
+    let root = account
+        .path()
+        .trim_end_matches('/')
+        .trim_end_matches("/api/v2")
+        .to_owned();
+    account.set_path(&format!("{root}/{path}"));
+    account.set_query(None);
+    // A base URL with no host cannot hold a user name; then there is none to remove.
+    let _ = account.set_username("");
+    let _ = account.set_password(None);
+    Some(account)
+}
+
 /// The API root under an account URL: `https://acme.zendesk.com` and
 /// `https://acme.zendesk.com/api/v2` both become `https://acme.zendesk.com/api/v2/`.
 pub(crate) fn api_root(account: &Url) -> Url {

@@ -43,13 +43,25 @@ pub(crate) fn to_canonical<'a>(
 /// `html` with every `cid:` reference to one of `uploads` that has an address on the target
 /// replaced by that address.
 pub(crate) fn to_target(html: &str, uploads: &[UploadRef]) -> String {
+    let addressed = uploads
+        .iter()
+        .filter_map(|u| u.url.as_ref().map(|url| (u.file_name.as_str(), url)));
+    with_addresses(html, addressed)
+}
+
+/// `html` with the `cid:` reference of each image, by file name, replaced by its address: the
+/// target's copy (see `to_target`), or the old platform's image itself when a plan keeps inline
+/// images as links (`copy.inline_images = "link"`).
+pub fn with_addresses<'a>(
+    html: &str,
+    images: impl IntoIterator<Item = (&'a str, &'a Url)>,
+) -> String {
     let mut html = html.to_owned();
-    for upload in uploads {
-        let Some(url) = &upload.url else { continue };
-        let target = url.as_str().replace('&', "&amp;");
+    for (file_name, url) in images {
+        let address = url.as_str().replace('&', "&amp;");
         for quote in ['"', '\''] {
-            let from = format!("src={quote}{}{quote}", cid(&upload.file_name));
-            html = html.replace(&from, &format!("src={quote}{target}{quote}"));
+            let from = format!("src={quote}{}{quote}", cid(file_name));
+            html = html.replace(&from, &format!("src={quote}{address}{quote}"));
         }
     }
     html

@@ -54,6 +54,7 @@ pub use connector::{Connector, Page, Rejected, WriteOutcome, Written, WrittenChi
 pub use error::{ConnectError, ErrorClass};
 pub use freshdesk::{FreshdeskConfig, FreshdeskConnector};
 pub use http::Auth;
+pub use inline::with_addresses;
 pub use outbound::{
     AttachmentSource, Downloaded, FileUpload, History, Origin, Outbound, Reference, TargetIds,
     UploadHandle, UploadRef, references,

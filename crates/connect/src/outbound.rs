@@ -430,6 +430,26 @@ impl fmt::Debug for Downloaded {
     }
 }
 
+/// Refuses a file over a platform's attachment cap, before anything is sent: what an upload
+/// answers, and what a dry run asks (`Connector::check_upload`).
+pub(crate) fn refuse_oversize(
+    file: &FileUpload,
+    cap: u64,
+    platform: cutover_model::PlatformKind,
+) -> Result<(), ConnectError> {
+    let size = file.bytes.len() as u64;
+    if size > cap {
+        return Err(ConnectError::TooLarge {
+            op: format!("upload {} to {platform}", file.file_name),
+            file_name: file.file_name.clone(),
+            size,
+            cap,
+            platform,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -70,32 +70,48 @@ pub fn fail(class: Class, message: impl std::fmt::Display) -> anyhow::Error {
     })
 }
 
-/// Classifies an error by the typed errors in its chain.
+/// Classifies an error by the typed errors in its chain: the binary's own, the engine's, a
+/// connector's, the store's and the plan's, so a command returns any of them with `?`.
 pub fn classify(error: &anyhow::Error) -> Class {
-    if let Some(classified) = error.downcast_ref::<Classified>() {
-        return classified.class;
+    error.chain().find_map(class_of).unwrap_or(Class::Internal)
+}
+
+/// The class of one error of a chain, when it is one cutover knows.
+fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
+    use cutover_engine::EngineError;
+    if let Some(classified) = cause.downcast_ref::<Classified>() {
+        return Some(classified.class);
     }
-    if error.downcast_ref::<cutover_store::StoreError>().is_some() {
-        return Class::Store;
+    if let Some(engine) = cause.downcast_ref::<EngineError>() {
+        return Some(match engine {
+            EngineError::Store(_) => Class::Store,
+            EngineError::Connect(connect) => connect_class(connect),
+            EngineError::Credentials { .. }
+            | EngineError::Unsupported(_)
+            | EngineError::NotificationsOn { .. }
+            | EngineError::Unmapped(_) => Class::Config,
+        });
     }
-    if error.downcast_ref::<cutover_control::PlanError>().is_some() {
-        return Class::Config;
+    if let Some(connect) = cause.downcast_ref::<cutover_connect::ConnectError>() {
+        return Some(connect_class(connect));
     }
-    for cause in error.chain() {
-        if let Some(classified) = cause.downcast_ref::<Classified>() {
-            return classified.class;
-        }
-        if cause.downcast_ref::<cutover_store::StoreError>().is_some() {
-            return Class::Store;
-        }
-        if cause.downcast_ref::<cutover_control::PlanError>().is_some() {
-            return Class::Config;
-        }
-        if cause.downcast_ref::<std::io::Error>().is_some() {
-            return Class::Config;
-        }
+    if cause.downcast_ref::<cutover_store::StoreError>().is_some() {
+        return Some(Class::Store);
     }
-    Class::Internal
+    if cause.downcast_ref::<cutover_control::PlanError>().is_some() {
+        return Some(Class::Config);
+    }
+    cause
+        .downcast_ref::<std::io::Error>()
+        .map(|_| Class::Config)
+}
+
+/// A connector's error: its configuration is the user's to fix; anything else is the platform's.
+fn connect_class(error: &cutover_connect::ConnectError) -> Class {
+    match error {
+        cutover_connect::ConnectError::Config { .. } => Class::Config,
+        _ => Class::Platform,
+    }
 }
 
 /// Prints an error with its chain of causes and returns its exit code.
@@ -103,4 +119,52 @@ pub fn report(error: &anyhow::Error) -> ExitCode {
     let class = classify(error);
     eprintln!("error: {error:#}");
     class.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use cutover_connect::ConnectError;
+    use cutover_engine::EngineError;
+    use cutover_model::{PlatformKind, Side};
+
+    use super::*;
+
+    fn check(error: anyhow::Error, expected: Class) {
+        assert_eq!(classify(&error), expected, "{error:#}");
+        // Context on top of it changes nothing.
+        let wrapped = error.context("run the command");
+        assert_eq!(classify(&wrapped), expected, "{wrapped:#}");
+    }
+
+    #[test]
+    fn engine_and_connector_errors_have_their_class() {
+        let refused = || ConnectError::Http {
+            op: "read tickets from zendesk".into(),
+            status: 401,
+            message: "Couldn't authenticate you".into(),
+            class: cutover_connect::ErrorClass::Auth,
+        };
+        check(EngineError::from(refused()).into(), Class::Platform);
+        check(refused().into(), Class::Platform);
+        let config = ConnectError::Config {
+            platform: PlatformKind::Zendesk,
+            detail: "bad base URL".into(),
+        };
+        check(config.into(), Class::Config);
+        let credentials = EngineError::Credentials {
+            side: Side::Old,
+            variable: "CUTOVER_OLD_TOKEN".into(),
+        };
+        check(credentials.into(), Class::Config);
+        check(
+            EngineError::NotificationsOn {
+                platform: PlatformKind::Freshdesk,
+            }
+            .into(),
+            Class::Config,
+        );
+        check(std::io::Error::other("no such file").into(), Class::Config);
+        check(fail(Class::Store, "open the store"), Class::Store);
+        check(anyhow::anyhow!("a bug"), Class::Internal);
+    }
 }

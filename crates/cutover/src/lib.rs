@@ -7,6 +7,8 @@
 //! - [`logging`]: tracing set-up, readable on a terminal or JSON lines.
 //! - [`context`]: what every command needs: the plan path, the store URL, credentials from env.
 //! - [`progress`]: progress bars on a terminal, JSON events in JSON logs, nothing in a pipe.
+//! - [`out`]: standard output, ended quietly when its reader goes away (`println!` and
+//!   `print!` are defined here to go through it).
 
 #![allow(
     clippy::print_stdout,
@@ -14,10 +16,28 @@
     reason = "the binary's job is to print to the terminal"
 )]
 
+/// `println!` for this crate: through [`out::write`], so a closed pipe ends the command quietly.
+macro_rules! println {
+    () => {
+        $crate::out::write(format_args!("\n"))
+    };
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// `print!` for this crate: through [`out::write`], so a closed pipe ends the command quietly.
+macro_rules! print {
+    ($($arg:tt)*) => {
+        $crate::out::write(format_args!($($arg)*))
+    };
+}
+
 pub mod cli;
 pub mod context;
 pub mod exit;
 pub mod logging;
+pub mod out;
 pub mod progress;
 
 use std::process::ExitCode;

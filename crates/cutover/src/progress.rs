@@ -3,9 +3,10 @@
 //! (a pipe or a CI log gets the final summary only).
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
-use std::sync::Mutex;
+use std::io::{IsTerminal, Write as _};
+use std::sync::{Mutex, OnceLock};
 
+use cutover_engine::text::count;
 use cutover_engine::{ProgressEvent, ProgressSink};
 use cutover_model::RecordKind;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
@@ -29,13 +30,50 @@ pub fn sink(log_format: LogFormat) -> ProgressSink {
             );
         }),
         LogFormat::Text if std::io::stderr().is_terminal() => {
+            let multi = DRAWN.get_or_init(MultiProgress::new).clone();
             let bars = Bars {
-                multi: MultiProgress::new(),
+                multi,
                 bars: Mutex::new(BTreeMap::new()),
             };
             ProgressSink::new(move |event: &ProgressEvent| bars.show(event))
         }
         LogFormat::Text => ProgressSink::none(),
+    }
+}
+
+/// The bars on the terminal, once a command draws them: log lines are written above them
+/// (see [`LogWriter`]) instead of tearing through them.
+static DRAWN: OnceLock<MultiProgress> = OnceLock::new();
+
+/// Where text log lines go: standard error, above the progress bars while they are drawn.
+#[derive(Debug, Default)]
+pub struct LogWriter {
+    line: Vec<u8>,
+}
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.line.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let line = std::mem::take(&mut self.line);
+        if line.is_empty() {
+            return Ok(());
+        }
+        let write = || std::io::stderr().lock().write_all(&line);
+        match DRAWN.get() {
+            Some(multi) => multi.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+impl Drop for LogWriter {
+    fn drop(&mut self) {
+        // A log line is written whole once its event is formatted; stderr has nowhere to report.
+        let _ = self.flush();
     }
 }
 
@@ -64,10 +102,11 @@ impl Bars {
         }
         bar.set_position(event.done);
         bar.set_message(format!(
-            "{} written, {} unchanged, {} dead-lettered",
-            event.counts.written(),
-            event.counts.unchanged,
-            event.counts.dead_lettered
+            "{} · {} written, {} unchanged, {} dead-lettered",
+            pace(event),
+            count(event.counts.written()),
+            count(event.counts.unchanged),
+            count(event.counts.dead_lettered)
         ));
         if event.finished {
             bar.finish();
@@ -75,10 +114,88 @@ impl Bars {
     }
 }
 
+/// The rate since the kind started, as the engine measured it (indicatif's own estimate jumps
+/// to millions a second when a whole page lands at once); none in the first second, when it
+/// would say nothing true.
+fn pace(event: &ProgressEvent) -> String {
+    let rate_text = rate(event);
+    match (event.total, event.finished) {
+        (Some(total), false) if event.rate > 0.0 && rate_text.ends_with("/s") => {
+            let left = total.saturating_sub(event.done) as f64 / event.rate;
+            format!("{rate_text}, ETA {}", duration(left))
+        }
+        _ => rate_text,
+    }
+}
+
+/// Seconds as a person reads a wait: `45s`, `3m 20s`, `2h 05m`.
+fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
+        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+fn rate(event: &ProgressEvent) -> String {
+    let elapsed = if event.rate > 0.0 {
+        event.done as f64 / event.rate
+    } else {
+        0.0
+    };
+    if elapsed < 1.0 || !event.rate.is_finite() {
+        return "measuring rate".to_owned();
+    }
+    format!("{}/s", count(event.rate.round() as u64))
+}
+
 fn style(total: Option<u64>) -> ProgressStyle {
+    // With a total: a bar, and (in the message) the ETA from the engine's rate. Without one (a
+    // platform that does not say how many records it holds), the count read so far.
     let template = match total {
-        Some(_) => "{prefix:>20} {bar:30} {pos}/{len} {per_sec} ETA {eta} {msg}",
-        None => "{prefix:>20} {spinner} {pos} read, {per_sec} {msg}",
+        Some(_) => "{prefix:>20} {bar:30} {human_pos}/{human_len} {msg}",
+        None => "{prefix:>20} {spinner} {human_pos} read {msg}",
     };
     ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
+#[cfg(test)]
+mod tests {
+    use cutover_engine::Counts;
+
+    use super::*;
+
+    fn event(done: u64, rate: f64) -> ProgressEvent {
+        ProgressEvent {
+            kind: RecordKind::Contact,
+            done,
+            total: None,
+            rate,
+            counts: Counts::default(),
+            finished: false,
+        }
+    }
+
+    #[test]
+    fn the_rate_is_the_engines_and_only_once_it_means_something() {
+        // A first page of 250 landing in a fifth of a millisecond: no rate yet.
+        assert_eq!(rate(&event(250, 1_127_329.626_7)), "measuring rate");
+        assert_eq!(rate(&event(0, 0.0)), "measuring rate");
+        // 5,000 in five seconds.
+        assert_eq!(rate(&event(5_000, 1_000.0)), "1,000/s");
+        assert_eq!(rate(&event(12_000, 2_345.6)), "2,346/s");
+    }
+
+    #[test]
+    fn the_eta_comes_from_the_total_left_at_the_engines_rate() {
+        let mut halfway = event(5_000, 1_000.0);
+        halfway.total = Some(10_000);
+        assert_eq!(pace(&halfway), "1,000/s, ETA 5s");
+        halfway.total = Some(200_000);
+        assert_eq!(pace(&halfway), "1,000/s, ETA 3m 15s");
+        halfway.total = None;
+        assert_eq!(pace(&halfway), "1,000/s");
+        assert_eq!(duration(7_500.0), "2h 05m");
+    }
 }

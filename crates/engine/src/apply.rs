@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use cutover_connect::{
     ConnectError, Connector, ErrorClass, History, Origin, Outbound, ReadPosition, Reference,
-    TargetIds, WriteOutcome, Written, references,
+    TargetIds, WriteOutcome, references,
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
@@ -399,17 +399,10 @@ impl Applier {
             link,
             version,
         } = ready;
-        let would = if link.is_some() {
-            WriteOutcome::Updated
-        } else {
-            WriteOutcome::Created
-        };
         let written = if self.dry_run {
-            let id = crate::state::dry_run_id(&outbound.origin.id);
-            Written {
-                id,
-                outcome: would,
-                children: Vec::new(),
+            match self.would_write(&outbound, link.as_ref()).await? {
+                Ok(written) => written,
+                Err(outcome) => return Ok(outcome),
             }
         } else {
             let mut tries = 0;
@@ -544,7 +537,7 @@ const MAX_TAKEN_RETRIES: usize = 8;
 
 /// A connector error on one record: data when it is the record's trouble, `Err` when the run
 /// cannot go on.
-fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
+pub(crate) fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
     match error.class() {
         ErrorClass::Permanent => Ok(Outcome::DeadLettered(error.to_string())),
         ErrorClass::Waiting => {

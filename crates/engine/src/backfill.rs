@@ -189,6 +189,14 @@ impl Run {
         let mut previous: Option<Cursor> = store.cursor(side, &cursor::stream(kind)).await?;
         let mut position = cursor::start(&cursor::load(previous.as_ref()));
         let started = Instant::now();
+        // How many there are, for the progress bar's ETA, when the platform says so cheaply.
+        let total = match self.applier.source.count(kind).await {
+            Ok(total) => total,
+            Err(e) => {
+                tracing::debug!(%kind, error = %e, "The source did not say how many records it holds.");
+                None
+            }
+        };
         let with_children = self.options.kinds.contains(&RecordKind::Comment);
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
@@ -215,13 +223,13 @@ impl Run {
             let cursor_move = cursor::advance(side, kind, previous.as_ref(), &saved);
             previous = Some(cursor_move.cursor.clone());
             self.commit(letters, Some(cursor_move)).await?;
-            self.progress(kind, started, false);
+            self.progress(kind, total, started, false);
             match page.next {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
             }
         }
-        self.progress(kind, started, true);
+        self.progress(kind, total, started, true);
         Ok(())
     }
 
@@ -365,13 +373,13 @@ impl Run {
             .collect()
     }
 
-    fn progress(&self, kind: RecordKind, started: Instant, finished: bool) {
+    fn progress(&self, kind: RecordKind, total: Option<u64>, started: Instant, finished: bool) {
         let counts: Counts = self.report.counts(kind);
         let elapsed = started.elapsed().as_secs_f64().max(1e-3);
         self.options.progress.report(&ProgressEvent {
             kind,
             done: counts.read,
-            total: None,
+            total,
             rate: counts.read as f64 / elapsed,
             counts,
             finished,

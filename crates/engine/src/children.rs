@@ -97,6 +97,13 @@ impl Applier {
                     continue;
                 };
                 let parent = (RecordKind::Comment, comment.outbound.origin.id.clone());
+                let linked = self
+                    .keep_image_link(&mut comment.outbound, item, &children.sources)
+                    .await?;
+                if let Some(outcome) = linked {
+                    report.outcomes.push((item.clone(), outcome));
+                    continue;
+                }
                 match self
                     .carry_attachment(item, &children.sources, &parent, &mut fingerprints)
                     .await?
@@ -277,6 +284,13 @@ impl Applier {
         let parent = (RecordKind::Comment, comment.id.clone());
         let mut fingerprints = BTreeMap::new();
         for attachment in attachments {
+            let linked = self
+                .keep_image_link(&mut ready.outbound, attachment, sources)
+                .await?;
+            if let Some(outcome) = linked {
+                report.outcomes.push((attachment.clone(), outcome));
+                continue;
+            }
             match self
                 .carry_attachment(attachment, sources, &parent, &mut fingerprints)
                 .await?
@@ -335,6 +349,9 @@ impl Applier {
             inline: record.inline,
         };
         let upload = if self.dry_run {
+            if let Err(e) = self.target.check_upload(&file) {
+                return per_file(e);
+            }
             UploadRef {
                 origin: Some(origin.clone()),
                 file_name: file.file_name,

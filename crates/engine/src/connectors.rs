@@ -48,6 +48,12 @@ pub fn connector(
                     })?;
             let email = read(email_env.as_str())?;
             let mut config = ZendeskConfig::with_api_token(side, url, &email, token);
+            // `keep_original.note_header = true`: imported comments carry the header line too.
+            config.headers_on_imports = plan
+                .copy
+                .keep_original
+                .as_ref()
+                .is_some_and(|k| k.note_header);
             let rpm = platform.requests_per_minute;
             config.budget.requests_per_minute = rpm;
             config.budget.share = platform.share.get();

@@ -2,7 +2,7 @@
 //! vocabulary, references in the old side's key space, references to dropped records removed
 //! and history of dropped agents given to the plan's fallback author, as a backfill writes them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cutover_connect::references;
 use cutover_model::records::Record;
@@ -25,11 +25,64 @@ pub(crate) enum Form {
     Hole(String),
 }
 
+/// What verification needs of a link: both ids and the side written last.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Linked {
+    /// The record's id on the old side.
+    pub(crate) old_id: PlatformId,
+    /// The record's id on the new side.
+    pub(crate) new_id: PlatformId,
+    /// Which side wrote the content last (the other holds the original).
+    pub(crate) last_writer: Side,
+}
+
+/// Links held compactly: by old id, the new id and the last writer; by new id, the old id. No
+/// fingerprint or version: verification compares contents, not what the last sync saw.
+#[derive(Debug, Default)]
+struct LinkIndex {
+    by_old: HashMap<(RecordKind, PlatformId), (PlatformId, Side)>,
+    by_new: HashMap<(RecordKind, PlatformId), PlatformId>,
+}
+
+impl LinkIndex {
+    fn add(&mut self, link: &Link) {
+        let kind = link.kind;
+        self.by_old.insert(
+            (kind, link.old_id.clone()),
+            (link.new_id.clone(), link.last_writer),
+        );
+        self.by_new
+            .insert((kind, link.new_id.clone()), link.old_id.clone());
+    }
+
+    fn get(&self, kind: RecordKind, side: Side, id: &PlatformId) -> Option<Linked> {
+        let key = (kind, id.clone());
+        let old_id = match side {
+            Side::Old => id.clone(),
+            Side::New => self.by_new.get(&key)?.clone(),
+        };
+        let (new_id, last_writer) = self.by_old.get(&(kind, old_id.clone()))?.clone();
+        Some(Linked {
+            old_id,
+            new_id,
+            last_writer,
+        })
+    }
+
+    fn len(&self) -> usize {
+        self.by_old.len()
+    }
+}
+
 /// Forms of records, with what they depend on: links, drops, agents by e-mail.
 #[derive(Debug)]
 pub(crate) struct Forms {
     mapping: Mapping,
-    links: BTreeMap<(RecordKind, Side, PlatformId), Link>,
+    /// Links of the kinds held whole (everything but a ticket's children).
+    links: LinkIndex,
+    /// Links of the records of the part being compared (comments and attachments of a part
+    /// of the tickets), replaced part after part so they are never all held at once.
+    part_links: LinkIndex,
     /// Old records the plan drops.
     dropped: BTreeSet<(RecordKind, PlatformId)>,
     /// Old agents by e-mail (lowercase).
@@ -42,20 +95,50 @@ pub(crate) struct Forms {
 
 impl Forms {
     pub(crate) fn new(mapping: Mapping, links: &[Link], copied: &[RecordKind]) -> Self {
-        let mut by_address = BTreeMap::new();
-        for link in links {
-            for side in Side::BOTH {
-                by_address.insert((link.kind, side, link.id(side).clone()), link.clone());
-            }
-        }
-        Forms {
+        let mut forms = Forms {
             mapping,
-            links: by_address,
+            links: LinkIndex::default(),
+            part_links: LinkIndex::default(),
             dropped: BTreeSet::new(),
             agents: BTreeMap::new(),
             copied: copied.iter().copied().collect(),
             losses: Losses::default(),
+        };
+        forms.add_links(links);
+        forms
+    }
+
+    /// Adds links held for the whole run.
+    pub(crate) fn add_links(&mut self, links: &[Link]) {
+        for link in links {
+            self.links.add(link);
         }
+    }
+
+    /// Replaces the links of the part being compared.
+    pub(crate) fn set_part_links(&mut self, links: &[Link]) {
+        self.part_links = LinkIndex::default();
+        for link in links {
+            self.part_links.add(link);
+        }
+    }
+
+    /// How many links are held for the whole run.
+    pub(crate) fn n_links(&self) -> usize {
+        self.links.len()
+    }
+
+    /// The ids on `side` of the links of `kind` held for the whole run.
+    pub(crate) fn linked_ids(&self, kind: RecordKind, side: Side) -> Vec<PlatformId> {
+        self.links
+            .by_old
+            .iter()
+            .filter(|((k, _), _)| *k == kind)
+            .map(|((_, old_id), (new_id, _))| match side {
+                Side::Old => old_id.clone(),
+                Side::New => new_id.clone(),
+            })
+            .collect()
     }
 
     /// Leaves `losses` out of both forms.
@@ -64,14 +147,21 @@ impl Forms {
         self
     }
 
+    /// Whether old inline images stay where they are (`copy.inline_images = "link"`).
+    pub(crate) fn links_inline_images(&self) -> bool {
+        self.mapping.links_inline_images()
+    }
+
     /// What the target cannot hold, levelled on both forms of a linked pair.
     pub(crate) fn losses(&self) -> &Losses {
         &self.losses
     }
 
     /// The link of a record.
-    pub(crate) fn link(&self, kind: RecordKind, side: Side, id: &PlatformId) -> Option<&Link> {
-        self.links.get(&(kind, side, id.clone()))
+    pub(crate) fn link(&self, kind: RecordKind, side: Side, id: &PlatformId) -> Option<Linked> {
+        self.links
+            .get(kind, side, id)
+            .or_else(|| self.part_links.get(kind, side, id))
     }
 
     /// Learns what later forms depend on: field titles, agents' e-mails.
@@ -97,6 +187,20 @@ impl Forms {
             }
             Err(hole) => return Form::Hole(hole.reason(kind, &observed.id)),
         };
+        // What belongs to a record left behind is left behind with it (the comments of a
+        // ticket older than `copy.since`, their attachments, its rating).
+        let container = match &record {
+            Record::Comment(c) => Some((RecordKind::Ticket, &c.ticket)),
+            Record::SatisfactionRating(r) => Some((RecordKind::Ticket, &r.ticket)),
+            Record::Attachment(a) => Some((RecordKind::Comment, &a.comment)),
+            _ => None,
+        };
+        if let Some((parent, id)) = container
+            && self.dropped.contains(&(parent, id.clone()))
+        {
+            self.dropped.insert((kind, observed.id.clone()));
+            return Form::Dropped;
+        }
         if let Record::Ticket(ticket) = &mut record
             && ticket.priority.is_none()
         {

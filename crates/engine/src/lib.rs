@@ -36,8 +36,10 @@ pub mod cursor;
 pub mod dead_letters;
 pub mod diff;
 pub mod discovery;
+mod dry_run;
 pub mod error;
 mod forms;
+mod images;
 mod intent;
 pub mod inventory;
 pub mod losses;
@@ -45,6 +47,7 @@ pub mod mapping;
 pub mod progress;
 mod refs;
 mod state;
+pub mod text;
 pub mod unmapped;
 pub mod verify;
 

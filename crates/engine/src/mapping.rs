@@ -142,6 +142,12 @@ pub struct Mapping {
     keys: BTreeMap<(Side, String), String>,
     /// The plan's tables as written, for what asks which values they decide.
     plan: PlanMapping,
+    /// The plan's `copy.since`: old tickets created before it are left behind, with their
+    /// comments, attachments and ratings.
+    since: Option<chrono::NaiveDate>,
+    /// The plan's `copy.inline_images = "link"`: an old comment's inline images stay where they
+    /// are, its body pointing at them, instead of being uploaded again.
+    link_inline_images: bool,
 }
 
 impl Mapping {
@@ -163,6 +169,8 @@ impl Mapping {
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
             plan: plan.clone(),
+            since: None,
+            link_inline_images: false,
         }
     }
 
@@ -184,6 +192,31 @@ impl Mapping {
         ] {
             table.choices = choices(open, new, &open.taken(&plan, new.platform));
         }
+    }
+
+    /// The tables of a plan's `[mapping]`, and its `copy.since`.
+    pub fn for_plan(plan: &cutover_control::Plan) -> Self {
+        use cutover_control::plan::names::InlineImages;
+        Mapping::from_plan(&plan.mapping)
+            .history_since(plan.copy.since)
+            .linking_inline_images(plan.copy.inline_images == InlineImages::Link)
+    }
+
+    /// Keeps old inline images where they are (the plan's `copy.inline_images = "link"`).
+    pub fn linking_inline_images(mut self, link: bool) -> Self {
+        self.link_inline_images = link;
+        self
+    }
+
+    /// Whether old inline images stay where they are, the copied bodies linking to them.
+    pub fn links_inline_images(&self) -> bool {
+        self.link_inline_images
+    }
+
+    /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
+    pub fn history_since(mut self, since: Option<chrono::NaiveDate>) -> Self {
+        self.since = since;
+        self
     }
 
     /// The e-mail of the author of history written by agents who are not copied.
@@ -211,11 +244,27 @@ impl Mapping {
             Record::Role(role) => self.role(role, from),
             Record::Agent(agent) => self.agent(agent, from),
             Record::CustomField(field) => self.field_def(field, from),
+            Record::Attachment(a) if a.inline && self.link_inline_images && from == Side::Old => {
+                Ok(Translated::Dropped(format!(
+                    "inline image {}: the copy links to it on the old platform \
+                     (copy.inline_images = \"link\")",
+                    a.file_name
+                )))
+            }
             other => Ok(Translated::Record(other)),
         }
     }
 
     fn ticket(&self, mut ticket: Ticket, from: Side) -> Result<Translated, Hole> {
+        if let Some(since) = self.since
+            && from == Side::Old
+            && ticket.created_at.date_naive() < since
+        {
+            return Ok(Translated::Dropped(format!(
+                "created {}, before copy.since = {since}: history left behind by the plan",
+                ticket.created_at.date_naive()
+            )));
+        }
         match self.statuses.map(&ticket.status, from)? {
             Some(status) => ticket.status = status,
             None => {

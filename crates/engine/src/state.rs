@@ -183,6 +183,11 @@ impl RunState {
 /// How a dry run names the record it would have created for a source record.
 const DRY_RUN_PREFIX: &str = "dry-run:";
 
+/// Whether `id` is the placeholder a dry run gave a copy it would create.
+pub(crate) fn is_dry_run_id(id: &PlatformId) -> bool {
+    id.as_str().starts_with(DRY_RUN_PREFIX)
+}
+
 /// The placeholder id a dry run gives the copy of `source_id`.
 pub(crate) fn dry_run_id(source_id: &PlatformId) -> PlatformId {
     PlatformId::parse(format!("{DRY_RUN_PREFIX}{source_id}")).unwrap_or_else(|_| source_id.clone())

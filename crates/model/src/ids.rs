@@ -40,7 +40,8 @@ impl Side {
 
 impl fmt::Display for Side {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so a width (`{:<20}`) lines a table up.
+        f.pad(self.as_str())
     }
 }
 
@@ -149,7 +150,8 @@ impl RecordKind {
 
 impl fmt::Display for RecordKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so a width (`{:<20}`) lines a table up.
+        f.pad(self.as_str())
     }
 }
 
@@ -185,7 +187,8 @@ impl PlatformKind {
 
 impl fmt::Display for PlatformKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        // `pad`, so a width (`{:<20}`) lines a table up.
+        f.pad(self.as_str())
     }
 }
 
@@ -259,7 +262,8 @@ impl FromStr for PlatformId {
 
 impl fmt::Display for PlatformId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        // `pad`, so a width (`{id:>8}`) lines a table up.
+        f.pad(&self.0)
     }
 }
 

@@ -281,6 +281,27 @@ impl Connector for FreshdeskConnector {
         self.hold_file(file)
     }
 
+    fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<Url> {
+        let path = match kind {
+            RecordKind::Ticket => "a/tickets",
+            RecordKind::Contact => "a/contacts",
+            RecordKind::Organization => "a/companies",
+            RecordKind::Agent => "a/admin/agents",
+            RecordKind::Group => "a/admin/groups",
+            _ => return None,
+        };
+        crate::http::page_url(self.api.http.base(), &format!("{path}/{id}"))
+    }
+
+    fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let op = outbound.op("create", FRESHDESK);
+        self.create_request(outbound, &op).map(|_| ())
+    }
+
+    fn check_upload(&self, file: &FileUpload) -> Result<(), ConnectError> {
+        crate::outbound::refuse_oversize(file, self.max_attachment_bytes, FRESHDESK)
+    }
+
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, attachment = %source.id))]
     async fn download(&self, source: &AttachmentSource) -> Result<Downloaded, ConnectError> {
         let op = format!("download attachment {} from freshdesk", source.id);

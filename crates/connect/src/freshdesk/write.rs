@@ -486,17 +486,8 @@ impl FreshdeskConnector {
         &self,
         file: crate::FileUpload,
     ) -> Result<crate::UploadRef, ConnectError> {
+        crate::outbound::refuse_oversize(&file, self.max_attachment_bytes, FRESHDESK)?;
         let size = file.bytes.len() as u64;
-        if size > self.max_attachment_bytes {
-            let op = format!("upload {} to freshdesk", file.file_name);
-            return Err(ConnectError::TooLarge {
-                op,
-                file_name: file.file_name,
-                size,
-                cap: self.max_attachment_bytes,
-                platform: FRESHDESK,
-            });
-        }
         Ok(crate::UploadRef {
             origin: file.origin,
             file_name: file.file_name,

@@ -71,6 +71,11 @@ pub struct ZendeskConfig {
     /// would e-mail the customer a copy of a reply they already got from the other side, so the
     /// comment is written private with a header line saying it was a public reply.
     pub public_live_comments: bool,
+    /// Starts each comment imported with its ticket with cutover's header line too (its mark,
+    /// original time and author: the plan's `keep_original.note_header = true`), though the
+    /// import keeps times and authors as they are. Off by default: the header is then written
+    /// only where Zendesk cannot keep them (comments added to a ticket copied before).
+    pub headers_on_imports: bool,
 }
 
 impl fmt::Debug for ZendeskConfig {
@@ -104,6 +109,7 @@ impl ZendeskConfig {
             max_attachment_bytes: 50 * 1024 * 1024,
             archive_closed_imports: false,
             public_live_comments: false,
+            headers_on_imports: false,
         }
     }
 }
@@ -118,6 +124,7 @@ pub struct ZendeskConnector {
     max_attachment_bytes: u64,
     archive_closed: bool,
     public_live_comments: bool,
+    headers_on_imports: bool,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -156,6 +163,7 @@ impl ZendeskConnector {
             max_attachment_bytes: config.max_attachment_bytes,
             archive_closed: config.archive_closed_imports,
             public_live_comments: config.public_live_comments,
+            headers_on_imports: config.headers_on_imports,
         })
     }
 }
@@ -274,6 +282,42 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, size = file.bytes.len()))]
     async fn upload(&self, file: FileUpload) -> Result<UploadRef, ConnectError> {
         self.upload_file(file).await
+    }
+
+    async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {
+        if kind != RecordKind::Ticket {
+            return Ok(None);
+        }
+        let op = "count tickets on zendesk";
+        let (body, _) = self
+            .api
+            .get(op, &crate::http::Request::get("tickets/count.json"))
+            .await?;
+        Ok(body
+            .get("count")
+            .and_then(|c| c.get("value"))
+            .and_then(serde_json::Value::as_u64))
+    }
+
+    fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<Url> {
+        let path = match kind {
+            RecordKind::Ticket => "agent/tickets",
+            RecordKind::Contact | RecordKind::Agent => "agent/users",
+            RecordKind::Organization => "agent/organizations",
+            RecordKind::Group => "admin/people/team/groups",
+            RecordKind::Macro => "admin/workspaces/agent-workspace/macros",
+            _ => return None,
+        };
+        crate::http::page_url(self.api.http.base(), &format!("{path}/{id}"))
+    }
+
+    fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        let op = outbound.op("create", cutover_model::PlatformKind::Zendesk);
+        self.create_request(outbound, &op).map(|_| ())
+    }
+
+    fn check_upload(&self, file: &FileUpload) -> Result<(), ConnectError> {
+        self.refuse_oversize(file)
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, attachment = %source.id))]

@@ -315,10 +315,20 @@ impl ZendeskConnector {
                 child
                     .targets
                     .require(&child_op, "author", AGENT_OR_CONTACT, &comment.author)?;
+            let mut html = inline::to_target(&comment.html_body, &child.uploads);
+            if self.headers_on_imports {
+                let line = header::header(
+                    &child.origin,
+                    &comment.created_at,
+                    comment.public,
+                    child.history.author.as_deref(),
+                );
+                html = format!("{line}{html}");
+            }
             comments.push(bodies::import_comment(
                 comment,
                 &author,
-                &inline::to_target(&comment.html_body, &child.uploads),
+                &html,
                 &tokens(child),
             ));
         }
@@ -481,21 +491,18 @@ impl ZendeskConnector {
     }
 
     /// `POST /uploads?filename=…` with the raw bytes: a token valid for an hour.
+    /// Refuses a file over the account's attachment cap, before anything is sent.
+    pub(crate) fn refuse_oversize(&self, file: &crate::FileUpload) -> Result<(), ConnectError> {
+        crate::outbound::refuse_oversize(file, self.max_attachment_bytes, ZENDESK)
+    }
+
     pub(crate) async fn upload_file(
         &self,
         file: crate::FileUpload,
     ) -> Result<crate::UploadRef, ConnectError> {
+        self.refuse_oversize(&file)?;
         let op = format!("upload {} to zendesk", file.file_name);
         let size = file.bytes.len() as u64;
-        if size > self.max_attachment_bytes {
-            return Err(ConnectError::TooLarge {
-                op,
-                file_name: file.file_name,
-                size,
-                cap: self.max_attachment_bytes,
-                platform: ZENDESK,
-            });
-        }
         let mut request =
             Request::new(Method::POST, "uploads.json").query("filename", &file.file_name);
         if file.inline {

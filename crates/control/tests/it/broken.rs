@@ -327,6 +327,13 @@ const CASES: &[(&str, Case)] = &[
         )]),
     ),
     (
+        "history_without_its_header_on_a_platform_that_cannot_backdate",
+        Case::Edits(&[(
+            "keep_original = { id_field = \"cf_original_id\", note_header = true }\n",
+            "keep_original = { id_field = \"cf_original_id\", note_header = false }\n",
+        )]),
+    ),
+    (
         "kpi_gate_without_alerts",
         Case::Edits(&[(
             "[[alerts]]\nkpi = \"wait_time\"\nworse_than_baseline = \"50%\"\nsustained = \"15m\"\nthen = \"pause_wave\"\nnotify = [\"ops-lead\"]\n",
@@ -451,4 +458,37 @@ fn diagnostics_point_at_the_offending_key_or_value() {
         "plan.toml:{}:13: waves[0].customers: ",
         diagnostic.line
     )));
+}
+
+/// `inline_images = "link"` keeps the old platform's image addresses: refused from a platform
+/// whose addresses expire, accepted from Zendesk.
+#[test]
+fn inline_images_as_links_only_from_a_platform_whose_addresses_last() {
+    use cutover_control::plan::init::{InitOptions, render};
+    use cutover_model::PlatformKind;
+    for (from, to, refused) in [
+        (PlatformKind::Freshdesk, PlatformKind::Zendesk, true),
+        (PlatformKind::Zendesk, PlatformKind::Freshdesk, false),
+    ] {
+        let text = render(&InitOptions {
+            from,
+            to,
+            old_url: None,
+            new_url: None,
+        });
+        assert!(text.contains("inline_images = \"rehost\""), "{text}");
+        let linked = text.replace("inline_images = \"rehost\"", "inline_images = \"link\"");
+        let checked = cutover_control::plan::check_str("cutover.toml", &linked);
+        match checked {
+            Err(errors) => {
+                let errors = errors.to_string();
+                assert!(refused, "{from} to {to}: {errors}");
+                assert!(
+                    errors.contains("copy.inline_images: freshdesk's attachment addresses"),
+                    "{errors}"
+                );
+            }
+            Ok(_) => assert!(!refused, "{from} to {to}: accepted"),
+        }
+    }
 }

@@ -4,12 +4,12 @@ use std::sync::Arc;
 
 use clap::Args;
 use cutover_control::Plan;
-use cutover_engine::{BackfillOptions, EngineError, backfill};
+use cutover_engine::{BackfillOptions, backfill};
 use cutover_model::Side;
 use cutover_store::Store;
 
 use crate::context::Context;
-use crate::exit::{Class, Outcome, fail};
+use crate::exit::Outcome;
 
 /// Options of `cutover backfill`.
 #[derive(Debug, Args)]
@@ -55,22 +55,10 @@ impl Setup {
         &self,
         side: Side,
     ) -> anyhow::Result<Arc<dyn cutover_connect::Connector>> {
-        cutover_engine::connector(&self.plan, side, |name| std::env::var(name).ok())
-            .map_err(engine_error)
+        Ok(cutover_engine::connector(&self.plan, side, |name| {
+            std::env::var(name).ok()
+        })?)
     }
-}
-
-/// An engine error with the class that decides the exit code.
-pub(super) fn engine_error(error: EngineError) -> anyhow::Error {
-    let class = match &error {
-        EngineError::Store(_) => Class::Store,
-        EngineError::Connect(_) => Class::Platform,
-        EngineError::Credentials { .. }
-        | EngineError::Unsupported(_)
-        | EngineError::NotificationsOn { .. }
-        | EngineError::Unmapped(_) => Class::Config,
-    };
-    fail(class, error)
 }
 
 /// Runs `cutover backfill`.
@@ -87,14 +75,15 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     }
     options.concurrency = args.concurrency.max(1);
     options.progress = crate::progress::sink(ctx.log_format);
-    let mapping = cutover_engine::Mapping::from_plan(&setup.plan.mapping);
+    let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
     let report = match backfill(setup.store, old, new, mapping, options).await {
         Ok(report) => report,
-        Err(EngineError::Unmapped(open)) => {
-            eprintln!("{}", EngineError::Unmapped(open));
+        Err(cutover_engine::EngineError::Unmapped(open)) => {
+            // Findings, not a failure: the list says what to decide (exit code 1).
+            eprintln!("{}", cutover_engine::EngineError::Unmapped(open));
             return Ok(Outcome::Findings);
         }
-        Err(e) => return Err(engine_error(e)),
+        Err(e) => return Err(e.into()),
     };
     if args.json {
         println!("{}", serde_json::to_string(&report)?);

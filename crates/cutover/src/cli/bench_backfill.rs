@@ -16,7 +16,8 @@
 //! - **verify** (`--verify`, with the unthrottled figure): after the backfill, `cutover verify`
 //!   as a child process; the API reads it makes of each platform, set against the API reads the
 //!   backfill made of the old platform (which reads every record once), and its CPU time and
-//!   peak memory. Before it the emulators' clocks move on a minute, as time passes for a person
+//!   peak memory, and that peak over the backfill's (`peak_rss_per_backfill_peak`). Before it
+//!   the emulators' clocks move on a minute, as time passes for a person
 //!   between a backfill and its verification (Zendesk's exports leave out their last minute,
 //!   which verify would otherwise read record by record).
 
@@ -433,11 +434,19 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         let written = total("created") + total("found") + total("updated");
         let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
         let comments = new.comments() as u64;
-        let verified = if args.verify {
+        let mut verified = if args.verify {
             verify_figures(&plan, &store, &old, &new, old.tally.api_reads() - before.2).await?
         } else {
             serde_json::Value::Null
         };
+        // Verify's peak memory against the backfill's, measured in one run (goal: at most 2).
+        if let (Some(backfill_peak), Some(verify_peak)) = (
+            usage.map(|u| u.peak_rss_bytes),
+            verified["peak_rss_bytes"].as_u64(),
+        ) {
+            let ratio = verify_peak as f64 / backfill_peak.max(1) as f64;
+            verified["peak_rss_per_backfill_peak"] = json!(ratio);
+        }
         json!({
             "mode": if args.dry_run { "unthrottled_dry_run" } else { "unthrottled" },
             "tickets": args.tickets,

@@ -4,18 +4,25 @@ use std::collections::BTreeMap;
 use std::collections::btree_map::Entry;
 
 use clap::{Args, Subcommand};
+use cutover_engine::text::{Table, count, reason_group};
 use cutover_engine::{Applier, Mapping, Retried};
 use cutover_model::{RecordKind, Side};
 use cutover_store::{DeadLetter, DeadLetterFilter, DeadLetterId, Store};
 
-use super::backfill::{Setup, engine_error};
+use super::backfill::Setup;
 use crate::context::Context;
 use crate::exit::{Class, Outcome, fail};
 
 /// Work with the dead letters.
 #[derive(Debug, Subcommand)]
 pub enum DeadLettersCommand {
-    /// List dead letters: id, kind, side, source id, attempts and reason.
+    /// List dead letters: first a count per kind and reason, then each one (id, kind, side,
+    /// source id, attempts and reason).
+    ///
+    /// In the counts, ids in reasons read `N`, so records that failed alike count together;
+    /// `--reason` takes such a line as it is, or a reason exactly as listed.
+    ///
+    /// Example: cutover deadletters list --kind ticket --reason "parent never appeared: …"
     List(Filter),
     /// Show one dead letter whole, with the record as it was read.
     Show {
@@ -45,7 +52,8 @@ pub struct Filter {
     /// Only records read on this side (old or new).
     #[arg(long)]
     pub side: Option<Side>,
-    /// Only records that failed for exactly this reason.
+    /// Only records that failed for this reason: exactly as listed, or as counted at the top
+    /// of `list` (ids as `N`).
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
     /// Print JSON lines instead of a table.
@@ -64,8 +72,13 @@ pub(crate) async fn run(ctx: &Context, command: DeadLettersCommand) -> anyhow::R
     let store = ctx.open_store().await?;
     match command {
         DeadLettersCommand::List(filter) => {
-            for letter in matching(store.as_ref(), &filter).await? {
-                print_letter(&letter, filter.json);
+            let letters = matching(store.as_ref(), &filter).await?;
+            if filter.json {
+                for letter in &letters {
+                    print_letter(letter, true);
+                }
+            } else {
+                print!("{}", table(&letters));
             }
         }
         DeadLettersCommand::Show { id } => match store.dead_letter(DeadLetterId(id)).await? {
@@ -109,7 +122,7 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
             Entry::Vacant(entry) => {
                 let source = setup.connector(letter.side)?;
                 let target = setup.connector(letter.side.other())?;
-                let mapping = Mapping::from_plan(&setup.plan.mapping);
+                let mapping = Mapping::for_plan(&setup.plan);
                 entry.insert(Applier::new(
                     setup.store.clone(),
                     source,
@@ -119,11 +132,7 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
                 ))
             }
         };
-        match applier
-            .retry_dead_letter(&letter)
-            .await
-            .map_err(engine_error)?
-        {
+        match applier.retry_dead_letter(&letter).await? {
             Retried::Resolved(outcome) => {
                 resolved += 1;
                 println!(
@@ -160,9 +169,14 @@ async fn matching(store: &dyn Store, filter: &Filter) -> anyhow::Result<Vec<Dead
     let mut query = DeadLetterFilter {
         kind: filter.kind,
         side: filter.side,
-        reason: filter.reason.clone(),
         limit: 500,
         ..DeadLetterFilter::default()
+    };
+    let reason_matches = |letter: &DeadLetter| {
+        filter
+            .reason
+            .as_ref()
+            .is_none_or(|r| &letter.reason == r || &reason_group(&letter.reason) == r)
     };
     let mut all = Vec::new();
     loop {
@@ -171,10 +185,50 @@ async fn matching(store: &dyn Store, filter: &Filter) -> anyhow::Result<Vec<Dead
         query.after = Some(last.id);
         all.extend(
             page.into_iter()
-                .filter(|l| filter.ids.is_empty() || filter.ids.contains(&l.id.0)),
+                .filter(|l| filter.ids.is_empty() || filter.ids.contains(&l.id.0))
+                .filter(reason_matches),
         );
     }
     Ok(all)
+}
+
+/// The dead letters as a person reads them: a count per kind, side and reason (ids as `N`),
+/// then one line each.
+fn table(letters: &[DeadLetter]) -> String {
+    if letters.is_empty() {
+        return "No dead letters.\n".to_owned();
+    }
+    let mut groups: BTreeMap<(RecordKind, Side, String), u64> = BTreeMap::new();
+    for letter in letters {
+        let key = (letter.kind, letter.side, reason_group(&letter.reason));
+        *groups.entry(key).or_default() += 1;
+    }
+    let mut counted: Vec<_> = groups.into_iter().collect();
+    counted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut summary = Table::new(&["kind", "side", "count", "reason"], &[false, false, true]);
+    for ((kind, side, reason), n) in counted {
+        summary.row(vec![kind.to_string(), side.to_string(), count(n), reason]);
+    }
+    let mut list = Table::new(
+        &["id", "kind", "side", "source id", "attempts", "reason"],
+        &[true, false, false, false, true],
+    );
+    for letter in letters {
+        list.row(vec![
+            letter.id.to_string(),
+            letter.kind.to_string(),
+            letter.side.to_string(),
+            letter.source_id.to_string(),
+            letter.attempts.to_string(),
+            letter.reason.clone(),
+        ]);
+    }
+    format!(
+        "{} dead letter(s), by kind and reason (narrow with --kind and --reason):\n{}\n{}",
+        count(letters.len() as u64),
+        summary.render("  "),
+        list.render("")
+    )
 }
 
 fn print_letter(letter: &DeadLetter, json: bool) {

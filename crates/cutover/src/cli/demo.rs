@@ -248,12 +248,9 @@ impl Demo {
             target.as_ref(),
             &plan.mapping,
             &plan.copy.kinds,
-            &cutover_engine::discover(target.as_ref(), false, &|_, _| {})
-                .await
-                .map_err(super::backfill::engine_error)?,
+            &cutover_engine::discover(target.as_ref(), false, &|_, _| {}).await?,
         )
-        .await
-        .map_err(super::backfill::engine_error)?;
+        .await?;
         print_inventory(&inventory);
         if inventory.losses.iter().any(|l| l.what == "notifications") {
             println!(
@@ -310,8 +307,7 @@ impl Demo {
             mapping(),
             options,
         )
-        .await
-        .map_err(super::backfill::engine_error)?;
+        .await?;
         let copy_seconds = copy_started.elapsed().as_secs_f64();
         if std::io::stderr().is_terminal() {
             print_indented(&report.summary());
@@ -336,8 +332,7 @@ impl Demo {
             mapping(),
             &plan.copy.kinds,
         )
-        .await
-        .map_err(super::backfill::engine_error)?;
+        .await?;
         print_indented(&verified.summary());
         // What the target cannot hold, verify levels and counts itself ("not comparable"): no
         // difference is excused here.
@@ -608,10 +603,7 @@ async fn held(
     {
         let mut position = ReadPosition::start();
         loop {
-            let page = connector
-                .read_page(*kind, &position)
-                .await
-                .map_err(|e| super::backfill::engine_error(e.into()))?;
+            let page = connector.read_page(*kind, &position).await?;
             held.extend(page.items.into_iter().map(|o| (*kind, o.id)));
             match page.next {
                 Some(next) if !page.done && next != position => position = next,

@@ -15,7 +15,6 @@ use cutover_control::plan::init::{Discovery, InitOptions, Tuning, render, render
 use cutover_model::accounts::Accounts;
 use cutover_model::{PlatformKind, RecordKind, Side};
 
-use super::backfill::engine_error;
 use crate::exit::{Class, Outcome, fail};
 
 /// Arguments of `cutover init`.
@@ -206,8 +205,8 @@ pub(crate) async fn discover_and_write(
     let template = render_discovered(options, tuning, Discovery::Skipped("not yet"));
     let plan = cutover_control::plan::check_str(&out.display().to_string(), &template)
         .map_err(|e| fail(Class::Config, e))?;
-    let old = cutover_engine::connector(&plan, Side::Old, &read).map_err(engine_error)?;
-    let new = cutover_engine::connector(&plan, Side::New, &read).map_err(engine_error)?;
+    let old = cutover_engine::connector(&plan, Side::Old, &read)?;
+    let new = cutover_engine::connector(&plan, Side::New, &read)?;
     let terminal = std::io::stderr().is_terminal();
     let progress = move |what: &str, read: u64| {
         if terminal {
@@ -216,7 +215,6 @@ pub(crate) async fn discover_and_write(
     };
     let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), count, &progress)
         .await
-        .map_err(engine_error)
         .context("read both accounts (pass --offline to write the plan without them)")?;
     if terminal {
         eprintln!();

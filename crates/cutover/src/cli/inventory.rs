@@ -5,7 +5,6 @@ use clap::Args;
 use cutover_model::Side;
 use cutover_model::accounts::AccountSnapshot;
 
-use super::backfill::engine_error;
 use crate::context::Context;
 use crate::exit::Outcome;
 
@@ -23,13 +22,11 @@ pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Ou
     // No store: an inventory reads, it keeps nothing.
     let checked = cutover_control::plan::load_checked(&ctx.plan_path)?;
     let plan = &checked.plan;
-    let old = cutover_engine::connector(plan, Side::Old, |name| std::env::var(name).ok())
-        .map_err(engine_error)?;
+    let old = cutover_engine::connector(plan, Side::Old, |name| std::env::var(name).ok())?;
     let new_account = new_account(&checked).await;
     let new = cutover_engine::connector(plan, Side::New, |name| {
         Some(std::env::var(name).unwrap_or_else(|_| "not-needed-for-inventory".to_owned()))
-    })
-    .map_err(engine_error)?;
+    })?;
     let inventory = cutover_engine::inventory(
         old.as_ref(),
         new.as_ref(),
@@ -37,8 +34,7 @@ pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Ou
         &plan.copy.kinds,
         &new_account,
     )
-    .await
-    .map_err(engine_error)?;
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inventory)?);
     } else {

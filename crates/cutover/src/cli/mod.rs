@@ -12,6 +12,7 @@ mod plan;
 mod rehearsal;
 mod sim;
 mod verify;
+mod verify_html;
 
 use std::path::PathBuf;
 

@@ -8,7 +8,6 @@ use clap::Subcommand;
 use cutover_control::PlanError;
 use cutover_model::Side;
 
-use super::backfill::engine_error;
 use crate::context::Context;
 use crate::exit::{Class, Outcome, fail};
 
@@ -75,11 +74,10 @@ fn check(path: &Path) -> anyhow::Result<Outcome> {
 async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
     let plan = cutover_control::plan::load(path)?;
     let read = |name: &str| std::env::var(name).ok();
-    let old = cutover_engine::connector(&plan, Side::Old, read).map_err(engine_error)?;
-    let new = cutover_engine::connector(&plan, Side::New, read).map_err(engine_error)?;
+    let old = cutover_engine::connector(&plan, Side::Old, read)?;
+    let new = cutover_engine::connector(&plan, Side::New, read)?;
     let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), true, &|_, _| {})
         .await
-        .map_err(engine_error)
         .context("read both accounts")?;
     let text = tokio::fs::read_to_string(path)
         .await

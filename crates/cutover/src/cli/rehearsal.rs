@@ -91,7 +91,7 @@ pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<fresh
 /// The connector of one side of a rehearsal's plan, with the emulators' credentials
 /// (`cutover_engine::connector` raises the per-endpoint limits with a raised plan budget).
 pub(crate) fn connector(plan: &Plan, side: Side) -> anyhow::Result<Arc<dyn Connector>> {
-    cutover_engine::connector(plan, side, credential).map_err(super::backfill::engine_error)
+    cutover_engine::connector(plan, side, credential).map_err(anyhow::Error::from)
 }
 
 /// The credentials the plan names, as the emulators accept them (the demo and the benchmark

@@ -84,6 +84,16 @@ async fn inventory_counts_the_old_side_and_names_what_freshdesk_cannot_hold() {
     text.expect_code(0);
     let out = text.stdout();
     assert!(out.contains("ticket") && out.contains("12"), "{out}");
+    // The count table lines up: every count ends in the same column.
+    let table: Vec<&str> = out
+        .lines()
+        .skip_while(|l| !l.starts_with("Records on the old side"))
+        .skip(1)
+        .take_while(|l| !l.is_empty())
+        .collect();
+    assert!(table.len() > 3, "{out}");
+    let ends: Vec<usize> = table.iter().map(|l| l.trim_end().len()).collect();
+    assert!(ends.windows(2).all(|w| w[0] == w[1]), "not aligned:\n{out}");
     assert!(out.contains("cannot backdate"), "{out}");
     assert!(!dir.file("state.db").exists(), "inventory wrote a store");
 }

@@ -18,4 +18,5 @@ mod journey;
 mod notifications;
 mod plans;
 mod refresh;
+mod reports;
 mod sim_cli;

@@ -216,15 +216,26 @@ async fn a_value_with_no_mapping_dead_letters_the_record_with_the_line_to_add() 
 }
 
 #[tokio::test]
-async fn a_dry_run_counts_the_write_and_touches_neither_platform_nor_store() {
+async fn a_dry_run_asks_the_target_and_writes_to_neither_platform_nor_store() {
+    let new = freshdesk_sim(3, 0).await;
     let (store, _dir) = store().await;
-    let applier = applier(&store, Side::Old, true);
+    let target = freshdesk_at(Side::New, new.url());
+    let applier = cutover_engine::Applier::new(
+        std::sync::Arc::clone(&store),
+        zendesk(Side::Old),
+        std::sync::Arc::clone(&target),
+        cutover_engine::Mapping::from_plan(&plan().mapping),
+        true,
+    );
+    let contacts_before = read_all(target.as_ref(), RecordKind::Contact).await.len();
     let outcome = applier
         .apply(&observed(Side::Old, 7, contact("Ada")))
         .await
         .unwrap();
     assert_eq!(outcome, Outcome::Applied(WriteOutcome::Created));
     assert_eq!(store.count_links(None).await.unwrap(), 0);
+    let contacts_after = read_all(target.as_ref(), RecordKind::Contact).await.len();
+    assert_eq!(contacts_after, contacts_before, "a dry run creates nothing");
     // Its children see the would-be link and do not wait.
     let ticket = applier
         .prepare(&observed(Side::Old, 40, ticket("open", 7, None)))

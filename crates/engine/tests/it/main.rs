@@ -15,6 +15,7 @@
 mod apply;
 mod cursor;
 mod dead_letters;
+mod dry_run;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;

@@ -98,6 +98,12 @@ fn emulator_budget() -> BudgetConfig {
 
 /// A Zendesk connector for the emulator at `url`, with the emulator's credentials.
 pub(crate) fn zendesk_at(side: Side, url: &str) -> Arc<dyn Connector> {
+    Arc::new(ZendeskConnector::new(zendesk_config(side, url)).unwrap())
+}
+
+/// The configuration of a Zendesk connector for the emulator at `url`, with the emulator's
+/// credentials: for a test that changes it before building.
+pub(crate) fn zendesk_config(side: Side, url: &str) -> ZendeskConfig {
     let mut config = ZendeskConfig::with_api_token(
         side,
         url::Url::parse(url).unwrap(),
@@ -105,7 +111,7 @@ pub(crate) fn zendesk_at(side: Side, url: &str) -> Arc<dyn Connector> {
         SecretString::from("sim-token"),
     );
     config.budget = emulator_budget();
-    Arc::new(ZendeskConnector::new(config).unwrap())
+    config
 }
 
 /// The configuration of a Freshdesk connector for the emulator at `url`, with the emulator's

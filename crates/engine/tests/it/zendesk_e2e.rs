@@ -132,3 +132,144 @@ async fn a_zendesk_backfill_copies_everything_proves_it_and_is_idempotent() {
     // History went through the import API: no customer was e-mailed by the move.
     assert_no_one_emailed(new.url()).await;
 }
+
+/// The plan's `copy.since` leaves older tickets behind with their history: the backfill and
+/// verify count them as dropped, and verify is clean. `keep_original.note_header = true`
+/// starts each comment imported with its ticket with cutover's header line (original time and
+/// author), read back as the comment it copies.
+#[tokio::test]
+async fn history_before_copy_since_is_left_behind_and_headers_go_on_imports_when_asked() {
+    let old = zendesk_sim(9, 12).await;
+    let new = zendesk_sim(10, 0).await;
+    let (store, _dir) = support::store().await;
+    let source = zendesk_at(Side::Old, old.url());
+    let mut config = support::zendesk_config(Side::New, new.url());
+    config.headers_on_imports = true;
+    let target: Arc<dyn Connector> =
+        Arc::new(cutover_connect::ZendeskConnector::new(config).unwrap());
+    let mut days: Vec<chrono::NaiveDate> = read_all(source.as_ref(), RecordKind::Ticket)
+        .await
+        .into_iter()
+        .filter_map(|o| match o.record {
+            Record::Ticket(t) => Some(t.created_at.date_naive()),
+            _ => None,
+        })
+        .collect();
+    days.sort();
+    let since = days[days.len() / 2];
+    let older = days.iter().filter(|d| **d < since).count() as u64;
+    assert!(older > 0 && older < 12, "{days:?}");
+    let mapping = identity_mapping(source.as_ref())
+        .await
+        .history_since(Some(since));
+
+    let report = backfill_without_dead_letters(&store, &source, &target, &mapping).await;
+    let tickets = report.counts(RecordKind::Ticket);
+    assert_eq!(
+        (tickets.dropped, tickets.created),
+        (older, 12 - older),
+        "{}",
+        report.summary()
+    );
+
+    let verified = verify(
+        store.as_ref(),
+        source.as_ref(),
+        target.as_ref(),
+        mapping,
+        KINDS,
+    )
+    .await
+    .unwrap();
+    assert!(verified.is_clean(), "{}", verified.summary());
+    assert_eq!(verified.kinds[&RecordKind::Ticket].dropped, older);
+    assert!(
+        verified.kinds[&RecordKind::Comment].dropped > 0,
+        "{}",
+        verified.summary()
+    );
+
+    // Each imported comment starts with the header line, as the platform shows it. The list,
+    // not the export (which leaves out its last minute).
+    let listed = zendesk_get(new.url(), "tickets.json").await;
+    let listed = listed["tickets"].as_array().unwrap();
+    assert_eq!(listed.len() as u64, 12 - older);
+    let ticket = &listed[0]["id"];
+    let comments = zendesk_get(new.url(), &format!("tickets/{ticket}/comments.json")).await;
+    let bodies: Vec<&str> = comments["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["html_body"].as_str())
+        .collect();
+    assert!(!bodies.is_empty());
+    assert!(
+        bodies.iter().all(|b| b.contains("[cutover:old:comment:")),
+        "{bodies:#?}"
+    );
+}
+
+/// `GET /api/v2/{path}` of a Zendesk emulator, with its credentials.
+async fn zendesk_get(url: &str, path: &str) -> serde_json::Value {
+    reqwest::Client::new()
+        .get(format!("{url}/api/v2/{path}"))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// The plan's `copy.inline_images = "link"`: inline images are not uploaded again; the copied
+/// bodies point at them on the old platform, the images count as left behind, and verify (which
+/// expects those links) is clean.
+#[tokio::test]
+async fn inline_images_kept_as_links_point_at_the_old_platform() {
+    let old = zendesk_sim(7, 12).await;
+    let new = zendesk_sim(8, 0).await;
+    let (store, _dir) = support::store().await;
+    let (source, target) = (
+        zendesk_at(Side::Old, old.url()),
+        zendesk_at(Side::New, new.url()),
+    );
+    let mapping = identity_mapping(source.as_ref())
+        .await
+        .linking_inline_images(true);
+    let report = backfill_without_dead_letters(&store, &source, &target, &mapping).await;
+    let attachments = report.counts(RecordKind::Attachment);
+    assert!(attachments.dropped > 0, "{}", report.summary());
+
+    let verified = verify(
+        store.as_ref(),
+        source.as_ref(),
+        target.as_ref(),
+        mapping,
+        KINDS,
+    )
+    .await
+    .unwrap();
+    assert!(verified.is_clean(), "{}", verified.summary());
+    assert_eq!(
+        verified.kinds[&RecordKind::Attachment].dropped,
+        attachments.dropped
+    );
+
+    // Some copied body shows an image from the old platform, none a `cid:` left unresolved.
+    let listed = zendesk_get(new.url(), "tickets.json").await;
+    let mut bodies = Vec::new();
+    for ticket in listed["tickets"].as_array().unwrap() {
+        let path = format!("tickets/{}/comments.json", ticket["id"]);
+        let comments = zendesk_get(new.url(), &path).await;
+        for comment in comments["comments"].as_array().unwrap() {
+            bodies.push(comment["html_body"].as_str().unwrap_or_default().to_owned());
+        }
+    }
+    let old_image = format!("src=\"{}", old.url());
+    assert!(bodies.iter().any(|b| b.contains(&old_image)), "{bodies:#?}");
+    assert!(
+        !bodies.iter().any(|b| b.contains("src=\"cid:")),
+        "{bodies:#?}"
+    );
+}

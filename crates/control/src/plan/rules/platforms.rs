@@ -38,6 +38,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     distinct_platforms(sink, root);
     distinct_variables(sink, root);
     keep_original(sink, root);
+    inline_images(sink, root);
     copy_kinds(sink, root);
 }
 
@@ -173,19 +174,42 @@ fn keep_original(sink: &mut Sink<'_>, root: &DeTable<'_>) {
             );
         }
         Some((table, span)) => {
-            let has_field = table.contains_key("id_field");
-            let header = tree::get_bool(table, "note_header").unwrap_or(true);
-            if !has_field && !header {
+            if !tree::get_bool(table, "note_header").unwrap_or(true) {
                 sink.error(
                     &span,
-                    "copy.keep_original",
+                    "copy.keep_original.note_header",
                     format!(
-                        "{new} cannot backdate: set id_field or note_header = true, or original \
-                         times and authors are lost"
+                        "{new} cannot backdate a comment nor write it as its author: the header \
+                         line is the only place a comment's original author and time are kept \
+                         (and how cutover finds its copy after a crash); set note_header = true"
                     ),
                 );
             }
         }
+    }
+}
+
+/// `inline_images = "link"` keeps the old platform's addresses of inline images in the copied
+/// bodies: only Zendesk's stay valid while the account lives (and cutover marks them inline).
+fn inline_images(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+    let Some(old) = platform_of(root, Side::Old) else {
+        return;
+    };
+    let Some((copy, _)) = tree::get_table(root, "copy") else {
+        return;
+    };
+    let Some((value, span)) = tree::get_str(copy, "inline_images") else {
+        return;
+    };
+    if value == "link" && old != PlatformKind::Zendesk {
+        sink.error(
+            &span,
+            "copy.inline_images",
+            format!(
+                "{old}'s attachment addresses are signed and expire, so a link kept to one \
+                 breaks within hours: keep inline_images = \"rehost\""
+            ),
+        );
     }
 }
 
