@@ -69,6 +69,7 @@ pub(super) fn engine_error(error: EngineError) -> anyhow::Error {
         | EngineError::Unsupported(_)
         | EngineError::NotificationsOn { .. }
         | EngineError::Unmapped(_) => Class::Config,
+        EngineError::Intent { .. } => Class::Internal,
     };
     fail(class, error)
 }

@@ -30,6 +30,11 @@ const RUN_LIMIT: Duration = Duration::from_secs(180);
 /// The emulators' credentials (a Freshdesk emulator takes the token as its API key).
 const SIM_USER: &str = "admin@example.com/token";
 const SIM_TOKEN: &str = "sim-token";
+/// How late and lossy the target answers (see `crates/sim/README.md`): search and autocomplete
+/// lag as the platform documents, and one write in twenty-five is stored with its answer lost.
+fn late() -> Value {
+    json!({"late": true, "lost_answer_rate": 0.04})
+}
 /// The record kinds the backfill copies.
 const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,comment";
 
@@ -351,7 +356,21 @@ impl<T: Target> Move<T> {
             new,
         };
         mv.write_plan().await;
+        mv.answer_late(&mv.new).await;
         mv
+    }
+
+    /// Makes an emulator as late and lossy as the platforms: its search and autocomplete see a
+    /// write only after the documented lag, and a share of its writes are stored and their
+    /// answers lost.
+    async fn answer_late<A>(&self, sim: &SimHandle<A>) {
+        let set = reqwest::Client::new()
+            .put(format!("{}/_sim/faults", sim.url()))
+            .json(&late())
+            .send()
+            .await
+            .unwrap();
+        assert!(set.status().is_success(), "{:?}", set.text().await);
     }
 
     /// The plan a user writes for the two emulators (`plans::init_and_decide`): the kinds this
