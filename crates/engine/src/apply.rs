@@ -539,7 +539,7 @@ impl Applier {
 
     /// Links the children a write made or found (a ticket's comments, a comment's files) whose
     /// fingerprints are in `fingerprints`, unless a copy is another record's.
-    async fn link_children(
+    pub(crate) async fn link_children(
         &self,
         written: &Written,
         fingerprints: &BTreeMap<String, Fingerprint>,
@@ -581,7 +581,7 @@ impl Applier {
     }
 
     /// Remembers a link to commit with the page.
-    fn link(
+    pub(crate) fn link(
         &self,
         kind: RecordKind,
         source_id: &PlatformId,

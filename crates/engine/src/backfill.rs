@@ -192,6 +192,9 @@ impl Run {
         let with_children = self.options.kinds.contains(&RecordKind::Comment);
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
+            for rejected in &page.rejected {
+                self.applier.adopt_unreadable(rejected).await?;
+            }
             let mut letters = self.rejected(&page.rejected);
             let concurrency = self.options.concurrency.max(1);
             let applier = &self.applier;

@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use cutover_connect::{Origin, Outbound, UploadHandle, UploadRef, Written};
+use cutover_connect::{Origin, Outbound, Rejected, UploadHandle, UploadRef, Written};
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
 use serde::{Deserialize, Serialize};
@@ -223,6 +223,53 @@ impl Applier {
         self.state.add_intent(key);
         tracing::info!(mark = %origin.mark(), copy = %written.id, n_children = written.children.len(), "Found the copy an earlier attempt made.");
         Ok(Resume::Copy(Box::new(Found { intent, written })))
+    }
+
+    /// Links the copy an earlier attempt made of a record the source could not read now (it
+    /// read well then): the intent holds the record as sent, so its copy is found and linked
+    /// instead of staying on the target unlinked while the record itself is dead-lettered.
+    /// Returns whether a copy was linked.
+    pub(crate) async fn adopt_unreadable(&self, rejected: &Rejected) -> Result<bool, EngineError> {
+        let Some(id) = rejected.id.as_deref() else {
+            return Ok(false);
+        };
+        let Ok(id) = PlatformId::parse(id) else {
+            return Ok(false);
+        };
+        if self.dry_run
+            || self
+                .state
+                .find_link(self.store.as_ref(), rejected.kind, self.from_side(), &id)
+                .await?
+                .is_some()
+        {
+            return Ok(false);
+        }
+        let key = key(self.from_side(), rejected.kind, &id);
+        let Some(value) = self.store.run_state(&key).await?.filter(|v| !v.is_null()) else {
+            return Ok(false);
+        };
+        let Ok(intent) = serde_json::from_value::<Intent>(value) else {
+            return Ok(false);
+        };
+        let sent = intent.outbound();
+        let Some(copy) = self.target.find_by_origin(&sent).await? else {
+            return Ok(false);
+        };
+        let written = self.target.found(&copy, &sent).await?;
+        let origin = &intent.record.origin;
+        self.link(
+            origin.kind,
+            &origin.id,
+            &written.id,
+            intent.record.fingerprint,
+            None,
+            None,
+        );
+        self.link_children(&written, &intent.fingerprints()).await?;
+        self.state.add_intent(key);
+        tracing::info!(mark = %origin.mark(), copy = %written.id, "Unreadable now, linked to the copy an earlier run made.");
+        Ok(true)
     }
 
     /// Leaves the intent of creating `outbound` (with its children) in the store before the
