@@ -171,3 +171,51 @@ impl Applier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cutover_model::{PlatformId, Side};
+    use cutover_store::DeadLetterId;
+
+    use super::*;
+
+    fn letter(id: i64, kind: RecordKind) -> DeadLetter {
+        DeadLetter {
+            id: DeadLetterId(id),
+            kind,
+            side: Side::Old,
+            source_id: PlatformId::from(7),
+            reason: "parent never appeared".into(),
+            record: serde_json::Value::Null,
+            attempts: 1,
+            first_seen: chrono::DateTime::UNIX_EPOCH,
+            last_seen: chrono::DateTime::UNIX_EPOCH,
+            retried_at: None,
+        }
+    }
+
+    #[test]
+    fn parents_are_retried_before_what_refers_to_them() {
+        let mut letters = vec![
+            letter(1, RecordKind::Comment),
+            letter(2, RecordKind::Ticket),
+            letter(3, RecordKind::Agent),
+            letter(4, RecordKind::Group),
+            letter(5, RecordKind::Ticket),
+            letter(6, RecordKind::Organization),
+        ];
+        in_dependency_order(&mut letters);
+        let order: Vec<(RecordKind, i64)> = letters.iter().map(|l| (l.kind, l.id.0)).collect();
+        assert_eq!(
+            order,
+            [
+                (RecordKind::Organization, 6),
+                (RecordKind::Group, 4),
+                (RecordKind::Agent, 3),
+                (RecordKind::Ticket, 2),
+                (RecordKind::Ticket, 5),
+                (RecordKind::Comment, 1),
+            ]
+        );
+    }
+}

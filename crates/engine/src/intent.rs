@@ -296,3 +296,97 @@ impl Applier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use cutover_model::records::Comment;
+    use cutover_model::{PlatformKind, RecordKind};
+
+    use super::*;
+
+    fn origin(kind: RecordKind, id: u64) -> Origin {
+        Origin {
+            side: Side::Old,
+            platform: PlatformKind::Zendesk,
+            kind,
+            id: PlatformId::from(id),
+        }
+    }
+
+    fn fingerprint(text: &str) -> Fingerprint {
+        Fingerprint::of(&text).unwrap()
+    }
+
+    #[test]
+    fn an_intent_gives_back_what_was_sent_and_what_finding_it_needs() {
+        let comment = Record::Comment(Comment {
+            ticket: PlatformId::from(4),
+            author: PlatformId::from(30),
+            public: true,
+            html_body: "<p>Hello</p>".into(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
+        });
+        let mut child = Outbound::new(origin(RecordKind::Comment, 40), comment);
+        child.targets.insert(
+            RecordKind::Contact,
+            PlatformId::from(30),
+            PlatformId::from(930),
+        );
+        child.uploads.push(UploadRef {
+            origin: Some(origin(RecordKind::Attachment, 400)),
+            file_name: "invoice.pdf".into(),
+            content_type: "application/pdf".into(),
+            size: 3,
+            handle: UploadHandle::Held(std::sync::Arc::new(b"pdf".to_vec())),
+            url: None,
+        });
+        let mut ticket = Outbound::new(
+            origin(RecordKind::Ticket, 4),
+            Record::Group(cutover_model::records::Group {
+                name: "stands in for a ticket".into(),
+                description: None,
+            }),
+        );
+        ticket.targets.insert(
+            RecordKind::Contact,
+            PlatformId::from(30),
+            PlatformId::from(930),
+        );
+        ticket.children.push(child);
+        let fingerprints = BTreeMap::from([
+            (
+                origin(RecordKind::Comment, 40).mark(),
+                fingerprint("comment"),
+            ),
+            (
+                origin(RecordKind::Attachment, 400).mark(),
+                fingerprint("file"),
+            ),
+        ]);
+        let intent = Intent::of(&ticket, fingerprint("ticket"), &fingerprints);
+        let stored = serde_json::to_value(&intent).unwrap();
+        let intent: Intent = serde_json::from_value(stored).unwrap();
+        let sent = intent.outbound();
+        assert_eq!(sent.origin, ticket.origin);
+        assert_eq!(
+            sent.targets, ticket.targets,
+            "the requester's copy, to list its tickets"
+        );
+        assert!(sent.may_exist);
+        let child = &sent.children[0];
+        assert_eq!(
+            child
+                .targets
+                .get(RecordKind::Contact, &PlatformId::from(30)),
+            Some(&PlatformId::from(930))
+        );
+        assert_eq!(child.uploads[0].file_name, "invoice.pdf");
+        assert!(
+            matches!(&child.uploads[0].handle, UploadHandle::Token(t) if t.is_empty()),
+            "no bytes are kept"
+        );
+        let mut all = fingerprints.clone();
+        all.insert(origin(RecordKind::Ticket, 4).mark(), fingerprint("ticket"));
+        assert_eq!(intent.fingerprints(), all);
+    }
+}

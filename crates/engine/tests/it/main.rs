@@ -15,6 +15,7 @@
 mod apply;
 mod cursor;
 mod dead_letters;
+mod exactly_once;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
