@@ -20,7 +20,7 @@ use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Si
 use cutover_store::{Link, Store};
 
 use crate::error::EngineError;
-use crate::intent::{Found, Resume};
+use crate::intent::Resume;
 use crate::mapping::{Mapping, Translated};
 use crate::refs::{Fate, rewrite};
 use crate::state::RunState;
@@ -409,6 +409,7 @@ impl Applier {
     ) -> Result<Outcome, EngineError> {
         match resume {
             Resume::Copy(found) => return self.adopt(ready, *found).await,
+            Resume::Failed(outcome) => return Ok(outcome),
             Resume::Create { look_first } if ready.link.is_none() && !self.dry_run => {
                 ready.outbound.may_exist = look_first;
                 self.leave_intent(&ready.outbound, ready.fingerprint, fingerprints)
@@ -499,44 +500,6 @@ impl Applier {
         Ok(Outcome::Applied(written.outcome))
     }
 
-    /// Links the copy an earlier attempt made (and what it wrote with it). The copy holds what
-    /// that attempt sent: when the source has changed since, the copy is updated first; if that
-    /// update cannot be made, the copy is linked as what it holds and the record dead-lettered
-    /// with the reason (a later run, or a retry, updates it through its link).
-    async fn adopt(&self, ready: Ready, found: Found) -> Result<Outcome, EngineError> {
-        let Found { intent, written } = found;
-        let Ready {
-            outbound,
-            fingerprint,
-            version,
-            ..
-        } = ready;
-        let origin = &outbound.origin;
-        if let Some(other) = self
-            .linked_elsewhere(origin.kind, &origin.id, &written.id)
-            .await?
-        {
-            return Ok(taken_by_another(origin, &written.id, &other, 1));
-        }
-        let sent = intent.record.fingerprint;
-        let (mut outcome, mut linked) = (Outcome::Applied(WriteOutcome::Found), fingerprint);
-        if sent != fingerprint {
-            tracing::info!(mark = %origin.mark(), copy = %written.id, "The source changed since its copy was sent; updating the copy.");
-            match self.target.update(&written.id, &outbound).await {
-                Ok(_) => outcome = Outcome::Applied(WriteOutcome::Updated),
-                Err(e) => {
-                    outcome = per_record(e, &outbound)?;
-                    linked = sent;
-                }
-            }
-        }
-        self.link(origin.kind, &origin.id, &written.id, linked, version, None);
-        self.link_children(&written, &intent.fingerprints()).await?;
-        self.state
-            .add_intent(crate::intent::key(origin.side, origin.kind, &origin.id));
-        Ok(outcome)
-    }
-
     /// Links the children a write made or found (a ticket's comments, a comment's files) whose
     /// fingerprints are in `fingerprints`, unless a copy is another record's.
     pub(crate) async fn link_children(
@@ -564,7 +527,7 @@ impl Applier {
 
     /// The source id of the record that `target_id` (a record of `kind` on the target) is linked
     /// to already, when that is not `source_id`: a lookup must not hand one copy to two records.
-    async fn linked_elsewhere(
+    pub(crate) async fn linked_elsewhere(
         &self,
         kind: RecordKind,
         source_id: &PlatformId,
@@ -613,7 +576,7 @@ impl Applier {
 const MAX_TAKEN_RETRIES: usize = 8;
 
 /// The outcome of a record whose lookup found only `copy`, which is linked to `other` already.
-fn taken_by_another(
+pub(crate) fn taken_by_another(
     origin: &Origin,
     copy: &PlatformId,
     other: &PlatformId,
@@ -633,7 +596,7 @@ fn taken_by_another(
 
 /// A connector error on one record: data when it is the record's trouble, `Err` when the run
 /// cannot go on.
-fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
+pub(crate) fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
     match error.class() {
         ErrorClass::Permanent => Ok(Outcome::DeadLettered(error.to_string())),
         ErrorClass::Waiting => {

@@ -95,6 +95,10 @@ impl Applier {
         report: &mut TicketReport,
     ) -> Result<(), EngineError> {
         let resume = self.resumed(&ready).await?;
+        if let Resume::Failed(outcome) = resume {
+            report.outcomes.push((ticket.clone(), outcome));
+            return Ok(());
+        }
         if let Resume::Copy(found) = resume {
             let outcome = self
                 .write_resumed(ready, Resume::Copy(found), &BTreeMap::new())
@@ -315,25 +319,16 @@ impl Applier {
         let mut ready = match self.prepare(comment).await? {
             Prepared::Ready(ready) => *ready,
             Prepared::Done(outcome) => {
-                if outcome != Outcome::Unchanged {
-                    // Its files wait with it: the ticket is tried again as a whole.
-                    let parent = RecordRef {
-                        kind: RecordKind::Comment,
-                        side: comment.side,
-                        id: comment.id.clone(),
-                    };
-                    for attachment in attachments {
-                        report
-                            .outcomes
-                            .push((attachment.clone(), Outcome::Waiting(parent.clone())));
-                    }
-                }
-                report.outcomes.push((comment.clone(), outcome));
+                not_written(comment, attachments, outcome, report);
                 return Ok(());
             }
         };
         // An earlier attempt may have made the copy: look for it before carrying any file.
         let resume = self.resumed(&ready).await?;
+        if let Resume::Failed(outcome) = resume {
+            not_written(comment, attachments, outcome, report);
+            return Ok(());
+        }
         if let Resume::Copy(found) = resume {
             let outcome = self
                 .write_resumed(ready, Resume::Copy(found), &BTreeMap::new())
@@ -447,6 +442,29 @@ impl Applier {
             }
         }
     }
+}
+
+/// Reports a comment that was not written (`outcome`), with its files: unless it is unchanged,
+/// they wait with it, and the ticket is tried again as a whole.
+fn not_written(
+    comment: &Observed,
+    attachments: &[Observed],
+    outcome: Outcome,
+    report: &mut TicketReport,
+) {
+    if outcome != Outcome::Unchanged {
+        let parent = RecordRef {
+            kind: RecordKind::Comment,
+            side: comment.side,
+            id: comment.id.clone(),
+        };
+        for attachment in attachments {
+            report
+                .outcomes
+                .push((attachment.clone(), Outcome::Waiting(parent.clone())));
+        }
+    }
+    report.outcomes.push((comment.clone(), outcome));
 }
 
 /// A connector error on one file: the record's trouble, or the run's.

@@ -17,12 +17,12 @@
 
 use std::collections::BTreeMap;
 
-use cutover_connect::{Origin, Outbound, Rejected, UploadHandle, UploadRef, Written};
+use cutover_connect::{Origin, Outbound, Rejected, UploadHandle, UploadRef, WriteOutcome, Written};
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
 use serde::{Deserialize, Serialize};
 
-use crate::apply::{Applier, Ready};
+use crate::apply::{Applier, Outcome, Ready, per_record, taken_by_another};
 use crate::error::EngineError;
 
 /// What one create sends: the record and, for a ticket, the comments written with it.
@@ -191,6 +191,9 @@ pub(crate) enum Resume {
     },
     /// The copy that attempt made.
     Copy(Box<Found>),
+    /// Looking for the copy failed in a way only this record suffers (a reference gone, a
+    /// refusal): the record's outcome. Its intent stays, so a later run looks again.
+    Failed(Outcome),
 }
 
 impl Applier {
@@ -215,14 +218,59 @@ impl Applier {
         };
         let mut sent = intent.outbound();
         sent.taken.clone_from(&ready.outbound.taken);
-        let Some(id) = self.target.find_by_origin(&sent).await? else {
-            tracing::debug!(mark = %origin.mark(), "An earlier attempt left an intent and no copy; creating.");
-            return Ok(Resume::Create { look_first: false });
+        let id = match self.target.find_by_origin(&sent).await {
+            Ok(Some(id)) => id,
+            Ok(None) => {
+                tracing::debug!(mark = %origin.mark(), "An earlier attempt left an intent and no copy; creating.");
+                return Ok(Resume::Create { look_first: false });
+            }
+            Err(e) => return Ok(Resume::Failed(per_record(e, &sent)?)),
         };
-        let written = self.target.found(&id, &sent).await?;
+        let written = match self.target.found(&id, &sent).await {
+            Ok(written) => written,
+            Err(e) => return Ok(Resume::Failed(per_record(e, &sent)?)),
+        };
         self.state.add_intent(key);
         tracing::info!(mark = %origin.mark(), copy = %written.id, n_children = written.children.len(), "Found the copy an earlier attempt made.");
         Ok(Resume::Copy(Box::new(Found { intent, written })))
+    }
+
+    /// Links the copy an earlier attempt made (and what it wrote with it). The copy holds what
+    /// that attempt sent: when the source has changed since, the copy is updated first; if that
+    /// update cannot be made, the copy is linked as what it holds and the record dead-lettered
+    /// with the reason (a later run, or a retry, updates it through its link).
+    pub(crate) async fn adopt(&self, ready: Ready, found: Found) -> Result<Outcome, EngineError> {
+        let Found { intent, written } = found;
+        let Ready {
+            outbound,
+            fingerprint,
+            version,
+            ..
+        } = ready;
+        let origin = &outbound.origin;
+        if let Some(other) = self
+            .linked_elsewhere(origin.kind, &origin.id, &written.id)
+            .await?
+        {
+            return Ok(taken_by_another(origin, &written.id, &other, 1));
+        }
+        let sent = intent.record.fingerprint;
+        let (mut outcome, mut linked) = (Outcome::Applied(WriteOutcome::Found), fingerprint);
+        if sent != fingerprint {
+            tracing::info!(mark = %origin.mark(), copy = %written.id, "The source changed since its copy was sent; updating the copy.");
+            match self.target.update(&written.id, &outbound).await {
+                Ok(_) => outcome = Outcome::Applied(WriteOutcome::Updated),
+                Err(e) => {
+                    outcome = per_record(e, &outbound)?;
+                    linked = sent;
+                }
+            }
+        }
+        self.link(origin.kind, &origin.id, &written.id, linked, version, None);
+        self.link_children(&written, &intent.fingerprints()).await?;
+        self.state
+            .add_intent(crate::intent::key(origin.side, origin.kind, &origin.id));
+        Ok(outcome)
     }
 
     /// Links the copy an earlier attempt made of a record the source could not read now (it
@@ -253,10 +301,20 @@ impl Applier {
             return Ok(false);
         };
         let sent = intent.outbound();
-        let Some(copy) = self.target.find_by_origin(&sent).await? else {
-            return Ok(false);
+        let found = match self.target.find_by_origin(&sent).await {
+            Ok(Some(copy)) => self.target.found(&copy, &sent).await.map(Some),
+            other => other.map(|_| None),
         };
-        let written = self.target.found(&copy, &sent).await?;
+        let written = match found {
+            Ok(Some(written)) => written,
+            Ok(None) => return Ok(false),
+            Err(e) => {
+                // The record is dead-lettered as unreadable all the same; only a run that
+                // cannot go on stops here.
+                per_record(e, &sent)?;
+                return Ok(false);
+            }
+        };
         let origin = &intent.record.origin;
         self.link(
             origin.kind,
