@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use cutover_connect::{Origin, Outbound, Rejected, UploadHandle, UploadRef, WriteOutcome, Written};
+use cutover_connect::{Origin, Outbound, UploadHandle, UploadRef, WriteOutcome, Written};
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
 use serde::{Deserialize, Serialize};
@@ -273,28 +273,24 @@ impl Applier {
         Ok(outcome)
     }
 
-    /// Links the copy an earlier attempt made of a record the source could not read now (it
-    /// read well then): the intent holds the record as sent, so its copy is found and linked
-    /// instead of staying on the target unlinked while the record itself is dead-lettered.
+    /// Links the copy an earlier attempt made of a record this run leaves behind: one the
+    /// source could not read now (it read well then), or one dead-lettered now (a reference it
+    /// holds now never appeared). The intent holds the record as sent, so its copy is found and
+    /// linked as what it holds, instead of staying on the target unlinked while the record is in
+    /// the dead letters (which it still is: a later run or a retry compares it through the link).
     /// Returns whether a copy was linked.
-    pub(crate) async fn adopt_unreadable(&self, rejected: &Rejected) -> Result<bool, EngineError> {
-        let Some(id) = rejected.id.as_deref() else {
-            return Ok(false);
-        };
-        let Ok(id) = PlatformId::parse(id) else {
-            return Ok(false);
-        };
-        if self.dry_run
-            || self
-                .state
-                .find_link(self.store.as_ref(), rejected.kind, self.from_side(), &id)
-                .await?
-                .is_some()
-        {
+    pub(crate) async fn adopt_left(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<bool, EngineError> {
+        let side = self.from_side();
+        let store = self.store.as_ref();
+        if self.dry_run || self.state.find_link(store, kind, side, id).await?.is_some() {
             return Ok(false);
         }
-        let key = key(self.from_side(), rejected.kind, &id);
-        let Some(value) = self.store.run_state(&key).await?.filter(|v| !v.is_null()) else {
+        let key = key(side, kind, id);
+        let Some(value) = store.run_state(&key).await?.filter(|v| !v.is_null()) else {
             return Ok(false);
         };
         let Ok(intent) = serde_json::from_value::<Intent>(value) else {
@@ -309,13 +305,20 @@ impl Applier {
             Ok(Some(written)) => written,
             Ok(None) => return Ok(false),
             Err(e) => {
-                // The record is dead-lettered as unreadable all the same; only a run that
-                // cannot go on stops here.
+                // The record is in the dead letters all the same; only a run that cannot go on
+                // stops here.
                 per_record(e, &sent)?;
                 return Ok(false);
             }
         };
         let origin = &intent.record.origin;
+        if self
+            .linked_elsewhere(origin.kind, &origin.id, &written.id)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
         self.link(
             origin.kind,
             &origin.id,
@@ -326,7 +329,7 @@ impl Applier {
         );
         self.link_children(&written, &intent.fingerprints()).await?;
         self.state.add_intent(key);
-        tracing::info!(mark = %origin.mark(), copy = %written.id, "Unreadable now, linked to the copy an earlier run made.");
+        tracing::info!(mark = %origin.mark(), copy = %written.id, "Left behind now, linked to the copy an earlier run made.");
         Ok(true)
     }
 
