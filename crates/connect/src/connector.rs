@@ -175,7 +175,9 @@ pub trait Connector: Send + Sync + fmt::Debug {
     }
 
     /// Finds a copy of `outbound` on this platform by its mark or natural key (external id,
-    /// e-mail, name), without writing anything.
+    /// e-mail, name), without writing anything. Lookups read the records themselves (lists
+    /// filtered by a key the platform keeps unique, a ticket's requester's tickets), never only
+    /// a search index, which sees a write minutes late: a copy made a moment ago is found.
     async fn find_by_origin(&self, outbound: &Outbound)
     -> Result<Option<PlatformId>, ConnectError>;
 
@@ -195,8 +197,17 @@ pub trait Connector: Send + Sync + fmt::Debug {
         Ok(())
     }
 
-    /// Creates `outbound`, unless [`Connector::find_by_origin`] finds it.
+    /// Creates `outbound`. When [`Outbound::may_exist`] says a copy may exist (and always for
+    /// records matched by a natural key) it first looks with [`Connector::find_by_origin`]; a
+    /// create answered "already exists", or whose answer was lost, is looked up too. A copy
+    /// found is answered as [`Connector::found`] does.
     async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError>;
+
+    /// Completes a copy of `outbound` (as it was sent) that [`Connector::find_by_origin`]
+    /// found as `id`: the children it was written with (a ticket's comments and their files, a
+    /// comment's files) are matched to the copy's, and what a crash may have cut short is done
+    /// (an agent's group memberships). Answers [`WriteOutcome::Found`].
+    async fn found(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError>;
 
     /// Overwrites record `id` with the content of `outbound`.
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError>;

@@ -137,6 +137,13 @@ impl TargetIds {
         self
     }
 
+    /// Every `(kind, source key, target id)`.
+    pub fn iter(&self) -> impl Iterator<Item = (RecordKind, &RecordKey, &PlatformId)> {
+        self.by_source
+            .iter()
+            .map(|((kind, key), target)| (*kind, key, target))
+    }
+
     /// The target id of a source record.
     pub fn get(&self, kind: RecordKind, key: &RecordKey) -> Option<&PlatformId> {
         self.by_source.get(&(kind, key.clone()))
@@ -266,6 +273,12 @@ pub struct Outbound {
     /// Target ids a lookup must not answer with: copies linked to other records already. Two
     /// comments with equal author and text on one ticket must not both resolve to one copy.
     pub taken: BTreeSet<PlatformId>,
+    /// Whether a copy may exist already (an earlier attempt may have made it, or the record is
+    /// matched to the target's own by a natural key): `create` looks for it first. The engine
+    /// clears it for a first attempt, after leaving its durable intent, so a clean first run
+    /// pays no lookup per record; a create that answers "already exists" (409), or whose answer
+    /// is lost, is looked up all the same.
+    pub may_exist: bool,
 }
 
 impl Outbound {
@@ -279,7 +292,25 @@ impl Outbound {
             uploads: Vec::new(),
             children: Vec::new(),
             taken: BTreeSet::new(),
+            may_exist: true,
         }
+    }
+
+    /// Whether `create` looks for a copy before creating: when one may exist, and always for
+    /// the kinds matched to the target's own records by a natural key (groups, roles and custom
+    /// fields by name, agents by e-mail, configuration by title), which a target may hold before
+    /// cutover writes anything.
+    pub(crate) fn look_first(&self) -> bool {
+        self.may_exist
+            || !matches!(
+                self.record.kind(),
+                RecordKind::Organization
+                    | RecordKind::Contact
+                    | RecordKind::Ticket
+                    | RecordKind::Comment
+                    | RecordKind::Attachment
+                    | RecordKind::SatisfactionRating
+            )
     }
 
     /// The words naming this write in errors: `create ticket cutover:old:ticket:7 on zendesk`.

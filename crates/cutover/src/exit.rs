@@ -90,6 +90,8 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
             | EngineError::Unsupported(_)
             | EngineError::NotificationsOn { .. }
             | EngineError::Unmapped(_) => Class::Config,
+            // An intent that does not serialize is a bug, not the user's doing.
+            EngineError::Intent { .. } => Class::Internal,
         });
     }
     if let Some(connect) = cause.downcast_ref::<cutover_connect::ConnectError>() {

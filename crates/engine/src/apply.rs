@@ -13,13 +13,14 @@ use std::sync::{Arc, RwLock};
 
 use cutover_connect::{
     ConnectError, Connector, ErrorClass, History, Origin, Outbound, ReadPosition, Reference,
-    TargetIds, WriteOutcome, references,
+    TargetIds, WriteOutcome, Written, references,
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
 use cutover_store::{Link, Store};
 
 use crate::error::EngineError;
+use crate::intent::Resume;
 use crate::mapping::{Mapping, Translated};
 use crate::refs::{Fate, rewrite};
 use crate::state::RunState;
@@ -387,8 +388,40 @@ impl Applier {
 
     /// Writes a ready record (with the children and uploads its outbound carries: a ticket's
     /// comments, a comment's files) and links it and them. `fingerprints` holds the children's,
-    /// by origin mark.
+    /// by origin mark. A create first reads the intent an earlier attempt may have left and, when
+    /// that attempt made a copy, links the copy instead (see `intent.rs`).
     pub async fn write(
+        &self,
+        ready: Ready,
+        fingerprints: &BTreeMap<String, Fingerprint>,
+    ) -> Result<Outcome, EngineError> {
+        let resume = self.resumed(&ready).await?;
+        self.write_resumed(ready, resume, fingerprints).await
+    }
+
+    /// Writes a ready record as `resume` says: links the copy an earlier attempt made, or
+    /// creates it after leaving its intent (updates need none).
+    pub(crate) async fn write_resumed(
+        &self,
+        mut ready: Ready,
+        resume: Resume,
+        fingerprints: &BTreeMap<String, Fingerprint>,
+    ) -> Result<Outcome, EngineError> {
+        match resume {
+            Resume::Copy(found) => return self.adopt(ready, *found).await,
+            Resume::Failed(outcome) => return Ok(outcome),
+            Resume::Create { look_first } if ready.link.is_none() && !self.dry_run => {
+                ready.outbound.may_exist = look_first;
+                self.leave_intent(&ready.outbound, ready.fingerprint, fingerprints)
+                    .await?;
+            }
+            Resume::Create { .. } => {}
+        }
+        self.send(ready, fingerprints).await
+    }
+
+    /// Sends a ready record (a create, or an update of its link's copy) and links what it wrote.
+    async fn send(
         &self,
         ready: Ready,
         fingerprints: &BTreeMap<String, Fingerprint>,
@@ -436,20 +469,15 @@ impl Applier {
                     && outbound.taken.insert(written.id.clone())
                 {
                     tracing::debug!(mark = %origin.mark(), taken = %written.id, "Copy found is linked to another record; looking again.");
+                    outbound.may_exist = true;
                     continue;
                 }
-                return Ok(Outcome::DeadLettered(format!(
-                    "{} {} on the {} side: the copy found on the {} side, {}, is linked to {} {} \
-                     already, and no copy of its own was found or made after {tries} tries; \
-                     compare the two records on the source: they may be duplicates",
-                    origin.kind,
-                    origin.id,
-                    origin.side,
-                    origin.side.other(),
-                    written.id,
-                    origin.kind,
-                    other
-                )));
+                return Ok(taken_by_another(
+                    &outbound.origin,
+                    &written.id,
+                    &other,
+                    tries,
+                ));
             }
         };
         let source_id = outbound.origin.id.clone();
@@ -461,33 +489,38 @@ impl Applier {
             version,
             link,
         );
-        for child in &written.children {
-            if let Some(fingerprint) = fingerprints.get(&child.origin.mark()) {
-                let origin = &child.origin;
-                if let Some(other) = self
-                    .linked_elsewhere(origin.kind, &origin.id, &child.id)
-                    .await?
-                {
-                    // Left unlinked: the caller writes it on its own (see `children.rs`).
-                    tracing::debug!(mark = %origin.mark(), copy = %child.id, %other, "Child matched a copy linked to another record; not linked.");
-                    continue;
-                }
-                self.link(
-                    child.origin.kind,
-                    &child.origin.id,
-                    &child.id,
-                    *fingerprint,
-                    None,
-                    None,
-                );
-            }
-        }
+        self.link_children(&written, fingerprints).await?;
         Ok(Outcome::Applied(written.outcome))
+    }
+
+    /// Links the children a write made or found (a ticket's comments, a comment's files) whose
+    /// fingerprints are in `fingerprints`, unless a copy is another record's.
+    pub(crate) async fn link_children(
+        &self,
+        written: &Written,
+        fingerprints: &BTreeMap<String, Fingerprint>,
+    ) -> Result<(), EngineError> {
+        for child in &written.children {
+            let Some(fingerprint) = fingerprints.get(&child.origin.mark()) else {
+                continue;
+            };
+            let origin = &child.origin;
+            if let Some(other) = self
+                .linked_elsewhere(origin.kind, &origin.id, &child.id)
+                .await?
+            {
+                // Left unlinked: the caller writes it on its own (see `children.rs`).
+                tracing::debug!(mark = %origin.mark(), copy = %child.id, %other, "Child matched a copy linked to another record; not linked.");
+                continue;
+            }
+            self.link(origin.kind, &origin.id, &child.id, *fingerprint, None, None);
+        }
+        Ok(())
     }
 
     /// The source id of the record that `target_id` (a record of `kind` on the target) is linked
     /// to already, when that is not `source_id`: a lookup must not hand one copy to two records.
-    async fn linked_elsewhere(
+    pub(crate) async fn linked_elsewhere(
         &self,
         kind: RecordKind,
         source_id: &PlatformId,
@@ -504,7 +537,7 @@ impl Applier {
     }
 
     /// Remembers a link to commit with the page.
-    fn link(
+    pub(crate) fn link(
         &self,
         kind: RecordKind,
         source_id: &PlatformId,
@@ -534,6 +567,25 @@ impl Applier {
 /// How often a comment whose lookup found another record's copy is looked up again (each time
 /// without the copies found before) before it is dead-lettered.
 const MAX_TAKEN_RETRIES: usize = 8;
+
+/// The outcome of a record whose lookup found only `copy`, which is linked to `other` already.
+pub(crate) fn taken_by_another(
+    origin: &Origin,
+    copy: &PlatformId,
+    other: &PlatformId,
+    tries: usize,
+) -> Outcome {
+    Outcome::DeadLettered(format!(
+        "{} {} on the {} side: the copy found on the {} side, {copy}, is linked to {} {other} \
+         already, and no copy of its own was found or made after {tries} tries; compare the two \
+         records on the source: they may be duplicates",
+        origin.kind,
+        origin.id,
+        origin.side,
+        origin.side.other(),
+        origin.kind,
+    ))
+}
 
 /// A connector error on one record: data when it is the record's trouble, `Err` when the run
 /// cannot go on.

@@ -200,6 +200,11 @@ impl Run {
         let with_children = self.options.kinds.contains(&RecordKind::Comment);
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
+            let mut left: Vec<(RecordKind, PlatformId)> = page
+                .rejected
+                .iter()
+                .filter_map(|r| Some((r.kind, PlatformId::parse(r.id.clone()?).ok()?)))
+                .collect();
             let mut letters = self.rejected(&page.rejected);
             let concurrency = self.options.concurrency.max(1);
             let applier = &self.applier;
@@ -213,9 +218,11 @@ impl Run {
                 letters.extend(self.rejected(&rejected));
                 let ticket = ticket_of(&outcomes);
                 for (observed, outcome) in outcomes {
+                    left.extend(left_behind(&observed, &outcome));
                     letters.extend(self.tally(observed, outcome, ticket.as_ref()));
                 }
             }
+            self.adopt_left(&left).await?;
             let saved = Saved {
                 position: page.next.clone(),
                 complete: page.done || page.next.is_none(),
@@ -282,6 +289,7 @@ impl Run {
         }
         let with_children = self.options.kinds.contains(&RecordKind::Comment);
         let mut letters = Vec::new();
+        let mut left = Vec::new();
         let mut settled = Vec::new();
         for (parked, _) in retry {
             // The earlier attempt was counted as waiting; this one replaces it.
@@ -304,12 +312,14 @@ impl Run {
                     (outcome, _) => outcome,
                 };
                 still_waiting |= matches!(outcome, Outcome::Waiting(_));
+                left.extend(left_behind(&observed, &outcome));
                 letters.extend(self.tally(observed, outcome, ticket.as_ref()));
             }
             if !still_waiting {
                 settled.push((parked.record.kind(), parked.id.clone()));
             }
         }
+        self.adopt_left(&left).await?;
         self.commit(letters, None).await?;
         self.release(&settled).await
     }
@@ -347,6 +357,15 @@ impl Run {
             if wanted.contains(&(letter.kind, letter.source_id.clone())) {
                 store.drop_dead_letter(letter.id).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Links the copies earlier runs made of records this run leaves behind (see
+    /// `Applier::adopt_left`), so no copy stays on the target unlinked.
+    async fn adopt_left(&self, left: &[(RecordKind, PlatformId)]) -> Result<(), EngineError> {
+        for (kind, id) in left {
+            self.applier.adopt_left(*kind, id).await?;
         }
         Ok(())
     }
@@ -403,6 +422,12 @@ async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, Engine
         all.extend(page);
     }
     Ok(all)
+}
+
+/// A record this run leaves behind (dead-lettered), whose copy an earlier run may have made.
+fn left_behind(observed: &Observed, outcome: &Outcome) -> Option<(RecordKind, PlatformId)> {
+    matches!(outcome, Outcome::DeadLettered(_))
+        .then(|| (observed.record.kind(), observed.id.clone()))
 }
 
 /// The ticket of a ticket step's outcomes (it comes first), if it is one.

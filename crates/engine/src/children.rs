@@ -13,7 +13,7 @@ use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef};
 
 use crate::apply::{Applier, Outcome, Prepared, Ready};
 use crate::error::EngineError;
-use crate::intent::Intent;
+use crate::intent::Resume;
 
 /// What one ticket step came to: the ticket's outcome and each child's.
 #[derive(Debug, Default)]
@@ -72,7 +72,21 @@ impl Applier {
         Ok(report)
     }
 
+    /// Applies the children of a ticket that is linked already (those not linked yet are
+    /// written; the others are unchanged), as a backfill does for an unchanged ticket.
+    pub(crate) async fn apply_children_of(
+        &self,
+        ticket: &PlatformId,
+    ) -> Result<TicketReport, EngineError> {
+        let mut report = TicketReport::default();
+        let children = self.read_children(ticket, &mut report).await?;
+        self.apply_children(children, &mut report).await?;
+        Ok(report)
+    }
+
     /// Creates a ticket with every child that is ready; the others are applied one by one after.
+    /// When an earlier attempt made the copy, the copy is linked with the children it holds
+    /// (found before any file is downloaded or uploaded), and only the rest are written.
     async fn create_with_children(
         &self,
         ticket: &Observed,
@@ -80,6 +94,29 @@ impl Applier {
         children: Children,
         report: &mut TicketReport,
     ) -> Result<(), EngineError> {
+        let resume = self.resumed(&ready).await?;
+        if let Resume::Failed(outcome) = resume {
+            report.outcomes.push((ticket.clone(), outcome));
+            return Ok(());
+        }
+        if let Resume::Copy(found) = resume {
+            let outcome = self
+                .write_resumed(ready, Resume::Copy(found), &BTreeMap::new())
+                .await?;
+            let written = matches!(outcome, Outcome::Applied(_));
+            report.outcomes.push((ticket.clone(), outcome));
+            self.forgive_linked(ticket, report).await?;
+            self.files_not_held(&children.items, report).await?;
+            if written {
+                let none = Children {
+                    items: Vec::new(),
+                    sources: children.sources.clone(),
+                };
+                let rest = self.not_linked(&children, none).await?;
+                self.apply_children(rest, report).await?;
+            }
+            return Ok(());
+        }
         let together = (RecordKind::Ticket, ticket.id.clone());
         let mut fingerprints = BTreeMap::new();
         let mut later = Children {
@@ -88,8 +125,6 @@ impl Applier {
         };
         let mut pending_comment: Option<Ready> = None;
         let mut outbounds = Vec::new();
-        // Comments that wait for a parent this run (an author the source could not read now).
-        let mut waiting = BTreeSet::new();
         for item in &children.items {
             if let Record::Attachment(_) = item.record {
                 let Some(comment) = pending_comment.as_mut() else {
@@ -119,65 +154,16 @@ impl Applier {
                     fingerprints.insert(comment.outbound.origin.mark(), comment.fingerprint);
                     pending_comment = Some(*comment);
                 }
-                Prepared::Done(outcome) => {
-                    if matches!(outcome, Outcome::Waiting(_)) {
-                        waiting.insert(item.id.to_string());
-                    }
-                    later.items.push(item.clone());
-                }
+                Prepared::Done(_) => later.items.push(item.clone()),
             }
         }
         outbounds.extend(pending_comment.take().map(|c| c.outbound));
-        // Comments this run cannot send (the source could not read them, or they wait for a
-        // parent it could not read), but which an earlier run wrote with this ticket just before
-        // it died: they go as that run sent them, so their copies are matched and linked, and
-        // the intent written now still names them (else a later run would not find them).
-        let mut carried: BTreeSet<String> = report
-            .rejected
-            .iter()
-            .filter(|r| r.kind == RecordKind::Comment)
-            .filter_map(|r| r.id.clone())
-            .collect();
-        carried.extend(waiting);
-        let mut from_intent = BTreeSet::new();
-        if !carried.is_empty()
-            && let Some(previous) = self.previous_intent(&ticket.id).await?
-        {
-            for child in previous.children {
-                if carried.contains(child.origin.id.as_str()) {
-                    fingerprints.extend(child.fingerprints());
-                    from_intent.insert(child.origin.id.clone());
-                    outbounds.push(child.outbound());
-                }
-            }
-        }
-        // A comment sent from the intent no longer waits, nor do its attachments.
-        later.items.retain(|item| match &item.record {
-            Record::Comment(_) => !from_intent.contains(&item.id),
-            Record::Attachment(a) => !from_intent.contains(&a.comment),
-            _ => true,
-        });
         let n_children = outbounds.len();
-        self.record_intent(&ticket.id, &Intent::of(&outbounds, &fingerprints))
-            .await?;
         ready.outbound.children = outbounds;
-        let outcome = self.write(ready, &fingerprints).await?;
+        let outcome = self.write_resumed(ready, resume, &fingerprints).await?;
         let written = matches!(outcome, Outcome::Applied(_));
         report.outcomes.push((ticket.clone(), outcome));
         tracing::debug!(ticket = %ticket.id, n_children, "Ticket written with its comments.");
-        for id in &from_intent {
-            let linked = self
-                .state
-                .find_link(self.store.as_ref(), RecordKind::Comment, ticket.side, id)
-                .await?;
-            if linked.is_some() {
-                // Its copy is linked: the unreadable answer of this run is no loss.
-                tracing::info!(comment = %id, ticket = %ticket.id, "Comment unreadable now, linked to the copy an earlier run wrote.");
-                report.rejected.retain(|r| {
-                    r.kind != RecordKind::Comment || r.id.as_deref() != Some(id.as_str())
-                });
-            }
-        }
         if written {
             // A dry run links nothing: only what did not go with the ticket is left to count.
             let rest = if self.dry_run {
@@ -187,6 +173,82 @@ impl Applier {
             };
             self.apply_children(rest, report).await?;
         }
+        Ok(())
+    }
+
+    /// Dead-letters the files of comments linked to a copy an earlier run made that the copy
+    /// does not hold (the file could not go with it then): a file cannot be added to a comment,
+    /// and a file left out silently would be lost without a trace.
+    async fn files_not_held(
+        &self,
+        items: &[Observed],
+        report: &mut TicketReport,
+    ) -> Result<(), EngineError> {
+        let side = self.from_side();
+        let store = self.store.as_ref();
+        let mut comment_linked = false;
+        for item in items {
+            match &item.record {
+                Record::Comment(_) => {
+                    let link = self
+                        .state
+                        .find_link(store, RecordKind::Comment, side, &item.id)
+                        .await?;
+                    comment_linked = link.is_some();
+                }
+                Record::Attachment(file) if comment_linked => {
+                    let link = self
+                        .state
+                        .find_link(store, RecordKind::Attachment, side, &item.id)
+                        .await?;
+                    if link.is_none() {
+                        let reason = format!(
+                            "attachment {} on the {side} side: the copy of its comment {}, made \
+                             by an earlier run, does not hold it, and a file cannot be added to a \
+                             comment",
+                            item.id, file.comment
+                        );
+                        report
+                            .outcomes
+                            .push((item.clone(), Outcome::DeadLettered(reason)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back the read failures of comments that are linked now: an earlier attempt wrote
+    /// them with their ticket (its intent kept them as sent), so the unreadable answer of this
+    /// run loses nothing.
+    async fn forgive_linked(
+        &self,
+        ticket: &Observed,
+        report: &mut TicketReport,
+    ) -> Result<(), EngineError> {
+        let mut linked = BTreeSet::new();
+        for rejected in &report.rejected {
+            let Some(id) = rejected.id.as_deref() else {
+                continue;
+            };
+            let Ok(id) = PlatformId::parse(id) else {
+                continue;
+            };
+            if rejected.kind == RecordKind::Comment
+                && self
+                    .state
+                    .find_link(self.store.as_ref(), RecordKind::Comment, ticket.side, &id)
+                    .await?
+                    .is_some()
+            {
+                tracing::info!(comment = %id, ticket = %ticket.id, "Comment unreadable now, linked to the copy an earlier run wrote.");
+                linked.insert(id.to_string());
+            }
+        }
+        report.rejected.retain(|r| {
+            r.kind != RecordKind::Comment || !r.id.as_ref().is_some_and(|id| linked.contains(id))
+        });
         Ok(())
     }
 
@@ -264,23 +326,26 @@ impl Applier {
         let mut ready = match self.prepare(comment).await? {
             Prepared::Ready(ready) => *ready,
             Prepared::Done(outcome) => {
-                if outcome != Outcome::Unchanged {
-                    // Its files wait with it: the ticket is tried again as a whole.
-                    let parent = RecordRef {
-                        kind: RecordKind::Comment,
-                        side: comment.side,
-                        id: comment.id.clone(),
-                    };
-                    for attachment in attachments {
-                        report
-                            .outcomes
-                            .push((attachment.clone(), Outcome::Waiting(parent.clone())));
-                    }
-                }
-                report.outcomes.push((comment.clone(), outcome));
+                not_written(comment, attachments, outcome, report);
                 return Ok(());
             }
         };
+        // An earlier attempt may have made the copy: look for it before carrying any file.
+        let resume = self.resumed(&ready).await?;
+        if let Resume::Failed(outcome) = resume {
+            not_written(comment, attachments, outcome, report);
+            return Ok(());
+        }
+        if let Resume::Copy(found) = resume {
+            let outcome = self
+                .write_resumed(ready, Resume::Copy(found), &BTreeMap::new())
+                .await?;
+            report.outcomes.push((comment.clone(), outcome));
+            let mut items = vec![comment.clone()];
+            items.extend(attachments.iter().cloned());
+            self.files_not_held(&items, report).await?;
+            return Ok(());
+        }
         let parent = (RecordKind::Comment, comment.id.clone());
         let mut fingerprints = BTreeMap::new();
         for attachment in attachments {
@@ -299,7 +364,7 @@ impl Applier {
                 Err(outcome) => report.outcomes.push((attachment.clone(), outcome)),
             }
         }
-        let outcome = self.write(ready, &fingerprints).await?;
+        let outcome = self.write_resumed(ready, resume, &fingerprints).await?;
         report.outcomes.push((comment.clone(), outcome));
         Ok(())
     }
@@ -394,6 +459,29 @@ impl Applier {
             }
         }
     }
+}
+
+/// Reports a comment that was not written (`outcome`), with its files: unless it is unchanged,
+/// they wait with it, and the ticket is tried again as a whole.
+fn not_written(
+    comment: &Observed,
+    attachments: &[Observed],
+    outcome: Outcome,
+    report: &mut TicketReport,
+) {
+    if outcome != Outcome::Unchanged {
+        let parent = RecordRef {
+            kind: RecordKind::Comment,
+            side: comment.side,
+            id: comment.id.clone(),
+        };
+        for attachment in attachments {
+            report
+                .outcomes
+                .push((attachment.clone(), Outcome::Waiting(parent.clone())));
+        }
+    }
+    report.outcomes.push((comment.clone(), outcome));
 }
 
 /// A connector error on one file: the record's trouble, or the run's.

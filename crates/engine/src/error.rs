@@ -47,6 +47,15 @@ pub enum EngineError {
         crate::unmapped::describe(.0)
     )]
     Unmapped(Vec<cutover_control::plan::open::OpenValue>),
+    /// The intent of a create could not be written down, so the create is not sent (a crash
+    /// after it could not be told from a create that never happened).
+    #[error("keep the intent {key} before its write: {reason}")]
+    Intent {
+        /// The run-state key.
+        key: String,
+        /// Why it could not be written.
+        reason: String,
+    },
     /// The plan names a platform that has no connector yet.
     #[error("connect to {0}: there is no connector for this platform yet")]
     Unsupported(PlatformKind),

@@ -85,6 +85,9 @@ pub struct MachineryOptions<'a> {
     pub webhook_retry_base: StdDuration,
     /// Allow webhooks to non-loopback endpoints.
     pub allow_external_webhooks: bool,
+    /// How far behind the platform documents its search to be, in seconds (what the faults'
+    /// `late` switches on, see [`crate::lateness`]).
+    pub documented_search_lag: u64,
 }
 
 impl Machinery {
@@ -96,7 +99,8 @@ impl Machinery {
         shutdown: CancellationToken,
     ) -> Result<Self, SimError> {
         let clock = opts.start_time.map_or_else(Clock::real, Clock::starting_at);
-        let faults = Faults::new(opts.faults.clone(), opts.seed, "/_sim", fault_body);
+        let faults = Faults::new(opts.faults.clone(), opts.seed, "/_sim", fault_body)
+            .with_documented_lag(opts.documented_search_lag);
         let policy = RetryPolicy {
             max_attempts: opts.webhook_attempts.max(1),
             base_delay: opts.webhook_retry_base,

@@ -1,7 +1,9 @@
 //! Switchable faults, set at start and at run time (`/_sim/faults`): 5xx bursts at a rate, added
-//! latency from a distribution, dropped connections, 429 storms, a share of malformed records
-//! and a share of lost webhooks. [`middleware`] applies the request-level faults; platforms call
-//! [`Faults::corrupt_records`] on the records they render and [`json_bytes`] to encode them.
+//! latency from a distribution, dropped connections, 429 storms, writes stored whose answer is
+//! then lost, a share of malformed records, a share of lost webhooks, and lateness (search and
+//! autocomplete that see a write only after the platform's lag, see [`crate::lateness`]).
+//! [`middleware`] applies the request-level faults; platforms call [`Faults::corrupt_records`]
+//! on the records they render and [`json_bytes`] to encode them.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -41,6 +43,30 @@ pub struct FaultConfig {
     pub malformed_kinds: Vec<MalformedKind>,
     /// Share of webhook invocations that are silently lost.
     pub webhook_loss_rate: f64,
+    /// Share of writes (`POST`, `PUT`, `PATCH`, `DELETE`) that are stored and whose answer is
+    /// then lost, as when a platform's edge resets the connection or answers 502 after the
+    /// write went through.
+    pub lost_answer_rate: f64,
+    /// How a lost answer reaches the client (default: either, at random).
+    pub lost_answer_as: LostAnswer,
+    /// Search and autocomplete see a write only after a delay, as the platforms document: the
+    /// platform's documented lag, or `search_lag_seconds`.
+    pub late: bool,
+    /// The lag in seconds of the emulator's clock when `late` is on (default: the platform's).
+    pub search_lag_seconds: Option<u64>,
+}
+
+/// How the answer of a write that was stored is lost.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum LostAnswer {
+    /// The connection drops before the answer completes.
+    Drop,
+    /// A 502 Bad Gateway in the platform's words.
+    BadGateway,
+    /// One or the other, at random.
+    #[default]
+    Either,
 }
 
 /// A latency distribution, in milliseconds.
@@ -111,6 +137,8 @@ pub struct Faults {
     inner: Arc<Mutex<FaultState>>,
     exempt_prefix: &'static str,
     body: FaultBody,
+    /// The platform's documented search lag, in seconds: what `late` switches on.
+    documented_lag: u64,
 }
 
 impl std::fmt::Debug for Faults {
@@ -131,6 +159,8 @@ struct FaultState {
 
 enum Action {
     Pass,
+    /// The request goes through (its write is stored), then its answer is lost.
+    PassThenLose(LostAnswer),
     Error(StatusCode),
     Drop,
     Storm(u64),
@@ -155,7 +185,26 @@ impl Faults {
             inner: Arc::new(Mutex::new(state)),
             exempt_prefix,
             body,
+            documented_lag: 0,
         }
+    }
+
+    /// The same switchboard, knowing the platform's documented search lag (what `late` turns
+    /// on), in seconds.
+    pub fn with_documented_lag(mut self, seconds: u64) -> Self {
+        self.documented_lag = seconds;
+        self
+    }
+
+    /// How far behind search and autocomplete are, in seconds of the emulator's clock: `None`
+    /// when they see every write at once.
+    pub fn search_lag(&self) -> Option<i64> {
+        self.with(|s| {
+            s.config.late.then(|| {
+                let seconds = s.config.search_lag_seconds.unwrap_or(self.documented_lag);
+                i64::try_from(seconds).unwrap_or(i64::MAX)
+            })
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut FaultState) -> T) -> T {
@@ -186,7 +235,19 @@ impl Faults {
         self.with(|s| chance(&mut s.rng, s.config.webhook_loss_rate))
     }
 
-    fn plan(&self) -> (Option<Duration>, Action) {
+    /// Whether the answer of this write is lost (after the write is stored), and how.
+    fn lose_answer(s: &mut FaultState) -> Option<LostAnswer> {
+        if !chance(&mut s.rng, s.config.lost_answer_rate) {
+            return None;
+        }
+        Some(match s.config.lost_answer_as {
+            LostAnswer::Either if s.rng.random_bool(0.5) => LostAnswer::Drop,
+            LostAnswer::Either => LostAnswer::BadGateway,
+            other => other,
+        })
+    }
+
+    fn plan(&self, write: bool) -> (Option<Duration>, Action) {
         self.with(|s| {
             let latency = s
                 .config
@@ -217,6 +278,9 @@ impl Faults {
             }
             if chance(&mut s.rng, s.config.drop_rate) {
                 return (latency, Action::Drop);
+            }
+            if write && let Some(lost) = Self::lose_answer(s) {
+                return (latency, Action::PassThenLose(lost));
             }
             (latency, Action::Pass)
         })
@@ -379,12 +443,25 @@ pub async fn middleware(State(faults): State<Faults>, req: Request, next: Next) 
     if req.uri().path().starts_with(faults.exempt_prefix) {
         return next.run(req).await;
     }
-    let (latency, action) = faults.plan();
+    let write = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS
+    );
+    let (latency, action) = faults.plan(write);
     if let Some(delay) = latency {
         tokio::time::sleep(delay).await;
     }
     match action {
         Action::Pass => next.run(req).await,
+        Action::PassThenLose(lost) => {
+            // The write is stored; only its answer never arrives whole.
+            let stored = next.run(req).await;
+            drop(stored);
+            match lost {
+                LostAnswer::BadGateway => (faults.body)(StatusCode::BAD_GATEWAY, 0),
+                LostAnswer::Drop | LostAnswer::Either => dropped_connection(),
+            }
+        }
         Action::Error(status) => (faults.body)(status, 0),
         Action::Drop => dropped_connection(),
         Action::Storm(retry_after) => {
@@ -408,6 +485,8 @@ pub fn plain_body(status: StatusCode, _retry_after: u64) -> Response {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeSet;
+
     use super::*;
 
     const SHAPE: RecordShape = RecordShape {
@@ -489,12 +568,56 @@ mod tests {
             error_burst: 3,
             ..FaultConfig::default()
         });
-        assert!(matches!(f.plan().1, Action::Error(s) if s == StatusCode::SERVICE_UNAVAILABLE));
+        assert!(
+            matches!(f.plan(false).1, Action::Error(s) if s == StatusCode::SERVICE_UNAVAILABLE)
+        );
         f.set(FaultConfig {
             error_rate: 0.0,
             ..FaultConfig::default()
         });
-        assert!(matches!(f.plan().1, Action::Pass));
+        assert!(matches!(f.plan(false).1, Action::Pass));
+    }
+
+    #[test]
+    fn only_writes_lose_their_answers() {
+        let f = faults(FaultConfig {
+            lost_answer_rate: 1.0,
+            lost_answer_as: LostAnswer::Drop,
+            ..FaultConfig::default()
+        });
+        assert!(matches!(f.plan(false).1, Action::Pass));
+        assert!(matches!(
+            f.plan(true).1,
+            Action::PassThenLose(LostAnswer::Drop)
+        ));
+        f.set(FaultConfig {
+            lost_answer_rate: 1.0,
+            ..FaultConfig::default()
+        });
+        let kinds: BTreeSet<bool> = (0..64)
+            .filter_map(|_| match f.plan(true).1 {
+                Action::PassThenLose(lost) => Some(lost == LostAnswer::Drop),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(kinds.len(), 2, "either way, at random");
+    }
+
+    #[test]
+    fn lateness_is_the_documented_lag_unless_told() {
+        let f = faults(FaultConfig::default()).with_documented_lag(180);
+        assert_eq!(f.search_lag(), None);
+        f.set(FaultConfig {
+            late: true,
+            ..FaultConfig::default()
+        });
+        assert_eq!(f.search_lag(), Some(180));
+        f.set(FaultConfig {
+            late: true,
+            search_lag_seconds: Some(5),
+            ..FaultConfig::default()
+        });
+        assert_eq!(f.search_lag(), Some(5));
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! - [`ratelimit`]: per-key minute windows and the header styles of each platform.
 //! - [`faults`]: 5xx bursts, latency, dropped connections, 429 storms, malformed records, lost
 //!   webhooks; an axum middleware plus a record-corruption hook.
+//! - [`lateness`]: search indexes that see writes only after the platform's lag.
 //! - [`webhooks`]: the delivery queue with retries, backoff and pluggable signing.
 //! - [`notify`]: the log of e-mails a platform would have sent to customers.
 //! - [`state`]: monotonic id generators and per-kind counts.
@@ -43,6 +44,7 @@ pub mod datagen;
 pub mod error;
 pub mod faults;
 pub mod freshdesk;
+pub mod lateness;
 pub mod notify;
 pub mod numbers;
 pub mod page;

@@ -474,6 +474,7 @@ pub(crate) async fn conversations(
         let (raw, lossy) = api
             .get(&op, &Request::get(format!("tickets/{ticket}")))
             .await?;
+        let before = page.rejected.len();
         collect(
             &mut page,
             FRESHDESK,
@@ -482,6 +483,13 @@ pub(crate) async fn conversations(
             lossy,
             |raw| mapping::description(raw, side),
         );
+        // A description that does not read is the comment `d{ticket}`, not the ticket.
+        if let (Some(rejected), Ok(id)) = (
+            page.rejected.get_mut(before),
+            mapping::description_id(ticket),
+        ) {
+            rejected.id = Some(id.to_string());
+        }
     }
     let op = format!("read conversations page {page_number} of ticket {ticket} from freshdesk");
     let list = api

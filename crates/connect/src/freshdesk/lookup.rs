@@ -1,6 +1,11 @@
-//! Finding a copy on Freshdesk before creating one: by the origin custom field (tickets, through
-//! search), `unique_external_id`, e-mail or phone (contacts), e-mail (agents), name (companies,
-//! groups, roles), label (fields), or the header line of a note (comments).
+//! Finding a copy on Freshdesk: by the origin custom field among the requester's tickets
+//! (tickets), `unique_external_id` or e-mail (contacts: keys Freshdesk keeps unique, never a
+//! phone, which two contacts may share), e-mail (agents), name (companies, groups, roles), label
+//! (fields), or the header line of a note (comments). Every lookup reads the records through a
+//! list: Freshdesk's search and autocomplete see a write only minutes later, so a copy made just
+//! before a crash or a lost answer would not be found there.
+
+use std::collections::BTreeSet;
 
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformId, PlatformKind, RecordKind};
@@ -29,11 +34,6 @@ fn str_of<'a>(record: &'a Value, key: &str) -> Option<&'a str> {
     record.get(key).and_then(Value::as_str)
 }
 
-/// The field name as Freshdesk's search query language spells it (without `cf_`).
-pub(crate) fn search_field(field: &str) -> &str {
-    field.strip_prefix("cf_").unwrap_or(field)
-}
-
 impl FreshdeskConnector {
     /// Finds a copy of `outbound` on Freshdesk.
     pub(crate) async fn find(
@@ -53,7 +53,6 @@ impl FreshdeskConnector {
                 let external = contact.external_id.clone().unwrap_or(mark);
                 let mut filters = vec![("unique_external_id", external)];
                 filters.extend(contact.email.clone().map(|e| ("email", e)));
-                filters.extend(contact.phone.clone().map(|p| ("phone", p)));
                 for (filter, value) in filters {
                     let request = Request::get("contacts").query(filter, &value);
                     if let Some(id) = self.first_where(&op, request, filter, &value).await? {
@@ -78,17 +77,21 @@ impl FreshdeskConnector {
                 };
                 Ok(found.and_then(|id| PlatformId::parse(format!("{prefix}{id}")).ok()))
             }
-            Record::Ticket(_) => {
-                // Search is eventually consistent: a ticket created seconds ago may not show yet.
-                let field = search_field(&self.reading.origin_fields.id);
-                let query = format!("\"{field}:'{mark}'\"");
-                self.first(&op, Request::get("search/tickets").query("query", &query))
-                    .await
+            Record::Ticket(ticket) => {
+                let requester = outbound.targets.require(
+                    &op,
+                    "requester",
+                    &[RecordKind::Contact, RecordKind::Agent],
+                    &ticket.requester,
+                )?;
+                self.ticket_marked(&op, &requester, &mark).await
             }
             Record::Comment(comment) => {
                 let ticket = ticket_of(&comment.ticket)?;
-                let found = self.conversation_of(&op, &ticket, &outbound.origin).await?;
-                Ok(found.map(|(id, _)| id))
+                let history = self.history(&op, &ticket).await?;
+                Ok(history
+                    .find(&outbound.origin, &outbound.taken)
+                    .map(|(id, _)| id))
             }
             Record::SatisfactionRating(rating) => {
                 let ticket = ticket_of(&rating.ticket)?;
@@ -99,26 +102,54 @@ impl FreshdeskConnector {
         }
     }
 
-    /// A company by its exact (unique) name, through the autocomplete endpoint.
+    /// A company by its (unique, case aside) name, through the list of companies: the
+    /// autocomplete endpoint is a search, which sees a company made a moment ago minutes later,
+    /// and answers a capped list.
     async fn company_named(
         &self,
         op: &str,
         name: &str,
     ) -> Result<Option<PlatformId>, ConnectError> {
-        let request = Request::get("companies/autocomplete").query("name", name);
-        let body = match self.api.get(op, &request).await {
-            // An account (or emulator) without the autocomplete endpoint: the whole list.
-            Err(e) if e.status() == Some(404) => {
-                return self.in_list(op, "companies", "name", name).await;
-            }
-            other => other?.0,
-        };
-        let companies = body.get("companies").and_then(Value::as_array);
-        Ok(companies
-            .into_iter()
-            .flatten()
-            .find(|c| str_of(c, "name") == Some(name))
+        let all = self
+            .api
+            .list_all(op, &Request::get("companies"), MAX_LIST_PAGES)
+            .await?;
+        Ok(all
+            .iter()
+            .find(|c| str_of(c, "name").is_some_and(|n| n.trim().eq_ignore_ascii_case(name.trim())))
             .and_then(id_of))
+    }
+
+    /// The ticket of `requester` (its id on Freshdesk) whose origin field holds `mark`, through
+    /// the list of the requester's tickets, newest first. `updated_since` lifts the list's
+    /// default window of tickets created in the last 30 days.
+    async fn ticket_marked(
+        &self,
+        op: &str,
+        requester: &PlatformId,
+        mark: &str,
+    ) -> Result<Option<PlatformId>, ConnectError> {
+        let field = &self.reading.origin_fields.id;
+        let request = Request::get("tickets")
+            .query("requester_id", requester.as_str())
+            .query("updated_since", EVER)
+            .query("order_by", "created_at");
+        for page in 1..=MAX_LIST_PAGES {
+            let list = self.api.list_page(op, request.clone(), page).await?;
+            let marked = list.items.iter().find(|t| {
+                t.get("custom_fields")
+                    .and_then(|c| c.get(field))
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.trim() == mark)
+            });
+            if let Some(found) = marked {
+                return Ok(id_of(found));
+            }
+            if !list.has_next {
+                break;
+            }
+        }
+        Ok(None)
     }
 
     /// The first record of a filtered list or search.
@@ -172,26 +203,13 @@ impl FreshdeskConnector {
             .and_then(id_of))
     }
 
-    /// The conversation of `ticket` (or its description) that carries `origin`'s header.
-    async fn conversation_of(
-        &self,
-        op: &str,
-        ticket: &PlatformId,
-        origin: &Origin,
-    ) -> Result<Option<(PlatformId, Value)>, ConnectError> {
-        let matches = |html: &str| {
-            header::parse(html).is_some_and(|(info, _)| {
-                info.side == origin.side && info.kind == origin.kind && info.id == origin.id
-            })
-        };
+    /// A ticket's description and conversations, read once to match several comments.
+    async fn history(&self, op: &str, ticket: &PlatformId) -> Result<History, ConnectError> {
         let (raw, _) = self
             .api
             .get(op, &Request::get(format!("tickets/{ticket}")))
             .await?;
-        if matches(str_of(&raw, "description").unwrap_or_default()) {
-            return Ok(description_id(ticket).ok().map(|id| (id, raw)));
-        }
-        let all = self
+        let conversations = self
             .api
             .list_all(
                 op,
@@ -199,32 +217,99 @@ impl FreshdeskConnector {
                 100,
             )
             .await?;
-        Ok(all
-            .into_iter()
-            .find(|c| matches(str_of(c, "body").unwrap_or_default()))
-            .and_then(|c| Some((id_of(&c)?, c))))
+        Ok(History {
+            ticket: ticket.clone(),
+            raw,
+            conversations,
+        })
     }
 
-    /// Links the comments of a found ticket to the outbound's children, where their headers match.
+    /// Links the comments of a found ticket to the outbound's children, where their headers
+    /// match, with the files each was written with.
     pub(crate) async fn match_children(
         &self,
         ticket: &PlatformId,
         outbound: &Outbound,
     ) -> Result<Vec<WrittenChild>, ConnectError> {
         let op = outbound.op("match comments of", FRESHDESK);
+        let history = self.history(&op, ticket).await?;
         let mut children = Vec::new();
         for child in outbound
             .children
             .iter()
             .filter(|c| matches!(c.record, Record::Comment(_)))
         {
-            if let Some((id, _)) = self.conversation_of(&op, ticket, &child.origin).await? {
+            if let Some((id, raw)) = history.find(&child.origin, &child.taken) {
                 children.push(WrittenChild {
                     origin: child.origin.clone(),
                     id,
                 });
+                children.extend(super::write::attachment_children(raw, child));
             }
         }
         Ok(children)
+    }
+
+    /// The files of a found comment (its copy's attachments, matched by name).
+    pub(crate) async fn comment_files(
+        &self,
+        comment: &PlatformId,
+        outbound: &Outbound,
+    ) -> Result<Vec<WrittenChild>, ConnectError> {
+        let Record::Comment(record) = &outbound.record else {
+            return Ok(Vec::new());
+        };
+        if outbound.uploads.is_empty() {
+            return Ok(Vec::new());
+        }
+        let op = outbound.op("match files of", FRESHDESK);
+        let ticket =
+            outbound
+                .targets
+                .require(&op, "ticket", &[RecordKind::Ticket], &record.ticket)?;
+        let history = self.history(&op, &ticket).await?;
+        Ok(history
+            .find(&outbound.origin, &outbound.taken)
+            .filter(|(id, _)| id == comment)
+            .map(|(_, raw)| super::write::attachment_children(raw, outbound))
+            .unwrap_or_default())
+    }
+}
+
+/// How far back a ticket lookup lists (the list's own default is the last 30 days).
+const EVER: &str = "2000-01-01T00:00:00Z";
+
+/// How many pages of 100 a lookup lists at most (Freshdesk's lists end at page 300).
+const MAX_LIST_PAGES: u32 = 300;
+
+/// A ticket's description and conversations as read.
+struct History {
+    ticket: PlatformId,
+    raw: Value,
+    conversations: Vec<Value>,
+}
+
+impl History {
+    /// The conversation (or the description) that carries `origin`'s header, not `taken`, with
+    /// its raw JSON (the ticket's for the description: its files are the ticket's).
+    fn find(&self, origin: &Origin, taken: &BTreeSet<PlatformId>) -> Option<(PlatformId, &Value)> {
+        let matches = |html: &str| {
+            header::parse(html).is_some_and(|(info, _)| {
+                info.side == origin.side && info.kind == origin.kind && info.id == origin.id
+            })
+        };
+        if matches(str_of(&self.raw, "description").unwrap_or_default())
+            && let Ok(id) = description_id(&self.ticket)
+            && !taken.contains(&id)
+        {
+            return Some((id, &self.raw));
+        }
+        self.conversations
+            .iter()
+            .filter(|c| matches(str_of(c, "body").unwrap_or_default()))
+            .find_map(|c| {
+                let id = id_of(c)?;
+                (!taken.contains(&id)).then_some((id, c))
+            })
     }
 }

@@ -272,6 +272,11 @@ impl Connector for FreshdeskConnector {
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
+    async fn found(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
+        self.complete_found(outbound, id.clone()).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
         self.update_record(id, outbound).await
     }

@@ -79,7 +79,7 @@ fn with_files(request: Request, body: Value, files: Vec<FilePart>) -> Request {
 }
 
 /// Links the attachments of a written conversation or ticket to the uploads they came from.
-fn attachment_children(written: &Value, outbound: &Outbound) -> Vec<WrittenChild> {
+pub(crate) fn attachment_children(written: &Value, outbound: &Outbound) -> Vec<WrittenChild> {
     let mut attachments: Vec<(String, PlatformId)> = written
         .get("attachments")
         .and_then(Value::as_array)
@@ -136,13 +136,29 @@ impl FreshdeskConnector {
         }
     }
 
-    /// Creates `outbound` unless a copy exists.
+    /// Creates `outbound` unless a copy exists: looked for first when one may exist, and after
+    /// a create answered "already exists" (409: a company's name, a contact's e-mail or external
+    /// id, an agent's e-mail, a field's name is taken).
     pub(crate) async fn create_record(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
         let op = outbound.op("create", FRESHDESK);
-        if let Some(id) = self.find(outbound).await? {
-            return self.found(outbound, id).await;
+        if outbound.look_first()
+            && let Some(id) = self.find(outbound).await?
+        {
+            return self.complete_found(outbound, id).await;
         }
-        self.create_new(outbound, &op).await
+        match self.create_new(outbound, &op).await {
+            Err(e) if e.status() == Some(409) => match self.find(outbound).await? {
+                Some(id) => {
+                    tracing::debug!(
+                        op,
+                        "Create answered that the record exists; its copy was found."
+                    );
+                    self.complete_found(outbound, id).await
+                }
+                None => Err(e),
+            },
+            other => other,
+        }
     }
 
     /// Creates `outbound`, known to be absent.
@@ -153,7 +169,7 @@ impl FreshdeskConnector {
         }
         let request = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await? {
-            Err(found) => return self.found(outbound, found).await,
+            Err(found) => return self.complete_found(outbound, found).await,
             Ok(body) => body,
         };
         let mut id = id_of(&op, &body)?;
@@ -180,10 +196,22 @@ impl FreshdeskConnector {
         Ok(written)
     }
 
-    async fn found(&self, outbound: &Outbound, id: PlatformId) -> Result<Written, ConnectError> {
+    /// A copy found: a ticket's comments (with their files) and a comment's files are matched
+    /// to the outbound's, so nothing found is left unlinked.
+    pub(crate) async fn complete_found(
+        &self,
+        outbound: &Outbound,
+        id: PlatformId,
+    ) -> Result<Written, ConnectError> {
         let mut written = Written::new(id, WriteOutcome::Found);
-        if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
-            written.children = self.match_children(&written.id, outbound).await?;
+        match &outbound.record {
+            Record::Ticket(_) if !outbound.children.is_empty() => {
+                written.children = self.match_children(&written.id, outbound).await?;
+            }
+            Record::Comment(_) => {
+                written.children = self.comment_files(&written.id, outbound).await?;
+            }
+            _ => {}
         }
         Ok(written)
     }

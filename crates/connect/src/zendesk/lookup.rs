@@ -295,6 +295,27 @@ fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound, live_public
     same_author && (same_time || untimed) && plain(html) == plain(&comment.html_body)
 }
 
+/// The files of a found comment (its copy's attachments, matched by name).
+pub(crate) async fn comment_files(
+    zd: &ZendeskConnector,
+    comment: &PlatformId,
+    outbound: &Outbound,
+) -> Result<Vec<WrittenChild>, ConnectError> {
+    let Record::Comment(record) = &outbound.record else {
+        return Ok(Vec::new());
+    };
+    let op = outbound.op("match files of", zd_platform());
+    let ticket = outbound
+        .targets
+        .require(&op, "ticket", &[RecordKind::Ticket], &record.ticket)?;
+    let comments = ticket_comments(zd, &op, &ticket).await?;
+    Ok(comments
+        .iter()
+        .find(|c| id_of(c).as_ref() == Some(comment))
+        .map(|raw| super::write::attachment_children(raw, outbound))
+        .unwrap_or_default())
+}
+
 /// Links the comments of a found ticket to the outbound's children, where they match.
 pub(crate) async fn match_children(
     zd: &ZendeskConnector,

@@ -275,6 +275,12 @@ impl Connector for ZendeskConnector {
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
+    async fn found(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = outbound.op("complete", PlatformKind::Zendesk);
+        self.complete_found(outbound, id.clone(), &op).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
         self.update_record(id, outbound).await
     }

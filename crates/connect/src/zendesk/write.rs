@@ -138,16 +138,23 @@ impl ZendeskConnector {
         }
     }
 
-    /// Creates `outbound` unless a copy exists.
+    /// Creates `outbound` unless a copy exists: looked for first when one may exist, and after
+    /// a create answered "already exists" (409).
     pub(crate) async fn create_record(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
         let op = outbound.op("create", ZENDESK);
-        if let Some(id) = lookup::find(self, outbound).await? {
-            return self.found(outbound, id, &op).await;
+        if outbound.look_first()
+            && let Some(id) = lookup::find(self, outbound).await?
+        {
+            return self.complete_found(outbound, id, &op).await;
         }
         let (request, envelope) = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await {
-            Ok(Posted::Found(id)) => return self.found(outbound, id, &op).await,
+            Ok(Posted::Found(id)) => return self.complete_found(outbound, id, &op).await,
             Ok(Posted::Created(body)) => body,
+            Err(e) if e.status() == Some(409) => match lookup::find(self, outbound).await? {
+                Some(id) => return self.complete_found(outbound, id, &op).await,
+                None => return Err(e),
+            },
             Err(e) => return Err(on_closed_ticket(e, outbound)),
         };
         let mut written = match &outbound.record {
@@ -162,17 +169,24 @@ impl ZendeskConnector {
         Ok(written)
     }
 
-    /// A record found by lookup: a ticket's comments are matched to its children, an agent's
-    /// memberships completed (a crash may have come between the user and its groups).
-    async fn found(
+    /// A record found by lookup: a ticket's comments (with their files) and a comment's files
+    /// are matched to the outbound's, an agent's memberships completed (a crash may have come
+    /// between the user and its groups).
+    pub(crate) async fn complete_found(
         &self,
         outbound: &Outbound,
         id: PlatformId,
         op: &str,
     ) -> Result<Written, ConnectError> {
         let mut written = Written::new(id, WriteOutcome::Found);
-        if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
-            written.children = lookup::match_children(self, &written.id, outbound).await?;
+        match &outbound.record {
+            Record::Ticket(_) if !outbound.children.is_empty() => {
+                written.children = lookup::match_children(self, &written.id, outbound).await?;
+            }
+            Record::Comment(_) if !outbound.uploads.is_empty() => {
+                written.children = lookup::comment_files(self, &written.id, outbound).await?;
+            }
+            _ => {}
         }
         self.ensure_memberships(outbound, &written.id, op).await?;
         Ok(written)

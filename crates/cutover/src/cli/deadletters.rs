@@ -5,7 +5,7 @@ use std::collections::btree_map::Entry;
 
 use clap::{Args, Subcommand};
 use cutover_engine::text::{Table, count, reason_group};
-use cutover_engine::{Applier, Mapping, Retried};
+use cutover_engine::{Applier, Mapping, Retried, in_dependency_order};
 use cutover_model::{RecordKind, Side};
 use cutover_store::{DeadLetter, DeadLetterFilter, DeadLetterId, Store};
 
@@ -111,25 +111,25 @@ pub(crate) async fn run(ctx: &Context, command: DeadLettersCommand) -> anyhow::R
     Ok(Outcome::Clean)
 }
 
-/// Applies the matching dead letters again, each with the applier of its side.
+/// Applies the matching dead letters again, each with the applier of its side (the plan's
+/// kinds and mapping), parents' kinds first.
 async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let mut appliers: BTreeMap<Side, Applier> = BTreeMap::new();
     let (mut resolved, mut failing) = (0u64, 0u64);
-    for letter in matching(store, filter).await? {
+    let mut letters = matching(store, filter).await?;
+    in_dependency_order(&mut letters);
+    for letter in letters {
         let applier = match appliers.entry(letter.side) {
             Entry::Occupied(entry) => entry.into_mut(),
             Entry::Vacant(entry) => {
                 let source = setup.connector(letter.side)?;
                 let target = setup.connector(letter.side.other())?;
                 let mapping = Mapping::for_plan(&setup.plan);
-                entry.insert(Applier::new(
-                    setup.store.clone(),
-                    source,
-                    target,
-                    mapping,
-                    false,
-                ))
+                entry.insert(
+                    Applier::new(setup.store.clone(), source, target, mapping, false)
+                        .copying(&setup.plan.copy.kinds),
+                )
             }
         };
         match applier.retry_dead_letter(&letter).await? {

@@ -6,7 +6,17 @@
 //! with a reason naming it. On SQLite and on PostgreSQL, from Zendesk to Zendesk (an account
 //! consolidation) and to Freshdesk (the real direction, where there is no `Idempotency-Key`: a
 //! created ticket is found again by its origin field and through the durable intents). One
-//! scenario, generic over the target ([`Target`]).
+//! scenario, generic over the source ([`Source`]) and the target ([`Target`]).
+//!
+//! The target answers as late and lossy as the platforms do (see `crates/sim/README.md`): its
+//! search and autocomplete see a write only after the documented lag, and one write in
+//! twenty-five is stored and its answer lost. Every source holds two customers who share a phone
+//! number (and nothing else): each must get a copy of its own.
+
+mod scenarios;
+mod source;
+
+use source::Source;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -30,6 +40,11 @@ const RUN_LIMIT: Duration = Duration::from_secs(180);
 /// The emulators' credentials (a Freshdesk emulator takes the token as its API key).
 const SIM_USER: &str = "admin@example.com/token";
 const SIM_TOKEN: &str = "sim-token";
+/// How late and lossy the target answers (see `crates/sim/README.md`): search and autocomplete
+/// lag as the platform documents, and one write in twenty-five is stored with its answer lost.
+fn late() -> Value {
+    json!({"late": true, "lost_answer_rate": 0.04})
+}
 /// The record kinds the backfill copies.
 const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,comment";
 
@@ -63,6 +78,31 @@ trait Target: Controlled + Sized {
     /// How many comments of its tickets stand in for comments that could not go with their
     /// ticket (no source comment is their original).
     fn stand_ins(sim: &SimHandle<Self>) -> impl Future<Output = u64>;
+
+    /// How many files its tickets' comments hold.
+    fn files(sim: &SimHandle<Self>) -> impl Future<Output = u64>;
+
+    /// How many files the comments of one of its tickets hold.
+    fn ticket_files(sim: &SimHandle<Self>, ticket: &str) -> impl Future<Output = u64>;
+
+    /// The old ids its tickets' marks name: the tickets copied so far, linked or not.
+    fn copies(sim: &SimHandle<Self>) -> impl Future<Output = BTreeSet<String>> {
+        async move {
+            let mut old_ids = BTreeSet::new();
+            for id in Self::ticket_list(sim).await {
+                let answer = get(sim, &format!("tickets/{id}")).await;
+                let ticket = answer.get("ticket").unwrap_or(&answer);
+                let mark = Self::mark(ticket).unwrap_or_default();
+                if let Some(old) = mark.strip_prefix("cutover:old:ticket:") {
+                    old_ids.insert(old.to_owned());
+                }
+            }
+            old_ids
+        }
+    }
+
+    /// Its tickets' ids, from its own state.
+    fn ticket_list(sim: &SimHandle<Self>) -> impl Future<Output = Vec<u64>>;
 }
 
 impl Target for zendesk::App {
@@ -82,7 +122,7 @@ impl Target for zendesk::App {
     }
 
     fn get(sim: &SimHandle<Self>, path: &str) -> reqwest::RequestBuilder {
-        reqwest::Client::new()
+        http()
             .get(format!("{}/api/v2/{path}", sim.url()))
             .basic_auth(SIM_USER, Some(SIM_TOKEN))
     }
@@ -120,6 +160,30 @@ impl Target for zendesk::App {
             }
         }
         n
+    }
+
+    /// The files on every comment of every ticket, through the API (uploads that no comment
+    /// holds are not files of the account).
+    async fn files(sim: &SimHandle<Self>) -> u64 {
+        let mut n = 0;
+        for ticket in zendesk_all(sim, "tickets").await {
+            n += Self::ticket_files(sim, &ticket["id"].to_string()).await;
+        }
+        n
+    }
+
+    async fn ticket_list(sim: &SimHandle<Self>) -> Vec<u64> {
+        sim.state().ticket_ids()
+    }
+
+    /// Inline images too (Zendesk lists them only when asked).
+    async fn ticket_files(sim: &SimHandle<Self>, ticket: &str) -> u64 {
+        let path = format!("tickets/{ticket}/comments?include_inline_images=true");
+        let comments = get(sim, &path).await;
+        items(&comments, "comments")
+            .iter()
+            .map(|c| items(&c["attachments"], "attachments").len() as u64)
+            .sum()
     }
 }
 
@@ -160,7 +224,7 @@ impl Target for freshdesk::App {
     }
 
     fn get(sim: &SimHandle<Self>, path: &str) -> reqwest::RequestBuilder {
-        reqwest::Client::new()
+        http()
             .get(format!("{}/api/v2/{path}", sim.url()))
             .basic_auth(SIM_TOKEN, Some("X"))
     }
@@ -188,6 +252,26 @@ impl Target for freshdesk::App {
         0
     }
 
+    /// Its files (of descriptions and conversations), by its own count: it has no uploads of
+    /// its own, files travel inside the note that holds them.
+    async fn files(sim: &SimHandle<Self>) -> u64 {
+        counts(sim).await.get("attachments").copied().unwrap_or(0)
+    }
+
+    async fn ticket_list(sim: &SimHandle<Self>) -> Vec<u64> {
+        sim.state().ticket_ids()
+    }
+
+    async fn ticket_files(sim: &SimHandle<Self>, ticket: &str) -> u64 {
+        let raw = get(sim, &format!("tickets/{ticket}")).await;
+        let conversations = get(sim, &format!("tickets/{ticket}/conversations?per_page=100")).await;
+        let in_notes: usize = items(&conversations, "conversations")
+            .iter()
+            .map(|c| items(&c["attachments"], "attachments").len())
+            .sum();
+        (items(&raw["attachments"], "attachments").len() + in_notes) as u64
+    }
+
     /// A ticket's first comment is its description when the requester wrote it (else the
     /// description is cutover's header line and the comment a conversation).
     async fn descriptions(sim: &SimHandle<Self>) -> u64 {
@@ -208,6 +292,18 @@ fn described(ticket: &Value) -> bool {
         d.trim_start_matches("<p>")
             .starts_with("[cutover:old:comment:")
     })
+}
+
+thread_local! {
+    /// One HTTP client per thread: building one reads the system's certificates, which takes
+    /// long in a debug build. Per thread, not per process: a client's pooled connections belong
+    /// to the runtime of the test that opened them.
+    static HTTP: reqwest::Client = reqwest::Client::new();
+}
+
+/// The test's HTTP client (see [`HTTP`]).
+fn http() -> reqwest::Client {
+    HTTP.with(reqwest::Client::clone)
 }
 
 /// A Zendesk emulator with generated data, rate limits off.
@@ -240,7 +336,7 @@ async fn zendesk_all(sim: &SimHandle<zendesk::App>, what: &str) -> Vec<Value> {
     let mut all = Vec::new();
     let mut url = format!("{}/api/v2/{what}.json?per_page=100", sim.url());
     loop {
-        let page: Value = reqwest::Client::new()
+        let page: Value = http()
             .get(&url)
             .basic_auth(SIM_USER, Some(SIM_TOKEN))
             .send()
@@ -268,7 +364,9 @@ fn items(answer: &Value, what: &str) -> Vec<Value> {
 
 /// The emulator's own counts, over HTTP, as an operator would read them.
 async fn counts<T: Target>(sim: &SimHandle<T>) -> BTreeMap<String, u64> {
-    let state: Value = reqwest::get(format!("{}/_sim/state", sim.url()))
+    let state: Value = http()
+        .get(format!("{}/_sim/state", sim.url()))
+        .send()
         .await
         .unwrap()
         .json()
@@ -294,7 +392,7 @@ fn copied_total<T: Target>(sim: &SimHandle<T>) -> u64 {
 /// Moves the emulators' clocks on a minute: Zendesk's incremental exports leave out the last
 /// minute's changes, so a verify straight after a copy would not see the newest records yet.
 async fn skip_a_minute(urls: &[&str]) {
-    let client = reqwest::Client::new();
+    let client = http();
     for url in urls {
         let moved = client
             .post(format!("{url}/_sim/clock"))
@@ -329,19 +427,25 @@ impl Backend {
     }
 }
 
-/// A move from an emulated Zendesk to a `T`: the plan file, the store, both platforms.
-struct Move<T: Target> {
+/// A move from an emulated `S` to a `T`: the plan file, the store, both platforms.
+struct Move<S: Source, T: Target> {
     dir: tempfile::TempDir,
     backend: Backend,
-    old: SimHandle<zendesk::App>,
+    old: SimHandle<S>,
     new: SimHandle<T>,
+    /// Two customers of the source who share a phone number.
+    twins: [String; 2],
 }
 
-impl<T: Target> Move<T> {
-    /// Two emulators (the old one with generated data), a checked plan pointing at them, a store.
-    async fn new(postgres: bool, seed: u64) -> Self {
-        let old = zendesk_emulator(seed, TICKETS).await;
+impl<S: Source, T: Target> Move<S, T> {
+    /// Two emulators (the old one with `tickets` generated tickets and the phone twins), a
+    /// checked plan pointing at them, a store; the target answers late.
+    async fn new(postgres: bool, seed: u64, tickets: usize) -> Self {
+        let old = S::seeded(seed, tickets).await;
+        let twins = S::phone_twins(&old).await;
         let new = T::empty(seed + 1).await;
+        // A minute on: Zendesk's export leaves out the last minute, as the real one does.
+        skip_a_minute(&[old.url(), new.url()]).await;
         let dir = tempfile::tempdir().unwrap();
         let backend = Backend::new(postgres).await;
         let mv = Move {
@@ -349,9 +453,24 @@ impl<T: Target> Move<T> {
             backend,
             old,
             new,
+            twins,
         };
         mv.write_plan().await;
+        mv.answer_late(&mv.new).await;
         mv
+    }
+
+    /// Makes an emulator as late and lossy as the platforms: its search and autocomplete see a
+    /// write only after the documented lag, and a share of its writes are stored and their
+    /// answers lost.
+    async fn answer_late<A>(&self, sim: &SimHandle<A>) {
+        let set = http()
+            .put(format!("{}/_sim/faults", sim.url()))
+            .json(&late())
+            .send()
+            .await
+            .unwrap();
+        assert!(set.status().is_success(), "{:?}", set.text().await);
     }
 
     /// The plan a user writes for the two emulators (`plans::init_and_decide`): the kinds this
@@ -364,7 +483,7 @@ impl<T: Target> Move<T> {
         };
         let urls = (self.old.url(), self.new.url());
         let flags = ["--rate-limit", "100000", "--kinds", KINDS];
-        crate::plans::init_and_decide(run, &plan, urls, T::PLATFORM, &flags).await;
+        crate::plans::init_and_decide(run, &plan, urls, (S::PLATFORM, T::PLATFORM), &flags).await;
     }
 
     /// The real binary in the plan's folder, credentials in the variables the plan names.
@@ -387,6 +506,35 @@ impl<T: Target> Move<T> {
             panic!("cutover {args:?} printed no JSON ({e}), exit {code}\n--- stdout\n{stdout}\n--- stderr\n{stderr}")
         });
         (code, value)
+    }
+
+    /// The customers who share a phone number have a copy each (unless one never came over).
+    async fn assert_twins_apart(&self, left: &Leftovers) {
+        let store = cutover_store::open(&self.backend.url()).await.unwrap();
+        let mut copies = Vec::new();
+        for twin in &self.twins {
+            let id = cutover_model::PlatformId::parse(twin.clone()).unwrap();
+            let link = store
+                .find_link(
+                    cutover_model::RecordKind::Contact,
+                    cutover_model::Side::Old,
+                    &id,
+                )
+                .await
+                .unwrap();
+            match link {
+                Some(link) => copies.push(link.link.new_id),
+                None => assert!(
+                    left.missing("contact", twin),
+                    "contact {twin}, who shares a phone, has no copy and is not missing"
+                ),
+            }
+        }
+        assert!(
+            copies.len() < 2 || copies[0] != copies[1],
+            "two contacts who share a phone share one copy: {copies:?}"
+        );
+        store.close().await;
     }
 
     /// The names of the groups on the target, by the target's own API.
@@ -445,7 +593,19 @@ fn problems(report: &Value) -> Value {
 
 /// Runs `cutover backfill` until the target holds `threshold` more copied records than `base`,
 /// then kills it with SIGKILL. Returns whether the kill happened (false: the run finished first).
-async fn backfill_until<T: Target>(mv: &Move<T>, base: u64, threshold: u64) -> bool {
+async fn backfill_until<S: Source, T: Target>(mv: &Move<S, T>, base: u64, threshold: u64) -> bool {
+    backfill_killed_when(mv, || {
+        copied_total(&mv.new).saturating_sub(base) >= threshold
+    })
+    .await
+}
+
+/// Runs `cutover backfill` until `stop` holds, then kills it with SIGKILL. Returns whether the
+/// kill happened (false: the run finished first).
+async fn backfill_killed_when<S: Source, T: Target>(
+    mv: &Move<S, T>,
+    stop: impl Fn() -> bool,
+) -> bool {
     let log = mv.dir.path().join("backfill.log");
     let mut child = mv
         .command(T::BACKFILL)
@@ -463,7 +623,7 @@ async fn backfill_until<T: Target>(mv: &Move<T>, base: u64, threshold: u64) -> b
             );
             return false;
         }
-        if copied_total(&mv.new).saturating_sub(base) >= threshold {
+        if stop() {
             child.start_kill().unwrap();
             let status: ExitStatus = child.wait().await.unwrap();
             assert!(!status.success(), "killed, yet it exited cleanly: {status}");
@@ -479,7 +639,11 @@ async fn backfill_until<T: Target>(mv: &Move<T>, base: u64, threshold: u64) -> b
 
 /// Ten kills at seeded moments of the copy (a 429 storm on the source before kill `storm_at`).
 /// Returns how many kills landed while the backfill was still copying.
-async fn crash_and_resume<T: Target>(mv: &Move<T>, seed: u64, storm_at: Option<usize>) -> usize {
+async fn crash_and_resume<S: Source, T: Target>(
+    mv: &Move<S, T>,
+    seed: u64,
+    storm_at: Option<usize>,
+) -> usize {
     let base = copied_total(&mv.new);
     // The target will hold about as many records as the source; kill before the end.
     let expected = copied_total(&mv.old);
@@ -487,7 +651,7 @@ async fn crash_and_resume<T: Target>(mv: &Move<T>, seed: u64, storm_at: Option<u
     let mut kills = 0;
     for (i, threshold) in thresholds.into_iter().enumerate() {
         if storm_at == Some(i) {
-            let storm = reqwest::Client::new()
+            let storm = http()
                 .post(format!("{}/_sim/faults/storm", mv.old.url()))
                 .json(&json!({ "seconds": 2 }))
                 .send()
@@ -530,9 +694,10 @@ impl Leftovers {
 /// counted kind grew by what the source holds, less what never came over (`left`), plus the
 /// unlinked copies of dead letters. Into Freshdesk a ticket's first comment is its description
 /// when the requester wrote it, so `conversations` must grow by the copied comments less the
-/// descriptions that hold one.
-async fn assert_exactly_once<T: Target>(
-    mv: &Move<T>,
+/// descriptions that hold one. Every file is there once, and the customers who share a phone
+/// have a copy each.
+async fn assert_exactly_once<S: Source, T: Target>(
+    mv: &Move<S, T>,
     before: &BTreeMap<String, u64>,
     groups_before: &BTreeSet<String>,
     left: &Leftovers,
@@ -540,20 +705,23 @@ async fn assert_exactly_once<T: Target>(
     let source = counts(&mv.old).await;
     let after = counts(&mv.new).await;
     let mut expected: BTreeMap<&str, u64> = BTreeMap::new();
-    // Tickets and their history, ticket by ticket from the source's own API.
-    let mut tickets = 0;
-    let mut history = 0;
-    for id in mv.old.state().ticket_ids() {
-        let id = id.to_string();
+    // Tickets, their history and its files, ticket by ticket from the source's own API.
+    let (mut tickets, mut history, mut files) = (0, 0, 0);
+    for id in S::ticket_ids(&mv.old) {
         if left.missing("ticket", &id) {
             continue;
         }
         tickets += 1;
-        let comments = get(&mv.old, &format!("tickets/{id}/comments")).await;
-        history += items(&comments, "comments")
-            .iter()
-            .filter(|c| !left.missing("comment", &c["id"].to_string()))
-            .count() as u64;
+        for (comment, comment_files) in S::comments(&mv.old, &id).await {
+            if left.missing("comment", &comment) {
+                continue;
+            }
+            history += 1;
+            files += comment_files
+                .iter()
+                .filter(|f| !left.missing("attachment", f))
+                .count() as u64;
+        }
     }
     for ticket in &left.extra_tickets {
         tickets += 1;
@@ -565,7 +733,7 @@ async fn assert_exactly_once<T: Target>(
     expected.insert("comment", history);
     expected.insert(
         "organization",
-        source["organizations"] - left.count("organization"),
+        source[S::ORGANIZATIONS] - left.count("organization"),
     );
     // Groups of the same name are found, not created.
     let mut groups = 0;
@@ -576,12 +744,11 @@ async fn assert_exactly_once<T: Target>(
         }
     }
     expected.insert("group", groups);
-    let mut contacts = 0;
-    for user in zendesk_all(&mv.old, "users").await {
-        if user["role"] == json!("end-user") && !left.missing("contact", &user["id"].to_string()) {
-            contacts += 1;
-        }
-    }
+    let contacts = S::contacts(&mv.old)
+        .await
+        .iter()
+        .filter(|id| !left.missing("contact", id))
+        .count() as u64;
     expected.insert("contact", contacts);
     // And no customer was e-mailed about the copies.
     if let Some(sent) = after.get("notifications") {
@@ -599,11 +766,23 @@ async fn assert_exactly_once<T: Target>(
             expected[kind], left.context
         );
     }
+    let mut extra_files = 0;
+    for ticket in &left.extra_tickets {
+        extra_files += T::ticket_files(&mv.new, ticket).await;
+    }
+    let held = T::files(&mv.new).await;
+    assert_eq!(
+        held,
+        files + extra_files,
+        "files: the target holds {held}, the source's copied comments {files} (and unlinked copies {extra_files})\n{}",
+        left.context
+    );
+    mv.assert_twins_apart(left).await;
 }
 
 /// The backfill survives ten SIGKILLs and ends with everything copied exactly once and verified.
-async fn killed_ten_times<T: Target>(postgres: bool, seed: u64) {
-    let mv = Move::<T>::new(postgres, seed).await;
+async fn killed_ten_times<S: Source, T: Target>(postgres: bool, seed: u64) {
+    let mv = Move::<S, T>::new(postgres, seed, TICKETS).await;
     let before = counts(&mv.new).await;
     let groups_before = mv.target_groups().await;
 
@@ -637,8 +816,8 @@ async fn killed_ten_times<T: Target>(postgres: bool, seed: u64) {
 
 /// With faults on the source, the resumed backfill ends clean apart from the malformed records,
 /// and each of those is in the dead letters with a reason naming it.
-async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
-    let mv = Move::<T>::new(postgres, seed).await;
+async fn killed_ten_times_under_faults<S: Source, T: Target>(postgres: bool, seed: u64) {
+    let mv = Move::<S, T>::new(postgres, seed, TICKETS).await;
     let before = counts(&mv.new).await;
     let groups_before = mv.target_groups().await;
     let faults = json!({
@@ -648,7 +827,7 @@ async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
         "malformed_rate": 0.01,
         "malformed_kinds": ["wrong_type", "unknown_enum", "dangling_reference", "invalid_utf8"],
     });
-    let client = reqwest::Client::new();
+    let client = http();
     let set = client
         .put(format!("{}/_sim/faults", mv.old.url()))
         .json(&faults)
@@ -697,13 +876,17 @@ async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
             "the dead letter of {kind} {id} does not name it: {reason:?}"
         );
     }
-    // The source's comments of dead-lettered tickets: they travel with their ticket.
-    let mut of_dead_tickets = BTreeSet::new();
-    for (kind, id) in dead.keys() {
-        if kind == "ticket" {
-            let comments = get(&mv.old, &format!("tickets/{id}/comments")).await;
-            for comment in items(&comments, "comments") {
-                of_dead_tickets.insert(comment["id"].to_string());
+    // What travels with a dead-lettered ticket or comment: its comments and their files.
+    let mut with_dead = BTreeSet::new();
+    for ticket in S::ticket_ids(&mv.old) {
+        let dead_ticket = dead.contains_key(&("ticket".to_owned(), ticket.clone()));
+        for (comment, files) in S::comments(&mv.old, &ticket).await {
+            let dead_comment = dead.contains_key(&("comment".to_owned(), comment.clone()));
+            if dead_ticket {
+                with_dead.insert(comment);
+            }
+            if dead_ticket || dead_comment {
+                with_dead.extend(files);
             }
         }
     }
@@ -716,8 +899,10 @@ async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
         for missing in k["missing"].as_array().unwrap() {
             let id = missing["old_id"].as_str().unwrap().to_owned();
             let own = dead.contains_key(&(kind.clone(), id.clone()));
-            // A comment travels with its ticket: a malformed ticket leaves its comments behind.
-            let with_ticket = kind == "comment" && of_dead_tickets.contains(&id);
+            // A comment travels with its ticket, a file with its comment: a malformed ticket
+            // leaves its comments behind, a malformed comment its files.
+            let with_ticket =
+                matches!(kind.as_str(), "comment" | "attachment") && with_dead.contains(&id);
             assert!(
                 own || with_ticket,
                 "{kind} {id} is missing on the target and not in the dead letters: {missing}\n{context}"
@@ -778,7 +963,7 @@ async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
         }
         // Zendesk's API on both sides of a consolidation; on Freshdesk these answer nothing.
         let list = |path: String| async move {
-            let answer = reqwest::Client::new()
+            let answer = http()
                 .get(format!("{url}/api/v2/{path}"))
                 .basic_auth(SIM_USER, Some(SIM_TOKEN))
                 .send()
@@ -814,42 +999,58 @@ async fn killed_ten_times_under_faults<T: Target>(postgres: bool, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_killed_ten_times_ends_exactly_once_and_verified_on_sqlite() {
-    killed_ten_times::<zendesk::App>(false, 41).await;
+    killed_ten_times::<zendesk::App, zendesk::App>(false, 41).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_killed_ten_times_ends_exactly_once_and_verified_on_postgres() {
-    killed_ten_times::<zendesk::App>(true, 43).await;
+    killed_ten_times::<zendesk::App, zendesk::App>(true, 43).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_under_faults_dead_letters_exactly_the_malformed_records_on_sqlite() {
-    killed_ten_times_under_faults::<zendesk::App>(false, 47).await;
+    killed_ten_times_under_faults::<zendesk::App, zendesk::App>(false, 47).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_under_faults_dead_letters_exactly_the_malformed_records_on_postgres() {
-    killed_ten_times_under_faults::<zendesk::App>(true, 53).await;
+    killed_ten_times_under_faults::<zendesk::App, zendesk::App>(true, 53).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_into_freshdesk_killed_ten_times_ends_exactly_once_and_verified_on_sqlite() {
-    killed_ten_times::<freshdesk::App>(false, 59).await;
+    killed_ten_times::<zendesk::App, freshdesk::App>(false, 59).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_into_freshdesk_killed_ten_times_ends_exactly_once_and_verified_on_postgres() {
-    killed_ten_times::<freshdesk::App>(true, 61).await;
+    killed_ten_times::<zendesk::App, freshdesk::App>(true, 61).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_into_freshdesk_under_faults_dead_letters_exactly_the_malformed_records_on_sqlite()
  {
-    killed_ten_times_under_faults::<freshdesk::App>(false, 67).await;
+    killed_ten_times_under_faults::<zendesk::App, freshdesk::App>(false, 67).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backfill_into_freshdesk_under_faults_dead_letters_exactly_the_malformed_records_on_postgres()
  {
-    killed_ten_times_under_faults::<freshdesk::App>(true, 71).await;
+    killed_ten_times_under_faults::<zendesk::App, freshdesk::App>(true, 71).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_from_freshdesk_killed_ten_times_ends_exactly_once_and_verified_on_sqlite() {
+    killed_ten_times::<freshdesk::App, zendesk::App>(false, 73).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_from_freshdesk_killed_ten_times_ends_exactly_once_and_verified_on_postgres() {
+    killed_ten_times::<freshdesk::App, zendesk::App>(true, 79).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_from_freshdesk_under_faults_dead_letters_exactly_the_malformed_records_on_sqlite()
+ {
+    killed_ten_times_under_faults::<freshdesk::App, zendesk::App>(false, 83).await;
 }

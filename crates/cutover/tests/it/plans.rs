@@ -24,14 +24,14 @@ pub(crate) fn follow_hints(plan: &Path, inventory: &Value) -> Vec<OpenValue> {
     open
 }
 
-/// `cutover init` from an emulated Zendesk to `to` with these `extra` flags, then every open
-/// value decided as the inventory's hints say, then `cutover plan check`. `cutover` runs the
-/// real binary in the plan's folder with the emulators' credentials.
+/// `cutover init` between the emulated platforms `(from, to)` with these `extra` flags, then
+/// every open value decided as the inventory's hints say, then `cutover plan check`. `cutover`
+/// runs the real binary in the plan's folder with the emulators' credentials.
 pub(crate) async fn init_and_decide<F, Fut>(
     cutover: F,
     plan: &Path,
     urls: (&str, &str),
-    to: &str,
+    (from, to): (&str, &str),
     extra: &[&str],
 ) where
     F: Fn(Vec<String>) -> Fut,
@@ -40,7 +40,7 @@ pub(crate) async fn init_and_decide<F, Fut>(
     let mut args: Vec<String> = [
         "init",
         "--from",
-        "zendesk",
+        from,
         "--to",
         to,
         "--old-url",

@@ -16,6 +16,7 @@ mod apply;
 mod cursor;
 mod dead_letters;
 mod dry_run;
+mod exactly_once;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;

@@ -18,6 +18,7 @@ use super::{realistic, seed, solutions, time_entries};
 use crate::clock::Clock;
 use crate::control::{Controlled, Machinery, MachineryOptions};
 use crate::faults::{FaultBody, Faults};
+use crate::lateness::Lateness;
 use crate::notify::Notification;
 use crate::ratelimit::RateLimiter;
 use crate::server::{SimHandle, spawn_emulator};
@@ -73,6 +74,10 @@ pub struct App {
     last_pass_hour: AtomicI64,
 }
 
+/// How far behind Freshdesk's search is, in seconds, when lateness is on: "updates can take a
+/// few minutes to be searchable" (its filter-search documentation); taken as three minutes.
+pub const SEARCH_LAG_SECONDS: u64 = 180;
+
 /// How often (real time) the emulator looks whether an emulated hour has begun.
 const HOUR_POLL: Duration = Duration::from_secs(1);
 
@@ -108,12 +113,18 @@ impl App {
                 webhook_attempts: opts.webhook_attempts,
                 webhook_retry_base: opts.webhook_retry_base,
                 allow_external_webhooks: opts.allow_external_webhooks,
+                documented_search_lag: SEARCH_LAG_SECONDS,
             },
             fault_body(),
             shutdown.clone(),
         )?;
         let now = clock.now_secs().timestamp();
-        let state = build_state(&opts, base, now);
+        let state = build_state(
+            &opts,
+            base,
+            now,
+            &Lateness::new(clock.clone(), faults.clone()),
+        );
         let app = Arc::new(Self {
             state: RwLock::new(state),
             limiters: Limiters::new(opts.limits()),
@@ -238,7 +249,8 @@ impl Controlled for App {
         let mut opts = self.opts.clone();
         opts.seed = seed.unwrap_or(opts.seed);
         opts.tickets = tickets.unwrap_or(opts.tickets);
-        let fresh = build_state(&opts, &self.base, self.now());
+        let late = Lateness::new(self.clock.clone(), self.faults.clone());
+        let fresh = build_state(&opts, &self.base, self.now(), &late);
         *self.write() = fresh;
         for (_, limiter) in self.limiters.all() {
             limiter.reset();
@@ -296,7 +308,7 @@ async fn hourly(app: Weak<App>, shutdown: CancellationToken) {
     }
 }
 
-fn build_state(opts: &FreshdeskOptions, base: &str, now: i64) -> FreshdeskState {
+fn build_state(opts: &FreshdeskOptions, base: &str, now: i64, late: &Lateness) -> FreshdeskState {
     let mut st = FreshdeskState::empty(opts.seed);
     match opts.profile {
         AccountProfile::Plain => {
@@ -309,6 +321,7 @@ fn build_state(opts: &FreshdeskOptions, base: &str, now: i64) -> FreshdeskState 
     }
     time_entries::seed(&mut st);
     solutions::seed(&mut st, now - 365 * 86_400);
+    st.set_lateness(late);
     st
 }
 

@@ -618,8 +618,13 @@ async fn list_companies(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> R
     Ok(page_reply(&app, "/api/v2/companies", &query, paging, items))
 }
 
-/// `GET /api/v2/companies/autocomplete?name=…`: `{"companies": [{"id", "name"}]}`, the companies
-/// whose name starts with `name` (case aside), in name order, from the ordered name index.
+/// How many companies an autocomplete answers at most (assumed: the documentation names no
+/// number; an autocomplete is a short list).
+pub(crate) const AUTOCOMPLETE_CAP: usize = 25;
+
+/// `GET /api/v2/companies/autocomplete?name=…`: `{"companies": [{"id", "name"}]}`, the first
+/// [`AUTOCOMPLETE_CAP`] companies whose name starts with `name` (case aside), in name order, as
+/// the search engine sees them (late when lateness is on).
 async fn autocomplete_companies(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
     let Some(name) = query.non_empty("name") else {
@@ -631,11 +636,13 @@ async fn autocomplete_companies(State(app): State<Arc<App>>, RawQuery(q): RawQue
     };
     let prefix = name.trim().to_lowercase();
     let st = app.read();
+    let name_of = |c: &Rec| str_of(c, "name").map(str::to_lowercase);
     let companies: Vec<Value> = st
         .companies
-        .prefixed(&prefix)
-        .filter_map(|(_, id)| st.companies.get(&id))
-        .map(|c| json!({"id": c.get("id"), "name": c.get("name")}))
+        .searched_prefixed(&prefix, name_of)
+        .into_iter()
+        .take(AUTOCOMPLETE_CAP)
+        .map(|(_, c)| json!({"id": c.get("id"), "name": c.get("name")}))
         .collect();
     Ok(reply(StatusCode::OK, &json!({"companies": companies})))
 }

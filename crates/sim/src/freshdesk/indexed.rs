@@ -2,11 +2,17 @@
 //! companies by name; tickets by custom-field value. The map is private, so every write goes
 //! through [`Indexed::put`], [`Indexed::update`] or [`Indexed::remove`], which move the record's
 //! index entries with it: an index that went stale would be worse than a scan.
+//!
+//! Those exact-key indexes answer the filtered lists, which see every write at once. Search and
+//! autocomplete are another index, the platform's search engine, which sees writes late when
+//! lateness is on ([`crate::lateness`]): every write is noted, and [`Indexed::searched`] and
+//! [`Indexed::searched_prefixed`] answer as that index would.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, btree_map};
 
 use super::store::Rec;
+use crate::lateness::{IndexLag, Lateness};
 use crate::state::KeyIndex;
 
 /// The lookup keys of one record as `(field, key)` pairs (a field may carry several keys, as a
@@ -21,6 +27,10 @@ pub(crate) struct Indexed {
     records: BTreeMap<u64, Rec>,
     index: Index,
     keys_of: KeysOf,
+    /// The clock and the switch of search's lateness (none: search sees writes at once).
+    late: Option<Lateness>,
+    /// The writes search has not seen yet.
+    lag: IndexLag<Rec>,
 }
 
 /// The index proper.
@@ -38,7 +48,59 @@ impl Indexed {
             records: BTreeMap::new(),
             index: Index::default(),
             keys_of,
+            late: None,
+            lag: IndexLag::default(),
         }
+    }
+
+    /// From now on, search sees this collection's writes as late as `late` says.
+    pub(crate) fn set_lateness(&mut self, late: Lateness) {
+        self.late = Some(late);
+    }
+
+    /// Notes a write of record `id` that replaced `before`, for search's late view.
+    fn note(&mut self, id: u64, before: Option<&Rec>) {
+        if let Some(late) = &self.late {
+            let (now, lag) = (late.now(), late.lag());
+            self.lag.note(id, before, now, lag);
+        }
+    }
+
+    /// `stored` records (ascending by id) as search sees them now: records written within the
+    /// lag as they were before (left out when created since, still in when removed since).
+    pub(crate) fn searched<'a>(
+        &'a self,
+        stored: Box<dyn Iterator<Item = (u64, &'a Rec)> + 'a>,
+    ) -> Box<dyn Iterator<Item = &'a Rec> + 'a> {
+        let behind = self.late.as_ref().and_then(Lateness::behind);
+        Box::new(self.lag.searched(stored, behind).map(|(_, rec)| rec))
+    }
+
+    /// Like [`Indexed::prefixed`], as search sees it now (see [`Indexed::searched`]): `(key,
+    /// record)` in key order; `key_of` gives an older version's key.
+    pub(crate) fn searched_prefixed<'a>(
+        &'a self,
+        prefix: &'a str,
+        key_of: impl Fn(&Rec) -> Option<String>,
+    ) -> Vec<(String, &'a Rec)> {
+        let live = self
+            .prefixed(prefix)
+            .filter_map(|(key, id)| Some((key.to_owned(), id, self.records.get(&id)?)));
+        let Some((now, lag)) = self.late.as_ref().and_then(Lateness::behind) else {
+            return live.map(|(key, _, rec)| (key, rec)).collect();
+        };
+        let mut out: Vec<(String, u64, &Rec)> = live
+            .filter(|(_, id, _)| self.lag.seen(*id, now, Some(lag)).is_none())
+            .collect();
+        for id in self.lag.behind(now, Some(lag)) {
+            if let Some(Some(older)) = self.lag.seen(id, now, Some(lag))
+                && let Some(key) = key_of(older).filter(|k| k.starts_with(prefix))
+            {
+                out.push((key, id, older));
+            }
+        }
+        out.sort_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)));
+        out.into_iter().map(|(key, _, rec)| (key, rec)).collect()
     }
 
     /// Like [`Indexed::new`], also keeping `field`'s keys in order for [`Indexed::prefixed`].
@@ -61,6 +123,11 @@ impl Indexed {
     /// The records, ascending by id.
     pub(crate) fn values(&self) -> btree_map::Values<'_, u64, Rec> {
         self.records.values()
+    }
+
+    /// `(id, record)`, ascending by id.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (u64, &Rec)> {
+        self.records.iter().map(|(id, rec)| (*id, rec))
     }
 
     /// The ids, ascending.
@@ -107,6 +174,7 @@ impl Indexed {
     pub(crate) fn put(&mut self, id: u64, rec: Rec) -> Option<Rec> {
         let new = (self.keys_of)(&rec);
         let old = self.records.insert(id, rec);
+        self.note(id, old.as_ref());
         let old_keys = old.as_ref().map(self.keys_of).unwrap_or_default();
         self.index.reindex(id, old_keys, new);
         old
@@ -115,11 +183,18 @@ impl Indexed {
     /// Changes a record in place and moves its index entries; `None` when there is no record
     /// with this id.
     pub(crate) fn update<R>(&mut self, id: u64, change: impl FnOnce(&mut Rec) -> R) -> Option<R> {
+        let searched_late = self.late.as_ref().is_some_and(|l| l.lag().is_some());
+        let before = searched_late
+            .then(|| self.records.get(&id).cloned())
+            .flatten();
         let rec = self.records.get_mut(&id)?;
         let old = (self.keys_of)(rec);
         let out = change(rec);
         let new = (self.keys_of)(rec);
         self.index.reindex(id, old, new);
+        if searched_late {
+            self.note(id, before.as_ref());
+        }
         Some(out)
     }
 
@@ -144,6 +219,7 @@ impl Indexed {
     pub(crate) fn remove(&mut self, id: u64) -> Option<Rec> {
         let old = self.records.remove(&id)?;
         self.index.reindex(id, (self.keys_of)(&old), Vec::new());
+        self.note(id, Some(&old));
         Some(old)
     }
 

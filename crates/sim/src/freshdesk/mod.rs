@@ -25,6 +25,6 @@ mod ticket_input;
 mod tickets;
 mod time_entries;
 
-pub use app::{App, FreshdeskService, FreshdeskSim};
+pub use app::{App, FreshdeskService, FreshdeskSim, SEARCH_LAG_SECONDS};
 pub use config::{FreshdeskOptions, Plan};
 pub use errors::{ApiError, FieldError};

@@ -272,19 +272,26 @@ fn candidates(e: &Expr, records: &Indexed, how: &Indexing) -> Option<Vec<u64>> {
     }
 }
 
-/// The records matching `e` (before other filters), ascending by id: from the index when it
-/// narrows the query, else every record.
+/// The records matching `e` (before other filters), ascending by id, as the search engine sees
+/// them (late when lateness is on): from the index when it narrows the query, else every record.
 fn matching<'a>(
     e: &'a Expr,
     records: &'a Indexed,
     how: &Indexing,
     custom_plain: &'a [&'a str],
 ) -> Box<dyn Iterator<Item = &'a Rec> + 'a> {
-    let all: Box<dyn Iterator<Item = &'a Rec> + 'a> = match candidates(e, records, how) {
-        Some(ids) => Box::new(ids.into_iter().filter_map(|id| records.get(&id))),
-        None => Box::new(records.values()),
+    let all: Box<dyn Iterator<Item = (u64, &'a Rec)> + 'a> = match candidates(e, records, how) {
+        Some(ids) => Box::new(
+            ids.into_iter()
+                .filter_map(|id| records.get(&id).map(|rec| (id, rec))),
+        ),
+        None => Box::new(records.iter()),
     };
-    Box::new(all.filter(move |r| eval(e, r, custom_plain)))
+    Box::new(
+        records
+            .searched(all)
+            .filter(move |r| eval(e, r, custom_plain)),
+    )
 }
 
 fn field_value(rec: &Rec, field: &str, custom_plain: &[&str]) -> Value {

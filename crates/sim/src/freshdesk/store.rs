@@ -134,6 +134,14 @@ impl FreshdeskState {
         }
     }
 
+    /// From now on, search and autocomplete see writes of tickets, contacts and companies as
+    /// late as `late` says (set once the account is generated: generated data is indexed).
+    pub(crate) fn set_lateness(&mut self, late: &crate::lateness::Lateness) {
+        self.tickets.set_lateness(late.clone());
+        self.contacts.set_lateness(late.clone());
+        self.companies.set_lateness(late.clone());
+    }
+
     /// Records per kind, for `/_sim/state`.
     pub(crate) fn counts(&self) -> Counts {
         let mut counts = Counts::new();

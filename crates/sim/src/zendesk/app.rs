@@ -15,6 +15,7 @@ use super::{realistic, seed};
 use crate::clock::Clock;
 use crate::control::{Machinery, MachineryOptions};
 use crate::faults::{FaultBody, Faults};
+use crate::lateness::Lateness;
 use crate::notify::Notification;
 use crate::ratelimit::RateLimiter;
 use crate::server::{SimHandle, spawn_emulator};
@@ -35,6 +36,11 @@ pub struct App {
     pub(super) incremental: RateLimiter,
     pub(super) webhooks: Dispatcher,
 }
+
+/// How far behind Zendesk's search is, in seconds, when lateness is on: "It can take up to a few
+/// minutes for new tickets, users, and other resources to be indexed for search" (its Search API
+/// reference); taken as three minutes.
+pub const SEARCH_LAG_SECONDS: u64 = 180;
 
 /// The emulator as a tower service (its router behind the `.json`-suffix rewrite).
 pub type ZendeskService = tower::util::MapRequest<axum::Router, fn(Request) -> Request>;
@@ -69,11 +75,13 @@ impl App {
                 webhook_attempts: opts.webhook_attempts,
                 webhook_retry_base: opts.webhook_retry_base,
                 allow_external_webhooks: opts.allow_external_webhooks,
+                documented_search_lag: SEARCH_LAG_SECONDS,
             },
             fault_body(),
             shutdown,
         )?;
-        let state = build_state(&opts, base, clock.now_secs().timestamp());
+        let late = Lateness::new(clock.clone(), faults.clone());
+        let state = build_state(&opts, base, clock.now_secs().timestamp(), &late);
         Ok(Arc::new(Self {
             state: RwLock::new(state),
             limiter: RateLimiter::new(opts.rate_limit_rpm),
@@ -104,7 +112,8 @@ impl App {
         let mut opts = self.opts.clone();
         opts.seed = seed.unwrap_or(opts.seed);
         opts.tickets = tickets.unwrap_or(opts.tickets);
-        let fresh = build_state(&opts, &self.base, self.now());
+        let late = Lateness::new(self.clock.clone(), self.faults.clone());
+        let fresh = build_state(&opts, &self.base, self.now(), &late);
         *self.write() = fresh;
         self.limiter.reset();
         self.incremental.reset();
@@ -181,7 +190,7 @@ impl App {
     }
 }
 
-fn build_state(opts: &ZendeskOptions, base: &str, now: i64) -> ZendeskState {
+fn build_state(opts: &ZendeskOptions, base: &str, now: i64, late: &Lateness) -> ZendeskState {
     let mut st = ZendeskState::empty(opts.seed, base);
     seed::bootstrap(
         &mut st,
@@ -193,6 +202,8 @@ fn build_state(opts: &ZendeskOptions, base: &str, now: i64) -> ZendeskState {
         AccountProfile::Plain => seed::generate(&mut st, opts.tickets, now),
         AccountProfile::Realistic => realistic::generate(&mut st, opts.tickets, now),
     }
+    // Generated data is indexed; what is written from now on is searchable as late as told.
+    st.searched.late = Some(late.clone());
     st
 }
 

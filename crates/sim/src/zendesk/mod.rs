@@ -28,6 +28,6 @@ mod ticket_write;
 mod tickets;
 mod users;
 
-pub use app::{App, ZendeskService, ZendeskSim};
+pub use app::{App, SEARCH_LAG_SECONDS, ZendeskService, ZendeskSim};
 pub use config::ZendeskOptions;
 pub use errors::{ApiError, FieldError};

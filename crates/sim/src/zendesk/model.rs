@@ -113,13 +113,25 @@ pub(crate) struct Ticket {
     pub(crate) comments: Vec<Comment>,
 }
 
-/// Comments of generated data: `count` of them with ids `first_id..first_id + count`.
+/// Comments of generated data: `count` of them with ids `first_id..first_id + count`, rebuilt
+/// from the seed and from what the ticket was when they were written (kept here: a later update
+/// of the ticket must not move a comment's time or change its author, as Zendesk never does).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct GeneratedComments {
     /// How many.
     pub(crate) count: u32,
     /// The first one's id.
     pub(crate) first_id: u64,
+    /// The first comment's time and the last's.
+    pub(crate) span: (i64, i64),
+    /// The requester then (the customer's comments).
+    pub(crate) requester_id: u64,
+    /// The assignee then (the agent's comments), or the submitter when there was none.
+    pub(crate) agent_id: Option<u64>,
+    /// Who submitted the ticket.
+    pub(crate) submitter_id: u64,
+    /// How the ticket came in (the first comment's channel).
+    pub(crate) via: &'static str,
 }
 
 /// A comment (public reply or private note).

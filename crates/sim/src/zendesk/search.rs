@@ -2,7 +2,8 @@
 //! (cursor pages). Understood: `type:`, `status:` (also `<`, `>`, `<=`, `>=`), `priority:`,
 //! `requester:` (e-mail, id or `me`), `assignee:`, `organization:`, `group:`, `tags:`,
 //! `created`/`updated`/`solved` with `:`, `<`, `>` and a date, `email:`, `name:`,
-//! `external_id:`, `role:`, and free text (subject, description, name, e-mail).
+//! `external_id:`, `role:`, and free text (subject, description, name, e-mail). With lateness on,
+//! the search engine sees writes only after the lag (see [`crate::lateness`]).
 
 use std::sync::Arc;
 
@@ -182,29 +183,37 @@ fn wanted_type(terms: &[Term], filter: Option<&str>) -> String {
         .unwrap_or_else(|| "ticket".into())
 }
 
-/// Ids of matching records (ascending) and how to render one.
+/// Ids of matching records (ascending), as the search engine sees them: late when lateness is
+/// on (records written within the lag as they were; see [`crate::lateness`]).
 fn matching(st: &ZendeskState, actor: &Actor, terms: &[Term], kind: &str) -> Vec<u64> {
+    let behind = st.searched.behind();
     match kind {
-        "user" => st
-            .users
-            .values()
-            .filter(|u| terms.iter().all(|t| user_matches(u, t)))
-            .map(|u| u.id)
-            .collect(),
-        "organization" => st
-            .orgs
-            .values()
-            .filter(|o| {
-                terms.iter().all(|t| {
-                    t.key == "type"
-                        || (t.key.is_empty() || t.key == "name")
-                            && o.name.to_lowercase().contains(&t.value.to_lowercase())
-                        || t.key == "external_id"
-                            && o.external_id.as_deref() == Some(t.value.as_str())
+        "user" => {
+            let stored = st.users.iter().map(|(id, u)| (*id, u));
+            st.searched
+                .users
+                .searched(stored, behind)
+                .filter(|(_, u)| terms.iter().all(|t| user_matches(u, t)))
+                .map(|(id, _)| id)
+                .collect()
+        }
+        "organization" => {
+            let stored = st.orgs.iter().map(|(id, o)| (*id, o));
+            st.searched
+                .orgs
+                .searched(stored, behind)
+                .filter(|(_, o)| {
+                    terms.iter().all(|t| {
+                        t.key == "type"
+                            || (t.key.is_empty() || t.key == "name")
+                                && o.name.to_lowercase().contains(&t.value.to_lowercase())
+                            || t.key == "external_id"
+                                && o.external_id.as_deref() == Some(t.value.as_str())
+                    })
                 })
-            })
-            .map(|o| o.id)
-            .collect(),
+                .map(|(id, _)| id)
+                .collect()
+        }
         "group" => st
             .groups
             .values()
@@ -216,15 +225,21 @@ fn matching(st: &ZendeskState, actor: &Actor, terms: &[Term], kind: &str) -> Vec
             })
             .map(|g| g.id)
             .collect(),
-        _ => st
-            .tickets
-            .values()
-            .filter(|t| !t.deleted && terms.iter().all(|term| ticket_matches(st, actor, t, term)))
-            .map(|t| t.id)
-            .collect(),
+        _ => {
+            let stored = st.tickets.iter().map(|(id, t)| (*id, t));
+            st.searched
+                .tickets
+                .searched(stored, behind)
+                .filter(|(_, t)| {
+                    !t.deleted && terms.iter().all(|term| ticket_matches(st, actor, t, term))
+                })
+                .map(|(id, _)| id)
+                .collect()
+        }
     }
 }
 
+/// A matching record as stored (none when it was removed since the index last saw it).
 fn render(st: &ZendeskState, base: &str, kind: &str, id: u64) -> Option<Value> {
     let mut v = match kind {
         "user" => json::user(st.users.get(&id)?, base),

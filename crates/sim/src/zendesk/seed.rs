@@ -353,15 +353,20 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
     let g = t.generated.unwrap_or(GeneratedComments {
         count: 1,
         first_id: 0,
+        span: (t.created_at, t.updated_at),
+        requester_id: t.requester_id,
+        agent_id: t.assignee_id,
+        submitter_id: t.submitter_id,
+        via: t.via,
     });
     let id = g.first_id + u64::from(idx);
     let mut rng = rng_for(st.seed, 0xC033, id);
-    let agent = t.assignee_id;
+    let agent = g.agent_id;
     let from_customer = idx.is_multiple_of(2) || agent.is_none();
     let author_id = if from_customer {
-        t.requester_id
+        g.requester_id
     } else {
-        agent.unwrap_or(t.submitter_id)
+        agent.unwrap_or(g.submitter_id)
     };
     let public = from_customer || !rng.random_bool(0.25);
     let (body, mut html) = datagen::comment_text(&mut rng, from_customer);
@@ -379,10 +384,11 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
         );
         attachments.push(inline_id);
     }
-    let span = (t.updated_at - t.created_at).max(0);
-    let created_at = t.created_at + span * i64::from(idx) / i64::from(g.count.max(1));
+    let (first_at, last_at) = g.span;
+    let span = (last_at - first_at).max(0);
+    let created_at = first_at + span * i64::from(idx) / i64::from(g.count.max(1));
     let via = if idx == 0 {
-        t.via
+        g.via
     } else {
         *pick(&mut rng, &["email", "web", "api"])
     };
@@ -764,13 +770,22 @@ pub(crate) fn add_ticket(
         generated_at: updated_at,
         deleted: false,
         rating_id,
-        generated: Some(GeneratedComments { count, first_id }),
+        generated: None,
         comments: Vec::new(),
     };
     if let Some(dress) = w.dress {
         dress.ticket(st.seed, n, anchor, &mut ticket);
     }
     let assignee_id = ticket.assignee_id;
+    ticket.generated = Some(GeneratedComments {
+        count,
+        first_id,
+        span: (ticket.created_at, ticket.updated_at),
+        requester_id: ticket.requester_id,
+        agent_id: ticket.assignee_id,
+        submitter_id: ticket.submitter_id,
+        via: ticket.via,
+    });
     if let Some(rating_id) = rating_id {
         let good = rng.random_bool(0.8);
         st.ratings.insert(

@@ -8,6 +8,7 @@ use super::model::{
     Group, Job, Membership, Organization, Rating, StoredAttachment, Ticket, TicketEvent, Upload,
     User, Webhook,
 };
+use crate::lateness::{IndexLag, Lateness};
 use crate::notify::NotificationLog;
 use crate::state::{Counts, IdGen, KeyIndex};
 
@@ -79,6 +80,47 @@ pub(crate) struct ZendeskState {
     pub(crate) status_ids: BTreeMap<&'static str, u64>,
     /// Counter for upload tokens and other opaque strings.
     pub(crate) token_counter: u64,
+    /// What the search engine has not seen yet of tickets, users and organizations.
+    pub(crate) searched: Searched,
+    /// Ticket creates sent with an `Idempotency-Key`, by key, while the key lives.
+    pub(crate) idempotent: HashMap<String, Idempotent>,
+}
+
+/// A ticket create sent with an `Idempotency-Key`: what was asked and what was answered.
+#[derive(Debug, Clone)]
+pub(crate) struct Idempotent {
+    /// The request's body.
+    pub(crate) request: Value,
+    /// The answer's body.
+    pub(crate) answer: Value,
+    /// The created ticket's address (`Location`).
+    pub(crate) location: String,
+    /// When the key is forgotten (Unix seconds).
+    pub(crate) expires_at: i64,
+}
+
+/// The search engine's late view (see [`crate::lateness`]): the writes of searchable records it
+/// has not seen yet. Searches (`/search`, `/users/search?query=`) answer from it; reads by id
+/// and filtered lists see every write at once.
+#[derive(Debug, Default)]
+pub(crate) struct Searched {
+    /// The clock and the switch (none until the account is generated).
+    pub(crate) late: Option<Lateness>,
+    pub(crate) tickets: IndexLag<Ticket>,
+    pub(crate) users: IndexLag<User>,
+    pub(crate) orgs: IndexLag<Organization>,
+}
+
+impl Searched {
+    /// `(now, lag)` while search is behind.
+    pub(crate) fn behind(&self) -> Option<(i64, i64)> {
+        self.late.as_ref().and_then(Lateness::behind)
+    }
+
+    /// `(now, lag)` to note a write with (the lag `None` while search is not behind).
+    fn stamp(&self) -> Option<(i64, Option<i64>)> {
+        self.late.as_ref().map(|late| (late.now(), late.lag()))
+    }
 }
 
 impl ZendeskState {
@@ -116,11 +158,17 @@ impl ZendeskState {
             form_id: 0,
             status_ids: BTreeMap::new(),
             token_counter: 0,
+            searched: Searched::default(),
+            idempotent: HashMap::new(),
         }
     }
 
     /// Stores a ticket (new or changed), keeping the export and external-id indexes right.
     pub(crate) fn put_ticket(&mut self, ticket: Ticket) {
+        if let Some((now, lag)) = self.searched.stamp() {
+            let before = self.tickets.get(&ticket.id);
+            self.searched.tickets.note(ticket.id, before, now, lag);
+        }
         if let Some(old) = self.tickets.get(&ticket.id) {
             self.ticket_index.remove(&(old.generated_at, old.id));
             self.ticket_externals
@@ -135,6 +183,9 @@ impl ZendeskState {
     /// Removes a ticket for good, with its index entries.
     pub(crate) fn purge_ticket(&mut self, id: u64) -> Option<Ticket> {
         let old = self.tickets.remove(&id)?;
+        if let Some((now, lag)) = self.searched.stamp() {
+            self.searched.tickets.note(id, Some(&old), now, lag);
+        }
         self.ticket_index.remove(&(old.generated_at, old.id));
         self.ticket_externals
             .remove(old.external_id.as_deref(), old.id);
@@ -148,6 +199,10 @@ impl ZendeskState {
 
     /// Stores an organization (new or changed), keeping its indexes right.
     pub(crate) fn put_org(&mut self, org: Organization) {
+        if let Some((now, lag)) = self.searched.stamp() {
+            let before = self.orgs.get(&org.id);
+            self.searched.orgs.note(org.id, before, now, lag);
+        }
         if let Some(old) = self.orgs.get(&org.id) {
             self.org_externals
                 .remove(old.external_id.as_deref(), old.id);
@@ -164,6 +219,9 @@ impl ZendeskState {
     /// Removes an organization, with its index entries.
     pub(crate) fn remove_org(&mut self, id: u64) -> Option<Organization> {
         let old = self.orgs.remove(&id)?;
+        if let Some((now, lag)) = self.searched.stamp() {
+            self.searched.orgs.note(id, Some(&old), now, lag);
+        }
         self.org_externals
             .remove(old.external_id.as_deref(), old.id);
         self.org_names
@@ -195,6 +253,10 @@ impl ZendeskState {
 
     /// Stores a user (new or changed), keeping the e-mail, external-id and text indexes right.
     pub(crate) fn put_user(&mut self, user: User) {
+        if let Some((now, lag)) = self.searched.stamp() {
+            let before = self.users.get(&user.id);
+            self.searched.users.note(user.id, before, now, lag);
+        }
         if let Some(old) = self.users.get(&user.id) {
             if let Some(email) = &old.email {
                 self.emails.remove(&email.to_lowercase());

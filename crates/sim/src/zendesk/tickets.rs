@@ -7,7 +7,8 @@ use std::sync::Arc;
 use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
 use serde_json::{Value, json};
 
 use super::app::App;
@@ -19,7 +20,7 @@ use super::json::{self, iso};
 use super::listing::{self, envelope, ids_param, show_many_envelope, sideload_tickets};
 use super::model::Ticket;
 use super::routes::{Res, TICKET_SHAPE, body_json, corrupt, created, no_content, path_id, reply};
-use super::store::ZendeskState;
+use super::store::{Idempotent, ZendeskState};
 use super::ticket_input::Mode;
 use super::ticket_write::{self, ticket_of};
 use crate::page::QueryMap;
@@ -147,16 +148,47 @@ pub(crate) async fn show_many(State(app): State<Arc<App>>, RawQuery(q): RawQuery
     Ok(reply(StatusCode::OK, &out))
 }
 
-/// `POST /api/v2/tickets`: 201 with the ticket and its audit.
+/// How long an `Idempotency-Key` is remembered, in seconds (two hours: assumed from secondary
+/// sources, the reference does not say).
+const IDEMPOTENCY_LIFETIME: i64 = 2 * 3600;
+
+/// Answers `x-idempotency-lookup: hit` or `miss`.
+fn looked_up(mut response: Response, hit: bool) -> Response {
+    let value = HeaderValue::from_static(if hit { "hit" } else { "miss" });
+    response.headers_mut().insert("x-idempotency-lookup", value);
+    response
+}
+
+/// `POST /api/v2/tickets`: 201 with the ticket and its audit. With an `Idempotency-Key` (the one
+/// endpoint Zendesk documents it for: not the import), a repeat of the same request within the
+/// key's lifetime answers the first answer again and creates nothing; the same key with another
+/// body is refused.
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
     Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Res {
     let body = body_json(&body)?;
     let obj = ticket_of(&body)?;
+    let key = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let now = app.now();
     let mut st = app.write();
+    if let Some(key) = &key {
+        st.idempotent.retain(|_, seen| seen.expires_at > now);
+        if let Some(seen) = st.idempotent.get(key) {
+            if seen.request != body {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    json!({"error": "IdempotentRequestError", "description": "The request does not match the one first sent with this Idempotency-Key"}),
+                ));
+            }
+            return Ok(looked_up(created(&seen.answer, &seen.location), true));
+        }
+    }
     let written = ticket_write::create(&mut st, obj, &actor, Mode::Create, now)?;
     events::emit(&app, &st, written.events);
     let t = st
@@ -164,10 +196,19 @@ pub(crate) async fn create(
         .get(&written.ticket_id)
         .ok_or_else(ApiError::not_found)?;
     let out = json!({"ticket": json::ticket(&st, t, &app.base, true), "audit": written.audit});
-    Ok(created(
-        &out,
-        &format!("{}/api/v2/tickets/{}.json", app.base, written.ticket_id),
-    ))
+    let location = format!("{}/api/v2/tickets/{}.json", app.base, written.ticket_id);
+    let response = created(&out, &location);
+    let Some(key) = key else {
+        return Ok(response);
+    };
+    let seen = Idempotent {
+        request: body,
+        answer: out,
+        location,
+        expires_at: now + IDEMPOTENCY_LIFETIME,
+    };
+    st.idempotent.insert(key, seen);
+    Ok(looked_up(response, false))
 }
 
 /// `PUT /api/v2/tickets/{id}`: the ticket and the audit of the change.

@@ -337,13 +337,25 @@ pub(crate) async fn search(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -
         (None, None) => false,
     };
     // The indexes narrow the users to check; `matches` still decides, so answers are the
-    // scan's.
+    // scan's. A lookup by external id reads the users; a query goes to the search engine, which
+    // sees writes late when lateness is on (assumed: only `query=` is a search).
     let candidates: Vec<&User> = match (&external, &term) {
         (Some(e), _) => st.users_by_external_id(e).collect(),
-        (None, Some(t)) => match st.user_text.candidates(t) {
-            Some(ids) => ids.iter().filter_map(|id| st.users.get(id)).collect(),
-            None => st.users.values().collect(),
-        },
+        (None, Some(t)) => {
+            let stored: Vec<(u64, &User)> = match st.user_text.candidates(t) {
+                Some(ids) => ids
+                    .iter()
+                    .filter_map(|id| st.users.get(id).map(|u| (*id, u)))
+                    .collect(),
+                None => st.users.iter().map(|(id, u)| (*id, u)).collect(),
+            };
+            let behind = st.searched.behind();
+            st.searched
+                .users
+                .searched(stored.into_iter(), behind)
+                .map(|(_, u)| u)
+                .collect()
+        }
         (None, None) => Vec::new(),
     };
     let page = listing::select(

@@ -115,15 +115,6 @@ impl<A> Emulator<A> {
         }
         answer(request.send().await.expect("control answers")).await
     }
-}
-
-impl Sim {
-    /// Creates a ticket and returns its id.
-    pub(crate) async fn ticket(&self, body: Value) -> u64 {
-        let a = self.post("/api/v2/tickets.json", body).await;
-        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
-        a.body["ticket"]["id"].as_u64().unwrap()
-    }
 
     /// Moves the clock forwards.
     pub(crate) async fn advance(&self, seconds: i64) {
@@ -135,6 +126,15 @@ impl Sim {
             )
             .await;
         assert_eq!(a.status, StatusCode::OK);
+    }
+}
+
+impl Sim {
+    /// Creates a ticket and returns its id.
+    pub(crate) async fn ticket(&self, body: Value) -> u64 {
+        let a = self.post("/api/v2/tickets.json", body).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        a.body["ticket"]["id"].as_u64().unwrap()
     }
 }
 

@@ -28,6 +28,7 @@ mod freshdesk_time_triggers;
 mod freshdesk_webhooks;
 mod incremental;
 mod indexes;
+mod lateness;
 mod limits;
 mod numbers;
 mod records;
