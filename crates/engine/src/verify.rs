@@ -44,6 +44,7 @@ pub use crate::losses::Losses;
 #[cfg(test)]
 use crate::losses::ORGANIZATION_TAGS;
 use crate::mapping::Mapping;
+use crate::stand_in;
 
 /// A record of the old side with no live copy on the new side.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -564,9 +565,10 @@ fn compare_one<'a>(
         k.matched += 1;
         return;
     }
-    let reasons = forms
+    let mut reasons = forms
         .losses()
         .level(&mut old_form, &mut new_form, link.last_writer.other());
+    reasons.extend(stand_in::level(&old_form, &mut new_form));
     if old_form.fingerprint() == new_form.fingerprint() {
         k.matched += 1;
         for reason in reasons {

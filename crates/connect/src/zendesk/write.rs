@@ -315,10 +315,21 @@ impl ZendeskConnector {
                 child
                     .targets
                     .require(&child_op, "author", AGENT_OR_CONTACT, &comment.author)?;
+            let mut html = inline::to_target(&comment.html_body, &child.uploads);
+            if child.history.author.is_some() {
+                // Written as the plan's stand-in: the header line names the original author.
+                let line = header::header(
+                    &child.origin,
+                    &comment.created_at,
+                    comment.public,
+                    child.history.author.as_deref(),
+                );
+                html = format!("{line}{html}");
+            }
             comments.push(bodies::import_comment(
                 comment,
                 &author,
-                &inline::to_target(&comment.html_body, &child.uploads),
+                &html,
                 &tokens(child),
             ));
         }
