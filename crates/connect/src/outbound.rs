@@ -244,10 +244,16 @@ impl TicketIds {
 /// the header lines and custom fields where a platform cannot backdate.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct History {
-    /// Who wrote or asked, as a person reads it: `Jane Doe <jane@example.com>`.
+    /// Who wrote or asked, as a person reads it: `Jane Doe <jane@example.com>`. Set on a comment
+    /// whose author is not carried (it is written as the plan's stand-in, and the note header
+    /// names the original).
     pub author: Option<String>,
     /// The source's own last update time.
     pub updated_at: Option<DateTime<Utc>>,
+    /// Whom the copy's stand-ins replace, as a person reads it (`assignee Jane Doe
+    /// <jane@example.com>; group Tier 2`): the agent or group of a ticket that is not carried.
+    /// Written where the target keeps a ticket's origin.
+    pub stand_ins: Option<String>,
 }
 
 /// One record to write on the target.

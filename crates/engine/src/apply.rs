@@ -23,6 +23,7 @@ use crate::error::EngineError;
 use crate::intent::Resume;
 use crate::mapping::{Mapping, Translated};
 use crate::refs::{Fate, rewrite};
+use crate::stand_in::{self, Names, StandIns, name_originals};
 use crate::state::RunState;
 
 /// What one record step came to. Per-record trouble is data, not an `Err`.
@@ -82,6 +83,13 @@ pub struct Applier {
     pub(crate) copied: Option<BTreeSet<RecordKind>>,
     /// Whether both sides' custom field definitions were learned (see `learn_fields`).
     pub(crate) fields_learned: std::sync::atomic::AtomicBool,
+    /// Kinds this run is done with: a record of theirs not linked by now will not be, so a
+    /// reference to it that takes a stand-in gets it instead of waiting (see `stand_in.rs`).
+    pub(crate) finished: RwLock<BTreeSet<RecordKind>>,
+    /// The plan's stand-ins on the target, read when first needed.
+    pub(crate) stand_ins: futures::lock::Mutex<Option<Arc<StandIns>>>,
+    /// The source's agents and groups as a person names them.
+    pub(crate) names: Names,
 }
 
 impl Applier {
@@ -103,7 +111,19 @@ impl Applier {
             dry_run,
             copied: None,
             fields_learned: std::sync::atomic::AtomicBool::new(false),
+            finished: RwLock::new(BTreeSet::new()),
+            stand_ins: futures::lock::Mutex::new(None),
+            names: Names::default(),
         }
+    }
+
+    /// Tells the applier that this run is done with `kinds`: references to their records that
+    /// are still not linked will not be, and take the plan's stand-in where there is one.
+    pub fn finish(&self, kinds: impl IntoIterator<Item = RecordKind>) {
+        self.finished
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(kinds);
     }
 
     /// Limits the run to `kinds`: an optional reference to a kind that is not copied is removed
@@ -156,7 +176,7 @@ impl Applier {
         Ok(())
     }
 
-    fn mapping(&self) -> std::sync::RwLockReadGuard<'_, Mapping> {
+    pub(crate) fn mapping(&self) -> std::sync::RwLockReadGuard<'_, Mapping> {
         self.mapping
             .read()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -189,12 +209,13 @@ impl Applier {
             Ok(pair) => pair,
             Err(outcome) => return Ok(Prepared::Done(outcome)),
         };
-        let resolved = match self.resolve(observed, &form, together).await? {
+        let mut resolved = match self.resolve(observed, &form, together).await? {
             Ok(resolved) => resolved,
             Err(outcome) => return Ok(Prepared::Done(outcome)),
         };
         rewrite(&mut form, |field, key| resolved.form_fate(field, key));
         rewrite(&mut outgoing, |field, key| resolved.source_fate(field, key));
+        let originals = std::mem::take(&mut resolved.originals);
         let fingerprint = form.fingerprint();
         let link = self
             .state
@@ -216,9 +237,10 @@ impl Applier {
         let mut outbound = Outbound::new(origin, outgoing);
         outbound.targets = resolved.targets;
         outbound.history = History {
-            author: None,
             updated_at: observed.updated_at,
+            ..History::default()
         };
+        name_originals(&mut outbound.history, kind, originals);
         Ok(Prepared::Ready(Box::new(Ready {
             outbound,
             fingerprint,
@@ -240,7 +262,9 @@ impl Applier {
             Record::Agent(agent) => {
                 self.state
                     .learn_agent(&agent.email, from, observed.id.clone());
+                self.names.learn(&observed.id, &observed.record);
             }
+            Record::Group(_) => self.names.learn(&observed.id, &observed.record),
             _ => {}
         }
         let translated = match self.mapping().translate(observed.record.clone(), from) {
@@ -325,37 +349,40 @@ impl Applier {
         resolved: &mut Resolved,
     ) -> Result<Result<Resolution, Outcome>, EngineError> {
         let (from, key) = (observed.side, reference.key.clone());
-        let not_copied = self
-            .copied
-            .as_ref()
-            .is_some_and(|copied| reference.kinds.iter().all(|k| !copied.contains(k)));
-        let dropped = not_copied
+        let not_copied = |kind: &RecordKind| {
+            self.copied
+                .as_ref()
+                .is_some_and(|copied| !copied.contains(kind))
+        };
+        let dropped = reference.kinds.iter().all(not_copied)
             || reference
                 .kinds
                 .iter()
                 .any(|kind| self.state.is_dropped(&(*kind, from, key.clone())));
+        let settled = {
+            let finished = self
+                .finished
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            reference
+                .kinds
+                .iter()
+                .all(|kind| not_copied(kind) || finished.contains(kind))
+        };
+        if (dropped || settled) && stand_in::lack(observed.record.kind(), reference.field).is_some()
+        {
+            // An agent or group the source lists, or one the plan leaves behind, takes the
+            // stand-in; a reference to nothing the source has (a malformed record) still waits,
+            // and ends in the dead letters.
+            let original = self.original(reference).await;
+            if dropped || original.is_some() {
+                return self.stand_in(observed, reference, original, resolved).await;
+            }
+        }
         Ok(match (dropped, reference.field) {
             (true, "assignee" | "group" | "organization" | "role" | "groups") => {
                 Ok(Resolution::Removed)
             }
-            (true, "author") => match self.fallback_author(from).await? {
-                Some((source_key, link)) => {
-                    let target = link.id(from.other()).clone();
-                    resolved
-                        .targets
-                        .insert(RecordKind::Agent, source_key.clone(), target);
-                    Ok(Resolution::Replaced {
-                        source_key,
-                        old_key: link.old_id,
-                    })
-                }
-                None => Err(Outcome::DeadLettered(format!(
-                    "{} {} on the {from} side: its author {key} is an agent the plan drops, and \
-                     [mapping.agents] unmatched names no copied agent to write it as",
-                    observed.record.kind(),
-                    observed.id
-                ))),
-            },
             (true, field) => Err(Outcome::Dropped(format!(
                 "its {field} {key} is left behind by the plan"
             ))),
@@ -372,7 +399,10 @@ impl Applier {
     }
 
     /// The agent that writes history of agents the plan drops: its id on `from` and its link.
-    async fn fallback_author(&self, from: Side) -> Result<Option<(PlatformId, Link)>, EngineError> {
+    pub(crate) async fn fallback_author(
+        &self,
+        from: Side,
+    ) -> Result<Option<(PlatformId, Link)>, EngineError> {
         let Some(email) = self.mapping().unmatched_author().map(str::to_owned) else {
             return Ok(None);
         };
@@ -611,7 +641,7 @@ pub(crate) fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Out
 
 /// What became of each reference of a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum Resolution {
+pub(crate) enum Resolution {
     /// Linked: its key in the old side's key space.
     Linked(PlatformId),
     /// Points at a dropped record: removed.
@@ -621,13 +651,18 @@ enum Resolution {
         source_key: PlatformId,
         old_key: PlatformId,
     },
+    /// Points at an agent or group that is not carried: the target's stand-in, found through
+    /// the outbound's target ids under the original key (the fingerprint marks it not carried).
+    StoodIn,
 }
 
 /// The references of one record, resolved.
 #[derive(Debug, Default)]
-struct Resolved {
-    targets: TargetIds,
+pub(crate) struct Resolved {
+    pub(crate) targets: TargetIds,
     fates: BTreeMap<(&'static str, PlatformId), Resolution>,
+    /// The agents and groups not carried, by field, as a person names them.
+    pub(crate) originals: Vec<(&'static str, String)>,
 }
 
 impl Resolved {
@@ -638,6 +673,12 @@ impl Resolved {
                 Fate::Key(old.clone())
             }
             Some(Resolution::Removed) => Fate::Remove,
+            // Not the original's key: once the original is carried (a later run copies it), the
+            // form changes and the copy is updated to it.
+            Some(Resolution::StoodIn) => match PlatformId::parse(stand_in::NOT_CARRIED) {
+                Ok(marker) => Fate::Key(marker),
+                Err(_) => Fate::Remove,
+            },
             None => Fate::Key(key.clone()),
         }
     }

@@ -162,8 +162,11 @@ impl Run {
                     .copied()
                     .filter(|_| kind == RecordKind::Ticket),
             );
+            self.applier.finish(finished.iter().copied());
             self.retry_waiting(Some(&finished)).await?;
         }
+        // Whatever still waits for an agent or group that never appeared takes its stand-in.
+        self.applier.finish(RecordKind::ALL.iter().copied());
         self.retry_waiting(None).await?;
         Ok(self.report)
     }

@@ -1,6 +1,7 @@
 //! The fingerprint form of records read in bulk (for verification): values in the new side's
-//! vocabulary, references in the old side's key space, references to dropped records removed
-//! and history of dropped agents given to the plan's fallback author, as a backfill writes them.
+//! vocabulary, references in the old side's key space, references to dropped records removed,
+//! as a backfill writes them; an agent or group of history that is not carried (the copy has
+//! the plan's stand-in, `stand_in.rs`) is marked, and levelled on the pair as not comparable.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -12,6 +13,7 @@ use cutover_store::Link;
 use crate::losses::Losses;
 use crate::mapping::{Mapping, Translated};
 use crate::refs::{Fate, rewrite};
+use crate::stand_in::{self, NOT_CARRIED};
 
 /// What an old record's form came to.
 #[expect(clippy::large_enum_variant, reason = "a short-lived value, moved once")]
@@ -74,7 +76,7 @@ impl LinkIndex {
     }
 }
 
-/// Forms of records, with what they depend on: links, drops, agents by e-mail.
+/// Forms of records, with what they depend on: links, drops.
 #[derive(Debug)]
 pub(crate) struct Forms {
     mapping: Mapping,
@@ -85,8 +87,6 @@ pub(crate) struct Forms {
     part_links: LinkIndex,
     /// Old records the plan drops.
     dropped: BTreeSet<(RecordKind, PlatformId)>,
-    /// Old agents by e-mail (lowercase).
-    agents: BTreeMap<String, PlatformId>,
     /// The kinds copied: references to other kinds are removed, as a backfill does.
     copied: BTreeSet<RecordKind>,
     /// What one side cannot hold: left out of both forms.
@@ -100,7 +100,6 @@ impl Forms {
             links: LinkIndex::default(),
             part_links: LinkIndex::default(),
             dropped: BTreeSet::new(),
-            agents: BTreeMap::new(),
             copied: copied.iter().copied().collect(),
             losses: Losses::default(),
         };
@@ -164,15 +163,10 @@ impl Forms {
             .or_else(|| self.part_links.get(kind, side, id))
     }
 
-    /// Learns what later forms depend on: field titles, agents' e-mails.
+    /// Learns what later forms depend on: field titles.
     pub(crate) fn learn(&mut self, observed: &Observed) {
-        match &observed.record {
-            Record::CustomField(def) => self.mapping.learn_field(observed.side, def),
-            Record::Agent(agent) if observed.side == Side::Old => {
-                self.agents
-                    .insert(agent.email.to_ascii_lowercase(), observed.id.clone());
-            }
-            _ => {}
+        if let Record::CustomField(def) = &observed.record {
+            self.mapping.learn_field(observed.side, def);
         }
     }
 
@@ -208,22 +202,24 @@ impl Forms {
             ticket.priority = self.losses.default_priority.map(str::to_owned);
         }
         let kinds = kinds_by_reference(&record);
-        let fallback = self
-            .mapping
-            .unmatched_author()
-            .and_then(|email| self.agents.get(&email.to_ascii_lowercase()))
-            .cloned();
-        let (dropped, copied) = (&self.dropped, &self.copied);
+        let (dropped, copied, links) = (&self.dropped, &self.copied, &self.links);
+        let not_carried = PlatformId::parse(NOT_CARRIED).ok();
         rewrite(&mut record, |field, key| {
-            let is_dropped = kinds.get(&(field, key.clone())).is_some_and(|ks| {
+            let ks = kinds.get(&(field, key.clone()));
+            if stand_in::lack(kind, field).is_some() {
+                let linked =
+                    ks.is_some_and(|ks| ks.iter().any(|k| links.get(*k, Side::Old, key).is_some()));
+                return match (&not_carried, linked) {
+                    (Some(marker), false) => Fate::Key(marker.clone()),
+                    _ => Fate::Key(key.clone()),
+                };
+            }
+            let is_dropped = ks.is_some_and(|ks| {
                 ks.iter().all(|k| !copied.contains(k))
                     || ks.iter().any(|k| dropped.contains(&(*k, key.clone())))
             });
-            match (is_dropped, field, &fallback) {
-                (true, "author", Some(agent)) => Fate::Key(agent.clone()),
-                (true, "assignee" | "group" | "organization" | "role" | "groups", _) => {
-                    Fate::Remove
-                }
+            match (is_dropped, field) {
+                (true, "organization" | "role" | "groups") => Fate::Remove,
                 _ => Fate::Key(key.clone()),
             }
         });

@@ -3,7 +3,9 @@
 //!
 //! Counts come from one read of every listable kind on the old side (comments and attachments,
 //! read per ticket, are left to the backfill's own counts). Losses come from the two
-//! connectors' stated capabilities and from the plan's explicit drops: nothing here guesses.
+//! connectors' stated capabilities, from the plan's explicit drops, and from that read: the
+//! tickets whose agent or group is not carried and take the plan's stand-in (`stand_in.rs`).
+//! Nothing here guesses.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +20,7 @@ use serde::Serialize;
 use crate::discovery::Tally;
 use crate::error::EngineError;
 pub use crate::losses::{Loss, capability_losses};
+use crate::stand_in;
 
 /// What the old platform holds and what cannot be carried.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -95,6 +98,7 @@ pub async fn inventory(
     ]);
     let mut counts = BTreeMap::new();
     let mut unreadable = BTreeMap::new();
+    let mut not_carried = stand_in::NotCarried::new(plan, kinds);
     for kind in RecordKind::ALL.iter().copied() {
         if !read_kinds.contains(&kind) || !caps.readable.contains(&kind) {
             continue;
@@ -108,6 +112,9 @@ pub async fn inventory(
                 tally.observe(item);
             }
             bad += page.rejected.len() as u64;
+            for item in &page.items {
+                not_carried.observe(&item.id, &item.record);
+            }
             match page.next {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
@@ -127,6 +134,7 @@ pub async fn inventory(
     let unmapped = open_values(plan, kinds, &tally.finish(), new);
     let mut losses = capability_losses(&caps, &target.capabilities(), kinds);
     losses.extend(drops(plan));
+    losses.extend(not_carried.losses(target.platform()));
     Ok(Inventory {
         from: source.platform(),
         to: target.platform(),

@@ -11,7 +11,8 @@
 //! - [`mapping`]: the plan's mapping tables both ways, holes and drops.
 //! - [`apply`]: one record step (`Applier`, `Outcome`); `refs` rewrites references; `state`
 //!   holds a run's uncommitted links, drops and agents; `children` carries a ticket's comments
-//!   and attachments (bytes downloaded, checksummed, uploaded).
+//!   and attachments (bytes downloaded, checksummed, uploaded); `stand_in` gives history whose
+//!   agent or group is not carried the plan's stand-ins.
 //! - [`backfill`]: every kind in dependency order, page by page, one transaction per page.
 //! - [`dead_letters`]: retrying a dead letter's record.
 //! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
@@ -46,6 +47,7 @@ pub mod losses;
 pub mod mapping;
 pub mod progress;
 mod refs;
+mod stand_in;
 mod state;
 pub mod text;
 pub mod unmapped;

@@ -77,6 +77,31 @@ pub const FIELD_TYPE: Lack = Lack {
     why: "a field found by its label on the target keeps the target's type",
 };
 
+/// A ticket's agent that is not carried (an agent who left, a role with no counterpart, dropped,
+/// or agents left out of `[copy] kinds`): see `stand_in.rs`.
+pub const ASSIGNEE_NOT_CARRIED: Lack = Lack {
+    what: "ticket.assignee",
+    why: "its agent is not carried: the copy is assigned to [mapping.agents] unmatched (none \
+          when that is unset) and names the original in its origin field",
+};
+/// A ticket's group that is not carried.
+pub const GROUP_NOT_CARRIED: Lack = Lack {
+    what: "ticket.group",
+    why: "its group is not carried: the copy has [mapping] unmatched_group (none when that is \
+          unset) and names the original in its origin field",
+};
+/// A comment's author that is not carried.
+pub const AUTHOR_NOT_CARRIED: Lack = Lack {
+    what: "comment.author",
+    why: "its author is not carried: written as [mapping.agents] unmatched, the original named \
+          in the comment's header line",
+};
+/// A rating's agent that is not carried.
+pub const RATING_ASSIGNEE_NOT_CARRIED: Lack = Lack {
+    what: "satisfaction_rating.assignee",
+    why: "its agent is not carried: the copy has [mapping.agents] unmatched, or no one",
+};
+
 /// What one platform cannot hold of another's tickets: left out of a comparison, because
 /// `cutover inventory` names these losses before anything moves.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

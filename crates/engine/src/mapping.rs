@@ -136,6 +136,8 @@ pub struct Mapping {
     agents: Table,
     /// The e-mail of the author given to history written by agents who are not copied.
     unmatched: Option<String>,
+    /// The new side's group given to tickets whose group is not carried.
+    unmatched_group: Option<String>,
     /// Titles of custom ticket fields by (side, key): the plan may name a field by its title.
     titles: BTreeMap<(Side, String), String>,
     /// Keys of custom ticket fields by (side, title): the way back from a title.
@@ -166,6 +168,7 @@ impl Mapping {
                 .unmatched
                 .as_ref()
                 .map(|e| e.as_str().to_owned()),
+            unmatched_group: plan.unmatched_group.clone(),
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
             plan: plan.clone(),
@@ -222,6 +225,11 @@ impl Mapping {
     /// The e-mail of the author of history written by agents who are not copied.
     pub fn unmatched_author(&self) -> Option<&str> {
         self.unmatched.as_deref()
+    }
+
+    /// The new side's group given to tickets whose group is not carried.
+    pub fn unmatched_group(&self) -> Option<&str> {
+        self.unmatched_group.as_deref()
     }
 
     /// Learns a custom field's title, so `[mapping.fields]` may name it by title (Zendesk keys

@@ -54,6 +54,7 @@ fn plan() -> PlanMapping {
             ("Order number", "cf_order_number"),
             ("Internal score", "drop"),
         ]),
+        unmatched_group: Some("Support".into()),
     }
 }
 

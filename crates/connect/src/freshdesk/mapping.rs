@@ -46,7 +46,8 @@ pub struct OriginFields {
     pub id: String,
     /// Holds the original creation time, RFC 3339 (Freshdesk cannot backdate).
     pub created_at: Option<String>,
-    /// Holds the original requester as a person reads it.
+    /// Holds the original people as a person reads them, when the copy names others: the
+    /// agent or group of a ticket that is not carried (see `History::stand_ins`).
     pub author: Option<String>,
 }
 

@@ -330,7 +330,8 @@ impl FreshdeskConnector {
         ticket
     }
 
-    /// The ticket's custom fields plus cutover's origin fields (mark, original time, requester).
+    /// The ticket's custom fields plus cutover's origin fields (mark, original time, and whom
+    /// the copy's stand-ins replace).
     fn ticket_fields(
         &self,
         ticket: &Ticket,
@@ -342,8 +343,13 @@ impl FreshdeskConnector {
         if let Some(key) = &origin.created_at {
             fields.insert(key.clone(), json!(format_time(&ticket.created_at)));
         }
-        if let (Some(key), Some(author)) = (&origin.author, &outbound.history.author) {
-            fields.insert(key.clone(), json!(author));
+        let people = outbound
+            .history
+            .stand_ins
+            .as_ref()
+            .or(outbound.history.author.as_ref());
+        if let (Some(key), Some(people)) = (&origin.author, people) {
+            fields.insert(key.clone(), json!(people));
         }
         fields
     }

@@ -58,7 +58,7 @@ fn comment(id: u64, public: bool) -> Outbound {
         );
     outbound.history = History {
         author: Some("Jane Doe".into()),
-        updated_at: None,
+        ..History::default()
     };
     outbound
 }
@@ -136,6 +136,18 @@ fn a_ticket_keeps_its_origin_in_custom_fields_and_its_first_comment_as_descripti
         "{description}"
     );
     assert!(description.ends_with("<p>comment 71</p>"));
+}
+
+#[test]
+fn a_ticket_whose_agent_or_group_is_not_carried_names_the_originals_in_its_origin_field() {
+    let fd = connector();
+    let mut outbound = ticket("open");
+    outbound.history.stand_ins = Some("assignee: Jo Lee <jo@acme.example>; group: Tier 2".into());
+    let request = fd.create_request(&outbound, "test").unwrap();
+    assert_eq!(
+        json(&request.body)["custom_fields"]["cf_cutover_author"],
+        "assignee: Jo Lee <jo@acme.example>; group: Tier 2"
+    );
 }
 
 #[test]

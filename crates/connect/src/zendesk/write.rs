@@ -330,7 +330,9 @@ impl ZendeskConnector {
                     .targets
                     .require(&child_op, "author", AGENT_OR_CONTACT, &comment.author)?;
             let mut html = inline::to_target(&comment.html_body, &child.uploads);
-            if self.headers_on_imports {
+            // The plan asks for header lines, or the comment is written as the plan's stand-in
+            // for its author: the header line names the original author and time.
+            if self.headers_on_imports || child.history.author.is_some() {
                 let line = header::header(
                     &child.origin,
                     &comment.created_at,

@@ -60,7 +60,7 @@ fn comment_outbound(id: u64, public: bool, created: i64) -> Outbound {
         );
     outbound.history = History {
         author: Some("Jane Doe <jane@example.com>".into()),
-        updated_at: None,
+        ..History::default()
     };
     outbound
 }
@@ -141,6 +141,27 @@ fn tickets_go_through_the_import_api_with_their_history() {
     );
     assert_eq!(comments[0]["uploads"][0], "upload-token-1");
     assert_eq!(comments[1]["created_at"], "1970-01-01T00:33:20Z");
+}
+
+#[test]
+fn an_imported_comment_written_as_a_stand_in_names_its_original_author() {
+    let zd = connector();
+    let mut outbound = ticket_outbound();
+    // Only the first comment's author is not carried: the engine names the original there.
+    outbound.children[1].history.author = None;
+    let (request, _) = zd.create_request(&outbound, "test").unwrap();
+    let comments = json_body(&request.body)["ticket"]["comments"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let first = comments[0]["html_body"].as_str().unwrap();
+    assert!(
+        first.starts_with("<p>[cutover:old:comment:71] ")
+            && first.contains("Jane Doe &lt;jane@example.com&gt;</p>"),
+        "{first}"
+    );
+    let second = comments[1]["html_body"].as_str().unwrap();
+    assert!(!second.contains("[cutover:"), "{second}");
 }
 
 #[test]

@@ -202,6 +202,10 @@ pub struct Mapping {
     /// Custom fields: old field name = new field name.
     #[serde(default)]
     pub fields: BTreeMap<String, Target>,
+    /// The new platform's group given to tickets whose own group is not carried (dropped, or
+    /// left out of `[copy] kinds`); none: such tickets go without a group.
+    #[serde(default)]
+    pub unmatched_group: Option<String>,
 }
 
 /// How old agents are found on the new platform.

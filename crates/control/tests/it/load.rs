@@ -140,3 +140,22 @@ fn the_typed_plan_holds_what_the_file_says() {
     assert_eq!(plan.backup.incremental_every.to_string(), "1h");
     assert_eq!(plan.people["ops-lead"].email.as_str(), "dana@acme.example");
 }
+
+#[test]
+fn the_stand_in_group_may_follow_the_mapping_tables_and_must_name_a_group() {
+    let options = InitOptions {
+        from: PlatformKind::Zendesk,
+        to: PlatformKind::Freshdesk,
+        old_url: None,
+        new_url: None,
+    };
+    let template = render(&options);
+    let text = format!("{template}\n[mapping]\nunmatched_group = \"Support\"\n");
+    let plan = cutover_control::plan::check_str("cutover.toml", &text).unwrap();
+    assert_eq!(plan.mapping.unmatched_group.as_deref(), Some("Support"));
+    let empty = format!("{template}\n[mapping]\nunmatched_group = \"\"\n");
+    let errors = cutover_control::plan::check_str("cutover.toml", &empty)
+        .unwrap_err()
+        .to_string();
+    assert!(errors.contains("mapping.unmatched_group"), "{errors}");
+}

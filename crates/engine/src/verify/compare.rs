@@ -13,6 +13,7 @@ use crate::diff::diff;
 use crate::forms::{Form, Forms};
 use crate::losses::Losses;
 use crate::mapping::Mapping;
+use crate::stand_in;
 
 /// The record a record is written with, as (kind, id on the same side): a comment's or a
 /// rating's ticket, an attachment's comment. An unmarked record whose parent is extra is extra
@@ -317,9 +318,10 @@ fn compare_one<'a>(
         k.matched += 1;
         return;
     }
-    let reasons = forms
+    let mut reasons = forms
         .losses()
         .level(&mut old_form, &mut new_form, link.last_writer.other());
+    reasons.extend(stand_in::level(&old_form, &mut new_form));
     if old_form.fingerprint() == new_form.fingerprint() {
         k.matched += 1;
         for reason in reasons {

@@ -318,6 +318,12 @@ async fn an_optional_reference_to_a_kind_not_copied_is_removed_instead_of_waitin
     let (store, _dir) = store().await;
     let applier =
         applier(&store, Side::Old, false).copying(&[RecordKind::Contact, RecordKind::Ticket]);
+    // The group passes through the run (as when another kind's records name it), so the copy
+    // can name the original it leaves behind.
+    applier
+        .prepare(&observed(Side::Old, 4, group("Tier 2")))
+        .await
+        .unwrap();
     let contact_fp = ready(
         applier
             .prepare(&observed(Side::Old, 7, contact("Ada")))
@@ -345,4 +351,9 @@ async fn an_optional_reference_to_a_kind_not_copied_is_removed_instead_of_waitin
         panic!("a ticket")
     };
     assert_eq!(out.group, None, "groups are not copied in this run");
+    assert_eq!(
+        ticket.outbound.history.stand_ins.as_deref(),
+        Some("group: Tier 2"),
+        "the copy names the group it leaves behind"
+    );
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use cutover_connect::{Connector, FreshdeskConnector};
 use cutover_control::plan::init::{InitOptions, render};
+use cutover_control::plan::model::Mapping as PlanMapping;
 use cutover_control::plan::values::Target;
 use cutover_engine::{Mapping, VerifyReport, backfill, verify};
 use cutover_model::records::{FieldTarget, Record};
@@ -21,7 +22,7 @@ use crate::support::{
     freshdesk_sim, move_options, read_all, zendesk_at, zendesk_sim,
 };
 
-fn freshdesk_connector(side: Side, url: &str) -> Arc<dyn Connector> {
+pub(crate) fn freshdesk_connector(side: Side, url: &str) -> Arc<dyn Connector> {
     let mut config = support::freshdesk_config(side, url);
     // Where `cutover init` puts the old id (`[copy] keep_original.id_field`).
     config.origin_fields.id = "cf_original_id".to_owned();
@@ -32,6 +33,11 @@ fn freshdesk_connector(side: Side, url: &str) -> Arc<dyn Connector> {
 /// name on the new side) and custom ticket fields (by title; Freshdesk's `cf_` name when the
 /// new side is Freshdesk): what a person fills in after `inventory`.
 async fn plan_mapping(old: &dyn Connector, to: PlatformKind) -> Mapping {
+    Mapping::from_plan(&plan_tables(old, to).await)
+}
+
+/// The tables of [`plan_mapping`], for a test to change before building the mapping.
+pub(crate) async fn plan_tables(old: &dyn Connector, to: PlatformKind) -> PlanMapping {
     let text = render(&InitOptions {
         from: old.platform(),
         to,
@@ -73,7 +79,7 @@ async fn plan_mapping(old: &dyn Connector, to: PlatformKind) -> Mapping {
                 .or_insert_with(|| Target::To("open".to_owned()));
         }
     }
-    Mapping::from_plan(&plan.mapping)
+    plan.mapping
 }
 
 /// Backfill, verify, backfill again: the whole check for one direction.

@@ -21,6 +21,7 @@ mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
 mod origins;
+mod stand_in;
 mod support;
 mod verify;
 mod zendesk_e2e;
