@@ -31,6 +31,7 @@ mod indexes;
 mod limits;
 mod numbers;
 mod records;
+mod rule_writes;
 mod search;
 mod third_party_freshdesk;
 mod tickets;
