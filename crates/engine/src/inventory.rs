@@ -127,6 +127,7 @@ pub async fn inventory(
     let unmapped = open_values(plan, kinds, &tally.finish(), new);
     let mut losses = capability_losses(&caps, &target.capabilities(), kinds);
     losses.extend(drops(plan));
+    losses.extend(crate::rules::inventory_losses(source, target, plan, kinds).await?);
     Ok(Inventory {
         from: source.platform(),
         to: target.platform(),

@@ -95,6 +95,9 @@ impl FreshdeskConnector {
                 let path = format!("tickets/{ticket}/satisfaction_ratings");
                 self.first(&op, Request::get(path)).await
             }
+            Record::Macro(_) | Record::Automation(_) | Record::SlaPolicy(_) => {
+                self.find_rule(outbound, &op).await
+            }
             _ => Ok(None),
         }
     }
@@ -158,7 +161,7 @@ impl FreshdeskConnector {
             .and_then(id_of))
     }
 
-    async fn in_list(
+    pub(super) async fn in_list(
         &self,
         op: &str,
         path: &str,

@@ -112,7 +112,7 @@ fn attachment_children(written: &Value, outbound: &Outbound) -> Vec<WrittenChild
 
 impl FreshdeskConnector {
     /// Sends a create that must not run twice: after trouble of unknown outcome, looks up first.
-    async fn post_once(
+    pub(super) async fn post_once(
         &self,
         outbound: &Outbound,
         op: &str,
@@ -141,6 +141,9 @@ impl FreshdeskConnector {
         let op = outbound.op("create", FRESHDESK);
         if let Some(id) = self.find(outbound).await? {
             return self.found(outbound, id).await;
+        }
+        if let Some(written) = self.create_rule(outbound, &op).await? {
+            return Ok(written);
         }
         self.create_new(outbound, &op).await
     }
@@ -285,7 +288,7 @@ impl FreshdeskConnector {
             _ => {
                 return Err(unsupported(
                     op,
-                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                    "write views, ticket forms or channel set-ups through its API",
                 ));
             }
         })
@@ -408,6 +411,9 @@ impl FreshdeskConnector {
         outbound: &Outbound,
     ) -> Result<Written, ConnectError> {
         let op = format!("update {} {id} on freshdesk", outbound.record.kind());
+        if let Some(written) = self.update_rule(id, outbound, &op).await? {
+            return Ok(written);
+        }
         if matches!(outbound.record, Record::Ticket(_)) {
             self.ticket_setup(&op).await?;
         }
@@ -473,7 +479,7 @@ impl FreshdeskConnector {
             _ => {
                 return Err(unsupported(
                     &op,
-                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                    "write views, ticket forms or channel set-ups through its API",
                 ));
             }
         };

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 use super::bodies;
 use super::mapping::{self, ConfigShape, SolvedAt};
+use super::rule_lists;
+use super::rules::List;
 use crate::connector::Page;
 use crate::fields::{Mapped, Parsed, collect};
 use crate::outbound::TicketIds;
@@ -60,13 +62,11 @@ fn records<'a>(body: &'a Value, single: &str, plural: &str) -> Vec<&'a Value> {
     }
 }
 
-fn config_shape(kind: RecordKind, id_prefix: &'static str, title: &'static str) -> ConfigShape {
+fn address_shape() -> ConfigShape {
     ConfigShape {
-        kind,
-        id_prefix,
-        title,
-        conditions: &["conditions"],
-        actions: &["actions"],
+        title: "email",
+        conditions: &["name", "brand_id", "default"],
+        actions: &[],
     }
 }
 
@@ -154,36 +154,28 @@ fn map_all_recordings() -> BTreeMap<RecordKind, Page> {
                 });
             }
         }
-        for (single, plural, kind, prefix, title) in [
-            ("macro", "macros", RecordKind::Macro, "", "title"),
-            (
-                "trigger",
-                "triggers",
-                RecordKind::Automation,
-                "trigger:",
-                "title",
-            ),
-            (
-                "automation",
-                "automations",
-                RecordKind::Automation,
-                "automation:",
-                "title",
-            ),
-            ("view", "views", RecordKind::View, "", "title"),
-            (
-                "recipient_address",
-                "recipient_addresses",
-                RecordKind::ChannelConfig,
-                "",
-                "email",
-            ),
+        let no_system_fields = std::collections::HashSet::new();
+        for (single, plural, list) in [
+            ("macro", "macros", List::Macros),
+            ("trigger", "triggers", List::Triggers),
+            ("automation", "automations", List::Automations),
+            ("view", "views", List::Views),
         ] {
             for raw in records(&body, single, plural) {
+                let kind = match list {
+                    List::Macros => RecordKind::Macro,
+                    List::Views => RecordKind::View,
+                    _ => RecordKind::Automation,
+                };
                 add(kind, raw, &|r| {
-                    mapping::config(r, SIDE, &config_shape(kind, prefix, title))
+                    rule_lists::observed(r, SIDE, list, &no_system_fields)
                 });
             }
+        }
+        for raw in records(&body, "recipient_address", "recipient_addresses") {
+            add(RecordKind::ChannelConfig, raw, &|r| {
+                mapping::config(r, SIDE, &address_shape())
+            });
         }
     }
     pages
