@@ -498,6 +498,15 @@ fn views_and_forms_cannot_go_into_freshdesk() {
     let groups: BTreeSet<PlatformId> = [PlatformId::from(1)].into();
     let mut view = Rule::titled("Billing queue");
     view.visible_to = Visibility::Groups(groups);
+    assert!(
+        matches!(fit(PlatformKind::Zendesk, RecordKind::View, &view), Fitted::Unwritable(why) if why.contains("a condition")),
+        "a zendesk view lists tickets that meet a condition"
+    );
+    view.all = vec![Condition::test(
+        RuleField::Status,
+        Operator::LessThan,
+        RuleValue::Text("solved".into()),
+    )];
     assert!(matches!(
         fit(PlatformKind::Zendesk, RecordKind::View, &view),
         Fitted::Written { parts, .. } if parts.is_empty()

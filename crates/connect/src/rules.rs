@@ -427,6 +427,21 @@ impl Fitter {
             parts: self.parts,
         }
     }
+
+    /// A rule the platform refuses without an action (or a condition) left: unwritable, naming
+    /// what was left out on the way.
+    pub(crate) fn nothing_left(self, what: &str) -> Fitted {
+        let parts: Vec<String> = self.parts.iter().map(ToString::to_string).collect();
+        let detail = if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", parts.join("; "))
+        };
+        Fitted::Unwritable(format!(
+            "{} needs {what}, and none of this rule's can be written there{detail}",
+            self.platform
+        ))
+    }
 }
 
 fn visibility_text(visible_to: &Visibility) -> String {

@@ -643,6 +643,9 @@ fn fit_macro(rule: &Rule) -> Fitted {
                 action_json(List::Scenarios, a).map(|_| ())
             });
             out.visible_to = fitter.visibility(&rule.visible_to, false);
+            if out.actions.is_empty() {
+                return fitter.nothing_left("an action for a scenario");
+            }
         }
     }
     fitter.finish(out, false)
@@ -703,6 +706,9 @@ fn fit_rule(rule: &Rule) -> Fitted {
     });
     out.actions = fitter.actions(&rule.actions, |a| action_json(list, a).map(|_| ()));
     out.visible_to = fitter.visibility(&rule.visible_to, false);
+    if out.actions.is_empty() {
+        return fitter.nothing_left("an action for an automation rule");
+    }
     fitter.finish(out, false)
 }
 

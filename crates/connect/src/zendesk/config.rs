@@ -16,6 +16,8 @@ use super::client::ZendeskApi;
 use super::lookup::in_list;
 use super::rule_lists::body;
 use super::rules::List;
+use super::write::{Posted, created_id};
+use crate::connector::{WriteOutcome, Written};
 use crate::error::ConnectError;
 use crate::http::Request;
 use crate::outbound::Outbound;
@@ -99,22 +101,27 @@ impl ZendeskConnector {
         body(list, &rule, system).map_err(|why| unwritable(op, why))
     }
 
-    /// The create request of a rule record (`None` for another kind) and the envelope of its
-    /// answer. Its target ids are in the record already: the engine resolved them.
-    pub(crate) async fn rule_create(
+    /// Creates a rule record (known to be absent; `None` for another kind), with the prefix its
+    /// id reads with. Its references go out as the target ids the engine resolved.
+    pub(crate) async fn create_rule(
         &self,
         outbound: &Outbound,
         op: &str,
-    ) -> Result<Option<(Request, &'static str)>, ConnectError> {
+    ) -> Result<Option<Written>, ConnectError> {
         let Some((list, rule)) = list_of(&outbound.record) else {
             return Ok(None);
         };
         let body = self.rule_body(list, rule, outbound, op).await?;
         let (path, envelope) = list.path();
-        Ok(Some((
-            Request::new(Method::POST, format!("{path}.json")).json(body),
-            envelope,
-        )))
+        let request = Request::new(Method::POST, format!("{path}.json")).json(body);
+        let answer = match self.post_once(outbound, op, request).await? {
+            Posted::Found(id) => return Ok(Some(Written::new(id, WriteOutcome::Found))),
+            Posted::Created(answer) => answer,
+        };
+        let id = created_id(op, &answer, envelope)?;
+        let id = PlatformId::parse(format!("{}{id}", list.id_prefix()))
+            .map_err(|e| unwritable(op, e.to_string()))?;
+        Ok(Some(Written::new(id, WriteOutcome::Created)))
     }
 
     /// The update request of rule record `id` (`None` for another kind).

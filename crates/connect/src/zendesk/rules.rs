@@ -590,6 +590,19 @@ pub(crate) fn fit(kind: RecordKind, rule: &Rule) -> Fitted {
     if list == List::TicketForms {
         out.fields = form_fields(&mut fitter, &rule.fields);
     }
+    let acts = matches!(list, List::Macros | List::Triggers | List::Automations);
+    if acts && out.actions.is_empty() {
+        return fitter.nothing_left("an action");
+    }
+    let tests = matches!(list, List::Triggers | List::Views);
+    if tests
+        && out.all.is_empty()
+        && out.any.is_empty()
+        && out.when != Some(When::Created)
+        && out.when != Some(When::Updated)
+    {
+        return fitter.nothing_left("a condition");
+    }
     fitter.finish(out, list == List::SlaPolicies)
 }
 

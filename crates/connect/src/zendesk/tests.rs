@@ -575,3 +575,73 @@ proptest! {
         prop_assert_eq!(observed.record, Record::Comment(comment));
     }
 }
+
+/// Recorded rules (platform → canonical → platform): every recorded trigger, automation and
+/// view reads into the canonical form, Zendesk keeps all of it (switched off), and the body it
+/// writes states the very conditions and actions that were recorded; a macro reads back as
+/// itself.
+#[test]
+fn recorded_rules_are_written_back_as_they_were_recorded() {
+    use crate::rules::{Fitted, fit};
+    let condition_set = |json: &Value| -> Vec<String> {
+        let mut set: Vec<String> = ["all", "any"]
+            .iter()
+            .flat_map(|k| json[*k].as_array().cloned().unwrap_or_default())
+            .map(|c| c.to_string())
+            .collect();
+        set.sort();
+        set
+    };
+    let mut checked = 0;
+    for (_, _, body) in interactions() {
+        for (single, plural, list, kind) in [
+            ("macro", "macros", List::Macros, RecordKind::Macro),
+            (
+                "trigger",
+                "triggers",
+                List::Triggers,
+                RecordKind::Automation,
+            ),
+            (
+                "automation",
+                "automations",
+                List::Automations,
+                RecordKind::Automation,
+            ),
+            ("view", "views", List::Views, RecordKind::View),
+        ] {
+            for raw in records(&body, single, plural) {
+                let rule = rule_lists::rule_from(list, raw, &Default::default()).unwrap();
+                let Fitted::Written {
+                    rule: fitted,
+                    parts,
+                } = fit(PlatformKind::Zendesk, kind, &rule)
+                else {
+                    panic!("zendesk cannot write its own {single}: {raw}");
+                };
+                assert!(parts.is_empty(), "{single} {}: {parts:?}", rule.title);
+                assert!(!fitted.active, "copies are written switched off");
+                let written = rule_lists::body(list, &fitted, &[]).unwrap();
+                let written = &written[list.path().1];
+                if list == List::Macros {
+                    let mut answer = written.clone();
+                    answer["id"] = serde_json::json!(1);
+                    let back = rule_lists::rule_from(list, &answer, &Default::default()).unwrap();
+                    assert_eq!(back, fitted, "{raw}");
+                } else {
+                    let recorded = &raw["conditions"];
+                    let sent = match list {
+                        List::Views => written.clone(),
+                        _ => written["conditions"].clone(),
+                    };
+                    assert_eq!(condition_set(&sent), condition_set(recorded), "{raw}");
+                    if list != List::Views {
+                        assert_eq!(written["actions"], raw["actions"], "{raw}");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} recorded rules");
+}

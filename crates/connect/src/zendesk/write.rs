@@ -25,7 +25,7 @@ const ZENDESK: PlatformKind = PlatformKind::Zendesk;
 const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
 
 /// What a create request came to.
-enum Posted {
+pub(super) enum Posted {
     Created(Value),
     Found(PlatformId),
 }
@@ -75,7 +75,11 @@ fn on_closed_ticket(error: ConnectError, outbound: &Outbound) -> ConnectError {
 }
 
 /// The `id` of the record under `envelope` in a create or update answer.
-fn created_id(op: &str, body: &Value, envelope: &str) -> Result<PlatformId, ConnectError> {
+pub(super) fn created_id(
+    op: &str,
+    body: &Value,
+    envelope: &str,
+) -> Result<PlatformId, ConnectError> {
     match body.get(envelope).and_then(|r| r.get("id")) {
         Some(Value::Number(n)) => n
             .as_u64()
@@ -91,7 +95,7 @@ fn created_id(op: &str, body: &Value, envelope: &str) -> Result<PlatformId, Conn
 impl ZendeskConnector {
     /// Sends a create that must not run twice: retried only when surely unsent, and after any
     /// trouble of unknown outcome the record is looked up before trying again.
-    async fn post_once(
+    pub(super) async fn post_once(
         &self,
         outbound: &Outbound,
         op: &str,
@@ -121,10 +125,10 @@ impl ZendeskConnector {
         if let Some(id) = lookup::find(self, outbound).await? {
             return self.found(outbound, id, &op).await;
         }
-        let (request, envelope) = match self.rule_create(outbound, &op).await? {
-            Some(rule) => rule,
-            None => self.create_request(outbound, &op)?,
-        };
+        if let Some(written) = self.create_rule(outbound, &op).await? {
+            return Ok(written);
+        }
+        let (request, envelope) = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await {
             Ok(Posted::Found(id)) => return self.found(outbound, id, &op).await,
             Ok(Posted::Created(body)) => body,

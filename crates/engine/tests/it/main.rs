@@ -19,6 +19,7 @@ mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
 mod origins;
+mod rules_e2e;
 mod support;
 mod verify;
 mod zendesk_e2e;
