@@ -295,13 +295,14 @@ pub(crate) async fn inventory_losses(
         .copied()
         .filter(|k| kinds.contains(k) && source_caps.readable.contains(k))
         .collect();
+    let mut losses = not_read(&source_caps, &target_caps, kinds);
     if wanted.is_empty() {
-        return Ok(Vec::new());
+        return Ok(losses);
     }
     let from = source.side();
     let mut mapping = Mapping::from_plan(plan);
     let left = left_behind_keys(source, &mut mapping, kinds).await?;
-    let mut losses = activation(&target_caps, &wanted);
+    losses.extend(activation(&target_caps, &wanted));
     for kind in wanted {
         for observed in read_all(source, kind).await? {
             let Some(rule) = observed.record.rule() else {
@@ -389,6 +390,32 @@ fn activation(target: &Capabilities, kinds: &[RecordKind]) -> Vec<Loss> {
                 detail: (*detail).to_owned(),
             });
         }
+    }
+    losses
+}
+
+/// What a helpdesk's rules depend on that no connector reads: business hours (which SLA targets
+/// in business hours count by) and channel flows (IVR menus, chatbot flows).
+fn not_read(source: &Capabilities, target: &Capabilities, kinds: &[RecordKind]) -> Vec<Loss> {
+    let (from, to) = (source.platform, target.platform);
+    let mut losses = Vec::new();
+    if kinds.contains(&RecordKind::SlaPolicy) {
+        losses.push(Loss {
+            what: "business_hours".into(),
+            detail: format!(
+                "{from}'s business hours and holidays are not carried: SLA targets counted in \
+                 business hours count by {to}'s own schedule; set it up on {to} by hand"
+            ),
+        });
+    }
+    if kinds.contains(&RecordKind::ChannelConfig) {
+        losses.push(Loss {
+            what: "channel_config.flows".into(),
+            detail: format!(
+                "IVR menus and chatbot flows live in {from}'s voice and bot products, which \
+                 cutover does not read: set them up on {to} by hand"
+            ),
+        });
     }
     losses
 }

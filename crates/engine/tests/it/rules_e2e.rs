@@ -384,6 +384,7 @@ async fn zendesk_rules_arrive_in_freshdesk_switched_off_on_the_mapped_group() {
         ],
         &[r#"sla_policy "Standard SLA""#, "targets", "written as"],
         &["rules.activation", "written switched off"],
+        &["business_hours", "count by freshdesk's own schedule"],
     ] {
         assert!(
             has(&losses, needles),
