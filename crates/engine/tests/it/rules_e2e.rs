@@ -686,3 +686,82 @@ async fn zendesk_rules_move_between_accounts_with_views_and_groups_rewritten() {
     let views = &verified.kinds[&RecordKind::View];
     assert_eq!((views.matched, views.old), (9, 9), "{}", verified.summary());
 }
+
+/// Realistic accounts (the emulators' default: rules of their own on custom groups and fields,
+/// some switched off) read whole, and every rule fits onto the other platform or is named as
+/// not carried: nothing is rejected, and each rule's references are its account's records.
+#[tokio::test]
+async fn realistic_accounts_rules_read_whole_and_fit_either_way() {
+    use cutover_connect::{Fitted, fit};
+    use cutover_sim::AccountProfile;
+    use cutover_sim::freshdesk::{FreshdeskOptions, FreshdeskSim};
+    use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
+
+    let zd = ZendeskSim::spawn(
+        ZendeskOptions {
+            seed: 27,
+            tickets: 10,
+            profile: AccountProfile::Realistic,
+            rate_limit_rpm: None,
+            incremental_rpm: 0,
+            ..ZendeskOptions::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    let fd = FreshdeskSim::spawn(
+        FreshdeskOptions {
+            seed: 28,
+            tickets: 10,
+            profile: AccountProfile::Realistic,
+            rate_limit_rpm: Some(0),
+            ..FreshdeskOptions::default()
+        },
+        "127.0.0.1:0",
+    )
+    .await
+    .unwrap();
+    for (source, to) in [
+        (zendesk_at(Side::Old, zd.url()), PlatformKind::Freshdesk),
+        (freshdesk_at(Side::Old, fd.url()), PlatformKind::Zendesk),
+    ] {
+        let groups: Vec<String> = read_all(source.as_ref(), RecordKind::Group)
+            .await
+            .into_iter()
+            .map(|o| o.id.to_string())
+            .collect();
+        let (mut rules, mut inactive, mut on_groups) = (0, 0, 0);
+        for kind in [
+            RecordKind::Macro,
+            RecordKind::Automation,
+            RecordKind::SlaPolicy,
+        ] {
+            for observed in read_all(source.as_ref(), kind).await {
+                let rule = observed.record.rule().unwrap();
+                rules += 1;
+                inactive += usize::from(!rule.active);
+                for reference in cutover_connect::references(&observed.record) {
+                    assert!(
+                        reference.field != "group" || groups.contains(&reference.key.to_string()),
+                        "{kind} {:?} names group {} its account has not",
+                        rule.title,
+                        reference.key
+                    );
+                    on_groups += usize::from(reference.field == "group");
+                }
+                // Copies wait switched off, but for what the target has no switch for.
+                let live = kind == RecordKind::Macro
+                    || (kind == RecordKind::SlaPolicy && to == PlatformKind::Zendesk);
+                if let Fitted::Written { rule: kept, .. } = fit(to, kind, rule) {
+                    assert!(live || !kept.active, "{kept:?}");
+                }
+            }
+        }
+        assert!(
+            rules > 3 && inactive > 0 && on_groups > 0,
+            "{}: {rules} rules, {inactive} off, {on_groups} on groups",
+            source.platform()
+        );
+    }
+}
