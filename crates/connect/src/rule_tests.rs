@@ -14,6 +14,7 @@ use cutover_model::{PlatformId, PlatformKind, RecordKind};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
+use crate::freshdesk::rule_fit::macro_list;
 use crate::freshdesk::rule_lists as fd_lists;
 use crate::freshdesk::rules::{self as fd, HOURLY, ON_CREATE, ON_UPDATE};
 use crate::rules::{Fitted, fit};
@@ -295,7 +296,7 @@ fn zendesk_round_trip(kind: RecordKind, fitted: &Rule) -> Rule {
 /// Freshdesk: write the fitted rule, read it back.
 fn freshdesk_round_trip(kind: RecordKind, fitted: &Rule) -> Rule {
     let (body, read): (Value, fn(&Value) -> Option<Rule>) = match kind {
-        RecordKind::Macro if fd::macro_list(fitted) == fd::List::Canned => {
+        RecordKind::Macro if macro_list(fitted) == fd::List::Canned => {
             let folder = PlatformId::from(77);
             let mut body = fd_lists::canned_body(fitted, &folder).expect("canned body");
             let (folder_name, _) = fd_lists::folder_and_title(&fitted.title);

@@ -40,8 +40,8 @@ pub enum Fitted {
 /// view or ticket form) whose values are in the platform's vocabulary already.
 pub fn fit(platform: PlatformKind, kind: RecordKind, rule: &Rule) -> Fitted {
     match platform {
-        PlatformKind::Zendesk => crate::zendesk::rules::fit(kind, rule),
-        PlatformKind::Freshdesk => crate::freshdesk::rules::fit(kind, rule),
+        PlatformKind::Zendesk => crate::zendesk::rule_fit::fit(kind, rule),
+        PlatformKind::Freshdesk => crate::freshdesk::rule_fit::fit(kind, rule),
         PlatformKind::Zammad => Fitted::Unwritable(format!(
             "zammad has no connector that writes {kind} records yet"
         )),

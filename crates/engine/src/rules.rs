@@ -299,6 +299,17 @@ pub(crate) async fn inventory_losses(
     if wanted.is_empty() {
         return Ok(losses);
     }
+    if source_caps.platform != target_caps.platform {
+        losses.push(Loss {
+            what: "rules.placeholders".into(),
+            detail: format!(
+                "placeholders in rules' reply, note and e-mail texts are carried as {} writes \
+                 them ({{{{ticket.title}}}} stays as it is): check the texts on {} before \
+                 switching the rules on",
+                source_caps.platform, target_caps.platform
+            ),
+        });
+    }
     let from = source.side();
     let mut mapping = Mapping::from_plan(plan);
     let left = left_behind_keys(source, &mut mapping, kinds).await?;

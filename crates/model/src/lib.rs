@@ -15,6 +15,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod ids;
 pub mod records;
+mod rule_text;
 pub mod rules;
 pub mod vocabulary;
 

@@ -9,10 +9,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FreshdeskConnector;
+use super::rule_fit::macro_list;
 use super::rule_lists::{
     DEFAULT_FOLDER, canned_body, folder_and_title, rule_body, rule_prefix, scenario_body, sla_body,
 };
-use super::rules::{HOURLY, List, ON_CREATE, ON_UPDATE, macro_list};
+use super::rules::{HOURLY, List, ON_CREATE, ON_UPDATE};
 use super::write::id_of;
 use crate::connector::{WriteOutcome, Written};
 use crate::error::ConnectError;

@@ -3,22 +3,22 @@
 //! automation rules of each type (condition sets, events, performer) and SLA policies
 //! (`applicable_to`, `sla_target`). Conditions and actions are `rules.rs`'s.
 
-use std::collections::BTreeSet;
-
 use cutover_model::records::Record;
 use cutover_model::rules::{
-    Action, Condition, Metric, Operator, Rule, RuleField, RuleValue, SlaTarget, Visibility, When,
+    Action, Condition, Metric, Native, Operator, Rule, RuleField, RuleValue, SlaTarget, Visibility,
+    When,
 };
-use cutover_model::{Observed, PlatformId, RecordKind, Side};
+use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
 use serde_json::{Map, Value, json};
 
 use super::rules::{
-    FILLED_TARGET_MINUTES, HOURLY, List, ON_CREATE, ON_UPDATE, SLA_PRIORITIES, action_from,
-    action_json, events_from, events_json, freshdesk_native, is_change, property_from,
-    property_json, sla_target_json, sla_targets_from, visibility_from,
+    HOURLY, List, ON_CREATE, ON_UPDATE, SLA_PRIORITIES, action_from, action_json, events_from,
+    events_json, is_change, property_from, property_json,
 };
 use crate::fields::{Fields, Mapped, Parsed, Problem};
-use crate::rules::{Fitted, Fitter, json_of, key_of};
+use crate::rules::{json_of, key_of, native};
+
+const FRESHDESK: PlatformKind = PlatformKind::Freshdesk;
 
 /// The folder a canned response without one goes to, and whose responses read without a prefix.
 pub(crate) const DEFAULT_FOLDER: &str = "General";
@@ -441,142 +441,6 @@ pub(crate) fn sla_body(rule: &Rule) -> Result<Value, String> {
     Ok(body)
 }
 
-/// What Freshdesk holds of an SLA policy: conditions on groups, companies, sources and types
-/// (each any of a list), a first response and a resolution target for every priority.
-pub(crate) fn fit_sla(rule: &Rule) -> Fitted {
-    let mut fitter = Fitter::new(super::rules::FRESHDESK_PLATFORM);
-    let mut out = Rule::titled(rule.title.clone());
-    out.active = fitter.active(rule, true, "SLA policies");
-    out.description = fitter.description(rule, true, "SLA policies");
-    let mut dimensions = BTreeSet::new();
-    for (idx, condition) in rule.all.iter().enumerate() {
-        let mut check = |c: &Condition| -> Result<(), String> {
-            match c {
-                Condition::Test {
-                    field,
-                    operator: Operator::Is | Operator::AnyOf,
-                    ..
-                } if matches!(
-                    field,
-                    RuleField::Group
-                        | RuleField::Organization
-                        | RuleField::Channel
-                        | RuleField::TicketType
-                ) =>
-                {
-                    let probe = Rule {
-                        all: vec![c.clone()],
-                        ..Rule::titled("probe")
-                    };
-                    sla_body(&probe).map(|_| ())?;
-                    if dimensions.insert(field.clone()) {
-                        Ok(())
-                    } else {
-                        Err(format!("freshdesk SLA policies test {field} once"))
-                    }
-                }
-                other => Err(format!("freshdesk SLA policies cannot apply by {other}")),
-            }
-        };
-        if fitter.condition(format!("condition {}", idx + 1), condition, &mut check) {
-            out.all.push(condition.clone());
-        }
-    }
-    for (idx, condition) in rule.any.iter().enumerate() {
-        fitter.lose(
-            format!("any condition {}", idx + 1),
-            condition.to_string(),
-            "freshdesk SLA policies have no alternatives: every condition must hold".into(),
-        );
-    }
-    out.actions = fitter.actions(&rule.actions, |a| match a {
-        Action::Native(n) if n.json.get("escalation").is_some() => Ok(()),
-        _ => Err("freshdesk SLA policies have no actions".into()),
-    });
-    out.targets = fit_targets(&mut fitter, &rule.targets);
-    fitter.visibility(&rule.visible_to, false);
-    fitter.finish(out, true)
-}
-
-/// Why Freshdesk cannot hold `target` beside the targets `kept` so far, if it cannot.
-fn target_refusal(target: &SlaTarget, kept: &[SlaTarget]) -> Option<String> {
-    let known = SLA_PRIORITIES.iter().any(|(_, p)| *p == target.priority);
-    if !matches!(target.metric, Metric::FirstReply | Metric::Resolution) {
-        return Some(
-            "freshdesk SLA policies set first response and resolution targets only".into(),
-        );
-    }
-    if !known {
-        return Some(format!("freshdesk has no priority {:?}", target.priority));
-    }
-    if kept
-        .iter()
-        .any(|k| k.priority == target.priority && k.metric == target.metric)
-    {
-        return Some("one target per priority and metric".into());
-    }
-    let other = kept
-        .iter()
-        .find(|k| k.priority == target.priority && k.business_hours != target.business_hours)?;
-    Some(format!(
-        "freshdesk counts a priority's targets one way: {} hours, as its {} target",
-        if other.business_hours {
-            "business"
-        } else {
-            "calendar"
-        },
-        metric_words(other.metric)
-    ))
-}
-
-fn fit_targets(fitter: &mut Fitter, targets: &[SlaTarget]) -> Vec<SlaTarget> {
-    let mut kept: Vec<SlaTarget> = Vec::new();
-    for (idx, target) in targets.iter().enumerate() {
-        let why = target_refusal(target, &kept);
-        match why {
-            Some(why) => fitter.lose(format!("target {}", idx + 1), target.to_string(), why),
-            None => kept.push(target.clone()),
-        }
-    }
-    for (_, priority) in SLA_PRIORITIES {
-        for metric in [Metric::FirstReply, Metric::Resolution] {
-            if kept
-                .iter()
-                .any(|k| k.priority == *priority && k.metric == metric)
-            {
-                continue;
-            }
-            let business_hours = kept
-                .iter()
-                .find(|k| k.priority == *priority)
-                .is_some_and(|k| k.business_hours);
-            let filled = SlaTarget {
-                priority: (*priority).to_owned(),
-                metric,
-                minutes: FILLED_TARGET_MINUTES,
-                business_hours,
-            };
-            fitter.lose(
-                "targets",
-                format!("no {priority} {} target", metric_words(metric)),
-                format!(
-                    "freshdesk needs a first response and a resolution target for every \
-                     priority: written as {filled}"
-                ),
-            );
-            kept.push(filled);
-        }
-    }
-    kept
-}
-
-fn metric_words(metric: Metric) -> &'static str {
-    match metric {
-        Metric::FirstReply => "first response",
-        _ => "resolution",
-    }
-}
-
 /// A ticket form (Enterprise accounts): its title and custom fields (built-in ones are on every
 /// form). Read only: Freshdesk's API does not write forms.
 pub(crate) fn ticket_form(raw: &Value, side: Side) -> Parsed<Mapped> {
@@ -595,4 +459,83 @@ pub(crate) fn ticket_form(raw: &Value, side: Side) -> Parsed<Mapped> {
         .map(|name| RuleField::CustomField(name.to_owned()))
         .collect();
     observed(side, f.id()?.to_string(), RecordKind::TicketForm, rule, &f)
+}
+
+/// An SLA policy's targets by `sla_target` key: first response and resolution, in minutes.
+pub(crate) fn sla_target_json(targets: &[SlaTarget]) -> Value {
+    let mut out = serde_json::Map::new();
+    for (key, priority) in SLA_PRIORITIES {
+        let find = |metric| {
+            targets
+                .iter()
+                .find(|t| t.priority == *priority && t.metric == metric)
+        };
+        let (Some(respond), Some(resolve)) = (find(Metric::FirstReply), find(Metric::Resolution))
+        else {
+            continue;
+        };
+        out.insert(
+            (*key).to_owned(),
+            json!({"respond_within": respond.minutes * 60, "resolve_within": resolve.minutes * 60,
+                "business_hours": respond.business_hours, "escalation_enabled": true}),
+        );
+    }
+    Value::Object(out)
+}
+
+/// The targets of an SLA policy's `sla_target`.
+pub(crate) fn sla_targets_from(sla_target: Option<&Value>) -> Vec<SlaTarget> {
+    let mut targets = Vec::new();
+    for (key, priority) in SLA_PRIORITIES {
+        let Some(target) = sla_target.and_then(|t| t.get(*key)) else {
+            continue;
+        };
+        let business_hours = target
+            .get("business_hours")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        for (field, metric) in [
+            ("respond_within", Metric::FirstReply),
+            ("resolve_within", Metric::Resolution),
+        ] {
+            if let Some(seconds) = target.get(field).and_then(Value::as_u64) {
+                targets.push(SlaTarget {
+                    priority: (*priority).to_owned(),
+                    metric,
+                    minutes: seconds / 60,
+                    business_hours,
+                });
+            }
+        }
+    }
+    targets
+}
+
+/// A canned response's visibility: everyone (0), its author (1), groups (2).
+pub(crate) fn visibility_from(raw: &Value) -> Visibility {
+    match raw.get("visibility").and_then(Value::as_i64) {
+        Some(2) => Visibility::Groups(
+            raw.get("group_ids")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(key_of)
+                .collect(),
+        ),
+        Some(1) => {
+            let mut part = native(
+                FRESHDESK,
+                "personal: visible to its author only".into(),
+                json!({"visibility": 1}),
+            );
+            part.bound = Some("belongs to one agent of the source account".into());
+            Visibility::Native(part)
+        }
+        _ => Visibility::Everyone,
+    }
+}
+
+/// A native part of Freshdesk's (for rule lists' own parts).
+pub(crate) fn freshdesk_native(text: String, json: Value) -> Native {
+    native(FRESHDESK, text, json)
 }

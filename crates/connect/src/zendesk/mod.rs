@@ -6,8 +6,8 @@
 //! authors and visibility survive and nobody is e-mailed; users and organizations through
 //! `create_or_update` keyed by e-mail or external id; everything after a lookup by mark. Rules
 //! (macros, triggers, automations, views, SLA policies, forms) in the canonical rule form:
-//! `rules` (conditions and actions, `fit`), `rule_lists` (each list's shape), `config` (writes
-//! and lookups by title).
+//! `rules` (conditions and actions), `rule_fit` (`fit`), `rule_lists` (each list's shape),
+//! `config` (writes and lookups by title).
 
 mod bodies;
 mod changes;
@@ -16,6 +16,7 @@ mod config;
 mod discover;
 mod lookup;
 pub(crate) mod mapping;
+pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
 mod write;

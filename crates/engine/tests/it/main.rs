@@ -20,6 +20,7 @@ mod freshdesk_e2e;
 mod inventory;
 mod origins;
 mod rules_e2e;
+mod rules_from_freshdesk;
 mod support;
 mod verify;
 mod zendesk_e2e;
