@@ -11,7 +11,7 @@
 
 use cutover_model::records::RecordKey;
 use cutover_model::rules::{
-    Action, Condition, Lost, Native, Recipient, Rule, RuleField, RuleValue, Untranslatable,
+    Action, Condition, Lost, Moment, Native, Recipient, Rule, RuleField, RuleValue, Untranslatable,
     Visibility,
 };
 use cutover_model::{PlatformKind, RecordKind};
@@ -482,6 +482,51 @@ pub(crate) fn json_of(value: &RuleValue) -> Value {
             .parse::<u64>()
             .map_or_else(|_| Value::String(key.to_string()), Value::from),
         RuleValue::List(items) => Value::Array(items.iter().map(json_of).collect()),
+    }
+}
+
+/// A platform's names for the rule fields: the built-in ones, the hours-since ones, and how a
+/// custom field's key becomes a name (`custom_fields_123`, `cf_plan`) and back.
+#[derive(Debug)]
+pub(crate) struct FieldNames {
+    pub(crate) fixed: &'static [(&'static str, RuleField)],
+    pub(crate) moments: &'static [(&'static str, Moment)],
+    /// The custom field's name for a key, when the platform can name it.
+    pub(crate) custom_name: fn(&str) -> Option<String>,
+    /// The key of a custom field's name, when the name is one.
+    pub(crate) custom_key: fn(&str) -> Option<String>,
+}
+
+impl FieldNames {
+    /// The platform's name of `field`.
+    pub(crate) fn name(&self, field: &RuleField) -> Option<String> {
+        match field {
+            RuleField::CustomField(key) => (self.custom_name)(key),
+            RuleField::HoursSince(moment) => self
+                .moments
+                .iter()
+                .find(|(_, m)| m == moment)
+                .map(|(n, _)| (*n).to_owned()),
+            other => self
+                .fixed
+                .iter()
+                .find(|(_, f)| f == other)
+                .map(|(n, _)| (*n).to_owned()),
+        }
+    }
+
+    /// The rule field the platform names `name`.
+    pub(crate) fn field(&self, name: &str) -> Option<RuleField> {
+        if let Some(key) = (self.custom_key)(name) {
+            return Some(RuleField::CustomField(key));
+        }
+        if let Some((_, moment)) = self.moments.iter().find(|(n, _)| *n == name) {
+            return Some(RuleField::HoursSince(*moment));
+        }
+        self.fixed
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, f)| f.clone())
     }
 }
 

@@ -12,7 +12,7 @@ use cutover_model::rules::{Action, Condition, Moment, Operator, Recipient, RuleF
 use serde_json::{Value, json};
 
 use super::mapping::{PRIORITIES, STATUSES};
-use crate::rules::{json_of, key_of, native, native_json, plain, value_of};
+use crate::rules::{FieldNames, json_of, key_of, native, native_json, plain, value_of};
 
 const FRESHDESK: PlatformKind = PlatformKind::Freshdesk;
 /// The platform, for the rule lists' own fitting.
@@ -67,49 +67,33 @@ pub(crate) const HOURLY: u8 = 3;
 /// Rule type of ticket-update rules.
 pub(crate) const ON_UPDATE: u8 = 4;
 
+/// Freshdesk's names of rule fields in condition properties, events and actions.
+const FIELDS: FieldNames = FieldNames {
+    fixed: &[
+        ("status", RuleField::Status),
+        ("priority", RuleField::Priority),
+        ("ticket_type", RuleField::TicketType),
+        ("group_id", RuleField::Group),
+        ("responder_id", RuleField::Assignee),
+        ("requester_id", RuleField::Requester),
+        ("company_id", RuleField::Organization),
+        ("source", RuleField::Channel),
+        ("subject", RuleField::Subject),
+        ("description", RuleField::Description),
+        ("tag_names", RuleField::Tags),
+    ],
+    moments: MOMENTS,
+    // A custom field is named by its key (`cf_plan`).
+    custom_name: |key| key.starts_with("cf_").then(|| key.to_owned()),
+    custom_key: |name| name.starts_with("cf_").then(|| name.to_owned()),
+};
+
 fn field_name(field: &RuleField) -> Option<String> {
-    Some(
-        match field {
-            RuleField::Status => "status",
-            RuleField::Priority => "priority",
-            RuleField::TicketType => "ticket_type",
-            RuleField::Group => "group_id",
-            RuleField::Assignee => "responder_id",
-            RuleField::Requester => "requester_id",
-            RuleField::Organization => "company_id",
-            RuleField::Channel => "source",
-            RuleField::Subject => "subject",
-            RuleField::Description => "description",
-            RuleField::Tags => "tag_names",
-            RuleField::CustomField(key) if key.starts_with("cf_") => return Some(key.clone()),
-            RuleField::CustomField(_) => return None,
-            RuleField::HoursSince(moment) => MOMENTS.iter().find(|(_, m)| m == moment)?.0,
-        }
-        .to_owned(),
-    )
+    FIELDS.name(field)
 }
 
 fn field_of(name: &str) -> Option<RuleField> {
-    if name.starts_with("cf_") {
-        return Some(RuleField::CustomField(name.to_owned()));
-    }
-    if let Some((_, moment)) = MOMENTS.iter().find(|(n, _)| *n == name) {
-        return Some(RuleField::HoursSince(*moment));
-    }
-    Some(match name {
-        "status" => RuleField::Status,
-        "priority" => RuleField::Priority,
-        "ticket_type" => RuleField::TicketType,
-        "group_id" => RuleField::Group,
-        "responder_id" => RuleField::Assignee,
-        "requester_id" => RuleField::Requester,
-        "company_id" => RuleField::Organization,
-        "source" => RuleField::Channel,
-        "subject" => RuleField::Subject,
-        "description" => RuleField::Description,
-        "tag_names" => RuleField::Tags,
-        _ => return None,
-    })
+    FIELDS.field(name)
 }
 
 /// The channel of a ticket source, when it has one of the model's.

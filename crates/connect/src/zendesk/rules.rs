@@ -13,7 +13,7 @@ use cutover_model::rules::{
 use cutover_model::{PlatformKind, RecordKind};
 use serde_json::{Value, json};
 
-use crate::rules::{json_of, key_of, native, native_json, plain, texts_of, value_of};
+use crate::rules::{FieldNames, json_of, key_of, native, native_json, plain, texts_of, value_of};
 
 pub(super) const ZENDESK: PlatformKind = PlatformKind::Zendesk;
 
@@ -100,51 +100,37 @@ impl List {
     }
 }
 
+/// Zendesk's names of rule fields in conditions and actions.
+const FIELDS: FieldNames = FieldNames {
+    fixed: &[
+        ("status", RuleField::Status),
+        ("priority", RuleField::Priority),
+        ("type", RuleField::TicketType),
+        ("group_id", RuleField::Group),
+        ("assignee_id", RuleField::Assignee),
+        ("requester_id", RuleField::Requester),
+        ("organization_id", RuleField::Organization),
+        ("via_id", RuleField::Channel),
+        ("subject_includes_word", RuleField::Subject),
+        ("comment_includes_word", RuleField::Description),
+        ("current_tags", RuleField::Tags),
+    ],
+    moments: MOMENTS,
+    // Ticket values are keyed by the field's id.
+    custom_name: |key| {
+        key.bytes()
+            .all(|b| b.is_ascii_digit())
+            .then(|| format!("custom_fields_{key}"))
+    },
+    custom_key: |name| name.strip_prefix("custom_fields_").map(str::to_owned),
+};
+
 fn field_name(field: &RuleField) -> Option<String> {
-    Some(
-        match field {
-            RuleField::Status => "status",
-            RuleField::Priority => "priority",
-            RuleField::TicketType => "type",
-            RuleField::Group => "group_id",
-            RuleField::Assignee => "assignee_id",
-            RuleField::Requester => "requester_id",
-            RuleField::Organization => "organization_id",
-            RuleField::Channel => "via_id",
-            RuleField::Subject => "subject_includes_word",
-            RuleField::Description => "comment_includes_word",
-            RuleField::Tags => "current_tags",
-            RuleField::CustomField(key) if key.bytes().all(|b| b.is_ascii_digit()) => {
-                return Some(format!("custom_fields_{key}"));
-            }
-            RuleField::CustomField(_) => return None,
-            RuleField::HoursSince(moment) => MOMENTS.iter().find(|(_, m)| m == moment)?.0,
-        }
-        .to_owned(),
-    )
+    FIELDS.name(field)
 }
 
 fn field_of(name: &str) -> Option<RuleField> {
-    if let Some(key) = name.strip_prefix("custom_fields_") {
-        return Some(RuleField::CustomField(key.to_owned()));
-    }
-    if let Some((_, moment)) = MOMENTS.iter().find(|(n, _)| *n == name) {
-        return Some(RuleField::HoursSince(*moment));
-    }
-    Some(match name {
-        "status" => RuleField::Status,
-        "priority" => RuleField::Priority,
-        "type" => RuleField::TicketType,
-        "group_id" => RuleField::Group,
-        "assignee_id" => RuleField::Assignee,
-        "requester_id" => RuleField::Requester,
-        "organization_id" => RuleField::Organization,
-        "via_id" => RuleField::Channel,
-        "subject_includes_word" => RuleField::Subject,
-        "comment_includes_word" => RuleField::Description,
-        "current_tags" => RuleField::Tags,
-        _ => return None,
-    })
+    FIELDS.field(name)
 }
 
 fn is_record(field: &RuleField) -> bool {
