@@ -15,6 +15,8 @@
 //! - [`position`]: `ReadPosition`, the serializable resume point of a stream.
 //! - [`outbound`]: `Outbound`, `Origin` (the mark), `TargetIds`, uploads and downloads.
 //! - [`capabilities`]: what a connector can do.
+//! - [`rules`]: rules (macros, routing rules, SLAs, views, forms) in the canonical rule form:
+//!   their references, and `fit`, what a platform holds of one.
 //! - [`budget`]: the shared rate budget and its pure arithmetic (`Pacer`).
 //! - [`retry`]: backoff rules.
 //! - [`http`]: the HTTP client (credentials, pacing, retries, error classification).
@@ -46,6 +48,7 @@ mod inline;
 pub mod outbound;
 pub mod position;
 pub mod retry;
+pub mod rules;
 pub mod zendesk;
 
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
@@ -61,4 +64,5 @@ pub use outbound::{
 };
 pub use position::ReadPosition;
 pub use retry::RetryPolicy;
+pub use rules::{Fitted, fit, rewrite_keys};
 pub use zendesk::{ZendeskConfig, ZendeskConnector};

@@ -108,7 +108,13 @@ pub fn references(record: &Record) -> Vec<Reference> {
             one("requester", &[K::Contact, K::Agent], &r.requester),
             opt("assignee", &[K::Agent], &r.assignee),
         ],
-        _ => Vec::new(),
+        other => match other.rule() {
+            Some(rule) => crate::rules::references(rule)
+                .into_iter()
+                .map(Some)
+                .collect(),
+            None => Vec::new(),
+        },
     };
     refs.into_iter().flatten().collect()
 }

@@ -215,6 +215,12 @@ impl Applier {
         };
         rewrite(&mut form, |field, key| resolved.form_fate(field, key));
         rewrite(&mut outgoing, |field, key| resolved.source_fate(field, key));
+        if kind.is_configuration()
+            && let Some(outcome) =
+                crate::rules::fit_for_target(&mut form, &mut outgoing, &self.target.capabilities())
+        {
+            return Ok(Prepared::Done(outcome));
+        }
         let originals = std::mem::take(&mut resolved.originals);
         let fingerprint = form.fingerprint();
         let link = self

@@ -195,6 +195,13 @@ impl Forms {
             self.dropped.insert((kind, observed.id.clone()));
             return Form::Dropped;
         }
+        if let Some(platforms) = self.losses.platforms
+            && crate::rules::left_behind(&record, platforms[1], &self.losses.unwritable_config[1])
+        {
+            // The new side's API cannot write it: not carried, as `cutover inventory` says.
+            self.dropped.insert((kind, observed.id.clone()));
+            return Form::Dropped;
+        }
         if let Record::Ticket(ticket) = &mut record
             && ticket.priority.is_none()
         {

@@ -135,6 +135,7 @@ pub async fn inventory(
     let mut losses = capability_losses(&caps, &target.capabilities(), kinds);
     losses.extend(drops(plan));
     losses.extend(not_carried.losses(target.platform()));
+    losses.extend(crate::rules::inventory_losses(source, target, plan, kinds).await?);
     Ok(Inventory {
         from: source.platform(),
         to: target.platform(),

@@ -25,6 +25,9 @@
 //! - [`losses`]: what a target cannot hold, one description that inventory names and verify
 //!   levels.
 //! - [`unmapped`]: the old account's values the plan leaves open (backfill refuses on them).
+//! - `rules`: rules (macros, routing rules, SLAs, views, forms) translated, their references
+//!   rewritten and fitted onto the target (written switched off), and what of them cannot be
+//!   carried, named rule by rule for inventory and verify.
 //! - `intent`: durable intents, a ticket create's comments kept in the store before the write so
 //!   a resumed run links their copies even when the source now answers one malformed.
 //! - [`error`]: the one error type, `EngineError`.
@@ -47,6 +50,7 @@ pub mod losses;
 pub mod mapping;
 pub mod progress;
 mod refs;
+mod rules;
 mod stand_in;
 mod state;
 pub mod text;

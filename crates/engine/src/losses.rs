@@ -4,7 +4,10 @@
 //! [`Losses::level`]). Both come from the connectors' stated [`Capabilities`]; every reason
 //! verify gives starts with the key under which inventory names the loss ([`Lack::what`]).
 
+use std::collections::BTreeSet;
+
 use cutover_connect::Capabilities;
+use cutover_model::PlatformKind;
 use cutover_model::RecordKind;
 use cutover_model::Side;
 use cutover_model::records::{Channel, Record};
@@ -129,6 +132,11 @@ pub struct Losses {
     pub field_option_names: bool,
     /// The target keeps the type of a field it found by its label.
     pub fields_found_by_label: bool,
+    /// The platforms of the sides (old, new): what each holds of a rule (`cutover_connect::fit`,
+    /// levelled by `rules::level_pair`).
+    pub platforms: Option<[PlatformKind; 2]>,
+    /// The configuration kinds each side's API cannot write (old, new): not carried.
+    pub unwritable_config: [BTreeSet<RecordKind>; 2],
 }
 
 impl Losses {
@@ -149,6 +157,11 @@ impl Losses {
             attachment_inline: !(old.attachment_inline && new.attachment_inline),
             field_option_names: !(old.field_option_names && new.field_option_names),
             fields_found_by_label: new.fields_found_by_label,
+            platforms: Some([old.platform, new.platform]),
+            unwritable_config: [
+                crate::rules::unwritable_config(old),
+                crate::rules::unwritable_config(new),
+            ],
         }
     }
 
@@ -420,13 +433,17 @@ pub fn capability_losses(
         // Attachments travel inside their comment (uploaded with it or by token): a target that
         // writes comments takes them, whatever `writable` says of attachment records.
         let carried = *kind == RecordKind::Attachment && target.can_write(RecordKind::Comment);
-        if source.can_read(*kind) && !target.can_write(*kind) && !carried {
+        // Rules are named one by one (`rules::inventory_losses`).
+        let by_rule = crate::rules::listed_rule_by_rule(*kind);
+        if source.can_read(*kind) && !target.can_write(*kind) && !carried && !by_rule {
+            let fate = if kind.is_configuration() {
+                "they are not carried; set them up by hand"
+            } else {
+                "existing ones are matched by name, the others go to the dead letters"
+            };
             add(
                 kind.as_str(),
-                format!(
-                    "{to} does not let cutover create {kind} records: existing ones are matched \
-                     by name, the others go to the dead letters"
-                ),
+                format!("{to} does not let cutover create {kind} records: {fate}"),
             );
         }
     }
@@ -443,7 +460,7 @@ pub fn capability_losses(
 }
 
 /// The index of a side in the by-side arrays of [`Losses`] (old, new).
-fn side_index(side: Side) -> usize {
+pub(crate) fn side_index(side: Side) -> usize {
     match side {
         Side::Old => 0,
         Side::New => 1,

@@ -259,8 +259,19 @@ impl Mapping {
                     a.file_name
                 )))
             }
+            rule if rule.rule().is_some() => crate::rules::translate(self, rule, from),
             other => Ok(Translated::Record(other)),
         }
+    }
+
+    /// A status on the other side (`None`: dropped), or the hole.
+    pub(crate) fn status(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
+        self.statuses.map(value, from)
+    }
+
+    /// A priority on the other side (`None`: dropped), or the hole.
+    pub(crate) fn priority(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
+        self.priorities.map(value, from)
     }
 
     fn ticket(&self, mut ticket: Ticket, from: Side) -> Result<Translated, Hole> {
@@ -298,7 +309,7 @@ impl Mapping {
 
     /// A custom ticket field's key on the other side (`None`: dropped). The table is tried with
     /// the key, then with the field's title.
-    fn field_key(&self, key: &str, from: Side) -> Result<Option<String>, Hole> {
+    pub(crate) fn field_key(&self, key: &str, from: Side) -> Result<Option<String>, Hole> {
         let title = self.titles.get(&(from, key.to_owned()));
         let to_key = |name: Option<String>| {
             name.map(|name| {

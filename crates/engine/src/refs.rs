@@ -52,7 +52,7 @@ pub(crate) fn rewrite(record: &mut Record, mut fate: impl FnMut(&'static str, &R
             required(&mut opt, "requester", &mut r.requester);
             opt("assignee", &mut r.assignee);
         }
-        _ => {}
+        other => crate::rules::rewrite(other, &mut fate),
     }
 }
 

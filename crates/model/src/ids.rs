@@ -129,8 +129,17 @@ impl RecordKind {
             K::Comment => &[K::Ticket, K::Contact, K::Agent],
             K::Attachment => &[K::Comment],
             K::SatisfactionRating => &[K::Ticket, K::Contact, K::Agent],
-            K::Macro | K::View | K::TicketForm => &[K::Group, K::CustomField],
-            K::Automation | K::SlaPolicy => &[K::Group, K::Agent, K::CustomField],
+            K::TicketForm => &[K::CustomField],
+            // A rule's conditions and actions name groups, agents, customers and their
+            // organizations, and custom fields.
+            K::Macro | K::View => &[K::Group, K::Agent, K::CustomField],
+            K::Automation | K::SlaPolicy => &[
+                K::Organization,
+                K::Contact,
+                K::Group,
+                K::Agent,
+                K::CustomField,
+            ],
         }
     }
 

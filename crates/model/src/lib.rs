@@ -4,6 +4,7 @@
 //! Layout:
 //! - [`ids`]: `Side`, `RecordKind` (in dependency order), `PlatformKind`, `PlatformId`, `RecordRef`.
 //! - [`records`]: the canonical records and the `Record` enum over every kind.
+//! - [`rules`]: the canonical rule form of macros, routing rules, SLA policies, views and forms.
 //! - [`fingerprint`]: blake3 over a canonical encoding, independent of key and map order.
 //! - [`vocabulary`]: each platform's built-in statuses, priorities and channels.
 //! - [`accounts`]: what discovery found on both accounts (`cutover.accounts.json`).
@@ -14,6 +15,8 @@ pub mod error;
 pub mod fingerprint;
 pub mod ids;
 pub mod records;
+mod rule_text;
+pub mod rules;
 pub mod vocabulary;
 
 pub use error::ModelError;

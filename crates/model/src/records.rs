@@ -17,6 +17,7 @@ use serde_json::Value;
 use crate::error::ModelError;
 use crate::fingerprint::Fingerprint;
 use crate::ids::{PlatformId, RecordKind, RecordRef, Side};
+use crate::rules::Rule;
 
 /// A reference from one record to another, by the referenced record's id in a common key space.
 pub type RecordKey = PlatformId;
@@ -330,10 +331,8 @@ pub struct SatisfactionRating {
     pub created_at: DateTime<Utc>,
 }
 
-/// A configuration record: macros, routing rules, SLA policies, views, forms and channel set-ups.
-///
-/// Their conditions and actions differ too much between platforms for one typed vocabulary, so
-/// they are kept as canonical JSON (mapped field names and values) and compared as such.
+/// A channel's set-up (a support e-mail address): kept as the platform's JSON and compared as
+/// such. Macros, routing rules, SLA policies, views and forms are [`Rule`]s.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigRecord {
     /// Title or name.
@@ -372,16 +371,16 @@ pub enum Record {
     Attachment(Attachment),
     /// See [`SatisfactionRating`].
     SatisfactionRating(SatisfactionRating),
-    /// A macro.
-    Macro(ConfigRecord),
-    /// A trigger or automation.
-    Automation(ConfigRecord),
+    /// A macro (Freshdesk: a canned response or a scenario automation).
+    Macro(Rule),
+    /// A trigger or automation (Freshdesk: an automation rule).
+    Automation(Rule),
     /// An SLA policy.
-    SlaPolicy(ConfigRecord),
+    SlaPolicy(Rule),
     /// A view.
-    View(ConfigRecord),
+    View(Rule),
     /// A ticket form.
-    TicketForm(ConfigRecord),
+    TicketForm(Rule),
     /// A channel's set-up.
     ChannelConfig(ConfigRecord),
 }
@@ -407,6 +406,43 @@ impl Record {
             Record::TicketForm(_) => RecordKind::TicketForm,
             Record::ChannelConfig(_) => RecordKind::ChannelConfig,
         }
+    }
+
+    /// The rule of a macro, routing rule, SLA policy, view or ticket form.
+    pub fn rule(&self) -> Option<&Rule> {
+        match self {
+            Record::Macro(rule)
+            | Record::Automation(rule)
+            | Record::SlaPolicy(rule)
+            | Record::View(rule)
+            | Record::TicketForm(rule) => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// Like [`Record::rule`], to change it.
+    pub fn rule_mut(&mut self) -> Option<&mut Rule> {
+        match self {
+            Record::Macro(rule)
+            | Record::Automation(rule)
+            | Record::SlaPolicy(rule)
+            | Record::View(rule)
+            | Record::TicketForm(rule) => Some(rule),
+            _ => None,
+        }
+    }
+
+    /// A rule as a record of `kind` (a macro, routing rule, SLA policy, view or ticket form);
+    /// `None` for another kind.
+    pub fn of_rule(kind: RecordKind, rule: Rule) -> Option<Record> {
+        Some(match kind {
+            RecordKind::Macro => Record::Macro(rule),
+            RecordKind::Automation => Record::Automation(rule),
+            RecordKind::SlaPolicy => Record::SlaPolicy(rule),
+            RecordKind::View => Record::View(rule),
+            RecordKind::TicketForm => Record::TicketForm(rule),
+            _ => return None,
+        })
     }
 
     /// The fingerprint of this record's content (kind included).

@@ -11,6 +11,8 @@ use serde_json::Value;
 
 use super::client::{FreshdeskApi, LANE_CONTACTS_LIST, LANE_TICKETS_LIST};
 use super::mapping::{self, ConfigShape, OriginFields};
+use super::rule_lists;
+use super::rules::{HOURLY, ON_CREATE, ON_UPDATE};
 use crate::connector::Page;
 use crate::error::ConnectError;
 use crate::fields::{Mapped, Parsed, collect, format_time};
@@ -123,6 +125,43 @@ pub(crate) async fn read_page(
             done: true,
             ..Page::default()
         }),
+        K::Macro if position.seq == 0 => canned_responses(api, side).await,
+        K::Macro => {
+            let specs = [
+                simple("canned_response_folders"),
+                simple("scenario_automations"),
+            ];
+            let specs: Vec<ListSpec> = specs.into_iter().flatten().collect();
+            lists(api, kind, &specs, position, |raw, _| {
+                rule_lists::scenario(raw, side)
+            })
+            .await
+        }
+        K::Automation => {
+            let types = [ON_CREATE, HOURLY, ON_UPDATE];
+            let specs = [
+                simple("automations/1/rules"),
+                simple("automations/3/rules"),
+                simple("automations/4/rules"),
+            ];
+            let specs: Vec<ListSpec> = specs.into_iter().flatten().collect();
+            lists(api, kind, &specs, position, |raw, idx| {
+                rule_lists::automation_rule(raw, side, types[idx.min(2)])
+            })
+            .await
+        }
+        K::SlaPolicy => {
+            lists(api, kind, &simple("sla_policies"), position, |raw, _| {
+                rule_lists::sla(raw, side)
+            })
+            .await
+        }
+        K::TicketForm => {
+            lists(api, kind, &simple("ticket-forms"), position, |raw, _| {
+                rule_lists::ticket_form(raw, side)
+            })
+            .await
+        }
         config => {
             let (specs, shapes) = config_lists(config);
             lists(api, kind, &specs, position, |raw, idx| {
@@ -133,82 +172,64 @@ pub(crate) async fn read_page(
     }
 }
 
-fn config_lists(kind: RecordKind) -> (Vec<ListSpec>, Vec<ConfigShape>) {
-    use RecordKind as K;
-    let shape = |kind, id_prefix, title, conditions, actions| ConfigShape {
-        kind,
-        id_prefix,
-        title,
-        conditions,
-        actions,
+/// Every canned response, folder by folder (an account has few), as the first list of macros;
+/// scenario automations follow.
+async fn canned_responses(api: &FreshdeskApi, side: Side) -> Result<Page, ConnectError> {
+    let kind = RecordKind::Macro;
+    let op = "read macro from freshdesk (canned responses)";
+    let mut page = Page {
+        next: Some(ReadPosition {
+            seq: 1,
+            ..ReadPosition::default()
+        }),
+        ..Page::default()
     };
-    let list = |path| ListSpec { path, lane: None };
-    match kind {
-        K::Macro => (
-            vec![list("scenario_automations")],
-            vec![shape(kind, "", "name", &["description"], &["actions"])],
-        ),
-        K::Automation => (
-            vec![
-                list("automations/1/rules"),
-                list("automations/3/rules"),
-                list("automations/4/rules"),
-            ],
-            vec![
-                shape(
-                    kind,
-                    "creation:",
-                    "name",
-                    &["conditions", "operator"],
-                    &["actions"],
-                ),
-                shape(
-                    kind,
-                    "time:",
-                    "name",
-                    &["conditions", "operator"],
-                    &["actions"],
-                ),
-                shape(
-                    kind,
-                    "update:",
-                    "name",
-                    &["events", "conditions", "operator", "performer"],
-                    &["actions"],
-                ),
-            ],
-        ),
-        K::SlaPolicy => (
-            vec![list("sla_policies")],
-            vec![shape(
-                kind,
-                "",
-                "name",
-                &["applicable_to"],
-                &["sla_target", "escalation"],
-            )],
-        ),
-        K::TicketForm => (
-            vec![list("ticket-forms")],
-            vec![shape(kind, "", "title", &["fields"], &[])],
-        ),
-        _ => (
-            vec![list("email_configs")],
-            vec![shape(
-                K::ChannelConfig,
-                "",
-                "to_email",
-                &[
-                    "name",
-                    "reply_email",
-                    "group_id",
-                    "product_id",
-                    "primary_role",
-                ],
-                &[],
-            )],
-        ),
+    let folders = match api
+        .list_all(op, &Request::get("canned_response_folders"), 50)
+        .await
+    {
+        // An account without canned responses answers 403 or 404.
+        Err(e) if matches!(e.status(), Some(403 | 404)) => return Ok(page),
+        other => other?,
+    };
+    for folder in &folders {
+        let (Some(id), Some(name)) = (
+            folder.get("id").and_then(Value::as_u64),
+            folder.get("name").and_then(Value::as_str),
+        ) else {
+            continue;
+        };
+        let path = format!("canned_response_folders/{id}/responses");
+        let responses = api.list_all(op, &Request::get(path), 50).await?;
+        for raw in &responses {
+            collect(&mut page, FRESHDESK, kind, raw, false, |raw| {
+                rule_lists::canned(raw, side, name)
+            });
+        }
     }
+    Ok(page)
+}
+
+fn config_lists(kind: RecordKind) -> (Vec<ListSpec>, Vec<ConfigShape>) {
+    let shape = ConfigShape {
+        title: "to_email",
+        conditions: &[
+            "name",
+            "reply_email",
+            "group_id",
+            "product_id",
+            "primary_role",
+        ],
+        actions: &[],
+    };
+    debug_assert_eq!(kind, RecordKind::ChannelConfig);
+    (
+        vec![ListSpec {
+            path: "email_configs",
+            lane: None,
+        }],
+        vec![shape],
+    )
 }
 
 /// Walks the lists of a kind page by page: `seq` says which list, `token` the page in it.

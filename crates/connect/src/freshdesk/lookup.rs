@@ -98,6 +98,9 @@ impl FreshdeskConnector {
                 let path = format!("tickets/{ticket}/satisfaction_ratings");
                 self.first(&op, Request::get(path)).await
             }
+            Record::Macro(_) | Record::Automation(_) | Record::SlaPolicy(_) => {
+                self.find_rule(outbound, &op).await
+            }
             _ => Ok(None),
         }
     }
@@ -189,7 +192,7 @@ impl FreshdeskConnector {
             .and_then(id_of))
     }
 
-    async fn in_list(
+    pub(super) async fn in_list(
         &self,
         op: &str,
         path: &str,

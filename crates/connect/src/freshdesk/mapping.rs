@@ -546,11 +546,9 @@ pub(crate) fn rating(raw: &Value, side: Side) -> Parsed<Mapped> {
     Ok(Mapped::Record(observed(side, f.id()?, &f, record)?))
 }
 
-/// How one configuration list is read.
+/// How a channel's set-up is read (rules are `rule_lists.rs`'s).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConfigShape {
-    pub(crate) kind: RecordKind,
-    pub(crate) id_prefix: &'static str,
     pub(crate) title: &'static str,
     pub(crate) conditions: &'static [&'static str],
     pub(crate) actions: &'static [&'static str],
@@ -570,11 +568,6 @@ fn pick(obj: &Map<String, Value>, keys: &[&str]) -> Value {
 pub(crate) fn config(raw: &Value, side: Side, shape: &ConfigShape) -> Parsed<Mapped> {
     let f = Fields::new(raw)?;
     let id = f.id()?;
-    let id = if shape.id_prefix.is_empty() {
-        id
-    } else {
-        prefixed(shape.id_prefix, &id)?
-    };
     let Value::Object(obj) = raw else {
         return Err(Problem::record("expected a JSON object"));
     };
@@ -585,12 +578,10 @@ pub(crate) fn config(raw: &Value, side: Side, shape: &ConfigShape) -> Parsed<Map
         conditions: pick(obj, shape.conditions),
         actions: pick(obj, shape.actions),
     };
-    let record = match shape.kind {
-        RecordKind::Macro => Record::Macro(record),
-        RecordKind::Automation => Record::Automation(record),
-        RecordKind::SlaPolicy => Record::SlaPolicy(record),
-        RecordKind::TicketForm => Record::TicketForm(record),
-        _ => Record::ChannelConfig(record),
-    };
-    Ok(Mapped::Record(observed(side, id, &f, record)?))
+    Ok(Mapped::Record(observed(
+        side,
+        id,
+        &f,
+        Record::ChannelConfig(record),
+    )?))
 }

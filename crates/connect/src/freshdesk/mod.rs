@@ -5,14 +5,20 @@
 //! ticket (the description first). Freshdesk cannot backdate: a ticket keeps its origin, original
 //! time and requester in custom fields, its first comment becomes the description and every
 //! other comment a private note with a header line; nothing is sent through `/reply`, so history
-//! e-mails no one.
+//! e-mails no one. Rules in the canonical rule form: `rules` (conditions, events, actions),
+//! `rule_fit` (`fit`), `rule_lists` (canned responses, scenarios, automation rules, SLA
+//! policies), `config` (writes and lookups by title).
 
 mod bodies;
 mod changes;
 mod client;
+mod config;
 mod discover;
 mod lookup;
 pub(crate) mod mapping;
+pub(crate) mod rule_fit;
+pub(crate) mod rule_lists;
+pub(crate) mod rules;
 mod setup;
 mod write;
 
@@ -217,6 +223,9 @@ impl Connector for FreshdeskConnector {
                 K::Ticket,
                 K::Comment,
                 K::SatisfactionRating,
+                K::Macro,
+                K::Automation,
+                K::SlaPolicy,
             ]),
         }
     }

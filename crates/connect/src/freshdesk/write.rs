@@ -112,7 +112,7 @@ pub(crate) fn attachment_children(written: &Value, outbound: &Outbound) -> Vec<W
 
 impl FreshdeskConnector {
     /// Sends a create that must not run twice: after trouble of unknown outcome, looks up first.
-    async fn post_once(
+    pub(super) async fn post_once(
         &self,
         outbound: &Outbound,
         op: &str,
@@ -145,6 +145,9 @@ impl FreshdeskConnector {
             && let Some(id) = self.find(outbound).await?
         {
             return self.complete_found(outbound, id).await;
+        }
+        if let Some(written) = self.create_rule(outbound, &op).await? {
+            return Ok(written);
         }
         match self.create_new(outbound, &op).await {
             Err(e) if e.status() == Some(409) => match self.find(outbound).await? {
@@ -313,7 +316,7 @@ impl FreshdeskConnector {
             _ => {
                 return Err(unsupported(
                     op,
-                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                    "write views, ticket forms or channel set-ups through its API",
                 ));
             }
         })
@@ -442,6 +445,9 @@ impl FreshdeskConnector {
         outbound: &Outbound,
     ) -> Result<Written, ConnectError> {
         let op = format!("update {} {id} on freshdesk", outbound.record.kind());
+        if let Some(written) = self.update_rule(id, outbound, &op).await? {
+            return Ok(written);
+        }
         if matches!(outbound.record, Record::Ticket(_)) {
             self.ticket_setup(&op).await?;
         }
@@ -507,7 +513,7 @@ impl FreshdeskConnector {
             _ => {
                 return Err(unsupported(
                     &op,
-                    "write configuration (macros, rules, SLAs, forms, channels) through its API",
+                    "write views, ticket forms or channel set-ups through its API",
                 ));
             }
         };

@@ -238,10 +238,18 @@ async fn files_travel_inside_the_note() {
 }
 
 #[test]
-fn roles_and_configuration_cannot_be_written() {
+fn roles_views_and_forms_cannot_be_written_but_rules_can() {
     let fd = connector();
     let caps = fd.capabilities();
-    assert!(!caps.can_write(RecordKind::Role) && !caps.can_write(RecordKind::Macro));
+    assert!(!caps.can_write(RecordKind::Role) && !caps.can_write(RecordKind::View));
+    assert!(!caps.can_write(RecordKind::TicketForm));
+    for kind in [
+        RecordKind::Macro,
+        RecordKind::Automation,
+        RecordKind::SlaPolicy,
+    ] {
+        assert!(caps.can_write(kind), "{kind}");
+    }
     assert!(caps.can_write(RecordKind::Comment) && caps.can_write(RecordKind::Ticket));
 }
 

@@ -240,84 +240,15 @@ pub(crate) fn comment_update(
     json!({"ticket": {"comment": comment}})
 }
 
-/// A configuration record's body: (path, envelope, body) by the list it belongs to.
-pub(crate) fn config(list: &str, record: &ConfigRecord) -> (String, &'static str, Value) {
-    let mut body = json!({"title": record.title, "active": record.active});
-    if let Some(position) = record.position {
-        body["position"] = json!(position);
+/// A channel's set-up (a recipient address): (path, envelope, body).
+pub(crate) fn config(record: &ConfigRecord) -> (String, &'static str, Value) {
+    let mut address = record.conditions.clone();
+    if let Value::Object(map) = &mut address {
+        map.insert("email".into(), json!(record.title));
     }
-    let (path, envelope) = match list {
-        "macros" => {
-            body["actions"] = record.actions.clone();
-            if !record.conditions.is_null() {
-                body["restriction"] = record.conditions.clone();
-            }
-            ("macros", "macro")
-        }
-        "triggers" | "automations" => {
-            body["conditions"] = record.conditions.clone();
-            body["actions"] = record.actions.clone();
-            if list == "triggers" {
-                ("triggers", "trigger")
-            } else {
-                ("automations", "automation")
-            }
-        }
-        "views" => {
-            // Views read back `conditions` and `execution`, but are written with `all`/`any`
-            // and an `output` naming column ids.
-            body["all"] = record
-                .conditions
-                .get("all")
-                .cloned()
-                .unwrap_or_else(|| json!([]));
-            body["any"] = record
-                .conditions
-                .get("any")
-                .cloned()
-                .unwrap_or_else(|| json!([]));
-            body["output"] = view_output(&record.actions);
-            ("views", "view")
-        }
-        "slas/policies" => {
-            body["filter"] = record.conditions.clone();
-            body["policy_metrics"] = record.actions.clone();
-            ("slas/policies", "sla_policy")
-        }
-        "ticket_forms" => {
-            let mut form = record.conditions.clone();
-            if let Value::Object(map) = &mut form {
-                map.insert("name".into(), json!(record.title));
-                map.insert("active".into(), json!(record.active));
-            }
-            body = form;
-            ("ticket_forms", "ticket_form")
-        }
-        _ => {
-            let mut address = record.conditions.clone();
-            if let Value::Object(map) = &mut address {
-                map.insert("email".into(), json!(record.title));
-            }
-            body = address;
-            ("recipient_addresses", "recipient_address")
-        }
-    };
-    (path.to_owned(), envelope, json!({ envelope: body }))
-}
-
-fn view_output(execution: &Value) -> Value {
-    let columns: Vec<Value> = execution
-        .get("columns")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|column| column.get("id").cloned())
-        .collect();
-    let mut output = json!({ "columns": columns });
-    for key in ["group_by", "group_order", "sort_by", "sort_order"] {
-        if let Some(value) = execution.get(key).filter(|v| !v.is_null()) {
-            output[key] = value.clone();
-        }
-    }
-    output
+    (
+        "recipient_addresses".to_owned(),
+        "recipient_address",
+        json!({ "recipient_address": address }),
+    )
 }

@@ -1,7 +1,7 @@
 //! Reading Zendesk, kind by kind: incremental exports where Zendesk has them (tickets, users,
 //! organizations), cursor-paged lists elsewhere, and a ticket's comments per ticket.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use cutover_model::records::FieldTarget;
 use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
@@ -9,6 +9,8 @@ use serde_json::Value;
 
 use super::client::{INLINE_IMAGES, ZendeskApi};
 use super::mapping::{self, ConfigShape, SolvedAt};
+use super::rules::List;
+use super::{config, rule_lists};
 use crate::connector::Page;
 use crate::error::ConnectError;
 use crate::fields::{Mapped, Parsed, collect, parse_time};
@@ -93,14 +95,69 @@ pub(crate) async fn read_page(
             platform: ZENDESK,
             what: "list comments across tickets: read them per ticket with read_children".into(),
         }),
-        config => {
-            let (specs, shapes) = config_lists(config);
-            lists(api, kind, &specs, position, |raw, idx| {
-                mapping::config(raw, side, &shapes[idx.min(shapes.len() - 1)])
+        K::ChannelConfig => {
+            let spec = ListSpec {
+                path: "recipient_addresses.json",
+                key: "recipient_addresses",
+                paged: true,
+            };
+            let shape = ConfigShape {
+                title: "email",
+                conditions: &["name", "brand_id", "default"],
+                actions: &[],
+            };
+            lists(api, kind, &[spec], position, |raw, _| {
+                mapping::config(raw, side, &shape)
             })
             .await
         }
+        rules => rule_lists(api, side, rules, position).await,
     }
+}
+
+/// The lists of a rule kind (a routing rule is a trigger or an automation), read into the
+/// canonical rule form.
+async fn rule_lists(
+    api: &ZendeskApi,
+    side: Side,
+    kind: RecordKind,
+    position: &ReadPosition,
+) -> Result<Page, ConnectError> {
+    let lists_of: &[List] = match kind {
+        RecordKind::Macro => &[List::Macros],
+        RecordKind::Automation => &[List::Triggers, List::Automations],
+        RecordKind::SlaPolicy => &[List::SlaPolicies],
+        RecordKind::View => &[List::Views],
+        _ => &[List::TicketForms],
+    };
+    let specs: Vec<ListSpec> = lists_of
+        .iter()
+        .map(|list| ListSpec {
+            path: match list {
+                List::Macros => "macros.json",
+                List::Triggers => "triggers.json",
+                List::Automations => "automations.json",
+                List::Views => "views.json",
+                List::SlaPolicies => "slas/policies.json",
+                List::TicketForms => "ticket_forms.json",
+            },
+            key: list.list_key(),
+            paged: list.paged(),
+        })
+        .collect();
+    let system = if kind == RecordKind::TicketForm {
+        let op = "read ticket_form from zendesk (built-in ticket fields)";
+        match config::system_field_set(api, op).await {
+            Err(e) if matches!(e.status(), Some(403 | 404)) => HashSet::new(),
+            other => other?,
+        }
+    } else {
+        HashSet::new()
+    };
+    lists(api, kind, &specs, position, |raw, idx| {
+        rule_lists::observed(raw, side, lists_of[idx.min(lists_of.len() - 1)], &system)
+    })
+    .await
 }
 
 /// One ticket, contact or organization by id through its show endpoint: what an incremental
@@ -203,70 +260,6 @@ async fn lists(
     };
     page.done = page.next.is_none();
     Ok(page)
-}
-
-fn config_lists(kind: RecordKind) -> (Vec<ListSpec>, Vec<ConfigShape>) {
-    use RecordKind as K;
-    let shape = |kind, id_prefix, title, conditions, actions| ConfigShape {
-        kind,
-        id_prefix,
-        title,
-        conditions,
-        actions,
-    };
-    let list = |path, key, paged| ListSpec { path, key, paged };
-    match kind {
-        K::Macro => (
-            vec![list("macros.json", "macros", true)],
-            vec![shape(kind, "", "title", &["restriction"], &["actions"])],
-        ),
-        K::Automation => (
-            vec![
-                list("triggers.json", "triggers", true),
-                list("automations.json", "automations", true),
-            ],
-            vec![
-                shape(kind, "trigger:", "title", &["conditions"], &["actions"]),
-                shape(kind, "automation:", "title", &["conditions"], &["actions"]),
-            ],
-        ),
-        K::SlaPolicy => (
-            vec![list("slas/policies.json", "sla_policies", false)],
-            vec![shape(kind, "", "title", &["filter"], &["policy_metrics"])],
-        ),
-        K::View => (
-            vec![list("views.json", "views", true)],
-            vec![shape(kind, "", "title", &["conditions"], &["execution"])],
-        ),
-        K::TicketForm => (
-            vec![list("ticket_forms.json", "ticket_forms", false)],
-            vec![shape(
-                kind,
-                "",
-                "name",
-                &[
-                    "ticket_field_ids",
-                    "agent_conditions",
-                    "end_user_conditions",
-                ],
-                &[],
-            )],
-        ),
-        _ => (
-            vec![list(
-                "recipient_addresses.json",
-                "recipient_addresses",
-                true,
-            )],
-            vec![shape(
-                K::ChannelConfig,
-                "",
-                "email",
-                &["name", "brand_id", "default"],
-                &[],
-            )],
-        ),
-    }
 }
 
 /// Moves `next` over the observed items, dropping the overlap already delivered at `position`.

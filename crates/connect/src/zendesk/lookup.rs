@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::ZendeskConnector;
 use super::bodies;
-use super::write::config_list;
 use crate::connector::WrittenChild;
 use crate::error::ConnectError;
 use crate::header;
@@ -92,12 +91,15 @@ pub(crate) async fn find(
                 .and_then(id_of))
         }
         Record::Attachment(_) | Record::SatisfactionRating(_) => Ok(None),
-        Record::Macro(c)
-        | Record::Automation(c)
-        | Record::SlaPolicy(c)
-        | Record::View(c)
-        | Record::TicketForm(c)
-        | Record::ChannelConfig(c) => find_config(zd, &op, outbound, &c.title).await,
+        Record::ChannelConfig(c) => {
+            let path = "recipient_addresses.json";
+            in_list(zd, &op, path, "recipient_addresses", "email", &c.title).await
+        }
+        Record::Macro(_)
+        | Record::Automation(_)
+        | Record::SlaPolicy(_)
+        | Record::View(_)
+        | Record::TicketForm(_) => zd.find_rule(outbound, &op).await,
     }
 }
 
@@ -118,29 +120,6 @@ async fn find_organization(
         .iter()
         .find(|o| str_of(o, "name") == Some(name))
         .and_then(id_of))
-}
-
-/// A configuration record by its title, with the list prefix its id reads with.
-async fn find_config(
-    zd: &ZendeskConnector,
-    op: &str,
-    outbound: &Outbound,
-    title: &str,
-) -> Result<Option<PlatformId>, ConnectError> {
-    let list = config_list(outbound.record.kind(), outbound.origin.id.as_str());
-    let (key, title_key) = match list {
-        "slas/policies" => ("sla_policies", "title"),
-        "ticket_forms" => ("ticket_forms", "name"),
-        "recipient_addresses" => ("recipient_addresses", "email"),
-        other => (other, "title"),
-    };
-    let found = in_list(zd, op, &format!("{list}.json"), key, title_key, title).await?;
-    Ok(found.map(|id| match list {
-        "triggers" | "automations" => {
-            PlatformId::parse(format!("{}:{id}", list.trim_end_matches('s'))).unwrap_or(id)
-        }
-        _ => id,
-    }))
 }
 
 fn zd_platform() -> cutover_model::PlatformKind {
@@ -186,7 +165,7 @@ async fn user_by_email(
 }
 
 /// Scans a whole list for a record whose `key` equals `wanted`.
-async fn in_list(
+pub(super) async fn in_list(
     zd: &ZendeskConnector,
     op: &str,
     path: &str,

@@ -204,7 +204,7 @@ pub(crate) fn builtin_role(name: &str, side: Side) -> Option<Observed> {
 }
 
 /// Zendesk field types that are not custom fields (the ticket's own system fields).
-const SYSTEM_FIELD_TYPES: &[&str] = &[
+pub(crate) const SYSTEM_FIELD_TYPES: &[&str] = &[
     "subject",
     "description",
     "status",
@@ -483,12 +483,9 @@ pub(crate) fn rating(raw: &Value, side: Side) -> Parsed<Mapped> {
     Ok(Mapped::Record(observed(side, f.id()?, &f, record)?))
 }
 
-/// How one configuration list is read: the kind, and which JSON keys hold what.
+/// How a channel's set-up is read: which JSON keys hold what (rules are `rule_lists.rs`'s).
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ConfigShape {
-    pub(crate) kind: RecordKind,
-    /// Prefix of the id (`trigger:`), where one kind spans several lists.
-    pub(crate) id_prefix: &'static str,
     pub(crate) title: &'static str,
     pub(crate) conditions: &'static [&'static str],
     pub(crate) actions: &'static [&'static str],
@@ -509,12 +506,6 @@ fn pick(obj: &Map<String, Value>, keys: &[&str]) -> Value {
 pub(crate) fn config(raw: &Value, side: Side, shape: &ConfigShape) -> Parsed<Mapped> {
     let f = Fields::new(raw)?;
     let id = f.id()?;
-    let id = if shape.id_prefix.is_empty() {
-        id
-    } else {
-        PlatformId::parse(format!("{}{id}", shape.id_prefix))
-            .map_err(|e| Problem::field("id", e.to_string()))?
-    };
     let Value::Object(obj) = raw else {
         return Err(Problem::record("expected a JSON object"));
     };
@@ -525,13 +516,10 @@ pub(crate) fn config(raw: &Value, side: Side, shape: &ConfigShape) -> Parsed<Map
         conditions: pick(obj, shape.conditions),
         actions: pick(obj, shape.actions),
     };
-    let record = match shape.kind {
-        RecordKind::Macro => Record::Macro(record),
-        RecordKind::Automation => Record::Automation(record),
-        RecordKind::SlaPolicy => Record::SlaPolicy(record),
-        RecordKind::View => Record::View(record),
-        RecordKind::TicketForm => Record::TicketForm(record),
-        _ => Record::ChannelConfig(record),
-    };
-    Ok(Mapped::Record(observed(side, id, &f, record)?))
+    Ok(Mapped::Record(observed(
+        side,
+        id,
+        &f,
+        Record::ChannelConfig(record),
+    )?))
 }

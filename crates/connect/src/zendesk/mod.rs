@@ -4,14 +4,21 @@
 //! through the time-based one, everything else through cursor-paged lists, and comments (with
 //! their attachments) per ticket. Writes tickets through the import API so original times,
 //! authors and visibility survive and nobody is e-mailed; users and organizations through
-//! `create_or_update` keyed by e-mail or external id; everything after a lookup by mark.
+//! `create_or_update` keyed by e-mail or external id; everything after a lookup by mark. Rules
+//! (macros, triggers, automations, views, SLA policies, forms) in the canonical rule form:
+//! `rules` (conditions and actions), `rule_fit` (`fit`), `rule_lists` (each list's shape),
+//! `config` (writes and lookups by title).
 
 mod bodies;
 mod changes;
 mod client;
+mod config;
 mod discover;
 mod lookup;
 pub(crate) mod mapping;
+pub(crate) mod rule_fit;
+pub(crate) mod rule_lists;
+pub(crate) mod rules;
 mod write;
 
 #[cfg(test)]
@@ -125,6 +132,8 @@ pub struct ZendeskConnector {
     archive_closed: bool,
     public_live_comments: bool,
     headers_on_imports: bool,
+    /// The account's built-in ticket field ids, read once, for ticket forms written here.
+    system_fields: tokio::sync::OnceCell<Vec<u64>>,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -164,6 +173,7 @@ impl ZendeskConnector {
             archive_closed: config.archive_closed_imports,
             public_live_comments: config.public_live_comments,
             headers_on_imports: config.headers_on_imports,
+            system_fields: tokio::sync::OnceCell::new(),
         })
     }
 }

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 
 use super::bodies;
 use super::mapping::{self, ConfigShape, SolvedAt};
+use super::rule_lists;
+use super::rules::List;
 use crate::connector::Page;
 use crate::fields::{Mapped, Parsed, collect};
 use crate::outbound::TicketIds;
@@ -60,13 +62,11 @@ fn records<'a>(body: &'a Value, single: &str, plural: &str) -> Vec<&'a Value> {
     }
 }
 
-fn config_shape(kind: RecordKind, id_prefix: &'static str, title: &'static str) -> ConfigShape {
+fn address_shape() -> ConfigShape {
     ConfigShape {
-        kind,
-        id_prefix,
-        title,
-        conditions: &["conditions"],
-        actions: &["actions"],
+        title: "email",
+        conditions: &["name", "brand_id", "default"],
+        actions: &[],
     }
 }
 
@@ -154,36 +154,28 @@ fn map_all_recordings() -> BTreeMap<RecordKind, Page> {
                 });
             }
         }
-        for (single, plural, kind, prefix, title) in [
-            ("macro", "macros", RecordKind::Macro, "", "title"),
-            (
-                "trigger",
-                "triggers",
-                RecordKind::Automation,
-                "trigger:",
-                "title",
-            ),
-            (
-                "automation",
-                "automations",
-                RecordKind::Automation,
-                "automation:",
-                "title",
-            ),
-            ("view", "views", RecordKind::View, "", "title"),
-            (
-                "recipient_address",
-                "recipient_addresses",
-                RecordKind::ChannelConfig,
-                "",
-                "email",
-            ),
+        let no_system_fields = std::collections::HashSet::new();
+        for (single, plural, list) in [
+            ("macro", "macros", List::Macros),
+            ("trigger", "triggers", List::Triggers),
+            ("automation", "automations", List::Automations),
+            ("view", "views", List::Views),
         ] {
             for raw in records(&body, single, plural) {
+                let kind = match list {
+                    List::Macros => RecordKind::Macro,
+                    List::Views => RecordKind::View,
+                    _ => RecordKind::Automation,
+                };
                 add(kind, raw, &|r| {
-                    mapping::config(r, SIDE, &config_shape(kind, prefix, title))
+                    rule_lists::observed(r, SIDE, list, &no_system_fields)
                 });
             }
+        }
+        for raw in records(&body, "recipient_address", "recipient_addresses") {
+            add(RecordKind::ChannelConfig, raw, &|r| {
+                mapping::config(r, SIDE, &address_shape())
+            });
         }
     }
     pages
@@ -582,4 +574,74 @@ proptest! {
         prop_assert!(attachments.is_empty());
         prop_assert_eq!(observed.record, Record::Comment(comment));
     }
+}
+
+/// Recorded rules (platform → canonical → platform): every recorded trigger, automation and
+/// view reads into the canonical form, Zendesk keeps all of it (switched off), and the body it
+/// writes states the very conditions and actions that were recorded; a macro reads back as
+/// itself.
+#[test]
+fn recorded_rules_are_written_back_as_they_were_recorded() {
+    use crate::rules::{Fitted, fit};
+    let condition_set = |json: &Value| -> Vec<String> {
+        let mut set: Vec<String> = ["all", "any"]
+            .iter()
+            .flat_map(|k| json[*k].as_array().cloned().unwrap_or_default())
+            .map(|c| c.to_string())
+            .collect();
+        set.sort();
+        set
+    };
+    let mut checked = 0;
+    for (_, _, body) in interactions() {
+        for (single, plural, list, kind) in [
+            ("macro", "macros", List::Macros, RecordKind::Macro),
+            (
+                "trigger",
+                "triggers",
+                List::Triggers,
+                RecordKind::Automation,
+            ),
+            (
+                "automation",
+                "automations",
+                List::Automations,
+                RecordKind::Automation,
+            ),
+            ("view", "views", List::Views, RecordKind::View),
+        ] {
+            for raw in records(&body, single, plural) {
+                let rule = rule_lists::rule_from(list, raw, &Default::default()).unwrap();
+                let Fitted::Written {
+                    rule: fitted,
+                    parts,
+                } = fit(PlatformKind::Zendesk, kind, &rule)
+                else {
+                    panic!("zendesk cannot write its own {single}: {raw}");
+                };
+                assert!(parts.is_empty(), "{single} {}: {parts:?}", rule.title);
+                assert!(!fitted.active, "copies are written switched off");
+                let written = rule_lists::body(list, &fitted, &[]).unwrap();
+                let written = &written[list.path().1];
+                if list == List::Macros {
+                    let mut answer = written.clone();
+                    answer["id"] = serde_json::json!(1);
+                    let back = rule_lists::rule_from(list, &answer, &Default::default()).unwrap();
+                    assert_eq!(back, fitted, "{raw}");
+                } else {
+                    let recorded = &raw["conditions"];
+                    let sent = match list {
+                        List::Views => written.clone(),
+                        _ => written["conditions"].clone(),
+                    };
+                    assert_eq!(condition_set(&sent), condition_set(recorded), "{raw}");
+                    if list != List::Views {
+                        assert_eq!(written["actions"], raw["actions"], "{raw}");
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 20, "only {checked} recorded rules");
 }

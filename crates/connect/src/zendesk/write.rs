@@ -25,7 +25,7 @@ const ZENDESK: PlatformKind = PlatformKind::Zendesk;
 const AGENT_OR_CONTACT: &[RecordKind] = &[RecordKind::Agent, RecordKind::Contact];
 
 /// What a create request came to.
-enum Posted {
+pub(super) enum Posted {
     Created(Value),
     Found(PlatformId),
 }
@@ -75,7 +75,11 @@ fn on_closed_ticket(error: ConnectError, outbound: &Outbound) -> ConnectError {
 }
 
 /// The `id` of the record under `envelope` in a create or update answer.
-fn created_id(op: &str, body: &Value, envelope: &str) -> Result<PlatformId, ConnectError> {
+pub(super) fn created_id(
+    op: &str,
+    body: &Value,
+    envelope: &str,
+) -> Result<PlatformId, ConnectError> {
     match body.get(envelope).and_then(|r| r.get("id")) {
         Some(Value::Number(n)) => n
             .as_u64()
@@ -88,33 +92,10 @@ fn created_id(op: &str, body: &Value, envelope: &str) -> Result<PlatformId, Conn
     }
 }
 
-/// The list a configuration record belongs to: Zendesk splits routing rules into triggers (on
-/// change) and automations (on time); the origin's id says which (`automation:`, `time:`).
-pub(crate) fn config_list(kind: RecordKind, origin_id: &str) -> &'static str {
-    match kind {
-        RecordKind::Macro => "macros",
-        RecordKind::Automation
-            if origin_id.starts_with("automation:") || origin_id.starts_with("time:") =>
-        {
-            "automations"
-        }
-        RecordKind::Automation => "triggers",
-        RecordKind::SlaPolicy => "slas/policies",
-        RecordKind::View => "views",
-        RecordKind::TicketForm => "ticket_forms",
-        _ => "recipient_addresses",
-    }
-}
-
-/// Strips a list prefix from an id (`trigger:123` → `123`).
-fn bare_id(id: &PlatformId) -> &str {
-    id.as_str().rsplit(':').next().unwrap_or(id.as_str())
-}
-
 impl ZendeskConnector {
     /// Sends a create that must not run twice: retried only when surely unsent, and after any
     /// trouble of unknown outcome the record is looked up before trying again.
-    async fn post_once(
+    pub(super) async fn post_once(
         &self,
         outbound: &Outbound,
         op: &str,
@@ -146,6 +127,9 @@ impl ZendeskConnector {
             && let Some(id) = lookup::find(self, outbound).await?
         {
             return self.complete_found(outbound, id, &op).await;
+        }
+        if let Some(written) = self.create_rule(outbound, &op).await? {
+            return Ok(written);
         }
         let (request, envelope) = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await {
@@ -297,15 +281,19 @@ impl ZendeskConnector {
                     "write satisfaction ratings: only the requester can rate",
                 ));
             }
-            Record::Macro(c)
-            | Record::Automation(c)
-            | Record::SlaPolicy(c)
-            | Record::View(c)
-            | Record::TicketForm(c)
-            | Record::ChannelConfig(c) => {
-                let list = config_list(outbound.record.kind(), outbound.origin.id.as_str());
-                let (path, envelope, body) = bodies::config(list, c);
+            Record::ChannelConfig(c) => {
+                let (path, envelope, body) = bodies::config(c);
                 (post(&format!("{path}.json"), body), envelope)
+            }
+            Record::Macro(_)
+            | Record::Automation(_)
+            | Record::SlaPolicy(_)
+            | Record::View(_)
+            | Record::TicketForm(_) => {
+                return Err(unsupported(
+                    op,
+                    "write a rule through the plain create path",
+                ));
             }
         })
     }
@@ -426,6 +414,10 @@ impl ZendeskConnector {
         outbound: &Outbound,
     ) -> Result<Written, ConnectError> {
         let op = format!("update {} {id} on zendesk", outbound.record.kind());
+        if let Some(request) = self.rule_update(id, outbound, &op).await? {
+            self.api.http.send(&op, &request).await?;
+            return Ok(Written::new(id.clone(), WriteOutcome::Updated));
+        }
         let mark = outbound.origin.mark();
         let targets = &outbound.targets;
         let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
@@ -479,31 +471,26 @@ impl ZendeskConnector {
                     "write satisfaction ratings: only the requester can rate",
                 ));
             }
-            Record::Macro(c)
-            | Record::Automation(c)
-            | Record::SlaPolicy(c)
-            | Record::View(c)
-            | Record::TicketForm(c)
-            | Record::ChannelConfig(c) => self.config_update(id, outbound, c),
+            Record::ChannelConfig(c) => self.config_update(id, c),
+            Record::Macro(_)
+            | Record::Automation(_)
+            | Record::SlaPolicy(_)
+            | Record::View(_)
+            | Record::TicketForm(_) => {
+                return Err(unsupported(
+                    &op,
+                    "write a rule through the plain update path",
+                ));
+            }
         };
         self.api.http.send(&op, &request).await?;
         self.ensure_memberships(outbound, id, &op).await?;
         Ok(Written::new(id.clone(), WriteOutcome::Updated))
     }
 
-    fn config_update(
-        &self,
-        id: &PlatformId,
-        outbound: &Outbound,
-        record: &ConfigRecord,
-    ) -> Request {
-        let list = match id.as_str().split_once(':') {
-            Some(("trigger", _)) => "triggers",
-            Some(("automation", _)) => "automations",
-            _ => config_list(outbound.record.kind(), outbound.origin.id.as_str()),
-        };
-        let (path, _, body) = bodies::config(list, record);
-        Request::new(Method::PUT, format!("{path}/{}.json", bare_id(id))).json(body)
+    fn config_update(&self, id: &PlatformId, record: &ConfigRecord) -> Request {
+        let (path, _, body) = bodies::config(record);
+        Request::new(Method::PUT, format!("{path}/{id}.json")).json(body)
     }
 
     /// `POST /uploads?filename=…` with the raw bytes: a token valid for an hour.

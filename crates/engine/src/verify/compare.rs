@@ -318,14 +318,22 @@ fn compare_one<'a>(
         k.matched += 1;
         return;
     }
-    let mut reasons = forms
+    let written_to = link.last_writer.other();
+    let mut lacks = forms
         .losses()
-        .level(&mut old_form, &mut new_form, link.last_writer.other());
-    reasons.extend(stand_in::level(&old_form, &mut new_form));
+        .level(&mut old_form, &mut new_form, written_to);
+    lacks.extend(stand_in::level(&old_form, &mut new_form));
+    let mut reasons: Vec<String> = lacks.iter().map(|lack| lack.reason()).collect();
+    reasons.extend(crate::rules::level_pair(
+        forms.losses(),
+        &mut old_form,
+        &mut new_form,
+        written_to,
+    ));
     if old_form.fingerprint() == new_form.fingerprint() {
         k.matched += 1;
         for reason in reasons {
-            *k.not_comparable.entry(reason.reason()).or_default() += 1;
+            *k.not_comparable.entry(reason).or_default() += 1;
         }
         return;
     }

@@ -21,6 +21,8 @@ mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
 mod origins;
+mod rules_e2e;
+mod rules_from_freshdesk;
 mod stand_in;
 mod support;
 mod verify;

@@ -190,12 +190,23 @@ pub(crate) async fn backfill_without_dead_letters(
     target: &Arc<dyn Connector>,
     mapping: &Mapping,
 ) -> BackfillReport {
+    backfill_clean(store, source, target, mapping, move_options()).await
+}
+
+/// A backfill with `options` that must leave no dead letter; its report.
+pub(crate) async fn backfill_clean(
+    store: &Arc<dyn Store>,
+    source: &Arc<dyn Connector>,
+    target: &Arc<dyn Connector>,
+    mapping: &Mapping,
+    options: BackfillOptions,
+) -> BackfillReport {
     let report = backfill(
         Arc::clone(store),
         Arc::clone(source),
         Arc::clone(target),
         mapping.clone(),
-        move_options(),
+        options,
     )
     .await
     .unwrap();

@@ -414,6 +414,7 @@ fn check_rule(kind: u64, fields: &Map<String, Value>, creating: bool) -> Result<
             "missing_field",
         ));
     }
+    super::rule_admin::check_rule_parts(kind, fields, &mut errors);
     if errors.is_empty() {
         Ok(())
     } else {

@@ -17,6 +17,7 @@ mod indexed;
 mod realistic;
 mod render;
 mod routes;
+mod rule_admin;
 mod search;
 mod seed;
 mod solutions;

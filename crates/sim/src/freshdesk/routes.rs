@@ -13,7 +13,9 @@ use serde_json::Value;
 
 use super::app::{App, FreshdeskService};
 use super::errors::{ApiError, FieldError};
-use super::{admin, auth, contacts, conversations, search, solutions, tickets, time_entries};
+use super::{
+    admin, auth, contacts, conversations, rule_admin, search, solutions, tickets, time_entries,
+};
 use crate::control;
 use crate::faults::{self, RecordShape};
 use crate::numbers::NumberSyntax;
@@ -200,6 +202,7 @@ fn api_routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
     let r = ticket_routes(r);
     let r = contacts::routes(r);
     let r = admin::routes(r);
+    let r = rule_admin::routes(r);
     let r = time_entries::routes(r);
     let r = solutions::routes(r);
     r.route("/api/v2/search/tickets", get(search::tickets))

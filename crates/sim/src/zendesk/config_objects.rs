@@ -20,7 +20,7 @@ use super::model::Ticket;
 use super::routes::{
     GENERIC_SHAPE, Res, TICKET_SHAPE, body_json, corrupt, created, no_content, path_id, reply,
 };
-use super::seed;
+use super::{rule_checks, seed};
 use crate::page::QueryMap;
 
 /// One kind of configuration record.
@@ -291,8 +291,25 @@ fn input_of(body: &Value, k: Kind) -> Result<Map<String, Value>, ApiError> {
         })
 }
 
+/// A view written with `output` is shown with the `execution` it makes.
+fn lay_out(st: &super::store::ZendeskState, record: &mut Map<String, Value>) {
+    let Some(output) = record.remove("output") else {
+        return;
+    };
+    let fields: Vec<(u64, String)> = st
+        .config_of("ticket_fields")
+        .map(|f| {
+            f.iter()
+                .filter_map(|(id, r)| Some((*id, r.get("title")?.as_str()?.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    record.insert("execution".into(), rule_checks::execution(&output, &fields));
+}
+
 async fn create(State(app): State<Arc<App>>, body: Bytes, k: Kind) -> Res {
     let input = input_of(&body_json(&body)?, k)?;
+    rule_checks::check(k.plural, &input, true)?;
     if input
         .get(k.required)
         .and_then(Value::as_str)
@@ -316,6 +333,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes, k: Kind) -> Res {
         conditions.entry("all").or_insert(json!([]));
     }
     let mut st = app.write();
+    lay_out(&st, &mut record);
     if k.plural == "brands" {
         record.insert("ticket_form_ids".into(), json!([st.form_id]));
     }
@@ -342,15 +360,22 @@ async fn update(State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes
     let body = body_json(&body)?;
     let now = app.now();
     let mut st = app.write();
-    let record = st
-        .config_mut(k.plural)
-        .get_mut(&id)
+    let mut record = st
+        .config_of(k.plural)
+        .and_then(|r| r.get(&id))
+        .cloned()
         .ok_or_else(ApiError::not_found)?;
     let input = input_of(&body, k)?;
-    merge(record, &input);
+    rule_checks::check(k.plural, &input, false)?;
+    merge(&mut record, &input);
+    lay_out(&st, &mut record);
     record.insert("updated_at".into(), json!(iso(now)));
     let mut out = Map::new();
-    out.insert(k.singular.into(), json::config(k.plural, record, &app.base));
+    out.insert(
+        k.singular.into(),
+        json::config(k.plural, &record, &app.base),
+    );
+    st.config_mut(k.plural).insert(id, record);
     Ok(reply(StatusCode::OK, &Value::Object(out)))
 }
 

@@ -20,6 +20,7 @@ mod model;
 mod orgs;
 mod realistic;
 mod routes;
+mod rule_checks;
 mod search;
 mod seed;
 mod store;

@@ -484,3 +484,137 @@ async fn every_sample_is_matched_in_keys_and_types() {
     );
     let _ = fd.control(Method::GET, "/_sim/state", None).await;
 }
+
+/// The documented shapes of the rule records the samples do not cover: each key, with its JSON
+/// type (`null` accepted where the documentation says nullable). SLA policies from the API
+/// description in `shared/fixtures/openapi/freshdesk/rest-api.yml` (`SLAPolicy`); canned responses
+/// and folders from the attributes Freshdesk's API reference lists (as a widely used .NET client
+/// models them); automation rules from the shape the webhook rules already follow.
+const DOCUMENTED: &[(&str, &[(&str, &str)])] = &[
+    (
+        "sla_policy",
+        &[
+            ("id", "num"),
+            ("name", "str"),
+            ("description", "str?"),
+            ("is_default", "bool"),
+            ("active", "bool"),
+            ("sla_target", "obj"),
+            ("applicable_to", "obj"),
+            ("escalation", "obj"),
+            ("created_at", "str"),
+            ("updated_at", "str"),
+        ],
+    ),
+    (
+        "canned_response",
+        &[
+            ("id", "num"),
+            ("title", "str"),
+            ("content_html", "str"),
+            ("content", "str"),
+            ("folder_id", "num"),
+            ("visibility", "num"),
+            ("group_ids", "arr"),
+            ("attachments", "arr"),
+            ("created_at", "str"),
+            ("updated_at", "str"),
+        ],
+    ),
+    (
+        "canned_response_folder",
+        &[
+            ("id", "num"),
+            ("name", "str"),
+            ("personal", "bool"),
+            ("responses_count", "num"),
+            ("created_at", "str"),
+            ("updated_at", "str"),
+        ],
+    ),
+    (
+        "automation_rule",
+        &[
+            ("id", "num"),
+            ("name", "str"),
+            ("position", "num"),
+            ("active", "bool"),
+            ("performer", "obj"),
+            ("events", "arr"),
+            ("conditions", "arr"),
+            ("actions", "arr"),
+            ("automation_type_id", "num"),
+            ("created_at", "str"),
+            ("updated_at", "str"),
+        ],
+    ),
+];
+
+#[tokio::test]
+async fn written_rules_have_the_documented_shape() {
+    let fd = fd_spawn(fd_opts()).await;
+    let folder = ok(
+        fd.post("/api/v2/canned_response_folders", json!({"name": "Shapes"}))
+            .await,
+        "folder",
+    )
+    .await;
+    let canned = ok(
+        fd.post(
+            "/api/v2/canned_responses",
+            json!({"title": "Hello", "content_html": "<p>Hello</p>", "folder_id": folder["id"]}),
+        )
+        .await,
+        "canned response",
+    )
+    .await;
+    let folder = ok(
+        fd.get(&format!("/api/v2/canned_response_folders/{}", folder["id"]))
+            .await,
+        "folder",
+    )
+    .await;
+    let target = json!({"respond_within": 3600, "resolve_within": 7200, "business_hours": false, "escalation_enabled": true});
+    let sla = ok(
+        fd.post(
+            "/api/v2/sla_policies",
+            json!({"name": "Shapes", "applicable_to": {"sources": [1]}, "sla_target": {
+                "priority_1": target, "priority_2": target, "priority_3": target, "priority_4": target}}),
+        )
+        .await,
+        "sla policy",
+    )
+    .await;
+    let rule = ok(
+        fd.post(
+            "/api/v2/automations/4/rules",
+            json!({"name": "Shapes", "active": false, "events": [{"field_name": "status", "from": "--", "to": "--"}],
+                "actions": [{"field_name": "priority", "value": 2}]}),
+        )
+        .await,
+        "automation rule",
+    )
+    .await;
+    let answers = [
+        ("sla_policy", sla),
+        ("canned_response", canned),
+        ("canned_response_folder", folder),
+        ("automation_rule", rule),
+    ];
+    let mut bad = Vec::new();
+    for (name, answer) in &answers {
+        let (_, keys) = DOCUMENTED.iter().find(|(n, _)| n == name).unwrap();
+        for (key, expected) in *keys {
+            let nullable = expected.ends_with('?');
+            match answer.get(*key) {
+                None => bad.push(format!("{name}: missing {key}")),
+                Some(Value::Null) if nullable => {}
+                Some(v) if kind(v) != expected.trim_end_matches('?') => {
+                    bad.push(format!("{name}.{key}: {} vs {expected}", kind(v)));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{bad:#?}");
+}

@@ -32,6 +32,7 @@ mod lateness;
 mod limits;
 mod numbers;
 mod records;
+mod rule_writes;
 mod search;
 mod third_party_freshdesk;
 mod tickets;
