@@ -17,7 +17,7 @@ use cutover_connect::{
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
-use cutover_store::{Link, Store};
+use cutover_store::{DeadLetterFilter, Link, Store};
 
 use crate::error::EngineError;
 use crate::intent::Resume;
@@ -375,7 +375,12 @@ impl Applier {
                 .iter()
                 .all(|kind| not_copied(kind) || finished.contains(kind))
         };
-        if (dropped || settled) && stand_in::lack(observed.record.kind(), reference.field).is_some()
+        // A record held in the dead letters is not left behind: it waits for a fix (a plan
+        // decision, a retry), and what refers to it waits with it, to be retried after it.
+        let held = !dropped && settled && self.held(reference, from).await?;
+        if (dropped || settled)
+            && !held
+            && stand_in::lack(observed.record.kind(), reference.field).is_some()
         {
             // An agent or group the source lists, or one the plan leaves behind, takes the
             // stand-in; a reference to nothing the source has (a malformed record) still waits,
@@ -402,6 +407,24 @@ impl Applier {
                 id: key,
             })),
         })
+    }
+
+    /// Whether the record a reference points at is held in the dead letters (read but not
+    /// applied, in this run or an earlier one).
+    async fn held(&self, reference: &Reference, from: Side) -> Result<bool, EngineError> {
+        for kind in reference.kinds {
+            let filter = DeadLetterFilter {
+                kind: Some(*kind),
+                side: Some(from),
+                source_id: Some(reference.key.clone()),
+                limit: 1,
+                ..DeadLetterFilter::default()
+            };
+            if !self.store.dead_letters(&filter).await?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// The agent that writes history of agents the plan drops: its id on `from` and its link.

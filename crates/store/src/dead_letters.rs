@@ -67,6 +67,8 @@ pub struct DeadLetterFilter {
     pub side: Option<Side>,
     /// Only this exact reason.
     pub reason: Option<String>,
+    /// Only the letters of this source record (with `kind` and `side`, one record's letters).
+    pub source_id: Option<PlatformId>,
     /// Only ids after this one (to page through).
     pub after: Option<DeadLetterId>,
     /// At most this many.
@@ -79,6 +81,7 @@ impl Default for DeadLetterFilter {
             kind: None,
             side: None,
             reason: None,
+            source_id: None,
             after: None,
             limit: 100,
         }

@@ -21,6 +21,12 @@ use crate::http::Request;
 use crate::outbound::Outbound;
 
 /// Where a rule record goes: its list, and its id prefix there.
+/// Whether a record is written through one of Freshdesk's rule lists (canned responses,
+/// scenarios, automation rules, SLA policies).
+pub(crate) fn writes_as_rule(record: &Record) -> bool {
+    list_of(record).is_some()
+}
+
 fn list_of(record: &Record) -> Option<(List, &Rule)> {
     let rule = record.rule()?;
     let list = match record.kind() {

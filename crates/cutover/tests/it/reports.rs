@@ -133,7 +133,9 @@ async fn verify_explains_what_is_missing_and_deadletters_count_it() {
     let counted = listed.lines().nth(2).unwrap();
     let (kind, reason) = {
         let cells: Vec<&str> = counted.split_whitespace().collect();
-        let reason_at = counted.find(cells[3]).unwrap();
+        // The reason starts after the count (it may repeat the kind's name).
+        let count_at = counted.find(&format!(" {} ", cells[2])).unwrap() + cells[2].len() + 1;
+        let reason_at = count_at + counted[count_at..].find(cells[3]).unwrap();
         (cells[0].to_owned(), counted[reason_at..].to_owned())
     };
     let n: usize = counted.split_whitespace().nth(2).unwrap().parse().unwrap();

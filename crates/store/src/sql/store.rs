@@ -36,7 +36,8 @@ const RELEASE_OUTBOX: &str =
 const DEAD_LETTERS_PAGE: &str = "SELECT id, kind, side, source_id, reason, record, attempts, \
      first_seen, last_seen, retried_at FROM dead_letters \
      WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR side = $2) \
-     AND ($3 IS NULL OR reason = $3) AND id > $4 ORDER BY id LIMIT $5";
+     AND ($3 IS NULL OR reason = $3) AND id > $4 AND ($6 IS NULL OR source_id = $6) \
+     ORDER BY id LIMIT $5";
 
 const DEAD_LETTER_BY_ID: &str = "SELECT id, kind, side, source_id, reason, record, attempts, \
      first_seen, last_seen, retried_at FROM dead_letters WHERE id = $1";
@@ -207,6 +208,7 @@ where
             .bind(filter.reason.as_deref())
             .bind(filter.after.map_or(0, |id| id.0))
             .bind(i64::from(filter.limit))
+            .bind(filter.source_id.as_ref().map(PlatformId::as_str))
             .fetch_all(&self.pool)
             .await
             .during(|| String::from("list dead letters"))?;

@@ -1,6 +1,6 @@
 //! Dead letters: kept whole, counted on repeat, listed, shown, dropped and retried.
 
-use cutover_model::{RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::{DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use serde_json::json;
 
@@ -127,6 +127,19 @@ async fn dead_letters_are_listed_by_kind_and_reason_shown_dropped_and_retried(t:
         .await,
         [c.id, d.id]
     );
+    // One record's letters: by kind, side and source id.
+    let one = DeadLetterFilter {
+        side: Some(Side::Old),
+        source_id: Some(PlatformId::parse("2").unwrap()),
+        ..tickets.clone()
+    };
+    assert_eq!(list(one).await, [b.id]);
+    let other_side = DeadLetterFilter {
+        side: Some(Side::New),
+        source_id: Some(PlatformId::parse("2").unwrap()),
+        ..tickets.clone()
+    };
+    assert_eq!(list(other_side).await, []);
     let none = DeadLetterFilter {
         reason: Some("unknown".into()),
         ..filter.clone()
