@@ -13,6 +13,7 @@ use crate::capabilities::Capabilities;
 use crate::error::ConnectError;
 use crate::outbound::{AttachmentSource, Downloaded, FileUpload, Origin, Outbound, UploadRef};
 use crate::position::ReadPosition;
+use crate::webhook::{ChangeHint, Delivery, WebhookSecret};
 
 /// A record read from a platform that cannot become a canonical record: data for the dead-letter
 /// queue, not an error of the page it came in.
@@ -217,4 +218,21 @@ pub trait Connector: Send + Sync + fmt::Debug {
 
     /// Downloads an attachment's bytes and checks their size.
     async fn download(&self, source: &AttachmentSource) -> Result<Downloaded, ConnectError>;
+
+    /// Checks a webhook delivery against `secret` (Zendesk: its signature; Freshdesk: its
+    /// secret header) and says which records it names as changed. A delivery that fails the
+    /// check, or that cannot be read, is an error naming why (the intake answers 4xx and keeps
+    /// it in the dead letters). The default takes no deliveries.
+    fn accept_webhook(
+        &self,
+        delivery: &Delivery<'_>,
+        secret: &WebhookSecret,
+    ) -> Result<Vec<ChangeHint>, ConnectError> {
+        let _ = (delivery, secret);
+        Err(ConnectError::Unsupported {
+            op: "accept a webhook delivery".to_owned(),
+            platform: self.platform(),
+            what: "deliver webhooks to cutover".to_owned(),
+        })
+    }
 }

@@ -19,6 +19,7 @@
 //!   their references, and `fit`, what a platform holds of one.
 //! - [`budget`]: the shared rate budget and its pure arithmetic (`Pacer`).
 //! - [`retry`]: backoff rules.
+//! - [`webhook`]: deliveries checked by their platform's connector ([`Connector::accept_webhook`]).
 //! - [`http`]: the HTTP client (credentials, pacing, retries, error classification).
 //! - [`error`]: `ConnectError` and its classes.
 //! - `fields`: lenient JSON field reading that names the field at fault (per-record rejections).
@@ -49,6 +50,7 @@ pub mod outbound;
 pub mod position;
 pub mod retry;
 pub mod rules;
+pub mod webhook;
 pub mod zendesk;
 
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
@@ -65,4 +67,5 @@ pub use outbound::{
 pub use position::ReadPosition;
 pub use retry::RetryPolicy;
 pub use rules::{Fitted, fit, rewrite_keys};
+pub use webhook::{ChangeHint, Delivery, WebhookSecret};
 pub use zendesk::{ZendeskConfig, ZendeskConnector};
