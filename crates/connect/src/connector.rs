@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use cutover_model::accounts::AccountSnapshot;
 use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
 use serde_json::Value;
@@ -13,7 +14,7 @@ use crate::capabilities::Capabilities;
 use crate::error::ConnectError;
 use crate::outbound::{AttachmentSource, Downloaded, FileUpload, Origin, Outbound, UploadRef};
 use crate::position::ReadPosition;
-use crate::webhook::{ChangeHint, Delivery, WebhookSecret};
+use crate::webhook::{ChangeHint, Delivery, HookChanges, WebhookSecret};
 
 /// A record read from a platform that cannot become a canonical record: data for the dead-letter
 /// queue, not an error of the page it came in.
@@ -219,6 +220,62 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// Downloads an attachment's bytes and checks their size.
     async fn download(&self, source: &AttachmentSource) -> Result<Downloaded, ConnectError>;
 
+    /// Overwrites record `id` with `outbound` only if the platform still holds the version
+    /// cutover last saw (`seen`, the record's update time as read): the bridge's write, never a
+    /// blind one. A record changed since is left alone and answered
+    /// [`ConnectError::Conflict`] (class [`crate::ErrorClass::Conflict`]): read it again and
+    /// decide by the conflict rules. The default reads the record just before writing and
+    /// compares its update time (to the second, the precision both platforms show); a connector
+    /// whose platform checks the version in the write itself (Zendesk's `safe_update`) does that
+    /// instead, which leaves no window between the check and the write.
+    async fn update_if(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+        seen: DateTime<Utc>,
+    ) -> Result<Written, ConnectError> {
+        update_after_read(self, id, outbound, seen).await
+    }
+
+    /// Deletes record `id` of `kind` the way the platform's own agents would (Zendesk and
+    /// Freshdesk keep a deleted ticket restorable for 30 days): a delete seen on the other side,
+    /// applied here. A record already gone is not an error. The default deletes nothing.
+    async fn delete(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        Err(ConnectError::Unsupported {
+            op: format!("delete {kind} {id} on {}", self.platform()),
+            platform: self.platform(),
+            what: format!("delete a {kind} through cutover"),
+        })
+    }
+
+    /// Registers the hooks that tell cutover of changes as they happen, delivering to
+    /// `endpoint` with `secret` (Zendesk: a signing webhook and the triggers that call it;
+    /// Freshdesk: automation rules whose webhook action carries the secret in a header).
+    /// Idempotent: hooks an earlier setup made (found by their name, [`crate::webhook::hook_prefix`])
+    /// are brought up to date, never doubled. The default registers nothing.
+    async fn setup_hooks(
+        &self,
+        endpoint: &url::Url,
+        secret: &WebhookSecret,
+    ) -> Result<HookChanges, ConnectError> {
+        let _ = (endpoint, secret);
+        Err(ConnectError::Unsupported {
+            op: format!("set up hooks on {}", self.platform()),
+            platform: self.platform(),
+            what: "register webhooks through cutover".to_owned(),
+        })
+    }
+
+    /// Removes exactly the hooks [`Connector::setup_hooks`] made on this side (found by their
+    /// name), and nothing else; safe to run twice (the second run removes nothing).
+    async fn teardown_hooks(&self) -> Result<HookChanges, ConnectError> {
+        Err(ConnectError::Unsupported {
+            op: format!("tear down hooks on {}", self.platform()),
+            platform: self.platform(),
+            what: "register webhooks through cutover".to_owned(),
+        })
+    }
+
     /// Checks a webhook delivery against `secret` (Zendesk: its signature; Freshdesk: its
     /// secret header) and says which records it names as changed. A delivery that fails the
     /// check, or that cannot be read, is an error naming why (the intake answers 4xx and keeps
@@ -235,4 +292,38 @@ pub trait Connector: Send + Sync + fmt::Debug {
             what: "deliver webhooks to cutover".to_owned(),
         })
     }
+}
+
+/// [`Connector::update_if`] by reading the record just before writing: the check any platform
+/// allows, with a window between the read and the write as short as two requests.
+pub async fn update_after_read<C: Connector + ?Sized>(
+    connector: &C,
+    id: &PlatformId,
+    outbound: &Outbound,
+    seen: DateTime<Utc>,
+) -> Result<Written, ConnectError> {
+    let kind = outbound.record.kind();
+    let page = connector.read_one(kind, id).await?;
+    let current = page
+        .items
+        .iter()
+        .find(|o| &o.id == id)
+        .and_then(|o| o.updated_at);
+    if current.is_some_and(|now| now.timestamp() == seen.timestamp()) {
+        return connector.update(id, outbound).await;
+    }
+    let gone = page.deleted.iter().any(|(_, d)| d == id);
+    Err(ConnectError::Conflict {
+        op: format!(
+            "update {kind} {id} on {} if unchanged",
+            connector.platform()
+        ),
+        platform: connector.platform(),
+        seen: seen.to_rfc3339(),
+        current: match (current, gone) {
+            (Some(now), _) => now.to_rfc3339(),
+            (None, true) => "deleted".to_owned(),
+            (None, false) => "unknown".to_owned(),
+        },
+    })
 }

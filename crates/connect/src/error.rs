@@ -21,6 +21,10 @@ pub enum ErrorClass {
     Permanent,
     /// A referenced record has no id on the target yet: the record waits for its parent.
     Waiting,
+    /// A conditional write found the record changed since the version cutover last saw
+    /// (Zendesk's `safe_update` answered 409; Freshdesk's `updated_at` moved): read it again and
+    /// decide by the conflict rules, never overwrite blindly.
+    Conflict,
 }
 
 /// An error of a connector.
@@ -113,6 +117,31 @@ pub enum ConnectError {
         /// Which platform.
         platform: PlatformKind,
     },
+    /// A conditional write ([`crate::Connector::update_if`]) found the record changed since the
+    /// version cutover last saw: nothing was written.
+    #[error("{op}: changed on {platform} since {seen} (now {current})")]
+    Conflict {
+        /// What was being done.
+        op: String,
+        /// Which platform.
+        platform: PlatformKind,
+        /// The version cutover last saw (the platform's update time, RFC 3339).
+        seen: String,
+        /// The version the platform holds now, when it said (`unknown` when it did not).
+        current: String,
+    },
+    /// A webhook delivery was refused: its signature or secret does not check out, it is too
+    /// old, or it cannot be read. The intake answers 401 (`unauthenticated`) or 400 and keeps it.
+    #[error("accept a webhook delivery from {platform}: {detail}")]
+    Delivery {
+        /// Which platform it claims to come from.
+        platform: PlatformKind,
+        /// What is wrong with it (never the secret).
+        detail: String,
+        /// Whether it failed the check of its origin (signature, secret, age) rather than
+        /// being unreadable.
+        unauthenticated: bool,
+    },
     /// The connector's configuration cannot work (bad base URL, empty credentials).
     #[error("configure {platform} connector: {detail}")]
     Config {
@@ -135,8 +164,10 @@ impl ConnectError {
             ConnectError::Unresolved { .. } => ErrorClass::Waiting,
             ConnectError::Unsupported { .. }
             | ConnectError::Unmappable { .. }
-            | ConnectError::TooLarge { .. } => ErrorClass::Permanent,
+            | ConnectError::TooLarge { .. }
+            | ConnectError::Delivery { .. } => ErrorClass::Permanent,
             ConnectError::Config { .. } => ErrorClass::Auth,
+            ConnectError::Conflict { .. } => ErrorClass::Conflict,
         }
     }
 

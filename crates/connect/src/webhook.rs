@@ -7,7 +7,105 @@
 
 use std::fmt;
 
-use cutover_model::{PlatformId, RecordKind};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use cutover_model::{PlatformId, RecordKind, Side};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::Sha256;
+
+/// How far a signed delivery's timestamp may be from now, either way, before it is refused as
+/// stale (or replayed): five minutes, as Zendesk's own receivers are told to allow for retries
+/// and clock skew.
+pub const SIGNATURE_TOLERANCE_SECS: i64 = 300;
+
+/// The header carrying the secret of the deliveries cutover registers where a platform does
+/// not sign them (Freshdesk's automation-rule webhooks).
+pub const SECRET_HEADER: &str = "X-Cutover-Webhook-Secret";
+
+/// Whether `signature` is `base64(HMAC-SHA256(secret, parts…))`, compared in constant time.
+pub(crate) fn hmac_matches(secret: &[u8], parts: &[&[u8]], signature: &str) -> bool {
+    let Ok(expected) = STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = <Hmac<Sha256> as KeyInit>::new_from_slice(secret) else {
+        return false;
+    };
+    for part in parts {
+        mac.update(part);
+    }
+    mac.verify_slice(&expected).is_ok()
+}
+
+/// Whether two secrets are equal, compared in constant time (lengths aside).
+pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The name every hook cutover registers starts with, so that teardown finds exactly what
+/// setup made (and nothing a person made) on the side it serves.
+pub fn hook_prefix(side: Side) -> String {
+    format!("cutover bridge ({side} side)")
+}
+
+/// The body cutover's own triggers and automation rules send: which record changed and how.
+/// Placeholders of the platform (`{{ticket.id}}`) fill `id` when it is delivered.
+pub(crate) fn bridge_body(kind: &str, id_placeholder: &str, event: &str) -> String {
+    format!(
+        "{{\"cutover\": \"bridge\", \"kind\": \"{kind}\", \"id\": \"{id_placeholder}\", \"event\": \"{event}\"}}"
+    )
+}
+
+/// Reads a body [`bridge_body`] wrote, once the platform filled it: the hint it carries.
+/// `None` when the body is not one of cutover's.
+pub(crate) fn bridge_hint(body: &Value) -> Option<Result<ChangeHint, String>> {
+    if body.get("cutover").and_then(Value::as_str) != Some("bridge") {
+        return None;
+    }
+    let kind = match body.get("kind").and_then(Value::as_str) {
+        Some("ticket") => RecordKind::Ticket,
+        Some("contact") => RecordKind::Contact,
+        Some("organization") => RecordKind::Organization,
+        Some(other) => return Some(Err(format!("kind {other:?} is not one cutover registers"))),
+        None => return Some(Err("no kind".to_owned())),
+    };
+    let id = match body.get("id") {
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(Value::Number(n)) => n.to_string(),
+        _ => return Some(Err("no id".to_owned())),
+    };
+    Some(
+        PlatformId::parse(id.clone())
+            .map(|id| ChangeHint { kind, id })
+            .map_err(|e| format!("id {id:?}: {e}")),
+    )
+}
+
+/// One hook cutover registered on a platform: a webhook, a trigger, an automation rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Hook {
+    /// What it is on the platform (`webhook`, `trigger`, `automation rule`).
+    pub what: String,
+    /// Its id there.
+    pub id: String,
+    /// Its name there (starts with [`hook_prefix`]).
+    pub name: String,
+}
+
+/// What [`crate::Connector::setup_hooks`] or [`crate::Connector::teardown_hooks`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct HookChanges {
+    /// Hooks made now.
+    pub created: Vec<Hook>,
+    /// Hooks found from an earlier setup and brought up to date (endpoint, secret, body).
+    pub updated: Vec<Hook>,
+    /// Hooks removed.
+    pub removed: Vec<Hook>,
+    /// What the hooks do not cover, in plain words (changes left to polling).
+    pub notes: Vec<String>,
+}
 
 /// A delivery's headers (names in any case) and raw body, as they arrived.
 #[derive(Debug, Clone, Copy)]

@@ -650,7 +650,9 @@ pub(crate) fn taken_by_another(
 /// cannot go on.
 pub(crate) fn per_record(error: ConnectError, outbound: &Outbound) -> Result<Outcome, EngineError> {
     match error.class() {
-        ErrorClass::Permanent => Ok(Outcome::DeadLettered(error.to_string())),
+        ErrorClass::Permanent | ErrorClass::Conflict => {
+            Ok(Outcome::DeadLettered(error.to_string()))
+        }
         ErrorClass::Waiting => {
             let parent = references(&outbound.record)
                 .into_iter()

@@ -487,7 +487,7 @@ fn not_written(
 /// A connector error on one file: the record's trouble, or the run's.
 fn per_file<T>(error: ConnectError) -> Result<Result<T, Outcome>, EngineError> {
     match error.class() {
-        ErrorClass::Permanent | ErrorClass::Waiting => {
+        ErrorClass::Permanent | ErrorClass::Waiting | ErrorClass::Conflict => {
             Ok(Err(Outcome::DeadLettered(error.to_string())))
         }
         ErrorClass::Transient | ErrorClass::Auth => Err(EngineError::from(error)),

@@ -43,6 +43,9 @@ pub struct FaultConfig {
     pub malformed_kinds: Vec<MalformedKind>,
     /// Share of webhook invocations that are silently lost.
     pub webhook_loss_rate: f64,
+    /// Share of webhook invocations delivered twice (the platform did not see the first
+    /// answer in time and sent it again, as Zendesk warns: receivers must de-duplicate).
+    pub webhook_duplicate_rate: f64,
     /// Share of writes (`POST`, `PUT`, `PATCH`, `DELETE`) that are stored and whose answer is
     /// then lost, as when a platform's edge resets the connection or answers 502 after the
     /// write went through.
@@ -233,6 +236,11 @@ impl Faults {
     /// Whether a webhook invocation should be lost.
     pub fn lose_webhook(&self) -> bool {
         self.with(|s| chance(&mut s.rng, s.config.webhook_loss_rate))
+    }
+
+    /// Whether a delivered webhook invocation should be delivered once more.
+    pub fn duplicate_webhook(&self) -> bool {
+        self.with(|s| chance(&mut s.rng, s.config.webhook_duplicate_rate))
     }
 
     /// Whether the answer of this write is lost (after the write is stored), and how.

@@ -93,7 +93,8 @@ pub struct Attempt {
     pub attempt: u32,
     /// When it finished (RFC 3339).
     pub completed_at: String,
-    /// `success`, `failed`, `retrying`, `lost` (fault injection) or `blocked` (not loopback).
+    /// `success`, `failed`, `retrying`, `lost` (fault injection) or `blocked` (not loopback); a
+    /// duplicate (fault injection) is logged as a further attempt with its `error` saying so.
     pub status: String,
     /// The receiver's status code, if it answered.
     pub status_code: Option<u16>,
@@ -281,7 +282,15 @@ async fn deliver(inner: &DispatcherInner, delivery: Delivery) {
         if retry && !last {
             record.status = "retrying".into();
         }
+        let delivered = record.status == "success";
         log(inner, record);
+        if delivered && inner.faults.as_ref().is_some_and(Faults::duplicate_webhook) {
+            // Sent again with the same invocation id, signed anew, as a platform that did not
+            // see the first answer in time would.
+            let (mut again, _) = attempt_once(inner, &delivery, attempt + 1, &base).await;
+            again.error = Some("duplicated by fault injection".into());
+            log(inner, again);
+        }
         if !retry {
             return;
         }

@@ -353,8 +353,90 @@ async fn tickets(
             );
         }
     }
+    if page_number == 1 {
+        removed_since(api, position, &mut page).await?;
+    }
     page.next = Some(step.next);
     page.done = step.done;
+    Ok(page)
+}
+
+/// Tickets deleted or marked spam since the window's start, which Freshdesk leaves out of its
+/// lists unless asked by `filter`: read once per window (its first page) into
+/// [`Page::deleted`], a spam ticket being the same loss to the other side as a deleted one. A
+/// window that sees more than one page of them reads the rest on its next pass.
+async fn removed_since(
+    api: &FreshdeskApi,
+    position: &ReadPosition,
+    page: &mut Page,
+) -> Result<(), ConnectError> {
+    for filter in ["deleted", "spam"] {
+        let op = format!(
+            "read {filter} tickets from freshdesk (updated since {})",
+            window_start(position)
+        );
+        let request = Request::get("tickets")
+            .query("filter", filter)
+            .query("updated_since", window_start(position))
+            .query("order_by", "updated_at")
+            .query("order_type", "asc")
+            .lane(LANE_TICKETS_LIST);
+        let list = api.list_page(&op, request, 1).await?;
+        for raw in &list.items {
+            let id = match raw.get("id") {
+                Some(Value::Number(n)) => PlatformId::parse(n.to_string()).ok(),
+                _ => None,
+            };
+            if let Some(id) = id
+                && !page.deleted.iter().any(|(_, d)| *d == id)
+            {
+                page.deleted.push((RecordKind::Ticket, id));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Reads one ticket, contact or company by id (an empty page when it is gone; a deleted or spam
+/// ticket in [`Page::deleted`]).
+pub(crate) async fn read_one(
+    api: &FreshdeskApi,
+    side: Side,
+    reading: &TicketReading,
+    kind: RecordKind,
+    id: &PlatformId,
+) -> Result<Page, ConnectError> {
+    let mut page = Page {
+        done: true,
+        ..Page::default()
+    };
+    let path = match kind {
+        RecordKind::Ticket => format!("tickets/{id}"),
+        RecordKind::Contact => format!("contacts/{id}"),
+        RecordKind::Organization => format!("companies/{id}"),
+        _ => return Ok(page),
+    };
+    let op = format!("read {kind} {id} from freshdesk");
+    let mut request = Request::get(path);
+    if kind == RecordKind::Ticket && reading.include_stats {
+        request = request.query("include", "stats");
+    }
+    let response = match api.http.send(&op, &request).await {
+        Err(e) if e.status() == Some(404) => {
+            if kind == RecordKind::Ticket {
+                // Freshdesk answers 404 for a ticket in the trash: gone, as far as a copy goes.
+                page.deleted.push((kind, id.clone()));
+            }
+            return Ok(page);
+        }
+        other => other?,
+    };
+    let (raw, lossy) = crate::fields::decode_body(&op, &response.body)?;
+    collect(&mut page, FRESHDESK, kind, &raw, lossy, |raw| match kind {
+        RecordKind::Ticket => mapping::ticket(raw, side, &reading.origin_fields),
+        RecordKind::Contact => mapping::contact(raw, side),
+        _ => mapping::company(raw, side),
+    });
     Ok(page)
 }
 

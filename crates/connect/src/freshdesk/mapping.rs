@@ -302,7 +302,9 @@ fn prefixed(prefix: &str, id: &PlatformId) -> Parsed<PlatformId> {
 pub(crate) fn ticket(raw: &Value, side: Side, origin_fields: &OriginFields) -> Parsed<Mapped> {
     let f = Fields::new(raw)?;
     let id = f.id()?;
-    if f.bool_or("deleted", false)? {
+    // A spam ticket is gone from every list and view as a deleted one is: the other side
+    // deletes its copy (a delete wins).
+    if f.bool_or("deleted", false)? || f.bool_or("spam", false)? {
         return Ok(Mapped::Deleted(id));
     }
     let code = |name: &str| {

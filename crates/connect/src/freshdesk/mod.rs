@@ -14,6 +14,7 @@ mod changes;
 mod client;
 mod config;
 mod discover;
+mod hooks;
 mod lookup;
 pub(crate) mod mapping;
 pub(crate) mod rule_fit;
@@ -288,6 +289,38 @@ impl Connector for FreshdeskConnector {
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
         self.update_record(id, outbound).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
+    async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
+        changes::read_one(&self.api, self.side, &self.reading, kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        self.delete_record(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side))]
+    async fn setup_hooks(
+        &self,
+        endpoint: &Url,
+        secret: &crate::webhook::WebhookSecret,
+    ) -> Result<crate::webhook::HookChanges, ConnectError> {
+        self.setup(endpoint, secret).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side))]
+    async fn teardown_hooks(&self) -> Result<crate::webhook::HookChanges, ConnectError> {
+        self.teardown().await
+    }
+
+    fn accept_webhook(
+        &self,
+        delivery: &crate::webhook::Delivery<'_>,
+        secret: &crate::webhook::WebhookSecret,
+    ) -> Result<Vec<crate::webhook::ChangeHint>, ConnectError> {
+        hooks::accept(delivery, secret)
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, size = file.bytes.len()))]

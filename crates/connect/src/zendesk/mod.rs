@@ -14,6 +14,7 @@ mod changes;
 mod client;
 mod config;
 mod discover;
+mod hooks;
 mod lookup;
 pub(crate) mod mapping;
 pub(crate) mod rule_fit;
@@ -293,6 +294,48 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
         self.update_record(id, outbound).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
+    async fn update_if(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+        seen: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Written, ConnectError> {
+        match outbound.record {
+            cutover_model::records::Record::Ticket(_) => {
+                self.update_ticket_if(id, outbound, seen).await
+            }
+            _ => crate::connector::update_after_read(self, id, outbound, seen).await,
+        }
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        self.delete_record(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side))]
+    async fn setup_hooks(
+        &self,
+        endpoint: &Url,
+        secret: &crate::webhook::WebhookSecret,
+    ) -> Result<crate::webhook::HookChanges, ConnectError> {
+        self.setup(endpoint, secret).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side))]
+    async fn teardown_hooks(&self) -> Result<crate::webhook::HookChanges, ConnectError> {
+        self.teardown().await
+    }
+
+    fn accept_webhook(
+        &self,
+        delivery: &crate::webhook::Delivery<'_>,
+        secret: &crate::webhook::WebhookSecret,
+    ) -> Result<Vec<crate::webhook::ChangeHint>, ConnectError> {
+        hooks::accept(delivery, secret, chrono::Utc::now())
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, size = file.bytes.len()))]

@@ -30,6 +30,11 @@ pub(super) enum Posted {
     Found(PlatformId),
 }
 
+/// A time as Zendesk writes `updated_at` (and reads `updated_stamp`).
+fn stamp(time: chrono::DateTime<chrono::Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 fn unsupported(op: &str, what: &str) -> ConnectError {
     ConnectError::Unsupported {
         op: op.to_owned(),
@@ -413,6 +418,35 @@ impl ZendeskConnector {
         id: &PlatformId,
         outbound: &Outbound,
     ) -> Result<Written, ConnectError> {
+        self.update_ticket_or_record(id, outbound, None).await
+    }
+
+    /// Overwrites ticket `id` only if Zendesk still holds it as updated at `seen`: the update
+    /// carries `safe_update` and `updated_stamp`, and Zendesk answers 409 when the ticket
+    /// changed since, in the same request as the write (no window between check and write).
+    pub(crate) async fn update_ticket_if(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+        seen: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Written, ConnectError> {
+        match self.update_ticket_or_record(id, outbound, Some(seen)).await {
+            Err(e) if e.status() == Some(409) => Err(ConnectError::Conflict {
+                op: format!("update ticket {id} on zendesk if unchanged"),
+                platform: ZENDESK,
+                seen: stamp(seen),
+                current: "newer (safe_update answered 409)".to_owned(),
+            }),
+            other => other,
+        }
+    }
+
+    async fn update_ticket_or_record(
+        &self,
+        id: &PlatformId,
+        outbound: &Outbound,
+        seen: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Written, ConnectError> {
         let op = format!("update {} {id} on zendesk", outbound.record.kind());
         if let Some(request) = self.rule_update(id, outbound, &op).await? {
             self.api.http.send(&op, &request).await?;
@@ -455,10 +489,17 @@ impl ZendeskConnector {
                 let (path, _) = bodies::field_endpoint(def.target);
                 put(format!("{path}/{id}.json"), bodies::custom_field(def))
             }
-            Record::Ticket(ticket) => put(
-                format!("tickets/{id}.json"),
-                bodies::ticket_update(ticket, &TicketIds::resolve(ticket, outbound, &op)?),
-            ),
+            Record::Ticket(ticket) => {
+                let mut body =
+                    bodies::ticket_update(ticket, &TicketIds::resolve(ticket, outbound, &op)?);
+                if let Some(seen) = seen
+                    && let Some(fields) = body.get_mut("ticket").and_then(Value::as_object_mut)
+                {
+                    fields.insert("safe_update".to_owned(), Value::Bool(true));
+                    fields.insert("updated_stamp".to_owned(), Value::String(stamp(seen)));
+                }
+                put(format!("tickets/{id}.json"), body)
+            }
             Record::Comment(_) | Record::Attachment(_) => {
                 return Err(unsupported(
                     &op,

@@ -280,6 +280,7 @@ fn field_name(name: &str) -> &str {
         "group" => "group_id",
         "agent" | "responder" => "responder_id",
         "requester" => "requester_id",
+        "note_type" => "note_added",
         other => other,
     }
 }

@@ -30,7 +30,7 @@ pub(crate) const ACCOUNT_ID: u64 = 18_525_119;
 
 static COUNTER: AtomicU64 = AtomicU64::new(1);
 
-fn ulid() -> String {
+pub(crate) fn ulid() -> String {
     const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut x = mix64(n ^ 0x0BAD_CAFE);
@@ -152,9 +152,9 @@ fn subscribed(w: &Webhook, event_type: &str) -> bool {
     active
         && subs.is_some_and(|subs| {
             subs.iter().filter_map(Value::as_str).any(|sub| {
+                // `conditional_ticket_events` webhooks are called by triggers and automations
+                // only (see `triggers.rs`), never by events.
                 sub == event_type
-                    || (sub == "conditional_ticket_events"
-                        && event_type.starts_with("zen:event-type:ticket."))
                     || sub
                         .strip_suffix('*')
                         .is_some_and(|prefix| event_type.starts_with(prefix))
@@ -162,7 +162,7 @@ fn subscribed(w: &Webhook, event_type: &str) -> bool {
         })
 }
 
-fn auth_header(w: &Webhook) -> Option<(String, String)> {
+pub(crate) fn auth_header(w: &Webhook) -> Option<(String, String)> {
     let auth = w.data.get("authentication")?;
     let data = auth.get("data")?;
     let text = |k: &str| {
@@ -328,11 +328,20 @@ pub(crate) async fn create_webhook(
         }
         None => webhook_data(&body_json(&body)?)?,
     };
-    let secret = STANDARD.encode(
-        mix64(COUNTER.fetch_add(1, Ordering::Relaxed) ^ st.seed)
-            .to_le_bytes()
-            .repeat(4),
-    );
+    // A secret given at creation (`signing_secret.secret`) is kept; otherwise one is made.
+    // Either way it is never stored among the webhook's shown fields.
+    let mut data = data;
+    let given = data
+        .remove("signing_secret")
+        .and_then(|s| s.get("secret").and_then(Value::as_str).map(str::to_owned))
+        .filter(|s| !s.is_empty());
+    let secret = given.unwrap_or_else(|| {
+        STANDARD.encode(
+            mix64(COUNTER.fetch_add(1, Ordering::Relaxed) ^ st.seed)
+                .to_le_bytes()
+                .repeat(4),
+        )
+    });
     let w = Webhook {
         id: ulid(),
         data,

@@ -27,6 +27,7 @@ mod store;
 mod ticket_input;
 mod ticket_write;
 mod tickets;
+mod triggers;
 mod users;
 
 pub use app::{App, SEARCH_LAG_SECONDS, ZendeskService, ZendeskSim};

@@ -414,8 +414,10 @@ pub(crate) fn update(
         )]));
     }
     let patch = ticket_input::parse(obj, st, Mode::Update, now).map_err(ApiError::invalid)?;
+    // Zendesk compares the stamp with the ticket's `updated_at` to the second, whatever
+    // ISO 8601 form it is written in; a stamp that does not read is stale too.
     if let Some(stamp) = &patch.safe_update_stamp
-        && *stamp != iso(t.updated_at)
+        && chrono::DateTime::parse_from_rfc3339(stamp).map(|s| s.timestamp()) != Ok(t.updated_at)
     {
         return Err(ApiError::update_conflict());
     }

@@ -23,6 +23,7 @@ use super::routes::{Res, TICKET_SHAPE, body_json, corrupt, created, no_content, 
 use super::store::{Idempotent, ZendeskState};
 use super::ticket_input::Mode;
 use super::ticket_write::{self, ticket_of};
+use super::triggers;
 use crate::page::QueryMap;
 
 fn render_list(app: &App, st: &ZendeskState, tickets: &[&Ticket]) -> Vec<Value> {
@@ -191,6 +192,7 @@ pub(crate) async fn create(
     }
     let written = ticket_write::create(&mut st, obj, &actor, Mode::Create, now)?;
     events::emit(&app, &st, written.events);
+    triggers::fire(&app, &st, written.ticket_id, true);
     let t = st
         .tickets
         .get(&written.ticket_id)
@@ -228,6 +230,7 @@ pub(crate) async fn update(
     let obj = ticket_of(&body)?;
     let written = ticket_write::update(&mut st, id, obj, &actor, now)?;
     events::emit(&app, &st, written.events);
+    triggers::fire(&app, &st, id, false);
     let t = st.tickets.get(&id).ok_or_else(ApiError::not_found)?;
     let out = json!({"ticket": json::ticket(&st, t, &app.base, false), "audit": written.audit});
     Ok(reply(StatusCode::OK, &out))
@@ -279,6 +282,9 @@ pub(crate) fn bulk_create(
         match ticket_write::create(&mut st, obj, actor, mode, now) {
             Ok(written) => {
                 events::emit(app, &st, written.events);
+                if mode == Mode::Create {
+                    triggers::fire(app, &st, written.ticket_id, true);
+                }
                 results.push(json!({"account_id": events::ACCOUNT_ID, "id": written.ticket_id, "index": index}));
             }
             Err(e) => results.push(job_error(index, None, &e)),
@@ -339,6 +345,7 @@ pub(crate) async fn update_many(
         match ticket_write::update(&mut st, *id, obj, &actor, now) {
             Ok(written) => {
                 events::emit(&app, &st, written.events);
+                triggers::fire(&app, &st, *id, false);
                 results.push(
                     json!({"id": id, "action": "update", "success": true, "status": "Updated"}),
                 );

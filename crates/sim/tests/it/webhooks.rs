@@ -129,7 +129,7 @@ async fn webhook_api_hides_credentials_and_lost_webhooks_never_arrive() {
     let sim = spawn(opts()).await;
     let (url, r) = receiver(0).await;
     let w = sim.post("/api/v2/webhooks", json!({"webhook": {"name": "x", "endpoint": url, "http_method": "POST", "request_format": "json", "status": "active",
-        "subscriptions": ["conditional_ticket_events"], "authentication": {"type": "basic_auth", "add_position": "header", "data": {"username": "u", "password": "p"}}}})).await;
+        "subscriptions": ["zen:event-type:ticket.created"], "authentication": {"type": "basic_auth", "add_position": "header", "data": {"username": "u", "password": "p"}}}})).await;
     assert!(
         w.body["webhook"]["authentication"]["data"]
             .get("password")
