@@ -1,0 +1,229 @@
+//! Zendesk: `setup_hooks` makes a signing webhook and the triggers that call it (and a webhook
+//! for user and organization events), the emulator delivers through them, `accept_webhook`
+//! checks and reads each delivery, and `teardown_hooks` removes exactly what setup made.
+
+use std::collections::BTreeSet;
+
+use cutover_connect::{ChangeHint, ConnectError, WebhookSecret};
+use cutover_model::{PlatformId, RecordKind, Side};
+use serde_json::{Value, json};
+
+use crate::support::{Person, Receiver, zendesk, zendesk_sim};
+
+fn hints_of(
+    connector: &dyn cutover_connect::Connector,
+    arrived: &[crate::support::Arrived],
+    secret: &WebhookSecret,
+) -> BTreeSet<ChangeHint> {
+    arrived
+        .iter()
+        .flat_map(|a| connector.accept_webhook(&a.delivery(), secret).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn hooks_are_made_once_deliver_signed_changes_and_are_removed_exactly() {
+    let sim = zendesk_sim().await;
+    let person = Person::zendesk(sim.url());
+    let connector = zendesk(Side::Old, sim.url());
+    let receiver = Receiver::start().await;
+    let secret = WebhookSecret::new("bridge-secret-1");
+
+    // Something a person made, named like nothing of cutover's: teardown must leave it.
+    let theirs = person
+        .post("/api/v2/webhooks", json!({"webhook": {"name": "CRM sync", "endpoint": receiver.url.as_str(),
+            "http_method": "POST", "request_format": "json", "status": "active", "subscriptions": ["conditional_ticket_events"]}}))
+        .await;
+    let theirs = theirs["webhook"]["id"].as_str().unwrap().to_owned();
+
+    let made = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    let whats: Vec<&str> = made.created.iter().map(|h| h.what.as_str()).collect();
+    assert_eq!(
+        whats,
+        ["webhook", "webhook", "trigger", "trigger"],
+        "{made:?}"
+    );
+    assert!(
+        made.created
+            .iter()
+            .all(|h| h.name.starts_with("cutover bridge (old side)"))
+    );
+    // The secret is the one given, not one the platform made.
+    let wid = &made.created[0].id;
+    let shown = person
+        .get(&format!("/api/v2/webhooks/{wid}/signing_secret"))
+        .await;
+    assert_eq!(shown["signing_secret"]["secret"], "bridge-secret-1");
+
+    // A second setup makes nothing new.
+    let again = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    assert!(again.created.is_empty(), "{again:?}");
+    assert_eq!(again.updated.len(), 4);
+
+    // A ticket made and then commented on through the API: both reach the receiver, signed.
+    let ticket = person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"subject": "Printer", "comment": {"body": "It is on fire"}}}),
+        )
+        .await;
+    let ticket_id = ticket["ticket"]["id"].as_u64().unwrap();
+    person
+        .put(
+            &format!("/api/v2/tickets/{ticket_id}"),
+            json!({"ticket": {"comment": {"body": "Still burning", "public": false}}}),
+        )
+        .await;
+    let user = person
+        .post(
+            "/api/v2/users",
+            json!({"user": {"name": "Ada Lovelace", "email": "ada@example.com"}}),
+        )
+        .await;
+    let user_id = user["user"]["id"].as_u64().unwrap();
+    let arrived = receiver.wait_for(3).await;
+    for a in &arrived {
+        assert!(a.header("x-zendesk-webhook-signature").is_some());
+    }
+    let hints = hints_of(connector.as_ref(), &arrived, &secret);
+    let ticket_hint = ChangeHint {
+        kind: RecordKind::Ticket,
+        id: PlatformId::from(ticket_id),
+    };
+    let user_hint = ChangeHint {
+        kind: RecordKind::Contact,
+        id: PlatformId::from(user_id),
+    };
+    assert_eq!(hints, BTreeSet::from([ticket_hint, user_hint]));
+    let ticket_bodies = arrived
+        .iter()
+        .filter(|a| serde_json::from_slice::<Value>(&a.body).unwrap()["cutover"] == "bridge")
+        .count();
+    assert_eq!(ticket_bodies, 2, "one for the create, one for the update");
+
+    // Checked with another secret, every delivery is refused as unauthenticated.
+    let wrong = WebhookSecret::new("not-the-secret");
+    for a in &arrived {
+        let err = connector.accept_webhook(&a.delivery(), &wrong).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConnectError::Delivery {
+                    unauthenticated: true,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    // Teardown removes the four hooks, leaves the person's webhook, and a second run removes nothing.
+    let removed = connector.teardown_hooks().await.unwrap();
+    assert_eq!(removed.removed.len(), 4, "{removed:?}");
+    let left = person.get("/api/v2/webhooks").await;
+    let ids: Vec<&str> = left["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|w| w["id"].as_str())
+        .collect();
+    assert_eq!(ids, [theirs.as_str()]);
+    let triggers = person.get("/api/v2/triggers.json").await;
+    assert!(!triggers.to_string().contains("cutover bridge"));
+    assert!(connector.teardown_hooks().await.unwrap().removed.is_empty());
+
+    // Nothing more is delivered to cutover after teardown.
+    let before = receiver.all().len();
+    person
+        .put(
+            &format!("/api/v2/tickets/{ticket_id}"),
+            json!({"ticket": {"priority": "high"}}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(receiver.all().len(), before);
+}
+
+#[tokio::test]
+async fn a_new_secret_makes_the_webhook_anew_and_duplicated_deliveries_read_the_same() {
+    let sim = zendesk_sim().await;
+    let person = Person::zendesk(sim.url());
+    let connector = zendesk(Side::New, sim.url());
+    let receiver = Receiver::start().await;
+    connector
+        .setup_hooks(&receiver.url, &WebhookSecret::new("first"))
+        .await
+        .unwrap();
+    let secret = WebhookSecret::new("second");
+    let changed = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    let remade: Vec<&str> = changed.created.iter().map(|h| h.what.as_str()).collect();
+    assert_eq!(remade, ["webhook", "webhook"], "{changed:?}");
+    assert_eq!(changed.removed.len(), 2);
+    assert_eq!(
+        changed.updated.len(),
+        2,
+        "the triggers now call the new webhook"
+    );
+
+    person
+        .put("/_sim/faults", json!({"webhook_duplicate_rate": 1.0}))
+        .await;
+    let ticket = person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"subject": "Twice", "comment": {"body": "hello"}}}),
+        )
+        .await;
+    let arrived = receiver.wait_for(2).await;
+    let invocations: BTreeSet<&str> = arrived
+        .iter()
+        .filter_map(|a| a.header("x-zendesk-webhook-invocation-id"))
+        .collect();
+    assert_eq!(invocations.len(), 1, "the same invocation, delivered twice");
+    for a in &arrived {
+        let hints = connector.accept_webhook(&a.delivery(), &secret).unwrap();
+        assert_eq!(
+            hints[0].id,
+            PlatformId::from(ticket["ticket"]["id"].as_u64().unwrap())
+        );
+    }
+}
+
+#[tokio::test]
+async fn lost_deliveries_never_arrive_and_imports_run_no_trigger() {
+    let sim = zendesk_sim().await;
+    let person = Person::zendesk(sim.url());
+    let connector = zendesk(Side::Old, sim.url());
+    let receiver = Receiver::start().await;
+    let secret = WebhookSecret::new("s");
+    connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    person
+        .put("/_sim/faults", json!({"webhook_loss_rate": 1.0}))
+        .await;
+    person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"subject": "Lost", "comment": {"body": "x"}}}),
+        )
+        .await;
+    person
+        .call(reqwest::Method::DELETE, "/_sim/faults", None)
+        .await;
+    person
+        .post(
+            "/api/v2/imports/tickets",
+            json!({"ticket": {"subject": "Imported",
+                "requester": {"name": "Old Customer", "email": "old@example.com"},
+                "comments": [{"value": "old"}]}}),
+        )
+        .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(receiver.all().is_empty(), "{:?}", receiver.all());
+    person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"subject": "Found", "comment": {"body": "y"}}}),
+        )
+        .await;
+    assert_eq!(receiver.wait_for(1).await.len(), 1);
+}
