@@ -11,6 +11,8 @@ mod inventory;
 mod plan;
 mod rehearsal;
 mod sim;
+mod sync;
+mod sync_hooks;
 mod verify;
 mod verify_html;
 
@@ -144,6 +146,16 @@ pub enum Command {
     ///
     /// Example: cutover backfill --dry-run
     Backfill(backfill::BackfillArgs),
+    /// The two-way bridge while both platforms are live: its hooks on the platforms.
+    ///
+    /// `cutover sync setup --endpoint URL` registers the webhooks (Zendesk: a signing webhook
+    /// and the triggers that call it; Freshdesk: automation rules with a webhook action carrying
+    /// a secret header) that tell the bridge of changes as they happen; `cutover sync teardown`
+    /// removes exactly what setup made.
+    ///
+    /// Example: cutover sync setup --endpoint https://cutover.acme.com
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Prove every record: compare both platforms record by record.
     ///
     /// Reads both platforms once, puts every record in one form (the new platform's values,
@@ -197,6 +209,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(command) => plan::run(&ctx, command).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Backfill(args) => backfill::run(&ctx, args).await,
+        Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,

@@ -20,3 +20,4 @@ mod plans;
 mod refresh;
 mod reports;
 mod sim_cli;
+mod sync_hooks;

@@ -160,6 +160,22 @@ impl App {
         self.webhooks.attempts()
     }
 
+    /// The registered webhooks as (name, endpoint), in id order.
+    pub fn webhook_endpoints(&self) -> Vec<(String, String)> {
+        let text = |w: &super::model::Webhook, key: &str| {
+            w.data
+                .get(key)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned()
+        };
+        self.read()
+            .webhooks
+            .values()
+            .map(|w| (text(w, "name"), text(w, "endpoint")))
+            .collect()
+    }
+
     /// Webhook invocations not finished yet.
     pub fn webhooks_in_flight(&self) -> usize {
         self.webhooks.in_flight()
