@@ -181,3 +181,82 @@ async fn webhook_api_hides_credentials_and_lost_webhooks_never_arrive() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn triggers_call_their_webhook_with_the_body_filled_and_signed_with_the_given_secret() {
+    let sim = spawn(opts()).await;
+    let (url, r) = receiver(0).await;
+    let w = sim
+        .post("/api/v2/webhooks", json!({"webhook": {"name": "bridge", "endpoint": url, "http_method": "POST",
+            "request_format": "json", "status": "active", "subscriptions": ["conditional_ticket_events"],
+            "signing_secret": {"algorithm": "SHA256", "secret": "given-secret"}}}))
+        .await;
+    assert!(
+        w.body["webhook"].get("signing_secret").is_none(),
+        "never shown"
+    );
+    let wid = w.body["webhook"]["id"].as_str().unwrap().to_owned();
+    let body = "{\"id\": \"{{ticket.id}}\", \"status\": \"{{ticket.status}}\", \"at\": \"{{ticket.updated_at_with_timestamp}}\"}";
+    let on_create = sim
+        .post("/api/v2/triggers", json!({"trigger": {"title": "Tell the bridge", "active": true,
+            "conditions": {"all": [{"field": "update_type", "operator": "is", "value": "Create"}], "any": []},
+            "actions": [{"field": "notification_webhook", "value": [wid, body]}]}}))
+        .await;
+    assert_eq!(on_create.status, StatusCode::CREATED, "{}", on_create.text);
+    // A trigger whose condition the ticket does not meet stays quiet.
+    sim.post("/api/v2/triggers", json!({"trigger": {"title": "Urgent only", "active": true,
+            "conditions": {"all": [{"field": "priority", "operator": "is", "value": "urgent"}], "any": []},
+            "actions": [{"field": "notification_webhook", "value": [wid, "{\"urgent\": true}"]}]}}))
+        .await;
+    let id = sim
+        .ticket(json!({"ticket": {"subject": "Hi", "comment": {"body": "hello"}}}))
+        .await;
+    wait_for(&r, 1).await;
+    // An update runs no Create trigger, and the webhook gets no events of its own.
+    sim.put(
+        &format!("/api/v2/tickets/{id}"),
+        json!({"ticket": {"status": "pending"}}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let (headers, payload) = &got[0];
+    let sent: Value = serde_json::from_str(payload).unwrap();
+    assert_eq!(sent["id"], id.to_string());
+    assert_eq!(sent["status"], "new");
+    let ts = headers["x-zendesk-webhook-signature-timestamp"]
+        .to_str()
+        .unwrap();
+    let expected = hmac_sha256_base64(b"given-secret", &[ts.as_bytes(), payload.as_bytes()]);
+    assert_eq!(
+        headers["x-zendesk-webhook-signature"].to_str().unwrap(),
+        expected
+    );
+}
+
+#[tokio::test]
+async fn a_duplicated_delivery_arrives_twice_with_one_invocation_id() {
+    let sim = spawn(opts()).await;
+    let (url, r) = receiver(0).await;
+    sim.post("/api/v2/webhooks", json!({"webhook": {"name": "x", "endpoint": url, "http_method": "POST",
+        "request_format": "json", "status": "active", "subscriptions": ["zen:event-type:ticket.created"]}}))
+        .await;
+    sim.control(
+        reqwest::Method::PUT,
+        "/_sim/faults",
+        Some(json!({"webhook_duplicate_rate": 1.0})),
+    )
+    .await;
+    sim.ticket(json!({"ticket": {"comment": {"body": "twice"}}}))
+        .await;
+    wait_for(&r, 2).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let got = r.got.lock().unwrap().clone();
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        got[0].0["x-zendesk-webhook-invocation-id"],
+        got[1].0["x-zendesk-webhook-invocation-id"]
+    );
+    assert_eq!(got[0].1, got[1].1);
+}
