@@ -16,8 +16,8 @@ use super::ZendeskConnector;
 use crate::error::ConnectError;
 use crate::http::{Request, Retry};
 use crate::webhook::{
-    ChangeHint, Delivery, Hook, HookChanges, SIGNATURE_TOLERANCE_SECS, WebhookSecret, bridge_body,
-    bridge_hint, hmac_matches, hook_prefix,
+    ChangeHint, Delivery, Hook, HookChanges, WebhookSecret, bridge_body, bridge_hint, hmac_matches,
+    hook_prefix,
 };
 use cutover_model::{PlatformId, PlatformKind, RecordKind};
 
@@ -61,6 +61,7 @@ pub(crate) fn accept(
     delivery: &Delivery<'_>,
     secret: &WebhookSecret,
     now: DateTime<Utc>,
+    tolerance_secs: i64,
 ) -> Result<Vec<ChangeHint>, ConnectError> {
     let signature = delivery
         .header(SIGNATURE_HEADER)
@@ -78,10 +79,10 @@ pub(crate) fn accept(
     let sent = DateTime::parse_from_rfc3339(timestamp.trim())
         .map_err(|e| refused(format!("{TIMESTAMP_HEADER} {timestamp:?}: {e}"), true))?;
     let age = (now - sent.with_timezone(&Utc)).num_seconds();
-    if age.abs() > SIGNATURE_TOLERANCE_SECS {
+    if age.abs() > tolerance_secs {
         return Err(refused(
             format!(
-                "signed at {timestamp}, {age} s from now, beyond the {SIGNATURE_TOLERANCE_SECS} s allowed (a replay, or a clock far off)"
+                "signed at {timestamp}, {age} s from now, beyond the {tolerance_secs} s allowed (a replay, or a clock far off)"
             ),
             true,
         ));
@@ -407,6 +408,7 @@ impl ZendeskConnector {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::webhook::SIGNATURE_TOLERANCE_SECS;
     use base64::Engine as _;
     use hmac::{Hmac, KeyInit, Mac};
     use sha2::Sha256;
@@ -441,7 +443,13 @@ mod tests {
             headers: &headers,
             body,
         };
-        let hints = accept(&delivery, &secret, at("2026-01-01T10:01:00Z")).unwrap();
+        let hints = accept(
+            &delivery,
+            &secret,
+            at("2026-01-01T10:01:00Z"),
+            SIGNATURE_TOLERANCE_SECS,
+        )
+        .unwrap();
         assert_eq!(
             hints,
             vec![ChangeHint {
@@ -451,7 +459,7 @@ mod tests {
         );
         let check_refused = |headers: &[(String, String)], body: &[u8], now: &str, says: &str| {
             let delivery = Delivery { headers, body };
-            let err = accept(&delivery, &secret, at(now)).unwrap_err();
+            let err = accept(&delivery, &secret, at(now), SIGNATURE_TOLERANCE_SECS).unwrap_err();
             assert!(err.to_string().contains(says), "{err}");
             assert!(!err.to_string().contains("s3cret"));
         };

@@ -84,6 +84,11 @@ pub struct ZendeskConfig {
     /// import keeps times and authors as they are. Off by default: the header is then written
     /// only where Zendesk cannot keep them (comments added to a ticket copied before).
     pub headers_on_imports: bool,
+    /// How far a webhook delivery's signed timestamp may be from this machine's clock, either
+    /// way, before it is refused as stale or replayed (default
+    /// [`crate::webhook::SIGNATURE_TOLERANCE_SECS`], five minutes). Widen it only for an
+    /// emulator whose clock is set apart from this machine's.
+    pub webhook_tolerance_secs: i64,
 }
 
 impl fmt::Debug for ZendeskConfig {
@@ -118,6 +123,7 @@ impl ZendeskConfig {
             archive_closed_imports: false,
             public_live_comments: false,
             headers_on_imports: false,
+            webhook_tolerance_secs: crate::webhook::SIGNATURE_TOLERANCE_SECS,
         }
     }
 }
@@ -133,6 +139,8 @@ pub struct ZendeskConnector {
     archive_closed: bool,
     public_live_comments: bool,
     headers_on_imports: bool,
+    /// See [`ZendeskConfig::webhook_tolerance_secs`].
+    webhook_tolerance_secs: i64,
     /// The account's built-in ticket field ids, read once, for ticket forms written here.
     system_fields: tokio::sync::OnceCell<Vec<u64>>,
 }
@@ -174,6 +182,7 @@ impl ZendeskConnector {
             archive_closed: config.archive_closed_imports,
             public_live_comments: config.public_live_comments,
             headers_on_imports: config.headers_on_imports,
+            webhook_tolerance_secs: config.webhook_tolerance_secs,
             system_fields: tokio::sync::OnceCell::new(),
         })
     }
@@ -335,7 +344,12 @@ impl Connector for ZendeskConnector {
         delivery: &crate::webhook::Delivery<'_>,
         secret: &crate::webhook::WebhookSecret,
     ) -> Result<Vec<crate::webhook::ChangeHint>, ConnectError> {
-        hooks::accept(delivery, secret, chrono::Utc::now())
+        hooks::accept(
+            delivery,
+            secret,
+            chrono::Utc::now(),
+            self.webhook_tolerance_secs,
+        )
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, size = file.bytes.len()))]
