@@ -227,6 +227,19 @@ impl Applier {
             .state
             .find_link(self.store.as_ref(), kind, from, &observed.id)
             .await?;
+        if link.is_none()
+            && let Some(origin) = &observed.origin
+            && origin.side != from
+        {
+            // A copy cutover made from the other side whose link is not committed yet (its
+            // write's run was cut short): the other direction links it through its intent.
+            // Copying it back would make a duplicate of its original.
+            return Ok(Prepared::Done(Outcome::Dropped(format!(
+                "{kind} {} on the {from} side is cutover's copy of {origin}; its own direction \
+                 links it",
+                observed.id
+            ))));
+        }
         if let Some(link) = &link
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))

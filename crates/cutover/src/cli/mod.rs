@@ -10,7 +10,9 @@ mod init;
 mod inventory;
 mod plan;
 mod rehearsal;
+mod serve;
 mod sim;
+mod sync;
 mod verify;
 mod verify_html;
 
@@ -152,6 +154,12 @@ pub enum Command {
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
+    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz` and
+    /// `/metrics`. Stops on Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
+    /// The two-way bridge: its status, and drain.
+    #[command(subcommand)]
+    Sync(sync::SyncCommand),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -198,6 +206,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Backfill(args) => backfill::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
