@@ -222,7 +222,7 @@ impl Applier {
             return Ok(Prepared::Done(outcome));
         }
         let originals = std::mem::take(&mut resolved.originals);
-        let fingerprint = form.fingerprint();
+        let fingerprint = self.fingerprint(&form);
         let link = self
             .state
             .find_link(self.store.as_ref(), kind, from, &observed.id)
@@ -266,6 +266,17 @@ impl Applier {
             link,
             version: observed.updated_at.map(|t| t.to_rfc3339()),
         })))
+    }
+
+    /// The fingerprint of a record in the form's vocabulary, over what both sides can hold
+    /// (`Losses::flatten`): equal for an original and its copy read back from either side.
+    pub(crate) fn fingerprint(&self, form: &Record) -> Fingerprint {
+        let (source, target) = (self.source.capabilities(), self.target.capabilities());
+        let losses = match self.from_side() {
+            Side::Old => crate::losses::Losses::between(&source, &target),
+            Side::New => crate::losses::Losses::between(&target, &source),
+        };
+        losses.flatten(form).fingerprint()
     }
 
     /// The record in the form's vocabulary (the new side's) and in the target's, after the run
