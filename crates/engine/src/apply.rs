@@ -384,11 +384,20 @@ impl Applier {
                 .as_ref()
                 .is_some_and(|copied| !copied.contains(kind))
         };
-        let dropped = reference.kinds.iter().all(not_copied)
+        let mut dropped = reference.kinds.iter().all(not_copied)
             || reference
                 .kinds
                 .iter()
                 .any(|kind| self.state.is_dropped(&(*kind, from, key.clone())));
+        // An author who may be an agent or a contact, when agents are not carried (the bridge
+        // carries neither agents nor groups): one the source lists as an agent is left behind
+        // (and takes the stand-in) rather than waiting for a contact that will never come.
+        if !dropped
+            && reference.kinds.iter().any(not_copied)
+            && self.original(reference).await.is_some()
+        {
+            dropped = true;
+        }
         let settled = {
             let finished = self
                 .finished

@@ -23,7 +23,7 @@ const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,commen
 /// Tickets on the old account before the move.
 const TICKETS: usize = 6;
 /// Traffic actions over both sides.
-const ACTIONS: &str = "60";
+const ACTIONS: &str = "150";
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 
 struct Bridge {
@@ -132,7 +132,7 @@ impl Bridge {
             .args([
                 "sim", "traffic", "--old", self.old.url(), "--old-kind", "zendesk", "--new",
                 self.new.url(), "--new-kind", "freshdesk", "--new-user", "sim-token", "--rate",
-                "6000", "--speed", "max", "--max-actions", ACTIONS, "--seed", seed, "--ledger",
+                "2", "--speed", "max", "--max-actions", ACTIONS, "--seed", seed, "--ledger",
             ])
             .arg(ledger)
             .stdout(Stdio::null())

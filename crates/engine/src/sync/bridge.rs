@@ -27,7 +27,10 @@ use crate::sync::metrics::SyncMetrics;
 use crate::sync::status::{self, DirectionStatus, feed_delay};
 
 /// The kinds the bridge carries, in dependency order, when the plan copies them: those every
-/// platform's change feed shows (comments and attachments travel with their ticket).
+/// platform's change feed shows (comments and attachments travel with their ticket). Agents,
+/// groups and roles are matched by the plan and linked by the backfill; one a side gains later
+/// is not carried, and a record that refers to it takes the plan's stand-in (`[mapping.agents]
+/// unmatched`, `[mapping] unmatched_group`) with the original named, as in the backfill.
 pub const SYNCED_KINDS: [RecordKind; 3] = [
     RecordKind::Organization,
     RecordKind::Contact,
@@ -52,10 +55,10 @@ impl BridgeOptions {
             Directions::OldToNew => vec![Side::Old],
             _ => vec![Side::Old, Side::New],
         };
-        let mut kinds: Vec<RecordKind> = SYNCED_KINDS
+        let mut kinds: Vec<RecordKind> = RecordKind::ALL
             .iter()
             .copied()
-            .filter(|k| plan.copy.kinds.contains(k))
+            .filter(|k| SYNCED_KINDS.contains(k) && plan.copy.kinds.contains(k))
             .collect();
         if plan.copy.kinds.contains(&RecordKind::Comment) {
             kinds.push(RecordKind::Comment);
@@ -212,11 +215,10 @@ impl Bridge {
         options: BridgeOptions,
     ) -> Self {
         let metrics = Arc::new(SyncMetrics::default());
-        let record_kinds: Vec<RecordKind> = options
-            .kinds
+        let record_kinds: Vec<RecordKind> = RecordKind::ALL
             .iter()
             .copied()
-            .filter(|k| SYNCED_KINDS.contains(k))
+            .filter(|k| SYNCED_KINDS.contains(k) && options.kinds.contains(k))
             .collect();
         let with_children = options.kinds.contains(&RecordKind::Comment);
         let mut copied = record_kinds.clone();
@@ -231,17 +233,11 @@ impl Bridge {
                     Side::Old => (Arc::clone(&old), Arc::clone(&new)),
                     Side::New => (Arc::clone(&new), Arc::clone(&old)),
                 };
+                // A reference to a kind the bridge does not carry, not linked, takes the plan's
+                // stand-in instead of waiting.
                 let applier =
                     Applier::new(Arc::clone(&store), source, target, mapping.clone(), false)
-                        .copying(&RecordKind::ALL);
-                // Kinds the bridge does not carry are done: a reference to one that is not
-                // linked takes the plan's stand-in instead of waiting.
-                applier.finish(
-                    RecordKind::ALL
-                        .iter()
-                        .copied()
-                        .filter(|k| !copied.contains(k)),
-                );
+                        .copying(&copied);
                 Direction {
                     applier,
                     kinds: record_kinds.clone(),
