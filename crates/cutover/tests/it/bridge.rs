@@ -294,7 +294,11 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
     let statuses = status.as_array().unwrap();
     assert_eq!(statuses.len(), 2, "{status:#}");
     for direction in statuses {
-        assert!(direction["applied"].as_u64().unwrap() > 0, "{status:#}");
+        // Counters run from the start of this `cutover serve`: after a restart one direction
+        // may have had nothing left to apply.
+        if kill_after.is_none() {
+            assert!(direction["applied"].as_u64().unwrap() > 0, "{status:#}");
+        }
         assert!(direction["in_flight"].as_array().unwrap().is_empty(), "{status:#}");
     }
     let metrics = reqwest::get(format!("{}/metrics", served.url))
@@ -317,7 +321,32 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
     mv.assert_ledger_on_both_sides(tickets_before).await;
     mv.skip_a_minute().await;
     let (code, stdout, stderr) = mv.cutover(&["verify", "--json"]).await;
-    assert_eq!(code, 0, "verify is not clean:\n{stdout}\n{stderr}");
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{stdout}\n{stderr}"));
+    assert_not_carried_only(&report);
+    assert!(code == 0 || code == 1, "verify failed:\n{stderr}");
+}
+
+/// Verify finds nothing missing or doubled, and no difference but one: the new account's own
+/// agents and groups (which the bridge does not carry; see `SYNCED_KINDS`) named on a ticket or
+/// comment of the new side, whose copy on the old side has the stand-in or no group.
+fn assert_not_carried_only(report: &Value) {
+    for (kind, counts) in report["kinds"].as_object().unwrap() {
+        for list in ["missing", "extra"] {
+            assert_eq!(counts[list], json!([]), "{kind} {list}: {report:#}");
+        }
+        for different in counts["different"].as_array().unwrap() {
+            for field in different["fields"].as_array().unwrap() {
+                let pointer = field["pointer"].as_str().unwrap();
+                let new_only = field["new"].as_str().is_some_and(|v| v.starts_with("new:"));
+                assert!(
+                    matches!(pointer, "/record/group" | "/record/assignee" | "/record/author")
+                        && new_only,
+                    "{kind}: {different:#}"
+                );
+            }
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
