@@ -428,7 +428,10 @@ pub(crate) async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLett
 }
 
 /// A record this run leaves behind (dead-lettered), whose copy an earlier run may have made.
-pub(crate) fn left_behind(observed: &Observed, outcome: &Outcome) -> Option<(RecordKind, PlatformId)> {
+pub(crate) fn left_behind(
+    observed: &Observed,
+    outcome: &Outcome,
+) -> Option<(RecordKind, PlatformId)> {
     matches!(outcome, Outcome::DeadLettered(_))
         .then(|| (observed.record.kind(), observed.id.clone()))
 }

@@ -33,21 +33,29 @@ pub async fn receive(
     };
     let headers: Vec<(String, String)> = headers
         .iter()
-        .filter_map(|(name, value)| Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned())))
+        .filter_map(|(name, value)| {
+            Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
+        })
         .collect();
     let delivery = Delivery {
         headers: &headers,
         body: &body,
     };
     match state.bridge.deliver(side, &delivery).await {
-        Ok(Ok(n_hints)) => (StatusCode::ACCEPTED, format!("{{\"records\":{n_hints}}}\n")).into_response(),
+        Ok(Ok(n_hints)) => {
+            (StatusCode::ACCEPTED, format!("{{\"records\":{n_hints}}}\n")).into_response()
+        }
         Ok(Err(refused)) => {
             tracing::warn!(%side, reason = %refused, "Webhook delivery refused; kept in the dead letters.");
             (StatusCode::UNAUTHORIZED, format!("{refused}\n")).into_response()
         }
         Err(e) => {
             tracing::error!(%side, error = %e, "Webhook delivery could not be kept.");
-            (StatusCode::SERVICE_UNAVAILABLE, "the store is unavailable; deliver again\n").into_response()
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the store is unavailable; deliver again\n",
+            )
+                .into_response()
         }
     }
 }

@@ -39,7 +39,10 @@ pub fn text(state: &AppState) -> String {
     let metrics = state.bridge.metrics();
     let sides = state.bridge.from_sides();
     let mut out = String::new();
-    let _ = writeln!(out, "# HELP cutover_sync_lag_seconds Lag of applied changes, from the change on one platform to its commit on the other.");
+    let _ = writeln!(
+        out,
+        "# HELP cutover_sync_lag_seconds Lag of applied changes, from the change on one platform to its commit on the other."
+    );
     let _ = writeln!(out, "# TYPE cutover_sync_lag_seconds summary");
     for from in sides {
         let lag = metrics.lag(*from);
@@ -57,16 +60,37 @@ pub fn text(state: &AppState) -> String {
             lag.samples
         );
     }
-    let counters: [(&str, &str, fn(&cutover_engine::sync::SyncMetrics, Side) -> u64); 3] = [
-        ("cutover_sync_changes_applied_total", "Changes written to the other side.", |m, s| m.applied_total(s)),
-        ("cutover_sync_echoes_suppressed_total", "Records read equal to their link, not written.", |m, s| m.echoes_total(s)),
-        ("cutover_sync_dead_lettered_total", "Records that went to the dead letters.", |m, s| m.dead_lettered_total(s)),
+    let counters: [(
+        &str,
+        &str,
+        fn(&cutover_engine::sync::SyncMetrics, Side) -> u64,
+    ); 3] = [
+        (
+            "cutover_sync_changes_applied_total",
+            "Changes written to the other side.",
+            |m, s| m.applied_total(s),
+        ),
+        (
+            "cutover_sync_echoes_suppressed_total",
+            "Records read equal to their link, not written.",
+            |m, s| m.echoes_total(s),
+        ),
+        (
+            "cutover_sync_dead_lettered_total",
+            "Records that went to the dead letters.",
+            |m, s| m.dead_lettered_total(s),
+        ),
     ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
         for from in sides {
-            let _ = writeln!(out, "{name}{{direction=\"{}\"}} {}", direction(*from), value(metrics, *from));
+            let _ = writeln!(
+                out,
+                "{name}{{direction=\"{}\"}} {}",
+                direction(*from),
+                value(metrics, *from)
+            );
         }
     }
     out

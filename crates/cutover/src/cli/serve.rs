@@ -32,7 +32,9 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         None => None,
     };
     if secret.is_none() {
-        tracing::warn!("No webhook secret (plan [sync] webhook_secret_env): every delivery is refused; changes arrive by polling only.");
+        tracing::warn!(
+            "No webhook secret (plan [sync] webhook_secret_env): every delivery is refused; changes arrive by polling only."
+        );
     }
     let options = BridgeOptions::from_plan(&setup.plan);
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
@@ -67,7 +69,10 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),
-        Err(e) => Err(fail(Class::Internal, format!("the bridge task failed: {e}"))),
+        Err(e) => Err(fail(
+            Class::Internal,
+            format!("the bridge task failed: {e}"),
+        )),
     }
 }
 

@@ -91,7 +91,10 @@ async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<Outcome> {
             Ok(Outcome::Clean)
         }
         Drained::TimedOut(behind) => {
-            eprintln!("Drain timed out after {:?}; still in flight:", args.timeout.get());
+            eprintln!(
+                "Drain timed out after {:?}; still in flight:",
+                args.timeout.get()
+            );
             for line in behind {
                 eprintln!("  {line}");
             }

@@ -83,7 +83,10 @@ impl Bridge {
 
     async fn expect(&self, code: i32, args: &[&str]) -> String {
         let (got, stdout, stderr) = self.cutover(args).await;
-        assert_eq!(got, code, "cutover {args:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}");
+        assert_eq!(
+            got, code,
+            "cutover {args:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
         stdout
     }
 
@@ -115,12 +118,7 @@ impl Bridge {
             .expect("cutover serve did not start listening")
             .unwrap()
             .unwrap_or_else(|| panic!("cutover serve ended: {}", read(&log)));
-        let url = line
-            .rsplit(' ')
-            .next()
-            .unwrap()
-            .trim()
-            .to_owned();
+        let url = line.rsplit(' ').next().unwrap().trim().to_owned();
         Served { child, url, log }
     }
 
@@ -130,9 +128,27 @@ impl Bridge {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
         cmd.current_dir(self.dir.path())
             .args([
-                "sim", "traffic", "--old", self.old.url(), "--old-kind", "zendesk", "--new",
-                self.new.url(), "--new-kind", "freshdesk", "--new-user", "sim-token", "--rate",
-                "2", "--speed", "max", "--max-actions", ACTIONS, "--seed", seed, "--ledger",
+                "sim",
+                "traffic",
+                "--old",
+                self.old.url(),
+                "--old-kind",
+                "zendesk",
+                "--new",
+                self.new.url(),
+                "--new-kind",
+                "freshdesk",
+                "--new-user",
+                "sim-token",
+                "--rate",
+                "2",
+                "--speed",
+                "max",
+                "--max-actions",
+                ACTIONS,
+                "--seed",
+                seed,
+                "--ledger",
             ])
             .arg(ledger)
             .stdout(Stdio::null())
@@ -156,7 +172,10 @@ impl Bridge {
         let client = reqwest::Client::new();
         let mut all = Vec::new();
         let old: Value = client
-            .get(format!("{}/api/v2/tickets.json?per_page=100", self.old.url()))
+            .get(format!(
+                "{}/api/v2/tickets.json?per_page=100",
+                self.old.url()
+            ))
             .basic_auth("admin@example.com/token", Some("sim-token"))
             .send()
             .await
@@ -168,7 +187,10 @@ impl Bridge {
             all.push((format!("old {}", t["id"]), t["updated_at"].to_string()));
         }
         let new: Value = client
-            .get(format!("{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z", self.new.url()))
+            .get(format!(
+                "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
+                self.new.url()
+            ))
             .basic_auth("sim-token", Some("X"))
             .send()
             .await
@@ -188,7 +210,9 @@ impl Bridge {
     /// each as the old account had, plus every ticket opened on either side: none doubled.
     async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
         let ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
-        let store = cutover_store::open(&self.store.parse().unwrap()).await.unwrap();
+        let store = cutover_store::open(&self.store.parse().unwrap())
+            .await
+            .unwrap();
         let mut opened = 0;
         let mut messages = 0;
         for entry in &ledger.entries {
@@ -212,13 +236,28 @@ impl Bridge {
             };
             let id = PlatformId::from(created);
             let link = store.find_link(kind, side, &id).await.unwrap();
-            assert!(link.is_some(), "ledger #{}: {kind} {id} on the {side} side has no copy", entry.seq);
+            assert!(
+                link.is_some(),
+                "ledger #{}: {kind} {id} on the {side} side has no copy",
+                entry.seq
+            );
         }
-        assert!(opened > 0 && messages > 0, "the traffic made too little: {opened} tickets, {messages} messages");
+        assert!(
+            opened > 0 && messages > 0,
+            "the traffic made too little: {opened} tickets, {messages} messages"
+        );
         let old = self.counts(&self.old).await;
         let new = self.counts(&self.new).await;
-        assert_eq!(old["tickets"].as_u64().unwrap(), tickets_before + opened, "old: {old}");
-        assert_eq!(new["tickets"].as_u64().unwrap(), tickets_before + opened, "new: {new}");
+        assert_eq!(
+            old["tickets"].as_u64().unwrap(),
+            tickets_before + opened,
+            "old: {old}"
+        );
+        assert_eq!(
+            new["tickets"].as_u64().unwrap(),
+            tickets_before + opened,
+            "new: {new}"
+        );
         store.close().await;
     }
 }
@@ -243,7 +282,11 @@ impl Served {
             .await
             .expect("cutover serve did not stop on SIGTERM")
             .unwrap();
-        assert!(status.success(), "cutover serve: {status}\n{}", read(&self.log));
+        assert!(
+            status.success(),
+            "cutover serve: {status}\n{}",
+            read(&self.log)
+        );
     }
 
     /// Kills it with SIGKILL.
@@ -274,7 +317,9 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
     assert_eq!(tickets_before, TICKETS as u64);
 
     let mut served = mv.serve(0).await;
-    let health = reqwest::get(format!("{}/healthz", served.url)).await.unwrap();
+    let health = reqwest::get(format!("{}/healthz", served.url))
+        .await
+        .unwrap();
     assert!(health.status().is_success());
     let traffic = mv.traffic("7").spawn().unwrap();
     if let Some(after) = kill_after {
@@ -286,7 +331,11 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         .await
         .expect("traffic ran too long")
         .unwrap();
-    assert!(traffic.status.success(), "traffic: {}", String::from_utf8_lossy(&traffic.stderr));
+    assert!(
+        traffic.status.success(),
+        "traffic: {}",
+        String::from_utf8_lossy(&traffic.stderr)
+    );
 
     mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
     let status: Value =
@@ -299,7 +348,10 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         if kill_after.is_none() {
             assert!(direction["applied"].as_u64().unwrap() > 0, "{status:#}");
         }
-        assert!(direction["in_flight"].as_array().unwrap().is_empty(), "{status:#}");
+        assert!(
+            direction["in_flight"].as_array().unwrap().is_empty(),
+            "{status:#}"
+        );
     }
     let metrics = reqwest::get(format!("{}/metrics", served.url))
         .await
@@ -307,14 +359,24 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         .text()
         .await
         .unwrap();
-    assert!(metrics.contains("cutover_sync_lag_seconds{direction=\"new_to_old\",quantile=\"0.99\"}"), "{metrics}");
-    assert!(metrics.contains("cutover_sync_echoes_suppressed_total{direction=\"new_to_old\"}"), "{metrics}");
+    assert!(
+        metrics.contains("cutover_sync_lag_seconds{direction=\"new_to_old\",quantile=\"0.99\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cutover_sync_echoes_suppressed_total{direction=\"new_to_old\"}"),
+        "{metrics}"
+    );
 
     // No echo: once drained, both sides stand still while the bridge keeps reading them.
     let versions = mv.versions().await;
     let counts = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(mv.versions().await, versions, "the bridge wrote again with nothing changed");
+    assert_eq!(
+        mv.versions().await,
+        versions,
+        "the bridge wrote again with nothing changed"
+    );
     assert_eq!((mv.counts(&mv.old).await, mv.counts(&mv.new).await), counts);
     served.terminate().await;
 
@@ -340,8 +402,10 @@ fn assert_not_carried_only(report: &Value) {
                 let pointer = field["pointer"].as_str().unwrap();
                 let new_only = field["new"].as_str().is_some_and(|v| v.starts_with("new:"));
                 assert!(
-                    matches!(pointer, "/record/group" | "/record/assignee" | "/record/author")
-                        && new_only,
+                    matches!(
+                        pointer,
+                        "/record/group" | "/record/assignee" | "/record/author"
+                    ) && new_only,
                     "{kind}: {different:#}"
                 );
             }
@@ -381,5 +445,8 @@ async fn a_refused_webhook_is_answered_4xx_and_kept() {
     assert_eq!(unknown.status().as_u16(), 404);
     served.terminate().await;
     let letters = mv.expect(0, &["deadletters", "list"]).await;
-    assert!(letters.contains("webhook delivery from the old side refused"), "{letters}");
+    assert!(
+        letters.contains("webhook delivery from the old side refused"),
+        "{letters}"
+    );
 }

@@ -101,7 +101,9 @@ pub enum Refused {
         reason: String,
     },
     /// No secret is configured to check deliveries with.
-    #[error("webhook delivery from the {0} side refused: the plan names no [sync] webhook_secret_env, or the variable is not set")]
+    #[error(
+        "webhook delivery from the {0} side refused: the plan names no [sync] webhook_secret_env, or the variable is not set"
+    )]
     NoSecret(Side),
 }
 
@@ -132,12 +134,14 @@ impl BridgeHandle {
         };
         let checked = match &shared.secret {
             None => Err(Refused::NoSecret(side)),
-            Some(secret) => connector
-                .accept_webhook(delivery, secret)
-                .map_err(|e| Refused::Check {
-                    side,
-                    reason: e.to_string(),
-                }),
+            Some(secret) => {
+                connector
+                    .accept_webhook(delivery, secret)
+                    .map_err(|e| Refused::Check {
+                        side,
+                        reason: e.to_string(),
+                    })
+            }
         };
         let hints = match checked {
             Ok(hints) => hints,
@@ -332,7 +336,9 @@ impl Bridge {
             at: Utc::now(),
         };
         let value = serde_json::to_value(&status).unwrap_or(serde_json::Value::Null);
-        store.put_run_state(&status::status_key(from), &value).await?;
+        store
+            .put_run_state(&status::status_key(from), &value)
+            .await?;
         Ok(())
     }
 }

@@ -66,7 +66,10 @@ impl Direction {
 
     /// One pass: the records `hints` name, then every kind's feed to its end, then the parked
     /// records again.
-    pub(crate) async fn pass(&self, hints: &BTreeSet<ChangeHint>) -> Result<PassReport, EngineError> {
+    pub(crate) async fn pass(
+        &self,
+        hints: &BTreeSet<ChangeHint>,
+    ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.retry_parked(&mut report, false).await?;
         for hint in hints {
@@ -95,6 +98,11 @@ impl Direction {
             Some(saved) => cursor::start(&cursor::load(Some(saved))),
             None => self.first_position(kind).await?,
         };
+        // Records changed at the very second the feed stands at are read again on every pass:
+        // a record changed twice within one second has the same time and id both times, and
+        // dropping it as overlap would lose its second change. Read again, an unchanged one is
+        // `Unchanged` (its fingerprint equals its link's), so this costs reads, never writes.
+        position.seen_at_time.clear();
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
             let applied = self.apply_page(&page).await?;
@@ -102,7 +110,8 @@ impl Direction {
                 position: page.next.clone(),
                 complete: page.done || page.next.is_none(),
             };
-            let cursor_move = cursor::advance_stream(side, stream.clone(), previous.as_ref(), &saved);
+            let cursor_move =
+                cursor::advance_stream(side, stream.clone(), previous.as_ref(), &saved);
             previous = Some(cursor_move.cursor.clone());
             self.commit(applied, Some(cursor_move), report).await?;
             match page.next {
@@ -160,7 +169,9 @@ impl Direction {
         let from = self.from();
         let ticket = ticket_of(&outcomes);
         let mut waits = false;
-        let parked_as = outcomes.first().map(|(o, _)| (o.record.kind(), o.id.clone()));
+        let parked_as = outcomes
+            .first()
+            .map(|(o, _)| (o.record.kind(), o.id.clone()));
         for (observed, outcome) in outcomes {
             applied.left.extend(left_behind(&observed, &outcome));
             match outcome {
@@ -174,13 +185,17 @@ impl Direction {
                 Outcome::Waiting(parent) => {
                     waits = true;
                     let park = match &ticket {
-                        Some(ticket) if observed.record.kind() != RecordKind::Ticket => ticket.clone(),
+                        Some(ticket) if observed.record.kind() != RecordKind::Ticket => {
+                            ticket.clone()
+                        }
                         _ => observed.clone(),
                     };
                     let named = waiting_name(&observed, &parent);
                     if !applied.waiting.contains(&named) {
                         applied.waiting.push(named);
-                        applied.letters.push(letter(&park, WAITING_FOR_PARENT.to_owned()));
+                        applied
+                            .letters
+                            .push(letter(&park, WAITING_FOR_PARENT.to_owned()));
                     }
                 }
             }
