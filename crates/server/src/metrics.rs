@@ -18,6 +18,13 @@ use cutover_model::Side;
 
 use crate::AppState;
 
+/// A counter of the catalogue: its name, its help text, and how to read it for a direction.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&cutover_engine::sync::SyncMetrics, Side) -> u64,
+);
+
 /// The direction label of changes read on `from`.
 fn direction(from: Side) -> &'static str {
     match from {
@@ -60,11 +67,7 @@ pub fn text(state: &AppState) -> String {
             lag.samples
         );
     }
-    let counters: [(
-        &str,
-        &str,
-        fn(&cutover_engine::sync::SyncMetrics, Side) -> u64,
-    ); 3] = [
+    let counters: [Counter; 3] = [
         (
             "cutover_sync_changes_applied_total",
             "Changes written to the other side.",
