@@ -241,6 +241,22 @@ impl Applier {
             ))));
         }
         if let Some(link) = &link
+            && link.last_writer != from
+        {
+            // The bridge wrote this record here from the other side, carrying that side's
+            // change time (the link keeps it as that side's version): while this side still shows
+            // that very time, nobody changed it since, whatever its form reads (a stand-in agent,
+            // a group not carried): it is the bridge's own write, not sent back.
+            let copied_from = match from {
+                Side::Old => link.new_version.as_deref(),
+                Side::New => link.old_version.as_deref(),
+            };
+            let seen = observed.updated_at.map(|t| t.to_rfc3339());
+            if copied_from.is_some() && copied_from == seen.as_deref() {
+                return Ok(Prepared::Done(Outcome::Unchanged));
+            }
+        }
+        if let Some(link) = &link
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
         {
