@@ -222,11 +222,40 @@ impl Applier {
             return Ok(Prepared::Done(outcome));
         }
         let originals = std::mem::take(&mut resolved.originals);
-        let fingerprint = form.fingerprint();
+        let fingerprint = self.fingerprint(&form);
         let link = self
             .state
             .find_link(self.store.as_ref(), kind, from, &observed.id)
             .await?;
+        if link.is_none()
+            && let Some(origin) = &observed.origin
+            && origin.side != from
+        {
+            // A copy cutover made from the other side whose link is not committed yet (its
+            // write's run was cut short): the other direction links it through its intent.
+            // Copying it back would make a duplicate of its original.
+            return Ok(Prepared::Done(Outcome::Dropped(format!(
+                "{kind} {} on the {from} side is cutover's copy of {origin}; its own direction \
+                 links it",
+                observed.id
+            ))));
+        }
+        if let Some(link) = &link
+            && link.last_writer != from
+        {
+            // The bridge wrote this record here from the other side, carrying that side's
+            // change time (the link keeps it as that side's version): while this side still shows
+            // that very time, nobody changed it since, whatever its form reads (a stand-in agent,
+            // a group not carried): it is the bridge's own write, not sent back.
+            let copied_from = match from {
+                Side::Old => link.new_version.as_deref(),
+                Side::New => link.old_version.as_deref(),
+            };
+            let seen = observed.updated_at.map(|t| t.to_rfc3339());
+            if copied_from.is_some() && copied_from == seen.as_deref() {
+                return Ok(Prepared::Done(Outcome::Unchanged));
+            }
+        }
         if let Some(link) = &link
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
@@ -253,6 +282,17 @@ impl Applier {
             link,
             version: observed.updated_at.map(|t| t.to_rfc3339()),
         })))
+    }
+
+    /// The fingerprint of a record in the form's vocabulary, over what both sides can hold
+    /// (`Losses::flatten`): equal for an original and its copy read back from either side.
+    pub(crate) fn fingerprint(&self, form: &Record) -> Fingerprint {
+        let (source, target) = (self.source.capabilities(), self.target.capabilities());
+        let losses = match self.from_side() {
+            Side::Old => crate::losses::Losses::between(&source, &target),
+            Side::New => crate::losses::Losses::between(&target, &source),
+        };
+        losses.flatten(form).fingerprint()
     }
 
     /// The record in the form's vocabulary (the new side's) and in the target's, after the run
@@ -360,11 +400,20 @@ impl Applier {
                 .as_ref()
                 .is_some_and(|copied| !copied.contains(kind))
         };
-        let dropped = reference.kinds.iter().all(not_copied)
+        let mut dropped = reference.kinds.iter().all(not_copied)
             || reference
                 .kinds
                 .iter()
                 .any(|kind| self.state.is_dropped(&(*kind, from, key.clone())));
+        // An author who may be an agent or a contact, when agents are not carried (the bridge
+        // carries neither agents nor groups): one the source lists as an agent is left behind
+        // (and takes the stand-in) rather than waiting for a contact that will never come.
+        if !dropped
+            && reference.kinds.iter().any(not_copied)
+            && self.original(reference).await.is_some()
+        {
+            dropped = true;
+        }
         let settled = {
             let finished = self
                 .finished

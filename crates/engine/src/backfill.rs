@@ -410,7 +410,7 @@ impl Run {
 }
 
 /// Every record parked as waiting on `side`.
-async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, EngineError> {
+pub(crate) async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, EngineError> {
     let mut all = Vec::new();
     let mut filter = DeadLetterFilter {
         side: Some(side),
@@ -428,13 +428,16 @@ async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, Engine
 }
 
 /// A record this run leaves behind (dead-lettered), whose copy an earlier run may have made.
-fn left_behind(observed: &Observed, outcome: &Outcome) -> Option<(RecordKind, PlatformId)> {
+pub(crate) fn left_behind(
+    observed: &Observed,
+    outcome: &Outcome,
+) -> Option<(RecordKind, PlatformId)> {
     matches!(outcome, Outcome::DeadLettered(_))
         .then(|| (observed.record.kind(), observed.id.clone()))
 }
 
 /// The ticket of a ticket step's outcomes (it comes first), if it is one.
-fn ticket_of(outcomes: &[(Observed, Outcome)]) -> Option<Observed> {
+pub(crate) fn ticket_of(outcomes: &[(Observed, Outcome)]) -> Option<Observed> {
     outcomes
         .first()
         .map(|(observed, _)| observed)
@@ -443,7 +446,7 @@ fn ticket_of(outcomes: &[(Observed, Outcome)]) -> Option<Observed> {
 }
 
 /// One item of a page: a ticket with its children, or any other record.
-async fn step(
+pub(crate) async fn step(
     applier: &Applier,
     item: &Observed,
     with_children: bool,

@@ -36,10 +36,25 @@ pub fn start(saved: &Saved) -> ReadPosition {
     saved.position.clone().unwrap_or_default()
 }
 
-/// The cursor move past a page: never behind `previous`.
+/// The stream name of a kind's bridge feed: `sync:ticket` (one per side).
+pub fn sync_stream(kind: RecordKind) -> String {
+    format!("sync:{kind}")
+}
+
+/// The cursor move past a page of a kind's backfill: never behind `previous`.
 pub fn advance(
     side: Side,
     kind: RecordKind,
+    previous: Option<&Cursor>,
+    saved: &Saved,
+) -> CursorMove {
+    advance_stream(side, stream(kind), previous, saved)
+}
+
+/// The cursor move past a page of any stream: never behind `previous`.
+pub fn advance_stream(
+    side: Side,
+    stream: String,
     previous: Option<&Cursor>,
     saved: &Saved,
 ) -> CursorMove {
@@ -56,7 +71,7 @@ pub fn advance(
     let token = serde_json::to_string(saved).ok();
     CursorMove {
         side,
-        stream: stream(kind),
+        stream,
         cursor: Cursor {
             position: Position::new(time, "", seq),
             token,

@@ -14,6 +14,8 @@
 //!   and attachments (bytes downloaded, checksummed, uploaded); `stand_in` gives history whose
 //!   agent or group is not carried the plan's stand-ins.
 //! - [`backfill`]: every kind in dependency order, page by page, one transaction per page.
+//! - [`sync`]: the two-way bridge after a backfill: both directions, pass after pass, from
+//!   per-direction cursors, woken by webhooks; lag, status and drain.
 //! - [`dead_letters`]: retrying a dead letter's record.
 //! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
 //! - [`cursor`]: a connector's read position kept in the store's forwards-only cursor.
@@ -53,6 +55,7 @@ mod refs;
 mod rules;
 mod stand_in;
 mod state;
+pub mod sync;
 pub mod text;
 pub mod unmapped;
 pub mod verify;

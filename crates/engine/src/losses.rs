@@ -187,6 +187,36 @@ impl Losses {
             .collect()
     }
 
+    /// One record with every field that either side may not hold as written set to one
+    /// value: what its fingerprint is taken over, so that a copy read back from the side it was
+    /// written to has its original's fingerprint (a Freshdesk copy solved now, not back then;
+    /// its channel written as a stand-in; its type spelled with a capital). A change to such a
+    /// field alone is not carried: the other side could not hold it either. Unlike
+    /// [`Losses::level`], it needs no pair, so the bridge can compare one record with its link.
+    pub fn flatten(&self, record: &Record) -> Record {
+        let mut record = record.clone();
+        match &mut record {
+            Record::Ticket(t) => {
+                let channel_lossy = self.channel_unwritable.iter().any(|u| *u)
+                    || self.channel_stand_ins.iter().any(|s| !s.is_empty());
+                if channel_lossy {
+                    t.channel = Channel::Other;
+                }
+                t.ticket_type = t.ticket_type.take().map(|t| t.to_lowercase());
+                if let Some(types) = self.ticket_types {
+                    t.ticket_type = t.ticket_type.take().filter(|t| types.contains(&t.as_str()));
+                }
+                if self.solved_at {
+                    t.solved_at = None;
+                }
+            }
+            Record::Organization(o) if self.organization_tags => o.tags.clear(),
+            Record::Attachment(a) if self.attachment_inline => a.inline = false,
+            _ => {}
+        }
+        record
+    }
+
     /// Levels a linked pair onto what the target can hold: each field a side cannot hold and
     /// on which the two forms differ is set alike on both, and its reason returned (verify
     /// counts it as not comparable, and `cutover inventory` names it before anything moves).

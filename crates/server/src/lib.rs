@@ -1,1 +1,48 @@
-//! placeholder
+//! The faces of cutover over HTTP. Today: the bridge's webhook intake, its health and its
+//! Prometheus metrics, served by `cutover serve`; later the API, dashboard, status page and
+//! inbound gateway.
+//!
+//! The caller binds the listener and owns the shutdown signal ([`run`]), so tests serve on
+//! port 0 and many servers run in one process; [`router`] is the same routes without a socket.
+//!
+//! Layout:
+//! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
+//! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
+//! - `GET /healthz`: `ok` while the process serves.
+
+pub mod hooks;
+pub mod metrics;
+
+use std::future::Future;
+
+use axum::Router;
+use axum::routing::{get, post};
+use cutover_engine::sync::BridgeHandle;
+use tokio::net::TcpListener;
+
+/// What every route shares: the running bridge.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The bridge the intake feeds and the metrics read.
+    pub bridge: BridgeHandle,
+}
+
+/// Every route of `cutover serve`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/hooks/{side}", post(hooks::receive))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics::render))
+        .with_state(state)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` completes; requests in flight finish.
+pub async fn run(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

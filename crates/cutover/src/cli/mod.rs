@@ -10,6 +10,7 @@ mod init;
 mod inventory;
 mod plan;
 mod rehearsal;
+mod serve;
 mod sim;
 mod sync;
 mod sync_hooks;
@@ -146,9 +147,10 @@ pub enum Command {
     ///
     /// Example: cutover backfill --dry-run
     Backfill(backfill::BackfillArgs),
-    /// The two-way bridge while both platforms are live: its hooks on the platforms.
+    /// The two-way bridge while both platforms are live: its status, drain, and its hooks.
     ///
-    /// `cutover sync setup --endpoint URL` registers the webhooks (Zendesk: a signing webhook
+    /// `cutover sync status` and `cutover sync drain` show and wait for what `cutover serve`
+    /// carries. `cutover sync setup --endpoint URL` registers the webhooks (Zendesk: a signing webhook
     /// and the triggers that call it; Freshdesk: automation rules with a webhook action carrying
     /// a secret header) that tell the bridge of changes as they happen; `cutover sync teardown`
     /// removes exactly what setup made.
@@ -164,6 +166,9 @@ pub enum Command {
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
+    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz` and
+    /// `/metrics`. Stops on Ctrl-C or SIGTERM.
+    Serve(serve::ServeArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -209,8 +214,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Plan(command) => plan::run(&ctx, command).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Backfill(args) => backfill::run(&ctx, args).await,
-        Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Serve(args) => serve::run(&ctx, args).await,
+        Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,

@@ -32,7 +32,7 @@ pub enum Sides {
 #[derive(Debug, Args)]
 pub struct SetupArgs {
     /// The address where `cutover serve` is reached from the platforms, e.g.
-    /// `https://cutover.acme.com`. Deliveries go to ENDPOINT/webhooks/old and /webhooks/new.
+    /// `https://cutover.acme.com`. Deliveries go to ENDPOINT/hooks/old and /hooks/new.
     #[arg(long, value_name = "URL")]
     pub endpoint: Url,
     /// Which platforms get hooks.
@@ -54,7 +54,7 @@ pub struct TeardownArgs {
     pub json: bool,
 }
 
-/// Where a side's deliveries go: `ENDPOINT/webhooks/{side}`.
+/// Where a side's deliveries go: `ENDPOINT/hooks/{side}` (where `cutover serve` takes them).
 pub(crate) fn intake_url(endpoint: &Url, side: Side) -> anyhow::Result<Url> {
     let mut url = endpoint.clone();
     {
@@ -64,7 +64,7 @@ pub(crate) fn intake_url(endpoint: &Url, side: Side) -> anyhow::Result<Url> {
                 format!("--endpoint {endpoint}: not a base URL"),
             )
         })?;
-        segments.pop_if_empty().push("webhooks").push(side.as_str());
+        segments.pop_if_empty().push("hooks").push(side.as_str());
     }
     Ok(url)
 }
@@ -216,17 +216,17 @@ mod tests {
         check(
             "https://cutover.acme.com",
             Side::Old,
-            "https://cutover.acme.com/webhooks/old",
+            "https://cutover.acme.com/hooks/old",
         );
         check(
             "https://cutover.acme.com/",
             Side::New,
-            "https://cutover.acme.com/webhooks/new",
+            "https://cutover.acme.com/hooks/new",
         );
         check(
             "http://127.0.0.1:8080/bridge/",
             Side::Old,
-            "http://127.0.0.1:8080/bridge/webhooks/old",
+            "http://127.0.0.1:8080/bridge/hooks/old",
         );
     }
 }

@@ -8,6 +8,7 @@
 
 mod bench;
 mod bench_sim;
+mod bridge;
 mod crash;
 mod e2e;
 mod harness;

@@ -87,7 +87,7 @@ async fn setup_makes_each_hook_once_and_teardown_removes_exactly_them() {
     assert!(
         old_hooks
             .iter()
-            .all(|(_, endpoint)| endpoint.ends_with("/bridge/webhooks/old")),
+            .all(|(_, endpoint)| endpoint.ends_with("/bridge/hooks/old")),
         "{old_hooks:?}"
     );
 

@@ -1,0 +1,100 @@
+//! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
+//! webhook intake, `/healthz` and `/metrics`; it stops on SIGINT or SIGTERM.
+
+use std::net::SocketAddr;
+
+use clap::Args;
+use cutover_connect::WebhookSecret;
+use cutover_engine::sync::{Bridge, BridgeOptions};
+use cutover_model::Side;
+use cutover_server::AppState;
+use tokio_util::sync::CancellationToken;
+
+use super::backfill::Setup;
+use crate::context::Context;
+use crate::exit::{Class, Outcome, fail};
+
+/// Options of `cutover serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Where to listen for webhooks, `/healthz` and `/metrics` (port 0: any free port, printed
+    /// on standard output once listening).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+}
+
+/// Runs `cutover serve`.
+pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
+    let setup = Setup::open(ctx).await?;
+    let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let secret = match &setup.plan.sync.webhook_secret_env {
+        Some(name) => std::env::var(name.as_str()).ok().map(WebhookSecret::new),
+        None => None,
+    };
+    if secret.is_none() {
+        tracing::warn!(
+            "No webhook secret (plan [sync] webhook_secret_env): every delivery is refused; changes arrive by polling only."
+        );
+    }
+    let options = BridgeOptions::from_plan(&setup.plan);
+    let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
+    let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
+    let state = AppState {
+        bridge: bridge.handle(),
+    };
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| fail(Class::Config, format!("listen on {}: {e}", args.listen)))?;
+    let local = listener.local_addr()?;
+    println!("cutover serve listening on http://{local}");
+    let shutdown = CancellationToken::new();
+    let server_shutdown = shutdown.clone();
+    let server = tokio::spawn(cutover_server::run(listener, state, async move {
+        server_shutdown.cancelled().await;
+    }));
+    let bridge_shutdown = shutdown.clone();
+    let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
+    let result = tokio::select! {
+        () = stop_signal() => {
+            tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
+            shutdown.cancel();
+            (&mut bridge_task).await
+        }
+        result = &mut bridge_task => {
+            shutdown.cancel();
+            result
+        }
+    };
+    let _ = server.await;
+    match result {
+        Ok(Ok(())) => Ok(Outcome::Clean),
+        Ok(Err(e)) => Err(e.into()),
+        Err(e) => Err(fail(
+            Class::Internal,
+            format!("the bridge task failed: {e}"),
+        )),
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

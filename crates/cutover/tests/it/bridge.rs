@@ -1,0 +1,452 @@
+//! The two-way bridge end to end with the real binary: a Zendesk account backfilled into an
+//! empty Freshdesk one through a plan written by `init` and the hints, then `cutover serve`
+//! running while `cutover sim traffic` plays customers and agents on both sides at once, then
+//! `cutover sync drain`, `cutover verify` clean, every action of the traffic ledger on both
+//! sides exactly once (by the store's links and the emulators' own counts), and no write of
+//! the bridge's echoing back (both sides' records stand still once drained). One run is killed
+//! with SIGKILL mid-traffic and restarted: nothing lost, nothing doubled.
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_sim::traffic::Ledger;
+use cutover_sim::{AccountProfile, SimHandle};
+use cutover_sim::{freshdesk, zendesk};
+use cutover_store::testing::TestDatabase;
+use serde_json::{Value, json};
+use tokio::io::AsyncBufReadExt;
+
+/// What the plan copies (into Freshdesk, roles are not: see `journey.rs`).
+const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,comment,attachment";
+/// Tickets on the old account before the move.
+const TICKETS: usize = 6;
+/// Traffic actions over both sides.
+const ACTIONS: &str = "150";
+const RUN_LIMIT: Duration = Duration::from_secs(240);
+
+struct Bridge {
+    dir: tempfile::TempDir,
+    store: String,
+    _database: Option<TestDatabase>,
+    old: SimHandle<zendesk::App>,
+    new: SimHandle<freshdesk::App>,
+}
+
+impl Bridge {
+    /// Both emulators, the plan a user writes (polling every second), and the backfill done.
+    async fn backfilled(postgres: bool) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (database, store) = if postgres {
+            let db = TestDatabase::create().await.unwrap();
+            let url = db.url().to_string();
+            (Some(db), url)
+        } else {
+            let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+            (None, url)
+        };
+        let bridge = Bridge {
+            old: crate::harness::zendesk(41, TICKETS, AccountProfile::Plain).await,
+            new: crate::harness::freshdesk(42, 0, AccountProfile::Plain).await,
+            dir,
+            store,
+            _database: database,
+        };
+        // A minute on: Zendesk's export leaves out the last minute, as the real one does.
+        bridge.skip_a_minute().await;
+        let plan = bridge.dir.path().join("cutover.toml");
+        let run = |args: Vec<String>| {
+            let bridge = &bridge;
+            async move {
+                let args: Vec<&str> = args.iter().map(String::as_str).collect();
+                bridge.cutover(&args).await
+            }
+        };
+        let urls = (bridge.old.url(), bridge.new.url());
+        let flags = ["--rate-limit", "100000", "--kinds", KINDS];
+        crate::plans::init_and_decide(run, &plan, urls, ("zendesk", "freshdesk"), &flags).await;
+        poll_every_second(&plan);
+        bridge
+            .expect(0, &["backfill", "--notifications-off", "--json"])
+            .await;
+        bridge
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        crate::harness::emulators_command(self.dir.path(), &self.store, args)
+    }
+
+    async fn cutover(&self, args: &[&str]) -> (i32, String, String) {
+        crate::harness::run_to_end(self.command(args), args, RUN_LIMIT).await
+    }
+
+    async fn expect(&self, code: i32, args: &[&str]) -> String {
+        let (got, stdout, stderr) = self.cutover(args).await;
+        assert_eq!(
+            got, code,
+            "cutover {args:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}"
+        );
+        stdout
+    }
+
+    async fn skip_a_minute(&self) {
+        for url in [self.old.url(), self.new.url()] {
+            let moved = reqwest::Client::new()
+                .post(format!("{url}/_sim/clock"))
+                .json(&json!({ "advance_seconds": 61 }))
+                .send()
+                .await
+                .unwrap();
+            assert!(moved.status().is_success());
+        }
+    }
+
+    /// Starts `cutover serve` on a free port; waits until it listens.
+    async fn serve(&self, n: usize) -> Served {
+        let log = self.dir.path().join(format!("serve-{n}.log"));
+        let mut child = self
+            .command(&["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("cutover serve did not start listening")
+            .unwrap()
+            .unwrap_or_else(|| panic!("cutover serve ended: {}", read(&log)));
+        let url = line.rsplit(' ').next().unwrap().trim().to_owned();
+        Served { child, url, log }
+    }
+
+    /// `cutover sim traffic` on both sides, with a ledger.
+    fn traffic(&self, seed: &str) -> tokio::process::Command {
+        let ledger = self.dir.path().join("ledger.jsonl");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+        cmd.current_dir(self.dir.path())
+            .args([
+                "sim",
+                "traffic",
+                "--old",
+                self.old.url(),
+                "--old-kind",
+                "zendesk",
+                "--new",
+                self.new.url(),
+                "--new-kind",
+                "freshdesk",
+                "--new-user",
+                "sim-token",
+                "--rate",
+                "2",
+                "--speed",
+                "max",
+                "--max-actions",
+                ACTIONS,
+                "--seed",
+                seed,
+                "--ledger",
+            ])
+            .arg(ledger)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn counts<A>(&self, sim: &SimHandle<A>) -> Value {
+        let state: Value = reqwest::get(format!("{}/_sim/state", sim.url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        state["counts"].clone()
+    }
+
+    /// Every ticket's `updated_at` on both sides, by the emulators' own APIs.
+    async fn versions(&self) -> Vec<(String, String)> {
+        let client = reqwest::Client::new();
+        let mut all = Vec::new();
+        let old: Value = client
+            .get(format!(
+                "{}/api/v2/tickets.json?per_page=100",
+                self.old.url()
+            ))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for t in old["tickets"].as_array().unwrap() {
+            all.push((format!("old {}", t["id"]), t["updated_at"].to_string()));
+        }
+        let new: Value = client
+            .get(format!(
+                "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
+                self.new.url()
+            ))
+            .basic_auth("sim-token", Some("X"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for t in new.as_array().unwrap() {
+            all.push((format!("new {}", t["id"]), t["updated_at"].to_string()));
+        }
+        all.sort();
+        all
+    }
+
+    /// Every action of the ledger that made a record is linked to its copy on the other side
+    /// (the store keeps one link per id on each side), and the emulators hold as many tickets
+    /// each as the old account had, plus every ticket opened on either side: none doubled.
+    async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
+        let ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
+        let store = cutover_store::open(&self.store.parse().unwrap())
+            .await
+            .unwrap();
+        let mut opened = 0;
+        let mut messages = 0;
+        for entry in &ledger.entries {
+            let Some(created) = entry.answer.created_id.filter(|_| entry.answer.ok()) else {
+                continue;
+            };
+            let side = match entry.side {
+                cutover_sim::traffic::Side::Old => Side::Old,
+                cutover_sim::traffic::Side::New => Side::New,
+            };
+            let kind = match entry.request {
+                cutover_sim::traffic::Step::Open { .. } => {
+                    opened += 1;
+                    RecordKind::Ticket
+                }
+                cutover_sim::traffic::Step::Message { .. } => {
+                    messages += 1;
+                    RecordKind::Comment
+                }
+                _ => continue,
+            };
+            let id = PlatformId::from(created);
+            let link = store.find_link(kind, side, &id).await.unwrap();
+            assert!(
+                link.is_some(),
+                "ledger #{}: {kind} {id} on the {side} side has no copy",
+                entry.seq
+            );
+        }
+        assert!(
+            opened > 0 && messages > 0,
+            "the traffic made too little: {opened} tickets, {messages} messages"
+        );
+        let old = self.counts(&self.old).await;
+        let new = self.counts(&self.new).await;
+        assert_eq!(
+            old["tickets"].as_u64().unwrap(),
+            tickets_before + opened,
+            "old: {old}"
+        );
+        assert_eq!(
+            new["tickets"].as_u64().unwrap(),
+            tickets_before + opened,
+            "new: {new}"
+        );
+        store.close().await;
+    }
+}
+
+/// A running `cutover serve`.
+struct Served {
+    child: tokio::process::Child,
+    url: String,
+    log: std::path::PathBuf,
+}
+
+impl Served {
+    /// Stops it with SIGTERM, as a service manager does; it exits 0.
+    async fn terminate(mut self) {
+        let pid = self.child.id().unwrap();
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = tokio::time::timeout(Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("cutover serve did not stop on SIGTERM")
+            .unwrap();
+        assert!(
+            status.success(),
+            "cutover serve: {status}\n{}",
+            read(&self.log)
+        );
+    }
+
+    /// Kills it with SIGKILL.
+    async fn kill(mut self) {
+        self.child.start_kill().unwrap();
+        let status = self.child.wait().await.unwrap();
+        assert!(!status.success());
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The plan's `poll_every` set to one second: the test is about what arrives, not when.
+fn poll_every_second(plan: &Path) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let edited = text.replace("poll_every = \"60s\"", "poll_every = \"1s\"");
+    assert_ne!(text, edited, "the plan has no poll_every line:\n{text}");
+    std::fs::write(plan, edited).unwrap();
+}
+
+/// The whole bridge story; `kill_after` kills `cutover serve` with SIGKILL that long into the
+/// traffic and starts it again.
+async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
+    let mv = Bridge::backfilled(postgres).await;
+    let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
+    assert_eq!(tickets_before, TICKETS as u64);
+
+    let mut served = mv.serve(0).await;
+    let health = reqwest::get(format!("{}/healthz", served.url))
+        .await
+        .unwrap();
+    assert!(health.status().is_success());
+    let traffic = mv.traffic("7").spawn().unwrap();
+    if let Some(after) = kill_after {
+        tokio::time::sleep(after).await;
+        served.kill().await;
+        served = mv.serve(1).await;
+    }
+    let traffic = tokio::time::timeout(RUN_LIMIT, traffic.wait_with_output())
+        .await
+        .expect("traffic ran too long")
+        .unwrap();
+    assert!(
+        traffic.status.success(),
+        "traffic: {}",
+        String::from_utf8_lossy(&traffic.stderr)
+    );
+
+    mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
+    let status: Value =
+        serde_json::from_str(mv.expect(0, &["sync", "status", "--json"]).await.trim()).unwrap();
+    let statuses = status.as_array().unwrap();
+    assert_eq!(statuses.len(), 2, "{status:#}");
+    for direction in statuses {
+        // Counters run from the start of this `cutover serve`: after a restart one direction
+        // may have had nothing left to apply.
+        if kill_after.is_none() {
+            assert!(direction["applied"].as_u64().unwrap() > 0, "{status:#}");
+        }
+        assert!(
+            direction["in_flight"].as_array().unwrap().is_empty(),
+            "{status:#}"
+        );
+    }
+    let metrics = reqwest::get(format!("{}/metrics", served.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("cutover_sync_lag_seconds{direction=\"new_to_old\",quantile=\"0.99\"}"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("cutover_sync_echoes_suppressed_total{direction=\"new_to_old\"}"),
+        "{metrics}"
+    );
+
+    // No echo: once drained, both sides stand still while the bridge keeps reading them.
+    let versions = mv.versions().await;
+    let counts = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        mv.versions().await,
+        versions,
+        "the bridge wrote again with nothing changed"
+    );
+    assert_eq!((mv.counts(&mv.old).await, mv.counts(&mv.new).await), counts);
+    served.terminate().await;
+
+    mv.assert_ledger_on_both_sides(tickets_before).await;
+    mv.skip_a_minute().await;
+    let (code, stdout, stderr) = mv.cutover(&["verify", "--json"]).await;
+    let report: Value = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{stdout}\n{stderr}"));
+    assert_not_carried_only(&report);
+    assert!(code == 0 || code == 1, "verify failed:\n{stderr}");
+}
+
+/// Verify finds nothing missing or doubled, and no difference but one: the new account's own
+/// agents and groups (which the bridge does not carry; see `SYNCED_KINDS`) named on a ticket or
+/// comment of the new side, whose copy on the old side has the stand-in or no group.
+fn assert_not_carried_only(report: &Value) {
+    for (kind, counts) in report["kinds"].as_object().unwrap() {
+        for list in ["missing", "extra"] {
+            assert_eq!(counts[list], json!([]), "{kind} {list}: {report:#}");
+        }
+        for different in counts["different"].as_array().unwrap() {
+            for field in different["fields"].as_array().unwrap() {
+                let pointer = field["pointer"].as_str().unwrap();
+                let new_only = field["new"].as_str().is_some_and(|v| v.starts_with("new:"));
+                assert!(
+                    matches!(
+                        pointer,
+                        "/record/group" | "/record/assignee" | "/record/author"
+                    ) && new_only,
+                    "{kind}: {different:#}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_keeps_both_sides_equal_on_sqlite() {
+    bridge_story(false, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_killed_mid_traffic_loses_and_doubles_nothing_on_postgres() {
+    bridge_story(true, Some(Duration::from_millis(1500))).await;
+}
+
+/// A delivery that fails its check is answered 401 and kept in the dead letters.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_webhook_is_answered_4xx_and_kept() {
+    let mv = Bridge::backfilled(false).await;
+    let served = mv.serve(0).await;
+    let answer = reqwest::Client::new()
+        .post(format!("{}/hooks/old", served.url))
+        .header("x-zendesk-webhook-signature", "forged")
+        .body(r#"{"ticket_id": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status().as_u16(), 401);
+    let unknown = reqwest::Client::new()
+        .post(format!("{}/hooks/sideways", served.url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+    served.terminate().await;
+    let letters = mv.expect(0, &["deadletters", "list"]).await;
+    assert!(
+        letters.contains("webhook delivery from the old side refused"),
+        "{letters}"
+    );
+}

@@ -1,0 +1,344 @@
+//! The bridge: both directions, pass after pass, woken by webhooks and by the poll interval.
+//!
+//! One task owns both directions and runs their passes one after the other (old to new, then
+//! new to old), so a copy one direction made is linked before the other direction reads it:
+//! the two never race to copy one record both ways. Webhook deliveries reach it through a
+//! [`BridgeHandle`]: they name records to read now and wake the task; the poll interval is the
+//! safety net that catches every delivery lost.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::Utc;
+use cutover_connect::{ChangeHint, Connector, Delivery, WebhookSecret};
+use cutover_control::Plan;
+use cutover_control::plan::names::Directions;
+use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_store::{NewDeadLetter, Store};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use crate::apply::Applier;
+use crate::error::EngineError;
+use crate::mapping::Mapping;
+use crate::sync::direction::Direction;
+use crate::sync::metrics::SyncMetrics;
+use crate::sync::status::{self, DirectionStatus, feed_delay};
+
+/// The kinds the bridge carries, in dependency order, when the plan copies them: those every
+/// platform's change feed shows (comments and attachments travel with their ticket). Agents,
+/// groups and roles are matched by the plan and linked by the backfill; one a side gains later
+/// is not carried, and a record that refers to it takes the plan's stand-in (`[mapping.agents]
+/// unmatched`, `[mapping] unmatched_group`) with the original named, as in the backfill.
+pub const SYNCED_KINDS: [RecordKind; 3] = [
+    RecordKind::Organization,
+    RecordKind::Contact,
+    RecordKind::Ticket,
+];
+
+/// How the bridge runs.
+#[derive(Debug, Clone)]
+pub struct BridgeOptions {
+    /// The sides changes are read from: both, or the old side only.
+    pub from: Vec<Side>,
+    /// The kinds carried (of [`SYNCED_KINDS`]; comments and attachments ride with tickets).
+    pub kinds: Vec<RecordKind>,
+    /// How often each side is read when no webhook wakes the bridge.
+    pub poll_every: Duration,
+}
+
+impl BridgeOptions {
+    /// The plan's `[sync]` directions and poll interval, over the kinds `copy.kinds` names.
+    pub fn from_plan(plan: &Plan) -> Self {
+        let from = match plan.sync.directions {
+            Directions::OldToNew => vec![Side::Old],
+            _ => vec![Side::Old, Side::New],
+        };
+        let mut kinds: Vec<RecordKind> = RecordKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| SYNCED_KINDS.contains(k) && plan.copy.kinds.contains(k))
+            .collect();
+        if plan.copy.kinds.contains(&RecordKind::Comment) {
+            kinds.push(RecordKind::Comment);
+        }
+        BridgeOptions {
+            from,
+            kinds,
+            poll_every: plan.sync.poll_every.get(),
+        }
+    }
+}
+
+/// What the faces share with the running bridge: its counters, and the webhook intake.
+#[derive(Debug, Clone)]
+pub struct BridgeHandle {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    store: Arc<dyn Store>,
+    old: Arc<dyn Connector>,
+    new: Arc<dyn Connector>,
+    secret: Option<WebhookSecret>,
+    metrics: Arc<SyncMetrics>,
+    hints: Mutex<BTreeMap<Side, BTreeSet<ChangeHint>>>,
+    wake: Notify,
+    from: Vec<Side>,
+}
+
+/// Why a webhook delivery was refused (the intake answers 4xx; it is in the dead letters).
+#[derive(Debug, thiserror::Error)]
+pub enum Refused {
+    /// The check failed or the body could not be read.
+    #[error("webhook delivery from the {side} side refused: {reason}")]
+    Check {
+        /// The side the delivery claims to come from.
+        side: Side,
+        /// Why.
+        reason: String,
+    },
+    /// No secret is configured to check deliveries with.
+    #[error(
+        "webhook delivery from the {0} side refused: the plan names no [sync] webhook_secret_env, or the variable is not set"
+    )]
+    NoSecret(Side),
+}
+
+impl BridgeHandle {
+    /// The bridge's counters.
+    pub fn metrics(&self) -> &SyncMetrics {
+        &self.shared.metrics
+    }
+
+    /// The sides changes are read from.
+    pub fn from_sides(&self) -> &[Side] {
+        &self.shared.from
+    }
+
+    /// Checks a webhook delivery from `side` and, when it passes, reads the records it names on
+    /// the next pass, which starts now. A refused delivery is kept in the dead letters.
+    /// Answers how many records it names, or why it was refused; `Err` only when the store
+    /// cannot keep a refused delivery.
+    pub async fn deliver(
+        &self,
+        side: Side,
+        delivery: &Delivery<'_>,
+    ) -> Result<Result<usize, Refused>, EngineError> {
+        let shared = &self.shared;
+        let connector = match side {
+            Side::Old => &shared.old,
+            Side::New => &shared.new,
+        };
+        let checked = match &shared.secret {
+            None => Err(Refused::NoSecret(side)),
+            Some(secret) => {
+                connector
+                    .accept_webhook(delivery, secret)
+                    .map_err(|e| Refused::Check {
+                        side,
+                        reason: e.to_string(),
+                    })
+            }
+        };
+        let hints = match checked {
+            Ok(hints) => hints,
+            Err(refused) => {
+                let record = serde_json::from_slice(delivery.body).unwrap_or_else(|_| {
+                    serde_json::Value::String(String::from_utf8_lossy(delivery.body).into_owned())
+                });
+                let mut tx = shared.store.begin().await?;
+                tx.put_dead_letter(&NewDeadLetter {
+                    kind: RecordKind::Ticket,
+                    side,
+                    source_id: PlatformId::from(0),
+                    reason: refused.to_string(),
+                    record,
+                })
+                .await?;
+                tx.commit().await?;
+                return Ok(Err(refused));
+            }
+        };
+        let n_hints = hints.len();
+        shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(side)
+            .or_default()
+            .extend(hints);
+        shared.wake.notify_one();
+        Ok(Ok(n_hints))
+    }
+
+    /// Starts a pass now, as a delivery does.
+    pub fn wake(&self) {
+        self.shared.wake.notify_one();
+    }
+
+    fn take_hints(&self, side: Side) -> BTreeSet<ChangeHint> {
+        self.shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&side)
+            .unwrap_or_default()
+    }
+
+    fn put_back(&self, side: Side, hints: BTreeSet<ChangeHint>) {
+        self.shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(side)
+            .or_default()
+            .extend(hints);
+    }
+}
+
+/// The two-way bridge, ready to run.
+#[derive(Debug)]
+pub struct Bridge {
+    directions: Vec<Direction>,
+    handle: BridgeHandle,
+    poll_every: Duration,
+}
+
+impl Bridge {
+    /// A bridge between `old` and `new` through `store`, with the plan's `mapping`; `secret`
+    /// checks webhook deliveries (none: every delivery is refused, polling still runs).
+    pub fn new(
+        store: Arc<dyn Store>,
+        old: Arc<dyn Connector>,
+        new: Arc<dyn Connector>,
+        mapping: Mapping,
+        secret: Option<WebhookSecret>,
+        options: BridgeOptions,
+    ) -> Self {
+        let metrics = Arc::new(SyncMetrics::default());
+        let record_kinds: Vec<RecordKind> = RecordKind::ALL
+            .iter()
+            .copied()
+            .filter(|k| SYNCED_KINDS.contains(k) && options.kinds.contains(k))
+            .collect();
+        let with_children = options.kinds.contains(&RecordKind::Comment);
+        let mut copied = record_kinds.clone();
+        if with_children {
+            copied.extend([RecordKind::Comment, RecordKind::Attachment]);
+        }
+        let directions = options
+            .from
+            .iter()
+            .map(|from| {
+                let (source, target) = match from {
+                    Side::Old => (Arc::clone(&old), Arc::clone(&new)),
+                    Side::New => (Arc::clone(&new), Arc::clone(&old)),
+                };
+                // A reference to a kind the bridge does not carry, not linked, takes the plan's
+                // stand-in instead of waiting.
+                let applier =
+                    Applier::new(Arc::clone(&store), source, target, mapping.clone(), false)
+                        .copying(&copied);
+                Direction {
+                    applier,
+                    kinds: record_kinds.clone(),
+                    with_children,
+                    metrics: Arc::clone(&metrics),
+                }
+            })
+            .collect();
+        let handle = BridgeHandle {
+            shared: Arc::new(Shared {
+                store,
+                old,
+                new,
+                secret,
+                metrics,
+                hints: Mutex::new(BTreeMap::new()),
+                wake: Notify::new(),
+                from: options.from.clone(),
+            }),
+        };
+        Bridge {
+            directions,
+            handle,
+            poll_every: options.poll_every,
+        }
+    }
+
+    /// What the faces hold of the bridge.
+    pub fn handle(&self) -> BridgeHandle {
+        self.handle.clone()
+    }
+
+    /// Runs both directions until `shutdown` is cancelled. A pass that fails (a platform down,
+    /// the store unreachable) is logged and tried again on the next wake-up: what it did not
+    /// commit is read again, so nothing is lost.
+    pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        for direction in &self.directions {
+            direction.applier.learn_fields().await?;
+        }
+        loop {
+            for direction in &self.directions {
+                tokio::select! {
+                    () = shutdown.cancelled() => return Ok(()),
+                    result = self.pass(direction) => {
+                        if let Err(e) = result {
+                            tracing::warn!(from = %direction.from(), error = %e, "Bridge pass failed; it is tried again on the next wake-up.");
+                        }
+                    }
+                }
+            }
+            tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                () = self.handle.shared.wake.notified() => {}
+                () = tokio::time::sleep(self.poll_every) => {}
+            }
+        }
+    }
+
+    /// One pass of one direction, then its status in the store.
+    async fn pass(&self, direction: &Direction) -> Result<(), EngineError> {
+        let from = direction.from();
+        let started = Utc::now();
+        let hints = self.handle.take_hints(from);
+        let report = match direction.pass(&hints).await {
+            Ok(report) => report,
+            Err(e) => {
+                self.handle.put_back(from, hints);
+                return Err(e);
+            }
+        };
+        let store = self.handle.shared.store.as_ref();
+        let previous = status::load(store)
+            .await?
+            .into_iter()
+            .find(|s| s.from == from)
+            .and_then(|s| s.caught_up_to);
+        let caught_up_to = if report.in_flight.is_empty() {
+            Some(started - feed_delay(direction.applier.source.platform()))
+        } else {
+            previous
+        };
+        let metrics = &self.handle.shared.metrics;
+        let status = DirectionStatus {
+            from,
+            positions: status::positions(store, from, &direction.kinds).await?,
+            caught_up_to,
+            in_flight: report.in_flight,
+            lag: metrics.lag(from),
+            applied: metrics.applied_total(from),
+            echoes_suppressed: metrics.echoes_total(from),
+            dead_lettered: metrics.dead_lettered_total(from),
+            at: Utc::now(),
+        };
+        let value = serde_json::to_value(&status).unwrap_or(serde_json::Value::Null);
+        store
+            .put_run_state(&status::status_key(from), &value)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! One direction of the bridge: the changes of one side's feeds applied to the other side.
+//!
+//! A pass reads each kind's feed from its `sync:{kind}` cursor to the end of what the platform
+//! shows now (parents' kinds first), applies every page through the backfill's `Applier` and
+//! commits the page's links, dead letters and the cursor past it in one transaction. Records a
+//! webhook named are read one by one first (`Connector::read_one`): they skip the feed's own
+//! delay, and when the feed shows them later they are unchanged. A record waiting for its
+//! parent is parked in the dead letters (as the backfill parks it) and tried again on every
+//! pass, so a crash after its page's cursor moved does not lose it.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use cutover_connect::{ChangeHint, Page, ReadPosition, Rejected};
+use cutover_model::{Observed, PlatformId, RecordKind, RecordRef, Side};
+use cutover_store::{Cursor, NewDeadLetter};
+use futures::StreamExt;
+
+use crate::apply::{Applier, Outcome};
+use crate::backfill::{
+    WAITING_FOR_PARENT, left_behind, letter, parked, rejected_letter, step, ticket_of,
+};
+use crate::cursor::{self, Saved};
+use crate::error::EngineError;
+use crate::sync::metrics::SyncMetrics;
+
+/// Writes in flight at once within a page; they share the target's rate budget.
+const CONCURRENCY: usize = 4;
+
+/// What one pass came to.
+#[derive(Debug, Default)]
+pub(crate) struct PassReport {
+    /// Records still waiting for a parent after the pass, named for people.
+    pub(crate) in_flight: Vec<String>,
+}
+
+/// One direction: reads on `applier`'s source side, writes on its target side.
+#[derive(Debug)]
+pub(crate) struct Direction {
+    pub(crate) applier: Applier,
+    /// The kinds this direction carries, in dependency order.
+    pub(crate) kinds: Vec<RecordKind>,
+    /// Whether tickets carry their comments and attachments.
+    pub(crate) with_children: bool,
+    pub(crate) metrics: Arc<SyncMetrics>,
+}
+
+/// What one applied page holds for its commit.
+#[derive(Default)]
+struct Applied {
+    letters: Vec<NewDeadLetter>,
+    left: Vec<(RecordKind, PlatformId)>,
+    /// The source times of the changes written, for their lag once committed.
+    written_at: Vec<Option<DateTime<Utc>>>,
+    /// Records that wait for a parent, and those that no longer do.
+    waiting: Vec<String>,
+    settled: Vec<(RecordKind, PlatformId)>,
+}
+
+impl Direction {
+    /// The side changes are read from.
+    pub(crate) fn from(&self) -> Side {
+        self.applier.from_side()
+    }
+
+    /// One pass: the records `hints` name, then every kind's feed to its end, then the parked
+    /// records again.
+    pub(crate) async fn pass(
+        &self,
+        hints: &BTreeSet<ChangeHint>,
+    ) -> Result<PassReport, EngineError> {
+        let mut report = PassReport::default();
+        self.retry_parked(&mut report, false).await?;
+        for hint in hints {
+            if !self.kinds.contains(&hint.kind) {
+                continue;
+            }
+            let page = self.applier.source.read_one(hint.kind, &hint.id).await?;
+            let applied = self.apply_page(&page).await?;
+            self.commit(applied, None, &mut report).await?;
+        }
+        for kind in &self.kinds {
+            self.feed(*kind, &mut report).await?;
+        }
+        report.in_flight.clear();
+        self.retry_parked(&mut report, true).await?;
+        Ok(report)
+    }
+
+    /// Reads one kind's feed from its cursor to the end of what the platform shows now.
+    async fn feed(&self, kind: RecordKind, report: &mut PassReport) -> Result<(), EngineError> {
+        let side = self.from();
+        let store = Arc::clone(&self.applier.store);
+        let stream = cursor::sync_stream(kind);
+        let mut previous: Option<Cursor> = store.cursor(side, &stream).await?;
+        let mut position = match &previous {
+            Some(saved) => cursor::start(&cursor::load(Some(saved))),
+            None => self.first_position(kind).await?,
+        };
+        // Records changed at the very second the feed stands at are read again on every pass:
+        // a record changed twice within one second has the same time and id both times, and
+        // dropping it as overlap would lose its second change. Read again, an unchanged one is
+        // `Unchanged` (its fingerprint equals its link's), so this costs reads, never writes.
+        position.seen_at_time.clear();
+        loop {
+            let page = self.applier.source.read_page(kind, &position).await?;
+            let applied = self.apply_page(&page).await?;
+            let saved = Saved {
+                position: page.next.clone(),
+                complete: page.done || page.next.is_none(),
+            };
+            let cursor_move =
+                cursor::advance_stream(side, stream.clone(), previous.as_ref(), &saved);
+            previous = Some(cursor_move.cursor.clone());
+            self.commit(applied, Some(cursor_move), report).await?;
+            match page.next {
+                Some(next) if !page.done && next != position => position = next,
+                _ => break,
+            }
+        }
+        Ok(())
+    }
+
+    /// Where a feed starts the first time: where the backfill of this side and kind ended, or,
+    /// on a side never backfilled from, at the beginning (every copy the backfill made reads as
+    /// unchanged; the side's own records are carried over).
+    async fn first_position(&self, kind: RecordKind) -> Result<ReadPosition, EngineError> {
+        let backfilled = self
+            .applier
+            .store
+            .cursor(self.from(), &cursor::stream(kind))
+            .await?;
+        Ok(cursor::start(&cursor::load(backfilled.as_ref())))
+    }
+
+    /// Applies a page's records, a bounded number at once.
+    async fn apply_page(&self, page: &Page) -> Result<Applied, EngineError> {
+        let mut applied = Applied {
+            letters: self.rejected(&page.rejected),
+            left: page
+                .rejected
+                .iter()
+                .filter_map(|r| Some((r.kind, PlatformId::parse(r.id.clone()?).ok()?)))
+                .collect(),
+            ..Applied::default()
+        };
+        // The steps are made before they are streamed, so the future stays `Send` (a closure
+        // over borrowed items inside the stream is not, for any lifetime).
+        let steps: Vec<_> = page
+            .items
+            .iter()
+            .map(|item| step(&self.applier, item, self.with_children))
+            .collect();
+        let results: Vec<_> = futures::stream::iter(steps)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        for result in results {
+            let (outcomes, rejected) = result?;
+            applied.letters.extend(self.rejected(&rejected));
+            self.tally(outcomes, &mut applied);
+        }
+        Ok(applied)
+    }
+
+    /// Counts a step's outcomes and keeps what its commit needs.
+    fn tally(&self, outcomes: Vec<(Observed, Outcome)>, applied: &mut Applied) {
+        let from = self.from();
+        let ticket = ticket_of(&outcomes);
+        let mut waits = false;
+        let parked_as = outcomes
+            .first()
+            .map(|(o, _)| (o.record.kind(), o.id.clone()));
+        for (observed, outcome) in outcomes {
+            applied.left.extend(left_behind(&observed, &outcome));
+            match outcome {
+                Outcome::Applied(_) => applied.written_at.push(observed.updated_at),
+                Outcome::Unchanged => self.metrics.echo_suppressed(from),
+                Outcome::Dropped(_) => {}
+                Outcome::DeadLettered(reason) => {
+                    self.metrics.dead_lettered(from);
+                    applied.letters.push(letter(&observed, reason));
+                }
+                Outcome::Waiting(parent) => {
+                    waits = true;
+                    let park = match &ticket {
+                        Some(ticket) if observed.record.kind() != RecordKind::Ticket => {
+                            ticket.clone()
+                        }
+                        _ => observed.clone(),
+                    };
+                    let named = waiting_name(&observed, &parent);
+                    if !applied.waiting.contains(&named) {
+                        applied.waiting.push(named);
+                        applied
+                            .letters
+                            .push(letter(&park, WAITING_FOR_PARENT.to_owned()));
+                    }
+                }
+            }
+        }
+        if !waits && let Some(settled) = parked_as {
+            applied.settled.push(settled);
+        }
+    }
+
+    /// Commits a page's links, dead letters and cursor in one transaction; then counts the lag
+    /// of what it wrote and removes the parked copies of records that no longer wait.
+    async fn commit(
+        &self,
+        applied: Applied,
+        cursor: Option<cutover_store::CursorMove>,
+        report: &mut PassReport,
+    ) -> Result<(), EngineError> {
+        for (kind, id) in &applied.left {
+            self.applier.adopt_left(*kind, id).await?;
+        }
+        self.applier
+            .commit_with_cursor(applied.letters, cursor)
+            .await?;
+        let now = Utc::now();
+        for at in applied.written_at {
+            let lag = at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0);
+            self.metrics.applied(self.from(), lag);
+        }
+        report.in_flight.extend(applied.waiting);
+        self.release(&applied.settled).await
+    }
+
+    /// Tries the records parked as waiting on this side again. With `last`, what still waits
+    /// is reported in flight.
+    async fn retry_parked(&self, report: &mut PassReport, last: bool) -> Result<(), EngineError> {
+        let store = self.applier.store.as_ref();
+        let letters = parked(store, self.from()).await?;
+        if letters.is_empty() {
+            return Ok(());
+        }
+        let mut applied = Applied::default();
+        for parked_letter in letters {
+            let observed = match serde_json::from_value::<Observed>(parked_letter.record.clone()) {
+                Ok(observed) => observed,
+                Err(e) => {
+                    tracing::warn!(dead_letter = %parked_letter.id, error = %e, "Parked record does not parse; left in the dead letters.");
+                    continue;
+                }
+            };
+            if !self.kinds.contains(&observed.record.kind()) {
+                continue;
+            }
+            let (outcomes, rejected) = step(&self.applier, &observed, self.with_children).await?;
+            applied.letters.extend(self.rejected(&rejected));
+            self.tally(outcomes, &mut applied);
+        }
+        let mut sub = PassReport::default();
+        self.commit(applied, None, &mut sub).await?;
+        if last {
+            report.in_flight.extend(sub.in_flight);
+        }
+        Ok(())
+    }
+
+    /// Removes the parked copies of records that no longer wait.
+    async fn release(&self, settled: &[(RecordKind, PlatformId)]) -> Result<(), EngineError> {
+        if settled.is_empty() {
+            return Ok(());
+        }
+        let store = self.applier.store.as_ref();
+        let wanted: BTreeSet<&(RecordKind, PlatformId)> = settled.iter().collect();
+        for parked_letter in parked(store, self.from()).await? {
+            if wanted.contains(&(parked_letter.kind, parked_letter.source_id.clone())) {
+                store.drop_dead_letter(parked_letter.id).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Dead letters of records the source could not read.
+    fn rejected(&self, rejected: &[Rejected]) -> Vec<NewDeadLetter> {
+        rejected
+            .iter()
+            .map(|r| {
+                self.metrics.dead_lettered(self.from());
+                rejected_letter(self.from(), r)
+            })
+            .collect()
+    }
+}
+
+/// A waiting record, named for people: `ticket 12 on the old side waits for contact 5 on the
+/// old side`.
+fn waiting_name(observed: &Observed, parent: &RecordRef) -> String {
+    format!(
+        "{} {} on the {} side waits for {parent}",
+        observed.record.kind(),
+        observed.id,
+        observed.side
+    )
+}

@@ -1,0 +1,19 @@
+//! The two-way bridge: after a backfill, changes on either side are applied to the other,
+//! continuously, through the backfill's `Applier`.
+//!
+//! Layout:
+//! - [`bridge`]: the task that runs both directions (`Bridge`), and what the faces hold of it
+//!   (`BridgeHandle`: counters, the webhook intake).
+//! - `direction`: one direction's pass: hinted records, then each kind's feed from its
+//!   `sync:{kind}` cursor, committed page by page with the cursor.
+//! - [`metrics`]: changes applied, echoes suppressed, lag percentiles.
+//! - [`status`]: each direction's status in the store, and drain.
+
+pub mod bridge;
+mod direction;
+pub mod metrics;
+pub mod status;
+
+pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
+pub use metrics::{LagPercentiles, SyncMetrics};
+pub use status::{DirectionStatus, Drained, drain};

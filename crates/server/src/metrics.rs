@@ -1,0 +1,100 @@
+//! `GET /metrics`: the catalogue of what `cutover serve` exports, in Prometheus' text format.
+//! Labels are bounded: `direction` is `old_to_new` or `new_to_old`, `quantile` is one of
+//! three; none carries a record id.
+//!
+//! - `cutover_sync_lag_seconds{direction, quantile}`: lag of applied changes, from the change's
+//!   time on one platform to its commit on the other (p50, p95, p99 over the recent ones).
+//! - `cutover_sync_changes_applied_total{direction}`: changes written to the other side.
+//! - `cutover_sync_echoes_suppressed_total{direction}`: records read equal to their link (the
+//!   bridge's own writes read back, or a change seen twice), not written.
+//! - `cutover_sync_dead_lettered_total{direction}`: records that went to the dead letters.
+
+use std::fmt::Write as _;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use cutover_model::Side;
+
+use crate::AppState;
+
+/// A counter of the catalogue: its name, its help text, and how to read it for a direction.
+type Counter = (
+    &'static str,
+    &'static str,
+    fn(&cutover_engine::sync::SyncMetrics, Side) -> u64,
+);
+
+/// The direction label of changes read on `from`.
+fn direction(from: Side) -> &'static str {
+    match from {
+        Side::Old => "old_to_new",
+        Side::New => "new_to_old",
+    }
+}
+
+/// Renders every metric.
+pub async fn render(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        text(&state),
+    )
+}
+
+/// The metrics as Prometheus text.
+pub fn text(state: &AppState) -> String {
+    let metrics = state.bridge.metrics();
+    let sides = state.bridge.from_sides();
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# HELP cutover_sync_lag_seconds Lag of applied changes, from the change on one platform to its commit on the other."
+    );
+    let _ = writeln!(out, "# TYPE cutover_sync_lag_seconds summary");
+    for from in sides {
+        let lag = metrics.lag(*from);
+        for (quantile, value) in [("0.5", lag.p50), ("0.95", lag.p95), ("0.99", lag.p99)] {
+            let _ = writeln!(
+                out,
+                "cutover_sync_lag_seconds{{direction=\"{}\",quantile=\"{quantile}\"}} {value}",
+                direction(*from)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "cutover_sync_lag_seconds_count{{direction=\"{}\"}} {}",
+            direction(*from),
+            lag.samples
+        );
+    }
+    let counters: [Counter; 3] = [
+        (
+            "cutover_sync_changes_applied_total",
+            "Changes written to the other side.",
+            |m, s| m.applied_total(s),
+        ),
+        (
+            "cutover_sync_echoes_suppressed_total",
+            "Records read equal to their link, not written.",
+            |m, s| m.echoes_total(s),
+        ),
+        (
+            "cutover_sync_dead_lettered_total",
+            "Records that went to the dead letters.",
+            |m, s| m.dead_lettered_total(s),
+        ),
+    ];
+    for (name, help, value) in counters {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for from in sides {
+            let _ = writeln!(
+                out,
+                "{name}{{direction=\"{}\"}} {}",
+                direction(*from),
+                value(metrics, *from)
+            );
+        }
+    }
+    out
+}
