@@ -303,6 +303,29 @@ async fn verify_figures(
     }))
 }
 
+/// What the verification's figures fall short of, one phrase each (none without `--verify`):
+/// clean, no more reads than reading every record once, a peak within
+/// [`VERIFY_PEAK_PER_BACKFILL_PEAK`] times the backfill's.
+fn shortfalls(verify: &serde_json::Value) -> Vec<String> {
+    let mut verdicts = Vec::new();
+    if verify.is_null() {
+        return verdicts;
+    }
+    if verify["clean"] != true {
+        verdicts.push("the verification was not clean".to_owned());
+    }
+    if verify["within_read_once"] != true {
+        verdicts.push("it read more than the records once".to_owned());
+    }
+    if verify["peak_rss_within_bound"] == false {
+        verdicts.push(format!(
+            "its peak memory was {:.2} times the backfill's (at most {VERIFY_PEAK_PER_BACKFILL_PEAK})",
+            verify["peak_rss_per_backfill_peak"].as_f64().unwrap_or(f64::NAN)
+        ));
+    }
+    verdicts
+}
+
 /// Runs `cutover bench backfill` and prints its figures as one JSON object.
 pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome> {
     let limit = ZendeskOptions::default().rate_limit_rpm.unwrap_or(700);
@@ -478,26 +501,35 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
     old.shutdown.cancel();
     new.shutdown.cancel();
     println!("{}", serde_json::to_string_pretty(&figures)?);
-    let verify = &figures["verify"];
-    if verify.is_null() {
-        return Ok(Outcome::Clean);
-    }
-    let mut verdicts = Vec::new();
-    if verify["clean"] != true {
-        verdicts.push("the verification was not clean".to_owned());
-    }
-    if verify["within_read_once"] != true {
-        verdicts.push("it read more than the records once".to_owned());
-    }
-    if verify["peak_rss_within_bound"] == false {
-        verdicts.push(format!(
-            "its peak memory was {:.2} times the backfill's (at most {VERIFY_PEAK_PER_BACKFILL_PEAK})",
-            verify["peak_rss_per_backfill_peak"].as_f64().unwrap_or(f64::NAN)
-        ));
-    }
+    let verdicts = shortfalls(&figures["verify"]);
     if verdicts.is_empty() {
         return Ok(Outcome::Clean);
     }
     eprintln!("Verify fell short: {}.", verdicts.join("; "));
     Ok(Outcome::Findings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verification_above_twice_the_backfills_peak_falls_short() {
+        let figures = |ratio: f64| {
+            json!({
+                "clean": true,
+                "within_read_once": true,
+                "peak_rss_per_backfill_peak": ratio,
+                "peak_rss_within_bound": ratio <= VERIFY_PEAK_PER_BACKFILL_PEAK,
+            })
+        };
+        assert_eq!(shortfalls(&figures(1.24)), Vec::<String>::new());
+        assert_eq!(
+            shortfalls(&figures(2.08)),
+            ["its peak memory was 2.08 times the backfill's (at most 2)"]
+        );
+        assert_eq!(shortfalls(&serde_json::Value::Null), Vec::<String>::new());
+        let unclean = json!({ "clean": false, "within_read_once": false });
+        assert_eq!(shortfalls(&unclean).len(), 2);
+    }
 }
