@@ -1,7 +1,7 @@
 //! A verification run: the listed kinds read and compared whole, then the records read per
 //! ticket part after part.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use cutover_connect::{Connector, Page, ReadPosition};
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
@@ -74,8 +74,9 @@ pub async fn verify_in_parts(
             old: old_tickets,
             new: new_tickets,
         } = tickets;
-        let held: HashSet<&PlatformId> = new_tickets.iter().collect();
-        let mut paired = HashSet::new();
+        // Each new ticket, and whether an old ticket's link paired it with its copy.
+        let mut paired: HashMap<&PlatformId, bool> =
+            new_tickets.iter().map(|id| (id, false)).collect();
         for part in old_tickets.chunks(tickets_per_part) {
             let mut children_of = Snapshot::default();
             for ticket in part {
@@ -83,11 +84,12 @@ pub async fn verify_in_parts(
                 let copy = comparer
                     .forms
                     .link(RecordKind::Ticket, Side::Old, ticket)
-                    .map(|l| l.new_id.clone())
-                    .filter(|id| held.contains(id));
-                if let Some(copy) = copy {
+                    .map(|l| l.new_id);
+                if let Some(copy) = copy
+                    && let Some(pairing) = paired.get_mut(&copy)
+                {
+                    *pairing = true;
                     read_ticket_children(new, &copy, &mut children_of).await?;
-                    paired.insert(copy);
                 }
             }
             let links = part_links(store, &children_of).await?;
@@ -97,7 +99,7 @@ pub async fn verify_in_parts(
         // The new side's tickets no old ticket is linked to: their children are theirs alone.
         let unpaired: Vec<&PlatformId> = new_tickets
             .iter()
-            .filter(|t| !paired.contains(*t))
+            .filter(|t| paired.get(t) == Some(&false))
             .collect();
         for part in unpaired.chunks(tickets_per_part) {
             let mut children_of = Snapshot::default();
