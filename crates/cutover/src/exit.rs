@@ -92,6 +92,8 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
             | EngineError::Unmapped(_) => Class::Config,
             // An intent that does not serialize is a bug, not the user's doing.
             EngineError::Intent { .. } => Class::Internal,
+            // The temporary folder is full or unwritable: the machine's, not the plan's.
+            EngineError::Spill(_) => Class::Internal,
         });
     }
     if let Some(connect) = cause.downcast_ref::<cutover_connect::ConnectError>() {

@@ -56,6 +56,9 @@ pub enum EngineError {
         /// Why it could not be written.
         reason: String,
     },
+    /// A verification could not hold one side's records in its temporary file.
+    #[error("hold the new side's records in a temporary file for verification: {0}")]
+    Spill(std::io::Error),
     /// The plan names a platform that has no connector yet.
     #[error("connect to {0}: there is no connector for this platform yet")]
     Unsupported(PlatformKind),

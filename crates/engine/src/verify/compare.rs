@@ -1,15 +1,18 @@
 //! The comparison of both sides through the links: missing, extra, only on the new side,
 //! different, and what is levelled as not comparable.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cutover_model::records::Record;
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::Link;
 
+use super::held::Held;
 use super::readers::Snapshot;
 use super::report::{Different, KindReport, Missing, Pages, VerifyReport};
 use crate::diff::diff;
+use crate::error::EngineError;
 use crate::forms::{Form, Forms};
 use crate::losses::Losses;
 use crate::mapping::Mapping;
@@ -201,10 +204,9 @@ impl<'a> Comparer<'a> {
         kinds: &[RecordKind],
         report: &mut VerifyReport,
     ) {
-        let (forms, extras, paging) = (&mut self.forms, &mut self.extras, &mut self.paging);
         let empty = Vec::new();
-        paging.comment_tickets.clear();
-        paging.linked_images = linked_images(forms, snapshot);
+        self.paging.comment_tickets.clear();
+        self.paging.linked_images = linked_images(&self.forms, snapshot);
         for kind in RecordKind::ALL.iter().filter(|k| kinds.contains(k)) {
             let old = snapshot.records.get(&(*kind, Side::Old)).unwrap_or(&empty);
             let new = snapshot.records.get(&(*kind, Side::New)).unwrap_or(&empty);
@@ -218,57 +220,102 @@ impl<'a> Comparer<'a> {
                 ..KindReport::default()
             };
             for observed in old.iter().chain(new) {
-                forms.learn(observed);
-                if let Record::Comment(c) = &observed.record {
-                    let key = (observed.side, observed.id.clone());
-                    paging.comment_tickets.insert(key, c.ticket.clone());
-                }
+                self.learn(observed);
             }
             let new_by_id: BTreeMap<&PlatformId, &Observed> =
                 new.iter().map(|o| (&o.id, o)).collect();
             let mut seen_new = BTreeSet::new();
             for observed in old {
-                compare_one(forms, paging, observed, &new_by_id, &mut seen_new, &mut k);
-            }
-            for observed in new {
-                if !seen_new.contains(&observed.id)
-                    && forms.link(*kind, Side::New, &observed.id).is_none()
-                {
-                    match extra_reason(observed, extras) {
-                        Some(reason) => {
-                            k.extra.push(observed.id.clone());
-                            k.extra_reasons.insert(observed.id.clone(), reason);
-                            if let Some(page) = paging.pages(forms, observed, None).new {
-                                k.extra_pages.insert(observed.id.clone(), page);
-                            }
-                        }
-                        None => k.only_new.push(observed.id.clone()),
+                let found = |id: &PlatformId| {
+                    let found = new_by_id.get(id).map(|o| Cow::Borrowed(*o));
+                    if found.is_some() {
+                        seen_new.insert(id.clone());
                     }
+                    Ok(found)
+                };
+                // Nothing to read: the lookup cannot fail.
+                let _ = compare_one(&mut self.forms, &self.paging, observed, found, &mut k);
+            }
+            for observed in new.iter().filter(|o| !seen_new.contains(&o.id)) {
+                self.judge_new(observed, &mut k);
+            }
+            self.end_kind(*kind, k, report);
+        }
+    }
+
+    /// Starts a kind held whole (not read per ticket): no comment of a part is in view.
+    pub(super) fn begin_listed(&mut self) {
+        self.paging.comment_tickets.clear();
+        self.paging.linked_images.clear();
+    }
+
+    /// Learns what later forms depend on from a record of either side.
+    pub(super) fn learn(&mut self, observed: &Observed) {
+        self.forms.learn(observed);
+        if let Record::Comment(c) = &observed.record {
+            let key = (observed.side, observed.id.clone());
+            self.paging.comment_tickets.insert(key, c.ticket.clone());
+        }
+    }
+
+    /// Compares an old record with its copy among the new side's `held` records.
+    pub(super) fn compare_old(
+        &mut self,
+        observed: &Observed,
+        held: &mut Held,
+        k: &mut KindReport,
+    ) -> Result<(), EngineError> {
+        let found = |id: &PlatformId| held.take(id).map(|o| o.map(Cow::Owned));
+        compare_one(&mut self.forms, &self.paging, observed, found, k)
+    }
+
+    /// Judges a record of the new side that no old record's link led to: extra, the new
+    /// side's own, or (linked, its old record not read) neither.
+    pub(super) fn judge_new(&mut self, observed: &Observed, k: &mut KindReport) {
+        let (forms, paging) = (&self.forms, &self.paging);
+        if forms
+            .link(observed.record.kind(), Side::New, &observed.id)
+            .is_some()
+        {
+            return;
+        }
+        match extra_reason(observed, &self.extras) {
+            Some(reason) => {
+                k.extra.push(observed.id.clone());
+                k.extra_reasons.insert(observed.id.clone(), reason);
+                if let Some(page) = paging.pages(forms, observed, None).new {
+                    k.extra_pages.insert(observed.id.clone(), page);
                 }
             }
-            extras
-                .entry(*kind)
-                .or_default()
-                .extend(k.extra_reasons.clone());
-            report.kinds.entry(*kind).or_default().absorb(k);
+            None => k.only_new.push(observed.id.clone()),
         }
+    }
+
+    /// Ends a kind (or a part of it): its extras are kept for its children's, its counts added
+    /// to `report`.
+    pub(super) fn end_kind(&mut self, kind: RecordKind, k: KindReport, report: &mut VerifyReport) {
+        self.extras
+            .entry(kind)
+            .or_default()
+            .extend(k.extra_reasons.clone());
+        report.kinds.entry(kind).or_default().absorb(k);
     }
 }
 
-fn compare_one<'a>(
+/// Compares an old record with its copy, which `find` gives by its new id (marking it seen).
+fn compare_one<'n>(
     forms: &mut Forms,
     paging: &Paging<'_>,
     observed: &Observed,
-    new_by_id: &BTreeMap<&'a PlatformId, &'a Observed>,
-    seen_new: &mut BTreeSet<PlatformId>,
+    find: impl FnOnce(&PlatformId) -> Result<Option<Cow<'n, Observed>>, EngineError>,
     k: &mut KindReport,
-) {
+) -> Result<(), EngineError> {
     let kind = observed.record.kind();
     let old_form = match forms.old_form(observed) {
         Form::Record(record) => record,
         Form::Dropped => {
             k.dropped += 1;
-            return;
+            return Ok(());
         }
         Form::Hole(reason) => {
             k.missing.push(Missing {
@@ -277,7 +324,7 @@ fn compare_one<'a>(
                 reason,
                 pages: paging.pages(forms, observed, None),
             });
-            return;
+            return Ok(());
         }
     };
     let mut old_form = old_form;
@@ -301,22 +348,21 @@ fn compare_one<'a>(
             reason,
             pages: paging.pages(forms, observed, None),
         });
-        return;
+        return Ok(());
     };
-    let Some(new) = new_by_id.get(&link.new_id) else {
+    let Some(new) = find(&link.new_id)? else {
         k.missing.push(Missing {
             old_id: observed.id.clone(),
             new_id: Some(link.new_id.clone()),
             reason: "copied, but the copy is gone from the new side (deleted there since?)".into(),
             pages: paging.pages(forms, observed, None),
         });
-        return;
+        return Ok(());
     };
-    seen_new.insert(link.new_id.clone());
-    let (mut old_form, mut new_form) = (old_form, forms.new_form(new));
+    let (mut old_form, mut new_form) = (old_form, forms.new_form(&new));
     if old_form.fingerprint() == new_form.fingerprint() {
         k.matched += 1;
-        return;
+        return Ok(());
     }
     let written_to = link.last_writer.other();
     let mut lacks = forms
@@ -335,7 +381,7 @@ fn compare_one<'a>(
         for reason in reasons {
             *k.not_comparable.entry(reason).or_default() += 1;
         }
-        return;
+        return Ok(());
     }
     let to_json = |r: &Record| serde_json::to_value(r).unwrap_or(serde_json::Value::Null);
     k.different.push(Different {
@@ -344,6 +390,7 @@ fn compare_one<'a>(
         fields: diff(&to_json(&old_form), &to_json(&new_form)),
         pages: paging.pages(forms, observed, Some(&link.new_id)),
     });
+    Ok(())
 }
 
 #[cfg(test)]

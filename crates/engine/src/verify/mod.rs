@@ -24,17 +24,23 @@
 //! except a linked one that a change feed does not show yet (Zendesk's exports leave out their
 //! last minute), so a verification straight after a backfill is right.
 //!
-//! Its memory stays nearly flat: the listed kinds (tickets, contacts, …) and their links are held
-//! whole (the links compactly: both ids and the last writer), but the records read per ticket
-//! (comments and attachments, most of an account) are read and compared [`TICKETS_PER_PART`]
-//! tickets at a time, each old ticket's beside its copy's, with their links looked up for that
-//! part alone, and let go.
+//! Its memory stays nearly flat. The links of the listed kinds (tickets, contacts, …) are held
+//! compactly (both ids and the last writer). Each listed kind is compared on its own: the new
+//! side's records are written to a temporary file as they are read (`held`: in memory, only
+//! where each one is), then the old side's are read page by page, each compared as it comes
+//! with its copy read back, and let go. The records read per ticket (comments and
+//! attachments, most of an account) are read and compared [`TICKETS_PER_PART`] tickets at a
+//! time, each old ticket's beside its copy's, with their links looked up for that part alone,
+//! and let go. What stays is the tickets' ids and the report: counts, and the records that
+//! differ.
 //!
-//! Layout: `run` reads and compares part after part; `readers` reads both sides; `compare`
+//! Layout: `run` reads and compares kind after kind and part after part; `readers` reads a
+//! part and the links; `held` keeps the new side's records of a kind on disk; `compare`
 //! puts a linked pair side by side (through `forms` and [`crate::losses`]); `report` is what
 //! it found, and `summary` how a person reads it in a terminal.
 
 mod compare;
+mod held;
 mod readers;
 mod report;
 mod run;

@@ -1,5 +1,5 @@
-//! Reading both sides for a verification: the listed kinds whole, a ticket's children per
-//! ticket, linked records a change feed does not show yet one by one, and the links.
+//! Reading for a verification: a ticket's children per ticket, and the links (the listed
+//! kinds are read page by page in `run`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +12,7 @@ use futures::{StreamExt, TryStreamExt};
 use crate::error::EngineError;
 use crate::forms::Forms;
 
-/// Records of both sides, read once.
+/// Records of both sides, read once: the comments and attachments of a part of the tickets.
 #[derive(Debug, Default)]
 pub struct Snapshot {
     /// Records by kind and side.
@@ -22,36 +22,6 @@ pub struct Snapshot {
     /// Where the old side's attachments read per ticket can be downloaded, by id: a comment
     /// whose inline images the plan keeps as links points at these addresses.
     pub sources: BTreeMap<PlatformId, url::Url>,
-}
-
-/// Reads every record of `kinds` that one side lists (not those read per ticket).
-pub(super) async fn read_side(
-    connector: &dyn Connector,
-    kinds: &[RecordKind],
-    snapshot: &mut Snapshot,
-) -> Result<(), EngineError> {
-    let side = connector.side();
-    let per_ticket = connector.capabilities().read_per_ticket;
-    for kind in kinds.iter().filter(|k| !per_ticket.contains(k)) {
-        if !connector.capabilities().can_read(*kind) {
-            continue;
-        }
-        let mut position = ReadPosition::start();
-        loop {
-            let page = connector.read_page(*kind, &position).await?;
-            keep(
-                snapshot,
-                side,
-                page.items,
-                page.rejected.iter().map(|r| r.kind),
-            );
-            match page.next {
-                Some(next) if !page.done && next != position => position = next,
-                _ => break,
-            }
-        }
-    }
-    Ok(())
 }
 
 /// Reads every comment (with its attachments) of one ticket.
@@ -84,42 +54,6 @@ pub(super) async fn read_ticket_children(
             _ => return Ok(()),
         }
     }
-}
-
-/// Reads one by one the linked records of one side that its change feed did not show yet
-/// (Zendesk's exports leave out their last minute, so a verification right after a backfill
-/// would find the newest copies missing). Usually there are none, and no request is made.
-pub(super) async fn read_unseen(
-    connector: &dyn Connector,
-    kinds: &[RecordKind],
-    forms: &Forms,
-    snapshot: &mut Snapshot,
-) -> Result<(), EngineError> {
-    let side = connector.side();
-    let caps = connector.capabilities();
-    for kind in kinds.iter().filter(|k| caps.incremental.contains(k)) {
-        let seen: BTreeSet<PlatformId> = snapshot
-            .records
-            .get(&(*kind, side))
-            .map(|r| r.iter().map(|o| o.id.clone()).collect())
-            .unwrap_or_default();
-        let mut unseen = forms.linked_ids(*kind, side);
-        unseen.retain(|id| !seen.contains(id));
-        unseen.sort();
-        if !unseen.is_empty() {
-            tracing::info!(%kind, %side, count = unseen.len(), "Reading linked records the change feed does not show yet.");
-        }
-        for id in unseen {
-            let page = connector.read_one(*kind, &id).await?;
-            keep(
-                snapshot,
-                side,
-                page.items,
-                page.rejected.iter().map(|r| r.kind),
-            );
-        }
-    }
-    Ok(())
 }
 
 fn keep(
