@@ -19,7 +19,10 @@ use cutover_control::plan::names::MatchBy;
 use cutover_control::plan::open::{Table as OpenTable, choices, hint, toml_key};
 use cutover_control::plan::values::Target;
 use cutover_model::accounts::AccountSnapshot;
-use cutover_model::records::{Agent, CustomFieldDef, FieldTarget, Group, Record, Role, Ticket};
+use cutover_model::accounts::same_name;
+use cutover_model::records::{
+    Agent, CustomFieldDef, CustomFields, FieldOption, FieldTarget, Group, Record, Role, Ticket,
+};
 use cutover_model::{PlatformId, RecordKind, Side};
 
 /// A value with no entry in its table: names the value and the line to add to the plan.
@@ -142,6 +145,10 @@ pub struct Mapping {
     titles: BTreeMap<(Side, String), String>,
     /// Keys of custom ticket fields by (side, title): the way back from a title.
     keys: BTreeMap<(Side, String), String>,
+    /// The choices of each choice field by (side, the records it is on, key): a value is
+    /// carried as the choice of the same name on the other side (Zendesk stores
+    /// `mid_market` for the choice "Mid-market", Freshdesk stores "Mid-market").
+    options: BTreeMap<(Side, FieldTarget, String), Vec<FieldOption>>,
     /// The plan's tables as written, for what asks which values they decide.
     plan: PlanMapping,
     /// The plan's `copy.since`: old tickets created before it are left behind, with their
@@ -171,6 +178,7 @@ impl Mapping {
             unmatched_group: plan.unmatched_group.clone(),
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
+            options: BTreeMap::new(),
             plan: plan.clone(),
             since: None,
             link_inline_images: false,
@@ -235,6 +243,12 @@ impl Mapping {
     /// Learns a custom field's title, so `[mapping.fields]` may name it by title (Zendesk keys
     /// ticket field values by the field's id).
     pub fn learn_field(&mut self, side: Side, field: &CustomFieldDef) {
+        if !field.options.is_empty() {
+            self.options.insert(
+                (side, field.target, field.key.clone()),
+                field.options.clone(),
+            );
+        }
         if field.target == FieldTarget::Ticket {
             self.titles
                 .insert((side, field.key.clone()), field.title.clone());
@@ -252,6 +266,14 @@ impl Mapping {
             Record::Role(role) => self.role(role, from),
             Record::Agent(agent) => self.agent(agent, from),
             Record::CustomField(field) => self.field_def(field, from),
+            Record::Organization(mut org) => {
+                self.choices_of(FieldTarget::Organization, &mut org.custom_fields, from);
+                Ok(Translated::Record(Record::Organization(org)))
+            }
+            Record::Contact(mut contact) => {
+                self.choices_of(FieldTarget::Contact, &mut contact.custom_fields, from);
+                Ok(Translated::Record(Record::Contact(contact)))
+            }
             Record::Attachment(a) if a.inline && self.link_inline_images && from == Side::Old => {
                 Ok(Translated::Dropped(format!(
                     "inline image {}: the copy links to it on the old platform \
@@ -300,11 +322,68 @@ impl Mapping {
         let mut fields = BTreeMap::new();
         for (key, value) in std::mem::take(&mut ticket.custom_fields) {
             if let Some(mapped) = self.field_key(&key, from)? {
+                let value = self.choice(FieldTarget::Ticket, (&key, &mapped), value, from);
                 fields.insert(mapped, value);
             }
         }
         ticket.custom_fields = fields;
         Ok(Translated::Record(Record::Ticket(ticket)))
+    }
+
+    /// The values of the choice fields of a contact or organization (carried under their own
+    /// key) as the other side stores the same choices.
+    fn choices_of(&self, target: FieldTarget, fields: &mut CustomFields, from: Side) {
+        for (key, value) in fields.iter_mut() {
+            let taken = std::mem::take(value);
+            *value = self.choice(target, (key, key), taken, from);
+        }
+    }
+
+    /// A choice field's value (a list's items one by one) as the other side stores the same
+    /// choice: the field's choice on `from` whose stored value it is, then the other side's
+    /// choice of the same name (exactly, then case and spacing aside), or of the same stored
+    /// value. A value neither side's choices know is carried as it is, and the target says
+    /// whether it takes it.
+    fn choice(
+        &self,
+        target: FieldTarget,
+        (key, other_key): (&str, &str),
+        value: serde_json::Value,
+        from: Side,
+    ) -> serde_json::Value {
+        let (Some(ours), Some(theirs)) = (
+            self.options.get(&(from, target, key.to_owned())),
+            self.options
+                .get(&(from.other(), target, other_key.to_owned())),
+        ) else {
+            return value;
+        };
+        let one = |stored: &str| -> Option<String> {
+            let option = ours.iter().find(|o| o.value == stored)?;
+            theirs
+                .iter()
+                .find(|o| o.name == option.name)
+                .or_else(|| theirs.iter().find(|o| same_name(&o.name, &option.name)))
+                .or_else(|| theirs.iter().find(|o| o.value == option.value))
+                .map(|o| o.value.clone())
+        };
+        match value {
+            serde_json::Value::String(stored) => {
+                serde_json::Value::String(one(&stored).unwrap_or(stored))
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(stored) => {
+                            serde_json::Value::String(one(&stored).unwrap_or(stored))
+                        }
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
     }
 
     /// A custom ticket field's key on the other side (`None`: dropped). The table is tried with

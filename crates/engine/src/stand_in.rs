@@ -147,7 +147,33 @@ impl Names {
             }
             *slot = Some(Arc::new(listed));
         }
-        slot.as_ref().and_then(|listed| listed.get(&key).cloned())
+        let listed = slot.as_ref().and_then(|listed| listed.get(&key).cloned());
+        drop(slot);
+        if listed.is_some() || kind != RecordKind::Agent {
+            return listed;
+        }
+        // An agent who left may be a customer now (Zendesk downgrades a leaver to end-user and
+        // keeps them on their tickets): the source still has the person.
+        let former = match source.read_one(RecordKind::Contact, id).await {
+            Ok(page) => page.items.into_iter().find_map(|o| match o.record {
+                Record::Contact(c) => Some(match &c.email {
+                    Some(email) => format!("{} <{email}> (no longer an agent)", c.name),
+                    None => format!("{} (no longer an agent)", c.name),
+                }),
+                _ => None,
+            }),
+            Err(error) => {
+                tracing::debug!(%id, error = %error, "Could not read the person an agent reference points at.");
+                None
+            }
+        };
+        if let Some(name) = &former {
+            self.learned
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, name.clone());
+        }
+        former
     }
 }
 

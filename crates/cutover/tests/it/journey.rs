@@ -327,7 +327,7 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
     // The whole move on the plain accounts: on realistic ones agents who left still hold back
     // their tickets, and contact and organization fields have no table yet (see
     // `discovery_on_realistic_accounts`, which goes as far as the refusal).
-    let mv = Journey::new(from, to, postgres, AccountProfile::Plain).await;
+    let mv = Journey::new(from, to, postgres, AccountProfile::Realistic).await;
     let inventory = discovered(&mv, from, to).await;
 
     // The plan edited as the hints say, then the move.

@@ -205,6 +205,17 @@ impl<'a> Comparer<'a> {
         let empty = Vec::new();
         paging.comment_tickets.clear();
         paging.linked_images = linked_images(forms, snapshot);
+        // Field definitions first: organizations and contacts, read before them, hold values
+        // of their choices.
+        for side in [Side::Old, Side::New] {
+            for observed in snapshot
+                .records
+                .get(&(RecordKind::CustomField, side))
+                .unwrap_or(&empty)
+            {
+                forms.learn(observed);
+            }
+        }
         for kind in RecordKind::ALL.iter().filter(|k| kinds.contains(k)) {
             let old = snapshot.records.get(&(*kind, Side::Old)).unwrap_or(&empty);
             let new = snapshot.records.get(&(*kind, Side::New)).unwrap_or(&empty);
