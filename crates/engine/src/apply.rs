@@ -99,9 +99,13 @@ impl Applier {
         store: Arc<dyn Store>,
         source: Arc<dyn Connector>,
         target: Arc<dyn Connector>,
-        mapping: Mapping,
+        mut mapping: Mapping,
         dry_run: bool,
     ) -> Self {
+        let to = target.capabilities();
+        if source.side() == Side::Old && !to.agents_who_left {
+            mapping.leaving_leavers_behind(Some(to.platform));
+        }
         Applier {
             store,
             source,

@@ -151,6 +151,9 @@ pub struct Mapping {
     options: BTreeMap<(Side, FieldTarget, String), Vec<FieldOption>>,
     /// The plan's tables as written, for what asks which values they decide.
     plan: PlanMapping,
+    /// The new platform, when it has no place for an agent who has left
+    /// (`Capabilities::agents_who_left`): such an agent is not carried.
+    leavers_not_carried: Option<cutover_model::PlatformKind>,
     /// The plan's `copy.since`: old tickets created before it are left behind, with their
     /// comments, attachments and ratings.
     since: Option<chrono::NaiveDate>,
@@ -179,6 +182,7 @@ impl Mapping {
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
             options: BTreeMap::new(),
+            leavers_not_carried: None,
             plan: plan.clone(),
             since: None,
             link_inline_images: false,
@@ -222,6 +226,12 @@ impl Mapping {
     /// Whether old inline images stay where they are, the copied bodies linking to them.
     pub fn links_inline_images(&self) -> bool {
         self.link_inline_images
+    }
+
+    /// Leaves the old side's agents who have left behind, when the new platform `to` has no
+    /// place for them (`Capabilities::agents_who_left`): their history takes the stand-in.
+    pub fn leaving_leavers_behind(&mut self, to: Option<cutover_model::PlatformKind>) {
+        self.leavers_not_carried = to;
     }
 
     /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
@@ -467,6 +477,16 @@ impl Mapping {
     /// Agents are matched by e-mail (or name); an override renames or drops one. An agent with
     /// no override keeps its identity: that is the match.
     fn agent(&self, mut agent: Agent, from: Side) -> Result<Translated, Hole> {
+        if let Some(to) = self.leavers_not_carried
+            && from == Side::Old
+            && !agent.active
+        {
+            return Ok(Translated::Dropped(format!(
+                "agent {:?} has left, and {to} has no place for an agent who has left: the \
+                 history they wrote takes [mapping.agents] unmatched",
+                agent.email
+            )));
+        }
         let identity = match self.match_by {
             MatchBy::Email => agent.email.clone(),
             MatchBy::Name => agent.name.clone(),

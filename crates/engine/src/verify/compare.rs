@@ -334,6 +334,11 @@ fn compare_one<'a>(
         .losses()
         .level(&mut old_form, &mut new_form, written_to);
     lacks.extend(stand_in::level(&old_form, &mut new_form));
+    lacks.extend(crate::losses::level_found(
+        &mut old_form,
+        &mut new_form,
+        new.origin.is_none(),
+    ));
     let mut reasons: Vec<String> = lacks.iter().map(|lack| lack.reason()).collect();
     reasons.extend(crate::rules::level_pair(
         forms.losses(),

@@ -42,6 +42,10 @@ pub async fn verify_in_parts(
 ) -> Result<VerifyReport, EngineError> {
     let tickets_per_part = tickets_per_part.max(1);
     let (old_caps, new_caps) = (old.capabilities(), new.capabilities());
+    let mut mapping = mapping;
+    if !new_caps.agents_who_left {
+        mapping.leaving_leavers_behind(Some(new_caps.platform));
+    }
     let per_ticket = |k: &RecordKind| {
         old_caps.read_per_ticket.contains(k) || new_caps.read_per_ticket.contains(k)
     };
