@@ -106,6 +106,11 @@ pub const AGENT_FOUND_ROLE: Lack = Lack {
     what: "agent.role",
     why: "an agent the target had already keeps the role the new team gave them",
 };
+/// The description of a group the target had already (found by its name).
+pub const GROUP_FOUND_DESCRIPTION: Lack = Lack {
+    what: "group.description",
+    why: "a group the target had already keeps its own description",
+};
 /// The permissions of a role whose source says nothing of them.
 pub const ROLE_PERMISSIONS: Lack = Lack {
     what: "role.permissions",
@@ -290,7 +295,10 @@ impl Losses {
                 note(true, ATTACHMENT_INLINE);
             }
             (Record::CustomField(a), Record::CustomField(b)) => {
-                if losses.fields_found_by_label && a.title != b.title && same_name(&a.title, &b.title) {
+                if losses.fields_found_by_label
+                    && a.title != b.title
+                    && same_name(&a.title, &b.title)
+                {
                     a.title.clone_from(&b.title);
                     note(true, FIELD_FOUND);
                 }
@@ -320,9 +328,9 @@ impl Losses {
 }
 
 /// Levels what a linked pair of people and roles may hold on the target beyond the move:
-/// memberships the new team added, the role of an agent the target had already (`found`: the
-/// copy carries no cutover mark, so cutover did not create it), the permissions of a role whose
-/// source reads none. What the old side has and the new one lacks is never levelled.
+/// memberships the new team added, the role of an agent and the description of a group the
+/// target had already (`found`: the copy carries no cutover mark, so cutover did not create
+/// it), the permissions of a role whose source reads none. What the old side has and the new one lacks is never levelled.
 pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack> {
     let mut reasons = Vec::new();
     match (old, new) {
@@ -336,7 +344,13 @@ pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack>
                 reasons.push(AGENT_FOUND_ROLE);
             }
         }
-        (Record::Role(a), Record::Role(b)) if a.permissions.is_empty() && !b.permissions.is_empty() => {
+        (Record::Group(a), Record::Group(b)) if found && a.description != b.description => {
+            b.description.clone_from(&a.description);
+            reasons.push(GROUP_FOUND_DESCRIPTION);
+        }
+        (Record::Role(a), Record::Role(b))
+            if a.permissions.is_empty() && !b.permissions.is_empty() =>
+        {
             b.permissions.clear();
             reasons.push(ROLE_PERMISSIONS);
         }

@@ -267,6 +267,56 @@ impl Mapping {
         }
     }
 
+    /// The old group or role whose copy the old one named `name` shares, when the plan maps
+    /// several onto one new value (`"Tier 2" = "Escalations"`, `VIP = "Escalations"`): the one
+    /// spelled like the new value, else the first in byte order, is copied (or found); the
+    /// others are linked to nothing of their own, and what refers to them refers to its copy.
+    pub fn merged_into(&self, kind: RecordKind, name: &str) -> Option<&str> {
+        let table = match kind {
+            RecordKind::Group => &self.groups,
+            RecordKind::Role => &self.roles,
+            _ => return None,
+        };
+        let new = table.forward.get(name)?.resolve(name)?;
+        let kept = table.backward.get(new)?;
+        (kept != name).then_some(kept.as_str())
+    }
+
+    /// Whether the plan maps several old groups or roles onto one new value.
+    pub fn has_merges(&self) -> bool {
+        [
+            (RecordKind::Group, &self.groups),
+            (RecordKind::Role, &self.roles),
+        ]
+        .iter()
+        .any(|(kind, table)| {
+            table
+                .forward
+                .keys()
+                .any(|old| self.merged_into(*kind, old).is_some())
+        })
+    }
+
+    /// Of the old side's groups and roles (kind, id, name), each one that shares another's
+    /// copy ([`Mapping::merged_into`]), with the id of the one it shares.
+    pub(crate) fn merges<'a>(
+        &self,
+        records: impl IntoIterator<Item = (RecordKind, &'a PlatformId, &'a str)>,
+    ) -> BTreeMap<(RecordKind, PlatformId), PlatformId> {
+        let records: Vec<(RecordKind, &PlatformId, &str)> = records.into_iter().collect();
+        let mut merges = BTreeMap::new();
+        for (kind, id, name) in &records {
+            let Some(kept) = self.merged_into(*kind, name) else {
+                continue;
+            };
+            if let Some((_, kept_id, _)) = records.iter().find(|(k, _, n)| k == kind && *n == kept)
+            {
+                merges.insert((*kind, (*id).clone()), (*kept_id).clone());
+            }
+        }
+        merges
+    }
+
     /// Translates a record read on `from` into the other side's vocabulary. References are left
     /// as they are.
     pub fn translate(&self, record: Record, from: Side) -> Result<Translated, Hole> {
@@ -449,6 +499,14 @@ impl Mapping {
     }
 
     fn group(&self, mut group: Group, from: Side) -> Result<Translated, Hole> {
+        if from == Side::Old
+            && let Some(kept) = self.merged_into(RecordKind::Group, &group.name)
+        {
+            return Ok(Translated::Dropped(format!(
+                "group {:?} shares the copy of {kept:?}: [mapping.groups] maps both onto one group",
+                group.name
+            )));
+        }
         match self.groups.map(&group.name, from)? {
             Some(name) => {
                 group.name = name;
@@ -462,6 +520,14 @@ impl Mapping {
     }
 
     fn role(&self, mut role: Role, from: Side) -> Result<Translated, Hole> {
+        if from == Side::Old
+            && let Some(kept) = self.merged_into(RecordKind::Role, &role.name)
+        {
+            return Ok(Translated::Dropped(format!(
+                "role {:?} shares the copy of {kept:?}: [mapping.roles] maps both onto one role",
+                role.name
+            )));
+        }
         match self.roles.map(&role.name, from)? {
             Some(name) => {
                 role.name = name;

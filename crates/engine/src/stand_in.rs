@@ -460,7 +460,7 @@ fn name(record: &Record) -> Option<String> {
 
 /// Every record of `kind` a connector lists (none when it cannot list the kind); records it
 /// cannot read are left out.
-async fn every(
+pub(crate) async fn every(
     connector: &dyn Connector,
     kind: RecordKind,
 ) -> Result<Vec<(PlatformId, Record)>, EngineError> {

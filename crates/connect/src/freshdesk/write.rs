@@ -234,7 +234,11 @@ impl FreshdeskConnector {
         let wanted = agent
             .groups
             .iter()
-            .map(|g| outbound.targets.require(&op, "groups", &[RecordKind::Group], g))
+            .map(|g| {
+                outbound
+                    .targets
+                    .require(&op, "groups", &[RecordKind::Group], g)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if wanted.is_empty() {
             return Ok(());

@@ -205,6 +205,12 @@ impl<'a> Comparer<'a> {
         let empty = Vec::new();
         paging.comment_tickets.clear();
         paging.linked_images = linked_images(forms, snapshot);
+        forms.learn_merges(
+            [RecordKind::Group, RecordKind::Role]
+                .iter()
+                .filter_map(|kind| snapshot.records.get(&(*kind, Side::Old)))
+                .flatten(),
+        );
         // Field definitions first: organizations and contacts, read before them, hold values
         // of their choices.
         for side in [Side::Old, Side::New] {
