@@ -188,6 +188,9 @@ pub(crate) struct NotCarried<'a> {
     /// Agents and groups the plan drops, by id.
     dropped_agents: BTreeSet<PlatformId>,
     dropped_groups: BTreeSet<PlatformId>,
+    /// Whether agents who have left are not carried (the target has no place for them,
+    /// `Capabilities::agents_who_left`).
+    pub(crate) leavers_left_behind: bool,
     /// Tickets whose agent, or group, is not carried.
     assigned: u64,
     grouped: u64,
@@ -202,6 +205,7 @@ impl<'a> NotCarried<'a> {
             copies_groups: kinds.contains(&RecordKind::Group),
             dropped_agents: BTreeSet::new(),
             dropped_groups: BTreeSet::new(),
+            leavers_left_behind: false,
             assigned: 0,
             grouped: 0,
         }
@@ -218,7 +222,9 @@ impl<'a> NotCarried<'a> {
                     MatchBy::Email => &a.email,
                     MatchBy::Name => &a.name,
                 };
-                if drops(&self.plan.agents.overrides, identity) {
+                if drops(&self.plan.agents.overrides, identity)
+                    || (self.leavers_left_behind && !a.active)
+                {
                     self.dropped_agents.insert(id.clone());
                 }
             }
@@ -249,12 +255,17 @@ impl<'a> NotCarried<'a> {
     /// What the move does with that history, one loss per field.
     pub(crate) fn losses(&self, to: PlatformKind) -> Vec<Loss> {
         let agents_lost = !self.copies_agents || !self.dropped_agents.is_empty();
-        let agents_why = Self::why(
+        let mut agents_why = Self::why(
             self.copies_agents,
             self.dropped_agents.len(),
             "agent",
             "agents.overrides",
         );
+        if self.leavers_left_behind && self.copies_agents {
+            agents_why.push_str(&format!(
+                ", agents who have left among them: {to} has no place for an agent who has left"
+            ));
+        }
         let unmatched = self
             .plan
             .agents
