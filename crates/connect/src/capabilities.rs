@@ -54,6 +54,13 @@ pub struct Capabilities {
     /// Whether a custom field that already exists on the platform is found by its label and kept
     /// as it is (its type included) rather than created with the old field's type.
     pub fields_found_by_label: bool,
+    /// Whether a custom field can be switched off (retired) through the API; Freshdesk's fields
+    /// are always in use.
+    pub field_active: bool,
+    /// Whether an agent who has left can be written as one (Zendesk suspends them); where not
+    /// (Freshdesk's API has no such state, and an agent created there is one more seat in use),
+    /// an agent who has left is not carried and their history takes the plan's stand-in.
+    pub agents_who_left: bool,
     /// How the platform rates satisfaction, as a person reads it (scores travel on 1 to 5).
     pub rating_scale: &'static str,
     /// Whether creating a ticket may trigger the platform's own notifications to the requester

@@ -90,7 +90,13 @@ pub struct Applier {
     pub(crate) stand_ins: futures::lock::Mutex<Option<Arc<StandIns>>>,
     /// The source's agents and groups as a person names them.
     pub(crate) names: Names,
+    /// Old groups and roles that share another's copy, with its id: read on first use, when
+    /// the plan maps several onto one (see `Mapping::merged_into`).
+    pub(crate) merges: futures::lock::Mutex<Option<Arc<Merges>>>,
 }
+
+/// Old groups and roles that share another's copy, by kind and id, with the id they share.
+pub(crate) type Merges = BTreeMap<(RecordKind, PlatformId), PlatformId>;
 
 impl Applier {
     /// An applier from `source`'s side to `target`'s. In a dry run nothing is written to the
@@ -99,9 +105,13 @@ impl Applier {
         store: Arc<dyn Store>,
         source: Arc<dyn Connector>,
         target: Arc<dyn Connector>,
-        mapping: Mapping,
+        mut mapping: Mapping,
         dry_run: bool,
     ) -> Self {
+        let to = target.capabilities();
+        if source.side() == Side::Old && !to.agents_who_left {
+            mapping.leaving_leavers_behind(Some(to.platform));
+        }
         Applier {
             store,
             source,
@@ -114,6 +124,7 @@ impl Applier {
             finished: RwLock::new(BTreeSet::new()),
             stand_ins: futures::lock::Mutex::new(None),
             names: Names::default(),
+            merges: futures::lock::Mutex::new(None),
         }
     }
 
@@ -313,10 +324,24 @@ impl Applier {
             Record::Group(_) => self.names.learn(&observed.id, &observed.record),
             _ => {}
         }
-        let translated = match self.mapping().translate(observed.record.clone(), from) {
+        let (translation, shares) = {
+            let mapping = self.mapping();
+            // A group or role that shares another's copy is not left behind: what refers to it
+            // is linked through that one.
+            let shares = from == Side::Old
+                && match &observed.record {
+                    Record::Group(g) => mapping.merged_into(kind, &g.name).is_some(),
+                    Record::Role(r) => mapping.merged_into(kind, &r.name).is_some(),
+                    _ => false,
+                };
+            (mapping.translate(observed.record.clone(), from), shares)
+        };
+        let translated = match translation {
             Ok(Translated::Record(record)) => record,
             Ok(Translated::Dropped(reason)) => {
-                self.state.drop_record((kind, from, observed.id.clone()));
+                if !shares {
+                    self.state.drop_record((kind, from, observed.id.clone()));
+                }
                 return Err(Outcome::Dropped(reason));
             }
             Err(hole) => return Err(Outcome::DeadLettered(hole.reason(kind, &observed.id))),
@@ -383,7 +408,53 @@ impl Applier {
                 return Ok(Some((*kind, link)));
             }
         }
+        // A group or role that shares another's copy is linked through that one.
+        if let Some((kind, kept)) = self.merged(reference, from).await? {
+            let link = self
+                .state
+                .find_link(self.store.as_ref(), kind, from, &kept)
+                .await?;
+            return Ok(link.map(|link| (kind, link)));
+        }
         Ok(None)
+    }
+
+    /// The old group or role whose copy the referenced one shares, if it shares one.
+    async fn merged(
+        &self,
+        reference: &Reference,
+        from: Side,
+    ) -> Result<Option<(RecordKind, PlatformId)>, EngineError> {
+        let shares = |k: &RecordKind| matches!(k, RecordKind::Group | RecordKind::Role);
+        if from != Side::Old || !reference.kinds.iter().any(shares) || !self.mapping().has_merges()
+        {
+            return Ok(None);
+        }
+        let mut slot = self.merges.lock().await;
+        if slot.is_none() {
+            let mut records = Vec::new();
+            for kind in [RecordKind::Group, RecordKind::Role] {
+                for (id, record) in crate::stand_in::every(self.source.as_ref(), kind).await? {
+                    let name = match &record {
+                        Record::Group(g) => g.name.clone(),
+                        Record::Role(r) => r.name.clone(),
+                        _ => continue,
+                    };
+                    records.push((kind, id, name));
+                }
+            }
+            let merges = self
+                .mapping()
+                .merges(records.iter().map(|(k, id, n)| (*k, id, n.as_str())));
+            *slot = Some(Arc::new(merges));
+        }
+        Ok(slot.as_ref().and_then(|merges| {
+            reference.kinds.iter().find_map(|kind| {
+                merges
+                    .get(&(*kind, reference.key.clone()))
+                    .map(|kept| (*kind, kept.clone()))
+            })
+        }))
     }
 
     /// What becomes of a reference with no link: removed or replaced when the plan drops its

@@ -149,7 +149,9 @@ impl Run {
         self.unpark().await?;
         let mut finished = BTreeSet::new();
         for kind in kinds {
-            if kind == RecordKind::Ticket {
+            // Once the definitions are copied: a choice field's values are carried as the
+            // target's choice of the same name (organizations and contacts hold them too).
+            if kind != RecordKind::CustomField {
                 self.applier.learn_fields().await?;
             }
             if self.can_copy(kind) {

@@ -91,6 +91,8 @@ pub(crate) struct Forms {
     copied: BTreeSet<RecordKind>,
     /// What one side cannot hold: left out of both forms.
     losses: Losses,
+    /// Old groups and roles that share another's copy, with its id (`Mapping::merged_into`).
+    merges: crate::apply::Merges,
 }
 
 impl Forms {
@@ -102,6 +104,7 @@ impl Forms {
             dropped: BTreeSet::new(),
             copied: copied.iter().copied().collect(),
             losses: Losses::default(),
+            merges: crate::apply::Merges::new(),
         };
         forms.add_links(links);
         forms
@@ -163,6 +166,24 @@ impl Forms {
             .or_else(|| self.part_links.get(kind, side, id))
     }
 
+    /// Learns which of the old side's groups and roles share another's copy.
+    pub(crate) fn learn_merges<'a>(&mut self, old: impl IntoIterator<Item = &'a Observed>) {
+        if !self.mapping.has_merges() {
+            return;
+        }
+        let records: Vec<(RecordKind, &PlatformId, &str)> = old
+            .into_iter()
+            .filter_map(|o| match &o.record {
+                Record::Group(g) => Some((RecordKind::Group, &o.id, g.name.as_str())),
+                Record::Role(r) => Some((RecordKind::Role, &o.id, r.name.as_str())),
+                _ => None,
+            })
+            .collect();
+        // Learned kind by kind (a part of tickets' children holds none): what was learned
+        // stands.
+        self.merges.extend(self.mapping.merges(records));
+    }
+
     /// Learns what later forms depend on: field titles.
     pub(crate) fn learn(&mut self, observed: &Observed) {
         if let Record::CustomField(def) = &observed.record {
@@ -210,9 +231,16 @@ impl Forms {
         }
         let kinds = kinds_by_reference(&record);
         let (dropped, copied, links) = (&self.dropped, &self.copied, &self.links);
+        let merges = &self.merges;
         let not_carried = PlatformId::parse(NOT_CARRIED).ok();
         rewrite(&mut record, |field, key| {
             let ks = kinds.get(&(field, key.clone()));
+            // A group or role that shares another's copy stands for that one, as in a backfill.
+            let shared = ks.and_then(|ks| {
+                ks.iter()
+                    .find_map(|k| merges.get(&(*k, key.clone())).cloned())
+            });
+            let key = shared.as_ref().unwrap_or(key);
             if stand_in::lack(kind, field).is_some() {
                 let linked =
                     ks.is_some_and(|ks| ks.iter().any(|k| links.get(*k, Side::Old, key).is_some()));

@@ -99,6 +99,7 @@ pub async fn inventory(
     let mut counts = BTreeMap::new();
     let mut unreadable = BTreeMap::new();
     let mut not_carried = stand_in::NotCarried::new(plan, kinds);
+    not_carried.leavers_left_behind = !target.capabilities().agents_who_left;
     for kind in RecordKind::ALL.iter().copied() {
         if !read_kinds.contains(&kind) || !caps.readable.contains(&kind) {
             continue;

@@ -10,7 +10,8 @@ use cutover_connect::Capabilities;
 use cutover_model::PlatformKind;
 use cutover_model::RecordKind;
 use cutover_model::Side;
-use cutover_model::records::{Channel, Record};
+use cutover_model::accounts::same_name;
+use cutover_model::records::{Channel, CustomFieldDef, Record};
 use serde::Serialize;
 
 /// Something of the old platform that does not reach the new one as it is.
@@ -80,6 +81,42 @@ pub const FIELD_TYPE: Lack = Lack {
     why: "a field found by its label on the target keeps the target's type",
 };
 
+/// What a field the target had already keeps of its own: its label's case and spacing, its
+/// choices as the target names and stores them.
+pub const FIELD_FOUND: Lack = Lack {
+    what: "custom_field.found",
+    why: "a field the target had already (found by its label, case and spacing aside) keeps its \
+          label and its choices as the target writes them",
+};
+/// A retired field, on a target whose fields cannot be switched off.
+pub const FIELD_ACTIVE: Lack = Lack {
+    what: "custom_field.active",
+    why: "the target's fields cannot be switched off: a retired field is copied in use",
+};
+
+/// An agent's groups on the target beyond those carried: the move adds memberships, it never
+/// takes away what the new team set up.
+pub const AGENT_GROUPS: Lack = Lack {
+    what: "agent.groups",
+    why: "the agent is in groups of the target's besides those carried: the move only adds \
+          memberships",
+};
+/// The role of an agent the target had already (found by e-mail, not created by cutover).
+pub const AGENT_FOUND_ROLE: Lack = Lack {
+    what: "agent.role",
+    why: "an agent the target had already keeps the role the new team gave them",
+};
+/// The description of a group the target had already (found by its name).
+pub const GROUP_FOUND_DESCRIPTION: Lack = Lack {
+    what: "group.description",
+    why: "a group the target had already keeps its own description",
+};
+/// The permissions of a role whose source says nothing of them.
+pub const ROLE_PERMISSIONS: Lack = Lack {
+    what: "role.permissions",
+    why: "the source's role carries no permissions cutover reads: the target's role keeps its own",
+};
+
 /// A ticket's agent that is not carried (an agent who left, a role with no counterpart, dropped,
 /// or agents left out of `[copy] kinds`): see `stand_in.rs`.
 pub const ASSIGNEE_NOT_CARRIED: Lack = Lack {
@@ -132,6 +169,8 @@ pub struct Losses {
     pub field_option_names: bool,
     /// The target keeps the type of a field it found by its label.
     pub fields_found_by_label: bool,
+    /// A side's fields cannot be switched off.
+    pub field_active: bool,
     /// The platforms of the sides (old, new): what each holds of a rule (`cutover_connect::fit`,
     /// levelled by `rules::level_pair`).
     pub platforms: Option<[PlatformKind; 2]>,
@@ -157,6 +196,7 @@ impl Losses {
             attachment_inline: !(old.attachment_inline && new.attachment_inline),
             field_option_names: !(old.field_option_names && new.field_option_names),
             fields_found_by_label: new.fields_found_by_label,
+            field_active: !(old.field_active && new.field_active),
             platforms: Some([old.platform, new.platform]),
             unwritable_config: [
                 crate::rules::unwritable_config(old),
@@ -180,6 +220,8 @@ impl Losses {
             (self.attachment_inline, ATTACHMENT_INLINE),
             (self.field_option_names, FIELD_OPTION_NAMES),
             (self.fields_found_by_label, FIELD_TYPE),
+            (self.fields_found_by_label, FIELD_FOUND),
+            (self.field_active, FIELD_ACTIVE),
         ];
         flagged
             .into_iter()
@@ -283,6 +325,21 @@ impl Losses {
                 note(true, ATTACHMENT_INLINE);
             }
             (Record::CustomField(a), Record::CustomField(b)) => {
+                if losses.fields_found_by_label
+                    && a.title != b.title
+                    && same_name(&a.title, &b.title)
+                {
+                    a.title.clone_from(&b.title);
+                    note(true, FIELD_FOUND);
+                }
+                if losses.fields_found_by_label && a.options != b.options && same_choices(a, b) {
+                    a.options.clone_from(&b.options);
+                    note(true, FIELD_FOUND);
+                }
+                if losses.field_active && a.active != b.active {
+                    a.active = b.active;
+                    note(true, FIELD_ACTIVE);
+                }
                 if losses.field_option_names && a.options != b.options {
                     for option in a.options.iter_mut().chain(b.options.iter_mut()) {
                         option.name.clone_from(&option.value);
@@ -298,6 +355,47 @@ impl Losses {
         }
         reasons
     }
+}
+
+/// Levels what a linked pair of people and roles may hold on the target beyond the move:
+/// memberships the new team added, the role of an agent and the description of a group the
+/// target had already (`found`: the copy carries no cutover mark, so cutover did not create
+/// it), the permissions of a role whose source reads none. What the old side has and the new one lacks is never levelled.
+pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack> {
+    let mut reasons = Vec::new();
+    match (old, new) {
+        (Record::Agent(a), Record::Agent(b)) => {
+            if a.groups != b.groups && a.groups.iter().all(|g| b.groups.contains(g)) {
+                b.groups.clone_from(&a.groups);
+                reasons.push(AGENT_GROUPS);
+            }
+            if found && a.role != b.role {
+                b.role.clone_from(&a.role);
+                reasons.push(AGENT_FOUND_ROLE);
+            }
+        }
+        (Record::Group(a), Record::Group(b)) if found && a.description != b.description => {
+            b.description.clone_from(&a.description);
+            reasons.push(GROUP_FOUND_DESCRIPTION);
+        }
+        (Record::Role(a), Record::Role(b))
+            if a.permissions.is_empty() && !b.permissions.is_empty() =>
+        {
+            b.permissions.clear();
+            reasons.push(ROLE_PERMISSIONS);
+        }
+        _ => {}
+    }
+    reasons
+}
+
+/// Whether two fields offer the same choices by name (case and spacing aside), whatever each
+/// stores for them.
+fn same_choices(a: &CustomFieldDef, b: &CustomFieldDef) -> bool {
+    a.options.len() == b.options.len()
+        && a.options
+            .iter()
+            .all(|o| b.options.iter().any(|p| same_name(&o.name, &p.name)))
 }
 
 /// What the target's capabilities leave behind of what the source holds.
@@ -438,11 +536,23 @@ pub fn capability_losses(
                 format!("{to} keeps a choice's stored value, not its name: option names are lost"),
             );
         }
+        if !target.field_active {
+            add(
+                FIELD_ACTIVE.what,
+                format!("{to}'s fields cannot be switched off: a retired field is copied in use"),
+            );
+        }
         if target.fields_found_by_label {
             add(
                 FIELD_TYPE.what,
                 format!(
                     "a custom field {to} already has (found by its label) keeps its type on {to}"
+                ),
+            );
+            add(
+                FIELD_FOUND.what,
+                format!(
+                    "a custom field {to} already has (found by its label, case and spacing aside) keeps its label and its choices as {to} writes them; values are carried as the choice of the same name"
                 ),
             );
         }

@@ -19,7 +19,10 @@ use cutover_control::plan::names::MatchBy;
 use cutover_control::plan::open::{Table as OpenTable, choices, hint, toml_key};
 use cutover_control::plan::values::Target;
 use cutover_model::accounts::AccountSnapshot;
-use cutover_model::records::{Agent, CustomFieldDef, FieldTarget, Group, Record, Role, Ticket};
+use cutover_model::accounts::same_name;
+use cutover_model::records::{
+    Agent, CustomFieldDef, CustomFields, FieldOption, FieldTarget, Group, Record, Role, Ticket,
+};
 use cutover_model::{PlatformId, RecordKind, Side};
 
 /// A value with no entry in its table: names the value and the line to add to the plan.
@@ -142,8 +145,15 @@ pub struct Mapping {
     titles: BTreeMap<(Side, String), String>,
     /// Keys of custom ticket fields by (side, title): the way back from a title.
     keys: BTreeMap<(Side, String), String>,
+    /// The choices of each choice field by (side, the records it is on, key): a value is
+    /// carried as the choice of the same name on the other side (Zendesk stores
+    /// `mid_market` for the choice "Mid-market", Freshdesk stores "Mid-market").
+    options: BTreeMap<(Side, FieldTarget, String), Vec<FieldOption>>,
     /// The plan's tables as written, for what asks which values they decide.
     plan: PlanMapping,
+    /// The new platform, when it has no place for an agent who has left
+    /// (`Capabilities::agents_who_left`): such an agent is not carried.
+    leavers_not_carried: Option<cutover_model::PlatformKind>,
     /// The plan's `copy.since`: old tickets created before it are left behind, with their
     /// comments, attachments and ratings.
     since: Option<chrono::NaiveDate>,
@@ -171,6 +181,8 @@ impl Mapping {
             unmatched_group: plan.unmatched_group.clone(),
             titles: BTreeMap::new(),
             keys: BTreeMap::new(),
+            options: BTreeMap::new(),
+            leavers_not_carried: None,
             plan: plan.clone(),
             since: None,
             link_inline_images: false,
@@ -216,6 +228,12 @@ impl Mapping {
         self.link_inline_images
     }
 
+    /// Leaves the old side's agents who have left behind, when the new platform `to` has no
+    /// place for them (`Capabilities::agents_who_left`): their history takes the stand-in.
+    pub fn leaving_leavers_behind(&mut self, to: Option<cutover_model::PlatformKind>) {
+        self.leavers_not_carried = to;
+    }
+
     /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
     pub fn history_since(mut self, since: Option<chrono::NaiveDate>) -> Self {
         self.since = since;
@@ -235,12 +253,68 @@ impl Mapping {
     /// Learns a custom field's title, so `[mapping.fields]` may name it by title (Zendesk keys
     /// ticket field values by the field's id).
     pub fn learn_field(&mut self, side: Side, field: &CustomFieldDef) {
+        if !field.options.is_empty() {
+            self.options.insert(
+                (side, field.target, field.key.clone()),
+                field.options.clone(),
+            );
+        }
         if field.target == FieldTarget::Ticket {
             self.titles
                 .insert((side, field.key.clone()), field.title.clone());
             self.keys
                 .insert((side, field.title.clone()), field.key.clone());
         }
+    }
+
+    /// The old group or role whose copy the old one named `name` shares, when the plan maps
+    /// several onto one new value (`"Tier 2" = "Escalations"`, `VIP = "Escalations"`): the one
+    /// spelled like the new value, else the first in byte order, is copied (or found); the
+    /// others are linked to nothing of their own, and what refers to them refers to its copy.
+    pub fn merged_into(&self, kind: RecordKind, name: &str) -> Option<&str> {
+        let table = match kind {
+            RecordKind::Group => &self.groups,
+            RecordKind::Role => &self.roles,
+            _ => return None,
+        };
+        let new = table.forward.get(name)?.resolve(name)?;
+        let kept = table.backward.get(new)?;
+        (kept != name).then_some(kept.as_str())
+    }
+
+    /// Whether the plan maps several old groups or roles onto one new value.
+    pub fn has_merges(&self) -> bool {
+        [
+            (RecordKind::Group, &self.groups),
+            (RecordKind::Role, &self.roles),
+        ]
+        .iter()
+        .any(|(kind, table)| {
+            table
+                .forward
+                .keys()
+                .any(|old| self.merged_into(*kind, old).is_some())
+        })
+    }
+
+    /// Of the old side's groups and roles (kind, id, name), each one that shares another's
+    /// copy ([`Mapping::merged_into`]), with the id of the one it shares.
+    pub(crate) fn merges<'a>(
+        &self,
+        records: impl IntoIterator<Item = (RecordKind, &'a PlatformId, &'a str)>,
+    ) -> BTreeMap<(RecordKind, PlatformId), PlatformId> {
+        let records: Vec<(RecordKind, &PlatformId, &str)> = records.into_iter().collect();
+        let mut merges = BTreeMap::new();
+        for (kind, id, name) in &records {
+            let Some(kept) = self.merged_into(*kind, name) else {
+                continue;
+            };
+            if let Some((_, kept_id, _)) = records.iter().find(|(k, _, n)| k == kind && *n == kept)
+            {
+                merges.insert((*kind, (*id).clone()), (*kept_id).clone());
+            }
+        }
+        merges
     }
 
     /// Translates a record read on `from` into the other side's vocabulary. References are left
@@ -252,6 +326,14 @@ impl Mapping {
             Record::Role(role) => self.role(role, from),
             Record::Agent(agent) => self.agent(agent, from),
             Record::CustomField(field) => self.field_def(field, from),
+            Record::Organization(mut org) => {
+                self.choices_of(FieldTarget::Organization, &mut org.custom_fields, from);
+                Ok(Translated::Record(Record::Organization(org)))
+            }
+            Record::Contact(mut contact) => {
+                self.choices_of(FieldTarget::Contact, &mut contact.custom_fields, from);
+                Ok(Translated::Record(Record::Contact(contact)))
+            }
             Record::Attachment(a) if a.inline && self.link_inline_images && from == Side::Old => {
                 Ok(Translated::Dropped(format!(
                     "inline image {}: the copy links to it on the old platform \
@@ -300,11 +382,68 @@ impl Mapping {
         let mut fields = BTreeMap::new();
         for (key, value) in std::mem::take(&mut ticket.custom_fields) {
             if let Some(mapped) = self.field_key(&key, from)? {
+                let value = self.choice(FieldTarget::Ticket, (&key, &mapped), value, from);
                 fields.insert(mapped, value);
             }
         }
         ticket.custom_fields = fields;
         Ok(Translated::Record(Record::Ticket(ticket)))
+    }
+
+    /// The values of the choice fields of a contact or organization (carried under their own
+    /// key) as the other side stores the same choices.
+    fn choices_of(&self, target: FieldTarget, fields: &mut CustomFields, from: Side) {
+        for (key, value) in fields.iter_mut() {
+            let taken = std::mem::take(value);
+            *value = self.choice(target, (key, key), taken, from);
+        }
+    }
+
+    /// A choice field's value (a list's items one by one) as the other side stores the same
+    /// choice: the field's choice on `from` whose stored value it is, then the other side's
+    /// choice of the same name (exactly, then case and spacing aside), or of the same stored
+    /// value. A value neither side's choices know is carried as it is, and the target says
+    /// whether it takes it.
+    fn choice(
+        &self,
+        target: FieldTarget,
+        (key, other_key): (&str, &str),
+        value: serde_json::Value,
+        from: Side,
+    ) -> serde_json::Value {
+        let (Some(ours), Some(theirs)) = (
+            self.options.get(&(from, target, key.to_owned())),
+            self.options
+                .get(&(from.other(), target, other_key.to_owned())),
+        ) else {
+            return value;
+        };
+        let one = |stored: &str| -> Option<String> {
+            let option = ours.iter().find(|o| o.value == stored)?;
+            theirs
+                .iter()
+                .find(|o| o.name == option.name)
+                .or_else(|| theirs.iter().find(|o| same_name(&o.name, &option.name)))
+                .or_else(|| theirs.iter().find(|o| o.value == option.value))
+                .map(|o| o.value.clone())
+        };
+        match value {
+            serde_json::Value::String(stored) => {
+                serde_json::Value::String(one(&stored).unwrap_or(stored))
+            }
+            serde_json::Value::Array(items) => serde_json::Value::Array(
+                items
+                    .into_iter()
+                    .map(|item| match item {
+                        serde_json::Value::String(stored) => {
+                            serde_json::Value::String(one(&stored).unwrap_or(stored))
+                        }
+                        other => other,
+                    })
+                    .collect(),
+            ),
+            other => other,
+        }
     }
 
     /// A custom ticket field's key on the other side (`None`: dropped). The table is tried with
@@ -360,6 +499,14 @@ impl Mapping {
     }
 
     fn group(&self, mut group: Group, from: Side) -> Result<Translated, Hole> {
+        if from == Side::Old
+            && let Some(kept) = self.merged_into(RecordKind::Group, &group.name)
+        {
+            return Ok(Translated::Dropped(format!(
+                "group {:?} shares the copy of {kept:?}: [mapping.groups] maps both onto one group",
+                group.name
+            )));
+        }
         match self.groups.map(&group.name, from)? {
             Some(name) => {
                 group.name = name;
@@ -373,6 +520,14 @@ impl Mapping {
     }
 
     fn role(&self, mut role: Role, from: Side) -> Result<Translated, Hole> {
+        if from == Side::Old
+            && let Some(kept) = self.merged_into(RecordKind::Role, &role.name)
+        {
+            return Ok(Translated::Dropped(format!(
+                "role {:?} shares the copy of {kept:?}: [mapping.roles] maps both onto one role",
+                role.name
+            )));
+        }
         match self.roles.map(&role.name, from)? {
             Some(name) => {
                 role.name = name;
@@ -388,6 +543,16 @@ impl Mapping {
     /// Agents are matched by e-mail (or name); an override renames or drops one. An agent with
     /// no override keeps its identity: that is the match.
     fn agent(&self, mut agent: Agent, from: Side) -> Result<Translated, Hole> {
+        if let Some(to) = self.leavers_not_carried
+            && from == Side::Old
+            && !agent.active
+        {
+            return Ok(Translated::Dropped(format!(
+                "agent {:?} has left, and {to} has no place for an agent who has left: the \
+                 history they wrote takes [mapping.agents] unmatched",
+                agent.email
+            )));
+        }
         let identity = match self.match_by {
             MatchBy::Email => agent.email.clone(),
             MatchBy::Name => agent.name.clone(),

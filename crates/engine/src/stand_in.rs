@@ -147,7 +147,33 @@ impl Names {
             }
             *slot = Some(Arc::new(listed));
         }
-        slot.as_ref().and_then(|listed| listed.get(&key).cloned())
+        let listed = slot.as_ref().and_then(|listed| listed.get(&key).cloned());
+        drop(slot);
+        if listed.is_some() || kind != RecordKind::Agent {
+            return listed;
+        }
+        // An agent who left may be a customer now (Zendesk downgrades a leaver to end-user and
+        // keeps them on their tickets): the source still has the person.
+        let former = match source.read_one(RecordKind::Contact, id).await {
+            Ok(page) => page.items.into_iter().find_map(|o| match o.record {
+                Record::Contact(c) => Some(match &c.email {
+                    Some(email) => format!("{} <{email}> (no longer an agent)", c.name),
+                    None => format!("{} (no longer an agent)", c.name),
+                }),
+                _ => None,
+            }),
+            Err(error) => {
+                tracing::debug!(%id, error = %error, "Could not read the person an agent reference points at.");
+                None
+            }
+        };
+        if let Some(name) = &former {
+            self.learned
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .insert(key, name.clone());
+        }
+        former
     }
 }
 
@@ -162,6 +188,9 @@ pub(crate) struct NotCarried<'a> {
     /// Agents and groups the plan drops, by id.
     dropped_agents: BTreeSet<PlatformId>,
     dropped_groups: BTreeSet<PlatformId>,
+    /// Whether agents who have left are not carried (the target has no place for them,
+    /// `Capabilities::agents_who_left`).
+    pub(crate) leavers_left_behind: bool,
     /// Tickets whose agent, or group, is not carried.
     assigned: u64,
     grouped: u64,
@@ -176,6 +205,7 @@ impl<'a> NotCarried<'a> {
             copies_groups: kinds.contains(&RecordKind::Group),
             dropped_agents: BTreeSet::new(),
             dropped_groups: BTreeSet::new(),
+            leavers_left_behind: false,
             assigned: 0,
             grouped: 0,
         }
@@ -192,7 +222,9 @@ impl<'a> NotCarried<'a> {
                     MatchBy::Email => &a.email,
                     MatchBy::Name => &a.name,
                 };
-                if drops(&self.plan.agents.overrides, identity) {
+                if drops(&self.plan.agents.overrides, identity)
+                    || (self.leavers_left_behind && !a.active)
+                {
                     self.dropped_agents.insert(id.clone());
                 }
             }
@@ -223,12 +255,17 @@ impl<'a> NotCarried<'a> {
     /// What the move does with that history, one loss per field.
     pub(crate) fn losses(&self, to: PlatformKind) -> Vec<Loss> {
         let agents_lost = !self.copies_agents || !self.dropped_agents.is_empty();
-        let agents_why = Self::why(
+        let mut agents_why = Self::why(
             self.copies_agents,
             self.dropped_agents.len(),
             "agent",
             "agents.overrides",
         );
+        if self.leavers_left_behind && self.copies_agents {
+            agents_why.push_str(&format!(
+                ", agents who have left among them: {to} has no place for an agent who has left"
+            ));
+        }
         let unmatched = self
             .plan
             .agents
@@ -434,7 +471,7 @@ fn name(record: &Record) -> Option<String> {
 
 /// Every record of `kind` a connector lists (none when it cannot list the kind); records it
 /// cannot read are left out.
-async fn every(
+pub(crate) async fn every(
     connector: &dyn Connector,
     kind: RecordKind,
 ) -> Result<Vec<(PlatformId, Record)>, EngineError> {

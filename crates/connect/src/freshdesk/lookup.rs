@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use cutover_model::accounts::same_name;
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformId, PlatformKind, RecordKind};
 use serde_json::Value;
@@ -69,7 +70,18 @@ impl FreshdeskConnector {
             Record::Role(role) => self.in_list(&op, "roles", "name", &role.name).await,
             Record::CustomField(def) => {
                 let path = bodies::field_paths(def.target).1;
-                let found = self.in_list(&op, path, "label", &def.title).await?;
+                // Freshdesk refuses a second field whose label differs only by case or
+                // spacing ("Loyalty Member" and "Loyalty member"): that field is the copy.
+                let all = self.api.list_all(&op, &Request::get(path), 50).await?;
+                let found = all
+                    .iter()
+                    .find(|r| str_of(r, "label") == Some(def.title.as_str()))
+                    .or_else(|| {
+                        all.iter().find(|r| {
+                            str_of(r, "label").is_some_and(|label| same_name(label, &def.title))
+                        })
+                    })
+                    .and_then(id_of);
                 let prefix = match def.target {
                     FieldTarget::Ticket => "",
                     FieldTarget::Contact => "contact:",

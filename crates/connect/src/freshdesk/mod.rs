@@ -207,6 +207,8 @@ impl Connector for FreshdeskConnector {
             attachment_inline: false,
             field_option_names: false,
             fields_found_by_label: true,
+            field_active: false,
+            agents_who_left: false,
             rating_scale: "five answers from extremely unhappy to extremely happy (1 to 5)",
             ticket_create_may_notify: true,
             max_attachment_bytes: self.max_attachment_bytes,

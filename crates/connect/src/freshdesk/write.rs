@@ -214,9 +214,58 @@ impl FreshdeskConnector {
             Record::Comment(_) => {
                 written.children = self.comment_files(&written.id, outbound).await?;
             }
+            Record::Agent(_) => self.ensure_groups(outbound, &written.id).await?,
             _ => {}
         }
         Ok(written)
+    }
+
+    /// A found agent's groups: the ones it has on Freshdesk and the ones the copy names
+    /// (Freshdesk sets an agent's groups as one list, so the list is read and written whole).
+    async fn ensure_groups(
+        &self,
+        outbound: &Outbound,
+        agent_id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        let Record::Agent(agent) = &outbound.record else {
+            return Ok(());
+        };
+        let op = outbound.op("complete", FRESHDESK);
+        let wanted = agent
+            .groups
+            .iter()
+            .map(|g| {
+                outbound
+                    .targets
+                    .require(&op, "groups", &[RecordKind::Group], g)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let (body, _) = self
+            .api
+            .get(&op, &Request::get(format!("agents/{agent_id}")))
+            .await?;
+        let mut groups: Vec<Value> = body
+            .get("group_ids")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let before = groups.len();
+        for group in &wanted {
+            let id = bodies::id_json(group);
+            if !groups.contains(&id) {
+                groups.push(id);
+            }
+        }
+        if groups.len() == before {
+            return Ok(());
+        }
+        let request = Request::new(Method::PUT, format!("agents/{agent_id}"))
+            .json(json!({ "group_ids": groups }));
+        self.api.http.send(&op, &request).await?;
+        Ok(())
     }
 
     /// The description child (see [`description_child`]) became the description; the others

@@ -226,7 +226,10 @@ impl Connector for ZendeskConnector {
             organization_tags: true,
             attachment_inline: true,
             field_option_names: true,
-            fields_found_by_label: false,
+            // Ticket fields by their title, user and organization fields by their key.
+            fields_found_by_label: true,
+            field_active: true,
+            agents_who_left: true,
             rating_scale: "good or bad (read as 5 and 1)",
             ticket_create_may_notify: false,
             max_attachment_bytes: self.max_attachment_bytes,

@@ -116,11 +116,12 @@ impl Table {
     }
 
     /// Whether two old values may share one value of the new platform. Statuses and priorities
-    /// are values on a ticket; roles, groups and fields are records of their own, and cutover
-    /// links each old one to one new one (found by its name before any is created), so two
-    /// cannot share one yet.
+    /// are values on a ticket; several old groups or roles onto one new one is an ordinary
+    /// part of a move (the one spelled like the new value, else the first in byte order, is
+    /// copied or found, and what refers to the others refers to its copy). A custom field's
+    /// values are kept under one key, so two fields cannot share one.
     pub fn may_share(self, _platform: PlatformKind) -> bool {
-        matches!(self, Table::Statuses | Table::Priorities)
+        !matches!(self, Table::Fields)
     }
 
     /// The new values the plan's table gives its entries already, where two may not share one.

@@ -51,9 +51,9 @@ pub(crate) fn options(seed: u64, tickets: usize, limits: Limits) -> ZendeskOptio
     ZendeskOptions {
         seed,
         tickets,
-        // The plain account: discovery reads a realistic one, but its agents who left still
-        // hold back their tickets and its contact and organization fields have no table yet.
-        profile: AccountProfile::Plain,
+        // What a real account holds (its own groups, roles, statuses and fields, agents who
+        // left): the plan is discovered and decided as a user does.
+        profile: AccountProfile::Realistic,
         rate_limit_rpm: limits.rpm,
         incremental_rpm: limits.incremental_rpm,
         ..ZendeskOptions::default()
@@ -75,9 +75,9 @@ pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<fresh
     let opts = FreshdeskOptions {
         seed,
         tickets: 0,
-        // The plain account: discovery reads a realistic one, but its agents who left still
-        // hold back their tickets and its contact and organization fields have no table yet.
-        profile: AccountProfile::Plain,
+        // What a real account holds (its own groups, roles, statuses and fields, agents who
+        // left): the plan is discovered and decided as a user does.
+        profile: AccountProfile::Realistic,
         api_key: SIM_TOKEN.to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,

@@ -207,6 +207,23 @@ impl<'a> Comparer<'a> {
         let empty = Vec::new();
         self.paging.comment_tickets.clear();
         self.paging.linked_images = linked_images(&self.forms, snapshot);
+        self.forms.learn_merges(
+            [RecordKind::Group, RecordKind::Role]
+                .iter()
+                .filter_map(|kind| snapshot.records.get(&(*kind, Side::Old)))
+                .flatten(),
+        );
+        // Field definitions first: organizations and contacts, read before them, hold values
+        // of their choices.
+        for side in [Side::Old, Side::New] {
+            for observed in snapshot
+                .records
+                .get(&(RecordKind::CustomField, side))
+                .unwrap_or(&empty)
+            {
+                self.forms.learn(observed);
+            }
+        }
         for kind in RecordKind::ALL.iter().filter(|k| kinds.contains(k)) {
             let old = snapshot.records.get(&(*kind, Side::Old)).unwrap_or(&empty);
             let new = snapshot.records.get(&(*kind, Side::New)).unwrap_or(&empty);
@@ -369,6 +386,11 @@ fn compare_one<'n>(
         .losses()
         .level(&mut old_form, &mut new_form, written_to);
     lacks.extend(stand_in::level(&old_form, &mut new_form));
+    lacks.extend(crate::losses::level_found(
+        &mut old_form,
+        &mut new_form,
+        new.origin.is_none(),
+    ));
     let mut reasons: Vec<String> = lacks.iter().map(|lack| lack.reason()).collect();
     reasons.extend(crate::rules::level_pair(
         forms.losses(),

@@ -41,6 +41,10 @@ pub async fn verify_in_parts(
 ) -> Result<VerifyReport, EngineError> {
     let tickets_per_part = tickets_per_part.max(1);
     let (old_caps, new_caps) = (old.capabilities(), new.capabilities());
+    let mut mapping = mapping;
+    if !new_caps.agents_who_left {
+        mapping.leaving_leavers_behind(Some(new_caps.platform));
+    }
     let per_ticket = |k: &RecordKind| {
         old_caps.read_per_ticket.contains(k) || new_caps.read_per_ticket.contains(k)
     };
@@ -62,9 +66,9 @@ pub async fn verify_in_parts(
     );
     let mut report = VerifyReport::default();
     let mut tickets = Tickets::default();
-    for kind in RecordKind::ALL.iter().filter(|k| listed.contains(k)) {
+    for kind in listed_order(&listed) {
         let sides = Sides { old, new };
-        compare_listed(sides, *kind, &mut comparer, &mut tickets, &mut report).await?;
+        compare_listed(sides, kind, &mut comparer, &mut tickets, &mut report).await?;
     }
     for kind in &children {
         report.kinds.entry(*kind).or_default();
@@ -125,6 +129,19 @@ struct Sides<'c> {
     new: &'c dyn Connector,
 }
 
+/// The order listed kinds are compared in: field definitions first (organizations and
+/// contacts hold values of their choices), then groups and roles (which of them share one copy
+/// decides how agents and tickets compare), then the rest in dependency order.
+fn listed_order(listed: &[RecordKind]) -> Vec<RecordKind> {
+    let first = [RecordKind::CustomField, RecordKind::Group, RecordKind::Role];
+    first
+        .iter()
+        .chain(RecordKind::ALL.iter().filter(|k| !first.contains(k)))
+        .filter(|k| listed.contains(k))
+        .copied()
+        .collect()
+}
+
 /// The tickets of each side, by id, in the order read: their comments and attachments are
 /// read per ticket once the listed kinds are compared.
 #[derive(Debug, Default)]
@@ -175,7 +192,10 @@ async fn compare_listed(
     // depend on another's title); every other kind is compared as its pages come.
     let mut pass = OldPass {
         kind,
-        learn_first: kind == RecordKind::CustomField,
+        learn_first: matches!(
+            kind,
+            RecordKind::CustomField | RecordKind::Group | RecordKind::Role
+        ),
         buffered: Vec::new(),
         ids: HashSet::new(),
         tickets: &mut tickets.old,
@@ -191,6 +211,8 @@ async fn compare_listed(
         pass.take(observed, comparer, &mut held, &mut k)?;
     }
     pass.learn_first = false;
+    // Which old groups or roles share one copy, known before any of them is compared.
+    comparer.forms.learn_merges(&pass.buffered);
     for observed in std::mem::take(&mut pass.buffered) {
         pass.take(observed, comparer, &mut held, &mut k)?;
     }
