@@ -27,6 +27,9 @@ use crate::sync::metrics::SyncMetrics;
 
 /// Writes in flight at once within a page; they share the target's rate budget.
 const CONCURRENCY: usize = 4;
+/// How many generations of parents a named record's are read for (a comment's ticket's
+/// requester's organization is the deepest the carried kinds go).
+const MAX_PARENT_DEPTH: usize = 4;
 
 /// What one pass came to.
 #[derive(Debug, Default)]
@@ -56,6 +59,8 @@ struct Applied {
     /// Records that wait for a parent, and those that no longer do.
     waiting: Vec<String>,
     settled: Vec<(RecordKind, PlatformId)>,
+    /// The parents waited for, on the side read from.
+    parents: Vec<RecordRef>,
 }
 
 impl Direction {
@@ -72,13 +77,37 @@ impl Direction {
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.retry_parked(&mut report, false).await?;
-        for hint in hints {
-            if !self.kinds.contains(&hint.kind) {
-                continue;
+        // A named record whose parent is not linked yet (a ticket from a new customer) has
+        // its parent read one by one too, parents first, rather than waiting for the parent's
+        // feed (Zendesk's shows nothing of the last minute); the waiting record is parked and
+        // tried again once its parents are.
+        let mut named: Vec<(RecordKind, PlatformId)> =
+            hints.iter().map(|h| (h.kind, h.id.clone())).collect();
+        let mut parents_read = false;
+        for _depth in 0..MAX_PARENT_DEPTH {
+            let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
+            for (kind, id) in &named {
+                if !self.kinds.contains(kind) {
+                    continue;
+                }
+                let page = self.applier.source.read_one(*kind, id).await?;
+                let applied = self.apply_page(&page).await?;
+                for parent in &applied.parents {
+                    let wanted = (parent.kind, parent.id.clone());
+                    if parent.side == self.from() && !parents.contains(&wanted) {
+                        parents.push(wanted);
+                    }
+                }
+                self.commit(applied, None, &mut report).await?;
             }
-            let page = self.applier.source.read_one(hint.kind, &hint.id).await?;
-            let applied = self.apply_page(&page).await?;
-            self.commit(applied, None, &mut report).await?;
+            if parents.is_empty() {
+                break;
+            }
+            parents_read = true;
+            named = parents;
+        }
+        if parents_read {
+            self.retry_parked(&mut report, false).await?;
         }
         for kind in &self.kinds {
             self.feed(*kind, &mut report).await?;
@@ -184,6 +213,9 @@ impl Direction {
                 }
                 Outcome::Waiting(parent) => {
                     waits = true;
+                    if !applied.parents.contains(&parent) {
+                        applied.parents.push(parent.clone());
+                    }
                     let park = match &ticket {
                         Some(ticket) if observed.record.kind() != RecordKind::Ticket => {
                             ticket.clone()
