@@ -268,6 +268,14 @@ impl Applier {
             }
         }
         if let Some(link) = &link
+            && link.old_version.as_deref() == Some(crate::sync::DELETED)
+        {
+            return Ok(Prepared::Done(Outcome::Dropped(format!(
+                "{kind} {} on the {from} side: deleted on one side, and its copy with it",
+                observed.id
+            ))));
+        }
+        if let Some(link) = &link
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
         {

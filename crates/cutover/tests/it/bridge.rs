@@ -551,3 +551,75 @@ async fn webhooks_carry_changes_long_before_the_poll() {
     eprintln!("every ticket opened on either side copied within {lag:?}; poll every 10 minutes");
     mv.expect(0, &["sync", "teardown"]).await;
 }
+
+/// A ticket deleted on the old side is deleted on the new side through the bridge, and its
+/// link is marked deleted, so neither direction copies it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
+    let mv = Bridge::backfilled(false).await;
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let old_id = PlatformId::from(1);
+    let link = store
+        .find_link(RecordKind::Ticket, Side::Old, &old_id)
+        .await
+        .unwrap()
+        .expect("ticket 1 was backfilled")
+        .link;
+    let served = mv.serve(0).await;
+    let client = reqwest::Client::new();
+    let gone = client
+        .delete(format!("{}/api/v2/tickets/1.json", mv.old.url()))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.status().is_success(), "{}", gone.status());
+    // Zendesk's export shows the tombstone once its last minute has passed.
+    mv.skip_a_minute().await;
+    let copy = format!("{}/api/v2/tickets/{}", mv.new.url(), link.new_id);
+    let started = std::time::Instant::now();
+    loop {
+        let answer = client
+            .get(&copy)
+            .basic_auth("sim-token", Some("X"))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if status == 404 || body["deleted"] == json!(true) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the copy {copy} is still there: {status} {body}\n{}",
+            read(&served.log)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let marked = store
+        .find_link(RecordKind::Ticket, Side::Old, &old_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .link;
+    assert_eq!(marked.old_version.as_deref(), Some("deleted"));
+    assert_eq!(marked.new_version.as_deref(), Some("deleted"));
+    // Passes go on: no ticket is made again on either side.
+    let tickets = async || {
+        let (old, new) = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
+        (old["tickets"].clone(), new["tickets"].clone())
+    };
+    let before = tickets().await;
+    assert_eq!(
+        before,
+        (json!(TICKETS - 1), json!(TICKETS - 1)),
+        "{before:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(tickets().await, before);
+    served.terminate().await;
+    store.close().await;
+}

@@ -25,6 +25,9 @@ use crate::cursor::{self, Saved};
 use crate::error::EngineError;
 use crate::sync::metrics::SyncMetrics;
 
+/// The version a link keeps on both sides once its record is deleted on one side and its copy
+/// on the other: such a record is never copied again.
+pub(crate) const DELETED: &str = "deleted";
 /// Writes in flight at once within a page; they share the target's rate budget.
 const CONCURRENCY: usize = 4;
 /// How many generations of parents a named record's are read for (a comment's ticket's
@@ -134,6 +137,7 @@ impl Direction {
         position.seen_at_time.clear();
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
+            self.delete_copies(&page.deleted).await?;
             let applied = self.apply_page(&page).await?;
             let saved = Saved {
                 position: page.next.clone(),
@@ -147,6 +151,37 @@ impl Direction {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
             }
+        }
+        Ok(())
+    }
+
+    /// Deletes on the target the copies of records the source reports deleted (or marked as
+    /// spam), and marks their links deleted ([`DELETED`] as both versions), so neither side's
+    /// copy is made again. Before the page's cursor moves: a crash repeats the delete, and a
+    /// record already gone is not an error.
+    async fn delete_copies(&self, deleted: &[(RecordKind, PlatformId)]) -> Result<(), EngineError> {
+        let from = self.from();
+        let store = &self.applier.store;
+        for (kind, id) in deleted {
+            if !self.kinds.contains(kind) {
+                continue;
+            }
+            let Some(stored) = store.find_link(*kind, from, id).await? else {
+                continue;
+            };
+            let mut link = stored.link;
+            if link.old_version.as_deref() == Some(DELETED) {
+                continue;
+            }
+            let copy = link.id(from.other()).clone();
+            self.applier.target.delete(*kind, &copy).await?;
+            link.old_version = Some(DELETED.to_owned());
+            link.new_version = Some(DELETED.to_owned());
+            link.last_writer = from;
+            let mut tx = store.begin().await?;
+            tx.upsert_link(&link).await?;
+            tx.commit().await?;
+            self.metrics.applied(from, None);
         }
         Ok(())
     }
