@@ -268,6 +268,14 @@ impl Applier {
             }
         }
         if let Some(link) = &link
+            && link.old_version.as_deref() == Some(crate::sync::DELETED)
+        {
+            return Ok(Prepared::Done(Outcome::Dropped(format!(
+                "{kind} {} on the {from} side: deleted on one side, and its copy with it",
+                observed.id
+            ))));
+        }
+        if let Some(link) = &link
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
         {
@@ -479,9 +487,18 @@ impl Applier {
         // An author who may be an agent or a contact, when agents are not carried (the bridge
         // carries neither agents nor groups): one the source lists as an agent is left behind
         // (and takes the stand-in) rather than waiting for a contact that will never come.
+        // A person who may be a contact, when contacts are carried, is left behind only when
+        // listed as an agent now: one the source no longer lists as an agent is a customer (a
+        // new one, named by a webhook before the contacts' feed shows them), whose copy comes.
+        let contact_comes =
+            reference.kinds.contains(&RecordKind::Contact) && !not_copied(&RecordKind::Contact);
         if !dropped
             && reference.kinds.iter().any(not_copied)
-            && self.original(reference).await.is_some()
+            && if contact_comes {
+                self.listed_agent(reference).await
+            } else {
+                self.original(reference).await.is_some()
+            }
         {
             dropped = true;
         }

@@ -120,6 +120,20 @@ impl Names {
         kind: RecordKind,
         id: &PlatformId,
     ) -> Option<String> {
+        let listed = self.listed(source, kind, id).await;
+        if listed.is_some() || kind != RecordKind::Agent {
+            return listed;
+        }
+        self.former(source, id).await
+    }
+
+    /// The name of agent or group `id` as the source lists it now (no former agent).
+    pub(crate) async fn listed(
+        &self,
+        source: &dyn Connector,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Option<String> {
         let key = (kind, id.clone());
         let learned = self
             .learned
@@ -147,11 +161,12 @@ impl Names {
             }
             *slot = Some(Arc::new(listed));
         }
-        let listed = slot.as_ref().and_then(|listed| listed.get(&key).cloned());
-        drop(slot);
-        if listed.is_some() || kind != RecordKind::Agent {
-            return listed;
-        }
+        slot.as_ref().and_then(|listed| listed.get(&key).cloned())
+    }
+
+    /// A person an agent reference points at who is no longer listed as an agent.
+    async fn former(&self, source: &dyn Connector, id: &PlatformId) -> Option<String> {
+        let key = (RecordKind::Agent, id.clone());
         // An agent who left may be a customer now (Zendesk downgrades a leaver to end-user and
         // keeps them on their tickets): the source still has the person.
         let former = match source.read_one(RecordKind::Contact, id).await {
@@ -413,6 +428,14 @@ impl Applier {
         self.names
             .name(self.source.as_ref(), kind, &reference.key)
             .await
+    }
+
+    /// The agent a reference points at, when the source lists them as an agent now.
+    pub(crate) async fn listed_agent(&self, reference: &Reference) -> bool {
+        self.names
+            .listed(self.source.as_ref(), RecordKind::Agent, &reference.key)
+            .await
+            .is_some()
     }
 
     /// The plan's stand-ins, read on first use (one task reads; the others wait for it).

@@ -25,6 +25,8 @@ const TICKETS: usize = 6;
 /// Traffic actions over both sides.
 const ACTIONS: &str = "150";
 const RUN_LIMIT: Duration = Duration::from_secs(240);
+/// The secret both platforms sign their deliveries with (the plan's `webhook_secret_env`).
+const WEBHOOK_SECRET: &str = "a-long-enough-bridge-secret";
 
 struct Bridge {
     dir: tempfile::TempDir,
@@ -74,7 +76,9 @@ impl Bridge {
     }
 
     fn command(&self, args: &[&str]) -> tokio::process::Command {
-        crate::harness::emulators_command(self.dir.path(), &self.store, args)
+        let mut cmd = crate::harness::emulators_command(self.dir.path(), &self.store, args);
+        cmd.env("CUTOVER_WEBHOOK_SECRET", WEBHOOK_SECRET);
+        cmd
     }
 
     async fn cutover(&self, args: &[&str]) -> (i32, String, String) {
@@ -122,8 +126,13 @@ impl Bridge {
         Served { child, url, log }
     }
 
-    /// `cutover sim traffic` on both sides, with a ledger.
+    /// `cutover sim traffic` on both sides, with a ledger, `ACTIONS` actions.
     fn traffic(&self, seed: &str) -> tokio::process::Command {
+        self.traffic_of(seed, ACTIONS)
+    }
+
+    /// `cutover sim traffic` on both sides, with a ledger, `actions` actions.
+    fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
         let ledger = self.dir.path().join("ledger.jsonl");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
         cmd.current_dir(self.dir.path())
@@ -145,7 +154,7 @@ impl Bridge {
                 "--speed",
                 "max",
                 "--max-actions",
-                ACTIONS,
+                actions,
                 "--seed",
                 seed,
                 "--ledger",
@@ -303,8 +312,15 @@ fn read(path: &Path) -> String {
 
 /// The plan's `poll_every` set to one second: the test is about what arrives, not when.
 fn poll_every_second(plan: &Path) {
+    set_poll_every(plan, "60s", "1s");
+}
+
+fn set_poll_every(plan: &Path, was: &str, every: &str) {
     let text = std::fs::read_to_string(plan).unwrap();
-    let edited = text.replace("poll_every = \"60s\"", "poll_every = \"1s\"");
+    let edited = text.replace(
+        &format!("poll_every = \"{was}\""),
+        &format!("poll_every = \"{every}\""),
+    );
     assert_ne!(text, edited, "the plan has no poll_every line:\n{text}");
     std::fs::write(plan, edited).unwrap();
 }
@@ -449,4 +465,161 @@ async fn a_refused_webhook_is_answered_4xx_and_kept() {
         letters.contains("webhook delivery from the old side refused"),
         "{letters}"
     );
+}
+
+/// Webhooks end to end: `cutover sync setup` points both platforms' hooks at `cutover serve`,
+/// the plan polls only every ten minutes, and traffic on both sides still reaches the other
+/// side within a minute, because the platforms' deliveries (in their own invocation logs,
+/// accepted with 202) wake the bridge and name the records to read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn webhooks_carry_changes_long_before_the_poll() {
+    let mv = Bridge::backfilled(false).await;
+    set_poll_every(&mv.dir.path().join("cutover.toml"), "1s", "10m");
+    let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
+    let served = mv.serve(0).await;
+    mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+        .await;
+    // The first pass, at start, is done before the traffic: give it a moment.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let started = std::time::Instant::now();
+    let traffic = mv.traffic_of("11", "24").output().await.unwrap();
+    assert!(
+        traffic.status.success(),
+        "traffic: {}",
+        String::from_utf8_lossy(&traffic.stderr)
+    );
+    let ledger = Ledger::read(&mv.dir.path().join("ledger.jsonl")).unwrap();
+    let opened = ledger
+        .entries
+        .iter()
+        .filter(|e| {
+            e.answer.ok()
+                && e.answer.created_id.is_some()
+                && matches!(e.request, cutover_sim::traffic::Step::Open { .. })
+        })
+        .count() as u64;
+    assert!(opened > 0, "the traffic opened no ticket");
+    let want = tickets_before + opened;
+    let limit = Duration::from_secs(60);
+    loop {
+        let old = mv.counts(&mv.old).await["tickets"].as_u64().unwrap();
+        let new = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
+        if old == want && new == want {
+            break;
+        }
+        if started.elapsed() >= limit {
+            let (_, status, _) = mv.cutover(&["sync", "status", "--json"]).await;
+            let (_, letters, _) = mv.cutover(&["deadletters", "list"]).await;
+            eprintln!("sync status: {status}\ndead letters: {letters}");
+        }
+        assert!(
+            started.elapsed() < limit,
+            "after {limit:?} (the poll is every 10 minutes): old {old}, new {new} tickets, {want} \
+             wanted\n{}\nold side's deliveries: {:?}",
+            read(&served.log),
+            mv.old
+                .state()
+                .webhook_attempts()
+                .iter()
+                .map(|a| (&a.status, a.status_code, &a.error))
+                .collect::<Vec<_>>()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let lag = started.elapsed();
+    for (side, attempts) in [
+        ("old", mv.old.state().webhook_attempts()),
+        ("new", mv.new.state().webhook_attempts()),
+    ] {
+        let accepted = attempts
+            .iter()
+            .filter(|a| a.status == "success" && a.status_code == Some(202))
+            .count();
+        assert!(
+            accepted > 0,
+            "{side}: no delivery accepted: {:?}",
+            attempts
+                .iter()
+                .map(|a| (&a.status, a.status_code, &a.error))
+                .collect::<Vec<_>>()
+        );
+    }
+    // `sync drain` is left out: it waits for a pass after now, which the ten-minute poll does
+    // not start (drain does not wake `cutover serve`).
+    served.terminate().await;
+    mv.assert_ledger_on_both_sides(tickets_before).await;
+    eprintln!("every ticket opened on either side copied within {lag:?}; poll every 10 minutes");
+    mv.expect(0, &["sync", "teardown"]).await;
+}
+
+/// A ticket deleted on the old side is deleted on the new side through the bridge, and its
+/// link is marked deleted, so neither direction copies it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
+    let mv = Bridge::backfilled(false).await;
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let old_id = PlatformId::from(1);
+    let link = store
+        .find_link(RecordKind::Ticket, Side::Old, &old_id)
+        .await
+        .unwrap()
+        .expect("ticket 1 was backfilled")
+        .link;
+    let served = mv.serve(0).await;
+    let client = reqwest::Client::new();
+    let gone = client
+        .delete(format!("{}/api/v2/tickets/1.json", mv.old.url()))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap();
+    assert!(gone.status().is_success(), "{}", gone.status());
+    // Zendesk's export shows the tombstone once its last minute has passed.
+    mv.skip_a_minute().await;
+    let copy = format!("{}/api/v2/tickets/{}", mv.new.url(), link.new_id);
+    let started = std::time::Instant::now();
+    loop {
+        let answer = client
+            .get(&copy)
+            .basic_auth("sim-token", Some("X"))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if status == 404 || body["deleted"] == json!(true) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the copy {copy} is still there: {status} {body}\n{}",
+            read(&served.log)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let marked = store
+        .find_link(RecordKind::Ticket, Side::Old, &old_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .link;
+    assert_eq!(marked.old_version.as_deref(), Some("deleted"));
+    assert_eq!(marked.new_version.as_deref(), Some("deleted"));
+    // Passes go on: no ticket is made again on either side.
+    let tickets = async || {
+        let (old, new) = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
+        (old["tickets"].clone(), new["tickets"].clone())
+    };
+    let before = tickets().await;
+    assert_eq!(
+        before,
+        (json!(TICKETS - 1), json!(TICKETS - 1)),
+        "{before:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(tickets().await, before);
+    served.terminate().await;
+    store.close().await;
 }

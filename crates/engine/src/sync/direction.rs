@@ -25,8 +25,14 @@ use crate::cursor::{self, Saved};
 use crate::error::EngineError;
 use crate::sync::metrics::SyncMetrics;
 
+/// The version a link keeps on both sides once its record is deleted on one side and its copy
+/// on the other: such a record is never copied again.
+pub(crate) const DELETED: &str = "deleted";
 /// Writes in flight at once within a page; they share the target's rate budget.
 const CONCURRENCY: usize = 4;
+/// How many generations of parents a named record's are read for (a comment's ticket's
+/// requester's organization is the deepest the carried kinds go).
+const MAX_PARENT_DEPTH: usize = 4;
 
 /// What one pass came to.
 #[derive(Debug, Default)]
@@ -56,6 +62,8 @@ struct Applied {
     /// Records that wait for a parent, and those that no longer do.
     waiting: Vec<String>,
     settled: Vec<(RecordKind, PlatformId)>,
+    /// The parents waited for, on the side read from.
+    parents: Vec<RecordRef>,
 }
 
 impl Direction {
@@ -72,13 +80,37 @@ impl Direction {
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.retry_parked(&mut report, false).await?;
-        for hint in hints {
-            if !self.kinds.contains(&hint.kind) {
-                continue;
+        // A named record whose parent is not linked yet (a ticket from a new customer) has
+        // its parent read one by one too, parents first, rather than waiting for the parent's
+        // feed (Zendesk's shows nothing of the last minute); the waiting record is parked and
+        // tried again once its parents are.
+        let mut named: Vec<(RecordKind, PlatformId)> =
+            hints.iter().map(|h| (h.kind, h.id.clone())).collect();
+        let mut parents_read = false;
+        for _depth in 0..MAX_PARENT_DEPTH {
+            let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
+            for (kind, id) in &named {
+                if !self.kinds.contains(kind) {
+                    continue;
+                }
+                let page = self.applier.source.read_one(*kind, id).await?;
+                let applied = self.apply_page(&page).await?;
+                for parent in &applied.parents {
+                    let wanted = (parent.kind, parent.id.clone());
+                    if parent.side == self.from() && !parents.contains(&wanted) {
+                        parents.push(wanted);
+                    }
+                }
+                self.commit(applied, None, &mut report).await?;
             }
-            let page = self.applier.source.read_one(hint.kind, &hint.id).await?;
-            let applied = self.apply_page(&page).await?;
-            self.commit(applied, None, &mut report).await?;
+            if parents.is_empty() {
+                break;
+            }
+            parents_read = true;
+            named = parents;
+        }
+        if parents_read {
+            self.retry_parked(&mut report, false).await?;
         }
         for kind in &self.kinds {
             self.feed(*kind, &mut report).await?;
@@ -105,6 +137,7 @@ impl Direction {
         position.seen_at_time.clear();
         loop {
             let page = self.applier.source.read_page(kind, &position).await?;
+            self.delete_copies(&page.deleted).await?;
             let applied = self.apply_page(&page).await?;
             let saved = Saved {
                 position: page.next.clone(),
@@ -118,6 +151,37 @@ impl Direction {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
             }
+        }
+        Ok(())
+    }
+
+    /// Deletes on the target the copies of records the source reports deleted (or marked as
+    /// spam), and marks their links deleted ([`DELETED`] as both versions), so neither side's
+    /// copy is made again. Before the page's cursor moves: a crash repeats the delete, and a
+    /// record already gone is not an error.
+    async fn delete_copies(&self, deleted: &[(RecordKind, PlatformId)]) -> Result<(), EngineError> {
+        let from = self.from();
+        let store = &self.applier.store;
+        for (kind, id) in deleted {
+            if !self.kinds.contains(kind) {
+                continue;
+            }
+            let Some(stored) = store.find_link(*kind, from, id).await? else {
+                continue;
+            };
+            let mut link = stored.link;
+            if link.old_version.as_deref() == Some(DELETED) {
+                continue;
+            }
+            let copy = link.id(from.other()).clone();
+            self.applier.target.delete(*kind, &copy).await?;
+            link.old_version = Some(DELETED.to_owned());
+            link.new_version = Some(DELETED.to_owned());
+            link.last_writer = from;
+            let mut tx = store.begin().await?;
+            tx.upsert_link(&link).await?;
+            tx.commit().await?;
+            self.metrics.applied(from, None);
         }
         Ok(())
     }
@@ -184,6 +248,9 @@ impl Direction {
                 }
                 Outcome::Waiting(parent) => {
                     waits = true;
+                    if !applied.parents.contains(&parent) {
+                        applied.parents.push(parent.clone());
+                    }
                     let park = match &ticket {
                         Some(ticket) if observed.record.kind() != RecordKind::Ticket => {
                             ticket.clone()

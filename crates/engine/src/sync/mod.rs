@@ -11,6 +11,7 @@
 
 pub mod bridge;
 mod direction;
+pub(crate) use direction::DELETED;
 pub mod metrics;
 pub mod status;
 
