@@ -135,6 +135,14 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// are left empty: they are records, read with [`Connector::read_page`].
     async fn discover(&self) -> Result<AccountSnapshot, ConnectError>;
 
+    /// Adds the ticket types `names` that the account does not list yet (case aside), where
+    /// the platform lets an account name its own types; returns those added. A platform whose
+    /// types are fixed adds none (`plan check` refuses `"create"` there).
+    async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+        let _ = names;
+        Ok(Vec::new())
+    }
+
     /// Reads the page of `kind` at `position` (`ReadPosition::start()` for everything).
     async fn read_page(
         &self,

@@ -107,6 +107,11 @@ pub async fn backfill(
             return Err(EngineError::Unmapped(open));
         }
         mapping.know_choices(&accounts.new);
+        // The ticket types the plan creates (`"create"` in [mapping.ticket_types]) are added
+        // before the first ticket is written: the target refuses a type it does not list.
+        if !options.dry_run && options.kinds.contains(&RecordKind::Ticket) {
+            create_ticket_types(target.as_ref(), &mapping).await?;
+        }
     }
     let applier =
         Applier::new(store, source, target, mapping, options.dry_run).copying(&options.kinds);
@@ -117,6 +122,24 @@ pub async fn backfill(
         waiting: Vec::new(),
     };
     run.run().await
+}
+
+/// Adds to the new account `target` the ticket types the plan creates (`"create"` in
+/// `[mapping.ticket_types]`) that it does not list yet: the target refuses a type it does not
+/// list. Run before tickets are written into it (a backfill, a retry of dead letters).
+pub async fn create_ticket_types(
+    target: &dyn Connector,
+    mapping: &Mapping,
+) -> Result<Vec<String>, EngineError> {
+    let create = mapping.ticket_types_to_create();
+    if create.is_empty() || target.side() != Side::New {
+        return Ok(Vec::new());
+    }
+    let added = target.create_ticket_types(&create).await?;
+    if !added.is_empty() {
+        tracing::info!(types = ?added, "Added the ticket types the plan creates.");
+    }
+    Ok(added)
 }
 
 struct Run {

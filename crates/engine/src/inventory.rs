@@ -134,6 +134,11 @@ pub async fn inventory(
     }
     let unmapped = open_values(plan, kinds, &tally.finish(), new);
     let mut losses = capability_losses(&caps, &target.capabilities(), kinds);
+    if plan.ticket_types.is_some() {
+        // Every type goes through [mapping.ticket_types]: to one the target lists, created
+        // there, or dropped (listed with the plan's drops).
+        losses.retain(|loss| loss.what != crate::losses::TICKET_TYPE.what);
+    }
     losses.extend(drops(plan));
     losses.extend(not_carried.losses(target.platform()));
     losses.extend(crate::rules::inventory_losses(source, target, plan, kinds).await?);
@@ -149,12 +154,17 @@ pub async fn inventory(
 
 /// The plan's explicit decisions to leave values behind.
 fn drops(plan: &PlanMapping) -> Vec<Loss> {
-    let tables: [(&str, &BTreeMap<String, Target>); 6] = [
+    let no_types = BTreeMap::new();
+    let tables: [(&str, &BTreeMap<String, Target>); 7] = [
         ("statuses", &plan.statuses),
         ("priorities", &plan.priorities),
         ("roles", &plan.roles),
         ("groups", &plan.groups),
         ("fields", &plan.fields),
+        (
+            "ticket_types",
+            plan.ticket_types.as_ref().unwrap_or(&no_types),
+        ),
         ("agents.overrides", &plan.agents.overrides),
     ];
     tables

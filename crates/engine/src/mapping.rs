@@ -135,6 +135,9 @@ pub struct Mapping {
     roles: Table,
     groups: Table,
     fields: Table,
+    /// `[mapping.ticket_types]`; `None`: the plan has no such table, and a type is carried
+    /// under its own name (the target leaves one it lacks empty).
+    ticket_types: Option<Table>,
     match_by: MatchBy,
     agents: Table,
     /// The e-mail of the author given to history written by agents who are not copied.
@@ -171,6 +174,10 @@ impl Mapping {
             roles: Table::new("roles", "role", &plan.roles),
             groups: Table::new("groups", "group", &plan.groups),
             fields: Table::new("fields", "custom field", &plan.fields),
+            ticket_types: plan
+                .ticket_types
+                .as_ref()
+                .map(|types| Table::new("ticket_types", "ticket type", types)),
             match_by: plan.agents.match_by,
             agents: Table::new("agents.overrides", "agent", &plan.agents.overrides),
             unmatched: plan
@@ -206,6 +213,9 @@ impl Mapping {
             (&mut self.fields, OpenTable::Fields),
         ] {
             table.choices = choices(open, new, &open.taken(&plan, new.platform));
+        }
+        if let Some(types) = &mut self.ticket_types {
+            types.choices = choices(OpenTable::TicketTypes, new, &[]);
         }
     }
 
@@ -351,6 +361,42 @@ impl Mapping {
         self.statuses.map(value, from)
     }
 
+    /// A ticket type on the other side (`None`: dropped), or the hole; carried as it is when
+    /// the plan has no `[mapping.ticket_types]`.
+    /// A type is looked up as written, then case and spacing aside (Zendesk's rules and
+    /// tickets spell types in lower case).
+    pub(crate) fn ticket_type(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
+        let Some(types) = &self.ticket_types else {
+            return Ok(Some(value.to_owned()));
+        };
+        types.map(value, from).or_else(|hole| {
+            let keys: Vec<&String> = match from {
+                Side::Old => types.forward.keys().collect(),
+                Side::New => types.backward.keys().collect(),
+            };
+            match keys.into_iter().find(|k| same_name(k, value)) {
+                Some(key) => types.map(key, from),
+                None => Err(hole),
+            }
+        })
+    }
+
+    /// Whether the plan has a `[mapping.ticket_types]` table.
+    pub(crate) fn maps_ticket_types(&self) -> bool {
+        self.ticket_types.is_some()
+    }
+
+    /// The ticket types the plan creates on the new platform (`"create"`).
+    pub fn ticket_types_to_create(&self) -> Vec<String> {
+        self.plan
+            .ticket_types
+            .iter()
+            .flatten()
+            .filter(|(_, target)| **target == Target::Create)
+            .map(|(old, _)| old.clone())
+            .collect()
+    }
+
     /// A priority on the other side (`None`: dropped), or the hole.
     pub(crate) fn priority(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
         self.priorities.map(value, from)
@@ -377,6 +423,10 @@ impl Mapping {
         }
         ticket.priority = match ticket.priority.take() {
             Some(priority) => self.priorities.map(&priority, from)?,
+            None => None,
+        };
+        ticket.ticket_type = match ticket.ticket_type.take() {
+            Some(kind) => self.ticket_type(&kind, from)?,
             None => None,
         };
         let mut fields = BTreeMap::new();

@@ -55,6 +55,7 @@ fn plan() -> PlanMapping {
             ("Internal score", "drop"),
         ]),
         unmatched_group: Some("Support".into()),
+        ticket_types: None,
     }
 }
 
@@ -120,6 +121,64 @@ fn statuses_and_priorities_map_both_ways() {
     assert_eq!(
         t.priority, None,
         "a dropped priority never reaches the target"
+    );
+}
+
+fn typed(kind: Option<&str>) -> Ticket {
+    let mut t = ticket("open", None, &[]);
+    t.ticket_type = kind.map(str::to_owned);
+    t
+}
+
+#[test]
+fn ticket_types_map_both_ways_and_only_with_their_table() {
+    // No table (a plan written before types were mapped): a type is carried as it is.
+    let mapping = Mapping::from_plan(&plan());
+    let t = translated_ticket(mapping.translate(Record::Ticket(typed(Some("task"))), Side::Old));
+    assert_eq!(t.ticket_type.as_deref(), Some("task"));
+    assert!(mapping.ticket_types_to_create().is_empty());
+
+    let mut with = plan();
+    with.ticket_types = Some(table(&[
+        ("question", "Question"),
+        ("incident", "Incident"),
+        ("problem", "drop"),
+        ("task", "create"),
+    ]));
+    let mapping = Mapping::from_plan(&with);
+    let check = |kind: &str, from: Side| {
+        translated_ticket(mapping.translate(Record::Ticket(typed(Some(kind))), from)).ticket_type
+    };
+    assert_eq!(check("question", Side::Old).as_deref(), Some("Question"));
+    // Case and spacing aside, as Zendesk spells types in lower case.
+    assert_eq!(check("Incident", Side::Old).as_deref(), Some("Incident"));
+    assert_eq!(check("task", Side::Old).as_deref(), Some("task"));
+    assert_eq!(
+        check("problem", Side::Old),
+        None,
+        "a dropped type is left empty"
+    );
+    assert_eq!(check("Question", Side::New).as_deref(), Some("question"));
+    assert_eq!(check("question", Side::New).as_deref(), Some("question"));
+    assert_eq!(mapping.ticket_types_to_create(), vec!["task".to_owned()]);
+    // A ticket without a type needs no line.
+    let t = translated_ticket(mapping.translate(Record::Ticket(typed(None)), Side::Old));
+    assert_eq!(t.ticket_type, None);
+    // A type the table leaves out is a hole, with the line to add.
+    let mut new = AccountSnapshot::empty(cutover_model::PlatformKind::Freshdesk, "https://new");
+    new.ticket_types = vec![
+        cutover_model::accounts::NamedValue::new("Question"),
+        cutover_model::accounts::NamedValue::new("Refund"),
+    ];
+    let mut mapping = mapping;
+    mapping.know_choices(&new);
+    let hole = mapping
+        .translate(Record::Ticket(typed(Some("chore"))), Side::Old)
+        .unwrap_err();
+    assert_eq!(
+        hole.reason(RecordKind::Ticket, &PlatformId::from(9)),
+        "ticket 9 on the old side: ticket type \"chore\" has no mapping: add chore = \"…\" to \
+         [mapping.ticket_types], \"…\" being one of \"Question\", \"Refund\", \"create\" or \"drop\""
     );
 }
 

@@ -116,6 +116,12 @@ fn translate_test(
         _ => {}
     }
     if *field == RuleField::TicketType {
+        if mapping.maps_ticket_types() {
+            let mapped = translate_values(value, |v| mapping.ticket_type(v, from), "ticket_types")?;
+            if mapped.is_err() {
+                return Ok(mapped);
+            }
+        }
         lowercase(value);
     }
     Ok(Ok(()))

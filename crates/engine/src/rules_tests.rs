@@ -169,3 +169,53 @@ fn a_rule_the_target_held_already_is_levelled_on_its_switch_only() {
     level(&mut old, &mut new, PlatformKind::Freshdesk);
     assert_ne!(old.fingerprint(), new.fingerprint());
 }
+
+#[test]
+fn a_ticket_type_condition_goes_through_the_ticket_type_table() {
+    use cutover_control::plan::values::Target;
+    let mut record = trigger();
+    if let Some(rule) = record.rule_mut() {
+        rule.all = vec![
+            Condition::test(RuleField::TicketType, Operator::Is, text("task")),
+            Condition::test(RuleField::TicketType, Operator::IsNot, text("problem")),
+        ];
+    }
+    // Without the table, a type is carried as it is.
+    let Ok(Translated::Record(plain)) = translate(&mapping(|_| {}), record.clone(), Side::Old)
+    else {
+        panic!("translated");
+    };
+    assert_eq!(
+        rule_of(&plain).all[0],
+        Condition::test(RuleField::TicketType, Operator::Is, text("task"))
+    );
+    let mapping = mapping(|plan| {
+        let mut types = std::collections::BTreeMap::new();
+        types.insert("task".to_owned(), Target::To("Feature Request".into()));
+        types.insert("problem".to_owned(), Target::Drop);
+        plan.ticket_types = Some(types);
+    });
+    let Ok(Translated::Record(mapped)) = translate(&mapping, record.clone(), Side::Old) else {
+        panic!("translated");
+    };
+    let rule = rule_of(&mapped);
+    assert_eq!(
+        rule.all[0],
+        Condition::test(RuleField::TicketType, Operator::Is, text("feature request"))
+    );
+    assert_eq!(
+        rule.all[1],
+        Condition::Lost(Lost {
+            text: r#"ticket_type is not "problem""#.into(),
+            reason: r#""problem" is dropped by [mapping.ticket_types]"#.into(),
+        })
+    );
+    // A type the table leaves out is a hole naming the table.
+    let mapping = super::Mapping::from_plan(&{
+        let mut plan = mapping.plan().clone();
+        plan.ticket_types.as_mut().unwrap().remove("task");
+        plan
+    });
+    let hole = translate(&mapping, record, Side::Old).unwrap_err();
+    assert_eq!((hole.table, hole.value.as_str()), ("ticket_types", "task"));
+}

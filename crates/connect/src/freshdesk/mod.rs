@@ -242,6 +242,10 @@ impl Connector for FreshdeskConnector {
         self.discover_account().await
     }
 
+    async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+        self.add_ticket_types(names).await
+    }
+
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind))]
     async fn read_page(
         &self,

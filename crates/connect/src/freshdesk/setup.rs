@@ -1,6 +1,7 @@
 //! What a Freshdesk account needs before tickets are written into it, checked once per
 //! connector: cutover's origin fields (created as text ticket fields when missing, as the real
-//! API allows) and the account's ticket types (Freshdesk refuses a type it does not list).
+//! API allows) and the account's ticket types (Freshdesk refuses a type it does not list; the
+//! plan's `"create"` adds one as a choice of the built-in `ticket_type` field).
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -10,21 +11,45 @@ use crate::error::ConnectError;
 use crate::http::Request;
 
 /// The account's ticket set-up, as far as writing tickets goes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub(crate) struct TicketSetup {
-    /// The ticket types the account lists (`Question`, `Incident`, …).
-    pub(crate) types: Vec<String>,
+    /// The ticket types the account lists (`Question`, `Incident`, …), with those cutover adds.
+    pub(crate) types: std::sync::Mutex<Vec<String>>,
 }
 
 impl TicketSetup {
     /// The account's spelling of a ticket type (case aside), or none when it has no such type.
     pub(crate) fn type_named(&self, name: Option<&str>) -> Option<String> {
         let name = name?;
-        self.types
-            .iter()
-            .find(|t| t.eq_ignore_ascii_case(name))
-            .cloned()
+        let types = self
+            .types
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        types.iter().find(|t| t.eq_ignore_ascii_case(name)).cloned()
     }
+}
+
+/// The `ticket_type` field among the account's ticket fields: its id and its choices.
+fn type_field(fields: &[Value]) -> Option<(u64, Vec<String>)> {
+    let field = fields
+        .iter()
+        .find(|f| f.get("name").and_then(Value::as_str) == Some("ticket_type"))?;
+    let id = field.get("id").and_then(Value::as_u64)?;
+    let choices = field
+        .get("choices")
+        .and_then(Value::as_array)
+        .map(|choices| {
+            choices
+                .iter()
+                .filter_map(|c| {
+                    c.as_str()
+                        .or_else(|| c.get("value").and_then(Value::as_str))
+                        .map(str::to_owned)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Some((id, choices))
 }
 
 /// The label Freshdesk turns into a ticket field's name `cf_{label in snake case}`.
@@ -51,20 +76,59 @@ impl FreshdeskConnector {
                         self.api.http.send(op, &create).await?;
                     }
                 }
-                let types = fields
-                    .iter()
-                    .find(|f| name_of(f).as_deref() == Some("ticket_type"))
-                    .and_then(|f| f.get("choices"))
-                    .and_then(Value::as_array)
-                    .map(|choices| {
-                        choices
-                            .iter()
-                            .filter_map(|c| c.as_str().map(str::to_owned))
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                Ok(TicketSetup { types })
+                let types = type_field(&fields).map(|(_, types)| types).unwrap_or_default();
+                Ok(TicketSetup { types: std::sync::Mutex::new(types) })
             })
             .await
+    }
+
+    /// Adds the ticket types `names` the account does not list (case aside) as choices of its
+    /// `ticket_type` field; returns those added.
+    pub(crate) async fn add_ticket_types(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<String>, ConnectError> {
+        let op = "add ticket types on freshdesk";
+        let fields = self
+            .api
+            .list_all(op, &Request::get("admin/ticket_fields"), 10)
+            .await?;
+        let Some((id, listed)) = type_field(&fields) else {
+            return Err(ConnectError::Unsupported {
+                op: op.to_owned(),
+                platform: super::FRESHDESK,
+                what: "add a ticket type: the account has no ticket_type field".to_owned(),
+            });
+        };
+        let mut missing: Vec<String> = Vec::new();
+        for name in names {
+            let known = listed
+                .iter()
+                .chain(&missing)
+                .any(|t| t.eq_ignore_ascii_case(name));
+            if !known && !name.trim().is_empty() {
+                missing.push(name.clone());
+            }
+        }
+        if missing.is_empty() {
+            return Ok(missing);
+        }
+        let choices: Vec<Value> = missing
+            .iter()
+            .enumerate()
+            .map(|(i, name)| json!({"value": name, "position": listed.len() + i + 1}))
+            .collect();
+        tracing::info!(types = ?missing, "Adding the ticket types the plan creates.");
+        let update = Request::new(Method::PUT, format!("admin/ticket_fields/{id}"))
+            .json(json!({ "choices": choices }));
+        self.api.http.send(op, &update).await?;
+        if let Some(setup) = self.setup.get() {
+            let mut types = setup
+                .types
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            types.extend(missing.iter().cloned());
+        }
+        Ok(missing)
     }
 }

@@ -118,8 +118,8 @@ fn lines(doc: &mut Doc, table: Table, values: &[NamedValue], accounts: &Accounts
     }
 }
 
-/// `[mapping.groups]`, `[mapping.agents]` and `[mapping.fields]` from the accounts, and what
-/// cutover carries as it is (contact and organization fields, ticket types, brands).
+/// `[mapping.groups]`, `[mapping.agents]`, `[mapping.fields]` and `[mapping.ticket_types]` from
+/// the accounts, and what cutover carries as it is (contact and organization fields, brands).
 pub(crate) fn groups_agents_fields(doc: &mut Doc, accounts: &Accounts) {
     let (old, new) = (&accounts.old, &accounts.new);
     doc.blank();
@@ -138,7 +138,32 @@ pub(crate) fn groups_agents_fields(doc: &mut Doc, accounts: &Accounts) {
         ),
     );
     fields(doc, accounts);
+    ticket_types(doc, accounts);
     carried_as_is(doc, accounts);
+}
+
+/// `[mapping.ticket_types]`: one line per type of the old account, and the new account's types.
+fn ticket_types(doc: &mut Doc, accounts: &Accounts) {
+    let (old, new) = (&accounts.old, &accounts.new);
+    doc.blank();
+    doc.with_comment(
+        "[mapping.ticket_types]",
+        &format!(
+            "{} ticket type = {} ticket type",
+            old.platform, new.platform
+        ),
+    );
+    let names: Vec<String> = new
+        .ticket_types
+        .iter()
+        .map(|v| format!("{:?}", v.name))
+        .collect();
+    if names.is_empty() {
+        doc.line(&format!("# {} lists no ticket type.", new.platform));
+    } else {
+        doc.line(&format!("# {} has {}.", new.platform, names.join(", ")));
+    }
+    lines(doc, Table::TicketTypes, &old.ticket_types, accounts);
 }
 
 fn agents(doc: &mut Doc, accounts: &Accounts) {
@@ -288,17 +313,6 @@ fn carried_as_is(doc: &mut Doc, accounts: &Accounts) {
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if !old.ticket_types.is_empty() {
-        doc.line(&format!(
-            "# Ticket types: {} has {}; {} has {}. A type {} lacks is left empty (listed by",
-            old.platform,
-            names(&old.ticket_types),
-            new.platform,
-            names(&new.ticket_types),
-            new.platform
-        ));
-        doc.line("# `cutover inventory`); cutover has no table to map types yet.");
-    }
     if !old.brands.is_empty() || !new.brands.is_empty() {
         doc.line(&format!(
             "# Brands or products: {} has {}; {} has {}. Not yet: cutover does not carry a",

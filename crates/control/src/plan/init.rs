@@ -450,6 +450,14 @@ fn groups_agents_fields(doc: &mut Doc, options: &InitOptions) {
         &format!("{dropped} = \"drop\""),
         "not needed after the move",
     );
+    doc.blank();
+    doc.line(
+        "# Ticket types: without a [mapping.ticket_types] table each type is carried under its own",
+    );
+    doc.line(&format!(
+        "# name, and {to} leaves a type it lacks empty. Discovery (`cutover plan refresh`) writes"
+    ));
+    doc.line("# the table: one line per type, then every type must have one.");
 }
 
 fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {

@@ -202,6 +202,11 @@ pub struct Mapping {
     /// Custom fields: old field name = new field name.
     #[serde(default)]
     pub fields: BTreeMap<String, Target>,
+    /// Ticket types by name. Absent (a plan written before cutover mapped types): each type is
+    /// carried under its own name and the new platform leaves one it lacks empty. Present
+    /// (discovery writes it): every old type must have a line.
+    #[serde(default)]
+    pub ticket_types: Option<BTreeMap<String, Target>>,
     /// The new platform's group given to tickets whose own group is not carried (dropped, or
     /// left out of `[copy] kinds`); none: such tickets go without a group.
     #[serde(default)]

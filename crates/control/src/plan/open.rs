@@ -28,16 +28,22 @@ pub enum Table {
     Groups,
     /// `[mapping.fields]`: custom ticket fields.
     Fields,
+    /// `[mapping.ticket_types]`: a ticket's type.
+    TicketTypes,
 }
+
+/// The table a plan without `[mapping.ticket_types]` has: none of its values is decided.
+static NO_ENTRIES: std::collections::BTreeMap<String, Target> = std::collections::BTreeMap::new();
 
 impl Table {
     /// Every table, in the plan's order.
-    pub const ALL: [Table; 5] = [
+    pub const ALL: [Table; 6] = [
         Table::Statuses,
         Table::Priorities,
         Table::Roles,
         Table::Groups,
         Table::Fields,
+        Table::TicketTypes,
     ];
 
     /// The table's key under `[mapping]`.
@@ -48,6 +54,7 @@ impl Table {
             Table::Roles => "roles",
             Table::Groups => "groups",
             Table::Fields => "fields",
+            Table::TicketTypes => "ticket_types",
         }
     }
 
@@ -59,6 +66,7 @@ impl Table {
             Table::Roles => "role",
             Table::Groups => "group",
             Table::Fields => "custom field",
+            Table::TicketTypes => "ticket type",
         }
     }
 
@@ -70,6 +78,17 @@ impl Table {
             Table::Roles => &mapping.roles,
             Table::Groups => &mapping.groups,
             Table::Fields => &mapping.fields,
+            Table::TicketTypes => mapping.ticket_types.as_ref().unwrap_or(&NO_ENTRIES),
+        }
+    }
+
+    /// Whether the plan has this table. Only `[mapping.ticket_types]` may be left out: a plan
+    /// without it (written before cutover mapped types) carries each type under its own name,
+    /// and none of its values is open.
+    pub fn in_plan(self, mapping: &Mapping) -> bool {
+        match self {
+            Table::TicketTypes => mapping.ticket_types.is_some(),
+            _ => true,
         }
     }
 
@@ -80,6 +99,7 @@ impl Table {
             Table::Priorities => account.priorities.clone(),
             Table::Roles => account.roles.clone(),
             Table::Groups => account.groups.clone(),
+            Table::TicketTypes => account.ticket_types.clone(),
             Table::Fields => account
                 .ticket_fields()
                 .map(|f| {
@@ -108,7 +128,7 @@ impl Table {
     pub fn matters(self, kinds: &[RecordKind]) -> bool {
         let has = |kind| kinds.contains(&kind);
         match self {
-            Table::Statuses | Table::Priorities => has(RecordKind::Ticket),
+            Table::Statuses | Table::Priorities | Table::TicketTypes => has(RecordKind::Ticket),
             Table::Roles => has(RecordKind::Role),
             Table::Groups => has(RecordKind::Group),
             Table::Fields => has(RecordKind::Ticket) || has(RecordKind::CustomField),
@@ -142,6 +162,10 @@ impl Table {
                 Ok(())
             }
             (Table::Roles, PlatformKind::Zendesk) => Ok(()),
+            (Table::TicketTypes, PlatformKind::Freshdesk) => Ok(()),
+            (Table::TicketTypes, PlatformKind::Zendesk) => Err(
+                "zendesk's ticket types are fixed: question, incident, problem and task".to_owned(),
+            ),
             (Table::Roles, _) => Err(format!("{platform}'s API cannot create roles")),
             (Table::Statuses, _) => Err(format!(
                 "cutover cannot create statuses: tickets are written with one of {platform}'s statuses"
@@ -233,6 +257,7 @@ pub fn holds_back(table: Table, value: &NamedValue) -> String {
         Table::Roles => "assigned to them",
         Table::Groups => "in it",
         Table::Fields => "with a value",
+        Table::TicketTypes => "of this type",
         _ => "",
     };
     let mut parts = Vec::new();
@@ -323,7 +348,7 @@ pub fn open_values(
 ) -> Vec<OpenValue> {
     let mut open = Vec::new();
     for table in Table::ALL {
-        if !table.matters(kinds) {
+        if !table.matters(kinds) || !table.in_plan(mapping) {
             continue;
         }
         let choices = choices(table, new, &table.taken(mapping, new.platform));
@@ -367,5 +392,49 @@ mod tests {
         assert!(Table::Roles.creatable(PlatformKind::Freshdesk).is_err());
         assert!(Table::Groups.creatable(PlatformKind::Freshdesk).is_ok());
         assert!(Table::Statuses.creatable(PlatformKind::Zendesk).is_err());
+    }
+
+    #[test]
+    fn ticket_types_are_created_only_on_freshdesk_and_open_only_with_their_table() {
+        assert!(
+            Table::TicketTypes
+                .creatable(PlatformKind::Freshdesk)
+                .is_ok()
+        );
+        let why = Table::TicketTypes
+            .creatable(PlatformKind::Zendesk)
+            .unwrap_err();
+        assert!(
+            why.contains("question, incident, problem and task"),
+            "{why}"
+        );
+
+        let mut old = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://old.example");
+        let mut refund = NamedValue::new("Refund");
+        refund.uses.insert("tickets".into(), 4);
+        old.ticket_types = vec![NamedValue::new("Question"), refund];
+        let mut new = AccountSnapshot::empty(PlatformKind::Zendesk, "https://new.example");
+        new.ticket_types = ["question", "incident", "problem", "task"]
+            .into_iter()
+            .map(NamedValue::new)
+            .collect();
+        let kinds = [RecordKind::Ticket];
+        // A plan without the table (written before types were mapped) leaves none open.
+        let mut mapping = Mapping::default();
+        assert!(open_values(&mapping, &kinds, &old, &new).is_empty());
+        // With it, every type without a line is open, its choices the new account's types.
+        let mut table = std::collections::BTreeMap::new();
+        table.insert("Question".to_owned(), Target::To("question".into()));
+        mapping.ticket_types = Some(table);
+        let open = open_values(&mapping, &kinds, &old, &new);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].name(), "ticket type \"Refund\"");
+        assert_eq!(open[0].holds_back(), "4 tickets of this type");
+        assert_eq!(
+            open[0].hint(),
+            "add Refund = \"…\" to [mapping.ticket_types], \"…\" being one of \"question\", \
+             \"incident\", \"problem\", \"task\" or \"drop\""
+        );
+        assert!(open_values(&mapping, &[RecordKind::Agent], &old, &new).is_empty());
     }
 }

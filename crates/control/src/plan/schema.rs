@@ -274,6 +274,7 @@ const MAPPING: &[Field] = &[
     opt("groups", TARGETS),
     opt("agents", Shape::Table(AGENTS)),
     opt("fields", TARGETS),
+    opt("ticket_types", TARGETS),
     opt("unmatched_group", NAME),
 ];
 

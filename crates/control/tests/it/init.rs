@@ -207,3 +207,125 @@ fn a_typo_in_a_rendered_plan_is_reported_with_the_unmapped_value() {
         "{errors}"
     );
 }
+
+/// Two accounts with ticket types: Freshdesk's own and Zendesk's fixed four.
+fn typed_accounts() -> cutover_model::accounts::Accounts {
+    use cutover_model::accounts::{AccountSnapshot, Accounts, NamedValue};
+    let typed = |name: &str, tickets: u64| {
+        let mut value = NamedValue::new(name);
+        value.uses.insert("tickets".into(), tickets);
+        value
+    };
+    let mut old = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://old.example");
+    old.ticket_types = vec![typed("Question", 5), typed("Feature Request", 3)];
+    let mut new = AccountSnapshot::empty(PlatformKind::Zendesk, "https://new.example");
+    new.ticket_types = ["question", "incident", "problem", "task"]
+        .into_iter()
+        .map(NamedValue::new)
+        .collect();
+    Accounts {
+        discovered_at: chrono::Utc::now(),
+        old,
+        new,
+    }
+}
+
+#[test]
+fn discovery_writes_a_ticket_type_table_that_checks_against_the_accounts() {
+    use cutover_control::plan::check_with;
+    use cutover_control::plan::discovered::{decide, refresh};
+    use cutover_control::plan::init::{Discovery, Tuning, render_discovered};
+    use cutover_control::plan::open::Table;
+
+    let accounts = typed_accounts();
+    let options = options(PlatformKind::Freshdesk, PlatformKind::Zendesk);
+    let text = render_discovered(&options, &Tuning::default(), Discovery::Found(&accounts));
+    // A type found on both sides (case aside) is mapped; the other is open, its choices named,
+    // "create" left out (Zendesk's types are fixed), and what it holds back counted.
+    assert!(text.contains("[mapping.ticket_types]"), "{text}");
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start}:\n{text}"))
+            .to_owned()
+    };
+    assert!(
+        line("Question = \"question\"").ends_with("# 5 tickets of this type"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "# Each \"…\" below is one of \"question\", \"incident\", \"problem\", \"task\" or \"drop\""
+        ),
+        "{text}"
+    );
+    assert!(
+        line("# open: \"Feature Request\" = \"…\"").ends_with("# 3 tickets of this type"),
+        "{text}"
+    );
+    assert!(text.contains("(not \"create\": zendesk's ticket types are fixed"));
+    let plan = check_with("cutover.toml", &text, Some(&accounts))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let types = plan.mapping.ticket_types.expect("the table is read");
+    assert_eq!(types["Question"], Target::To("question".into()));
+    assert!(!types.contains_key("Feature Request"));
+
+    // Decided as the line says, the plan checks; a value Zendesk has not, or "create", does not.
+    let decided = decide(&text, Table::TicketTypes, "Feature Request", "task");
+    let plan = check_with("cutover.toml", &decided, Some(&accounts))
+        .unwrap_or_else(|e| panic!("{e}\n{decided}"));
+    assert_eq!(
+        plan.mapping.ticket_types.unwrap()["Feature Request"],
+        Target::To("task".into())
+    );
+    for (choice, says) in [
+        ("Chore", "\"Chore\" is not a zendesk ticket type"),
+        ("create", "a zendesk ticket type cannot be created"),
+    ] {
+        let wrong = decide(&text, Table::TicketTypes, "Feature Request", choice);
+        let errors = check_with("cutover.toml", &wrong, Some(&accounts))
+            .expect_err(choice)
+            .to_string();
+        assert!(errors.contains(says), "{errors}");
+    }
+    // A key the old account has not is refused too.
+    let stray = decide(&text, Table::TicketTypes, "Chore", "task");
+    let errors = check_with("cutover.toml", &stray, Some(&accounts))
+        .expect_err("an unknown type")
+        .to_string();
+    assert!(
+        errors.contains("freshdesk has no ticket type \"Chore\""),
+        "{errors}"
+    );
+
+    // A type that appears later is added by refresh, the user's line left as written.
+    let mut later = accounts.clone();
+    later
+        .old
+        .ticket_types
+        .push(cutover_model::accounts::NamedValue::new("Refund"));
+    let (refreshed, added) = refresh(&decided, &later);
+    assert_eq!(added, vec!["ticket type \"Refund\"".to_owned()]);
+    assert!(refreshed.contains("\"Feature Request\" = \"task\""));
+    assert!(refreshed.contains("# open: Refund = \"…\""), "{refreshed}");
+    check_with("cutover.toml", &refreshed, Some(&later)).unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+fn into_freshdesk_a_ticket_type_may_be_created_and_without_accounts_zendesk_types_are_known() {
+    use cutover_control::plan::check_with;
+    let text = render(&options(PlatformKind::Freshdesk, PlatformKind::Zendesk));
+    assert!(!text.contains("\n[mapping.ticket_types]"));
+    let with = |line: &str| format!("{text}\n[mapping.ticket_types]\n{line}\n");
+    check_with("cutover.toml", &with("Refund = \"task\""), None).unwrap();
+    let errors = check_with("cutover.toml", &with("Refund = \"Chore\""), None)
+        .expect_err("Zendesk's types are fixed")
+        .to_string();
+    assert!(
+        errors.contains("\"Chore\" is not a zendesk ticket type"),
+        "{errors}"
+    );
+    let text = render(&options(PlatformKind::Zendesk, PlatformKind::Freshdesk));
+    let with = format!("{text}\n[mapping.ticket_types]\ntask = \"create\"\n");
+    check_with("cutover.toml", &with, None).unwrap();
+}

@@ -10,6 +10,8 @@ use cutover_model::{RecordKind, Side};
 use cutover_store::{DeadLetter, DeadLetterFilter, DeadLetterId, Store};
 
 use super::backfill::Setup;
+use anyhow::Context as _;
+
 use crate::context::Context;
 use crate::exit::{Class, Outcome, fail};
 
@@ -126,6 +128,9 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
                 let source = setup.connector(letter.side)?;
                 let target = setup.connector(letter.side.other())?;
                 let mapping = Mapping::for_plan(&setup.plan);
+                cutover_engine::backfill::create_ticket_types(target.as_ref(), &mapping)
+                    .await
+                    .context("adding the ticket types the plan creates")?;
                 entry.insert(
                     Applier::new(setup.store.clone(), source, target, mapping, false)
                         .copying(&setup.plan.copy.kinds),

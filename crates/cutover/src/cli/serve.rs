@@ -12,6 +12,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::backfill::Setup;
 use crate::context::Context;
+use anyhow::Context as _;
+
 use crate::exit::{Class, Outcome, fail};
 
 /// Options of `cutover serve`.
@@ -38,6 +40,10 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
     let options = BridgeOptions::from_plan(&setup.plan);
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
+    // The bridge writes new tickets into the new account too: the types the plan creates first.
+    cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
+        .await
+        .context("adding the ticket types the plan creates")?;
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),

@@ -86,6 +86,22 @@ async fn every_hint_followed_as_written_gives_a_plan_that_checks() {
     assert_eq!(code, 0, "{out}\n{err}");
     let (_, letters, _) = run(vec!["deadletters", "list"]).await;
     let mut followed = 0;
+    // A ticket type Freshdesk lacks (Zendesk's "task") is named by each, with "create" among
+    // its choices (Freshdesk lets an account add types); followed, the plan checks.
+    for (source, text) in [("inventory", &inventory), ("refusal", &refusal)] {
+        let hint = hints(text)
+            .into_iter()
+            .find(|h| h.contains("to [mapping.ticket_types]"))
+            .unwrap_or_else(|| panic!("no ticket type hint from the {source}:\n{text}"));
+        assert!(hint.starts_with("add task = \"…\""), "{hint}");
+        assert!(hint.contains("\"create\""), "{hint}");
+        std::fs::write(&plan_path, follow(&plan, &hint, None)).unwrap();
+        let (code, out, err) = run(vec!["plan", "check"]).await;
+        assert_eq!(
+            code, 0,
+            "the {source}'s ticket type hint `{hint}` followed:\n{out}\n{err}"
+        );
+    }
     for (source, text) in [
         ("inventory", &inventory),
         ("refusal", &refusal),
@@ -120,4 +136,144 @@ async fn every_hint_followed_as_written_gives_a_plan_that_checks() {
         "plan check's hint `{hint}` followed:\n{out}\n{err}"
     );
     assert_eq!(followed + 1, 4);
+}
+
+/// A ticket whose type has no line is dead-lettered (a backfill told to go on) with the line
+/// to add; followed as written, `plan check` accepts the plan, and retrying the dead letters
+/// copies the ticket with the type it maps to.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_type_dead_letter_followed_as_written_copies_the_ticket() {
+    let old = crate::harness::zendesk(7, 12, AccountProfile::Realistic).await;
+    let new = crate::harness::freshdesk(8, 0, AccountProfile::Realistic).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let run = |args: Vec<&str>| {
+        let cmd = emulators_command(dir.path(), &store, &args);
+        let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+        async move {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            run_to_end(cmd, &args, LIMIT).await
+        }
+    };
+    let init = vec![
+        "init",
+        "--from",
+        "zendesk",
+        "--to",
+        "freshdesk",
+        "--old-url",
+        old.url(),
+        "--new-url",
+        new.url(),
+        "--rate-limit",
+        "100000",
+        "--kinds",
+        "organization,contact,group,agent,custom_field,ticket",
+        "--notifications-off",
+    ];
+    assert_eq!(run(init).await.0, 0);
+    let plan_path = dir.path().join("cutover.toml");
+    let (code, inventory, err) = run(vec!["inventory", "--json"]).await;
+    assert_eq!(code, 0, "{err}");
+    let inventory: serde_json::Value = serde_json::from_str(&inventory).unwrap();
+    crate::plans::follow_hints(&plan_path, &inventory);
+    // Every value decided but the type most of the old tickets have: its line taken out.
+    let tickets: serde_json::Value = reqwest::Client::new()
+        .get(format!("{}/api/v2/tickets.json?per_page=100", old.url()))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut by_type = std::collections::BTreeMap::new();
+    for ticket in tickets["tickets"].as_array().unwrap() {
+        if let Some(kind) = ticket["type"].as_str() {
+            *by_type.entry(kind.to_owned()).or_insert(0) += 1;
+        }
+    }
+    let (kind, _) = by_type
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .unwrap_or_else(|| panic!("no ticket has a type: {tickets:#}"));
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let line = plan
+        .lines()
+        .find(|l| l.starts_with(&format!("{kind} = ")))
+        .unwrap_or_else(|| panic!("{kind} has a line:\n{plan}"))
+        .to_owned();
+    let mapped_to = line.split('"').nth(1).unwrap().to_owned();
+    let plan = plan.replacen(&format!("{line}\n"), "", 1);
+    std::fs::write(&plan_path, &plan).unwrap();
+    let (code, _, refusal) = run(vec!["backfill"]).await;
+    assert_eq!(code, 1, "{refusal}");
+    assert!(
+        refusal.contains(&format!("ticket type \"{kind}\"")),
+        "{refusal}"
+    );
+    let (code, out, err) = run(vec!["backfill", "--allow-unmapped"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (_, letters, _) = run(vec!["deadletters", "list"]).await;
+    let held = letters
+        .lines()
+        .filter(|l| l.contains(&format!("ticket type \"{kind}\" has no mapping")))
+        .count();
+    assert!(held > 0, "no ticket held back by its type:\n{letters}");
+    let hint = hints(&letters)
+        .into_iter()
+        .find(|h| h.contains("to [mapping.ticket_types]"))
+        .unwrap_or_else(|| panic!("no ticket type hint:\n{letters}"));
+    assert!(hint.starts_with(&format!("add {kind} = \"…\"")), "{hint}");
+    // The line as discovery wrote it: the hint's choice is the type it had mapped to.
+    let followed = follow(
+        &plan,
+        &hint.replacen(
+            "being one of \"",
+            &format!("being one of \"{mapped_to}\", \""),
+            1,
+        ),
+        None,
+    );
+    assert!(hint.contains(&format!("\"{mapped_to}\"")), "{hint}");
+    std::fs::write(&plan_path, followed).unwrap();
+    let (code, out, err) = run(vec!["plan", "check"]).await;
+    assert_eq!(code, 0, "`{hint}` followed:\n{out}\n{err}");
+    let (code, out, err) = run(vec!["deadletters", "retry"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    let (_, letters, _) = run(vec!["deadletters", "list"]).await;
+    assert!(!letters.contains("ticket type"), "{letters}");
+    // The copies carry the type the line names, as Freshdesk spells it.
+    let copies: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
+            new.url()
+        ))
+        .basic_auth("sim-token", Some("X"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    // "create": the type is added to Freshdesk's and the copies carry it under its own name.
+    let expected = if mapped_to == "create" {
+        kind
+    } else {
+        &mapped_to
+    };
+    let typed = copies
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["type"]
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(expected))
+        })
+        .count();
+    assert_eq!(
+        typed, by_type[kind],
+        "{held} held back, {typed} copied as {expected}"
+    );
 }

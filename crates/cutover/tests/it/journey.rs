@@ -129,6 +129,48 @@ impl Account {
         }
     }
 
+    /// Its ticket types: Zendesk's fixed four, Freshdesk's the choices of its type field.
+    async fn ticket_types(&self) -> Vec<String> {
+        match self {
+            Account::Zendesk(_) => ["question", "incident", "problem", "task"]
+                .into_iter()
+                .map(str::to_owned)
+                .collect(),
+            Account::Freshdesk(_) => {
+                let list = self.get("ticket_fields").await;
+                let field = list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["name"] == "ticket_type")
+                    .cloned()
+                    .unwrap();
+                field["choices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .filter_map(|c| c.as_str().map(str::to_owned))
+                    .collect()
+            }
+        }
+    }
+
+    /// The type of each of its tickets (none: no type), by its own API.
+    async fn types_of_tickets(&self) -> Vec<Option<String>> {
+        let list = match self {
+            Account::Zendesk(_) => self.get("tickets.json?per_page=100").await["tickets"].clone(),
+            Account::Freshdesk(_) => {
+                self.get("tickets?per_page=100&updated_since=2000-01-01T00:00:00Z")
+                    .await
+            }
+        };
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["type"].as_str().map(str::to_owned))
+            .collect()
+    }
+
     /// The e-mails it sent customers, by its `/_sim/notifications`.
     async fn emails(&self) -> u64 {
         let answer: Value = reqwest::get(format!("{}/_sim/notifications", self.url()))
@@ -238,6 +280,12 @@ impl Journey {
         for field in self.old.ticket_fields().await {
             if !new_fields.iter().any(|n| same_name(n, &field)) {
                 open.insert(("fields".to_owned(), field));
+            }
+        }
+        let new_types = self.new.ticket_types().await;
+        for kind in self.old.ticket_types().await {
+            if !new_types.iter().any(|n| same_name(n, &kind)) {
+                open.insert(("ticket_types".to_owned(), kind));
             }
         }
         for status in self.old.own_statuses().await {
@@ -354,6 +402,48 @@ fn share_one_group(plan: &std::path::Path, open: &[cutover_control::plan::open::
     std::fs::write(plan, text).unwrap();
 }
 
+/// Every ticket's type is on its copy as `[mapping.ticket_types]` says: the type it maps to, the
+/// type itself where the plan creates it (then listed by the new account), or none where dropped.
+async fn ticket_types_carried(mv: &Journey, plan: &std::path::Path) {
+    use cutover_control::plan::values::Target;
+    let plan = cutover_control::plan::load(plan).unwrap();
+    let table = plan
+        .mapping
+        .ticket_types
+        .expect("discovery writes the table");
+    let new_types = mv.new.ticket_types().await;
+    let tally = |types: Vec<Option<String>>| {
+        let mut counts = std::collections::BTreeMap::new();
+        for kind in types {
+            *counts.entry(kind.map(|k| k.to_lowercase())).or_insert(0) += 1;
+        }
+        counts
+    };
+    let mut expected = Vec::new();
+    for kind in mv.old.types_of_tickets().await {
+        let Some(kind) = kind else {
+            expected.push(None);
+            continue;
+        };
+        let (old, target) = table
+            .iter()
+            .find(|(old, _)| same_name(old, &kind))
+            .unwrap_or_else(|| panic!("type {kind:?} has no line: {table:?}"));
+        if *target == Target::Create {
+            assert!(
+                new_types.iter().any(|n| same_name(n, old)),
+                "{old:?} is created on the new account: {new_types:?}"
+            );
+        }
+        expected.push(target.resolve(old).map(str::to_owned));
+    }
+    assert_eq!(
+        tally(mv.new.types_of_tickets().await),
+        tally(expected),
+        "ticket types on the copies, as [mapping.ticket_types] says: {table:?}"
+    );
+}
+
 async fn journey(from: &'static str, to: &'static str, postgres: bool) {
     // The emulators' default accounts: their own groups, roles, statuses and fields, named
     // differently on each side, agents who left, choice fields of people and companies.
@@ -398,6 +488,7 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
             "{kind}: {verify:#}"
         );
     }
+    ticket_types_carried(&mv, &plan).await;
     assert_eq!(
         mv.new.emails().await,
         0,

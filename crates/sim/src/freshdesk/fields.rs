@@ -199,6 +199,28 @@ pub(crate) fn update_field(app: &App, kind: &'static str, id: &str, body: &Bytes
             existing.insert(next.to_string(), json!([label, shown]));
         }
     }
+    // The type field's choices are the account's ticket types: new ones are added after
+    // those it lists (`[{"value": …, "position": …}]`, or plain names), none is removed.
+    if str_of(field, "name") == Some("ticket_type")
+        && let Some(Value::Array(choices)) = fields.remove("choices")
+        && let Some(Value::Array(existing)) = field.get_mut("choices")
+    {
+        for choice in choices {
+            let name = choice
+                .as_str()
+                .or_else(|| choice.get("value").and_then(Value::as_str))
+                .or_else(|| choice.get("label").and_then(Value::as_str))
+                .unwrap_or("")
+                .trim()
+                .to_owned();
+            let known = existing
+                .iter()
+                .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(&name)));
+            if !name.is_empty() && !known {
+                existing.push(json!(name));
+            }
+        }
+    }
     field.extend(fields);
     field.insert("updated_at".into(), json!(iso(now)));
     Ok(reply(StatusCode::OK, &Value::Object(field.clone())))

@@ -261,6 +261,27 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 /// Checks a ticket write against Freshdesk's rules; every failure is reported at once.
+/// The account's ticket types: the choices of its `ticket_type` field (the built-in five until
+/// an admin adds more).
+pub(crate) fn ticket_types(st: &FreshdeskState) -> Vec<String> {
+    st.lists
+        .get("ticket_fields")
+        .and_then(|fields| {
+            fields
+                .iter()
+                .find(|f| f.get("name").and_then(Value::as_str) == Some("ticket_type"))
+        })
+        .and_then(|f| f.get("choices"))
+        .and_then(Value::as_array)
+        .map(|choices| {
+            choices
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_else(|| TYPES.iter().map(|t| (*t).to_owned()).collect())
+}
+
 pub(crate) fn validate(
     st: &FreshdeskState,
     fields: &Map<String, Value>,
@@ -332,8 +353,8 @@ pub(crate) fn validate(
         match fields.get(key) {
             None => {}
             Some(Value::String(s)) => {
-                if key == "type" && !TYPES.contains(&s.as_str()) {
-                    errors.push(FieldError::not_one_of("type", &TYPES.join(",")));
+                if key == "type" && !ticket_types(st).contains(s) {
+                    errors.push(FieldError::not_one_of("type", &ticket_types(st).join(",")));
                 } else if key == "description" {
                     out.set.push(("description".into(), json!(s)));
                     out.set

@@ -351,6 +351,49 @@ async fn fields_custom_statuses_and_agents_can_be_created_as_on_the_real_api() {
         .ticket(json!({"email": "f@example.com", "status": 8}))
         .await;
     assert_eq!(custom["status"], 8);
+    // A ticket type is a choice of the built-in type field: refused until an admin adds it,
+    // added after the account's own, and then taken on a ticket.
+    let refused = fd
+        .post(
+            "/api/v2/tickets",
+            json!({"email": "f@example.com", "type": "Task"}),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.text);
+    let kind = fields
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "ticket_type")
+        .unwrap()
+        .clone();
+    let up = fd
+        .put(
+            &format!("/api/v2/admin/ticket_fields/{}", kind["id"]),
+            json!({"choices": [{"value": "Task", "position": 6}, {"value": "question", "position": 7}]}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.text);
+    let choices: Vec<&str> = up.body["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(choices.first(), Some(&"Question"));
+    assert_eq!(choices.last(), Some(&"Task"));
+    assert_eq!(
+        choices
+            .iter()
+            .filter(|c| c.eq_ignore_ascii_case("question"))
+            .count(),
+        1
+    );
+    let typed = fd
+        .ticket(json!({"email": "f@example.com", "type": "Task"}))
+        .await;
+    assert_eq!(typed["type"], "Task");
     // Contact and company fields.
     let cf = fd
         .post(

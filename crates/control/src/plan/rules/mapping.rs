@@ -15,6 +15,9 @@ use crate::plan::span::{KeyPath, Sink};
 use crate::plan::tree;
 use crate::plan::vocab::{Vocabulary, suggest_unshared};
 
+/// Zendesk's ticket types: fixed, none can be added.
+const ZENDESK_TICKET_TYPES: &[&str] = &["question", "incident", "problem", "task"];
+
 /// Standard ticket fields a conflict policy may name besides the mapped custom fields.
 pub(crate) const STANDARD_FIELDS: &[&str] = &[
     "subject", "status", "priority", "type", "group", "assignee", "tags", "due_at",
@@ -87,6 +90,17 @@ impl Names {
                         Some(builtin)
                     }
                     (None, Some(snapshot)) => Some(table.names(snapshot)),
+                    // Zendesk's ticket types are fixed, so known without its account.
+                    (None, None)
+                        if table == Table::TicketTypes && platform == PlatformKind::Zendesk =>
+                    {
+                        Some(
+                            ZENDESK_TICKET_TYPES
+                                .iter()
+                                .map(|t| (*t).to_owned())
+                                .collect(),
+                        )
+                    }
                     (builtin, None) => builtin,
                 }
             };
