@@ -111,6 +111,12 @@ pub const GROUP_FOUND_DESCRIPTION: Lack = Lack {
     what: "group.description",
     why: "a group the target had already keeps its own description",
 };
+/// A role the target had already (an old role mapped onto one of the target's own, on a
+/// platform whose API cannot create or edit roles): it keeps its description and permissions.
+pub const ROLE_FOUND: Lack = Lack {
+    what: "role.permissions",
+    why: "a role the target had already keeps its own description and permissions",
+};
 /// The permissions of a role whose source says nothing of them.
 pub const ROLE_PERMISSIONS: Lack = Lack {
     what: "role.permissions",
@@ -360,7 +366,9 @@ impl Losses {
 /// Levels what a linked pair of people and roles may hold on the target beyond the move:
 /// memberships the new team added, the role of an agent and the description of a group the
 /// target had already (`found`: the copy carries no cutover mark, so cutover did not create
-/// it), the permissions of a role whose source reads none. What the old side has and the new one lacks is never levelled.
+/// it), the description and permissions of a role the target had already (`found`), the
+/// permissions of a role whose source reads none. What the old side has and the new one lacks is
+/// never levelled.
 pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack> {
     let mut reasons = Vec::new();
     match (old, new) {
@@ -377,6 +385,13 @@ pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack>
         (Record::Group(a), Record::Group(b)) if found && a.description != b.description => {
             b.description.clone_from(&a.description);
             reasons.push(GROUP_FOUND_DESCRIPTION);
+        }
+        (Record::Role(a), Record::Role(b))
+            if found && (a.description != b.description || a.permissions != b.permissions) =>
+        {
+            b.description.clone_from(&a.description);
+            b.permissions.clone_from(&a.permissions);
+            reasons.push(ROLE_FOUND);
         }
         (Record::Role(a), Record::Role(b))
             if a.permissions.is_empty() && !b.permissions.is_empty() =>

@@ -2,7 +2,8 @@
 //! direction (Zendesk → Freshdesk, Freshdesk → Zendesk, Zendesk → Zendesk) and on both stores:
 //! `cutover init` reads both accounts → `plan check` passes → `inventory` lists exactly the
 //! values without a mapping → `backfill` refuses and writes nothing → the plan edited as the
-//! hints say → `backfill` → every ticket and agent on the target, `verify` clean, no customer
+//! hints say → `backfill` → every ticket, agent and translatable rule on the target (rules switched
+//! off, what cannot be carried named by inventory and verify), `verify` clean, no customer
 //! e-mailed. The accounts are small: the story, not the volume, is under test.
 
 use std::collections::BTreeSet;
@@ -19,13 +20,12 @@ const EMAIL: &str = "admin@example.com";
 const TOKEN: &str = "sim-token";
 /// Tickets on the old account.
 const TICKETS: usize = 24;
-/// What the journey copies: every kind a mapping table decides, and the history of tickets.
-const KINDS: &str = "organization,contact,group,role,agent,custom_field,ticket,comment,attachment";
-/// Into Freshdesk, roles are not copied: its API cannot create roles and two old roles cannot
-/// share one of its own yet, so the generated account's seven roles cannot all be carried;
-/// agents get Freshdesk's default role, as in `cutover demo`.
-const KINDS_TO_FRESHDESK: &str =
-    "organization,contact,group,agent,custom_field,ticket,comment,attachment";
+/// What the journey copies: every kind a mapping table decides, the history of tickets, and the
+/// rules (macros, triggers and automations, SLA policies, views, ticket forms).
+const KINDS: &str = "organization,contact,group,role,agent,custom_field,ticket,comment,attachment,macro,automation,sla_policy,view,ticket_form";
+/// Into Freshdesk the same: its API cannot create roles, so old roles are mapped onto its own
+/// (several may share one) and found there.
+const KINDS_TO_FRESHDESK: &str = "organization,contact,group,role,agent,custom_field,ticket,comment,attachment,macro,automation,sla_policy,view,ticket_form";
 const RUN_LIMIT: Duration = Duration::from_secs(240);
 
 /// An emulated account, old (with generated data) or new (empty, as an account bought for the
@@ -169,6 +169,42 @@ impl Account {
             .iter()
             .map(|t| t["type"].as_str().map(str::to_owned))
             .collect()
+    }
+
+    /// Its routing rules (Zendesk's triggers and automations, Freshdesk's automation rules of
+    /// every type): (id, name, active).
+    async fn rules(&self) -> Vec<(String, String, bool)> {
+        let mut rules = Vec::new();
+        let mut add = |prefix: &str, list: &Value, name: &str| {
+            for rule in list.as_array().unwrap() {
+                rules.push((
+                    format!("{prefix}{}", rule["id"]),
+                    rule[name].as_str().unwrap_or_default().to_owned(),
+                    rule["active"] != json!(false),
+                ));
+            }
+        };
+        match self {
+            Account::Zendesk(_) => {
+                add(
+                    "trigger:",
+                    &self.get("triggers.json").await["triggers"],
+                    "title",
+                );
+                add(
+                    "automation:",
+                    &self.get("automations.json").await["automations"],
+                    "title",
+                );
+            }
+            Account::Freshdesk(_) => {
+                for kind in [1, 3, 4] {
+                    let list = self.get(&format!("automations/{kind}/rules")).await;
+                    add(&format!("{kind}:"), &list, "name");
+                }
+            }
+        }
+        rules
     }
 
     /// The e-mails it sent customers, by its `/_sim/notifications`.
@@ -444,6 +480,69 @@ async fn ticket_types_carried(mv: &Journey, plan: &std::path::Path) {
     );
 }
 
+/// Every rule of the old account is on the target or named, part by part, as what cannot be
+/// carried: verify counts each rule as matched or dropped, and every rule verify names (a part
+/// left behind, or the rule itself) the inventory named before the move; the routing rules the
+/// move wrote are switched off.
+fn rules_carried(
+    verify: &Value,
+    inventory: &Value,
+    before: &[(String, String, bool)],
+    after: Vec<(String, String, bool)>,
+) {
+    let inventory_names: Vec<&str> = inventory["losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|l| l["what"].as_str())
+        .collect();
+    let mut copied = 0;
+    for kind in ["macro", "automation", "sla_policy", "view", "ticket_form"] {
+        let counts = &verify["kinds"][kind];
+        let count = |key: &str| counts[key].as_u64().unwrap_or(0);
+        if count("old") == 0 {
+            continue;
+        }
+        assert_eq!(
+            count("old"),
+            count("matched") + count("dropped"),
+            "{kind}: {counts}"
+        );
+        copied += count("matched");
+        for reason in counts["not_comparable"].as_object().unwrap().keys() {
+            // `automation "Title": condition 2: …`: the rule named by the inventory too.
+            let rule = reason.split(": ").next().unwrap();
+            assert!(
+                inventory_names.contains(&rule),
+                "{rule} is named by verify ({reason}) but not by the inventory: {inventory_names:?}"
+            );
+        }
+        if count("dropped") > 0 {
+            let named = inventory_names
+                .iter()
+                .filter(|n| n.starts_with(&format!("{kind} \"")))
+                .count() as u64;
+            assert!(
+                named >= count("dropped"),
+                "{kind}: {} dropped, {named} named by the inventory",
+                count("dropped")
+            );
+        }
+    }
+    assert!(copied > 0, "no rule was carried: {verify:#}");
+    let written: Vec<&(String, String, bool)> = after
+        .iter()
+        .filter(|(id, _, _)| !before.iter().any(|(b, _, _)| b == id))
+        .collect();
+    assert!(
+        !written.is_empty(),
+        "no routing rule was written: {after:?}"
+    );
+    for (id, name, active) in written {
+        assert!(!active, "rule {id} {name:?} was written switched on");
+    }
+}
+
 async fn journey(from: &'static str, to: &'static str, postgres: bool) {
     // The emulators' default accounts: their own groups, roles, statuses and fields, named
     // differently on each side, agents who left, choice fields of people and companies.
@@ -457,6 +556,7 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
     share_one_group(&plan, &open);
     let out = mv.expect(0, &["plan", "check"]).await;
     assert!(!out.contains("no mapping yet"), "{out}");
+    let before = mv.new.rules().await;
     let report: Value = serde_json::from_str(&mv.expect(0, &mv.backfill()).await).unwrap();
     let letters = mv.expect(0, &["deadletters", "list"]).await;
     for (kind, counts) in report["kinds"].as_object().unwrap() {
@@ -489,6 +589,7 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
         );
     }
     ticket_types_carried(&mv, &plan).await;
+    rules_carried(&verify, &inventory, &before, mv.new.rules().await);
     assert_eq!(
         mv.new.emails().await,
         0,
