@@ -171,17 +171,54 @@ impl Account {
             .collect()
     }
 
+    /// The ids of its groups and the values its rules give a status (Zendesk's names, Freshdesk's
+    /// codes), by its own API.
+    async fn groups_and_statuses(&self) -> (Vec<Value>, Vec<Value>) {
+        let (groups, statuses) = match self {
+            Account::Zendesk(_) => (
+                self.get("groups.json?per_page=100").await["groups"].clone(),
+                json!(["new", "open", "pending", "hold", "solved", "closed"]),
+            ),
+            Account::Freshdesk(_) => {
+                let fields = self.get("ticket_fields").await;
+                let status = fields
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|f| f["name"] == "status")
+                    .cloned()
+                    .unwrap();
+                let codes: Vec<Value> = status["choices"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter_map(|code| code.parse::<u64>().ok())
+                    .map(Value::from)
+                    .collect();
+                (self.get("groups?per_page=100").await, Value::Array(codes))
+            }
+        };
+        let ids = groups
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].clone())
+            .collect();
+        (ids, statuses.as_array().unwrap().clone())
+    }
+
     /// Its routing rules (Zendesk's triggers and automations, Freshdesk's automation rules of
-    /// every type): (id, name, active).
-    async fn rules(&self) -> Vec<(String, String, bool)> {
+    /// every type).
+    async fn rules(&self) -> Vec<Rule> {
         let mut rules = Vec::new();
         let mut add = |prefix: &str, list: &Value, name: &str| {
             for rule in list.as_array().unwrap() {
-                rules.push((
-                    format!("{prefix}{}", rule["id"]),
-                    rule[name].as_str().unwrap_or_default().to_owned(),
-                    rule["active"] != json!(false),
-                ));
+                rules.push(Rule {
+                    id: format!("{prefix}{}", rule["id"]),
+                    name: rule[name].as_str().unwrap_or_default().to_owned(),
+                    active: rule["active"] != json!(false),
+                    json: rule.clone(),
+                });
             }
         };
         match self {
@@ -230,6 +267,36 @@ impl Account {
             .await
             .unwrap();
         assert!(moved.status().is_success());
+    }
+}
+
+/// A routing rule as its platform's API shows it.
+#[derive(Debug)]
+struct Rule {
+    id: String,
+    name: String,
+    active: bool,
+    json: Value,
+}
+
+/// The values a rule's conditions and actions give `field` (Zendesk's `field`, Freshdesk's
+/// `field_name`), lists flattened.
+fn values_of(json: &Value, field: &str, out: &mut Vec<Value>) {
+    match json {
+        Value::Object(map) => {
+            let named = map.get("field").or_else(|| map.get("field_name"));
+            if named.and_then(Value::as_str) == Some(field)
+                && let Some(value) = map.get("value")
+            {
+                match value {
+                    Value::Array(items) => out.extend(items.iter().cloned()),
+                    other => out.push(other.clone()),
+                }
+            }
+            map.values().for_each(|v| values_of(v, field, out));
+        }
+        Value::Array(items) => items.iter().for_each(|v| values_of(v, field, out)),
+        _ => {}
     }
 }
 
@@ -487,8 +554,9 @@ async fn ticket_types_carried(mv: &Journey, plan: &std::path::Path) {
 fn rules_carried(
     verify: &Value,
     inventory: &Value,
-    before: &[(String, String, bool)],
-    after: Vec<(String, String, bool)>,
+    before: &[Rule],
+    after: Vec<Rule>,
+    (groups, statuses): (&[Value], &[Value]),
 ) {
     let inventory_names: Vec<&str> = inventory["losses"]
         .as_array()
@@ -530,17 +598,46 @@ fn rules_carried(
         }
     }
     assert!(copied > 0, "no rule was carried: {verify:#}");
-    let written: Vec<&(String, String, bool)> = after
+    let written: Vec<&Rule> = after
         .iter()
-        .filter(|(id, _, _)| !before.iter().any(|(b, _, _)| b == id))
+        .filter(|r| !before.iter().any(|b| b.id == r.id))
         .collect();
     assert!(
         !written.is_empty(),
         "no routing rule was written: {after:?}"
     );
-    for (id, name, active) in written {
-        assert!(!active, "rule {id} {name:?} was written switched on");
+    // Conditions and actions went through the mapping and the links: every group a copy
+    // names is a group of the target, every status one of its statuses.
+    let mut referred = 0;
+    for rule in written {
+        assert!(
+            !rule.active,
+            "rule {} {:?} was written switched on",
+            rule.id, rule.name
+        );
+        for (field, known) in [("group_id", groups), ("status", statuses)] {
+            let mut values = Vec::new();
+            values_of(&rule.json, field, &mut values);
+            for value in values
+                .into_iter()
+                .filter(|v| !v.is_null() && *v != json!(""))
+            {
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_owned);
+                assert!(
+                    known
+                        .iter()
+                        .any(|k| *k == value || k.as_str() == Some(&text) || k.to_string() == text),
+                    "rule {:?}: {field} {value} is not the target's ({known:?}): {}",
+                    rule.name,
+                    rule.json
+                );
+                referred += 1;
+            }
+        }
     }
+    assert!(referred > 0, "no copied rule names a group or a status");
 }
 
 async fn journey(from: &'static str, to: &'static str, postgres: bool) {
@@ -589,7 +686,14 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
         );
     }
     ticket_types_carried(&mv, &plan).await;
-    rules_carried(&verify, &inventory, &before, mv.new.rules().await);
+    let (groups, statuses) = mv.new.groups_and_statuses().await;
+    rules_carried(
+        &verify,
+        &inventory,
+        &before,
+        mv.new.rules().await,
+        (&groups, &statuses),
+    );
     assert_eq!(
         mv.new.emails().await,
         0,
