@@ -704,4 +704,25 @@ mod tests {
         let alike = level(Losses::default(), Channel::Chat, Channel::Chat, Side::New);
         assert_eq!(alike, (vec![], true));
     }
+
+    #[test]
+    fn a_role_the_target_had_already_keeps_its_own_description_and_permissions() {
+        let role = |description: &str, permissions: &[&str]| {
+            Record::Role(cutover_model::records::Role {
+                name: "Administrator".into(),
+                description: Some(description.into()),
+                permissions: permissions.iter().map(|p| (*p).to_owned()).collect(),
+            })
+        };
+        let old = role("Can manage all settings", &["ticket_access=all"]);
+        let theirs = role("Has complete control", &[]);
+        // Found on the target (no cutover mark): its own description and permissions stand.
+        let (mut a, mut b) = (old.clone(), theirs.clone());
+        assert_eq!(level_found(&mut a, &mut b, true), vec![ROLE_FOUND]);
+        assert_eq!(a, b);
+        // A role cutover wrote must hold what the old one holds: a difference stays.
+        let (mut a, mut b) = (old, theirs);
+        assert!(level_found(&mut a, &mut b, false).is_empty());
+        assert_ne!(a, b);
+    }
 }
