@@ -626,9 +626,9 @@ fn rules_carried(
                     .as_str()
                     .map_or_else(|| value.to_string(), str::to_owned);
                 assert!(
-                    known
-                        .iter()
-                        .any(|k| *k == value || k.as_str() == Some(&text) || k.to_string() == text),
+                    known.iter().any(|k| *k == value
+                        || k.as_str() == Some(&text)
+                        || k.as_u64().is_some_and(|n| n.to_string() == text)),
                     "rule {:?}: {field} {value} is not the target's ({known:?}): {}",
                     rule.name,
                     rule.json
