@@ -206,6 +206,13 @@ async fn a_ticket_type_dead_letter_followed_as_written_copies_the_ticket() {
     let mapped_to = line.split('"').nth(1).unwrap().to_owned();
     let plan = plan.replacen(&format!("{line}\n"), "", 1);
     std::fs::write(&plan_path, &plan).unwrap();
+    // The inventory names the type and what it holds back; the backfill refuses.
+    let (code, listed, err) = run(vec!["inventory"]).await;
+    assert_eq!(code, 0, "{err}");
+    let n = by_type[kind];
+    let plural = if n == 1 { "" } else { "s" };
+    let holds = format!("ticket type \"{kind}\" ({n} ticket{plural} of this type)");
+    assert!(listed.contains(&holds), "{holds} not in:\n{listed}");
     let (code, _, refusal) = run(vec!["backfill"]).await;
     assert_eq!(code, 1, "{refusal}");
     assert!(
