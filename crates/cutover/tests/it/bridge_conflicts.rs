@@ -287,3 +287,98 @@ async fn tickets_edited_on_both_sides_settle_by_rule_on_sqlite() {
 async fn tickets_edited_on_both_sides_settle_by_rule_on_postgres() {
     conflicts_story(true).await;
 }
+
+/// A ticket deleted on the new side while it changed on the old side: a delete wins. The old
+/// side's change is not written anywhere, the old ticket is deleted too, its link marked, and
+/// the conflict stored with the rule.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_delete_on_one_side_wins_over_a_change_on_the_other() {
+    let mv = Bridge::backfilled_with(false, 6).await;
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let mut pair = None;
+    for stored in store.links(RecordKind::Ticket, None, 100).await.unwrap() {
+        let link = stored.link;
+        if old_ticket(&mv, link.old_id.as_str()).await["status"] != "closed" {
+            pair = Some(link);
+            break;
+        }
+    }
+    let link = pair.expect("an open ticket");
+    let served = mv.serve(0).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    served.terminate().await;
+
+    let client = reqwest::Client::new();
+    send(
+        client
+            .put(format!(
+                "{}/api/v2/tickets/{}.json",
+                mv.old.url(),
+                link.old_id
+            ))
+            .basic_auth(OLD_AUTH.0, Some(OLD_AUTH.1))
+            .json(&json!({ "ticket": { "subject": "Changed on the old side" } })),
+        "edit the old ticket",
+    )
+    .await;
+    send(
+        client
+            .delete(format!("{}/api/v2/tickets/{}", mv.new.url(), link.new_id))
+            .basic_auth(NEW_AUTH.0, Some(NEW_AUTH.1)),
+        "delete the new ticket",
+    )
+    .await;
+    mv.skip_a_minute().await;
+    let served = mv.serve(1).await;
+    let started = Instant::now();
+    loop {
+        let answer = client
+            .get(format!(
+                "{}/api/v2/tickets/{}.json",
+                mv.old.url(),
+                link.old_id
+            ))
+            .basic_auth(OLD_AUTH.0, Some(OLD_AUTH.1))
+            .send()
+            .await
+            .unwrap();
+        let status = answer.status().as_u16();
+        let body: Value = answer.json().await.unwrap_or(Value::Null);
+        if status == 404 || body["ticket"]["status"] == "deleted" {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the old ticket is still there: {status} {body}\n{}",
+            read(&served.log)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    served.terminate().await;
+    let marked = store
+        .find_link(RecordKind::Ticket, cutover_model::Side::Old, &link.old_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .link;
+    assert_eq!(marked.old_version.as_deref(), Some("deleted"));
+    assert_eq!(marked.new_version.as_deref(), Some("deleted"));
+    store.close().await;
+    let listed = mv.expect(0, &["conflicts", "list", "--json"]).await;
+    let conflicts: Vec<Value> = listed
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(conflicts.len(), 1, "{listed}");
+    let c = &conflicts[0];
+    assert_eq!(c["field"], "record", "{c}");
+    assert_eq!(c["rule"], "a delete wins", "{c}");
+    assert_eq!(c["winner"], "new", "{c}");
+    assert_eq!(c["old_value"], "present", "{c}");
+    assert_eq!(c["new_value"], "deleted", "{c}");
+    // Nothing is made again on either side.
+    let tickets = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
+    assert_eq!(tickets.0["tickets"], tickets.1["tickets"], "{tickets:?}");
+}

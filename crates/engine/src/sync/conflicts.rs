@@ -471,11 +471,16 @@ async fn read(
     id: &PlatformId,
 ) -> Result<Fresh, EngineError> {
     let page = connector.read_one(kind, id).await?;
+    if let Some(rejected) = page.rejected.iter().find(|r| r.kind == kind) {
+        // Unreadable now is not gone: nothing is deleted on its account.
+        return Ok(Fresh::Decided(Outcome::DeadLettered(rejected.to_string())));
+    }
     let Some(observed) = page
         .items
         .into_iter()
         .find(|o| &o.id == id && o.record.kind() == kind)
     else {
+        // Not found (404), or reported deleted: gone.
         return Ok(Fresh::Gone);
     };
     let shaped = match applier.shape(&observed, None).await? {
