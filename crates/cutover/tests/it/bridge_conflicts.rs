@@ -51,7 +51,7 @@ fn old_priority(round: usize, n: usize) -> &'static str {
 /// The status both sides set in a round, alike (Zendesk's name, Freshdesk's number): a field
 /// changed on both sides to the same value is no conflict.
 fn both_status(round: usize) -> (&'static str, u64) {
-    if round % 2 == 0 {
+    if round.is_multiple_of(2) {
         ("pending", 3)
     } else {
         ("open", 2)
