@@ -214,6 +214,35 @@ proptest! {
         prop_assert_eq!(settled(decision, old, new), (changed, changed));
     }
 
+    /// With each side's own last synced hash (a side that holds a value as it can), a side
+    /// whose value is still its own is never taken for a change: nothing is decided against
+    /// it, and when neither changed nothing is written at all.
+    #[test]
+    fn a_side_still_holding_its_own_value_never_counts_as_a_change(
+        base_old in 0u8..4,
+        base_new in 0u8..4,
+        old in 0u8..4,
+        new in 0u8..4,
+        rule in rule(),
+        owner in proptest::option::of(side()),
+        t_old in 0i64..5,
+        t_new in 0i64..5,
+    ) {
+        let h = |v: u8| v.to_string();
+        let (bo, bn) = (h(base_old), h(base_new));
+        let decision = decide((Some(&bo), Some(&bn)), &h(old), &h(new), rule, owner, (at(t_old), at(t_new)));
+        match (old == base_old, new == base_new) {
+            (true, true) if old != new => prop_assert_eq!(decision, Decision::Same),
+            (true, false) if old != new => prop_assert_eq!(decision, Decision::Take(Side::New)),
+            (false, true) if old != new => prop_assert_eq!(decision, Decision::Take(Side::Old)),
+            (false, false) if old != new => {
+                let is_conflict = matches!(decision, Decision::Conflict { .. });
+                prop_assert!(is_conflict);
+            }
+            _ => prop_assert_eq!(decision, Decision::Same),
+        }
+    }
+
     /// The rule does not depend on which side is called old: swapping the sides' values and
     /// times (and the owner) swaps the winner, except that a tie in time goes to the old side.
     #[test]
