@@ -98,6 +98,10 @@ pub struct Written {
     pub outcome: WriteOutcome,
     /// Records written with it, so the engine links them too.
     pub children: Vec<WrittenChild>,
+    /// The record's update time as the platform answered the write (its version once written),
+    /// when the answer carries it: the version a later conditional write is made against, and
+    /// by which the bridge knows its own write when it reads the record back.
+    pub updated_at: Option<DateTime<Utc>>,
 }
 
 impl Written {
@@ -106,8 +110,41 @@ impl Written {
             id,
             outcome,
             children: Vec::new(),
+            updated_at: None,
         }
     }
+
+    /// The same, with the update time read from the platform's answer (`body`, JSON): the
+    /// record itself (Freshdesk) or the record under its envelope (Zendesk's `{"ticket": …}`).
+    pub(crate) fn answered(mut self, body: &[u8]) -> Self {
+        self.updated_at = answered_updated_at(body);
+        self
+    }
+}
+
+/// The `updated_at` of the record in a write's answer: at the top (Freshdesk answers the record
+/// itself) or in the one envelope object that carries it (Zendesk: `ticket`, `user`, …).
+pub(crate) fn answered_updated_at(body: &[u8]) -> Option<DateTime<Utc>> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    updated_at_of(&value)
+}
+
+/// [`answered_updated_at`] of an answer already parsed.
+pub(crate) fn updated_at_of(value: &Value) -> Option<DateTime<Utc>> {
+    let parse = |v: &Value| {
+        v.get("updated_at")
+            .and_then(Value::as_str)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    if let Some(at) = parse(value) {
+        return Some(at);
+    }
+    let object = value.as_object()?;
+    object
+        .iter()
+        .filter(|(key, _)| key.as_str() != "audit")
+        .find_map(|(_, v)| parse(v))
 }
 
 /// One helpdesk platform, as the engine sees it. Object safe: the engine holds `Arc<dyn Connector>`.

@@ -17,7 +17,7 @@ use cutover_connect::{
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef, Side};
-use cutover_store::{DeadLetterFilter, Link, Store};
+use cutover_store::{DeadLetterFilter, FieldHashes, Link, Store};
 
 use crate::error::EngineError;
 use crate::intent::Resume;
@@ -53,6 +53,22 @@ pub struct Ready {
     pub link: Option<Link>,
     /// The source platform's version of it.
     pub version: Option<String>,
+    /// A hash of each field of its canonical form (see `sync::conflicts`), kept in its link.
+    pub fields: FieldHashes,
+}
+
+/// A record in both forms, its references resolved: what [`Applier::prepare_with`] compares
+/// with the link, and what the bridge's conflict rules splice.
+#[derive(Debug, Clone)]
+pub(crate) struct Shaped {
+    /// The canonical form (the new side's vocabulary, the old side's keys).
+    pub(crate) form: Record,
+    /// What goes to the target (its vocabulary, the source's keys).
+    pub(crate) outgoing: Record,
+    /// The target's ids of the records it refers to.
+    pub(crate) targets: TargetIds,
+    /// The agents and groups not carried, by field, as a person names them.
+    pub(crate) originals: Vec<(&'static str, String)>,
 }
 
 /// A record step before writing: ready, or already decided.
@@ -93,6 +109,9 @@ pub struct Applier {
     /// Old groups and roles that share another's copy, with its id: read on first use, when
     /// the plan maps several onto one (see `Mapping::merged_into`).
     pub(crate) merges: futures::lock::Mutex<Option<Arc<Merges>>>,
+    /// In the bridge: updates are conditional on the version last seen, and a conflict is
+    /// resolved by these rules with the other direction's applier (see `sync::conflicts`).
+    pub(crate) conflicts: std::sync::OnceLock<crate::sync::conflicts::Resolver>,
 }
 
 /// Old groups and roles that share another's copy, by kind and id, with the id they share.
@@ -125,6 +144,7 @@ impl Applier {
             stand_ins: futures::lock::Mutex::new(None),
             names: Names::default(),
             merges: futures::lock::Mutex::new(None),
+            conflicts: std::sync::OnceLock::new(),
         }
     }
 
@@ -216,24 +236,17 @@ impl Applier {
     ) -> Result<Prepared, EngineError> {
         let from = observed.side;
         let kind = observed.record.kind();
-        let (mut form, mut outgoing) = match self.translate(observed) {
-            Ok(pair) => pair,
+        let Shaped {
+            form,
+            outgoing,
+            targets,
+            originals,
+        } = match self.shape(observed, together).await? {
+            Ok(shaped) => shaped,
             Err(outcome) => return Ok(Prepared::Done(outcome)),
         };
-        let mut resolved = match self.resolve(observed, &form, together).await? {
-            Ok(resolved) => resolved,
-            Err(outcome) => return Ok(Prepared::Done(outcome)),
-        };
-        rewrite(&mut form, |field, key| resolved.form_fate(field, key));
-        rewrite(&mut outgoing, |field, key| resolved.source_fate(field, key));
-        if kind.is_configuration()
-            && let Some(outcome) =
-                crate::rules::fit_for_target(&mut form, &mut outgoing, &self.target.capabilities())
-        {
-            return Ok(Prepared::Done(outcome));
-        }
-        let originals = std::mem::take(&mut resolved.originals);
         let fingerprint = self.fingerprint(&form);
+        let fields = self.field_hashes(&form);
         let link = self
             .state
             .find_link(self.store.as_ref(), kind, from, &observed.id)
@@ -251,19 +264,18 @@ impl Applier {
                 observed.id
             ))));
         }
+        let seen = observed.updated_at.map(|t| t.to_rfc3339());
         if let Some(link) = &link
             && link.last_writer != from
+            && link.version(from) != Some(crate::sync::DELETED)
         {
-            // The bridge wrote this record here from the other side, carrying that side's
-            // change time (the link keeps it as that side's version): while this side still shows
-            // that very time, nobody changed it since, whatever its form reads (a stand-in agent,
-            // a group not carried): it is the bridge's own write, not sent back.
-            let copied_from = match from {
-                Side::Old => link.new_version.as_deref(),
-                Side::New => link.old_version.as_deref(),
-            };
-            let seen = observed.updated_at.map(|t| t.to_rfc3339());
-            if copied_from.is_some() && copied_from == seen.as_deref() {
+            // The bridge wrote this record here from the other side, and the link keeps the
+            // version this side answered that write with: while this side still shows that very
+            // version, nobody changed it since, whatever its form reads (a stand-in agent, a
+            // group not carried): it is the bridge's own write, not sent back.
+            let written_here = link.version(from);
+            if written_here.is_some() && written_here == seen.as_deref() {
+                self.seen_again(link, from, seen.clone(), &fields);
                 return Ok(Prepared::Done(Outcome::Unchanged));
             }
         }
@@ -279,7 +291,13 @@ impl Applier {
             && (link.fingerprint == fingerprint
                 || matches!(kind, RecordKind::Comment | RecordKind::Attachment))
         {
-            // Comments and attachments are append-only: once linked, they are done.
+            // Comments and attachments are append-only: once linked, they are done. A record
+            // equal to its link whose version moved (the bridge's own write read back, a
+            // comment added) has that version kept, so a conditional write to this side is
+            // made against the version it holds now.
+            if !matches!(kind, RecordKind::Comment | RecordKind::Attachment) {
+                self.seen_again(link, from, seen, &fields);
+            }
             return Ok(Prepared::Done(Outcome::Unchanged));
         }
         let origin = Origin {
@@ -289,7 +307,7 @@ impl Applier {
             id: observed.id.clone(),
         };
         let mut outbound = Outbound::new(origin, outgoing);
-        outbound.targets = resolved.targets;
+        outbound.targets = targets;
         outbound.history = History {
             updated_at: observed.updated_at,
             ..History::default()
@@ -300,18 +318,103 @@ impl Applier {
             fingerprint,
             link,
             version: observed.updated_at.map(|t| t.to_rfc3339()),
+            fields,
         })))
     }
 
-    /// The fingerprint of a record in the form's vocabulary, over what both sides can hold
-    /// (`Losses::flatten`): equal for an original and its copy read back from either side.
-    pub(crate) fn fingerprint(&self, form: &Record) -> Fingerprint {
+    /// In the bridge, keeps what a record read back unchanged shows of `side` (it is equal
+    /// to its link, or the bridge's own write): its version, and the hash of each field it
+    /// holds otherwise than the content last synced (a value the side can only hold as it can,
+    /// kept as `{side}:{field}`), so the conflict rules do not take it for someone's change.
+    fn seen_again(&self, link: &Link, side: Side, seen: Option<String>, fields: &FieldHashes) {
+        if self.dry_run || self.conflicts.get().is_none() {
+            return;
+        }
+        let mut next = link.clone();
+        if seen.is_some() {
+            match side {
+                Side::Old => next.old_version = seen,
+                Side::New => next.new_version = seen,
+            }
+        }
+        next.fields = Some(match &link.fields {
+            None => fields.clone(),
+            Some(current) => {
+                let prefix = format!("{side}:");
+                let mut kept: FieldHashes = current
+                    .iter()
+                    .filter(|(k, _)| !k.starts_with(&prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect();
+                for (field, hash) in fields {
+                    if current.get(field) != Some(hash) {
+                        kept.insert(format!("{prefix}{field}"), hash.clone());
+                    }
+                }
+                kept
+            }
+        });
+        if &next != link {
+            self.state.add_link(next);
+        }
+    }
+
+    /// A record in the canonical form and the target's, its references resolved through the
+    /// links; or why it goes no further.
+    pub(crate) async fn shape(
+        &self,
+        observed: &Observed,
+        together: Option<&(RecordKind, PlatformId)>,
+    ) -> Result<Result<Shaped, Outcome>, EngineError> {
+        let kind = observed.record.kind();
+        let (mut form, mut outgoing) = match self.translate(observed) {
+            Ok(pair) => pair,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        let mut resolved = match self.resolve(observed, &form, together).await? {
+            Ok(resolved) => resolved,
+            Err(outcome) => return Ok(Err(outcome)),
+        };
+        rewrite(&mut form, |field, key| resolved.form_fate(field, key));
+        rewrite(&mut outgoing, |field, key| resolved.source_fate(field, key));
+        if kind.is_configuration()
+            && let Some(outcome) =
+                crate::rules::fit_for_target(&mut form, &mut outgoing, &self.target.capabilities())
+        {
+            return Ok(Err(outcome));
+        }
+        let originals = std::mem::take(&mut resolved.originals);
+        Ok(Ok(Shaped {
+            form,
+            outgoing,
+            targets: resolved.targets,
+            originals,
+        }))
+    }
+
+    /// A hash of each field of a record's canonical form, over what both sides can hold (as
+    /// the fingerprint is): a field whose hash differs from its link's changed since.
+    pub(crate) fn field_hashes(&self, form: &Record) -> FieldHashes {
+        crate::sync::conflicts::field_values(&self.flatten(form))
+            .into_iter()
+            .map(|(field, value)| (field, crate::sync::conflicts::hash_value(&value)))
+            .collect()
+    }
+
+    /// A record over what both sides can hold (`Losses::flatten`).
+    pub(crate) fn flatten(&self, form: &Record) -> Record {
         let (source, target) = (self.source.capabilities(), self.target.capabilities());
         let losses = match self.from_side() {
             Side::Old => crate::losses::Losses::between(&source, &target),
             Side::New => crate::losses::Losses::between(&target, &source),
         };
-        losses.flatten(form).fingerprint()
+        losses.flatten(form)
+    }
+
+    /// The fingerprint of a record in the form's vocabulary, over what both sides can hold
+    /// (`Losses::flatten`): equal for an original and its copy read back from either side.
+    pub(crate) fn fingerprint(&self, form: &Record) -> Fingerprint {
+        self.flatten(form).fingerprint()
     }
 
     /// The record in the form's vocabulary (the new side's) and in the target's, after the run
@@ -627,6 +730,7 @@ impl Applier {
             fingerprint,
             link,
             version,
+            fields,
         } = ready;
         let written = if self.dry_run {
             match self.would_write(&outbound, link.as_ref()).await? {
@@ -637,15 +741,21 @@ impl Applier {
             let mut tries = 0;
             loop {
                 let result = match &link {
-                    Some(link) => {
-                        self.target
-                            .update(link.id(self.target.side()), &outbound)
-                            .await
-                    }
+                    Some(link) => self.update(link, &outbound).await,
                     None => self.target.create(&outbound).await,
                 };
                 let written = match result {
                     Ok(written) => written,
+                    Err(e)
+                        if e.class() == ErrorClass::Conflict
+                            && let Some(link) = &link
+                            && let Some(resolver) = self.conflicts.get() =>
+                    {
+                        // The target changed since the bridge last saw it: both sides are
+                        // read again and the conflict rules decide, field by field.
+                        tracing::debug!(mark = %outbound.origin.mark(), error = %e, "Conditional write refused; resolving by the conflict rules.");
+                        return resolver.resolve(self, link, &outbound.origin.id).await;
+                    }
                     Err(e) => return per_record(e, &outbound),
                 };
                 let origin = &outbound.origin;
@@ -677,12 +787,13 @@ impl Applier {
             }
         };
         let source_id = outbound.origin.id.clone();
-        self.link(
+        let answered = written.updated_at.map(|t| t.to_rfc3339());
+        self.link_synced(
             outbound.origin.kind,
-            &source_id,
-            &written.id,
+            (&source_id, &written.id),
             fingerprint,
-            version,
+            (version, answered),
+            fields,
             link,
         );
         self.link_children(&written, fingerprints).await?;
@@ -730,6 +841,54 @@ impl Applier {
         Ok(link
             .map(|link| link.id(from).clone())
             .filter(|linked| linked != source_id))
+    }
+
+    /// Updates the target's copy through `link`: in the bridge, only if the target still holds
+    /// the version the link last saw there (`Connector::update_if`); a link that keeps no
+    /// version of the target (one made before versions were kept, or a copy found rather than
+    /// written) is updated as the backfill does.
+    async fn update(&self, link: &Link, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let side = self.target.side();
+        let id = link.id(side);
+        let seen = self
+            .conflicts
+            .get()
+            .and(link.version(side))
+            .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+            .map(|t| t.with_timezone(&chrono::Utc));
+        match seen {
+            Some(seen) => self.target.update_if(id, outbound, seen).await,
+            None => self.target.update(id, outbound).await,
+        }
+    }
+
+    /// Remembers the link of a record written by this applier: the source's version it was
+    /// read at, the target's as the platform answered the write, and its field hashes.
+    pub(crate) fn link_synced(
+        &self,
+        kind: RecordKind,
+        (source_id, target_id): (&PlatformId, &PlatformId),
+        fingerprint: Fingerprint,
+        (version, answered): (Option<String>, Option<String>),
+        fields: FieldHashes,
+        previous: Option<Link>,
+    ) {
+        let from = self.from_side();
+        let (old_id, new_id) = match from {
+            Side::Old => (source_id.clone(), target_id.clone()),
+            Side::New => (target_id.clone(), source_id.clone()),
+        };
+        let mut link = Link::new(kind, old_id, new_id, fingerprint, from);
+        let (old_version, new_version) = match from {
+            Side::Old => (version, answered),
+            Side::New => (answered, version),
+        };
+        link.old_version = old_version;
+        link.new_version = new_version;
+        if previous.is_some() || !matches!(kind, RecordKind::Comment | RecordKind::Attachment) {
+            link.fields = Some(fields);
+        }
+        self.state.add_link(link);
     }
 
     /// Remembers a link to commit with the page.

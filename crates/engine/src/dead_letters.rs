@@ -161,8 +161,16 @@ impl Applier {
             cursor,
         };
         // The intents are cleared in the same transaction: they are done once their links are in.
+        let conflicts = self
+            .conflicts
+            .get()
+            .map(crate::sync::conflicts::Resolver::take)
+            .unwrap_or_default();
         let mut tx = self.store.begin().await?;
         tx.apply(&batch).await?;
+        for conflict in &conflicts {
+            tx.put_conflict(conflict).await?;
+        }
         for key in &intents {
             tx.delete_run_state(key).await?;
         }

@@ -21,6 +21,7 @@
 //! - [`testing`]: throwaway PostgreSQL databases for the test suites of every crate.
 
 pub mod audit;
+pub mod conflicts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
@@ -35,10 +36,11 @@ mod sql;
 use std::sync::Arc;
 
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
+pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
-pub use links::{Link, LinkOutcome, StoredLink};
+pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
 pub use store::{Batch, Store, StoreTx};
 pub use url::{Backend, StoreUrl};

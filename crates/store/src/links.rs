@@ -1,5 +1,7 @@
 //! Links: one row per record that exists on both sides.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
 
@@ -21,6 +23,23 @@ pub struct Link {
     pub new_version: Option<String>,
     /// Which side wrote the content last.
     pub last_writer: Side,
+    /// A hash of each field of the content at the last sync (by field name), when the bridge
+    /// keeps them: a field whose hash differs on a side changed there since. `None` on links
+    /// made before field hashes were kept.
+    pub fields: Option<FieldHashes>,
+}
+
+/// A hash of each field of a record's content, by field name.
+pub type FieldHashes = BTreeMap<String, String>;
+
+/// Field hashes as stored (a JSON object of strings).
+pub(crate) fn encode_fields(fields: &FieldHashes) -> String {
+    serde_json::to_string(fields).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Field hashes as read back.
+pub(crate) fn decode_fields(text: &str) -> Result<FieldHashes, String> {
+    serde_json::from_str(text).map_err(|e| e.to_string())
 }
 
 impl Link {
@@ -40,6 +59,7 @@ impl Link {
             old_version: None,
             new_version: None,
             last_writer,
+            fields: None,
         }
     }
 

@@ -9,6 +9,7 @@ use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 
 use crate::audit::{AuditEntry, NewAuditEntry};
+use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
@@ -99,6 +100,16 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// Dead letters that pass a filter, in id order.
     async fn dead_letters(&self, filter: &DeadLetterFilter) -> Result<Vec<DeadLetter>, StoreError>;
+
+    /// Stored conflicts with an id above `after`, oldest first, at most `limit`.
+    async fn conflicts(
+        &self,
+        after: Option<ConflictId>,
+        limit: u32,
+    ) -> Result<Vec<Conflict>, StoreError>;
+
+    /// One stored conflict.
+    async fn conflict(&self, id: ConflictId) -> Result<Option<Conflict>, StoreError>;
 
     /// One dead letter.
     async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError>;
@@ -200,6 +211,9 @@ pub trait StoreTx: fmt::Debug + Send {
 
     /// Forgets a run-state value (no error when there is none).
     async fn delete_run_state(&mut self, key: &str) -> Result<(), StoreError>;
+
+    /// Stores a conflict the bridge resolved.
+    async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError>;
 
     /// Writes a batch: its links (upserted), dead letters, outbox items, then its cursor.
     async fn apply(&mut self, batch: &Batch) -> Result<(), StoreError> {

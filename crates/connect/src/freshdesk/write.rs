@@ -189,6 +189,7 @@ impl FreshdeskConnector {
             }
         }
         let mut written = Written::new(id, WriteOutcome::Created);
+        written.updated_at = crate::connector::updated_at_of(&body);
         match &outbound.record {
             Record::Ticket(_) => {
                 written.children = self.ticket_children(&written.id, &body, outbound).await?
@@ -566,8 +567,8 @@ impl FreshdeskConnector {
                 ));
             }
         };
-        self.api.http.send(&op, &request).await?;
-        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+        let answer = self.api.http.send(&op, &request).await?;
+        Ok(Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body))
     }
 
     /// Holds the bytes for the note that will carry them (Freshdesk has no upload endpoint).

@@ -150,6 +150,7 @@ impl ZendeskConnector {
             Record::Comment(_) => self.written_comment(&op, &body, outbound)?,
             _ => Written::new(created_id(&op, &body, envelope)?, WriteOutcome::Created),
         };
+        written.updated_at = crate::connector::updated_at_of(&body);
         if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
             // The import answers with the ticket only: read its comments back to link them.
             written.children = lookup::match_children(self, &written.id, outbound).await?;
@@ -524,9 +525,9 @@ impl ZendeskConnector {
                 ));
             }
         };
-        self.api.http.send(&op, &request).await?;
+        let answer = self.api.http.send(&op, &request).await?;
         self.ensure_memberships(outbound, id, &op).await?;
-        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+        Ok(Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body))
     }
 
     fn config_update(&self, id: &PlatformId, record: &ConfigRecord) -> Request {

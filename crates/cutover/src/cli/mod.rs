@@ -4,6 +4,7 @@ mod audit;
 mod backfill;
 mod bench;
 mod bench_backfill;
+mod conflicts;
 mod deadletters;
 mod demo;
 mod init;
@@ -172,6 +173,10 @@ pub enum Command {
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
+    /// See the conflicts the bridge resolved: fields changed on both sides since the last
+    /// sync, each with both values, the rule that decided and the winner.
+    #[command(subcommand)]
+    Conflicts(conflicts::ConflictsCommand),
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -218,6 +223,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
+        Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
         Command::Sim(command) => sim::run(command, &cli.global.plan).await,

@@ -28,17 +28,22 @@ const RUN_LIMIT: Duration = Duration::from_secs(240);
 /// The secret both platforms sign their deliveries with (the plan's `webhook_secret_env`).
 const WEBHOOK_SECRET: &str = "a-long-enough-bridge-secret";
 
-struct Bridge {
-    dir: tempfile::TempDir,
-    store: String,
+pub(crate) struct Bridge {
+    pub(crate) dir: tempfile::TempDir,
+    pub(crate) store: String,
     _database: Option<TestDatabase>,
-    old: SimHandle<zendesk::App>,
-    new: SimHandle<freshdesk::App>,
+    pub(crate) old: SimHandle<zendesk::App>,
+    pub(crate) new: SimHandle<freshdesk::App>,
 }
 
 impl Bridge {
     /// Both emulators, the plan a user writes (polling every second), and the backfill done.
     async fn backfilled(postgres: bool) -> Self {
+        Self::backfilled_with(postgres, TICKETS).await
+    }
+
+    /// The same with `tickets` tickets on the old account.
+    pub(crate) async fn backfilled_with(postgres: bool, tickets: usize) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let (database, store) = if postgres {
             let db = TestDatabase::create().await.unwrap();
@@ -49,7 +54,7 @@ impl Bridge {
             (None, url)
         };
         let bridge = Bridge {
-            old: crate::harness::zendesk(41, TICKETS, AccountProfile::Plain).await,
+            old: crate::harness::zendesk(41, tickets, AccountProfile::Plain).await,
             new: crate::harness::freshdesk(42, 0, AccountProfile::Plain).await,
             dir,
             store,
@@ -81,11 +86,11 @@ impl Bridge {
         cmd
     }
 
-    async fn cutover(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) async fn cutover(&self, args: &[&str]) -> (i32, String, String) {
         crate::harness::run_to_end(self.command(args), args, RUN_LIMIT).await
     }
 
-    async fn expect(&self, code: i32, args: &[&str]) -> String {
+    pub(crate) async fn expect(&self, code: i32, args: &[&str]) -> String {
         let (got, stdout, stderr) = self.cutover(args).await;
         assert_eq!(
             got, code,
@@ -94,7 +99,7 @@ impl Bridge {
         stdout
     }
 
-    async fn skip_a_minute(&self) {
+    pub(crate) async fn skip_a_minute(&self) {
         for url in [self.old.url(), self.new.url()] {
             let moved = reqwest::Client::new()
                 .post(format!("{url}/_sim/clock"))
@@ -107,7 +112,7 @@ impl Bridge {
     }
 
     /// Starts `cutover serve` on a free port; waits until it listens.
-    async fn serve(&self, n: usize) -> Served {
+    pub(crate) async fn serve(&self, n: usize) -> Served {
         let log = self.dir.path().join(format!("serve-{n}.log"));
         let mut child = self
             .command(&["serve", "--listen", "127.0.0.1:0"])
@@ -166,7 +171,7 @@ impl Bridge {
         cmd
     }
 
-    async fn counts<A>(&self, sim: &SimHandle<A>) -> Value {
+    pub(crate) async fn counts<A>(&self, sim: &SimHandle<A>) -> Value {
         let state: Value = reqwest::get(format!("{}/_sim/state", sim.url()))
             .await
             .unwrap()
@@ -177,7 +182,7 @@ impl Bridge {
     }
 
     /// Every ticket's `updated_at` on both sides, by the emulators' own APIs.
-    async fn versions(&self) -> Vec<(String, String)> {
+    pub(crate) async fn versions(&self) -> Vec<(String, String)> {
         let client = reqwest::Client::new();
         let mut all = Vec::new();
         let old: Value = client
@@ -272,15 +277,15 @@ impl Bridge {
 }
 
 /// A running `cutover serve`.
-struct Served {
+pub(crate) struct Served {
     child: tokio::process::Child,
-    url: String,
-    log: std::path::PathBuf,
+    pub(crate) url: String,
+    pub(crate) log: std::path::PathBuf,
 }
 
 impl Served {
     /// Stops it with SIGTERM, as a service manager does; it exits 0.
-    async fn terminate(mut self) {
+    pub(crate) async fn terminate(mut self) {
         let pid = self.child.id().unwrap();
         let sent = std::process::Command::new("kill")
             .args(["-TERM", &pid.to_string()])
@@ -306,7 +311,7 @@ impl Served {
     }
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
@@ -408,7 +413,7 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
 /// Verify finds nothing missing or doubled, and no difference but one: the new account's own
 /// agents and groups (which the bridge does not carry; see `SYNCED_KINDS`) named on a ticket or
 /// comment of the new side, whose copy on the old side has the stand-in or no group.
-fn assert_not_carried_only(report: &Value) {
+pub(crate) fn assert_not_carried_only(report: &Value) {
     for (kind, counts) in report["kinds"].as_object().unwrap() {
         for list in ["missing", "extra"] {
             assert_eq!(counts[list], json!([]), "{kind} {list}: {report:#}");

@@ -9,6 +9,7 @@
 mod bench;
 mod bench_sim;
 mod bridge;
+mod bridge_conflicts;
 mod crash;
 mod e2e;
 mod harness;

@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 use crate::apply::Applier;
 use crate::error::EngineError;
 use crate::mapping::Mapping;
+use crate::sync::conflicts::{ConflictPolicy, Resolver};
 use crate::sync::direction::Direction;
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::status::{self, DirectionStatus, feed_delay};
@@ -46,6 +47,8 @@ pub struct BridgeOptions {
     pub kinds: Vec<RecordKind>,
     /// How often each side is read when no webhook wakes the bridge.
     pub poll_every: Duration,
+    /// Who wins a field changed on both sides.
+    pub conflicts: ConflictPolicy,
 }
 
 impl BridgeOptions {
@@ -67,6 +70,7 @@ impl BridgeOptions {
             from,
             kinds,
             poll_every: plan.sync.poll_every.get(),
+            conflicts: ConflictPolicy::from_plan(plan),
         }
     }
 }
@@ -229,7 +233,7 @@ impl Bridge {
         if with_children {
             copied.extend([RecordKind::Comment, RecordKind::Attachment]);
         }
-        let directions = options
+        let appliers: Vec<Arc<Applier>> = options
             .from
             .iter()
             .map(|from| {
@@ -239,15 +243,33 @@ impl Bridge {
                 };
                 // A reference to a kind the bridge does not carry, not linked, takes the plan's
                 // stand-in instead of waiting.
-                let applier =
+                Arc::new(
                     Applier::new(Arc::clone(&store), source, target, mapping.clone(), false)
-                        .copying(&copied);
-                Direction {
-                    applier,
-                    kinds: record_kinds.clone(),
-                    with_children,
-                    metrics: Arc::clone(&metrics),
-                }
+                        .copying(&copied),
+                )
+            })
+            .collect();
+        // Both ways, every update is conditional on the version last seen, and a conflict is
+        // resolved with the other direction's applier. One way (old to new only), nothing of
+        // the new side is carried back, so the old side's content is written as it is.
+        if let [first, second] = appliers.as_slice() {
+            for (applier, partner) in [(first, second), (second, first)] {
+                let resolver = Resolver {
+                    partner: Arc::downgrade(partner),
+                    policy: options.conflicts.clone(),
+                    pending: Arc::default(),
+                };
+                // Set once, here, on an applier made just above.
+                let _ = applier.conflicts.set(resolver);
+            }
+        }
+        let directions = appliers
+            .into_iter()
+            .map(|applier| Direction {
+                applier,
+                kinds: record_kinds.clone(),
+                with_children,
+                metrics: Arc::clone(&metrics),
             })
             .collect();
         let handle = BridgeHandle {

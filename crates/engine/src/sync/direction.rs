@@ -44,7 +44,7 @@ pub(crate) struct PassReport {
 /// One direction: reads on `applier`'s source side, writes on its target side.
 #[derive(Debug)]
 pub(crate) struct Direction {
-    pub(crate) applier: Applier,
+    pub(crate) applier: Arc<Applier>,
     /// The kinds this direction carries, in dependency order.
     pub(crate) kinds: Vec<RecordKind>,
     /// Whether tickets carry their comments and attachments.
@@ -214,7 +214,7 @@ impl Direction {
         let steps: Vec<_> = page
             .items
             .iter()
-            .map(|item| step(&self.applier, item, self.with_children))
+            .map(|item| step(self.applier.as_ref(), item, self.with_children))
             .collect();
         let results: Vec<_> = futures::stream::iter(steps)
             .buffer_unordered(CONCURRENCY)
@@ -315,7 +315,8 @@ impl Direction {
             if !self.kinds.contains(&observed.record.kind()) {
                 continue;
             }
-            let (outcomes, rejected) = step(&self.applier, &observed, self.with_children).await?;
+            let (outcomes, rejected) =
+                step(self.applier.as_ref(), &observed, self.with_children).await?;
             applied.letters.extend(self.rejected(&rejected));
             self.tally(outcomes, &mut applied);
         }

@@ -6,15 +6,19 @@
 //!   (`BridgeHandle`: counters, the webhook intake).
 //! - `direction`: one direction's pass: hinted records, then each kind's feed from its
 //!   `sync:{kind}` cursor, committed page by page with the cursor.
+//! - [`conflicts`]: a record changed on both sides since the last sync, resolved field by field
+//!   by the plan's rules, and stored.
 //! - [`metrics`]: changes applied, echoes suppressed, lag percentiles.
 //! - [`status`]: each direction's status in the store, and drain.
 
 pub mod bridge;
+pub mod conflicts;
 mod direction;
 pub(crate) use direction::DELETED;
 pub mod metrics;
 pub mod status;
 
 pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
+pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
 pub use status::{DirectionStatus, Drained, drain};

@@ -8,6 +8,7 @@ use serde_json::Value;
 use sqlx::types::Json;
 
 use crate::audit::{AuditEntry, RawEntry};
+use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::cursors::{Cursor, Position};
 use crate::dead_letters::{DeadLetter, DeadLetterId};
 use crate::error::{CorruptValue, StoreError};
@@ -54,6 +55,7 @@ pub(crate) struct LinkRow {
     new_version: Option<String>,
     last_writer: String,
     updated_at: DateTime<Utc>,
+    field_hashes: Option<String>,
 }
 
 impl TryFrom<LinkRow> for StoredLink {
@@ -67,6 +69,14 @@ impl TryFrom<LinkRow> for StoredLink {
             old_version: row.old_version,
             new_version: row.new_version,
             last_writer: parse("links", "last_writer", &row.last_writer)?,
+            fields: row
+                .field_hashes
+                .as_deref()
+                .map(|text| {
+                    crate::links::decode_fields(text)
+                        .map_err(|e| corrupt("links", "field_hashes", e))
+                })
+                .transpose()?,
         };
         Ok(StoredLink {
             link,
@@ -180,6 +190,41 @@ impl TryFrom<DeadLetterRow> for DeadLetter {
             first_seen: row.first_seen,
             last_seen: row.last_seen,
             retried_at: row.retried_at,
+        })
+    }
+}
+
+/// A row of `conflicts`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ConflictRow {
+    id: i64,
+    kind: String,
+    old_id: String,
+    new_id: String,
+    field: String,
+    old_value: String,
+    new_value: String,
+    rule: String,
+    winner: String,
+    at: DateTime<Utc>,
+}
+
+impl TryFrom<ConflictRow> for Conflict {
+    type Error = StoreError;
+    fn try_from(row: ConflictRow) -> Result<Self, Self::Error> {
+        Ok(Conflict {
+            id: ConflictId(row.id),
+            conflict: NewConflict {
+                kind: parse("conflicts", "kind", &row.kind)?,
+                old_id: parse("conflicts", "old_id", &row.old_id)?,
+                new_id: parse("conflicts", "new_id", &row.new_id)?,
+                field: row.field,
+                old_value: row.old_value,
+                new_value: row.new_value,
+                rule: row.rule,
+                winner: parse("conflicts", "winner", &row.winner)?,
+                at: row.at,
+            },
         })
     }
 }

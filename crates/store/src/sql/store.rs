@@ -13,19 +13,22 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
+use crate::conflicts::{Conflict, ConflictId};
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId};
 use crate::error::{QueryContext, StoreError};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
-use crate::sql::codec::{AuditHeadRow, AuditRow, DeadLetterRow, LinkRow, OutboxRow, now};
+use crate::sql::codec::{
+    AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now,
+};
 use crate::sql::dialect::Dialect;
 use crate::sql::tx::SqlTx;
 use crate::store::{Store, StoreTx};
 use crate::url::Backend;
 
 const LINKS_PAGE: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, new_version, \
-     last_writer, updated_at FROM links WHERE kind = $1 AND ($2 IS NULL OR old_id > $2) \
+     last_writer, updated_at, field_hashes FROM links WHERE kind = $1 AND ($2 IS NULL OR old_id > $2) \
      ORDER BY old_id LIMIT $3";
 
 const COUNT_LINKS: &str = "SELECT COUNT(*) FROM links WHERE ($1 IS NULL OR kind = $1)";
@@ -41,6 +44,12 @@ const DEAD_LETTERS_PAGE: &str = "SELECT id, kind, side, source_id, reason, recor
 
 const DEAD_LETTER_BY_ID: &str = "SELECT id, kind, side, source_id, reason, record, attempts, \
      first_seen, last_seen, retried_at FROM dead_letters WHERE id = $1";
+
+const CONFLICTS_PAGE: &str = "SELECT id, kind, old_id, new_id, field, old_value, new_value, \
+     rule, winner, at FROM conflicts WHERE id > $1 ORDER BY id LIMIT $2";
+
+const CONFLICT_BY_ID: &str = "SELECT id, kind, old_id, new_id, field, old_value, new_value, \
+     rule, winner, at FROM conflicts WHERE id = $1";
 
 const DROP_DEAD_LETTER: &str = "DELETE FROM dead_letters WHERE id = $1 RETURNING id";
 
@@ -213,6 +222,29 @@ where
             .await
             .during(|| String::from("list dead letters"))?;
         rows.into_iter().map(DeadLetter::try_from).collect()
+    }
+
+    async fn conflicts(
+        &self,
+        after: Option<ConflictId>,
+        limit: u32,
+    ) -> Result<Vec<Conflict>, StoreError> {
+        let rows = sqlx::query_as::<DB, ConflictRow>(CONFLICTS_PAGE)
+            .bind(after.map_or(0, |id| id.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| String::from("list conflicts"))?;
+        rows.into_iter().map(Conflict::try_from).collect()
+    }
+
+    async fn conflict(&self, id: ConflictId) -> Result<Option<Conflict>, StoreError> {
+        let row = sqlx::query_as::<DB, ConflictRow>(CONFLICT_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read conflict {id}"))?;
+        row.map(Conflict::try_from).transpose()
     }
 
     async fn dead_letter(&self, id: DeadLetterId) -> Result<Option<DeadLetter>, StoreError> {

@@ -12,6 +12,7 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, Transaction, Type};
 use tokio::sync::OwnedMutexGuard;
 
 use crate::audit::{AuditEntry, AuditHash, NewAuditEntry};
+use crate::conflicts::{ConflictId, NewConflict};
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
@@ -22,24 +23,31 @@ use crate::sql::dialect::Dialect;
 use crate::store::StoreTx;
 
 pub(crate) const LINK_BY_OLD: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, \
-     new_version, last_writer, updated_at FROM links WHERE kind = $1 AND old_id = $2";
+     new_version, last_writer, updated_at, field_hashes FROM links WHERE kind = $1 AND old_id = $2";
 
 pub(crate) const LINK_BY_NEW: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, \
-     new_version, last_writer, updated_at FROM links WHERE kind = $1 AND new_id = $2";
+     new_version, last_writer, updated_at, field_hashes FROM links WHERE kind = $1 AND new_id = $2";
 
 const UPSERT_LINK: &str = "INSERT INTO links (kind, old_id, new_id, fingerprint, old_version, \
-     new_version, last_writer, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     new_version, last_writer, updated_at, field_hashes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT (kind, old_id) DO UPDATE SET new_id = excluded.new_id, \
      fingerprint = excluded.fingerprint, old_version = excluded.old_version, \
      new_version = excluded.new_version, last_writer = excluded.last_writer, \
-     updated_at = excluded.updated_at \
-     RETURNING kind, old_id, new_id, fingerprint, old_version, new_version, last_writer, updated_at";
+     updated_at = excluded.updated_at, field_hashes = excluded.field_hashes \
+     RETURNING kind, old_id, new_id, fingerprint, old_version, new_version, last_writer, \
+     updated_at, field_hashes";
 
 // Without a conflict target, DO NOTHING covers both unique keys (old id and new id).
 const INSERT_LINK_IF_ABSENT: &str = "INSERT INTO links (kind, old_id, new_id, fingerprint, \
-     old_version, new_version, last_writer, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     old_version, new_version, last_writer, updated_at, field_hashes) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
      ON CONFLICT DO NOTHING \
-     RETURNING kind, old_id, new_id, fingerprint, old_version, new_version, last_writer, updated_at";
+     RETURNING kind, old_id, new_id, fingerprint, old_version, new_version, last_writer, \
+     updated_at, field_hashes";
+
+const PUT_CONFLICT: &str = "INSERT INTO conflicts (kind, old_id, new_id, field, old_value, \
+     new_value, rule, winner, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id";
 
 const PUT_DEAD_LETTER: &str = "INSERT INTO dead_letters (kind, side, source_id, reason, record, \
      attempts, first_seen, last_seen) VALUES ($1, $2, $3, $4, $5, 1, $6, $6) \
@@ -184,6 +192,7 @@ where
     fn link_query<'q>(
         sql: &'static str,
         link: &'q Link,
+        fields: Option<&'q str>,
     ) -> QueryAs<'q, DB, LinkRow, DB::Arguments> {
         sqlx::query_as::<DB, LinkRow>(sql)
             .bind(link.kind.as_str())
@@ -194,6 +203,7 @@ where
             .bind(link.new_version.as_deref())
             .bind(link.last_writer.as_str())
             .bind(now())
+            .bind(fields)
     }
 }
 
@@ -222,7 +232,8 @@ where
     }
 
     async fn upsert_link(&mut self, link: &Link) -> Result<StoredLink, StoreError> {
-        match Self::link_query(UPSERT_LINK, link)
+        let fields = link.fields.as_ref().map(crate::links::encode_fields);
+        match Self::link_query(UPSERT_LINK, link, fields.as_deref())
             .fetch_one(self.conn())
             .await
         {
@@ -242,7 +253,8 @@ where
     }
 
     async fn link_if_absent(&mut self, link: &Link) -> Result<LinkOutcome, StoreError> {
-        let inserted = Self::link_query(INSERT_LINK_IF_ABSENT, link)
+        let fields = link.fields.as_ref().map(crate::links::encode_fields);
+        let inserted = Self::link_query(INSERT_LINK_IF_ABSENT, link, fields.as_deref())
             .fetch_optional(self.conn())
             .await
             .during(|| format!("link {} {} to {}", link.kind, link.old_id, link.new_id))?;
@@ -418,6 +430,28 @@ where
             .await
             .during(|| format!("delete run state {key:?}"))?;
         Ok(())
+    }
+
+    async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError> {
+        let id: i64 = sqlx::query_scalar::<DB, i64>(PUT_CONFLICT)
+            .bind(conflict.kind.as_str())
+            .bind(conflict.old_id.as_str())
+            .bind(conflict.new_id.as_str())
+            .bind(conflict.field.as_str())
+            .bind(conflict.old_value.as_str())
+            .bind(conflict.new_value.as_str())
+            .bind(conflict.rule.as_str())
+            .bind(conflict.winner.as_str())
+            .bind(stored_time(conflict.at))
+            .fetch_one(self.conn())
+            .await
+            .during(|| {
+                format!(
+                    "store the conflict on {} {} field {}",
+                    conflict.kind, conflict.old_id, conflict.field
+                )
+            })?;
+        Ok(ConflictId(id))
     }
 
     async fn commit(self: Box<Self>) -> Result<(), StoreError> {

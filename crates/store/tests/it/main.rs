@@ -10,6 +10,7 @@
 mod harness;
 
 mod audit;
+mod conflicts;
 mod cursors;
 mod dead_letters;
 mod links;
