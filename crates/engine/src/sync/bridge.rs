@@ -350,7 +350,8 @@ impl Bridge {
         let from = direction.from();
         let started = Utc::now();
         let hints = self.handle.take_hints(from);
-        let report = match direction.pass(&hints, feeds).await {
+        let more = || self.handle.take_hints(from);
+        let report = match direction.pass(&hints, feeds, &more).await {
             Ok(report) => report,
             Err(e) => {
                 self.handle.put_back(from, hints);
