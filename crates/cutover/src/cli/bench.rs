@@ -53,6 +53,25 @@ pub enum BenchCommand {
     ///
     /// Example: cargo run --release -p cutover -- bench traffic --actions 5000
     Traffic(traffic::TrafficBenchArgs),
+    /// Measure the two-way bridge: lag with webhooks and polling only, requests, CPU, memory.
+    ///
+    /// Starts an old emulated Zendesk with N tickets and an empty new one in this process,
+    /// writes the plan a user writes (`cutover init`, hints followed, the budget the platforms'
+    /// limit, `poll_every` from --poll-every) and backfills as a child process. Then, once with
+    /// webhooks (`cutover sync setup`) and once polling only, it starts `cutover serve` as a
+    /// child process, plays `cutover sim traffic`'s generator on both sides at a steady --rate
+    /// changes a minute each for --minutes, drains (`cutover sync drain`) and reports per
+    /// direction the lag p50/p95/p99 from serve's /metrics (from each change's `updated_at` on
+    /// its emulator to its commit on the other side) and `sync status --json`; cutover's
+    /// requests per minute
+    /// against each platform's limits (counted at the emulators, whose limiters are off for the
+    /// traffic's sake) and the 429s answered; serve's CPU seconds and peak memory (/proc). With
+    /// --step, the rate doubles until lag stops being steady. Build with `--release`; floors:
+    /// p99 within 5 s with webhooks and two poll intervals polling, requests within each limit;
+    /// it exits 1 when one is missed.
+    ///
+    /// Example: cargo run --release -p cutover -- bench sync --minutes 1
+    Sync(super::bench_sync::SyncBenchArgs),
 }
 
 /// Options of `cutover bench sim`.
@@ -92,6 +111,7 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Traffic(args) => traffic::run(args).await,
         BenchCommand::Backfill(args) => super::bench_backfill::backfill(args).await,
         BenchCommand::Sim(args) => sim(args).await,
+        BenchCommand::Sync(args) => super::bench_sync::sync(args).await,
     }
 }
 

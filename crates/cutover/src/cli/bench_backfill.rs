@@ -76,14 +76,14 @@ pub struct BackfillBenchArgs {
 
 /// CPU time and peak memory of a process.
 #[derive(Debug, Clone, Copy)]
-struct Usage {
-    cpu_seconds: f64,
-    peak_rss_bytes: u64,
+pub(super) struct Usage {
+    pub(super) cpu_seconds: f64,
+    pub(super) peak_rss_bytes: u64,
 }
 
 /// A running process's CPU time and peak resident memory, from `/proc/<pid>` (Linux); `None`
 /// elsewhere, or once the process has exited.
-fn usage_of(pid: u32) -> Option<Usage> {
+pub(super) fn usage_of(pid: u32) -> Option<Usage> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the command name (which may hold spaces) start at field 3 ("state").
     let rest = stat.rsplit_once(')')?.1;
@@ -199,7 +199,10 @@ impl Counted {
 
 /// The `cutover` executable as a child process on the bench's plan and store, with the
 /// emulators' credentials; the caller adds the command.
-fn engine(plan: &std::path::Path, store: &str) -> anyhow::Result<tokio::process::Command> {
+pub(super) fn engine(
+    plan: &std::path::Path,
+    store: &str,
+) -> anyhow::Result<tokio::process::Command> {
     let exe = std::env::current_exe().context("find the cutover executable")?;
     let mut command = tokio::process::Command::new(exe);
     command

@@ -18,6 +18,18 @@ pub enum SyncCommand {
     Status(StatusArgs),
     /// Waits until everything changed on either side up to now is applied on the other (by a
     /// running `cutover serve`); exits 1 on timeout, naming what is still in flight.
+    ///
+    /// Asks the running `cutover serve` for a pass at once, through the store (serve looks for
+    /// the request four times a second, so it may run on another host as long as it shares the
+    /// store), rather than waiting for the plan's poll interval. A side whose change feed shows
+    /// changes late cannot prove "everything up to now" before that delay has passed: Zendesk's
+    /// incremental exports leave out their last minute, so draining a Zendesk side takes a
+    /// little over a minute (serve runs the pass that proves it as soon as it can); a Freshdesk
+    /// side drains in seconds. On timeout it names, per direction, the time it is caught up
+    /// to, how far that is behind the drain, and the records still waiting for a parent (how
+    /// many, the oldest, each named).
+    ///
+    /// Example: cutover sync drain --timeout 5m
     Drain(DrainArgs),
     /// Register the hooks that tell the bridge of changes, on both platforms.
     ///
@@ -126,8 +138,8 @@ async fn drain(ctx: &Context, args: DrainArgs) -> anyhow::Result<Outcome> {
                 "Drain timed out after {:?}; still in flight:",
                 args.timeout.get()
             );
-            for line in behind {
-                eprintln!("  {line}");
+            for direction in behind {
+                eprintln!("  {}", direction.to_string().replace('\n', "\n  "));
             }
             Ok(Outcome::Findings)
         }

@@ -303,31 +303,77 @@ impl Bridge {
         for direction in &self.directions {
             direction.applier.learn_fields().await?;
         }
+        // The longest any direction's feed shows changes late: a drain is proven by a pass
+        // that starts that long after it.
+        let longest_delay = self
+            .directions
+            .iter()
+            .map(|d| feed_delay(d.applier.source.platform()))
+            .max()
+            .unwrap_or_else(chrono::Duration::zero);
+        // The feeds are read on the first pass, every poll interval and for a drain; a webhook
+        // between those wakes a pass of the records it names only.
+        let mut feeds = true;
+        let mut last_feeds = tokio::time::Instant::now();
+        let mut started = Utc::now();
         loop {
+            if feeds {
+                started = Utc::now();
+                last_feeds = tokio::time::Instant::now();
+            }
             for direction in &self.directions {
                 tokio::select! {
                     () = shutdown.cancelled() => return Ok(()),
-                    result = self.pass(direction) => {
+                    result = self.pass(direction, feeds) => {
                         if let Err(e) = result {
                             tracing::warn!(from = %direction.from(), error = %e, "Bridge pass failed; it is tried again on the next wake-up.");
                         }
                     }
                 }
             }
-            tokio::select! {
+            let next_poll = last_feeds + self.poll_every;
+            feeds = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
-                () = self.handle.shared.wake.notified() => {}
-                () = tokio::time::sleep(self.poll_every) => {}
+                () = self.handle.shared.wake.notified() => {
+                    tokio::time::Instant::now() >= next_poll
+                }
+                () = tokio::time::sleep_until(next_poll) => true,
+                () = self.drain_asked(started, longest_delay) => true,
+            };
+        }
+    }
+
+    /// Completes when a drain (of this process or another sharing the store) needs a pass that
+    /// the one started at `last_pass` does not give: a drain asked since, or, for a feed that
+    /// shows changes `delay` late, the first moment a pass can prove the drain's time. Looks at
+    /// the store every [`status::DRAIN_WATCH_EVERY`]; a store it cannot read is a drain not seen
+    /// (the poll interval still runs).
+    async fn drain_asked(&self, last_pass: chrono::DateTime<Utc>, delay: chrono::Duration) {
+        let store = self.handle.shared.store.as_ref();
+        loop {
+            tokio::time::sleep(status::DRAIN_WATCH_EVERY).await;
+            let asked = match status::drain_requested(store).await {
+                Ok(Some(asked)) => asked,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::debug!(error = %e, "Could not look for a drain request.");
+                    continue;
+                }
+            };
+            if needs_pass(asked, last_pass, delay, Utc::now()) {
+                return;
             }
         }
     }
 
-    /// One pass of one direction, then its status in the store.
-    async fn pass(&self, direction: &Direction) -> Result<(), EngineError> {
+    /// One pass of one direction (with `feeds`, its feeds read to their end), then its status
+    /// in the store.
+    async fn pass(&self, direction: &Direction, feeds: bool) -> Result<(), EngineError> {
         let from = direction.from();
         let started = Utc::now();
         let hints = self.handle.take_hints(from);
-        let report = match direction.pass(&hints).await {
+        let more = || self.handle.take_hints(from);
+        let report = match direction.pass(&hints, feeds, &more).await {
             Ok(report) => report,
             Err(e) => {
                 self.handle.put_back(from, hints);
@@ -340,7 +386,8 @@ impl Bridge {
             .into_iter()
             .find(|s| s.from == from)
             .and_then(|s| s.caught_up_to);
-        let caught_up_to = if report.in_flight.is_empty() {
+        // Only a pass that read every feed to its end proves a time.
+        let caught_up_to = if feeds && report.in_flight.is_empty() {
             Some(started - feed_delay(direction.applier.source.platform()))
         } else {
             previous
@@ -362,5 +409,45 @@ impl Bridge {
             .put_run_state(&status::status_key(from), &value)
             .await?;
         Ok(())
+    }
+}
+
+/// Whether a drain asked at `asked` needs a pass now, when the last pass started at
+/// `last_pass` and the slowest feed shows changes `delay` late: a pass has not started since
+/// the ask, or one can now prove the ask's time (`asked + delay` has passed) and the last did not
+/// start late enough to.
+fn needs_pass(
+    asked: chrono::DateTime<Utc>,
+    last_pass: chrono::DateTime<Utc>,
+    delay: chrono::Duration,
+    now: chrono::DateTime<Utc>,
+) -> bool {
+    let provable_from = asked + delay;
+    last_pass < asked || (last_pass < provable_from && now >= provable_from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drain_gets_a_pass_at_once_and_another_once_the_feed_shows_its_time() {
+        let t0 = Utc::now();
+        let s = chrono::Duration::seconds;
+        let minute = s(61);
+        // Asked after the last pass started: a pass now.
+        assert!(needs_pass(t0, t0 - s(5), minute, t0));
+        // The pass ran; the Zendesk feed cannot show the ask's time before a minute passes.
+        assert!(!needs_pass(t0, t0 + s(1), minute, t0 + s(30)));
+        // A minute and a second on: one more pass, which proves it.
+        assert!(needs_pass(t0, t0 + s(1), minute, t0 + s(61)));
+        assert!(!needs_pass(t0, t0 + s(61), minute, t0 + s(62)));
+        // A feed with no delay: the first pass after the ask is enough.
+        assert!(!needs_pass(
+            t0,
+            t0 + s(1),
+            chrono::Duration::zero(),
+            t0 + s(2)
+        ));
     }
 }

@@ -72,18 +72,45 @@ impl Direction {
         self.applier.from_side()
     }
 
-    /// One pass: the records `hints` name, then every kind's feed to its end, then the parked
-    /// records again.
+    /// One pass: the records `hints` name, then (with `feeds`) every kind's feed to its end,
+    /// then the parked records again. A pass without feeds is what a webhook wakes: the records
+    /// named are applied at once, without waiting on the feeds' own rate limit (Zendesk allows
+    /// 10 incremental exports a minute).
     pub(crate) async fn pass(
         &self,
         hints: &BTreeSet<ChangeHint>,
+        feeds: bool,
+        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.retry_parked(&mut report, false).await?;
-        // A named record whose parent is not linked yet (a ticket from a new customer) has
-        // its parent read one by one too, parents first, rather than waiting for the parent's
-        // feed (Zendesk's shows nothing of the last minute); the waiting record is parked and
-        // tried again once its parents are.
+        self.apply_named(hints, &mut report).await?;
+        if feeds {
+            for kind in &self.kinds {
+                // Records webhooks named since the pass began go before each feed: a feed may
+                // wait on its export's own rate limit, they need not. (Lost if this pass
+                // fails: the feeds still carry them.)
+                let more = more_hints();
+                if !more.is_empty() {
+                    self.apply_named(&more, &mut report).await?;
+                }
+                self.feed(*kind, &mut report).await?;
+            }
+        }
+        report.in_flight.clear();
+        self.retry_parked(&mut report, true).await?;
+        Ok(report)
+    }
+
+    /// Reads and applies the records `hints` name, one by one. A named record whose parent is
+    /// not linked yet (a ticket from a new customer) has its parent read one by one too,
+    /// parents first, rather than waiting for the parent's feed (Zendesk's shows nothing of the
+    /// last minute); the waiting record is parked and tried again once its parents are.
+    async fn apply_named(
+        &self,
+        hints: &BTreeSet<ChangeHint>,
+        report: &mut PassReport,
+    ) -> Result<(), EngineError> {
         let mut named: Vec<(RecordKind, PlatformId)> =
             hints.iter().map(|h| (h.kind, h.id.clone())).collect();
         let mut parents_read = false;
@@ -101,7 +128,7 @@ impl Direction {
                         parents.push(wanted);
                     }
                 }
-                self.commit(applied, None, &mut report).await?;
+                self.commit(applied, None, report).await?;
             }
             if parents.is_empty() {
                 break;
@@ -110,14 +137,9 @@ impl Direction {
             named = parents;
         }
         if parents_read {
-            self.retry_parked(&mut report, false).await?;
+            self.retry_parked(report, false).await?;
         }
-        for kind in &self.kinds {
-            self.feed(*kind, &mut report).await?;
-        }
-        report.in_flight.clear();
-        self.retry_parked(&mut report, true).await?;
-        Ok(report)
+        Ok(())
     }
 
     /// Reads one kind's feed from its cursor to the end of what the platform shows now.

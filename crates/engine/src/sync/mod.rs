@@ -21,4 +21,4 @@ pub mod status;
 pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
 pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
-pub use status::{DirectionStatus, Drained, drain};
+pub use status::{DirectionStatus, Drained, InFlight, drain};

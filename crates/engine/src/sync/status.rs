@@ -84,17 +84,98 @@ pub(crate) async fn positions(
     Ok(positions)
 }
 
+/// The run-state key of the latest drain request: `cutover serve` watches it (wherever it runs,
+/// as long as it shares the store) and starts a pass at once when a drain asks for one.
+pub const DRAIN_REQUEST_KEY: &str = "sync:drain:request";
+
+/// How often `cutover serve` looks at the store for a drain request.
+pub const DRAIN_WATCH_EVERY: Duration = Duration::from_millis(250);
+
+/// Asks the running bridge for a pass now: stores the time of the ask under
+/// [`DRAIN_REQUEST_KEY`].
+pub async fn request_drain(store: &dyn Store, asked: DateTime<Utc>) -> Result<(), EngineError> {
+    let value = serde_json::json!({ "asked": asked });
+    store.put_run_state(DRAIN_REQUEST_KEY, &value).await?;
+    Ok(())
+}
+
+/// The time of the latest drain request, if any.
+pub async fn drain_requested(store: &dyn Store) -> Result<Option<DateTime<Utc>>, EngineError> {
+    let Some(value) = store.run_state(DRAIN_REQUEST_KEY).await? else {
+        return Ok(None);
+    };
+    Ok(value
+        .get("asked")
+        .and_then(|v| serde_json::from_value::<DateTime<Utc>>(v.clone()).ok()))
+}
+
+/// What one direction still has in flight when a drain looks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InFlight {
+    /// The side changes are read from.
+    pub from: Side,
+    /// No `cutover serve` has finished a pass of this direction yet.
+    pub no_pass_yet: bool,
+    /// Every change made on `from` before this time is applied (the changes after it, up to the
+    /// drain, may be in flight).
+    pub caught_up_to: Option<DateTime<Utc>>,
+    /// How far the direction is from the drain's time, in seconds (the oldest change that may
+    /// still be in flight is at most this old).
+    pub behind_seconds: Option<f64>,
+    /// Records waiting for a parent (parked in the dead letters).
+    pub waiting: usize,
+    /// When the oldest of them was first parked.
+    pub oldest_waiting: Option<DateTime<Utc>>,
+    /// The waiting records, named, as the last pass reported them.
+    pub names: Vec<String>,
+}
+
+impl std::fmt::Display for InFlight {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (from, to) = (self.from, self.from.other());
+        if self.no_pass_yet {
+            return write!(
+                f,
+                "{from} to {to}: no pass yet (is `cutover serve` running?)"
+            );
+        }
+        let caught = self
+            .caught_up_to
+            .map_or_else(|| "nothing yet".to_owned(), |t| t.to_rfc3339());
+        write!(f, "{from} to {to}: caught up to {caught}")?;
+        if let Some(behind) = self.behind_seconds {
+            write!(f, " ({behind:.0}s before the drain)")?;
+        }
+        write!(f, ", {} waiting for a parent", self.waiting)?;
+        if let Some(oldest) = self.oldest_waiting {
+            write!(f, ", the oldest since {}", oldest.to_rfc3339())?;
+        }
+        for name in &self.names {
+            write!(f, "\n  {name}")?;
+        }
+        Ok(())
+    }
+}
+
 /// What a drain came to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Drained {
     /// Both directions applied everything up to the time the drain was asked.
     Done,
-    /// The timeout passed first; what is behind, named.
-    TimedOut(Vec<String>),
+    /// The timeout passed first; what is still in flight, per direction.
+    TimedOut(Vec<InFlight>),
 }
 
 /// Waits until every direction in `directions` is caught up to now (the moment of the call),
 /// or `timeout` passes; looks at the store every `every`.
+///
+/// It first asks the running bridge for a pass now ([`request_drain`]): `cutover serve` watches
+/// the store for the request every [`DRAIN_WATCH_EVERY`], so a drain does not wait for the poll
+/// interval, and serve need not be reachable from where the drain runs. A direction whose feed
+/// shows changes late (Zendesk's incremental exports leave out their last minute: see
+/// [`feed_delay`]) can only prove it has applied everything up to the drain with a pass that
+/// starts that much after it; serve starts that pass as soon as it can, so the drain of a
+/// Zendesk side takes a little more than a minute, never the poll interval.
 pub async fn drain(
     store: &dyn Store,
     directions: &[Side],
@@ -102,6 +183,7 @@ pub async fn drain(
     every: Duration,
 ) -> Result<Drained, EngineError> {
     let asked = Utc::now();
+    request_drain(store, asked).await?;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let behind = behind(store, directions, asked).await?;
@@ -115,34 +197,33 @@ pub async fn drain(
     }
 }
 
-/// What keeps `directions` from being caught up to `asked`, named; empty when nothing does.
+/// What keeps `directions` from being caught up to `asked`, per direction; empty when nothing
+/// does.
 pub async fn behind(
     store: &dyn Store,
     directions: &[Side],
     asked: DateTime<Utc>,
-) -> Result<Vec<String>, EngineError> {
+) -> Result<Vec<InFlight>, EngineError> {
     let statuses = load(store).await?;
     let mut behind = Vec::new();
     for side in directions {
-        let other = side.other();
-        match statuses.iter().find(|s| s.from == *side) {
-            None => behind.push(format!(
-                "{side} to {other}: no pass yet (is `cutover serve` running?)"
-            )),
-            Some(status) => {
-                let caught = status.caught_up_to.is_some_and(|t| t >= asked);
-                if !caught {
-                    let to = status
-                        .caught_up_to
-                        .map_or_else(|| "nothing yet".to_owned(), |t| t.to_rfc3339());
-                    behind.push(format!(
-                        "{side} to {other}: caught up to {to}, {} waiting",
-                        status.in_flight.len()
-                    ));
-                    behind.extend(status.in_flight.iter().map(|w| format!("  {w}")));
-                }
-            }
+        let status = statuses.iter().find(|s| s.from == *side);
+        let caught = status.is_some_and(|s| s.caught_up_to.is_some_and(|t| t >= asked));
+        if caught {
+            continue;
         }
+        let parked = crate::backfill::parked(store, *side).await?;
+        let caught_up_to = status.and_then(|s| s.caught_up_to);
+        behind.push(InFlight {
+            from: *side,
+            no_pass_yet: status.is_none(),
+            caught_up_to,
+            behind_seconds: caught_up_to
+                .map(|t| (asked - t).num_milliseconds().max(0) as f64 / 1000.0),
+            waiting: parked.len(),
+            oldest_waiting: parked.iter().map(|l| l.first_seen).min(),
+            names: status.map(|s| s.in_flight.clone()).unwrap_or_default(),
+        });
     }
     Ok(behind)
 }
