@@ -98,6 +98,11 @@ pub struct Written {
     pub outcome: WriteOutcome,
     /// Records written with it, so the engine links them too.
     pub children: Vec<WrittenChild>,
+    /// The record's `updated_at` on the target as the update's answer shows it, when it shows
+    /// one: while the target still shows that time, nobody changed the record since, and the
+    /// bridge does not carry it back (a platform that cannot take the source's change time,
+    /// as Freshdesk cannot, shows its own).
+    pub version: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Written {
@@ -106,7 +111,26 @@ impl Written {
             id,
             outcome,
             children: Vec::new(),
+            version: None,
         }
+    }
+
+    /// With the `updated_at` of the record in an answer's JSON body: the record itself
+    /// (Freshdesk) or the one object in it that has one (Zendesk's `{"ticket": {...},
+    /// "audit": {...}}`).
+    pub(crate) fn answered(mut self, body: &[u8]) -> Self {
+        let value: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let updated_at = |v: &serde_json::Value| {
+            v.get("updated_at")
+                .and_then(serde_json::Value::as_str)
+                .and_then(crate::fields::parse_time)
+        };
+        self.version = updated_at(&value).or_else(|| {
+            value
+                .as_object()
+                .and_then(|o| o.values().find_map(|v| updated_at(v)))
+        });
+        self
     }
 }
 

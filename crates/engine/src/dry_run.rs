@@ -23,6 +23,7 @@ impl Applier {
             id,
             outcome,
             children: Vec::new(),
+            version: None,
         };
         if let Some(link) = link {
             let id = link.id(self.target.side()).clone();

@@ -566,8 +566,8 @@ impl FreshdeskConnector {
                 ));
             }
         };
-        self.api.http.send(&op, &request).await?;
-        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+        let answer = self.api.http.send(&op, &request).await?;
+        Ok(Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body))
     }
 
     /// Holds the bytes for the note that will carry them (Freshdesk has no upload endpoint).

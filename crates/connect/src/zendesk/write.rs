@@ -524,9 +524,9 @@ impl ZendeskConnector {
                 ));
             }
         };
-        self.api.http.send(&op, &request).await?;
+        let answer = self.api.http.send(&op, &request).await?;
         self.ensure_memberships(outbound, id, &op).await?;
-        Ok(Written::new(id.clone(), WriteOutcome::Updated))
+        Ok(Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body))
     }
 
     fn config_update(&self, id: &PlatformId, record: &ConfigRecord) -> Request {

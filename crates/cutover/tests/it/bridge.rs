@@ -10,7 +10,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use std::future::Future;
+
 use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_sim::control::Controlled;
 use cutover_sim::traffic::Ledger;
 use cutover_sim::{AccountProfile, SimHandle};
 use cutover_sim::{freshdesk, zendesk};
@@ -28,15 +31,109 @@ const RUN_LIMIT: Duration = Duration::from_secs(240);
 /// The secret both platforms sign their deliveries with (the plan's `webhook_secret_env`).
 const WEBHOOK_SECRET: &str = "a-long-enough-bridge-secret";
 
-struct Bridge {
+/// An emulated platform on one side of the bridge: how to start it, sign in to it and list its
+/// tickets. The tests are generic over the direction (old and new platform), as `crash.rs` is.
+trait Platform: Controlled + Sized {
+    /// Its name for `cutover init --from/--to` and `sim traffic --old-kind/--new-kind`.
+    const NAME: &'static str;
+    /// The user `sim traffic` signs in as (`--old-user`/`--new-user`): a Zendesk agent's
+    /// e-mail (the emulator's admin by default) or a Freshdesk API key.
+    const TRAFFIC_USER: Option<&'static str>;
+
+    /// An account with `tickets` generated tickets and no rate limits.
+    fn spawn(seed: u64, tickets: usize) -> impl Future<Output = SimHandle<Self>>;
+
+    /// A GET of `path` on its API, as its admin.
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder;
+
+    /// Every ticket's id and `updated_at`, by its own API.
+    fn versions(url: &str) -> impl Future<Output = Vec<(String, String)>>;
+}
+
+impl Platform for zendesk::App {
+    const NAME: &'static str = "zendesk";
+    const TRAFFIC_USER: Option<&'static str> = None;
+
+    async fn spawn(seed: u64, tickets: usize) -> SimHandle<Self> {
+        crate::harness::zendesk(seed, tickets, AccountProfile::Plain).await
+    }
+
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v2/{path}"))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+    }
+
+    async fn versions(url: &str) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        let mut next = Some(format!("{url}/api/v2/tickets.json?per_page=100"));
+        while let Some(page) = next.take() {
+            let answer: Value = reqwest::Client::new()
+                .get(&page)
+                .basic_auth("admin@example.com/token", Some("sim-token"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for t in answer["tickets"].as_array().unwrap() {
+                all.push((t["id"].to_string(), t["updated_at"].to_string()));
+            }
+            next = answer["next_page"].as_str().map(str::to_owned);
+        }
+        all
+    }
+}
+
+impl Platform for freshdesk::App {
+    const NAME: &'static str = "freshdesk";
+    const TRAFFIC_USER: Option<&'static str> = Some("sim-token");
+
+    async fn spawn(seed: u64, tickets: usize) -> SimHandle<Self> {
+        crate::harness::freshdesk(seed, tickets, AccountProfile::Plain).await
+    }
+
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v2/{path}"))
+            .basic_auth("sim-token", Some("X"))
+    }
+
+    async fn versions(url: &str) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let answer: Value = Self::get(
+                url,
+                &format!("tickets?per_page=100&page={page}&updated_since=2000-01-01T00:00:00Z"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            let tickets = answer.as_array().unwrap();
+            for t in tickets {
+                all.push((t["id"].to_string(), t["updated_at"].to_string()));
+            }
+            if tickets.len() < 100 {
+                break;
+            }
+        }
+        all
+    }
+}
+
+struct Bridge<O: Platform, N: Platform> {
     dir: tempfile::TempDir,
     store: String,
     _database: Option<TestDatabase>,
-    old: SimHandle<zendesk::App>,
-    new: SimHandle<freshdesk::App>,
+    old: SimHandle<O>,
+    new: SimHandle<N>,
 }
 
-impl Bridge {
+impl<O: Platform, N: Platform> Bridge<O, N> {
     /// Both emulators, the plan a user writes (polling every second), and the backfill done.
     async fn backfilled(postgres: bool) -> Self {
         let dir = tempfile::tempdir().unwrap();
@@ -49,8 +146,8 @@ impl Bridge {
             (None, url)
         };
         let bridge = Bridge {
-            old: crate::harness::zendesk(41, TICKETS, AccountProfile::Plain).await,
-            new: crate::harness::freshdesk(42, 0, AccountProfile::Plain).await,
+            old: O::spawn(41, TICKETS).await,
+            new: N::spawn(42, 0).await,
             dir,
             store,
             _database: database,
@@ -67,7 +164,7 @@ impl Bridge {
         };
         let urls = (bridge.old.url(), bridge.new.url());
         let flags = ["--rate-limit", "100000", "--kinds", KINDS];
-        crate::plans::init_and_decide(run, &plan, urls, ("zendesk", "freshdesk"), &flags).await;
+        crate::plans::init_and_decide(run, &plan, urls, (O::NAME, N::NAME), &flags).await;
         poll_every_second(&plan);
         bridge
             .expect(0, &["backfill", "--notifications-off", "--json"])
@@ -135,38 +232,43 @@ impl Bridge {
     fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
         let ledger = self.dir.path().join("ledger.jsonl");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
-        cmd.current_dir(self.dir.path())
-            .args([
-                "sim",
-                "traffic",
-                "--old",
-                self.old.url(),
-                "--old-kind",
-                "zendesk",
-                "--new",
-                self.new.url(),
-                "--new-kind",
-                "freshdesk",
-                "--new-user",
-                "sim-token",
-                "--rate",
-                "2",
-                "--speed",
-                "max",
-                "--max-actions",
-                actions,
-                "--seed",
-                seed,
-                "--ledger",
-            ])
-            .arg(ledger)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        cmd.current_dir(self.dir.path()).args([
+            "sim",
+            "traffic",
+            "--old",
+            self.old.url(),
+            "--old-kind",
+            O::NAME,
+            "--new",
+            self.new.url(),
+            "--new-kind",
+            N::NAME,
+        ]);
+        if let Some(user) = O::TRAFFIC_USER {
+            cmd.args(["--old-user", user]);
+        }
+        if let Some(user) = N::TRAFFIC_USER {
+            cmd.args(["--new-user", user]);
+        }
+        cmd.args([
+            "--rate",
+            "2",
+            "--speed",
+            "max",
+            "--max-actions",
+            actions,
+            "--seed",
+            seed,
+            "--ledger",
+        ])
+        .arg(ledger)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
         cmd
     }
 
-    async fn counts<A>(&self, sim: &SimHandle<A>) -> Value {
+    async fn counts<A: Platform>(&self, sim: &SimHandle<A>) -> Value {
         let state: Value = reqwest::get(format!("{}/_sim/state", sim.url()))
             .await
             .unwrap()
@@ -178,38 +280,17 @@ impl Bridge {
 
     /// Every ticket's `updated_at` on both sides, by the emulators' own APIs.
     async fn versions(&self) -> Vec<(String, String)> {
-        let client = reqwest::Client::new();
-        let mut all = Vec::new();
-        let old: Value = client
-            .get(format!(
-                "{}/api/v2/tickets.json?per_page=100",
-                self.old.url()
-            ))
-            .basic_auth("admin@example.com/token", Some("sim-token"))
-            .send()
+        let mut all: Vec<(String, String)> = O::versions(self.old.url())
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for t in old["tickets"].as_array().unwrap() {
-            all.push((format!("old {}", t["id"]), t["updated_at"].to_string()));
-        }
-        let new: Value = client
-            .get(format!(
-                "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
-                self.new.url()
-            ))
-            .basic_auth("sim-token", Some("X"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for t in new.as_array().unwrap() {
-            all.push((format!("new {}", t["id"]), t["updated_at"].to_string()));
-        }
+            .into_iter()
+            .map(|(id, at)| (format!("old {id}"), at))
+            .chain(
+                N::versions(self.new.url())
+                    .await
+                    .into_iter()
+                    .map(|(id, at)| (format!("new {id}"), at)),
+            )
+            .collect();
         all.sort();
         all
     }
@@ -245,11 +326,18 @@ impl Bridge {
             };
             let id = PlatformId::from(created);
             let link = store.find_link(kind, side, &id).await.unwrap();
-            assert!(
-                link.is_some(),
-                "ledger #{}: {kind} {id} on the {side} side has no copy",
-                entry.seq
-            );
+            if link.is_none() {
+                let (_, letters, _) = self.cutover(&["deadletters", "list"]).await;
+                let logs: String = (0..3)
+                    .map(|n| read(&self.dir.path().join(format!("serve-{n}.log"))))
+                    .collect();
+                let tail: String = logs.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+                panic!(
+                    "ledger #{}: {kind} {id} on the {side} side has no copy\ndead letters:\n\
+                     {letters}\nserve log (last lines, newest first):\n{tail}",
+                    entry.seq
+                );
+            }
         }
         assert!(
             opened > 0 && messages > 0,
@@ -327,8 +415,8 @@ fn set_poll_every(plan: &Path, was: &str, every: &str) {
 
 /// The whole bridge story; `kill_after` kills `cutover serve` with SIGKILL that long into the
 /// traffic and starts it again.
-async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
-    let mv = Bridge::backfilled(postgres).await;
+async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Option<Duration>) {
+    let mv = Bridge::<O, N>::backfilled(postgres).await;
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     assert_eq!(tickets_before, TICKETS as u64);
 
@@ -388,11 +476,51 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
     let versions = mv.versions().await;
     let counts = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(
-        mv.versions().await,
-        versions,
-        "the bridge wrote again with nothing changed"
-    );
+    let after = mv.versions().await;
+    if after != versions {
+        let changed: Vec<_> = after.iter().filter(|v| !versions.contains(v)).collect();
+        let mut shown = String::new();
+        for (name, _) in changed.iter().take(3) {
+            let (side, id) = name.split_once(' ').unwrap();
+            let store = cutover_store::open(&mv.store.parse().unwrap())
+                .await
+                .unwrap();
+            let at = if side == "old" { Side::Old } else { Side::New };
+            let link = store
+                .find_link(
+                    RecordKind::Ticket,
+                    at,
+                    &PlatformId::from(id.parse::<u64>().unwrap()),
+                )
+                .await
+                .unwrap()
+                .map(|l| l.link);
+            let old_id = link
+                .as_ref()
+                .map(|l| l.old_id.to_string())
+                .unwrap_or_default();
+            let new_id = link
+                .as_ref()
+                .map(|l| l.new_id.to_string())
+                .unwrap_or_default();
+            let old = O::get(mv.old.url(), &format!("tickets/{old_id}"));
+            let new = N::get(mv.new.url(), &format!("tickets/{new_id}"));
+            let old = old.send().await.unwrap().text().await.unwrap();
+            let new = new.send().await.unwrap().text().await.unwrap();
+            shown.push_str(&format!(
+                "{name}: link {link:?}\n old: {old}\n new: {new}\n"
+            ));
+        }
+        panic!(
+            "the bridge wrote again with nothing changed: {changed:?}\n{shown}\nserve log:\n{}",
+            read(&served.log)
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     assert_eq!((mv.counts(&mv.old).await, mv.counts(&mv.new).await), counts);
     served.terminate().await;
 
@@ -431,18 +559,28 @@ fn assert_not_carried_only(report: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_keeps_both_sides_equal_on_sqlite() {
-    bridge_story(false, None).await;
+    bridge_story::<zendesk::App, freshdesk::App>(false, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_from_freshdesk_to_zendesk_keeps_both_sides_equal_on_sqlite() {
+    bridge_story::<freshdesk::App, zendesk::App>(false, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_from_zendesk_to_zendesk_keeps_both_sides_equal_on_sqlite() {
+    bridge_story::<zendesk::App, zendesk::App>(false, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_killed_mid_traffic_loses_and_doubles_nothing_on_postgres() {
-    bridge_story(true, Some(Duration::from_millis(1500))).await;
+    bridge_story::<zendesk::App, freshdesk::App>(true, Some(Duration::from_millis(1500))).await;
 }
 
 /// A delivery that fails its check is answered 401 and kept in the dead letters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_webhook_is_answered_4xx_and_kept() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     let served = mv.serve(0).await;
     let answer = reqwest::Client::new()
         .post(format!("{}/hooks/old", served.url))
@@ -473,7 +611,7 @@ async fn a_refused_webhook_is_answered_4xx_and_kept() {
 /// accepted with 202) wake the bridge and name the records to read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn webhooks_carry_changes_long_before_the_poll() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     set_poll_every(&mv.dir.path().join("cutover.toml"), "1s", "10m");
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     let served = mv.serve(0).await;
@@ -519,7 +657,8 @@ async fn webhooks_carry_changes_long_before_the_poll() {
             read(&served.log),
             mv.old
                 .state()
-                .webhook_attempts()
+                .dispatcher()
+                .attempts()
                 .iter()
                 .map(|a| (&a.status, a.status_code, &a.error))
                 .collect::<Vec<_>>()
@@ -528,8 +667,8 @@ async fn webhooks_carry_changes_long_before_the_poll() {
     }
     let lag = started.elapsed();
     for (side, attempts) in [
-        ("old", mv.old.state().webhook_attempts()),
-        ("new", mv.new.state().webhook_attempts()),
+        ("old", mv.old.state().dispatcher().attempts()),
+        ("new", mv.new.state().dispatcher().attempts()),
     ] {
         let accepted = attempts
             .iter()
@@ -556,7 +695,7 @@ async fn webhooks_carry_changes_long_before_the_poll() {
 /// link is marked deleted, so neither direction copies it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     let store = cutover_store::open(&mv.store.parse().unwrap())
         .await
         .unwrap();
