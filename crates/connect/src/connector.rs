@@ -128,7 +128,7 @@ impl Written {
         self.version = updated_at(&value).or_else(|| {
             value
                 .as_object()
-                .and_then(|o| o.values().find_map(|v| updated_at(v)))
+                .and_then(|o| o.values().find_map(updated_at))
         });
         self
     }

@@ -27,7 +27,9 @@ const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,commen
 const TICKETS: usize = 6;
 /// Traffic actions over both sides.
 const ACTIONS: &str = "150";
-const RUN_LIMIT: Duration = Duration::from_secs(240);
+const RUN_LIMIT: Duration = Duration::from_secs(660);
+/// Traffic actions of the fault tests.
+const FAULT_ACTIONS: &str = "5000";
 /// The secret both platforms sign their deliveries with (the plan's `webhook_secret_env`).
 const WEBHOOK_SECRET: &str = "a-long-enough-bridge-secret";
 
@@ -223,11 +225,6 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
         Served { child, url, log }
     }
 
-    /// `cutover sim traffic` on both sides, with a ledger, `ACTIONS` actions.
-    fn traffic(&self, seed: &str) -> tokio::process::Command {
-        self.traffic_of(seed, ACTIONS)
-    }
-
     /// `cutover sim traffic` on both sides, with a ledger, `actions` actions.
     fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
         let ledger = self.dir.path().join("ledger.jsonl");
@@ -249,6 +246,39 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
         }
         if let Some(user) = N::TRAFFIC_USER {
             cmd.args(["--new-user", user]);
+        }
+        cmd.args([
+            "--rate",
+            "2",
+            "--speed",
+            "max",
+            "--max-actions",
+            actions,
+            "--seed",
+            seed,
+            "--ledger",
+        ])
+        .arg(ledger)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+        cmd
+    }
+
+    /// `cutover sim traffic` on the old side only, appending to the same ledger.
+    fn traffic_old_only(&self, seed: &str, actions: &str) -> tokio::process::Command {
+        let ledger = self.dir.path().join("ledger-old-only.jsonl");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+        cmd.current_dir(self.dir.path()).args([
+            "sim",
+            "traffic",
+            "--old",
+            self.old.url(),
+            "--old-kind",
+            O::NAME,
+        ]);
+        if let Some(user) = O::TRAFFIC_USER {
+            cmd.args(["--old-user", user]);
         }
         cmd.args([
             "--rate",
@@ -299,7 +329,13 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
     /// (the store keeps one link per id on each side), and the emulators hold as many tickets
     /// each as the old account had, plus every ticket opened on either side: none doubled.
     async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
-        let ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
+        let mut ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
+        let old_only = self.dir.path().join("ledger-old-only.jsonl");
+        if old_only.exists() {
+            ledger
+                .entries
+                .extend(Ledger::read(&old_only).unwrap().entries);
+        }
         let store = cutover_store::open(&self.store.parse().unwrap())
             .await
             .unwrap();
@@ -328,7 +364,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
             let link = store.find_link(kind, side, &id).await.unwrap();
             if link.is_none() {
                 let (_, letters, _) = self.cutover(&["deadletters", "list"]).await;
-                let logs: String = (0..3)
+                let logs: String = (0..12)
                     .map(|n| read(&self.dir.path().join(format!("serve-{n}.log"))))
                     .collect();
                 let tail: String = logs.lines().rev().take(40).collect::<Vec<_>>().join("\n");
@@ -416,7 +452,60 @@ fn set_poll_every(plan: &Path, was: &str, every: &str) {
 /// The whole bridge story; `kill_after` kills `cutover serve` with SIGKILL that long into the
 /// traffic and starts it again.
 async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Option<Duration>) {
-    let mv = Bridge::<O, N>::backfilled(postgres).await;
+    let kills = kill_after.map(|after| vec![after]).unwrap_or_default();
+    let story = Story {
+        postgres,
+        kills,
+        ..Story::default()
+    };
+    run_story::<O, N>(story).await;
+}
+
+/// How one run of the bridge story goes.
+#[derive(Default)]
+struct Story {
+    postgres: bool,
+    /// `cutover serve` is killed with SIGKILL after each of these waits (from the start of the
+    /// traffic, one after the other) and started again.
+    kills: Vec<Duration>,
+    /// Faults both emulators inject while the traffic runs and the bridge carries it (cleared
+    /// once drained, before the checks read the platforms).
+    faults: Option<Value>,
+    /// Traffic actions over both sides (default `ACTIONS`).
+    actions: Option<&'static str>,
+    /// `cutover sync setup` points both platforms' webhooks at `cutover serve` (again after
+    /// every restart: its port changes).
+    webhooks: bool,
+    /// The new side answers every API request 503 for this long, starting once a first part
+    /// of the traffic is played, while a second part is played on the old side alone.
+    outage: Option<Duration>,
+}
+
+/// The fault mix of the fault tests: 20 % of webhooks lost, 5xx bursts, latency.
+fn fault_mix() -> Value {
+    json!({
+        "webhook_loss_rate": 0.2,
+        "error_rate": 0.02,
+        "error_burst": 3,
+        "latency": {"distribution": "uniform", "min_ms": 0, "max_ms": 15},
+    })
+}
+
+async fn set_faults<A: Platform>(sim: &SimHandle<A>, faults: &Value) {
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+}
+
+/// Runs the story; answers how long from the start of the traffic to the end of the drain, and,
+/// after an outage, how long from the side's return to the end of the drain.
+async fn run_story<O: Platform, N: Platform>(story: Story) -> (Duration, Option<Duration>) {
+    let kill_after = story.kills.first().copied();
+    let mv = Bridge::<O, N>::backfilled(story.postgres).await;
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     assert_eq!(tickets_before, TICKETS as u64);
 
@@ -425,11 +514,25 @@ async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Opti
         .await
         .unwrap();
     assert!(health.status().is_success());
-    let traffic = mv.traffic("7").spawn().unwrap();
-    if let Some(after) = kill_after {
-        tokio::time::sleep(after).await;
+    if story.webhooks {
+        mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+            .await;
+    }
+    if let Some(faults) = &story.faults {
+        set_faults(&mv.old, faults).await;
+        set_faults(&mv.new, faults).await;
+    }
+    let started = std::time::Instant::now();
+    let actions = story.actions.unwrap_or(ACTIONS);
+    let traffic = mv.traffic_of("7", actions).spawn().unwrap();
+    for (n, after) in story.kills.iter().enumerate() {
+        tokio::time::sleep(*after).await;
         served.kill().await;
-        served = mv.serve(1).await;
+        served = mv.serve(n + 1).await;
+        if story.webhooks {
+            mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+                .await;
+        }
     }
     let traffic = tokio::time::timeout(RUN_LIMIT, traffic.wait_with_output())
         .await
@@ -440,8 +543,47 @@ async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Opti
         "traffic: {}",
         String::from_utf8_lossy(&traffic.stderr)
     );
+    let mut outage_ended = None;
+    if let Some(outage) = story.outage {
+        // The new side goes down: every request answered 503, as a platform in an outage
+        // answers. The old side keeps taking work meanwhile.
+        let down = json!({"error_rate": 1.0, "error_burst": 1_000_000});
+        set_faults(&mv.new, &down).await;
+        let went_down = std::time::Instant::now();
+        let more = mv.traffic_old_only("8", "60").output().await.unwrap();
+        assert!(
+            more.status.success(),
+            "traffic: {}",
+            String::from_utf8_lossy(&more.stderr)
+        );
+        tokio::time::sleep(outage.saturating_sub(went_down.elapsed())).await;
+        let cleared = reqwest::Client::new()
+            .delete(format!("{}/_sim/faults", mv.new.url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(cleared.status().is_success());
+        outage_ended = Some(std::time::Instant::now());
+    }
 
-    mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
+    let drain = if story.faults.is_some() {
+        "600s"
+    } else {
+        "180s"
+    };
+    mv.expect(0, &["sync", "drain", "--timeout", drain]).await;
+    let carried = started.elapsed();
+    let recovered = outage_ended.map(|ended| ended.elapsed());
+    if story.faults.is_some() {
+        for url in [mv.old.url(), mv.new.url()] {
+            let cleared = reqwest::Client::new()
+                .delete(format!("{url}/_sim/faults"))
+                .send()
+                .await
+                .unwrap();
+            assert!(cleared.status().is_success());
+        }
+    }
     let status: Value =
         serde_json::from_str(mv.expect(0, &["sync", "status", "--json"]).await.trim()).unwrap();
     let statuses = status.as_array().unwrap();
@@ -531,6 +673,7 @@ async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Opti
         .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{stdout}\n{stderr}"));
     assert_not_carried_only(&report);
     assert!(code == 0 || code == 1, "verify failed:\n{stderr}");
+    (carried, recovered)
 }
 
 /// Verify finds nothing missing or doubled, and no difference but one: the new account's own
@@ -761,4 +904,54 @@ async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
     assert_eq!(tickets().await, before);
     served.terminate().await;
     store.close().await;
+}
+
+/// Faults on (20 % of webhooks lost, 5xx bursts, latency) while thousands of mixed changes are
+/// played on both sides, webhooks set up: drained, verified clean, every ledger action on both
+/// sides exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_under_faults_carries_thousands_of_changes_on_sqlite() {
+    let (took, _) = run_story::<zendesk::App, freshdesk::App>(Story {
+        faults: Some(fault_mix()),
+        actions: Some(FAULT_ACTIONS),
+        webhooks: true,
+        ..Story::default()
+    })
+    .await;
+    eprintln!("{FAULT_ACTIONS} actions under faults carried and drained in {took:?}");
+}
+
+/// The same on PostgreSQL with `cutover serve` killed by SIGKILL ten times at seeded random
+/// moments and started again each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_under_faults_killed_ten_times_on_postgres() {
+    let mut seed: u64 = 0x5eed_b41d;
+    let kills = (0..10)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            Duration::from_millis(200 + (seed >> 33) % 1_300)
+        })
+        .collect();
+    let (took, _) = run_story::<zendesk::App, freshdesk::App>(Story {
+        postgres: true,
+        kills,
+        faults: Some(fault_mix()),
+        actions: Some(FAULT_ACTIONS),
+        webhooks: true,
+        ..Story::default()
+    })
+    .await;
+    eprintln!("{FAULT_ACTIONS} actions, ten SIGKILLs, carried and drained in {took:?}");
+}
+
+/// The new side down (every request answered 503) for 30 s while the old side takes work:
+/// nothing lost, and the bridge catches up once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_rides_through_a_30s_outage_of_one_side_on_sqlite() {
+    let (_, recovered) = run_story::<zendesk::App, freshdesk::App>(Story {
+        outage: Some(Duration::from_secs(30)),
+        ..Story::default()
+    })
+    .await;
+    eprintln!("drained {recovered:?} after the new side came back from 30 s of 503s");
 }

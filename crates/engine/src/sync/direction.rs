@@ -116,7 +116,15 @@ impl Direction {
             self.feed(*kind, &mut report).await?;
         }
         report.in_flight.clear();
-        self.retry_parked(&mut report, true).await?;
+        let waited_for = self.retry_parked(&mut report, true).await?;
+        if !waited_for.is_empty() {
+            // Records still waiting after the feeds have their parents read one by one, as a
+            // named record's are: a parent the feed has not shown (or showed while a 5xx burst
+            // cut the page short) does not hold its children up for ever.
+            self.read_named(waited_for).await?;
+            report.in_flight.clear();
+            self.retry_parked(&mut report, true).await?;
+        }
         Ok(report)
     }
 
@@ -295,13 +303,45 @@ impl Direction {
         self.release(&applied.settled).await
     }
 
+    /// Reads `named` records of this side one by one and applies them, then the parents they
+    /// wait for, a bounded number of generations deep.
+    async fn read_named(
+        &self,
+        mut named: Vec<(RecordKind, PlatformId)>,
+    ) -> Result<(), EngineError> {
+        let mut report = PassReport::default();
+        for _depth in 0..MAX_PARENT_DEPTH {
+            let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
+            for (kind, id) in &named {
+                let page = self.applier.source.read_one(*kind, id).await?;
+                let applied = self.apply_page(&page).await?;
+                for parent in &applied.parents {
+                    let wanted = (parent.kind, parent.id.clone());
+                    if parent.side == self.from() && !parents.contains(&wanted) {
+                        parents.push(wanted);
+                    }
+                }
+                self.commit(applied, None, &mut report).await?;
+            }
+            if parents.is_empty() {
+                break;
+            }
+            named = parents;
+        }
+        Ok(())
+    }
+
     /// Tries the records parked as waiting on this side again. With `last`, what still waits
-    /// is reported in flight.
-    async fn retry_parked(&self, report: &mut PassReport, last: bool) -> Result<(), EngineError> {
+    /// is reported in flight. Answers the parents still waited for, on this side.
+    async fn retry_parked(
+        &self,
+        report: &mut PassReport,
+        last: bool,
+    ) -> Result<Vec<(RecordKind, PlatformId)>, EngineError> {
         let store = self.applier.store.as_ref();
         let letters = parked(store, self.from()).await?;
         if letters.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut applied = Applied::default();
         for parked_letter in letters {
@@ -319,12 +359,18 @@ impl Direction {
             applied.letters.extend(self.rejected(&rejected));
             self.tally(outcomes, &mut applied);
         }
+        let waited_for: Vec<(RecordKind, PlatformId)> = applied
+            .parents
+            .iter()
+            .filter(|p| p.side == self.from())
+            .map(|p| (p.kind, p.id.clone()))
+            .collect();
         let mut sub = PassReport::default();
         self.commit(applied, None, &mut sub).await?;
         if last {
             report.in_flight.extend(sub.in_flight);
         }
-        Ok(())
+        Ok(waited_for)
     }
 
     /// Removes the parked copies of records that no longer wait.
