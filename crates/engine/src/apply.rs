@@ -435,7 +435,7 @@ impl Applier {
             Record::Group(_) => self.names.learn(&observed.id, &observed.record),
             _ => {}
         }
-        let (translation, shares) = {
+        let (translation, shares, new_form) = {
             let mapping = self.mapping();
             // A group or role that shares another's copy is not left behind: what refers to it
             // is linked through that one.
@@ -445,7 +445,19 @@ impl Applier {
                     Record::Role(r) => mapping.merged_into(kind, &r.name).is_some(),
                     _ => false,
                 };
-            (mapping.translate(observed.record.clone(), from), shares)
+            // The form of a record read on the new side is in the new side's vocabulary as
+            // it is, save the values the way back and forth folds into one (a Zendesk `new`
+            // ticket is `open` on a Freshdesk old side and `open` again when read back): its
+            // form is what a copy round trip leaves, so a copy reads as its original.
+            let form = match from {
+                Side::Old => None,
+                Side::New => Some(mapping.round_trip(observed.record.clone())),
+            };
+            (
+                mapping.translate(observed.record.clone(), from),
+                shares,
+                form,
+            )
         };
         let translated = match translation {
             Ok(Translated::Record(record)) => record,
@@ -457,9 +469,9 @@ impl Applier {
             }
             Err(hole) => return Err(Outcome::DeadLettered(hole.reason(kind, &observed.id))),
         };
-        Ok(match from {
-            Side::Old => (translated.clone(), translated),
-            Side::New => (observed.record.clone(), translated),
+        Ok(match new_form {
+            None => (translated.clone(), translated),
+            Some(form) => (form, translated),
         })
     }
 
@@ -901,6 +913,26 @@ impl Applier {
         version: Option<String>,
         previous: Option<Link>,
     ) {
+        self.link_written(
+            kind,
+            (source_id, target_id),
+            fingerprint,
+            (version, None),
+            previous,
+        );
+    }
+
+    /// [`Applier::link`], with the version the target showed in its write's answer (`None`: it
+    /// showed none), kept as the target side's version: while the target still shows it, the
+    /// record is the bridge's own write there (see the echo check in `prepare_with`).
+    pub(crate) fn link_written(
+        &self,
+        kind: RecordKind,
+        (source_id, target_id): (&PlatformId, &PlatformId),
+        fingerprint: Fingerprint,
+        (version, target_version): (Option<String>, Option<String>),
+        previous: Option<Link>,
+    ) {
         let from = self.from_side();
         let (old_id, new_id) = match from {
             Side::Old => (source_id.clone(), target_id.clone()),
@@ -914,6 +946,12 @@ impl Applier {
         match from {
             Side::Old => link.old_version = version,
             Side::New => link.new_version = version,
+        }
+        if let Some(written) = target_version {
+            match from {
+                Side::Old => link.new_version = Some(written),
+                Side::New => link.old_version = Some(written),
+            }
         }
         self.state.add_link(link);
     }

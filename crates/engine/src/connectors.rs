@@ -80,12 +80,16 @@ pub fn connector(
                 }
                 config.budget.burst = 64;
             }
-            // The plan names the field that receives the old id (`[copy] keep_original`).
+            // The plan names the field that receives the old id (`[copy] keep_original`): a
+            // field of the new side. The old side, written to by the bridge's other direction,
+            // keeps its copies' origin in cutover's own fields (a Zendesk target's field title,
+            // say, is no Freshdesk field name).
             if let Some(field) = plan
                 .copy
                 .keep_original
                 .as_ref()
                 .and_then(|k| k.id_field.as_ref())
+                .filter(|_| side == Side::New)
             {
                 config.origin_fields.id = field.clone();
             }

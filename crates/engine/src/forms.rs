@@ -264,7 +264,9 @@ impl Forms {
     /// The form of a record read on the new side: its references through the links (a reference
     /// with no link reads `new:{id}`, which no old key equals).
     pub(crate) fn new_form(&self, observed: &Observed) -> Record {
-        let mut record = observed.record.clone();
+        // Values a copy's round trip folds into one compare as that one (a Zendesk `new`
+        // ticket is `open` on a Freshdesk old side): see `Mapping::round_trip`.
+        let mut record = self.mapping.round_trip(observed.record.clone());
         let kinds = kinds_by_reference(&record);
         let copied = &self.copied;
         rewrite(&mut record, |field, key| {

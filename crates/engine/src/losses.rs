@@ -163,7 +163,9 @@ pub struct Losses {
     pub ticket_types: Option<&'static [&'static str]>,
     /// The target names its own ticket types: a type it reads back as none, it has not.
     pub own_ticket_types: bool,
-    /// The target cannot backdate: its solve time is the copy's.
+    /// A side cannot backdate: a copy's solve time there is the copy's. Either side: the
+    /// bridge writes copies both ways, and a ticket's copy on a side keeps the solve time of
+    /// its first write whichever side changed it last.
     pub solved_at: bool,
     /// The priority the target gives a ticket without one (a rule, compared: not a loss).
     pub default_priority: Option<&'static str>,
@@ -196,7 +198,7 @@ impl Losses {
                 .or(old.ticket_types)
                 .filter(|_| old.ticket_types != new.ticket_types),
             own_ticket_types: new.ticket_types.is_none(),
-            solved_at: !new.can_backdate,
+            solved_at: !(old.can_backdate && new.can_backdate),
             default_priority: new.default_priority,
             organization_tags: !(old.organization_tags && new.organization_tags),
             attachment_inline: !(old.attachment_inline && new.attachment_inline),

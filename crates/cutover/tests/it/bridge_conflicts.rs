@@ -13,7 +13,10 @@ use std::time::{Duration, Instant};
 use cutover_model::RecordKind;
 use serde_json::{Value, json};
 
-use crate::bridge::{Bridge, assert_not_carried_only, read};
+use crate::bridge::{assert_not_carried_only, read};
+
+/// The bridge these tests run: Zendesk (old) and Freshdesk (new).
+type Bridge = crate::bridge::Bridge<cutover_sim::zendesk::App, cutover_sim::freshdesk::App>;
 
 /// Tickets edited on both sides.
 const TICKETS: usize = 20;

@@ -98,7 +98,16 @@ impl Direction {
             }
         }
         report.in_flight.clear();
-        self.retry_parked(&mut report, true).await?;
+        let waited_for = self.retry_parked(&mut report, true).await?;
+        if !waited_for.is_empty() {
+            // Records still waiting after the feeds have their parents read one by one, as a
+            // named record's are: a parent the feed has not shown (or showed while a 5xx burst
+            // cut the page short) does not hold its children up for ever.
+            self.read_named(waited_for, &mut PassReport::default())
+                .await?;
+            report.in_flight.clear();
+            self.retry_parked(&mut report, true).await?;
+        }
         Ok(report)
     }
 
@@ -111,32 +120,9 @@ impl Direction {
         hints: &BTreeSet<ChangeHint>,
         report: &mut PassReport,
     ) -> Result<(), EngineError> {
-        let mut named: Vec<(RecordKind, PlatformId)> =
+        let named: Vec<(RecordKind, PlatformId)> =
             hints.iter().map(|h| (h.kind, h.id.clone())).collect();
-        let mut parents_read = false;
-        for _depth in 0..MAX_PARENT_DEPTH {
-            let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
-            for (kind, id) in &named {
-                if !self.kinds.contains(kind) {
-                    continue;
-                }
-                let page = self.applier.source.read_one(*kind, id).await?;
-                let applied = self.apply_page(&page).await?;
-                for parent in &applied.parents {
-                    let wanted = (parent.kind, parent.id.clone());
-                    if parent.side == self.from() && !parents.contains(&wanted) {
-                        parents.push(wanted);
-                    }
-                }
-                self.commit(applied, None, report).await?;
-            }
-            if parents.is_empty() {
-                break;
-            }
-            parents_read = true;
-            named = parents;
-        }
-        if parents_read {
+        if self.read_named(named, report).await? {
             self.retry_parked(report, false).await?;
         }
         Ok(())
@@ -317,13 +303,50 @@ impl Direction {
         self.release(&applied.settled).await
     }
 
+    /// Reads `named` records of this side one by one and applies them, then the parents they
+    /// wait for, a bounded number of generations deep. Answers whether any parent was read.
+    async fn read_named(
+        &self,
+        mut named: Vec<(RecordKind, PlatformId)>,
+        report: &mut PassReport,
+    ) -> Result<bool, EngineError> {
+        let mut parents_read = false;
+        for _depth in 0..MAX_PARENT_DEPTH {
+            let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
+            for (kind, id) in &named {
+                if !self.kinds.contains(kind) {
+                    continue;
+                }
+                let page = self.applier.source.read_one(*kind, id).await?;
+                let applied = self.apply_page(&page).await?;
+                for parent in &applied.parents {
+                    let wanted = (parent.kind, parent.id.clone());
+                    if parent.side == self.from() && !parents.contains(&wanted) {
+                        parents.push(wanted);
+                    }
+                }
+                self.commit(applied, None, report).await?;
+            }
+            if parents.is_empty() {
+                break;
+            }
+            parents_read = true;
+            named = parents;
+        }
+        Ok(parents_read)
+    }
+
     /// Tries the records parked as waiting on this side again. With `last`, what still waits
-    /// is reported in flight.
-    async fn retry_parked(&self, report: &mut PassReport, last: bool) -> Result<(), EngineError> {
+    /// is reported in flight. Answers the parents still waited for, on this side.
+    async fn retry_parked(
+        &self,
+        report: &mut PassReport,
+        last: bool,
+    ) -> Result<Vec<(RecordKind, PlatformId)>, EngineError> {
         let store = self.applier.store.as_ref();
         let letters = parked(store, self.from()).await?;
         if letters.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let mut applied = Applied::default();
         for parked_letter in letters {
@@ -342,12 +365,18 @@ impl Direction {
             applied.letters.extend(self.rejected(&rejected));
             self.tally(outcomes, &mut applied);
         }
+        let waited_for: Vec<(RecordKind, PlatformId)> = applied
+            .parents
+            .iter()
+            .filter(|p| p.side == self.from())
+            .map(|p| (p.kind, p.id.clone()))
+            .collect();
         let mut sub = PassReport::default();
         self.commit(applied, None, &mut sub).await?;
         if last {
             report.in_flight.extend(sub.in_flight);
         }
-        Ok(())
+        Ok(waited_for)
     }
 
     /// Removes the parked copies of records that no longer wait.
