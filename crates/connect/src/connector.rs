@@ -180,6 +180,14 @@ pub trait Connector: Send + Sync + fmt::Debug {
         Ok(Vec::new())
     }
 
+    /// Adds the brands `names` that the account does not list yet (case aside), where the
+    /// platform's API can add one (Zendesk); returns those added. Freshdesk's API cannot add a
+    /// product: it adds none (`plan check` refuses `"create"` there).
+    async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+        let _ = names;
+        Ok(Vec::new())
+    }
+
     /// Reads the page of `kind` at `position` (`ReadPosition::start()` for everything).
     async fn read_page(
         &self,

@@ -35,6 +35,7 @@
 //! [`Page::deleted`] report what else was written or removed; [`Page::attachments`] and
 //! [`Connector::download`] give the bytes whose checksum completes an attachment record.
 
+mod brands;
 pub mod budget;
 pub mod capabilities;
 pub mod connector;

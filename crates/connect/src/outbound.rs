@@ -211,6 +211,9 @@ pub(crate) struct TicketIds {
     pub(crate) assignee: Option<PlatformId>,
     pub(crate) group: Option<PlatformId>,
     pub(crate) organization: Option<PlatformId>,
+    /// The brand (Zendesk) or product (Freshdesk): set by the connector from the ticket's
+    /// brand name; none when the account has no such brand.
+    pub(crate) brand: Option<PlatformId>,
 }
 
 impl TicketIds {
@@ -242,6 +245,7 @@ impl TicketIds {
                 &[RecordKind::Organization],
                 ticket.organization.as_ref(),
             )?,
+            brand: None,
         })
     }
 }

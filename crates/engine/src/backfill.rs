@@ -107,8 +107,9 @@ pub async fn backfill(
             return Err(EngineError::Unmapped(open));
         }
         mapping.know_choices(&accounts.new);
-        // The ticket types the plan creates (`"create"` in [mapping.ticket_types]) are added
-        // before the first ticket is written: the target refuses a type it does not list.
+        // The ticket types and brands the plan creates (`"create"` in [mapping.ticket_types]
+        // and [mapping.brands]) are added before the first ticket is written: the target
+        // refuses a type it does not list, and a brand it lacks is lost.
         if !options.dry_run && options.kinds.contains(&RecordKind::Ticket) {
             create_ticket_types(target.as_ref(), &mapping).await?;
         }
@@ -124,20 +125,33 @@ pub async fn backfill(
     run.run().await
 }
 
-/// Adds to the new account `target` the ticket types the plan creates (`"create"` in
-/// `[mapping.ticket_types]`) that it does not list yet: the target refuses a type it does not
-/// list. Run before tickets are written into it (a backfill, a retry of dead letters).
+/// Adds to the new account `target` the ticket types and brands the plan creates (`"create"`
+/// in `[mapping.ticket_types]` and `[mapping.brands]`) that it does not list yet: the target
+/// refuses a type it does not list. Run before tickets are written into it (a backfill, the
+/// bridge, a retry of dead letters). Returns the types and brands added.
 pub async fn create_ticket_types(
     target: &dyn Connector,
     mapping: &Mapping,
 ) -> Result<Vec<String>, EngineError> {
-    let create = mapping.ticket_types_to_create();
-    if create.is_empty() || target.side() != Side::New {
+    if target.side() != Side::New {
         return Ok(Vec::new());
     }
-    let added = target.create_ticket_types(&create).await?;
-    if !added.is_empty() {
-        tracing::info!(types = ?added, "Added the ticket types the plan creates.");
+    let mut added = Vec::new();
+    let types = mapping.ticket_types_to_create();
+    if !types.is_empty() {
+        let types = target.create_ticket_types(&types).await?;
+        if !types.is_empty() {
+            tracing::info!(types = ?types, "Added the ticket types the plan creates.");
+        }
+        added.extend(types);
+    }
+    let brands = mapping.brands_to_create();
+    if !brands.is_empty() {
+        let brands = target.create_brands(&brands).await?;
+        if !brands.is_empty() {
+            tracing::info!(brands = ?brands, "Added the brands the plan creates.");
+        }
+        added.extend(brands);
     }
     Ok(added)
 }

@@ -198,7 +198,7 @@ impl Ids {
         }
     }
 
-    /// Counts what one ticket uses: its status, priority, type, group, fields, and its
+    /// Counts what one ticket uses: its status, priority, type, brand, group, fields, and its
     /// assignee and the assignee's role.
     fn count_ticket(&self, snapshot: &mut AccountSnapshot, ticket: &Ticket) {
         bump(&mut snapshot.statuses, &ticket.status);
@@ -207,6 +207,9 @@ impl Ids {
         }
         if let Some(kind) = &ticket.ticket_type {
             bump(&mut snapshot.ticket_types, kind);
+        }
+        if let Some(brand) = &ticket.brand {
+            bump(&mut snapshot.brands, brand);
         }
         if let Some(group) = ticket.group.as_ref().and_then(|g| self.groups.get(g)) {
             bump(&mut snapshot.groups, group);

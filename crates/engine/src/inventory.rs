@@ -155,7 +155,7 @@ pub async fn inventory(
 /// The plan's explicit decisions to leave values behind.
 fn drops(plan: &PlanMapping) -> Vec<Loss> {
     let no_types = BTreeMap::new();
-    let tables: [(&str, &BTreeMap<String, Target>); 7] = [
+    let tables: [(&str, &BTreeMap<String, Target>); 8] = [
         ("statuses", &plan.statuses),
         ("priorities", &plan.priorities),
         ("roles", &plan.roles),
@@ -165,6 +165,7 @@ fn drops(plan: &PlanMapping) -> Vec<Loss> {
             "ticket_types",
             plan.ticket_types.as_ref().unwrap_or(&no_types),
         ),
+        ("brands", plan.brands.as_ref().unwrap_or(&no_types)),
         ("agents.overrides", &plan.agents.overrides),
     ];
     tables

@@ -55,6 +55,11 @@ pub const TICKET_TYPE: Lack = Lack {
     what: "ticket.type",
     why: "the target has no such type",
 };
+/// The brand a Zendesk target gives a ticket written without one: its default brand.
+pub const DEFAULT_BRAND: Lack = Lack {
+    what: "ticket.brand",
+    why: "zendesk gives a ticket without a brand the account's default brand",
+};
 /// A solve time the target cannot backdate.
 pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
@@ -163,6 +168,9 @@ pub struct Losses {
     pub ticket_types: Option<&'static [&'static str]>,
     /// The target names its own ticket types: a type it reads back as none, it has not.
     pub own_ticket_types: bool,
+    /// Whether a ticket's brand is carried (the plan has `[mapping.brands]`); when not, brands
+    /// are left out of every comparison.
+    pub brands_carried: bool,
     /// A side cannot backdate: a copy's solve time there is the copy's. Either side: the
     /// bridge writes copies both ways, and a ticket's copy on a side keeps the solve time of
     /// its first write whichever side changed it last.
@@ -198,6 +206,7 @@ impl Losses {
                 .or(old.ticket_types)
                 .filter(|_| old.ticket_types != new.ticket_types),
             own_ticket_types: new.ticket_types.is_none(),
+            brands_carried: false,
             solved_at: !(old.can_backdate && new.can_backdate),
             default_priority: new.default_priority,
             organization_tags: !(old.organization_tags && new.organization_tags),
@@ -213,6 +222,11 @@ impl Losses {
         }
     }
 
+    /// The platform of the side a copy is written to, when known.
+    fn platform_of(&self, written_to: Side) -> Option<PlatformKind> {
+        self.platforms.map(|p| p[side_index(written_to)])
+    }
+
     /// Every lack [`Losses::level`] may give for a copy written to `written_to`.
     pub fn lacks(&self, written_to: Side) -> Vec<Lack> {
         let to = side_index(written_to);
@@ -224,6 +238,10 @@ impl Losses {
                 TICKET_TYPE,
             ),
             (self.solved_at, SOLVED_AT),
+            (
+                self.brands_carried && self.platform_of(written_to) == Some(PlatformKind::Zendesk),
+                DEFAULT_BRAND,
+            ),
             (self.organization_tags, ORGANIZATION_TAGS),
             (self.attachment_inline, ATTACHMENT_INLINE),
             (self.field_option_names, FIELD_OPTION_NAMES),
@@ -259,6 +277,8 @@ impl Losses {
                 if self.solved_at {
                     t.solved_at = None;
                 }
+                // A brand alone is not synced: the bridge carries it with a ticket's copy.
+                t.brand = None;
             }
             Record::Organization(o) if self.organization_tags => o.tags.clear(),
             Record::Attachment(a) if self.attachment_inline => a.inline = false,
@@ -312,6 +332,19 @@ impl Losses {
                     a.ticket_type = None;
                 }
                 note(before && a.ticket_type == b.ticket_type, TICKET_TYPE);
+                if !losses.brands_carried {
+                    a.brand = None;
+                    b.brand = None;
+                } else if losses.platform_of(written_to) == Some(PlatformKind::Zendesk) {
+                    let (original, copy) = match written_to {
+                        Side::New => (&mut a.brand, &mut b.brand),
+                        Side::Old => (&mut b.brand, &mut a.brand),
+                    };
+                    if original.is_none() && copy.is_some() {
+                        *copy = None;
+                        note(true, DEFAULT_BRAND);
+                    }
+                }
                 if losses.solved_at && a.solved_at != b.solved_at {
                     a.solved_at = None;
                     b.solved_at = None;
@@ -640,6 +673,7 @@ mod tests {
             status: "open".into(),
             priority: None,
             ticket_type: None,
+            brand: None,
             channel,
             requester: PlatformId::from(1),
             assignee: None,
@@ -666,6 +700,66 @@ mod tests {
         };
         let reasons = losses.level(&mut old, &mut new, written_to);
         (reasons, old == new)
+    }
+
+    /// `level` over an original with brand `original` and its copy with brand `copy`.
+    fn level_brands(
+        losses: &Losses,
+        original: Option<&str>,
+        copy: Option<&str>,
+    ) -> (Vec<Lack>, bool) {
+        let with = |brand: Option<&str>| {
+            let mut record = ticket(Channel::Email);
+            if let Record::Ticket(t) = &mut record {
+                t.brand = brand.map(str::to_owned);
+            }
+            record
+        };
+        let (mut old, mut new) = (with(original), with(copy));
+        let reasons = losses.level(&mut old, &mut new, Side::New);
+        (reasons, old == new)
+    }
+
+    #[test]
+    fn zendesks_default_brand_is_levelled_with_its_reason_and_any_other_brand_compared() {
+        let into_zendesk = Losses {
+            brands_carried: true,
+            platforms: Some([PlatformKind::Freshdesk, PlatformKind::Zendesk]),
+            ..Losses::default()
+        };
+        // Written without a brand, the copy got the account's default one.
+        assert_eq!(
+            level_brands(&into_zendesk, None, Some("Cutover Cloud")),
+            (vec![DEFAULT_BRAND], true)
+        );
+        assert!(into_zendesk.lacks(Side::New).contains(&DEFAULT_BRAND));
+        // A brand carried is compared: another one is a difference.
+        assert_eq!(
+            level_brands(&into_zendesk, Some("Outlet"), Some("Cutover Cloud")),
+            (vec![], false)
+        );
+        assert_eq!(
+            level_brands(&into_zendesk, Some("Outlet"), Some("Outlet")),
+            (vec![], true)
+        );
+        // Into Freshdesk nothing is given: a product where none was sent is a difference.
+        let into_freshdesk = Losses {
+            platforms: Some([PlatformKind::Zendesk, PlatformKind::Freshdesk]),
+            ..into_zendesk.clone()
+        };
+        assert_eq!(
+            level_brands(&into_freshdesk, None, Some("Cutover Cloud")),
+            (vec![], false)
+        );
+        // A plan without [mapping.brands] carries none: brands are left out, silently.
+        let not_carried = Losses {
+            brands_carried: false,
+            ..into_freshdesk
+        };
+        assert_eq!(
+            level_brands(&not_carried, Some("Outlet"), Some("Cutover Cloud")),
+            (vec![], true)
+        );
     }
 
     const FRESHDESK_LIKE: &[(Channel, Channel)] = &[

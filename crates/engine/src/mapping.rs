@@ -159,6 +159,8 @@ pub struct Mapping {
     /// `[mapping.ticket_types]`; `None`: the plan has no such table, and a type is carried
     /// under its own name (the target leaves one it lacks empty).
     ticket_types: Option<Table>,
+    /// `[mapping.brands]`; `None`: the plan has no such table, and no brand is carried.
+    brands: Option<Table>,
     match_by: MatchBy,
     agents: Table,
     /// The e-mail of the author given to history written by agents who are not copied.
@@ -202,6 +204,10 @@ impl Mapping {
                 .ticket_types
                 .as_ref()
                 .map(|types| Table::new("ticket_types", "ticket type", types)),
+            brands: plan
+                .brands
+                .as_ref()
+                .map(|brands| Table::new("brands", "brand", brands)),
             match_by: plan.agents.match_by,
             agents: Table::new("agents.overrides", "agent", &plan.agents.overrides),
             unmatched: plan
@@ -240,6 +246,9 @@ impl Mapping {
         }
         if let Some(types) = &mut self.ticket_types {
             types.choices = choices(OpenTable::TicketTypes, new, &[]);
+        }
+        if let Some(brands) = &mut self.brands {
+            brands.choices = choices(OpenTable::Brands, new, &[]);
         }
     }
 
@@ -430,6 +439,40 @@ impl Mapping {
         })
     }
 
+    /// A brand (product) on the other side (`None`: dropped, or the plan has no
+    /// `[mapping.brands]`), or the hole. Looked up as written, then case and spacing aside.
+    pub(crate) fn brand(&self, value: &str, from: Side) -> Result<Option<String>, Hole> {
+        let Some(brands) = &self.brands else {
+            return Ok(None);
+        };
+        brands.map(value, from).or_else(|hole| {
+            let keys: Vec<&String> = match from {
+                Side::Old => brands.forward.keys().collect(),
+                Side::New => brands.backward.keys().collect(),
+            };
+            match keys.into_iter().find(|k| same_name(k, value)) {
+                Some(key) => brands.map(key, from),
+                None => Err(hole),
+            }
+        })
+    }
+
+    /// Whether the plan has a `[mapping.brands]` table: a ticket's brand is carried.
+    pub fn maps_brands(&self) -> bool {
+        self.brands.is_some()
+    }
+
+    /// The brands the plan creates on the new platform (`"create"`).
+    pub fn brands_to_create(&self) -> Vec<String> {
+        self.plan
+            .brands
+            .iter()
+            .flatten()
+            .filter(|(_, target)| **target == Target::Create)
+            .map(|(old, _)| old.clone())
+            .collect()
+    }
+
     /// Whether the plan has a `[mapping.ticket_types]` table.
     pub(crate) fn maps_ticket_types(&self) -> bool {
         self.ticket_types.is_some()
@@ -476,6 +519,10 @@ impl Mapping {
         };
         ticket.ticket_type = match ticket.ticket_type.take() {
             Some(kind) => self.ticket_type(&kind, from)?,
+            None => None,
+        };
+        ticket.brand = match ticket.brand.take() {
+            Some(brand) => self.brand(&brand, from)?,
             None => None,
         };
         let mut fields = BTreeMap::new();

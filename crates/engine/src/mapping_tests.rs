@@ -56,6 +56,7 @@ fn plan() -> PlanMapping {
         ]),
         unmatched_group: Some("Support".into()),
         ticket_types: None,
+        brands: None,
     }
 }
 
@@ -65,6 +66,7 @@ fn ticket(status: &str, priority: Option<&str>, fields: &[(&str, i64)]) -> Ticke
         status: status.into(),
         priority: priority.map(str::to_owned),
         ticket_type: None,
+        brand: None,
         channel: Channel::Email,
         requester: PlatformId::from(1),
         assignee: None,
@@ -179,6 +181,59 @@ fn ticket_types_map_both_ways_and_only_with_their_table() {
         hole.reason(RecordKind::Ticket, &PlatformId::from(9)),
         "ticket 9 on the old side: ticket type \"chore\" has no mapping: add chore = \"…\" to \
          [mapping.ticket_types], \"…\" being one of \"Question\", \"Refund\", \"create\" or \"drop\""
+    );
+}
+
+fn branded(brand: Option<&str>) -> Ticket {
+    let mut t = ticket("open", None, &[]);
+    t.brand = brand.map(str::to_owned);
+    t
+}
+
+#[test]
+fn brands_map_both_ways_and_only_with_their_table() {
+    // No table (an older or offline plan): no brand is carried.
+    let mapping = Mapping::from_plan(&plan());
+    let t = translated_ticket(mapping.translate(Record::Ticket(branded(Some("Acme"))), Side::Old));
+    assert_eq!(t.brand, None);
+    assert!(!mapping.maps_brands());
+    assert!(mapping.brands_to_create().is_empty());
+
+    let mut with = plan();
+    with.brands = Some(table(&[
+        ("Acme", "Acme Support"),
+        ("Legacy", "drop"),
+        ("Shop", "create"),
+    ]));
+    let mapping = Mapping::from_plan(&with);
+    assert!(mapping.maps_brands());
+    let check = |brand: &str, from: Side| {
+        translated_ticket(mapping.translate(Record::Ticket(branded(Some(brand))), from)).brand
+    };
+    assert_eq!(check("Acme", Side::Old).as_deref(), Some("Acme Support"));
+    assert_eq!(check("acme", Side::Old).as_deref(), Some("Acme Support"));
+    assert_eq!(
+        check("Legacy", Side::Old),
+        None,
+        "a dropped brand is left empty"
+    );
+    assert_eq!(check("Shop", Side::Old).as_deref(), Some("Shop"));
+    assert_eq!(check("Acme Support", Side::New).as_deref(), Some("Acme"));
+    assert_eq!(mapping.brands_to_create(), vec!["Shop".to_owned()]);
+    let t = translated_ticket(mapping.translate(Record::Ticket(branded(None)), Side::Old));
+    assert_eq!(t.brand, None);
+    // A brand the table leaves out is a hole, with the line to add.
+    let mut new = AccountSnapshot::empty(cutover_model::PlatformKind::Zendesk, "https://new");
+    new.brands = vec![cutover_model::accounts::NamedValue::new("Acme Support")];
+    let mut mapping = mapping;
+    mapping.know_choices(&new);
+    let hole = mapping
+        .translate(Record::Ticket(branded(Some("Outlet"))), Side::Old)
+        .unwrap_err();
+    assert_eq!(
+        hole.reason(RecordKind::Ticket, &PlatformId::from(9)),
+        "ticket 9 on the old side: brand \"Outlet\" has no mapping: add Outlet = \"…\" to \
+         [mapping.brands], \"…\" being one of \"Acme Support\", \"create\" or \"drop\""
     );
 }
 

@@ -224,6 +224,10 @@ pub struct Ticket {
     pub priority: Option<String>,
     /// Type (`question`, `incident`, `problem`, `task`, or a platform's own).
     pub ticket_type: Option<String>,
+    /// Brand (Zendesk) or product (Freshdesk), by name. Carried only through a plan's
+    /// `[mapping.brands]`; left out of the serialized form when none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub brand: Option<String>,
     /// How the customer reached the service.
     pub channel: Channel,
     /// The customer who asked.

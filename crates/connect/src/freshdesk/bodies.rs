@@ -180,6 +180,7 @@ pub(crate) fn ticket(
         "responder_id": opt_id_json(ids.assignee.as_ref()),
         "group_id": opt_id_json(ids.group.as_ref()),
         "company_id": opt_id_json(ids.organization.as_ref()),
+        "product_id": opt_id_json(ids.brand.as_ref()),
         "status": status_code(op, &ticket.status)?,
         "priority": priority,
         "source": source_code(ticket.channel),

@@ -106,6 +106,50 @@ fn text(raw: &Value, name: &str) -> Option<String> {
     raw.get(name).and_then(Value::as_str).map(str::to_owned)
 }
 
+impl FreshdeskConnector {
+    /// Reads the account's products into the connector's list when it does not know every one
+    /// of `values` (product ids when `by_id`, else names): a product added since is then known.
+    pub(crate) async fn know_brands(
+        &self,
+        values: &[String],
+        by_id: bool,
+    ) -> Result<(), ConnectError> {
+        if values.is_empty() || self.brands.knows(values, by_id) {
+            return Ok(());
+        }
+        let products = self.all("products").await?;
+        self.brands.keep(&products);
+        Ok(())
+    }
+
+    /// `page` with each ticket's product id turned into the product's name.
+    pub(crate) async fn name_brands(
+        &self,
+        mut page: crate::connector::Page,
+    ) -> Result<crate::connector::Page, ConnectError> {
+        let ids = crate::brands::ids_in(&page);
+        if ids.is_empty() {
+            return Ok(page);
+        }
+        self.know_brands(&ids, true).await?;
+        self.brands.name_tickets(&mut page);
+        Ok(page)
+    }
+
+    /// Reads the account's products when the ticket of `outbound` names one it does not hold.
+    pub(crate) async fn know_ticket_brand(
+        &self,
+        outbound: &crate::outbound::Outbound,
+    ) -> Result<(), ConnectError> {
+        if let cutover_model::records::Record::Ticket(ticket) = &outbound.record
+            && let Some(brand) = &ticket.brand
+        {
+            self.know_brands(std::slice::from_ref(brand), false).await?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;

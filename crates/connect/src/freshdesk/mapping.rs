@@ -336,6 +336,8 @@ pub(crate) fn ticket(raw: &Value, side: Side, origin_fields: &OriginFields) -> P
         status: status_name(code("status")?)?,
         priority: priority.map(str::to_owned),
         ticket_type: f.opt_str("type")?,
+        // The product's id: the connector names it (`FreshdeskConnector::name_brands`).
+        brand: f.opt_id("product_id")?.map(|id| id.to_string()),
         channel: named("source", code("source")?, SOURCES)?,
         requester: f
             .opt_id("requester_id")?

@@ -129,6 +129,9 @@ pub struct FreshdeskConnector {
     max_attachment_bytes: u64,
     /// The account's ticket set-up, read before the first ticket write.
     setup: tokio::sync::OnceCell<setup::TicketSetup>,
+    /// The account's products (id, name), read on first use: a ticket carries its product's
+    /// name as its brand.
+    brands: crate::brands::BrandList,
 }
 
 impl fmt::Debug for FreshdeskConnector {
@@ -169,6 +172,7 @@ impl FreshdeskConnector {
             },
             max_attachment_bytes: config.max_attachment_bytes,
             setup: tokio::sync::OnceCell::new(),
+            brands: crate::brands::BrandList::default(),
         })
     }
 }
@@ -252,7 +256,8 @@ impl Connector for FreshdeskConnector {
         kind: RecordKind,
         position: &ReadPosition,
     ) -> Result<Page, ConnectError> {
-        changes::read_page(&self.api, self.side, &self.reading, kind, position).await
+        let page = changes::read_page(&self.api, self.side, &self.reading, kind, position).await?;
+        self.name_brands(page).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, ticket = %ticket))]
@@ -299,7 +304,8 @@ impl Connector for FreshdeskConnector {
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
     async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
-        changes::read_one(&self.api, self.side, &self.reading, kind, id).await
+        let page = changes::read_one(&self.api, self.side, &self.reading, kind, id).await?;
+        self.name_brands(page).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]

@@ -482,7 +482,7 @@ proptest! {
         tags in tags(), custom_fields in custom_values(), created_at in time(), id in id(),
     ) {
         let ticket = Ticket {
-            subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type, channel,
+            subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type, brand: None, channel,
             requester: requester.clone(), assignee: assignee.clone(), group: group.clone(), organization: company.clone(),
             tags, custom_fields, created_at, solved_at: None,
         };
@@ -492,7 +492,7 @@ proptest! {
         if let Some(key) = &origin_fields.created_at {
             fields.insert(key.clone(), json!(format_time(&created_at)));
         }
-        let ids = TicketIds { requester, assignee, group, organization: company };
+        let ids = TicketIds { requester, assignee, group, organization: company, brand: None };
         let body = bodies::ticket("test", &ticket, &ids, Some("<p>hi</p>"), &fields).unwrap();
         let raw = answered(body, &id, "2024-06-01T00:00:00Z");
         prop_assert_eq!(read_back(mapping::ticket(&raw, SIDE, &origin_fields)), Record::Ticket(ticket));

@@ -169,6 +169,7 @@ impl FreshdeskConnector {
         let op = op.to_owned();
         if matches!(outbound.record, Record::Ticket(_)) {
             self.ticket_setup(&op).await?;
+            self.know_ticket_brand(outbound).await?;
         }
         let request = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await? {
@@ -415,7 +416,8 @@ impl FreshdeskConnector {
         outbound: &Outbound,
         op: &str,
     ) -> Result<Request, ConnectError> {
-        let ids = TicketIds::resolve(ticket, outbound, op)?;
+        let mut ids = TicketIds::resolve(ticket, outbound, op)?;
+        ids.brand = self.brands.id_of(ticket.brand.as_deref());
         let first = description_child(outbound);
         let (description, files) = match first.map(|c| (c, &c.record)) {
             Some((child, Record::Comment(comment))) => {
@@ -500,6 +502,7 @@ impl FreshdeskConnector {
         }
         if matches!(outbound.record, Record::Ticket(_)) {
             self.ticket_setup(&op).await?;
+            self.know_ticket_brand(outbound).await?;
         }
         let targets = &outbound.targets;
         let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
@@ -539,7 +542,8 @@ impl FreshdeskConnector {
                 )
             }
             Record::Ticket(ticket) => {
-                let ids = TicketIds::resolve(ticket, outbound, &op)?;
+                let mut ids = TicketIds::resolve(ticket, outbound, &op)?;
+                ids.brand = self.brands.id_of(ticket.brand.as_deref());
                 let ticket = &self.typed(ticket);
                 let body = bodies::ticket(
                     &op,

@@ -69,6 +69,7 @@ fn ticket(status: &str) -> Outbound {
         status: status.into(),
         priority: Some("urgent".into()),
         ticket_type: Some("Incident".into()),
+        brand: None,
         channel: Channel::Email,
         requester: PlatformId::from(30),
         assignee: None,

@@ -170,7 +170,13 @@ fn ticket_fields(ticket: &Ticket, ids: &TicketIds) -> Map<String, Value> {
         "custom_fields": ticket_custom_fields(&ticket.custom_fields),
     });
     match body {
-        Value::Object(map) => map,
+        Value::Object(mut map) => {
+            // A ticket without a brand (or one the account lacks) gets the default brand.
+            if let Some(brand) = &ids.brand {
+                map.insert("brand_id".into(), id_json(brand));
+            }
+            map
+        }
         _ => Map::new(),
     }
 }

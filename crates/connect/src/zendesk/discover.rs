@@ -83,3 +83,65 @@ impl ZendeskConnector {
 fn text(raw: &Value, name: &str) -> Option<String> {
     raw.get(name).and_then(Value::as_str).map(str::to_owned)
 }
+
+impl ZendeskConnector {
+    /// Reads the account's brands into the connector's list when it does not know every one
+    /// of `values` (brand ids when `by_id`, else names): a brand added since is then known.
+    pub(crate) async fn know_brands(
+        &self,
+        values: &[String],
+        by_id: bool,
+    ) -> Result<(), ConnectError> {
+        if values.is_empty() || self.brands.knows(values, by_id) {
+            return Ok(());
+        }
+        let brands = self.all("brands.json", "brands").await?;
+        self.brands.keep(&brands);
+        Ok(())
+    }
+
+    /// `page` with each ticket's brand id turned into the brand's name.
+    pub(crate) async fn name_brands(
+        &self,
+        mut page: crate::connector::Page,
+    ) -> Result<crate::connector::Page, ConnectError> {
+        let ids = crate::brands::ids_in(&page);
+        if ids.is_empty() {
+            return Ok(page);
+        }
+        self.know_brands(&ids, true).await?;
+        self.brands.name_tickets(&mut page);
+        Ok(page)
+    }
+
+    /// Adds the brands `names` the account does not list (case aside); returns those added.
+    /// Zendesk asks a brand's subdomain too: the name in lower case, letters and digits only.
+    pub(crate) async fn add_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+        let op = "add brands on zendesk";
+        let listed = self.all("brands.json", "brands").await?;
+        self.brands.keep(&listed);
+        let mut added = Vec::new();
+        for name in names {
+            if name.trim().is_empty()
+                || self.brands.id_of(Some(name)).is_some()
+                || added.iter().any(|a: &String| a.eq_ignore_ascii_case(name))
+            {
+                continue;
+            }
+            let subdomain: String = name
+                .chars()
+                .filter(char::is_ascii_alphanumeric)
+                .map(|c| c.to_ascii_lowercase())
+                .collect();
+            let body = serde_json::json!({"brand": {"name": name, "subdomain": subdomain}});
+            let request = Request::new(reqwest::Method::POST, "brands.json").json(body);
+            self.api.http.send(op, &request).await?;
+            added.push(name.clone());
+        }
+        if !added.is_empty() {
+            tracing::info!(brands = ?added, "Added the brands the plan creates.");
+            self.brands.forget();
+        }
+        Ok(added)
+    }
+}

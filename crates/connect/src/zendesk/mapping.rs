@@ -327,6 +327,8 @@ pub(crate) fn ticket(raw: &Value, side: Side, solved: &SolvedAt) -> Parsed<Mappe
         status,
         priority: one_of(&f, "priority", PRIORITIES)?,
         ticket_type: one_of(&f, "type", TYPES)?,
+        // The brand's id: the connector names it (`ZendeskConnector::name_brands`).
+        brand: f.opt_id("brand_id")?.map(|id| id.to_string()),
         channel: channel(via),
         requester,
         assignee: f.opt_id("assignee_id")?,

@@ -143,6 +143,8 @@ pub struct ZendeskConnector {
     webhook_tolerance_secs: i64,
     /// The account's built-in ticket field ids, read once, for ticket forms written here.
     system_fields: tokio::sync::OnceCell<Vec<u64>>,
+    /// The account's brands (id, name), read on first use: a ticket carries its brand's name.
+    brands: crate::brands::BrandList,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -184,6 +186,7 @@ impl ZendeskConnector {
             headers_on_imports: config.headers_on_imports,
             webhook_tolerance_secs: config.webhook_tolerance_secs,
             system_fields: tokio::sync::OnceCell::new(),
+            brands: crate::brands::BrandList::default(),
         })
     }
 }
@@ -251,13 +254,18 @@ impl Connector for ZendeskConnector {
         self.discover_account().await
     }
 
+    async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+        self.add_brands(names).await
+    }
+
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind))]
     async fn read_page(
         &self,
         kind: RecordKind,
         position: &ReadPosition,
     ) -> Result<Page, ConnectError> {
-        changes::read_page(&self.api, self.side, kind, position).await
+        let page = changes::read_page(&self.api, self.side, kind, position).await?;
+        self.name_brands(page).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, ticket = %ticket))]
@@ -281,7 +289,8 @@ impl Connector for ZendeskConnector {
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
-        changes::read_one(&self.api, self.side, kind, id).await
+        let page = changes::read_one(&self.api, self.side, kind, id).await?;
+        self.name_brands(page).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind()))]

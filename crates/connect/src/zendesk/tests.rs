@@ -553,11 +553,11 @@ proptest! {
         created_at in time(), solved_at in prop::option::of(time()), id in id(),
     ) {
         let ticket = Ticket {
-            subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type: ticket_type.map(str::to_owned),
+            subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type: ticket_type.map(str::to_owned), brand: None,
             channel: Channel::Api, requester: requester.clone(), assignee: assignee.clone(), group: group.clone(),
             organization: organization.clone(), tags, custom_fields, created_at, solved_at,
         };
-        let ids = TicketIds { requester, assignee, group, organization };
+        let ids = TicketIds { requester, assignee, group, organization, brand: None };
         let body = bodies::ticket_import(&ticket, &ids, "cutover:old:ticket:1", None, Vec::new());
         let mut raw = answered(&body, "ticket", &id, "2024-01-01T00:00:00Z");
         raw["via"] = json!({"channel": "api"});

@@ -136,6 +136,7 @@ impl ZendeskConnector {
         if let Some(written) = self.create_rule(outbound, &op).await? {
             return Ok(written);
         }
+        self.know_ticket_brand(outbound).await?;
         let (request, envelope) = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await {
             Ok(Posted::Found(id)) => return self.complete_found(outbound, id, &op).await,
@@ -312,7 +313,8 @@ impl ZendeskConnector {
         outbound: &Outbound,
         op: &str,
     ) -> Result<Request, ConnectError> {
-        let ids = TicketIds::resolve(ticket, outbound, op)?;
+        let mut ids = TicketIds::resolve(ticket, outbound, op)?;
+        ids.brand = self.brands.id_of(ticket.brand.as_deref());
         let mut comments = Vec::with_capacity(outbound.children.len());
         for child in &outbound.children {
             let Record::Comment(comment) = &child.record else {
@@ -442,6 +444,16 @@ impl ZendeskConnector {
         }
     }
 
+    /// Reads the account's brands when the ticket of `outbound` names one it does not hold.
+    async fn know_ticket_brand(&self, outbound: &Outbound) -> Result<(), ConnectError> {
+        if let Record::Ticket(ticket) = &outbound.record
+            && let Some(brand) = &ticket.brand
+        {
+            self.know_brands(std::slice::from_ref(brand), false).await?;
+        }
+        Ok(())
+    }
+
     async fn update_ticket_or_record(
         &self,
         id: &PlatformId,
@@ -453,6 +465,7 @@ impl ZendeskConnector {
             self.api.http.send(&op, &request).await?;
             return Ok(Written::new(id.clone(), WriteOutcome::Updated));
         }
+        self.know_ticket_brand(outbound).await?;
         let mark = outbound.origin.mark();
         let targets = &outbound.targets;
         let put = |path: String, body: Value| Request::new(Method::PUT, path).json(body);
@@ -491,8 +504,9 @@ impl ZendeskConnector {
                 put(format!("{path}/{id}.json"), bodies::custom_field(def))
             }
             Record::Ticket(ticket) => {
-                let mut body =
-                    bodies::ticket_update(ticket, &TicketIds::resolve(ticket, outbound, &op)?);
+                let mut ids = TicketIds::resolve(ticket, outbound, &op)?;
+                ids.brand = self.brands.id_of(ticket.brand.as_deref());
+                let mut body = bodies::ticket_update(ticket, &ids);
                 if let Some(seen) = seen
                     && let Some(fields) = body.get_mut("ticket").and_then(Value::as_object_mut)
                 {

@@ -71,6 +71,7 @@ fn ticket_outbound() -> Outbound {
         status: "closed".into(),
         priority: Some("high".into()),
         ticket_type: None,
+        brand: None,
         channel: cutover_model::records::Channel::Email,
         requester: PlatformId::from(30),
         assignee: None,

@@ -5,6 +5,7 @@
 //! `cutover backfill` refuses to start until each open line is decided (uncommented with one of
 //! its choices). `cutover plan refresh` adds lines in the same form for what appears later.
 
+use cutover_model::PlatformKind;
 use cutover_model::accounts::{AccountSnapshot, Accounts, FieldEntry, NamedValue, same_name};
 use cutover_model::records::{FieldTarget, FieldType};
 
@@ -118,8 +119,9 @@ fn lines(doc: &mut Doc, table: Table, values: &[NamedValue], accounts: &Accounts
     }
 }
 
-/// `[mapping.groups]`, `[mapping.agents]`, `[mapping.fields]` and `[mapping.ticket_types]` from
-/// the accounts, and what cutover carries as it is (contact and organization fields, brands).
+/// `[mapping.groups]`, `[mapping.agents]`, `[mapping.fields]`, `[mapping.ticket_types]` and
+/// `[mapping.brands]` from the accounts, and what cutover carries as it is (contact and
+/// organization fields).
 pub(crate) fn groups_agents_fields(doc: &mut Doc, accounts: &Accounts) {
     let (old, new) = (&accounts.old, &accounts.new);
     doc.blank();
@@ -139,7 +141,43 @@ pub(crate) fn groups_agents_fields(doc: &mut Doc, accounts: &Accounts) {
     );
     fields(doc, accounts);
     ticket_types(doc, accounts);
+    brands(doc, accounts);
     carried_as_is(doc, accounts);
+}
+
+/// `[mapping.brands]`: one line per brand (Zendesk) or product (Freshdesk) of the old account,
+/// and the new account's.
+fn brands(doc: &mut Doc, accounts: &Accounts) {
+    let (old, new) = (&accounts.old, &accounts.new);
+    let what = |platform: PlatformKind| match platform {
+        PlatformKind::Freshdesk => "product",
+        _ => "brand",
+    };
+    doc.blank();
+    doc.with_comment(
+        "[mapping.brands]",
+        &format!(
+            "{} {} = {} {}",
+            old.platform,
+            what(old.platform),
+            new.platform,
+            what(new.platform)
+        ),
+    );
+    let names: Vec<String> = new.brands.iter().map(|v| format!("{:?}", v.name)).collect();
+    if names.is_empty() {
+        doc.line(&format!(
+            "# {} lists no {}.",
+            new.platform,
+            what(new.platform)
+        ));
+    } else {
+        doc.line(&format!("# {} has {}.", new.platform, names.join(", ")));
+    }
+    if new.platform == PlatformKind::Zendesk {
+        doc.line("# A ticket whose brand is dropped gets the account's default brand.");
+    }
+    lines(doc, Table::Brands, &old.brands, accounts);
 }
 
 /// `[mapping.ticket_types]`: one line per type of the old account, and the new account's types.
@@ -305,23 +343,6 @@ fn carried_as_is(doc: &mut Doc, accounts: &Accounts) {
                 listed.join(", ")
             ));
         }
-    }
-    let names = |values: &[NamedValue]| -> String {
-        values
-            .iter()
-            .map(|v| format!("{:?}", v.name))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    if !old.brands.is_empty() || !new.brands.is_empty() {
-        doc.line(&format!(
-            "# Brands or products: {} has {}; {} has {}. Not yet: cutover does not carry a",
-            old.platform,
-            names(&old.brands),
-            new.platform,
-            names(&new.brands)
-        ));
-        doc.line("# ticket's brand or product.");
     }
 }
 

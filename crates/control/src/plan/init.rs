@@ -458,6 +458,10 @@ fn groups_agents_fields(doc: &mut Doc, options: &InitOptions) {
         "# name, and {to} leaves a type it lacks empty. Discovery (`cutover plan refresh`) writes"
     ));
     doc.line("# the table: one line per type, then every type must have one.");
+    doc.line(
+        "# Brands (Zendesk) or products (Freshdesk): without a [mapping.brands] table no ticket's",
+    );
+    doc.line("# brand is carried; discovery writes the table, one line per brand.");
 }
 
 fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {

@@ -207,6 +207,12 @@ pub struct Mapping {
     /// (discovery writes it): every old type must have a line.
     #[serde(default)]
     pub ticket_types: Option<BTreeMap<String, Target>>,
+    /// Brands (Zendesk) or products (Freshdesk) by name. Absent (a plan written before cutover
+    /// carried brands, or written offline): no ticket's brand is carried, and the new platform
+    /// gives its copy its default (Zendesk) or none (Freshdesk). Present (discovery writes
+    /// it): every old brand must have a line.
+    #[serde(default)]
+    pub brands: Option<BTreeMap<String, Target>>,
     /// The new platform's group given to tickets whose own group is not carried (dropped, or
     /// left out of `[copy] kinds`); none: such tickets go without a group.
     #[serde(default)]

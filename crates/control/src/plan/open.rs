@@ -30,6 +30,8 @@ pub enum Table {
     Fields,
     /// `[mapping.ticket_types]`: a ticket's type.
     TicketTypes,
+    /// `[mapping.brands]`: a ticket's brand (Zendesk) or product (Freshdesk).
+    Brands,
 }
 
 /// The table a plan without `[mapping.ticket_types]` has: none of its values is decided.
@@ -37,13 +39,14 @@ static NO_ENTRIES: std::collections::BTreeMap<String, Target> = std::collections
 
 impl Table {
     /// Every table, in the plan's order.
-    pub const ALL: [Table; 6] = [
+    pub const ALL: [Table; 7] = [
         Table::Statuses,
         Table::Priorities,
         Table::Roles,
         Table::Groups,
         Table::Fields,
         Table::TicketTypes,
+        Table::Brands,
     ];
 
     /// The table's key under `[mapping]`.
@@ -55,6 +58,7 @@ impl Table {
             Table::Groups => "groups",
             Table::Fields => "fields",
             Table::TicketTypes => "ticket_types",
+            Table::Brands => "brands",
         }
     }
 
@@ -67,6 +71,7 @@ impl Table {
             Table::Groups => "group",
             Table::Fields => "custom field",
             Table::TicketTypes => "ticket type",
+            Table::Brands => "brand",
         }
     }
 
@@ -79,15 +84,18 @@ impl Table {
             Table::Groups => &mapping.groups,
             Table::Fields => &mapping.fields,
             Table::TicketTypes => mapping.ticket_types.as_ref().unwrap_or(&NO_ENTRIES),
+            Table::Brands => mapping.brands.as_ref().unwrap_or(&NO_ENTRIES),
         }
     }
 
-    /// Whether the plan has this table. Only `[mapping.ticket_types]` may be left out: a plan
-    /// without it (written before cutover mapped types) carries each type under its own name,
-    /// and none of its values is open.
+    /// Whether the plan has this table. Only `[mapping.ticket_types]` and `[mapping.brands]`
+    /// may be left out: a plan without the first (written before cutover mapped types) carries
+    /// each type under its own name, one without the second carries no brand; none of their
+    /// values is open.
     pub fn in_plan(self, mapping: &Mapping) -> bool {
         match self {
             Table::TicketTypes => mapping.ticket_types.is_some(),
+            Table::Brands => mapping.brands.is_some(),
             _ => true,
         }
     }
@@ -100,6 +108,7 @@ impl Table {
             Table::Roles => account.roles.clone(),
             Table::Groups => account.groups.clone(),
             Table::TicketTypes => account.ticket_types.clone(),
+            Table::Brands => account.brands.clone(),
             Table::Fields => account
                 .ticket_fields()
                 .map(|f| {
@@ -128,7 +137,9 @@ impl Table {
     pub fn matters(self, kinds: &[RecordKind]) -> bool {
         let has = |kind| kinds.contains(&kind);
         match self {
-            Table::Statuses | Table::Priorities | Table::TicketTypes => has(RecordKind::Ticket),
+            Table::Statuses | Table::Priorities | Table::TicketTypes | Table::Brands => {
+                has(RecordKind::Ticket)
+            }
             Table::Roles => has(RecordKind::Role),
             Table::Groups => has(RecordKind::Group),
             Table::Fields => has(RecordKind::Ticket) || has(RecordKind::CustomField),
@@ -166,6 +177,8 @@ impl Table {
             (Table::TicketTypes, PlatformKind::Zendesk) => Err(
                 "zendesk's ticket types are fixed: question, incident, problem and task".to_owned(),
             ),
+            (Table::Brands, PlatformKind::Zendesk) => Ok(()),
+            (Table::Brands, _) => Err(format!("{platform}'s API cannot create products")),
             (Table::Roles, _) => Err(format!("{platform}'s API cannot create roles")),
             (Table::Statuses, _) => Err(format!(
                 "cutover cannot create statuses: tickets are written with one of {platform}'s statuses"
@@ -258,6 +271,7 @@ pub fn holds_back(table: Table, value: &NamedValue) -> String {
         Table::Groups => "in it",
         Table::Fields => "with a value",
         Table::TicketTypes => "of this type",
+        Table::Brands => "under it",
         _ => "",
     };
     let mut parts = Vec::new();
@@ -434,6 +448,38 @@ mod tests {
             open[0].hint(),
             "add Refund = \"…\" to [mapping.ticket_types], \"…\" being one of \"question\", \
              \"incident\", \"problem\", \"task\" or \"drop\""
+        );
+        assert!(open_values(&mapping, &[RecordKind::Agent], &old, &new).is_empty());
+    }
+
+    #[test]
+    fn brands_are_created_only_on_zendesk_and_open_only_with_their_table() {
+        assert!(Table::Brands.creatable(PlatformKind::Zendesk).is_ok());
+        let why = Table::Brands
+            .creatable(PlatformKind::Freshdesk)
+            .unwrap_err();
+        assert!(why.contains("cannot create products"), "{why}");
+
+        let mut old = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://old.example");
+        let mut outlet = NamedValue::new("Outlet");
+        outlet.uses.insert("tickets".into(), 3);
+        old.brands = vec![NamedValue::new("Acme"), outlet];
+        let mut new = AccountSnapshot::empty(PlatformKind::Zendesk, "https://new.example");
+        new.brands = vec![NamedValue::new("Acme")];
+        let kinds = [RecordKind::Ticket];
+        // A plan without the table (older, or written offline) leaves none open.
+        let mut mapping = Mapping::default();
+        assert!(open_values(&mapping, &kinds, &old, &new).is_empty());
+        let mut table = std::collections::BTreeMap::new();
+        table.insert("Acme".to_owned(), Target::To("Acme".into()));
+        mapping.brands = Some(table);
+        let open = open_values(&mapping, &kinds, &old, &new);
+        assert_eq!(open.len(), 1, "{open:?}");
+        assert_eq!(open[0].name(), "brand \"Outlet\"");
+        assert_eq!(open[0].holds_back(), "3 tickets under it");
+        assert_eq!(
+            open[0].hint(),
+            "add Outlet = \"…\" to [mapping.brands], \"…\" being one of \"Acme\", \"create\" or \"drop\""
         );
         assert!(open_values(&mapping, &[RecordKind::Agent], &old, &new).is_empty());
     }

@@ -275,6 +275,7 @@ const MAPPING: &[Field] = &[
     opt("agents", Shape::Table(AGENTS)),
     opt("fields", TARGETS),
     opt("ticket_types", TARGETS),
+    opt("brands", TARGETS),
     opt("unmatched_group", NAME),
 ];
 

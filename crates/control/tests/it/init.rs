@@ -329,3 +329,96 @@ fn into_freshdesk_a_ticket_type_may_be_created_and_without_accounts_zendesk_type
     let with = format!("{text}\n[mapping.ticket_types]\ntask = \"create\"\n");
     check_with("cutover.toml", &with, None).unwrap();
 }
+
+/// Two accounts with brands: Zendesk's brands on the old side, Freshdesk's products on the new.
+fn branded_accounts() -> cutover_model::accounts::Accounts {
+    use cutover_model::accounts::{AccountSnapshot, Accounts, NamedValue};
+    let branded = |name: &str, tickets: u64| {
+        let mut value = NamedValue::new(name);
+        value.uses.insert("tickets".into(), tickets);
+        value
+    };
+    let mut old = AccountSnapshot::empty(PlatformKind::Zendesk, "https://old.example");
+    old.brands = vec![branded("Cutover Cloud", 7), branded("Cutover Payments", 2)];
+    let mut new = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://new.example");
+    new.brands = vec![NamedValue::new("cutover cloud"), NamedValue::new("Mobile")];
+    Accounts {
+        discovered_at: chrono::Utc::now(),
+        old,
+        new,
+    }
+}
+
+#[test]
+fn discovery_writes_a_brand_table_that_checks_against_the_accounts() {
+    use cutover_control::plan::check_with;
+    use cutover_control::plan::discovered::{decide, refresh};
+    use cutover_control::plan::init::{Discovery, Tuning, render_discovered};
+    use cutover_control::plan::open::Table;
+
+    let accounts = branded_accounts();
+    let into_freshdesk = options(PlatformKind::Zendesk, PlatformKind::Freshdesk);
+    let text = render_discovered(
+        &into_freshdesk,
+        &Tuning::default(),
+        Discovery::Found(&accounts),
+    );
+    assert!(text.contains("[mapping.brands]"), "{text}");
+    assert!(!text.contains("Not yet: cutover does not carry"), "{text}");
+    let line = |start: &str| {
+        text.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_else(|| panic!("no line {start}:\n{text}"))
+            .to_owned()
+    };
+    // A brand found on both sides (case aside) is mapped; the other is open, its choices the
+    // new account's products, "create" left out (Freshdesk's API cannot create products).
+    assert!(
+        line("\"Cutover Cloud\" = \"cutover cloud\"").ends_with("# 7 tickets under it"),
+        "{text}"
+    );
+    assert!(
+        line("# open: \"Cutover Payments\" = \"…\"").ends_with("# 2 tickets under it"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# Each \"…\" below is one of \"cutover cloud\", \"Mobile\" or \"drop\""),
+        "{text}"
+    );
+    let plan = check_with("cutover.toml", &text, Some(&accounts))
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let brands = plan.mapping.brands.expect("the table is read");
+    assert!(!brands.contains_key("Cutover Payments"));
+
+    let decided = decide(&text, Table::Brands, "Cutover Payments", "Mobile");
+    let plan = check_with("cutover.toml", &decided, Some(&accounts))
+        .unwrap_or_else(|e| panic!("{e}\n{decided}"));
+    assert_eq!(
+        plan.mapping.brands.unwrap()["Cutover Payments"],
+        Target::To("Mobile".into())
+    );
+    for choice in ["Outlet", "create"] {
+        let wrong = decide(&text, Table::Brands, "Cutover Payments", choice);
+        let errors = check_with("cutover.toml", &wrong, Some(&accounts))
+            .expect_err(choice)
+            .to_string();
+        assert!(errors.contains("brand"), "{choice}: {errors}");
+    }
+    // A brand that appears later is added by refresh, the user's line left as written.
+    let mut later = accounts.clone();
+    later
+        .old
+        .brands
+        .push(cutover_model::accounts::NamedValue::new("Outlet"));
+    let (refreshed, added) = refresh(&decided, &later);
+    assert_eq!(added, vec!["brand \"Outlet\"".to_owned()]);
+    assert!(refreshed.contains("\"Cutover Payments\" = \"Mobile\""));
+    assert!(refreshed.contains("# open: Outlet = \"…\""), "{refreshed}");
+
+    // Into Zendesk a brand may be created; a plan without the table (older, offline) checks.
+    let text = render(&options(PlatformKind::Freshdesk, PlatformKind::Zendesk));
+    assert!(!text.contains("\n[mapping.brands]"));
+    check_with("cutover.toml", &text, None).unwrap();
+    let with = format!("{text}\n[mapping.brands]\nOutlet = \"create\"\n");
+    check_with("cutover.toml", &with, None).unwrap();
+}

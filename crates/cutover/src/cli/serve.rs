@@ -43,7 +43,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     // The bridge writes new tickets into the new account too: the types the plan creates first.
     cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
         .await
-        .context("adding the ticket types the plan creates")?;
+        .context("adding the ticket types and brands the plan creates")?;
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),

@@ -155,6 +155,50 @@ impl Account {
         }
     }
 
+    /// Its brands (Zendesk) or products (Freshdesk): (id, name, whether the default brand).
+    async fn brands(&self) -> Vec<(u64, String, bool)> {
+        let list = match self {
+            Account::Zendesk(_) => self.get("brands.json").await["brands"].clone(),
+            Account::Freshdesk(_) => self.get("products").await,
+        };
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|b| {
+                (
+                    b["id"].as_u64().unwrap(),
+                    b["name"].as_str().unwrap().to_owned(),
+                    b["default"] == true,
+                )
+            })
+            .collect()
+    }
+
+    /// The brand (product) of each of its tickets by name (none: no brand), by its own API.
+    async fn brands_of_tickets(&self) -> Vec<Option<String>> {
+        let (list, key) = match self {
+            Account::Zendesk(_) => (
+                self.get("tickets.json?per_page=100").await["tickets"].clone(),
+                "brand_id",
+            ),
+            Account::Freshdesk(_) => (
+                self.get("tickets?per_page=100&updated_since=2000-01-01T00:00:00Z")
+                    .await,
+                "product_id",
+            ),
+        };
+        let brands = self.brands().await;
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|t| {
+                let id = t[key].as_u64()?;
+                let brand = brands.iter().find(|(b, _, _)| *b == id);
+                Some(brand.expect("a ticket's brand is listed").1.clone())
+            })
+            .collect()
+    }
+
     /// The type of each of its tickets (none: no type), by its own API.
     async fn types_of_tickets(&self) -> Vec<Option<String>> {
         let list = match self {
@@ -389,6 +433,12 @@ impl Journey {
         for kind in self.old.ticket_types().await {
             if !new_types.iter().any(|n| same_name(n, &kind)) {
                 open.insert(("ticket_types".to_owned(), kind));
+            }
+        }
+        let new_brands = self.new.brands().await;
+        for (_, brand, _) in self.old.brands().await {
+            if !new_brands.iter().any(|(_, n, _)| same_name(n, &brand)) {
+                open.insert(("brands".to_owned(), brand));
             }
         }
         for status in self.old.own_statuses().await {
@@ -640,6 +690,60 @@ fn rules_carried(
     assert!(referred > 0, "no copied rule names a group or a status");
 }
 
+/// Every ticket's brand (product) is on its copy as `[mapping.brands]` says: the brand it maps
+/// to, the brand itself where the plan creates it (then listed by the new account), or none
+/// where dropped; Zendesk gives a ticket without one its default brand.
+async fn brands_carried(mv: &Journey, plan: &std::path::Path) {
+    use cutover_control::plan::values::Target;
+    let plan = cutover_control::plan::load(plan).unwrap();
+    let table = plan.mapping.brands.expect("discovery writes the table");
+    let new_brands = mv.new.brands().await;
+    let default = new_brands
+        .iter()
+        .find(|(_, _, default)| *default)
+        .map(|(_, name, _)| name.clone());
+    let on_new = |brand: Option<String>| match mv.new {
+        Account::Zendesk(_) => brand.or_else(|| default.clone()),
+        Account::Freshdesk(_) => brand,
+    };
+    let tally = |brands: Vec<Option<String>>| {
+        let mut counts = std::collections::BTreeMap::new();
+        for brand in brands {
+            *counts.entry(brand.map(|b| b.to_lowercase())).or_insert(0) += 1;
+        }
+        counts
+    };
+    let mut expected = Vec::new();
+    let mut branded = 0;
+    for brand in mv.old.brands_of_tickets().await {
+        let Some(brand) = brand else {
+            expected.push(on_new(None));
+            continue;
+        };
+        branded += 1;
+        let (old, target) = table
+            .iter()
+            .find(|(old, _)| same_name(old, &brand))
+            .unwrap_or_else(|| panic!("brand {brand:?} has no line: {table:?}"));
+        if *target == Target::Create {
+            assert!(
+                new_brands.iter().any(|(_, n, _)| same_name(n, old)),
+                "{old:?} is created on the new account: {new_brands:?}"
+            );
+        }
+        expected.push(on_new(target.resolve(old).map(str::to_owned)));
+    }
+    assert!(
+        branded > 0,
+        "no old ticket has a brand: nothing is under test"
+    );
+    assert_eq!(
+        tally(mv.new.brands_of_tickets().await),
+        tally(expected),
+        "brands on the copies, as [mapping.brands] says: {table:?}"
+    );
+}
+
 async fn journey(from: &'static str, to: &'static str, postgres: bool) {
     // The emulators' default accounts: their own groups, roles, statuses and fields, named
     // differently on each side, agents who left, choice fields of people and companies.
@@ -686,6 +790,17 @@ async fn journey(from: &'static str, to: &'static str, postgres: bool) {
         );
     }
     ticket_types_carried(&mv, &plan).await;
+    brands_carried(&mv, &plan).await;
+    if to == "zendesk" && from == "freshdesk" {
+        // Tickets without a product get Zendesk's default brand: levelled with its reason.
+        let levelled = &verify["kinds"]["ticket"]["not_comparable"];
+        assert!(
+            levelled
+                .as_object()
+                .is_some_and(|l| l.keys().any(|r| r.starts_with("ticket.brand: "))),
+            "{verify:#}"
+        );
+    }
     let (groups, statuses) = mv.new.groups_and_statuses().await;
     rules_carried(
         &verify,

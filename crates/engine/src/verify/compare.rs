@@ -539,6 +539,7 @@ mod tests {
             status: "open".into(),
             priority: None,
             ticket_type: None,
+            brand: None,
             channel: Channel::Email,
             requester: PlatformId::from(5),
             assignee: None,

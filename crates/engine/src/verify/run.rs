@@ -56,6 +56,8 @@ pub async fn verify_in_parts(
         // there): a copy read back without the type it maps to is a difference, not a loss.
         losses.own_ticket_types = false;
     }
+    // With [mapping.brands] a copy's brand is compared with the one its original's maps to.
+    losses.brands_carried = mapping.maps_brands();
     let page = |side: Side, kind: RecordKind, id: &PlatformId| {
         let connector = match side {
             Side::Old => old,

@@ -56,6 +56,7 @@ fn ticket(platform: PlatformKind) -> Record {
         status: status.into(),
         priority: Some(priority.into()),
         ticket_type: None,
+        brand: None,
         channel: Channel::Email,
         requester: id(7),
         assignee: None,

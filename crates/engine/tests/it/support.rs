@@ -289,6 +289,7 @@ pub(crate) fn ticket(status: &str, requester: u64, group: Option<u64>) -> Record
             .into(),
         ),
         ticket_type: None,
+        brand: None,
         channel: Channel::Email,
         requester: id(requester),
         assignee: None,

@@ -81,6 +81,7 @@ fn ticket_strategy() -> impl Strategy<Value = Ticket> {
                 status: status.to_owned(),
                 priority: priority.map(str::to_owned),
                 ticket_type: None,
+                brand: None,
                 channel: Channel::Email,
                 requester: PlatformId::from(requester),
                 assignee: None,

@@ -336,6 +336,11 @@ async fn create(State(app): State<Arc<App>>, body: Bytes, k: Kind) -> Res {
     lay_out(&st, &mut record);
     if k.plural == "brands" {
         record.insert("ticket_form_ids".into(), json!([st.form_id]));
+        // The template is the recorded account's default brand: a brand added is not the
+        // default unless the request says so (the account keeps one default).
+        if !input.contains_key("default") {
+            record.insert("default".into(), json!(false));
+        }
     }
     // The template's brand is the recorded account's: a new address belongs to this
     // account's default brand unless the request names one.

@@ -173,6 +173,23 @@ async fn configuration_records_and_views() {
             "{path} has defaults"
         );
     }
+    // A brand added is not the default: the account keeps its one default brand.
+    let b = sim
+        .post(
+            "/api/v2/brands.json",
+            json!({"brand": {"name": "Outlet", "subdomain": "outlet"}}),
+        )
+        .await;
+    assert_eq!(b.status, StatusCode::CREATED, "{:?}", b.body);
+    assert_eq!(b.body["brand"]["default"], false);
+    let brands = sim.get("/api/v2/brands.json").await;
+    let defaults = brands.body["brands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|b| b["default"] == true)
+        .count();
+    assert_eq!(defaults, 1, "{:?}", brands.body);
     let v = sim.post("/api/v2/views.json", json!({"view": {"title": "Open urgent", "all": [{"field": "status", "operator": "is", "value": "open"}]}})).await;
     assert_eq!(v.status, StatusCode::CREATED);
     assert_eq!(v.body["view"]["raw_title"], "Open urgent");
