@@ -60,6 +60,12 @@ pub const DEFAULT_BRAND: Lack = Lack {
     what: "ticket.brand",
     why: "zendesk gives a ticket without a brand the account's default brand",
 };
+/// A brand of the new side no old brand maps to, on a ticket opened there: its copy on the old
+/// side carries none (the plan's `[mapping.brands]` runs old to new).
+pub const NEW_SIDE_BRAND: Lack = Lack {
+    what: "ticket.brand",
+    why: "no old brand maps to this new-side brand: the old side's copy carries none",
+};
 /// A solve time the target cannot backdate.
 pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
@@ -242,6 +248,10 @@ impl Losses {
                 self.brands_carried && self.platform_of(written_to) == Some(PlatformKind::Zendesk),
                 DEFAULT_BRAND,
             ),
+            (
+                self.brands_carried && written_to == Side::Old,
+                NEW_SIDE_BRAND,
+            ),
             (self.organization_tags, ORGANIZATION_TAGS),
             (self.attachment_inline, ATTACHMENT_INLINE),
             (self.field_option_names, FIELD_OPTION_NAMES),
@@ -344,6 +354,14 @@ impl Losses {
                         *copy = None;
                         note(true, DEFAULT_BRAND);
                     }
+                }
+                if losses.brands_carried
+                    && written_to == Side::Old
+                    && a.brand.is_none()
+                    && b.brand.is_some()
+                {
+                    b.brand = None;
+                    note(true, NEW_SIDE_BRAND);
                 }
                 if losses.solved_at && a.solved_at != b.solved_at {
                     a.solved_at = None;
@@ -751,6 +769,31 @@ mod tests {
             level_brands(&into_freshdesk, None, Some("Cutover Cloud")),
             (vec![], false)
         );
+        // A ticket opened on the new side (Zendesk, with its default brand) whose copy on the
+        // old side carries none, as no old brand maps to it: levelled with its reason.
+        let (mut old, mut new) = (
+            {
+                let mut r = ticket(Channel::Email);
+                if let Record::Ticket(t) = &mut r {
+                    t.brand = None;
+                }
+                r
+            },
+            {
+                let mut r = ticket(Channel::Email);
+                if let Record::Ticket(t) = &mut r {
+                    t.brand = Some("Cutover Sim".to_owned());
+                }
+                r
+            },
+        );
+        assert_eq!(
+            into_zendesk.level(&mut old, &mut new, Side::Old),
+            vec![NEW_SIDE_BRAND]
+        );
+        assert_eq!(old, new);
+        assert!(into_zendesk.lacks(Side::Old).contains(&NEW_SIDE_BRAND));
+        assert!(!into_zendesk.lacks(Side::New).contains(&NEW_SIDE_BRAND));
         // A plan without [mapping.brands] carries none: brands are left out, silently.
         let not_carried = Losses {
             brands_carried: false,

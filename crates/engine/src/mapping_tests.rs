@@ -219,6 +219,9 @@ fn brands_map_both_ways_and_only_with_their_table() {
     );
     assert_eq!(check("Shop", Side::Old).as_deref(), Some("Shop"));
     assert_eq!(check("Acme Support", Side::New).as_deref(), Some("Acme"));
+    // The table runs old to new: a new-side brand no old one maps to (a Zendesk target's
+    // default brand on a ticket opened there) goes back as none, not as a hole.
+    assert_eq!(check("Cutover Sim", Side::New), None);
     assert_eq!(mapping.brands_to_create(), vec!["Shop".to_owned()]);
     let t = translated_ticket(mapping.translate(Record::Ticket(branded(None)), Side::Old));
     assert_eq!(t.brand, None);
