@@ -9,7 +9,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::app::App;
 use super::auth::Actor;
@@ -407,8 +407,12 @@ pub(crate) async fn job(State(app): State<Arc<App>>, Path(id): Path<String>) -> 
     Ok(reply(StatusCode::OK, job))
 }
 
-/// `PUT /api/v2/tickets/merge {"primary_id", "ticket_ids": […]}`: the secondaries are closed
-/// with a private note pointing at the primary, which gets a note naming them.
+/// `PUT /api/v2/tickets/merge {"primary_id", "ticket_ids": […], "convert_recepients_to_cc",
+/// "note_in_primary": {"body", "private"}, "note_in_secondary": {"body", "private"}}`: the
+/// secondaries are closed, each with a note pointing at the primary (Freshdesk's default text
+/// unless `note_in_secondary` gives one), and the primary gets a note naming them
+/// (`note_in_primary`). With `convert_recepients_to_cc` the secondaries' requesters and CCs
+/// become CCs of the primary. Notes are private unless their `private` is `false`.
 pub(crate) async fn merge(
     State(app): State<Arc<App>>,
     Extension(actor): Extension<Actor>,
@@ -437,6 +441,12 @@ pub(crate) async fn merge(
             "invalid_value",
         ));
     }
+    let in_primary = merge_note(&body, "note_in_primary")?;
+    let in_secondary = merge_note(&body, "note_in_secondary")?;
+    let to_cc = body
+        .get("convert_recepients_to_cc")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     let now = app.now();
     let mut st = app.write();
     live(&st, primary)?;
@@ -454,9 +464,18 @@ pub(crate) async fn merge(
     if !missing.is_empty() {
         return Err(ApiError::invalid(missing));
     }
+    let mut ccs: Vec<Value> = Vec::new();
     for id in &secondaries {
-        let text = format!("This ticket is closed and merged into ticket {primary}");
-        add_note(&mut st, *id, actor.agent_id, &text, now);
+        let (text, private) = in_secondary.clone().unwrap_or_else(|| {
+            (
+                format!("This ticket is closed and merged into ticket {primary}"),
+                true,
+            )
+        });
+        add_note(&mut st, *id, actor.agent_id, (&text, private), now);
+        if to_cc && let Ok(t) = live(&st, *id) {
+            ccs.extend(requester_and_ccs(&st, t));
+        }
         st.tickets.update(*id, |t| {
             let old = u64_of(t, "status").unwrap_or(2);
             t.insert("status".into(), json!(5));
@@ -466,18 +485,79 @@ pub(crate) async fn merge(
         });
     }
     let names: Vec<String> = secondaries.iter().map(u64::to_string).collect();
-    let text = format!(
-        "Tickets with ids {} were merged into this ticket",
-        names.join(", ")
-    );
-    add_note(&mut st, primary, actor.agent_id, &text, now);
+    let (text, private) = in_primary.unwrap_or_else(|| {
+        (
+            format!(
+                "Tickets with ids {} were merged into this ticket",
+                names.join(", ")
+            ),
+            true,
+        )
+    });
+    add_note(&mut st, primary, actor.agent_id, (&text, private), now);
     st.tickets.update(primary, |t| {
+        if !ccs.is_empty() {
+            let mut list: Vec<Value> = t
+                .get("cc_emails")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for cc in ccs.drain(..) {
+                if !list.contains(&cc) {
+                    list.push(cc);
+                }
+            }
+            t.insert("cc_emails".into(), Value::Array(list));
+        }
         t.insert("updated_at".into(), json!(iso(now)));
     });
     Ok(no_content())
 }
 
-fn add_note(st: &mut FreshdeskState, ticket_id: u64, user_id: u64, text: &str, now: i64) {
+/// A merge's note option (`{"body", "private"}`): its text and whether it is private.
+fn merge_note(body: &Map<String, Value>, key: &str) -> Result<Option<(String, bool)>, ApiError> {
+    let Some(note) = body.get(key).filter(|v| !v.is_null()) else {
+        return Ok(None);
+    };
+    let text = note
+        .get("body")
+        .and_then(Value::as_str)
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| {
+            ApiError::field(
+                &format!("{key}.body"),
+                "It should be a/an String",
+                "missing_field",
+            )
+        })?;
+    let private = note.get("private").and_then(Value::as_bool).unwrap_or(true);
+    Ok(Some((text.to_owned(), private)))
+}
+
+/// The e-mail addresses of a ticket's requester and CCs, as CC entries.
+fn requester_and_ccs(st: &FreshdeskState, t: &Rec) -> Vec<Value> {
+    let mut out: Vec<Value> = t
+        .get("cc_emails")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let requester = u64_of(t, "requester_id").and_then(|id| st.contacts.get(&id));
+    if let Some(email) = requester
+        .and_then(|c| c.get("email"))
+        .filter(|e| e.is_string())
+    {
+        out.insert(0, email.clone());
+    }
+    out
+}
+
+fn add_note(
+    st: &mut FreshdeskState,
+    ticket_id: u64,
+    user_id: u64,
+    (text, private): (&str, bool),
+    now: i64,
+) {
     let id = st.conversation_ids.next_id();
     let html = format!("<div>{}</div>", crate::datagen::html_escape(text));
     st.put_conversation(conversation_record(&NewConversation {
@@ -487,7 +567,7 @@ fn add_note(st: &mut FreshdeskState, ticket_id: u64, user_id: u64, text: &str, n
         body_html: &html,
         body_text: text,
         incoming: false,
-        private: true,
+        private,
         source: 2,
         at: now,
     }));

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::model::{Comment, Group, Identity, Membership, Organization, Rating, Ticket, User};
+use super::model::{
+    Comment, Group, Identity, Membership, MergeNote, Organization, Rating, Ticket, User,
+};
 use super::seed;
 use super::store::ZendeskState;
 use crate::datagen;
@@ -318,8 +320,25 @@ pub(crate) fn comment(st: &ZendeskState, c: &Comment, base: &str) -> Value {
         "plain_body": c.body,
         "public": c.public,
         "type": "Comment",
-        "via": via(st, c.via, c.recipient_id),
+        "via": comment_via(st, c),
     })
+}
+
+/// A comment's `via`: a merge's comment names the tickets it joined (`source.rel` `merge`).
+pub(crate) fn comment_via(st: &ZendeskState, c: &Comment) -> Value {
+    let mut v = via(st, c.via, c.recipient_id);
+    match &c.merge {
+        Some(MergeNote::Into(id, subject)) => {
+            v["source"]["rel"] = json!("merge");
+            v["source"]["to"] = json!({"ticket_id": id, "subject": subject});
+        }
+        Some(MergeNote::From(ids)) => {
+            v["source"]["rel"] = json!("merge");
+            v["source"]["from"] = json!({"ticket_ids": ids});
+        }
+        None => {}
+    }
+    v
 }
 
 /// The comment event inside an audit.

@@ -16,6 +16,7 @@ mod incremental;
 mod jobs;
 mod json;
 mod listing;
+mod merge;
 mod model;
 mod orgs;
 mod realistic;

@@ -158,6 +158,19 @@ pub(crate) struct Comment {
     /// Whom the platform e-mailed it to (`via.source.to`): the requester, for a public
     /// `comment` added through the API.
     pub(crate) recipient_id: Option<u64>,
+    /// The comment a merge left (`via.source.rel` `merge`): on a source ticket, the ticket it
+    /// was merged into (`via.source.to`); on the target, the tickets merged into it
+    /// (`via.source.from`).
+    pub(crate) merge: Option<MergeNote>,
+}
+
+/// What a merge's comment names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum MergeNote {
+    /// On a source ticket: the target's id and subject.
+    Into(u64, String),
+    /// On the target: the source tickets' ids.
+    From(Vec<u64>),
 }
 
 /// A user (end user, agent or admin).

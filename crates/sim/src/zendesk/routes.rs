@@ -15,8 +15,8 @@ use tower::Layer;
 use super::app::{App, ZendeskService};
 use super::errors::ApiError;
 use super::{
-    auth, comments, config_objects, control, events, imports, incremental, jobs, orgs, search,
-    tickets, users,
+    auth, comments, config_objects, control, events, imports, incremental, jobs, merge, orgs,
+    search, tickets, users,
 };
 use crate::faults::{self, RecordShape};
 use crate::server::json_body;
@@ -194,6 +194,7 @@ fn ticket_routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
                 .put(tickets::update)
                 .delete(tickets::destroy),
         )
+        .route("/api/v2/tickets/{id}/merge", post(merge::merge))
         .route("/api/v2/tickets/{id}/comments", get(comments::list))
         .route("/api/v2/tickets/{id}/audits", get(comments::audits))
         .route(

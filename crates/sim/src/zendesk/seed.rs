@@ -403,6 +403,7 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
         attachments,
         via,
         recipient_id: None,
+        merge: None,
     }
 }
 

@@ -104,6 +104,7 @@ fn add_comments(
             via: channel,
             recipient_id: (channel == "api" && input.public && !input.from_description)
                 .then_some(t.requester_id),
+            merge: None,
         });
         added.push(id);
     }

@@ -458,6 +458,53 @@ async fn bulk_update_answers_with_a_job_and_merge_closes_the_secondaries() {
         );
         assert_eq!(notes.body[0]["private"], true);
     }
+    // The documented options: notes of one's own (one public), requesters becoming CCs.
+    let d = fd
+        .ticket(json!({"email": "other@example.com", "subject": "d"}))
+        .await["id"]
+        .as_u64()
+        .unwrap();
+    let merged = fd
+        .put(
+            "/api/v2/tickets/merge",
+            json!({"primary_id": a, "ticket_ids": [d], "convert_recepients_to_cc": true,
+                   "note_in_primary": {"body": "joined", "private": false},
+                   "note_in_secondary": {"body": "see the other one"}}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::NO_CONTENT, "{}", merged.text);
+    let primary = fd.get(&format!("/api/v2/tickets/{a}")).await;
+    assert!(
+        primary.body["cc_emails"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("other@example.com")),
+        "{}",
+        primary.body
+    );
+    let notes = fd.get(&format!("/api/v2/tickets/{a}/conversations")).await;
+    let last = notes.body.as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (last["body_text"].clone(), last["private"].clone()),
+        (json!("joined"), json!(false))
+    );
+    let notes = fd.get(&format!("/api/v2/tickets/{d}/conversations")).await;
+    assert_eq!(notes.body[0]["body_text"], "see the other one");
+    assert_eq!(notes.body[0]["private"], true);
+    let to_self = fd
+        .put(
+            "/api/v2/tickets/merge",
+            json!({"primary_id": a, "ticket_ids": [a]}),
+        )
+        .await;
+    assert_eq!(to_self.status, StatusCode::BAD_REQUEST);
+    let missing = fd
+        .put(
+            "/api/v2/tickets/merge",
+            json!({"primary_id": a, "ticket_ids": [999_999]}),
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
     let bulk_delete = fd
         .post(
             "/api/v2/tickets/bulk_delete",

@@ -453,3 +453,81 @@ async fn a_create_with_via_id_records_its_channel() {
         );
     }
 }
+
+#[tokio::test]
+async fn merge_closes_the_sources_with_their_comments_and_answers_a_job() {
+    let sim = spawn(opts()).await;
+    let mk = |s: &str| json!({"ticket": {"subject": s, "comment": {"body": "hi"}, "tags": ["x"]}});
+    let mut ids = Vec::new();
+    for s in ["target", "one", "two", "closed"] {
+        let t = sim.post("/api/v2/tickets.json", mk(s)).await;
+        ids.push(t.body["ticket"]["id"].as_u64().unwrap());
+    }
+    let (target, one, two, closed) = (ids[0], ids[1], ids[2], ids[3]);
+    let url = format!("/api/v2/tickets/{target}/merge.json");
+    let job = sim
+        .post(
+            &url,
+            json!({"ids": [one, two], "source_comment": "Merged away", "target_comment_is_public": true}),
+        )
+        .await;
+    assert_eq!(job.status, StatusCode::OK, "{}", job.text);
+    assert_eq!(job.body["job_status"]["status"], "queued");
+    let done = sim
+        .get(job.body["job_status"]["url"].as_str().unwrap())
+        .await;
+    assert_eq!(done.body["job_status"]["status"], "completed");
+    assert_eq!(done.body["job_status"]["results"][1]["id"], two);
+    for id in [one, two] {
+        let t = sim.get(&format!("/api/v2/tickets/{id}.json")).await;
+        assert_eq!(t.body["ticket"]["status"], "closed");
+        assert_eq!(t.body["ticket"]["tags"], json!(["closed_by_merge", "x"]));
+        let c = sim
+            .get(&format!("/api/v2/tickets/{id}/comments.json"))
+            .await;
+        let last = c.body["comments"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        assert_eq!(last["body"], "Merged away");
+        assert_eq!(last["public"], false);
+        assert_eq!(last["via"]["source"]["rel"], "merge");
+        assert_eq!(last["via"]["source"]["to"]["ticket_id"], target);
+    }
+    let t = sim.get(&format!("/api/v2/tickets/{target}.json")).await;
+    assert_ne!(t.body["ticket"]["status"], "closed");
+    let c = sim
+        .get(&format!("/api/v2/tickets/{target}/comments.json"))
+        .await;
+    let last = c.body["comments"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        last["body"],
+        format!("Requests #{one}, #{two} were closed and merged into this request.")
+    );
+    assert_eq!(last["public"], true);
+    assert_eq!(
+        last["via"]["source"]["from"]["ticket_ids"],
+        json!([one, two])
+    );
+    // A closed ticket, the target itself and a missing ticket are refused; nothing changes.
+    let again = sim.post(&url, json!({"ids": [one]})).await;
+    assert_eq!(
+        again.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        again.text
+    );
+    let to_self = sim.post(&url, json!({"ids": [target]})).await;
+    assert_eq!(to_self.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let missing = sim.post(&url, json!({"ids": [closed, 9_999_999]})).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    let t = sim.get(&format!("/api/v2/tickets/{closed}.json")).await;
+    assert_ne!(t.body["ticket"]["status"], "closed");
+}
