@@ -301,6 +301,22 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Merges the tickets `sources` into ticket `into`, as the platform's own agents do (each
+    /// source closed with the platform's merge note, the target given one naming them): a merge
+    /// seen on the other side, applied here. The connector reads such a merge back as the
+    /// source's `Ticket::merged_into`. The default merges nothing.
+    async fn merge(&self, into: &PlatformId, sources: &[PlatformId]) -> Result<(), ConnectError> {
+        Err(ConnectError::Unsupported {
+            op: format!(
+                "merge {} ticket(s) into ticket {into} on {}",
+                sources.len(),
+                self.platform()
+            ),
+            platform: self.platform(),
+            what: "merge tickets through cutover".to_owned(),
+        })
+    }
+
     /// Registers the hooks that tell cutover of changes as they happen, delivering to
     /// `endpoint` with `secret` (Zendesk: a signing webhook and the triggers that call it;
     /// Freshdesk: automation rules whose webhook action carries the secret in a header).

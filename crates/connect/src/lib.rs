@@ -47,6 +47,7 @@ pub mod http;
 #[cfg(test)]
 mod http_tests;
 mod inline;
+mod merges;
 pub mod outbound;
 pub mod position;
 pub mod retry;

@@ -97,6 +97,7 @@ pub fn references(record: &Record) -> Vec<Reference> {
             opt("assignee", &[K::Agent], &t.assignee),
             opt("group", &[K::Group], &t.group),
             opt("organization", &[K::Organization], &t.organization),
+            opt("merged_into", &[K::Ticket], &t.merged_into),
         ],
         Record::Comment(c) => vec![
             one("ticket", &[K::Ticket], &c.ticket),

@@ -643,7 +643,7 @@ impl Applier {
             }
         }
         Ok(match (dropped, reference.field) {
-            (true, "assignee" | "group" | "organization" | "role" | "groups") => {
+            (true, "assignee" | "group" | "organization" | "role" | "groups" | "merged_into") => {
                 Ok(Resolution::Removed)
             }
             (true, field) => Err(Outcome::Dropped(format!(

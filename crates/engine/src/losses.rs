@@ -701,6 +701,7 @@ mod tests {
             custom_fields: BTreeMap::new(),
             created_at: DateTime::UNIX_EPOCH,
             solved_at: None,
+            merged_into: None,
         })
     }
 

@@ -79,6 +79,7 @@ fn ticket(status: &str, priority: Option<&str>, fields: &[(&str, i64)]) -> Ticke
             .collect(),
         created_at: DateTime::UNIX_EPOCH,
         solved_at: None,
+        merged_into: None,
     }
 }
 

@@ -41,6 +41,7 @@ pub(crate) fn rewrite(record: &mut Record, mut fate: impl FnMut(&'static str, &R
             opt("assignee", &mut t.assignee);
             opt("group", &mut t.group);
             opt("organization", &mut t.organization);
+            opt("merged_into", &mut t.merged_into);
         }
         Record::Comment(c) => {
             required(&mut opt, "ticket", &mut c.ticket);

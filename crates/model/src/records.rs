@@ -246,6 +246,12 @@ pub struct Ticket {
     pub created_at: DateTime<Utc>,
     /// When it was solved, if it was.
     pub solved_at: Option<DateTime<Utc>>,
+    /// The ticket it was merged into (which closed it), when it was: a reference like the
+    /// others, so each side names its own copy of the target. Left out of the serialized form
+    /// when none, so the fingerprint of a ticket never merged is what it was before merges were
+    /// carried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_into: Option<RecordKey>,
 }
 
 /// A public reply or private note on a ticket. Append-only.

@@ -602,7 +602,12 @@ pub(crate) async fn conversations(
             page_number,
         )
         .await?;
-    for raw in &list.items {
+    // A merge's notes are not carried as comments: the merge is (see `merges.rs`).
+    for raw in list
+        .items
+        .iter()
+        .filter(|c| !super::merges::is_merge_note(c))
+    {
         collect(
             &mut page,
             FRESHDESK,

@@ -355,6 +355,8 @@ pub(crate) fn ticket(raw: &Value, side: Side, origin_fields: &OriginFields) -> P
             None => f.time("created_at")?,
         },
         solved_at,
+        // Read from the merge's note (`FreshdeskConnector::read_merges`).
+        merged_into: None,
     });
     let mut observed = observed(side, id, &f, record)?;
     observed.origin = origin;

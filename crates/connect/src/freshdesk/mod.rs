@@ -17,6 +17,7 @@ mod discover;
 mod hooks;
 mod lookup;
 pub(crate) mod mapping;
+mod merges;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
@@ -132,6 +133,8 @@ pub struct FreshdeskConnector {
     /// The account's products (id, name), read on first use: a ticket carries its product's
     /// name as its brand.
     brands: crate::brands::BrandList,
+    /// What was found of closed tickets' merges (see `merges.rs`).
+    merges: merges::MergeMemory,
 }
 
 impl fmt::Debug for FreshdeskConnector {
@@ -173,6 +176,7 @@ impl FreshdeskConnector {
             max_attachment_bytes: config.max_attachment_bytes,
             setup: tokio::sync::OnceCell::new(),
             brands: crate::brands::BrandList::default(),
+            merges: merges::MergeMemory::default(),
         })
     }
 }
@@ -257,7 +261,8 @@ impl Connector for FreshdeskConnector {
         position: &ReadPosition,
     ) -> Result<Page, ConnectError> {
         let page = changes::read_page(&self.api, self.side, &self.reading, kind, position).await?;
-        self.name_brands(page).await
+        let page = self.name_brands(page).await?;
+        self.read_merges(page).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, ticket = %ticket))]
@@ -289,6 +294,13 @@ impl Connector for FreshdeskConnector {
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %outbound.record.kind()))]
     async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = outbound.op("create", FRESHDESK);
+        if let Some(into) = crate::merges::target(outbound, &op)? {
+            let written = self
+                .create_record(&crate::merges::unmerged(outbound))
+                .await?;
+            return crate::merges::created(self, written, &into).await;
+        }
         self.create_record(outbound).await
     }
 
@@ -299,13 +311,23 @@ impl Connector for FreshdeskConnector {
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = format!("update ticket {id} on freshdesk");
+        if let Some(into) = crate::merges::target(outbound, &op)? {
+            return crate::merges::update(self, id, &into).await;
+        }
         self.update_record(id, outbound).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, into = %into))]
+    async fn merge(&self, into: &PlatformId, sources: &[PlatformId]) -> Result<(), ConnectError> {
+        self.merge_tickets(into, sources).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
     async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
         let page = changes::read_one(&self.api, self.side, &self.reading, kind, id).await?;
-        self.name_brands(page).await
+        let page = self.name_brands(page).await?;
+        self.read_merges(page).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]

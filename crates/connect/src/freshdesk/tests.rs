@@ -484,7 +484,7 @@ proptest! {
         let ticket = Ticket {
             subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type, brand: None, channel,
             requester: requester.clone(), assignee: assignee.clone(), group: group.clone(), organization: company.clone(),
-            tags, custom_fields, created_at, solved_at: None,
+            tags, custom_fields, created_at, solved_at: None, merged_into: None,
         };
         let origin_fields = OriginFields::default();
         let mut fields = ticket.custom_fields.clone();

@@ -81,6 +81,7 @@ fn ticket(status: &str) -> Outbound {
             .collect(),
         created_at: Utc.timestamp_opt(1_000, 0).single().unwrap(),
         solved_at: None,
+        merged_into: None,
     };
     let mut outbound = Outbound::new(origin(RecordKind::Ticket, 7), Record::Ticket(ticket));
     outbound.targets = TargetIds::new().with(

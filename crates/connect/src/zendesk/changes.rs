@@ -518,7 +518,12 @@ pub(crate) async fn comments(
         )
         .await?;
     let mut page = Page::default();
-    for raw in &list.items {
+    // A merge's comments are not carried as comments: the merge is (see `merges.rs`).
+    for raw in list
+        .items
+        .iter()
+        .filter(|c| !super::merges::is_merge_comment(c))
+    {
         collect(
             &mut page,
             ZENDESK,

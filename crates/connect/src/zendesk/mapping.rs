@@ -338,6 +338,8 @@ pub(crate) fn ticket(raw: &Value, side: Side, solved: &SolvedAt) -> Parsed<Mappe
         custom_fields: ticket_custom_fields(&f)?,
         created_at: f.time("created_at")?,
         solved_at: solved.get(&id).copied(),
+        // Read from the merge's comment (`ZendeskConnector::read_merges`).
+        merged_into: None,
     });
     Ok(Mapped::Record(observed(side, id, &f, record)?))
 }

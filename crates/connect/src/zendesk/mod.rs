@@ -17,6 +17,7 @@ mod discover;
 mod hooks;
 mod lookup;
 pub(crate) mod mapping;
+mod merges;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
@@ -265,7 +266,8 @@ impl Connector for ZendeskConnector {
         position: &ReadPosition,
     ) -> Result<Page, ConnectError> {
         let page = changes::read_page(&self.api, self.side, kind, position).await?;
-        self.name_brands(page).await
+        let page = self.name_brands(page).await?;
+        self.read_merges(page).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, ticket = %ticket))]
@@ -290,7 +292,8 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
         let page = changes::read_one(&self.api, self.side, kind, id).await?;
-        self.name_brands(page).await
+        let page = self.name_brands(page).await?;
+        self.read_merges(page).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind()))]
@@ -303,6 +306,13 @@ impl Connector for ZendeskConnector {
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind()))]
     async fn create(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = outbound.op("create", PlatformKind::Zendesk);
+        if let Some(into) = crate::merges::target(outbound, &op)? {
+            let written = self
+                .create_record(&crate::merges::unmerged(outbound))
+                .await?;
+            return crate::merges::created(self, written, &into).await;
+        }
         self.create_record(outbound).await
     }
 
@@ -314,6 +324,10 @@ impl Connector for ZendeskConnector {
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
+        let op = format!("update ticket {id} on zendesk");
+        if let Some(into) = crate::merges::target(outbound, &op)? {
+            return crate::merges::update(self, id, &into).await;
+        }
         self.update_record(id, outbound).await
     }
 
@@ -324,12 +338,22 @@ impl Connector for ZendeskConnector {
         outbound: &Outbound,
         seen: chrono::DateTime<chrono::Utc>,
     ) -> Result<Written, ConnectError> {
+        let op = format!("update ticket {id} on zendesk");
+        if let Some(into) = crate::merges::target(outbound, &op)? {
+            // A merge is not conditional: Zendesk has no version check on it.
+            return crate::merges::update(self, id, &into).await;
+        }
         match outbound.record {
             cutover_model::records::Record::Ticket(_) => {
                 self.update_ticket_if(id, outbound, seen).await
             }
             _ => crate::connector::update_after_read(self, id, outbound, seen).await,
         }
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, into = %into))]
+    async fn merge(&self, into: &PlatformId, sources: &[PlatformId]) -> Result<(), ConnectError> {
+        self.merge_tickets(into, sources).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]

@@ -555,7 +555,7 @@ proptest! {
         let ticket = Ticket {
             subject, status: status.to_owned(), priority: priority.map(str::to_owned), ticket_type: ticket_type.map(str::to_owned), brand: None,
             channel: Channel::Api, requester: requester.clone(), assignee: assignee.clone(), group: group.clone(),
-            organization: organization.clone(), tags, custom_fields, created_at, solved_at,
+            organization: organization.clone(), tags, custom_fields, created_at, solved_at, merged_into: None,
         };
         let ids = TicketIds { requester, assignee, group, organization, brand: None };
         let body = bodies::ticket_import(&ticket, &ids, "cutover:old:ticket:1", None, Vec::new());

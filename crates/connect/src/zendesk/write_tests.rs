@@ -81,6 +81,7 @@ fn ticket_outbound() -> Outbound {
         custom_fields: Default::default(),
         created_at: time_at(1_000),
         solved_at: Some(time_at(5_000)),
+        merged_into: None,
     };
     let mut outbound = Outbound::new(origin(RecordKind::Ticket, 7), Record::Ticket(ticket));
     outbound.targets = TargetIds::new().with(

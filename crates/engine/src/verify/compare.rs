@@ -549,6 +549,7 @@ mod tests {
             custom_fields: BTreeMap::new(),
             created_at: chrono::DateTime::UNIX_EPOCH,
             solved_at: None,
+            merged_into: None,
         })
     }
 

@@ -66,6 +66,7 @@ fn ticket(platform: PlatformKind) -> Record {
         custom_fields: BTreeMap::new(),
         created_at: t(0),
         solved_at: None,
+        merged_into: None,
     })
 }
 

@@ -299,6 +299,7 @@ pub(crate) fn ticket(status: &str, requester: u64, group: Option<u64>) -> Record
         custom_fields: Default::default(),
         created_at: t(0),
         solved_at: None,
+        merged_into: None,
     })
 }
 

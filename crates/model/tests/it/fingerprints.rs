@@ -91,6 +91,7 @@ fn ticket_strategy() -> impl Strategy<Value = Ticket> {
                 custom_fields,
                 created_at: Utc.timestamp_opt(created, 0).single().unwrap(),
                 solved_at: None,
+                merged_into: None,
             },
         )
 }
@@ -137,7 +138,7 @@ proptest! {
 
     #[test]
     fn any_change_of_a_ticket_changes_its_fingerprint(
-        ticket in ticket_strategy(), which in 0usize..7, text in "\\PC{1,10}"
+        ticket in ticket_strategy(), which in 0usize..8, text in "\\PC{1,10}"
     ) {
         let mut changed = ticket.clone();
         match which {
@@ -147,9 +148,22 @@ proptest! {
             3 => changed.requester = PlatformId::parse(format!("{}9", ticket.requester)).unwrap(),
             4 => { changed.tags.insert(format!("{text}-extra")); }
             5 => { changed.custom_fields.insert("cf_changed".into(), Value::String(text)); }
+            6 => changed.merged_into = Some(PlatformId::from(7u64)),
             _ => changed.created_at += chrono::Duration::seconds(1),
         }
         prop_assert_ne!(Record::Ticket(ticket).fingerprint(), Record::Ticket(changed).fingerprint());
+    }
+
+    #[test]
+    fn a_ticket_never_merged_is_written_as_before_merges_were_carried(ticket in ticket_strategy()) {
+        // Without `merged_into`, the serialized form (what the fingerprint hashes) has no such
+        // key: the links and fingerprints stored before merges were carried stay equal.
+        let value = serde_json::to_value(Record::Ticket(ticket.clone())).unwrap();
+        prop_assert!(!value.to_string().contains("merged_into"));
+        let mut merged = ticket;
+        merged.merged_into = Some(PlatformId::from(7u64));
+        let value = serde_json::to_value(Record::Ticket(merged)).unwrap();
+        prop_assert!(value.to_string().contains("\"merged_into\":\"7\""), "{}", value);
     }
 
     #[test]
