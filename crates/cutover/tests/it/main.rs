@@ -10,6 +10,7 @@ mod bench;
 mod bench_sim;
 mod bridge;
 mod bridge_conflicts;
+mod bridge_merges;
 mod crash;
 mod e2e;
 mod harness;
