@@ -66,6 +66,12 @@ pub const NEW_SIDE_BRAND: Lack = Lack {
     what: "ticket.brand",
     why: "no old brand maps to this new-side brand: the old side's copy carries none",
 };
+/// A ticket opened on the new side without a priority, whose copy on the old side has the
+/// priority that side gives every ticket without one (Freshdesk requires one: `low`).
+pub const NEW_SIDE_PRIORITY: Lack = Lack {
+    what: "ticket.priority",
+    why: "the old side gives every ticket a priority: the copy of a ticket opened on the new side without one has the old side's default",
+};
 /// A solve time the target cannot backdate.
 pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
@@ -183,6 +189,9 @@ pub struct Losses {
     pub solved_at: bool,
     /// The priority the target gives a ticket without one (a rule, compared: not a loss).
     pub default_priority: Option<&'static str>,
+    /// The priority the old side gives a ticket without one: the bridge's copy there of a ticket
+    /// opened on the new side without one has it ([`NEW_SIDE_PRIORITY`]).
+    pub old_default_priority: Option<&'static str>,
     /// A side's organizations have no tags.
     pub organization_tags: bool,
     /// A side's attachments have no inline flag.
@@ -215,6 +224,7 @@ impl Losses {
             brands_carried: false,
             solved_at: !(old.can_backdate && new.can_backdate),
             default_priority: new.default_priority,
+            old_default_priority: old.default_priority,
             organization_tags: !(old.organization_tags && new.organization_tags),
             attachment_inline: !(old.attachment_inline && new.attachment_inline),
             field_option_names: !(old.field_option_names && new.field_option_names),
@@ -251,6 +261,10 @@ impl Losses {
             (
                 self.brands_carried && written_to == Side::Old,
                 NEW_SIDE_BRAND,
+            ),
+            (
+                self.old_default_priority.is_some() && written_to == Side::Old,
+                NEW_SIDE_PRIORITY,
             ),
             (self.organization_tags, ORGANIZATION_TAGS),
             (self.attachment_inline, ATTACHMENT_INLINE),
@@ -362,6 +376,14 @@ impl Losses {
                 {
                     b.brand = None;
                     note(true, NEW_SIDE_BRAND);
+                }
+                if written_to == Side::Old
+                    && b.priority.is_none()
+                    && a.priority.is_some()
+                    && a.priority.as_deref() == losses.old_default_priority
+                {
+                    b.priority.clone_from(&a.priority);
+                    note(true, NEW_SIDE_PRIORITY);
                 }
                 if losses.solved_at && a.solved_at != b.solved_at {
                     a.solved_at = None;
@@ -795,6 +817,33 @@ mod tests {
         assert_eq!(old, new);
         assert!(into_zendesk.lacks(Side::Old).contains(&NEW_SIDE_BRAND));
         assert!(!into_zendesk.lacks(Side::New).contains(&NEW_SIDE_BRAND));
+        // A ticket opened on Zendesk (the new side) without a priority, whose copy on
+        // Freshdesk (the old side) has Freshdesk's default: levelled with its reason; another
+        // priority on the copy, or the original's own, is compared.
+        let from_zendesk = Losses {
+            old_default_priority: Some("low"),
+            ..Losses::default()
+        };
+        let with_priority = |p: Option<&str>| {
+            let mut r = ticket(Channel::Email);
+            if let Record::Ticket(t) = &mut r {
+                t.priority = p.map(str::to_owned);
+            }
+            r
+        };
+        let (mut old, mut new) = (with_priority(Some("low")), with_priority(None));
+        assert_eq!(
+            from_zendesk.level(&mut old, &mut new, Side::Old),
+            vec![NEW_SIDE_PRIORITY]
+        );
+        assert_eq!(old, new);
+        let (mut old, mut new) = (with_priority(Some("high")), with_priority(None));
+        assert_eq!(from_zendesk.level(&mut old, &mut new, Side::Old), vec![]);
+        assert_ne!(old, new);
+        let (mut old, mut new) = (with_priority(Some("low")), with_priority(None));
+        assert_eq!(from_zendesk.level(&mut old, &mut new, Side::New), vec![]);
+        assert!(from_zendesk.lacks(Side::Old).contains(&NEW_SIDE_PRIORITY));
+        assert!(!from_zendesk.lacks(Side::New).contains(&NEW_SIDE_PRIORITY));
         // A plan without [mapping.brands] carries none: brands are left out, silently.
         let not_carried = Losses {
             brands_carried: false,
