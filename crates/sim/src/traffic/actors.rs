@@ -5,10 +5,13 @@
 //! Every ticket follows one main thread of work (first reply → follow-ups and replies → solve →
 //! rating or reopen → close), each step due after a realistic simulated delay drawn when the
 //! previous one succeeded; escalations, reassignments, private notes and impatient customers'
-//! chasers are side events that apply while the ticket is unsolved. At each action time, a share
+//! chasers are side events that apply while the ticket is unsolved; so is a merge (about 5 % of
+//! new tickets are merged, while unsolved, into an older unsolved ticket of the same requester
+//! on the same side, when there is one; the merged ticket's thread ends there). At each action time, a share
 //! of the time a new customer writes in; otherwise the earliest due piece of work is done (or a
-//! new ticket when nothing is due). All choices come from one seeded `StdRng`, so the sequence
-//! depends on the seed and the platforms' answers only.
+//! new ticket when nothing is due). All choices come from one seeded `StdRng` (a merge's from a
+//! stream of its own per ticket, so the rest of a seed's sequence is as it was before merges),
+//! so the sequence depends on the seed and the platforms' answers only.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -25,6 +28,11 @@ use crate::datagen;
 
 /// Share of action times at which a new ticket is opened regardless of the backlog.
 const P_NEW_TICKET: f64 = 0.3;
+/// Share of new tickets merged into another unsolved ticket of the same requester, when the
+/// requester has one by then.
+const P_MERGE: f64 = 0.05;
+/// Data-generator stream of the merges (one draw per ticket).
+const MERGE_STREAM: u64 = 0x6d65_7267;
 /// Customers are numbered from here, away from the emulators' generated people.
 const CUSTOMER_BASE: u64 = 1_000_000;
 /// Data-generator stream of the traffic's customers.
@@ -64,13 +72,14 @@ enum Work {
     Escalate,
     Reassign,
     InternalNote,
+    Merge,
 }
 
 impl Work {
     fn is_side_event(self) -> bool {
         matches!(
             self,
-            Self::Chase | Self::Escalate | Self::Reassign | Self::InternalNote
+            Self::Chase | Self::Escalate | Self::Reassign | Self::InternalNote | Self::Merge
         )
     }
 }
@@ -316,6 +325,12 @@ impl Actors {
                 let step = update(ticket_id, None, None, Some(group_id), assignee_id);
                 (Action::Reassign, format!("agent {agent}"), step)
             }
+            Work::Merge => {
+                let into = self.merge_target(due.ticket)?;
+                let agent = self.agent_for(due.ticket);
+                let step = Step::Merge { ticket_id, into };
+                (Action::Merge, format!("agent {agent}"), step)
+            }
             Work::InternalNote => {
                 let agent = self.agent_for(due.ticket);
                 let text = datagen::comment_text(&mut self.rng, false).0;
@@ -440,7 +455,26 @@ impl Actors {
         Some((group.id, assignee))
     }
 
+    /// The oldest other unsolved ticket of the same requester on the same side.
+    fn merge_target(&self, idx: usize) -> Option<u64> {
+        let t = self.tickets.get(idx)?;
+        self.tickets
+            .iter()
+            .find(|o| {
+                o.side == t.side
+                    && o.id != t.id
+                    && o.unsolved()
+                    && o.customer.email == t.customer.email
+            })
+            .map(|o| o.id)
+    }
+
     fn after_open(&mut self, idx: usize, now_ms: i64) {
+        let mut draw = datagen::rng_for(self.seed, MERGE_STREAM, idx as u64);
+        if draw.random_bool(P_MERGE) {
+            let delay = draw.random_range(60.0..1_800.0);
+            self.schedule_side(idx, Work::Merge, now_ms, delay);
+        }
         let live = self.tickets[idx].channel.is_live();
         let first = match self.tickets[idx].channel {
             Channel::Phone => self.lognormal(120.0, 0.5),
@@ -516,7 +550,7 @@ impl Actors {
                 }
             }
             Work::Close => self.tickets[idx].alive = false,
-            Work::Chase | Work::Escalate | Work::Reassign | Work::InternalNote => {}
+            Work::Chase | Work::Escalate | Work::Reassign | Work::InternalNote | Work::Merge => {}
         }
     }
 
@@ -580,6 +614,11 @@ fn apply(t: &mut Ticket, step: &Step) {
             t.priority = priority.unwrap_or(t.priority);
             t.group_id = group_id.or(t.group_id);
             t.assignee_id = assignee_id.or(t.assignee_id);
+        }
+        // Merged away: closed, and its thread of work ends.
+        Step::Merge { .. } => {
+            t.status = Status::Closed;
+            t.alive = false;
         }
         Step::Open { .. } | Step::Rate { .. } => {}
     }

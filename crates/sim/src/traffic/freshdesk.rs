@@ -228,6 +228,20 @@ impl PlatformClient for FreshdeskClient {
                 let reply = self.update(*ticket_id, change, &mut requests).await;
                 answer_of(std::slice::from_ref(&reply), requests, None)
             }
+            Step::Merge { ticket_id, into } => {
+                let mut requests = 0;
+                let body = json!({"primary_id": into, "ticket_ids": [ticket_id]});
+                let reply = self
+                    .http
+                    .send(
+                        Method::PUT,
+                        "/api/v2/tickets/merge",
+                        Some(&body),
+                        &mut requests,
+                    )
+                    .await;
+                answer_of(std::slice::from_ref(&reply), requests, None)
+            }
             Step::Rate {
                 ticket_id,
                 stars,

@@ -41,6 +41,8 @@ pub enum Action {
     Rate,
     /// The ticket was closed for good.
     Close,
+    /// An agent merged the ticket into another open ticket of the same requester.
+    Merge,
 }
 
 /// One line of the ledger.
@@ -169,6 +171,8 @@ pub struct ExpectedTicket {
     pub rating: Option<Stars>,
     /// Ratings given (a ticket reopened and solved again can be rated again).
     pub ratings_given: u32,
+    /// The ticket it was merged into (which closed it), when it was.
+    pub merged_into: Option<u64>,
 }
 
 impl ExpectedTicket {
@@ -297,8 +301,21 @@ fn apply(side: &mut ExpectedSide, e: &Entry) {
                     public_messages: 1,
                     rating: None,
                     ratings_given: 0,
+                    merged_into: None,
                 },
             );
+        }
+        return;
+    }
+    if let Step::Merge { ticket_id, into } = &e.request {
+        // Each ticket is given the merge's private note.
+        if let Some(t) = side.tickets.get_mut(ticket_id) {
+            t.status = Status::Closed;
+            t.merged_into = Some(*into);
+            t.messages += 1;
+        }
+        if let Some(t) = side.tickets.get_mut(into) {
+            t.messages += 1;
         }
         return;
     }
@@ -310,7 +327,7 @@ fn apply(side: &mut ExpectedSide, e: &Entry) {
         return;
     };
     match &e.request {
-        Step::Open { .. } => {}
+        Step::Open { .. } | Step::Merge { .. } => {}
         Step::Message {
             public,
             status,

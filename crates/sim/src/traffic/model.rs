@@ -291,6 +291,14 @@ pub enum Step {
         /// New assignee.
         assignee_id: Option<u64>,
     },
+    /// An agent merges a ticket into another open ticket of the same requester (the source is
+    /// closed by the merge).
+    Merge {
+        /// The platform id of the ticket merged away.
+        ticket_id: u64,
+        /// The platform id of the ticket it is merged into.
+        into: u64,
+    },
     /// The requester rates a solved ticket.
     Rate {
         /// Platform ticket id.
@@ -311,6 +319,7 @@ impl Step {
             Self::Open { .. } => None,
             Self::Message { ticket_id, .. }
             | Self::Update { ticket_id, .. }
+            | Self::Merge { ticket_id, .. }
             | Self::Rate { ticket_id, .. } => Some(*ticket_id),
         }
     }

@@ -106,7 +106,7 @@ fn ticket_body(step: &Step) -> Value {
                 t.insert("assignee_id".into(), json!(a));
             }
         }
-        Step::Rate { .. } => {}
+        Step::Rate { .. } | Step::Merge { .. } => {}
     }
     json!({ "ticket": t })
 }
@@ -209,6 +209,20 @@ impl PlatformClient for ZendeskClient {
                     None
                 };
                 answer_of(std::slice::from_ref(&reply), requests, created)
+            }
+            Step::Merge { ticket_id, into } => {
+                // Answered with a job status; the merge is done when it is answered.
+                let body = json!({"ids": [ticket_id]});
+                let reply = self
+                    .http
+                    .send(
+                        Method::POST,
+                        &format!("/api/v2/tickets/{into}/merge.json"),
+                        Some(&body),
+                        &mut requests,
+                    )
+                    .await;
+                answer_of(std::slice::from_ref(&reply), requests, None)
             }
             Step::Rate {
                 ticket_id,
