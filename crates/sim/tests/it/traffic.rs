@@ -86,6 +86,21 @@ async fn check_zendesk(sim: &Sim, expected: &ExpectedSide) {
             public, want.public_messages,
             "public comments of ticket {id}"
         );
+        // A merged ticket: tagged and given the merge's comment naming its target.
+        if let Some(into) = want.merged_into {
+            assert!(
+                t["tags"]
+                    .as_array()
+                    .unwrap()
+                    .contains(&"closed_by_merge".into()),
+                "tags of merged ticket {id}: {t}"
+            );
+            let last = comments.last().unwrap();
+            assert_eq!(
+                last["via"]["source"]["to"]["ticket_id"].as_u64(),
+                Some(into)
+            );
+        }
     }
 }
 
@@ -137,6 +152,19 @@ async fn zendesk_holds_exactly_what_the_ledger_says() {
         .unwrap();
     assert_eq!(after - before, old.n_tickets() as u64, "tickets created");
     check_zendesk(&sim, old).await;
+    // About 5 % of new tickets whose requester has another open ticket are merged into it.
+    let merges = ledger
+        .entries
+        .iter()
+        .filter(|e| e.action == Action::Merge)
+        .count();
+    let merged = old
+        .tickets
+        .values()
+        .filter(|t| t.merged_into.is_some())
+        .count();
+    assert_eq!(merged, merges, "merged tickets");
+    assert!(merges > 0, "no merge in 300 actions");
     let ratings = sim
         .get("/api/v2/satisfaction_ratings.json?per_page=100")
         .await;
@@ -357,7 +385,7 @@ async fn both_sides_at_once_match_the_ledger_and_repeat_with_the_seed() {
         let (zd, old) = zendesk().await;
         let (fd, new) = freshdesk().await;
         let path = dir.path().join(run);
-        let mut opts = options(Some(old), Some(new), &path, 21);
+        let mut opts = options(Some(old), Some(new), &path, 5);
         opts.max_actions = Some(400);
         let summary = traffic::run(opts).await.unwrap();
         let ledger = Ledger::read(&path).unwrap();
@@ -399,7 +427,7 @@ async fn a_quiet_fortnight_closes_and_reopens_tickets_on_both_sides() {
     let (fd, new) = freshdesk().await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger.jsonl");
-    let mut opts = options(Some(old), Some(new), &path, 4);
+    let mut opts = options(Some(old), Some(new), &path, 5);
     // 0.015 actions a minute: 400 actions span about two weeks of simulated time.
     opts.rate_per_min = 0.015;
     opts.max_actions = Some(400);
