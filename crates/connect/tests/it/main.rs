@@ -1,5 +1,5 @@
 //! The connectors against the emulators over real HTTP: the bridge's hooks (setup, delivery,
-//! teardown), deliveries checked, conditional updates and deletes.
+//! teardown), deliveries checked, conditional updates and deletes, ticket merges.
 
 #![allow(
     clippy::unwrap_used,
@@ -9,5 +9,6 @@
 
 mod conditional;
 mod freshdesk_hooks;
+mod merges;
 mod support;
 mod zendesk_hooks;
