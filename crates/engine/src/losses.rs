@@ -72,6 +72,11 @@ pub const NEW_SIDE_PRIORITY: Lack = Lack {
     what: "ticket.priority",
     why: "the old side gives every ticket a priority: the copy of a ticket opened on the new side without one has the old side's default",
 };
+/// A ticket closed by a merge: each side's merge solves it at the time it was made there.
+pub const MERGED_SOLVED_AT: Lack = Lack {
+    what: "ticket.solved_at",
+    why: "a ticket closed by a merge is solved when the merge is made on each side",
+};
 /// A solve time the target cannot backdate.
 pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
@@ -389,6 +394,12 @@ impl Losses {
                     a.solved_at = None;
                     b.solved_at = None;
                     note(true, SOLVED_AT);
+                }
+                if a.merged_into.is_some() && b.merged_into.is_some() && a.solved_at != b.solved_at
+                {
+                    a.solved_at = None;
+                    b.solved_at = None;
+                    note(true, MERGED_SOLVED_AT);
                 }
             }
             (Record::Organization(a), Record::Organization(b))

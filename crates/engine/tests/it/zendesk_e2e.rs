@@ -273,3 +273,131 @@ async fn inline_images_kept_as_links_point_at_the_old_platform() {
         "{bodies:#?}"
     );
 }
+
+/// A ticket merged on the old Zendesk (closed, tagged `closed_by_merge`, the merge's comment
+/// naming its target) is read as merged into its target: its copy is created and merged into
+/// the target's copy, the merge's comments are not copied as comments, verify is clean and a
+/// second run changes nothing.
+#[tokio::test]
+async fn a_merged_zendesk_ticket_is_copied_as_a_merge() {
+    let old = zendesk_sim(7, 3).await;
+    let new = zendesk_sim(8, 0).await;
+    let client = reqwest::Client::new();
+    let call = async |method: reqwest::Method, path: &str, body: serde_json::Value| {
+        let answer = client
+            .request(method, format!("{}/api/v2/{path}", old.url()))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(answer.status().is_success(), "{path}: {}", answer.status());
+        answer.json::<serde_json::Value>().await.unwrap()
+    };
+    let open = async |subject: &str| {
+        let body = serde_json::json!({"ticket": {"subject": subject, "comment": {"body": "Help"},
+            "requester": {"name": "Ola Merge", "email": "ola.merge@example.com"}}});
+        call(reqwest::Method::POST, "tickets.json", body).await["ticket"]["id"]
+            .as_u64()
+            .unwrap()
+    };
+    let (into, source) = (
+        open("Invoice wrong").await,
+        open("Invoice wrong, again").await,
+    );
+    call(
+        reqwest::Method::POST,
+        &format!("tickets/{into}/merge.json"),
+        serde_json::json!({"ids": [source]}),
+    )
+    .await;
+    // Zendesk's export leaves out its last minute.
+    client
+        .post(format!("{}/_sim/clock", old.url()))
+        .json(&serde_json::json!({"advance_seconds": 61}))
+        .send()
+        .await
+        .unwrap();
+
+    let (store, _dir) = support::store().await;
+    let (source_side, target) = (
+        zendesk_at(Side::Old, old.url()),
+        zendesk_at(Side::New, new.url()),
+    );
+    let mapping = identity_mapping(source_side.as_ref()).await;
+    let read_back = read_all(source_side.as_ref(), RecordKind::Ticket).await;
+    let merged = read_back
+        .iter()
+        .find(|o| o.id == cutover_model::PlatformId::from(source))
+        .unwrap();
+    let Record::Ticket(t) = &merged.record else {
+        panic!("{merged:?}")
+    };
+    assert_eq!(t.merged_into, Some(cutover_model::PlatformId::from(into)));
+    assert!(!t.tags.contains("closed_by_merge"), "{:?}", t.tags);
+
+    backfill_without_dead_letters(&store, &source_side, &target, &mapping).await;
+    let copy = |id: u64| {
+        let store = Arc::clone(&store);
+        async move {
+            store
+                .find_link(
+                    RecordKind::Ticket,
+                    Side::Old,
+                    &cutover_model::PlatformId::from(id),
+                )
+                .await
+                .unwrap()
+                .expect("copied")
+                .link
+                .new_id
+        }
+    };
+    let (into_copy, source_copy) = (copy(into).await, copy(source).await);
+    let page = target
+        .read_one(RecordKind::Ticket, &source_copy)
+        .await
+        .unwrap();
+    let Record::Ticket(t) = &page.items[0].record else {
+        panic!("{page:?}")
+    };
+    assert_eq!(t.merged_into, Some(into_copy.clone()));
+    assert_eq!(t.status, "closed");
+    let raw = zendesk_get(new.url(), &format!("tickets/{into_copy}/comments.json")).await;
+    let merge_comments = raw["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["via"]["source"]["rel"] == "merge")
+        .count();
+    assert_eq!(
+        merge_comments, 1,
+        "the target's copy has its merge's comment once"
+    );
+
+    let report = verify(
+        store.as_ref(),
+        source_side.as_ref(),
+        target.as_ref(),
+        mapping.clone(),
+        KINDS,
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.is_clean(),
+        "{}\n{}",
+        report.summary(),
+        serde_json::to_string_pretty(&report).unwrap()
+    );
+    let second = backfill(
+        Arc::clone(&store),
+        source_side,
+        target,
+        mapping.clone(),
+        move_options(),
+    )
+    .await
+    .unwrap();
+    assert_changed_nothing(&second);
+}
