@@ -116,8 +116,8 @@ impl FreshdeskConnector {
                 .items
                 .iter()
                 .filter(|c| c.get("private").and_then(Value::as_bool) == Some(true))
-                .filter_map(|c| target_in(text_of(c)))
-                .last()
+                .rev()
+                .find_map(|c| target_in(text_of(c)))
             {
                 found = Some(into);
             }

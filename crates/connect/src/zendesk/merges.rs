@@ -81,8 +81,8 @@ impl ZendeskConnector {
                 .items
                 .iter()
                 .filter(|c| is_merge_comment(c))
-                .filter_map(target_of)
-                .last()
+                .rev()
+                .find_map(target_of)
             {
                 found = Some(into);
             }
