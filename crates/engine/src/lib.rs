@@ -17,6 +17,8 @@
 //! - [`sync`]: the two-way bridge after a backfill: both directions, pass after pass, from
 //!   per-direction cursors, woken by webhooks; lag, status and drain.
 //! - [`dead_letters`]: retrying a dead letter's record.
+//! - [`live`]: live work first: the bridge claims its part of each platform's budget in the
+//!   store; a backfill or verify beside it follows the claims.
 //! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
 //! - [`cursor`]: a connector's read position kept in the store's forwards-only cursor.
 //! - [`progress`]: progress events, counts and the backfill report.
@@ -48,6 +50,7 @@ mod forms;
 mod images;
 mod intent;
 pub mod inventory;
+pub mod live;
 pub mod losses;
 pub mod mapping;
 pub mod progress;

@@ -44,6 +44,10 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
         .await
         .context("adding the ticket types and brands the plan creates")?;
+    // Live work first: the bridge claims its part of each platform's budget in the store, and a
+    // backfill or verify run beside it leaves that part alone.
+    let claims = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
+    let claim_store = setup.store.clone();
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
@@ -58,6 +62,12 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let server = tokio::spawn(cutover_server::run(listener, state, async move {
         server_shutdown.cancelled().await;
     }));
+    let claimer = tokio::spawn(cutover_engine::live::claim(
+        claim_store,
+        claims,
+        cutover_engine::live::LiveConfig::default(),
+        shutdown.clone(),
+    ));
     let bridge_shutdown = shutdown.clone();
     let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
     let result = tokio::select! {
@@ -72,6 +82,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         }
     };
     let _ = server.await;
+    let _ = claimer.await;
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),

@@ -9,6 +9,7 @@ use super::backfill::Setup;
 use super::sync_hooks;
 use crate::context::Context;
 use crate::exit::Outcome;
+use cutover_model::Side;
 
 /// The bridge's commands.
 #[derive(Debug, Subcommand)]
@@ -120,6 +121,14 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
             println!("    {waiting}");
         }
         println!("  as of          {}", status.at.to_rfc3339());
+    }
+    for side in [Side::Old, Side::New] {
+        if let Some(claim) = cutover_engine::live::current(store.as_ref(), side).await? {
+            println!(
+                "{side} side's budget: the bridge claims {:.0} requests a minute (used {:.0}); a backfill or verify beside it leaves it those",
+                claim.per_minute, claim.used_per_minute
+            );
+        }
     }
     Ok(Outcome::Clean)
 }

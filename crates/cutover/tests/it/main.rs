@@ -17,6 +17,7 @@ mod help;
 mod hints;
 mod inventory;
 mod journey;
+mod live_first;
 mod notifications;
 mod plans;
 mod refresh;

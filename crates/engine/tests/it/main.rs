@@ -20,6 +20,7 @@ mod exactly_once;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
+mod live;
 mod origins;
 mod rules_e2e;
 mod rules_from_freshdesk;
