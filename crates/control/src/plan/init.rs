@@ -485,6 +485,10 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "conflicts = \"owner_then_latest\"",
         "the wave's owning side wins a field, else the later writer",
     );
+    doc.with_comment(
+        "verify_every = \"24h\"",
+        "a full verify beside the bridge; what differs is read again and repaired",
+    );
     match accounts {
         // A field policy names a mapped field; the accounts' own are decided below first.
         Some(_) => doc.with_comment(

@@ -267,6 +267,10 @@ pub struct SyncSettings {
     /// Per-field exceptions to `conflicts`, by the new platform's field name.
     #[serde(default)]
     pub field_policy: BTreeMap<String, ConflictRule>,
+    /// How often `cutover serve` runs a full verify beside the bridge; what it finds differing
+    /// or missing is read again by the bridge and repaired.
+    #[serde(default = "default_verify_every")]
+    pub verify_every: Duration,
 }
 
 impl Default for SyncSettings {
@@ -277,8 +281,13 @@ impl Default for SyncSettings {
             webhook_secret_env: None,
             conflicts: default_conflicts(),
             field_policy: BTreeMap::new(),
+            verify_every: default_verify_every(),
         }
     }
+}
+
+fn default_verify_every() -> Duration {
+    Duration::default_of_secs(24 * 3_600)
 }
 
 fn default_directions() -> Directions {

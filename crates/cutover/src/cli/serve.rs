@@ -1,5 +1,7 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz` and `/metrics`; it stops on SIGINT or SIGTERM.
+//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget and
+//! the scheduled verify (`[sync] verify_every`) whose drift the bridge repairs; it stops on
+//! SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 
@@ -48,6 +50,14 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     // backfill or verify run beside it leaves that part alone.
     let claims = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
     let claim_store = setup.store.clone();
+    // The scheduled verify reads through connectors of its own, which leave the bridge its claim.
+    let (verify_old, verify_new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let verify_budgets = vec![
+        (Side::Old, verify_old.budget()),
+        (Side::New, verify_new.budget()),
+    ];
+    let verify_store = setup.store.clone();
+    let verify_mapping = mapping.clone();
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
@@ -68,21 +78,43 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         cutover_engine::live::LiveConfig::default(),
         shutdown.clone(),
     ));
+    let follower = tokio::spawn(cutover_engine::live::follow(
+        verify_store.clone(),
+        verify_budgets,
+        cutover_engine::live::LiveConfig::default(),
+        shutdown.clone(),
+    ));
+    // Run on this task beside the others (verify's future is not `Send` for a spawn).
+    let reconciler = cutover_engine::sync::reconcile::run(
+        verify_store,
+        verify_old,
+        verify_new,
+        verify_mapping,
+        setup.plan.copy.kinds.clone(),
+        bridge.handle(),
+        setup.plan.sync.verify_every.get(),
+        shutdown.clone(),
+    );
     let bridge_shutdown = shutdown.clone();
     let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
-    let result = tokio::select! {
-        () = stop_signal() => {
-            tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
-            shutdown.cancel();
-            (&mut bridge_task).await
-        }
-        result = &mut bridge_task => {
-            shutdown.cancel();
-            result
+    let stopping = async {
+        tokio::select! {
+            () = stop_signal() => {
+                tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
+                shutdown.cancel();
+                (&mut bridge_task).await
+            }
+            result = &mut bridge_task => {
+                shutdown.cancel();
+                result
+            }
         }
     };
+    // The scheduled verify ends when `shutdown` is cancelled.
+    let (result, ()) = tokio::join!(stopping, reconciler);
     let _ = server.await;
     let _ = claimer.await;
+    let _ = follower.await;
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),

@@ -122,6 +122,25 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
         }
         println!("  as of          {}", status.at.to_rfc3339());
     }
+    if let Some(last) = sync::reconcile::last(store.as_ref()).await? {
+        let at = last
+            .at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        println!(
+            "scheduled verify: {} run(s), the last at {at}: {} matched, {} drifting (named to the bridge to read again), {} repaired since the run before ({} in all)",
+            last.runs,
+            last.matched,
+            last.drift.len(),
+            last.repaired,
+            last.repaired_total
+        );
+        for drift in &last.drift {
+            println!("  drifting {drift}");
+        }
+        if let Some(error) = &last.error {
+            println!("  the last run failed: {error}");
+        }
+    }
     for side in [Side::Old, Side::New] {
         if let Some(claim) = cutover_engine::live::current(store.as_ref(), side).await? {
             println!(

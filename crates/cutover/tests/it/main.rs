@@ -11,6 +11,7 @@ mod bench_sim;
 mod bridge;
 mod bridge_conflicts;
 mod crash;
+mod drift;
 mod e2e;
 mod harness;
 mod help;

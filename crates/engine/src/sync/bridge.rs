@@ -183,6 +183,18 @@ impl BridgeHandle {
         self.shared.wake.notify_one();
     }
 
+    /// Names records of `side` to read again on the next pass, which starts now, as a delivery
+    /// names them (the scheduled verify's drift). Answers how many were named.
+    pub fn name(&self, side: Side, hints: impl IntoIterator<Item = ChangeHint>) -> usize {
+        let before = self.take_hints(side);
+        let mut all = before.clone();
+        all.extend(hints);
+        let named = all.len() - before.len();
+        self.put_back(side, all);
+        self.shared.wake.notify_one();
+        named
+    }
+
     fn take_hints(&self, side: Side) -> BTreeSet<ChangeHint> {
         self.shared
             .hints
