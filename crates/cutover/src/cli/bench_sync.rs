@@ -437,31 +437,44 @@ impl Bench {
     }
 
     /// Runs `cutover verify` again and again until `stop`; the one running then is killed.
-    /// Counts the runs that finished and those that said they left the bridge its claim.
+    /// Counts the runs started and finished, and those whose log says they left the bridge its
+    /// claim (each run logs to a file of its own in the benchmark's folder).
     async fn verify_over_and_over(&self, stop: CancellationToken) -> anyhow::Result<Value> {
-        let (mut finished, mut yielded, mut failed) = (0u64, 0u64, 0u64);
+        let (mut started, mut finished, mut failed) = (0u64, 0u64, 0u64);
+        let mut logs = Vec::new();
         while !stop.is_cancelled() {
+            let log = self.dir.path().join(format!("verify-beside-{started}.log"));
             let mut command = self.command(&["verify", "--json"])?;
             command
                 .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+                .stderr(std::fs::File::create(&log).context("create a verify log")?)
                 .kill_on_drop(true);
+            let mut child = command.spawn().context("start cutover verify")?;
+            started += 1;
+            logs.push(log);
             tokio::select! {
-                () = stop.cancelled() => break,
-                output = command.output() => {
-                    let output = output.context("run cutover verify")?;
+                () = stop.cancelled() => {
+                    let _ = child.kill().await;
+                    break;
+                }
+                status = child.wait() => {
+                    let status = status.context("wait for cutover verify")?;
                     finished += 1;
                     // 0 clean, 1 differences (the traffic keeps changing records): both ran.
-                    if !matches!(output.status.code(), Some(0 | 1)) {
+                    if !matches!(status.code(), Some(0 | 1)) {
                         failed += 1;
-                    }
-                    if String::from_utf8_lossy(&output.stderr).contains("leaving it") {
-                        yielded += 1;
                     }
                 }
             }
         }
+        let yielded = logs
+            .iter()
+            .filter(|log| {
+                std::fs::read_to_string(log).is_ok_and(|text| text.contains("leaving it"))
+            })
+            .count();
         Ok(json!({
+            "verify_runs_started": started,
             "verify_runs_finished": finished,
             "verify_runs_failed": failed,
             "verify_runs_that_left_the_bridge_its_claim": yielded,
