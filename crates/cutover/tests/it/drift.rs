@@ -70,7 +70,16 @@ fn set_verify_every(plan: &std::path::Path, was: &str, every: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn drift_no_feed_shows_is_found_by_the_scheduled_verify_and_repaired() {
-    let mv = Bridge::backfilled_with(false, 10).await;
+    drift_story(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn drift_no_feed_shows_is_repaired_on_postgres() {
+    drift_story(true).await;
+}
+
+async fn drift_story(postgres: bool) {
+    let mv = Bridge::backfilled_with(postgres, 10).await;
     let plan = mv.dir.path().join("cutover.toml");
     let store = cutover_store::open(&mv.store.parse().unwrap())
         .await

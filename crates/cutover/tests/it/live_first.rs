@@ -12,7 +12,16 @@ const CLAIMED: &str = "side's budget: the bridge claims";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_verify_beside_the_bridge_leaves_it_the_budget_it_claims() {
-    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 10).await;
+    beside_the_bridge(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_verify_beside_the_bridge_leaves_it_the_budget_it_claims_on_postgres() {
+    beside_the_bridge(true).await;
+}
+
+async fn beside_the_bridge(postgres: bool) {
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(postgres, 10).await;
     let served = mv.serve(0).await;
     let mut status = String::new();
     for _ in 0..60 {
