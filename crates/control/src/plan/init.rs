@@ -486,7 +486,7 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "the wave's owning side wins a field, else the later writer",
     );
     doc.with_comment(
-        "verify_every = \"24h\"",
+        "verify_every = \"7d\"",
         "a full verify beside the bridge; what differs is read again and repaired",
     );
     match accounts {

@@ -287,7 +287,7 @@ impl Default for SyncSettings {
 }
 
 fn default_verify_every() -> Duration {
-    Duration::default_of_secs(24 * 3_600)
+    Duration::default_of_secs(7 * 86_400)
 }
 
 fn default_directions() -> Directions {

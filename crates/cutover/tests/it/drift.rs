@@ -155,7 +155,7 @@ async fn drift_story(postgres: bool) {
     served.terminate().await;
 
     // With the scheduled verify every 3 s, both are found, named and carried.
-    set_verify_every(&plan, "24h", "3s");
+    set_verify_every(&plan, "7d", "3s");
     let served = mv.serve(1).await;
     let started = Instant::now();
     loop {
