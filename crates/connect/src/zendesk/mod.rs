@@ -16,6 +16,7 @@ mod config;
 mod discover;
 mod hooks;
 mod lookup;
+mod quiet;
 pub(crate) mod mapping;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;

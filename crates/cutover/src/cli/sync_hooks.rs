@@ -126,6 +126,8 @@ fn print(reports: &[SideReport], json: bool) -> anyhow::Result<()> {
             ("created", &report.changes.created),
             ("updated", &report.changes.updated),
             ("removed", &report.changes.removed),
+            ("quieted", &report.changes.quieted),
+            ("unquieted", &report.changes.unquieted),
         ];
         let n: usize = lists.iter().map(|(_, l)| l.len()).sum();
         println!(
