@@ -267,6 +267,11 @@ pub struct SyncSettings {
     /// Per-field exceptions to `conflicts`, by the new platform's field name.
     #[serde(default)]
     pub field_policy: BTreeMap<String, ConflictRule>,
+    /// The user's confirmation that the requester e-mail notifications are switched off on
+    /// every platform the bridge writes into whose API cannot switch them off (Freshdesk:
+    /// Admin > Email Notifications). Without it, `serve` and `sync setup` refuse.
+    #[serde(default)]
+    pub notifications_off: bool,
 }
 
 impl Default for SyncSettings {
@@ -277,6 +282,7 @@ impl Default for SyncSettings {
             webhook_secret_env: None,
             conflicts: default_conflicts(),
             field_policy: BTreeMap::new(),
+            notifications_off: false,
         }
     }
 }

@@ -297,6 +297,7 @@ const SYNC: &[Field] = &[
             value: &Shape::Str(parse::<ConflictRule>),
         },
     ),
+    opt("notifications_off", Shape::Bool),
 ];
 
 const CHANNEL: &[Field] = &[

@@ -18,7 +18,9 @@ pub(crate) use direction::DELETED;
 pub mod metrics;
 pub mod status;
 
-pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
+pub use bridge::{
+    Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS, notifications_gate, written_sides,
+};
 pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
 pub use status::{DirectionStatus, Drained, InFlight, drain};

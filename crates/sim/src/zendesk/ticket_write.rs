@@ -320,7 +320,7 @@ pub(crate) fn create(
         current_user: actor.user_id,
         role: actor.role,
         via: t.via,
-        comments: t.comments.iter().map(|c| c.public).collect(),
+        comments: t.comments.iter().map(|c| (c.author_id, c.public)).collect(),
         changes: changes.clone(),
     });
     if let Some(update) = &update {
@@ -435,7 +435,7 @@ pub(crate) fn update(
             .comments
             .iter()
             .filter(|c| comment_ids.contains(&c.id))
-            .map(|c| c.public)
+            .map(|c| (c.author_id, c.public))
             .collect(),
         changes: changes.clone(),
     };

@@ -47,8 +47,8 @@ pub(crate) struct Update {
     pub(crate) role: Role,
     /// The channel the change came by (`via.channel`).
     pub(crate) via: &'static str,
-    /// Whether each comment added now is public.
-    pub(crate) comments: Vec<bool>,
+    /// Each comment added now: its author, and whether it is public.
+    pub(crate) comments: Vec<(u64, bool)>,
     /// `(field, previous, current)` of each field changed.
     pub(crate) changes: Vec<(String, Value, Value)>,
 }
@@ -151,7 +151,8 @@ fn kind_of(title: &str) -> &'static str {
     }
 }
 
-/// The users (with an e-mail address) a `notification_user` recipient names.
+/// The users (with an e-mail address) a `notification_user` recipient names, but the one who
+/// made the change.
 fn recipients(
     st: &ZendeskState,
     t: &Ticket,
@@ -180,7 +181,9 @@ fn recipients(
         _ => Vec::new(),
     };
     let mut out: Vec<(u64, String)> = Vec::new();
-    for id in ids {
+    // Nobody is e-mailed their own update: the current user, or the author of the comment.
+    let own = |id: u64| id == u.current_user || u.comments.iter().any(|(a, _)| *a == id);
+    for id in ids.into_iter().filter(|id| !own(*id)) {
         let Some(email) = st.users.get(&id).and_then(|x| x.email.clone()) else {
             continue;
         };
@@ -271,8 +274,8 @@ fn condition(c: &Value, t: &Ticket, u: &Update) -> Option<bool> {
         }
         "comment_is_public" => {
             let wanted = match value.as_str() {
-                "true" | "public" => u.comments.iter().any(|p| *p),
-                "false" | "private" => u.comments.iter().any(|p| !*p),
+                "true" | "public" => u.comments.iter().any(|(_, p)| *p),
+                "false" | "private" => u.comments.iter().any(|(_, p)| !*p),
                 "not_relevant" | "present" => !u.comments.is_empty(),
                 _ => return None,
             };
