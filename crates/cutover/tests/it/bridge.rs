@@ -1044,6 +1044,9 @@ trait Mailing: Platform {
     /// The text customers see as a ticket's description, and every comment's text with its
     /// visibility (`true`: public).
     fn texts(url: &str, ticket: &str) -> impl Future<Output = (String, Vec<(String, bool)>)>;
+
+    /// The agent `user` (as `agent` answered) replies in public on `ticket` and solves it.
+    fn answer_and_solve(url: &str, user: &str, ticket: u64) -> impl Future<Output = ()>;
 }
 
 async fn zendesk_json(method: reqwest::Method, url: &str, path: &str, body: Option<Value>) -> Value {
@@ -1110,6 +1113,28 @@ impl Mailing for zendesk::App {
             .unwrap_or_default();
         (description, comments)
     }
+
+    async fn answer_and_solve(url: &str, user: &str, ticket: u64) {
+        let body = json!({"ticket": {"status": "solved",
+            "comment": {"body": "Fixed on our side: you are all set.", "public": true}}});
+        put_ok(
+            reqwest::Client::new()
+                .put(format!("{url}/api/v2/tickets/{ticket}.json"))
+                .basic_auth(format!("{user}/token"), Some("sim-token"))
+                .json(&body),
+        )
+        .await;
+    }
+}
+
+async fn put_ok(request: reqwest::RequestBuilder) {
+    let answer = request.send().await.unwrap();
+    let status = answer.status();
+    assert!(
+        status.is_success(),
+        "{status}: {}",
+        answer.text().await.unwrap_or_default()
+    );
 }
 
 impl Mailing for freshdesk::App {
@@ -1163,6 +1188,25 @@ impl Mailing for freshdesk::App {
             .map(|c| (c["body_text"].to_string(), c["private"] == false))
             .collect();
         (t["description_text"].to_string(), comments)
+    }
+
+    async fn answer_and_solve(url: &str, user: &str, ticket: u64) {
+        let client = reqwest::Client::new();
+        let reply = json!({"body": "<p>Fixed on our side: you are all set.</p>"});
+        put_ok(
+            client
+                .post(format!("{url}/api/v2/tickets/{ticket}/reply"))
+                .basic_auth(user, Some("X"))
+                .json(&reply),
+        )
+        .await;
+        put_ok(
+            client
+                .put(format!("{url}/api/v2/tickets/{ticket}"))
+                .basic_auth(user, Some("X"))
+                .json(&json!({"status": 4})),
+        )
+        .await;
     }
 }
 
@@ -1221,9 +1265,44 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
         String::from_utf8_lossy(&traffic.stderr)
     );
     mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
+    let ledger = Ledger::read(&mv.dir.path().join("ledger.jsonl")).unwrap();
+    // Then, on each side, an agent answers and solves a ticket opened there and carried across
+    // already: the bridge writes the reply and the solve onto the copy, an update this time.
+    let mut epilogue = Vec::new();
+    for (at, side) in [(0, cutover_sim::traffic::Side::Old), (1, cutover_sim::traffic::Side::New)] {
+        let touched_late = |t: u64| {
+            ledger.entries.iter().any(|e| {
+                e.request.ticket_id() == Some(t)
+                    && matches!(
+                        e.action,
+                        cutover_sim::traffic::Action::Solve
+                            | cutover_sim::traffic::Action::Close
+                            | cutover_sim::traffic::Action::Rate
+                    )
+            })
+        };
+        let ticket = ledger
+            .entries
+            .iter()
+            .filter(|e| e.side == side && e.answer.ok())
+            .filter(|e| matches!(e.request, cutover_sim::traffic::Step::Open { .. }))
+            .filter_map(|e| e.answer.created_id)
+            .find(|t| !touched_late(*t))
+            .expect("a ticket opened on each side and left unsolved");
+        let user = if at == 0 { &old_user } else { &new_user };
+        let user = user.as_deref().expect("each side has a traffic user");
+        if at == 0 {
+            O::answer_and_solve(mv.old.url(), user, ticket).await;
+        } else {
+            N::answer_and_solve(mv.new.url(), user, ticket).await;
+        }
+        epilogue.push((at, ticket));
+    }
+    // Zendesk's export shows a change a minute on: the emulators' clocks move on instead.
+    mv.skip_a_minute().await;
+    mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
     served.terminate().await;
 
-    let ledger = Ledger::read(&mv.dir.path().join("ledger.jsonl")).unwrap();
     let store = cutover_store::open(&mv.store.parse().unwrap())
         .await
         .unwrap();
@@ -1265,6 +1344,9 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
         }
     }
     opened[0].extend(private_first);
+    for (at, ticket) in &epilogue {
+        *replies[*at].entry(*ticket).or_default() += 1;
+    }
     let (old_sent, new_sent) = (sent(mv.old.url()).await, sent(mv.new.url()).await);
     let total_replies: usize = replies.iter().flat_map(|r| r.values()).sum();
     assert!(
