@@ -1448,3 +1448,9 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
 async fn each_customer_email_is_sent_once_by_the_side_where_it_was_written() {
     each_email_once::<zendesk::App, freshdesk::App>().await;
 }
+
+/// The same with Freshdesk as the old platform and Zendesk as the new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_customer_email_is_sent_once_from_freshdesk_to_zendesk() {
+    each_email_once::<freshdesk::App, zendesk::App>().await;
+}
