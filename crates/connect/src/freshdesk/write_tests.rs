@@ -184,7 +184,8 @@ fn a_private_first_comment_is_no_description() {
     let request = fd.create_request(&outbound, "test").unwrap();
     let description = json(&request.body)["description"].as_str().unwrap();
     assert!(
-        description.starts_with("<p>[cutover:old:ticket:7] ") && !description.contains("comment 71"),
+        description.starts_with("<p>[cutover:old:ticket:7] ")
+            && !description.contains("comment 71"),
         "{description}"
     );
 }

@@ -235,7 +235,12 @@ async fn triggers_of(person: &Person) -> Vec<(String, Value)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| (t["title"].as_str().unwrap().to_owned(), t["conditions"].clone()))
+        .map(|t| {
+            (
+                t["title"].as_str().unwrap().to_owned(),
+                t["conditions"].clone(),
+            )
+        })
         .collect()
 }
 
@@ -292,7 +297,11 @@ async fn setup_quiets_the_triggers_that_email_customers_for_the_bridge_only_and_
     let condition = json!({"field": "current_user", "operator": "is_not", "value": me.to_string()});
     for (title, conditions) in triggers_of(&person).await {
         let has = conditions["all"].as_array().unwrap().contains(&condition);
-        assert_eq!(has, quieted.contains(&title.as_str()), "{title}: {conditions}");
+        assert_eq!(
+            has,
+            quieted.contains(&title.as_str()),
+            "{title}: {conditions}"
+        );
     }
     let again = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
     assert!(again.quieted.is_empty(), "idempotent: {again:?}");

@@ -454,7 +454,10 @@ pub(crate) fn read(path: &Path) -> String {
 /// notifications are off; the emulators' are (see `harness::freshdesk`), so it is given.
 fn confirm_notifications_off(plan: &Path) {
     let text = std::fs::read_to_string(plan).unwrap();
-    let edited = text.replace("\nnotifications_off = false\n", "\nnotifications_off = true\n");
+    let edited = text.replace(
+        "\nnotifications_off = false\n",
+        "\nnotifications_off = true\n",
+    );
     std::fs::write(plan, edited).unwrap();
 }
 
@@ -1049,7 +1052,12 @@ trait Mailing: Platform {
     fn answer_and_solve(url: &str, user: &str, ticket: u64) -> impl Future<Output = ()>;
 }
 
-async fn zendesk_json(method: reqwest::Method, url: &str, path: &str, body: Option<Value>) -> Value {
+async fn zendesk_json(
+    method: reqwest::Method,
+    url: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
     let mut request = reqwest::Client::new()
         .request(method, format!("{url}/api/v2/{path}"))
         .basic_auth("admin@example.com/token", Some("sim-token"));
@@ -1269,7 +1277,10 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
     // Then, on each side, an agent answers and solves a ticket opened there and carried across
     // already: the bridge writes the reply and the solve onto the copy, an update this time.
     let mut epilogue = Vec::new();
-    for (at, side) in [(0, cutover_sim::traffic::Side::Old), (1, cutover_sim::traffic::Side::New)] {
+    for (at, side) in [
+        (0, cutover_sim::traffic::Side::Old),
+        (1, cutover_sim::traffic::Side::New),
+    ] {
         let touched_late = |t: u64| {
             ledger.entries.iter().any(|e| {
                 e.request.ticket_id() == Some(t)
@@ -1333,7 +1344,9 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
                     .find_link(RecordKind::Comment, side, &PlatformId::from(comment))
                     .await
                     .unwrap()
-                    .unwrap_or_else(|| panic!("ledger #{}: comment {comment} not carried", entry.seq));
+                    .unwrap_or_else(|| {
+                        panic!("ledger #{}: comment {comment} not carried", entry.seq)
+                    });
                 if *public {
                     *replies[at].entry(*ticket_id).or_default() += 1;
                 } else {
@@ -1361,8 +1374,10 @@ async fn each_email_once<O: Mailing, N: Mailing>() {
         let name = if at == 0 { "old" } else { "new" };
         // Every e-mail is about a ticket whose work happened on this side: none about a copy the
         // bridge made or wrote to (a bridged reply, note, solve or close e-mails nobody).
-        let foreign: Vec<&(String, u64)> =
-            sent.iter().filter(|(_, t)| !opened[at].contains(t)).collect();
+        let foreign: Vec<&(String, u64)> = sent
+            .iter()
+            .filter(|(_, t)| !opened[at].contains(t))
+            .collect();
         assert!(
             foreign.is_empty(),
             "{name} side e-mailed about tickets the bridge wrote: {foreign:?}"

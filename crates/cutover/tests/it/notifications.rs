@@ -187,14 +187,23 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
     assert_eq!(freshdesk_rules(new.url()).await, rules_before);
     let setup = run_env(
         &dir,
-        &["sync", "setup", endpoint[0], endpoint[1], "--notifications-off"],
+        &[
+            "sync",
+            "setup",
+            endpoint[0],
+            endpoint[1],
+            "--notifications-off",
+        ],
     )
     .await;
     setup.expect_code(0);
     assert!(freshdesk_rules(new.url()).await > rules_before);
     std::fs::write(
         &path,
-        plan.replace("\nnotifications_off = false\n", "\nnotifications_off = true\n"),
+        plan.replace(
+            "\nnotifications_off = false\n",
+            "\nnotifications_off = true\n",
+        ),
     )
     .unwrap();
     run_env(&dir, &["sync", "setup", endpoint[0], endpoint[1]])

@@ -59,7 +59,9 @@ pub(crate) async fn set(State(app): State<Arc<App>>, body: Bytes) -> Res {
     let mut switches = app.email_notifications();
     for (name, value) in fields {
         let Some(on) = value.as_bool() else {
-            return Err(ApiError::unparsable(&format!("{name}: expected true or false")));
+            return Err(ApiError::unparsable(&format!(
+                "{name}: expected true or false"
+            )));
         };
         let slot = match name.as_str() {
             "new_ticket_created" => &mut switches.new_ticket_created,

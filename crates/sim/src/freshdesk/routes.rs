@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::app::{App, FreshdeskService};
 use super::errors::{ApiError, FieldError};
 use super::{
-    admin, auth, contacts, conversations, email_switches, rule_admin, search, solutions, tickets, time_entries,
+    admin, auth, contacts, conversations, email_switches, rule_admin, search, solutions, tickets,
+    time_entries,
 };
 use crate::control;
 use crate::faults::{self, RecordShape};

@@ -333,7 +333,8 @@ fn status_condition(op: &str, value: &str, t: &Ticket, u: &Update) -> Option<boo
     });
     let wanted = Status::parse(value);
     let before = change.and_then(|(b, _)| b);
-    let changed_to = |s: Option<Status>| change.is_some_and(|(_, a)| a == s) || (u.created && Some(now) == s);
+    let changed_to =
+        |s: Option<Status>| change.is_some_and(|(_, a)| a == s) || (u.created && Some(now) == s);
     let changed_from = |s: Option<Status>| change.is_some() && before == s;
     Some(match op {
         "is" => Some(now) == wanted,

@@ -451,7 +451,12 @@ async fn the_accounts_triggers_decide_who_is_emailed() {
     assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.text);
     let as_ann = crate::harness::basic("ann@example.com", &opts().token);
     let id = sim.ticket(json!({"ticket": {"requester": {"name": "Zoë", "email": "zoe@example.com"}, "comment": {"body": "My order"}}})).await;
-    let a = sim.put(&format!("/api/v2/tickets/{id}.json"), json!({"ticket": {"comment": {"body": "private", "public": false}}})).await;
+    let a = sim
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "private", "public": false}}}),
+        )
+        .await;
     assert!(
         a.body["audit"]["events"]
             .as_array()
@@ -507,7 +512,11 @@ async fn the_accounts_triggers_decide_who_is_emailed() {
         "the owner's public comment is quiet, Ann's is not; the solve e-mails"
     );
     let n = sim
-        .control(Method::GET, &format!("/_sim/notifications?ticket_id={id}"), None)
+        .control(
+            Method::GET,
+            &format!("/_sim/notifications?ticket_id={id}"),
+            None,
+        )
         .await;
     assert_eq!(n.body["notifications"][1]["body"], "By Ann");
     assert_eq!(n.body["notifications"][1]["to"], "zoe@example.com");
