@@ -132,15 +132,24 @@ fn print(reports: &[SideReport], json: bool) -> anyhow::Result<()> {
             ("created", &report.changes.created),
             ("updated", &report.changes.updated),
             ("removed", &report.changes.removed),
+        ];
+        let n: usize = lists.iter().map(|(_, l)| l.len()).sum();
+        let rules = [
             ("quieted", &report.changes.quieted),
             ("unquieted", &report.changes.unquieted),
         ];
-        let n: usize = lists.iter().map(|(_, l)| l.len()).sum();
+        let mut quieting = String::new();
+        for (verb, list) in rules.iter().filter(|(_, l)| !l.is_empty()) {
+            quieting.push_str(&format!(
+                ", {} of its rules that e-mail customers {verb}",
+                list.len()
+            ));
+        }
         println!(
-            "{} side ({}): {n} hooks changed",
+            "{} side ({}): {n} hooks changed{quieting}",
             report.side, report.platform
         );
-        for (verb, list) in lists {
+        for (verb, list) in lists.into_iter().chain(rules) {
             for hook in list {
                 println!("  {verb} {} {} \"{}\"", hook.what, hook.id, hook.name);
             }
