@@ -51,7 +51,10 @@ async fn setup_makes_each_hook_once_and_teardown_removes_exactly_them() {
     // The emulated Freshdesk's requester notifications are off (`harness::freshdesk`).
     let plan = dir.file("cutover.toml");
     let text = std::fs::read_to_string(&plan).unwrap();
-    let confirmed = text.replace("\nnotifications_off = false\n", "\nnotifications_off = true\n");
+    let confirmed = text.replace(
+        "\nnotifications_off = false\n",
+        "\nnotifications_off = true\n",
+    );
     assert_ne!(text, confirmed, "init asks for the confirmation");
     std::fs::write(&plan, confirmed).unwrap();
     let endpoint = "http://127.0.0.1:9/bridge";
