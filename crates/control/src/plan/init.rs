@@ -503,6 +503,17 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
             );
         }
     }
+    if from == PlatformKind::Freshdesk || to == PlatformKind::Freshdesk {
+        doc.line("# Freshdesk e-mails the requester when an agent adds a public note, solves or closes a");
+        doc.line("# ticket, and its API cannot switch that off: each change the bridge carries there would");
+        doc.line(
+            "# reach the customer twice. Switch off its requester notifications (Admin > Email",
+        );
+        doc.line(
+            "# Notifications), then set this to true; until then `serve` and `sync setup` refuse.",
+        );
+        doc.line("notifications_off = false");
+    }
 }
 
 fn channels(doc: &mut Doc, accounts: Option<&Accounts>) {

@@ -271,6 +271,11 @@ pub struct SyncSettings {
     /// or missing is read again by the bridge and repaired.
     #[serde(default = "default_verify_every")]
     pub verify_every: Duration,
+    /// The user's confirmation that the requester e-mail notifications are switched off on
+    /// every platform the bridge writes into whose API cannot switch them off (Freshdesk:
+    /// Admin > Email Notifications). Without it, `serve` and `sync setup` refuse.
+    #[serde(default)]
+    pub notifications_off: bool,
 }
 
 impl Default for SyncSettings {
@@ -282,6 +287,7 @@ impl Default for SyncSettings {
             conflicts: default_conflicts(),
             field_policy: BTreeMap::new(),
             verify_every: default_verify_every(),
+            notifications_off: false,
         }
     }
 }

@@ -298,6 +298,7 @@ const SYNC: &[Field] = &[
             value: &Shape::Str(parse::<ConflictRule>),
         },
     ),
+    opt("notifications_off", Shape::Bool),
 ];
 
 const CHANNEL: &[Field] = &[

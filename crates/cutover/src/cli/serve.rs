@@ -25,12 +25,30 @@ pub struct ServeArgs {
     /// on standard output once listening).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Confirms that the requester e-mail notifications are switched off on each platform the
+    /// bridge writes into whose API cannot switch them off (Freshdesk: Admin > Email
+    /// Notifications), as `notifications_off = true` under [sync] in the plan does; without
+    /// either, the bridge does not start (it would e-mail customers a second time).
+    #[arg(long)]
+    pub notifications_off: bool,
 }
 
 /// Runs `cutover serve`.
 pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let written: Vec<(Side, &dyn cutover_connect::Connector)> =
+        cutover_engine::sync::written_sides(&setup.plan)
+            .into_iter()
+            .map(|side| match side {
+                Side::Old => (side, old.as_ref()),
+                Side::New => (side, new.as_ref()),
+            })
+            .collect();
+    cutover_engine::sync::notifications_gate(
+        &written,
+        setup.plan.sync.notifications_off || args.notifications_off,
+    )?;
     let secret = match &setup.plan.sync.webhook_secret_env {
         Some(name) => std::env::var(name.as_str()).ok().map(WebhookSecret::new),
         None => None,

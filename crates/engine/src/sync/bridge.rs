@@ -75,6 +75,38 @@ impl BridgeOptions {
     }
 }
 
+/// The sides the bridge writes into under the plan's directions.
+pub fn written_sides(plan: &Plan) -> Vec<Side> {
+    match plan.sync.directions {
+        Directions::OldToNew => vec![Side::New],
+        _ => vec![Side::Old, Side::New],
+    }
+}
+
+/// Refuses to run the bridge while it would write into a platform whose own notifications may
+/// e-mail requesters a second time ([`cutover_connect::Capabilities::agent_changes_may_notify`])
+/// unless the user confirmed they are off (`confirmed`: the plan's `[sync] notifications_off`
+/// or `--notifications-off`). `written` holds each side the bridge writes into, with its
+/// connector.
+pub fn notifications_gate(
+    written: &[(Side, &dyn Connector)],
+    confirmed: bool,
+) -> Result<(), EngineError> {
+    if confirmed {
+        return Ok(());
+    }
+    for (side, connector) in written {
+        let caps = connector.capabilities();
+        if caps.agent_changes_may_notify {
+            return Err(EngineError::BridgeNotificationsOn {
+                platform: caps.platform,
+                side: *side,
+            });
+        }
+    }
+    Ok(())
+}
+
 /// What the faces share with the running bridge: its counters, and the webhook intake.
 #[derive(Debug, Clone)]
 pub struct BridgeHandle {

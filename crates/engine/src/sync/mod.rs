@@ -21,7 +21,9 @@ pub mod metrics;
 pub mod reconcile;
 pub mod status;
 
-pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
+pub use bridge::{
+    Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS, notifications_gate, written_sides,
+};
 pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
 pub use status::{DirectionStatus, Drained, InFlight, drain};
