@@ -601,6 +601,21 @@ mod tests {
     }
 
     #[test]
+    fn paths_narrow_the_faults_to_their_requests() {
+        let f = faults(FaultConfig {
+            error_rate: 1.0,
+            paths: vec!["/api/v2/tickets/7".to_owned()],
+            ..FaultConfig::default()
+        });
+        assert!(f.applies_to("/api/v2/tickets/7.json"));
+        assert!(f.applies_to("/api/v2/tickets/7/comments.json"));
+        assert!(!f.applies_to("/api/v2/tickets/8.json"));
+        assert!(!f.applies_to("/_sim/faults"));
+        f.set(FaultConfig::default());
+        assert!(f.applies_to("/api/v2/tickets/8.json"));
+    }
+
+    #[test]
     fn only_writes_lose_their_answers() {
         let f = faults(FaultConfig {
             lost_answer_rate: 1.0,
