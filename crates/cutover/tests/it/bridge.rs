@@ -961,17 +961,21 @@ async fn a_ticket_deleted_on_one_side_is_deleted_on_the_other() {
 /// sides exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_under_faults_carries_thousands_of_changes_on_sqlite() {
-    under_faults(FAULT_ACTIONS).await;
+    let took = under_faults(FAULT_ACTIONS).await;
+    eprintln!("{FAULT_ACTIONS} actions under faults carried and drained in {took:?}");
 }
 
 /// The same with the issue's 5,000 actions.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "benchmark: 5,000 actions under faults take minutes; CI runs the 1,500-action test"]
 async fn bridge_under_faults_carries_5000_changes_on_sqlite() {
-    under_faults(BENCH_FAULT_ACTIONS).await;
+    let took = under_faults(BENCH_FAULT_ACTIONS).await;
+    eprintln!("{BENCH_FAULT_ACTIONS} actions under faults carried and drained in {took:?}");
 }
 
-async fn under_faults(actions: &'static str) {
+/// Runs the fault story with `actions` actions; answers how long from the start of the traffic
+/// to the end of the drain.
+async fn under_faults(actions: &'static str) -> Duration {
     let (took, _) = run_story::<zendesk::App, freshdesk::App>(Story {
         faults: Some(fault_mix()),
         actions: Some(actions),
@@ -979,14 +983,15 @@ async fn under_faults(actions: &'static str) {
         ..Story::default()
     })
     .await;
-    eprintln!("{actions} actions under faults carried and drained in {took:?}");
+    took
 }
 
 /// The same on PostgreSQL with `cutover serve` killed by SIGKILL ten times at seeded random
 /// moments and started again each time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_under_faults_killed_ten_times_on_postgres() {
-    under_faults_killed(FAULT_ACTIONS).await;
+    let took = under_faults_killed(FAULT_ACTIONS).await;
+    eprintln!("{FAULT_ACTIONS} actions, ten SIGKILLs, carried and drained in {took:?}");
 }
 
 /// The same with the issue's 5,000 actions.
@@ -994,10 +999,12 @@ async fn bridge_under_faults_killed_ten_times_on_postgres() {
 #[ignore = "benchmark: 5,000 actions under faults and ten SIGKILLs take minutes; CI runs the \
             1,500-action test"]
 async fn bridge_under_faults_killed_ten_times_with_5000_changes_on_postgres() {
-    under_faults_killed(BENCH_FAULT_ACTIONS).await;
+    let took = under_faults_killed(BENCH_FAULT_ACTIONS).await;
+    eprintln!("{BENCH_FAULT_ACTIONS} actions, ten SIGKILLs, carried and drained in {took:?}");
 }
 
-async fn under_faults_killed(actions: &'static str) {
+/// The fault story on PostgreSQL with ten SIGKILLs; answers as [`under_faults`].
+async fn under_faults_killed(actions: &'static str) -> Duration {
     let mut seed: u64 = 0x5eed_b41d;
     let kills = (0..10)
         .map(|_| {
@@ -1014,7 +1021,7 @@ async fn under_faults_killed(actions: &'static str) {
         ..Story::default()
     })
     .await;
-    eprintln!("{actions} actions, ten SIGKILLs, carried and drained in {took:?}");
+    took
 }
 
 /// The new side down (every request answered 503) for 30 s while the old side takes work:

@@ -610,10 +610,7 @@ impl Direction {
 }
 
 /// A step's future with the item it applies.
-async fn keyed<'a, T>(
-    item: &'a Observed,
-    step: impl std::future::Future<Output = T>,
-) -> (&'a Observed, T) {
+async fn keyed<T>(item: &Observed, step: impl std::future::Future<Output = T>) -> (&Observed, T) {
     (item, step.await)
 }
 
