@@ -64,7 +64,9 @@ pub mod unmapped;
 pub mod verify;
 
 pub use apply::{Applier, Outcome, Prepared, Ready};
-pub use backfill::{BackfillOptions, PARENT_NEVER_APPEARED, WAITING_FOR_PARENT, backfill};
+pub use backfill::{
+    BackfillOptions, PARENT_NEVER_APPEARED, READ_AGAIN, WAITING_FOR_PARENT, backfill,
+};
 pub use connectors::connector;
 pub use dead_letters::{Retried, in_dependency_order};
 pub use discovery::{discover, discover_accounts};

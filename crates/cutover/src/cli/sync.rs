@@ -27,8 +27,9 @@ pub enum SyncCommand {
     /// incremental exports leave out their last minute, so draining a Zendesk side takes a
     /// little over a minute (serve runs the pass that proves it as soon as it can); a Freshdesk
     /// side drains in seconds. On timeout it names, per direction, the time it is caught up
-    /// to, how far that is behind the drain, and the records still waiting for a parent (how
-    /// many, the oldest, each named).
+    /// to, how far that is behind the drain, the records still waiting for a parent (how
+    /// many, the oldest, each named) and how many records wait to be read again (a read or
+    /// write that failed after the connector's retries; they are retried on every pass).
     ///
     /// Example: cutover sync drain --timeout 5m
     Drain(DrainArgs),
@@ -117,6 +118,7 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
             status.applied, status.echoes_suppressed, status.dead_lettered
         );
         println!("  in flight      {}", status.in_flight.len());
+        println!("  to read again  {}", status.read_again);
         for waiting in &status.in_flight {
             println!("    {waiting}");
         }
