@@ -14,6 +14,10 @@
 //! - **Throttle**: a 429 pauses every worker until its `Retry-After` has passed.
 //! - **Lanes**: endpoints with their own, lower limit (Zendesk's incremental exports: 10 a minute)
 //!   get a lane paced on its own; a request in a lane waits for the lane, then for the account.
+//! - **Yield to live work**: a backfill or verify running beside the bridge (another process,
+//!   same account) is told how many requests a minute the bridge claims ([`RateBudget::yield_to`])
+//!   and paces at its target less that claim (never below a twentieth of it), braking that much
+//!   earlier in the platform's window, so live changes go first.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -117,6 +121,8 @@ pub struct BudgetStats {
     pub limit_per_minute: u32,
     /// The rate currently aimed at, in requests a minute.
     pub target_per_minute: f64,
+    /// Requests a minute left to live work in another process (see [`RateBudget::yield_to`]).
+    pub yielded_per_minute: f64,
 }
 
 /// One leaky bucket: the spacing of requests at a rate, with a burst tolerance.
@@ -234,10 +240,8 @@ impl Pacer {
     pub fn observe(&mut self, headers: &RateHeaders, now: Instant) {
         if let Some(limit) = headers.limit.filter(|l| *l > 0 && *l != self.limit) {
             self.limit = limit;
-            let target = f64::from(limit) * self.config.clamped_share();
-            self.account.interval = interval_for(target);
             self.stats.limit_per_minute = limit;
-            self.stats.target_per_minute = target;
+            self.retarget();
         }
         let Some(remaining) = headers.remaining else {
             return;
@@ -254,6 +258,28 @@ impl Pacer {
         self.stats.braked += 1;
     }
 
+    /// Leaves `per_minute` requests a minute of this budget to live work elsewhere (0: none).
+    pub fn yield_to(&mut self, per_minute: f64) {
+        let per_minute = if per_minute.is_finite() {
+            per_minute.max(0.0)
+        } else {
+            0.0
+        };
+        if (per_minute - self.stats.yielded_per_minute).abs() > f64::EPSILON {
+            self.stats.yielded_per_minute = per_minute;
+            self.retarget();
+        }
+    }
+
+    /// The rate aimed at: the share of the limit, less what is yielded to live work, never below
+    /// a twentieth of the share (work beside the bridge still moves).
+    fn retarget(&mut self) {
+        let share = f64::from(self.limit) * self.config.clamped_share();
+        let target = (share - self.stats.yielded_per_minute).max(share / 20.0);
+        self.account.interval = interval_for(target);
+        self.stats.target_per_minute = target;
+    }
+
     /// Takes a 429: everyone in the lane (or account-wide) waits out `retry_after`.
     pub fn throttled(&mut self, lane: Option<&str>, retry_after: Option<Duration>, now: Instant) {
         self.stats.throttled += 1;
@@ -264,10 +290,12 @@ impl Pacer {
         }
     }
 
-    /// The remaining count at or below which the brake stops us: the share left to others, and
-    /// one request so a window is never run to zero by concurrent requests still in flight.
+    /// The remaining count at or below which the brake stops us: the share left to others, what
+    /// is yielded to live work, and one request so a window is never run to zero by concurrent
+    /// requests still in flight.
     fn floor(&self) -> u32 {
-        let reserve = f64::from(self.limit) * (1.0 - self.config.clamped_share());
+        let reserve = f64::from(self.limit) * (1.0 - self.config.clamped_share())
+            + self.stats.yielded_per_minute.min(f64::from(self.limit));
         (reserve.ceil() as u32).saturating_add(1)
     }
 
@@ -335,6 +363,13 @@ impl RateBudget {
     /// The counters so far.
     pub fn stats(&self) -> BudgetStats {
         self.pacer().stats()
+    }
+
+    /// Leaves `per_minute` requests a minute to live work in another process (the bridge of
+    /// `cutover serve` on the same account): this budget paces that much slower and brakes that
+    /// much earlier in the platform's window. 0 takes the whole share again.
+    pub fn yield_to(&self, per_minute: f64) {
+        self.pacer().yield_to(per_minute);
     }
 }
 
@@ -418,6 +453,39 @@ mod tests {
             Some(start + Duration::from_secs(5))
         );
         assert_eq!(pacer.stats().throttled, 2);
+    }
+
+    #[test]
+    fn yielding_to_live_work_slows_the_pace_and_brakes_earlier() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(BudgetConfig::new(600, 1.0));
+        pacer.yield_to(300.0);
+        let booked = slots(&mut pacer, start, 3);
+        assert_eq!(booked[1] - booked[0], Duration::from_millis(200));
+        assert_eq!(pacer.stats().target_per_minute, 300.0);
+        assert_eq!(pacer.stats().yielded_per_minute, 300.0);
+        // The platform's window: 300 left would do for us alone, not with the bridge's 300.
+        let headers = RateHeaders {
+            limit: Some(600),
+            remaining: Some(300),
+            reset: Some(Duration::from_secs(9)),
+        };
+        pacer.observe(&headers, start);
+        assert_eq!(
+            pacer.paused_until(None, start),
+            Some(start + Duration::from_secs(9))
+        );
+        // A claim above the whole share leaves a twentieth; none gives it all back.
+        pacer.yield_to(10_000.0);
+        assert_eq!(pacer.stats().target_per_minute, 30.0);
+        pacer.yield_to(0.0);
+        assert_eq!(pacer.stats().target_per_minute, 600.0);
+        let later = start + Duration::from_secs(10);
+        let a = pacer.reserve(later);
+        let b = pacer.reserve(later);
+        assert_eq!(b - a, Duration::from_millis(100));
+        pacer.yield_to(f64::NAN);
+        assert_eq!(pacer.stats().yielded_per_minute, 0.0);
     }
 
     #[test]

@@ -103,6 +103,11 @@ pub struct HookChanges {
     pub updated: Vec<Hook>,
     /// Hooks removed.
     pub removed: Vec<Hook>,
+    /// The platform's own rules (Zendesk triggers that e-mail customers) given a condition that
+    /// keeps them silent for the bridge's writes, so a change bridged in is not e-mailed again.
+    pub quieted: Vec<Hook>,
+    /// Rules that condition was taken from again (teardown): as they were before setup.
+    pub unquieted: Vec<Hook>,
     /// What the hooks do not cover, in plain words (changes left to polling).
     pub notes: Vec<String>,
 }

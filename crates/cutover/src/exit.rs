@@ -89,6 +89,7 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
             EngineError::Credentials { .. }
             | EngineError::Unsupported(_)
             | EngineError::NotificationsOn { .. }
+            | EngineError::BridgeNotificationsOn { .. }
             | EngineError::Unmapped(_) => Class::Config,
             // An intent that does not serialize is a bug, not the user's doing.
             EngineError::Intent { .. } => Class::Internal,

@@ -31,6 +31,12 @@ pub const PARENT_NEVER_APPEARED: &str = "parent never appeared";
 /// crash after its page's cursor moved on does not lose it: the next run takes it back.
 pub const WAITING_FOR_PARENT: &str = "waiting for a parent";
 
+/// The reason under which the bridge keeps a record whose read or write still failed after the
+/// connector's retries (a 5xx burst, a create that cannot be retried blindly): the cursor moves
+/// past it in the same transaction, and the record is read again by id at the end of the pass
+/// and at the start of later passes until it is applied; then its letter is settled.
+pub const READ_AGAIN: &str = "read again: a request failed after its retries";
+
 /// How a backfill runs.
 #[derive(Debug, Clone)]
 pub struct BackfillOptions {
@@ -450,10 +456,19 @@ impl Run {
 
 /// Every record parked as waiting on `side`.
 pub(crate) async fn parked(store: &dyn Store, side: Side) -> Result<Vec<DeadLetter>, EngineError> {
+    letters_for(store, side, WAITING_FOR_PARENT).await
+}
+
+/// Every dead letter of `side` with exactly `reason`.
+pub(crate) async fn letters_for(
+    store: &dyn Store,
+    side: Side,
+    reason: &str,
+) -> Result<Vec<DeadLetter>, EngineError> {
     let mut all = Vec::new();
     let mut filter = DeadLetterFilter {
         side: Some(side),
-        reason: Some(WAITING_FOR_PARENT.to_owned()),
+        reason: Some(reason.to_owned()),
         limit: 500,
         ..DeadLetterFilter::default()
     };

@@ -17,6 +17,8 @@
 //! - [`sync`]: the two-way bridge after a backfill: both directions, pass after pass, from
 //!   per-direction cursors, woken by webhooks; lag, status and drain.
 //! - [`dead_letters`]: retrying a dead letter's record.
+//! - [`live`]: live work first: the bridge claims its part of each platform's budget in the
+//!   store; a backfill or verify beside it follows the claims.
 //! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
 //! - [`cursor`]: a connector's read position kept in the store's forwards-only cursor.
 //! - [`progress`]: progress events, counts and the backfill report.
@@ -48,6 +50,7 @@ mod forms;
 mod images;
 mod intent;
 pub mod inventory;
+pub mod live;
 pub mod losses;
 pub mod mapping;
 pub mod progress;
@@ -61,7 +64,9 @@ pub mod unmapped;
 pub mod verify;
 
 pub use apply::{Applier, Outcome, Prepared, Ready};
-pub use backfill::{BackfillOptions, PARENT_NEVER_APPEARED, WAITING_FOR_PARENT, backfill};
+pub use backfill::{
+    BackfillOptions, PARENT_NEVER_APPEARED, READ_AGAIN, WAITING_FOR_PARENT, backfill,
+};
 pub use connectors::connector;
 pub use dead_letters::{Retried, in_dependency_order};
 pub use discovery::{discover, discover_accounts};

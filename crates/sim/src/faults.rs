@@ -57,6 +57,10 @@ pub struct FaultConfig {
     pub late: bool,
     /// The lag in seconds of the emulator's clock when `late` is on (default: the platform's).
     pub search_lag_seconds: Option<u64>,
+    /// Only requests whose path starts with one of these get the request-level faults (bursts,
+    /// latency, drops, storms, lost answers): one record's trouble, e.g. `/api/v2/tickets/7`.
+    /// Empty: every request.
+    pub paths: Vec<String>,
 }
 
 /// How the answer of a write that was stored is lost.
@@ -231,6 +235,16 @@ impl Faults {
     /// Starts a storm of 429s now, for `seconds`.
     pub fn start_storm(&self, seconds: u64) {
         self.with(|s| s.storm_until = Some(Instant::now() + Duration::from_secs(seconds)));
+    }
+
+    /// Whether request-level faults apply to a request for `path`.
+    fn applies_to(&self, path: &str) -> bool {
+        if path.starts_with(self.exempt_prefix) {
+            return false;
+        }
+        self.with(|s| {
+            s.config.paths.is_empty() || s.config.paths.iter().any(|p| path.starts_with(p.as_str()))
+        })
     }
 
     /// Whether a webhook invocation should be lost.
@@ -448,7 +462,7 @@ pub fn dropped_connection() -> Response {
 
 /// The axum middleware that applies request-level faults.
 pub async fn middleware(State(faults): State<Faults>, req: Request, next: Next) -> Response {
-    if req.uri().path().starts_with(faults.exempt_prefix) {
+    if !faults.applies_to(req.uri().path()) {
         return next.run(req).await;
     }
     let write = !matches!(
@@ -584,6 +598,21 @@ mod tests {
             ..FaultConfig::default()
         });
         assert!(matches!(f.plan(false).1, Action::Pass));
+    }
+
+    #[test]
+    fn paths_narrow_the_faults_to_their_requests() {
+        let f = faults(FaultConfig {
+            error_rate: 1.0,
+            paths: vec!["/api/v2/tickets/7".to_owned()],
+            ..FaultConfig::default()
+        });
+        assert!(f.applies_to("/api/v2/tickets/7.json"));
+        assert!(f.applies_to("/api/v2/tickets/7/comments.json"));
+        assert!(!f.applies_to("/api/v2/tickets/8.json"));
+        assert!(!f.applies_to("/_sim/faults"));
+        f.set(FaultConfig::default());
+        assert!(f.applies_to("/api/v2/tickets/8.json"));
     }
 
     #[test]

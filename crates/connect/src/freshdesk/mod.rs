@@ -219,6 +219,7 @@ impl Connector for FreshdeskConnector {
             agents_who_left: false,
             rating_scale: "five answers from extremely unhappy to extremely happy (1 to 5)",
             ticket_create_may_notify: true,
+            agent_changes_may_notify: true,
             max_attachment_bytes: self.max_attachment_bytes,
             upload_mode: UploadMode::WithComment,
             budget: self.api.http.budget().stats(),

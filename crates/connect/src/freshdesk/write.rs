@@ -614,10 +614,12 @@ impl FreshdeskConnector {
     }
 }
 
-/// The comment a new ticket carries as its description: the first, when the requester wrote it.
-/// Freshdesk reads a description back as the requester's, so a first comment by anyone else
-/// (an agent opening a ticket for a customer, or the requester's own first comment missing
-/// because it read malformed) is written as a note like the rest, keeping its author.
+/// The comment a new ticket carries as its description: the first, when the requester wrote it
+/// in public. Freshdesk reads a description back as the requester's, so a first comment by
+/// anyone else (an agent opening a ticket for a customer, or the requester's own first comment
+/// missing because it read malformed) is written as a note like the rest, keeping its author;
+/// and a description is public, so a private first comment (Zendesk lets the requester's first
+/// comment be private) is a private note too, never shown to the customer.
 fn description_child(outbound: &Outbound) -> Option<&Outbound> {
     let Record::Ticket(ticket) = &outbound.record else {
         return None;
@@ -627,7 +629,9 @@ fn description_child(outbound: &Outbound) -> Option<&Outbound> {
         .iter()
         .find(|c| matches!(c.record, Record::Comment(_)))?;
     match &first.record {
-        Record::Comment(comment) if comment.author == ticket.requester => Some(first),
+        Record::Comment(comment) if comment.author == ticket.requester && comment.public => {
+            Some(first)
+        }
         _ => None,
     }
 }

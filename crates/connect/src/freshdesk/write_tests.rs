@@ -174,6 +174,24 @@ fn a_first_comment_the_requester_did_not_write_is_no_description() {
 }
 
 #[test]
+fn a_private_first_comment_is_no_description() {
+    // A description is public on Freshdesk: the requester's private first comment (possible on
+    // Zendesk) stays a private note, and the description is the header line with the subject.
+    let fd = connector();
+    let mut outbound = ticket("open");
+    if let Record::Comment(comment) = &mut outbound.children[0].record {
+        comment.public = false;
+    }
+    let request = fd.create_request(&outbound, "test").unwrap();
+    let description = json(&request.body)["description"].as_str().unwrap();
+    assert!(
+        description.starts_with("<p>[cutover:old:ticket:7] ")
+            && !description.contains("comment 71"),
+        "{description}"
+    );
+}
+
+#[test]
 fn a_status_without_a_freshdesk_code_is_a_permanent_error() {
     let err = connector()
         .create_request(

@@ -6,7 +6,9 @@
 //! webhook and two triggers (ticket created, ticket updated: a comment added is an update), whose
 //! body is cutover's own ([`crate::webhook::bridge_body`]). Users and organizations have no
 //! triggers, so a second webhook subscribes to their events. Every hook's name starts with
-//! [`hook_prefix`], which is how teardown finds exactly what setup made.
+//! [`hook_prefix`], which is how teardown finds exactly what setup made. Setup also quiets the
+//! account's triggers that e-mail customers for the bridge's own writes, and teardown undoes
+//! exactly that (`quiet.rs`).
 
 use chrono::{DateTime, Utc};
 use reqwest::Method;
@@ -188,8 +190,13 @@ impl ZendeskConnector {
         Ok(found_in(&items, &prefix, "name"))
     }
 
+    /// Every trigger of the account.
+    pub(super) async fn all_triggers(&self, op: &str) -> Result<Vec<Value>, ConnectError> {
+        self.all_of(op, "triggers.json", "triggers").await
+    }
+
     async fn triggers(&self, op: &str) -> Result<Vec<Found>, ConnectError> {
-        let items = self.all_of(op, "triggers.json", "triggers").await?;
+        let items = self.all_triggers(op).await?;
         Ok(found_in(&items, &self.prefix(), "title"))
     }
 
@@ -352,6 +359,7 @@ impl ZendeskConnector {
             self.ensure_trigger(&op, &triggers, &title, trigger, &mut changes)
                 .await?;
         }
+        self.quiet_triggers(&op, &prefix, &mut changes).await?;
         changes.notes.push(
             "deletes, merges and spam of tickets do not run triggers: polling (the incremental export) finds them"
                 .to_owned(),
@@ -366,6 +374,7 @@ impl ZendeskConnector {
             self.side
         );
         let mut changes = HookChanges::default();
+        self.unquiet_triggers(&op, &mut changes).await?;
         // Triggers first: a trigger naming a deleted webhook would fail on every ticket.
         for found in self.triggers(&op).await? {
             self.delete_path(&op, format!("triggers/{}.json", found.id))

@@ -18,6 +18,7 @@ mod hooks;
 mod lookup;
 pub(crate) mod mapping;
 mod merges;
+mod quiet;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
@@ -236,6 +237,7 @@ impl Connector for ZendeskConnector {
             agents_who_left: true,
             rating_scale: "good or bad (read as 5 and 1)",
             ticket_create_may_notify: false,
+            agent_changes_may_notify: false,
             max_attachment_bytes: self.max_attachment_bytes,
             upload_mode: UploadMode::Token,
             budget: self.api.http.budget().stats(),

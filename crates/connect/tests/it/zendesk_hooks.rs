@@ -227,3 +227,125 @@ async fn lost_deliveries_never_arrive_and_imports_run_no_trigger() {
         .await;
     assert_eq!(receiver.wait_for(1).await.len(), 1);
 }
+
+/// The rules an account has, as `(title, conditions)`.
+async fn triggers_of(person: &Person) -> Vec<(String, Value)> {
+    let list = person.get("/api/v2/triggers.json").await;
+    list["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["title"].as_str().unwrap().to_owned(),
+                t["conditions"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The rules that e-mailed the requester of `ticket`.
+async fn emails_of(sim: &crate::support::ZendeskHandle, ticket: u64) -> Vec<String> {
+    let answer: Value = reqwest::get(format!(
+        "{}/_sim/notifications?ticket_id={ticket}",
+        sim.url()
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    answer["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn setup_quiets_the_triggers_that_email_customers_for_the_bridge_only_and_teardown_restores_them()
+ {
+    let sim = zendesk_sim().await;
+    let person = Person::zendesk(sim.url());
+    let connector = zendesk(Side::New, sim.url());
+    let receiver = Receiver::start().await;
+    let secret = WebhookSecret::new("bridge-secret-1");
+    let me = person.get("/api/v2/users/me.json").await["user"]["id"].clone();
+    person
+        .post(
+            "/api/v2/users",
+            json!({"user": {"name": "Ann Agent", "email": "ann@example.com", "role": "agent"}}),
+        )
+        .await;
+    let ann = Person::zendesk_as(sim.url(), "ann@example.com");
+    let before = triggers_of(&person).await;
+
+    let made = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    let mut quieted: Vec<&str> = made.quieted.iter().map(|h| h.name.as_str()).collect();
+    quieted.sort_unstable();
+    assert_eq!(
+        quieted,
+        [
+            "Notify requester and CCs of comment update",
+            "Notify requester and CCs of received request",
+            "Notify requester of new proactive ticket",
+            "Notify requester of solved request",
+        ],
+        "every active trigger that e-mails the requester, and only those: {made:?}"
+    );
+    let condition = json!({"field": "current_user", "operator": "is_not", "value": me.to_string()});
+    for (title, conditions) in triggers_of(&person).await {
+        let has = conditions["all"].as_array().unwrap().contains(&condition);
+        assert_eq!(
+            has,
+            quieted.contains(&title.as_str()),
+            "{title}: {conditions}"
+        );
+    }
+    let again = connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    assert!(again.quieted.is_empty(), "idempotent: {again:?}");
+
+    // The bridge's writes (the token's owner) e-mail nobody; an agent's own still do.
+    let by_bridge = person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"requester": {"name": "Zoë", "email": "zoe@example.com"}, "comment": {"body": "Bridged in"}}}),
+        )
+        .await;
+    let id = by_bridge["ticket"]["id"].as_u64().unwrap();
+    person
+        .put(
+            &format!("/api/v2/tickets/{id}"),
+            json!({"ticket": {"comment": {"body": "A reply bridged in"}}}),
+        )
+        .await;
+    assert_eq!(emails_of(&sim, id).await, Vec::<String>::new());
+    ann.put(
+        &format!("/api/v2/tickets/{id}"),
+        json!({"ticket": {"comment": {"body": "Ann answers here"}, "status": "solved"}}),
+    )
+    .await;
+    assert_eq!(
+        emails_of(&sim, id).await,
+        [
+            "Notify requester and CCs of comment update",
+            "Notify requester of solved request"
+        ]
+    );
+
+    // Teardown takes exactly that condition out again: every trigger is as it was.
+    let undone = connector.teardown_hooks().await.unwrap();
+    let mut unquieted: Vec<&str> = undone.unquieted.iter().map(|h| h.name.as_str()).collect();
+    unquieted.sort_unstable();
+    assert_eq!(unquieted, quieted);
+    assert_eq!(triggers_of(&person).await, before);
+    assert!(
+        connector
+            .teardown_hooks()
+            .await
+            .unwrap()
+            .unquieted
+            .is_empty()
+    );
+}

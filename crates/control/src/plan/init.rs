@@ -485,6 +485,10 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "conflicts = \"owner_then_latest\"",
         "the wave's owning side wins a field, else the later writer",
     );
+    doc.with_comment(
+        "verify_every = \"7d\"",
+        "a full verify beside the bridge; what differs is read again and repaired",
+    );
     match accounts {
         // A field policy names a mapped field; the accounts' own are decided below first.
         Some(_) => doc.with_comment(
@@ -498,6 +502,17 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
                 &format!("{to} field = rule: exceptions"),
             );
         }
+    }
+    if from == PlatformKind::Freshdesk || to == PlatformKind::Freshdesk {
+        doc.line("# Freshdesk e-mails the requester when an agent adds a public note, solves or closes a");
+        doc.line("# ticket, and its API cannot switch that off: each change the bridge carries there would");
+        doc.line(
+            "# reach the customer twice. Switch off its requester notifications (Admin > Email",
+        );
+        doc.line(
+            "# Notifications), then set this to true; until then `serve` and `sync setup` refuse.",
+        );
+        doc.line("notifications_off = false");
     }
 }
 

@@ -267,6 +267,15 @@ pub struct SyncSettings {
     /// Per-field exceptions to `conflicts`, by the new platform's field name.
     #[serde(default)]
     pub field_policy: BTreeMap<String, ConflictRule>,
+    /// How often `cutover serve` runs a full verify beside the bridge; what it finds differing
+    /// or missing is read again by the bridge and repaired.
+    #[serde(default = "default_verify_every")]
+    pub verify_every: Duration,
+    /// The user's confirmation that the requester e-mail notifications are switched off on
+    /// every platform the bridge writes into whose API cannot switch them off (Freshdesk:
+    /// Admin > Email Notifications). Without it, `serve` and `sync setup` refuse.
+    #[serde(default)]
+    pub notifications_off: bool,
 }
 
 impl Default for SyncSettings {
@@ -277,8 +286,14 @@ impl Default for SyncSettings {
             webhook_secret_env: None,
             conflicts: default_conflicts(),
             field_policy: BTreeMap::new(),
+            verify_every: default_verify_every(),
+            notifications_off: false,
         }
     }
+}
+
+fn default_verify_every() -> Duration {
+    Duration::default_of_secs(7 * 86_400)
 }
 
 fn default_directions() -> Directions {

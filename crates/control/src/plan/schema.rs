@@ -290,6 +290,7 @@ const SYNC: &[Field] = &[
     opt("poll_every", DURATION),
     opt("webhook_secret_env", ENV),
     opt("conflicts", Shape::Str(parse::<ConflictRule>)),
+    opt("verify_every", DURATION),
     opt(
         "field_policy",
         Shape::Map {
@@ -297,6 +298,7 @@ const SYNC: &[Field] = &[
             value: &Shape::Str(parse::<ConflictRule>),
         },
     ),
+    opt("notifications_off", Shape::Bool),
 ];
 
 const CHANNEL: &[Field] = &[

@@ -76,7 +76,11 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
     options.concurrency = args.concurrency.max(1);
     options.progress = crate::progress::sink(ctx.log_format);
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
-    let report = match backfill(setup.store, old, new, mapping, options).await {
+    // Beside a running bridge, the backfill leaves it the part of each budget it claims.
+    let budgets = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
+    let store = setup.store.clone();
+    let run = backfill(setup.store, old, new, mapping, options);
+    let report = match cutover_engine::live::beside_the_bridge(store, budgets, run).await {
         Ok(report) => report,
         Err(cutover_engine::EngineError::Unmapped(open)) => {
             // Findings, not a failure: the list says what to decide (exit code 1).

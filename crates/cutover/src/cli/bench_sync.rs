@@ -30,6 +30,12 @@
 //! With `--step`, after the two phases the webhook phase runs again at rising rates (doubling
 //! from `--rate` to `--step-max`, `--step-minutes` each) and reports the highest rate whose
 //! lag was steady (p99 within the webhook floor) and the first that was not.
+//!
+//! With `--beside-verify`, a third phase plays the webhook phase again while `cutover verify`
+//! runs over and over beside the bridge (live work first: verify leaves the bridge the part of
+//! each budget it claims in the store); the emulators count verify's requests with cutover's,
+//! so the busiest minute still has to fit the limit, and the lag is compared with the first
+//! phase's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -94,6 +100,10 @@ pub struct SyncBenchArgs {
     /// Seed of the generated data and the traffic.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// Then a third phase: webhooks again, with `cutover verify` run over and over beside the
+    /// bridge (live work first: verify leaves the bridge the budget it claims), to compare lag.
+    #[arg(long)]
+    pub beside_verify: bool,
 }
 
 /// Requests an emulator answered, counted at its door.
@@ -212,6 +222,8 @@ fn lock(counts: &Mutex<Counts>) -> std::sync::MutexGuard<'_, Counts> {
 enum Mode {
     Webhooks,
     Polling,
+    /// Webhooks, with verify run over and over beside the bridge.
+    BesideVerify,
 }
 
 impl Mode {
@@ -219,6 +231,7 @@ impl Mode {
         match self {
             Mode::Webhooks => "webhooks",
             Mode::Polling => "polling_only",
+            Mode::BesideVerify => "webhooks_beside_verify",
         }
     }
 }
@@ -319,7 +332,9 @@ impl Bench {
         );
         let served = self.serve(mode.name()).await?;
         let hooks = match mode {
-            Mode::Webhooks => vec!["sync", "setup", "--endpoint", served.url.as_str()],
+            Mode::Webhooks | Mode::BesideVerify => {
+                vec!["sync", "setup", "--endpoint", served.url.as_str()]
+            }
             Mode::Polling => vec!["sync", "teardown"],
         };
         let (code, out, err) = self.cutover(&hooks).await?;
@@ -338,7 +353,21 @@ impl Bench {
             .dir
             .path()
             .join(format!("ledger-{}-{rate}.jsonl", mode.name()));
-        let summary = self.traffic(rate, minutes, seed, &ledger).await?;
+        let (summary, beside) = if mode == Mode::BesideVerify {
+            let stop = CancellationToken::new();
+            let traffic = async {
+                let played = self.traffic(rate, minutes, seed, &ledger).await;
+                stop.cancel();
+                played
+            };
+            let (summary, beside) = tokio::join!(traffic, self.verify_over_and_over(stop.clone()));
+            (summary?, beside?)
+        } else {
+            (
+                self.traffic(rate, minutes, seed, &ledger).await?,
+                Value::Null,
+            )
+        };
         let traffic_seconds = started.elapsed().as_secs_f64();
         let drain_started = Instant::now();
         let timeout = format!("{}s", self.args.drain_timeout);
@@ -403,6 +432,52 @@ impl Bench {
             "serve_cpu_seconds": usage.map(|u| u.0),
             "serve_cpu_share_of_a_core": usage.map(|u| u.0 / seconds.max(1.0)),
             "serve_peak_rss_bytes": usage.map(|u| u.1),
+            "beside": beside,
+        }))
+    }
+
+    /// Runs `cutover verify` again and again until `stop`; the one running then is killed.
+    /// Counts the runs started and finished, and those whose log says they left the bridge its
+    /// claim (each run logs to a file of its own in the benchmark's folder).
+    async fn verify_over_and_over(&self, stop: CancellationToken) -> anyhow::Result<Value> {
+        let (mut started, mut finished, mut failed) = (0u64, 0u64, 0u64);
+        let mut logs = Vec::new();
+        while !stop.is_cancelled() {
+            let log = self.dir.path().join(format!("verify-beside-{started}.log"));
+            let mut command = self.command(&["verify", "--json"])?;
+            command
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).context("create a verify log")?)
+                .kill_on_drop(true);
+            let mut child = command.spawn().context("start cutover verify")?;
+            started += 1;
+            logs.push(log);
+            tokio::select! {
+                () = stop.cancelled() => {
+                    let _ = child.kill().await;
+                    break;
+                }
+                status = child.wait() => {
+                    let status = status.context("wait for cutover verify")?;
+                    finished += 1;
+                    // 0 clean, 1 differences (the traffic keeps changing records): both ran.
+                    if !matches!(status.code(), Some(0 | 1)) {
+                        failed += 1;
+                    }
+                }
+            }
+        }
+        let yielded = logs
+            .iter()
+            .filter(|log| {
+                std::fs::read_to_string(log).is_ok_and(|text| text.contains("leaving it"))
+            })
+            .count();
+        Ok(json!({
+            "verify_runs_started": started,
+            "verify_runs_finished": finished,
+            "verify_runs_failed": failed,
+            "verify_runs_that_left_the_bridge_its_claim": yielded,
         }))
     }
 
@@ -598,9 +673,23 @@ pub(crate) async fn sync(args: SyncBenchArgs) -> anyhow::Result<Outcome> {
     let polling = bench
         .phase(Mode::Polling, args.rate, args.minutes, args.seed + 1)
         .await?;
+    let beside_verify = if args.beside_verify {
+        bench
+            .phase(Mode::BesideVerify, args.rate, args.minutes, args.seed + 7)
+            .await?
+    } else {
+        Value::Null
+    };
     let poll_floor = POLL_P99_INTERVALS * args.poll_every as f64;
     let mut verdicts = shortfalls(&webhooks, WEBHOOK_P99_FLOOR);
     verdicts.extend(shortfalls(&polling, poll_floor));
+    if !beside_verify.is_null() {
+        verdicts.extend(
+            shortfalls(&beside_verify, WEBHOOK_P99_FLOOR)
+                .into_iter()
+                .map(|missed| format!("beside verify: {missed}")),
+        );
+    }
     let step = if args.step {
         let mut steps = Vec::new();
         let mut rate = args.rate;
@@ -646,6 +735,7 @@ pub(crate) async fn sync(args: SyncBenchArgs) -> anyhow::Result<Outcome> {
         },
         "webhooks": webhooks,
         "polling_only": polling,
+        "webhooks_beside_verify": beside_verify,
         "step": step,
     });
     println!("{}", serde_json::to_string_pretty(&report)?);

@@ -1,5 +1,7 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz` and `/metrics`; it stops on SIGINT or SIGTERM.
+//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget and
+//! the scheduled verify (`[sync] verify_every`) whose drift the bridge repairs; it stops on
+//! SIGINT or SIGTERM.
 
 use std::net::SocketAddr;
 
@@ -23,12 +25,30 @@ pub struct ServeArgs {
     /// on standard output once listening).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+    /// Confirms that the requester e-mail notifications are switched off on each platform the
+    /// bridge writes into whose API cannot switch them off (Freshdesk: Admin > Email
+    /// Notifications), as `notifications_off = true` under [sync] in the plan does; without
+    /// either, the bridge does not start (it would e-mail customers a second time).
+    #[arg(long)]
+    pub notifications_off: bool,
 }
 
 /// Runs `cutover serve`.
 pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let written: Vec<(Side, &dyn cutover_connect::Connector)> =
+        cutover_engine::sync::written_sides(&setup.plan)
+            .into_iter()
+            .map(|side| match side {
+                Side::Old => (side, old.as_ref()),
+                Side::New => (side, new.as_ref()),
+            })
+            .collect();
+    cutover_engine::sync::notifications_gate(
+        &written,
+        setup.plan.sync.notifications_off || args.notifications_off,
+    )?;
     let secret = match &setup.plan.sync.webhook_secret_env {
         Some(name) => std::env::var(name.as_str()).ok().map(WebhookSecret::new),
         None => None,
@@ -44,6 +64,18 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
         .await
         .context("adding the ticket types and brands the plan creates")?;
+    // Live work first: the bridge claims its part of each platform's budget in the store, and a
+    // backfill or verify run beside it leaves that part alone.
+    let claims = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
+    let claim_store = setup.store.clone();
+    // The scheduled verify reads through connectors of its own, which leave the bridge its claim.
+    let (verify_old, verify_new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let verify_budgets = vec![
+        (Side::Old, verify_old.budget()),
+        (Side::New, verify_new.budget()),
+    ];
+    let verify_store = setup.store.clone();
+    let verify_mapping = mapping.clone();
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
@@ -58,20 +90,49 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let server = tokio::spawn(cutover_server::run(listener, state, async move {
         server_shutdown.cancelled().await;
     }));
+    let claimer = tokio::spawn(cutover_engine::live::claim(
+        claim_store,
+        claims,
+        cutover_engine::live::LiveConfig::default(),
+        shutdown.clone(),
+    ));
+    let follower = tokio::spawn(cutover_engine::live::follow(
+        verify_store.clone(),
+        verify_budgets,
+        cutover_engine::live::LiveConfig::default(),
+        shutdown.clone(),
+    ));
+    // Run on this task beside the others (verify's future is not `Send` for a spawn).
+    let reconciler = cutover_engine::sync::reconcile::run(
+        verify_store,
+        verify_old,
+        verify_new,
+        verify_mapping,
+        setup.plan.copy.kinds.clone(),
+        bridge.handle(),
+        setup.plan.sync.verify_every.get(),
+        shutdown.clone(),
+    );
     let bridge_shutdown = shutdown.clone();
     let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
-    let result = tokio::select! {
-        () = stop_signal() => {
-            tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
-            shutdown.cancel();
-            (&mut bridge_task).await
-        }
-        result = &mut bridge_task => {
-            shutdown.cancel();
-            result
+    let stopping = async {
+        tokio::select! {
+            () = stop_signal() => {
+                tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
+                shutdown.cancel();
+                (&mut bridge_task).await
+            }
+            result = &mut bridge_task => {
+                shutdown.cancel();
+                result
+            }
         }
     };
+    // The scheduled verify ends when `shutdown` is cancelled.
+    let (result, ()) = tokio::join!(stopping, reconciler);
     let _ = server.await;
+    let _ = claimer.await;
+    let _ = follower.await;
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),

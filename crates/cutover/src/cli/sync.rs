@@ -9,6 +9,7 @@ use super::backfill::Setup;
 use super::sync_hooks;
 use crate::context::Context;
 use crate::exit::Outcome;
+use cutover_model::Side;
 
 /// The bridge's commands.
 #[derive(Debug, Subcommand)]
@@ -26,8 +27,9 @@ pub enum SyncCommand {
     /// incremental exports leave out their last minute, so draining a Zendesk side takes a
     /// little over a minute (serve runs the pass that proves it as soon as it can); a Freshdesk
     /// side drains in seconds. On timeout it names, per direction, the time it is caught up
-    /// to, how far that is behind the drain, and the records still waiting for a parent (how
-    /// many, the oldest, each named).
+    /// to, how far that is behind the drain, the records still waiting for a parent (how
+    /// many, the oldest, each named) and how many records wait to be read again (a read or
+    /// write that failed after the connector's retries; they are retried on every pass).
     ///
     /// Example: cutover sync drain --timeout 5m
     Drain(DrainArgs),
@@ -116,10 +118,38 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
             status.applied, status.echoes_suppressed, status.dead_lettered
         );
         println!("  in flight      {}", status.in_flight.len());
+        println!("  to read again  {}", status.read_again);
         for waiting in &status.in_flight {
             println!("    {waiting}");
         }
         println!("  as of          {}", status.at.to_rfc3339());
+    }
+    if let Some(last) = sync::reconcile::last(store.as_ref()).await? {
+        let at = last
+            .at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        println!(
+            "scheduled verify: {} run(s), the last at {at}: {} matched, {} drifting (named to the bridge to read again), {} repaired since the run before ({} in all)",
+            last.runs,
+            last.matched,
+            last.drift.len(),
+            last.repaired,
+            last.repaired_total
+        );
+        for drift in &last.drift {
+            println!("  drifting {drift}");
+        }
+        if let Some(error) = &last.error {
+            println!("  the last run failed: {error}");
+        }
+    }
+    for side in [Side::Old, Side::New] {
+        if let Some(claim) = cutover_engine::live::current(store.as_ref(), side).await? {
+            println!(
+                "{side} side's budget: the bridge claims {:.0} requests a minute (used {:.0}); a backfill or verify beside it leaves it those",
+                claim.per_minute, claim.used_per_minute
+            );
+        }
     }
     Ok(Outcome::Clean)
 }

@@ -38,6 +38,12 @@ pub struct SetupArgs {
     /// Which platforms get hooks.
     #[arg(long, value_enum, default_value_t = Sides::Both)]
     pub side: Sides,
+    /// Confirms that the requester e-mail notifications are switched off on each platform the
+    /// bridge writes into whose API cannot switch them off (Freshdesk: Admin > Email
+    /// Notifications), as `notifications_off = true` under [sync] in the plan does; without
+    /// either, no hook is set up.
+    #[arg(long)]
+    pub notifications_off: bool,
     /// Print what was done as JSON on standard output.
     #[arg(long)]
     pub json: bool,
@@ -128,11 +134,22 @@ fn print(reports: &[SideReport], json: bool) -> anyhow::Result<()> {
             ("removed", &report.changes.removed),
         ];
         let n: usize = lists.iter().map(|(_, l)| l.len()).sum();
+        let rules = [
+            ("quieted", &report.changes.quieted),
+            ("unquieted", &report.changes.unquieted),
+        ];
+        let mut quieting = String::new();
+        for (verb, list) in rules.iter().filter(|(_, l)| !l.is_empty()) {
+            quieting.push_str(&format!(
+                ", {} of its rules that e-mail customers {verb}",
+                list.len()
+            ));
+        }
         println!(
-            "{} side ({}): {n} hooks changed",
+            "{} side ({}): {n} hooks changed{quieting}",
             report.side, report.platform
         );
-        for (verb, list) in lists {
+        for (verb, list) in lists.into_iter().chain(rules) {
             for hook in list {
                 println!("  {verb} {} {} \"{}\"", hook.what, hook.id, hook.name);
             }
@@ -159,6 +176,17 @@ pub(crate) async fn setup(ctx: &Context, args: SetupArgs) -> anyhow::Result<Outc
     if args.endpoint.scheme() == "http" {
         tracing::warn!(endpoint = %args.endpoint, "The endpoint is plain http: the platforms will send deliveries unencrypted (Freshdesk's carry the secret in a header).");
     }
+    let mut written = Vec::new();
+    for side in cutover_engine::sync::written_sides(&plan) {
+        let connector = cutover_engine::connector(&plan, side, |name| std::env::var(name).ok())?;
+        written.push((side, connector));
+    }
+    let written: Vec<(Side, &dyn cutover_connect::Connector)> =
+        written.iter().map(|(s, c)| (*s, c.as_ref())).collect();
+    cutover_engine::sync::notifications_gate(
+        &written,
+        plan.sync.notifications_off || args.notifications_off,
+    )?;
     let secret = secret(&plan, |name| std::env::var(name).ok())?;
     let mut reports = Vec::new();
     for side in sides(&plan, args.side) {

@@ -27,12 +27,18 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outco
     let setup = Setup::open(ctx).await?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
     let mapping = Mapping::for_plan(&setup.plan);
-    let report = cutover_engine::verify(
-        setup.store.as_ref(),
-        old.as_ref(),
-        new.as_ref(),
-        mapping,
-        &setup.plan.copy.kinds,
+    // Beside a running bridge, verify leaves it the part of each budget it claims.
+    let budgets = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
+    let report = cutover_engine::live::beside_the_bridge(
+        setup.store.clone(),
+        budgets,
+        cutover_engine::verify(
+            setup.store.as_ref(),
+            old.as_ref(),
+            new.as_ref(),
+            mapping,
+            &setup.plan.copy.kinds,
+        ),
     )
     .await?;
     if args.json {

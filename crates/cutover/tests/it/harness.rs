@@ -167,6 +167,8 @@ pub(crate) async fn freshdesk(
         api_key: "sim-token".to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,
+        // Switched off in Admin > Email Notifications, as the plan's `notifications_off` says.
+        requester_notifications: false,
         ..cutover_sim::freshdesk::FreshdeskOptions::default()
     };
     cutover_sim::freshdesk::FreshdeskSim::spawn(opts, "127.0.0.1:0")

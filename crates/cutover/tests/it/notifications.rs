@@ -160,4 +160,88 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
     let report: Value = serde_json::from_str(&again.stdout()).unwrap();
     let created = report["kinds"]["ticket"]["created"].as_u64().unwrap_or(0);
     assert_eq!(created, 0, "{report}");
+
+    // The bridge writes agents' changes into Freshdesk too: `init` wrote the confirmation as
+    // false, and `sync setup` and `serve` refuse until it is given, touching nothing.
+    assert!(plan.contains("\nnotifications_off = false\n"), "{plan}");
+    let rules_before = freshdesk_rules(new.url()).await;
+    let endpoint = ["--endpoint", "http://127.0.0.1:9"];
+    for args in [
+        &["sync", "setup", endpoint[0], endpoint[1]][..],
+        &["serve", "--listen", "127.0.0.1:0"][..],
+    ] {
+        let refused = run_env(&dir, args).await;
+        refused.expect_code(3);
+        let err = refused.stderr();
+        for said in [
+            "e-mail the requester",
+            "twice",
+            "Admin > Email Notifications",
+            "--notifications-off",
+            "notifications_off = true",
+            "Nothing was done",
+        ] {
+            assert!(err.contains(said), "{args:?}: {said:?} not in: {err}");
+        }
+    }
+    assert_eq!(freshdesk_rules(new.url()).await, rules_before);
+    let setup = run_env(
+        &dir,
+        &[
+            "sync",
+            "setup",
+            endpoint[0],
+            endpoint[1],
+            "--notifications-off",
+        ],
+    )
+    .await;
+    setup.expect_code(0);
+    assert!(freshdesk_rules(new.url()).await > rules_before);
+    std::fs::write(
+        &path,
+        plan.replace(
+            "\nnotifications_off = false\n",
+            "\nnotifications_off = true\n",
+        ),
+    )
+    .unwrap();
+    run_env(&dir, &["sync", "setup", endpoint[0], endpoint[1]])
+        .await
+        .expect_code(0);
+}
+
+/// Runs the binary beside the emulators with the plan's webhook secret set, within a minute
+/// (a `serve` that does not refuse would run on).
+async fn run_env(dir: &Arc<Workdir>, args: &[&str]) -> Run {
+    let dir = Arc::clone(dir);
+    let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut env = harness::SIM_ENV.to_vec();
+        env.push(("CUTOVER_WEBHOOK_SECRET", "a-long-enough-bridge-secret"));
+        dir.run_with_env(&args, &env)
+    });
+    tokio::time::timeout(std::time::Duration::from_secs(60), run)
+        .await
+        .expect("cutover did not end within a minute")
+        .unwrap()
+}
+
+/// How many automation rules (of creation and update) the Freshdesk account has.
+async fn freshdesk_rules(url: &str) -> usize {
+    let mut n = 0;
+    for kind in [1, 4] {
+        let rules: Value = reqwest::Client::new()
+            .get(format!("{url}/api/v2/automations/{kind}/rules"))
+            .basic_auth("sim-key", Some("X"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        n += rules.as_array().map_or(0, Vec::len);
+    }
+    n
 }

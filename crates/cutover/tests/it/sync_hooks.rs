@@ -48,6 +48,15 @@ async fn setup_makes_each_hook_once_and_teardown_removes_exactly_them() {
         new.url(),
     ];
     run(&dir, &init, None).await.expect_code(0);
+    // The emulated Freshdesk's requester notifications are off (`harness::freshdesk`).
+    let plan = dir.file("cutover.toml");
+    let text = std::fs::read_to_string(&plan).unwrap();
+    let confirmed = text.replace(
+        "\nnotifications_off = false\n",
+        "\nnotifications_off = true\n",
+    );
+    assert_ne!(text, confirmed, "init asks for the confirmation");
+    std::fs::write(&plan, confirmed).unwrap();
     let endpoint = "http://127.0.0.1:9/bridge";
 
     // Without the secret's variable set: a configuration error naming it, nothing made.
@@ -81,6 +90,12 @@ async fn setup_makes_each_hook_once_and_teardown_removes_exactly_them() {
     let report: Value = serde_json::from_str(&made.stdout()).unwrap();
     let created = |side: usize| report[side]["created"].as_array().unwrap().len();
     assert_eq!((created(0), created(1)), (4, 2), "{report:#}");
+    let quieted = |side: usize| report[side]["quieted"].as_array().unwrap().len();
+    assert_eq!(
+        (quieted(0), quieted(1)),
+        (4, 0),
+        "Zendesk's triggers that e-mail requesters: {report:#}"
+    );
     assert_eq!(report[0]["side"], "old");
     assert_eq!(report[1]["platform"], "freshdesk");
     let old_hooks = old.state().webhook_endpoints();
@@ -109,8 +124,9 @@ async fn setup_makes_each_hook_once_and_teardown_removes_exactly_them() {
     let text = run(&dir, &["sync", "teardown"], None).await;
     text.expect_code(0);
     assert!(
-        text.stdout()
-            .contains("old side (zendesk): 4 hooks changed"),
+        text.stdout().contains(
+            "old side (zendesk): 4 hooks changed, 4 of its rules that e-mail customers unquieted"
+        ),
         "{}",
         text.stdout()
     );

@@ -7,6 +7,7 @@
 //! safety net that catches every delivery lost.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,6 +74,38 @@ impl BridgeOptions {
             conflicts: ConflictPolicy::from_plan(plan),
         }
     }
+}
+
+/// The sides the bridge writes into under the plan's directions.
+pub fn written_sides(plan: &Plan) -> Vec<Side> {
+    match plan.sync.directions {
+        Directions::OldToNew => vec![Side::New],
+        _ => vec![Side::Old, Side::New],
+    }
+}
+
+/// Refuses to run the bridge while it would write into a platform whose own notifications may
+/// e-mail requesters a second time ([`cutover_connect::Capabilities::agent_changes_may_notify`])
+/// unless the user confirmed they are off (`confirmed`: the plan's `[sync] notifications_off`
+/// or `--notifications-off`). `written` holds each side the bridge writes into, with its
+/// connector.
+pub fn notifications_gate(
+    written: &[(Side, &dyn Connector)],
+    confirmed: bool,
+) -> Result<(), EngineError> {
+    if confirmed {
+        return Ok(());
+    }
+    for (side, connector) in written {
+        let caps = connector.capabilities();
+        if caps.agent_changes_may_notify {
+            return Err(EngineError::BridgeNotificationsOn {
+                platform: caps.platform,
+                side: *side,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What the faces share with the running bridge: its counters, and the webhook intake.
@@ -183,6 +216,18 @@ impl BridgeHandle {
         self.shared.wake.notify_one();
     }
 
+    /// Names records of `side` to read again on the next pass, which starts now, as a delivery
+    /// names them (the scheduled verify's drift). Answers how many were named.
+    pub fn name(&self, side: Side, hints: impl IntoIterator<Item = ChangeHint>) -> usize {
+        let before = self.take_hints(side);
+        let mut all = before.clone();
+        all.extend(hints);
+        let named = all.len() - before.len();
+        self.put_back(side, all);
+        self.shared.wake.notify_one();
+        named
+    }
+
     fn take_hints(&self, side: Side) -> BTreeSet<ChangeHint> {
         self.shared
             .hints
@@ -270,6 +315,7 @@ impl Bridge {
                 kinds: record_kinds.clone(),
                 with_children,
                 metrics: Arc::clone(&metrics),
+                failed_in_a_row: AtomicUsize::new(0),
             })
             .collect();
         let handle = BridgeHandle {
@@ -372,8 +418,23 @@ impl Bridge {
         let from = direction.from();
         let started = Utc::now();
         let hints = self.handle.take_hints(from);
-        let more = || self.handle.take_hints(from);
-        let report = match direction.pass(&hints, feeds, &more).await {
+        // A pass over feeds that show a change at once (Freshdesk's) leaves the records webhooks
+        // named to those feeds: reading them by id as well would read each twice. Those named
+        // while the pass runs wait for the next one (their delivery woke it).
+        let feeds_show_all = feeds && feed_delay(direction.applier.source.platform()).is_zero();
+        let named = if feeds_show_all {
+            BTreeSet::new()
+        } else {
+            hints.clone()
+        };
+        let more = || {
+            if feeds_show_all {
+                BTreeSet::new()
+            } else {
+                self.handle.take_hints(from)
+            }
+        };
+        let report = match direction.pass(&named, feeds, &more).await {
             Ok(report) => report,
             Err(e) => {
                 self.handle.put_back(from, hints);
@@ -398,6 +459,7 @@ impl Bridge {
             positions: status::positions(store, from, &direction.kinds).await?,
             caught_up_to,
             in_flight: report.in_flight,
+            read_again: status::read_again(store, from).await?,
             lag: metrics.lag(from),
             applied: metrics.applied_total(from),
             echoes_suppressed: metrics.echoes_total(from),

@@ -7,19 +7,29 @@
 //! delay, and when the feed shows them later they are unchanged. A record waiting for its
 //! parent is parked in the dead letters (as the backfill parks it) and tried again on every
 //! pass, so a crash after its page's cursor moved does not lose it.
+//!
+//! A record whose read or write still fails after the connector's retries does not hold the
+//! pass up: it goes to the dead letters as [`READ_AGAIN`], in the same transaction as the
+//! cursor that moves past it, and is read again by id at the end of the pass and at the start
+//! of every later one until it is applied (then its letter is settled). Until then the direction
+//! is not caught up, so a drain waits for it. [`FAILURES_IN_A_ROW`] records failing one after
+//! the other mean the platform is down, not the record: the pass stops there, its cursor where
+//! it was, so an outage does not turn every record into a letter.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{ChangeHint, Page, ReadPosition, Rejected};
 use cutover_model::{Observed, PlatformId, RecordKind, RecordRef, Side};
-use cutover_store::{Cursor, NewDeadLetter};
+use cutover_store::{Cursor, DeadLetterId, NewDeadLetter};
 use futures::StreamExt;
 
 use crate::apply::{Applier, Outcome};
 use crate::backfill::{
-    WAITING_FOR_PARENT, left_behind, letter, parked, rejected_letter, step, ticket_of,
+    READ_AGAIN, WAITING_FOR_PARENT, left_behind, letter, letters_for, parked, rejected_letter,
+    step, ticket_of,
 };
 use crate::cursor::{self, Saved};
 use crate::error::EngineError;
@@ -33,6 +43,12 @@ const CONCURRENCY: usize = 4;
 /// How many generations of parents a named record's are read for (a comment's ticket's
 /// requester's organization is the deepest the carried kinds go).
 const MAX_PARENT_DEPTH: usize = 4;
+/// Records read by id at once (webhooks' records, records to read again), [`CONCURRENCY`] in
+/// flight; each batch commits once.
+const NAMED_AT_ONCE: usize = 16;
+/// Records whose requests fail one after the other past the connector's retries before the
+/// pass stops (the platform is down, not the record).
+pub(crate) const FAILURES_IN_A_ROW: usize = 3;
 
 /// What one pass came to.
 #[derive(Debug, Default)]
@@ -50,6 +66,8 @@ pub(crate) struct Direction {
     /// Whether tickets carry their comments and attachments.
     pub(crate) with_children: bool,
     pub(crate) metrics: Arc<SyncMetrics>,
+    /// Records whose request failed past the retries, one after the other, in this pass.
+    pub(crate) failed_in_a_row: AtomicUsize,
 }
 
 /// What one applied page holds for its commit.
@@ -64,6 +82,29 @@ struct Applied {
     settled: Vec<(RecordKind, PlatformId)>,
     /// The parents waited for, on the side read from.
     parents: Vec<RecordRef>,
+    /// Records whose request failed past the retries (their letters are in `letters`).
+    read_again: Vec<(RecordKind, PlatformId)>,
+}
+
+impl Applied {
+    /// Takes in what another batch of records applied.
+    fn merge(&mut self, other: Applied) {
+        self.letters.extend(other.letters);
+        self.left.extend(other.left);
+        self.written_at.extend(other.written_at);
+        for waiting in other.waiting {
+            if !self.waiting.contains(&waiting) {
+                self.waiting.push(waiting);
+            }
+        }
+        self.settled.extend(other.settled);
+        for parent in other.parents {
+            if !self.parents.contains(&parent) {
+                self.parents.push(parent);
+            }
+        }
+        self.read_again.extend(other.read_again);
+    }
 }
 
 impl Direction {
@@ -83,6 +124,8 @@ impl Direction {
         more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
+        self.failed_in_a_row.store(0, Ordering::Relaxed);
+        self.retry_read_again(&mut report, false).await?;
         self.retry_parked(&mut report, false).await?;
         self.apply_named(hints, &mut report).await?;
         if feeds {
@@ -98,6 +141,7 @@ impl Direction {
             }
         }
         report.in_flight.clear();
+        self.retry_read_again(&mut report, true).await?;
         let waited_for = self.retry_parked(&mut report, true).await?;
         if !waited_for.is_empty() {
             // Records still waiting after the feeds have their parents read one by one, as a
@@ -222,18 +266,72 @@ impl Direction {
         let steps: Vec<_> = page
             .items
             .iter()
-            .map(|item| step(self.applier.as_ref(), item, self.with_children))
+            .map(|item| keyed(item, step(self.applier.as_ref(), item, self.with_children)))
             .collect();
         let results: Vec<_> = futures::stream::iter(steps)
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
-        for result in results {
-            let (outcomes, rejected) = result?;
-            applied.letters.extend(self.rejected(&rejected));
-            self.tally(outcomes, &mut applied);
+        for (item, result) in results {
+            match result {
+                Ok((outcomes, rejected)) => {
+                    self.succeeded();
+                    applied.letters.extend(self.rejected(&rejected));
+                    self.tally(outcomes, &mut applied);
+                }
+                Err(e) => {
+                    let error = self.failed(e)?;
+                    let (kind, id) = (item.record.kind(), item.id.clone());
+                    applied
+                        .letters
+                        .push(self.read_again_letter(kind, &id, Some(item), &error));
+                    applied.read_again.push((kind, id));
+                }
+            }
         }
         Ok(applied)
+    }
+
+    /// A record's request went through: the platform is up.
+    fn succeeded(&self) {
+        self.failed_in_a_row.store(0, Ordering::Relaxed);
+    }
+
+    /// A record's request failed: when it failed past the connector's retries (transient
+    /// trouble), the record is read again later, and this answers the error's text; `Err` for any
+    /// other error, and once [`FAILURES_IN_A_ROW`] records failed one after the other (the
+    /// platform is down: the pass stops, its cursor where it was).
+    fn failed(&self, error: EngineError) -> Result<String, EngineError> {
+        let transient = matches!(&error, EngineError::Connect(e) if e.is_transient());
+        if !transient {
+            return Err(error);
+        }
+        let in_a_row = self.failed_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        if in_a_row >= FAILURES_IN_A_ROW {
+            return Err(error);
+        }
+        tracing::info!(from = %self.from(), error = %error, "A record's request failed after its retries; it is read again later.");
+        Ok(error.to_string())
+    }
+
+    /// The dead letter of a record to read again: the error, and the record as last read.
+    fn read_again_letter(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+        read: Option<&Observed>,
+        error: &str,
+    ) -> NewDeadLetter {
+        let read = read
+            .and_then(|observed| serde_json::to_value(observed).ok())
+            .unwrap_or(serde_json::Value::Null);
+        NewDeadLetter {
+            kind,
+            side: self.from(),
+            source_id: id.clone(),
+            reason: READ_AGAIN.to_owned(),
+            record: serde_json::json!({ "error": error, "read": read }),
+        }
     }
 
     /// Counts a step's outcomes and keeps what its commit needs.
@@ -303,8 +401,9 @@ impl Direction {
         self.release(&applied.settled).await
     }
 
-    /// Reads `named` records of this side one by one and applies them, then the parents they
-    /// wait for, a bounded number of generations deep. Answers whether any parent was read.
+    /// Reads `named` records of this side by id and applies them ([`NAMED_AT_ONCE`] at a
+    /// time, [`CONCURRENCY`] in flight), then the parents they wait for, a bounded number of
+    /// generations deep. Answers whether any parent was read.
     async fn read_named(
         &self,
         mut named: Vec<(RecordKind, PlatformId)>,
@@ -313,12 +412,9 @@ impl Direction {
         let mut parents_read = false;
         for _depth in 0..MAX_PARENT_DEPTH {
             let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
-            for (kind, id) in &named {
-                if !self.kinds.contains(kind) {
-                    continue;
-                }
-                let page = self.applier.source.read_one(*kind, id).await?;
-                let applied = self.apply_page(&page).await?;
+            named.retain(|(kind, _)| self.kinds.contains(kind));
+            for batch in named.chunks(NAMED_AT_ONCE) {
+                let applied = self.read_batch(batch).await?;
                 for parent in &applied.parents {
                     let wanted = (parent.kind, parent.id.clone());
                     if parent.side == self.from() && !parents.contains(&wanted) {
@@ -334,6 +430,100 @@ impl Direction {
             named = parents;
         }
         Ok(parents_read)
+    }
+
+    /// Reads `batch` by id and applies it, [`CONCURRENCY`] records in flight. A record whose
+    /// read or write fails past the retries is in the answer's `read_again` (and letters).
+    async fn read_batch(&self, batch: &[(RecordKind, PlatformId)]) -> Result<Applied, EngineError> {
+        let reads: Vec<_> = batch
+            .iter()
+            .map(|(kind, id)| self.read_and_apply(*kind, id))
+            .collect();
+        let results: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let mut applied = Applied::default();
+        for (kind, id, result) in results {
+            match result {
+                Ok(one) => applied.merge(one),
+                Err(e) => {
+                    let error = self.failed(e)?;
+                    applied
+                        .letters
+                        .push(self.read_again_letter(kind, id, None, &error));
+                    applied.read_again.push((kind, id.clone()));
+                }
+            }
+        }
+        Ok(applied)
+    }
+
+    /// Reads one record by id and applies it.
+    async fn read_and_apply<'a>(
+        &self,
+        kind: RecordKind,
+        id: &'a PlatformId,
+    ) -> (RecordKind, &'a PlatformId, Result<Applied, EngineError>) {
+        let result = match self.applier.source.read_one(kind, id).await {
+            Ok(page) => {
+                self.succeeded();
+                self.apply_page(&page).await
+            }
+            Err(e) => Err(EngineError::from(e)),
+        };
+        (kind, id, result)
+    }
+
+    /// Reads the records kept to be read again on this side, by id, and applies them; settles
+    /// the letters of those that went through. With `last`, those still to read again are
+    /// reported in flight.
+    async fn retry_read_again(
+        &self,
+        report: &mut PassReport,
+        last: bool,
+    ) -> Result<(), EngineError> {
+        let store = self.applier.store.as_ref();
+        let letters = letters_for(store, self.from(), READ_AGAIN).await?;
+        let letters: Vec<_> = letters
+            .into_iter()
+            .filter(|l| self.kinds.contains(&l.kind))
+            .collect();
+        for batch in letters.chunks(NAMED_AT_ONCE) {
+            let named: Vec<(RecordKind, PlatformId)> = batch
+                .iter()
+                .map(|l| (l.kind, l.source_id.clone()))
+                .collect();
+            let applied = self.read_batch(&named).await?;
+            let settled: Vec<DeadLetterId> = batch
+                .iter()
+                .filter(|l| !applied.read_again.contains(&(l.kind, l.source_id.clone())))
+                .map(|l| l.id)
+                .collect();
+            let still: Vec<String> = batch
+                .iter()
+                .filter(|l| applied.read_again.contains(&(l.kind, l.source_id.clone())))
+                .map(|l| {
+                    format!(
+                        "{} {} on the {} side waits to be read again (failed {} times)",
+                        l.kind,
+                        l.source_id,
+                        l.side,
+                        l.attempts + 1
+                    )
+                })
+                .collect();
+            // What it waits for now is reported by the parked records' own retry.
+            self.commit(applied, None, &mut PassReport::default())
+                .await?;
+            for id in settled {
+                store.drop_dead_letter(id).await?;
+            }
+            if last {
+                report.in_flight.extend(still);
+            }
+        }
+        Ok(())
     }
 
     /// Tries the records parked as waiting on this side again. With `last`, what still waits
@@ -360,10 +550,23 @@ impl Direction {
             if !self.kinds.contains(&observed.record.kind()) {
                 continue;
             }
-            let (outcomes, rejected) =
-                step(self.applier.as_ref(), &observed, self.with_children).await?;
-            applied.letters.extend(self.rejected(&rejected));
-            self.tally(outcomes, &mut applied);
+            match step(self.applier.as_ref(), &observed, self.with_children).await {
+                Ok((outcomes, rejected)) => {
+                    self.succeeded();
+                    applied.letters.extend(self.rejected(&rejected));
+                    self.tally(outcomes, &mut applied);
+                }
+                // It stays parked, in flight: tried again on the next pass.
+                Err(e) => {
+                    let error = self.failed(e)?;
+                    applied.waiting.push(format!(
+                        "{} {} on the {} side waits to be tried again ({error})",
+                        observed.record.kind(),
+                        observed.id,
+                        observed.side
+                    ));
+                }
+            }
         }
         let waited_for: Vec<(RecordKind, PlatformId)> = applied
             .parents
@@ -404,6 +607,11 @@ impl Direction {
             })
             .collect()
     }
+}
+
+/// A step's future with the item it applies.
+async fn keyed<T>(item: &Observed, step: impl std::future::Future<Output = T>) -> (&Observed, T) {
+    (item, step.await)
 }
 
 /// A waiting record, named for people: `ticket 12 on the old side waits for contact 5 on the

@@ -10,15 +10,20 @@
 //!   by the plan's rules, and stored.
 //! - [`metrics`]: changes applied, echoes suppressed, lag percentiles.
 //! - [`status`]: each direction's status in the store, and drain.
+//! - [`reconcile`]: the scheduled full verify beside the bridge; the drift it finds is named to
+//!   the bridge and repaired by an ordinary pass.
 
 pub mod bridge;
 pub mod conflicts;
 mod direction;
 pub(crate) use direction::DELETED;
 pub mod metrics;
+pub mod reconcile;
 pub mod status;
 
-pub use bridge::{Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS};
+pub use bridge::{
+    Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS, notifications_gate, written_sides,
+};
 pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
 pub use status::{DirectionStatus, Drained, InFlight, drain};

@@ -36,8 +36,12 @@ pub struct DirectionStatus {
     pub positions: BTreeMap<String, Option<DateTime<Utc>>>,
     /// Every change made on `from` before this time is applied on the other side.
     pub caught_up_to: Option<DateTime<Utc>>,
-    /// Records still waiting for a parent, named.
+    /// Records still waiting for a parent or to be read again, named.
     pub in_flight: Vec<String>,
+    /// Records whose read or write failed past the connector's retries, kept in the dead letters
+    /// to be read again by id on the next passes (see [`crate::READ_AGAIN`]).
+    #[serde(default)]
+    pub read_again: usize,
     /// Lag of applied changes since `cutover serve` started, in seconds.
     pub lag: LagPercentiles,
     /// Changes written to the other side since `cutover serve` started.
@@ -124,6 +128,9 @@ pub struct InFlight {
     pub behind_seconds: Option<f64>,
     /// Records waiting for a parent (parked in the dead letters).
     pub waiting: usize,
+    /// Records whose read or write failed past the connector's retries, to be read again
+    /// (kept in the dead letters as [`crate::READ_AGAIN`]).
+    pub read_again: usize,
     /// When the oldest of them was first parked.
     pub oldest_waiting: Option<DateTime<Utc>>,
     /// The waiting records, named, as the last pass reported them.
@@ -150,6 +157,7 @@ impl std::fmt::Display for InFlight {
         if let Some(oldest) = self.oldest_waiting {
             write!(f, ", the oldest since {}", oldest.to_rfc3339())?;
         }
+        write!(f, ", {} to read again", self.read_again)?;
         for name in &self.names {
             write!(f, "\n  {name}")?;
         }
@@ -213,6 +221,7 @@ pub async fn behind(
             continue;
         }
         let parked = crate::backfill::parked(store, *side).await?;
+        let read_again = read_again(store, *side).await?;
         let caught_up_to = status.and_then(|s| s.caught_up_to);
         behind.push(InFlight {
             from: *side,
@@ -221,9 +230,19 @@ pub async fn behind(
             behind_seconds: caught_up_to
                 .map(|t| (asked - t).num_milliseconds().max(0) as f64 / 1000.0),
             waiting: parked.len(),
+            read_again,
             oldest_waiting: parked.iter().map(|l| l.first_seen).min(),
             names: status.map(|s| s.in_flight.clone()).unwrap_or_default(),
         });
     }
     Ok(behind)
+}
+
+/// How many records of `side` wait to be read again (see [`crate::READ_AGAIN`]).
+pub(crate) async fn read_again(store: &dyn Store, side: Side) -> Result<usize, EngineError> {
+    Ok(
+        crate::backfill::letters_for(store, side, crate::backfill::READ_AGAIN)
+            .await?
+            .len(),
+    )
 }

@@ -4,7 +4,7 @@
 //! links, waiting, drops, holes), dry-run writes, the cursor in the store, verification's
 //! comparison of read records, the inventory's losses. The others run whole moves over real
 //! HTTP between the emulators (crates/sim): `zendesk_e2e` (with `fidelity`, read straight from
-//! both emulators' APIs) and `freshdesk_e2e`.
+//! both emulators' APIs) and `freshdesk_e2e`, and the bridge's read-again path (`read_again`).
 
 #![allow(
     clippy::unwrap_used,
@@ -20,7 +20,9 @@ mod exactly_once;
 mod fidelity;
 mod freshdesk_e2e;
 mod inventory;
+mod live;
 mod origins;
+mod read_again;
 mod rules_e2e;
 mod rules_from_freshdesk;
 mod stand_in;

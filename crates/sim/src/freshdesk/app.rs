@@ -1,7 +1,7 @@
 //! The emulator's application state and how it starts.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::Duration;
 
 use axum::http::StatusCode;
@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::automation;
 use super::config::{FreshdeskOptions, PlanLimits};
+use super::email_switches::EmailNotifications;
 use super::errors::ApiError;
 use super::store::FreshdeskState;
 use super::{realistic, seed, solutions, time_entries};
@@ -72,6 +73,8 @@ pub struct App {
     pub(super) webhooks: Dispatcher,
     /// The emulated hour (Unix seconds / 3600) of the last pass of the time-triggered rules.
     last_pass_hour: AtomicI64,
+    /// Admin > Email Notifications (requester notifications).
+    email_notifications: Mutex<EmailNotifications>,
 }
 
 /// How far behind Freshdesk's search is, in seconds, when lateness is on: "updates can take a
@@ -125,6 +128,7 @@ impl App {
             now,
             &Lateness::new(clock.clone(), faults.clone()),
         );
+        let email_notifications = Mutex::new(EmailNotifications::from_options(&opts));
         let app = Arc::new(Self {
             state: RwLock::new(state),
             limiters: Limiters::new(opts.limits()),
@@ -134,6 +138,7 @@ impl App {
             faults,
             webhooks,
             last_pass_hour: AtomicI64::new(now.div_euclid(3600)),
+            email_notifications,
         });
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(hourly(Arc::downgrade(&app), shutdown));
@@ -186,6 +191,22 @@ impl App {
     /// The account's request limiter (to change the budget at run time).
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.limiters.account
+    }
+
+    /// The requester notification switches in force (Admin > Email Notifications).
+    pub fn email_notifications(&self) -> EmailNotifications {
+        *self
+            .email_notifications
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Turns requester notifications on or off, as an admin does in the web interface.
+    pub fn set_email_notifications(&self, switches: EmailNotifications) {
+        *self
+            .email_notifications
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = switches;
     }
 
     /// E-mails sent to customers so far.

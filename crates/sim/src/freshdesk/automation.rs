@@ -86,13 +86,15 @@ pub(crate) fn ticket_created(app: &App, st: &mut FreshdeskState, ticket_id: u64,
     let text = str_of(ticket, "description_text").unwrap_or("").to_owned();
     if source == 10 {
         notify(st, "outbound_email", ticket_id, &text, &[], now);
-    } else if app.opts.acknowledge_new_tickets && ACKNOWLEDGED_SOURCES.contains(&source) {
+    } else if app.email_notifications().new_ticket_created && ACKNOWLEDGED_SOURCES.contains(&source)
+    {
         notify(st, "ticket_received", ticket_id, &text, &[], now);
     }
     fire(app, st, ticket_id, ON_CREATE, &[], now);
 }
 
-/// After a ticket changes through the API: resolved and closed e-mails, then the update rules.
+/// After a ticket changes through the API: resolved and closed e-mails (when Admin > Email
+/// Notifications has them on), then the update rules.
 /// `changed` names the changed fields (`status`, `priority`, …, `reply_sent`, `note_added`).
 pub(crate) fn ticket_updated(
     app: &App,
@@ -104,10 +106,11 @@ pub(crate) fn ticket_updated(
     if changed.is_empty() {
         return;
     }
+    let switches = app.email_notifications();
     if changed.iter().any(|c| c == "status") {
         let status = st.tickets.get(&ticket_id).and_then(|t| u64_of(t, "status"));
         match status {
-            Some(4) => notify(
+            Some(4) if switches.agent_solves_ticket => notify(
                 st,
                 "ticket_resolved",
                 ticket_id,
@@ -115,7 +118,7 @@ pub(crate) fn ticket_updated(
                 &[],
                 now,
             ),
-            Some(5) => notify(
+            Some(5) if switches.agent_closes_ticket => notify(
                 st,
                 "ticket_closed",
                 ticket_id,

@@ -110,6 +110,10 @@ pub struct FreshdeskOptions {
     /// Whether the "new ticket created" e-mail to the requester is on (e-mail, portal and
     /// feedback-widget tickets).
     pub acknowledge_new_tickets: bool,
+    /// Whether the other requester notifications of Admin > Email Notifications are on: a
+    /// public note by an agent, the ticket resolved, the ticket closed (each e-mails the
+    /// requester). On in a new account; `/_sim/email_notifications` changes them while running.
+    pub requester_notifications: bool,
     /// Wait before the first webhook retry (doubles per retry).
     pub webhook_retry_base: Duration,
     /// Attempts per webhook invocation.
@@ -133,6 +137,7 @@ impl Default for FreshdeskOptions {
             faults: FaultConfig::default(),
             start_time: None,
             acknowledge_new_tickets: true,
+            requester_notifications: true,
             webhook_retry_base: Duration::from_secs(1),
             webhook_attempts: 4,
             allow_external_webhooks: false,

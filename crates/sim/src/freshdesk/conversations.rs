@@ -231,7 +231,8 @@ pub(crate) async fn reply_to(
 
 /// `POST /api/v2/tickets/{id}/notes`: `private` (default true), `incoming` (default false),
 /// `user_id` (the author, default the API user), `notify_emails`. Private notes e-mail nobody;
-/// a public note by an agent e-mails the requester.
+/// a public note by an agent e-mails the requester when Admin > Email Notifications has "Agent
+/// adds comment to ticket" on.
 pub(crate) async fn note(
     State(app): State<Arc<App>>,
     Extension(actor): Extension<Actor>,
@@ -302,7 +303,7 @@ pub(crate) async fn note(
             stats.insert("requester_responded_at".into(), json!(iso(now)));
         }
     });
-    if !private && !incoming && by_agent {
+    if !private && !incoming && by_agent && app.email_notifications().agent_adds_comment {
         automation::notify(&mut st, "public_note", id, &text, &[], now);
     }
     automation::ticket_updated(&app, &mut st, id, &["note_added".to_owned()], now);

@@ -11,6 +11,7 @@ mod automation;
 mod config;
 mod contacts;
 mod conversations;
+mod email_switches;
 mod errors;
 mod fields;
 mod indexed;
@@ -28,4 +29,5 @@ mod time_entries;
 
 pub use app::{App, FreshdeskService, FreshdeskSim, SEARCH_LAG_SECONDS};
 pub use config::{FreshdeskOptions, Plan};
+pub use email_switches::EmailNotifications;
 pub use errors::{ApiError, FieldError};

@@ -14,7 +14,8 @@ use serde_json::Value;
 use super::app::{App, FreshdeskService};
 use super::errors::{ApiError, FieldError};
 use super::{
-    admin, auth, contacts, conversations, rule_admin, search, solutions, tickets, time_entries,
+    admin, auth, contacts, conversations, email_switches, rule_admin, search, solutions, tickets,
+    time_entries,
 };
 use crate::control;
 use crate::faults::{self, RecordShape};
@@ -194,6 +195,10 @@ pub(crate) fn service(app: Arc<App>) -> FreshdeskService {
         .merge(files)
         .layer(from_fn_with_state(app.faults.clone(), faults::middleware))
         .merge(control::routes::<App>())
+        .route(
+            "/_sim/email_notifications",
+            get(email_switches::show).put(email_switches::set),
+        )
         .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
         .with_state(app)
 }

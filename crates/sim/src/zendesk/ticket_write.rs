@@ -1,18 +1,19 @@
 //! Creating and changing tickets: shared by `POST /tickets`, `PUT /tickets/{id}`, the bulk
-//! endpoints and the import API. Each returns the audit Zendesk answers with; notifications and
-//! webhook events are recorded on the way (never for imports).
+//! endpoints and the import API. Each returns the audit Zendesk answers with; the e-mails the
+//! account's triggers send ([`triggers::notify`]) and webhook events are recorded on the way
+//! (never for imports).
 
 use serde_json::{Map, Value, json};
 
 use super::auth::Actor;
 use super::errors::{ApiError, FieldError};
 use super::events::{self, Pending};
-use super::json::{self, iso};
+use super::json;
 use super::model::{Comment, Role, Status, Ticket, TicketEvent};
 use super::seed::new_user;
 use super::store::ZendeskState;
 use super::ticket_input::{self, CommentInput, Mode, RequesterRef, TicketPatch};
-use crate::notify::Notification;
+use super::triggers::{self, Update};
 
 /// What a write did, for the answer and the webhooks.
 #[derive(Debug)]
@@ -20,6 +21,8 @@ pub(crate) struct Written {
     pub(crate) ticket_id: u64,
     pub(crate) audit: Value,
     pub(crate) events: Vec<Pending>,
+    /// The change as the triggers see it (none for an import, which runs no trigger).
+    pub(crate) update: Option<Update>,
 }
 
 fn ticket_object(body: &Value) -> Result<&Map<String, Value>, ApiError> {
@@ -228,35 +231,6 @@ fn change_events(
         .collect()
 }
 
-fn notify(
-    st: &mut ZendeskState,
-    t: &Ticket,
-    kind: &str,
-    rule: &str,
-    subject: String,
-    body: String,
-    now: i64,
-) -> Option<Value> {
-    let requester = st.users.get(&t.requester_id)?;
-    let to = requester.email.clone()?;
-    st.notifications.push(Notification {
-        id: 0,
-        kind: kind.to_owned(),
-        ticket_id: Some(t.id),
-        recipient_id: Some(t.requester_id),
-        to,
-        subject: subject.clone(),
-        body: body.clone(),
-        created_at: iso(now),
-        rule: rule.to_owned(),
-    });
-    let id = st.ids.next_id();
-    Some(json!({
-        "body": body, "id": id, "recipients": [t.requester_id], "subject": subject, "type": "Notification",
-        "via": {"channel": "rule", "source": {"from": {"deleted": false, "id": id, "revision_id": 1, "title": rule}, "rel": "trigger"}},
-    }))
-}
-
 /// Creates a ticket from `{"ticket": {...}}` (create, bulk create or import).
 pub(crate) fn create(
     st: &mut ZendeskState,
@@ -341,24 +315,17 @@ pub(crate) fn create(
         .map(|c| json::comment_event(st, c, &st.base))
         .collect();
     audit_events.extend(change_events(st, &changes, true));
-    if mode != Mode::Import && t.comments.first().is_some_and(|c| c.public) {
-        let (kind, rule) = if requester_id == submitter_id {
-            (
-                "ticket_received",
-                "Notify requester and CCs of received request",
-            )
-        } else {
-            (
-                "ticket_created_for_requester",
-                "Notify requester of new proactive ticket",
-            )
-        };
-        let subject = format!("[{}] {}", "Cutover Sim", t.subject);
-        let body = format!(
-            "Your request (#{}) has been received and is being reviewed by our support staff.\n\n{first_body}",
-            t.id
-        );
-        audit_events.extend(notify(st, &t, kind, rule, subject, body, now));
+    let update = (mode != Mode::Import).then(|| Update {
+        ticket_id: t.id,
+        created: true,
+        current_user: actor.user_id,
+        role: actor.role,
+        via: t.via,
+        comments: t.comments.iter().map(|c| (c.author_id, c.public)).collect(),
+        changes: changes.clone(),
+    });
+    if let Some(update) = &update {
+        audit_events.extend(triggers::notify(st, &t, update, now));
     }
     let recipient = t.comments.first().and_then(|c| c.recipient_id);
     let audit = json::audit(
@@ -390,6 +357,7 @@ pub(crate) fn create(
         ticket_id,
         audit,
         events,
+        update,
     })
 }
 
@@ -422,7 +390,6 @@ pub(crate) fn update(
     {
         return Err(ApiError::update_conflict());
     }
-    let old_status = t.status;
     let mut changes = apply_fields(&mut t, &patch, now);
     if let Some(RequesterRef::Id(r)) = patch.requester {
         t.requester_id = r;
@@ -447,39 +414,6 @@ pub(crate) fn update(
             events::comment_event(st, c),
         ));
     }
-    let public_reply = t
-        .comments
-        .iter()
-        .find(|c| comment_ids.contains(&c.id) && c.public && c.author_id != t.requester_id)
-        .map(|c| c.body.clone());
-    if let Some(body) = public_reply {
-        let subject = format!("[Cutover Sim] Re: {}", t.subject);
-        audit_events.extend(notify(
-            st,
-            &t,
-            "comment_added",
-            "Notify requester and CCs of comment update",
-            subject,
-            body,
-            now,
-        ));
-    }
-    if t.status == Status::Solved && old_status != Status::Solved {
-        let subject = format!("[Cutover Sim] Your request #{} has been solved", t.id);
-        let body = format!(
-            "Your request ({}) has been solved. Reply to this e-mail to reopen it.",
-            t.subject
-        );
-        audit_events.extend(notify(
-            st,
-            &t,
-            "ticket_solved",
-            "Notify requester of solved request",
-            subject,
-            body,
-            now,
-        ));
-    }
     for (field, previous, current) in &changes {
         if let Some(kind) = events::ticket_change_type(field) {
             pending.push(events::ticket_pending(
@@ -492,6 +426,21 @@ pub(crate) fn update(
     }
     t.updated_at = now;
     t.generated_at = now;
+    let update = Update {
+        ticket_id: id,
+        created: false,
+        current_user: actor.user_id,
+        role: actor.role,
+        via: "api",
+        comments: t
+            .comments
+            .iter()
+            .filter(|c| comment_ids.contains(&c.id))
+            .map(|c| (c.author_id, c.public))
+            .collect(),
+        changes: changes.clone(),
+    };
+    audit_events.extend(triggers::notify(st, &t, &update, now));
     st.events.push(TicketEvent {
         id: audit_id,
         ticket_id: id,
@@ -520,6 +469,7 @@ pub(crate) fn update(
         ticket_id: id,
         audit,
         events: pending,
+        update: Some(update),
     })
 }
 

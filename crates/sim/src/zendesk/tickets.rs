@@ -192,7 +192,9 @@ pub(crate) async fn create(
     }
     let written = ticket_write::create(&mut st, obj, &actor, Mode::Create, now)?;
     events::emit(&app, &st, written.events);
-    triggers::fire(&app, &st, written.ticket_id, true);
+    if let Some(update) = &written.update {
+        triggers::fire(&app, &st, update);
+    }
     let t = st
         .tickets
         .get(&written.ticket_id)
@@ -230,7 +232,9 @@ pub(crate) async fn update(
     let obj = ticket_of(&body)?;
     let written = ticket_write::update(&mut st, id, obj, &actor, now)?;
     events::emit(&app, &st, written.events);
-    triggers::fire(&app, &st, id, false);
+    if let Some(update) = &written.update {
+        triggers::fire(&app, &st, update);
+    }
     let t = st.tickets.get(&id).ok_or_else(ApiError::not_found)?;
     let out = json!({"ticket": json::ticket(&st, t, &app.base, false), "audit": written.audit});
     Ok(reply(StatusCode::OK, &out))
@@ -282,8 +286,8 @@ pub(crate) fn bulk_create(
         match ticket_write::create(&mut st, obj, actor, mode, now) {
             Ok(written) => {
                 events::emit(app, &st, written.events);
-                if mode == Mode::Create {
-                    triggers::fire(app, &st, written.ticket_id, true);
+                if let Some(update) = &written.update {
+                    triggers::fire(app, &st, update);
                 }
                 results.push(json!({"account_id": events::ACCOUNT_ID, "id": written.ticket_id, "index": index}));
             }
@@ -345,7 +349,9 @@ pub(crate) async fn update_many(
         match ticket_write::update(&mut st, *id, obj, &actor, now) {
             Ok(written) => {
                 events::emit(&app, &st, written.events);
-                triggers::fire(&app, &st, *id, false);
+                if let Some(update) = &written.update {
+                    triggers::fire(&app, &st, update);
+                }
                 results.push(
                     json!({"id": id, "action": "update", "success": true, "status": "Updated"}),
                 );

@@ -1,50 +1,208 @@
-//! Triggers that call webhooks: after a ticket is created or updated through the API (never
-//! by the import API, as on Zendesk), each active trigger whose conditions the ticket meets runs
-//! its `notification_webhook` actions (`value: [webhook_id, body]`), delivering the body with
-//! its placeholders filled to the webhook, signed with the webhook's secret. Only webhooks made
-//! for triggers (subscription `conditional_ticket_events`) are called this way, as on Zendesk.
+//! Triggers: after a ticket is created or updated through the API (never by the import API, as
+//! on Zendesk), each active trigger whose conditions the change meets runs its actions, in
+//! position order: `notification_user` (`value: [recipient, subject, body]`) e-mails the
+//! recipient (recorded in the notification log, listed at `/_sim/notifications`, and in the
+//! audit), and `notification_webhook` (`value: [webhook_id, body]`) delivers the body with its
+//! placeholders filled to the webhook, signed with the webhook's secret. Only webhooks made for
+//! triggers (subscription `conditional_ticket_events`) are called this way, as on Zendesk.
 //!
-//! Conditions understood: `update_type` (`Create`, `Change`), `status`, `priority`, `type`,
-//! `group_id`, `assignee_id`, `current_tags` (`includes`, `not_includes`). A trigger with any
-//! other condition does not fire here (the emulator cannot tell whether it would).
+//! So, as on Zendesk, which e-mails a customer gets is the account's triggers' doing: a new
+//! account's default triggers e-mail the requester of a request received, of a public comment
+//! and of a solved request, and an account (or cutover) can switch them off or narrow them.
+//!
+//! Conditions understood: `update_type` (`Create`, `Change`); `status` (`is`, `is_not`,
+//! `less_than`, `greater_than`, `changed`, `not_changed`, `value` (changed to), `not_value`,
+//! `value_previous` (changed from), `not_value_previous`); `priority`, `type`, `group_id`
+//! (`is`, `is_not`); `assignee_id` (those and `changed`, `not_changed`, with the values
+//! `current_user` and `requester_id`); `current_tags` (`includes`, `not_includes`);
+//! `comment_is_public` (`true`/`public`: a public comment was added; `false`/`private`: a private
+//! one; `not_relevant`: any); `ticket_is_public`; `current_user` (`is`, `is_not` a user id: the
+//! user making the change, the token's owner for an API write); `role` (the current user's:
+//! `end_user`, `agent`, `admin`); `via_id` (the channel the change came by: 5 for the API, the
+//! create's `via_id` for a new ticket). A trigger with any other condition does not fire here
+//! (the emulator cannot tell whether it would).
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::app::App;
 use super::events::{ACCOUNT_ID, auth_header, ulid};
 use super::json::iso;
-use super::model::Ticket;
+use super::model::{Role, Status, Ticket};
 use super::store::ZendeskState;
+use crate::notify::Notification;
 use crate::webhooks::{Delivery, HmacSigner};
 
-/// Runs the triggers for ticket `ticket_id` after it was created (`created`) or updated.
-pub(crate) fn fire(app: &App, st: &ZendeskState, ticket_id: u64, created: bool) {
-    let Some(ticket) = st.tickets.get(&ticket_id).filter(|t| !t.deleted) else {
-        return;
-    };
+/// One change to a ticket, as the triggers see it.
+#[derive(Debug, Clone)]
+pub(crate) struct Update {
+    /// The ticket.
+    pub(crate) ticket_id: u64,
+    /// Made by a create (else an update).
+    pub(crate) created: bool,
+    /// The user making the change (the token's owner for the API).
+    pub(crate) current_user: u64,
+    /// That user's role.
+    pub(crate) role: Role,
+    /// The channel the change came by (`via.channel`).
+    pub(crate) via: &'static str,
+    /// Each comment added now: its author, and whether it is public.
+    pub(crate) comments: Vec<(u64, bool)>,
+    /// `(field, previous, current)` of each field changed.
+    pub(crate) changes: Vec<(String, Value, Value)>,
+}
+
+impl Update {
+    fn changed(&self, field: &str) -> Option<(&Value, &Value)> {
+        self.changes
+            .iter()
+            .find(|(f, _, _)| f == field)
+            .map(|(_, before, after)| (before, after))
+    }
+}
+
+/// The active triggers whose conditions `u` meets, in position order.
+fn matching(st: &ZendeskState, ticket: &Ticket, u: &Update) -> Vec<Map<String, Value>> {
     let Some(triggers) = st.config_of("triggers") else {
-        return;
+        return Vec::new();
     };
     let mut active: Vec<&Map<String, Value>> = triggers
         .values()
         .filter(|t| t.get("active").and_then(Value::as_bool) != Some(false))
         .collect();
     active.sort_by_key(|t| t.get("position").and_then(Value::as_u64).unwrap_or(0));
-    for trigger in active {
-        if !meets(trigger, ticket, created) {
-            continue;
-        }
-        for action in trigger
-            .get("actions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if action.get("field").and_then(Value::as_str) == Some("notification_webhook") {
-                call(app, st, ticket, action);
+    active
+        .into_iter()
+        .filter(|t| meets(t, ticket, u))
+        .cloned()
+        .collect()
+}
+
+fn actions<'a>(trigger: &'a Map<String, Value>, field: &'a str) -> impl Iterator<Item = &'a Value> {
+    trigger
+        .get("actions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(move |a| a.get("field").and_then(Value::as_str) == Some(field))
+}
+
+/// Runs the `notification_user` actions of the triggers `u` meets on `ticket` (not yet stored):
+/// records each e-mail and answers the audit's `Notification` events.
+pub(crate) fn notify(st: &mut ZendeskState, ticket: &Ticket, u: &Update, now: i64) -> Vec<Value> {
+    let mut events = Vec::new();
+    for trigger in matching(st, ticket, u) {
+        let title = trigger
+            .get("title")
+            .and_then(Value::as_str)
+            .unwrap_or("trigger")
+            .to_owned();
+        let trigger_id = trigger.get("id").and_then(Value::as_u64).unwrap_or(0);
+        for action in actions(&trigger, "notification_user") {
+            let Some(value) = action.get("value").and_then(Value::as_array) else {
+                continue;
+            };
+            let text = |n: usize| value.get(n).and_then(Value::as_str).unwrap_or("");
+            let recipients = recipients(st, ticket, u, value.first());
+            if recipients.is_empty() {
+                continue;
             }
+            let fill = placeholders(st, ticket, u);
+            let subject = render(text(1), &fill);
+            let body = render(text(2), &fill);
+            for (id, to) in &recipients {
+                st.notifications.push(Notification {
+                    id: 0,
+                    kind: kind_of(&title).to_owned(),
+                    ticket_id: Some(ticket.id),
+                    recipient_id: Some(*id),
+                    to: to.clone(),
+                    subject: subject.clone(),
+                    body: body.clone(),
+                    created_at: iso(now),
+                    rule: title.clone(),
+                });
+            }
+            let id = st.ids.next_id();
+            let ids: Vec<u64> = recipients.iter().map(|(id, _)| *id).collect();
+            events.push(json!({
+                "body": body, "id": id, "recipients": ids, "subject": subject, "type": "Notification",
+                "via": {"channel": "rule", "source": {"from": {"deleted": false, "id": trigger_id, "revision_id": 1, "title": title}, "rel": "trigger"}},
+            }));
+        }
+    }
+    events
+}
+
+/// The kind a notification is listed with: what the default trigger that sent it is for.
+fn kind_of(title: &str) -> &'static str {
+    match title {
+        "Notify requester and CCs of received request" => "ticket_received",
+        "Notify requester of new proactive ticket" => "ticket_created_for_requester",
+        "Notify requester and CCs of comment update" => "comment_added",
+        "Notify requester of solved request" => "ticket_solved",
+        "Notify assignee of assignment" => "assignment",
+        "Notify assignee of comment update" | "Notify assignee of reopened ticket" => {
+            "assignee_update"
+        }
+        "Notify all agents of received request" => "agents_ticket_received",
+        _ => "trigger_notification",
+    }
+}
+
+/// The users (with an e-mail address) a `notification_user` recipient names, but the one who
+/// made the change.
+fn recipients(
+    st: &ZendeskState,
+    t: &Ticket,
+    u: &Update,
+    recipient: Option<&Value>,
+) -> Vec<(u64, String)> {
+    let ids: Vec<u64> = match recipient {
+        Some(Value::String(s)) => match s.as_str() {
+            "requester_id" => vec![t.requester_id],
+            "requester_and_ccs" => {
+                let mut ids = vec![t.requester_id];
+                ids.extend(t.email_cc_ids.iter().chain(&t.collaborator_ids).copied());
+                ids
+            }
+            "assignee_id" => t.assignee_id.into_iter().collect(),
+            "current_user" => vec![u.current_user],
+            "all_agents" => st
+                .users
+                .values()
+                .filter(|x| x.role != Role::EndUser && x.active)
+                .map(|x| x.id)
+                .collect(),
+            other => other.parse().into_iter().collect(),
+        },
+        Some(Value::Number(n)) => n.as_u64().into_iter().collect(),
+        _ => Vec::new(),
+    };
+    let mut out: Vec<(u64, String)> = Vec::new();
+    // Nobody is e-mailed their own update: the current user, or the author of the comment.
+    let own = |id: u64| id == u.current_user || u.comments.iter().any(|(a, _)| *a == id);
+    for id in ids.into_iter().filter(|id| !own(*id)) {
+        let Some(email) = st.users.get(&id).and_then(|x| x.email.clone()) else {
+            continue;
+        };
+        if !out.iter().any(|(seen, _)| *seen == id) {
+            out.push((id, email));
+        }
+    }
+    out
+}
+
+/// Runs the `notification_webhook` actions of the triggers the change `u` meets, once the ticket
+/// is stored.
+pub(crate) fn fire(app: &App, st: &ZendeskState, u: &Update) {
+    let Some(ticket) = st.tickets.get(&u.ticket_id).filter(|t| !t.deleted) else {
+        return;
+    };
+    for trigger in matching(st, ticket, u) {
+        for action in actions(&trigger, "notification_webhook") {
+            call(app, st, ticket, u, action);
         }
     }
 }
@@ -58,52 +216,159 @@ fn conditions<'a>(trigger: &'a Map<String, Value>, key: &str) -> Vec<&'a Value> 
     nested.or(top).into_iter().flatten().collect()
 }
 
-fn meets(trigger: &Map<String, Value>, ticket: &Ticket, created: bool) -> bool {
+fn meets(trigger: &Map<String, Value>, ticket: &Ticket, u: &Update) -> bool {
     let all = conditions(trigger, "all");
     let any = conditions(trigger, "any");
     if all.is_empty() && any.is_empty() {
         return false;
     }
-    let test = |c: &&Value| condition(c, ticket, created).unwrap_or(false);
+    let test = |c: &&Value| condition(c, ticket, u).unwrap_or(false);
     all.iter().all(test) && (any.is_empty() || any.iter().any(test))
 }
 
-/// Whether `ticket` meets one condition; `None` for a condition the emulator cannot evaluate.
-fn condition(c: &Value, t: &Ticket, created: bool) -> Option<bool> {
+/// A condition's value as text (`true`, `5`, `solved`; empty for null).
+fn text_of(v: Option<&Value>) -> String {
+    match v {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    }
+}
+
+/// Zendesk's via id of a `via.channel`.
+fn via_id(channel: &str) -> u64 {
+    match channel {
+        "web" => 0,
+        "email" => 4,
+        "chat" => 29,
+        "voice" => 34,
+        "rule" => 8,
+        _ => 5,
+    }
+}
+
+/// A user id as a condition names it: a number, or `current_user` / `requester_id`.
+fn user_value(value: &str, t: &Ticket, u: &Update) -> String {
+    match value {
+        "current_user" => u.current_user.to_string(),
+        "requester_id" => t.requester_id.to_string(),
+        other => other.to_owned(),
+    }
+}
+
+/// Whether `t` and the change `u` meet one condition; `None` for a condition the emulator
+/// cannot evaluate.
+fn condition(c: &Value, t: &Ticket, u: &Update) -> Option<bool> {
     let field = c.get("field").and_then(Value::as_str)?;
     let op = c.get("operator").and_then(Value::as_str).unwrap_or("is");
-    let value = c
-        .get("value")
-        .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_owned))
-        .unwrap_or_default();
-    if field == "current_tags" {
-        let wanted: Vec<&str> = value.split_whitespace().collect();
-        let has = |w: &&str| t.tags.iter().any(|tag| tag == w);
-        return match op {
-            "includes" => Some(wanted.iter().any(has)),
-            "not_includes" => Some(!wanted.iter().any(has)),
-            _ => None,
-        };
+    let value = text_of(c.get("value"));
+    match field {
+        "current_tags" => {
+            let wanted: Vec<&str> = value.split_whitespace().collect();
+            let has = |w: &&str| t.tags.iter().any(|tag| tag == w);
+            return match op {
+                "includes" => Some(wanted.iter().any(has)),
+                "not_includes" => Some(!wanted.iter().any(has)),
+                _ => None,
+            };
+        }
+        "comment_is_public" => {
+            let wanted = match value.as_str() {
+                "true" | "public" => u.comments.iter().any(|(_, p)| *p),
+                "false" | "private" => u.comments.iter().any(|(_, p)| !*p),
+                "not_relevant" | "present" => !u.comments.is_empty(),
+                _ => return None,
+            };
+            return match op {
+                "is" => Some(wanted),
+                "is_not" => Some(!wanted),
+                _ => None,
+            };
+        }
+        "status" => return status_condition(op, &value, t, u),
+        _ => {}
     }
     let actual = match field {
-        "update_type" => if created { "Create" } else { "Change" }.to_owned(),
-        "status" => t.status.as_str().to_owned(),
+        "update_type" => if u.created { "Create" } else { "Change" }.to_owned(),
         "priority" => t.priority.map_or("", |p| p.as_str()).to_owned(),
         "type" => t.kind.map_or("", |k| k.as_str()).to_owned(),
         "group_id" => t.group_id.map_or(String::new(), |g| g.to_string()),
         "assignee_id" => t.assignee_id.map_or(String::new(), |a| a.to_string()),
+        "ticket_is_public" => if t.is_public { "public" } else { "private" }.to_owned(),
+        "current_user" => u.current_user.to_string(),
+        "role" => match u.role {
+            Role::EndUser => "end_user",
+            Role::Agent => "agent",
+            Role::Admin => "admin",
+        }
+        .to_owned(),
+        "via_id" => via_id(u.via).to_string(),
         _ => return None,
     };
+    let wanted = match field {
+        "assignee_id" | "current_user" => user_value(&value, t, u),
+        "role" => value.replace('-', "_"),
+        _ => value,
+    };
+    let same = || {
+        actual.eq_ignore_ascii_case(&wanted)
+            // An admin is an agent too.
+            || (field == "role" && wanted == "agent" && actual == "admin")
+    };
     match op {
-        "is" => Some(actual.eq_ignore_ascii_case(&value)),
-        "is_not" => Some(!actual.eq_ignore_ascii_case(&value)),
+        "is" => Some(same()),
+        "is_not" => Some(!same()),
+        "changed" if field == "assignee_id" => Some(u.changed(field).is_some()),
+        "not_changed" if field == "assignee_id" => Some(u.changed(field).is_none()),
         _ => None,
     }
 }
 
+/// A `status` condition: the ticket's status now, or how this change moved it.
+fn status_condition(op: &str, value: &str, t: &Ticket, u: &Update) -> Option<bool> {
+    let now = t.status;
+    let change = u.changed("status").map(|(before, after)| {
+        let read = |v: &Value| v.as_str().and_then(Status::parse);
+        (read(before), read(after))
+    });
+    let wanted = Status::parse(value);
+    let before = change.and_then(|(b, _)| b);
+    let changed_to =
+        |s: Option<Status>| change.is_some_and(|(_, a)| a == s) || (u.created && Some(now) == s);
+    let changed_from = |s: Option<Status>| change.is_some() && before == s;
+    Some(match op {
+        "is" => Some(now) == wanted,
+        "is_not" => Some(now) != wanted,
+        "less_than" => wanted.is_some_and(|w| now < w),
+        "greater_than" => wanted.is_some_and(|w| now > w),
+        "changed" => change.is_some(),
+        "not_changed" => change.is_none(),
+        "value" => changed_to(wanted),
+        "not_value" => !changed_to(wanted),
+        "value_previous" => changed_from(wanted),
+        "not_value_previous" => !changed_from(wanted),
+        _ => return None,
+    })
+}
+
 /// The placeholders a trigger's webhook body may use, filled for `t`.
-fn placeholders(st: &ZendeskState, t: &Ticket) -> Vec<(&'static str, String)> {
+fn placeholders(st: &ZendeskState, t: &Ticket, u: &Update) -> Vec<(&'static str, String)> {
+    let name = |id: u64| st.users.get(&id).map_or(String::new(), |x| x.name.clone());
+    let latest = t.comments.last().map_or(String::new(), |c| c.body.clone());
+    let latest_public = t
+        .comments
+        .iter()
+        .rev()
+        .find(|c| c.public)
+        .map_or(String::new(), |c| c.body.clone());
     vec![
+        ("ticket.account", "Cutover Sim".to_owned()),
+        ("ticket.latest_comment_html", latest.clone()),
+        ("ticket.latest_comment", latest),
+        ("ticket.latest_public_comment_html", latest_public.clone()),
+        ("ticket.latest_public_comment", latest_public),
+        ("ticket.requester.name", name(t.requester_id)),
+        ("current_user.name", name(u.current_user)),
         ("ticket.id", t.id.to_string()),
         ("ticket.title", t.subject.clone()),
         ("ticket.status", t.status.as_str().to_owned()),
@@ -132,7 +397,7 @@ fn render(template: &str, values: &[(&str, String)]) -> String {
     out
 }
 
-fn call(app: &App, st: &ZendeskState, ticket: &Ticket, action: &Value) {
+fn call(app: &App, st: &ZendeskState, ticket: &Ticket, u: &Update, action: &Value) {
     let Some(value) = action.get("value").and_then(Value::as_array) else {
         return;
     };
@@ -155,7 +420,7 @@ fn call(app: &App, st: &ZendeskState, ticket: &Ticket, action: &Value) {
         return;
     }
     let template = value.get(1).and_then(Value::as_str).unwrap_or("{}");
-    let body = render(template, &placeholders(st, ticket));
+    let body = render(template, &placeholders(st, ticket, u));
     let invocation_id = ulid();
     let headers = vec![
         (

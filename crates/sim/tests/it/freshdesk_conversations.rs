@@ -172,3 +172,70 @@ async fn acknowledgements_follow_the_source_and_the_switch() {
         .await;
     assert!(quiet.notifications(t["id"].as_u64()).await.is_empty());
 }
+
+#[tokio::test]
+async fn requester_notifications_follow_the_admin_switches() {
+    let fd = fd_spawn(cutover_sim::freshdesk::FreshdeskOptions {
+        requester_notifications: false,
+        ..fd_opts()
+    })
+    .await;
+    let shown = fd
+        .control(Method::GET, "/_sim/email_notifications", None)
+        .await;
+    assert_eq!(
+        shown.body["email_notifications"],
+        json!({"new_ticket_created": true, "agent_adds_comment": false, "agent_solves_ticket": false, "agent_closes_ticket": false})
+    );
+    let t = fd
+        .ticket(json!({"email": "sw@example.com", "subject": "switches", "source": 3}))
+        .await;
+    let id = t["id"].as_u64().unwrap();
+    let act = |on: bool| {
+        let fd = &fd;
+        async move {
+            fd.post(
+                &format!("/api/v2/tickets/{id}/notes"),
+                json!({"body": "public note", "private": false}),
+            )
+            .await;
+            fd.put(&format!("/api/v2/tickets/{id}"), json!({"status": 4}))
+                .await;
+            fd.put(&format!("/api/v2/tickets/{id}"), json!({"status": 5}))
+                .await;
+            if !on {
+                fd.put(&format!("/api/v2/tickets/{id}"), json!({"status": 2}))
+                    .await;
+            }
+        }
+    };
+    act(false).await;
+    assert!(
+        fd.notifications(Some(id)).await.is_empty(),
+        "switched off: a public note, a resolve and a close e-mail nobody"
+    );
+    let bad = fd
+        .control(
+            Method::PUT,
+            "/_sim/email_notifications",
+            Some(json!({"agent_replies": true})),
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let on = fd
+        .control(
+            Method::PUT,
+            "/_sim/email_notifications",
+            Some(json!({"agent_adds_comment": true, "agent_solves_ticket": true, "agent_closes_ticket": true})),
+        )
+        .await;
+    assert_eq!(on.status, StatusCode::OK, "{}", on.text);
+    act(true).await;
+    let kinds: Vec<String> = fd
+        .notifications(Some(id))
+        .await
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["public_note", "ticket_resolved", "ticket_closed"]);
+}

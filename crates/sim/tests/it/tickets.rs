@@ -419,6 +419,109 @@ async fn api_changes_email_the_customer() {
     );
 }
 
+/// The requester e-mails of `id`, by rule (trigger title).
+async fn emails_of(sim: &Sim, id: u64) -> Vec<String> {
+    let n = sim
+        .control(
+            Method::GET,
+            &format!("/_sim/notifications?ticket_id={id}"),
+            None,
+        )
+        .await;
+    n.body["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_accounts_triggers_decide_who_is_emailed() {
+    let sim = spawn(opts()).await;
+    let me = sim.get("/api/v2/users/me.json").await.body["user"]["id"]
+        .as_u64()
+        .unwrap();
+    let agent = sim
+        .post(
+            "/api/v2/users.json",
+            json!({"user": {"name": "Ann Agent", "email": "ann@example.com", "role": "agent"}}),
+        )
+        .await;
+    assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.text);
+    let as_ann = crate::harness::basic("ann@example.com", &opts().token);
+    let id = sim.ticket(json!({"ticket": {"requester": {"name": "Zoë", "email": "zoe@example.com"}, "comment": {"body": "My order"}}})).await;
+    let a = sim
+        .put(
+            &format!("/api/v2/tickets/{id}.json"),
+            json!({"ticket": {"comment": {"body": "private", "public": false}}}),
+        )
+        .await;
+    assert!(
+        a.body["audit"]["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["type"] != "Notification"),
+        "a private note e-mails nobody: {}",
+        a.text
+    );
+    assert_eq!(
+        emails_of(&sim, id).await,
+        ["Notify requester of new proactive ticket"]
+    );
+    // `current_user is_not <me>` on the comment trigger, as `cutover sync setup` adds it.
+    let triggers = sim.get("/api/v2/triggers.json").await;
+    let comment = triggers.body["triggers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["title"] == "Notify requester and CCs of comment update")
+        .unwrap()
+        .clone();
+    let mut all = comment["conditions"]["all"].as_array().unwrap().clone();
+    all.push(json!({"field": "current_user", "operator": "is_not", "value": me.to_string()}));
+    let put = sim
+        .put(
+            &format!("/api/v2/triggers/{}.json", comment["id"]),
+            json!({"trigger": {"conditions": {"all": all, "any": []}}}),
+        )
+        .await;
+    assert_eq!(put.status, StatusCode::OK, "{}", put.text);
+    sim.put(
+        &format!("/api/v2/tickets/{id}.json"),
+        json!({"ticket": {"comment": {"body": "By the token owner"}}}),
+    )
+    .await;
+    let by_ann = sim
+        .client
+        .put(sim.url(&format!("/api/v2/tickets/{id}.json")))
+        .header("Authorization", &as_ann)
+        .json(&json!({"ticket": {"comment": {"body": "By Ann"}, "status": "solved"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(by_ann.status().is_success());
+    assert_eq!(
+        emails_of(&sim, id).await,
+        [
+            "Notify requester of new proactive ticket",
+            "Notify requester and CCs of comment update",
+            "Notify requester of solved request",
+        ],
+        "the owner's public comment is quiet, Ann's is not; the solve e-mails"
+    );
+    let n = sim
+        .control(
+            Method::GET,
+            &format!("/_sim/notifications?ticket_id={id}"),
+            None,
+        )
+        .await;
+    assert_eq!(n.body["notifications"][1]["body"], "By Ann");
+    assert_eq!(n.body["notifications"][1]["to"], "zoe@example.com");
+}
+
 #[tokio::test]
 async fn safe_update_refuses_a_stale_stamp() {
     let sim = spawn(opts()).await;
