@@ -266,6 +266,16 @@ impl Applier {
         }
         let seen = observed.updated_at.map(|t| t.to_rfc3339());
         if let Some(link) = &link
+            && let Some(kept) = link
+                .version(from)
+                .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+            && observed.updated_at.is_some_and(|at| at < kept)
+        {
+            // Older than what the link already saw on this side (a feed page read before a
+            // newer read of the same record was applied): nothing new to carry.
+            return Ok(Prepared::Done(Outcome::Unchanged));
+        }
+        if let Some(link) = &link
             && link.last_writer != from
             && link.version(from) != Some(crate::sync::DELETED)
         {

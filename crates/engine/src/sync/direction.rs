@@ -40,6 +40,8 @@ use crate::sync::metrics::SyncMetrics;
 pub(crate) const DELETED: &str = "deleted";
 /// Writes in flight at once within a page; they share the target's rate budget.
 const CONCURRENCY: usize = 4;
+/// How often a feed page's request that is still waiting lets named records through.
+const HINTS_WHILE_A_PAGE_WAITS: std::time::Duration = std::time::Duration::from_millis(250);
 /// How many generations of parents a named record's are read for (a comment's ticket's
 /// requester's organization is the deepest the carried kinds go).
 const MAX_PARENT_DEPTH: usize = 4;
@@ -137,7 +139,7 @@ impl Direction {
                 if !more.is_empty() {
                     self.apply_named(&more, &mut report).await?;
                 }
-                self.feed(*kind, &mut report).await?;
+                self.feed(*kind, &mut report, more_hints).await?;
             }
         }
         report.in_flight.clear();
@@ -172,8 +174,14 @@ impl Direction {
         Ok(())
     }
 
-    /// Reads one kind's feed from its cursor to the end of what the platform shows now.
-    async fn feed(&self, kind: RecordKind, report: &mut PassReport) -> Result<(), EngineError> {
+    /// Reads one kind's feed from its cursor to the end of what the platform shows now; records
+    /// webhooks name meanwhile are applied while its pages' requests wait.
+    async fn feed(
+        &self,
+        kind: RecordKind,
+        report: &mut PassReport,
+        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+    ) -> Result<(), EngineError> {
         let side = self.from();
         let store = Arc::clone(&self.applier.store);
         let stream = cursor::sync_stream(kind);
@@ -188,7 +196,9 @@ impl Direction {
         // `Unchanged` (its fingerprint equals its link's), so this costs reads, never writes.
         position.seen_at_time.clear();
         loop {
-            let page = self.applier.source.read_page(kind, &position).await?;
+            let page = self
+                .read_page_serving_hints(kind, &position, report, more_hints)
+                .await?;
             self.delete_copies(&page.deleted).await?;
             let applied = self.apply_page(&page).await?;
             let saved = Saved {
@@ -205,6 +215,34 @@ impl Direction {
             }
         }
         Ok(())
+    }
+
+    /// Reads one page of a feed. While its request waits (Zendesk's incremental exports have a
+    /// lane of 10 a minute, so a page may wait six seconds for its turn), the records webhooks
+    /// named meanwhile are read and applied, so their lag is not the lane's. Still one writer:
+    /// the page is applied after, and a record in it older than what a named read applied is
+    /// `Unchanged` (`Applier` compares it with the version its link kept).
+    async fn read_page_serving_hints(
+        &self,
+        kind: RecordKind,
+        position: &ReadPosition,
+        report: &mut PassReport,
+        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+    ) -> Result<Page, EngineError> {
+        let read = self.applier.source.read_page(kind, position);
+        tokio::pin!(read);
+        loop {
+            tokio::select! {
+                biased;
+                page = &mut read => return Ok(page?),
+                () = tokio::time::sleep(HINTS_WHILE_A_PAGE_WAITS) => {
+                    let more = more_hints();
+                    if !more.is_empty() {
+                        self.apply_named(&more, report).await?;
+                    }
+                }
+            }
+        }
     }
 
     /// Deletes on the target the copies of records the source reports deleted (or marked as

@@ -52,6 +52,35 @@ async fn a_record_equal_to_its_link_is_unchanged_and_a_change_is_an_update() {
 }
 
 #[tokio::test]
+async fn a_read_older_than_the_version_its_link_kept_is_unchanged() {
+    let (store, _dir) = store().await;
+    let applier = applier(&store, Side::Old, false);
+    let record = observed(Side::Old, 7, contact("Ada"));
+    let first = ready(applier.prepare(&record).await.unwrap());
+    let mut link = Link::new(
+        RecordKind::Contact,
+        id(7),
+        id(507),
+        first.fingerprint,
+        Side::Old,
+    );
+    // The bridge applied a read of this record made at t(60): a feed page read before it
+    // (its record changed at t(30)) comes in after.
+    link.old_version = Some(t(60).to_rfc3339());
+    store.link_if_absent(&link).await.unwrap();
+    let mut older = observed(Side::Old, 7, contact("Ada (before)"));
+    older.updated_at = Some(t(30));
+    assert_eq!(
+        done(applier.prepare(&older).await.unwrap()),
+        Outcome::Unchanged
+    );
+    // The same content changed later than the link's version is a change.
+    let mut newer = observed(Side::Old, 7, contact("Ada (after)"));
+    newer.updated_at = Some(t(90));
+    ready(applier.prepare(&newer).await.unwrap());
+}
+
+#[tokio::test]
 async fn a_child_waits_for_its_parent_and_then_resolves_through_the_link() {
     let (store, _dir) = store().await;
     let applier = applier(&store, Side::Old, false);
