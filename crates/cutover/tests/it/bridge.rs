@@ -72,15 +72,12 @@ impl Platform for zendesk::App {
         let mut all = Vec::new();
         let mut next = Some(format!("{url}/api/v2/tickets.json?per_page=100"));
         while let Some(page) = next.take() {
-            let answer: Value = reqwest::Client::new()
-                .get(&page)
-                .basic_auth("admin@example.com/token", Some("sim-token"))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let answer: Value = json_of(
+                reqwest::Client::new()
+                    .get(&page)
+                    .basic_auth("admin@example.com/token", Some("sim-token")),
+            )
+            .await;
             for t in answer["tickets"].as_array().unwrap() {
                 all.push((t["id"].to_string(), t["updated_at"].to_string()));
             }
@@ -107,16 +104,11 @@ impl Platform for freshdesk::App {
     async fn versions(url: &str) -> Vec<(String, String)> {
         let mut all = Vec::new();
         for page in 1.. {
-            let answer: Value = Self::get(
+            let answer: Value = json_of(Self::get(
                 url,
                 &format!("tickets?per_page=100&page={page}&updated_since=2000-01-01T00:00:00Z"),
-            )
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            ))
+            .await;
             let tickets = answer.as_array().unwrap();
             for t in tickets {
                 all.push((t["id"].to_string(), t["updated_at"].to_string()));
@@ -446,6 +438,11 @@ impl Served {
         let status = self.child.wait().await.unwrap();
         assert!(!status.success());
     }
+}
+
+/// A request's answer as JSON.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
 }
 
 pub(crate) fn read(path: &Path) -> String {
@@ -1184,13 +1181,7 @@ impl Mailing for freshdesk::App {
     }
 
     async fn is_public(url: &str, ticket: &str, comment: &str) -> Option<bool> {
-        let list: Value = Self::get(url, &format!("tickets/{ticket}/conversations"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let list: Value = json_of(Self::get(url, &format!("tickets/{ticket}/conversations"))).await;
         list.as_array()?
             .iter()
             .find(|c| c["id"].to_string().as_str() == comment)
@@ -1204,20 +1195,8 @@ impl Mailing for freshdesk::App {
     }
 
     async fn texts(url: &str, ticket: &str) -> (String, Vec<(String, bool)>) {
-        let t: Value = Self::get(url, &format!("tickets/{ticket}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let list: Value = Self::get(url, &format!("tickets/{ticket}/conversations"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let t: Value = json_of(Self::get(url, &format!("tickets/{ticket}"))).await;
+        let list: Value = json_of(Self::get(url, &format!("tickets/{ticket}/conversations"))).await;
         let comments = list
             .as_array()
             .unwrap()
