@@ -347,13 +347,20 @@ impl ZendeskConnector {
         self.ensure_webhook(&op, &webhooks, &people_name, people, secret, &mut changes)
             .await?;
         let triggers = self.triggers(&op).await?;
+        // The bridge's own writes are not told back to it: each would cost a read of a record
+        // it already holds (an echo, found equal by its fingerprint). Everyone else's changes
+        // still call the webhook, and polling reads every change whoever made it.
+        let owner = self.token_owner(&op).await?;
         for (update_type, event) in [("Create", "created"), ("Change", "updated")] {
             let title = format!("{prefix}: ticket {event}");
             let body = bridge_body("ticket", "{{ticket.id}}", event);
             let trigger = json!({
                 "title": title, "active": true,
-                "description": "Tells cutover's bridge of ticket changes (a comment added is an update).",
-                "conditions": {"all": [{"field": "update_type", "operator": "is", "value": update_type}], "any": []},
+                "description": "Tells cutover's bridge of ticket changes (a comment added is an update) made by anyone but cutover's own API user.",
+                "conditions": {"all": [
+                    {"field": "update_type", "operator": "is", "value": update_type},
+                    super::quiet::quieting(&owner),
+                ], "any": []},
                 "actions": [{"field": "notification_webhook", "value": [webhook_id, body]}],
             });
             self.ensure_trigger(&op, &triggers, &title, trigger, &mut changes)

@@ -21,7 +21,7 @@ use crate::webhook::{Hook, HookChanges};
 const CUSTOMER_RECIPIENTS: &[&str] = &["requester_id", "requester_and_ccs", "ccs"];
 
 /// The condition that keeps a trigger from firing for the bridge's own writes.
-fn quieting(owner: &str) -> Value {
+pub(super) fn quieting(owner: &str) -> Value {
     json!({"field": "current_user", "operator": "is_not", "value": owner})
 }
 
@@ -86,7 +86,7 @@ fn hook_of(trigger: &Map<String, Value>, id: String) -> Hook {
 
 impl ZendeskConnector {
     /// The id of the user the token belongs to: who makes the bridge's writes.
-    async fn token_owner(&self, op: &str) -> Result<String, ConnectError> {
+    pub(super) async fn token_owner(&self, op: &str) -> Result<String, ConnectError> {
         let (body, _) = self.api.get(op, &Request::get("users/me.json")).await?;
         body.get("user")
             .and_then(|u| u.get("id"))

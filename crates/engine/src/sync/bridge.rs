@@ -1,10 +1,13 @@
 //! The bridge: both directions, pass after pass, woken by webhooks and by the poll interval.
 //!
-//! One task owns both directions and runs their passes one after the other (old to new, then
-//! new to old), so a copy one direction made is linked before the other direction reads it:
-//! the two never race to copy one record both ways. Webhook deliveries reach it through a
-//! [`BridgeHandle`]: they name records to read now and wake the task; the poll interval is the
-//! safety net that catches every delivery lost.
+//! Each direction runs its own passes, woken by its own side's deliveries and its own poll
+//! interval, so one direction's feed waiting on its export's rate limit never holds up the
+//! other's. They share one lock around every apply-and-commit (reads are outside it): a copy
+//! one direction made is linked before the other direction applies anything it read, so the two
+//! never race to copy one record both ways, and a read older than a link's version is
+//! `Unchanged`. Webhook deliveries reach them through a [`BridgeHandle`]: they name records to
+//! read now and wake the direction that reads that side; the poll interval is the safety net
+//! that catches every delivery lost.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::AtomicUsize;
@@ -122,8 +125,21 @@ struct Shared {
     secret: Option<WebhookSecret>,
     metrics: Arc<SyncMetrics>,
     hints: Mutex<BTreeMap<Side, BTreeSet<ChangeHint>>>,
-    wake: Notify,
+    /// Wakes the direction that reads the old side.
+    wake_old: Notify,
+    /// Wakes the direction that reads the new side.
+    wake_new: Notify,
     from: Vec<Side>,
+}
+
+impl Shared {
+    /// What wakes the direction that reads `side`.
+    fn wake(&self, side: Side) -> &Notify {
+        match side {
+            Side::Old => &self.wake_old,
+            Side::New => &self.wake_new,
+        }
+    }
 }
 
 /// Why a webhook delivery was refused (the intake answers 4xx; it is in the dead letters).
@@ -207,13 +223,14 @@ impl BridgeHandle {
             .entry(side)
             .or_default()
             .extend(hints);
-        shared.wake.notify_one();
+        shared.wake(side).notify_one();
         Ok(Ok(n_hints))
     }
 
-    /// Starts a pass now, as a delivery does.
+    /// Starts a pass of each direction now, as a delivery does.
     pub fn wake(&self) {
-        self.shared.wake.notify_one();
+        self.shared.wake_old.notify_one();
+        self.shared.wake_new.notify_one();
     }
 
     /// Names records of `side` to read again on the next pass, which starts now, as a delivery
@@ -224,7 +241,7 @@ impl BridgeHandle {
         all.extend(hints);
         let named = all.len() - before.len();
         self.put_back(side, all);
-        self.shared.wake.notify_one();
+        self.shared.wake(side).notify_one();
         named
     }
 
@@ -308,10 +325,13 @@ impl Bridge {
                 let _ = applier.conflicts.set(resolver);
             }
         }
+        // One apply-and-commit at a time across both directions.
+        let apply_lock = Arc::new(tokio::sync::Mutex::new(()));
         let directions = appliers
             .into_iter()
             .map(|applier| Direction {
                 applier,
+                apply_lock: Arc::clone(&apply_lock),
                 kinds: record_kinds.clone(),
                 with_children,
                 metrics: Arc::clone(&metrics),
@@ -326,7 +346,8 @@ impl Bridge {
                 secret,
                 metrics,
                 hints: Mutex::new(BTreeMap::new()),
-                wake: Notify::new(),
+                wake_old: Notify::new(),
+                wake_new: Notify::new(),
                 from: options.from.clone(),
             }),
         };
@@ -342,23 +363,29 @@ impl Bridge {
         self.handle.clone()
     }
 
-    /// Runs both directions until `shutdown` is cancelled. A pass that fails (a platform down,
-    /// the store unreachable) is logged and tried again on the next wake-up: what it did not
-    /// commit is read again, so nothing is lost.
+    /// Runs both directions until `shutdown` is cancelled, each in its own loop. A pass that
+    /// fails (a platform down, the store unreachable) is logged and tried again on the next
+    /// wake-up: what it did not commit is read again, so nothing is lost.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
         for direction in &self.directions {
             direction.applier.learn_fields().await?;
         }
-        // The longest any direction's feed shows changes late: a drain is proven by a pass
-        // that starts that long after it.
-        let longest_delay = self
+        let loops = self
             .directions
             .iter()
-            .map(|d| feed_delay(d.applier.source.platform()))
-            .max()
-            .unwrap_or_else(chrono::Duration::zero);
-        // The feeds are read on the first pass, every poll interval and for a drain; a webhook
-        // between those wakes a pass of the records it names only.
+            .map(|direction| self.run_direction(direction, &shutdown));
+        futures::future::join_all(loops).await;
+        Ok(())
+    }
+
+    /// One direction's loop: its feeds are read on the first pass, every poll interval and for
+    /// a drain; a webhook between those wakes a pass of the records it names only.
+    async fn run_direction(&self, direction: &Direction, shutdown: &CancellationToken) {
+        let from = direction.from();
+        // A drain is proven by a pass that starts as long after it as the feed shows changes
+        // late.
+        let delay = feed_delay(direction.applier.source.platform());
+        let wake = self.handle.shared.wake(from);
         let mut feeds = true;
         let mut last_feeds = tokio::time::Instant::now();
         let mut started = Utc::now();
@@ -367,24 +394,20 @@ impl Bridge {
                 started = Utc::now();
                 last_feeds = tokio::time::Instant::now();
             }
-            for direction in &self.directions {
-                tokio::select! {
-                    () = shutdown.cancelled() => return Ok(()),
-                    result = self.pass(direction, feeds) => {
-                        if let Err(e) = result {
-                            tracing::warn!(from = %direction.from(), error = %e, "Bridge pass failed; it is tried again on the next wake-up.");
-                        }
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                result = self.pass(direction, feeds) => {
+                    if let Err(e) = result {
+                        tracing::warn!(from = %from, error = %e, "Bridge pass failed; it is tried again on the next wake-up.");
                     }
                 }
             }
             let next_poll = last_feeds + self.poll_every;
             feeds = tokio::select! {
-                () = shutdown.cancelled() => return Ok(()),
-                () = self.handle.shared.wake.notified() => {
-                    tokio::time::Instant::now() >= next_poll
-                }
+                () = shutdown.cancelled() => return,
+                () = wake.notified() => tokio::time::Instant::now() >= next_poll,
                 () = tokio::time::sleep_until(next_poll) => true,
-                () = self.drain_asked(started, longest_delay) => true,
+                () = self.drain_asked(started, delay) => true,
             };
         }
     }

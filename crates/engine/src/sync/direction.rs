@@ -63,6 +63,9 @@ pub(crate) struct PassReport {
 #[derive(Debug)]
 pub(crate) struct Direction {
     pub(crate) applier: Arc<Applier>,
+    /// Held by either direction from applying what it read to committing it: what one
+    /// direction wrote is linked before the other applies anything.
+    pub(crate) apply_lock: Arc<tokio::sync::Mutex<()>>,
     /// The kinds this direction carries, in dependency order.
     pub(crate) kinds: Vec<RecordKind>,
     /// Whether tickets carry their comments and attachments.
@@ -199,6 +202,7 @@ impl Direction {
             let page = self
                 .read_page_serving_hints(kind, &position, report, more_hints)
                 .await?;
+            let _applying = self.apply_lock.lock().await;
             self.delete_copies(&page.deleted).await?;
             let applied = self.apply_page(&page).await?;
             let saved = Saved {
@@ -452,7 +456,7 @@ impl Direction {
             let mut parents: Vec<(RecordKind, PlatformId)> = Vec::new();
             named.retain(|(kind, _)| self.kinds.contains(kind));
             for batch in named.chunks(NAMED_AT_ONCE) {
-                let applied = self.read_batch(batch).await?;
+                let (applied, _applying) = self.read_batch(batch).await?;
                 for parent in &applied.parents {
                     let wanted = (parent.kind, parent.id.clone());
                     if parent.side == self.from() && !parents.contains(&wanted) {
@@ -470,14 +474,39 @@ impl Direction {
         Ok(parents_read)
     }
 
-    /// Reads `batch` by id and applies it, [`CONCURRENCY`] records in flight. A record whose
-    /// read or write fails past the retries is in the answer's `read_again` (and letters).
-    async fn read_batch(&self, batch: &[(RecordKind, PlatformId)]) -> Result<Applied, EngineError> {
+    /// Reads `batch` by id, [`CONCURRENCY`] records in flight, then takes the apply lock and
+    /// applies what was read; answers with the lock, held until the caller commits. A record
+    /// whose read or write fails past the retries is in the answer's `read_again` (and letters).
+    async fn read_batch(
+        &self,
+        batch: &[(RecordKind, PlatformId)],
+    ) -> Result<(Applied, tokio::sync::OwnedMutexGuard<()>), EngineError> {
         let reads: Vec<_> = batch
             .iter()
-            .map(|(kind, id)| self.read_and_apply(*kind, id))
+            .map(|(kind, id)| async move {
+                let read = self.applier.source.read_one(*kind, id).await;
+                (*kind, id, read)
+            })
             .collect();
-        let results: Vec<_> = futures::stream::iter(reads)
+        let reads: Vec<_> = futures::stream::iter(reads)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let applying = Arc::clone(&self.apply_lock).lock_owned().await;
+        let applies: Vec<_> = reads
+            .into_iter()
+            .map(|(kind, id, read)| async move {
+                let result = match read {
+                    Ok(page) => {
+                        self.succeeded();
+                        self.apply_page(&page).await
+                    }
+                    Err(e) => Err(EngineError::from(e)),
+                };
+                (kind, id, result)
+            })
+            .collect();
+        let results: Vec<_> = futures::stream::iter(applies)
             .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
@@ -494,23 +523,7 @@ impl Direction {
                 }
             }
         }
-        Ok(applied)
-    }
-
-    /// Reads one record by id and applies it.
-    async fn read_and_apply<'a>(
-        &self,
-        kind: RecordKind,
-        id: &'a PlatformId,
-    ) -> (RecordKind, &'a PlatformId, Result<Applied, EngineError>) {
-        let result = match self.applier.source.read_one(kind, id).await {
-            Ok(page) => {
-                self.succeeded();
-                self.apply_page(&page).await
-            }
-            Err(e) => Err(EngineError::from(e)),
-        };
-        (kind, id, result)
+        Ok((applied, applying))
     }
 
     /// Reads the records kept to be read again on this side, by id, and applies them; settles
@@ -532,7 +545,7 @@ impl Direction {
                 .iter()
                 .map(|l| (l.kind, l.source_id.clone()))
                 .collect();
-            let applied = self.read_batch(&named).await?;
+            let (applied, _applying) = self.read_batch(&named).await?;
             let settled: Vec<DeadLetterId> = batch
                 .iter()
                 .filter(|l| !applied.read_again.contains(&(l.kind, l.source_id.clone())))
@@ -576,6 +589,7 @@ impl Direction {
         if letters.is_empty() {
             return Ok(Vec::new());
         }
+        let _applying = self.apply_lock.lock().await;
         let mut applied = Applied::default();
         for parked_letter in letters {
             let observed = match serde_json::from_value::<Observed>(parked_letter.record.clone()) {

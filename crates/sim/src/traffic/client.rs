@@ -71,7 +71,7 @@ impl AnyClient {
         Ok(match kind {
             PlatformKind::Zendesk => {
                 let http = Http::new(side, base, &format!("{user}/token:{secret}"))?;
-                Self::Zendesk(ZendeskClient::new(http))
+                Self::Zendesk(ZendeskClient::new(http).with_token(secret))
             }
             PlatformKind::Freshdesk => {
                 let http = Http::new(side, base, &format!("{user}:{secret}"))?;
@@ -158,6 +158,15 @@ impl Http {
             base: base.as_str().trim_end_matches('/').to_owned(),
             authorization: format!("Basic {encoded}"),
         })
+    }
+
+    /// The same client signed in with other `credentials` (`user:secret`).
+    pub fn signed_in_as(&self, credentials: &str) -> Self {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(credentials);
+        Self {
+            authorization: format!("Basic {encoded}"),
+            ..self.clone()
+        }
     }
 
     /// Which side this client talks to.

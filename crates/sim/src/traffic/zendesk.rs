@@ -3,6 +3,8 @@
 //! changes are `PUT /tickets/{id}` with `ticket.comment` (`author_id`, `public`), ratings are
 //! `POST /tickets/{id}/satisfaction_rating` with Zendesk's `good`/`bad`.
 
+use std::sync::{Arc, OnceLock};
+
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
@@ -11,15 +13,68 @@ use super::error::TrafficError;
 use super::model::{Answer, Author, Channel, PlatformKind, Step};
 
 /// A Zendesk client for the traffic actors.
+///
+/// Signed in with an admin's token, the steps are made as another agent of the account, the
+/// desk (the first active agent without a ticket restriction, by id): agents work tickets as
+/// themselves, and cutover's bridge ignores the changes of its own API user (its triggers say
+/// `current_user is_not` that user), so traffic made as the admin whose token cutover also
+/// holds would reach the bridge by polling only. Signed in as an agent, the steps are that
+/// agent's.
 #[derive(Debug, Clone)]
 pub struct ZendeskClient {
     http: Http,
+    /// The API token, to sign in as the desk with.
+    token: Option<String>,
+    /// The desk, once the roster found one.
+    desk: Arc<OnceLock<Http>>,
 }
 
 impl ZendeskClient {
     /// Wraps an authenticated [`Http`] (`EMAIL/token:TOKEN`).
     pub fn new(http: Http) -> Self {
-        Self { http }
+        Self {
+            http,
+            token: None,
+            desk: Arc::default(),
+        }
+    }
+
+    /// Signs the steps in as the desk with `token` once the roster finds one.
+    pub fn with_token(mut self, token: &str) -> Self {
+        self.token = Some(token.to_owned());
+        self
+    }
+
+    /// Who the steps are made as.
+    fn acting(&self) -> &Http {
+        self.desk.get().unwrap_or(&self.http)
+    }
+
+    /// Picks the desk among `users` when the signed-in user is an admin.
+    async fn choose_desk(&self, users: &Value) -> Result<(), TrafficError> {
+        let Some(token) = &self.token else {
+            return Ok(());
+        };
+        let me = self.http.get_json("/api/v2/users/me.json").await?;
+        if me["user"]["role"] != "admin" {
+            return Ok(());
+        }
+        let me = id_of(&me["user"]["id"]);
+        let mut candidates: Vec<(u64, &str)> = users["users"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|u| u["active"] != false && u["suspended"] != true)
+            .filter(|u| u["ticket_restriction"].is_null())
+            .filter_map(|u| Some((id_of(&u["id"])?, u["email"].as_str()?)))
+            .filter(|(id, _)| Some(*id) != me)
+            .collect();
+        candidates.sort_unstable();
+        if let Some((_, email)) = candidates.first() {
+            let desk = self.http.signed_in_as(&format!("{email}/token:{token}"));
+            let _ = self.desk.set(desk);
+        }
+        Ok(())
     }
 }
 
@@ -138,6 +193,7 @@ impl PlatformClient for ZendeskClient {
             .filter_map(|u| id_of(&u["id"]))
             .collect();
         agents.sort_unstable();
+        self.choose_desk(&users).await?;
         let groups = self
             .http
             .get_json("/api/v2/groups.json?per_page=100")
@@ -177,7 +233,7 @@ impl PlatformClient for ZendeskClient {
         match step {
             Step::Open { .. } => {
                 let reply = self
-                    .http
+                    .acting()
                     .send(
                         Method::POST,
                         "/api/v2/tickets.json",
@@ -195,7 +251,7 @@ impl PlatformClient for ZendeskClient {
             }
             Step::Message { ticket_id, .. } | Step::Update { ticket_id, .. } => {
                 let reply = self
-                    .http
+                    .acting()
                     .send(
                         Method::PUT,
                         &format!("/api/v2/tickets/{ticket_id}.json"),
@@ -214,7 +270,7 @@ impl PlatformClient for ZendeskClient {
                 // Answered with a job status; the merge is done when it is answered.
                 let body = json!({"ids": [ticket_id]});
                 let reply = self
-                    .http
+                    .acting()
                     .send(
                         Method::POST,
                         &format!("/api/v2/tickets/{into}/merge.json"),
@@ -233,7 +289,7 @@ impl PlatformClient for ZendeskClient {
                 let body =
                     json!({"satisfaction_rating": {"score": stars.zendesk(), "comment": comment}});
                 let reply = self
-                    .http
+                    .acting()
                     .send(
                         Method::POST,
                         &format!("/api/v2/tickets/{ticket_id}/satisfaction_rating.json"),
