@@ -143,11 +143,20 @@ impl Applier {
         dead_letters: Vec<NewDeadLetter>,
         cursor: Option<cutover_store::CursorMove>,
     ) -> Result<(), EngineError> {
+        self.commit_links(dead_letters, cursor).await.map(drop)
+    }
+
+    /// Like [`Applier::commit_with_cursor`], answering the links committed.
+    pub(crate) async fn commit_links(
+        &self,
+        dead_letters: Vec<NewDeadLetter>,
+        cursor: Option<cutover_store::CursorMove>,
+    ) -> Result<Vec<cutover_store::Link>, EngineError> {
         if self.dry_run {
             // Nothing is committed; what later records may ask about is kept compactly.
             self.state.committed_dry();
             drop(self.state.take_intents());
-            return Ok(());
+            return Ok(Vec::new());
         }
         // Taken before the links: every intent taken here belongs to a write whose links are
         // in this batch (steps finish before their page commits).
@@ -155,7 +164,7 @@ impl Applier {
         let links = self.state.pending_links();
         let n_links = links.len();
         let batch = cutover_store::Batch {
-            links,
+            links: links.clone(),
             dead_letters,
             outbox: Vec::new(),
             cursor,
@@ -176,7 +185,7 @@ impl Applier {
         }
         tx.commit().await?;
         self.state.committed(n_links);
-        Ok(())
+        Ok(links)
     }
 }
 

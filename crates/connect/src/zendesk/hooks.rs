@@ -381,7 +381,8 @@ impl ZendeskConnector {
             self.side
         );
         let mut changes = HookChanges::default();
-        self.unquiet_triggers(&op, &mut changes).await?;
+        self.unquiet_triggers(&op, &self.prefix(), &mut changes)
+            .await?;
         // Triggers first: a trigger naming a deleted webhook would fail on every ticket.
         for found in self.triggers(&op).await? {
             self.delete_path(&op, format!("triggers/{}.json", found.id))

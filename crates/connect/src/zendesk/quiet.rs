@@ -142,11 +142,13 @@ impl ZendeskConnector {
         Ok(())
     }
 
-    /// Removes the quieting condition from every trigger that has it (and nothing else); lists
-    /// them in `changes.unquieted`.
+    /// Removes the quieting condition from every trigger that has it (and nothing else), not
+    /// cutover's own (named with `prefix`: teardown removes them whole); lists them in
+    /// `changes.unquieted`.
     pub(crate) async fn unquiet_triggers(
         &self,
         op: &str,
+        prefix: &str,
         changes: &mut HookChanges,
     ) -> Result<(), ConnectError> {
         let owner = self.token_owner(op).await?;
@@ -154,6 +156,10 @@ impl ZendeskConnector {
             let Some(obj) = trigger.as_object() else {
                 continue;
             };
+            let title = obj.get("title").and_then(Value::as_str).unwrap_or_default();
+            if title.starts_with(prefix) {
+                continue;
+            }
             let all = conditions_of(&trigger, "all");
             let kept: Vec<Value> = all
                 .iter()

@@ -327,11 +327,13 @@ impl Bridge {
         }
         // One apply-and-commit at a time across both directions.
         let apply_lock = Arc::new(tokio::sync::Mutex::new(()));
+        let written = Arc::new(crate::sync::written::Written::default());
         let directions = appliers
             .into_iter()
             .map(|applier| Direction {
                 applier,
                 apply_lock: Arc::clone(&apply_lock),
+                written: Arc::clone(&written),
                 kinds: record_kinds.clone(),
                 with_children,
                 metrics: Arc::clone(&metrics),

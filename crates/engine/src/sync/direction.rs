@@ -34,6 +34,7 @@ use crate::backfill::{
 use crate::cursor::{self, Saved};
 use crate::error::EngineError;
 use crate::sync::metrics::SyncMetrics;
+use crate::sync::written::Written;
 
 /// The version a link keeps on both sides once its record is deleted on one side and its copy
 /// on the other: such a record is never copied again.
@@ -66,6 +67,8 @@ pub(crate) struct Direction {
     /// Held by either direction from applying what it read to committing it: what one
     /// direction wrote is linked before the other applies anything.
     pub(crate) apply_lock: Arc<tokio::sync::Mutex<()>>,
+    /// What either direction wrote lately: a read older than a write is read again.
+    pub(crate) written: Arc<Written>,
     /// The kinds this direction carries, in dependency order.
     pub(crate) kinds: Vec<RecordKind>,
     /// Whether tickets carry their comments and attachments.
@@ -199,12 +202,13 @@ impl Direction {
         // `Unchanged` (its fingerprint equals its link's), so this costs reads, never writes.
         position.seen_at_time.clear();
         loop {
+            let read_at = self.written.now();
             let page = self
                 .read_page_serving_hints(kind, &position, report, more_hints)
                 .await?;
             let _applying = self.apply_lock.lock().await;
             self.delete_copies(&page.deleted).await?;
-            let applied = self.apply_page(&page).await?;
+            let applied = self.apply_page_read_at(&page, read_at).await?;
             let saved = Saved {
                 position: page.next.clone(),
                 complete: page.done || page.next.is_none(),
@@ -290,6 +294,63 @@ impl Direction {
             .cursor(self.from(), &cursor::stream(kind))
             .await?;
         Ok(cursor::start(&cursor::load(backfilled.as_ref())))
+    }
+
+    /// Applies a page read when the write count stood at `read_at`: its records written since
+    /// (by either direction, under the apply lock, which the caller holds) are read again by id
+    /// and applied as read now; the others as the page has them.
+    async fn apply_page_read_at(&self, page: &Page, read_at: u64) -> Result<Applied, EngineError> {
+        let side = self.from();
+        let stale: BTreeSet<(RecordKind, PlatformId)> = page
+            .items
+            .iter()
+            .filter(|item| {
+                self.written
+                    .since(side, item.record.kind(), &item.id, read_at)
+            })
+            .map(|item| (item.record.kind(), item.id.clone()))
+            .collect();
+        if stale.is_empty() {
+            return self.apply_page(page).await;
+        }
+        let stale_tickets: BTreeSet<&PlatformId> = stale
+            .iter()
+            .filter(|(kind, _)| *kind == RecordKind::Ticket)
+            .map(|(_, id)| id)
+            .collect();
+        let fresh = Page {
+            items: page
+                .items
+                .iter()
+                .filter(|item| !stale.contains(&(item.record.kind(), item.id.clone())))
+                .filter(|item| match &item.record {
+                    cutover_model::Record::Comment(c) => !stale_tickets.contains(&c.ticket),
+                    _ => true,
+                })
+                .cloned()
+                .collect(),
+            rejected: page.rejected.clone(),
+            deleted: Vec::new(),
+            attachments: page.attachments.clone(),
+            next: page.next.clone(),
+            done: page.done,
+        };
+        tracing::debug!(from = %side, records = stale.len(), "Records written since their page was read are read again.");
+        let mut applied = self.apply_page(&fresh).await?;
+        for (kind, id) in &stale {
+            let (_, _, result) = self.read_and_apply(*kind, id).await;
+            match result {
+                Ok(one) => applied.merge(one),
+                Err(e) => {
+                    let error = self.failed(e)?;
+                    applied
+                        .letters
+                        .push(self.read_again_letter(*kind, id, None, &error));
+                    applied.read_again.push((*kind, id.clone()));
+                }
+            }
+        }
+        Ok(applied)
     }
 
     /// Applies a page's records, a bounded number at once.
@@ -431,9 +492,8 @@ impl Direction {
         for (kind, id) in &applied.left {
             self.applier.adopt_left(*kind, id).await?;
         }
-        self.applier
-            .commit_with_cursor(applied.letters, cursor)
-            .await?;
+        let links = self.applier.commit_links(applied.letters, cursor).await?;
+        self.written.mark(&links);
         let now = Utc::now();
         for at in applied.written_at {
             let lag = at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0);
@@ -481,6 +541,7 @@ impl Direction {
         &self,
         batch: &[(RecordKind, PlatformId)],
     ) -> Result<(Applied, tokio::sync::OwnedMutexGuard<()>), EngineError> {
+        let read_at = self.written.now();
         let reads: Vec<_> = batch
             .iter()
             .map(|(kind, id)| async move {
@@ -496,6 +557,11 @@ impl Direction {
         let applies: Vec<_> = reads
             .into_iter()
             .map(|(kind, id, read)| async move {
+                // Written since it was read (by the other direction, or a conflict's
+                // resolution): read again now, under the lock.
+                if self.written.since(self.from(), kind, id, read_at) {
+                    return self.read_and_apply(kind, id).await;
+                }
                 let result = match read {
                     Ok(page) => {
                         self.succeeded();
@@ -524,6 +590,22 @@ impl Direction {
             }
         }
         Ok((applied, applying))
+    }
+
+    /// Reads one record by id and applies it (the caller holds the apply lock).
+    async fn read_and_apply<'a>(
+        &self,
+        kind: RecordKind,
+        id: &'a PlatformId,
+    ) -> (RecordKind, &'a PlatformId, Result<Applied, EngineError>) {
+        let result = match self.applier.source.read_one(kind, id).await {
+            Ok(page) => {
+                self.succeeded();
+                self.apply_page(&page).await
+            }
+            Err(e) => Err(EngineError::from(e)),
+        };
+        (kind, id, result)
     }
 
     /// Reads the records kept to be read again on this side, by id, and applies them; settles

@@ -10,6 +10,8 @@
 //!   by the plan's rules, and stored.
 //! - [`metrics`]: changes applied, echoes suppressed, lag percentiles.
 //! - [`status`]: each direction's status in the store, and drain.
+//! - `written`: what either direction wrote lately, so a read made before a write is read
+//!   again rather than applied after it.
 //! - [`reconcile`]: the scheduled full verify beside the bridge; the drift it finds is named to
 //!   the bridge and repaired by an ordinary pass.
 
@@ -20,6 +22,7 @@ pub(crate) use direction::DELETED;
 pub mod metrics;
 pub mod reconcile;
 pub mod status;
+mod written;
 
 pub use bridge::{
     Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS, notifications_gate, written_sides,
