@@ -79,6 +79,13 @@ pub async fn verify_pairs(
     }
     let mut kinds = BTreeSet::new();
     for pair in pairs {
+        let mut pair = pair.clone();
+        if pair.new_id.is_none() {
+            // Named before it was linked: its copy may have been made since.
+            let link = store.find_link(pair.kind, Side::Old, &pair.old_id).await?;
+            pair.new_id = link.map(|stored| stored.link.new_id);
+        }
+        let pair = &pair;
         match read_pair(old, new, pair).await {
             Ok(None) => {}
             Ok(Some(records)) => {

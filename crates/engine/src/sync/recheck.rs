@@ -1,0 +1,496 @@
+//! Drift caught early: a rolling re-check of the records changed lately, beside the bridge, every
+//! `[sync] recheck_every`, run by `cutover serve`.
+//!
+//! The scheduled verify (`reconcile`) reads everything, so it runs seldom; drift is likeliest on
+//! what changed lately (a webhook lost, a change made at a time a feed had read past, a write
+//! the platform took differently). Each run looks back `[sync] recheck_window` and re-checks:
+//!
+//! - the records whose link was written in the window (the backfill's or the bridge's writes:
+//!   the store keeps when, `Store::links_written_since`);
+//! - the records each side's change feed shows changed in the window, read again from the
+//!   window's start whatever the bridge's position (a change the bridge's pass missed is found
+//!   here);
+//! - the records it found drifting before and has not yet seen repaired.
+//!
+//! Newest change first, each once, at most [`RecheckConfig::limit`] a run. Each old record and
+//! its copy are read by id through connectors that leave the bridge the budget it claims (as
+//! the scheduled verify's do, `live`) and compared as a verify compares a pair
+//! (`verify::verify_pairs`); what differs or is missing is named to the bridge, which reads it
+//! again and repairs it by its usual rules, as for the scheduled verify's drift.
+//!
+//! Each run is kept in the store (run state `sync:recheck`) and counted on `/metrics`:
+//! records re-checked, drift found (each drifting record once until it is repaired), drift
+//! repaired (a record found drifting, equal again on a later run). `cutover sync status`
+//! shows it.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use cutover_connect::{ChangeHint, Connector, ReadPosition};
+use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_store::Store;
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::EngineError;
+use crate::mapping::Mapping;
+use crate::sync::bridge::{BridgeHandle, SYNCED_KINDS};
+use crate::sync::reconcile::drift_of;
+use crate::verify::{Pair, verify_pairs};
+
+/// The run-state key of the rolling re-check's state.
+pub const RECHECK_KEY: &str = "sync:recheck";
+
+/// How the rolling re-check runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecheckConfig {
+    /// How often it runs (the first run `every` after the start).
+    pub every: Duration,
+    /// How far back it looks for records changed lately.
+    pub window: Duration,
+    /// The most records it re-checks a run, newest change first (the rest wait for the full
+    /// verify, or a later run while they are in the window).
+    pub limit: usize,
+}
+
+/// The most records a run re-checks unless told otherwise.
+pub const DEFAULT_LIMIT: usize = 500;
+
+/// The rolling re-check, as kept in the store.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rechecked {
+    /// When the last run finished.
+    pub at: Option<DateTime<Utc>>,
+    /// Where the last run's window started.
+    pub since: Option<DateTime<Utc>>,
+    /// Runs since `cutover serve` started.
+    pub runs: u64,
+    /// Records the last run compared.
+    pub rechecked: u64,
+    /// Records compared since `cutover serve` started.
+    pub rechecked_total: u64,
+    /// Records found differing or missing in the last run, by `kind:side:id`, named to the
+    /// bridge to read again.
+    pub drift: Vec<String>,
+    /// Drifting records found since `cutover serve` started (each once until repaired).
+    pub drift_total: u64,
+    /// Records found drifting before, equal in the last run.
+    pub repaired: u64,
+    /// Repaired since `cutover serve` started.
+    pub repaired_total: u64,
+    /// Records the last run could not read (re-checked again while in the window).
+    pub unread: u64,
+    /// Why the last run failed, if it did (it runs again on schedule).
+    pub error: Option<String>,
+}
+
+/// The last state of the rolling re-check, if one ran.
+pub async fn last(store: &dyn Store) -> Result<Option<Rechecked>, EngineError> {
+    Ok(store
+        .run_state(RECHECK_KEY)
+        .await?
+        .and_then(|value| serde_json::from_value(value).ok()))
+}
+
+/// A record changed lately: the pair it belongs to and when it changed (or its link was
+/// written).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Changed {
+    /// The record and its copy.
+    pub pair: Pair,
+    /// When it changed.
+    pub at: DateTime<Utc>,
+}
+
+/// Where a run's window starts: `window` before `now`.
+pub fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    let window = chrono::Duration::from_std(window).unwrap_or(chrono::Duration::MAX);
+    now.checked_sub_signed(window)
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+/// The pairs a run re-checks: the ones found drifting before (`pending`, always), then the
+/// changes of `kinds` at or after `since`, newest first, each pair once, at most `limit` in all.
+pub fn select(
+    pending: &[Pair],
+    changed: Vec<Changed>,
+    since: DateTime<Utc>,
+    kinds: &[RecordKind],
+    limit: usize,
+) -> Vec<Pair> {
+    let mut changed: Vec<Changed> = changed
+        .into_iter()
+        .filter(|c| c.at >= since && kinds.contains(&c.pair.kind))
+        .collect();
+    changed.sort_by(|a, b| b.at.cmp(&a.at).then_with(|| a.pair.cmp(&b.pair)));
+    // One pair may be named twice: by its link and by a feed, or with and without its copy's
+    // id (a feed of the old side read before the link was written).
+    let mut seen: BTreeSet<(RecordKind, PlatformId)> = BTreeSet::new();
+    let mut pairs = Vec::new();
+    for pair in pending
+        .iter()
+        .cloned()
+        .chain(changed.into_iter().map(|c| c.pair))
+    {
+        if pairs.len() >= limit.max(pending.len()) {
+            break;
+        }
+        if seen.insert((pair.kind, pair.old_id.clone())) {
+            pairs.push(pair);
+        }
+    }
+    pairs
+}
+
+/// Both sides' connectors, the store, and what the comparison needs.
+#[derive(Debug, Clone)]
+pub struct Rechecker {
+    /// The store the links are in and the run state is kept in.
+    pub store: Arc<dyn Store>,
+    /// The old side, read through a budget that leaves the bridge its claim.
+    pub old: Arc<dyn Connector>,
+    /// The new side, likewise.
+    pub new: Arc<dyn Connector>,
+    /// The plan's mapping.
+    pub mapping: Mapping,
+    /// The kinds the plan copies.
+    pub copied: Vec<RecordKind>,
+}
+
+/// What one run found.
+#[derive(Debug, Default)]
+struct Run {
+    compared: u64,
+    /// The drifting pairs, by (kind, old id).
+    drifting: BTreeMap<(RecordKind, PlatformId), Pair>,
+    /// What to name to the bridge.
+    drift: BTreeSet<(Side, ChangeHint)>,
+    /// Pairs not read, by (kind, old id).
+    unread: BTreeSet<(RecordKind, PlatformId)>,
+}
+
+impl Rechecker {
+    /// The records changed at or after `since`: the links written since, and what each side's
+    /// change feed shows (of the kinds it reads incrementally), at most `limit` of each source.
+    async fn changed_since(
+        &self,
+        since: DateTime<Utc>,
+        kinds: &[RecordKind],
+        limit: usize,
+    ) -> Result<Vec<Changed>, EngineError> {
+        let limit_u32 = u32::try_from(limit).unwrap_or(u32::MAX);
+        let mut changed: Vec<Changed> = self
+            .store
+            .links_written_since(since, limit_u32)
+            .await?
+            .into_iter()
+            .map(|stored| Changed {
+                pair: Pair {
+                    kind: stored.link.kind,
+                    old_id: stored.link.old_id,
+                    new_id: Some(stored.link.new_id),
+                },
+                at: stored.updated_at,
+            })
+            .collect();
+        for connector in [&self.old, &self.new] {
+            let side = connector.side();
+            let incremental = connector.capabilities().incremental;
+            for kind in kinds.iter().filter(|k| incremental.contains(k)) {
+                for (id, at) in read_feed_since(connector.as_ref(), *kind, since, limit).await? {
+                    let link = self.store.find_link(*kind, side, &id).await?;
+                    let pair = match (link, side) {
+                        (Some(stored), _) => Pair {
+                            kind: *kind,
+                            old_id: stored.link.old_id,
+                            new_id: Some(stored.link.new_id),
+                        },
+                        // Never linked: missing on the new side, as a verify says.
+                        (None, Side::Old) => Pair {
+                            kind: *kind,
+                            old_id: id,
+                            new_id: None,
+                        },
+                        // The new side's own record (or one the bridge has yet to carry).
+                        (None, Side::New) => continue,
+                    };
+                    changed.push(Changed {
+                        pair,
+                        at: at.unwrap_or(since),
+                    });
+                }
+            }
+        }
+        Ok(changed)
+    }
+
+    /// One run: selects, compares, names the drift to the bridge.
+    async fn run_once(
+        &self,
+        handle: &BridgeHandle,
+        pending: &[Pair],
+        since: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Run, EngineError> {
+        let kinds: Vec<RecordKind> = SYNCED_KINDS
+            .iter()
+            .copied()
+            .filter(|k| self.copied.contains(k))
+            .collect();
+        let changed = self.changed_since(since, &kinds, limit).await?;
+        let pairs = select(pending, changed, since, &kinds, limit);
+        let found = verify_pairs(
+            self.store.as_ref(),
+            self.old.as_ref(),
+            self.new.as_ref(),
+            self.mapping.clone(),
+            &self.copied,
+            &pairs,
+        )
+        .await?;
+        let sides = handle.from_sides().to_vec();
+        let drift: BTreeSet<(Side, ChangeHint)> = drift_of(&found.report)
+            .into_iter()
+            .filter(|(side, _)| sides.contains(side))
+            .collect();
+        let mut run = Run {
+            compared: found.compared,
+            unread: found
+                .unread
+                .iter()
+                .map(|(pair, _)| (pair.kind, pair.old_id.clone()))
+                .collect(),
+            ..Run::default()
+        };
+        for (pair, why) in &found.unread {
+            tracing::warn!(kind = %pair.kind, id = %pair.old_id, error = %why, "Rolling re-check: could not read a record; tried again on the next run.");
+        }
+        let by_old: BTreeMap<(RecordKind, PlatformId), &Pair> = pairs
+            .iter()
+            .map(|p| ((p.kind, p.old_id.clone()), p))
+            .collect();
+        for (kind, k) in &found.report.kinds {
+            let old_ids = k
+                .missing
+                .iter()
+                .map(|m| &m.old_id)
+                .chain(k.different.iter().map(|d| &d.old_id));
+            for old_id in old_ids {
+                let key = (*kind, old_id.clone());
+                if let Some(pair) = by_old.get(&key) {
+                    run.drifting.insert(key, (*pair).clone());
+                }
+            }
+        }
+        for side in [Side::Old, Side::New] {
+            let named: Vec<ChangeHint> = drift
+                .iter()
+                .filter(|(s, _)| *s == side)
+                .map(|(_, hint)| hint.clone())
+                .collect();
+            if !named.is_empty() {
+                handle.name(side, named);
+            }
+        }
+        run.drift = drift;
+        Ok(run)
+    }
+}
+
+/// The records of `kind` a side's change feed shows changed at or after `since`, with their
+/// change times, at most `limit`.
+async fn read_feed_since(
+    connector: &dyn Connector,
+    kind: RecordKind,
+    since: DateTime<Utc>,
+    limit: usize,
+) -> Result<Vec<(PlatformId, Option<DateTime<Utc>>)>, EngineError> {
+    let mut found = Vec::new();
+    let mut position = ReadPosition::since(since);
+    loop {
+        let page = connector.read_page(kind, &position).await?;
+        found.extend(
+            page.items
+                .into_iter()
+                .filter(|o| o.record.kind() == kind)
+                .map(|o| (o.id, o.updated_at)),
+        );
+        match page.next {
+            Some(next) if !page.done && next != position && found.len() < limit => {
+                position = next;
+            }
+            _ => return Ok(found),
+        }
+    }
+}
+
+fn label((side, hint): &(Side, ChangeHint)) -> String {
+    format!("{}:{side}:{}", hint.kind, hint.id)
+}
+
+/// Runs the rolling re-check every `config.every` (the first `every` after the start) until
+/// `shutdown`, naming what drifted to the bridge through `handle` and counting on its metrics.
+/// A run that fails is logged and kept.
+pub async fn run(
+    rechecker: Rechecker,
+    handle: BridgeHandle,
+    config: RecheckConfig,
+    shutdown: CancellationToken,
+) {
+    let mut kept = Rechecked::default();
+    // Found drifting and not yet seen equal again, with when first found.
+    let mut pending: BTreeMap<(RecordKind, PlatformId), (Pair, DateTime<Utc>)> = BTreeMap::new();
+    loop {
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(config.every) => {}
+        }
+        let now = Utc::now();
+        let since = window_start(now, config.window);
+        // Drift not repaired within a window is left to the scheduled verify.
+        pending.retain(|_, (_, first)| *first >= since);
+        let carried: Vec<Pair> = pending.values().map(|(pair, _)| pair.clone()).collect();
+        let ran = tokio::select! {
+            () = shutdown.cancelled() => return,
+            ran = rechecker.run_once(&handle, &carried, since, config.limit) => ran,
+        };
+        kept.runs += 1;
+        kept.at = Some(Utc::now());
+        kept.since = Some(since);
+        match ran {
+            Ok(run) => {
+                let repaired = pending
+                    .keys()
+                    .filter(|key| !run.drifting.contains_key(*key) && !run.unread.contains(*key))
+                    .count() as u64;
+                let found = run
+                    .drifting
+                    .keys()
+                    .filter(|key| !pending.contains_key(*key))
+                    .count() as u64;
+                pending.retain(|key, _| run.drifting.contains_key(key) || run.unread.contains(key));
+                for (key, pair) in run.drifting {
+                    pending.entry(key).or_insert((pair, now));
+                }
+                if !run.drift.is_empty() || repaired > 0 {
+                    tracing::info!(
+                        rechecked = run.compared,
+                        drift = run.drift.len(),
+                        repaired,
+                        "Rolling re-check: records differing or missing named to the bridge, to read again."
+                    );
+                }
+                handle.metrics().rechecked(run.compared, found, repaired);
+                kept.rechecked = run.compared;
+                kept.rechecked_total += run.compared;
+                kept.drift = run.drift.iter().map(label).collect();
+                kept.drift_total += found;
+                kept.repaired = repaired;
+                kept.repaired_total += repaired;
+                kept.unread = run.unread.len() as u64;
+                kept.error = None;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "Rolling re-check failed; it runs again on schedule.");
+                kept.error = Some(e.to_string());
+            }
+        }
+        let stored = match serde_json::to_value(&kept) {
+            Ok(value) => rechecker.store.put_run_state(RECHECK_KEY, &value).await,
+            Err(e) => {
+                tracing::warn!("the rolling re-check's state: {e}");
+                continue;
+            }
+        };
+        if let Err(e) = stored {
+            tracing::warn!("could not keep the rolling re-check's state: {e}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::<Utc>::UNIX_EPOCH + chrono::Duration::seconds(1_000_000 + secs)
+    }
+
+    fn pair(kind: RecordKind, old: u64, new: Option<u64>) -> Pair {
+        Pair {
+            kind,
+            old_id: PlatformId::from(old),
+            new_id: new.map(PlatformId::from),
+        }
+    }
+
+    fn changed(kind: RecordKind, old: u64, new: Option<u64>, secs: i64) -> Changed {
+        Changed {
+            pair: pair(kind, old, new),
+            at: at(secs),
+        }
+    }
+
+    #[test]
+    fn the_window_starts_its_length_before_now() {
+        let now = at(7200);
+        assert_eq!(window_start(now, Duration::from_secs(3600)), at(3600));
+        assert_eq!(window_start(now, Duration::ZERO), now);
+        // A window longer than time itself starts at the beginning of time.
+        assert_eq!(
+            window_start(now, Duration::from_secs(u64::MAX)),
+            DateTime::<Utc>::MIN_UTC
+        );
+    }
+
+    #[test]
+    fn changes_in_the_window_come_newest_first_each_pair_once() {
+        use RecordKind::{Comment, Contact, Ticket};
+        let kinds = [Ticket, Contact];
+        let changes = vec![
+            changed(Ticket, 1, Some(101), 10),
+            // Before the window.
+            changed(Ticket, 2, Some(102), -1),
+            changed(Contact, 3, Some(103), 30),
+            // The same ticket, seen on a feed before its link was written, and again later.
+            changed(Ticket, 1, None, 5),
+            changed(Ticket, 1, Some(101), 40),
+            // Not a carried kind.
+            changed(Comment, 4, Some(104), 50),
+            // At the window's start: in.
+            changed(Ticket, 5, None, 0),
+        ];
+        let picked = select(&[], changes, at(0), &kinds, 10);
+        assert_eq!(
+            picked,
+            [
+                pair(Ticket, 1, Some(101)),
+                pair(Contact, 3, Some(103)),
+                pair(Ticket, 5, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn drift_found_before_is_rechecked_first_and_the_limit_holds() {
+        use RecordKind::Ticket;
+        let pending = [pair(Ticket, 9, Some(109))];
+        let changes = vec![
+            changed(Ticket, 1, Some(101), 10),
+            changed(Ticket, 2, Some(102), 20),
+            changed(Ticket, 9, Some(109), 30),
+        ];
+        let picked = select(&pending, changes.clone(), at(0), &[Ticket], 2);
+        assert_eq!(
+            picked,
+            [pair(Ticket, 9, Some(109)), pair(Ticket, 2, Some(102))]
+        );
+        // Pending drift is re-checked even past the limit (it is bounded by the window).
+        let picked = select(&pending, changes, at(0), &[Ticket], 0);
+        assert_eq!(picked, [pair(Ticket, 9, Some(109))]);
+        // Nothing changed lately, nothing pending: nothing to read.
+        assert!(select(&[], Vec::new(), at(0), &[Ticket], 10).is_empty());
+    }
+}
