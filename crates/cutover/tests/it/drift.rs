@@ -233,7 +233,10 @@ async fn recheck_status(mv: &Bridge) -> Value {
     status["recheck"].clone()
 }
 
-#[expect(clippy::print_stderr, reason = "the time to repair, which the README quotes")]
+#[expect(
+    clippy::print_stderr,
+    reason = "the time to repair, which the README quotes"
+)]
 async fn recheck_story(postgres: bool) {
     let mv = Bridge::backfilled_with(postgres, 10).await;
     let plan = mv.dir.path().join("cutover.toml");
