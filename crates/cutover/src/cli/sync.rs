@@ -159,6 +159,12 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
         if last.unread > 0 {
             println!("  not read (tried again): {}", last.unread);
         }
+        if last.deferred > 0 {
+            println!(
+                "  left for the next run (changed since the bridge's feed read them): {}",
+                last.deferred
+            );
+        }
         if let Some(error) = &last.error {
             println!("  the last run failed: {error}");
         }

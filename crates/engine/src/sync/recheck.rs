@@ -12,8 +12,10 @@
 //!   here);
 //! - the records it found drifting before and has not yet seen repaired.
 //!
-//! Newest change first, each once, at most [`RecheckConfig::limit`] a run. Each old record and
-//! its copy are read by id through connectors that leave the bridge the budget it claims (as
+//! Newest change first, each once, at most [`RecheckConfig::limit`] a run. A change the bridge
+//! has yet to read is not drift: a record changed after its kind's feed position on a side the
+//! bridge reads (a time on the platform's own clock) is left for a later run ([`settled`]).
+//! Each old record and its copy are read by id through connectors that leave the bridge the budget it claims (as
 //! the scheduled verify's do, `live`) and compared as a verify compares a pair
 //! (`verify::verify_pairs`); what differs or is missing is named to the bridge, which reads it
 //! again and repairs it by its usual rules, as for the scheduled verify's drift.
@@ -29,7 +31,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{ChangeHint, Connector, ReadPosition};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::Store;
 use serde::{Deserialize, Serialize};
 use tokio_util::sync::CancellationToken;
@@ -82,6 +84,9 @@ pub struct Rechecked {
     pub repaired_total: u64,
     /// Records the last run could not read (re-checked again while in the window).
     pub unread: u64,
+    /// Records the last run left for later: changed since the bridge's feed read that side.
+    #[serde(default)]
+    pub deferred: u64,
     /// Why the last run failed, if it did (it runs again on schedule).
     pub error: Option<String>,
 }
@@ -144,6 +149,21 @@ pub fn select(
     pairs
 }
 
+/// Each kind's feed position on each side the bridge reads: the change time (on that
+/// platform's clock) it has read to.
+pub type Positions = BTreeMap<(Side, RecordKind), DateTime<Utc>>;
+
+/// Whether a record read is settled: on a side the bridge does not read, always; on one it
+/// reads, when it changed at or before its kind's feed position there (or either time is not
+/// known). A record changed later is a change still on its way, not drift.
+pub fn settled(observed: &Observed, positions: &Positions) -> bool {
+    let key = (observed.side, observed.record.kind());
+    match (observed.updated_at, positions.get(&key)) {
+        (Some(changed), Some(position)) => changed <= *position,
+        _ => true,
+    }
+}
+
 /// Both sides' connectors, the store, and what the comparison needs.
 #[derive(Debug, Clone)]
 pub struct Rechecker {
@@ -167,8 +187,10 @@ struct Run {
     drifting: BTreeMap<(RecordKind, PlatformId), Pair>,
     /// What to name to the bridge.
     drift: BTreeSet<(Side, ChangeHint)>,
-    /// Pairs not read, by (kind, old id).
+    /// Pairs not read or left for later, by (kind, old id).
     unread: BTreeSet<(RecordKind, PlatformId)>,
+    unread_count: u64,
+    deferred: u64,
 }
 
 impl Rechecker {
@@ -241,6 +263,17 @@ impl Rechecker {
             .collect();
         let changed = self.changed_since(since, &kinds, limit).await?;
         let pairs = select(pending, changed, since, &kinds, limit);
+        let sides = handle.from_sides().to_vec();
+        let mut positions = Positions::new();
+        for side in &sides {
+            let read = crate::sync::status::positions(self.store.as_ref(), *side, &kinds).await?;
+            for kind in &kinds {
+                if let Some(Some(at)) = read.get(&kind.to_string()) {
+                    positions.insert((*side, *kind), *at);
+                }
+            }
+        }
+        let settled = |observed: &Observed| settled(observed, &positions);
         let found = verify_pairs(
             self.store.as_ref(),
             self.old.as_ref(),
@@ -248,9 +281,9 @@ impl Rechecker {
             self.mapping.clone(),
             &self.copied,
             &pairs,
+            &settled,
         )
         .await?;
-        let sides = handle.from_sides().to_vec();
         let drift: BTreeSet<(Side, ChangeHint)> = drift_of(&found.report)
             .into_iter()
             .filter(|(side, _)| sides.contains(side))
@@ -260,10 +293,17 @@ impl Rechecker {
             unread: found
                 .unread
                 .iter()
-                .map(|(pair, _)| (pair.kind, pair.old_id.clone()))
+                .map(|(pair, _)| pair)
+                .chain(&found.deferred)
+                .map(|pair| (pair.kind, pair.old_id.clone()))
                 .collect(),
+            unread_count: found.unread.len() as u64,
+            deferred: found.deferred.len() as u64,
             ..Run::default()
         };
+        for pair in &found.deferred {
+            tracing::debug!(kind = %pair.kind, id = %pair.old_id, "Rolling re-check: changed since the bridge's feed read it; left for the next run.");
+        }
         for (pair, why) in &found.unread {
             tracing::warn!(kind = %pair.kind, id = %pair.old_id, error = %why, "Rolling re-check: could not read a record; tried again on the next run.");
         }
@@ -389,7 +429,8 @@ pub async fn run(
                 kept.drift_total += found;
                 kept.repaired = repaired;
                 kept.repaired_total += repaired;
-                kept.unread = run.unread.len() as u64;
+                kept.unread = run.unread_count;
+                kept.deferred = run.deferred;
                 kept.error = None;
             }
             Err(e) => {
@@ -431,6 +472,36 @@ mod tests {
             pair: pair(kind, old, new),
             at: at(secs),
         }
+    }
+
+    fn observed(side: Side, changed: Option<i64>) -> Observed {
+        Observed {
+            side,
+            id: PlatformId::from(1),
+            updated_at: changed.map(at),
+            record: cutover_model::Record::Organization(cutover_model::records::Organization {
+                name: "Acme".into(),
+                domains: BTreeSet::new(),
+                details: None,
+                notes: None,
+                tags: BTreeSet::new(),
+                custom_fields: BTreeMap::new(),
+            }),
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn a_change_past_the_feed_position_is_on_its_way_not_drift() {
+        let positions: Positions = [((Side::Old, RecordKind::Organization), at(100))].into();
+        let check = |side, changed| settled(&observed(side, changed), &positions);
+        assert!(check(Side::Old, Some(99)));
+        // At the position: the feed has read it (a change the feed read past is drift).
+        assert!(check(Side::Old, Some(100)));
+        assert!(!check(Side::Old, Some(101)));
+        // No change time, or a side (or kind) the bridge does not read: compared.
+        assert!(check(Side::Old, None));
+        assert!(check(Side::New, Some(1_000)));
     }
 
     #[test]

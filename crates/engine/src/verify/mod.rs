@@ -51,6 +51,6 @@ mod summary;
 pub use crate::losses::Losses;
 pub use compare::{compare, compare_with, parent_of};
 pub use readers::Snapshot;
-pub use records::{Pair, PairsReport, verify_pairs};
+pub use records::{Pair, PairsReport, Settled, verify_pairs};
 pub use report::{Different, Group, KindReport, Missing, Pages, VerifyReport};
 pub use run::{TICKETS_PER_PART, verify, verify_in_parts};

@@ -43,14 +43,22 @@ pub struct PairsReport {
     pub compared: u64,
     /// Pairs whose reading failed (tried again on the next re-check), with why.
     pub unread: Vec<(Pair, String)>,
+    /// Pairs not compared because a record of theirs is not `settled` (a change the bridge
+    /// has yet to read).
+    pub deferred: Vec<Pair>,
 }
+
+/// Whether a record read is one to compare now: `false` for a change still on its way (the
+/// bridge has not read it yet), which would read as a difference for a while.
+pub type Settled<'a> = &'a (dyn Fn(&Observed) -> bool + Sync);
 
 /// Lookups of the store in flight at once while the references' links are found.
 const LINK_LOOKUPS_IN_FLIGHT: usize = 8;
 
 /// Reads each pair's records by id on both sides and compares them through the store's links.
 /// `copied` are the kinds the plan copies (references to others are left out, as a backfill
-/// leaves them). A pair whose reading fails is reported, not an `Err`.
+/// leaves them). A pair with a record not `settled` is left for later; a pair whose reading
+/// fails is reported, not an `Err`.
 pub async fn verify_pairs(
     store: &dyn Store,
     old: &dyn Connector,
@@ -58,6 +66,7 @@ pub async fn verify_pairs(
     mapping: Mapping,
     copied: &[RecordKind],
     pairs: &[Pair],
+    settled: Settled<'_>,
 ) -> Result<PairsReport, EngineError> {
     let mut found = PairsReport::default();
     if pairs.is_empty() {
@@ -88,6 +97,9 @@ pub async fn verify_pairs(
         let pair = &pair;
         match read_pair(old, new, pair).await {
             Ok(None) => {}
+            Ok(Some(records)) if !records.iter().all(settled) => {
+                found.deferred.push(pair.clone());
+            }
             Ok(Some(records)) => {
                 kinds.insert(pair.kind);
                 found.compared += 1;
