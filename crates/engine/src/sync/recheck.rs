@@ -40,7 +40,7 @@ use crate::error::EngineError;
 use crate::mapping::Mapping;
 use crate::sync::bridge::{BridgeHandle, SYNCED_KINDS};
 use crate::sync::reconcile::drift_of;
-use crate::verify::{Pair, verify_pairs};
+use crate::verify::{Pair, VerifyReport, verify_pairs};
 
 /// The run-state key of the rolling re-check's state.
 pub const RECHECK_KEY: &str = "sync:recheck";
@@ -248,6 +248,24 @@ impl Rechecker {
         Ok(changed)
     }
 
+    /// Each kind's feed position on each of `sides`, as the bridge keeps it.
+    async fn positions(
+        &self,
+        sides: &[Side],
+        kinds: &[RecordKind],
+    ) -> Result<Positions, EngineError> {
+        let mut positions = Positions::new();
+        for side in sides {
+            let read = crate::sync::status::positions(self.store.as_ref(), *side, kinds).await?;
+            for kind in kinds {
+                if let Some(Some(at)) = read.get(&kind.to_string()) {
+                    positions.insert((*side, *kind), *at);
+                }
+            }
+        }
+        Ok(positions)
+    }
+
     /// One run: selects, compares, names the drift to the bridge.
     async fn run_once(
         &self,
@@ -264,15 +282,7 @@ impl Rechecker {
         let changed = self.changed_since(since, &kinds, limit).await?;
         let pairs = select(pending, changed, since, &kinds, limit);
         let sides = handle.from_sides().to_vec();
-        let mut positions = Positions::new();
-        for side in &sides {
-            let read = crate::sync::status::positions(self.store.as_ref(), *side, &kinds).await?;
-            for kind in &kinds {
-                if let Some(Some(at)) = read.get(&kind.to_string()) {
-                    positions.insert((*side, *kind), *at);
-                }
-            }
-        }
+        let positions = self.positions(&sides, &kinds).await?;
         let settled = |observed: &Observed| settled(observed, &positions);
         let found = verify_pairs(
             self.store.as_ref(),
@@ -307,23 +317,7 @@ impl Rechecker {
         for (pair, why) in &found.unread {
             tracing::warn!(kind = %pair.kind, id = %pair.old_id, error = %why, "Rolling re-check: could not read a record; tried again on the next run.");
         }
-        let by_old: BTreeMap<(RecordKind, PlatformId), &Pair> = pairs
-            .iter()
-            .map(|p| ((p.kind, p.old_id.clone()), p))
-            .collect();
-        for (kind, k) in &found.report.kinds {
-            let old_ids = k
-                .missing
-                .iter()
-                .map(|m| &m.old_id)
-                .chain(k.different.iter().map(|d| &d.old_id));
-            for old_id in old_ids {
-                let key = (*kind, old_id.clone());
-                if let Some(pair) = by_old.get(&key) {
-                    run.drifting.insert(key, (*pair).clone());
-                }
-            }
-        }
+        run.drifting = drifting(&found.report, &pairs);
         for side in [Side::Old, Side::New] {
             let named: Vec<ChangeHint> = drift
                 .iter()
@@ -337,6 +331,29 @@ impl Rechecker {
         run.drift = drift;
         Ok(run)
     }
+}
+
+/// The pairs a comparison found differing or missing, by (kind, old id).
+fn drifting(report: &VerifyReport, pairs: &[Pair]) -> BTreeMap<(RecordKind, PlatformId), Pair> {
+    let by_old: BTreeMap<(RecordKind, PlatformId), &Pair> = pairs
+        .iter()
+        .map(|p| ((p.kind, p.old_id.clone()), p))
+        .collect();
+    let mut drifting = BTreeMap::new();
+    for (kind, k) in &report.kinds {
+        let old_ids = k
+            .missing
+            .iter()
+            .map(|m| &m.old_id)
+            .chain(k.different.iter().map(|d| &d.old_id));
+        for old_id in old_ids {
+            let key = (*kind, old_id.clone());
+            if let Some(pair) = by_old.get(&key) {
+                drifting.insert(key, (*pair).clone());
+            }
+        }
+    }
+    drifting
 }
 
 /// The records of `kind` a side's change feed shows changed at or after `since`, with their
@@ -370,6 +387,42 @@ fn label((side, hint): &(Side, ChangeHint)) -> String {
     format!("{}:{side}:{}", hint.kind, hint.id)
 }
 
+/// Drift found and not yet seen repaired, by (kind, old id), with when it was first found.
+#[derive(Debug, Default)]
+struct Pending(BTreeMap<(RecordKind, PlatformId), (Pair, DateTime<Utc>)>);
+
+impl Pending {
+    /// The pairs to re-check whatever changed, forgetting drift first found before `since` (a
+    /// window old: the scheduled verify's now).
+    fn carried(&mut self, since: DateTime<Utc>) -> Vec<Pair> {
+        self.0.retain(|_, (_, first)| *first >= since);
+        self.0.values().map(|(pair, _)| pair.clone()).collect()
+    }
+
+    /// Takes a run's result: `drifting` (found differing or missing), `unread` (not compared).
+    /// Answers how much drift is new and how much pending drift is repaired (compared, and no
+    /// longer differing).
+    fn settle(
+        &mut self,
+        drifting: BTreeMap<(RecordKind, PlatformId), Pair>,
+        unread: &BTreeSet<(RecordKind, PlatformId)>,
+        now: DateTime<Utc>,
+    ) -> (u64, u64) {
+        let before = self.0.len();
+        self.0
+            .retain(|key, _| drifting.contains_key(key) || unread.contains(key));
+        let repaired = (before - self.0.len()) as u64;
+        let mut found = 0;
+        for (key, pair) in drifting {
+            if let std::collections::btree_map::Entry::Vacant(entry) = self.0.entry(key) {
+                entry.insert((pair, now));
+                found += 1;
+            }
+        }
+        (found, repaired)
+    }
+}
+
 /// Runs the rolling re-check every `config.every` (the first `every` after the start) until
 /// `shutdown`, naming what drifted to the bridge through `handle` and counting on its metrics.
 /// A run that fails is logged and kept.
@@ -380,8 +433,7 @@ pub async fn run(
     shutdown: CancellationToken,
 ) {
     let mut kept = Rechecked::default();
-    // Found drifting and not yet seen equal again, with when first found.
-    let mut pending: BTreeMap<(RecordKind, PlatformId), (Pair, DateTime<Utc>)> = BTreeMap::new();
+    let mut pending = Pending::default();
     loop {
         tokio::select! {
             () = shutdown.cancelled() => return,
@@ -389,9 +441,7 @@ pub async fn run(
         }
         let now = Utc::now();
         let since = window_start(now, config.window);
-        // Drift not repaired within a window is left to the scheduled verify.
-        pending.retain(|_, (_, first)| *first >= since);
-        let carried: Vec<Pair> = pending.values().map(|(pair, _)| pair.clone()).collect();
+        let carried = pending.carried(since);
         let ran = tokio::select! {
             () = shutdown.cancelled() => return,
             ran = rechecker.run_once(&handle, &carried, since, config.limit) => ran,
@@ -401,19 +451,7 @@ pub async fn run(
         kept.since = Some(since);
         match ran {
             Ok(run) => {
-                let repaired = pending
-                    .keys()
-                    .filter(|key| !run.drifting.contains_key(*key) && !run.unread.contains(*key))
-                    .count() as u64;
-                let found = run
-                    .drifting
-                    .keys()
-                    .filter(|key| !pending.contains_key(*key))
-                    .count() as u64;
-                pending.retain(|key, _| run.drifting.contains_key(key) || run.unread.contains(key));
-                for (key, pair) in run.drifting {
-                    pending.entry(key).or_insert((pair, now));
-                }
+                let (found, repaired) = pending.settle(run.drifting, &run.unread, now);
                 if !run.drift.is_empty() || repaired > 0 {
                     tracing::info!(
                         rechecked = run.compared,
@@ -502,6 +540,30 @@ mod tests {
         // No change time, or a side (or kind) the bridge does not read: compared.
         assert!(check(Side::Old, None));
         assert!(check(Side::New, Some(1_000)));
+    }
+
+    #[test]
+    fn drift_counts_once_until_repaired_and_waits_while_unread() {
+        use RecordKind::Ticket;
+        let key = |id: u64| (Ticket, PlatformId::from(id));
+        let drifting = |ids: &[u64]| -> BTreeMap<_, _> {
+            ids.iter()
+                .map(|id| (key(*id), pair(Ticket, *id, Some(100 + id))))
+                .collect()
+        };
+        let none = BTreeSet::new();
+        let mut pending = Pending::default();
+        assert_eq!(pending.settle(drifting(&[1, 2]), &none, at(0)), (2, 0));
+        assert_eq!(pending.carried(at(0)).len(), 2);
+        // Still drifting: not found again. Not read this run: not repaired either.
+        let unread = BTreeSet::from([key(2)]);
+        assert_eq!(pending.settle(drifting(&[1]), &unread, at(10)), (0, 0));
+        // Both compared equal: repaired.
+        assert_eq!(pending.settle(drifting(&[]), &none, at(20)), (0, 2));
+        assert!(pending.carried(at(20)).is_empty());
+        // Drift a window old is let go (the scheduled verify's now).
+        pending.settle(drifting(&[3]), &none, at(30));
+        assert_eq!(pending.carried(at(31)), Vec::<Pair>::new());
     }
 
     #[test]
