@@ -1,5 +1,6 @@
 //! A verification of a few records read by id (the bridge's rolling re-check,
-//! `crate::sync::recheck`): each old record and its linked copy are read on their own, with only
+//! `crate::sync::recheck`): each old record and its linked copy are read by id (a hundred to a
+//! request where the platform reads many at once, `Connector::read_many`), with only
 //! what their forms depend on (the field definitions, the groups and roles a plan merges, the
 //! links of the records they refer to), and compared as a full verify compares a pair
 //! ([`Comparer`]).
@@ -8,7 +9,7 @@
 //! ticket whose organization the plan leaves behind is compared with that organization still
 //! named, so it reads as differing each time; the bridge finds nothing to write for it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use cutover_connect::{Connector, ReadPosition, references};
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
@@ -86,7 +87,7 @@ pub async fn verify_pairs(
             read_context(old, kind, &mut snapshot).await?;
         }
     }
-    let mut kinds = BTreeSet::new();
+    let mut by_kind: BTreeMap<RecordKind, Vec<Pair>> = BTreeMap::new();
     for pair in pairs {
         let mut pair = pair.clone();
         if pair.new_id.is_none() {
@@ -94,21 +95,39 @@ pub async fn verify_pairs(
             let link = store.find_link(pair.kind, Side::Old, &pair.old_id).await?;
             pair.new_id = link.map(|stored| stored.link.new_id);
         }
-        let pair = &pair;
-        match read_pair(old, new, pair).await {
-            Ok(None) => {}
-            Ok(Some(records)) if !records.iter().all(settled) => {
-                found.deferred.push(pair.clone());
-            }
-            Ok(Some(records)) => {
-                kinds.insert(pair.kind);
+        by_kind.entry(pair.kind).or_default().push(pair);
+    }
+    let mut kinds = BTreeSet::new();
+    for (kind, pairs) in &by_kind {
+        for part in pairs.chunks(READ_PART) {
+            let (mut olds, mut news) = match read_part(old, new, *kind, part).await {
+                Ok(read) => read,
+                Err(e) => {
+                    let why = e.to_string();
+                    found
+                        .unread
+                        .extend(part.iter().map(|pair| (pair.clone(), why.clone())));
+                    continue;
+                }
+            };
+            for pair in part {
+                // The old record gone: the bridge carries deletions.
+                let Some(original) = olds.remove(&pair.old_id) else {
+                    continue;
+                };
+                let copy = pair.new_id.as_ref().and_then(|id| news.remove(id));
+                let records: Vec<Observed> = std::iter::once(original).chain(copy).collect();
+                if !records.iter().all(settled) {
+                    found.deferred.push(pair.clone());
+                    continue;
+                }
+                kinds.insert(*kind);
                 found.compared += 1;
                 for observed in records {
                     let key = (observed.record.kind(), observed.side);
                     snapshot.records.entry(key).or_default().push(observed);
                 }
             }
-            Err(e) => found.unread.push((pair.clone(), e.to_string())),
         }
     }
     let kinds: Vec<RecordKind> = kinds.into_iter().collect();
@@ -120,30 +139,33 @@ pub async fn verify_pairs(
     Ok(found)
 }
 
-/// The old record of a pair and its copy, read by id; `None` when the old record is gone.
-async fn read_pair(
+/// Pairs read at once: a platform's `show_many` takes up to 100 ids.
+const READ_PART: usize = 100;
+
+/// The old records of a part of the pairs (all of `kind`) and their copies, read by id, each
+/// side's by its id.
+async fn read_part(
     old: &dyn Connector,
     new: &dyn Connector,
-    pair: &Pair,
-) -> Result<Option<Vec<Observed>>, EngineError> {
-    let page = old.read_one(pair.kind, &pair.old_id).await?;
-    let mut records: Vec<Observed> = page
-        .items
-        .into_iter()
-        .filter(|o| o.record.kind() == pair.kind)
-        .collect();
-    if records.is_empty() {
-        return Ok(None);
-    }
-    if let Some(new_id) = &pair.new_id {
-        let page = new.read_one(pair.kind, new_id).await?;
-        records.extend(
-            page.items
-                .into_iter()
-                .filter(|o| o.record.kind() == pair.kind),
-        );
-    }
-    Ok(Some(records))
+    kind: RecordKind,
+    part: &[Pair],
+) -> Result<(HashMap<PlatformId, Observed>, HashMap<PlatformId, Observed>), EngineError> {
+    let old_ids: Vec<PlatformId> = part.iter().map(|p| p.old_id.clone()).collect();
+    let new_ids: Vec<PlatformId> = part.iter().filter_map(|p| p.new_id.clone()).collect();
+    let by_id = |page: cutover_connect::Page| -> HashMap<PlatformId, Observed> {
+        page.items
+            .into_iter()
+            .filter(|o| o.record.kind() == kind)
+            .map(|o| (o.id.clone(), o))
+            .collect()
+    };
+    let olds = by_id(old.read_many(kind, &old_ids).await?);
+    let news = if new_ids.is_empty() {
+        HashMap::new()
+    } else {
+        by_id(new.read_many(kind, &new_ids).await?)
+    };
+    Ok((olds, news))
 }
 
 /// Every record of `kind` one side lists, into `snapshot` (field definitions, groups, roles:
