@@ -215,6 +215,24 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Reads records of `kind` by id, as many to a request as the platform reads at once (its
+    /// `show_many`), else one by one ([`Connector::read_one`]); a record gone is left out. The
+    /// bridge's rolling re-check reads the records changed lately so.
+    async fn read_many(&self, kind: RecordKind, ids: &[PlatformId]) -> Result<Page, ConnectError> {
+        let mut all = Page {
+            done: true,
+            ..Page::default()
+        };
+        for id in ids {
+            let page = self.read_one(kind, id).await?;
+            all.items.extend(page.items);
+            all.rejected.extend(page.rejected);
+            all.deleted.extend(page.deleted);
+            all.attachments.extend(page.attachments);
+        }
+        Ok(all)
+    }
+
     /// The page where a person sees record `id` of `kind` on this platform (its agent-facing
     /// address), when the platform has one for that kind. Reports link to it.
     fn record_url(&self, kind: RecordKind, id: &PlatformId) -> Option<url::Url> {

@@ -8,6 +8,10 @@
 //! - `cutover_sync_echoes_suppressed_total{direction}`: records read equal to their link (the
 //!   bridge's own writes read back, or a change seen twice), not written.
 //! - `cutover_sync_dead_lettered_total{direction}`: records that went to the dead letters.
+//! - `cutover_sync_rechecked_total`: records the rolling re-check compared (no label).
+//! - `cutover_sync_recheck_drift_total`: records it found differing or missing, each once
+//!   until repaired (named to the bridge to read again).
+//! - `cutover_sync_recheck_repaired_total`: records it found drifting, then equal again.
 
 use std::fmt::Write as _;
 
@@ -84,6 +88,23 @@ pub fn text(state: &AppState) -> String {
             |m, s| m.dead_lettered_total(s),
         ),
     ];
+    let recheck: [(&str, &str, u64); 3] = [
+        (
+            "cutover_sync_rechecked_total",
+            "Records the rolling re-check compared.",
+            metrics.rechecked_total(),
+        ),
+        (
+            "cutover_sync_recheck_drift_total",
+            "Records the rolling re-check found differing or missing, named to the bridge.",
+            metrics.recheck_drift_total(),
+        ),
+        (
+            "cutover_sync_recheck_repaired_total",
+            "Records the rolling re-check found drifting, then equal again.",
+            metrics.recheck_repaired_total(),
+        ),
+    ];
     for (name, help, value) in counters {
         let _ = writeln!(out, "# HELP {name} {help}");
         let _ = writeln!(out, "# TYPE {name} counter");
@@ -95,6 +116,11 @@ pub fn text(state: &AppState) -> String {
                 value(metrics, *from)
             );
         }
+    }
+    for (name, help, value) in recheck {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        let _ = writeln!(out, "{name} {value}");
     }
     out
 }

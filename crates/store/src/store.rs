@@ -5,6 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 
@@ -67,6 +68,14 @@ pub trait Store: fmt::Debug + Send + Sync {
         &self,
         kind: RecordKind,
         after: Option<&PlatformId>,
+        limit: u32,
+    ) -> Result<Vec<StoredLink>, StoreError>;
+
+    /// Links written at or after `since` (by a backfill or the bridge), newest first: a page of
+    /// at most `limit`. What the bridge's rolling re-check starts from.
+    async fn links_written_since(
+        &self,
+        since: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<StoredLink>, StoreError>;
 

@@ -203,6 +203,53 @@ pub(crate) async fn read_one(
     Ok(page)
 }
 
+/// The most ids a Zendesk `show_many` takes.
+pub(crate) const SHOW_MANY: usize = 100;
+
+/// Reads contacts or organizations by id, up to [`SHOW_MANY`] to a request (`show_many`); a
+/// record gone is left out. `None` for a kind Zendesk cannot read so (tickets: one by one).
+pub(crate) async fn read_many(
+    api: &ZendeskApi,
+    side: Side,
+    kind: RecordKind,
+    ids: &[PlatformId],
+) -> Result<Option<Page>, ConnectError> {
+    use RecordKind as K;
+    let (path, key) = match kind {
+        K::Contact => ("users/show_many.json", "users"),
+        K::Organization => ("organizations/show_many.json", "organizations"),
+        _ => return Ok(None),
+    };
+    let mut page = Page {
+        done: true,
+        ..Page::default()
+    };
+    for chunk in ids.chunks(SHOW_MANY) {
+        let list = chunk
+            .iter()
+            .map(PlatformId::as_str)
+            .collect::<Vec<_>>()
+            .join(",");
+        let op = format!("read {} {kind} records by id from zendesk", chunk.len());
+        let request = Request::get(path).query("ids", &list);
+        let (body, lossy) = api.get(&op, &request).await?;
+        let raws =
+            body.get(key)
+                .and_then(Value::as_array)
+                .ok_or_else(|| ConnectError::Malformed {
+                    op: op.clone(),
+                    detail: format!("no {key} list in the answer"),
+                })?;
+        for raw in raws {
+            collect(&mut page, ZENDESK, kind, raw, lossy, |raw| match kind {
+                K::Contact => mapping::contact(raw, side),
+                _ => mapping::organization(raw, side),
+            });
+        }
+    }
+    Ok(Some(page))
+}
+
 /// Walks the lists of a kind one page at a time: `seq` says which list, `token` where in it.
 async fn lists(
     api: &ZendeskApi,

@@ -2,7 +2,8 @@
 //!
 //! Reads tickets and end users through the cursor-based incremental exports, organizations
 //! through the time-based one, everything else through cursor-paged lists, and comments (with
-//! their attachments) per ticket. Writes tickets through the import API so original times,
+//! their attachments) per ticket; by id one at a time, or (users and organizations) a hundred
+//! at a time through `show_many`. Writes tickets through the import API so original times,
 //! authors and visibility survive and nobody is e-mailed; users and organizations through
 //! `create_or_update` keyed by e-mail or external id; everything after a lookup by mark. Rules
 //! (macros, triggers, automations, views, SLA policies, forms) in the canonical rule form:
@@ -294,6 +295,28 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn read_one(&self, kind: RecordKind, id: &PlatformId) -> Result<Page, ConnectError> {
         let page = changes::read_one(&self.api, self.side, kind, id).await?;
+        let page = self.name_brands(page).await?;
+        self.read_merges(page).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, ids = ids.len()))]
+    async fn read_many(&self, kind: RecordKind, ids: &[PlatformId]) -> Result<Page, ConnectError> {
+        let page = match changes::read_many(&self.api, self.side, kind, ids).await? {
+            Some(page) => page,
+            None => {
+                let mut all = Page {
+                    done: true,
+                    ..Page::default()
+                };
+                for id in ids {
+                    let page = changes::read_one(&self.api, self.side, kind, id).await?;
+                    all.items.extend(page.items);
+                    all.rejected.extend(page.rejected);
+                    all.deleted.extend(page.deleted);
+                }
+                all
+            }
+        };
         let page = self.name_brands(page).await?;
         self.read_merges(page).await
     }

@@ -10,5 +10,6 @@
 mod conditional;
 mod freshdesk_hooks;
 mod merges;
+mod read_many;
 mod support;
 mod zendesk_hooks;

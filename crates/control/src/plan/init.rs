@@ -489,6 +489,11 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "verify_every = \"7d\"",
         "a full verify beside the bridge; what differs is read again and repaired",
     );
+    doc.with_comment(
+        "recheck_every = \"5m\"",
+        "re-checks the records changed lately, likewise",
+    );
+    doc.with_comment("recheck_window = \"1h\"", "how far back \"lately\" goes");
     match accounts {
         // A field policy names a mapped field; the accounts' own are decided below first.
         Some(_) => doc.with_comment(

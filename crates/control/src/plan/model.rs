@@ -271,6 +271,13 @@ pub struct SyncSettings {
     /// or missing is read again by the bridge and repaired.
     #[serde(default = "default_verify_every")]
     pub verify_every: Duration,
+    /// How often `cutover serve` re-checks the records changed lately (the rolling re-check);
+    /// what differs is read again by the bridge and repaired.
+    #[serde(default = "default_recheck_every")]
+    pub recheck_every: Duration,
+    /// How far back the rolling re-check looks for records changed lately.
+    #[serde(default = "default_recheck_window")]
+    pub recheck_window: Duration,
     /// The user's confirmation that the requester e-mail notifications are switched off on
     /// every platform the bridge writes into whose API cannot switch them off (Freshdesk:
     /// Admin > Email Notifications). Without it, `serve` and `sync setup` refuse.
@@ -287,6 +294,8 @@ impl Default for SyncSettings {
             conflicts: default_conflicts(),
             field_policy: BTreeMap::new(),
             verify_every: default_verify_every(),
+            recheck_every: default_recheck_every(),
+            recheck_window: default_recheck_window(),
             notifications_off: false,
         }
     }
@@ -294,6 +303,14 @@ impl Default for SyncSettings {
 
 fn default_verify_every() -> Duration {
     Duration::default_of_secs(7 * 86_400)
+}
+
+fn default_recheck_every() -> Duration {
+    Duration::default_of_secs(5 * 60)
+}
+
+fn default_recheck_window() -> Duration {
+    Duration::default_of_secs(3600)
 }
 
 fn default_directions() -> Directions {

@@ -291,6 +291,8 @@ const SYNC: &[Field] = &[
     opt("webhook_secret_env", ENV),
     opt("conflicts", Shape::Str(parse::<ConflictRule>)),
     opt("verify_every", DURATION),
+    opt("recheck_every", DURATION),
+    opt("recheck_window", DURATION),
     opt(
         "field_policy",
         Shape::Map {

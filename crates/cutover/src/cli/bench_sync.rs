@@ -393,7 +393,7 @@ impl Bench {
         stop(served.child).await?;
         let mut directions = serde_json::Map::new();
         for (from, name) in [(Side::Old, "old_to_new"), (Side::New, "new_to_old")] {
-            let of = status
+            let of = status["directions"]
                 .as_array()
                 .and_then(|all| all.iter().find(|s| s["from"] == json!(from.to_string())))
                 .cloned()

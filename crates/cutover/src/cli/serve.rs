@@ -1,7 +1,8 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget and
-//! the scheduled verify (`[sync] verify_every`) whose drift the bridge repairs; it stops on
-//! SIGINT or SIGTERM.
+//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget, the
+//! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
+//! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
+//! SIGTERM.
 
 use std::net::SocketAddr;
 
@@ -76,6 +77,20 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     ];
     let verify_store = setup.store.clone();
     let verify_mapping = mapping.clone();
+    // The rolling re-check reads through the scheduled verify's connectors: they leave the
+    // bridge its claim too.
+    let rechecker = cutover_engine::sync::recheck::Rechecker {
+        store: setup.store.clone(),
+        old: verify_old.clone(),
+        new: verify_new.clone(),
+        mapping: mapping.clone(),
+        copied: setup.plan.copy.kinds.clone(),
+    };
+    let recheck_config = cutover_engine::sync::recheck::RecheckConfig {
+        every: setup.plan.sync.recheck_every.get(),
+        window: setup.plan.sync.recheck_window.get(),
+        limit: cutover_engine::sync::recheck::DEFAULT_LIMIT,
+    };
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
@@ -113,6 +128,12 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         setup.plan.sync.verify_every.get(),
         shutdown.clone(),
     );
+    let rechecking = cutover_engine::sync::recheck::run(
+        rechecker,
+        bridge.handle(),
+        recheck_config,
+        shutdown.clone(),
+    );
     let bridge_shutdown = shutdown.clone();
     let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
     let stopping = async {
@@ -128,8 +149,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
             }
         }
     };
-    // The scheduled verify ends when `shutdown` is cancelled.
-    let (result, ()) = tokio::join!(stopping, reconciler);
+    // The scheduled verify and the rolling re-check end when `shutdown` is cancelled.
+    let (result, (), ()) = tokio::join!(stopping, reconciler, rechecking);
     let _ = server.await;
     let _ = claimer.await;
     let _ = follower.await;

@@ -16,6 +16,10 @@ use cutover_model::Side;
 pub enum SyncCommand {
     /// Each direction's position, lag percentiles and what is in flight, as `cutover serve`
     /// last wrote them to the store.
+    ///
+    /// Then the rolling re-check of the records changed lately (`[sync] recheck_every`) and the
+    /// scheduled verify (`[sync] verify_every`): what each compared, found drifting (named to
+    /// the bridge to read again) and saw repaired.
     Status(StatusArgs),
     /// Waits until everything changed on either side up to now is applied on the other (by a
     /// running `cutover serve`); exits 1 on timeout, naming what is still in flight.
@@ -65,7 +69,8 @@ pub enum SyncCommand {
 /// Options of `cutover sync status`.
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// Print the status as JSON.
+    /// Print the status as JSON: an object with `directions` (one status each), `recheck` and
+    /// `scheduled_verify` (null before their first run).
     #[arg(long)]
     pub json: bool,
 }
@@ -91,8 +96,15 @@ pub(crate) async fn run(ctx: &Context, command: SyncCommand) -> anyhow::Result<O
 async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
     let store = ctx.open_store().await?;
     let statuses = sync::status::load(store.as_ref()).await?;
+    let reconciled = sync::reconcile::last(store.as_ref()).await?;
+    let rechecked = sync::recheck::last(store.as_ref()).await?;
     if args.json {
-        println!("{}", serde_json::to_string(&statuses)?);
+        let all = serde_json::json!({
+            "directions": statuses,
+            "recheck": rechecked,
+            "scheduled_verify": reconciled,
+        });
+        println!("{}", serde_json::to_string(&all)?);
         return Ok(Outcome::Clean);
     }
     if statuses.is_empty() {
@@ -124,7 +136,40 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
         }
         println!("  as of          {}", status.at.to_rfc3339());
     }
-    if let Some(last) = sync::reconcile::last(store.as_ref()).await? {
+    if let Some(last) = rechecked {
+        let at = last
+            .at
+            .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());
+        let since = last
+            .since
+            .map_or_else(|| "?".to_owned(), |t| t.to_rfc3339());
+        println!(
+            "rolling re-check: {} run(s), the last at {at} (changes since {since}): {} re-checked, {} drifting (named to the bridge to read again), {} repaired; in all {} re-checked, {} drift found, {} repaired",
+            last.runs,
+            last.rechecked,
+            last.drift.len(),
+            last.repaired,
+            last.rechecked_total,
+            last.drift_total,
+            last.repaired_total
+        );
+        for drift in &last.drift {
+            println!("  drifting {drift}");
+        }
+        if last.unread > 0 {
+            println!("  not read (tried again): {}", last.unread);
+        }
+        if last.deferred > 0 {
+            println!(
+                "  left for the next run (changed since the bridge's feed read them): {}",
+                last.deferred
+            );
+        }
+        if let Some(error) = &last.error {
+            println!("  the last run failed: {error}");
+        }
+    }
+    if let Some(last) = reconciled {
         let at = last
             .at
             .map_or_else(|| "never".to_owned(), |t| t.to_rfc3339());

@@ -612,7 +612,7 @@ async fn run_story<O: Platform, N: Platform>(story: Story) -> (Duration, Option<
     }
     let status: Value =
         serde_json::from_str(mv.expect(0, &["sync", "status", "--json"]).await.trim()).unwrap();
-    let statuses = status.as_array().unwrap();
+    let statuses = status["directions"].as_array().unwrap();
     assert_eq!(statuses.len(), 2, "{status:#}");
     for direction in statuses {
         // Counters run from the start of this `cutover serve`: after a restart one direction

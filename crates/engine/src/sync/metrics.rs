@@ -1,11 +1,14 @@
 //! What the bridge counts, per direction: changes applied, echoes suppressed, and the lag of
-//! each applied change (from its time on the source platform to its commit on the other side).
+//! each applied change (from its time on the source platform to its commit on the other side);
+//! and what the rolling re-check beside it (`recheck`) counts: records re-checked, drift found,
+//! drift repaired.
 //!
 //! One `SyncMetrics` is shared by the bridge (which records) and the faces (which read:
 //! `/metrics`, `cutover sync status` through the store's snapshot).
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use cutover_model::Side;
 use serde::{Deserialize, Serialize};
@@ -35,11 +38,15 @@ struct DirectionCounts {
     lag: VecDeque<f64>,
 }
 
-/// Counters of both directions (`Side` is the side changes are read from).
+/// Counters of both directions (`Side` is the side changes are read from), and of the rolling
+/// re-check.
 #[derive(Debug, Default)]
 pub struct SyncMetrics {
     old: Mutex<DirectionCounts>,
     new: Mutex<DirectionCounts>,
+    rechecked: AtomicU64,
+    recheck_drift: AtomicU64,
+    recheck_repaired: AtomicU64,
 }
 
 impl SyncMetrics {
@@ -87,6 +94,29 @@ impl SyncMetrics {
     /// Records read on `from` that went to the dead letters.
     pub fn dead_lettered_total(&self, from: Side) -> u64 {
         self.of(from).dead_lettered
+    }
+
+    /// A rolling re-check compared `rechecked` records, found `drift` of them newly drifting and
+    /// `repaired` of those it found before equal again.
+    pub fn rechecked(&self, rechecked: u64, drift: u64, repaired: u64) {
+        self.rechecked.fetch_add(rechecked, Ordering::Relaxed);
+        self.recheck_drift.fetch_add(drift, Ordering::Relaxed);
+        self.recheck_repaired.fetch_add(repaired, Ordering::Relaxed);
+    }
+
+    /// Records the rolling re-check compared.
+    pub fn rechecked_total(&self) -> u64 {
+        self.rechecked.load(Ordering::Relaxed)
+    }
+
+    /// Records the rolling re-check found drifting (each once until repaired).
+    pub fn recheck_drift_total(&self) -> u64 {
+        self.recheck_drift.load(Ordering::Relaxed)
+    }
+
+    /// Drifting records the rolling re-check found equal again (repaired by the bridge).
+    pub fn recheck_repaired_total(&self) -> u64 {
+        self.recheck_repaired.load(Ordering::Relaxed)
     }
 
     /// The lag percentiles of changes read on `from`.

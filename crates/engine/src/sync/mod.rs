@@ -14,12 +14,15 @@
 //!   again rather than applied after it.
 //! - [`reconcile`]: the scheduled full verify beside the bridge; the drift it finds is named to
 //!   the bridge and repaired by an ordinary pass.
+//! - [`recheck`]: the rolling re-check of the records changed lately, beside the bridge; its
+//!   drift is named to the bridge the same way.
 
 pub mod bridge;
 pub mod conflicts;
 mod direction;
 pub(crate) use direction::DELETED;
 pub mod metrics;
+pub mod recheck;
 pub mod reconcile;
 pub mod status;
 mod written;

@@ -13,6 +13,11 @@
 //! Each run is kept in the store (run state `sync:reconcile`): when it ran, what it found, and
 //! how much of the previous run's drift is no longer there (repaired). `cutover sync status`
 //! shows it.
+//!
+//! Between these runs, the rolling re-check (`recheck`, `[sync] recheck_every`) compares the
+//! records changed lately by the same comparison and names its drift the same way
+//! ([`drift_of`]), so most drift is repaired within minutes; this full verify catches the rest
+//! (a record changed long ago, one the plan's drops make look different).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;

@@ -140,7 +140,7 @@ fn linked_images(
 }
 
 /// No page for any record (a comparison of records without their platforms).
-fn no_pages(_: Side, _: RecordKind, _: &PlatformId) -> Option<String> {
+pub(super) fn no_pages(_: Side, _: RecordKind, _: &PlatformId) -> Option<String> {
     None
 }
 

@@ -36,12 +36,14 @@
 //!
 //! Layout: `run` reads and compares kind after kind and part after part; `readers` reads a
 //! part and the links; `held` keeps the new side's records of a kind on disk; `compare`
-//! puts a linked pair side by side (through `forms` and [`crate::losses`]); `report` is what
-//! it found, and `summary` how a person reads it in a terminal.
+//! puts a linked pair side by side (through `forms` and [`crate::losses`]); `records` compares a
+//! few pairs read by id with the same comparison (the bridge's rolling re-check); `report` is
+//! what it found, and `summary` how a person reads it in a terminal.
 
 mod compare;
 mod held;
 mod readers;
+mod records;
 mod report;
 mod run;
 mod summary;
@@ -49,5 +51,6 @@ mod summary;
 pub use crate::losses::Losses;
 pub use compare::{compare, compare_with, parent_of};
 pub use readers::Snapshot;
+pub use records::{Pair, PairsReport, Settled, verify_pairs};
 pub use report::{Different, Group, KindReport, Missing, Pages, VerifyReport};
 pub use run::{TICKETS_PER_PART, verify, verify_in_parts};

@@ -41,23 +41,12 @@ pub async fn verify_in_parts(
 ) -> Result<VerifyReport, EngineError> {
     let tickets_per_part = tickets_per_part.max(1);
     let (old_caps, new_caps) = (old.capabilities(), new.capabilities());
-    let mut mapping = mapping;
-    if !new_caps.agents_who_left {
-        mapping.leaving_leavers_behind(Some(new_caps.platform));
-    }
+    let (mapping, losses) = comparison_basis(old, new, mapping);
     let per_ticket = |k: &RecordKind| {
         old_caps.read_per_ticket.contains(k) || new_caps.read_per_ticket.contains(k)
     };
     let children: Vec<RecordKind> = kinds.iter().copied().filter(per_ticket).collect();
     let listed: Vec<RecordKind> = kinds.iter().copied().filter(|k| !per_ticket(k)).collect();
-    let mut losses = Losses::between(&old_caps, &new_caps);
-    if mapping.maps_ticket_types() {
-        // Every type goes through [mapping.ticket_types] to one the target has (or is created
-        // there): a copy read back without the type it maps to is a difference, not a loss.
-        losses.own_ticket_types = false;
-    }
-    // With [mapping.brands] a copy's brand is compared with the one its original's maps to.
-    losses.brands_carried = mapping.maps_brands();
     let page = |side: Side, kind: RecordKind, id: &PlatformId| {
         let connector = match side {
             Side::Old => old,
@@ -127,6 +116,29 @@ pub async fn verify_in_parts(
     report.old_platform = Some(old.platform());
     report.new_platform = Some(new.platform());
     Ok(report)
+}
+
+/// The mapping and the losses a comparison of `old` with `new` goes by: agents who left are
+/// left behind where the target cannot hold them, and what the target cannot hold is levelled.
+pub(super) fn comparison_basis(
+    old: &dyn Connector,
+    new: &dyn Connector,
+    mapping: Mapping,
+) -> (Mapping, Losses) {
+    let (old_caps, new_caps) = (old.capabilities(), new.capabilities());
+    let mut mapping = mapping;
+    if !new_caps.agents_who_left {
+        mapping.leaving_leavers_behind(Some(new_caps.platform));
+    }
+    let mut losses = Losses::between(&old_caps, &new_caps);
+    if mapping.maps_ticket_types() {
+        // Every type goes through [mapping.ticket_types] to one the target has (or is created
+        // there): a copy read back without the type it maps to is a difference, not a loss.
+        losses.own_ticket_types = false;
+    }
+    // With [mapping.brands] a copy's brand is compared with the one its original's maps to.
+    losses.brands_carried = mapping.maps_brands();
+    (mapping, losses)
 }
 
 /// Both sides' connectors.

@@ -20,7 +20,7 @@ use crate::error::{QueryContext, StoreError};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
-    AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now,
+    AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now, stored_time,
 };
 use crate::sql::dialect::Dialect;
 use crate::sql::tx::SqlTx;
@@ -30,6 +30,10 @@ use crate::url::Backend;
 const LINKS_PAGE: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, new_version, \
      last_writer, updated_at, field_hashes FROM links WHERE kind = $1 AND ($2 IS NULL OR old_id > $2) \
      ORDER BY old_id LIMIT $3";
+
+const LINKS_WRITTEN_SINCE: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, \
+     new_version, last_writer, updated_at, field_hashes FROM links WHERE updated_at >= $1 \
+     ORDER BY updated_at DESC, kind, old_id LIMIT $2";
 
 const COUNT_LINKS: &str = "SELECT COUNT(*) FROM links WHERE ($1 IS NULL OR kind = $1)";
 
@@ -156,6 +160,20 @@ where
             .fetch_all(&self.pool)
             .await
             .during(|| format!("list links of kind {kind}"))?;
+        rows.into_iter().map(StoredLink::try_from).collect()
+    }
+
+    async fn links_written_since(
+        &self,
+        since: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<StoredLink>, StoreError> {
+        let rows = sqlx::query_as::<DB, LinkRow>(LINKS_WRITTEN_SINCE)
+            .bind(stored_time(since))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| format!("list the links written since {since}"))?;
         rows.into_iter().map(StoredLink::try_from).collect()
     }
 

@@ -14,6 +14,7 @@ backend_tests!(
     link_if_absent_says_what_it_found,
     a_new_id_linked_elsewhere_is_a_conflict,
     eight_tasks_linking_the_same_thousand_records_make_one_link_each,
+    links_written_since_a_time_come_newest_first,
 );
 
 async fn a_link_round_trips_and_is_found_from_either_side(t: TestStore) {
@@ -226,4 +227,49 @@ async fn eight_tasks_linking_the_same_thousand_records_make_one_link_each(t: Tes
             .unwrap();
         assert_eq!(back, Some(found));
     }
+}
+
+async fn links_written_since_a_time_come_newest_first(t: TestStore) {
+    let store = &t.store;
+    let write = |l: cutover_store::Link| async move {
+        let mut tx = store.begin().await.unwrap();
+        let stored = tx.upsert_link(&l).await.unwrap();
+        tx.commit().await.unwrap();
+        stored
+    };
+    let first = write(link(RecordKind::Ticket, "1", "901", "v1")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let since = chrono::Utc::now();
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    write(link(RecordKind::Contact, "2", "902", "v1")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    write(link(RecordKind::Ticket, "3", "903", "v1")).await;
+    let ids = |links: Vec<cutover_store::StoredLink>| -> Vec<String> {
+        links
+            .into_iter()
+            .map(|l| l.link.old_id.to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(store.links_written_since(since, 10).await.unwrap()),
+        ["3", "2"]
+    );
+    assert_eq!(
+        ids(store.links_written_since(since, 1).await.unwrap()),
+        ["3"]
+    );
+    // Written again (the bridge carried a change): in the window again.
+    write(link(RecordKind::Ticket, "1", "901", "v2")).await;
+    assert_eq!(
+        ids(store.links_written_since(since, 10).await.unwrap()),
+        ["1", "3", "2"]
+    );
+    assert_eq!(
+        ids(store
+            .links_written_since(first.updated_at, 10)
+            .await
+            .unwrap())
+        .len(),
+        3
+    );
 }
