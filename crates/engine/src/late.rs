@@ -1,0 +1,248 @@
+//! Agents, groups and roles a side gains after the backfill, carried by the bridge when a record
+//! first refers to one.
+//!
+//! The bridge reads the feeds of organizations, contacts and tickets only (see
+//! `sync::SYNCED_KINDS`); the backfill matched or copied every agent, group and role there was.
+//! A real move runs for weeks, and either side gains agents and groups meanwhile. When a record
+//! the bridge carries refers to one of the source's that has no link, and the plan copies its
+//! kind (`[copy] kinds`), the bridge carries it first the way the backfill would, through the
+//! same [`Applier`] and plan tables: an agent is matched on the target by `[mapping.agents]`
+//! (`match_by`, overrides; `"drop"` stays dropped) or created, a group matched by
+//! `[mapping.groups]` or by name, or created; an agent's role and groups go before it. The record
+//! then refers to the real one. What the plan does not carry (dropped, an agent who left, a role
+//! with no counterpart, a write the target refuses) is remembered as such and takes the plan's
+//! stand-in, as in the backfill (see `stand_in.rs`).
+//!
+//! Cost: the source's list of a kind is read at most once a pass, and again in the same pass
+//! only for an id the list read before did not hold (one list per new unknown, never per
+//! record); a decision not to carry is remembered for the bridge's life, so no later record
+//! looks it up again. One carry runs at a time, so two records naming the same new agent make
+//! one copy.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use cutover_connect::{ReadPosition, Reference};
+use cutover_model::{Observed, PlatformId, RecordKind, Side};
+use cutover_store::Link;
+use futures::future::BoxFuture;
+
+use crate::apply::{Applier, Outcome};
+use crate::error::EngineError;
+
+/// The kinds the bridge carries when a record refers to one it has no link for, in the order
+/// an agent needs them (its groups and role first).
+pub const CARRIED_WHEN_MET: [RecordKind; 3] =
+    [RecordKind::Group, RecordKind::Role, RecordKind::Agent];
+
+tokio::task_local! {
+    /// Set while a carry runs: a carry within it (an agent's groups) holds the lock already.
+    static CARRYING: ();
+}
+
+/// A source record of `kind` and id, by kind.
+type Listed = BTreeMap<PlatformId, Observed>;
+
+/// What the applier knows of agents, groups and roles met with no link (empty: nothing is
+/// carried when met, as in the backfill, which reads every one of them).
+#[derive(Debug, Default)]
+pub(crate) struct Late {
+    /// The kinds carried when met: those of [`CARRIED_WHEN_MET`] the plan copies.
+    kinds: BTreeSet<RecordKind>,
+    /// Records of the source met and not carried (the plan leaves them behind, or the target
+    /// refused them): they take the stand-in from now on without a look.
+    not_carried: std::sync::Mutex<BTreeSet<(RecordKind, PlatformId)>>,
+    /// This pass: the source's lists read, and ids a list read in this pass did not hold.
+    pass: futures::lock::Mutex<Pass>,
+    /// One carry at a time.
+    carrying: futures::lock::Mutex<()>,
+}
+
+/// What a pass read of the source's lists.
+#[derive(Debug, Default)]
+struct Pass {
+    listed: BTreeMap<RecordKind, Arc<Listed>>,
+    absent: BTreeSet<(RecordKind, PlatformId)>,
+}
+
+impl Late {
+    /// Carries `kinds` (those of [`CARRIED_WHEN_MET`] among them) when met.
+    pub(crate) fn new(kinds: &[RecordKind]) -> Self {
+        Late {
+            kinds: kinds
+                .iter()
+                .copied()
+                .filter(|k| CARRIED_WHEN_MET.contains(k))
+                .collect(),
+            ..Late::default()
+        }
+    }
+
+    fn is_not_carried(&self, key: &(RecordKind, PlatformId)) -> bool {
+        self.not_carried
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(key)
+    }
+
+    fn remember_not_carried(&self, key: (RecordKind, PlatformId)) {
+        self.not_carried
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(key);
+    }
+}
+
+impl Applier {
+    /// Carries agents, groups and roles of `kinds` (of [`CARRIED_WHEN_MET`]) when a record refers
+    /// to one with no link (the bridge; see the module's text).
+    pub fn carrying_when_met(mut self, kinds: &[RecordKind]) -> Self {
+        self.late = Late::new(kinds);
+        self
+    }
+
+    /// Starts a pass: the source's lists read by the last one are read again when needed.
+    pub(crate) async fn begin_pass(&self) {
+        *self.late.pass.lock().await = Pass::default();
+    }
+
+    /// The link of the agent, group or role `reference` points at, carried now when it had
+    /// none and the plan carries it; `None` when it is not carried (or is no such record).
+    pub(crate) fn carry_when_met<'a>(
+        &'a self,
+        reference: &'a Reference,
+        from: Side,
+    ) -> BoxFuture<'a, Result<Option<(RecordKind, Link)>, EngineError>> {
+        Box::pin(async move {
+            if from != self.from_side() {
+                return Ok(None);
+            }
+            let kinds: Vec<RecordKind> = reference
+                .kinds
+                .iter()
+                .copied()
+                .filter(|k| self.late.kinds.contains(k))
+                .collect();
+            for kind in kinds {
+                let key = (kind, reference.key.clone());
+                if self.late.is_not_carried(&key) {
+                    continue;
+                }
+                let link = if CARRYING.try_with(|()| ()).is_ok() {
+                    self.carry(kind, &reference.key).await?
+                } else {
+                    let _one = self.late.carrying.lock().await;
+                    CARRYING.scope((), self.carry(kind, &reference.key)).await?
+                };
+                if let Some(link) = link {
+                    return Ok(Some((kind, link)));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// Carries the source's `kind` record `id` (holding the carry lock): its link, or `None`.
+    fn carry<'a>(
+        &'a self,
+        kind: RecordKind,
+        id: &'a PlatformId,
+    ) -> BoxFuture<'a, Result<Option<Link>, EngineError>> {
+        Box::pin(async move {
+            let from = self.from_side();
+            // Carried by the carry just before this one (or another record's).
+            if let Some(link) = self
+                .state
+                .find_link(self.store.as_ref(), kind, from, id)
+                .await?
+            {
+                return Ok(Some(link));
+            }
+            let key = (kind, id.clone());
+            if self.late.is_not_carried(&key) {
+                return Ok(None);
+            }
+            let Some(observed) = self.listed(kind, id).await? else {
+                return Ok(None);
+            };
+            // An agent's groups and role go first, so its copy has them.
+            for parent in cutover_connect::references(&observed.record) {
+                self.carry_when_met(&parent, from).await?;
+            }
+            let outcome = self.apply(&observed).await?;
+            let why = match outcome {
+                Outcome::Applied(written) => {
+                    tracing::info!(%kind, %id, %from, ?written, "Carried a record the side gained after the backfill.");
+                    return Ok(self
+                        .state
+                        .find_link(self.store.as_ref(), kind, from, id)
+                        .await?);
+                }
+                Outcome::Unchanged => {
+                    return Ok(self
+                        .state
+                        .find_link(self.store.as_ref(), kind, from, id)
+                        .await?);
+                }
+                Outcome::Waiting(parent) => {
+                    // Tried again on the next pass.
+                    tracing::info!(%kind, %id, %from, %parent, "A record the side gained after the backfill waits for a parent; the stand-in is used meanwhile.");
+                    self.late.pass.lock().await.absent.insert(key);
+                    return Ok(None);
+                }
+                Outcome::Dropped(why) => why,
+                Outcome::DeadLettered(why) => {
+                    tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
+                    why
+                }
+            };
+            tracing::debug!(%kind, %id, %from, reason = %why, "Not carried.");
+            self.late.remember_not_carried(key);
+            Ok(None)
+        })
+    }
+
+    /// The source's `kind` record `id` as its list shows it: the list read once a pass, and
+    /// again for an id it did not hold (it may be newer than the list).
+    async fn listed(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<Option<Observed>, EngineError> {
+        let key = (kind, id.clone());
+        let mut pass = self.late.pass.lock().await;
+        if pass.absent.contains(&key) {
+            return Ok(None);
+        }
+        if let Some(found) = pass.listed.get(&kind).and_then(|l| l.get(id)) {
+            return Ok(Some(found.clone()));
+        }
+        let listed = Arc::new(list(self.source.as_ref(), kind).await?);
+        let found = listed.get(id).cloned();
+        pass.listed.insert(kind, listed);
+        if found.is_none() {
+            pass.absent.insert(key);
+        }
+        Ok(found)
+    }
+}
+
+/// Every record of `kind` the connector lists, by id (none when it cannot list the kind).
+async fn list(
+    connector: &dyn cutover_connect::Connector,
+    kind: RecordKind,
+) -> Result<Listed, EngineError> {
+    let mut out = BTreeMap::new();
+    if !connector.capabilities().can_read(kind) {
+        return Ok(out);
+    }
+    let mut position = ReadPosition::start();
+    loop {
+        let page = connector.read_page(kind, &position).await?;
+        out.extend(page.items.into_iter().map(|o| (o.id.clone(), o)));
+        match page.next {
+            Some(next) if !page.done && next != position => position = next,
+            _ => return Ok(out),
+        }
+    }
+}
