@@ -40,6 +40,17 @@ tokio::task_local! {
     static CARRYING: ();
 }
 
+/// What a carry came to.
+#[derive(Debug)]
+enum Carried {
+    /// Linked (carried now, or before).
+    Linked(Link),
+    /// Not carried: the plan leaves it behind, or the source has no such record.
+    Not,
+    /// The target refused it (the reason): what needs it is not carried either.
+    Refused(String),
+}
+
 /// A source record of `kind` and id, by kind.
 type Listed = BTreeMap<PlatformId, Observed>;
 
@@ -51,7 +62,8 @@ pub(crate) struct Late {
     kinds: BTreeSet<RecordKind>,
     /// Records of the source met and not carried (the plan leaves them behind, or the target
     /// refused them): they take the stand-in from now on without a look.
-    not_carried: std::sync::Mutex<BTreeSet<(RecordKind, PlatformId)>>,
+    /// With the reason when the target refused it.
+    not_carried: std::sync::Mutex<BTreeMap<(RecordKind, PlatformId), Option<String>>>,
     /// This pass: the source's lists read, and ids a list read in this pass did not hold.
     pass: futures::lock::Mutex<Pass>,
     /// One carry at a time.
@@ -78,18 +90,21 @@ impl Late {
         }
     }
 
-    fn is_not_carried(&self, key: &(RecordKind, PlatformId)) -> bool {
+    /// What was decided of a record met before and not carried: `Some(None)` left behind,
+    /// `Some(Some(why))` refused by the target.
+    fn not_carried(&self, key: &(RecordKind, PlatformId)) -> Option<Option<String>> {
         self.not_carried
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(key)
+            .get(key)
+            .cloned()
     }
 
-    fn remember_not_carried(&self, key: (RecordKind, PlatformId)) {
+    fn remember_not_carried(&self, key: (RecordKind, PlatformId), refused: Option<String>) {
         self.not_carried
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .insert(key);
+            .insert(key, refused);
     }
 }
 
@@ -125,16 +140,16 @@ impl Applier {
                 .collect();
             for kind in kinds {
                 let key = (kind, reference.key.clone());
-                if self.late.is_not_carried(&key) {
+                if self.late.not_carried(&key).is_some() {
                     continue;
                 }
-                let link = if CARRYING.try_with(|()| ()).is_ok() {
+                let carried = if CARRYING.try_with(|()| ()).is_ok() {
                     self.carry(kind, &reference.key).await?
                 } else {
                     let _one = self.late.carrying.lock().await;
                     CARRYING.scope((), self.carry(kind, &reference.key)).await?
                 };
-                if let Some(link) = link {
+                if let Carried::Linked(link) = carried {
                     return Ok(Some((kind, link)));
                 }
             }
@@ -142,12 +157,12 @@ impl Applier {
         })
     }
 
-    /// Carries the source's `kind` record `id` (holding the carry lock): its link, or `None`.
+    /// Carries the source's `kind` record `id` (holding the carry lock).
     fn carry<'a>(
         &'a self,
         kind: RecordKind,
         id: &'a PlatformId,
-    ) -> BoxFuture<'a, Result<Option<Link>, EngineError>> {
+    ) -> BoxFuture<'a, Result<Carried, EngineError>> {
         Box::pin(async move {
             let from = self.from_side();
             // Carried by the carry just before this one (or another record's).
@@ -156,49 +171,65 @@ impl Applier {
                 .find_link(self.store.as_ref(), kind, from, id)
                 .await?
             {
-                return Ok(Some(link));
+                return Ok(Carried::Linked(link));
             }
             let key = (kind, id.clone());
-            if self.late.is_not_carried(&key) {
-                return Ok(None);
+            match self.late.not_carried(&key) {
+                Some(Some(why)) => return Ok(Carried::Refused(why)),
+                Some(None) => return Ok(Carried::Not),
+                None => {}
             }
             let Some(observed) = self.listed(kind, id).await? else {
-                return Ok(None);
+                return Ok(Carried::Not);
             };
-            // An agent's groups and role go first, so its copy has them.
+            // An agent's groups and role go first, so its copy has them. One the target
+            // refused (a role with no counterpart) leaves the agent behind, as in the backfill,
+            // where the agent waits for it; one the plan drops is left off the copy.
             for parent in cutover_connect::references(&observed.record) {
-                self.carry_when_met(&parent, from).await?;
+                let Some(parent_kind) = parent
+                    .kinds
+                    .iter()
+                    .copied()
+                    .find(|k| self.late.kinds.contains(k))
+                else {
+                    continue;
+                };
+                if let Carried::Refused(why) = self.carry(parent_kind, &parent.key).await? {
+                    let why = format!("its {} {} was not carried: {why}", parent.field, parent.key);
+                    tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
+                    self.late.remember_not_carried(key, Some(why.clone()));
+                    return Ok(Carried::Refused(why));
+                }
             }
             let outcome = self.apply(&observed).await?;
-            let why = match outcome {
-                Outcome::Applied(written) => {
-                    tracing::info!(%kind, %id, %from, ?written, "Carried a record the side gained after the backfill.");
-                    return Ok(self
+            match outcome {
+                Outcome::Applied(_) | Outcome::Unchanged => {
+                    let link = self
                         .state
                         .find_link(self.store.as_ref(), kind, from, id)
-                        .await?);
-                }
-                Outcome::Unchanged => {
-                    return Ok(self
-                        .state
-                        .find_link(self.store.as_ref(), kind, from, id)
-                        .await?);
+                        .await?;
+                    if link.is_some() {
+                        tracing::info!(%kind, %id, %from, "Carried a record the side gained after the backfill.");
+                    }
+                    Ok(link.map_or(Carried::Not, Carried::Linked))
                 }
                 Outcome::Waiting(parent) => {
                     // Tried again on the next pass.
                     tracing::info!(%kind, %id, %from, %parent, "A record the side gained after the backfill waits for a parent; the stand-in is used meanwhile.");
                     self.late.pass.lock().await.absent.insert(key);
-                    return Ok(None);
+                    Ok(Carried::Not)
                 }
-                Outcome::Dropped(why) => why,
+                Outcome::Dropped(why) => {
+                    tracing::debug!(%kind, %id, %from, reason = %why, "Left behind by the plan.");
+                    self.late.remember_not_carried(key, None);
+                    Ok(Carried::Not)
+                }
                 Outcome::DeadLettered(why) => {
                     tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
-                    why
+                    self.late.remember_not_carried(key, Some(why.clone()));
+                    Ok(Carried::Refused(why))
                 }
-            };
-            tracing::debug!(%kind, %id, %from, reason = %why, "Not carried.");
-            self.late.remember_not_carried(key);
-            Ok(None)
+            }
         })
     }
 

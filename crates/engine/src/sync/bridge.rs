@@ -287,6 +287,11 @@ impl Bridge {
             .filter(|k| SYNCED_KINDS.contains(k) && options.kinds.contains(k))
             .collect();
         let with_children = options.kinds.contains(&RecordKind::Comment);
+        let mut mapping = mapping;
+        if options.kinds.contains(&RecordKind::Group) {
+            // A group a side gained after the plan was written is carried under its own name.
+            mapping.groups_keep_unnamed_names();
+        }
         let mut copied = record_kinds.clone();
         if with_children {
             copied.extend([RecordKind::Comment, RecordKind::Attachment]);
