@@ -13,10 +13,12 @@
 //! with no counterpart, a write the target refuses) is remembered as such and takes the plan's
 //! stand-in, as in the backfill (see `stand_in.rs`).
 //!
-//! Cost: the source's list of a kind is read at most once a pass, and again in the same pass
-//! only for an id the list read before did not hold (one list per new unknown, never per
-//! record); a decision not to carry is remembered for the bridge's life, so no later record
-//! looks it up again. One carry runs at a time, so two records naming the same new agent make
+//! Cost: the source's list of a kind is read when the pass first meets an id with no link, and
+//! again in the same pass only for an id that list did not hold (one list per new unknown, never
+//! per record; for an id that may be a contact's, a comment's author, at most every
+//! [`LIST_AGAIN_AFTER`]); a decision not to carry is remembered for the bridge's life, so no
+//! later record looks it up again. The target is asked as the backfill asks it (the connector's
+//! lookup by e-mail or name before a create). One carry runs at a time, so two records naming the same new agent make
 //! one copy.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +36,9 @@ use crate::error::EngineError;
 /// an agent needs them (its groups and role first).
 pub const CARRIED_WHEN_MET: [RecordKind; 3] =
     [RecordKind::Group, RecordKind::Role, RecordKind::Agent];
+
+/// How long a list read in a pass answers, for an id it did not hold that may be a contact's.
+const LIST_AGAIN_AFTER: std::time::Duration = std::time::Duration::from_secs(5);
 
 tokio::task_local! {
     /// Set while a carry runs: a carry within it (an agent's groups) holds the lock already.
@@ -73,7 +78,8 @@ pub(crate) struct Late {
 /// What a pass read of the source's lists.
 #[derive(Debug, Default)]
 struct Pass {
-    listed: BTreeMap<RecordKind, Arc<Listed>>,
+    /// Each list, with when it was read.
+    listed: BTreeMap<RecordKind, (std::time::Instant, Arc<Listed>)>,
     absent: BTreeSet<(RecordKind, PlatformId)>,
 }
 
@@ -138,16 +144,20 @@ impl Applier {
                 .copied()
                 .filter(|k| self.late.kinds.contains(k))
                 .collect();
+            // A reference that may point at a contact (a comment's author) is most often one.
+            let surely = kinds.len() == reference.kinds.len();
             for kind in kinds {
                 let key = (kind, reference.key.clone());
                 if self.late.not_carried(&key).is_some() {
                     continue;
                 }
                 let carried = if CARRYING.try_with(|()| ()).is_ok() {
-                    self.carry(kind, &reference.key).await?
+                    self.carry(kind, &reference.key, surely).await?
                 } else {
                     let _one = self.late.carrying.lock().await;
-                    CARRYING.scope((), self.carry(kind, &reference.key)).await?
+                    CARRYING
+                        .scope((), self.carry(kind, &reference.key, surely))
+                        .await?
                 };
                 if let Carried::Linked(link) = carried {
                     return Ok(Some((kind, link)));
@@ -157,11 +167,13 @@ impl Applier {
         })
     }
 
-    /// Carries the source's `kind` record `id` (holding the carry lock).
+    /// Carries the source's `kind` record `id` (holding the carry lock); `surely` when the
+    /// reference can point at nothing else (see [`Applier::listed`]).
     fn carry<'a>(
         &'a self,
         kind: RecordKind,
         id: &'a PlatformId,
+        surely: bool,
     ) -> BoxFuture<'a, Result<Carried, EngineError>> {
         Box::pin(async move {
             let from = self.from_side();
@@ -179,7 +191,7 @@ impl Applier {
                 Some(None) => return Ok(Carried::Not),
                 None => {}
             }
-            let Some(observed) = self.listed(kind, id).await? else {
+            let Some(observed) = self.listed(kind, id, surely).await? else {
                 return Ok(Carried::Not);
             };
             // An agent's groups and role go first, so its copy has them. One the target
@@ -194,7 +206,7 @@ impl Applier {
                 else {
                     continue;
                 };
-                if let Carried::Refused(why) = self.carry(parent_kind, &parent.key).await? {
+                if let Carried::Refused(why) = self.carry(parent_kind, &parent.key, true).await? {
                     let why = format!("its {} {} was not carried: {why}", parent.field, parent.key);
                     tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
                     self.late.remember_not_carried(key, Some(why.clone()));
@@ -234,23 +246,35 @@ impl Applier {
     }
 
     /// The source's `kind` record `id` as its list shows it: the list read once a pass, and
-    /// again for an id it did not hold (it may be newer than the list).
+    /// again for an id it did not hold (it may be newer than the list): at once when the
+    /// reference can point at nothing else (`surely`), else once the list is
+    /// [`LIST_AGAIN_AFTER`] old.
     async fn listed(
         &self,
         kind: RecordKind,
         id: &PlatformId,
+        surely: bool,
     ) -> Result<Option<Observed>, EngineError> {
         let key = (kind, id.clone());
         let mut pass = self.late.pass.lock().await;
         if pass.absent.contains(&key) {
             return Ok(None);
         }
-        if let Some(found) = pass.listed.get(&kind).and_then(|l| l.get(id)) {
-            return Ok(Some(found.clone()));
+        if let Some((at, list)) = pass.listed.get(&kind) {
+            if let Some(found) = list.get(id) {
+                return Ok(Some(found.clone()));
+            }
+            // An id a reference may use for a contact as well (a comment's author) is read
+            // again at most every few seconds: it is most often a customer's.
+            if !surely && at.elapsed() < LIST_AGAIN_AFTER {
+                pass.absent.insert(key);
+                return Ok(None);
+            }
         }
         let listed = Arc::new(list(self.source.as_ref(), kind).await?);
         let found = listed.get(id).cloned();
-        pass.listed.insert(kind, listed);
+        pass.listed
+            .insert(kind, (std::time::Instant::now(), listed));
         if found.is_none() {
             pass.absent.insert(key);
         }
