@@ -272,6 +272,7 @@ impl Applier {
             }
         }
         let listed = Arc::new(list(self.source.as_ref(), kind).await?);
+        tracing::info!(%kind, from = %self.from_side(), n = listed.len(), "Read the source's list of a kind to carry one it gained after the backfill.");
         let found = listed.get(id).cloned();
         pass.listed
             .insert(kind, (std::time::Instant::now(), listed));

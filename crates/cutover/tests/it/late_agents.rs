@@ -174,7 +174,8 @@ fn unmatched_agent(plan: &str) -> String {
 /// a group and an agent in it, and the old side an agent the plan drops and one whose address
 /// the new side already has; tickets assigned to them are copied, after a drain, assigned to
 /// the agents and groups carried or matched on the other side (one copy each), and the dropped
-/// agent's to the plan's stand-in.
+/// agent's to the plan's stand-in; the source's lists are read once per new agent or group met,
+/// not per ticket.
 async fn late_agents_and_groups(postgres: bool) {
     let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(postgres, 2).await;
     let plan_path = mv.dir.path().join("cutover.toml");
@@ -210,9 +211,17 @@ async fn late_agents_and_groups(postgres: bool) {
         .unwrap();
     let old_both = zendesk_agent(old, "both.sides@example.com", None).await;
     let old_dropped = zendesk_agent(old, "dropped.hire@example.com", None).await;
-    let t_hire = zendesk_ticket(old, "Late hire", old_hire, Some(old_group)).await;
+    // Several tickets each: the agent is carried (or left behind) once, not looked up per ticket.
+    let mut t_hires = Vec::new();
+    for n in 0..4 {
+        t_hires
+            .push(zendesk_ticket(old, &format!("Late hire {n}"), old_hire, Some(old_group)).await);
+    }
     let t_both = zendesk_ticket(old, "Both sides", old_both, None).await;
-    let t_dropped = zendesk_ticket(old, "Dropped hire", old_dropped, None).await;
+    let mut t_droppeds = Vec::new();
+    for n in 0..3 {
+        t_droppeds.push(zendesk_ticket(old, &format!("Dropped hire {n}"), old_dropped, None).await);
+    }
 
     // The new side: a new group with a new agent, and a ticket assigned to them.
     let new_group = fd(
@@ -261,12 +270,14 @@ async fn late_agents_and_groups(postgres: bool) {
     assert_eq!(fd_hire.len(), 1, "one copy of the new agent: {fd_hire:?}");
     let fd_group = freshdesk_group_named(new, "Late Night Shift").await;
     assert_eq!(fd_group.len(), 1, "one copy of the new group: {fd_group:?}");
-    let copy = copy_of(store.as_ref(), Side::Old, t_hire)
-        .await
-        .unwrap_or_else(|| panic!("ticket {t_hire} not copied\n{}", read(&served.log)));
-    let ticket = fd(reqwest::Method::GET, new, &format!("tickets/{copy}"), None).await;
-    assert_eq!(ticket["responder_id"], json!(fd_hire[0]), "{ticket:#}");
-    assert_eq!(ticket["group_id"], json!(fd_group[0]), "{ticket:#}");
+    for t_hire in &t_hires {
+        let copy = copy_of(store.as_ref(), Side::Old, *t_hire)
+            .await
+            .unwrap_or_else(|| panic!("ticket {t_hire} not copied\n{}", read(&served.log)));
+        let ticket = fd(reqwest::Method::GET, new, &format!("tickets/{copy}"), None).await;
+        assert_eq!(ticket["responder_id"], json!(fd_hire[0]), "{ticket:#}");
+        assert_eq!(ticket["group_id"], json!(fd_group[0]), "{ticket:#}");
+    }
     // The agent the new side had already is matched, not doubled.
     assert_eq!(
         freshdesk_agents_with(new, "both.sides@example.com").await,
@@ -287,9 +298,13 @@ async fn late_agents_and_groups(postgres: bool) {
         1,
         "the stand-in {stand_in} on the new side"
     );
-    let copy = copy_of(store.as_ref(), Side::Old, t_dropped).await.unwrap();
-    let ticket = fd(reqwest::Method::GET, new, &format!("tickets/{copy}"), None).await;
-    assert_eq!(ticket["responder_id"], json!(stand_in_id[0]), "{ticket:#}");
+    for t_dropped in &t_droppeds {
+        let copy = copy_of(store.as_ref(), Side::Old, *t_dropped)
+            .await
+            .unwrap();
+        let ticket = fd(reqwest::Method::GET, new, &format!("tickets/{copy}"), None).await;
+        assert_eq!(ticket["responder_id"], json!(stand_in_id[0]), "{ticket:#}");
+    }
 
     // New to old: the new side's agent and group carried onto the old side.
     let zd_hire = zendesk_users_with(old, "new.hire@example.com").await;
@@ -330,6 +345,23 @@ async fn late_agents_and_groups(postgres: bool) {
             .unwrap();
         assert!(link.is_some(), "{kind} {id} on the {side} side is linked");
     }
+    // What it cost: the old side's lists of agents and groups read for 8 tickets naming three
+    // new agents and a new group (one list each when they are met in one pass; a pass that
+    // began between two creates may read one again).
+    let log = read(&served.log);
+    let lists = |kind: &str, from: &str| {
+        log.lines()
+            .filter(|l| l.contains("Read the source's list of a kind"))
+            .filter(|l| l.contains(&format!("kind={kind}")) && l.contains(&format!("from={from}")))
+            .count()
+    };
+    let (agents_old, groups_old) = (lists("agent", "old"), lists("group", "old"));
+    let (agents_new, groups_new) = (lists("agent", "new"), lists("group", "new"));
+    eprintln!(
+        "lists read to carry: old side agents {agents_old}, groups {groups_old}; new side agents {agents_new}, groups {groups_new}"
+    );
+    assert!(agents_old <= 2 && groups_old <= 2, "{log}");
+    assert!(agents_new <= 3 && groups_new <= 2, "{log}");
     served.terminate().await;
     store.close().await;
 }
