@@ -7,11 +7,12 @@
 //! the bridge carries refers to one of the source's that has no link, and the plan copies its
 //! kind (`[copy] kinds`), the bridge carries it first the way the backfill would, through the
 //! same [`Applier`] and plan tables: an agent is matched on the target by `[mapping.agents]`
-//! (`match_by`, overrides; `"drop"` stays dropped) or created, a group matched by
-//! `[mapping.groups]` or by name, or created; an agent's role and groups go before it. The record
-//! then refers to the real one. What the plan does not carry (dropped, an agent who left, a role
-//! with no counterpart, a write the target refuses) is remembered as such and takes the plan's
-//! stand-in, as in the backfill (see `stand_in.rs`).
+//! (`match_by`, overrides; `"drop"` stays dropped) or created, a group mapped by
+//! `[mapping.groups]` matched on the target by that name or created; an agent's role and groups
+//! go before it. The record then refers to the real one. What the plan does not carry (dropped,
+//! an agent who left, a role with no counterpart, a group the table does not name yet, a write the
+//! target refuses) is remembered as such and takes the plan's stand-in, as in the backfill (see
+//! `stand_in.rs`).
 //!
 //! Cost: the source's list of a kind is read when the pass first meets an id with no link, and
 //! again in the same pass only for an id that list did not hold (one list per new unknown, never
@@ -194,9 +195,10 @@ impl Applier {
             let Some(observed) = self.listed(kind, id, surely).await? else {
                 return Ok(Carried::Not);
             };
-            // An agent's groups and role go first, so its copy has them. One the target
-            // refused (a role with no counterpart) leaves the agent behind, as in the backfill,
-            // where the agent waits for it; one the plan drops is left off the copy.
+            // An agent's groups and role go first, so its copy has them. A role that cannot be
+            // carried (no counterpart) leaves the agent behind, as in the backfill, where the
+            // agent waits for it; a role the plan drops, and a group not carried, are left off
+            // the copy.
             for parent in cutover_connect::references(&observed.record) {
                 let Some(parent_kind) = parent
                     .kinds
@@ -206,7 +208,9 @@ impl Applier {
                 else {
                     continue;
                 };
-                if let Carried::Refused(why) = self.carry(parent_kind, &parent.key, true).await? {
+                if let Carried::Refused(why) = self.carry(parent_kind, &parent.key, true).await?
+                    && parent.field == "role"
+                {
                     let why = format!("its {} {} was not carried: {why}", parent.field, parent.key);
                     tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
                     self.late.remember_not_carried(key, Some(why.clone()));

@@ -180,10 +180,6 @@ pub struct Mapping {
     /// The new platform, when it has no place for an agent who has left
     /// (`Capabilities::agents_who_left`): such an agent is not carried.
     leavers_not_carried: Option<cutover_model::PlatformKind>,
-    /// A group `[mapping.groups]` does not name keeps its own name (matched by it on the other
-    /// side, or created), instead of being an open value: the bridge's, for groups a side
-    /// gained after the backfill (see `late.rs`).
-    unnamed_groups_keep_their_name: bool,
     /// The plan's `copy.since`: old tickets created before it are left behind, with their
     /// comments, attachments and ratings.
     since: Option<chrono::NaiveDate>,
@@ -224,7 +220,6 @@ impl Mapping {
             keys: BTreeMap::new(),
             options: BTreeMap::new(),
             leavers_not_carried: None,
-            unnamed_groups_keep_their_name: false,
             plan: plan.clone(),
             since: None,
             link_inline_images: false,
@@ -280,12 +275,6 @@ impl Mapping {
     /// place for them (`Capabilities::agents_who_left`): their history takes the stand-in.
     pub fn leaving_leavers_behind(&mut self, to: Option<cutover_model::PlatformKind>) {
         self.leavers_not_carried = to;
-    }
-
-    /// Keeps the own name of a group `[mapping.groups]` does not name (a group a side gained
-    /// after the plan was written), rather than taking it for an open value.
-    pub fn groups_keep_unnamed_names(&mut self) {
-        self.unnamed_groups_keep_their_name = true;
     }
 
     /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
@@ -669,11 +658,7 @@ impl Mapping {
                 group.name
             )));
         }
-        let mapped = match self.groups.map(&group.name, from) {
-            Err(_) if self.unnamed_groups_keep_their_name => Some(group.name.clone()),
-            other => other?,
-        };
-        match mapped {
+        match self.groups.map(&group.name, from)? {
             Some(name) => {
                 group.name = name;
                 Ok(Translated::Record(Record::Group(group)))

@@ -35,8 +35,8 @@ use crate::sync::status::{self, DirectionStatus, feed_delay};
 /// carried when a record first refers to it ([`CARRIED_WHEN_MET`], see `late.rs`): matched on
 /// the other side by the plan's `[mapping.agents]` and `[mapping.groups]` (by e-mail or name,
 /// overrides) or created, as the backfill would, when `[copy] kinds` names its kind. Only what
-/// the plan does not carry (dropped, an agent who left, a role with no counterpart, a kind left
-/// out of `[copy] kinds`) takes the plan's stand-in (`[mapping.agents] unmatched`, `[mapping]
+/// the plan does not carry (dropped, an agent who left, a role with no counterpart, a group the
+/// plan does not name yet, a kind left out of `[copy] kinds`) takes the plan's stand-in (`[mapping.agents] unmatched`, `[mapping]
 /// unmatched_group`) with the original named, as in the backfill.
 pub const SYNCED_KINDS: [RecordKind; 3] = [
     RecordKind::Organization,
@@ -287,11 +287,6 @@ impl Bridge {
             .filter(|k| SYNCED_KINDS.contains(k) && options.kinds.contains(k))
             .collect();
         let with_children = options.kinds.contains(&RecordKind::Comment);
-        let mut mapping = mapping;
-        if options.kinds.contains(&RecordKind::Group) {
-            // A group a side gained after the plan was written is carried under its own name.
-            mapping.groups_keep_unnamed_names();
-        }
         let mut copied = record_kinds.clone();
         if with_children {
             copied.extend([RecordKind::Comment, RecordKind::Attachment]);
