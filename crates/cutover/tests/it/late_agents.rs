@@ -194,7 +194,7 @@ fn unmatched_agent(plan: &str) -> String {
 /// the agents and groups carried or matched on the other side (one copy each), and the dropped
 /// agent's to the plan's stand-in; the source's lists are read once per new agent or group met,
 /// not per ticket.
-async fn late_agents_and_groups(postgres: bool) {
+async fn late_agents_and_groups(postgres: bool) -> String {
     let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(postgres, 2).await;
     let plan_path = mv.dir.path().join("cutover.toml");
     let plan = std::fs::read_to_string(&plan_path).unwrap();
@@ -393,25 +393,27 @@ async fn late_agents_and_groups(postgres: bool) {
     };
     let (agents_old, groups_old) = (lists("agent", "old"), lists("group", "old"));
     let (agents_new, groups_new) = (lists("agent", "new"), lists("group", "new"));
-    eprintln!(
-        "lists read to carry: old side agents {agents_old}, groups {groups_old}; new side agents {agents_new}, groups {groups_new}"
-    );
     assert!((1..=2).contains(&agents_old) && groups_old <= 2, "{log}");
     assert!(agents_new <= 3 && groups_new <= 2, "{log}");
     served.terminate().await;
     store.close().await;
+    format!(
+        "lists read to carry: old side agents {agents_old}, groups {groups_old}; new side agents {agents_new}, groups {groups_new}"
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_carries_agents_and_groups_gained_after_the_backfill_on_sqlite() {
-    tokio::time::timeout(Duration::from_secs(600), late_agents_and_groups(false))
+    let cost = tokio::time::timeout(Duration::from_secs(600), late_agents_and_groups(false))
         .await
         .expect("the story took too long");
+    eprintln!("{cost}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bridge_carries_agents_and_groups_gained_after_the_backfill_on_postgres() {
-    tokio::time::timeout(Duration::from_secs(600), late_agents_and_groups(true))
+    let cost = tokio::time::timeout(Duration::from_secs(600), late_agents_and_groups(true))
         .await
         .expect("the story took too long");
+    eprintln!("{cost}");
 }
