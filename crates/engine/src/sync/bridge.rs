@@ -36,8 +36,9 @@ use crate::sync::status::{self, DirectionStatus, feed_delay};
 /// the other side by the plan's `[mapping.agents]` and `[mapping.groups]` (by e-mail or name,
 /// overrides) or created, as the backfill would, when `[copy] kinds` names its kind. Only what
 /// the plan does not carry (dropped, an agent who left, a role with no counterpart, a group the
-/// plan does not name yet, a kind left out of `[copy] kinds`) takes the plan's stand-in (`[mapping.agents] unmatched`, `[mapping]
-/// unmatched_group`) with the original named, as in the backfill.
+/// plan does not name yet, a kind left out of `[copy] kinds`) takes the plan's stand-in
+/// (`[mapping.agents] unmatched`, `[mapping] unmatched_group`) with the original named, as in
+/// the backfill.
 pub const SYNCED_KINDS: [RecordKind; 3] = [
     RecordKind::Organization,
     RecordKind::Contact,
