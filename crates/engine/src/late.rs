@@ -12,7 +12,8 @@
 //! go before it. The record then refers to the real one. What the plan does not carry (dropped,
 //! an agent who left, a role with no counterpart, a group the table does not name yet, a write the
 //! target refuses) is remembered as such and takes the plan's stand-in, as in the backfill (see
-//! `stand_in.rs`).
+//! `stand_in.rs`); what could not be carried is kept in the dead letters with its reason (a group
+//! the plan does not name says which line to add), once per `cutover serve`.
 //!
 //! Cost: the source's list of a kind is read when the pass first meets an id with no link, and
 //! again in the same pass only for an id that list did not hold (one list per new unknown, never
@@ -214,6 +215,7 @@ impl Applier {
                     let why = format!("its {} {} was not carried: {why}", parent.field, parent.key);
                     tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
                     self.late.remember_not_carried(key, Some(why.clone()));
+                    self.keep_letter(&observed, &why).await?;
                     return Ok(Carried::Refused(why));
                 }
             }
@@ -243,10 +245,25 @@ impl Applier {
                 Outcome::DeadLettered(why) => {
                     tracing::warn!(%kind, %id, %from, reason = %why, "A record the side gained after the backfill could not be carried; what refers to it takes the plan's stand-in.");
                     self.late.remember_not_carried(key, Some(why.clone()));
+                    self.keep_letter(&observed, &why).await?;
                     Ok(Carried::Refused(why))
                 }
             }
         })
+    }
+
+    /// Keeps a record that could not be carried in the dead letters, with why (a group the plan
+    /// does not name says which line to add), as the backfill keeps it: `cutover deadletters`
+    /// shows it, and a retry carries it once the plan is fixed.
+    async fn keep_letter(&self, observed: &Observed, why: &str) -> Result<(), EngineError> {
+        if self.dry_run {
+            return Ok(());
+        }
+        let mut tx = self.store.begin().await?;
+        tx.put_dead_letter(&crate::backfill::letter(observed, why.to_owned()))
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The source's `kind` record `id` as its list shows it: the list read once a pass, and

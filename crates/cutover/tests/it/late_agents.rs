@@ -319,6 +319,12 @@ async fn late_agents_and_groups(postgres: bool) -> String {
     let ticket = fd(reqwest::Method::GET, new, &format!("tickets/{copy}"), None).await;
     assert_eq!(ticket["responder_id"], json!(fd_hire[0]), "{ticket:#}");
     assert_eq!(ticket["group_id"], Value::Null, "{ticket:#}");
+    // The group the plan does not name is in the dead letters, saying which line to add.
+    let letters = mv.expect(0, &["deadletters", "list"]).await;
+    assert!(
+        letters.contains("\"Unplanned Team\" has no mapping"),
+        "{letters}"
+    );
     // The agent the new side had already is matched, not doubled.
     assert_eq!(
         freshdesk_agents_with(new, "both.sides@example.com").await,
