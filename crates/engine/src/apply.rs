@@ -112,6 +112,9 @@ pub struct Applier {
     /// In the bridge: updates are conditional on the version last seen, and a conflict is
     /// resolved by these rules with the other direction's applier (see `sync::conflicts`).
     pub(crate) conflicts: std::sync::OnceLock<crate::sync::conflicts::Resolver>,
+    /// In the bridge: agents, groups and roles carried when a record refers to one with no
+    /// link (see `late.rs`).
+    pub(crate) late: crate::late::Late,
 }
 
 /// Old groups and roles that share another's copy, by kind and id, with the id they share.
@@ -145,6 +148,7 @@ impl Applier {
             names: Names::default(),
             merges: futures::lock::Mutex::new(None),
             conflicts: std::sync::OnceLock::new(),
+            late: crate::late::Late::default(),
         }
     }
 
@@ -508,7 +512,12 @@ impl Applier {
                 continue;
             }
             let key = reference.key.clone();
-            if let Some((kind, link)) = self.linked(&reference, from).await? {
+            let found = match self.linked(&reference, from).await? {
+                Some(found) => Some(found),
+                // An agent, group or role the side gained after the backfill, carried now.
+                None => self.carry_when_met(&reference, from).await?,
+            };
+            if let Some((kind, link)) = found {
                 resolved
                     .targets
                     .insert(kind, key.clone(), link.id(to).clone());

@@ -50,6 +50,7 @@ mod forms;
 mod images;
 mod intent;
 pub mod inventory;
+mod late;
 pub mod live;
 pub mod losses;
 pub mod mapping;

@@ -10,6 +10,9 @@
 //! once every kind it may point at is done in this run (nothing later could link it) and the
 //! source has that agent or group (a reference to nothing it has, a malformed record, waits and
 //! ends in the dead letters).
+//!
+//! In the bridge, an agent, group or role a side gains after the backfill is first carried as
+//! the backfill would carry it (see `late.rs`); only what that leaves behind takes the stand-in.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

@@ -703,8 +703,9 @@ async fn run_story<O: Platform, N: Platform>(story: Story) -> (Duration, Option<
 }
 
 /// Verify finds nothing missing or doubled, and no difference but one: the new account's own
-/// agents and groups (which the bridge does not carry; see `SYNCED_KINDS`) named on a ticket or
-/// comment of the new side, whose copy on the old side has the stand-in or no group.
+/// agents and groups the plan does not carry (the bridge carries those it gains or has, when met;
+/// see `CARRIED_WHEN_MET`) named on a ticket or comment of the new side, whose copy on the old
+/// side has the stand-in or no group.
 pub(crate) fn assert_not_carried_only(report: &Value) {
     for (kind, counts) in report["kinds"].as_object().unwrap() {
         for list in ["missing", "extra"] {

@@ -19,6 +19,7 @@ mod help;
 mod hints;
 mod inventory;
 mod journey;
+mod late_agents;
 mod live_first;
 mod notifications;
 mod plans;

@@ -25,17 +25,23 @@ use tokio_util::sync::CancellationToken;
 
 use crate::apply::Applier;
 use crate::error::EngineError;
+pub use crate::late::CARRIED_WHEN_MET;
 use crate::mapping::Mapping;
 use crate::sync::conflicts::{ConflictPolicy, Resolver};
 use crate::sync::direction::Direction;
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::status::{self, DirectionStatus, feed_delay};
 
-/// The kinds the bridge carries, in dependency order, when the plan copies them: those every
-/// platform's change feed shows (comments and attachments travel with their ticket). Agents,
-/// groups and roles are matched by the plan and linked by the backfill; one a side gains later
-/// is not carried, and a record that refers to it takes the plan's stand-in (`[mapping.agents]
-/// unmatched`, `[mapping] unmatched_group`) with the original named, as in the backfill.
+/// The kinds the bridge reads the feeds of, in dependency order, when the plan copies them: those
+/// every platform's change feed shows (comments and attachments travel with their ticket).
+/// Agents, groups and roles are matched or copied by the backfill; one a side gains later is
+/// carried when a record first refers to it ([`CARRIED_WHEN_MET`], see `late.rs`): matched on
+/// the other side by the plan's `[mapping.agents]` and `[mapping.groups]` (by e-mail or name,
+/// overrides) or created, as the backfill would, when `[copy] kinds` names its kind. Only what
+/// the plan does not carry (dropped, an agent who left, a role with no counterpart, a group the
+/// plan does not name yet, a kind left out of `[copy] kinds`) takes the plan's stand-in
+/// (`[mapping.agents] unmatched`, `[mapping] unmatched_group`) with the original named, as in
+/// the backfill.
 pub const SYNCED_KINDS: [RecordKind; 3] = [
     RecordKind::Organization,
     RecordKind::Contact,
@@ -47,7 +53,9 @@ pub const SYNCED_KINDS: [RecordKind; 3] = [
 pub struct BridgeOptions {
     /// The sides changes are read from: both, or the old side only.
     pub from: Vec<Side>,
-    /// The kinds carried (of [`SYNCED_KINDS`]; comments and attachments ride with tickets).
+    /// The kinds carried: those of [`SYNCED_KINDS`] through their feeds (comments and
+    /// attachments ride with tickets), those of [`CARRIED_WHEN_MET`] when a record refers to one
+    /// not linked yet.
     pub kinds: Vec<RecordKind>,
     /// How often each side is read when no webhook wakes the bridge.
     pub poll_every: Duration,
@@ -70,6 +78,12 @@ impl BridgeOptions {
         if plan.copy.kinds.contains(&RecordKind::Comment) {
             kinds.push(RecordKind::Comment);
         }
+        kinds.extend(
+            CARRIED_WHEN_MET
+                .iter()
+                .copied()
+                .filter(|k| plan.copy.kinds.contains(k)),
+        );
         BridgeOptions {
             from,
             kinds,
@@ -303,11 +317,13 @@ impl Bridge {
                     Side::Old => (Arc::clone(&old), Arc::clone(&new)),
                     Side::New => (Arc::clone(&new), Arc::clone(&old)),
                 };
-                // A reference to a kind the bridge does not carry, not linked, takes the plan's
-                // stand-in instead of waiting.
+                // An agent, group or role not linked is carried when met, where the plan
+                // carries it; else (and for a kind the bridge does not carry) the reference
+                // takes the plan's stand-in instead of waiting.
                 Arc::new(
                     Applier::new(Arc::clone(&store), source, target, mapping.clone(), false)
-                        .copying(&copied),
+                        .copying(&copied)
+                        .carrying_when_met(&options.kinds),
                 )
             })
             .collect();

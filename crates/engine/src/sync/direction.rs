@@ -133,6 +133,7 @@ impl Direction {
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.failed_in_a_row.store(0, Ordering::Relaxed);
+        self.applier.begin_pass().await;
         self.retry_read_again(&mut report, false).await?;
         self.retry_parked(&mut report, false).await?;
         self.apply_named(hints, &mut report).await?;

@@ -28,7 +28,8 @@ pub mod status;
 mod written;
 
 pub use bridge::{
-    Bridge, BridgeHandle, BridgeOptions, Refused, SYNCED_KINDS, notifications_gate, written_sides,
+    Bridge, BridgeHandle, BridgeOptions, CARRIED_WHEN_MET, Refused, SYNCED_KINDS,
+    notifications_gate, written_sides,
 };
 pub use conflicts::{ConflictPolicy, Decision, decide};
 pub use metrics::{LagPercentiles, SyncMetrics};
