@@ -15,8 +15,8 @@ use crate::plan::names::{
     MatchBy, NoticeVia, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
-    AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection, Percent,
-    Target,
+    AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection,
+    Percent, Target,
 };
 
 /// A migration plan (`cutover.toml`), checked.

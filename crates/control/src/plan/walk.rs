@@ -123,9 +123,7 @@ pub(crate) fn value(sink: &mut Sink<'_>, value: &Value<'_>, shape: &Shape, path:
             sink.error(
                 &span,
                 path,
-                format!(
-                    "expected \"all\", \"by_group\" or a list of agents' e-mails{hint}{fix}"
-                ),
+                format!("expected \"all\", \"by_group\" or a list of agents' e-mails{hint}{fix}"),
             )
         }
         (Shape::Agents, DeValue::Array(items)) => {

@@ -37,7 +37,10 @@ impl Coverage {
             format!("every group [mapping.groups] carries ({})", self.groups),
         ];
         if let Some(addresses) = self.addresses {
-            moved.insert(1, format!("every support address discovery found ({addresses})"));
+            moved.insert(
+                1,
+                format!("every support address discovery found ({addresses})"),
+            );
         }
         match self.agents {
             Some(agents) => {
@@ -492,4 +495,233 @@ fn agent_coverage(
         left.push(email.clone());
     }
     left
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use cutover_model::PlatformKind;
+    use cutover_model::accounts::{AccountSnapshot, NamedValue};
+
+    use super::*;
+    use crate::error::Diagnostic;
+    use crate::plan::init::{InitOptions, render};
+    use crate::plan::rules::waves;
+
+    /// The plan `cutover init --offline` writes: groups "Billing", "Tier 2" (to "Escalations")
+    /// and "Legacy VIP" (dropped), one e-mail channel with `support@acme.example`, three waves.
+    fn plan() -> String {
+        render(&InitOptions {
+            from: PlatformKind::Zendesk,
+            to: PlatformKind::Freshdesk,
+            old_url: None,
+            new_url: None,
+        })
+    }
+
+    fn agent(email: &str, groups: &[&str], active: bool) -> AgentEntry {
+        AgentEntry {
+            email: email.to_owned(),
+            name: email.split('@').next().unwrap_or_default().to_owned(),
+            role: None,
+            groups: groups.iter().map(|g| (*g).to_owned()).collect(),
+            active,
+            uses: Default::default(),
+        }
+    }
+
+    /// An old account with an agent in each group, one in none, one only in the dropped group,
+    /// one deactivated, and jo, whose address changes (`[mapping.agents.overrides]`).
+    fn accounts() -> Accounts {
+        let mut old = AccountSnapshot::empty(PlatformKind::Zendesk, "https://acme.zendesk.com");
+        old.addresses = vec![NamedValue::new("support@acme.example")];
+        old.agents = vec![
+            agent("ana@acme.example", &["Billing"], true),
+            agent("bo@acme.example", &["Tier 2"], true),
+            agent("cy@acme.example", &[], true),
+            agent("dee@acme.example", &["Billing"], false),
+            agent("ed@acme.example", &["Legacy VIP"], true),
+            agent("jo@old-acme.example", &[], true),
+        ];
+        let new = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://acme.freshdesk.com");
+        Accounts {
+            discovered_at: Utc::now(),
+            old,
+            new,
+        }
+    }
+
+    /// The diagnostics of the waves' checks on `text`, and what the waves move.
+    fn check(text: &str, accounts: Option<&Accounts>) -> (Vec<Diagnostic>, Coverage) {
+        let (document, errors) = DeTable::parse_recoverable(text);
+        assert!(errors.is_empty(), "{errors:?}");
+        let mut sink = Sink::new("cutover.toml", text);
+        let coverage = waves::check(&mut sink, document.get_ref(), accounts);
+        (sink.finish(), coverage)
+    }
+
+    fn lines(diagnostics: &[Diagnostic]) -> Vec<String> {
+        diagnostics
+            .iter()
+            .map(|d| format!("{}: {}", d.path, d.message))
+            .collect()
+    }
+
+    /// The plan with the last wave's `agents = "all"` line replaced by `agents = VALUE`.
+    fn last_wave_agents(value: &str) -> String {
+        let text = plan();
+        let at = text.rfind("agents = \"all\"").unwrap();
+        let end = at + text[at..].find('\n').unwrap();
+        format!("{}agents = {value}{}", &text[..at], &text[end..])
+    }
+
+    #[test]
+    fn the_template_moves_everything_discovery_found() {
+        let accounts = accounts();
+        let (diagnostics, coverage) = check(&plan(), Some(&accounts));
+        assert!(diagnostics.is_empty(), "{:#?}", lines(&diagnostics));
+        let note = coverage.note();
+        assert!(note.contains("every agent the move carries (5)"), "{note}");
+        assert!(
+            note.contains("every support address discovery found (1)"),
+            "{note}"
+        );
+        assert!(
+            note.contains("nothing is left on the old side after the last wave \"everyone\""),
+            "{note}"
+        );
+    }
+
+    #[test]
+    fn without_the_snapshot_agents_are_said_to_be_unchecked() {
+        let (diagnostics, coverage) = check(&last_wave_agents("\"by_group\""), None);
+        assert!(diagnostics.is_empty(), "{:#?}", lines(&diagnostics));
+        let note = coverage.note();
+        assert!(note.contains("could not be checked"), "{note}");
+        assert!(!note.contains("nothing is left"), "{note}");
+    }
+
+    #[test]
+    fn agents_no_wave_moves_are_named_at_the_last_wave() {
+        let accounts = accounts();
+        let (diagnostics, _) = check(&last_wave_agents("\"by_group\""), Some(&accounts));
+        let found = lines(&diagnostics);
+        // cy and jo are in no group, ed only in the dropped one; dee has left.
+        for (email, groups) in [
+            ("cy@acme.example", "in no group"),
+            ("ed@acme.example", "groups \"Legacy VIP\""),
+            ("jo@old-acme.example", "in no group"),
+        ] {
+            let expected = format!(
+                "waves[2].agents: agent \"{email}\" ({groups}) is moved by no wave: add \
+                 \"{email}\" to a wave's agents, or write agents = \"all\" in the last wave"
+            );
+            assert!(found.contains(&expected), "{found:#?}");
+        }
+        let summary = "waves[2]: after the last wave \"everyone\", these stay on the old side: \
+                       agents \"cy@acme.example\", \"ed@acme.example\", \"jo@old-acme.example\"";
+        assert!(found.iter().any(|l| l.starts_with(summary)), "{found:#?}");
+        assert_eq!(found.len(), 4, "{found:#?}");
+        assert!(!found.iter().any(|l| l.contains("dee@")), "{found:#?}");
+    }
+
+    #[test]
+    fn a_list_of_agents_moves_them_by_either_address() {
+        let text = last_wave_agents(
+            "[\"cy@acme.example\", \"ED@acme.example\", \"jo@acme.example\"]",
+        )
+        .replace(
+            "\"jo@old-acme.example\" = \"jo@acme.example\"",
+            "\"jo@old-acme.example\" = \"jo@acme.example\"\n\"dee@acme.example\" = \"drop\"",
+        );
+        let accounts = accounts();
+        let (diagnostics, coverage) = check(&text, Some(&accounts));
+        assert!(diagnostics.is_empty(), "{:#?}", lines(&diagnostics));
+        assert!(coverage.note().contains("nothing is left"));
+    }
+
+    #[test]
+    fn named_agents_must_be_carried() {
+        let mut accounts = accounts();
+        accounts
+            .old
+            .agents
+            .push(agent("gone@acme.example", &[], true));
+        let text = last_wave_agents(
+            "[\"cy@acme.example\", \"ed@acme.example\", \"jo@acme.example\", \
+             \"cyy@acme.example\", \"dee@acme.example\", \"gone@acme.example\"]",
+        )
+        .replace(
+            "\"jo@old-acme.example\" = \"jo@acme.example\"",
+            "\"jo@old-acme.example\" = \"jo@acme.example\"\n\"gone@acme.example\" = \"drop\"",
+        );
+        let found = lines(&check(&text, Some(&accounts)).0);
+        assert_eq!(
+            found,
+            [
+                "waves[2].agents[3]: unknown agent \"cyy@acme.example\" (did you mean \
+                 \"cy@acme.example\"?): name an agent of the old account by e-mail (`cutover \
+                 inventory` lists them), or write agents = \"by_group\"",
+                "waves[2].agents[4]: agent \"dee@acme.example\" is deactivated on the old \
+                 account, so the move does not carry them: remove the name",
+                "waves[2].agents[5]: agent \"gone@acme.example\" is dropped (in \
+                 [mapping.agents.overrides], or agents are not in [copy] kinds): no wave can \
+                 move them; remove the name",
+            ]
+        );
+    }
+
+    #[test]
+    fn groups_and_addresses_no_wave_moves_are_named_where_they_are() {
+        let mut accounts = accounts();
+        accounts
+            .old
+            .addresses
+            .push(NamedValue::new("billing@acme.example"));
+        let text = plan()
+            .replacen("groups = \"all\"", "groups = [\"Billing\"]", 1)
+            .replace("[\"Billing\", \"Escalations\"]", "[\"Billing\"]");
+        let found = lines(&check(&text, Some(&accounts)).0);
+        let expected = [
+            "channels[0].addresses: support address \"billing@acme.example\" of the old account \
+             is in no channel, so no wave moves its mail: add \"billing@acme.example\" to an \
+             email channel's addresses",
+            "mapping.groups.\"Tier 2\": group \"Tier 2\" is moved by no wave: add it to a wave's \
+             groups, or write groups = \"all\" in the last wave",
+            "waves[2]: after the last wave \"everyone\", these stay on the old side: support \
+             address \"billing@acme.example\"; group \"Tier 2\". Each is reported where it is \
+             named, with what to write",
+        ];
+        for line in expected {
+            assert!(found.iter().any(|f| f == line), "{line}\n{found:#?}");
+        }
+        assert_eq!(found.len(), 3, "{found:#?}");
+    }
+
+    #[test]
+    fn an_agents_value_of_the_wrong_shape_says_what_to_write() {
+        let errors = crate::plan::check_str("cutover.toml", &last_wave_agents("\"al\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("waves[2].agents: expected \"all\", \"by_group\" or a list of agents' e-mails (did you mean \"all\"?)"),
+            "{errors}"
+        );
+        let errors = crate::plan::check_str("cutover.toml", &last_wave_agents("[\"cy\"]"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            errors.contains("waves[2].agents[0]: \"cy\" is not an e-mail address"),
+            "{errors}"
+        );
+        let plan = crate::plan::check_str("cutover.toml", &plan()).unwrap();
+        assert_eq!(
+            plan.waves[0].agents,
+            crate::plan::values::AgentSelection::ByGroup
+        );
+        assert_eq!(
+            plan.waves[2].agents,
+            crate::plan::values::AgentSelection::All
+        );
+    }
 }

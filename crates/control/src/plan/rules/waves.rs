@@ -136,7 +136,9 @@ fn wave_channels(sink: &mut Sink<'_>, wave: &WaveView<'_, '_>, known: &[&str]) {
 }
 
 /// The groups named in `[mapping.groups]`: (old name, new name or `None` when dropped).
-pub(super) fn mapped_groups<'a>(root: &'a DeTable<'_>) -> Vec<(&'a str, Range<usize>, Option<&'a str>)> {
+pub(super) fn mapped_groups<'a>(
+    root: &'a DeTable<'_>,
+) -> Vec<(&'a str, Range<usize>, Option<&'a str>)> {
     tree::get_table(root, "mapping")
         .and_then(|(mapping, _)| tree::get_table(mapping, "groups"))
         .map(|(groups, _)| tree::str_entries(groups))
