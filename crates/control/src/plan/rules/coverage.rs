@@ -626,6 +626,23 @@ mod tests {
     }
 
     #[test]
+    fn by_group_finds_members_of_a_group_named_by_its_new_name() {
+        let text = last_wave_agents("\"by_group\"")
+            .replacen("groups = \"all\"", "groups = [\"Escalations\"]", 1)
+            .replace("[\"Billing\", \"Escalations\"]", "[\"Billing\"]");
+        let accounts = accounts();
+        let found = lines(&check(&text, Some(&accounts)).0);
+        // bo is in "Tier 2", which becomes "Escalations": moved by the last wave.
+        assert!(!found.iter().any(|l| l.contains("bo@")), "{found:#?}");
+        assert!(
+            found
+                .iter()
+                .any(|l| l.starts_with("waves[2].agents: agent \"cy@acme.example\"")),
+            "{found:#?}"
+        );
+    }
+
+    #[test]
     fn a_list_of_agents_moves_them_by_either_address() {
         let text = last_wave_agents(
             "[\"cy@acme.example\", \"ED@acme.example\", \"jo@acme.example\"]",
