@@ -18,6 +18,7 @@ use crate::plan::accounts::{accounts_path, read_accounts};
 use crate::plan::model::Plan;
 use crate::plan::open::open_values;
 use crate::plan::rules;
+use crate::plan::rules::coverage::Coverage;
 use crate::plan::schema;
 use crate::plan::span::{KeyPath, LineIndex, Sink};
 use crate::plan::walk;
@@ -36,6 +37,15 @@ pub fn check_with(
     text: &str,
     accounts: Option<&Accounts>,
 ) -> Result<Plan, PlanErrors> {
+    check_covered(source_name, text, accounts).map(|(plan, _)| plan)
+}
+
+/// Like [`check_with`], with what the waves together move.
+fn check_covered(
+    source_name: &str,
+    text: &str,
+    accounts: Option<&Accounts>,
+) -> Result<(Plan, Coverage), PlanErrors> {
     let (document, syntax_errors) = DeTable::parse_recoverable(text);
     let mut sink = Sink::new(source_name, text);
     if !syntax_errors.is_empty() {
@@ -46,18 +56,19 @@ pub fn check_with(
     walk::table(&mut sink, root, &(0..0), schema::ROOT, &KeyPath::root());
     rules::platforms::check(&mut sink, root);
     rules::mapping::check(&mut sink, root, accounts);
-    rules::waves::check(&mut sink, root);
+    let coverage = rules::waves::check(&mut sink, root, accounts);
     rules::watch::check(&mut sink, root);
     if !sink.is_empty() {
         return Err(PlanErrors(sink.finish()));
     }
-    toml::from_str::<Plan>(text).map_err(|error| {
+    let plan = toml::from_str::<Plan>(text).map_err(|error| {
         // The rules above mirror the typed plan; this is the net under a gap between them.
         let span = error.span().unwrap_or(0..0);
         let mut sink = Sink::new(source_name, text);
         sink.error(&span, String::new(), error.message().to_owned());
         PlanErrors(sink.finish())
-    })
+    })?;
+    Ok((plan, coverage))
 }
 
 /// Reads and checks the plan at `path`; diagnostics name the file as the path was given. The
@@ -93,7 +104,8 @@ pub fn load_checked(path: impl AsRef<Path>) -> Result<Checked, PlanError> {
         )];
         accounts = None;
     }
-    let plan = check_with(&path.display().to_string(), &text, accounts.as_ref())?;
+    let (plan, coverage) = check_covered(&path.display().to_string(), &text, accounts.as_ref())?;
+    notes.push(coverage.note());
     if let Some(found) = &accounts {
         let open = open_values(&plan.mapping, &plan.copy.kinds, &found.old, &found.new);
         if !open.is_empty() {

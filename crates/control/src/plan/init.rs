@@ -555,8 +555,9 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.line(&format!(
         "# Waves add up: what a wave moves stays on {to}, and the share of customers only grows,"
     ));
-    doc.line("# to 100 % in the last wave. Every channel is in some wave. A wave starts only when its gates");
-    doc.line("# pass. Not yet: the commands that start a wave and roll it back are still to come.");
+    doc.line("# to 100 % in the last wave. Every channel, group and agent is in some wave: `cutover plan");
+    doc.line("# check` names what would stay behind. A wave starts only when its gates pass. Not yet: the");
+    doc.line("# commands that start a wave and roll it back are still to come.");
     let (pilot, second, note) = match accounts {
         Some(accounts) => discovered::wave_groups(accounts),
         None => (
@@ -570,6 +571,10 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.line("name = \"pilot\"");
     doc.line("channels = [\"web\"]");
     doc.line(&format!("groups = {pilot}"));
+    doc.with_comment(
+        "agents = \"by_group\"",
+        "the members of its groups; or \"all\", or a list of e-mails",
+    );
     doc.with_comment(
         "customers = \"5%\"",
         "sticky: a customer's conversation never splits",
@@ -591,6 +596,7 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.line("name = \"email and whatsapp\"");
     doc.line("channels = [\"email\", \"whatsapp\"]");
     doc.with_comment(&format!("groups = {second}"), &note);
+    doc.line("agents = \"by_group\"");
     doc.line("customers = \"50%\"");
     doc.line("[waves.gates]");
     doc.line("verify_clean = true");
@@ -602,6 +608,10 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.line("name = \"everyone\"");
     doc.line("channels = [\"email\", \"web\", \"whatsapp\", \"phone\"]");
     doc.line("groups = \"all\"");
+    doc.with_comment(
+        "agents = \"all\"",
+        "agents in no group too: nothing stays behind",
+    );
     doc.line("customers = \"100%\"");
     doc.line("[waves.gates]");
     doc.line("verify_clean = true");

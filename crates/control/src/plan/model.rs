@@ -15,7 +15,8 @@ use crate::plan::names::{
     MatchBy, NoticeVia, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
-    BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection, Percent, Target,
+    AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection,
+    Percent, Target,
 };
 
 /// A migration plan (`cutover.toml`), checked.
@@ -351,6 +352,9 @@ pub struct Wave {
     pub channels: Vec<String>,
     /// The groups this wave moves.
     pub groups: GroupSelection,
+    /// The agents this wave moves; default: the members of its groups.
+    #[serde(default)]
+    pub agents: AgentSelection,
     /// The share of customers routed to the new side after this wave (sticky per customer).
     pub customers: Percent,
     /// When the switch may happen.

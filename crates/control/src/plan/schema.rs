@@ -46,6 +46,8 @@ pub(crate) enum Shape {
     },
     /// `"all"` or a list of names.
     AllOrList,
+    /// `"all"`, `"by_group"` or a list of e-mail addresses.
+    Agents,
 }
 
 /// A key of a table.
@@ -320,6 +322,7 @@ const WAVE: &[Field] = &[
     req("name", NAME),
     req("channels", NAMES),
     req("groups", Shape::AllOrList),
+    opt("agents", Shape::Agents),
     req("customers", Shape::Str(parse::<Percent>)),
     opt("window", Shape::Table(WINDOW)),
     req("gates", Shape::Table(GATES)),

@@ -475,6 +475,51 @@ impl<'de> serde::de::Visitor<'de> for GroupSelectionVisitor {
     }
 }
 
+/// The agents a wave moves: `agents = "all"`, `"by_group"` (the members of the wave's groups,
+/// as discovery saw memberships; the default), or a list of the old account's agents' e-mails.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum AgentSelection {
+    /// `agents = "all"`.
+    All,
+    /// `agents = "by_group"`, or no `agents` key.
+    #[default]
+    ByGroup,
+    /// `agents = ["ana@acme.example"]`.
+    Named(Vec<Email>),
+}
+
+impl<'de> Deserialize<'de> for AgentSelection {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(AgentSelectionVisitor)
+    }
+}
+
+struct AgentSelectionVisitor;
+
+impl<'de> serde::de::Visitor<'de> for AgentSelectionVisitor {
+    type Value = AgentSelection;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"all\", \"by_group\" or a list of agents' e-mails")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        match value {
+            "all" => Ok(AgentSelection::All),
+            "by_group" => Ok(AgentSelection::ByGroup),
+            _ => Err(E::invalid_value(serde::de::Unexpected::Str(value), &self)),
+        }
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut emails = Vec::new();
+        while let Some(email) = seq.next_element::<Email>()? {
+            emails.push(email);
+        }
+        Ok(AgentSelection::Named(emails))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

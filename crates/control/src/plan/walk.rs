@@ -10,6 +10,7 @@ use crate::plan::hint::did_you_mean;
 use crate::plan::schema::{Field, Shape, StrRule};
 use crate::plan::span::{KeyPath, Sink};
 use crate::plan::tree::Value;
+use crate::plan::values::Email;
 
 /// Walks `table` (found at `span`, reached by `path`) against `fields`.
 pub(crate) fn table(
@@ -111,6 +112,27 @@ pub(crate) fn value(sink: &mut Sink<'_>, value: &Value<'_>, shape: &Shape, path:
                 self::value(sink, element, &name, &path.index(idx));
             }
         }
+        (Shape::Agents, DeValue::String(text)) if ["all", "by_group"].contains(&text.as_ref()) => {}
+        (Shape::Agents, DeValue::String(text)) => {
+            let hint = did_you_mean(text, ["all", "by_group"]);
+            let fix = if text.contains('@') {
+                format!(": write [\"{text}\"] for one agent")
+            } else {
+                String::new()
+            };
+            sink.error(
+                &span,
+                path,
+                format!("expected \"all\", \"by_group\" or a list of agents' e-mails{hint}{fix}"),
+            )
+        }
+        (Shape::Agents, DeValue::Array(items)) => {
+            too_few(sink, &span, path, items.len(), 1);
+            let email = Shape::Str(email);
+            for (idx, element) in items.iter().enumerate() {
+                self::value(sink, element, &email, &path.index(idx));
+            }
+        }
         (shape, found) => wrong_type(sink, &span, path, expected(shape), found),
     }
 }
@@ -123,6 +145,10 @@ fn tables(sink: &mut Sink<'_>, items: &[Value<'_>], fields: &[Field], path: &Key
             other => wrong_type(sink, &element.span(), &element_path, "a table", other),
         }
     }
+}
+
+fn email(text: &str) -> Result<(), String> {
+    text.parse::<Email>().map(|_| ()).map_err(|e| e.0)
 }
 
 fn non_blank(text: &str) -> Result<(), String> {
@@ -200,6 +226,7 @@ fn expected(shape: &Shape) -> &'static str {
         Shape::Table(_) | Shape::Map { .. } => "a table",
         Shape::Tables { .. } => "a list of tables",
         Shape::AllOrList => "\"all\" or a list of names",
+        Shape::Agents => "\"all\", \"by_group\" or a list of e-mails",
     }
 }
 

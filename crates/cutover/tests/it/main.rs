@@ -27,3 +27,4 @@ mod refresh;
 mod reports;
 mod sim_cli;
 mod sync_hooks;
+mod waves;

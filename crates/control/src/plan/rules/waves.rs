@@ -1,24 +1,34 @@
-//! Channels and waves: unique names, references to channels, groups and people that exist,
-//! every channel and group moved by some wave, and a share of customers that only grows to 100 %.
+//! Channels and waves: unique names, references to channels, groups and people that exist, and a
+//! share of customers that only grows to 100 %. What the waves together move is
+//! [`coverage`]'s.
 
 use std::ops::Range;
 
 use toml::de::{DeTable, DeValue};
 
+use cutover_model::accounts::Accounts;
+
 use crate::plan::names::ChannelKind;
+use crate::plan::rules::coverage::{self, Coverage};
 use crate::plan::rules::refs;
 use crate::plan::span::{KeyPath, Sink};
 use crate::plan::tree;
 use crate::plan::values::Percent;
 
 /// A wave as the checks see it.
-struct WaveView<'a, 'i> {
-    path: KeyPath,
-    table: &'a DeTable<'i>,
+pub(crate) struct WaveView<'a, 'i> {
+    pub(crate) path: KeyPath,
+    pub(crate) table: &'a DeTable<'i>,
+    pub(crate) span: Range<usize>,
 }
 
-/// Runs every check of this module.
-pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
+/// Runs every check of this module, and the coverage of [`coverage`] with the accounts' snapshot
+/// when there is one.
+pub(crate) fn check(
+    sink: &mut Sink<'_>,
+    root: &DeTable<'_>,
+    accounts: Option<&Accounts>,
+) -> Coverage {
     let channels = channel_names(root);
     channel_keys(sink, root);
     refs::duplicates(
@@ -29,9 +39,10 @@ pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     );
     let waves: Vec<WaveView<'_, '_>> = tree::get_tables(root, "waves")
         .into_iter()
-        .map(|(idx, table, _)| WaveView {
+        .map(|(idx, table, span)| WaveView {
             path: KeyPath::root().key("waves").index(idx),
             table,
+            span,
         })
         .collect();
     let wave_names: Vec<(KeyPath, &str, Range<usize>)> = waves
@@ -63,8 +74,7 @@ pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
         window(sink, wave);
     }
     customers(sink, &waves);
-    channel_coverage(sink, &channels, &waves);
-    group_coverage(sink, root, &waves);
+    coverage::check(sink, root, &channels, &waves, accounts)
 }
 
 fn channel_names<'a>(root: &'a DeTable<'_>) -> Vec<(KeyPath, &'a str, Range<usize>)> {
@@ -126,7 +136,9 @@ fn wave_channels(sink: &mut Sink<'_>, wave: &WaveView<'_, '_>, known: &[&str]) {
 }
 
 /// The groups named in `[mapping.groups]`: (old name, new name or `None` when dropped).
-fn mapped_groups<'a>(root: &'a DeTable<'_>) -> Vec<(&'a str, Range<usize>, Option<&'a str>)> {
+pub(super) fn mapped_groups<'a>(
+    root: &'a DeTable<'_>,
+) -> Vec<(&'a str, Range<usize>, Option<&'a str>)> {
     tree::get_table(root, "mapping")
         .and_then(|(mapping, _)| tree::get_table(mapping, "groups"))
         .map(|(groups, _)| tree::str_entries(groups))
@@ -218,67 +230,5 @@ fn customers(sink: &mut Sink<'_>, waves: &[WaveView<'_, '_>]) {
             "the last wave moves \"{text}\" of customers: it must move \"100%\" for the move to end"
         );
         sink.error(&span, wave.path.key("customers"), message);
-    }
-}
-
-/// Whether every wave's `key` is a list of strings (or `"all"` where allowed): otherwise the
-/// walker has reported it, and coverage would only repeat that mistake in other words.
-fn all_well_formed(waves: &[WaveView<'_, '_>], key: &str, all_allowed: bool) -> bool {
-    waves.iter().all(
-        |wave| match wave.table.get(key).map(|value| value.get_ref()) {
-            Some(DeValue::Array(items)) => items
-                .iter()
-                .all(|item| matches!(item.get_ref(), DeValue::String(_))),
-            Some(DeValue::String(text)) => all_allowed && text.as_ref() == "all",
-            _ => false,
-        },
-    )
-}
-
-fn channel_coverage(
-    sink: &mut Sink<'_>,
-    channels: &[(KeyPath, &str, Range<usize>)],
-    waves: &[WaveView<'_, '_>],
-) {
-    if !all_well_formed(waves, "channels", false) {
-        return;
-    }
-    let moved: Vec<&str> = waves
-        .iter()
-        .flat_map(|wave| tree::get_strs(wave.table, "channels"))
-        .map(|(_, name, _)| name)
-        .collect();
-    for (path, name, span) in channels {
-        if !moved.contains(name) {
-            let message = format!(
-                "channel \"{name}\" is in no wave: add it to a wave's channels, or remove the channel"
-            );
-            sink.error(span, path, message);
-        }
-    }
-}
-
-fn group_coverage(sink: &mut Sink<'_>, root: &DeTable<'_>, waves: &[WaveView<'_, '_>]) {
-    let all = waves
-        .iter()
-        .any(|wave| tree::get_str(wave.table, "groups").is_some_and(|(text, _)| text == "all"));
-    if all || waves.is_empty() || !all_well_formed(waves, "groups", true) {
-        return;
-    }
-    let named: Vec<&str> = waves
-        .iter()
-        .flat_map(|wave| tree::get_strs(wave.table, "groups"))
-        .map(|(_, name, _)| name)
-        .collect();
-    for (old, span, new) in mapped_groups(root) {
-        let Some(new) = new else { continue };
-        if !named.contains(&old) && !named.contains(&new) {
-            let path = KeyPath::root().key("mapping").key("groups").key(old);
-            let message = format!(
-                "group \"{old}\" is moved by no wave: add it to a wave's groups, or write \
-                 groups = \"all\" in the last wave"
-            );
-            sink.error(&span, path, message);
-        }
     }
 }
