@@ -46,6 +46,9 @@ const HINTS_WHILE_A_PAGE_WAITS: std::time::Duration = std::time::Duration::from_
 /// How many generations of parents a named record's are read for (a comment's ticket's
 /// requester's organization is the deepest the carried kinds go).
 const MAX_PARENT_DEPTH: usize = 4;
+/// Records of a feed page applied under the apply lock at once: between parts, the other
+/// direction and the records webhooks name go.
+const PAGE_PART: usize = 16;
 /// Records read by id at once (webhooks' records, records to read again), [`CONCURRENCY`] in
 /// flight; each batch commits once.
 const NAMED_AT_ONCE: usize = 16;
@@ -207,9 +210,6 @@ impl Direction {
             let page = self
                 .read_page_serving_hints(kind, &position, report, more_hints)
                 .await?;
-            let _applying = self.apply_lock.lock().await;
-            self.delete_copies(&page.deleted).await?;
-            let applied = self.apply_page_read_at(&page, read_at).await?;
             let saved = Saved {
                 position: page.next.clone(),
                 complete: page.done || page.next.is_none(),
@@ -217,7 +217,35 @@ impl Direction {
             let cursor_move =
                 cursor::advance_stream(side, stream.clone(), previous.as_ref(), &saved);
             previous = Some(cursor_move.cursor.clone());
-            self.commit(applied, Some(cursor_move), report).await?;
+            // The page is applied a part at a time, each under the apply lock and committed
+            // (the cursor with the last): the other direction's records, and those webhooks
+            // name meanwhile, go between the parts instead of waiting for a whole page.
+            let parts: Vec<&[Observed]> = page.items.chunks(PAGE_PART).collect();
+            let n_parts = parts.len().max(1);
+            let mut cursor_move = Some(cursor_move);
+            for i in 0..n_parts {
+                if i > 0 {
+                    let more = more_hints();
+                    if !more.is_empty() {
+                        self.apply_named(&more, report).await?;
+                    }
+                }
+                let part = Page {
+                    items: parts.get(i).map(|p| p.to_vec()).unwrap_or_default(),
+                    rejected: if i == 0 { page.rejected.clone() } else { Vec::new() },
+                    deleted: Vec::new(),
+                    attachments: page.attachments.clone(),
+                    next: page.next.clone(),
+                    done: page.done,
+                };
+                let _applying = self.apply_lock.lock().await;
+                if i == 0 {
+                    self.delete_copies(&page.deleted).await?;
+                }
+                let applied = self.apply_page_read_at(&part, read_at).await?;
+                let moved = if i + 1 == n_parts { cursor_move.take() } else { None };
+                self.commit(applied, moved, report).await?;
+            }
             match page.next {
                 Some(next) if !page.done && next != position => position = next,
                 _ => break,
