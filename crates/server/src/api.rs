@@ -18,7 +18,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, any, get, post};
 use cutover_engine::Applier;
 use cutover_engine::dead_letters::Retried;
 use cutover_model::{RecordKind, Side};
@@ -147,9 +147,9 @@ pub fn router(state: AppState) -> Router<AppState> {
     }
     router.route(
         "/api/v1/{*rest}",
-        MethodRouter::new()
-            .fallback(|| async { error(StatusCode::NOT_FOUND, "no such route") })
-            .route_layer(from_fn_with_state((state, ApiRole::Viewer), authorize)),
+        // `any` routes every method through the fallback, which only `layer` wraps.
+        any(|| async { error(StatusCode::NOT_FOUND, "no such route") })
+            .layer(from_fn_with_state((state, ApiRole::Viewer), authorize)),
     )
 }
 
