@@ -169,8 +169,9 @@ pub enum Command {
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
-    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz` and
-    /// `/metrics`. Stops on Ctrl-C or SIGTERM.
+    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz`,
+    /// `/metrics` and the control-plane API under `/api/v1/` (bearer tokens from `cutover token
+    /// create`; routes and roles in `/api/v1/openapi.json`). Stops on Ctrl-C or SIGTERM.
     Serve(serve::ServeArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]

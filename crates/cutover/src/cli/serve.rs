@@ -1,5 +1,5 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget, the
+//! webhook intake, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
 //! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
 //! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
 //! SIGTERM.
@@ -24,8 +24,8 @@ use crate::exit::{Class, Outcome, fail};
 /// Options of `cutover serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to listen for webhooks, `/healthz` and `/metrics` (port 0: any free port, printed
-    /// on standard output once listening).
+    /// Where to listen for webhooks, `/healthz`, `/metrics` and the API under `/api/v1/` (port
+    /// 0: any free port, printed on standard output once listening).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Confirms that the requester e-mail notifications are switched off on each platform the
