@@ -304,10 +304,13 @@ pub fn dead_letter_json(letter: &DeadLetter, whole: bool) -> Value {
     line
 }
 
-/// An id from the path, or a JSON 400.
-fn path_id(text: &str) -> Result<i64, Response> {
-    text.parse()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, "the id is not a number"))
+/// An id from the path, or (`None`) a JSON 400 from [`bad_id`].
+fn path_id(text: &str) -> Option<i64> {
+    text.parse().ok()
+}
+
+fn bad_id() -> Response {
+    error(StatusCode::BAD_REQUEST, "the id is not a number")
 }
 
 async fn conflicts(State(state): State<AppState>, Query(page): Query<Page>) -> Response {
@@ -330,9 +333,8 @@ async fn conflicts(State(state): State<AppState>, Query(page): Query<Page>) -> R
 }
 
 async fn conflict(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = path_id(&id) else {
+        return bad_id();
     };
     match state.api.store.conflict(ConflictId(id)).await {
         Ok(Some(found)) => Json(conflict_json(&found)).into_response(),
@@ -376,9 +378,8 @@ async fn dead_letters(State(state): State<AppState>, Query(page): Query<Page>) -
 }
 
 async fn dead_letter(State(state): State<AppState>, Path(id): Path<String>) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = path_id(&id) else {
+        return bad_id();
     };
     match state.api.store.dead_letter(DeadLetterId(id)).await {
         Ok(Some(found)) => Json(dead_letter_json(&found, true)).into_response(),
@@ -395,9 +396,8 @@ async fn retry(
     Path(id): Path<String>,
     axum::Extension(caller): axum::Extension<ApiToken>,
 ) -> Response {
-    let id = match path_id(&id) {
-        Ok(id) => id,
-        Err(response) => return response,
+    let Some(id) = path_id(&id) else {
+        return bad_id();
     };
     let store = &state.api.store;
     let letter = match store.dead_letter(DeadLetterId(id)).await {
