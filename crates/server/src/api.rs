@@ -111,6 +111,13 @@ pub const ROUTES: &[ApiRoute] = &[
         schema: "DeadLetter",
     },
     ApiRoute {
+        method: Method::GET,
+        path: "/api/v1/tokens",
+        role: ApiRole::Admin,
+        summary: "The API tokens, as `cutover token list` shows them: names, roles, when made, last used and revoked (never a token or its hash).",
+        schema: "Tokens",
+    },
+    ApiRoute {
         method: Method::POST,
         path: "/api/v1/deadletters/{id}/retry",
         role: ApiRole::Operator,
@@ -130,6 +137,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/api/v1/deadletters" => get(dead_letters),
         "/api/v1/deadletters/{id}" => get(dead_letter),
         "/api/v1/deadletters/{id}/retry" => post(retry),
+        "/api/v1/tokens" => get(tokens),
         _ => MethodRouter::new(),
     }
 }
@@ -173,6 +181,12 @@ fn unauthorized(message: &str, invalid: bool) -> Response {
     response
 }
 
+/// The token of an `Authorization` value `Bearer TOKEN` (the scheme in any case, RFC 9110).
+fn bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then_some(token)
+}
+
 /// Checks the bearer token and its role; passes the token on to the handler.
 async fn authorize(
     State((state, needed)): State<(AppState, ApiRole)>,
@@ -182,7 +196,7 @@ async fn authorize(
     let presented = request
         .headers()
         .get(header::AUTHORIZATION)
-        .map(|value| value.to_str().ok().and_then(|v| v.strip_prefix("Bearer ")));
+        .map(|value| value.to_str().ok().and_then(bearer));
     let token = match presented {
         None => return unauthorized("a bearer token is required", false),
         Some(None) => {
@@ -389,6 +403,28 @@ async fn dead_letter(State(state): State<AppState>, Path(id): Path<String>) -> R
         ),
         Err(e) => unavailable("reading a dead letter", &e),
     }
+}
+
+async fn tokens(State(state): State<AppState>) -> Response {
+    match state.api.store.api_tokens().await {
+        Ok(all) => {
+            let items: Vec<Value> = all.iter().map(token_json).collect();
+            Json(json!({ "tokens": items })).into_response()
+        }
+        Err(e) => unavailable("listing the API tokens", &e),
+    }
+}
+
+/// A token as `cutover token list --json` and `GET /api/v1/tokens` show it: never the token
+/// or its hash.
+pub fn token_json(t: &ApiToken) -> Value {
+    json!({
+        "name": t.name,
+        "role": t.role.as_str(),
+        "created_at": t.created_at,
+        "last_used_at": t.last_used_at,
+        "revoked_at": t.revoked_at,
+    })
 }
 
 async fn retry(

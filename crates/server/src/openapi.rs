@@ -209,6 +209,17 @@ fn schemas() -> Value {
                 "record": { "description": "The record as last read (one dead letter only)." }
             }
         },
+        "Tokens": {
+            "type": "object", "required": ["tokens"],
+            "properties": { "tokens": { "type": "array", "items": {
+                "type": "object",
+                "required": ["name", "role", "created_at", "last_used_at", "revoked_at"],
+                "properties": {
+                    "name": { "type": "string" },
+                    "role": { "type": "string", "enum": ["viewer", "operator", "admin"] },
+                    "created_at": time, "last_used_at": maybe_time, "revoked_at": maybe_time
+                } } } }
+        },
         "Retried": {
             "type": "object", "required": ["id", "result"],
             "properties": {

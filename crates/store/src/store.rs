@@ -176,7 +176,8 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Revokes the live token of this name. Returns whether there was one.
     async fn revoke_api_token(&self, name: &str) -> Result<bool, StoreError>;
 
-    /// The live (unrevoked) token with this hash, its last use set to now.
+    /// The live (unrevoked) token with this hash, its last use set to now (written at most once
+    /// a minute per token).
     async fn use_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
 
     /// Closes every connection, waiting for those in use to come back.

@@ -130,14 +130,7 @@ pub(crate) async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<
             let tokens = store.api_tokens().await?;
             if args.json {
                 for t in &tokens {
-                    let line = json!({
-                        "name": t.name,
-                        "role": t.role.as_str(),
-                        "created_at": t.created_at,
-                        "last_used_at": t.last_used_at,
-                        "revoked_at": t.revoked_at,
-                    });
-                    println!("{line}");
+                    println!("{}", cutover_server::api::token_json(t));
                 }
             } else if tokens.is_empty() {
                 println!("No tokens (make one: cutover token create --role viewer --name NAME).");

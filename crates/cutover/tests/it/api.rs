@@ -21,7 +21,7 @@ type Bridge = crate::bridge::Bridge<cutover_sim::zendesk::App, cutover_sim::fres
 const ROLES: [&str; 3] = ["viewer", "operator", "admin"];
 
 /// Every route the API serves: method, path template, lowest role.
-const ROUTES: [(&str, &str, &str); 8] = [
+const ROUTES: [(&str, &str, &str); 9] = [
     ("GET", "/api/v1/openapi.json", "viewer"),
     ("GET", "/api/v1/waves", "viewer"),
     ("GET", "/api/v1/sync/status", "viewer"),
@@ -30,6 +30,7 @@ const ROUTES: [(&str, &str, &str); 8] = [
     ("GET", "/api/v1/deadletters", "viewer"),
     ("GET", "/api/v1/deadletters/{id}", "viewer"),
     ("POST", "/api/v1/deadletters/{id}/retry", "operator"),
+    ("GET", "/api/v1/tokens", "admin"),
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -226,6 +227,19 @@ async fn api_story(postgres: bool) {
                 "/api/v1/deadletters/{id}/retry" => {
                     assert_eq!(body["result"], "unreadable", "{body}");
                 }
+                "/api/v1/tokens" => {
+                    let names: Vec<&str> = body["tokens"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|t| t["name"].as_str().unwrap())
+                        .collect();
+                    assert!(
+                        names.contains(&"viewer-token") && names.contains(&"gone"),
+                        "{body}"
+                    );
+                    assert!(!body.to_string().contains(token.as_str()), "{body}");
+                }
                 other => panic!("no check for {other}"),
             }
         }
@@ -292,6 +306,18 @@ async fn api_story(postgres: bool) {
     )
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // The scheme in any case (RFC 9110).
+    let lower = format!("bearer {}", tokens[0].1);
+    let (status, _, _) = call(
+        &serve_log,
+        &client,
+        &base,
+        "GET",
+        "/api/v1/waves",
+        Some(&lower),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     // /healthz keeps needing no token.
     let health = client.get(format!("{base}/healthz")).send().await.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
