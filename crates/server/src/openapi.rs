@@ -230,3 +230,38 @@ fn schemas() -> Value {
         }
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    #[test]
+    fn the_document_lists_each_route_once_with_its_role_and_a_defined_schema() {
+        let doc = document();
+        let mut listed = BTreeSet::new();
+        let mut ids = BTreeSet::new();
+        for (path, methods) in doc["paths"].as_object().into_iter().flatten() {
+            for (method, operation) in methods.as_object().into_iter().flatten() {
+                listed.insert((method.to_uppercase(), path.clone()));
+                assert!(
+                    ids.insert(operation["operationId"].to_string()),
+                    "{operation}"
+                );
+                let schema = operation["responses"]["200"]["content"]["application/json"]["schema"]
+                    ["$ref"]
+                    .as_str()
+                    .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                    .unwrap_or_default();
+                assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+            }
+        }
+        let routes: BTreeSet<_> = ROUTES
+            .iter()
+            .map(|r| (r.method.as_str().to_owned(), r.path.to_owned()))
+            .collect();
+        assert_eq!(listed, routes);
+        assert_eq!(routes.len(), ROUTES.len(), "a route is in the table twice");
+    }
+}
