@@ -1,6 +1,6 @@
 //! The faces of cutover over HTTP. Today: the bridge's webhook intake, its health and its
-//! Prometheus metrics, served by `cutover serve`; later the API, dashboard, status page and
-//! inbound gateway.
+//! Prometheus metrics, and the control-plane API, served by `cutover serve`; later the
+//! dashboard, status page and inbound gateway.
 //!
 //! The caller binds the listener and owns the shutdown signal ([`run`]), so tests serve on
 //! port 0 and many servers run in one process; [`router`] is the same routes without a socket.
@@ -9,9 +9,13 @@
 //! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
+//! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.
+//! - [`openapi`]: the OpenAPI document of the API, built from the same route table.
 
+pub mod api;
 pub mod hooks;
 pub mod metrics;
+pub mod openapi;
 
 use std::future::Future;
 
@@ -20,11 +24,13 @@ use axum::routing::{get, post};
 use cutover_engine::sync::BridgeHandle;
 use tokio::net::TcpListener;
 
-/// What every route shares: the running bridge.
+/// What every route shares: the running bridge and what the API reads.
 #[derive(Debug, Clone)]
 pub struct AppState {
     /// The bridge the intake feeds and the metrics read.
     pub bridge: BridgeHandle,
+    /// The store, the plan's waves and the dead-letter appliers, for `/api/v1/`.
+    pub api: api::ApiState,
 }
 
 /// Every route of `cutover serve`.
@@ -33,6 +39,7 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/{side}", post(hooks::receive))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::render))
+        .merge(api::router(state.clone()))
         .with_state(state)
 }
 

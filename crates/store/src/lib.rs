@@ -7,6 +7,7 @@
 //! - **Cursors**: a compound position (time, id, sequence) per side and stream, moved only in the
 //!   transaction ([`StoreTx`]) that writes the work it covers.
 //! - **Outbox**, **dead letters**, an append-only **hash-chained audit log**, and **run state**.
+//! - **API tokens**: name, role and SHA-256 hash of each control-plane API token.
 //!
 //! [`open`] picks the implementation from a [`StoreUrl`], whose `Debug` and `Display` never show
 //! a password; neither does any [`StoreError`].
@@ -14,7 +15,8 @@
 //! Layout:
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
-//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`]: what is kept, as types.
+//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`]: what is kept,
+//!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
 //!   hold what differs. Schemas are in `migrations/sqlite` and `migrations/postgres`.
@@ -29,6 +31,7 @@ pub mod links;
 pub mod outbox;
 pub mod store;
 pub mod testing;
+pub mod tokens;
 pub mod url;
 
 mod sql;
@@ -43,6 +46,7 @@ pub use error::{AuditProblem, StoreError};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
 pub use store::{Batch, Store, StoreTx};
+pub use tokens::{ApiRole, ApiToken, BadRole, NewApiToken, TokenHash};
 pub use url::{Backend, StoreUrl};
 
 /// Opens the store a URL names, creating it (a SQLite file, or the schema in an existing

@@ -16,6 +16,7 @@ use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLet
 use crate::error::StoreError;
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
+use crate::tokens::{ApiToken, NewApiToken, TokenHash};
 use crate::url::Backend;
 
 /// Work read from one page of a stream, written in one transaction with the cursor past it.
@@ -164,6 +165,20 @@ pub trait Store: fmt::Debug + Send + Sync {
         tx.delete_run_state(key).await?;
         tx.commit().await
     }
+
+    /// Stores a new API token. A live token of the same name already there is a unique
+    /// violation ([`StoreError::is_unique_violation`]).
+    async fn create_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError>;
+
+    /// Every API token, revoked ones too, by name then age (never their hashes).
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError>;
+
+    /// Revokes the live token of this name. Returns whether there was one.
+    async fn revoke_api_token(&self, name: &str) -> Result<bool, StoreError>;
+
+    /// The live (unrevoked) token with this hash, its last use set to now (written at most once
+    /// a minute per token).
+    async fn use_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
 
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);

@@ -136,23 +136,7 @@ fn text(c: &Conflict) -> String {
     )
 }
 
-/// One conflict as JSON; the values as JSON when they read as JSON.
+/// One conflict as JSON, as the API shows it; the values as JSON when they read as JSON.
 fn json(c: &Conflict) -> serde_json::Value {
-    let f = &c.conflict;
-    let value = |text: &str| {
-        serde_json::from_str::<serde_json::Value>(text)
-            .unwrap_or_else(|_| serde_json::Value::String(text.to_owned()))
-    };
-    serde_json::json!({
-        "id": c.id.0,
-        "kind": f.kind,
-        "old_id": f.old_id,
-        "new_id": f.new_id,
-        "field": f.field,
-        "old_value": value(&f.old_value),
-        "new_value": value(&f.new_value),
-        "rule": f.rule,
-        "winner": f.winner,
-        "at": f.at,
-    })
+    cutover_server::api::conflict_json(c)
 }

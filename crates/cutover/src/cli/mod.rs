@@ -16,6 +16,7 @@ mod serve;
 mod sim;
 mod sync;
 mod sync_hooks;
+mod token;
 mod verify;
 mod verify_html;
 
@@ -168,8 +169,9 @@ pub enum Command {
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
-    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz` and
-    /// `/metrics`. Stops on Ctrl-C or SIGTERM.
+    /// The one long-running process: the two-way bridge with its webhook intake, `/healthz`,
+    /// `/metrics` and the control-plane API under `/api/v1/` (bearer tokens from `cutover token
+    /// create`; routes and roles in `/api/v1/openapi.json`). Stops on Ctrl-C or SIGTERM.
     Serve(serve::ServeArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
@@ -181,6 +183,10 @@ pub enum Command {
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Make, list and revoke the bearer tokens of the control-plane API (`/api/v1/` on
+    /// `cutover serve`), each with a role: viewer, operator or admin.
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Run the whole journey on this machine, against emulated platforms.
     ///
     /// Starts an emulated old Zendesk with generated data (2,000 tickets by default) and an
@@ -226,6 +232,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
+        Command::Token(command) => token::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
         Command::Sim(command) => sim::run(command, &cli.global.plan).await,
         Command::Bench(command) => bench::run(command).await,

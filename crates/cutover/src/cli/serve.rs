@@ -1,5 +1,5 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz` and `/metrics`, the bridge's claims on each platform's budget, the
+//! webhook intake, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
 //! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
 //! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
 //! SIGTERM.
@@ -11,6 +11,8 @@ use cutover_connect::WebhookSecret;
 use cutover_engine::sync::{Bridge, BridgeOptions};
 use cutover_model::Side;
 use cutover_server::AppState;
+use cutover_server::api::ApiState;
+use serde_json::{Value, json};
 use tokio_util::sync::CancellationToken;
 
 use super::backfill::Setup;
@@ -22,8 +24,8 @@ use crate::exit::{Class, Outcome, fail};
 /// Options of `cutover serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Where to listen for webhooks, `/healthz` and `/metrics` (port 0: any free port, printed
-    /// on standard output once listening).
+    /// Where to listen for webhooks, `/healthz`, `/metrics` and the API under `/api/v1/` (port
+    /// 0: any free port, printed on standard output once listening).
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
     /// Confirms that the requester e-mail notifications are switched off on each platform the
@@ -91,9 +93,28 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         window: setup.plan.sync.recheck_window.get(),
         limit: cutover_engine::sync::recheck::DEFAULT_LIMIT,
     };
+    // The API retries a dead letter with the applier of the side it was read from.
+    let mut retry = std::collections::BTreeMap::new();
+    for (from, source, target) in [(Side::Old, &old, &new), (Side::New, &new, &old)] {
+        let applier = cutover_engine::Applier::new(
+            setup.store.clone(),
+            source.clone(),
+            target.clone(),
+            mapping.clone(),
+            false,
+        )
+        .copying(&setup.plan.copy.kinds);
+        retry.insert(from, std::sync::Arc::new(applier));
+    }
+    let api = ApiState {
+        store: setup.store.clone(),
+        waves: waves_json(&setup.plan),
+        retry,
+    };
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
+        api,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -162,6 +183,49 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
             format!("the bridge task failed: {e}"),
         )),
     }
+}
+
+/// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included
+/// (nothing acts on waves yet).
+pub(crate) fn waves_json(plan: &cutover_control::plan::Plan) -> Value {
+    use cutover_control::plan::values::{AgentSelection, GroupSelection};
+    let waves: Vec<Value> = plan
+        .waves
+        .iter()
+        .map(|wave| {
+            let groups = match &wave.groups {
+                GroupSelection::All => json!("all"),
+                GroupSelection::Named(names) => json!(names),
+            };
+            let agents = match &wave.agents {
+                AgentSelection::All => json!("all"),
+                AgentSelection::ByGroup => json!("by_group"),
+                AgentSelection::Named(emails) => {
+                    json!(emails.iter().map(ToString::to_string).collect::<Vec<_>>())
+                }
+            };
+            let window = wave.window.as_ref().map(|w| {
+                json!({ "from": w.from.to_string(), "to": w.to.to_string(), "tz": w.tz.as_str() })
+            });
+            let gates = &wave.gates;
+            json!({
+                "name": wave.name,
+                "channels": wave.channels,
+                "groups": groups,
+                "agents": agents,
+                "customers_percent": wave.customers.get(),
+                "window": window,
+                "gates": {
+                    "verify_clean": gates.verify_clean,
+                    "max_sync_lag": gates.max_sync_lag.map(|d| d.to_string()),
+                    "kpis_within_bounds": gates.kpis_within_bounds.map(|d| d.to_string()),
+                    "rollback_drill": gates.rollback_drill,
+                    "sign_off": gates.sign_off,
+                },
+            })
+        })
+        .collect();
+    Value::Array(waves)
 }
 
 /// Completes on SIGINT (Ctrl-C) or, on Unix, SIGTERM.

@@ -6,6 +6,7 @@
     reason = "a test fails loudly on what it did not expect"
 )]
 
+mod api;
 mod bench;
 mod bench_sim;
 mod bridge;

@@ -14,6 +14,7 @@ use crate::dead_letters::{DeadLetter, DeadLetterId};
 use crate::error::{CorruptValue, StoreError};
 use crate::links::{Link, StoredLink};
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
+use crate::tokens::ApiToken;
 
 /// The store's clock: now, to the microsecond (what both backends keep exactly).
 pub(crate) fn now() -> DateTime<Utc> {
@@ -225,6 +226,33 @@ impl TryFrom<ConflictRow> for Conflict {
                 winner: parse("conflicts", "winner", &row.winner)?,
                 at: row.at,
             },
+        })
+    }
+}
+
+/// A row of `api_tokens`, without its hash.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ApiTokenRow {
+    name: String,
+    role: String,
+    created_at: DateTime<Utc>,
+    last_used_at: Option<DateTime<Utc>>,
+    revoked_at: Option<DateTime<Utc>>,
+}
+
+impl TryFrom<ApiTokenRow> for ApiToken {
+    type Error = StoreError;
+    fn try_from(row: ApiTokenRow) -> Result<Self, Self::Error> {
+        let role = row
+            .role
+            .parse()
+            .map_err(|e: crate::tokens::BadRole| corrupt("api_tokens", "role", e.to_string()))?;
+        Ok(ApiToken {
+            name: row.name,
+            role,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
         })
     }
 }

@@ -20,11 +20,13 @@ use crate::error::{QueryContext, StoreError};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
-    AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now, stored_time,
+    ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now,
+    stored_time,
 };
 use crate::sql::dialect::Dialect;
 use crate::sql::tx::SqlTx;
 use crate::store::{Store, StoreTx};
+use crate::tokens::{ApiToken, NewApiToken, TokenHash};
 use crate::url::Backend;
 
 const LINKS_PAGE: &str = "SELECT kind, old_id, new_id, fingerprint, old_version, new_version, \
@@ -64,6 +66,26 @@ const AUDIT_PAGE: &str = "SELECT seq, at, actor, action, detail, prev_hash, hash
      WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3";
 
 const AUDIT_HEAD: &str = "SELECT seq, hash FROM audit_head WHERE id = 1";
+
+const CREATE_API_TOKEN: &str = "INSERT INTO api_tokens (name, role, hash, created_at) \
+     VALUES ($1, $2, $3, $4) RETURNING name, role, created_at, last_used_at, revoked_at";
+
+const API_TOKENS: &str = "SELECT name, role, created_at, last_used_at, revoked_at FROM api_tokens \
+     ORDER BY name, id";
+
+const REVOKE_API_TOKEN: &str = "UPDATE api_tokens SET revoked_at = $2 \
+     WHERE name = $1 AND revoked_at IS NULL RETURNING id";
+
+const LIVE_API_TOKEN: &str = "SELECT name, role, created_at, last_used_at, revoked_at \
+     FROM api_tokens WHERE hash = $1 AND revoked_at IS NULL";
+
+const USE_API_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 \
+     WHERE hash = $1 AND revoked_at IS NULL \
+     RETURNING name, role, created_at, last_used_at, revoked_at";
+
+/// How stale a token's last use may be before a request writes it again: a dashboard polling
+/// every second costs a read a request, not a write.
+const TOKEN_USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
 const RUN_STATE: &str = "SELECT value FROM run_state WHERE name = $1";
 
@@ -340,6 +362,61 @@ where
             .await
             .during(|| format!("read run state {key:?}"))?;
         Ok(value.map(|json| json.0))
+    }
+
+    async fn create_api_token(&self, token: &NewApiToken) -> Result<ApiToken, StoreError> {
+        let mut tx = self.begin_sql().await?;
+        let row = sqlx::query_as::<DB, ApiTokenRow>(CREATE_API_TOKEN)
+            .bind(token.name.as_str())
+            .bind(token.role.as_str())
+            .bind(token.hash.as_str())
+            .bind(now())
+            .fetch_one(tx.conn())
+            .await
+            .during(|| format!("store API token {:?}", token.name))?;
+        tx.commit_sql().await?;
+        ApiToken::try_from(row)
+    }
+
+    async fn api_tokens(&self) -> Result<Vec<ApiToken>, StoreError> {
+        let rows = sqlx::query_as::<DB, ApiTokenRow>(API_TOKENS)
+            .fetch_all(&self.pool)
+            .await
+            .during(|| String::from("list API tokens"))?;
+        rows.into_iter().map(ApiToken::try_from).collect()
+    }
+
+    async fn revoke_api_token(&self, name: &str) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(REVOKE_API_TOKEN).bind(name).bind(now());
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("revoke API token {name:?}"))
+            .await
+    }
+
+    async fn use_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError> {
+        let live = sqlx::query_as::<DB, ApiTokenRow>(LIVE_API_TOKEN)
+            .bind(hash.as_str())
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| String::from("look up an API token"))?;
+        let Some(live) = live.map(ApiToken::try_from).transpose()? else {
+            return Ok(None);
+        };
+        if live
+            .last_used_at
+            .is_some_and(|at| now() - at < TOKEN_USE_RESOLUTION)
+        {
+            return Ok(Some(live));
+        }
+        let mut tx = self.begin_sql().await?;
+        let row = sqlx::query_as::<DB, ApiTokenRow>(USE_API_TOKEN)
+            .bind(hash.as_str())
+            .bind(now())
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| String::from("look up an API token"))?;
+        tx.commit_sql().await?;
+        row.map(ApiToken::try_from).transpose()
     }
 
     async fn close(&self) {

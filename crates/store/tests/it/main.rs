@@ -19,4 +19,5 @@ mod run_state;
 mod secrets;
 mod sqlite_file;
 mod testing_support;
+mod tokens;
 mod transactions;
