@@ -143,7 +143,11 @@ impl QuietCheck {
             .collect();
         format!(
             "{platform} ({side} side): {} e-mail customers for the bridge's writes too: {}; bridged public replies are written as private notes until you run `cutover sync setup`",
-            if self.loud.len() == 1 { "this trigger would" } else { "these triggers would" },
+            if self.loud.len() == 1 {
+                "this trigger would"
+            } else {
+                "these triggers would"
+            },
             names.join(", ")
         )
     }

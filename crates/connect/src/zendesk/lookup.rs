@@ -309,8 +309,7 @@ pub(crate) async fn match_children(
             continue;
         };
         if let Some(idx) = comments.iter().position(|c| {
-            id_of(c).is_some_and(|id| !child.taken.contains(&id))
-                && same_comment(c, comment, child)
+            id_of(c).is_some_and(|id| !child.taken.contains(&id)) && same_comment(c, comment, child)
         }) {
             let raw = comments.remove(idx);
             if let Some(id) = id_of(&raw) {
