@@ -349,3 +349,74 @@ async fn setup_quiets_the_triggers_that_email_customers_for_the_bridge_only_and_
             .is_empty()
     );
 }
+
+/// Issue 13, item 6: the bridge writes public replies public into Zendesk only while every
+/// trigger that e-mails customers is quiet for its writes; `check_quiet` names each one that is
+/// not, CCs included, and a quiet account e-mails neither requester nor CC for a public reply
+/// the bridge writes.
+#[tokio::test]
+async fn check_quiet_names_each_trigger_that_would_email_the_bridges_writes() {
+    let sim = zendesk_sim().await;
+    let person = Person::zendesk(sim.url());
+    let connector = zendesk(Side::New, sim.url());
+    let receiver = Receiver::start().await;
+    let secret = WebhookSecret::new("bridge-secret-1");
+    let before = connector.check_quiet().await.unwrap().unwrap();
+    let mut loud: Vec<&str> = before.loud.iter().map(|h| h.name.as_str()).collect();
+    loud.sort_unstable();
+    assert_eq!(
+        loud,
+        [
+            "Notify requester and CCs of comment update",
+            "Notify requester and CCs of received request",
+            "Notify requester of new proactive ticket",
+            "Notify requester of solved request",
+        ]
+    );
+    connector.setup_hooks(&receiver.url, &secret).await.unwrap();
+    let after = connector.check_quiet().await.unwrap().unwrap();
+    assert!(after.is_quiet(), "{after:?}");
+
+    // A public reply by the bridge (the token's owner) on a ticket with a CC: nobody e-mailed.
+    let cc = person
+        .post(
+            "/api/v2/users",
+            json!({"user": {"name": "Cleo CC", "email": "cleo@example.com"}}),
+        )
+        .await["user"]["id"]
+        .clone();
+    let ticket = person
+        .post(
+            "/api/v2/tickets",
+            json!({"ticket": {"requester": {"name": "Zoë", "email": "zoe@example.com"},
+                "collaborator_ids": [cc], "comment": {"body": "Bridged in"}}}),
+        )
+        .await;
+    let id = ticket["ticket"]["id"].as_u64().unwrap();
+    let reply = json!({"ticket": {"comment": {"body": "A reply bridged in", "public": true}}});
+    person
+        .put(&format!("/api/v2/tickets/{id}"), reply.clone())
+        .await;
+    assert_eq!(emails_of(&sim, id).await, Vec::<String>::new());
+
+    // A trigger added later that e-mails the CCs of a public comment, without the condition.
+    person
+        .post(
+            "/api/v2/triggers",
+            json!({"trigger": {"title": "Copy the CCs", "active": true,
+                "conditions": {"all": [{"field": "comment_is_public", "operator": "is", "value": "true"}], "any": []},
+                "actions": [{"field": "notification_user", "value": ["ccs", "Update", "{{ticket.latest_comment}}"]}]}}),
+        )
+        .await;
+    let later = connector.check_quiet().await.unwrap().unwrap();
+    let names: Vec<&str> = later.loud.iter().map(|h| h.name.as_str()).collect();
+    assert_eq!(names, ["Copy the CCs"]);
+    let line = later.describe(cutover_model::PlatformKind::Zendesk, Side::New);
+    assert!(
+        line.contains("\"Copy the CCs\"") && line.contains("`cutover sync setup`"),
+        "{line}"
+    );
+    // It would e-mail the CC: the bridge is right to write private notes now.
+    person.put(&format!("/api/v2/tickets/{id}"), reply).await;
+    assert_eq!(emails_of(&sim, id).await, ["Copy the CCs"]);
+}
