@@ -296,6 +296,10 @@ async fn setup_quiets_the_triggers_that_email_customers_for_the_bridge_only_and_
     );
     let condition = json!({"field": "current_user", "operator": "is_not", "value": me.to_string()});
     for (title, conditions) in triggers_of(&person).await {
+        if title.starts_with("cutover bridge") {
+            // cutover's own triggers skip its API user's changes too (the webhook's).
+            continue;
+        }
         let has = conditions["all"].as_array().unwrap().contains(&condition);
         assert_eq!(
             has,
