@@ -317,6 +317,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_reading_is_said_once_and_a_failed_one_means_private_notes() {
+        let state = QuietState::default();
+        assert!(!state.is_quiet() && state.stale(Duration::from_secs(60)));
+        let loud = QuietCheck {
+            loud: vec![Hook {
+                what: "trigger".into(),
+                id: "7".into(),
+                name: "Copy the CCs".into(),
+            }],
+        };
+        assert!(state.keep(&loud), "the first reading is said");
+        assert!(!state.keep(&loud), "the same again is not");
+        assert!(!state.is_quiet() && !state.stale(Duration::from_secs(60)));
+        assert!(state.keep(&QuietCheck::default()), "a change is said");
+        assert!(state.is_quiet());
+        state.forget();
+        assert!(state.stale(Duration::from_secs(60)) && state.is_quiet());
+        state.failed();
+        assert!(!state.is_quiet());
+        assert!(
+            state.keep(&QuietCheck::default()),
+            "said again after a failure"
+        );
+    }
+
+    #[test]
     fn only_triggers_that_email_the_customer_are_quieted_and_the_condition_is_recognised() {
         let to_requester = json!({"actions": [{"field": "notification_user", "value": ["requester_and_ccs", "s", "b"]}]});
         let to_assignee = json!({"actions": [{"field": "notification_user", "value": ["assignee_id", "s", "b"]}]});
