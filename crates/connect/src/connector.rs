@@ -363,6 +363,15 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Whether the platform's own rules keep the bridge's writes from e-mailing customers, read
+    /// now (Zendesk: every active trigger that e-mails the requester or the CCs carries the
+    /// condition `cutover sync setup` adds). `None` where the platform has no such rules to
+    /// read (the default). The connector keeps the answer: where it is quiet, the public
+    /// replies it writes are public.
+    async fn check_quiet(&self) -> Result<Option<crate::webhook::QuietCheck>, ConnectError> {
+        Ok(None)
+    }
+
     /// Checks a webhook delivery against `secret` (Zendesk: its signature; Freshdesk: its
     /// secret header) and says which records it names as changed. A delivery that fails the
     /// check, or that cannot be read, is an error naming why (the intake answers 4xx and keeps

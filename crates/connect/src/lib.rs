@@ -69,5 +69,5 @@ pub use outbound::{
 pub use position::ReadPosition;
 pub use retry::RetryPolicy;
 pub use rules::{Fitted, fit, rewrite_keys};
-pub use webhook::{ChangeHint, Delivery, Hook, HookChanges, WebhookSecret};
+pub use webhook::{ChangeHint, Delivery, Hook, HookChanges, QuietCheck, WebhookSecret};
 pub use zendesk::{ZendeskConfig, ZendeskConnector};

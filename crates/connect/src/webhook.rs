@@ -112,6 +112,47 @@ pub struct HookChanges {
     pub notes: Vec<String>,
 }
 
+/// Whether a platform keeps the bridge's writes from e-mailing customers
+/// ([`crate::Connector::check_quiet`]): Zendesk, when every active trigger that e-mails the
+/// requester or the CCs carries the condition `cutover sync setup` adds. Only then are the
+/// public replies the bridge carries in written public there.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct QuietCheck {
+    /// The active rules that e-mail customers without that condition: each would e-mail a
+    /// bridged public reply a second time.
+    pub loud: Vec<Hook>,
+}
+
+impl QuietCheck {
+    /// Whether nothing e-mails customers for the bridge's writes.
+    pub fn is_quiet(&self) -> bool {
+        self.loud.is_empty()
+    }
+
+    /// The check in words, for the log and `cutover sync status`.
+    pub fn describe(&self, platform: cutover_model::PlatformKind, side: Side) -> String {
+        if self.is_quiet() {
+            return format!(
+                "{platform} ({side} side): every trigger that e-mails customers is quiet for the bridge's writes; bridged public replies are written public"
+            );
+        }
+        let names: Vec<String> = self
+            .loud
+            .iter()
+            .map(|h| format!("\"{}\" ({} {})", h.name, h.what, h.id))
+            .collect();
+        format!(
+            "{platform} ({side} side): {} e-mail customers for the bridge's writes too: {}; bridged public replies are written as private notes until you run `cutover sync setup`",
+            if self.loud.len() == 1 {
+                "this trigger would"
+            } else {
+                "these triggers would"
+            },
+            names.join(", ")
+        )
+    }
+}
+
 /// A delivery's headers (names in any case) and raw body, as they arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct Delivery<'a> {

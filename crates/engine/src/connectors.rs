@@ -54,6 +54,9 @@ pub fn connector(
                 .keep_original
                 .as_ref()
                 .is_some_and(|k| k.note_header);
+            // The triggers are read again once a poll interval before a public reply: a trigger
+            // added since that would e-mail customers turns bridged replies back to private.
+            config.quiet_recheck = plan.sync.poll_every.get();
             let rpm = platform.requests_per_minute;
             config.budget.requests_per_minute = rpm;
             config.budget.share = platform.share.get();

@@ -157,7 +157,7 @@ fn hook(what: &str, found: &Found) -> Hook {
 }
 
 impl ZendeskConnector {
-    fn prefix(&self) -> String {
+    pub(super) fn prefix(&self) -> String {
         hook_prefix(self.side)
     }
 
@@ -367,6 +367,7 @@ impl ZendeskConnector {
                 .await?;
         }
         self.quiet_triggers(&op, &prefix, &mut changes).await?;
+        self.quiet.forget();
         changes.notes.push(
             "deletes, merges and spam of tickets do not run triggers: polling (the incremental export) finds them"
                 .to_owned(),

@@ -87,7 +87,7 @@ pub(crate) async fn find(
             Ok(comments
                 .iter()
                 .filter(|c| id_of(c).is_some_and(|id| !outbound.taken.contains(&id)))
-                .find(|c| same_comment(c, comment, outbound, zd.public_live_comments))
+                .find(|c| same_comment(c, comment, outbound))
                 .and_then(id_of))
         }
         Record::Attachment(_) | Record::SatisfactionRating(_) => Ok(None),
@@ -251,11 +251,12 @@ pub(crate) fn plain(html: &str) -> String {
 }
 
 /// Whether a Zendesk comment is the copy of `comment`: written under our header (its mark), or
-/// imported (imports keep times) by the same author at the same time with the same text. Only a
-/// public reply written live with no header (`live_public`: the connector writes public replies
-/// as they are) is matched by author and text alone. Two comments of one author with one text
-/// are told apart by their times: matching by text alone handed one copy to both.
-fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound, live_public: bool) -> bool {
+/// imported (imports keep times) by the same author at the same time with the same text. Every
+/// comment written live carries the header, public or private (a public reply written public
+/// while the triggers are quiet, or private before), so none is matched by text alone. Two
+/// comments of one author with one text are told apart by their times: matching by text alone
+/// handed one copy to both.
+fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound) -> bool {
     let html = str_of(raw, "html_body").unwrap_or_default();
     if let Some((info, _)) = header::parse(html) {
         return info.id == outbound.origin.id && info.side == outbound.origin.side;
@@ -270,8 +271,7 @@ fn same_comment(raw: &Value, comment: &Comment, outbound: &Outbound, live_public
     };
     let same_time =
         str_of(raw, "created_at").and_then(crate::fields::parse_time) == Some(comment.created_at);
-    let untimed = live_public && comment.public;
-    same_author && (same_time || untimed) && plain(html) == plain(&comment.html_body)
+    same_author && same_time && plain(html) == plain(&comment.html_body)
 }
 
 /// The files of a found comment (its copy's attachments, matched by name).
@@ -309,8 +309,7 @@ pub(crate) async fn match_children(
             continue;
         };
         if let Some(idx) = comments.iter().position(|c| {
-            id_of(c).is_some_and(|id| !child.taken.contains(&id))
-                && same_comment(c, comment, child, zd.public_live_comments)
+            id_of(c).is_some_and(|id| !child.taken.contains(&id)) && same_comment(c, comment, child)
         }) {
             let raw = comments.remove(idx);
             if let Some(id) = id_of(&raw) {
@@ -371,11 +370,11 @@ mod tests {
             "html_body": "<div class=\"zd-comment\"><p>Thanks!</p><p><img src=\"x.png\"></p></div>",
         });
         let (same, same_out) = outbound(1, "<p>Thanks!</p>", "2025-10-06T05:29:25Z");
-        assert!(same_comment(&raw, &same, &same_out, false));
+        assert!(same_comment(&raw, &same, &same_out));
         let (earlier, earlier_out) = outbound(2, "<p>Thanks!</p>", "2025-10-04T08:03:05Z");
-        assert!(!same_comment(&raw, &earlier, &earlier_out, false));
+        assert!(!same_comment(&raw, &earlier, &earlier_out));
         let (other, other_out) = outbound(3, "<p>Sorry!</p>", "2025-10-06T05:29:25Z");
-        assert!(!same_comment(&raw, &other, &other_out, false));
+        assert!(!same_comment(&raw, &other, &other_out));
     }
 
     #[test]
@@ -386,8 +385,8 @@ mod tests {
             "id": 501, "author_id": 9030, "created_at": "2030-01-01T00:00:00Z",
             "html_body": format!("{line}<p>Thanks!</p>"),
         });
-        assert!(same_comment(&raw, &comment, &out, false));
+        assert!(same_comment(&raw, &comment, &out));
         let (_, other_out) = outbound(5, "<p>Thanks!</p>", "2025-10-04T08:03:05Z");
-        assert!(!same_comment(&raw, &comment, &other_out, false));
+        assert!(!same_comment(&raw, &comment, &other_out));
     }
 }

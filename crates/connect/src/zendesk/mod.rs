@@ -78,10 +78,14 @@ pub struct ZendeskConfig {
     /// Imports closed tickets straight into the archive (`archive_immediately`), as Zendesk
     /// advises for large imports.
     pub archive_closed_imports: bool,
-    /// Writes public comments on existing tickets as public. Off by default: Zendesk's triggers
-    /// would e-mail the customer a copy of a reply they already got from the other side, so the
-    /// comment is written private with a header line saying it was a public reply.
-    pub public_live_comments: bool,
+    /// How often the triggers are read again to know whether the bridge's writes are quiet
+    /// (see `quiet.rs`): before a public reply is written, when the last reading is older than
+    /// this. A public reply bridged in is written public only while every active trigger that
+    /// e-mails customers carries the condition `cutover sync setup` adds; else it is written
+    /// private with a header line saying it was a public reply, so the customer is not
+    /// e-mailed a copy of a reply they already got from the other side. One minute by default;
+    /// `cutover serve` uses the plan's poll interval.
+    pub quiet_recheck: std::time::Duration,
     /// Starts each comment imported with its ticket with cutover's header line too (its mark,
     /// original time and author: the plan's `keep_original.note_header = true`), though the
     /// import keeps times and authors as they are. Off by default: the header is then written
@@ -124,7 +128,7 @@ impl ZendeskConfig {
             export_page_size: 1000,
             max_attachment_bytes: 50 * 1024 * 1024,
             archive_closed_imports: false,
-            public_live_comments: false,
+            quiet_recheck: std::time::Duration::from_secs(60),
             headers_on_imports: false,
             webhook_tolerance_secs: crate::webhook::SIGNATURE_TOLERANCE_SECS,
         }
@@ -140,7 +144,10 @@ pub struct ZendeskConnector {
     retry: RetryPolicy,
     max_attachment_bytes: u64,
     archive_closed: bool,
-    public_live_comments: bool,
+    /// See [`ZendeskConfig::quiet_recheck`].
+    quiet_recheck: std::time::Duration,
+    /// Whether the triggers were last read to be quiet for the bridge's writes.
+    quiet: quiet::QuietState,
     headers_on_imports: bool,
     /// See [`ZendeskConfig::webhook_tolerance_secs`].
     webhook_tolerance_secs: i64,
@@ -185,7 +192,8 @@ impl ZendeskConnector {
             retry: config.retry,
             max_attachment_bytes: config.max_attachment_bytes,
             archive_closed: config.archive_closed_imports,
-            public_live_comments: config.public_live_comments,
+            quiet_recheck: config.quiet_recheck,
+            quiet: quiet::QuietState::default(),
             headers_on_imports: config.headers_on_imports,
             webhook_tolerance_secs: config.webhook_tolerance_secs,
             system_fields: tokio::sync::OnceCell::new(),
@@ -443,6 +451,10 @@ impl Connector for ZendeskConnector {
             _ => return None,
         };
         crate::http::page_url(self.api.http.base(), &format!("{path}/{id}"))
+    }
+
+    async fn check_quiet(&self) -> Result<Option<crate::webhook::QuietCheck>, ConnectError> {
+        self.read_quiet().await.map(Some)
     }
 
     fn check_create(&self, outbound: &Outbound) -> Result<(), ConnectError> {

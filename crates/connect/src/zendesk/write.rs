@@ -137,6 +137,10 @@ impl ZendeskConnector {
             return Ok(written);
         }
         self.know_ticket_brand(outbound).await?;
+        if matches!(&outbound.record, Record::Comment(c) if c.public) {
+            // Public only while no trigger would e-mail it (read again when stale).
+            self.quiet_now().await;
+        }
         let (request, envelope) = self.create_request(outbound, &op)?;
         let body = match self.post_once(outbound, &op, request).await {
             Ok(Posted::Found(id)) => return self.complete_found(outbound, id, &op).await,
@@ -366,9 +370,10 @@ impl ZendeskConnector {
 
     /// A comment added to an existing ticket. Zendesk gives it the time of the write, so it
     /// carries a header line with its mark, original time and author (read back as the comment it
-    /// copies, and found by its mark after a crash); public replies are kept private too, the
-    /// header saying they were public, unless the connector is told notifications are handled
-    /// (then the reply goes out public, as written, with no header).
+    /// copies, and found by its mark after a crash). A public reply is written public while the
+    /// triggers were last read to be quiet for the bridge's writes (`quiet.rs`): the customer
+    /// sees it on the ticket, and no trigger e-mails it. Else it is kept private, the header
+    /// saying it was public, so nobody is e-mailed a second time.
     fn comment_body(
         &self,
         comment: &Comment,
@@ -380,9 +385,6 @@ impl ZendeskConnector {
             .require(op, "author", AGENT_OR_CONTACT, &comment.author)?;
         let tokens = tokens(outbound);
         let html_body = inline::to_target(&comment.html_body, &outbound.uploads);
-        if comment.public && self.public_live_comments {
-            return Ok(bodies::comment_update(&html_body, true, &author, &tokens));
-        }
         let line = header::header(
             &outbound.origin,
             &comment.created_at,
@@ -390,7 +392,8 @@ impl ZendeskConnector {
             outbound.history.author.as_deref(),
         );
         let html = format!("{line}{html_body}");
-        Ok(bodies::comment_update(&html, false, &author, &tokens))
+        let public = comment.public && self.quiet.is_quiet();
+        Ok(bodies::comment_update(&html, public, &author, &tokens))
     }
 
     /// The comment and attachment ids in the audit of a comment update.

@@ -52,6 +52,13 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         &written,
         setup.plan.sync.notifications_off || args.notifications_off,
     )?;
+    // Whether each side written into keeps the bridge's writes quiet (Zendesk's triggers): the
+    // connector says it in the log, and writes bridged public replies public only if so.
+    for (side, connector) in &written {
+        if let Err(e) = connector.check_quiet().await {
+            tracing::warn!(%side, error = %e, "Could not check that the bridge's writes e-mail nobody: public replies bridged there are written as private notes");
+        }
+    }
     let secret = match &setup.plan.sync.webhook_secret_env {
         Some(name) => std::env::var(name.as_str()).ok().map(WebhookSecret::new),
         None => None,

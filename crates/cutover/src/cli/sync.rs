@@ -93,16 +93,64 @@ pub(crate) async fn run(ctx: &Context, command: SyncCommand) -> anyhow::Result<O
     }
 }
 
+/// Whether each side the bridge writes into keeps its writes from e-mailing customers, read
+/// now (Zendesk: every trigger that e-mails customers carries `sync setup`'s condition; else
+/// bridged public replies are written private, and the line names the triggers). A side with
+/// nothing to check says nothing; one that cannot be read says why.
+async fn quiet_checks(ctx: &Context) -> Vec<serde_json::Value> {
+    let setup = match Setup::open(ctx).await {
+        Ok(setup) => setup,
+        Err(e) => {
+            return vec![serde_json::json!({
+                "line": format!("e-mail quieting not checked: {e:#}"),
+            })];
+        }
+    };
+    let mut checks = Vec::new();
+    for side in sync::written_sides(&setup.plan) {
+        let connector = match setup.connector(side) {
+            Ok(connector) => connector,
+            Err(e) => {
+                checks.push(serde_json::json!({
+                    "side": side,
+                    "line": format!("{side} side: e-mail quieting not checked: {e:#}"),
+                }));
+                continue;
+            }
+        };
+        let platform = connector.platform();
+        match connector.check_quiet().await {
+            Ok(None) => {}
+            Ok(Some(check)) => checks.push(serde_json::json!({
+                "side": side,
+                "platform": platform,
+                "quiet": check.is_quiet(),
+                "loud": check.loud,
+                "line": check.describe(platform, side),
+            })),
+            Err(e) => checks.push(serde_json::json!({
+                "side": side,
+                "platform": platform,
+                "quiet": false,
+                "line": format!("{platform} ({side} side): e-mail quieting not checked ({e}); bridged public replies are written as private notes"),
+            })),
+        }
+    }
+    checks
+}
+
 async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
     let store = ctx.open_store().await?;
     let statuses = sync::status::load(store.as_ref()).await?;
     let reconciled = sync::reconcile::last(store.as_ref()).await?;
     let rechecked = sync::recheck::last(store.as_ref()).await?;
+    let quiet = quiet_checks(ctx).await;
     if args.json {
         let all = serde_json::json!({
             "directions": statuses,
             "recheck": rechecked,
             "scheduled_verify": reconciled,
+            "quiet": quiet,
         });
         println!("{}", serde_json::to_string(&all)?);
         return Ok(Outcome::Clean);
@@ -187,6 +235,9 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
         if let Some(error) = &last.error {
             println!("  the last run failed: {error}");
         }
+    }
+    for check in &quiet {
+        println!("{}", check["line"].as_str().unwrap_or_default());
     }
     for side in [Side::Old, Side::New] {
         if let Some(claim) = cutover_engine::live::current(store.as_ref(), side).await? {

@@ -1264,6 +1264,9 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
         O::NAME != "zendesk" && N::NAME != "zendesk" || setup.contains("quieted"),
         "{setup}"
     );
+    // The bridge reads Zendesk's triggers again once its poll interval (a second) has passed:
+    // from then on it writes public replies public there.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     for url in [mv.old.url(), mv.new.url()] {
         let cleared = reqwest::Client::new()
             .delete(format!("{url}/_sim/notifications"))
@@ -1333,6 +1336,7 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
     let mut opened: [std::collections::BTreeSet<u64>; 2] = Default::default();
     let mut replies: [std::collections::BTreeMap<u64, usize>; 2] = Default::default();
     let mut private_notes = Vec::new();
+    let mut public_replies = Vec::new();
     for entry in ledger.entries.iter().filter(|e| e.answer.ok()) {
         let (at, side) = match entry.side {
             cutover_sim::traffic::Side::Old => (0, Side::Old),
@@ -1361,6 +1365,7 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
                     });
                 if *public {
                     *replies[at].entry(*ticket_id).or_default() += 1;
+                    public_replies.push((side, *ticket_id, link.link));
                 } else {
                     private_notes.push((side, *ticket_id, link.link));
                 }
@@ -1429,6 +1434,42 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
             "the private note {link:?} is not private on the {copy_side} side"
         );
     }
+    // A public reply carried into Zendesk is public there (its triggers are quiet for the
+    // bridge, so the customer sees it on the ticket and is not e-mailed it again, as the e-mail
+    // counts above show); carried into Freshdesk, it is a private note (nothing there can be
+    // kept from e-mailing a public one).
+    let mut public_on_zendesk = 0;
+    for (side, ticket_id, link) in &public_replies {
+        let (copy_side, copy, copy_name) = match side {
+            Side::Old => (Side::New, link.new_id.to_string(), N::NAME),
+            Side::New => (Side::Old, link.old_id.to_string(), O::NAME),
+        };
+        let ticket = store
+            .find_link(RecordKind::Ticket, *side, &PlatformId::from(*ticket_id))
+            .await
+            .unwrap()
+            .expect("the reply's ticket is linked")
+            .link;
+        let copy_ticket = match copy_side {
+            Side::Old => ticket.old_id.to_string(),
+            Side::New => ticket.new_id.to_string(),
+        };
+        let public = match copy_side {
+            Side::Old => O::is_public(mv.old.url(), &copy_ticket, &copy).await,
+            Side::New => N::is_public(mv.new.url(), &copy_ticket, &copy).await,
+        };
+        let expected = copy_name == "zendesk";
+        assert_eq!(
+            public,
+            Some(expected),
+            "the public reply {link:?} on the {copy_side} side ({copy_name})"
+        );
+        public_on_zendesk += usize::from(expected);
+    }
+    assert!(
+        public_on_zendesk > 0,
+        "no public reply was carried into zendesk: {public_replies:?}"
+    );
     // The requester's private first comment is no public description on the other side.
     if let Some(ticket) = private_first {
         let link = store
@@ -1457,8 +1498,8 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
     }
     store.close().await;
     format!(
-        "{total_replies} public replies e-mailed once each by their own side; {} private notes \
-         stayed private; e-mails: old {}, new {}",
+        "{total_replies} public replies e-mailed once each by their own side ({public_on_zendesk} \
+         carried public into zendesk); {} private notes stayed private; e-mails: old {}, new {}",
         private_notes.len(),
         old_sent.len(),
         new_sent.len()
@@ -1482,4 +1523,157 @@ async fn each_customer_email_is_sent_once_by_the_side_where_it_was_written() {
 async fn each_customer_email_is_sent_once_from_freshdesk_to_zendesk() {
     let figures = each_email_once::<freshdesk::App, zendesk::App>().await;
     eprintln!("{figures}");
+}
+
+/// A Freshdesk agent's public reply on `ticket`; the id of the reply.
+async fn freshdesk_reply(url: &str, ticket: &str, text: &str) -> u64 {
+    let user = freshdesk::App::TRAFFIC_USER.unwrap();
+    let answer = reqwest::Client::new()
+        .post(format!("{url}/api/v2/tickets/{ticket}/reply"))
+        .basic_auth(user, Some("X"))
+        .json(&json!({ "body": format!("<p>{text}</p>") }))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let body: Value = answer.json().await.unwrap();
+    body["id"].as_u64().unwrap()
+}
+
+/// The Zendesk copy of Freshdesk comment `comment` (ticket, comment) once the bridge made it.
+async fn zendesk_copy_of(
+    mv: &Bridge<freshdesk::App, zendesk::App>,
+    ticket: &str,
+    comment: u64,
+) -> (String, String) {
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let ticket = PlatformId::from(ticket.parse::<u64>().unwrap());
+    let comment = PlatformId::from(comment);
+    let mut tries = 0;
+    let copy = loop {
+        // Zendesk's export shows a change a minute on: the emulators' clocks move on instead.
+        mv.skip_a_minute().await;
+        mv.expect(0, &["sync", "drain", "--timeout", "120s"]).await;
+        if let Some(found) = store
+            .find_link(RecordKind::Comment, Side::Old, &comment)
+            .await
+            .unwrap()
+        {
+            break found.link;
+        }
+        tries += 1;
+        if tries >= 4 {
+            let (_, dead, _) = mv.cutover(&["deadletters", "list"]).await;
+            let (_, status, _) = mv.cutover(&["sync", "status"]).await;
+            panic!("reply {comment} of ticket {ticket} not carried\n{dead}\n{status}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    let ticket = store
+        .find_link(RecordKind::Ticket, Side::Old, &ticket)
+        .await
+        .unwrap()
+        .expect("the ticket is linked")
+        .link;
+    store.close().await;
+    (ticket.new_id.to_string(), copy.new_id.to_string())
+}
+
+/// Issue 13, item 6: the bridge writes a public reply public into Zendesk only while every
+/// trigger that e-mails customers is quiet for its writes. A trigger added after `sync setup`
+/// that would e-mail the reply turns it back to a private note (read again each poll
+/// interval), said in the log and by `sync status` with the trigger's name and the command to
+/// run; nothing is e-mailed. `sync setup` run again quiets it, and replies are public again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_loud_trigger_added_after_setup_turns_bridged_replies_private() {
+    let mv = Bridge::<freshdesk::App, zendesk::App>::backfilled(false).await;
+    let served = mv.serve(0).await;
+    mv.expect(0, &["sync", "setup", "--endpoint", &served.url])
+        .await;
+    // The bridge reads the triggers again once its poll interval (a second) has passed.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // An open ticket (Zendesk never changes a closed one).
+    let list = "tickets?per_page=100&updated_since=2000-01-01T00:00:00Z";
+    let tickets: Value = json_of(freshdesk::App::get(mv.old.url(), list)).await;
+    let ticket = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"] != 5)
+        .expect("an open ticket")["id"]
+        .to_string();
+    // Quiet: the reply is public on Zendesk.
+    let first = freshdesk_reply(mv.old.url(), &ticket, "First answer, quiet triggers.").await;
+    let (copy_ticket, copy) = zendesk_copy_of(&mv, &ticket, first).await;
+    let public = <zendesk::App as Mailing>::is_public(mv.new.url(), &copy_ticket, &copy).await;
+    assert_eq!(
+        public,
+        Some(true),
+        "written public while quiet: {}",
+        read(&served.log)
+    );
+
+    // A trigger that e-mails the requester of a public comment, without the quieting condition.
+    let loud = json!({"trigger": {"title": "Tell the customer of every public comment",
+        "active": true,
+        "conditions": {"all": [{"field": "comment_is_public", "operator": "is", "value": "true"}], "any": []},
+        "actions": [{"field": "notification_user",
+            "value": ["requester_and_ccs", "Update on {{ticket.id}}", "{{ticket.latest_comment}}"]}]}});
+    zendesk_json(
+        reqwest::Method::POST,
+        mv.new.url(),
+        "triggers.json",
+        Some(loud),
+    )
+    .await;
+    let cleared = reqwest::Client::new()
+        .delete(format!("{}/_sim/notifications", mv.new.url()))
+        .send()
+        .await
+        .unwrap();
+    assert!(cleared.status().is_success());
+    // The poll interval is a second: the next reply reads the triggers again.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let second = freshdesk_reply(mv.old.url(), &ticket, "Second answer, a loud trigger.").await;
+    let (_, copy) = zendesk_copy_of(&mv, &ticket, second).await;
+    let public = <zendesk::App as Mailing>::is_public(mv.new.url(), &copy_ticket, &copy).await;
+    assert_eq!(
+        public,
+        Some(false),
+        "written private while a trigger is loud"
+    );
+    let mailed = sent(mv.new.url()).await;
+    assert!(mailed.is_empty(), "zendesk e-mailed: {mailed:?}");
+    let status = mv.expect(0, &["sync", "status"]).await;
+    assert!(
+        status.contains("Tell the customer of every public comment")
+            && status.contains("cutover sync setup"),
+        "{status}"
+    );
+    let log = read(&served.log);
+    assert!(
+        log.contains("Tell the customer of every public comment"),
+        "the serve log says which trigger: {log}"
+    );
+
+    // `sync setup` again quiets it: public again, and still nothing e-mailed.
+    let setup = mv
+        .expect(0, &["sync", "setup", "--endpoint", &served.url])
+        .await;
+    assert!(setup.contains("Tell the customer"), "{setup}");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let third = freshdesk_reply(mv.old.url(), &ticket, "Third answer, quiet again.").await;
+    let (_, copy) = zendesk_copy_of(&mv, &ticket, third).await;
+    let public = <zendesk::App as Mailing>::is_public(mv.new.url(), &copy_ticket, &copy).await;
+    assert_eq!(public, Some(true), "public again once quieted");
+    let mailed = sent(mv.new.url()).await;
+    assert!(mailed.is_empty(), "zendesk e-mailed: {mailed:?}");
+    let status = mv.expect(0, &["sync", "status"]).await;
+    assert!(
+        status.contains("bridged public replies are written public"),
+        "{status}"
+    );
+    served.terminate().await;
 }

@@ -12,8 +12,8 @@
 //! Extras are told by cutover's mark ([`Observed::origin`]), not by kind: a contact cutover
 //! created and failed to link is a duplicate, a ticket a customer opened on the new platform is
 //! not. Some records carry no mark on some platforms (groups, roles, fields, Freshdesk's agents,
-//! companies and ratings; attachments; comments Zendesk imported with their ticket, or wrote
-//! live as public replies when told notifications are handled; contacts with an external id of
+//! companies and ratings; attachments; comments Zendesk imported with their ticket; contacts
+//! with an external id of
 //! their own). No kind is presumed a duplicate for that, as verify did before marks were read:
 //! cutover finds those before creating them by what names them (name, e-mail, label, external
 //! id, the ticket rated, a comment's author, time and text), so a crash cannot make a second

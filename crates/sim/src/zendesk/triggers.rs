@@ -167,6 +167,12 @@ fn recipients(
                 ids.extend(t.email_cc_ids.iter().chain(&t.collaborator_ids).copied());
                 ids
             }
+            "ccs" => t
+                .email_cc_ids
+                .iter()
+                .chain(&t.collaborator_ids)
+                .copied()
+                .collect(),
             "assignee_id" => t.assignee_id.into_iter().collect(),
             "current_user" => vec![u.current_user],
             "all_agents" => st
