@@ -232,7 +232,11 @@ impl Direction {
                 }
                 let part = Page {
                     items: parts.get(i).map(|p| p.to_vec()).unwrap_or_default(),
-                    rejected: if i == 0 { page.rejected.clone() } else { Vec::new() },
+                    rejected: if i == 0 {
+                        page.rejected.clone()
+                    } else {
+                        Vec::new()
+                    },
                     deleted: Vec::new(),
                     attachments: page.attachments.clone(),
                     next: page.next.clone(),
@@ -243,7 +247,11 @@ impl Direction {
                     self.delete_copies(&page.deleted).await?;
                 }
                 let applied = self.apply_page_read_at(&part, read_at).await?;
-                let moved = if i + 1 == n_parts { cursor_move.take() } else { None };
+                let moved = if i + 1 == n_parts {
+                    cursor_move.take()
+                } else {
+                    None
+                };
                 self.commit(applied, moved, report).await?;
             }
             match page.next {
