@@ -476,16 +476,13 @@ pub async fn run(
                 kept.error = Some(e.to_string());
             }
         }
-        let stored = match serde_json::to_value(&kept) {
-            Ok(value) => rechecker.store.put_run_state(RECHECK_KEY, &value).await,
-            Err(e) => {
-                tracing::warn!("the rolling re-check's state: {e}");
-                continue;
-            }
-        };
-        if let Err(e) = stored {
-            tracing::warn!("could not keep the rolling re-check's state: {e}");
-        }
+        crate::sync::status::keep_state(
+            rechecker.store.as_ref(),
+            RECHECK_KEY,
+            &kept,
+            "the rolling re-check's state",
+        )
+        .await;
     }
 }
 

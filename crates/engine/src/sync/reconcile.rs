@@ -156,16 +156,13 @@ pub async fn run(
                 kept.error = Some(e.to_string());
             }
         }
-        let stored = match serde_json::to_value(&kept) {
-            Ok(value) => store.put_run_state(RECONCILE_KEY, &value).await,
-            Err(e) => {
-                tracing::warn!("the scheduled verify's result: {e}");
-                continue;
-            }
-        };
-        if let Err(e) = stored {
-            tracing::warn!("could not keep the scheduled verify's result: {e}");
-        }
+        crate::sync::status::keep_state(
+            store.as_ref(),
+            RECONCILE_KEY,
+            &kept,
+            "the scheduled verify's result",
+        )
+        .await;
     }
 }
 

@@ -246,3 +246,18 @@ pub(crate) async fn read_again(store: &dyn Store, side: Side) -> Result<usize, E
             .len(),
     )
 }
+
+/// Keeps a background job's `state` in run state `key`; a failure is logged (`what` names the
+/// state), never fatal: the job runs again on schedule.
+pub(crate) async fn keep_state<T: Serialize>(store: &dyn Store, key: &str, state: &T, what: &str) {
+    let stored = match serde_json::to_value(state) {
+        Ok(value) => store.put_run_state(key, &value).await,
+        Err(e) => {
+            tracing::warn!("{what}: {e}");
+            return;
+        }
+    };
+    if let Err(e) = stored {
+        tracing::warn!("could not keep {what}: {e}");
+    }
+}
