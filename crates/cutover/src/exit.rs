@@ -103,7 +103,7 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
     if cause.downcast_ref::<cutover_store::StoreError>().is_some() {
         return Some(Class::Store);
     }
-    if cause.downcast_ref::<cutover_control::PlanError>().is_some() {
+    if cause.downcast_ref::<cutover_plan::PlanError>().is_some() {
         return Some(Class::Config);
     }
     cause

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use cutover_connect::{
     Connector, FreshdeskConfig, FreshdeskConnector, ZendeskConfig, ZendeskConnector,
 };
-use cutover_control::Plan;
+use cutover_plan::Plan;
 use cutover_model::{PlatformKind, Side};
 use secrecy::SecretString;
 

@@ -64,7 +64,7 @@ pub enum EngineError {
         .0.len(),
         crate::unmapped::describe(.0)
     )]
-    Unmapped(Vec<cutover_control::plan::open::OpenValue>),
+    Unmapped(Vec<cutover_plan::plan::open::OpenValue>),
     /// The intent of a create could not be written down, so the create is not sent (a crash
     /// after it could not be told from a create that never happened).
     #[error("keep the intent {key} before its write: {reason}")]

@@ -14,10 +14,10 @@
 
 use std::collections::BTreeMap;
 
-use cutover_control::plan::model::Mapping as PlanMapping;
-use cutover_control::plan::names::MatchBy;
-use cutover_control::plan::open::{Table as OpenTable, choices, hint, toml_key};
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::names::MatchBy;
+use cutover_plan::plan::open::{Table as OpenTable, choices, hint, toml_key};
+use cutover_plan::plan::values::Target;
 use cutover_model::accounts::AccountSnapshot;
 use cutover_model::accounts::same_name;
 use cutover_model::records::{
@@ -253,8 +253,8 @@ impl Mapping {
     }
 
     /// The tables of a plan's `[mapping]`, and its `copy.since`.
-    pub fn for_plan(plan: &cutover_control::Plan) -> Self {
-        use cutover_control::plan::names::InlineImages;
+    pub fn for_plan(plan: &cutover_plan::Plan) -> Self {
+        use cutover_plan::plan::names::InlineImages;
         Mapping::from_plan(&plan.mapping)
             .history_since(plan.copy.since)
             .linking_inline_images(plan.copy.inline_images == InlineImages::Link)

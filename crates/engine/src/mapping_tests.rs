@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::DateTime;
-use cutover_control::plan::model::{AgentMapping, Mapping as PlanMapping};
+use cutover_plan::plan::model::{AgentMapping, Mapping as PlanMapping};
 use cutover_model::records::{Channel, FieldType};
 use proptest::prelude::*;
 use serde_json::json;

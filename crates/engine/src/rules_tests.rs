@@ -9,13 +9,13 @@ use cutover_model::{PlatformKind, Side};
 use super::*;
 
 fn mapping(edit: impl FnOnce(&mut PlanMapping)) -> Mapping {
-    let text = cutover_control::plan::init::render(&cutover_control::plan::init::InitOptions {
+    let text = cutover_plan::plan::init::render(&cutover_plan::plan::init::InitOptions {
         from: PlatformKind::Zendesk,
         to: PlatformKind::Freshdesk,
         old_url: None,
         new_url: None,
     });
-    let mut plan = cutover_control::plan::check_str("cutover.toml", &text)
+    let mut plan = cutover_plan::plan::check_str("cutover.toml", &text)
         .unwrap()
         .mapping;
     edit(&mut plan);
@@ -53,7 +53,7 @@ fn rule_of(record: &Record) -> &Rule {
 fn values_go_through_the_plans_tables_and_dropped_ones_are_lost_with_the_reason() {
     let mapping = mapping(|plan| {
         plan.statuses
-            .insert("hold".into(), cutover_control::plan::values::Target::Drop);
+            .insert("hold".into(), cutover_plan::plan::values::Target::Drop);
     });
     let Ok(Translated::Record(record)) = translate(&mapping, trigger(), Side::Old) else {
         panic!("translated");
@@ -172,7 +172,7 @@ fn a_rule_the_target_held_already_is_levelled_on_its_switch_only() {
 
 #[test]
 fn a_ticket_type_condition_goes_through_the_ticket_type_table() {
-    use cutover_control::plan::values::Target;
+    use cutover_plan::plan::values::Target;
     let mut record = trigger();
     if let Some(rule) = record.rule_mut() {
         rule.all = vec![

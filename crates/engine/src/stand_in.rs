@@ -18,9 +18,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cutover_connect::{Connector, ReadPosition};
-use cutover_control::plan::model::Mapping as PlanMapping;
-use cutover_control::plan::names::MatchBy;
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::names::MatchBy;
+use cutover_plan::plan::values::Target;
 use cutover_model::records::Record;
 use cutover_model::{PlatformId, PlatformKind, RecordKind};
 

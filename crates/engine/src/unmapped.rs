@@ -1,12 +1,12 @@
 //! Values without a mapping: what the old account holds that the plan does not decide yet, and
 //! so what a backfill would dead-letter for want of a line. Both accounts' definitions are read
 //! (a few requests each, [`crate::discovery`]) and compared with the plan's tables by the one
-//! rule `cutover_control::plan::open` states; `backfill` refuses to start while any is left,
+//! rule `cutover_plan::plan::open` states; `backfill` refuses to start while any is left,
 //! `inventory` lists them with what each holds back.
 
 use cutover_connect::Connector;
-use cutover_control::plan::model::Mapping as PlanMapping;
-use cutover_control::plan::open::{OpenValue, open_values};
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::open::{OpenValue, open_values};
 use cutover_model::RecordKind;
 use cutover_model::accounts::Accounts;
 

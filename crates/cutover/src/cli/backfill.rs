@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::Args;
-use cutover_control::Plan;
+use cutover_plan::Plan;
 use cutover_engine::{BackfillOptions, backfill};
 use cutover_model::Side;
 use cutover_store::Store;
@@ -45,7 +45,7 @@ pub(super) struct Setup {
 impl Setup {
     /// Loads the plan and opens the store.
     pub(super) async fn open(ctx: &Context) -> anyhow::Result<Self> {
-        let plan = cutover_control::plan::load(&ctx.plan_path)?;
+        let plan = cutover_plan::plan::load(&ctx.plan_path)?;
         let store = ctx.open_store().await?;
         Ok(Setup { plan, store })
     }

@@ -231,7 +231,7 @@ impl Demo {
             "Check the plan",
             "`cutover plan check` reports every mistake at once, by file, line and key.",
         );
-        let plan = cutover_control::plan::load(&plan_path)?;
+        let plan = cutover_plan::plan::load(&plan_path)?;
         println!("   {}", plan.summary());
 
         let source = rehearsal::connector(&plan, Side::Old)?;

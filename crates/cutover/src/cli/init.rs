@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use cutover_control::plan::init::{Discovery, InitOptions, Tuning, render, render_discovered};
+use cutover_plan::plan::init::{Discovery, InitOptions, Tuning, render, render_discovered};
 use cutover_model::accounts::Accounts;
 use cutover_model::{PlatformKind, RecordKind, Side};
 
@@ -116,7 +116,7 @@ pub(crate) async fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         args.to,
     );
     if let Some(accounts) = written {
-        let plan = cutover_control::plan::load_checked(&args.out)?;
+        let plan = cutover_plan::plan::load_checked(&args.out)?;
         println!(
             "Read both accounts: {} groups, {} roles, {} agents and {} custom fields on the old \
              one.",
@@ -172,7 +172,7 @@ fn skip_reason(
     if args.old_url.is_none() || args.new_url.is_none() {
         return Some("--old-url and --new-url name the accounts to read".to_owned());
     }
-    let plan = cutover_control::plan::check_str("template", &render(options)).ok()?;
+    let plan = cutover_plan::plan::check_str("template", &render(options)).ok()?;
     let mut missing = Vec::new();
     for side in Side::BOTH {
         let platform = plan.platform(side);
@@ -203,7 +203,7 @@ pub(crate) async fn discover_and_write(
     count: bool,
 ) -> anyhow::Result<Accounts> {
     let template = render_discovered(options, tuning, Discovery::Skipped("not yet"));
-    let plan = cutover_control::plan::check_str(&out.display().to_string(), &template)
+    let plan = cutover_plan::plan::check_str(&out.display().to_string(), &template)
         .map_err(|e| fail(Class::Config, e))?;
     let old = cutover_engine::connector(&plan, Side::Old, &read)?;
     let new = cutover_engine::connector(&plan, Side::New, &read)?;
@@ -221,7 +221,7 @@ pub(crate) async fn discover_and_write(
     }
     let text = render_discovered(options, tuning, Discovery::Found(&accounts));
     write(out, &text).await?;
-    cutover_control::plan::accounts::write_accounts(out, &accounts)?;
+    cutover_plan::plan::accounts::write_accounts(out, &accounts)?;
     Ok(accounts)
 }
 

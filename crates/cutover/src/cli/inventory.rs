@@ -20,7 +20,7 @@ pub struct InventoryArgs {
 /// (the choices of each open line), and only when its credentials are set.
 pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Outcome> {
     // No store: an inventory reads, it keeps nothing.
-    let checked = cutover_control::plan::load_checked(&ctx.plan_path)?;
+    let checked = cutover_plan::plan::load_checked(&ctx.plan_path)?;
     let plan = &checked.plan;
     let old = cutover_engine::connector(plan, Side::Old, |name| std::env::var(name).ok())?;
     let new_account = new_account(&checked).await;
@@ -46,7 +46,7 @@ pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Ou
 /// What the new account holds, for the choices of each open line: read from the account when
 /// its credentials are set and it answers, else the snapshot beside the plan, else nothing
 /// (each line then offers `"create"` where possible and `"drop"`).
-async fn new_account(checked: &cutover_control::plan::Checked) -> AccountSnapshot {
+async fn new_account(checked: &cutover_plan::plan::Checked) -> AccountSnapshot {
     let plan = &checked.plan;
     let live = match cutover_engine::connector(plan, Side::New, |name| std::env::var(name).ok()) {
         Ok(new) => match cutover_engine::discover(new.as_ref(), false, &|_, _| {}).await {

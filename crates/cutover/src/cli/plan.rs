@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use cutover_control::PlanError;
+use cutover_plan::PlanError;
 use cutover_model::Side;
 
 use crate::context::Context;
@@ -50,7 +50,7 @@ pub(crate) async fn run(ctx: &Context, command: PlanCommand) -> anyhow::Result<O
 }
 
 fn check(path: &Path) -> anyhow::Result<Outcome> {
-    match cutover_control::plan::load_checked(path) {
+    match cutover_plan::plan::load_checked(path) {
         Ok(checked) => {
             println!("{}: {}", path.display(), checked.plan.summary());
             for note in &checked.notes {
@@ -72,7 +72,7 @@ fn check(path: &Path) -> anyhow::Result<Outcome> {
 }
 
 async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
-    let plan = cutover_control::plan::load(path)?;
+    let plan = cutover_plan::plan::load(path)?;
     let read = |name: &str| std::env::var(name).ok();
     let old = cutover_engine::connector(&plan, Side::Old, read)?;
     let new = cutover_engine::connector(&plan, Side::New, read)?;
@@ -82,9 +82,9 @@ async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
     let text = tokio::fs::read_to_string(path)
         .await
         .with_context(|| format!("read {}", path.display()))?;
-    let (refreshed, added) = cutover_control::plan::discovered::refresh(&text, &accounts);
+    let (refreshed, added) = cutover_plan::plan::discovered::refresh(&text, &accounts);
     // Checked before anything is written: a refresh never leaves a plan that does not check.
-    cutover_control::plan::check_with(&path.display().to_string(), &refreshed, Some(&accounts))
+    cutover_plan::plan::check_with(&path.display().to_string(), &refreshed, Some(&accounts))
         .map_err(|errors| {
             fail(
                 Class::Config,
@@ -94,7 +94,7 @@ async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
     tokio::fs::write(path, &refreshed)
         .await
         .with_context(|| format!("write {}", path.display()))?;
-    let snapshot = cutover_control::plan::accounts::write_accounts(path, &accounts)?;
+    let snapshot = cutover_plan::plan::accounts::write_accounts(path, &accounts)?;
     if added.is_empty() {
         println!(
             "{}: nothing new on either account; wrote {}.",

@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cutover_connect::Connector;
-use cutover_control::Plan;
-use cutover_control::plan::discovered::decide_as_rehearsed;
-use cutover_control::plan::init::{InitOptions, Tuning};
-use cutover_control::plan::open::open_values;
+use cutover_plan::Plan;
+use cutover_plan::plan::discovered::decide_as_rehearsed;
+use cutover_plan::plan::init::{InitOptions, Tuning};
+use cutover_plan::plan::open::open_values;
 use cutover_model::{PlatformKind, RecordKind, Side};
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
@@ -152,7 +152,7 @@ pub(crate) async fn write_plan_to(
 /// Decides every open value of the plan at `path` as its hint says, with the choice a
 /// rehearsal takes, and checks the plan it leaves.
 pub(crate) async fn follow_hints(path: &Path) -> anyhow::Result<()> {
-    let checked = cutover_control::plan::load_checked(path)?;
+    let checked = cutover_plan::plan::load_checked(path)?;
     let Some(accounts) = &checked.accounts else {
         return Err(fail(
             Class::Internal,
@@ -175,7 +175,7 @@ pub(crate) async fn follow_hints(path: &Path) -> anyhow::Result<()> {
     tokio::fs::write(path, decide_as_rehearsed(&text, &open))
         .await
         .with_context(|| format!("write {}", path.display()))?;
-    let checked = cutover_control::plan::load_checked(path)?;
+    let checked = cutover_plan::plan::load_checked(path)?;
     if let Some(note) = checked.notes.iter().find(|n| n.contains("no mapping")) {
         return Err(fail(
             Class::Internal,

@@ -194,8 +194,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
 
 /// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included
 /// (nothing acts on waves yet).
-pub(crate) fn waves_json(plan: &cutover_control::plan::Plan) -> Value {
-    use cutover_control::plan::values::{AgentSelection, GroupSelection};
+pub(crate) fn waves_json(plan: &cutover_plan::plan::Plan) -> Value {
+    use cutover_plan::plan::values::{AgentSelection, GroupSelection};
     let waves: Vec<Value> = plan
         .waves
         .iter()

@@ -2,7 +2,7 @@
 //! store) and the hooks that tell it of changes (setup and teardown, in `sync_hooks.rs`).
 
 use clap::{Args, Subcommand};
-use cutover_control::plan::values::Duration;
+use cutover_plan::plan::values::Duration;
 use cutover_engine::sync::{self, BridgeOptions, Drained};
 
 use super::backfill::Setup;

@@ -4,8 +4,8 @@
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use cutover_connect::{HookChanges, WebhookSecret};
-use cutover_control::Plan;
-use cutover_control::plan::names::Directions;
+use cutover_plan::Plan;
+use cutover_plan::plan::names::Directions;
 use cutover_model::Side;
 use serde::Serialize;
 use url::Url;
@@ -163,7 +163,7 @@ fn print(reports: &[SideReport], json: bool) -> anyhow::Result<()> {
 
 /// Runs `cutover sync setup`.
 pub(crate) async fn setup(ctx: &Context, args: SetupArgs) -> anyhow::Result<Outcome> {
-    let plan = cutover_control::plan::load(&ctx.plan_path)?;
+    let plan = cutover_plan::plan::load(&ctx.plan_path)?;
     if !matches!(args.endpoint.scheme(), "http" | "https") {
         return Err(fail(
             Class::Config,
@@ -208,7 +208,7 @@ pub(crate) async fn setup(ctx: &Context, args: SetupArgs) -> anyhow::Result<Outc
 
 /// Runs `cutover sync teardown`.
 pub(crate) async fn teardown(ctx: &Context, args: TeardownArgs) -> anyhow::Result<Outcome> {
-    let plan = cutover_control::plan::load(&ctx.plan_path)?;
+    let plan = cutover_plan::plan::load(&ctx.plan_path)?;
     let wanted = match args.side {
         // Teardown removes whatever an earlier setup made, whatever the plan says now.
         Sides::Both => vec![Side::Old, Side::New],

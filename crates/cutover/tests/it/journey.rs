@@ -526,8 +526,8 @@ async fn discovered(mv: &Journey, from: &str, to: &str) -> Value {
 
 /// Maps the first two open groups onto the first group of the new account both may take, as
 /// their hints offer it.
-fn share_one_group(plan: &std::path::Path, open: &[cutover_control::plan::open::OpenValue]) {
-    use cutover_control::plan::open::{Table, toml_key};
+fn share_one_group(plan: &std::path::Path, open: &[cutover_plan::plan::open::OpenValue]) {
+    use cutover_plan::plan::open::{Table, toml_key};
     let groups: Vec<_> = open.iter().filter(|o| o.table == Table::Groups).collect();
     let [first, second, ..] = groups.as_slice() else {
         panic!("two open groups expected: {open:?}");
@@ -558,8 +558,8 @@ fn share_one_group(plan: &std::path::Path, open: &[cutover_control::plan::open::
 /// Every ticket's type is on its copy as `[mapping.ticket_types]` says: the type it maps to, the
 /// type itself where the plan creates it (then listed by the new account), or none where dropped.
 async fn ticket_types_carried(mv: &Journey, plan: &std::path::Path) {
-    use cutover_control::plan::values::Target;
-    let plan = cutover_control::plan::load(plan).unwrap();
+    use cutover_plan::plan::values::Target;
+    let plan = cutover_plan::plan::load(plan).unwrap();
     let table = plan
         .mapping
         .ticket_types
@@ -694,8 +694,8 @@ fn rules_carried(
 /// to, the brand itself where the plan creates it (then listed by the new account), or none
 /// where dropped; Zendesk gives a ticket without one its default brand.
 async fn brands_carried(mv: &Journey, plan: &std::path::Path) {
-    use cutover_control::plan::values::Target;
-    let plan = cutover_control::plan::load(plan).unwrap();
+    use cutover_plan::plan::values::Target;
+    let plan = cutover_plan::plan::load(plan).unwrap();
     let table = plan.mapping.brands.expect("discovery writes the table");
     let new_brands = mv.new.brands().await;
     let default = new_brands

@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::path::Path;
 
-use cutover_control::plan::discovered::decide_as_rehearsed;
-use cutover_control::plan::open::OpenValue;
+use cutover_plan::plan::discovered::decide_as_rehearsed;
+use cutover_plan::plan::open::OpenValue;
 use serde_json::Value;
 
 /// The values `cutover inventory --json` lists as open.

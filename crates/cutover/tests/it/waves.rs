@@ -3,7 +3,7 @@
 //! so; a wave edited to leave a group and an agent behind gets both named, with where and what to
 //! write, and a last line listing all that would stay on the old side.
 
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::values::Target;
 use cutover_model::accounts::Accounts;
 use cutover_sim::AccountProfile;
 
@@ -73,7 +73,7 @@ async fn plan_check_names_the_group_and_agent_no_wave_moves() {
     );
 
     // A group with a member in no other group, left out of every wave, with agents by group.
-    let plan = cutover_control::plan::load(&plan_path).unwrap();
+    let plan = cutover_plan::plan::load(&plan_path).unwrap();
     let moved: Vec<&String> = plan
         .mapping
         .groups

@@ -28,8 +28,8 @@ use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{ConnectError, Connector, ErrorClass, History, Origin, Outbound, references};
-use cutover_control::Plan;
-use cutover_control::plan::names::ConflictRule;
+use cutover_plan::Plan;
+use cutover_plan::plan::names::ConflictRule;
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, Side};
 use cutover_store::{Link, NewConflict};

@@ -1,7 +1,7 @@
 //! The conflict rule: unit cases and properties.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cutover_control::plan::names::ConflictRule;
+use cutover_plan::plan::names::ConflictRule;
 use cutover_model::Side;
 use proptest::prelude::*;
 

@@ -465,7 +465,7 @@ mod tests {
     }
 
     fn mapping() -> Mapping {
-        let plan = cutover_control::plan::model::Mapping::default();
+        let plan = cutover_plan::plan::model::Mapping::default();
         Mapping::from_plan(&plan)
     }
 

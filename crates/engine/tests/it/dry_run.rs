@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_control::plan::init::{InitOptions, render};
+use cutover_plan::plan::init::{InitOptions, render};
 use cutover_engine::{BackfillOptions, BackfillReport, Mapping, backfill};
 use cutover_model::{PlatformKind, RecordKind, Side};
 
@@ -25,7 +25,7 @@ async fn run(
         old_url: Some(urls[0].to_owned()),
         new_url: Some(urls[1].to_owned()),
     });
-    let plan = cutover_control::plan::check_str("cutover.toml", &text).unwrap();
+    let plan = cutover_plan::plan::check_str("cutover.toml", &text).unwrap();
     let totals = Arc::new(std::sync::Mutex::new(Vec::new()));
     let seen = Arc::clone(&totals);
     let options = BackfillOptions {

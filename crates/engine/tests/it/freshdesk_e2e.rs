@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cutover_connect::{Connector, FreshdeskConnector};
-use cutover_control::plan::init::{InitOptions, render};
-use cutover_control::plan::model::Mapping as PlanMapping;
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::init::{InitOptions, render};
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::values::Target;
 use cutover_engine::{Mapping, VerifyReport, backfill, verify};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
@@ -44,7 +44,7 @@ pub(crate) async fn plan_tables(old: &dyn Connector, to: PlatformKind) -> PlanMa
         old_url: None,
         new_url: None,
     });
-    let mut plan = cutover_control::plan::check_str("cutover.toml", &text).unwrap();
+    let mut plan = cutover_plan::plan::check_str("cutover.toml", &text).unwrap();
     plan.mapping.groups = read_all(old, RecordKind::Group)
         .await
         .into_iter()
@@ -60,7 +60,7 @@ pub(crate) async fn plan_tables(old: &dyn Connector, to: PlatformKind) -> PlanMa
             Record::CustomField(def) if def.target == FieldTarget::Ticket => {
                 let name = match to {
                     PlatformKind::Freshdesk => {
-                        cutover_control::plan::init::freshdesk_field_name(&def.title)
+                        cutover_plan::plan::init::freshdesk_field_name(&def.title)
                     }
                     _ => def.title.clone(),
                 };

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_control::plan::init::{InitOptions, freshdesk_field_name, render};
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::init::{InitOptions, freshdesk_field_name, render};
+use cutover_plan::plan::values::Target;
 use cutover_engine::{BackfillOptions, Mapping, VerifyReport, backfill, inventory, verify};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformKind, RecordKind, Side};
@@ -116,14 +116,14 @@ pub(crate) async fn plan(
     old: &dyn Connector,
     to: PlatformKind,
     billing_to: &str,
-) -> cutover_control::plan::model::Mapping {
+) -> cutover_plan::plan::model::Mapping {
     let text = render(&InitOptions {
         from: old.platform(),
         to,
         old_url: Some("https://old.example".into()),
         new_url: Some("https://new.example".into()),
     });
-    let mut plan = cutover_control::plan::check_str("cutover.toml", &text)
+    let mut plan = cutover_plan::plan::check_str("cutover.toml", &text)
         .unwrap()
         .mapping;
     plan.groups = read_all(old, RecordKind::Group)
@@ -166,7 +166,7 @@ pub(crate) async fn plan(
 pub(crate) async fn carry(
     source: Arc<dyn Connector>,
     target: Arc<dyn Connector>,
-    plan: &cutover_control::plan::model::Mapping,
+    plan: &cutover_plan::plan::model::Mapping,
 ) -> (Arc<dyn Store>, tempfile::TempDir, Vec<String>, VerifyReport) {
     // What the new account offers (the choices of open values), as `cutover inventory` reads it.
     let new_account = target.discover().await.unwrap();

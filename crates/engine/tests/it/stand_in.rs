@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_control::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_engine::discover;
 use cutover_engine::inventory::inventory;
 use cutover_engine::{BackfillOptions, Mapping, VerifyReport, backfill, verify};

@@ -9,8 +9,8 @@ use cutover_connect::{
     BudgetConfig, Connector, FreshdeskConfig, FreshdeskConnector, ReadPosition, ZendeskConfig,
     ZendeskConnector,
 };
-use cutover_control::Plan;
-use cutover_control::plan::init::{InitOptions, render};
+use cutover_plan::Plan;
+use cutover_plan::plan::init::{InitOptions, render};
 use cutover_engine::progress::ProgressSink;
 use cutover_engine::{Applier, BackfillOptions, BackfillReport, Mapping, backfill};
 use cutover_model::records::{Channel, Contact, Group, Record, Ticket};
@@ -29,7 +29,7 @@ pub(crate) fn plan() -> Plan {
         old_url: None,
         new_url: None,
     });
-    cutover_control::plan::check_str("cutover.toml", &text).unwrap()
+    cutover_plan::plan::check_str("cutover.toml", &text).unwrap()
 }
 
 /// A store in a file of its own; the directory lives as long as the guard.
@@ -328,7 +328,7 @@ pub(crate) fn group(name: &str) -> Record {
 /// An applier from Zendesk (old) to Freshdesk (new) with the plan's mapping changed by `edit`.
 pub(crate) fn applier_with(
     store: &Arc<dyn Store>,
-    edit: impl FnOnce(&mut cutover_control::plan::model::Mapping),
+    edit: impl FnOnce(&mut cutover_plan::plan::model::Mapping),
 ) -> Applier {
     let mut mapping = plan().mapping;
     edit(&mut mapping);

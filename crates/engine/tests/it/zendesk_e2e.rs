@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_control::plan::values::Target;
+use cutover_plan::plan::values::Target;
 use cutover_engine::{Mapping, backfill, verify, verify_in_parts};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformKind, RecordKind, Side};

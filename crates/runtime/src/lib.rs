@@ -1,0 +1,15 @@
+//! The runtime of a move: what decides, while `cutover serve` runs, which platform each contact
+//! goes to and when that changes. It sits above `engine` (which copies and bridges records) and
+//! below `server` (the HTTP faces) and the binary.
+//!
+//! Layout:
+//! - [`routing`]: the routing state of every wave (kept in the store, in one run-state value
+//!   written with the audit entry that changes it) and the rule that sends a customer's contact
+//!   on a channel to the old or the new side.
+//! - [`error`]: [`RuntimeError`].
+
+pub mod error;
+pub mod routing;
+
+pub use error::RuntimeError;
+pub use routing::{Route, RoutingState, WavePhase, WaveRouting};
