@@ -6,10 +6,14 @@
 //! - [`routing`]: the routing state of every wave (kept in the store, in one run-state value
 //!   written with the audit entry that changes it) and the rule that sends a customer's contact
 //!   on a channel to the old or the new side.
+//! - [`drill`]: the record a rollback drill leaves for the `rollback_drill` gate, tied to the
+//!   plan file by its digest.
 //! - [`error`]: [`RuntimeError`].
 
+pub mod drill;
 pub mod error;
 pub mod routing;
 
+pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;
 pub use routing::{Route, RoutingState, WavePhase, WaveRouting};
