@@ -137,7 +137,16 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
 
     /// The same with `tickets` tickets on the old account.
     pub(crate) async fn backfilled_with(postgres: bool, tickets: usize) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        // CUTOVER_KEEP_TEST_DIRS=1 keeps the plan, store and serve logs of every run, to read
+        // after a failure.
+        let keep = std::env::var_os("CUTOVER_KEEP_TEST_DIRS").is_some();
+        let dir = tempfile::Builder::new()
+            .disable_cleanup(keep)
+            .tempdir()
+            .unwrap();
+        if keep {
+            eprintln!("test files kept in {}", dir.path().display());
+        }
         let (database, store) = if postgres {
             let db = TestDatabase::create().await.unwrap();
             let url = db.url().to_string();

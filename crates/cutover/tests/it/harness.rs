@@ -100,6 +100,10 @@ pub(crate) fn emulators_command(dir: &Path, store: &str, args: &[&str]) -> tokio
             cmd.env_remove(key);
         }
     }
+    // CUTOVER_TEST_LOG=<filter> is the children's RUST_LOG, for reading a failure's logs.
+    if let Some(filter) = std::env::var_os("CUTOVER_TEST_LOG") {
+        cmd.env("RUST_LOG", filter);
+    }
     cmd.current_dir(dir)
         .env("CUTOVER_STORE", store)
         .env("CUTOVER_OLD_EMAIL", "admin@example.com")
