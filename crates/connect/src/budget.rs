@@ -131,6 +131,10 @@ struct Bucket {
     /// The time at which the bucket is empty again (GCRA's theoretical arrival time).
     tat: Option<Instant>,
     interval: Duration,
+    /// The rate a lane aims at before anything is yielded, in requests a minute.
+    rate: f64,
+    /// Requests booked in this bucket so far (counted for lanes).
+    booked: u64,
     burst: u32,
     paused_until: Option<Instant>,
 }
@@ -140,6 +144,8 @@ impl Bucket {
         Bucket {
             tat: None,
             interval: interval_for(per_minute),
+            rate: per_minute,
+            booked: 0,
             burst: burst.max(1),
             paused_until: None,
         }
@@ -215,7 +221,32 @@ impl Pacer {
 
     /// Books a slot in `lane` (if it has one) at or after `now`: when the lane lets it go.
     pub fn reserve_lane(&mut self, lane: &str, now: Instant) -> Option<Instant> {
-        self.lanes.get_mut(lane).map(|bucket| bucket.reserve(now))
+        self.lanes.get_mut(lane).map(|bucket| {
+            bucket.booked += 1;
+            bucket.reserve(now)
+        })
+    }
+
+    /// Every lane: its name, the requests booked in it so far, and the rate it aims at before
+    /// anything is yielded (requests a minute).
+    pub fn lanes(&self) -> Vec<(String, u64, f64)> {
+        self.lanes
+            .iter()
+            .map(|(name, bucket)| (name.clone(), bucket.booked, bucket.rate))
+            .collect()
+    }
+
+    /// Leaves `per_minute` requests a minute of `lane` to live work elsewhere (0: none), never
+    /// below a twentieth of the lane's rate. An unknown lane is ignored.
+    pub fn yield_lane(&mut self, lane: &str, per_minute: f64) {
+        if let Some(bucket) = self.lanes.get_mut(lane) {
+            let per_minute = if per_minute.is_finite() {
+                per_minute.max(0.0)
+            } else {
+                0.0
+            };
+            bucket.interval = interval_for((bucket.rate - per_minute).max(bucket.rate / 20.0));
+        }
     }
 
     /// Books the next account-wide slot at or after `now` and counts the request.
@@ -371,12 +402,55 @@ impl RateBudget {
     pub fn yield_to(&self, per_minute: f64) {
         self.pacer().yield_to(per_minute);
     }
+
+    /// Every lane: name, requests booked so far, and its rate before yielding (a minute).
+    pub fn lanes(&self) -> Vec<(String, u64, f64)> {
+        self.pacer().lanes()
+    }
+
+    /// Leaves `per_minute` requests a minute of `lane` (e.g. Zendesk's incremental exports) to
+    /// live work in another process; 0 takes the whole lane again.
+    pub fn yield_lane(&self, lane: &str, per_minute: f64) {
+        self.pacer().yield_lane(lane, per_minute);
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_lane_counts_its_requests_and_slows_down_for_what_it_yields() {
+        let start = Instant::now();
+        let mut pacer = Pacer::new(BudgetConfig::new(600, 1.0).with_lane("export", 10));
+        let first = pacer.reserve_lane("export", start);
+        let second = pacer.reserve_lane("export", start);
+        assert_eq!(first, Some(start));
+        assert_eq!(second, Some(start + Duration::from_secs(6)));
+        assert_eq!(pacer.lanes(), vec![("export".to_owned(), 2, 10.0)]);
+        // The bridge claims 8 of the lane's 10 a minute: 2 are left, one every 30 s.
+        pacer.yield_lane("export", 8.0);
+        let third = pacer.reserve_lane("export", start);
+        let fourth = pacer.reserve_lane("export", start);
+        assert_eq!(
+            fourth.zip(third).map(|(b, a)| b - a),
+            Some(Duration::from_secs(30))
+        );
+        // Never below a twentieth of the lane: work beside the bridge still moves.
+        pacer.yield_lane("export", 50.0);
+        let fifth = pacer.reserve_lane("export", start);
+        let sixth = pacer.reserve_lane("export", start);
+        assert_eq!(
+            sixth.zip(fifth).map(|(b, a)| b - a),
+            Some(Duration::from_secs(120))
+        );
+        // Nothing yielded: the whole lane again.
+        pacer.yield_lane("export", 0.0);
+        let a = pacer.reserve_lane("export", start);
+        let b = pacer.reserve_lane("export", start);
+        assert_eq!(b.zip(a).map(|(b, a)| b - a), Some(Duration::from_secs(6)));
+    }
 
     fn slots(pacer: &mut Pacer, start: Instant, n: usize) -> Vec<Instant> {
         (0..n).map(|_| pacer.reserve(start)).collect()

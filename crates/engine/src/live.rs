@@ -8,9 +8,12 @@
 //! `serve` killed stops claiming when its claim runs out). A backfill or verify *follows* the
 //! claims ([`follow`]): its budget for that side paces at its target less the claim and brakes
 //! that much earlier in the platform's window (`RateBudget::yield_to`), so the bridge's lag does
-//! not grow because a backfill or verify started beside it.
+//! not grow because a backfill or verify started beside it. Lanes with a limit of their own
+//! (Zendesk's incremental exports, 10 a minute) are claimed and yielded the same way, each on
+//! its own (`LiveClaim::lanes`, `RateBudget::yield_lane`): a verify's exports beside the bridge
+//! go at what the bridge leaves of the lane.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -63,6 +66,10 @@ pub struct LiveClaim {
     pub used_per_minute: f64,
     /// Until when the claim holds, unless written again.
     pub until: DateTime<Utc>,
+    /// What others leave to the bridge of each lane with a limit of its own (Zendesk's
+    /// incremental exports: 10 a minute), in requests a minute, by lane name.
+    #[serde(default)]
+    pub lanes: BTreeMap<String, f64>,
 }
 
 impl LiveClaim {
@@ -136,16 +143,35 @@ pub async fn claim(
     shutdown: CancellationToken,
 ) {
     let mut meters: Vec<UseMeter> = budgets.iter().map(|_| UseMeter::default()).collect();
+    let mut lane_meters: Vec<BTreeMap<String, UseMeter>> =
+        budgets.iter().map(|_| BTreeMap::new()).collect();
     let valid_for = chrono::Duration::from_std(config.valid_for).unwrap_or(chrono::Duration::MAX);
     loop {
         let now = Instant::now();
-        for ((side, budget), meter) in budgets.iter().zip(meters.iter_mut()) {
+        for (((side, budget), meter), lane_meter) in budgets
+            .iter()
+            .zip(meters.iter_mut())
+            .zip(lane_meters.iter_mut())
+        {
             let stats = budget.stats();
             let used = meter.sample(now, stats.requests, config.window);
+            let lanes = budget
+                .lanes()
+                .into_iter()
+                .map(|(lane, booked, rate)| {
+                    let used = lane_meter.entry(lane.clone()).or_default().sample(
+                        now,
+                        booked,
+                        config.window,
+                    );
+                    (lane, claim_for(used, rate, &config))
+                })
+                .collect();
             let claim = LiveClaim {
                 per_minute: claim_for(used, stats.target_per_minute, &config),
                 used_per_minute: used,
                 until: Utc::now() + valid_for,
+                lanes,
             };
             let written = match serde_json::to_value(&claim) {
                 Ok(value) => store.put_run_state(&claim_key(*side), &value).await,
@@ -187,6 +213,10 @@ pub async fn follow(
             match current(store.as_ref(), *side).await {
                 Ok(Some(claim)) => {
                     budget.yield_to(claim.per_minute);
+                    for (lane, _, _) in budget.lanes() {
+                        let claimed = claim.lanes.get(&lane).copied().unwrap_or(0.0);
+                        budget.yield_lane(&lane, claimed);
+                    }
                     if !*was {
                         tracing::info!(
                             "The bridge (cutover serve) is running: leaving it {:.0} requests a minute of the {side} side's budget, live changes first.",
@@ -197,6 +227,9 @@ pub async fn follow(
                 }
                 Ok(None) => {
                     budget.yield_to(0.0);
+                    for (lane, _, _) in budget.lanes() {
+                        budget.yield_lane(&lane, 0.0);
+                    }
                     if *was {
                         tracing::info!(
                             "The bridge's claim on the {side} side's budget has ended: using the whole share again."
@@ -280,6 +313,7 @@ mod tests {
             per_minute: 100.0,
             used_per_minute: 60.0,
             until: now + chrono::Duration::seconds(5),
+            lanes: BTreeMap::new(),
         };
         assert!(claim.holds_at(now));
         assert!(!claim.holds_at(now + chrono::Duration::seconds(6)));

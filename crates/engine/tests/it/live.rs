@@ -147,3 +147,67 @@ async fn a_bridge_that_dies_gives_its_claim_back_when_the_claim_runs_out() {
     stop.cancel();
     follower.await.unwrap();
 }
+
+/// A lane with a limit of its own (Zendesk's incremental exports: 10 a minute) is claimed and
+/// yielded like the account: a verify beside the bridge slows its exports by what the bridge
+/// uses of them, so the two together stay within the lane's limit.
+#[tokio::test]
+async fn work_beside_the_bridge_yields_the_export_lane_the_bridge_uses() {
+    let (store, _dir) = store().await;
+    let lane = |rpm| {
+        Arc::new(RateBudget::new(
+            BudgetConfig::new(60_000, 1.0).with_lane("export", rpm),
+        ))
+    };
+    let bridge = lane(600);
+    let beside = lane(600);
+    let serve = CancellationToken::new();
+    let claimer = tokio::spawn(live::claim(
+        store.clone(),
+        vec![(Side::Old, bridge.clone())],
+        quick(),
+        serve.clone(),
+    ));
+    let stop = CancellationToken::new();
+    let follower = tokio::spawn(live::follow(
+        store.clone(),
+        vec![(Side::Old, beside.clone())],
+        quick(),
+        stop.clone(),
+    ));
+    // The bridge reads exports as fast as the lane lets it (one every 100 ms) for 1.5 s.
+    let started = tokio::time::Instant::now();
+    while started.elapsed() < Duration::from_millis(1500) {
+        bridge.acquire(Some("export")).await;
+    }
+    let claim = live::current(store.as_ref(), Side::Old)
+        .await
+        .unwrap()
+        .unwrap();
+    // Busy: the ceiling, 90 % of the lane.
+    let claimed = claim.lanes.get("export").copied().unwrap_or_default();
+    assert!(claimed > 500.0, "{claim:?}");
+    // The work beside follows: its exports now go at what is left, 60 a minute, one a second.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    beside.acquire(Some("export")).await;
+    let one = tokio::time::Instant::now();
+    beside.acquire(Some("export")).await;
+    beside.acquire(Some("export")).await;
+    let spacing = one.elapsed() / 2;
+    assert!(
+        spacing >= Duration::from_millis(800),
+        "beside's exports every {spacing:?}"
+    );
+    // The bridge stops: the lane is the work's own again (one every 100 ms).
+    serve.cancel();
+    claimer.await.unwrap();
+    until("the lane is taken back", async || {
+        let at = tokio::time::Instant::now();
+        beside.acquire(Some("export")).await;
+        beside.acquire(Some("export")).await;
+        at.elapsed() < Duration::from_millis(400)
+    })
+    .await;
+    stop.cancel();
+    follower.await.unwrap();
+}
