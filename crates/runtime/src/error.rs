@@ -2,6 +2,9 @@
 
 use cutover_store::StoreError;
 
+use crate::gates::GateReport;
+use crate::routing::WavePhase;
+
 /// Something the runtime could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -9,9 +12,59 @@ pub enum RuntimeError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The routing state in the store is not what this version of cutover writes.
-    #[error("the routing state in the store cannot be read ({0}); was it written by another version of cutover?")]
+    #[error(
+        "the routing state in the store cannot be read ({0}); was it written by another version of cutover?"
+    )]
     BadRoutingState(String),
     /// No wave of the plan has this name or number.
-    #[error("the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)")]
+    #[error(
+        "the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)"
+    )]
     NoSuchWave(String),
+    /// A measurement the gates read could not be read.
+    #[error("reading what the gates measure failed: {0}")]
+    Measure(String),
+    /// A sign-off names a person the plan's `[people]` does not have.
+    #[error("{person:?} is not in the plan's [people] (known: {}); sign off as a person the plan names", known.join(", "))]
+    UnknownPerson {
+        /// The id given.
+        person: String,
+        /// The ids the plan has.
+        known: Vec<String>,
+    },
+    /// A sign-off names a person whose role is below operator.
+    #[error(
+        "{person:?} has the {role} role in the plan's [people]; signing off a wave needs the operator role or higher"
+    )]
+    NotOperator {
+        /// The person's id.
+        person: String,
+        /// Their role.
+        role: String,
+    },
+    /// A sign-off names a person the wave's gates do not name.
+    #[error("wave {wave:?} does not ask {person:?} to sign off; its gates name: {}", named.join(", "))]
+    NotNamed {
+        /// The person's id.
+        person: String,
+        /// The wave.
+        wave: String,
+        /// Whom its `gates.sign_off` names.
+        named: Vec<String>,
+    },
+    /// The wave is not in a phase where this step applies.
+    #[error("wave {wave:?} is {phase}; {action} applies to a wave that is {wanted}", phase = phase.as_str())]
+    WrongPhase {
+        /// The wave.
+        wave: String,
+        /// Where it stands.
+        phase: WavePhase,
+        /// What was asked.
+        action: String,
+        /// The phase the step applies to.
+        wanted: String,
+    },
+    /// The wave's gates do not hold: what is unmet and what to run.
+    #[error("{}", .0.refusal())]
+    GatesNotMet(Box<GateReport>),
 }

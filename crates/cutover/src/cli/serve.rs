@@ -39,6 +39,7 @@ pub struct ServeArgs {
 /// Runs `cutover serve`.
 pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
+    let plan_digest = Setup::plan_digest(ctx)?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
     let written: Vec<(Side, &dyn cutover_connect::Connector)> =
         cutover_engine::sync::written_sides(&setup.plan)
@@ -154,6 +155,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         setup.plan.copy.kinds.clone(),
         bridge.handle(),
         setup.plan.sync.verify_every.get(),
+        plan_digest.clone(),
         shutdown.clone(),
     );
     let rechecking = cutover_engine::sync::recheck::run(
