@@ -116,6 +116,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
     let api = ApiState {
         store: setup.store.clone(),
+        plan: std::sync::Arc::new(setup.plan.clone()),
+        plan_digest: plan_digest.clone(),
         waves: waves_json(&setup.plan),
         retry,
     };
@@ -194,8 +196,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
 }
 
-/// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included
-/// (nothing acts on waves yet).
+/// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included (the
+/// API adds each wave's phase from the store).
 pub(crate) fn waves_json(plan: &cutover_plan::plan::Plan) -> Value {
     use cutover_plan::plan::values::{AgentSelection, GroupSelection};
     let waves: Vec<Value> = plan
