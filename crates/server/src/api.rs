@@ -362,7 +362,9 @@ async fn wave_sign_off(
         Err(e) => {
             return error(
                 StatusCode::BAD_REQUEST,
-                &format!("the body must be {{\"as\": \"PERSON\"}} (a person of the plan's [people]): {e}"),
+                &format!(
+                    "the body must be {{\"as\": \"PERSON\"}} (a person of the plan's [people]): {e}"
+                ),
             );
         }
     };
@@ -405,7 +407,11 @@ async fn wave_step(state: &AppState, wave: &str, caller: &ApiToken, pause: bool)
         Ok(index) => index,
         Err(response) => return response,
     };
-    let (store, plan, now) = (state.api.store.as_ref(), &state.api.plan, chrono::Utc::now());
+    let (store, plan, now) = (
+        state.api.store.as_ref(),
+        &state.api.plan,
+        chrono::Utc::now(),
+    );
     let done = if pause {
         cutover_runtime::pause::pause(store, plan, index, &caller.name, "api", now).await
     } else {
