@@ -8,9 +8,9 @@ use crate::routing::WavePhase;
 /// Something the runtime could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The store failed.
+    /// The store failed (boxed: a store error is large, and every result carries this type).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The routing state in the store is not what this version of cutover writes.
     #[error(
         "the routing state in the store cannot be read ({0}); was it written by another version of cutover?"
@@ -60,11 +60,17 @@ pub enum RuntimeError {
         /// Where it stands.
         phase: WavePhase,
         /// What was asked.
-        action: String,
+        action: &'static str,
         /// The phase the step applies to.
-        wanted: String,
+        wanted: &'static str,
     },
     /// The wave's gates do not hold: what is unmet and what to run.
     #[error("{}", .0.refusal())]
     GatesNotMet(Box<GateReport>),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }

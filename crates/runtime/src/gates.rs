@@ -648,8 +648,8 @@ pub async fn sign_off(
         return Err(RuntimeError::WrongPhase {
             wave: wave.name.clone(),
             phase,
-            action: "sign off".to_owned(),
-            wanted: "old (not switched)".to_owned(),
+            action: "sign off",
+            wanted: "old (not switched)",
         });
     }
     let mut sign_offs = SignOffs::load(store).await?;

@@ -11,7 +11,7 @@
 //! - [`gates`]: a wave's go/no-go gates evaluated against the store ([`GateReport`]), the
 //!   sign-offs of `cutover go`, and [`gates::require`], which a start asks.
 //! - [`pause`]: `cutover wave pause` and `resume`.
-//! - [`error`]: [`RuntimeError`].
+//! - [`error`]: the runtime's errors, [`RuntimeError`].
 
 pub mod drill;
 pub mod error;

@@ -102,8 +102,8 @@ impl Step {
             return Err(RuntimeError::WrongPhase {
                 wave: wave.name.clone(),
                 phase,
-                action: self.action.to_owned(),
-                wanted: self.wanted.to_owned(),
+                action: self.action,
+                wanted: self.wanted,
             });
         }
         let next = routing.with_phase(&wave.name, self.to, now);

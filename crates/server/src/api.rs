@@ -313,17 +313,15 @@ fn runtime_error(e: &RuntimeError) -> Response {
     }
 }
 
-/// The index of the wave a path names (its name or number), or the 404.
-fn wave_index(state: &AppState, named: &str) -> Result<usize, Response> {
-    find_wave(&state.api.plan.waves, named)
-        .map(|(index, _)| index)
-        .map_err(|e| runtime_error(&e))
+/// The index of the wave a path names (its name or number).
+fn wave_index(state: &AppState, named: &str) -> Result<usize, RuntimeError> {
+    find_wave(&state.api.plan.waves, named).map(|(index, _)| index)
 }
 
 async fn wave_gates(State(state): State<AppState>, Path(wave): Path<String>) -> Response {
     let index = match wave_index(&state, &wave) {
         Ok(index) => index,
-        Err(response) => return response,
+        Err(e) => return runtime_error(&e),
     };
     let api = &state.api;
     match cutover_runtime::gates::evaluate(
@@ -355,7 +353,7 @@ async fn wave_sign_off(
 ) -> Response {
     let index = match wave_index(&state, &wave) {
         Ok(index) => index,
-        Err(response) => return response,
+        Err(e) => return runtime_error(&e),
     };
     let body: SignOffBody = match serde_json::from_slice(&body) {
         Ok(body) => body,
@@ -405,7 +403,7 @@ async fn wave_resume(
 async fn wave_step(state: &AppState, wave: &str, caller: &ApiToken, pause: bool) -> Response {
     let index = match wave_index(state, wave) {
         Ok(index) => index,
-        Err(response) => return response,
+        Err(e) => return runtime_error(&e),
     };
     let (store, plan, now) = (
         state.api.store.as_ref(),
