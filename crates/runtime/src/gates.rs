@@ -39,8 +39,11 @@ use crate::drill::DrillRecord;
 use crate::error::RuntimeError;
 use crate::routing::{RoutingState, WavePhase};
 
-/// The run-state key of the sign-offs.
-pub const SIGN_OFFS_KEY: &str = "gates/sign-offs";
+/// The run-state key of one person's latest sign-off of one wave. One key each, so two people
+/// signing at once (through two `cutover serve` processes) cannot overwrite each other.
+pub fn sign_off_key(wave: &str, person: &str) -> String {
+    format!("gates/sign-off/{wave}/{person}")
+}
 
 /// The reason the `kpis_within_bounds` criterion gives until the KPI monitor exists.
 pub const NO_KPI_MONITOR: &str = "the KPI monitor is not built yet (issue 15)";
@@ -58,7 +61,7 @@ pub struct SignOff {
     pub actor: String,
 }
 
-/// Every sign-off, as kept in the store: by wave name, by person (the latest of each).
+/// The sign-offs of a plan's waves: by wave name, by person (the latest of each).
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SignOffs {
     /// By wave name, then person id.
@@ -66,20 +69,35 @@ pub struct SignOffs {
 }
 
 impl SignOffs {
-    /// The sign-offs in the store (none when none was written yet).
-    pub async fn load(store: &dyn Store) -> Result<Self, RuntimeError> {
-        match store.run_state(SIGN_OFFS_KEY).await? {
-            None => Ok(SignOffs::default()),
-            Some(value) => serde_json::from_value(value)
-                .map_err(|e| RuntimeError::BadRoutingState(format!("sign-offs: {e}"))),
+    /// The latest sign-off of each person each wave of `plan` names, from the store.
+    pub async fn load(store: &dyn Store, plan: &Plan) -> Result<Self, RuntimeError> {
+        let mut all = SignOffs::default();
+        for wave in &plan.waves {
+            for person in &wave.gates.sign_off {
+                let Some(value) = store.run_state(&sign_off_key(&wave.name, person)).await? else {
+                    continue;
+                };
+                let signed: SignOff = serde_json::from_value(value)
+                    .map_err(|e| RuntimeError::BadRoutingState(format!("a sign-off: {e}")))?;
+                all.waves
+                    .entry(wave.name.clone())
+                    .or_default()
+                    .insert(person.clone(), signed);
+            }
         }
+        Ok(all)
     }
 
-    /// Writes them in `tx` (with the audit entry of the sign-off).
-    pub async fn save_in(&self, tx: &mut dyn StoreTx) -> Result<(), RuntimeError> {
-        let value = serde_json::to_value(self)
-            .map_err(|e| RuntimeError::BadRoutingState(format!("sign-offs: {e}")))?;
-        tx.put_run_state(SIGN_OFFS_KEY, &value).await?;
+    /// Writes one sign-off of `wave` in `tx` (with the audit entry of the sign-off).
+    pub async fn save_in(
+        tx: &mut dyn StoreTx,
+        wave: &str,
+        signed: &SignOff,
+    ) -> Result<(), RuntimeError> {
+        let value = serde_json::to_value(signed)
+            .map_err(|e| RuntimeError::BadRoutingState(format!("a sign-off: {e}")))?;
+        tx.put_run_state(&sign_off_key(wave, &signed.person), &value)
+            .await?;
         Ok(())
     }
 
@@ -244,7 +262,7 @@ pub async fn evaluate(
     now: DateTime<Utc>,
 ) -> Result<GateReport, RuntimeError> {
     let routing = RoutingState::load(store).await?;
-    let sign_offs = SignOffs::load(store).await?;
+    let sign_offs = SignOffs::load(store, plan).await?;
     let measured = Measured::load(store).await?;
     evaluate_with(
         plan,
@@ -652,7 +670,7 @@ pub async fn sign_off(
             wanted: "old (not switched)",
         });
     }
-    let mut sign_offs = SignOffs::load(store).await?;
+    let mut sign_offs = SignOffs::load(store, plan).await?;
     let signed = SignOff {
         person: person.to_owned(),
         at: now,
@@ -663,7 +681,7 @@ pub async fn sign_off(
         .waves
         .entry(wave.name.clone())
         .or_default()
-        .insert(person.to_owned(), signed);
+        .insert(person.to_owned(), signed.clone());
     let measured = Measured::load(store).await?;
     let report = evaluate_with(
         plan,
@@ -675,7 +693,7 @@ pub async fn sign_off(
         &measured,
     )?;
     let mut tx = store.begin().await?;
-    sign_offs.save_in(tx.as_mut()).await?;
+    SignOffs::save_in(tx.as_mut(), &wave.name, &signed).await?;
     tx.append_audit(&NewAuditEntry::new(
         actor,
         "wave.signed_off",

@@ -167,7 +167,8 @@ pub enum Command {
     ///
     /// Reads both platforms once, puts every record in one form (the new platform's values,
     /// the old platform's ids) and reports what is missing on the new side, what is extra there,
-    /// and what differs, field by field. Exits 0 when both sides match, 1 when they differ.
+    /// and what differs, field by field. Exits 0 when both sides match, 1 when they differ. The
+    /// outcome is kept for the waves' `verify_clean` gate (`cutover gates`).
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
