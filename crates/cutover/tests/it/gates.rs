@@ -1,6 +1,6 @@
 //! Gates, sign-offs and pause (issue 14, items 4 and 5) through the real binary over SQLite:
 //! `cutover gates` names every unmet criterion (no verification, no drill, no KPI monitor) with
-//! the command to run; `cutover go` refuses a person the plan lacks, a viewer and a person the
+//! the command to run, and counts a running bridge's lag; `cutover go` refuses a person the plan lacks, a viewer and a person the
 //! wave does not name, and records an accepted sign-off in the audit log, whose chain holds;
 //! `cutover verify` is counted by the gate; `cutover wave pause` and `resume` move a switched
 //! wave and refuse one that is not.
