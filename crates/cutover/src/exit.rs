@@ -97,6 +97,16 @@ fn class_of(cause: &(dyn std::error::Error + 'static)) -> Option<Class> {
             EngineError::Spill(_) => Class::Internal,
         });
     }
+    if let Some(runtime) = cause.downcast_ref::<cutover_runtime::RuntimeError>() {
+        use cutover_runtime::RuntimeError;
+        return Some(match runtime {
+            RuntimeError::Store(_)
+            | RuntimeError::BadRoutingState(_)
+            | RuntimeError::Measure(_) => Class::Store,
+            // A wave, a person or a step the plan or the wave's phase does not allow.
+            _ => Class::Config,
+        });
+    }
     if let Some(connect) = cause.downcast_ref::<cutover_connect::ConnectError>() {
         return Some(connect_class(connect));
     }

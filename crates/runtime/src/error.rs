@@ -2,12 +2,15 @@
 
 use cutover_store::StoreError;
 
+use crate::gates::GateReport;
+use crate::routing::WavePhase;
+
 /// Something the runtime could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The store failed.
+    /// The store failed (boxed: a store error is large, and every result carries this type).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The routing state in the store is not what this version of cutover writes.
     #[error(
         "the routing state in the store cannot be read ({0}); was it written by another version of cutover?"
@@ -18,4 +21,56 @@ pub enum RuntimeError {
         "the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)"
     )]
     NoSuchWave(String),
+    /// A measurement the gates read could not be read.
+    #[error("reading what the gates measure failed: {0}")]
+    Measure(String),
+    /// A sign-off names a person the plan's `[people]` does not have.
+    #[error("{person:?} is not in the plan's [people] (known: {}); sign off as a person the plan names", known.join(", "))]
+    UnknownPerson {
+        /// The id given.
+        person: String,
+        /// The ids the plan has.
+        known: Vec<String>,
+    },
+    /// A sign-off names a person whose role is below operator.
+    #[error(
+        "{person:?} has the {role} role in the plan's [people]; signing off a wave needs the operator role or higher"
+    )]
+    NotOperator {
+        /// The person's id.
+        person: String,
+        /// Their role.
+        role: String,
+    },
+    /// A sign-off names a person the wave's gates do not name.
+    #[error("wave {wave:?} does not ask {person:?} to sign off; its gates name: {}", named.join(", "))]
+    NotNamed {
+        /// The person's id.
+        person: String,
+        /// The wave.
+        wave: String,
+        /// Whom its `gates.sign_off` names.
+        named: Vec<String>,
+    },
+    /// The wave is not in a phase where this step applies.
+    #[error("wave {wave:?} is {phase}; {action} applies to a wave that is {wanted}", phase = phase.as_str())]
+    WrongPhase {
+        /// The wave.
+        wave: String,
+        /// Where it stands.
+        phase: WavePhase,
+        /// What was asked.
+        action: &'static str,
+        /// The phase the step applies to.
+        wanted: &'static str,
+    },
+    /// The wave's gates do not hold: what is unmet and what to run.
+    #[error("{}", .0.refusal())]
+    GatesNotMet(Box<GateReport>),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }

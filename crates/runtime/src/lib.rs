@@ -8,12 +8,19 @@
 //!   on a channel to the old or the new side.
 //! - [`drill`]: the record a rollback drill leaves for the `rollback_drill` gate, tied to the
 //!   plan file by its digest.
-//! - [`error`]: [`RuntimeError`].
+//! - [`gates`]: a wave's go/no-go gates evaluated against the store ([`GateReport`]), the
+//!   sign-offs of `cutover go`, and [`gates::require`], which a start asks.
+//! - [`pause`]: `cutover wave pause` and `resume`.
+//! - [`error`]: the runtime's errors, [`RuntimeError`].
 
 pub mod drill;
 pub mod error;
+pub mod gates;
+pub mod pause;
 pub mod routing;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;
+pub use gates::{Criterion, GateReport, SignOff, SignOffs, require};
+pub use pause::PhaseChange;
 pub use routing::{Route, RoutingState, WavePhase, WaveRouting};

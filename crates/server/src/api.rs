@@ -1,5 +1,6 @@
-//! The control-plane API under `/api/v1/`: waves and their gates, the bridge's status,
-//! conflicts and dead letters, and the OpenAPI document that describes them
+//! The control-plane API under `/api/v1/`: waves, their phases and gates, sign-offs, pause and
+//! resume (through the same runtime functions as the CLI, audited with the token's name as the
+//! actor), the bridge's status, conflicts and dead letters, and the OpenAPI document that describes them
 //! (`GET /api/v1/openapi.json`, built from the same route table as the router, in
 //! [`crate::openapi`]).
 //!
@@ -22,6 +23,9 @@ use axum::routing::{MethodRouter, any, get, post};
 use cutover_engine::Applier;
 use cutover_engine::dead_letters::Retried;
 use cutover_model::{RecordKind, Side};
+use cutover_plan::plan::Plan;
+use cutover_runtime::RuntimeError;
+use cutover_runtime::routing::{RoutingState, find_wave};
 use cutover_store::{
     ApiRole, ApiToken, Conflict, ConflictId, DeadLetter, DeadLetterFilter, DeadLetterId, Store,
     TokenHash,
@@ -31,13 +35,19 @@ use serde_json::{Value, json};
 
 use crate::AppState;
 
-/// What the API needs beyond the bridge: the store, the plan's waves and, when the process can
-/// write to the platforms, the appliers that retry dead letters.
+/// What the API needs beyond the bridge: the store, the plan and its waves and, when the
+/// process can write to the platforms, the appliers that retry dead letters.
 #[derive(Debug, Clone)]
 pub struct ApiState {
     /// Tokens, conflicts, dead letters and the bridge's status.
     pub store: Arc<dyn Store>,
-    /// The plan's waves with their gates, as `GET /api/v1/waves` shows them.
+    /// The plan `cutover serve` runs with: its waves, gates and people.
+    pub plan: Arc<Plan>,
+    /// The digest of its file (`cutover_runtime::plan_digest`), which sign-offs and gates are
+    /// tied to.
+    pub plan_digest: String,
+    /// The plan's waves with their gates, as `GET /api/v1/waves` shows them (each wave's
+    /// phase is added from the store at each request).
     pub waves: Value,
     /// One applier per side records are read from (a dead letter's `side`); without one,
     /// `POST /api/v1/deadletters/{id}/retry` answers 503.
@@ -72,8 +82,36 @@ pub const ROUTES: &[ApiRoute] = &[
         method: Method::GET,
         path: "/api/v1/waves",
         role: ApiRole::Viewer,
-        summary: "The plan's waves, each with its channels, groups, agents, share of customers, window and gates (who must sign off).",
+        summary: "The plan's waves, each with its phase (old, holding, new, paused), channels, groups, agents, share of customers, window and gates (who must sign off).",
         schema: "Waves",
+    },
+    ApiRoute {
+        method: Method::GET,
+        path: "/api/v1/waves/{wave}/gates",
+        role: ApiRole::Viewer,
+        summary: "A wave's gates evaluated now, as `cutover gates WAVE --json` shows them: each criterion met or not, with its values and the command that moves it on, and the sign-offs.",
+        schema: "GateReport",
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/api/v1/waves/{wave}/sign-off",
+        role: ApiRole::Operator,
+        summary: "Signs off a wave as a person of the plan's [people] (body `{\"as\": \"PERSON\"}`; operator role or higher in the plan, named by the wave's gates), as `cutover go` does; answers the gates evaluated with it.",
+        schema: "GateReport",
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/api/v1/waves/{wave}/pause",
+        role: ApiRole::Operator,
+        summary: "Holds a switched wave where it is (phase new to paused), as `cutover wave pause` does.",
+        schema: "PhaseChange",
+    },
+    ApiRoute {
+        method: Method::POST,
+        path: "/api/v1/waves/{wave}/resume",
+        role: ApiRole::Operator,
+        summary: "Lets a paused wave go on (phase paused to new), as `cutover wave resume` does.",
+        schema: "PhaseChange",
     },
     ApiRoute {
         method: Method::GET,
@@ -131,6 +169,10 @@ fn handler(path: &str) -> MethodRouter<AppState> {
     match path {
         "/api/v1/openapi.json" => get(openapi),
         "/api/v1/waves" => get(waves),
+        "/api/v1/waves/{wave}/gates" => get(wave_gates),
+        "/api/v1/waves/{wave}/sign-off" => post(wave_sign_off),
+        "/api/v1/waves/{wave}/pause" => post(wave_pause),
+        "/api/v1/waves/{wave}/resume" => post(wave_resume),
         "/api/v1/sync/status" => get(sync_status),
         "/api/v1/conflicts" => get(conflicts),
         "/api/v1/conflicts/{id}" => get(conflict),
@@ -237,8 +279,146 @@ async fn openapi() -> Json<Value> {
     Json(crate::openapi::document())
 }
 
-async fn waves(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "waves": state.api.waves }))
+async fn waves(State(state): State<AppState>) -> Response {
+    let routing = match RoutingState::load(state.api.store.as_ref()).await {
+        Ok(routing) => routing,
+        Err(e) => return unavailable("reading the routing state", &e),
+    };
+    let mut waves = state.api.waves.clone();
+    for wave in waves.as_array_mut().into_iter().flatten() {
+        let name = wave["name"].as_str().unwrap_or_default().to_owned();
+        let since = routing.waves.get(&name).map(|w| w.changed_at);
+        if let Value::Object(fields) = wave {
+            fields.insert("phase".to_owned(), json!(routing.phase(&name)));
+            fields.insert("phase_since".to_owned(), json!(since));
+        }
+    }
+    Json(json!({ "generation": routing.generation, "waves": waves })).into_response()
+}
+
+/// A runtime refusal or failure as the API answers it: an unknown wave 404, a person the step
+/// does not accept 422, a wave in the wrong phase 409, the store 503.
+fn runtime_error(e: &RuntimeError) -> Response {
+    match e {
+        RuntimeError::NoSuchWave(_) => error(StatusCode::NOT_FOUND, &e.to_string()),
+        RuntimeError::UnknownPerson { .. }
+        | RuntimeError::NotOperator { .. }
+        | RuntimeError::NotNamed { .. } => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        RuntimeError::WrongPhase { .. } | RuntimeError::GatesNotMet(_) => {
+            error(StatusCode::CONFLICT, &e.to_string())
+        }
+        RuntimeError::Store(_) | RuntimeError::BadRoutingState(_) | RuntimeError::Measure(_) => {
+            unavailable("the wave's step", e)
+        }
+    }
+}
+
+/// The index of the wave a path names (its name or number).
+fn wave_index(state: &AppState, named: &str) -> Result<usize, RuntimeError> {
+    find_wave(&state.api.plan.waves, named).map(|(index, _)| index)
+}
+
+async fn wave_gates(State(state): State<AppState>, Path(wave): Path<String>) -> Response {
+    let index = match wave_index(&state, &wave) {
+        Ok(index) => index,
+        Err(e) => return runtime_error(&e),
+    };
+    let api = &state.api;
+    match cutover_runtime::gates::evaluate(
+        api.store.as_ref(),
+        &api.plan,
+        &api.plan_digest,
+        index,
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(report) => Json(json!(report)).into_response(),
+        Err(e) => runtime_error(&e),
+    }
+}
+
+/// The body of a sign-off: `{"as": "PERSON"}`.
+#[derive(Debug, Deserialize)]
+struct SignOffBody {
+    #[serde(rename = "as")]
+    person: String,
+}
+
+async fn wave_sign_off(
+    State(state): State<AppState>,
+    Path(wave): Path<String>,
+    axum::Extension(caller): axum::Extension<ApiToken>,
+    body: axum::body::Bytes,
+) -> Response {
+    let index = match wave_index(&state, &wave) {
+        Ok(index) => index,
+        Err(e) => return runtime_error(&e),
+    };
+    let body: SignOffBody = match serde_json::from_slice(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "the body must be {{\"as\": \"PERSON\"}} (a person of the plan's [people]): {e}"
+                ),
+            );
+        }
+    };
+    let api = &state.api;
+    match cutover_runtime::gates::sign_off(
+        api.store.as_ref(),
+        &api.plan,
+        &api.plan_digest,
+        index,
+        &body.person,
+        &caller.name,
+        "api",
+        chrono::Utc::now(),
+    )
+    .await
+    {
+        Ok(report) => Json(json!(report)).into_response(),
+        Err(e) => runtime_error(&e),
+    }
+}
+
+async fn wave_pause(
+    State(state): State<AppState>,
+    Path(wave): Path<String>,
+    axum::Extension(caller): axum::Extension<ApiToken>,
+) -> Response {
+    wave_step(&state, &wave, &caller, true).await
+}
+
+async fn wave_resume(
+    State(state): State<AppState>,
+    Path(wave): Path<String>,
+    axum::Extension(caller): axum::Extension<ApiToken>,
+) -> Response {
+    wave_step(&state, &wave, &caller, false).await
+}
+
+async fn wave_step(state: &AppState, wave: &str, caller: &ApiToken, pause: bool) -> Response {
+    let index = match wave_index(state, wave) {
+        Ok(index) => index,
+        Err(e) => return runtime_error(&e),
+    };
+    let (store, plan, now) = (
+        state.api.store.as_ref(),
+        &state.api.plan,
+        chrono::Utc::now(),
+    );
+    let done = if pause {
+        cutover_runtime::pause::pause(store, plan, index, &caller.name, "api", now).await
+    } else {
+        cutover_runtime::pause::resume(store, plan, index, &caller.name, "api", now).await
+    };
+    match done {
+        Ok(change) => Json(json!(change)).into_response(),
+        Err(e) => runtime_error(&e),
+    }
 }
 
 async fn sync_status(State(state): State<AppState>) -> Response {

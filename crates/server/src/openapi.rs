@@ -43,6 +43,53 @@ pub fn document() -> Value {
                 );
             }
         }
+        if route.path.contains("{wave}") {
+            parameters.push(json!({
+                "name": "wave", "in": "path", "required": true,
+                "description": "The wave's name, or its number in the plan (1 for the first).",
+                "schema": { "type": "string" }
+            }));
+            if let Some(responses) = operation
+                .get_mut("responses")
+                .and_then(Value::as_object_mut)
+            {
+                responses.insert(
+                    "404".to_owned(),
+                    json!({ "$ref": "#/components/responses/NotFound" }),
+                );
+                if route.method == axum::http::Method::POST {
+                    responses.insert(
+                        "409".to_owned(),
+                        json!({ "$ref": "#/components/responses/WrongPhase" }),
+                    );
+                }
+                if route.path.ends_with("/sign-off") {
+                    responses.insert(
+                        "400".to_owned(),
+                        json!({ "$ref": "#/components/responses/BadRequest" }),
+                    );
+                    responses.insert(
+                        "422".to_owned(),
+                        json!({ "$ref": "#/components/responses/PersonRefused" }),
+                    );
+                }
+            }
+        }
+        if route.path.ends_with("/sign-off")
+            && let Value::Object(fields) = &mut operation
+        {
+            fields.insert(
+                "requestBody".to_owned(),
+                json!({
+                    "required": true,
+                    "content": { "application/json": { "schema": {
+                        "type": "object", "required": ["as"],
+                        "properties": { "as": { "type": "string",
+                            "description": "A person's id in the plan's [people]: operator role or higher, named by the wave's gates.sign_off." } }
+                    } } }
+                }),
+            );
+        }
         if route.path.ends_with("/conflicts") || route.path.ends_with("/deadletters") {
             parameters.push(json!({
                 "name": "after", "in": "query", "required": false,
@@ -93,7 +140,10 @@ pub fn document() -> Value {
             "responses": {
                 "Unauthorized": error_response("No token, a malformed one, or one unknown or revoked (with `WWW-Authenticate: Bearer`)."),
                 "Forbidden": error_response("The token's role is below the route's."),
-                "NotFound": error_response("No such record."),
+                "NotFound": error_response("No such record (or no such wave)."),
+                "WrongPhase": error_response("The wave is not in a phase this step applies to (pause: new; resume: paused; sign-off: old)."),
+                "BadRequest": error_response("The body is not `{\"as\": \"PERSON\"}`."),
+                "PersonRefused": error_response("The person is not in the plan's [people], has a role below operator, or is not named by the wave's gates."),
             },
             "schemas": schemas(),
         },
@@ -124,6 +174,7 @@ fn schemas() -> Value {
     let time = json!({ "type": "string", "format": "date-time" });
     let maybe_time = json!({ "type": ["string", "null"], "format": "date-time" });
     let side = json!({ "type": "string", "enum": ["old", "new"] });
+    let phase = json!({ "type": "string", "enum": ["old", "holding", "new", "paused"] });
     let next = json!({ "type": ["integer", "null"], "description": "Pass as `after` for the next page; null on the last." });
     json!({
         "Error": {
@@ -132,14 +183,18 @@ fn schemas() -> Value {
         },
         "OpenApi": { "type": "object", "description": "An OpenAPI 3.1 document." },
         "Waves": {
-            "type": "object", "required": ["waves"],
-            "properties": { "waves": { "type": "array", "items": { "$ref": "#/components/schemas/Wave" } } }
+            "type": "object", "required": ["generation", "waves"],
+            "properties": {
+                "generation": { "type": "integer", "description": "Raised by one at every change of routing." },
+                "waves": { "type": "array", "items": { "$ref": "#/components/schemas/Wave" } } }
         },
         "Wave": {
             "type": "object",
-            "required": ["name", "channels", "groups", "agents", "customers_percent", "window", "gates"],
+            "required": ["name", "phase", "phase_since", "channels", "groups", "agents", "customers_percent", "window", "gates"],
             "properties": {
                 "name": { "type": "string" },
+                "phase": phase,
+                "phase_since": maybe_time,
                 "channels": { "type": "array", "items": { "type": "string" } },
                 "groups": { "description": "\"all\" or the group names.", "oneOf": [
                     { "type": "string", "enum": ["all"] },
@@ -163,6 +218,37 @@ fn schemas() -> Value {
                 "rollback_drill": { "type": "boolean" },
                 "sign_off": { "type": "array", "items": { "type": "string" },
                     "description": "The people (ids in the plan's [people]) who must sign off." }
+            }
+        },
+        "GateReport": {
+            "type": "object",
+            "required": ["wave", "number", "phase", "phase_since", "evaluated_at", "plan_digest", "criteria", "sign_offs"],
+            "properties": {
+                "wave": { "type": "string" }, "number": { "type": "integer", "minimum": 1 },
+                "phase": phase, "phase_since": maybe_time, "evaluated_at": time,
+                "plan_digest": { "type": "string", "description": "BLAKE3 of the plan file the gates were evaluated with." },
+                "criteria": { "type": "array", "items": {
+                    "type": "object", "required": ["name", "met", "detail", "values", "next"],
+                    "properties": {
+                        "name": { "type": "string", "enum": ["verify_clean", "max_sync_lag", "kpis_within_bounds", "rollback_drill", "sign_off"] },
+                        "met": { "type": "boolean" },
+                        "detail": { "type": "string" },
+                        "values": { "description": "The values it was decided on." },
+                        "next": { "type": "array", "items": { "type": "string" }, "description": "Commands that move it on." }
+                    } } },
+                "sign_offs": { "type": "array", "items": {
+                    "type": "object", "required": ["person", "name", "signed_at", "counts"],
+                    "properties": {
+                        "person": { "type": "string" }, "name": { "type": ["string", "null"] },
+                        "signed_at": maybe_time, "counts": { "type": "boolean" }
+                    } } }
+            }
+        },
+        "PhaseChange": {
+            "type": "object", "required": ["wave", "from", "to", "changed"],
+            "properties": {
+                "wave": { "type": "string" }, "from": phase, "to": phase,
+                "changed": { "type": "boolean", "description": "False when the wave was there already." }
             }
         },
         "SyncStatus": {

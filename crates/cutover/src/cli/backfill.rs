@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use clap::Args;
 use cutover_engine::{BackfillOptions, backfill};
 use cutover_model::Side;
@@ -48,6 +49,14 @@ impl Setup {
         let plan = cutover_plan::plan::load(&ctx.plan_path)?;
         let store = ctx.open_store().await?;
         Ok(Setup { plan, store })
+    }
+
+    /// The digest of the plan file (`cutover_runtime::plan_digest`): what ties a verification,
+    /// a drill or a sign-off to this plan.
+    pub(super) fn plan_digest(ctx: &Context) -> anyhow::Result<String> {
+        let text = std::fs::read_to_string(&ctx.plan_path)
+            .with_context(|| format!("read the plan {}", ctx.plan_path.display()))?;
+        Ok(cutover_runtime::plan_digest(&text))
     }
 
     /// The connector of one side, credentials from the variables the plan names.

@@ -8,6 +8,7 @@ mod bench_sync;
 mod conflicts;
 mod deadletters;
 mod demo;
+mod go;
 mod init;
 mod inventory;
 mod plan;
@@ -19,6 +20,7 @@ mod sync_hooks;
 mod token;
 mod verify;
 mod verify_html;
+mod wave;
 
 use std::path::PathBuf;
 
@@ -165,7 +167,8 @@ pub enum Command {
     ///
     /// Reads both platforms once, puts every record in one form (the new platform's values,
     /// the old platform's ids) and reports what is missing on the new side, what is extra there,
-    /// and what differs, field by field. Exits 0 when both sides match, 1 when they differ.
+    /// and what differs, field by field. Exits 0 when both sides match, 1 when they differ. The
+    /// outcome is kept for the waves' `verify_clean` gate (`cutover gates`).
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
@@ -173,6 +176,26 @@ pub enum Command {
     /// `/metrics` and the control-plane API under `/api/v1/` (bearer tokens from `cutover token
     /// create`; routes and roles in `/api/v1/openapi.json`). Stops on Ctrl-C or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Sign off a wave's gates as a person the plan names, and see what is still missing.
+    ///
+    /// PERSON is an id in the plan's `[people]` with the operator role or higher, and one the
+    /// wave's `gates.sign_off` names. The gates are evaluated (the last verification clean and
+    /// made with this plan, the bridge's sync lag under the limit, a rollback drill passed with
+    /// this plan, the KPIs, the sign-offs), the sign-off and the evaluation are recorded in the
+    /// audit log, and the report says what is missing before `cutover wave start`. A sign-off
+    /// counts for this version of the plan until the wave next changes phase. Exits 0 when the
+    /// wave is ready, 1 when something is still missing (the sign-off is recorded either way).
+    ///
+    /// Example: cutover go --wave 1 --as ops-lead
+    Go(go::GoArgs),
+    /// Show each wave's phase and whether its gates hold: every criterion with its values, the
+    /// sign-offs, and the next command for what is missing (the same as `cutover wave status`).
+    ///
+    /// Example: cutover gates pilot --json
+    Gates(wave::GatesArgs),
+    /// Work with the waves: their status, pause and resume.
+    #[command(subcommand)]
+    Wave(wave::WaveCommand),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -229,6 +252,9 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Sync(command) => sync::run(&ctx, command).await,
+        Command::Go(args) => go::run(&ctx, args).await,
+        Command::Gates(args) => wave::gates(&ctx, args).await,
+        Command::Wave(command) => wave::run(&ctx, command).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,

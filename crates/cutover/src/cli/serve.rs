@@ -39,6 +39,7 @@ pub struct ServeArgs {
 /// Runs `cutover serve`.
 pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
+    let plan_digest = Setup::plan_digest(ctx)?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
     let written: Vec<(Side, &dyn cutover_connect::Connector)> =
         cutover_engine::sync::written_sides(&setup.plan)
@@ -115,6 +116,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
     let api = ApiState {
         store: setup.store.clone(),
+        plan: std::sync::Arc::new(setup.plan.clone()),
+        plan_digest: plan_digest.clone(),
         waves: waves_json(&setup.plan),
         retry,
     };
@@ -154,6 +157,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         setup.plan.copy.kinds.clone(),
         bridge.handle(),
         setup.plan.sync.verify_every.get(),
+        plan_digest.clone(),
         shutdown.clone(),
     );
     let rechecking = cutover_engine::sync::recheck::run(
@@ -192,8 +196,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
 }
 
-/// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included
-/// (nothing acts on waves yet).
+/// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included (the
+/// API adds each wave's phase from the store).
 pub(crate) fn waves_json(plan: &cutover_plan::plan::Plan) -> Value {
     use cutover_plan::plan::values::{AgentSelection, GroupSelection};
     let waves: Vec<Value> = plan

@@ -76,7 +76,7 @@ fn new_token() -> String {
 }
 
 /// Who runs the command, for the audit log: the login name, or `cutover`.
-fn actor() -> String {
+pub(super) fn actor() -> String {
     std::env::var("USER")
         .ok()
         .filter(|u| !u.is_empty())

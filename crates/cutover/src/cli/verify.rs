@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Context as _;
 use clap::Args;
 use cutover_engine::Mapping;
+use cutover_engine::verify::VerifiedBy;
 use cutover_model::Side;
 
 use super::backfill::Setup;
@@ -25,6 +26,7 @@ pub struct VerifyArgs {
 /// Runs `cutover verify`.
 pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
+    let digest = Setup::plan_digest(ctx)?;
     let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
     let mapping = Mapping::for_plan(&setup.plan);
     // Beside a running bridge, verify leaves it the part of each budget it claims.
@@ -41,6 +43,11 @@ pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outco
         ),
     )
     .await?;
+    // Kept for the `verify_clean` gate of the waves (`cutover gates`).
+    cutover_engine::verify::LastVerify::of(&report, &digest, VerifiedBy::Command)
+        .save(setup.store.as_ref())
+        .await
+        .context("keep the verification's outcome for the gates")?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -21,9 +21,13 @@ type Bridge = crate::bridge::Bridge<cutover_sim::zendesk::App, cutover_sim::fres
 const ROLES: [&str; 3] = ["viewer", "operator", "admin"];
 
 /// Every route the API serves: method, path template, lowest role.
-const ROUTES: [(&str, &str, &str); 9] = [
+const ROUTES: [(&str, &str, &str); 13] = [
     ("GET", "/api/v1/openapi.json", "viewer"),
     ("GET", "/api/v1/waves", "viewer"),
+    ("GET", "/api/v1/waves/{wave}/gates", "viewer"),
+    ("POST", "/api/v1/waves/{wave}/sign-off", "operator"),
+    ("POST", "/api/v1/waves/{switched}/pause", "operator"),
+    ("POST", "/api/v1/waves/{switched}/resume", "operator"),
     ("GET", "/api/v1/sync/status", "viewer"),
     ("GET", "/api/v1/conflicts", "viewer"),
     ("GET", "/api/v1/conflicts/{id}", "viewer"),
@@ -62,10 +66,31 @@ async fn call(
     path: &str,
     auth: Option<&str>,
 ) -> (StatusCode, Option<String>, Value) {
+    // A sign-off needs its body; every other route takes none.
+    let body = path
+        .ends_with("/sign-off")
+        .then(|| json!({ "as": "ops-lead" }).to_string());
+    call_with(log, client, base, method, path, auth, body).await
+}
+
+async fn call_with(
+    log: &std::path::Path,
+    client: &reqwest::Client,
+    base: &str,
+    method: &str,
+    path: &str,
+    auth: Option<&str>,
+    body: Option<String>,
+) -> (StatusCode, Option<String>, Value) {
     let method = Method::from_bytes(method.as_bytes()).unwrap();
     let mut request = client.request(method, format!("{base}{path}"));
     if let Some(auth) = auth {
         request = request.header("Authorization", auth);
+    }
+    if let Some(body) = body {
+        request = request
+            .header("Content-Type", "application/json")
+            .body(body);
     }
     let answer = request.send().await.unwrap_or_else(|e| {
         std::thread::sleep(std::time::Duration::from_millis(300));
@@ -133,6 +158,13 @@ async fn api_story(postgres: bool) {
         })
         .await
         .unwrap();
+    // Wave 2 switched, to pause and resume; wave 1 on the old side, to sign off.
+    let routing = cutover_runtime::RoutingState::default().with_phase(
+        "email and whatsapp",
+        cutover_runtime::WavePhase::New,
+        Utc::now(),
+    );
+    routing.save_in(tx.as_mut()).await.unwrap();
     tx.commit().await.unwrap();
     let path_of = |template: &str| {
         let id = if template.contains("conflicts") {
@@ -140,7 +172,10 @@ async fn api_story(postgres: bool) {
         } else {
             letter.id.0
         };
-        template.replace("{id}", &id.to_string())
+        template
+            .replace("{id}", &id.to_string())
+            .replace("{wave}", "pilot")
+            .replace("{switched}", "2")
     };
 
     let served = mv.serve(0).await;
@@ -196,11 +231,34 @@ async fn api_story(postgres: bool) {
                 "/api/v1/waves" => {
                     let waves = body["waves"].as_array().unwrap();
                     assert!(!waves.is_empty(), "{body}");
+                    assert_eq!(waves[0]["phase"], "old", "{body}");
+                    assert_eq!(waves[1]["phase"], "new", "{body}");
                     for wave in waves {
                         assert!(wave["name"].is_string(), "{wave}");
                         assert!(wave["gates"]["sign_off"].is_array(), "{wave}");
                         assert!(wave["customers_percent"].is_number(), "{wave}");
                     }
+                }
+                "/api/v1/waves/{wave}/gates" => {
+                    assert_eq!(body["wave"], "pilot", "{body}");
+                    assert_eq!(body["phase"], "old", "{body}");
+                    let verify = &body["criteria"][0];
+                    assert_eq!(verify["name"], "verify_clean", "{body}");
+                    assert_eq!(verify["met"], false, "{body}");
+                    assert_eq!(verify["next"][0], "cutover verify", "{body}");
+                }
+                "/api/v1/waves/{wave}/sign-off" => {
+                    assert_eq!(body["sign_offs"][0]["person"], "ops-lead", "{body}");
+                    assert_eq!(body["sign_offs"][0]["counts"], true, "{body}");
+                }
+                "/api/v1/waves/{switched}/pause" => {
+                    assert_eq!(body["to"], "paused", "{body}");
+                    // The first allowed role pauses it; the next finds it paused already.
+                    assert_eq!(body["changed"], rank == needed_rank, "{body}");
+                }
+                "/api/v1/waves/{switched}/resume" => {
+                    assert_eq!(body["to"], "new", "{body}");
+                    assert_eq!(body["changed"], rank == needed_rank, "{body}");
                 }
                 "/api/v1/sync/status" => {
                     assert!(body["directions"].is_array(), "{body}");
@@ -245,6 +303,65 @@ async fn api_story(postgres: bool) {
         }
     }
 
+    // The wave routes refuse what the plan or the wave's phase does not allow, in JSON.
+    let operator = format!("Bearer {}", tokens[1].1);
+    let refusals: [(&str, Option<Value>, StatusCode, &str); 6] = [
+        (
+            "/api/v1/waves/9/sign-off",
+            Some(json!({ "as": "ops-lead" })),
+            StatusCode::NOT_FOUND,
+            "no wave",
+        ),
+        (
+            "/api/v1/waves/pilot/sign-off",
+            Some(json!({ "as": "cs-director" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "does not ask",
+        ),
+        (
+            "/api/v1/waves/pilot/sign-off",
+            Some(json!({ "as": "nobody" })),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not in the plan's [people]",
+        ),
+        (
+            "/api/v1/waves/pilot/sign-off",
+            Some(json!({ "who": "ops-lead" })),
+            StatusCode::BAD_REQUEST,
+            "the body must be",
+        ),
+        (
+            "/api/v1/waves/pilot/pause",
+            None,
+            StatusCode::CONFLICT,
+            "applies to a wave that is new",
+        ),
+        (
+            "/api/v1/waves/2/sign-off",
+            Some(json!({ "as": "ops-lead" })),
+            StatusCode::CONFLICT,
+            "is new",
+        ),
+    ];
+    for (path, body, expected, says) in refusals {
+        let method = "POST";
+        let (status, _, answer) = call_with(
+            &serve_log,
+            &client,
+            &base,
+            method,
+            path,
+            Some(&operator),
+            body.map(|b| b.to_string()),
+        )
+        .await;
+        assert_eq!(status, expected, "{path}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(says),
+            "{path}: {answer}"
+        );
+    }
+
     // The document lists exactly the routes served, each with its role.
     let admin = format!("Bearer {}", tokens[2].1);
     let (_, _, doc) = call(
@@ -268,7 +385,10 @@ async fn api_story(postgres: bool) {
     }
     let served_routes: BTreeSet<_> = ROUTES
         .iter()
-        .map(|(m, p, r)| ((*m).to_owned(), (*p).to_owned(), (*r).to_owned()))
+        .map(|(m, p, r)| {
+            let p = p.replace("{switched}", "{wave}");
+            ((*m).to_owned(), p, (*r).to_owned())
+        })
         .collect();
     assert_eq!(listed, served_routes);
 
@@ -364,10 +484,20 @@ async fn api_story(postgres: bool) {
     let count = |action: &str| actions.iter().filter(|(_, a)| a == action).count();
     assert_eq!(count("token.create"), 4, "{actions:?}");
     assert_eq!(count("token.revoke"), 2, "{actions:?}");
-    assert!(
-        actions.contains(&("operator-token".to_owned(), "deadletter.retry".to_owned())),
-        "{actions:?}"
-    );
+    for action in [
+        "deadletter.retry",
+        "wave.signed_off",
+        "gate.evaluated",
+        "wave.paused",
+        "wave.resumed",
+    ] {
+        assert!(
+            actions.contains(&("operator-token".to_owned(), action.to_owned())),
+            "{action}: {actions:?}"
+        );
+    }
+    // A pause or resume that changed nothing is not recorded.
+    assert_eq!(count("wave.paused"), 1, "{actions:?}");
     mv.expect(0, &["audit", "verify"]).await;
     store.close().await;
 }

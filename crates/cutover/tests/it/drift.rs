@@ -198,6 +198,20 @@ async fn drift_story(postgres: bool) {
     };
     assert!(status.contains("scheduled verify:"), "{status}");
     served.terminate().await;
+
+    // Its outcome is kept for the waves' `verify_clean` gate, tied to the plan it ran with.
+    let gates: serde_json::Value =
+        serde_json::from_str(&mv.expect(0, &["gates", "1", "--json"]).await).unwrap();
+    let verify = gates["waves"][0]["criteria"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "verify_clean")
+        .unwrap()
+        .clone();
+    assert_eq!(verify["values"]["by"], "schedule", "{verify}");
+    let digest = cutover_runtime::plan_digest(&std::fs::read_to_string(&plan).unwrap());
+    assert_eq!(verify["values"]["plan_digest"], digest, "{verify}");
 }
 
 /// Sets a `[sync]` key the generated plan does not write, after `verify_every`.

@@ -12,7 +12,8 @@
 //!
 //! Each run is kept in the store (run state `sync:reconcile`): when it ran, what it found, and
 //! how much of the previous run's drift is no longer there (repaired). `cutover sync status`
-//! shows it.
+//! shows it. Its outcome is also kept as the last verification's ([`LastVerify`]), which the
+//! `verify_clean` gate of a wave reads.
 //!
 //! Between these runs, the rolling re-check (`recheck`, `[sync] recheck_every`) compares the
 //! records changed lately by the same comparison and names its drift the same way
@@ -33,7 +34,7 @@ use tokio_util::sync::CancellationToken;
 use crate::error::EngineError;
 use crate::mapping::Mapping;
 use crate::sync::bridge::{BridgeHandle, SYNCED_KINDS};
-use crate::verify::VerifyReport;
+use crate::verify::{LastVerify, VerifiedBy, VerifyReport};
 
 /// The run-state key of the last scheduled verify's result.
 pub const RECONCILE_KEY: &str = "sync:reconcile";
@@ -92,7 +93,9 @@ pub async fn last(store: &dyn Store) -> Result<Option<Reconciled>, EngineError> 
 }
 
 /// Runs a full verify every `every` (the first one `every` after the start) until `shutdown`,
-/// naming what drifted to the bridge through `handle`. A run that fails is logged and kept.
+/// naming what drifted to the bridge through `handle`. A run that fails is logged and kept; a
+/// run that ends is also kept as the last verification, made with the plan of digest
+/// `plan_digest`.
 #[allow(clippy::too_many_arguments)]
 pub async fn run(
     store: Arc<dyn Store>,
@@ -102,6 +105,7 @@ pub async fn run(
     kinds: Vec<RecordKind>,
     handle: BridgeHandle,
     every: Duration,
+    plan_digest: String,
     shutdown: CancellationToken,
 ) {
     let mut kept = Reconciled::default();
@@ -121,6 +125,10 @@ pub async fn run(
         kept.at = Some(Utc::now());
         match verified {
             Ok(report) => {
+                let last = LastVerify::of(&report, &plan_digest, VerifiedBy::Schedule);
+                if let Err(e) = last.save(store.as_ref()).await {
+                    tracing::warn!(error = %e, "could not keep the scheduled verify's outcome for the gates");
+                }
                 let sides = handle.from_sides().to_vec();
                 let drift: BTreeSet<(Side, ChangeHint)> = drift_of(&report)
                     .into_iter()

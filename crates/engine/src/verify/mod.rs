@@ -38,10 +38,12 @@
 //! part and the links; `held` keeps the new side's records of a kind on disk; `compare`
 //! puts a linked pair side by side (through `forms` and [`crate::losses`]); `records` compares a
 //! few pairs read by id with the same comparison (the bridge's rolling re-check); `report` is
-//! what it found, and `summary` how a person reads it in a terminal.
+//! what it found, and `summary` how a person reads it in a terminal; `last` the outcome kept for
+//! the `verify_clean` gate.
 
 mod compare;
 mod held;
+mod last;
 mod readers;
 mod records;
 mod report;
@@ -50,6 +52,7 @@ mod summary;
 
 pub use crate::losses::Losses;
 pub use compare::{compare, compare_with, parent_of};
+pub use last::{LAST_VERIFY_KEY, LastVerify, VerifiedBy};
 pub use readers::Snapshot;
 pub use records::{Pair, PairsReport, Settled, verify_pairs};
 pub use report::{Different, Group, KindReport, Missing, Pages, VerifyReport};
