@@ -8,12 +8,16 @@
 //!   on a channel to the old or the new side.
 //! - [`drill`]: the record a rollback drill leaves for the `rollback_drill` gate, tied to the
 //!   plan file by its digest.
+//! - [`leader`]: which of several `cutover serve` processes on one store leads (a lease in
+//!   the store), and the leader-only work run while it does.
 //! - [`error`]: [`RuntimeError`].
 
 pub mod drill;
 pub mod error;
+pub mod leader;
 pub mod routing;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;
+pub use leader::{LeaderConfig, Role, SERVE_LEASE};
 pub use routing::{Route, RoutingState, WavePhase, WaveRouting};
