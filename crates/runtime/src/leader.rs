@@ -144,7 +144,10 @@ pub async fn lead(
                     }
                     previous => {
                         if previous.is_some() {
-                            tracing::warn!(token = lease.token, "The lease lapsed before it was renewed: this process's leader work restarts under a new token.");
+                            tracing::warn!(
+                                token = lease.token,
+                                "The lease lapsed before it was renewed: this process's leader work restarts under a new token."
+                            );
                             role.send_replace(Role::Follower);
                         }
                         tracing::info!(holder = %config.holder, token = lease.token, "This process leads: it runs the bridge and the other leader-only work.");
@@ -159,7 +162,9 @@ pub async fn lead(
             }
             Ok(Ok(None)) => {
                 if leading.take().is_some() {
-                    tracing::warn!("Another process took the lease: this one stops its leader work and follows.");
+                    tracing::warn!(
+                        "Another process took the lease: this one stops its leader work and follows."
+                    );
                     role.send_replace(Role::Follower);
                 }
                 announce_follower(store.as_ref(), &config, &mut seen_leader).await;
@@ -174,7 +179,9 @@ pub async fn lead(
         if let Some((_, deadline)) = leading
             && Instant::now() >= deadline
         {
-            tracing::error!("The lease could not be renewed in time: this process stops its leader work before another may take over.");
+            tracing::error!(
+                "The lease could not be renewed in time: this process stops its leader work before another may take over."
+            );
             leading = None;
             role.send_replace(Role::Follower);
         }
@@ -396,7 +403,10 @@ mod tests {
             role_tx.send_replace(Role::Leader { token: 2, since });
             tokio::time::sleep(Duration::from_millis(100)).await;
             assert_eq!(
-                (started.load(Ordering::SeqCst), running.load(Ordering::SeqCst)),
+                (
+                    started.load(Ordering::SeqCst),
+                    running.load(Ordering::SeqCst)
+                ),
                 (2, 1)
             );
             shutdown.cancel();

@@ -171,9 +171,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         shutdown.clone(),
     ));
     // Runs on this task (verify's future is not `Send` for a spawn).
-    let supervised = cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |stop| {
-        work.tasks(&stop)
-    });
+    let supervised =
+        cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |stop| work.tasks(&stop));
     tokio::pin!(supervised);
     // On a signal, the leader's work ends once `shutdown` is cancelled: it is waited for
     // before the lease goes, so two processes never run it at once.

@@ -78,7 +78,10 @@ async fn the_follower_takes_over_within_ten_seconds_of_the_leaders_death_on_post
     let lease = store.lease(SERVE_LEASE).await.unwrap().unwrap();
     assert!(held_by(&lease, &first), "{lease:?}");
     assert_eq!(lease.token, first_lease.token, "{lease:?}");
-    assert_eq!((leader_gauge(&first).await, leader_gauge(&second).await), (1, 0));
+    assert_eq!(
+        (leader_gauge(&first).await, leader_gauge(&second).await),
+        (1, 0)
+    );
     for served in [&first, &second] {
         let health = reqwest::get(format!("{}/healthz", served.url))
             .await
@@ -100,7 +103,10 @@ async fn the_follower_takes_over_within_ten_seconds_of_the_leaders_death_on_post
     let takeover = killed.elapsed();
     println!("failover: the follower held the lease {takeover:?} after the leader's SIGKILL");
     assert!(takeover <= TAKEOVER_LIMIT, "{takeover:?}");
-    assert!(taken.token > first_lease.token, "{taken:?} after {first_lease:?}");
+    assert!(
+        taken.token > first_lease.token,
+        "{taken:?} after {first_lease:?}"
+    );
     for traffic in [before_kill, after_kill] {
         let done = tokio::time::timeout(Duration::from_secs(300), traffic.wait_with_output())
             .await
@@ -118,7 +124,11 @@ async fn the_follower_takes_over_within_ten_seconds_of_the_leaders_death_on_post
     mv.expect(0, &["sync", "drain", "--timeout", "180s"]).await;
     let status: Value =
         serde_json::from_str(mv.expect(0, &["sync", "status", "--json"]).await.trim()).unwrap();
-    assert_eq!(status["leader"]["holder"], taken.holder.as_str(), "{status:#}");
+    assert_eq!(
+        status["leader"]["holder"],
+        taken.holder.as_str(),
+        "{status:#}"
+    );
     assert_eq!(status["leader"]["expired"], false, "{status:#}");
     let text = mv.expect(0, &["sync", "status"]).await;
     assert!(
@@ -158,7 +168,10 @@ async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
     let second = mv.serve(1).await;
     // Long enough for the second to try the lease several times.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!((leader_gauge(&first).await, leader_gauge(&second).await), (1, 0));
+    assert_eq!(
+        (leader_gauge(&first).await, leader_gauge(&second).await),
+        (1, 0)
+    );
     let said = read(&second.log);
     assert!(
         said.contains("Run one serve per SQLite file"),

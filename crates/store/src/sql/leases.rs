@@ -42,8 +42,7 @@ const PUT_HINT: &str =
 const PENDING_HINTS: &str = "SELECT id, side, kind, record_id FROM webhook_hints \
      WHERE side = $1 ORDER BY id LIMIT $2";
 
-const DROP_HINTS: &str =
-    "DELETE FROM webhook_hints WHERE side = $1 AND id <= $2 RETURNING id";
+const DROP_HINTS: &str = "DELETE FROM webhook_hints WHERE side = $1 AND id <= $2 RETURNING id";
 
 impl<DB> SqlStore<DB>
 where
@@ -154,7 +153,11 @@ where
         rows.into_iter().map(StoredHint::try_from).collect()
     }
 
-    pub(crate) async fn drop_hints_sql(&self, side: Side, up_to: HintId) -> Result<u64, StoreError> {
+    pub(crate) async fn drop_hints_sql(
+        &self,
+        side: Side,
+        up_to: HintId,
+    ) -> Result<u64, StoreError> {
         let mut tx = self.begin_sql().await?;
         let dropped = sqlx::query_scalar::<DB, i64>(DROP_HINTS)
             .bind(side.as_str())

@@ -43,10 +43,19 @@ async fn a_lease_has_one_holder_until_it_lapses_or_is_released(t: TestStore) {
     assert!(b.since >= a.since);
     assert_eq!(store.try_lease("serve", "a", TTL).await.unwrap(), None);
     let read = store.lease("serve").await.unwrap().unwrap();
-    assert_eq!((read.holder.as_str(), read.token, read.expired), ("b", 2, false));
+    assert_eq!(
+        (read.holder.as_str(), read.token, read.expired),
+        ("b", 2, false)
+    );
     // A lease that lapses by time is free too.
     let short = Duration::from_millis(300);
-    assert!(store.try_lease("lapse", "a", short).await.unwrap().is_some());
+    assert!(
+        store
+            .try_lease("lapse", "a", short)
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert_eq!(store.try_lease("lapse", "b", short).await.unwrap(), None);
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert!(store.lease("lapse").await.unwrap().unwrap().expired);
@@ -78,7 +87,12 @@ async fn holders_racing_for_a_free_lease_get_one_winner(t: TestStore) {
         assert_eq!(winner.token, round + 1);
         let read = t.store.lease("serve").await.unwrap().unwrap();
         assert_eq!(read.holder, winner.holder);
-        assert!(t.store.release_lease("serve", &winner.holder).await.unwrap());
+        assert!(
+            t.store
+                .release_lease("serve", &winner.holder)
+                .await
+                .unwrap()
+        );
     }
 }
 
@@ -100,7 +114,10 @@ async fn hints_are_kept_per_side_in_order_until_dropped(t: TestStore) {
     store
         .put_hints(
             Side::Old,
-            &[(RecordKind::Ticket, id("7")), (RecordKind::Contact, id("8"))],
+            &[
+                (RecordKind::Ticket, id("7")),
+                (RecordKind::Contact, id("8")),
+            ],
         )
         .await
         .unwrap();
@@ -114,7 +131,10 @@ async fn hints_are_kept_per_side_in_order_until_dropped(t: TestStore) {
         .unwrap();
     let old = store.pending_hints(Side::Old, 2).await.unwrap();
     let read: Vec<_> = old.iter().map(|h| (h.kind, h.record_id.as_str())).collect();
-    assert_eq!(read, [(RecordKind::Ticket, "7"), (RecordKind::Contact, "8")]);
+    assert_eq!(
+        read,
+        [(RecordKind::Ticket, "7"), (RecordKind::Contact, "8")]
+    );
     assert!(old.iter().all(|h| h.side == Side::Old));
     // Dropping up to the last read leaves the rest, and the other side's.
     assert_eq!(store.drop_hints(Side::Old, old[1].id).await.unwrap(), 2);
