@@ -470,7 +470,7 @@ fn poll_every_second(plan: &Path) {
     set_poll_every(plan, "60s", "1s");
 }
 
-fn set_poll_every(plan: &Path, was: &str, every: &str) {
+pub(crate) fn set_poll_every(plan: &Path, was: &str, every: &str) {
     let text = std::fs::read_to_string(plan).unwrap();
     let edited = text.replace(
         &format!("poll_every = \"{was}\""),

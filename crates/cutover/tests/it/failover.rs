@@ -157,9 +157,70 @@ async fn the_follower_takes_over_within_ten_seconds_of_the_leaders_death_on_post
     store.close().await;
 }
 
+/// Opens a ticket on the old (Zendesk) side as an agent other than the token's owner, whose
+/// changes call the bridge's webhook (the owner's are the bridge's own, which do not).
+async fn open_ticket_as_agent(mv: &Bridge, subject: &str) {
+    let client = reqwest::Client::new();
+    let users: Value = client
+        .get(format!("{}/api/v2/users.json?role[]=agent&per_page=100", mv.old.url()))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let agent = users["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["active"] != false && u["email"] != "admin@example.com")
+        .unwrap_or_else(|| panic!("no agent: {users}"))["email"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let opened = client
+        .post(format!("{}/api/v2/tickets.json", mv.old.url()))
+        .basic_auth(format!("{agent}/token"), Some("sim-token"))
+        .json(&serde_json::json!({ "ticket": {
+            "subject": subject,
+            "comment": { "body": "Told to the follower only." },
+            "requester": { "name": "Hint Customer", "email": "hint.customer@example.com" }
+        }}))
+        .send()
+        .await
+        .unwrap();
+    assert!(opened.status().is_success(), "{}", opened.text().await.unwrap());
+}
+
+/// The subjects of the new (Freshdesk) side's tickets.
+async fn new_subjects(mv: &Bridge) -> Vec<String> {
+    let tickets: Value = reqwest::Client::new()
+        .get(format!(
+            "{}/api/v2/tickets?per_page=100&updated_since=2000-01-01T00:00:00Z",
+            mv.new.url()
+        ))
+        .basic_auth("sim-token", Some("X"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["subject"].as_str().map(str::to_owned))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
     let mv = Bridge::backfilled_with(false, 2).await;
+    // Polling once a minute: within this test a change reaches the other side only through a
+    // webhook delivery (Zendesk's feed also shows it only a minute late).
+    crate::bridge::set_poll_every(&mv.dir.path().join("cutover.toml"), "1s", "60s");
     let store = cutover_store::open(&mv.store.parse().unwrap())
         .await
         .unwrap();
@@ -168,10 +229,7 @@ async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
     let second = mv.serve(1).await;
     // Long enough for the second to try the lease several times.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(
-        (leader_gauge(&first).await, leader_gauge(&second).await),
-        (1, 0)
-    );
+    assert_eq!((leader_gauge(&first).await, leader_gauge(&second).await), (1, 0));
     let said = read(&second.log);
     assert!(
         said.contains("Run one serve per SQLite file"),
@@ -181,6 +239,32 @@ async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
         !said.contains("This process leads"),
         "the second serve led:\n{said}"
     );
+
+    // A delivery to the follower reaches the leader's bridge through the store.
+    mv.expect(0, &["sync", "setup", "--endpoint", &second.url])
+        .await;
+    const SUBJECT: &str = "Delivered to the follower";
+    open_ticket_as_agent(&mv, SUBJECT).await;
+    let started = Instant::now();
+    while !new_subjects(&mv).await.iter().any(|s| s == SUBJECT) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "a delivery to the follower was not carried:\n--- leader\n{}\n--- follower\n{}",
+            read(&first.log),
+            read(&second.log)
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    println!("a delivery to the follower carried by the leader in {:?}", started.elapsed());
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        store
+            .pending_hints(cutover_model::Side::Old, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
     // The first stops cleanly: the second leads at once (no lapse to wait for).
     let stopped = Instant::now();
     first.terminate().await;
