@@ -5,9 +5,9 @@ use cutover_store::StoreError;
 /// Something the runtime could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The store failed.
+    /// The store failed (boxed: a store error is large, and most results here are not one).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The routing state in the store is not what this version of cutover writes.
     #[error(
         "the routing state in the store cannot be read ({0}); was it written by another version of cutover?"
@@ -18,4 +18,10 @@ pub enum RuntimeError {
         "the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)"
     )]
     NoSuchWave(String),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }

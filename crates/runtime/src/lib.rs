@@ -10,7 +10,7 @@
 //!   plan file by its digest.
 //! - [`leader`]: which of several `cutover serve` processes on one store leads (a lease in
 //!   the store), and the leader-only work run while it does.
-//! - [`error`]: [`RuntimeError`].
+//! - [`error`]: the runtime's errors, [`RuntimeError`].
 
 pub mod drill;
 pub mod error;

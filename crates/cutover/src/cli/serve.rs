@@ -248,7 +248,7 @@ impl LeaderWork {
             local(cutover_engine::sync::recheck::run(
                 self.rechecker.clone(),
                 self.bridge.handle(),
-                self.recheck_config.clone(),
+                self.recheck_config,
                 stop.clone(),
             )),
         ]

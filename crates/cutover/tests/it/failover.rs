@@ -162,7 +162,10 @@ async fn the_follower_takes_over_within_ten_seconds_of_the_leaders_death_on_post
 async fn open_ticket_as_agent(mv: &Bridge, subject: &str) {
     let client = reqwest::Client::new();
     let users: Value = client
-        .get(format!("{}/api/v2/users.json?role[]=agent&per_page=100", mv.old.url()))
+        .get(format!(
+            "{}/api/v2/users.json?role[]=agent&per_page=100",
+            mv.old.url()
+        ))
         .basic_auth("admin@example.com/token", Some("sim-token"))
         .send()
         .await
@@ -190,7 +193,11 @@ async fn open_ticket_as_agent(mv: &Bridge, subject: &str) {
         .send()
         .await
         .unwrap();
-    assert!(opened.status().is_success(), "{}", opened.text().await.unwrap());
+    assert!(
+        opened.status().is_success(),
+        "{}",
+        opened.text().await.unwrap()
+    );
 }
 
 /// The subjects of the new (Freshdesk) side's tickets.
@@ -229,7 +236,10 @@ async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
     let second = mv.serve(1).await;
     // Long enough for the second to try the lease several times.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!((leader_gauge(&first).await, leader_gauge(&second).await), (1, 0));
+    assert_eq!(
+        (leader_gauge(&first).await, leader_gauge(&second).await),
+        (1, 0)
+    );
     let said = read(&second.log);
     assert!(
         said.contains("Run one serve per SQLite file"),
@@ -255,7 +265,10 @@ async fn a_second_serve_on_one_sqlite_file_runs_no_second_bridge() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    println!("a delivery to the follower carried by the leader in {:?}", started.elapsed());
+    println!(
+        "a delivery to the follower carried by the leader in {:?}",
+        started.elapsed()
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(
         store
