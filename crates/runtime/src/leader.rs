@@ -75,6 +75,14 @@ impl Role {
     pub fn is_leader(&self) -> bool {
         matches!(self, Role::Leader { .. })
     }
+
+    /// The fencing token of this process's tenure, while it leads.
+    pub fn token(&self) -> Option<i64> {
+        match self {
+            Role::Leader { token, .. } => Some(*token),
+            Role::Follower => None,
+        }
+    }
 }
 
 /// A holder id for this process: host name, process id and a random nonce (two processes on
@@ -246,9 +254,9 @@ where
     use futures::StreamExt as _;
     loop {
         // Wait to lead.
-        loop {
-            if role.borrow_and_update().is_leader() {
-                break;
+        let tenure = loop {
+            if let Some(token) = role.borrow_and_update().token() {
+                break token;
             }
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
@@ -258,7 +266,7 @@ where
                     }
                 }
             }
-        }
+        };
         let stop = shutdown.child_token();
         let mut work: futures::stream::FuturesUnordered<_> =
             start(stop.clone()).into_iter().collect();
@@ -275,7 +283,9 @@ where
                     }
                 },
                 changed = role.changed(), if !stop.is_cancelled() => {
-                    if changed.is_err() || !role.borrow_and_update().is_leader() {
+                    // Another tenure (the lease lapsed and was taken again) is a loss too:
+                    // another process may have led in between.
+                    if changed.is_err() || role.borrow_and_update().token() != Some(tenure) {
                         tracing::warn!("No longer the leader: stopping the leader-only work.");
                         stop.cancel();
                     }
@@ -289,7 +299,7 @@ where
             return Ok(());
         }
         // The work ended on its own while leading: it starts again only with a new tenure.
-        while !stop.is_cancelled() && role.borrow_and_update().is_leader() {
+        while !stop.is_cancelled() && role.borrow_and_update().token() == Some(tenure) {
             tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 changed = role.changed() => {
@@ -370,6 +380,26 @@ mod tests {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_leader_that_cannot_renew_steps_down_before_its_lease_lapses() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = cutover_store::StoreUrl::sqlite(dir.path().join("cutover.db"));
+        let store = cutover_store::open(&url).await.unwrap();
+        let watcher = cutover_store::open(&url).await.unwrap();
+        let (tx, mut rx) = watch::channel(Role::Follower);
+        let stop = CancellationToken::new();
+        let running = tokio::spawn(lead(store.clone(), quick("a"), tx, stop.clone()));
+        wait_for(&mut rx, true, Duration::from_secs(2)).await;
+        // The store goes away under the leader: no renewal can succeed.
+        store.close().await;
+        wait_for(&mut rx, false, Duration::from_secs(2)).await;
+        // It stepped down while its lease still held: nobody else could have led yet.
+        let lease = watcher.lease(SERVE_LEASE).await.unwrap().unwrap();
+        assert!(!lease.expired, "{lease:?}");
+        stop.cancel();
+        running.await.unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn leader_work_runs_only_while_leading() {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let (role_tx, role_rx) = watch::channel(Role::Follower);
@@ -406,6 +436,16 @@ mod tests {
                     running.load(Ordering::SeqCst)
                 ),
                 (2, 1)
+            );
+            // A new tenure without a follower's turn seen in between: the work restarts.
+            role_tx.send_replace(Role::Leader { token: 3, since });
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            assert_eq!(
+                (
+                    started.load(Ordering::SeqCst),
+                    running.load(Ordering::SeqCst)
+                ),
+                (3, 1)
             );
             shutdown.cancel();
         };
