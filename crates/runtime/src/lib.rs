@@ -11,16 +11,20 @@
 //! - [`gates`]: a wave's go/no-go gates evaluated against the store ([`GateReport`]), the
 //!   sign-offs of `cutover go`, and [`gates::require`], which a start asks.
 //! - [`pause`]: `cutover wave pause` and `resume`.
+//! - [`leader`]: which of several `cutover serve` processes on one store leads (a lease in
+//!   the store), and the leader-only work run while it does.
 //! - [`error`]: the runtime's errors, [`RuntimeError`].
 
 pub mod drill;
 pub mod error;
 pub mod gates;
+pub mod leader;
 pub mod pause;
 pub mod routing;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;
 pub use gates::{Criterion, GateReport, SignOff, SignOffs, require};
+pub use leader::{LeaderConfig, Role, SERVE_LEASE};
 pub use pause::PhaseChange;
 pub use routing::{Route, RoutingState, WavePhase, WaveRouting};

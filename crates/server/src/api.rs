@@ -122,6 +122,13 @@ pub const ROUTES: &[ApiRoute] = &[
     },
     ApiRoute {
         method: Method::GET,
+        path: "/api/v1/leader",
+        role: ApiRole::Viewer,
+        summary: "Which `cutover serve` leads (runs the bridge): this process's role and holder id, and the lease as the store holds it.",
+        schema: "Leader",
+    },
+    ApiRoute {
+        method: Method::GET,
         path: "/api/v1/conflicts",
         role: ApiRole::Viewer,
         summary: "Conflicts the bridge resolved, oldest first, a page at a time (`after`, `limit`).",
@@ -174,6 +181,7 @@ fn handler(path: &str) -> MethodRouter<AppState> {
         "/api/v1/waves/{wave}/pause" => post(wave_pause),
         "/api/v1/waves/{wave}/resume" => post(wave_resume),
         "/api/v1/sync/status" => get(sync_status),
+        "/api/v1/leader" => get(crate::leader::get_leader),
         "/api/v1/conflicts" => get(conflicts),
         "/api/v1/conflicts/{id}" => get(conflict),
         "/api/v1/deadletters" => get(dead_letters),

@@ -10,10 +10,12 @@
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
 //! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.
+//! - [`leader`]: `GET /api/v1/leader`, which of several `cutover serve` processes leads.
 //! - [`openapi`]: the OpenAPI document of the API, built from the same route table.
 
 pub mod api;
 pub mod hooks;
+pub mod leader;
 pub mod metrics;
 pub mod openapi;
 
@@ -31,6 +33,9 @@ pub struct AppState {
     pub bridge: BridgeHandle,
     /// The store, the plan's waves and the dead-letter appliers, for `/api/v1/`.
     pub api: api::ApiState,
+    /// Whether this process leads (runs the bridge) or follows, for `/api/v1/leader` and
+    /// `/metrics`.
+    pub leader: leader::LeaderView,
 }
 
 /// Every route of `cutover serve`.

@@ -12,6 +12,7 @@
 //! - `cutover_sync_recheck_drift_total`: records it found differing or missing, each once
 //!   until repaired (named to the bridge to read again).
 //! - `cutover_sync_recheck_repaired_total`: records it found drifting, then equal again.
+//! - `cutover_leader`: 1 while this process leads (runs the bridge), 0 while it follows.
 
 use std::fmt::Write as _;
 
@@ -122,5 +123,11 @@ pub fn text(state: &AppState) -> String {
         let _ = writeln!(out, "# TYPE {name} counter");
         let _ = writeln!(out, "{name} {value}");
     }
+    let _ = writeln!(
+        out,
+        "# HELP cutover_leader 1 while this process leads (runs the bridge), 0 while it follows."
+    );
+    let _ = writeln!(out, "# TYPE cutover_leader gauge");
+    let _ = writeln!(out, "cutover_leader {}", u8::from(state.leader.is_leader()));
     out
 }

@@ -260,6 +260,22 @@ fn schemas() -> Value {
                 "scheduled_verify": { "type": ["object", "null"], "description": "The scheduled verify's last run; null before the first." }
             }
         },
+        "Leader": {
+            "type": "object", "required": ["role", "holder", "since", "token", "lease"],
+            "properties": {
+                "role": { "type": "string", "enum": ["leader", "follower"], "description": "This process's role: the leader runs the bridge, a follower serves HTTP and takes over when the leader stops." },
+                "holder": { "type": "string", "description": "This process's holder id (host/pid/nonce)." },
+                "since": { "type": ["string", "null"], "format": "date-time", "description": "When this process started leading; null for a follower." },
+                "token": { "type": ["integer", "null"], "description": "The fencing token of this process's tenure; null for a follower." },
+                "lease": { "type": ["object", "null"], "description": "The lease as the store holds it; null before any process led.",
+                    "required": ["holder", "token", "since", "renewed_at", "expires_at", "expired"],
+                    "properties": {
+                        "holder": { "type": "string" }, "token": { "type": "integer" },
+                        "since": time, "renewed_at": time, "expires_at": time,
+                        "expired": { "type": "boolean" }
+                    } }
+            }
+        },
         "Conflicts": {
             "type": "object", "required": ["conflicts", "next_after"],
             "properties": {

@@ -8,6 +8,8 @@
 //!   transaction ([`StoreTx`]) that writes the work it covers.
 //! - **Outbox**, **dead letters**, an append-only **hash-chained audit log**, and **run state**.
 //! - **API tokens**: name, role and SHA-256 hash of each control-plane API token.
+//! - **Leases**: which `cutover serve` leads, timed by the database's clock, with a fencing
+//!   token; and the webhook hints a process that does not lead keeps for the one that does.
 //!
 //! [`open`] picks the implementation from a [`StoreUrl`], whose `Debug` and `Display` never show
 //! a password; neither does any [`StoreError`].
@@ -15,7 +17,7 @@
 //! Layout:
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
-//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`]: what is kept,
+//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
@@ -27,6 +29,7 @@ pub mod conflicts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
+pub mod leases;
 pub mod links;
 pub mod outbox;
 pub mod store;
@@ -43,6 +46,7 @@ pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
+pub use leases::{HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
 pub use store::{Batch, Store, StoreTx};

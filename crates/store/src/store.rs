@@ -14,6 +14,7 @@ use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
+use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
 use crate::tokens::{ApiToken, NewApiToken, TokenHash};
@@ -179,6 +180,38 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// The live (unrevoked) token with this hash, its last use set to now (written at most once
     /// a minute per token).
     async fn use_api_token(&self, hash: &TokenHash) -> Result<Option<ApiToken>, StoreError>;
+
+    /// Takes the lease `name` for `holder` when it is free or lapsed, or renews it when
+    /// `holder` holds it, for `ttl` from now by the database's clock. Answers the lease held
+    /// (its token raised when the holder changed or the lease had lapsed), or `None` when
+    /// another holder's lease is live. Atomic: of callers racing for a free lease, one wins.
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StoreError>;
+
+    /// Lets `holder`'s live lease lapse now, so another may take it at once. Returns whether
+    /// it held one.
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StoreError>;
+
+    /// The lease `name` as it stands (lapsed or not), if it was ever taken.
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError>;
+
+    /// Keeps the records a webhook delivery from `side` named, for the process that runs the
+    /// bridge (when this one does not).
+    async fn put_hints(
+        &self,
+        side: Side,
+        hints: &[(RecordKind, PlatformId)],
+    ) -> Result<(), StoreError>;
+
+    /// The oldest kept hints of `side`, at most `limit`, in the order they were kept.
+    async fn pending_hints(&self, side: Side, limit: u32) -> Result<Vec<StoredHint>, StoreError>;
+
+    /// Removes the kept hints of `side` up to `up_to` (once they are read). Returns how many.
+    async fn drop_hints(&self, side: Side, up_to: HintId) -> Result<u64, StoreError>;
 
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);

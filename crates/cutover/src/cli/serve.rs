@@ -3,16 +3,29 @@
 //! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
 //! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
 //! SIGTERM.
+//!
+//! Several `cutover serve` processes may share one store (PostgreSQL): every one serves HTTP,
+//! and the one holding the lease (`cutover_runtime::leader`) runs the leader-only work, which
+//! [`LeaderWork::tasks`] builds (one line per task), started when the lease is won and stopped
+//! at once when it is lost. A webhook a follower accepts is kept in the store for the leader. A
+//! clean stop releases the lease, so another process takes over at once.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use clap::Args;
-use cutover_connect::WebhookSecret;
+use cutover_connect::{Connector, RateBudget, WebhookSecret};
 use cutover_engine::sync::{Bridge, BridgeOptions};
 use cutover_model::Side;
+use cutover_runtime::{LeaderConfig, Role};
 use cutover_server::AppState;
 use cutover_server::api::ApiState;
+use cutover_server::leader::LeaderView;
+use cutover_store::Store;
+use futures::future::LocalBoxFuture;
 use serde_json::{Value, json};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use super::backfill::Setup;
@@ -71,36 +84,9 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     }
     let options = BridgeOptions::from_plan(&setup.plan);
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
-    // The bridge writes new tickets into the new account too: the types the plan creates first.
-    cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
-        .await
-        .context("adding the ticket types and brands the plan creates")?;
-    // Live work first: the bridge claims its part of each platform's budget in the store, and a
-    // backfill or verify run beside it leaves that part alone.
-    let claims = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
-    let claim_store = setup.store.clone();
-    // The scheduled verify reads through connectors of its own, which leave the bridge its claim.
+    // The scheduled verify and the rolling re-check read through connectors of their own,
+    // which leave the bridge its claim on each platform's budget.
     let (verify_old, verify_new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
-    let verify_budgets = vec![
-        (Side::Old, verify_old.budget()),
-        (Side::New, verify_new.budget()),
-    ];
-    let verify_store = setup.store.clone();
-    let verify_mapping = mapping.clone();
-    // The rolling re-check reads through the scheduled verify's connectors: they leave the
-    // bridge its claim too.
-    let rechecker = cutover_engine::sync::recheck::Rechecker {
-        store: setup.store.clone(),
-        old: verify_old.clone(),
-        new: verify_new.clone(),
-        mapping: mapping.clone(),
-        copied: setup.plan.copy.kinds.clone(),
-    };
-    let recheck_config = cutover_engine::sync::recheck::RecheckConfig {
-        every: setup.plan.sync.recheck_every.get(),
-        window: setup.plan.sync.recheck_window.get(),
-        limit: cutover_engine::sync::recheck::DEFAULT_LIMIT,
-    };
     // The API retries a dead letter with the applier of the side it was read from.
     let mut retry = std::collections::BTreeMap::new();
     for (from, source, target) in [(Side::Old, &old, &new), (Side::New, &new, &old)] {
@@ -121,79 +107,201 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         waves: waves_json(&setup.plan),
         retry,
     };
-    let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
+    let store = setup.store.clone();
+    let bridge = Arc::new(Bridge::new(
+        setup.store.clone(),
+        old.clone(),
+        new.clone(),
+        mapping.clone(),
+        secret,
+        options,
+    ));
+    let work = LeaderWork {
+        store: setup.store.clone(),
+        bridge: bridge.clone(),
+        new: new.clone(),
+        claims: vec![(Side::Old, old.budget()), (Side::New, new.budget())],
+        verify_budgets: vec![
+            (Side::Old, verify_old.budget()),
+            (Side::New, verify_new.budget()),
+        ],
+        rechecker: cutover_engine::sync::recheck::Rechecker {
+            store: setup.store.clone(),
+            old: verify_old.clone(),
+            new: verify_new.clone(),
+            mapping: mapping.clone(),
+            copied: setup.plan.copy.kinds.clone(),
+        },
+        recheck_config: cutover_engine::sync::recheck::RecheckConfig {
+            every: setup.plan.sync.recheck_every.get(),
+            window: setup.plan.sync.recheck_window.get(),
+            limit: cutover_engine::sync::recheck::DEFAULT_LIMIT,
+        },
+        verify_old,
+        verify_new,
+        mapping,
+        kinds: setup.plan.copy.kinds.clone(),
+        verify_every: setup.plan.sync.verify_every.get(),
+        plan_digest: plan_digest.clone(),
+    };
+    // Leadership: of the `cutover serve` processes on this store, the one holding the lease
+    // runs the leader's work; every one serves HTTP.
+    let leading = LeaderConfig::new(cutover_runtime::leader::holder_id());
+    let (role_tx, role_rx) = watch::channel(Role::Follower);
     let state = AppState {
         bridge: bridge.handle(),
         api,
+        leader: LeaderView {
+            lease: leading.name.clone(),
+            holder: leading.holder.clone(),
+            role: role_rx.clone(),
+        },
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| fail(Class::Config, format!("listen on {}: {e}", args.listen)))?;
     let local = listener.local_addr()?;
     println!("cutover serve listening on http://{local}");
+    tracing::info!(holder = %leading.holder, "Serving; the leader among the cutover serve processes on this store runs the bridge.");
     let shutdown = CancellationToken::new();
     let server_shutdown = shutdown.clone();
     let server = tokio::spawn(cutover_server::run(listener, state, async move {
         server_shutdown.cancelled().await;
     }));
-    let claimer = tokio::spawn(cutover_engine::live::claim(
-        claim_store,
-        claims,
-        cutover_engine::live::LiveConfig::default(),
+    let leadership = tokio::spawn(cutover_runtime::leader::lead(
+        store.clone(),
+        leading.clone(),
+        role_tx,
         shutdown.clone(),
     ));
-    let follower = tokio::spawn(cutover_engine::live::follow(
-        verify_store.clone(),
-        verify_budgets,
-        cutover_engine::live::LiveConfig::default(),
-        shutdown.clone(),
-    ));
-    // Run on this task beside the others (verify's future is not `Send` for a spawn).
-    let reconciler = cutover_engine::sync::reconcile::run(
-        verify_store,
-        verify_old,
-        verify_new,
-        verify_mapping,
-        setup.plan.copy.kinds.clone(),
-        bridge.handle(),
-        setup.plan.sync.verify_every.get(),
-        plan_digest.clone(),
-        shutdown.clone(),
-    );
-    let rechecking = cutover_engine::sync::recheck::run(
-        rechecker,
-        bridge.handle(),
-        recheck_config,
-        shutdown.clone(),
-    );
-    let bridge_shutdown = shutdown.clone();
-    let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
-    let stopping = async {
-        tokio::select! {
-            () = stop_signal() => {
-                tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
-                shutdown.cancel();
-                (&mut bridge_task).await
-            }
-            result = &mut bridge_task => {
-                shutdown.cancel();
-                result
-            }
+    // Runs on this task (verify's future is not `Send` for a spawn).
+    let supervised =
+        cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |stop| work.tasks(&stop));
+    tokio::pin!(supervised);
+    // On a signal, the leader's work ends once `shutdown` is cancelled: it is waited for
+    // before the lease goes, so two processes never run it at once.
+    let result = tokio::select! {
+        () = stop_signal() => {
+            tracing::info!("Stopping: the page in flight is committed or read again on the next start.");
+            shutdown.cancel();
+            (&mut supervised).await
+        }
+        result = &mut supervised => {
+            shutdown.cancel();
+            result
         }
     };
-    // The scheduled verify and the rolling re-check end when `shutdown` is cancelled.
-    let (result, (), ()) = tokio::join!(stopping, reconciler, rechecking);
+    let _ = leadership.await;
+    cutover_runtime::leader::release(store.as_ref(), &leading).await;
     let _ = server.await;
-    let _ = claimer.await;
-    let _ = follower.await;
-    match result {
-        Ok(Ok(())) => Ok(Outcome::Clean),
-        Ok(Err(e)) => Err(e.into()),
-        Err(e) => Err(fail(
-            Class::Internal,
-            format!("the bridge task failed: {e}"),
-        )),
+    result.map(|()| Outcome::Clean)
+}
+
+/// A task only the leader runs: it ends when its stop token is cancelled (the lease lost, or
+/// the process stopping); an error ends `cutover serve`.
+type LeaderTask = LocalBoxFuture<'static, anyhow::Result<()>>;
+
+/// Everything the leader-only work is built from, once per tenure.
+struct LeaderWork {
+    store: Arc<dyn Store>,
+    bridge: Arc<Bridge>,
+    new: Arc<dyn Connector>,
+    claims: Vec<(Side, Arc<RateBudget>)>,
+    verify_budgets: Vec<(Side, Arc<RateBudget>)>,
+    rechecker: cutover_engine::sync::recheck::Rechecker,
+    recheck_config: cutover_engine::sync::recheck::RecheckConfig,
+    verify_old: Arc<dyn Connector>,
+    verify_new: Arc<dyn Connector>,
+    mapping: cutover_engine::Mapping,
+    kinds: Vec<cutover_model::RecordKind>,
+    verify_every: std::time::Duration,
+    /// The plan file's digest, kept with each scheduled verification for the gates.
+    plan_digest: String,
+}
+
+impl LeaderWork {
+    /// The leader-only tasks of one tenure, each stopped by `stop`. A helper that only the
+    /// leader may run (a switch driver, a gateway worker) adds its line here.
+    fn tasks(&self, stop: &CancellationToken) -> Vec<LeaderTask> {
+        vec![
+            self.bridge_task(stop),
+            // Live work first: the bridge claims its part of each platform's budget in the
+            // store, and a backfill or verify run beside it leaves that part alone.
+            spawned(cutover_engine::live::claim(
+                self.store.clone(),
+                self.claims.clone(),
+                cutover_engine::live::LiveConfig::default(),
+                stop.clone(),
+            )),
+            spawned(cutover_engine::live::follow(
+                self.store.clone(),
+                self.verify_budgets.clone(),
+                cutover_engine::live::LiveConfig::default(),
+                stop.clone(),
+            )),
+            // The scheduled verify, whose drift the bridge repairs.
+            local(cutover_engine::sync::reconcile::run(
+                self.store.clone(),
+                self.verify_old.clone(),
+                self.verify_new.clone(),
+                self.mapping.clone(),
+                self.kinds.clone(),
+                self.bridge.handle(),
+                self.verify_every,
+                self.plan_digest.clone(),
+                stop.clone(),
+            )),
+            // The rolling re-check of the records changed lately.
+            local(cutover_engine::sync::recheck::run(
+                self.rechecker.clone(),
+                self.bridge.handle(),
+                self.recheck_config,
+                stop.clone(),
+            )),
+        ]
     }
+
+    /// The bridge, on a task of its own; its error ends `cutover serve`.
+    fn bridge_task(&self, stop: &CancellationToken) -> LeaderTask {
+        let (bridge, stop) = (self.bridge.clone(), stop.clone());
+        let (new, mapping) = (self.new.clone(), self.mapping.clone());
+        let running = tokio::spawn(async move {
+            // The bridge writes new tickets into the new account too: the types the plan
+            // creates first (by the leader alone, so two processes never race to add one).
+            cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
+                .await
+                .context("adding the ticket types and brands the plan creates")?;
+            bridge.run_until(&stop).await?;
+            Ok::<_, anyhow::Error>(())
+        });
+        Box::pin(async move {
+            match running.await {
+                Ok(result) => result,
+                Err(e) => Err(fail(
+                    Class::Internal,
+                    format!("the bridge task failed: {e}"),
+                )),
+            }
+        })
+    }
+}
+
+/// A leader task that runs on a task of its own.
+fn spawned(work: impl Future<Output = ()> + Send + 'static) -> LeaderTask {
+    let running = tokio::spawn(work);
+    Box::pin(async move {
+        running
+            .await
+            .map_err(|e| fail(Class::Internal, format!("a leader task failed: {e}")))
+    })
+}
+
+/// A leader task that runs on `cutover serve`'s own task (its future is not `Send`).
+fn local(work: impl Future<Output = ()> + 'static) -> LeaderTask {
+    Box::pin(async move {
+        work.await;
+        Ok(())
+    })
 }
 
 /// The plan's waves as `GET /api/v1/waves` shows them: as the plan says, gates included (the

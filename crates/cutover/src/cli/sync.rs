@@ -145,15 +145,32 @@ async fn status(ctx: &Context, args: StatusArgs) -> anyhow::Result<Outcome> {
     let reconciled = sync::reconcile::last(store.as_ref()).await?;
     let rechecked = sync::recheck::last(store.as_ref()).await?;
     let quiet = quiet_checks(ctx).await;
+    let lease = store.lease(cutover_runtime::SERVE_LEASE).await?;
     if args.json {
         let all = serde_json::json!({
             "directions": statuses,
             "recheck": rechecked,
             "scheduled_verify": reconciled,
             "quiet": quiet,
+            "leader": lease.as_ref().map(cutover_server::leader::lease_json),
         });
         println!("{}", serde_json::to_string(&all)?);
         return Ok(Outcome::Clean);
+    }
+    match &lease {
+        None => println!("Leader: none yet (no `cutover serve` has run on this store)."),
+        Some(lease) if lease.expired => println!(
+            "Leader: none (the lease of {} lapsed at {}; a `cutover serve` takes it within seconds).",
+            lease.holder,
+            lease.expires_at.to_rfc3339()
+        ),
+        Some(lease) => println!(
+            "Leader: {} since {} (token {}, renewed until {}).",
+            lease.holder,
+            lease.since.to_rfc3339(),
+            lease.token,
+            lease.expires_at.to_rfc3339()
+        ),
     }
     if statuses.is_empty() {
         println!("No bridge status yet: `cutover serve` has not finished a pass.");

@@ -21,7 +21,7 @@ type Bridge = crate::bridge::Bridge<cutover_sim::zendesk::App, cutover_sim::fres
 const ROLES: [&str; 3] = ["viewer", "operator", "admin"];
 
 /// Every route the API serves: method, path template, lowest role.
-const ROUTES: [(&str, &str, &str); 13] = [
+const ROUTES: [(&str, &str, &str); 14] = [
     ("GET", "/api/v1/openapi.json", "viewer"),
     ("GET", "/api/v1/waves", "viewer"),
     ("GET", "/api/v1/waves/{wave}/gates", "viewer"),
@@ -29,6 +29,7 @@ const ROUTES: [(&str, &str, &str); 13] = [
     ("POST", "/api/v1/waves/{switched}/pause", "operator"),
     ("POST", "/api/v1/waves/{switched}/resume", "operator"),
     ("GET", "/api/v1/sync/status", "viewer"),
+    ("GET", "/api/v1/leader", "viewer"),
     ("GET", "/api/v1/conflicts", "viewer"),
     ("GET", "/api/v1/conflicts/{id}", "viewer"),
     ("GET", "/api/v1/deadletters", "viewer"),
@@ -265,6 +266,19 @@ async fn api_story(postgres: bool) {
                     assert!(
                         body.get("recheck").is_some() && body.get("scheduled_verify").is_some()
                     );
+                }
+                "/api/v1/leader" => {
+                    // One serve: it leads as soon as its first try for the lease is done.
+                    let holder = body["holder"].as_str().unwrap();
+                    assert!(!holder.is_empty(), "{body}");
+                    match body["role"].as_str().unwrap() {
+                        "leader" => {
+                            assert_eq!(body["lease"]["holder"], holder, "{body}");
+                            assert!(body["token"].as_i64().unwrap() >= 1, "{body}");
+                        }
+                        "follower" => assert_eq!(body["token"], Value::Null, "{body}"),
+                        other => panic!("role {other}: {body}"),
+                    }
                 }
                 "/api/v1/conflicts" => {
                     assert_eq!(body["conflicts"][0]["id"], conflict.0, "{body}");

@@ -235,7 +235,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
     }
 
     /// `cutover sim traffic` on both sides, with a ledger, `actions` actions.
-    fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
+    pub(crate) fn traffic_of(&self, seed: &str, actions: &str) -> tokio::process::Command {
         self.traffic_as(seed, actions, (O::TRAFFIC_USER, N::TRAFFIC_USER))
     }
 
@@ -285,7 +285,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
     }
 
     /// `cutover sim traffic` on the old side only, appending to the same ledger.
-    fn traffic_old_only(&self, seed: &str, actions: &str) -> tokio::process::Command {
+    pub(crate) fn traffic_old_only(&self, seed: &str, actions: &str) -> tokio::process::Command {
         let ledger = self.dir.path().join("ledger-old-only.jsonl");
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_cutover"));
         cmd.current_dir(self.dir.path()).args([
@@ -347,7 +347,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
     /// Every action of the ledger that made a record is linked to its copy on the other side
     /// (the store keeps one link per id on each side), and the emulators hold as many tickets
     /// each as the old account had, plus every ticket opened on either side: none doubled.
-    async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
+    pub(crate) async fn assert_ledger_on_both_sides(&self, tickets_before: u64) {
         let mut ledger = Ledger::read(&self.dir.path().join("ledger.jsonl")).unwrap();
         let old_only = self.dir.path().join("ledger-old-only.jsonl");
         if old_only.exists() {
@@ -441,8 +441,13 @@ impl Served {
         );
     }
 
+    /// Its process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
     /// Kills it with SIGKILL.
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.start_kill().unwrap();
         let status = self.child.wait().await.unwrap();
         assert!(!status.success());
@@ -474,7 +479,7 @@ fn poll_every_second(plan: &Path) {
     set_poll_every(plan, "60s", "1s");
 }
 
-fn set_poll_every(plan: &Path, was: &str, every: &str) {
+pub(crate) fn set_poll_every(plan: &Path, was: &str, every: &str) {
     let text = std::fs::read_to_string(plan).unwrap();
     let edited = text.replace(
         &format!("poll_every = \"{was}\""),

@@ -15,6 +15,7 @@ mod bridge_merges;
 mod crash;
 mod drift;
 mod e2e;
+mod failover;
 mod gates;
 mod harness;
 mod help;

@@ -10,7 +10,7 @@
 //! that catches every delivery lost.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::atomic::AtomicUsize;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -47,6 +47,12 @@ pub const SYNCED_KINDS: [RecordKind; 3] = [
     RecordKind::Contact,
     RecordKind::Ticket,
 ];
+
+/// How often a running bridge looks in the store for webhook hints another process kept.
+pub const HINTS_WATCH_EVERY: Duration = Duration::from_secs(1);
+
+/// At most this many kept hints are read by one pass (the rest by the next).
+const KEPT_HINTS_PER_PASS: u32 = 1000;
 
 /// How the bridge runs.
 #[derive(Debug, Clone)]
@@ -144,6 +150,9 @@ struct Shared {
     /// Wakes the direction that reads the new side.
     wake_new: Notify,
     from: Vec<Side>,
+    /// Whether the bridge runs in this process. When it does not (another `cutover serve`
+    /// leads), a delivery's records are kept in the store for the one that runs it.
+    running: AtomicBool,
 }
 
 impl Shared {
@@ -230,6 +239,14 @@ impl BridgeHandle {
             }
         };
         let n_hints = hints.len();
+        if !shared.running.load(Ordering::SeqCst) {
+            // The bridge runs in another process (or not yet): the store carries the records
+            // to it. Answered only once kept, so a delivery is never lost here.
+            let kept: Vec<(RecordKind, PlatformId)> =
+                hints.into_iter().map(|h| (h.kind, h.id)).collect();
+            shared.store.put_hints(side, &kept).await?;
+            return Ok(Ok(n_hints));
+        }
         shared
             .hints
             .lock()
@@ -367,6 +384,7 @@ impl Bridge {
                 wake_old: Notify::new(),
                 wake_new: Notify::new(),
                 from: options.from.clone(),
+                running: AtomicBool::new(false),
             }),
         };
         Bridge {
@@ -385,13 +403,32 @@ impl Bridge {
     /// fails (a platform down, the store unreachable) is logged and tried again on the next
     /// wake-up: what it did not commit is read again, so nothing is lost.
     pub async fn run(self, shutdown: CancellationToken) -> Result<(), EngineError> {
+        self.run_until(&shutdown).await
+    }
+
+    /// Runs both directions, as [`Bridge::run`] does, until `shutdown` is cancelled; then it may
+    /// run again (a `cutover serve` that leads again after losing its lease). While it runs,
+    /// deliveries wake it; while it does not, they are kept in the store for the process that
+    /// runs it, and it reads those when it starts and between passes.
+    pub async fn run_until(&self, shutdown: &CancellationToken) -> Result<(), EngineError> {
+        struct Running<'a>(&'a AtomicBool);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::SeqCst);
+            }
+        }
+        let _running = {
+            let flag = &self.handle.shared.running;
+            flag.store(true, Ordering::SeqCst);
+            Running(flag)
+        };
         for direction in &self.directions {
             direction.applier.learn_fields().await?;
         }
         let loops = self
             .directions
             .iter()
-            .map(|direction| self.run_direction(direction, &shutdown));
+            .map(|direction| self.run_direction(direction, shutdown));
         futures::future::join_all(loops).await;
         Ok(())
     }
@@ -426,6 +463,7 @@ impl Bridge {
                 () = wake.notified() => tokio::time::Instant::now() >= next_poll,
                 () = tokio::time::sleep_until(next_poll) => true,
                 () = self.drain_asked(started, delay) => true,
+                () = self.hints_kept(from) => tokio::time::Instant::now() >= next_poll,
             };
         }
     }
@@ -453,12 +491,36 @@ impl Bridge {
         }
     }
 
+    /// Completes when the store holds records of `from` that a delivery to another process
+    /// named (one that does not run the bridge). Looks every [`HINTS_WATCH_EVERY`]; a store it
+    /// cannot read is a hint not seen yet (the poll interval still runs).
+    async fn hints_kept(&self, from: Side) {
+        let store = self.handle.shared.store.as_ref();
+        loop {
+            tokio::time::sleep(HINTS_WATCH_EVERY).await;
+            match store.pending_hints(from, 1).await {
+                Ok(kept) if !kept.is_empty() => return,
+                Ok(_) => {}
+                Err(e) => tracing::debug!(error = %e, "Could not look for kept webhook hints."),
+            }
+        }
+    }
+
     /// One pass of one direction (with `feeds`, its feeds read to their end), then its status
     /// in the store.
     async fn pass(&self, direction: &Direction, feeds: bool) -> Result<(), EngineError> {
         let from = direction.from();
         let started = Utc::now();
-        let hints = self.handle.take_hints(from);
+        // Records deliveries to another process named: read in this pass, removed from the
+        // store once it is done (a pass that fails leaves them for the next).
+        let store = self.handle.shared.store.as_ref();
+        let kept = store.pending_hints(from, KEPT_HINTS_PER_PASS).await?;
+        let kept_up_to = kept.last().map(|h| h.id);
+        let mut hints = self.handle.take_hints(from);
+        hints.extend(kept.into_iter().map(|h| ChangeHint {
+            kind: h.kind,
+            id: h.record_id,
+        }));
         // A pass over feeds that show a change at once (Freshdesk's) leaves the records webhooks
         // named to those feeds: reading them by id as well would read each twice. Those named
         // while the pass runs wait for the next one (their delivery woke it).
@@ -482,7 +544,9 @@ impl Bridge {
                 return Err(e);
             }
         };
-        let store = self.handle.shared.store.as_ref();
+        if let Some(up_to) = kept_up_to {
+            store.drop_hints(from, up_to).await?;
+        }
         let previous = status::load(store)
             .await?
             .into_iter()

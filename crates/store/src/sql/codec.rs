@@ -309,3 +309,60 @@ pub(crate) struct AuditHeadRow {
     pub(crate) seq: i64,
     pub(crate) hash: String,
 }
+
+/// A time kept as microseconds since the epoch.
+pub(crate) fn from_micros(
+    table: &'static str,
+    column: &'static str,
+    us: i64,
+) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| corrupt(table, column, format!("{us} is not a time")))
+}
+
+/// A row of `leases`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct LeaseRow {
+    pub(crate) name: String,
+    pub(crate) holder: String,
+    pub(crate) token: i64,
+    pub(crate) since_us: i64,
+    pub(crate) renewed_us: i64,
+    pub(crate) expires_us: i64,
+}
+
+impl LeaseRow {
+    /// The lease, lapsed or not by the database's `now_us`.
+    pub(crate) fn into_lease(self, now_us: i64) -> Result<crate::leases::Lease, StoreError> {
+        Ok(crate::leases::Lease {
+            since: from_micros("leases", "since_us", self.since_us)?,
+            renewed_at: from_micros("leases", "renewed_us", self.renewed_us)?,
+            expires_at: from_micros("leases", "expires_us", self.expires_us)?,
+            expired: self.expires_us <= now_us,
+            name: self.name,
+            holder: self.holder,
+            token: self.token,
+        })
+    }
+}
+
+/// A row of `webhook_hints`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct HintRow {
+    id: i64,
+    side: String,
+    kind: String,
+    record_id: String,
+}
+
+impl TryFrom<HintRow> for crate::leases::StoredHint {
+    type Error = StoreError;
+    fn try_from(row: HintRow) -> Result<Self, Self::Error> {
+        Ok(crate::leases::StoredHint {
+            id: crate::leases::HintId(row.id),
+            side: parse("webhook_hints", "side", &row.side)?,
+            kind: parse("webhook_hints", "kind", &row.kind)?,
+            record_id: parse("webhook_hints", "record_id", &row.record_id)?,
+        })
+    }
+}

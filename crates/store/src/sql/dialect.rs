@@ -23,4 +23,8 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// Claims outbox items: binds target side, limit, lease end and now (microseconds), and
     /// returns the claimed rows.
     const CLAIM_OUTBOX: &'static str;
+
+    /// Reads the database's clock as microseconds since the epoch (leases are timed by it, so
+    /// processes whose clocks disagree still agree on who holds one).
+    const NOW_US: &'static str;
 }

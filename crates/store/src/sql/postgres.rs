@@ -40,6 +40,10 @@ impl Dialect for Postgres {
          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) \
          RETURNING id, kind, target_side, source_side, source_id, payload, status, attempts, \
          lease_until_us, created_at, sent_at";
+
+    // clock_timestamp(), not now(): the time of the statement, not of the transaction's start.
+    const NOW_US: &'static str =
+        "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)";
 }
 
 /// The driver's options for a PostgreSQL URL. Its errors are re-worded without the URL.

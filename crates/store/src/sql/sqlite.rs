@@ -38,6 +38,10 @@ impl Dialect for Sqlite {
          ORDER BY id LIMIT $2) \
          RETURNING id, kind, target_side, source_side, source_id, payload, status, attempts, \
          lease_until_us, created_at, sent_at";
+
+    // julianday('now') is the time of the statement, to the millisecond.
+    const NOW_US: &'static str =
+        "SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER)";
 }
 
 /// Opens (creating if missing) the store in one SQLite file and brings its schema up to date.

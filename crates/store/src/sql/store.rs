@@ -17,6 +17,7 @@ use crate::conflicts::{Conflict, ConflictId};
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId};
 use crate::error::{QueryContext, StoreError};
+use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
@@ -113,8 +114,13 @@ impl<DB: Dialect> SqlStore<DB> {
         }
     }
 
+    /// The connections.
+    pub(crate) fn pool(&self) -> &Pool<DB> {
+        &self.pool
+    }
+
     /// Starts a write transaction; on SQLite, once this process's earlier writers are done.
-    async fn begin_sql(&self) -> Result<SqlTx<DB>, StoreError> {
+    pub(crate) async fn begin_sql(&self) -> Result<SqlTx<DB>, StoreError> {
         let turn = match &self.write_turn {
             Some(turn) => Some(Arc::clone(turn).lock_owned().await),
             None => None,
@@ -417,6 +423,39 @@ where
             .during(|| String::from("look up an API token"))?;
         tx.commit_sql().await?;
         row.map(ApiToken::try_from).transpose()
+    }
+
+    async fn try_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        ttl: Duration,
+    ) -> Result<Option<Lease>, StoreError> {
+        self.try_lease_sql(name, holder, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<bool, StoreError> {
+        self.release_lease_sql(name, holder).await
+    }
+
+    async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.lease_sql(name).await
+    }
+
+    async fn put_hints(
+        &self,
+        side: Side,
+        hints: &[(RecordKind, PlatformId)],
+    ) -> Result<(), StoreError> {
+        self.put_hints_sql(side, hints).await
+    }
+
+    async fn pending_hints(&self, side: Side, limit: u32) -> Result<Vec<StoredHint>, StoreError> {
+        self.pending_hints_sql(side, limit).await
+    }
+
+    async fn drop_hints(&self, side: Side, up_to: HintId) -> Result<u64, StoreError> {
+        self.drop_hints_sql(side, up_to).await
     }
 
     async fn close(&self) {

@@ -13,6 +13,7 @@ mod audit;
 mod conflicts;
 mod cursors;
 mod dead_letters;
+mod leases;
 mod links;
 mod outbox;
 mod run_state;

@@ -1,0 +1,147 @@
+//! Leases: one holder at a time, renewed by it, taken over once lapsed, with a fencing token
+//! raised at every change of holder; and the webhook hints kept for the process that leads.
+
+use std::time::Duration;
+
+use cutover_model::{RecordKind, Side};
+
+use crate::harness::{TestStore, backend_tests, id};
+
+backend_tests!(
+    a_lease_has_one_holder_until_it_lapses_or_is_released,
+    holders_racing_for_a_free_lease_get_one_winner,
+    a_lease_holder_that_did_not_renew_in_time_gets_a_new_token,
+    hints_are_kept_per_side_in_order_until_dropped,
+);
+
+const TTL: Duration = Duration::from_secs(30);
+
+async fn a_lease_has_one_holder_until_it_lapses_or_is_released(t: TestStore) {
+    let store = &t.store;
+    assert_eq!(store.lease("serve").await.unwrap(), None);
+    let a = store.try_lease("serve", "a", TTL).await.unwrap().unwrap();
+    assert_eq!((a.holder.as_str(), a.token, a.expired), ("a", 1, false));
+    assert!(a.expires_at > a.renewed_at);
+    // Another holder waits while the lease is live.
+    assert_eq!(store.try_lease("serve", "b", TTL).await.unwrap(), None);
+    // A renewal keeps the token and the start of the tenure, and moves the end.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let renewed = store.try_lease("serve", "a", TTL).await.unwrap().unwrap();
+    assert_eq!((renewed.token, renewed.since), (1, a.since));
+    assert!(renewed.expires_at > a.expires_at);
+    // Another lease name is another lease.
+    let other = store.try_lease("gateway", "b", TTL).await.unwrap().unwrap();
+    assert_eq!(other.token, 1);
+    // Only the holder releases; then the other takes it at once, with a raised token.
+    assert!(!store.release_lease("serve", "b").await.unwrap());
+    assert!(store.release_lease("serve", "a").await.unwrap());
+    assert!(!store.release_lease("serve", "a").await.unwrap());
+    let read = store.lease("serve").await.unwrap().unwrap();
+    assert!(read.expired);
+    let b = store.try_lease("serve", "b", TTL).await.unwrap().unwrap();
+    assert_eq!((b.holder.as_str(), b.token), ("b", 2));
+    assert!(b.since >= a.since);
+    assert_eq!(store.try_lease("serve", "a", TTL).await.unwrap(), None);
+    let read = store.lease("serve").await.unwrap().unwrap();
+    assert_eq!(
+        (read.holder.as_str(), read.token, read.expired),
+        ("b", 2, false)
+    );
+    // A lease that lapses by time is free too.
+    let short = Duration::from_millis(300);
+    assert!(
+        store
+            .try_lease("lapse", "a", short)
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(store.try_lease("lapse", "b", short).await.unwrap(), None);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(store.lease("lapse").await.unwrap().unwrap().expired);
+    let taken = store.try_lease("lapse", "b", short).await.unwrap().unwrap();
+    assert_eq!((taken.holder.as_str(), taken.token), ("b", 2));
+}
+
+async fn holders_racing_for_a_free_lease_get_one_winner(t: TestStore) {
+    // Each round, eight holders on their own connections race for a free lease; one wins.
+    for round in 0..5_i64 {
+        let mut tasks = Vec::new();
+        for n in 0..8 {
+            let store = t.reopen().await;
+            tasks.push(tokio::spawn(async move {
+                let holder = format!("h{n}");
+                let won = store.try_lease("serve", &holder, TTL).await.unwrap();
+                store.close().await;
+                won
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            if let Some(lease) = task.await.unwrap() {
+                winners.push(lease);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let winner = &winners[0];
+        assert_eq!(winner.token, round + 1);
+        let read = t.store.lease("serve").await.unwrap().unwrap();
+        assert_eq!(read.holder, winner.holder);
+        assert!(
+            t.store
+                .release_lease("serve", &winner.holder)
+                .await
+                .unwrap()
+        );
+    }
+}
+
+async fn a_lease_holder_that_did_not_renew_in_time_gets_a_new_token(t: TestStore) {
+    let store = &t.store;
+    let short = Duration::from_millis(200);
+    let first = store.try_lease("serve", "a", short).await.unwrap().unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Lapsed, then taken again by the same holder: a new tenure (what it did under the old one
+    // may have overlapped another holder's).
+    let again = store.try_lease("serve", "a", TTL).await.unwrap().unwrap();
+    assert_eq!(again.token, first.token + 1);
+    assert!(again.since > first.since);
+}
+
+async fn hints_are_kept_per_side_in_order_until_dropped(t: TestStore) {
+    let store = &t.store;
+    assert!(store.pending_hints(Side::Old, 10).await.unwrap().is_empty());
+    store
+        .put_hints(
+            Side::Old,
+            &[
+                (RecordKind::Ticket, id("7")),
+                (RecordKind::Contact, id("8")),
+            ],
+        )
+        .await
+        .unwrap();
+    store
+        .put_hints(Side::New, &[(RecordKind::Ticket, id("70"))])
+        .await
+        .unwrap();
+    store
+        .put_hints(Side::Old, &[(RecordKind::Ticket, id("9"))])
+        .await
+        .unwrap();
+    let old = store.pending_hints(Side::Old, 2).await.unwrap();
+    let read: Vec<_> = old.iter().map(|h| (h.kind, h.record_id.as_str())).collect();
+    assert_eq!(
+        read,
+        [(RecordKind::Ticket, "7"), (RecordKind::Contact, "8")]
+    );
+    assert!(old.iter().all(|h| h.side == Side::Old));
+    // Dropping up to the last read leaves the rest, and the other side's.
+    assert_eq!(store.drop_hints(Side::Old, old[1].id).await.unwrap(), 2);
+    let rest = store.pending_hints(Side::Old, 10).await.unwrap();
+    assert_eq!(rest.len(), 1);
+    assert_eq!(rest[0].record_id.as_str(), "9");
+    let new = store.pending_hints(Side::New, 10).await.unwrap();
+    assert_eq!(new.len(), 1);
+    assert_eq!(new[0].record_id.as_str(), "70");
+}
