@@ -174,6 +174,9 @@ pub async fn lead(
                         "Another process took the lease: this one stops its leader work and follows."
                     );
                     role.send_replace(Role::Follower);
+                } else if reclaim_from_the_dead(store.as_ref(), &config).await {
+                    // The holder was a dead process of this host: try again at once.
+                    continue;
                 }
                 announce_follower(store.as_ref(), &config, &mut seen_leader).await;
             }
@@ -209,6 +212,46 @@ pub async fn lead(
     }
     if leading.is_some() {
         role.send_replace(Role::Follower);
+    }
+}
+
+/// Whether a holder id (as [`holder_id`] makes them) names a process of this host that is no
+/// longer running. Only a process of this host can be known dead (its id is gone from
+/// `/proc`); a reused process id reads as alive, which only means waiting out the lease.
+fn dead_here(holder: &str, me: &str) -> bool {
+    let mut theirs = holder.split('/');
+    let mut mine = me.split('/');
+    let (Some(host), Some(pid)) = (theirs.next(), theirs.next()) else {
+        return false;
+    };
+    if mine.next() != Some(host) || pid.parse::<u32>().is_err() {
+        return false;
+    }
+    let proc_root = std::path::Path::new("/proc");
+    proc_root.join("self").exists() && !proc_root.join(pid).exists()
+}
+
+/// Lets the lease of a dead process of this host lapse now (a `cutover serve` killed and
+/// restarted, whose lease would otherwise hold the bridge back for up to its ttl). Answers
+/// whether it did.
+async fn reclaim_from_the_dead(store: &dyn Store, config: &LeaderConfig) -> bool {
+    let Ok(Some(lease)) = store.lease(&config.name).await else {
+        return false;
+    };
+    if lease.holder == config.holder || !dead_here(&lease.holder, &config.holder) {
+        return false;
+    }
+    match store.release_lease(&config.name, &lease.holder).await {
+        Ok(released) => {
+            if released {
+                tracing::info!(previous = %lease.holder, "The lease's holder was a process of this host that is no longer running: taking over at once.");
+            }
+            released
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not let a dead process's lease go.");
+            false
+        }
     }
 }
 
@@ -315,6 +358,19 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_gone_process_of_this_host_is_dead() {
+        let me = holder_id();
+        let host = me.split('/').next().unwrap_or_default().to_owned();
+        // This process is alive.
+        assert!(!dead_here(&me, &me));
+        // Process ids are below 2^22 on Linux: this one runs nowhere.
+        assert!(dead_here(&format!("{host}/4194999/00000000"), &me));
+        // Another host's process cannot be known dead from here.
+        assert!(!dead_here("elsewhere/4194999/00000000", &me));
+        assert!(!dead_here("garbage", &me));
+    }
 
     fn quick(holder: &str) -> LeaderConfig {
         LeaderConfig {
