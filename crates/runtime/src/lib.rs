@@ -8,11 +8,14 @@
 //!   on a channel to the old or the new side.
 //! - [`drill`]: the record a rollback drill leaves for the `rollback_drill` gate, tied to the
 //!   plan file by its digest.
+//! - [`switch`]: the journal of a wave's switch forward (`cutover wave start`) or back
+//!   (`cutover rollback`) and the driver `cutover serve` runs to carry it out step by step.
 //! - [`error`]: [`RuntimeError`].
 
 pub mod drill;
 pub mod error;
 pub mod routing;
+pub mod switch;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;

@@ -19,6 +19,7 @@ mod sync_hooks;
 mod token;
 mod verify;
 mod verify_html;
+mod wave;
 
 use std::path::PathBuf;
 
@@ -173,6 +174,20 @@ pub enum Command {
     /// `/metrics` and the control-plane API under `/api/v1/` (bearer tokens from `cutover token
     /// create`; routes and roles in `/api/v1/openapi.json`). Stops on Ctrl-C or SIGTERM.
     Serve(serve::ServeArgs),
+    /// Switch a wave of the plan to the new platform (`cutover wave start N`).
+    #[command(subcommand)]
+    Wave(wave::WaveCommand),
+    /// Roll a switched wave back to the old platform, in seconds, with nothing lost.
+    ///
+    /// Routing goes back to the old side at once (within a second of the command; the time is
+    /// printed), then the running `cutover serve` puts the wave's agents and rules back from
+    /// the switch's journal and drains the reverse bridge (new to old). The report lists every
+    /// contact the new side took during the wave, each with its link and a read of its copy on
+    /// the old side. Exits 0 when the reverse bridge drained and every contact is on the old
+    /// side, 1 otherwise. Without a wave: the one switched last.
+    ///
+    /// Example: cutover rollback 2 --as alice --json
+    Rollback(wave::RollbackArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -229,6 +244,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Verify(args) => verify::run(&ctx, args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Sync(command) => sync::run(&ctx, command).await,
+        Command::Wave(command) => wave::run(&ctx, command).await,
+        Command::Rollback(args) => wave::rollback(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,

@@ -118,6 +118,16 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         waves: waves_json(&setup.plan),
         retry,
     };
+    let switch_driver = cutover_runtime::switch::Driver::new(
+        setup.store.clone(),
+        cutover_runtime::switch::SwitchConfig {
+            waves: setup.plan.waves.clone(),
+            timeout: setup.plan.sync.switch_timeout.get(),
+            old: setup.plan.old.platform,
+            new: setup.plan.new.platform,
+        },
+        std::sync::Arc::new(cutover_runtime::switch::NoMover),
+    );
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
@@ -162,6 +172,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         recheck_config,
         shutdown.clone(),
     );
+    // Wave switches and rollbacks, from the journal in the store.
+    let switching = tokio::spawn(switch_driver.run(shutdown.clone()));
     let bridge_shutdown = shutdown.clone();
     let mut bridge_task = tokio::spawn(bridge.run(bridge_shutdown));
     let stopping = async {
@@ -182,6 +194,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let _ = server.await;
     let _ = claimer.await;
     let _ = follower.await;
+    let _ = switching.await;
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),

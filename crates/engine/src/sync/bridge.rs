@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cutover_connect::{ChangeHint, Connector, Delivery, WebhookSecret};
+use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::Plan;
 use cutover_plan::plan::names::Directions;
-use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::{NewDeadLetter, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
