@@ -174,7 +174,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
         bridge
     }
 
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = crate::harness::emulators_command(self.dir.path(), &self.store, args);
         cmd.env("CUTOVER_WEBHOOK_SECRET", WEBHOOK_SECRET);
         cmd
@@ -433,7 +433,7 @@ impl Served {
     }
 
     /// Kills it with SIGKILL.
-    async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.start_kill().unwrap();
         let status = self.child.wait().await.unwrap();
         assert!(!status.success());
