@@ -165,17 +165,14 @@ fn set_switch_timeout(plan: &std::path::Path, timeout: &str) {
 
 /// Every request to the old emulator fails: the forward bridge cannot drain.
 async fn break_old<O: Platform, N: Platform>(mv: &Bridge<O, N>, broken: bool) {
-    let faults = if broken {
-        json!({ "error_rate": 1.0, "error_burst": 1000000, "error_status": 503 })
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sim/faults", mv.old.url());
+    let answer = if broken {
+        let faults = json!({ "error_rate": 1.0, "error_burst": 1000000, "error_status": 503 });
+        client.put(url).json(&faults).send().await.unwrap()
     } else {
-        json!({})
+        client.delete(url).send().await.unwrap()
     };
-    let answer = reqwest::Client::new()
-        .post(format!("{}/_sim/faults", mv.old.url()))
-        .json(&faults)
-        .send()
-        .await
-        .unwrap();
     assert!(answer.status().is_success(), "{:?}", answer.text().await);
 }
 
