@@ -8,6 +8,7 @@ mod bench_sync;
 mod conflicts;
 mod deadletters;
 mod demo;
+mod drill;
 mod init;
 mod inventory;
 mod plan;
@@ -188,6 +189,21 @@ pub enum Command {
     ///
     /// Example: cutover rollback 2 --as alice --json
     Rollback(wave::RollbackArgs),
+    /// Rehearse a rollback with this plan, against emulators on this machine, and record it
+    /// for the `rollback_drill` gate.
+    ///
+    /// Starts two emulators shaped like the plan's platforms, copies a sample into them, runs
+    /// the bridge and the switch driver as `cutover serve` does (on a store of its own, in a
+    /// temporary folder), starts the plan's wave (`--wave`, the first by default) with the
+    /// plan's `switch_timeout`, opens a ticket on the new side while the wave is there, rolls the
+    /// wave back, and checks that routing flipped back within a second and that the ticket is
+    /// on the old side. The record (passed or not, the flip and drain times, what failed) goes
+    /// into this plan's store with the plan file's digest and an audit entry: the
+    /// `rollback_drill` gate counts it for this plan only. No real platform is contacted. A
+    /// Zendesk side adds a minute (its export's last minute). Exits 0 when it passed.
+    ///
+    /// Example: cutover drill --wave pilot
+    Drill(drill::DrillArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -246,6 +262,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Wave(command) => wave::run(&ctx, command).await,
         Command::Rollback(args) => wave::rollback(&ctx, args).await,
+        Command::Drill(args) => drill::run(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,

@@ -59,15 +59,22 @@ async fn open_ticket<A: Platform>(url: &str, subject: &str) -> String {
 
 /// The wave's phase, as the store holds it.
 async fn phase<O: Platform, N: Platform>(mv: &Bridge<O, N>, wave: &str) -> WavePhase {
-    let store = cutover_store::open(&mv.store.parse().unwrap()).await.unwrap();
-    let phase = RoutingState::load(store.as_ref()).await.unwrap().phase(wave);
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let phase = RoutingState::load(store.as_ref())
+        .await
+        .unwrap()
+        .phase(wave);
     store.close().await;
     phase
 }
 
 /// The switch journal, as the store holds it.
 async fn journal<O: Platform, N: Platform>(mv: &Bridge<O, N>) -> Option<Switch> {
-    let store = cutover_store::open(&mv.store.parse().unwrap()).await.unwrap();
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
     let switch = Switch::load(store.as_ref()).await.unwrap();
     store.close().await;
     switch
@@ -140,7 +147,10 @@ async fn forward_and_back<O: Platform, N: Platform>(postgres: bool) {
     let (code, out, err) = mv.cutover(&["rollback", PILOT]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("routing is back on the old side"), "{out}");
-    assert!(out.contains("contact(s) the new side took during the wave"), "{out}");
+    assert!(
+        out.contains("contact(s) the new side took during the wave"),
+        "{out}"
+    );
     mv.expect(0, &["audit", "verify"]).await;
     served.terminate().await;
 }
@@ -158,7 +168,11 @@ async fn wave_start_then_rollback_on_postgres() {
 /// Sets `[sync] switch_timeout` in the plan.
 fn set_switch_timeout(plan: &std::path::Path, timeout: &str) {
     let text = std::fs::read_to_string(plan).unwrap();
-    let edited = text.replacen("[sync]\n", &format!("[sync]\nswitch_timeout = \"{timeout}\"\n"), 1);
+    let edited = text.replacen(
+        "[sync]\n",
+        &format!("[sync]\nswitch_timeout = \"{timeout}\"\n"),
+        1,
+    );
     assert_ne!(text, edited, "the plan has no [sync] table:\n{text}");
     std::fs::write(plan, edited).unwrap();
 }
@@ -188,7 +202,11 @@ async fn a_switch_that_cannot_drain_aborts_and_leaves_routing_old() {
     assert_eq!(code, 1, "{out}\n{err}");
     assert!(out.contains("aborted"), "{out}");
     assert!(out.contains("switch_timeout"), "{out}");
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
     let switch = journal(&mv).await.unwrap();
     assert_eq!(switch.step, Step::Aborted);
@@ -241,4 +259,34 @@ async fn serve_killed_mid_switch_resumes_from_the_journal() {
     assert_eq!(switch.step, Step::Done, "{switch:?}");
     assert_eq!(phase(&mv, PILOT).await, WavePhase::New);
     served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_records_a_passing_rehearsal_for_the_plan() {
+    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+    let out = mv.expect(0, &["drill", "--wave", PILOT, "--json"]).await;
+    let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
+    assert!(printed.passed, "{printed:?}");
+    assert!(printed.routing_flip_ms <= 1000, "{printed:?}");
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let stored = cutover_runtime::DrillRecord::load(store.as_ref())
+        .await
+        .unwrap()
+        .expect("no drill record in the store");
+    let plan = std::fs::read_to_string(mv.dir.path().join("cutover.toml")).unwrap();
+    assert_eq!(stored, printed);
+    assert_eq!(stored.plan_digest, cutover_runtime::plan_digest(&plan));
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "drill"), "{audit:?}");
+    // The drill ran against its own emulators and store: this store's routing is untouched.
+    assert_eq!(
+        RoutingState::load(store.as_ref())
+            .await
+            .unwrap()
+            .phase(PILOT),
+        WavePhase::Old
+    );
+    store.close().await;
 }
