@@ -7,7 +7,7 @@ use cutover_store::StoreError;
 pub enum RuntimeError {
     /// The store failed.
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The routing state in the store is not what this version of cutover writes.
     #[error(
         "the routing state in the store cannot be read ({0}); was it written by another version of cutover?"
@@ -25,4 +25,10 @@ pub enum RuntimeError {
     /// The bridge's status could not be read.
     #[error("the bridge's status: {0}")]
     Engine(String),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }

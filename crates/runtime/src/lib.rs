@@ -10,7 +10,7 @@
 //!   plan file by its digest.
 //! - [`switch`]: the journal of a wave's switch forward (`cutover wave start`) or back
 //!   (`cutover rollback`) and the driver `cutover serve` runs to carry it out step by step.
-//! - [`error`]: [`RuntimeError`].
+//! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod drill;
 pub mod error;
