@@ -297,3 +297,11 @@ async fn drill_records_a_passing_rehearsal_for_the_plan() {
     );
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_from_zendesk_waits_out_the_export_minute() {
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+    let out = mv.expect(0, &["drill", "--wave", PILOT, "--json"]).await;
+    let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
+    assert!(printed.passed, "{printed:?}");
+}

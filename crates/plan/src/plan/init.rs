@@ -588,7 +588,7 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.with_comment("max_sync_lag = \"30s\"", "each way");
     doc.with_comment(
         "rollback_drill = true",
-        "a rollback rehearsed first (not yet: no command rehearses one)",
+        "a rollback rehearsed first: `cutover drill`",
     );
     doc.with_comment("sign_off = [\"ops-lead\"]", "people from [people] below");
     doc.blank();
