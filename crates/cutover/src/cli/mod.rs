@@ -32,7 +32,8 @@ use crate::exit::Outcome;
 /// Move customer service from one helpdesk platform to another without downtime.
 ///
 /// cutover copies every record from the old platform to the new one and proves it, record by
-/// record, while both stay live. Not yet: the two-way sync, waves, KPI watching and rollback.
+/// record, while both stay live; it bridges them both ways, switches the plan's waves and rolls
+/// them back. Not yet: KPI watching.
 ///
 /// A move starts with a plan: `cutover init --from zendesk --to freshdesk --old-url … --new-url
 /// …` reads both accounts and writes a commented `cutover.toml` from them; `cutover plan check`
