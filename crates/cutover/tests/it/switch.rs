@@ -176,11 +176,11 @@ async fn wave_start_then_rollback_on_postgres() {
 fn set_switch_timeout(plan: &std::path::Path, timeout: &str) {
     let text = std::fs::read_to_string(plan).unwrap();
     let edited = text.replacen(
-        "[sync]\n",
-        &format!("[sync]\nswitch_timeout = \"{timeout}\"\n"),
+        "switch_timeout = \"30s\"",
+        &format!("switch_timeout = \"{timeout}\""),
         1,
     );
-    assert_ne!(text, edited, "the plan has no [sync] table:\n{text}");
+    assert_ne!(text, edited, "the plan has no switch_timeout line:\n{text}");
     std::fs::write(plan, edited).unwrap();
 }
 
