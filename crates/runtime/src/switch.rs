@@ -747,7 +747,10 @@ impl Driver {
     }
 
     /// The forward lag over the wave's `max_sync_lag`, in words; `None` when under it or when
-    /// the wave sets no limit.
+    /// the wave sets no limit. The lag is the one `cutover sync status` shows: the 99th
+    /// percentile of the time from a change on the old side to its write on the new one, as the
+    /// bridge last reported it. A bridge that has not finished a pass yet has no lag to show and
+    /// is refused; one that stopped moving is caught by the drain's deadline.
     async fn lag_over_limit(&self, wave: &Wave) -> Result<Option<String>, RuntimeError> {
         let Some(limit) = wave.gates.max_sync_lag else {
             return Ok(None);
@@ -757,20 +760,15 @@ impl Driver {
             .map_err(engine_error)?;
         let Some(forward) = statuses.into_iter().find(|s| s.from == Side::Old) else {
             return Ok(Some(
-                "refused: the forward bridge has no pass yet, so its lag is unknown".to_owned(),
+                "refused: the forward bridge has no pass yet (is `cutover serve` running it?), \
+                 so its lag is unknown"
+                    .to_owned(),
             ));
         };
-        let Some(caught) = forward.caught_up_to else {
-            return Ok(Some(
-                "refused: the forward bridge has not caught up to any time yet".to_owned(),
-            ));
-        };
-        // The feed's own delay is not lag: nothing can be seen sooner.
-        let lag = Utc::now() - caught - status::feed_delay(self.config.old);
-        let lag_s = lag.num_milliseconds().max(0) as f64 / 1000.0;
+        let lag_s = forward.lag.p99;
         if lag_s > limit.get().as_secs_f64() {
             return Ok(Some(format!(
-                "refused: the forward bridge is {lag_s:.1}s behind, over the wave's \
+                "refused: the forward bridge lags {lag_s:.1}s (p99), over the wave's \
                  max_sync_lag of {limit}"
             )));
         }
@@ -881,4 +879,109 @@ pub async fn contacts_taken(
     }
     taken.sort_by(|a, b| a.new_id.cmp(&b.new_id));
     Ok(taken)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "a test fails loudly")]
+
+    use super::*;
+    use cutover_store::StoreUrl;
+
+    fn wave(name: &str) -> Wave {
+        serde_json::from_value(json!({
+            "name": name, "channels": ["web"], "groups": "all", "customers": "10%",
+            "gates": { "sign_off": ["lead"] }
+        }))
+        .unwrap()
+    }
+
+    fn config(waves: Vec<Wave>, timeout: Duration) -> SwitchConfig {
+        SwitchConfig {
+            waves,
+            timeout,
+            old: PlatformKind::Freshdesk,
+            new: PlatformKind::Freshdesk,
+        }
+    }
+
+    /// Runs the driver's steps until the switch ends (or `steps` pass).
+    async fn drive(driver: &Driver, steps: usize) -> Switch {
+        for _ in 0..steps {
+            if !driver.advance_once().await.unwrap() {
+                break;
+            }
+        }
+        Switch::load(driver.store.as_ref()).await.unwrap().unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_undrained_switch_aborts_to_old_and_one_switch_runs_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = cutover_store::open(&StoreUrl::sqlite(dir.path().join("s.db")))
+            .await
+            .unwrap();
+        let pilot = wave("pilot");
+        let asked = request_start(store.as_ref(), &pilot, "alice", false)
+            .await
+            .unwrap();
+        // One at a time.
+        let again = request_start(store.as_ref(), &wave("pilot"), "bob", false).await;
+        assert!(matches!(again, Err(RuntimeError::Refused(_))), "{again:?}");
+        // No bridge ever reports: the drain cannot finish; the deadline is a second away.
+        let driver = Driver::new(
+            store.clone(),
+            config(vec![pilot.clone()], Duration::from_secs(1)),
+            Arc::new(NoMover),
+        );
+        let ended = drive(&driver, 10).await;
+        assert_eq!(ended.id, asked.id);
+        assert_eq!(ended.step, Step::Aborted, "{ended:?}");
+        let steps: Vec<Step> = ended.history.iter().map(|e| e.step).collect();
+        assert_eq!(
+            steps,
+            [
+                Step::Requested,
+                Step::Holding,
+                Step::Draining,
+                Step::Aborted
+            ]
+        );
+        let routing = RoutingState::load(store.as_ref()).await.unwrap();
+        assert_eq!(routing.phase("pilot"), WavePhase::Old);
+        // Hold and abort both changed routing: two generations.
+        assert_eq!(routing.generation, 2);
+        let audit = store.audit_entries(0, 100).await.unwrap();
+        let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["wave.start", "switch.hold", "switch.abort"]);
+        // A rollback of a wave that is not switched is refused.
+        let back = request_rollback(store.as_ref(), &pilot, "alice", false).await;
+        assert!(matches!(back, Err(RuntimeError::Refused(_))), "{back:?}");
+    }
+
+    #[tokio::test]
+    async fn a_rollback_flips_routing_in_its_own_transaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = cutover_store::open(&StoreUrl::sqlite(dir.path().join("s.db")))
+            .await
+            .unwrap();
+        let pilot = wave("pilot");
+        let mut tx = store.begin().await.unwrap();
+        RoutingState::default()
+            .with_phase("pilot", WavePhase::New, Utc::now())
+            .save_in(tx.as_mut())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let back = request_rollback(store.as_ref(), &pilot, "alice", false)
+            .await
+            .unwrap();
+        // No driver has run: routing is old already.
+        assert_eq!(back.step, Step::Flipped);
+        assert!(back.flip_ms.unwrap() < 1000, "{back:?}");
+        let routing = RoutingState::load(store.as_ref()).await.unwrap();
+        assert_eq!(routing.phase("pilot"), WavePhase::Old);
+        let audit = store.audit_entries(0, 100).await.unwrap();
+        assert_eq!(audit.last().unwrap().action, "rollback");
+    }
 }
