@@ -383,8 +383,11 @@ pub trait Mover: Send + Sync {
     async fn restore(&self, wave: &Wave, changes: &[Change]) -> Vec<String>;
 }
 
-/// A [`Mover`] that changes nothing and says so: the connectors offer no write of group
-/// memberships or of a rule's active flag yet.
+/// A [`Mover`] that changes nothing and says so. What the connectors offer today: they add an
+/// agent's group memberships when the backfill and the bridge write the agent (Zendesk's
+/// `group_memberships`, Freshdesk's agent `group_ids`), so the wave's agents are members of
+/// their groups on the new side already; they offer no removal of a membership on the old side
+/// and no write of a rule's active flag by itself, which is what a real mover needs.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoMover;
 
@@ -395,8 +398,10 @@ impl Mover for NoMover {
         (
             Vec::new(),
             vec![
-                "agents and rules were not moved: the connectors offer no write of group \
-                 memberships or of a rule's active flag yet; move them on the platforms"
+                "agents and rules were not moved: the wave's agents are members of their groups \
+                 on the new side (the backfill and the bridge carry memberships), but the \
+                 connectors offer no removal of a membership on the old side and no switching \
+                 of a rule on or off; do those on the platforms"
                     .to_owned(),
             ],
         )
