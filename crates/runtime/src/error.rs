@@ -67,6 +67,13 @@ pub enum RuntimeError {
     /// The wave's gates do not hold: what is unmet and what to run.
     #[error("{}", .0.refusal())]
     GatesNotMet(Box<GateReport>),
+    /// A switch cannot be asked for now (another is under way, the wave is not where the
+    /// command needs it).
+    #[error("{0}")]
+    Refused(String),
+    /// The bridge's status could not be read.
+    #[error("the bridge's status: {0}")]
+    Engine(String),
 }
 
 impl From<StoreError> for RuntimeError {

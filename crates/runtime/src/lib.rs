@@ -13,7 +13,9 @@
 //! - [`pause`]: `cutover wave pause` and `resume`.
 //! - [`leader`]: which of several `cutover serve` processes on one store leads (a lease in
 //!   the store), and the leader-only work run while it does.
-//! - [`error`]: the runtime's errors, [`RuntimeError`].
+//! - [`switch`]: the journal of a wave's switch forward (`cutover wave start`) or back
+//!   (`cutover rollback`) and the driver `cutover serve` runs to carry it out step by step.
+//! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod drill;
 pub mod error;
@@ -21,6 +23,7 @@ pub mod gates;
 pub mod leader;
 pub mod pause;
 pub mod routing;
+pub mod switch;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;

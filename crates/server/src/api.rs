@@ -312,12 +312,13 @@ fn runtime_error(e: &RuntimeError) -> Response {
         RuntimeError::UnknownPerson { .. }
         | RuntimeError::NotOperator { .. }
         | RuntimeError::NotNamed { .. } => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
-        RuntimeError::WrongPhase { .. } | RuntimeError::GatesNotMet(_) => {
-            error(StatusCode::CONFLICT, &e.to_string())
-        }
-        RuntimeError::Store(_) | RuntimeError::BadRoutingState(_) | RuntimeError::Measure(_) => {
-            unavailable("the wave's step", e)
-        }
+        RuntimeError::WrongPhase { .. }
+        | RuntimeError::GatesNotMet(_)
+        | RuntimeError::Refused(_) => error(StatusCode::CONFLICT, &e.to_string()),
+        RuntimeError::Store(_)
+        | RuntimeError::BadRoutingState(_)
+        | RuntimeError::Measure(_)
+        | RuntimeError::Engine(_) => unavailable("the wave's step", e),
     }
 }
 

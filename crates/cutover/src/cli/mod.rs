@@ -8,6 +8,7 @@ mod bench_sync;
 mod conflicts;
 mod deadletters;
 mod demo;
+mod drill;
 mod go;
 mod init;
 mod inventory;
@@ -32,7 +33,8 @@ use crate::exit::Outcome;
 /// Move customer service from one helpdesk platform to another without downtime.
 ///
 /// cutover copies every record from the old platform to the new one and proves it, record by
-/// record, while both stay live. Not yet: the two-way sync, waves, KPI watching and rollback.
+/// record, while both stay live; it bridges them both ways, switches the plan's waves and rolls
+/// them back. Not yet: KPI watching.
 ///
 /// A move starts with a plan: `cutover init --from zendesk --to freshdesk --old-url … --new-url
 /// …` reads both accounts and writes a commented `cutover.toml` from them; `cutover plan check`
@@ -193,9 +195,36 @@ pub enum Command {
     ///
     /// Example: cutover gates pilot --json
     Gates(wave::GatesArgs),
-    /// Work with the waves: their status, pause and resume.
+    /// Work with the waves: switch one to the new platform (`start`), see where each stands
+    /// (`status`), hold one where it is (`pause`, `resume`).
     #[command(subcommand)]
     Wave(wave::WaveCommand),
+    /// Roll a switched wave back to the old platform, in seconds, with nothing lost.
+    ///
+    /// Routing goes back to the old side at once (within a second of the command; the time is
+    /// printed), then the running `cutover serve` puts the wave's agents and rules back from
+    /// the switch's journal and drains the reverse bridge (new to old). The report lists every
+    /// contact the new side took during the wave, each with its link and a read of its copy on
+    /// the old side. Exits 0 when the reverse bridge drained and every contact is on the old
+    /// side, 1 otherwise. Without a wave: the one switched last.
+    ///
+    /// Example: cutover rollback 2 --as alice --json
+    Rollback(wave::RollbackArgs),
+    /// Rehearse a rollback with this plan, against emulators on this machine, and record it
+    /// for the `rollback_drill` gate.
+    ///
+    /// Starts two emulators shaped like the plan's platforms, copies a sample into them, runs
+    /// the bridge and the switch driver as `cutover serve` does (on a store of its own, in a
+    /// temporary folder), starts the plan's wave (`--wave`, the first by default) with the
+    /// plan's `switch_timeout`, opens a ticket on the new side while the wave is there, rolls the
+    /// wave back, and checks that routing flipped back within a second and that the ticket is
+    /// on the old side. The record (passed or not, the flip and drain times, what failed) goes
+    /// into this plan's store with the plan file's digest and an audit entry: the
+    /// `rollback_drill` gate counts it for this plan only. No real platform is contacted. A
+    /// Zendesk side adds a minute (its export's last minute). Exits 0 when it passed.
+    ///
+    /// Example: cutover drill --wave pilot
+    Drill(drill::DrillArgs),
     /// Work with the dead letters: records that could not be copied, kept with the reason.
     #[command(subcommand)]
     Deadletters(deadletters::DeadLettersCommand),
@@ -255,6 +284,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Go(args) => go::run(&ctx, args).await,
         Command::Gates(args) => wave::gates(&ctx, args).await,
         Command::Wave(command) => wave::run(&ctx, command).await,
+        Command::Rollback(args) => wave::rollback(&ctx, args).await,
+        Command::Drill(args) => drill::run(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,

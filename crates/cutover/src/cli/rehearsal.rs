@@ -127,8 +127,19 @@ pub(crate) async fn write_plan_to(
     to: PlatformKind,
     rpm: u32,
 ) -> anyhow::Result<()> {
+    write_plan_between(path, (PlatformKind::Zendesk, old_url), (to, new_url), rpm).await
+}
+
+/// The same for a move from the `from` platform at `old_url` (what `cutover drill` rehearses
+/// with: emulators shaped like the user's plan).
+pub(crate) async fn write_plan_between(
+    path: &Path,
+    (from, old_url): (PlatformKind, &str),
+    (to, new_url): (PlatformKind, &str),
+    rpm: u32,
+) -> anyhow::Result<()> {
     let options = InitOptions {
-        from: PlatformKind::Zendesk,
+        from,
         to,
         old_url: Some(old_url.to_owned()),
         new_url: Some(new_url.to_owned()),

@@ -143,6 +143,12 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         kinds: setup.plan.copy.kinds.clone(),
         verify_every: setup.plan.sync.verify_every.get(),
         plan_digest: plan_digest.clone(),
+        switch: cutover_runtime::switch::SwitchConfig {
+            waves: setup.plan.waves.clone(),
+            timeout: setup.plan.sync.switch_timeout.get(),
+            old: setup.plan.old.platform,
+            new: setup.plan.new.platform,
+        },
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -217,6 +223,8 @@ struct LeaderWork {
     verify_every: std::time::Duration,
     /// The plan file's digest, kept with each scheduled verification for the gates.
     plan_digest: String,
+    /// What the wave switch driver runs with: the plan's waves and switch timeout.
+    switch: cutover_runtime::switch::SwitchConfig,
 }
 
 impl LeaderWork {
@@ -251,6 +259,16 @@ impl LeaderWork {
                 self.plan_digest.clone(),
                 stop.clone(),
             )),
+            // Wave switches and rollbacks, carried out from the journal in the store: a new
+            // leader resumes a switch its predecessor left in progress.
+            spawned(
+                cutover_runtime::switch::Driver::new(
+                    self.store.clone(),
+                    self.switch.clone(),
+                    Arc::new(cutover_runtime::switch::NoMover),
+                )
+                .run(stop.clone()),
+            ),
             // The rolling re-check of the records changed lately.
             local(cutover_engine::sync::recheck::run(
                 self.rechecker.clone(),

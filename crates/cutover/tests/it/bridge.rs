@@ -183,7 +183,7 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
         bridge
     }
 
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
         let mut cmd = crate::harness::emulators_command(self.dir.path(), &self.store, args);
         cmd.env("CUTOVER_WEBHOOK_SECRET", WEBHOOK_SECRET);
         cmd

@@ -29,5 +29,6 @@ mod plans;
 mod refresh;
 mod reports;
 mod sim_cli;
+mod switch;
 mod sync_hooks;
 mod waves;

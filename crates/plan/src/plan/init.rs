@@ -494,6 +494,10 @@ fn sync(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "re-checks the records changed lately, likewise",
     );
     doc.with_comment("recheck_window = \"1h\"", "how far back \"lately\" goes");
+    doc.with_comment(
+        "switch_timeout = \"30s\"",
+        "a wave's switch aborts if the bridge has not drained by then",
+    );
     match accounts {
         // A field policy names a mapped field; the accounts' own are decided below first.
         Some(_) => doc.with_comment(
@@ -588,7 +592,7 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
     doc.with_comment("max_sync_lag = \"30s\"", "each way");
     doc.with_comment(
         "rollback_drill = true",
-        "a rollback rehearsed first (not yet: no command rehearses one)",
+        "a rollback rehearsed first: `cutover drill`",
     );
     doc.with_comment("sign_off = [\"ops-lead\"]", "people from [people] below");
     doc.blank();

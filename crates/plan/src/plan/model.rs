@@ -284,6 +284,12 @@ pub struct SyncSettings {
     /// Admin > Email Notifications). Without it, `serve` and `sync setup` refuse.
     #[serde(default)]
     pub notifications_off: bool,
+    /// How long `cutover wave start` may wait for the forward bridge to drain while a wave's
+    /// contacts are held, counted from the moment the old platform's change feed can show the
+    /// hold (Zendesk's incremental exports leave out their last minute); past it the switch
+    /// aborts itself and routing stays where it was.
+    #[serde(default = "default_switch_timeout")]
+    pub switch_timeout: Duration,
 }
 
 impl Default for SyncSettings {
@@ -298,8 +304,13 @@ impl Default for SyncSettings {
             recheck_every: default_recheck_every(),
             recheck_window: default_recheck_window(),
             notifications_off: false,
+            switch_timeout: default_switch_timeout(),
         }
     }
+}
+
+fn default_switch_timeout() -> Duration {
+    Duration::default_of_secs(30)
 }
 
 fn default_verify_every() -> Duration {

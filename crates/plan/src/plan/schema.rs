@@ -295,6 +295,7 @@ const SYNC: &[Field] = &[
     opt("verify_every", DURATION),
     opt("recheck_every", DURATION),
     opt("recheck_window", DURATION),
+    opt("switch_timeout", DURATION),
     opt(
         "field_policy",
         Shape::Map {

@@ -1,0 +1,307 @@
+//! Switching a wave forward and back with the real binary, both emulators and the bridge
+//! running in `cutover serve`: `cutover wave start` holds, drains, flips and releases;
+//! `cutover rollback` flips routing back within a second and reports every ticket the new side
+//! took during the wave, each read back on the old side; a switch whose drain cannot finish
+//! aborts itself and leaves routing on the old side; a `cutover serve` killed mid-switch is
+//! restarted and finishes the switch from the journal.
+
+use std::time::Duration;
+
+use cutover_runtime::switch::{Step, Switch};
+use cutover_runtime::{RoutingState, WavePhase};
+use cutover_sim::{freshdesk, zendesk};
+use serde_json::{Value, json};
+
+use crate::bridge::{Bridge, Platform};
+
+/// The first wave `cutover init` writes.
+const PILOT: &str = "pilot";
+
+/// Opens a ticket on the platform at `url` as a customer would, by its own API; its id.
+async fn open_ticket<A: Platform>(url: &str, subject: &str) -> String {
+    let client = reqwest::Client::new();
+    if A::NAME == "zendesk" {
+        let answer: Value = client
+            .post(format!("{url}/api/v2/tickets.json"))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+            .json(&json!({ "ticket": {
+                "subject": subject,
+                "comment": { "body": "Opened while the wave was on the new side." },
+                "requester": { "name": "Wave Customer", "email": "wave.customer@example.com" }
+            }}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["ticket"]["id"].to_string()
+    } else {
+        let answer: Value = client
+            .post(format!("{url}/api/v2/tickets"))
+            .basic_auth("sim-token", Some("X"))
+            .json(&json!({
+                "subject": subject,
+                "description": "Opened while the wave was on the new side.",
+                "email": "wave.customer@example.com",
+                "status": 2,
+                "priority": 1
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["id"].to_string()
+    }
+}
+
+/// The wave's phase, as the store holds it.
+async fn phase<O: Platform, N: Platform>(mv: &Bridge<O, N>, wave: &str) -> WavePhase {
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let phase = RoutingState::load(store.as_ref())
+        .await
+        .unwrap()
+        .phase(wave);
+    store.close().await;
+    phase
+}
+
+/// The switch journal, as the store holds it.
+async fn journal<O: Platform, N: Platform>(mv: &Bridge<O, N>) -> Option<Switch> {
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let switch = Switch::load(store.as_ref()).await.unwrap();
+    store.close().await;
+    switch
+}
+
+/// Waits until the bridge finished a pass each way.
+async fn bridge_ready<O: Platform, N: Platform>(mv: &Bridge<O, N>) {
+    for _ in 0..120 {
+        let (_, out, _) = mv.cutover(&["sync", "status", "--json"]).await;
+        let status: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
+        let ready = status["directions"]
+            .as_array()
+            .is_some_and(|d| d.len() == 2 && d.iter().all(|s| !s["caught_up_to"].is_null()));
+        if ready {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the bridge made no pass each way in 30 s");
+}
+
+/// `wave start`, a ticket opened on the new side while the wave is there, `rollback`.
+/// With `words`, a second round checks what people read (left out where the new side is a
+/// Zendesk: each rollback's reverse drain waits out its export's last minute).
+async fn forward_and_back<O: Platform, N: Platform>(postgres: bool, words: bool) {
+    let mv = Bridge::<O, N>::backfilled_with(postgres, 3).await;
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
+
+    let out = mv
+        .expect(0, &["wave", "start", "1", "--as", "alice", "--json"])
+        .await;
+    let done: Switch = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(done.step, Step::Done, "{out}");
+    let steps: Vec<Step> = done.history.iter().map(|e| e.step).collect();
+    assert_eq!(
+        steps,
+        [
+            Step::Requested,
+            Step::Holding,
+            Step::Draining,
+            Step::Flipped,
+            Step::Moving,
+            Step::Done
+        ],
+        "{out}"
+    );
+    assert!(done.high_water.is_some() && done.reverse_from == done.high_water);
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::New);
+
+    let taken = open_ticket::<N>(mv.new.url(), "Taken by the new side").await;
+
+    let out = mv.expect(0, &["rollback", "--as", "alice", "--json"]).await;
+    let report: Value = serde_json::from_str(out.trim()).unwrap();
+    let flip_ms = report["routing_flip_ms"].as_u64().unwrap();
+    assert!(flip_ms <= 1000, "routing flipped back in {flip_ms} ms");
+    assert_eq!(report["reverse_drained"], true, "{report:#}");
+    let contacts = report["contacts"].as_array().unwrap();
+    let found = contacts
+        .iter()
+        .find(|c| c["new_id"].as_str() == Some(taken.as_str()))
+        .unwrap_or_else(|| panic!("ticket {taken} is not in the report: {report:#}"));
+    assert_eq!(found["on_old"], true, "{report:#}");
+    assert_eq!(found["old_read"], "Taken by the new side", "{report:#}");
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
+
+    if !words {
+        mv.expect(0, &["audit", "verify"]).await;
+        served.terminate().await;
+        return;
+    }
+    // The words people read.
+    let (code, out, err) = mv.cutover(&["wave", "start", "1"]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("draining"), "{out}");
+    let (code, out, err) = mv.cutover(&["rollback", PILOT]).await;
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("routing is back on the old side"), "{out}");
+    assert!(
+        out.contains("contact(s) the new side took during the wave"),
+        "{out}"
+    );
+    mv.expect(0, &["audit", "verify"]).await;
+    served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wave_start_then_rollback_on_sqlite() {
+    forward_and_back::<freshdesk::App, freshdesk::App>(false, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wave_start_then_rollback_on_postgres() {
+    forward_and_back::<freshdesk::App, zendesk::App>(true, false).await;
+}
+
+/// Sets `[sync] switch_timeout` in the plan.
+fn set_switch_timeout(plan: &std::path::Path, timeout: &str) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let edited = text.replacen(
+        "switch_timeout = \"30s\"",
+        &format!("switch_timeout = \"{timeout}\""),
+        1,
+    );
+    assert_ne!(text, edited, "the plan has no switch_timeout line:\n{text}");
+    std::fs::write(plan, edited).unwrap();
+}
+
+/// Every request to the old emulator fails: the forward bridge cannot drain.
+async fn break_old<O: Platform, N: Platform>(mv: &Bridge<O, N>, broken: bool) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sim/faults", mv.old.url());
+    let answer = if broken {
+        let faults = json!({ "error_rate": 1.0, "error_burst": 1000000, "error_status": 503 });
+        client.put(url).json(&faults).send().await.unwrap()
+    } else {
+        client.delete(url).send().await.unwrap()
+    };
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_switch_that_cannot_drain_aborts_and_leaves_routing_old() {
+    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 2).await;
+    set_switch_timeout(&mv.dir.path().join("cutover.toml"), "2s");
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    break_old(&mv, true).await;
+    let started = std::time::Instant::now();
+    let (code, out, err) = mv.cutover(&["wave", "start", PILOT]).await;
+    assert_eq!(code, 1, "{out}\n{err}");
+    assert!(out.contains("aborted"), "{out}");
+    assert!(out.contains("switch_timeout"), "{out}");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
+    let switch = journal(&mv).await.unwrap();
+    assert_eq!(switch.step, Step::Aborted);
+    assert!(
+        switch.history.iter().any(|e| e.step == Step::Holding),
+        "the contacts were held first: {switch:?}"
+    );
+    // Once the old side is back, the wave starts.
+    break_old(&mv, false).await;
+    mv.expect(0, &["wave", "start", PILOT]).await;
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::New);
+    served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_killed_mid_switch_resumes_from_the_journal() {
+    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 2).await;
+    set_switch_timeout(&mv.dir.path().join("cutover.toml"), "60s");
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    // The old side fails for now: the switch holds and drains, and cannot finish.
+    break_old(&mv, true).await;
+    let mut start = mv.command(&["wave", "start", PILOT, "--follow", "1s"]);
+    let started = start.output().await.unwrap();
+    assert_eq!(started.status.code(), Some(1), "{started:?}");
+    for _ in 0..100 {
+        if journal(&mv).await.is_some_and(|s| s.step == Step::Draining) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(journal(&mv).await.unwrap().step, Step::Draining);
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Holding);
+    served.kill().await;
+    // Still holding with nobody driving; then the old side comes back and serve restarts.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Holding);
+    break_old(&mv, false).await;
+    let served = mv.serve(1).await;
+    let mut last = None;
+    for _ in 0..300 {
+        let switch = journal(&mv).await.unwrap();
+        if switch.step.is_final() {
+            last = Some(switch);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let switch = last.expect("the restarted serve did not finish the switch in 30 s");
+    assert_eq!(switch.step, Step::Done, "{switch:?}");
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::New);
+    served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_records_a_passing_rehearsal_for_the_plan() {
+    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+    let out = mv.expect(0, &["drill", "--wave", PILOT, "--json"]).await;
+    let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
+    assert!(printed.passed, "{printed:?}");
+    assert!(printed.routing_flip_ms <= 1000, "{printed:?}");
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let stored = cutover_runtime::DrillRecord::load(store.as_ref())
+        .await
+        .unwrap()
+        .expect("no drill record in the store");
+    let plan = std::fs::read_to_string(mv.dir.path().join("cutover.toml")).unwrap();
+    assert_eq!(stored, printed);
+    assert_eq!(stored.plan_digest, cutover_runtime::plan_digest(&plan));
+    let audit = store.audit_entries(0, 1000).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "drill"), "{audit:?}");
+    // The drill ran against its own emulators and store: this store's routing is untouched.
+    assert_eq!(
+        RoutingState::load(store.as_ref())
+            .await
+            .unwrap()
+            .phase(PILOT),
+        WavePhase::Old
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_from_zendesk_waits_out_the_export_minute() {
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+    let out = mv.expect(0, &["drill", "--wave", PILOT, "--json"]).await;
+    let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
+    assert!(printed.passed, "{printed:?}");
+}
