@@ -128,6 +128,12 @@ pub const AGENT_FOUND_ROLE: Lack = Lack {
     what: "agent.role",
     why: "an agent the target had already keeps the role the new team gave them",
 };
+
+/// An agent the target had already (matched by e-mail) keeps the name it has there.
+pub const AGENT_FOUND_NAME: Lack = Lack {
+    what: "agent.name",
+    why: "an agent the target had already (matched by e-mail) keeps the name it has there",
+};
 /// The description of a group the target had already (found by its name).
 pub const GROUP_FOUND_DESCRIPTION: Lack = Lack {
     what: "group.description",
@@ -466,6 +472,10 @@ pub fn level_found(old: &mut Record, new: &mut Record, found: bool) -> Vec<Lack>
             if found && a.role != b.role {
                 b.role.clone_from(&a.role);
                 reasons.push(AGENT_FOUND_ROLE);
+            }
+            if found && a.name != b.name {
+                b.name.clone_from(&a.name);
+                reasons.push(AGENT_FOUND_NAME);
             }
         }
         (Record::Group(a), Record::Group(b)) if found && a.description != b.description => {
@@ -922,6 +932,26 @@ mod tests {
         assert_eq!(a, b);
         // A role cutover wrote must hold what the old one holds: a difference stays.
         let (mut a, mut b) = (old, theirs);
+        assert!(level_found(&mut a, &mut b, false).is_empty());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn an_agent_the_target_had_already_keeps_its_own_name() {
+        let agent = |name: &str| {
+            Record::Agent(cutover_model::records::Agent {
+                name: name.into(),
+                email: "bob@example.com".into(),
+                role: None,
+                groups: Default::default(),
+                active: true,
+            })
+        };
+        let (mut a, mut b) = (agent("Bob Smith"), agent("Robert Smith"));
+        assert_eq!(level_found(&mut a, &mut b, true), vec![AGENT_FOUND_NAME]);
+        assert_eq!(a, b);
+        // An agent cutover created must carry the old name.
+        let (mut a, mut b) = (agent("Bob Smith"), agent("Robert Smith"));
         assert!(level_found(&mut a, &mut b, false).is_empty());
         assert_ne!(a, b);
     }

@@ -96,6 +96,38 @@ async fn bridge_ready<O: Platform, N: Platform>(mv: &Bridge<O, N>) {
     panic!("the bridge made no pass each way in 30 s");
 }
 
+/// What a user does before `wave start`, as the gates ask (`cutover gates` names each step): a
+/// clean verification, a rollback drill with this plan (or, with `drill` false, the drill gate
+/// taken out of the plan, as a team that does not want one would), and the sign-off of the
+/// person the wave's gates name. A sign-off counts until the wave next changes phase, so each
+/// start after a rollback or an abort signs again.
+async fn ready_to_start<O: Platform, N: Platform>(mv: &Bridge<O, N>, drill: bool) {
+    if drill {
+        if std::fs::read_to_string(mv.dir.path().join("cutover.toml"))
+            .unwrap()
+            .contains("rollback_drill = true")
+        {
+            mv.expect(0, &["drill", "--wave", PILOT]).await;
+        }
+    } else {
+        let plan = mv.dir.path().join("cutover.toml");
+        let text = std::fs::read_to_string(&plan).unwrap();
+        std::fs::write(
+            &plan,
+            text.replacen("rollback_drill = true", "rollback_drill = false", 1),
+        )
+        .unwrap();
+    }
+    mv.expect(0, &["verify"]).await;
+    let (code, out, err) = mv
+        .cutover(&["go", "--wave", PILOT, "--as", "ops-lead"])
+        .await;
+    assert_eq!(
+        code, 0,
+        "the wave is not ready after verify, drill and sign-off:\n{out}\n{err}"
+    );
+}
+
 /// `wave start`, a ticket opened on the new side while the wave is there, `rollback`.
 /// With `words`, a second round checks what people read (left out where the new side is a
 /// Zendesk: each rollback's reverse drain waits out its export's last minute).
@@ -104,6 +136,15 @@ async fn forward_and_back<O: Platform, N: Platform>(postgres: bool, words: bool)
     let served = mv.serve(0).await;
     bridge_ready(&mv).await;
     assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
+    // Not ready: the refusal names what is missing and what to run.
+    let (code, _, err) = mv.cutover(&["wave", "start", "1"]).await;
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("gates do not hold") && err.contains("cutover go --wave 1"),
+        "{err}"
+    );
+    assert_eq!(phase(&mv, PILOT).await, WavePhase::Old);
+    ready_to_start(&mv, !postgres).await;
 
     let out = mv
         .expect(0, &["wave", "start", "1", "--as", "alice", "--json"])
@@ -148,6 +189,7 @@ async fn forward_and_back<O: Platform, N: Platform>(postgres: bool, words: bool)
         return;
     }
     // The words people read.
+    ready_to_start(&mv, true).await;
     let (code, out, err) = mv.cutover(&["wave", "start", "1"]).await;
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("draining"), "{out}");
@@ -203,6 +245,7 @@ async fn a_switch_that_cannot_drain_aborts_and_leaves_routing_old() {
     set_switch_timeout(&mv.dir.path().join("cutover.toml"), "2s");
     let served = mv.serve(0).await;
     bridge_ready(&mv).await;
+    ready_to_start(&mv, true).await;
     break_old(&mv, true).await;
     let started = std::time::Instant::now();
     let (code, out, err) = mv.cutover(&["wave", "start", PILOT]).await;
@@ -221,8 +264,9 @@ async fn a_switch_that_cannot_drain_aborts_and_leaves_routing_old() {
         switch.history.iter().any(|e| e.step == Step::Holding),
         "the contacts were held first: {switch:?}"
     );
-    // Once the old side is back, the wave starts.
+    // Once the old side is back, the wave starts (signed off again: its phase changed).
     break_old(&mv, false).await;
+    ready_to_start(&mv, true).await;
     mv.expect(0, &["wave", "start", PILOT]).await;
     assert_eq!(phase(&mv, PILOT).await, WavePhase::New);
     served.terminate().await;
@@ -234,6 +278,7 @@ async fn serve_killed_mid_switch_resumes_from_the_journal() {
     set_switch_timeout(&mv.dir.path().join("cutover.toml"), "60s");
     let served = mv.serve(0).await;
     bridge_ready(&mv).await;
+    ready_to_start(&mv, true).await;
     // The old side fails for now: the switch holds and drains, and cannot finish.
     break_old(&mv, true).await;
     let mut start = mv.command(&["wave", "start", PILOT, "--follow", "1s"]);

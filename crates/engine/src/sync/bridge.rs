@@ -371,6 +371,7 @@ impl Bridge {
                 with_children,
                 metrics: Arc::clone(&metrics),
                 failed_in_a_row: AtomicUsize::new(0),
+                started: chrono::Utc::now(),
             })
             .collect();
         let handle = BridgeHandle {

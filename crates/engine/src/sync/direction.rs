@@ -79,6 +79,10 @@ pub(crate) struct Direction {
     pub(crate) metrics: Arc<SyncMetrics>,
     /// Records whose request failed past the retries, one after the other, in this pass.
     pub(crate) failed_in_a_row: AtomicUsize,
+    /// When this bridge was made: a change older than that (history the first passes carry,
+    /// such as records the new account held before the move) counts its lag from here, so
+    /// the lag says how long the bridge took, not how old the account's records are.
+    pub(crate) started: DateTime<Utc>,
 }
 
 /// What one applied page holds for its commit.
@@ -533,7 +537,7 @@ impl Direction {
         self.written.mark(&links);
         let now = Utc::now();
         for at in applied.written_at {
-            let lag = at.map(|at| (now - at).num_milliseconds() as f64 / 1000.0);
+            let lag = at.map(|at| (now - at.max(self.started)).num_milliseconds() as f64 / 1000.0);
             self.metrics.applied(self.from(), lag);
         }
         report.in_flight.extend(applied.waiting);
