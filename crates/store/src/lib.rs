@@ -8,6 +8,8 @@
 //!   transaction ([`StoreTx`]) that writes the work it covers.
 //! - **Outbox**, **dead letters**, an append-only **hash-chained audit log**, and **run state**.
 //! - **API tokens**: name, role and SHA-256 hash of each control-plane API token.
+//! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
+//!   customer's **conversation** per channel.
 //!
 //! [`open`] picks the implementation from a [`StoreUrl`], whose `Debug` and `Display` never show
 //! a password; neither does any [`StoreError`].
@@ -15,7 +17,8 @@
 //! Layout:
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
-//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`]: what is kept,
+//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`],
+//!   [`contacts`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
@@ -24,6 +27,7 @@
 
 pub mod audit;
 pub mod conflicts;
+pub mod contacts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
@@ -40,6 +44,9 @@ use std::sync::Arc;
 
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
 pub use conflicts::{Conflict, ConflictId, NewConflict};
+pub use contacts::{
+    Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
+};
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};

@@ -23,4 +23,8 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// Claims outbox items: binds target side, limit, lease end and now (microseconds), and
     /// returns the claimed rows.
     const CLAIM_OUTBOX: &'static str;
+
+    /// Claims contacts: binds limit, lease end, now (microseconds) and the pending status, and
+    /// returns the claimed rows (only each customer's oldest pending contact).
+    const CLAIM_CONTACTS: &'static str;
 }
