@@ -44,6 +44,7 @@ mod fields;
 pub mod freshdesk;
 mod header;
 pub mod http;
+pub mod inbound;
 #[cfg(test)]
 mod http_tests;
 mod inline;
@@ -61,6 +62,7 @@ pub use connector::{Connector, Page, Rejected, WriteOutcome, Written, WrittenChi
 pub use error::{ConnectError, ErrorClass};
 pub use freshdesk::{FreshdeskConfig, FreshdeskConnector};
 pub use http::Auth;
+pub use inbound::{FollowUp, InboundMessage, Requester};
 pub use inline::with_addresses;
 pub use outbound::{
     AttachmentSource, Downloaded, FileUpload, History, Origin, Outbound, Reference, TargetIds,
