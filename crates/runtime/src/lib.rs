@@ -8,10 +8,13 @@
 //!   on a channel to the old or the new side.
 //! - [`drill`]: the record a rollback drill leaves for the `rollback_drill` gate, tied to the
 //!   plan file by its digest.
+//! - [`gateway`]: the delivery worker of the inbound gateway: claims the contacts the gateway
+//!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`error`]: [`RuntimeError`].
 
 pub mod drill;
 pub mod error;
+pub mod gateway;
 pub mod routing;
 
 pub use drill::{DrillRecord, plan_digest};
