@@ -204,6 +204,25 @@ impl Failed {
 }
 
 impl DeliveryWorker {
+    /// The worker of a plan's channels and waves, with the default pacing.
+    pub fn for_plan(
+        store: Arc<dyn Store>,
+        old: Arc<dyn Connector>,
+        new: Arc<dyn Connector>,
+        plan: &cutover_plan::plan::Plan,
+        metrics: Arc<GatewayMetrics>,
+    ) -> Self {
+        DeliveryWorker {
+            store,
+            old,
+            new,
+            channels: plan.channels.clone(),
+            waves: plan.waves.clone(),
+            metrics,
+            config: GatewayConfig::default(),
+        }
+    }
+
     fn connector(&self, side: Side) -> &Arc<dyn Connector> {
         match side {
             Side::Old => &self.old,

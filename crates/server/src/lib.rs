@@ -1,18 +1,21 @@
 //! The faces of cutover over HTTP. Today: the bridge's webhook intake, its health and its
 //! Prometheus metrics, and the control-plane API, served by `cutover serve`; later the
-//! dashboard, status page and inbound gateway.
+//! dashboard and status page; and the inbound gateway.
 //!
 //! The caller binds the listener and owns the shutdown signal ([`run`]), so tests serve on
 //! port 0 and many servers run in one process; [`router`] is the same routes without a socket.
 //!
 //! Layout:
 //! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
+//! - [`gateway`]: `/gateway/{channel}`, the inbound gateway: one endpoint per channel of the
+//!   plan, each taking what its kind's providers send, kept in the store before it answers.
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
 //! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.
 //! - [`openapi`]: the OpenAPI document of the API, built from the same route table.
 
 pub mod api;
+pub mod gateway;
 pub mod hooks;
 pub mod metrics;
 pub mod openapi;
@@ -31,12 +34,18 @@ pub struct AppState {
     pub bridge: BridgeHandle,
     /// The store, the plan's waves and the dead-letter appliers, for `/api/v1/`.
     pub api: api::ApiState,
+    /// The inbound gateway's channels, store and counts.
+    pub gateway: gateway::GatewayState,
 }
 
 /// Every route of `cutover serve`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/hooks/{side}", post(hooks::receive))
+        .route(
+            "/gateway/{channel}",
+            get(gateway::verify).post(gateway::receive),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::render))
         .merge(api::router(state.clone()))

@@ -1,5 +1,5 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
+//! webhook intake, the inbound gateway (`/gateway/{channel}`) and its delivery worker, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
 //! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
 //! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
 //! SIGTERM.
@@ -118,10 +118,27 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         waves: waves_json(&setup.plan),
         retry,
     };
+    // The inbound gateway: contacts kept by the server, delivered by a worker of their own.
+    let gateway_metrics = std::sync::Arc::new(cutover_runtime::gateway::GatewayMetrics::default());
+    let gateway = cutover_server::gateway::GatewayState::new(
+        setup.store.clone(),
+        &setup.plan.channels,
+        &setup.plan.waves,
+        gateway_metrics.clone(),
+        |name| std::env::var(name).ok(),
+    );
+    let delivery = cutover_runtime::gateway::DeliveryWorker::for_plan(
+        setup.store.clone(),
+        setup.connector(Side::Old)?,
+        setup.connector(Side::New)?,
+        &setup.plan,
+        gateway_metrics,
+    );
     let bridge = Bridge::new(setup.store, old, new, mapping, secret, options);
     let state = AppState {
         bridge: bridge.handle(),
         api,
+        gateway,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -139,6 +156,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         cutover_engine::live::LiveConfig::default(),
         shutdown.clone(),
     ));
+    let deliverer = tokio::spawn(delivery.run(shutdown.clone()));
     let follower = tokio::spawn(cutover_engine::live::follow(
         verify_store.clone(),
         verify_budgets,
@@ -182,6 +200,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let _ = server.await;
     let _ = claimer.await;
     let _ = follower.await;
+    let _ = deliverer.await;
     match result {
         Ok(Ok(())) => Ok(Outcome::Clean),
         Ok(Err(e)) => Err(e.into()),
