@@ -357,6 +357,7 @@ async fn form_fields(headers: &HeaderMap, body: Bytes) -> Result<FormFields, Ref
     let content_type = header_str(headers, header::CONTENT_TYPE.as_str()).unwrap_or_default();
     let request = |body: Bytes| {
         Request::builder()
+            .method(axum::http::Method::POST)
             .header(header::CONTENT_TYPE, content_type)
             .body(Body::from(body))
             .map_err(|e| Refusal::bad(format!("the request cannot be read: {e}")))

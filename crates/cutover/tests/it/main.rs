@@ -15,6 +15,7 @@ mod bridge_merges;
 mod crash;
 mod drift;
 mod e2e;
+mod gateway;
 mod harness;
 mod help;
 mod hints;
