@@ -5,13 +5,20 @@ use cutover_store::StoreError;
 /// Something the runtime could not do.
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
-    /// The store failed.
+    /// The store failed (boxed: a `StoreError` is large, and every result of the runtime
+    /// carries this type).
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     /// The routing state in the store is not what this version of cutover writes.
     #[error("the routing state in the store cannot be read ({0}); was it written by another version of cutover?")]
     BadRoutingState(String),
     /// No wave of the plan has this name or number.
     #[error("the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)")]
     NoSuchWave(String),
+}
+
+impl From<StoreError> for RuntimeError {
+    fn from(e: StoreError) -> Self {
+        RuntimeError::Store(Box::new(e))
+    }
 }

@@ -311,13 +311,7 @@ impl DeliveryWorker {
                 tracing::info!(contact = %contact.id, %channel, attempt = contact.attempts, error = %failed.reason, retry_in_ms = backoff.as_millis(), "Contact not delivered yet; trying again.");
                 let next = Utc::now() + backoff;
                 self.store
-                    .retry_contact(
-                        contact.id,
-                        lease,
-                        next,
-                        failed.side,
-                        Some(&failed.reason),
-                    )
+                    .retry_contact(contact.id, lease, next, failed.side, Some(&failed.reason))
                     .await?;
             }
         }
@@ -485,7 +479,13 @@ pub fn message_of(contact: &Contact, channels: &[Channel]) -> InboundMessage {
         body.push_str(&format!("\n\n(attachments: {})", names.join(", ")));
     }
     let subject = text("subject").unwrap_or_else(|| {
-        let first: String = body.lines().next().unwrap_or_default().chars().take(60).collect();
+        let first: String = body
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .chars()
+            .take(60)
+            .collect();
         if first.trim().is_empty() {
             format!("New {kind} contact")
         } else {

@@ -10,7 +10,7 @@
 //!   plan file by its digest.
 //! - [`gateway`]: the delivery worker of the inbound gateway: claims the contacts the gateway
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
-//! - [`error`]: [`RuntimeError`].
+//! - [`error`] holds [`RuntimeError`].
 
 pub mod drill;
 pub mod error;

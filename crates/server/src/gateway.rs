@@ -131,7 +131,12 @@ struct Message {
 }
 
 fn plain(status: StatusCode, text: String) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 fn no_channel(name: &str, state: &GatewayState) -> Response {
@@ -167,7 +172,9 @@ pub async fn verify(
     let Some(expected) = &endpoint.verify_token else {
         return plain(
             StatusCode::FORBIDDEN,
-            format!("channel {name:?} has no verify token: set the variable its verify_token_env names\n"),
+            format!(
+                "channel {name:?} has no verify token: set the variable its verify_token_env names\n"
+            ),
         );
     };
     if query.get("hub.mode").map(String::as_str) != Some("subscribe") {
@@ -186,7 +193,10 @@ pub async fn verify(
     }
     match query.get("hub.challenge") {
         Some(challenge) => plain(StatusCode::OK, challenge.clone()),
-        None => plain(StatusCode::BAD_REQUEST, "hub.challenge is missing\n".to_owned()),
+        None => plain(
+            StatusCode::BAD_REQUEST,
+            "hub.challenge is missing\n".to_owned(),
+        ),
     }
 }
 
@@ -393,9 +403,10 @@ async fn form_fields(headers: &HeaderMap, body: Bytes) -> Result<FormFields, Ref
                     }));
                 }
                 None => {
-                    let text = field.text().await.map_err(|e| {
-                        Refusal::bad(format!("field {name:?} cannot be read: {e}"))
-                    })?;
+                    let text = field
+                        .text()
+                        .await
+                        .map_err(|e| Refusal::bad(format!("field {name:?} cannot be read: {e}")))?;
                     fields.insert(name, text);
                 }
             }
@@ -429,9 +440,7 @@ async fn email(headers: &HeaderMap, body: Bytes) -> Result<Message, Refusal> {
     let from = get(&["from", "sender", "From"])
         .ok_or_else(|| Refusal::bad("e-mail: the field `from` (the sender) is missing"))?;
     let (name, address) = mailbox(from).ok_or_else(|| {
-        Refusal::bad(format!(
-            "e-mail: `from` is not an e-mail address: {from:?}"
-        ))
+        Refusal::bad(format!("e-mail: `from` is not an e-mail address: {from:?}"))
     })?;
     let subject = get(&["subject", "Subject"]).unwrap_or_default();
     let text = get(&["text", "body-plain", "stripped-text"]).unwrap_or_default();
@@ -493,7 +502,9 @@ async fn web_form(headers: &HeaderMap, body: Bytes) -> Result<Message, Refusal> 
     };
     let email = get(&["email"]).ok_or_else(|| Refusal::bad("web form: `email` is missing"))?;
     let (_, address) = mailbox(email).ok_or_else(|| {
-        Refusal::bad(format!("web form: `email` is not an e-mail address: {email:?}"))
+        Refusal::bad(format!(
+            "web form: `email` is not an e-mail address: {email:?}"
+        ))
     })?;
     let text = get(&["message", "text", "body", "description"])
         .ok_or_else(|| Refusal::bad("web form: `message` is missing"))?;
@@ -599,11 +610,12 @@ fn whatsapp(
                 let from = message.get("from").and_then(Value::as_str);
                 let id = message.get("id").and_then(Value::as_str);
                 let (Some(from), Some(id)) = (from, id) else {
-                    return Err(Refusal::bad(
-                        "whatsapp: a message without `from` or `id`",
-                    ));
+                    return Err(Refusal::bad("whatsapp: a message without `from` or `id`"));
                 };
-                let kind = message.get("type").and_then(Value::as_str).unwrap_or("text");
+                let kind = message
+                    .get("type")
+                    .and_then(Value::as_str)
+                    .unwrap_or("text");
                 let text = match kind {
                     "text" => message
                         .pointer("/text/body")
@@ -693,7 +705,12 @@ async fn voice(
     let kind = endpoint.channel.kind;
     let read = async {
         let form = form_fields(headers, body.clone()).await?;
-        let get = |key: &str| form.fields.get(key).filter(|v| !v.trim().is_empty()).cloned();
+        let get = |key: &str| {
+            form.fields
+                .get(key)
+                .filter(|v| !v.trim().is_empty())
+                .cloned()
+        };
         let sid = get("CallSid").ok_or_else(|| Refusal::bad("voice: `CallSid` is missing"))?;
         let from = get("From").ok_or_else(|| Refusal::bad("voice: `From` is missing"))?;
         Ok::<_, Refusal>(Message {
@@ -778,7 +795,10 @@ mod tests {
             mailbox("Ana Silva <Ana@Example.com>"),
             Some((Some("Ana Silva".to_owned()), "ana@example.com".to_owned()))
         );
-        assert_eq!(mailbox("bo@example.com"), Some((None, "bo@example.com".to_owned())));
+        assert_eq!(
+            mailbox("bo@example.com"),
+            Some((None, "bo@example.com".to_owned()))
+        );
         assert_eq!(mailbox("not an address"), None);
         assert_eq!(mailbox("x@localhost"), None);
     }
@@ -786,7 +806,10 @@ mod tests {
     #[test]
     fn a_message_id_is_found_in_a_raw_header_block() {
         let headers = "Received: by x\nMessage-ID: <abc@mail.example>\nSubject: hi";
-        assert_eq!(message_id_in(headers).as_deref(), Some("<abc@mail.example>"));
+        assert_eq!(
+            message_id_in(headers).as_deref(),
+            Some("<abc@mail.example>")
+        );
     }
 
     #[test]

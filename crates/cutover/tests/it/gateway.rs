@@ -180,9 +180,7 @@ async fn delivered(store: &dyn Store, id: ContactId, log: &std::path::Path) -> C
 
 /// A Freshdesk ticket's tags and its conversations' bodies.
 async fn freshdesk_ticket(url: &str, id: &str) -> (Vec<String>, Vec<String>) {
-    let get = |path: String| {
-        <freshdesk::App as crate::bridge::Platform>::get(url, &path)
-    };
+    let get = |path: String| <freshdesk::App as crate::bridge::Platform>::get(url, &path);
     let ticket: Value = get(format!("tickets/{id}"))
         .send()
         .await
@@ -192,7 +190,11 @@ async fn freshdesk_ticket(url: &str, id: &str) -> (Vec<String>, Vec<String>) {
         .unwrap();
     let tags = ticket["tags"]
         .as_array()
-        .map(|t| t.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|t| {
+            t.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     let notes: Value = get(format!("tickets/{id}/conversations"))
         .send()
@@ -282,7 +284,11 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
     .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
     let chat = contact_ids(&answer)[0].0;
-    let wa = whatsapp_body("447700900123", "wamid.HBgLNDQ3NzAwOTAwMTIzFQIAEhgg", "Where is my parcel?");
+    let wa = whatsapp_body(
+        "447700900123",
+        "wamid.HBgLNDQ3NzAwOTAwMTIzFQIAEhgg",
+        "Where is my parcel?",
+    );
     let signature = sign(&wa, SECRET);
     let (status, answer) = post(
         &base,
@@ -319,15 +325,28 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
     )
     .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
-    assert!(answer.contains("X-Hub-Signature-256 does not match"), "{answer}");
+    assert!(
+        answer.contains("X-Hub-Signature-256 does not match"),
+        "{answer}"
+    );
     let letters = mv.expect(0, &["deadletters", "list", "--json"]).await;
     assert!(
         letters.contains("gateway whatsapp: whatsapp: X-Hub-Signature-256 does not match"),
         "{letters}"
     );
-    assert!(!letters.contains(SECRET), "a secret reached the dead letters");
+    assert!(
+        !letters.contains(SECRET),
+        "a secret reached the dead letters"
+    );
     // A bad payload: 400 naming what is missing.
-    let (status, answer) = post(&base, "chat", "application/json", b"{\"text\":\"hi\"}".to_vec(), &[]).await;
+    let (status, answer) = post(
+        &base,
+        "chat",
+        "application/json",
+        b"{\"text\":\"hi\"}".to_vec(),
+        &[],
+    )
+    .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
     assert!(answer.contains("no sender"), "{answer}");
 
@@ -342,7 +361,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{twiml}");
-    assert!(twiml.contains(&format!("<Dial>{NEW_NUMBER}</Dial>")), "{twiml}");
+    assert!(
+        twiml.contains(&format!("<Dial>{NEW_NUMBER}</Dial>")),
+        "{twiml}"
+    );
 
     // Every message is a ticket on the new side (Freshdesk), marked with its contact.
     for id in [email[0].0, web, chat, whatsapp] {
@@ -377,7 +399,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
         Some(Side::New) => {
             assert_eq!(landed, ticket);
             let (_, notes) = freshdesk_ticket(&new_url, landed.as_str()).await;
-            assert!(notes.iter().any(|n| n.contains("Any news on order 1234?")), "{notes:?}");
+            assert!(
+                notes.iter().any(|n| n.contains("Any news on order 1234?")),
+                "{notes:?}"
+            );
         }
         Some(Side::Old) => {
             let link = store
@@ -388,7 +413,9 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
             assert_eq!(link.link.old_id, landed);
             let comments = zendesk_comments(mv.old.url(), landed.as_str()).await;
             assert!(
-                comments.iter().any(|c| c.contains("Any news on order 1234?")),
+                comments
+                    .iter()
+                    .any(|c| c.contains("Any news on order 1234?")),
                 "{comments:?}"
             );
         }
@@ -399,7 +426,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((conversation.side, &conversation.ticket_id), (Side::New, &ticket));
+    assert_eq!(
+        (conversation.side, &conversation.ticket_id),
+        (Side::New, &ticket)
+    );
 
     // A switch under way holds contacts and calls; they go once it ends.
     route(store.as_ref(), WavePhase::Holding).await;
@@ -424,7 +454,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
         &[],
     )
     .await;
-    assert!(twiml.contains("<Say>") && twiml.contains("<Redirect"), "{twiml}");
+    assert!(
+        twiml.contains("<Say>") && twiml.contains("<Redirect"),
+        "{twiml}"
+    );
     tokio::time::sleep(Duration::from_millis(800)).await;
     let waiting = store.contact(held).await.unwrap().unwrap();
     assert_eq!(waiting.status, ContactStatus::Pending, "{waiting:?}");
@@ -443,7 +476,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
         &[],
     )
     .await;
-    assert!(twiml.contains(&format!("<Dial>{NEW_NUMBER}</Dial>")), "{twiml}");
+    assert!(
+        twiml.contains(&format!("<Dial>{NEW_NUMBER}</Dial>")),
+        "{twiml}"
+    );
 
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await
@@ -519,7 +555,11 @@ async fn gateway_contacts_wait_for_a_platform_that_is_down_on_postgres() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|t| t["tags"].as_array().is_some_and(|tags| tags.contains(&json!(mark))))
+        .filter(|t| {
+            t["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.contains(&json!(mark)))
+        })
         .count();
     assert_eq!(marked, 1, "{tickets}");
     served.terminate().await;

@@ -315,7 +315,7 @@ const CASES: &[(&str, Case)] = &[
             ("addresses = [\"support@acme.example\"]\n", ""),
             (
                 "kind = \"web_form\"",
-                "kind = \"web_form\"\naddresses = [\"web@acme.example\"]",
+                "kind = \"web_form\"\naddresses = [\"web@acme.example\"]\napp_secret_env = \"WA_SECRET\"\nnew_number = \"+44 20 7946 0202\"",
             ),
         ]),
     ),
@@ -464,8 +464,8 @@ fn diagnostics_point_at_the_offending_key_or_value() {
 /// whose addresses expire, accepted from Zendesk.
 #[test]
 fn inline_images_as_links_only_from_a_platform_whose_addresses_last() {
-    use cutover_plan::plan::init::{InitOptions, render};
     use cutover_model::PlatformKind;
+    use cutover_plan::plan::init::{InitOptions, render};
     for (from, to, refused) in [
         (PlatformKind::Freshdesk, PlatformKind::Zendesk, true),
         (PlatformKind::Zendesk, PlatformKind::Freshdesk, false),

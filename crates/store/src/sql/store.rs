@@ -23,8 +23,8 @@ use crate::error::{QueryContext, StoreError};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
-    ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, ContactRow, ConversationRow,
-    DeadLetterRow, LinkRow, OutboxRow, now, stored_time,
+    ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, ContactRow, ConversationRow, DeadLetterRow,
+    LinkRow, OutboxRow, now, stored_time,
 };
 use crate::sql::dialect::Dialect;
 use crate::sql::tx::SqlTx;
@@ -615,7 +615,8 @@ where
             .bind(error)
             .bind(ContactStatus::Pending.as_str());
         let tx = self.begin_sql().await?;
-        tx.write_one(query, || format!("give contact {id} back")).await
+        tx.write_one(query, || format!("give contact {id} back"))
+            .await
     }
 
     async fn forward_call(&self, id: ContactId, side: Side) -> Result<bool, StoreError> {
@@ -626,7 +627,8 @@ where
             .bind(now())
             .bind(ContactStatus::Ringing.as_str());
         let tx = self.begin_sql().await?;
-        tx.write_one(query, || format!("mark call {id} forwarded")).await
+        tx.write_one(query, || format!("mark call {id} forwarded"))
+            .await
     }
 
     async fn conversation(

@@ -8,9 +8,7 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cutover_model::Side;
-use cutover_store::{
-    Accepted, ContactDelivery, ContactId, ContactStatus, NewContact,
-};
+use cutover_store::{Accepted, ContactDelivery, ContactId, ContactStatus, NewContact};
 use serde_json::json;
 
 use crate::harness::{TestStore, backend_tests, id};
@@ -130,7 +128,10 @@ async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversa
         (Side::New, "9001")
     );
     assert_eq!(conversation.contact_id, a1.contact().id);
-    assert_eq!(store.conversation("chat", "ana@example.com").await.unwrap(), None);
+    assert_eq!(
+        store.conversation("chat", "ana@example.com").await.unwrap(),
+        None
+    );
     let done = store.contact(a1c.id).await.unwrap().unwrap();
     assert_eq!(done.status, ContactStatus::Delivered);
     assert_eq!(done.ticket_id, Some(id("9001")));
@@ -150,7 +151,14 @@ async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversa
         conversation: None,
     };
     assert!(store.deliver_contact(&follow).await.unwrap());
-    assert!(store.contact(a2.contact().id).await.unwrap().unwrap().follow_up);
+    assert!(
+        store
+            .contact(a2.contact().id)
+            .await
+            .unwrap()
+            .unwrap()
+            .follow_up
+    );
 }
 
 async fn concurrent_claims_never_hand_out_a_contact_twice(t: TestStore) {
@@ -194,8 +202,18 @@ async fn calls_are_forwarded_and_listed_by_side_and_time(t: TestStore) {
     let call = store.accept_contact(&ringing).await.unwrap();
     // A ringing call is not claimed by the delivery workers.
     assert!(store.claim_contacts(10, MINUTE).await.unwrap().is_empty());
-    assert!(store.forward_call(call.contact().id, Side::New).await.unwrap());
-    assert!(!store.forward_call(call.contact().id, Side::New).await.unwrap());
+    assert!(
+        store
+            .forward_call(call.contact().id, Side::New)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .forward_call(call.contact().id, Side::New)
+            .await
+            .unwrap()
+    );
     let mut forwarded = message("phone", "CA2", "+445678");
     forwarded.status = ContactStatus::Forwarded;
     forwarded.side = Some(Side::Old);
