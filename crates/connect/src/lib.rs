@@ -44,9 +44,9 @@ mod fields;
 pub mod freshdesk;
 mod header;
 pub mod http;
-pub mod inbound;
 #[cfg(test)]
 mod http_tests;
+pub mod inbound;
 mod inline;
 mod merges;
 pub mod outbound;
