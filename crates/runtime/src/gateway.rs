@@ -18,17 +18,20 @@
 //!   whose answer was lost never makes a second ticket.
 //!
 //! A failed attempt gives the contact back with a capped exponential backoff: a platform that
-//! is down gets its contacts when it is back.
+//! is down gets its contacts when it is back. A contact a platform refuses for good (a 4xx:
+//! validation) fails into the dead letters, so the customer's later contacts go on.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cutover_connect::{Connector, FollowUp, InboundMessage, Requester};
+use cutover_connect::{
+    ConnectError, Connector, ErrorClass, FollowUp, InboundMessage, Requester,
+};
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::plan::model::{Channel, Wave};
-use cutover_store::{Contact, ContactDelivery, Store};
+use cutover_store::{Contact, ContactDelivery, NewDeadLetter, Store};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
@@ -181,24 +184,38 @@ enum Attempt {
     Held,
 }
 
-/// A failed attempt: the side it went to (when its outcome is unknown there) and why.
+/// A failed attempt: the side it went to (when its outcome is unknown there), why, and whether
+/// the platform refused the contact for good (a 4xx other than 401, 403, 408, 429).
 struct Failed {
     side: Option<Side>,
+    target: Option<Side>,
     reason: String,
+    refused: bool,
 }
 
 impl Failed {
-    fn at(side: Side, reason: impl ToString) -> Self {
+    fn at(side: Side, e: ConnectError) -> Self {
         Failed {
             side: Some(side),
-            reason: reason.to_string(),
+            target: Some(side),
+            reason: e.to_string(),
+            refused: e.class() == ErrorClass::Permanent,
         }
     }
 
     fn nowhere(reason: impl ToString) -> Self {
         Failed {
             side: None,
+            target: None,
             reason: reason.to_string(),
+            refused: false,
+        }
+    }
+
+    fn on(side: Side, e: ConnectError) -> Self {
+        Failed {
+            side: None,
+            ..Failed::at(side, e)
         }
     }
 }
@@ -305,8 +322,30 @@ impl DeliveryWorker {
                     .retry_contact(contact.id, lease, next, None, Some(HELD))
                     .await?;
             }
+            Err(failed) if failed.refused => {
+                self.metrics.failed(&channel, failed.target);
+                tracing::warn!(contact = %contact.id, %channel, error = %failed.reason, "A platform refused the contact for good; kept in the dead letters.");
+                let side = failed.target.unwrap_or(Side::Old);
+                let letter = NewDeadLetter {
+                    kind: RecordKind::Ticket,
+                    side,
+                    source_id: PlatformId::parse(format!("contact-{}", contact.id))
+                        .unwrap_or_else(|_| PlatformId::from(0)),
+                    reason: format!("gateway {channel}: the {side} side refused the contact"),
+                    record: serde_json::json!({
+                        "contact": contact.id.0,
+                        "channel": channel,
+                        "customer": contact.customer,
+                        "payload": contact.payload,
+                        "error": failed.reason,
+                    }),
+                };
+                self.store
+                    .fail_contact(contact.id, lease, &failed.reason, &letter)
+                    .await?;
+            }
             Err(failed) => {
-                self.metrics.failed(&channel, failed.side);
+                self.metrics.failed(&channel, failed.target);
                 let backoff = self.backoff(contact.attempts);
                 tracing::info!(contact = %contact.id, %channel, attempt = contact.attempts, error = %failed.reason, retry_in_ms = backoff.as_millis(), "Contact not delivered yet; trying again.");
                 let next = Utc::now() + backoff;
@@ -362,7 +401,7 @@ impl DeliveryWorker {
                     }));
                 }
                 Ok(FollowUp::Closed | FollowUp::Gone) => {}
-                Err(e) => return Err(Failed::nowhere(e)),
+                Err(e) => return Err(Failed::on(target, e)),
             }
         }
         let ticket = self.open(contact, side, &message).await?;

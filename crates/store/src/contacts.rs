@@ -25,6 +25,8 @@ pub enum ContactStatus {
     Pending,
     /// Delivered: a ticket or a follow-up on the side it was routed to.
     Delivered,
+    /// Refused for good by the platform it was routed to (kept in the dead letters too).
+    Failed,
     /// A call answered while a switch held calls: told to wait, not forwarded yet.
     Ringing,
     /// A call forwarded to a side's number.
@@ -32,11 +34,12 @@ pub enum ContactStatus {
 }
 
 impl ContactStatus {
-    /// Its name in the store: `pending`, `delivered`, `ringing`, `forwarded`.
+    /// Its name in the store: `pending`, `delivered`, `failed`, `ringing`, `forwarded`.
     pub fn as_str(self) -> &'static str {
         match self {
             ContactStatus::Pending => "pending",
             ContactStatus::Delivered => "delivered",
+            ContactStatus::Failed => "failed",
             ContactStatus::Ringing => "ringing",
             ContactStatus::Forwarded => "forwarded",
         }
@@ -46,6 +49,7 @@ impl ContactStatus {
         match text {
             "pending" => Some(ContactStatus::Pending),
             "delivered" => Some(ContactStatus::Delivered),
+            "failed" => Some(ContactStatus::Failed),
             "ringing" => Some(ContactStatus::Ringing),
             "forwarded" => Some(ContactStatus::Forwarded),
             _ => None,

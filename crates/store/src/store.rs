@@ -228,6 +228,17 @@ pub trait Store: fmt::Debug + Send + Sync {
         error: Option<&str>,
     ) -> Result<bool, StoreError>;
 
+    /// Marks a claimed contact failed for good (a platform refused it as it stands) and keeps
+    /// `letter` in the dead letters, in one transaction: the customer's later contacts are
+    /// delivered on. Returns false (and writes nothing) when the claim no longer holds.
+    async fn fail_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        error: &str,
+        letter: &NewDeadLetter,
+    ) -> Result<bool, StoreError>;
+
     /// Marks a call forwarded to `side` (a ringing call, once the switch that held it ended).
     /// Returns whether a ringing call was marked.
     async fn forward_call(&self, id: ContactId, side: Side) -> Result<bool, StoreError>;

@@ -9,7 +9,7 @@ CREATE TABLE contacts (
     message_key     TEXT COLLATE "C" NOT NULL,
     customer        TEXT COLLATE "C" NOT NULL,
     payload         JSONB NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'ringing', 'forwarded')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'ringing', 'forwarded')),
     attempts        BIGINT NOT NULL DEFAULT 0,
     lease_until_us  BIGINT,
     next_attempt_us BIGINT NOT NULL DEFAULT 0,

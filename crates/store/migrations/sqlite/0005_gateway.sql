@@ -9,7 +9,7 @@ CREATE TABLE contacts (
     message_key     TEXT NOT NULL,
     customer        TEXT NOT NULL,
     payload         TEXT NOT NULL,
-    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'ringing', 'forwarded')),
+    status          TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed', 'ringing', 'forwarded')),
     attempts        INTEGER NOT NULL DEFAULT 0,
     lease_until_us  INTEGER,
     next_attempt_us INTEGER NOT NULL DEFAULT 0,

@@ -18,7 +18,7 @@ use crate::contacts::{
     Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
 };
 use crate::cursors::Cursor;
-use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId};
+use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{QueryContext, StoreError};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
@@ -131,6 +131,9 @@ const KEEP_CONVERSATION: &str = "INSERT INTO conversations (channel, customer, s
 const RETRY_CONTACT: &str = "UPDATE contacts SET lease_until_us = NULL, next_attempt_us = $3, \
      side = COALESCE($4, side), last_error = $5 \
      WHERE id = $1 AND status = $6 AND lease_until_us = $2 RETURNING id";
+
+const FAIL_CONTACT: &str = "UPDATE contacts SET status = $3, lease_until_us = NULL, \
+     last_error = $4 WHERE id = $1 AND status = $5 AND lease_until_us = $2 RETURNING id";
 
 const FORWARD_CALL: &str = "UPDATE contacts SET status = $3, side = $2, delivered_at = $4 \
      WHERE id = $1 AND status = $5 RETURNING id";
@@ -617,6 +620,31 @@ where
         let tx = self.begin_sql().await?;
         tx.write_one(query, || format!("give contact {id} back"))
             .await
+    }
+
+    async fn fail_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        error: &str,
+        letter: &NewDeadLetter,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_sql().await?;
+        let marked = sqlx::query_scalar::<DB, i64>(FAIL_CONTACT)
+            .bind(id.0)
+            .bind(lease.timestamp_micros())
+            .bind(ContactStatus::Failed.as_str())
+            .bind(error)
+            .bind(ContactStatus::Pending.as_str())
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| format!("mark contact {id} failed"))?;
+        if marked.is_none() {
+            return Ok(false);
+        }
+        tx.put_dead_letter(letter).await?;
+        tx.commit_sql().await?;
+        Ok(true)
     }
 
     async fn forward_call(&self, id: ContactId, side: Side) -> Result<bool, StoreError> {

@@ -1,14 +1,17 @@
 //! Contacts of the gateway: a provider's retry kept once, claimed under a lease one customer at a
 //! time, delivered with the customer's conversation, given back with a backoff, calls forwarded,
-//! and listed by side and time for a rollback report.
+//! refused contacts failed into the dead letters, and listed by side and time for a rollback
+//! report.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use cutover_model::Side;
-use cutover_store::{Accepted, ContactDelivery, ContactId, ContactStatus, NewContact};
+use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_store::{
+    Accepted, ContactDelivery, ContactId, ContactStatus, DeadLetterFilter, NewContact, NewDeadLetter,
+};
 use serde_json::json;
 
 use crate::harness::{TestStore, backend_tests, id};
@@ -18,6 +21,7 @@ backend_tests!(
     contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation,
     concurrent_claims_never_hand_out_a_contact_twice,
     calls_are_forwarded_and_listed_by_side_and_time,
+    a_refused_contact_fails_into_the_dead_letters_and_unblocks_its_customer,
 );
 
 const MINUTE: Duration = Duration::from_secs(60);
@@ -241,5 +245,55 @@ async fn calls_are_forwarded_and_listed_by_side_and_time(t: TestStore) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn a_refused_contact_fails_into_the_dead_letters_and_unblocks_its_customer(t: TestStore) {
+    let store = &t.store;
+    let first = store
+        .accept_contact(&message("web", "p1", "eve@example.com"))
+        .await
+        .unwrap();
+    let second = store
+        .accept_contact(&message("web", "p2", "eve@example.com"))
+        .await
+        .unwrap();
+    let claimed = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let letter = NewDeadLetter {
+        kind: RecordKind::Ticket,
+        side: Side::New,
+        source_id: PlatformId::parse(format!("contact-{}", first.contact().id)).unwrap(),
+        reason: "gateway web: the new side refused the contact".to_owned(),
+        record: first.contact().payload.clone(),
+    };
+    let lease = claimed[0].leased_until.unwrap();
+    let error = "http 400: email is invalid";
+    assert!(
+        store
+            .fail_contact(claimed[0].id, lease, error, &letter)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fail_contact(claimed[0].id, lease, error, &letter)
+            .await
+            .unwrap()
+    );
+    let failed = store.contact(first.contact().id).await.unwrap().unwrap();
+    assert_eq!(failed.status, ContactStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some(error));
+    let letters = store
+        .dead_letters(&DeadLetterFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, letter.reason);
+    // The customer's next contact is claimable now.
+    let next = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(
+        next.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![second.contact().id]
     );
 }
