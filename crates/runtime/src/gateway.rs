@@ -26,9 +26,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cutover_connect::{
-    ConnectError, Connector, ErrorClass, FollowUp, InboundMessage, Requester,
-};
+use cutover_connect::{ConnectError, Connector, ErrorClass, FollowUp, InboundMessage, Requester};
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::plan::model::{Channel, Wave};
 use cutover_store::{Contact, ContactDelivery, NewDeadLetter, Store};

@@ -10,7 +10,8 @@ use std::time::Duration;
 use chrono::Utc;
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::{
-    Accepted, ContactDelivery, ContactId, ContactStatus, DeadLetterFilter, NewContact, NewDeadLetter,
+    Accepted, ContactDelivery, ContactId, ContactStatus, DeadLetterFilter, NewContact,
+    NewDeadLetter,
 };
 use serde_json::json;
 
