@@ -54,6 +54,9 @@ pub struct InboundMessage {
     pub html: Option<String>,
     /// Tags for a ticket it opens (the channel's kind and name).
     pub tags: Vec<String>,
+    /// An earlier attempt to add it may have gone through with its answer lost: a follow-up
+    /// first looks for it among the ticket's comments (same text), and adds nothing if found.
+    pub may_exist: bool,
 }
 
 impl InboundMessage {
@@ -78,6 +81,43 @@ impl InboundMessage {
     }
 }
 
+/// `text` with its markup dropped and its white space collapsed: how a message is matched to a
+/// comment a platform holds (which may keep it as HTML, text, or both).
+pub(crate) fn comparable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_tag = false;
+    for c in text.chars() {
+        match c {
+            '<' => {
+                in_tag = true;
+                out.push(' ');
+            }
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    let out = out
+        .replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&");
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+impl InboundMessage {
+    /// Whether a comment whose body reads `body` (text or HTML) is this message.
+    pub(crate) fn is_in(&self, body: &str) -> bool {
+        let collapse = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        let wanted = comparable(&self.html_body());
+        let plain = collapse(&self.text);
+        (!wanted.is_empty() && comparable(body) == wanted)
+            || (!plain.is_empty() && collapse(body) == plain)
+    }
+}
+
 /// What a follow-up came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FollowUp {
@@ -96,4 +136,30 @@ pub(crate) struct TicketState {
     pub(crate) closed: bool,
     /// Its requester.
     pub(crate) requester: Option<PlatformId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(text: &str) -> InboundMessage {
+        InboundMessage {
+            mark: InboundMessage::mark_of(7),
+            requester: Requester::default(),
+            subject: String::new(),
+            text: text.to_owned(),
+            html: None,
+            tags: Vec::new(),
+            may_exist: true,
+        }
+    }
+
+    #[test]
+    fn a_message_is_found_in_its_comment_as_text_or_html() {
+        let m = message("Any news on <order> 1234?\nThanks");
+        assert!(m.is_in("Any news on <order> 1234? Thanks"));
+        assert!(m.is_in("<p>Any news on &lt;order&gt; 1234?<br>Thanks</p>"));
+        assert!(!m.is_in("Any news on order 1234?"));
+        assert!(!message("").is_in(""));
+    }
 }

@@ -539,5 +539,6 @@ pub fn message_of(contact: &Contact, channels: &[Channel]) -> InboundMessage {
             "cutover_gateway".to_owned(),
             format!("channel_{}", contact.channel),
         ],
+        may_exist: contact.attempts > 1,
     }
 }

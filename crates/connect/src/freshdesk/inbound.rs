@@ -127,6 +127,19 @@ impl FreshdeskConnector {
             return Ok(FollowUp::Closed);
         }
         let op = format!("add {} to ticket {ticket} on freshdesk", message.mark);
+        if message.may_exist {
+            let request = Request::get(format!("tickets/{ticket}/conversations"));
+            let notes = self.api.list_all(&op, &request, 10).await?;
+            let found = notes.iter().any(|n| {
+                ["body", "body_text"]
+                    .iter()
+                    .filter_map(|k| n.get(*k).and_then(Value::as_str))
+                    .any(|b| message.is_in(b))
+            });
+            if found {
+                return Ok(FollowUp::Added);
+            }
+        }
         let mut note = json!({ "body": message.html_body(), "private": false, "incoming": true });
         if let Some(requester) = body.get("requester_id").filter(|v| !v.is_null()) {
             note["user_id"] = requester.clone();

@@ -99,6 +99,20 @@ impl ZendeskConnector {
             return Ok(FollowUp::Closed);
         }
         let op = format!("add {} to ticket {ticket} on zendesk", message.mark);
+        if message.may_exist {
+            let request = Request::get(format!("tickets/{ticket}/comments.json"));
+            let (body, _) = self.api.get(&op, &request).await?;
+            let comments = body.get("comments").and_then(Value::as_array);
+            let found = comments.into_iter().flatten().any(|c| {
+                ["html_body", "body", "plain_body"]
+                    .iter()
+                    .filter_map(|k| c.get(*k).and_then(Value::as_str))
+                    .any(|b| message.is_in(b))
+            });
+            if found {
+                return Ok(FollowUp::Added);
+            }
+        }
         let mut comment = json!({ "html_body": message.html_body(), "public": true });
         if let Some(requester) = &state.requester {
             comment["author_id"] = super::bodies::id_json(requester);

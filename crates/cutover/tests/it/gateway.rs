@@ -564,3 +564,78 @@ async fn gateway_contacts_wait_for_a_platform_that_is_down_on_postgres() {
     assert_eq!(marked, 1, "{tickets}");
     served.terminate().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn gateway_writes_once_when_the_platform_loses_its_answers() {
+    let mv = Bridge::backfilled_with(false, 2).await;
+    gateway_plan(&mv.dir.path().join("cutover.toml"));
+    let store = open_store(&mv).await;
+    route(store.as_ref(), WavePhase::New).await;
+    let served = mv.serve(0).await;
+    // Every ticket write on the new side is stored, and its answer lost.
+    let lossy = json!({"lost_answer_rate": 1.0, "paths": ["/api/v2/tickets"]});
+    let faults = reqwest::Client::new()
+        .put(format!("{}/_sim/faults", mv.new.url()))
+        .json(&lossy)
+        .send()
+        .await
+        .unwrap();
+    assert!(faults.status().is_success());
+
+    let mut delivered_ids = Vec::new();
+    for (id, text) in [("f1", "My tap leaks."), ("f2", "It still leaks, any news?")] {
+        let body = json!({ "id": id, "email": "fay@example.com", "message": text });
+        let (status, answer) = post(
+            &served.url,
+            "web",
+            "application/json",
+            serde_json::to_vec(&body).unwrap(),
+            &[],
+        )
+        .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
+        let contact = delivered(store.as_ref(), contact_ids(&answer)[0].0, &served.log).await;
+        assert!(
+            contact.attempts >= 2,
+            "the first answer was lost: {contact:?}"
+        );
+        delivered_ids.push(contact);
+    }
+    let (opened, follow) = (&delivered_ids[0], &delivered_ids[1]);
+    assert!(follow.follow_up);
+    assert_eq!(follow.ticket_id, opened.ticket_id);
+    let ticket = opened.ticket_id.clone().unwrap();
+    let (_, notes) = freshdesk_ticket(mv.new.url(), ticket.as_str()).await;
+    let follow_ups = notes
+        .iter()
+        .filter(|n| n.contains("It still leaks, any news?"))
+        .count();
+    assert_eq!(follow_ups, 1, "{notes:?}");
+    let tickets: Value = <freshdesk::App as crate::bridge::Platform>::get(
+        mv.new.url(),
+        "tickets?updated_since=2000-01-01T00:00:00Z&per_page=100",
+    )
+    .send()
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let mark = format!("cutover-contact-{}", opened.id.0);
+    let marked = tickets
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| {
+            t["tags"]
+                .as_array()
+                .is_some_and(|tags| tags.contains(&json!(mark)))
+        })
+        .count();
+    assert_eq!(marked, 1, "{tickets}");
+    let _ = reqwest::Client::new()
+        .delete(format!("{}/_sim/faults", mv.new.url()))
+        .send()
+        .await;
+    served.terminate().await;
+}
