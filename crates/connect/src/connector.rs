@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::budget::RateBudget;
 use crate::capabilities::Capabilities;
 use crate::error::ConnectError;
+use crate::inbound::{FollowUp, InboundMessage};
 use crate::outbound::{AttachmentSource, Downloaded, FileUpload, Origin, Outbound, UploadRef};
 use crate::position::ReadPosition;
 use crate::webhook::{ChangeHint, Delivery, HookChanges, WebhookSecret};
@@ -370,6 +371,48 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// replies it writes are public.
     async fn check_quiet(&self) -> Result<Option<crate::webhook::QuietCheck>, ConnectError> {
         Ok(None)
+    }
+
+    /// The ticket a gateway contact opened, found by its mark ([`InboundMessage::mark`]) among
+    /// the records themselves (never a search index): what is asked before a create whose
+    /// answer was lost is tried again. The default finds nothing.
+    async fn find_inbound(
+        &self,
+        message: &InboundMessage,
+    ) -> Result<Option<PlatformId>, ConnectError> {
+        let _ = message;
+        Err(ConnectError::Unsupported {
+            op: "find a ticket the gateway opened".to_owned(),
+            platform: self.platform(),
+            what: "take contacts from cutover's gateway".to_owned(),
+        })
+    }
+
+    /// Opens a ticket for a customer's message, marked with it. Sent once: trouble of unknown
+    /// outcome comes back as an error, and the caller looks up ([`Connector::find_inbound`])
+    /// before trying again.
+    async fn open_inbound(&self, message: &InboundMessage) -> Result<PlatformId, ConnectError> {
+        let _ = message;
+        Err(ConnectError::Unsupported {
+            op: "open a ticket for a gateway contact".to_owned(),
+            platform: self.platform(),
+            what: "take contacts from cutover's gateway".to_owned(),
+        })
+    }
+
+    /// Adds a customer's message to ticket `ticket` as the requester's public reply, unless the
+    /// ticket is closed or gone (then says so, and adds nothing).
+    async fn follow_up_inbound(
+        &self,
+        ticket: &PlatformId,
+        message: &InboundMessage,
+    ) -> Result<FollowUp, ConnectError> {
+        let _ = (ticket, message);
+        Err(ConnectError::Unsupported {
+            op: "add a gateway contact to a ticket".to_owned(),
+            platform: self.platform(),
+            what: "take contacts from cutover's gateway".to_owned(),
+        })
     }
 
     /// Checks a webhook delivery against `secret` (Zendesk: its signature; Freshdesk: its

@@ -46,6 +46,7 @@ mod header;
 pub mod http;
 #[cfg(test)]
 mod http_tests;
+pub mod inbound;
 mod inline;
 mod merges;
 pub mod outbound;
@@ -61,6 +62,7 @@ pub use connector::{Connector, Page, Rejected, WriteOutcome, Written, WrittenChi
 pub use error::{ConnectError, ErrorClass};
 pub use freshdesk::{FreshdeskConfig, FreshdeskConnector};
 pub use http::Auth;
+pub use inbound::{FollowUp, InboundMessage, Requester};
 pub use inline::with_addresses;
 pub use outbound::{
     AttachmentSource, Downloaded, FileUpload, History, Origin, Outbound, Reference, TargetIds,

@@ -15,11 +15,14 @@
 //!   the store), and the leader-only work run while it does.
 //! - [`switch`]: the journal of a wave's switch forward (`cutover wave start`) or back
 //!   (`cutover rollback`) and the driver `cutover serve` runs to carry it out step by step.
+//! - [`gateway`]: the delivery worker of the inbound gateway: claims the contacts the gateway
+//!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod drill;
 pub mod error;
 pub mod gates;
+pub mod gateway;
 pub mod leader;
 pub mod pause;
 pub mod routing;

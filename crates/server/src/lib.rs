@@ -1,12 +1,14 @@
 //! The faces of cutover over HTTP. Today: the bridge's webhook intake, its health and its
 //! Prometheus metrics, and the control-plane API, served by `cutover serve`; later the
-//! dashboard, status page and inbound gateway.
+//! dashboard and status page; and the inbound gateway.
 //!
 //! The caller binds the listener and owns the shutdown signal ([`run`]), so tests serve on
 //! port 0 and many servers run in one process; [`router`] is the same routes without a socket.
 //!
 //! Layout:
 //! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
+//! - [`gateway`]: `/gateway/{channel}`, the inbound gateway: one endpoint per channel of the
+//!   plan, each taking what its kind's providers send, kept in the store before it answers.
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
 //! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.
@@ -14,6 +16,7 @@
 //! - [`openapi`]: the OpenAPI document of the API, built from the same route table.
 
 pub mod api;
+pub mod gateway;
 pub mod hooks;
 pub mod leader;
 pub mod metrics;
@@ -36,12 +39,18 @@ pub struct AppState {
     /// Whether this process leads (runs the bridge) or follows, for `/api/v1/leader` and
     /// `/metrics`.
     pub leader: leader::LeaderView,
+    /// The inbound gateway's channels, store and counts.
+    pub gateway: gateway::GatewayState,
 }
 
 /// Every route of `cutover serve`.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/hooks/{side}", post(hooks::receive))
+        .route(
+            "/gateway/{channel}",
+            get(gateway::verify).post(gateway::receive),
+        )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::render))
         .merge(api::router(state.clone()))

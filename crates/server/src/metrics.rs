@@ -13,6 +13,11 @@
 //!   until repaired (named to the bridge to read again).
 //! - `cutover_sync_recheck_repaired_total`: records it found drifting, then equal again.
 //! - `cutover_leader`: 1 while this process leads (runs the bridge), 0 while it follows.
+//! - `cutover_gateway_contacts_total{channel, side, outcome}`: the inbound gateway's contacts:
+//!   `accepted` (kept in the store; side `none`), `delivered` (a ticket or follow-up made, a
+//!   call forwarded; side `old` or `new`), `held` (held by a switch; side `none`), `failed`
+//!   (a delivery attempt that failed and is tried again, or a refused delivery: side `none`).
+//!   `channel` is a `[[channels]]` name of the plan: bounded.
 
 use std::fmt::Write as _;
 
@@ -129,5 +134,31 @@ pub fn text(state: &AppState) -> String {
     );
     let _ = writeln!(out, "# TYPE cutover_leader gauge");
     let _ = writeln!(out, "cutover_leader {}", u8::from(state.leader.is_leader()));
+    gateway(&mut out, state);
     out
+}
+
+/// The inbound gateway's counts, by channel, side and outcome.
+fn gateway(out: &mut String, state: &AppState) {
+    let name = "cutover_gateway_contacts_total";
+    let _ = writeln!(
+        out,
+        "# HELP {name} Contacts of the inbound gateway: accepted, delivered, held, failed."
+    );
+    let _ = writeln!(out, "# TYPE {name} counter");
+    for (channel, side, counts) in state.gateway.metrics.snapshot() {
+        for (outcome, value) in [
+            ("accepted", counts.accepted),
+            ("delivered", counts.delivered),
+            ("held", counts.held),
+            ("failed", counts.failed),
+        ] {
+            if value > 0 {
+                let _ = writeln!(
+                    out,
+                    "{name}{{channel=\"{channel}\",side=\"{side}\",outcome=\"{outcome}\"}} {value}"
+                );
+            }
+        }
+    }
 }

@@ -10,6 +10,8 @@
 //! - **API tokens**: name, role and SHA-256 hash of each control-plane API token.
 //! - **Leases**: which `cutover serve` leads, timed by the database's clock, with a fencing
 //!   token; and the webhook hints a process that does not lead keeps for the one that does.
+//! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
+//!   customer's **conversation** per channel.
 //!
 //! [`open`] picks the implementation from a [`StoreUrl`], whose `Debug` and `Display` never show
 //! a password; neither does any [`StoreError`].
@@ -17,7 +19,8 @@
 //! Layout:
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
-//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`]: what is kept,
+//! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`],
+//!   [`contacts`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
@@ -26,6 +29,7 @@
 
 pub mod audit;
 pub mod conflicts;
+pub mod contacts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
@@ -43,6 +47,9 @@ use std::sync::Arc;
 
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
 pub use conflicts::{Conflict, ConflictId, NewConflict};
+pub use contacts::{
+    Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
+};
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
+use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
@@ -212,6 +213,74 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// Removes the kept hints of `side` up to `up_to` (once they are read). Returns how many.
     async fn drop_hints(&self, side: Side, up_to: HintId) -> Result<u64, StoreError>;
+    /// Keeps a contact of the gateway, unless the same channel and message key is kept already
+    /// (a provider's retry): then answers that one. Safe against concurrent callers.
+    async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError>;
+
+    /// One contact.
+    async fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError>;
+
+    /// Contacts with an id above `after`, in id order, at most `limit`.
+    async fn contacts(
+        &self,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError>;
+
+    /// Contacts delivered (or calls forwarded) to `side` at or after `since`, in id order, with
+    /// an id above `after`, at most `limit`: what a wave's rollback report lists.
+    async fn contacts_delivered_since(
+        &self,
+        side: Side,
+        since: DateTime<Utc>,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError>;
+
+    /// Claims up to `limit` pending contacts that are due and that no live lease holds, oldest
+    /// first, and only the oldest pending contact of each customer on a channel (a customer's
+    /// contacts are delivered in order, one at a time): each gets one more attempt and is held
+    /// for `lease`. Workers on one PostgreSQL never claim the same contact while its lease runs.
+    async fn claim_contacts(&self, limit: u32, lease: Duration)
+    -> Result<Vec<Contact>, StoreError>;
+
+    /// Marks a claimed contact delivered and keeps its customer's conversation, in one
+    /// transaction. Returns false (and writes nothing) when the claim no longer holds: the
+    /// contact is not pending under that lease.
+    async fn deliver_contact(&self, delivery: &ContactDelivery) -> Result<bool, StoreError>;
+
+    /// Gives a claimed contact back, not to be claimed before `next_attempt`, noting the side
+    /// the attempt went to and why it failed. Returns whether the claim held.
+    async fn retry_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        next_attempt: DateTime<Utc>,
+        side: Option<Side>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a claimed contact failed for good (a platform refused it as it stands) and keeps
+    /// `letter` in the dead letters, in one transaction: the customer's later contacts are
+    /// delivered on. Returns false (and writes nothing) when the claim no longer holds.
+    async fn fail_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        error: &str,
+        letter: &NewDeadLetter,
+    ) -> Result<bool, StoreError>;
+
+    /// Marks a call forwarded to `side` (a ringing call, once the switch that held it ended).
+    /// Returns whether a ringing call was marked.
+    async fn forward_call(&self, id: ContactId, side: Side) -> Result<bool, StoreError>;
+
+    /// A customer's conversation on a channel.
+    async fn conversation(
+        &self,
+        channel: &str,
+        customer: &str,
+    ) -> Result<Option<Conversation>, StoreError>;
 
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);

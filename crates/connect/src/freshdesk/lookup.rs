@@ -178,7 +178,7 @@ impl FreshdeskConnector {
 
     /// The first record of a filtered list whose `field` really is `value` (case aside): a
     /// filter the server ignores must not make every record a match.
-    async fn first_where(
+    pub(super) async fn first_where(
         &self,
         op: &str,
         request: Request,
@@ -292,10 +292,10 @@ impl FreshdeskConnector {
 }
 
 /// How far back a ticket lookup lists (the list's own default is the last 30 days).
-const EVER: &str = "2000-01-01T00:00:00Z";
+pub(super) const EVER: &str = "2000-01-01T00:00:00Z";
 
 /// How many pages of 100 a lookup lists at most (Freshdesk's lists end at page 300).
-const MAX_LIST_PAGES: u32 = 300;
+pub(super) const MAX_LIST_PAGES: u32 = 300;
 
 /// A ticket's description and conversations as read.
 struct History {

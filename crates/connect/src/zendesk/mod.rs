@@ -16,6 +16,7 @@ mod client;
 mod config;
 mod discover;
 mod hooks;
+mod inbound;
 mod lookup;
 pub(crate) mod mapping;
 mod merges;
@@ -208,6 +209,28 @@ fn kinds(kinds: &[RecordKind]) -> BTreeSet<RecordKind> {
 
 #[async_trait]
 impl Connector for ZendeskConnector {
+    async fn find_inbound(
+        &self,
+        message: &crate::InboundMessage,
+    ) -> Result<Option<PlatformId>, ConnectError> {
+        self.find_inbound_ticket(message).await
+    }
+
+    async fn open_inbound(
+        &self,
+        message: &crate::InboundMessage,
+    ) -> Result<PlatformId, ConnectError> {
+        self.open_inbound_ticket(message).await
+    }
+
+    async fn follow_up_inbound(
+        &self,
+        ticket: &PlatformId,
+        message: &crate::InboundMessage,
+    ) -> Result<crate::FollowUp, ConnectError> {
+        self.follow_up_ticket(ticket, message).await
+    }
+
     fn platform(&self) -> PlatformKind {
         ZENDESK
     }

@@ -1,5 +1,5 @@
 //! `cutover serve`: the one long-running process. Today it runs the two-way bridge and its
-//! webhook intake, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
+//! webhook intake, the inbound gateway (`/gateway/{channel}`) and its delivery worker, `/healthz`, `/metrics` and the control-plane API (`/api/v1/`), the bridge's claims on each platform's budget, the
 //! rolling re-check of the records changed lately (`[sync] recheck_every`) and the scheduled
 //! verify (`[sync] verify_every`), whose drift the bridge repairs; it stops on SIGINT or
 //! SIGTERM.
@@ -107,6 +107,23 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         waves: waves_json(&setup.plan),
         retry,
     };
+    // The inbound gateway: contacts kept by the server, delivered by a worker of their own
+    // (on every serve process: workers claim each contact under a lease).
+    let gateway_metrics = Arc::new(cutover_runtime::gateway::GatewayMetrics::default());
+    let gateway = cutover_server::gateway::GatewayState::new(
+        setup.store.clone(),
+        &setup.plan.channels,
+        &setup.plan.waves,
+        gateway_metrics.clone(),
+        |name| std::env::var(name).ok(),
+    );
+    let delivery = cutover_runtime::gateway::DeliveryWorker::for_plan(
+        setup.store.clone(),
+        setup.connector(Side::Old)?,
+        setup.connector(Side::New)?,
+        &setup.plan,
+        gateway_metrics,
+    );
     let store = setup.store.clone();
     let bridge = Arc::new(Bridge::new(
         setup.store.clone(),
@@ -162,6 +179,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
             holder: leading.holder.clone(),
             role: role_rx.clone(),
         },
+        gateway,
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
@@ -180,6 +198,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         role_tx,
         shutdown.clone(),
     ));
+    let deliverer = tokio::spawn(delivery.run(shutdown.clone()));
     // Runs on this task (verify's future is not `Send` for a spawn).
     let supervised =
         cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |stop| work.tasks(&stop));
@@ -200,6 +219,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let _ = leadership.await;
     cutover_runtime::leader::release(store.as_ref(), &leading).await;
     let _ = server.await;
+    let _ = deliverer.await;
     result.map(|()| Outcome::Clean)
 }
 

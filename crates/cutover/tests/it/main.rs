@@ -17,6 +17,7 @@ mod drift;
 mod e2e;
 mod failover;
 mod gates;
+mod gateway;
 mod harness;
 mod help;
 mod hints;

@@ -351,6 +351,22 @@ pub struct Channel {
     /// Where calls go when neither platform answers (voice channels).
     #[serde(default)]
     pub fallback_number: Option<String>,
+    /// The number the gateway forwards a call to while its caller is routed to the old side
+    /// (voice channels).
+    #[serde(default)]
+    pub old_number: Option<String>,
+    /// The number the gateway forwards a call to while its caller is routed to the new side
+    /// (voice channels).
+    #[serde(default)]
+    pub new_number: Option<String>,
+    /// The environment variable holding the verify token WhatsApp's webhook set-up sends
+    /// (`hub.verify_token`), whatsapp channels.
+    #[serde(default)]
+    pub verify_token_env: Option<EnvVarName>,
+    /// The environment variable holding the app secret WhatsApp signs each delivery with
+    /// (`X-Hub-Signature-256`), whatsapp channels.
+    #[serde(default)]
+    pub app_secret_env: Option<EnvVarName>,
 }
 
 /// A step of the move: what belongs to the new side once it has run (waves add up).

@@ -317,6 +317,10 @@ const CHANNEL: &[Field] = &[
         },
     ),
     opt("fallback_number", Shape::Str(phone_number)),
+    opt("old_number", Shape::Str(phone_number)),
+    opt("new_number", Shape::Str(phone_number)),
+    opt("verify_token_env", ENV),
+    opt("app_secret_env", ENV),
 ];
 
 const WAVE: &[Field] = &[

@@ -315,7 +315,7 @@ const CASES: &[(&str, Case)] = &[
             ("addresses = [\"support@acme.example\"]\n", ""),
             (
                 "kind = \"web_form\"",
-                "kind = \"web_form\"\naddresses = [\"web@acme.example\"]",
+                "kind = \"web_form\"\naddresses = [\"web@acme.example\"]\napp_secret_env = \"WA_SECRET\"\nnew_number = \"+44 20 7946 0202\"",
             ),
         ]),
     ),

@@ -9,6 +9,7 @@ use sqlx::types::Json;
 
 use crate::audit::{AuditEntry, RawEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
+use crate::contacts::{Contact, ContactId, ContactStatus, Conversation};
 use crate::cursors::{Cursor, Position};
 use crate::dead_letters::{DeadLetter, DeadLetterId};
 use crate::error::{CorruptValue, StoreError};
@@ -363,6 +364,100 @@ impl TryFrom<HintRow> for crate::leases::StoredHint {
             side: parse("webhook_hints", "side", &row.side)?,
             kind: parse("webhook_hints", "kind", &row.kind)?,
             record_id: parse("webhook_hints", "record_id", &row.record_id)?,
+        })
+    }
+}
+
+/// A row of `contacts`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ContactRow {
+    id: i64,
+    channel: String,
+    message_key: String,
+    customer: String,
+    payload: Json<Value>,
+    status: String,
+    attempts: i64,
+    lease_until_us: Option<i64>,
+    next_attempt_us: i64,
+    side: Option<String>,
+    ticket_id: Option<String>,
+    follow_up: i64,
+    last_error: Option<String>,
+    received_at: DateTime<Utc>,
+    delivered_at: Option<DateTime<Utc>>,
+}
+
+/// A time kept as microseconds since 1970.
+fn micros(table: &'static str, column: &'static str, us: i64) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(us)
+        .ok_or_else(|| corrupt(table, column, format!("{us} is out of range")))
+}
+
+impl TryFrom<ContactRow> for Contact {
+    type Error = StoreError;
+    fn try_from(row: ContactRow) -> Result<Self, Self::Error> {
+        let status = ContactStatus::parse(&row.status).ok_or_else(|| {
+            corrupt(
+                "contacts",
+                "status",
+                format!("unknown status {:?}", row.status),
+            )
+        })?;
+        Ok(Contact {
+            id: ContactId(row.id),
+            channel: row.channel,
+            message_key: row.message_key,
+            customer: row.customer,
+            payload: row.payload.0,
+            status,
+            attempts: row.attempts,
+            leased_until: row
+                .lease_until_us
+                .map(|us| micros("contacts", "lease_until_us", us))
+                .transpose()?,
+            next_attempt_at: (row.next_attempt_us > 0)
+                .then(|| micros("contacts", "next_attempt_us", row.next_attempt_us))
+                .transpose()?,
+            side: row
+                .side
+                .as_deref()
+                .map(|s| parse("contacts", "side", s))
+                .transpose()?,
+            ticket_id: row
+                .ticket_id
+                .as_deref()
+                .map(|s| parse("contacts", "ticket_id", s))
+                .transpose()?,
+            follow_up: row.follow_up != 0,
+            last_error: row.last_error,
+            received_at: row.received_at,
+            delivered_at: row.delivered_at,
+        })
+    }
+}
+
+/// A row of `conversations`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ConversationRow {
+    channel: String,
+    customer: String,
+    side: String,
+    ticket_id: String,
+    contact_id: i64,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<ConversationRow> for Conversation {
+    type Error = StoreError;
+    fn try_from(row: ConversationRow) -> Result<Self, Self::Error> {
+        Ok(Conversation {
+            channel: row.channel,
+            customer: row.customer,
+            side: parse("conversations", "side", &row.side)?,
+            ticket_id: parse("conversations", "ticket_id", &row.ticket_id)?,
+            contact_id: ContactId(row.contact_id),
+            updated_at: row.updated_at,
         })
     }
 }

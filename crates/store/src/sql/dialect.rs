@@ -27,4 +27,7 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// Reads the database's clock as microseconds since the epoch (leases are timed by it, so
     /// processes whose clocks disagree still agree on who holds one).
     const NOW_US: &'static str;
+    /// Claims contacts: binds limit, lease end, now (microseconds) and the pending status, and
+    /// returns the claimed rows (only each customer's oldest pending contact).
+    const CLAIM_CONTACTS: &'static str;
 }

@@ -44,6 +44,16 @@ impl Dialect for Postgres {
     // clock_timestamp(), not now(): the time of the statement, not of the transaction's start.
     const NOW_US: &'static str =
         "SELECT CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000000 AS BIGINT)";
+    // Workers skip contacts another worker is claiming; a customer whose oldest pending contact
+    // is claimed (locked or leased) has nothing else claimed.
+    const CLAIM_CONTACTS: &'static str = "UPDATE contacts SET attempts = attempts + 1, \
+         lease_until_us = $2 WHERE id IN (SELECT c.id FROM contacts c WHERE c.status = $4 \
+         AND c.next_attempt_us <= $3 AND (c.lease_until_us IS NULL OR c.lease_until_us <= $3) \
+         AND NOT EXISTS (SELECT 1 FROM contacts e WHERE e.channel = c.channel \
+         AND e.customer = c.customer AND e.status = $4 AND e.id < c.id) \
+         ORDER BY c.id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, channel, message_key, customer, payload, status, attempts, lease_until_us, \
+         next_attempt_us, side, ticket_id, follow_up, last_error, received_at, delivered_at";
 }
 
 /// The driver's options for a PostgreSQL URL. Its errors are re-worded without the URL.

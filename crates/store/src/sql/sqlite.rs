@@ -42,6 +42,15 @@ impl Dialect for Sqlite {
     // julianday('now') is the time of the statement, to the millisecond.
     const NOW_US: &'static str =
         "SELECT CAST(ROUND((julianday('now') - 2440587.5) * 86400000000.0) AS INTEGER)";
+    // One writer at a time: nothing to skip.
+    const CLAIM_CONTACTS: &'static str = "UPDATE contacts SET attempts = attempts + 1, \
+         lease_until_us = $2 WHERE id IN (SELECT c.id FROM contacts c WHERE c.status = $4 \
+         AND c.next_attempt_us <= $3 AND (c.lease_until_us IS NULL OR c.lease_until_us <= $3) \
+         AND NOT EXISTS (SELECT 1 FROM contacts e WHERE e.channel = c.channel \
+         AND e.customer = c.customer AND e.status = $4 AND e.id < c.id) \
+         ORDER BY c.id LIMIT $1) \
+         RETURNING id, channel, message_key, customer, payload, status, attempts, lease_until_us, \
+         next_attempt_us, side, ticket_id, follow_up, last_error, received_at, delivered_at";
 }
 
 /// Opens (creating if missing) the store in one SQLite file and brings its schema up to date.

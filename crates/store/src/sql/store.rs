@@ -14,15 +14,18 @@ use tokio::sync::Mutex;
 
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
+use crate::contacts::{
+    Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
+};
 use crate::cursors::Cursor;
-use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId};
+use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{QueryContext, StoreError};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
-    ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, DeadLetterRow, LinkRow, OutboxRow, now,
-    stored_time,
+    ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, ContactRow, ConversationRow, DeadLetterRow,
+    LinkRow, OutboxRow, now, stored_time,
 };
 use crate::sql::dialect::Dialect;
 use crate::sql::tx::SqlTx;
@@ -87,6 +90,57 @@ const USE_API_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 \
 /// How stale a token's last use may be before a request writes it again: a dashboard polling
 /// every second costs a read a request, not a write.
 const TOKEN_USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+const ACCEPT_CONTACT: &str = "INSERT INTO contacts (channel, message_key, customer, payload, \
+     status, side, received_at, delivered_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = $8 THEN $7 ELSE NULL END) \
+     ON CONFLICT (channel, message_key) DO NOTHING RETURNING id";
+
+/// A `SELECT` of every column of `contacts` a `ContactRow` reads, then `$rest`.
+macro_rules! select_contacts {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, channel, message_key, customer, payload, status, attempts, \
+             lease_until_us, next_attempt_us, side, ticket_id, follow_up, last_error, \
+             received_at, delivered_at FROM contacts ",
+            $rest
+        )
+    };
+}
+
+const CONTACT_BY_KEY: &str = select_contacts!("WHERE channel = $1 AND message_key = $2");
+
+const CONTACT_BY_ID: &str = select_contacts!("WHERE id = $1");
+
+const CONTACTS_PAGE: &str = select_contacts!("WHERE id > $1 ORDER BY id LIMIT $2");
+
+const CONTACTS_DELIVERED_SINCE: &str = select_contacts!(
+    "WHERE side = $1 AND delivered_at IS NOT NULL AND delivered_at >= $2 AND id > $3 \
+     ORDER BY id LIMIT $4"
+);
+
+const DELIVER_CONTACT: &str = "UPDATE contacts SET status = $3, side = $4, ticket_id = $5, \
+     follow_up = $6, delivered_at = $7, lease_until_us = NULL, last_error = NULL \
+     WHERE id = $1 AND status = $8 AND lease_until_us = $2 RETURNING id";
+
+const KEEP_CONVERSATION: &str = "INSERT INTO conversations (channel, customer, side, ticket_id, \
+     contact_id, updated_at) SELECT channel, customer, $2, $3, id, $4 FROM contacts WHERE id = $1 \
+     ON CONFLICT (channel, customer) DO UPDATE SET side = excluded.side, \
+     ticket_id = excluded.ticket_id, contact_id = excluded.contact_id, \
+     updated_at = excluded.updated_at";
+
+const RETRY_CONTACT: &str = "UPDATE contacts SET lease_until_us = NULL, next_attempt_us = $3, \
+     side = COALESCE($4, side), last_error = $5 \
+     WHERE id = $1 AND status = $6 AND lease_until_us = $2 RETURNING id";
+
+const FAIL_CONTACT: &str = "UPDATE contacts SET status = $3, lease_until_us = NULL, \
+     last_error = $4 WHERE id = $1 AND status = $5 AND lease_until_us = $2 RETURNING id";
+
+const FORWARD_CALL: &str = "UPDATE contacts SET status = $3, side = $2, delivered_at = $4 \
+     WHERE id = $1 AND status = $5 RETURNING id";
+
+const CONVERSATION: &str = "SELECT channel, customer, side, ticket_id, contact_id, updated_at \
+     FROM conversations WHERE channel = $1 AND customer = $2";
 
 const RUN_STATE: &str = "SELECT value FROM run_state WHERE name = $1";
 
@@ -456,6 +510,206 @@ where
 
     async fn drop_hints(&self, side: Side, up_to: HintId) -> Result<u64, StoreError> {
         self.drop_hints_sql(side, up_to).await
+    }
+
+    async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError> {
+        let at = now();
+        let mut tx = self.begin_sql().await?;
+        let inserted = sqlx::query_scalar::<DB, i64>(ACCEPT_CONTACT)
+            .bind(contact.channel.as_str())
+            .bind(contact.message_key.as_str())
+            .bind(contact.customer.as_str())
+            .bind(Json(&contact.payload))
+            .bind(contact.status.as_str())
+            .bind(contact.side.map(Side::as_str))
+            .bind(at)
+            .bind(ContactStatus::Forwarded.as_str())
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| format!("keep a contact of channel {:?}", contact.channel))?;
+        let row = sqlx::query_as::<DB, ContactRow>(CONTACT_BY_KEY)
+            .bind(contact.channel.as_str())
+            .bind(contact.message_key.as_str())
+            .fetch_one(tx.conn())
+            .await
+            .during(|| format!("read a contact of channel {:?}", contact.channel))?;
+        tx.commit_sql().await?;
+        let stored = Contact::try_from(row)?;
+        Ok(match inserted {
+            Some(_) => Accepted::New(stored),
+            None => Accepted::Repeat(stored),
+        })
+    }
+
+    async fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError> {
+        let row = sqlx::query_as::<DB, ContactRow>(CONTACT_BY_ID)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read contact {id}"))?;
+        row.map(Contact::try_from).transpose()
+    }
+
+    async fn contacts(
+        &self,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let rows = sqlx::query_as::<DB, ContactRow>(CONTACTS_PAGE)
+            .bind(after.map_or(0, |id| id.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| String::from("list contacts"))?;
+        rows.into_iter().map(Contact::try_from).collect()
+    }
+
+    async fn contacts_delivered_since(
+        &self,
+        side: Side,
+        since: DateTime<Utc>,
+        after: Option<ContactId>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let rows = sqlx::query_as::<DB, ContactRow>(CONTACTS_DELIVERED_SINCE)
+            .bind(side.as_str())
+            .bind(stored_time(since))
+            .bind(after.map_or(0, |id| id.0))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .during(|| format!("list the contacts delivered to the {side} side since {since}"))?;
+        rows.into_iter().map(Contact::try_from).collect()
+    }
+
+    async fn claim_contacts(
+        &self,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<Contact>, StoreError> {
+        let now_us = now().timestamp_micros();
+        let lease_us = i64::try_from(lease.as_micros()).unwrap_or(i64::MAX);
+        let mut tx = self.begin_sql().await?;
+        let rows = sqlx::query_as::<DB, ContactRow>(DB::CLAIM_CONTACTS)
+            .bind(i64::from(limit))
+            .bind(now_us.saturating_add(lease_us))
+            .bind(now_us)
+            .bind(ContactStatus::Pending.as_str())
+            .fetch_all(tx.conn())
+            .await
+            .during(|| String::from("claim contacts to deliver"))?;
+        tx.commit_sql().await?;
+        let mut contacts = rows
+            .into_iter()
+            .map(Contact::try_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        // RETURNING gives no order.
+        contacts.sort_by_key(|contact| contact.id);
+        Ok(contacts)
+    }
+
+    async fn deliver_contact(&self, delivery: &ContactDelivery) -> Result<bool, StoreError> {
+        let id = delivery.id;
+        let at = now();
+        let mut tx = self.begin_sql().await?;
+        let marked = sqlx::query_scalar::<DB, i64>(DELIVER_CONTACT)
+            .bind(id.0)
+            .bind(delivery.lease.timestamp_micros())
+            .bind(ContactStatus::Delivered.as_str())
+            .bind(delivery.side.as_str())
+            .bind(delivery.ticket_id.as_str())
+            .bind(i64::from(delivery.follow_up))
+            .bind(at)
+            .bind(ContactStatus::Pending.as_str())
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| format!("mark contact {id} delivered"))?;
+        if marked.is_none() {
+            return Ok(false);
+        }
+        if let Some((side, ticket)) = &delivery.conversation {
+            sqlx::query(KEEP_CONVERSATION)
+                .bind(id.0)
+                .bind(side.as_str())
+                .bind(ticket.as_str())
+                .bind(at)
+                .execute(tx.conn())
+                .await
+                .during(|| format!("keep the conversation of contact {id}"))?;
+        }
+        tx.commit_sql().await?;
+        Ok(true)
+    }
+
+    async fn retry_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        next_attempt: DateTime<Utc>,
+        side: Option<Side>,
+        error: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(RETRY_CONTACT)
+            .bind(id.0)
+            .bind(lease.timestamp_micros())
+            .bind(next_attempt.timestamp_micros())
+            .bind(side.map(Side::as_str))
+            .bind(error)
+            .bind(ContactStatus::Pending.as_str());
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("give contact {id} back"))
+            .await
+    }
+
+    async fn fail_contact(
+        &self,
+        id: ContactId,
+        lease: DateTime<Utc>,
+        error: &str,
+        letter: &NewDeadLetter,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_sql().await?;
+        let marked = sqlx::query_scalar::<DB, i64>(FAIL_CONTACT)
+            .bind(id.0)
+            .bind(lease.timestamp_micros())
+            .bind(ContactStatus::Failed.as_str())
+            .bind(error)
+            .bind(ContactStatus::Pending.as_str())
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| format!("mark contact {id} failed"))?;
+        if marked.is_none() {
+            return Ok(false);
+        }
+        tx.put_dead_letter(letter).await?;
+        tx.commit_sql().await?;
+        Ok(true)
+    }
+
+    async fn forward_call(&self, id: ContactId, side: Side) -> Result<bool, StoreError> {
+        let query = sqlx::query_scalar(FORWARD_CALL)
+            .bind(id.0)
+            .bind(side.as_str())
+            .bind(ContactStatus::Forwarded.as_str())
+            .bind(now())
+            .bind(ContactStatus::Ringing.as_str());
+        let tx = self.begin_sql().await?;
+        tx.write_one(query, || format!("mark call {id} forwarded"))
+            .await
+    }
+
+    async fn conversation(
+        &self,
+        channel: &str,
+        customer: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let row = sqlx::query_as::<DB, ConversationRow>(CONVERSATION)
+            .bind(channel)
+            .bind(customer)
+            .fetch_optional(&self.pool)
+            .await
+            .during(|| format!("read a conversation of channel {channel:?}"))?;
+        row.map(Conversation::try_from).transpose()
     }
 
     async fn close(&self) {

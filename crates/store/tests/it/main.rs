@@ -11,6 +11,7 @@ mod harness;
 
 mod audit;
 mod conflicts;
+mod contacts;
 mod cursors;
 mod dead_letters;
 mod leases;

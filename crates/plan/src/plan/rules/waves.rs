@@ -91,7 +91,8 @@ fn channel_names<'a>(root: &'a DeTable<'_>) -> Vec<(KeyPath, &'a str, Range<usiz
         .collect()
 }
 
-/// `addresses` belong to e-mail channels (which need them), `fallback_number` to voice.
+/// `addresses` belong to e-mail channels (which need them), `fallback_number`, `old_number` and
+/// `new_number` to voice, `verify_token_env` and `app_secret_env` to WhatsApp.
 fn channel_keys(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     for (idx, table, span) in tree::get_tables(root, "channels") {
         let path = KeyPath::root().key("channels").index(idx);
@@ -111,6 +112,10 @@ fn channel_keys(sink: &mut Sink<'_>, root: &DeTable<'_>) {
         for (key, allowed) in [
             ("addresses", ChannelKind::Email),
             ("fallback_number", ChannelKind::Voice),
+            ("old_number", ChannelKind::Voice),
+            ("new_number", ChannelKind::Voice),
+            ("verify_token_env", ChannelKind::Whatsapp),
+            ("app_secret_env", ChannelKind::Whatsapp),
         ] {
             if kind != allowed
                 && let Some(key_span) = tree::key_span(table, key)

@@ -1,0 +1,300 @@
+//! Contacts of the gateway: a provider's retry kept once, claimed under a lease one customer at a
+//! time, delivered with the customer's conversation, given back with a backoff, calls forwarded,
+//! refused contacts failed into the dead letters, and listed by side and time for a rollback
+//! report.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_store::{
+    Accepted, ContactDelivery, ContactId, ContactStatus, DeadLetterFilter, NewContact,
+    NewDeadLetter,
+};
+use serde_json::json;
+
+use crate::harness::{TestStore, backend_tests, id};
+
+backend_tests!(
+    a_retried_message_is_kept_once,
+    contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation,
+    concurrent_claims_never_hand_out_a_contact_twice,
+    calls_are_forwarded_and_listed_by_side_and_time,
+    a_refused_contact_fails_into_the_dead_letters_and_unblocks_its_customer,
+);
+
+const MINUTE: Duration = Duration::from_secs(60);
+
+fn message(channel: &str, key: &str, customer: &str) -> NewContact {
+    NewContact {
+        channel: channel.to_owned(),
+        message_key: key.to_owned(),
+        customer: customer.to_owned(),
+        payload: json!({ "subject": key, "text": "hello" }),
+        status: ContactStatus::Pending,
+        side: None,
+    }
+}
+
+async fn a_retried_message_is_kept_once(t: TestStore) {
+    let store = &t.store;
+    let first = store
+        .accept_contact(&message("email", "<m1@x>", "ana@example.com"))
+        .await
+        .unwrap();
+    let Accepted::New(kept) = first else {
+        panic!("a first message is new: {first:?}")
+    };
+    assert_eq!(kept.status, ContactStatus::Pending);
+    assert_eq!(kept.payload["subject"], "<m1@x>");
+    let again = store
+        .accept_contact(&message("email", "<m1@x>", "ana@example.com"))
+        .await
+        .unwrap();
+    assert_eq!(again, Accepted::Repeat(kept.clone()));
+    // The same key on another channel is another message.
+    let other = store
+        .accept_contact(&message("chat", "<m1@x>", "ana@example.com"))
+        .await
+        .unwrap();
+    assert!(matches!(other, Accepted::New(_)), "{other:?}");
+    assert_eq!(store.contacts(None, 10).await.unwrap().len(), 2);
+    assert_eq!(store.contact(kept.id).await.unwrap(), Some(kept));
+}
+
+async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation(t: TestStore) {
+    let store = &t.store;
+    let a1 = store
+        .accept_contact(&message("web", "a1", "ana@example.com"))
+        .await
+        .unwrap();
+    let a2 = store
+        .accept_contact(&message("web", "a2", "ana@example.com"))
+        .await
+        .unwrap();
+    let b1 = store
+        .accept_contact(&message("web", "b1", "bo@example.com"))
+        .await
+        .unwrap();
+    // Only each customer's oldest pending contact is claimed.
+    let claimed = store.claim_contacts(10, MINUTE).await.unwrap();
+    let ids: Vec<ContactId> = claimed.iter().map(|c| c.id).collect();
+    assert_eq!(ids, vec![a1.contact().id, b1.contact().id]);
+    assert!(claimed.iter().all(|c| c.attempts == 1));
+    // Leased: nothing more to claim.
+    assert!(store.claim_contacts(10, MINUTE).await.unwrap().is_empty());
+
+    // a1 fails: given back with a backoff, noting the side it tried.
+    let a1c = &claimed[0];
+    let lease = a1c.leased_until.unwrap();
+    let later = Utc::now() + chrono::TimeDelta::milliseconds(300);
+    assert!(
+        store
+            .retry_contact(a1c.id, lease, later, Some(Side::New), Some("503"))
+            .await
+            .unwrap()
+    );
+    // A stale lease answers for nothing.
+    assert!(
+        !store
+            .retry_contact(a1c.id, lease, later, None, None)
+            .await
+            .unwrap()
+    );
+    assert!(store.claim_contacts(10, MINUTE).await.unwrap().is_empty());
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let again = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(again.len(), 1);
+    let a1c = &again[0];
+    assert_eq!((a1c.id, a1c.attempts), (a1.contact().id, 2));
+    assert_eq!(a1c.side, Some(Side::New));
+    assert_eq!(a1c.last_error.as_deref(), Some("503"));
+
+    // Delivered as a new ticket: the conversation is kept in the same transaction.
+    let delivery = ContactDelivery {
+        id: a1c.id,
+        lease: a1c.leased_until.unwrap(),
+        side: Side::New,
+        ticket_id: id("9001"),
+        follow_up: false,
+        conversation: Some((Side::New, id("9001"))),
+    };
+    assert!(store.deliver_contact(&delivery).await.unwrap());
+    assert!(!store.deliver_contact(&delivery).await.unwrap());
+    let conversation = store
+        .conversation("web", "ana@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (conversation.side, conversation.ticket_id.as_str()),
+        (Side::New, "9001")
+    );
+    assert_eq!(conversation.contact_id, a1.contact().id);
+    assert_eq!(
+        store.conversation("chat", "ana@example.com").await.unwrap(),
+        None
+    );
+    let done = store.contact(a1c.id).await.unwrap().unwrap();
+    assert_eq!(done.status, ContactStatus::Delivered);
+    assert_eq!(done.ticket_id, Some(id("9001")));
+    assert_eq!(done.last_error, None);
+    assert!(done.delivered_at.is_some());
+
+    // Now a2 is Ana's oldest pending contact.
+    let next = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].id, a2.contact().id);
+    let follow = ContactDelivery {
+        id: next[0].id,
+        lease: next[0].leased_until.unwrap(),
+        side: Side::New,
+        ticket_id: id("9001"),
+        follow_up: true,
+        conversation: None,
+    };
+    assert!(store.deliver_contact(&follow).await.unwrap());
+    assert!(
+        store
+            .contact(a2.contact().id)
+            .await
+            .unwrap()
+            .unwrap()
+            .follow_up
+    );
+}
+
+async fn concurrent_claims_never_hand_out_a_contact_twice(t: TestStore) {
+    for n in 0..40 {
+        t.store
+            .accept_contact(&message("chat", &format!("m{n}"), &format!("user-{n}")))
+            .await
+            .unwrap();
+    }
+    let mut workers = Vec::new();
+    for _ in 0..4 {
+        let store = Arc::clone(&t.store);
+        workers.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            loop {
+                let batch = store.claim_contacts(3, MINUTE).await.unwrap();
+                if batch.is_empty() {
+                    break;
+                }
+                mine.extend(batch.into_iter().map(|c| c.id));
+            }
+            mine
+        }));
+    }
+    let mut seen = BTreeSet::new();
+    let mut total = 0;
+    for worker in workers {
+        for contact in worker.await.unwrap() {
+            total += 1;
+            seen.insert(contact);
+        }
+    }
+    assert_eq!((total, seen.len()), (40, 40));
+}
+
+async fn calls_are_forwarded_and_listed_by_side_and_time(t: TestStore) {
+    let store = &t.store;
+    let before = Utc::now() - chrono::TimeDelta::seconds(1);
+    let mut ringing = message("phone", "CA1", "+441234");
+    ringing.status = ContactStatus::Ringing;
+    let call = store.accept_contact(&ringing).await.unwrap();
+    // A ringing call is not claimed by the delivery workers.
+    assert!(store.claim_contacts(10, MINUTE).await.unwrap().is_empty());
+    assert!(
+        store
+            .forward_call(call.contact().id, Side::New)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .forward_call(call.contact().id, Side::New)
+            .await
+            .unwrap()
+    );
+    let mut forwarded = message("phone", "CA2", "+445678");
+    forwarded.status = ContactStatus::Forwarded;
+    forwarded.side = Some(Side::Old);
+    let other = store.accept_contact(&forwarded).await.unwrap();
+    assert!(other.contact().delivered_at.is_some());
+
+    let on_new = store
+        .contacts_delivered_since(Side::New, before, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        on_new.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![call.contact().id]
+    );
+    assert_eq!(on_new[0].status, ContactStatus::Forwarded);
+    let on_old = store
+        .contacts_delivered_since(Side::Old, before, None, 10)
+        .await
+        .unwrap();
+    assert_eq!(on_old.len(), 1);
+    let later = Utc::now() + chrono::TimeDelta::seconds(5);
+    assert!(
+        store
+            .contacts_delivered_since(Side::Old, later, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn a_refused_contact_fails_into_the_dead_letters_and_unblocks_its_customer(t: TestStore) {
+    let store = &t.store;
+    let first = store
+        .accept_contact(&message("web", "p1", "eve@example.com"))
+        .await
+        .unwrap();
+    let second = store
+        .accept_contact(&message("web", "p2", "eve@example.com"))
+        .await
+        .unwrap();
+    let claimed = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let letter = NewDeadLetter {
+        kind: RecordKind::Ticket,
+        side: Side::New,
+        source_id: PlatformId::parse(format!("contact-{}", first.contact().id)).unwrap(),
+        reason: "gateway web: the new side refused the contact".to_owned(),
+        record: first.contact().payload.clone(),
+    };
+    let lease = claimed[0].leased_until.unwrap();
+    let error = "http 400: email is invalid";
+    assert!(
+        store
+            .fail_contact(claimed[0].id, lease, error, &letter)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .fail_contact(claimed[0].id, lease, error, &letter)
+            .await
+            .unwrap()
+    );
+    let failed = store.contact(first.contact().id).await.unwrap().unwrap();
+    assert_eq!(failed.status, ContactStatus::Failed);
+    assert_eq!(failed.last_error.as_deref(), Some(error));
+    let letters = store
+        .dead_letters(&DeadLetterFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].reason, letter.reason);
+    // The customer's next contact is claimable now.
+    let next = store.claim_contacts(10, MINUTE).await.unwrap();
+    assert_eq!(
+        next.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![second.contact().id]
+    );
+}
