@@ -412,3 +412,78 @@ async fn waves_switch_five_times_under_gateway_traffic_on_sqlite() {
 async fn waves_switch_five_times_under_gateway_traffic_on_postgres() {
     waves_forward_and_back_under_gateway_traffic(true).await;
 }
+
+/// Sets (or, with `None`, clears) the new emulator's faults.
+async fn new_side_faults(mv: &Bridge, faults: Option<Value>) {
+    let client = reqwest::Client::new();
+    let url = format!("{}/_sim/faults", mv.new.url());
+    let answer = match faults {
+        Some(faults) => client.put(url).json(&faults).send().await.unwrap(),
+        None => client.delete(url).send().await.unwrap(),
+    };
+    assert!(answer.status().is_success(), "{:?}", answer.text().await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn contacts_wait_for_the_new_side_down_during_a_wave_and_arrive_once() {
+    let mv = Bridge::backfilled_with(false, 1).await;
+    wave_plan(&mv.dir.path().join("cutover.toml"));
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    mv.expect(0, &["verify"]).await;
+    mv.expect(0, &["drill", "--wave", "1"]).await;
+    mv.expect(0, &["go", "--wave", "1", "--as", "ops-lead"])
+        .await;
+    mv.expect(0, &["wave", "start", "1", "--as", "alice"]).await;
+    new_side_faults(
+        &mv,
+        Some(json!({ "error_rate": 1.0, "error_burst": 1_000_000, "error_status": 503 })),
+    )
+    .await;
+
+    // Customers of the wave write: one twice, one once.
+    let inside: Vec<(&str, String)> = customers()
+        .into_iter()
+        .filter(|(_, who)| customer_bucket(who) < 50.0)
+        .take(2)
+        .collect();
+    let mut ids = Vec::new();
+    for (n, (channel, who)) in [&inside[0], &inside[0], &inside[1]].into_iter().enumerate() {
+        let marker = format!("gw-msg-{n:05}:");
+        let (status, answer) = post_one(&served.url, n, channel, who, &marker).await;
+        assert_eq!(status, 202, "{answer}");
+        ids.push((contact_ids(&answer)[0].0, marker));
+    }
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // All wait; the first of each customer was tried and failed, the second waits its turn
+    // (a customer's contacts go in order).
+    for (n, (id, _)) in ids.iter().enumerate() {
+        let waiting = store.contact(*id).await.unwrap().unwrap();
+        assert_eq!(waiting.status, ContactStatus::Pending, "{waiting:?}");
+        assert_eq!(waiting.last_error.is_some(), n != 1, "{waiting:?}");
+    }
+
+    new_side_faults(&mv, None).await;
+    let contacts = all_delivered(store.as_ref(), &served.log).await;
+    assert_eq!(contacts.len(), ids.len());
+    let on_new = markers_on(mv.new.url()).await;
+    for contact in &contacts {
+        assert_eq!(contact.side, Some(Side::New), "{contact:?}");
+        let marker = marker_of(contact);
+        assert!(ids.iter().any(|(id, m)| *id == contact.id && *m == marker));
+        assert_eq!(
+            on_new.get(&marker),
+            Some(&vec![contact.ticket_id.clone().unwrap().to_string()]),
+            "{contact:?}"
+        );
+    }
+    // The second contact of the first customer followed up on the ticket the first opened.
+    assert!(contacts[1].follow_up, "{:?}", contacts[1]);
+    assert_eq!(contacts[1].ticket_id, contacts[0].ticket_id);
+    mv.expect(0, &["audit", "verify"]).await;
+    store.close().await;
+    served.terminate().await;
+}
