@@ -279,6 +279,10 @@ fn marker_of(contact: &Contact) -> String {
     text[at..at + 13].to_owned()
 }
 
+#[expect(
+    clippy::print_stderr,
+    reason = "how many contacts each side took, for whoever reads the run"
+)]
 async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
     let mv = Bridge::backfilled_with(postgres, 2).await;
     wave_plan(&mv.dir.path().join("cutover.toml"));
