@@ -296,7 +296,7 @@ async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
 
     let stop = Arc::new(AtomicBool::new(false));
     let posting = poster(served.url.clone(), stop.clone(), Duration::from_millis(40));
-    let mut reported = 0;
+    let mut reported = BTreeSet::new();
     for round in 0..ROUNDS {
         let (code, out, err) = mv.cutover(&["go", "--wave", "1", "--as", "ops-lead"]).await;
         assert_eq!(code, 0, "round {round}: not ready\n{out}\n{err}");
@@ -318,8 +318,8 @@ async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
         );
         for taken in report["contacts"].as_array().unwrap() {
             assert_eq!(taken["on_old"], true, "round {round}: {report:#}");
-            if taken["contact"].is_i64() {
-                reported += 1;
+            if let Some(id) = taken["contact"].as_i64() {
+                reported.insert(id);
                 assert!(!taken["old_id"].as_str().unwrap().is_empty(), "{taken}");
             }
         }
@@ -327,7 +327,6 @@ async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
     }
     stop.store(true, Ordering::Relaxed);
     let posted = posting.await.unwrap();
-    assert!(reported > 0, "no rollback report listed a gateway contact");
 
     // Zero failed requests.
     let failed: Vec<_> = posted
@@ -388,6 +387,13 @@ async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
             .or_default()
             .insert(old_id_of(store.as_ref(), side, &ticket).await);
     }
+    // Every contact the new side took is in a rollback report, shown on the old side.
+    let on_new_side: BTreeSet<i64> = contacts
+        .iter()
+        .filter(|c| c.side == Some(Side::New))
+        .map(|c| c.id.0)
+        .collect();
+    assert_eq!(reported, on_new_side, "the rollback reports");
     // Both sides took contacts: the wave moved customers each round.
     assert!(
         sides.get(&Side::New).is_some_and(|n| *n > 0)
@@ -399,8 +405,9 @@ async fn waves_forward_and_back_under_gateway_traffic(postgres: bool) {
     assert!(split.is_empty(), "split conversations: {split:?}");
     assert_eq!(conversations.len(), customers().len());
     eprintln!(
-        "{} contacts over {ROUNDS} rounds: {sides:?}, {reported} in rollback reports",
-        contacts.len()
+        "{} contacts over {ROUNDS} rounds: {sides:?}, {} in rollback reports",
+        contacts.len(),
+        reported.len()
     );
     mv.expect(0, &["audit", "verify"]).await;
     store.close().await;
@@ -487,6 +494,31 @@ async fn contacts_wait_for_the_new_side_down_during_a_wave_and_arrive_once() {
     // The second contact of the first customer followed up on the ticket the first opened.
     assert!(contacts[1].follow_up, "{:?}", contacts[1]);
     assert_eq!(contacts[1].ticket_id, contacts[0].ticket_id);
+    // The rollback's report names each contact, on the old side.
+    let out = mv.expect(0, &["rollback", "1", "--as", "alice"]).await;
+    assert!(
+        out.contains("3 gateway contact(s) delivered to the new side during the wave"),
+        "{out}"
+    );
+    for contact in &contacts {
+        let line = format!(
+            "contact {} ({} from {}, {}) -> new ticket {} -> old ticket ",
+            contact.id,
+            contact.channel,
+            contact.customer,
+            if contact.follow_up {
+                "follow-up"
+            } else {
+                "new ticket"
+            },
+            contact.ticket_id.clone().unwrap()
+        );
+        let shown = out
+            .lines()
+            .find(|l| l.contains(&line))
+            .unwrap_or_else(|| panic!("{line} not in\n{out}"));
+        assert!(shown.contains(": on the old side ("), "{shown}");
+    }
     mv.expect(0, &["audit", "verify"]).await;
     store.close().await;
     served.terminate().await;
