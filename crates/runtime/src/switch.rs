@@ -822,28 +822,93 @@ fn engine_error(e: cutover_engine::EngineError) -> RuntimeError {
     RuntimeError::Engine(e.to_string())
 }
 
-/// One contact the new side took during a wave, as a rollback's report shows it.
+/// One contact the new side took during a wave, as a rollback's report shows it: a ticket
+/// opened there (by any means), or a contact the gateway delivered there (then `contact`,
+/// `channel`, `customer` and `follow_up` say which).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TakenContact {
-    /// The ticket's id on the new side.
+    /// The ticket's id on the new side (for a gateway contact, the ticket it became or
+    /// followed up on).
     pub new_id: String,
-    /// Its copy's id on the old side (its link).
+    /// Its copy's id on the old side (its link); empty when the bridge has not linked it.
     pub old_id: String,
     /// Whether the old copy was read back just now.
     pub on_old: bool,
     /// The old copy's subject, as read (or why it could not be read).
     pub old_read: String,
+    /// The gateway's contact id, for a contact the gateway delivered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<i64>,
+    /// The `[[channels]]` name the contact came in on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+    /// Who wrote (an e-mail address, a phone number, a chat user id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customer: Option<String>,
+    /// Whether the contact followed up on an open ticket (then `on_old` says the ticket it
+    /// followed up on is on the old side).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub follow_up: Option<bool>,
 }
 
-/// The tickets the new side took since `since` (those created there, whose copy on the old
-/// side carries cutover's mark naming the new side), each with its link and a read of its old
-/// copy. A ticket the reverse bridge has not linked yet is not listed: drain first.
+/// What reading one old ticket answered: whether it is there, its subject or why not, and
+/// whether cutover's mark on it names the new side's ticket `new_id`.
+struct OldRead {
+    on_old: bool,
+    read: String,
+    from_new: Option<bool>,
+}
+
+async fn read_old(
+    old: &dyn cutover_connect::Connector,
+    old_id: &cutover_model::PlatformId,
+    new_id: &cutover_model::PlatformId,
+) -> OldRead {
+    use cutover_model::RecordKind;
+    match old.read_one(RecordKind::Ticket, old_id).await {
+        Ok(page) => match page.items.into_iter().find(|o| &o.id == old_id) {
+            Some(observed) => {
+                let from_new = observed
+                    .origin
+                    .as_ref()
+                    .is_some_and(|r| r.side == Side::New && &r.id == new_id);
+                let subject = match &observed.record {
+                    cutover_model::records::Record::Ticket(t) => t.subject.clone(),
+                    _ => String::new(),
+                };
+                OldRead {
+                    on_old: true,
+                    read: subject,
+                    from_new: Some(from_new),
+                }
+            }
+            None => OldRead {
+                on_old: false,
+                read: "not found".to_owned(),
+                from_new: None,
+            },
+        },
+        Err(e) => OldRead {
+            on_old: false,
+            read: format!("not read: {e}"),
+            from_new: None,
+        },
+    }
+}
+
+/// What the new side took since `since`: first the tickets created there (those whose copy on
+/// the old side carries cutover's mark naming the new side), each with its link and a read of
+/// its old copy (a ticket the reverse bridge has not linked yet is not listed: drain first);
+/// then every contact the gateway delivered to the new side since `since`, in contact order,
+/// with the ticket it became or followed up on, that ticket's link and a read of the old copy
+/// (a contact whose ticket has no link yet is listed as not on the old side).
 pub async fn contacts_taken(
     store: &dyn Store,
     old: &dyn cutover_connect::Connector,
     since: DateTime<Utc>,
 ) -> Result<Vec<TakenContact>, RuntimeError> {
     use cutover_model::RecordKind;
+    use std::collections::HashMap;
     let links = store.links_written_since(since, 10_000).await?;
     let mut taken = Vec::new();
     for stored in links {
@@ -851,38 +916,68 @@ pub async fn contacts_taken(
         if link.kind != RecordKind::Ticket {
             continue;
         }
-        let read = old.read_one(RecordKind::Ticket, &link.old_id).await;
-        let (origin_new, on_old, old_read) = match read {
-            Ok(page) => match page.items.into_iter().find(|o| o.id == link.old_id) {
-                Some(observed) => {
-                    let from_new = observed
-                        .origin
-                        .as_ref()
-                        .is_some_and(|r| r.side == Side::New && r.id == link.new_id);
-                    let subject = match &observed.record {
-                        cutover_model::records::Record::Ticket(t) => t.subject.clone(),
-                        _ => String::new(),
-                    };
-                    (from_new, true, subject)
-                }
-                None => (link.last_writer == Side::New, false, "not found".to_owned()),
-            },
-            Err(e) => (
-                link.last_writer == Side::New,
-                false,
-                format!("not read: {e}"),
-            ),
-        };
+        let read = read_old(old, &link.old_id, &link.new_id).await;
+        let origin_new = read.from_new.unwrap_or(link.last_writer == Side::New);
         if origin_new {
             taken.push(TakenContact {
                 new_id: link.new_id.to_string(),
                 old_id: link.old_id.to_string(),
-                on_old,
-                old_read,
+                on_old: read.on_old,
+                old_read: read.read,
+                contact: None,
+                channel: None,
+                customer: None,
+                follow_up: None,
             });
         }
     }
     taken.sort_by(|a, b| a.new_id.cmp(&b.new_id));
+
+    // The gateway's contacts: one read per old ticket, however many contacts it took.
+    let mut reads: HashMap<String, (String, bool, String)> = HashMap::new();
+    let mut after = None;
+    loop {
+        let page = store
+            .contacts_delivered_since(Side::New, since, after, 500)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.id);
+        for contact in page {
+            let Some(ticket) = contact.ticket_id.clone() else {
+                // A call forwarded to the new side's number: no ticket to carry.
+                continue;
+            };
+            let key = ticket.to_string();
+            if !reads.contains_key(&key) {
+                let seen = match store
+                    .find_link(RecordKind::Ticket, Side::New, &ticket)
+                    .await?
+                {
+                    Some(stored) => {
+                        let read = read_old(old, &stored.link.old_id, &ticket).await;
+                        (stored.link.old_id.to_string(), read.on_old, read.read)
+                    }
+                    None => (
+                        String::new(),
+                        false,
+                        "no copy on the old side yet (not linked)".to_owned(),
+                    ),
+                };
+                reads.insert(key.clone(), seen);
+            }
+            let (old_id, on_old, old_read) = reads.get(&key).cloned().unwrap_or_default();
+            taken.push(TakenContact {
+                new_id: key,
+                old_id,
+                on_old,
+                old_read,
+                contact: Some(contact.id.0),
+                channel: Some(contact.channel),
+                customer: Some(contact.customer),
+                follow_up: Some(contact.follow_up),
+            });
+        }
+    }
     Ok(taken)
 }
 

@@ -243,19 +243,47 @@ pub(crate) fn print_report(
         },
         done.drain_ms.unwrap_or(0)
     );
+    let (gateway, tickets): (Vec<&TakenContact>, Vec<&TakenContact>) =
+        taken.iter().partition(|t| t.contact.is_some());
     println!(
         "{} contact(s) the new side took during the wave:",
-        taken.len()
+        tickets.len()
     );
-    for t in taken {
-        let state = if t.on_old {
+    let state = |t: &TakenContact| {
+        if t.on_old {
             "on the old side"
         } else {
             "NOT on the old side"
-        };
+        }
+    };
+    for t in tickets {
         println!(
-            "  new ticket {} -> old ticket {}: {state} ({})",
-            t.new_id, t.old_id, t.old_read
+            "  new ticket {} -> old ticket {}: {} ({})",
+            t.new_id,
+            t.old_id,
+            state(t),
+            t.old_read
+        );
+    }
+    println!(
+        "{} gateway contact(s) delivered to the new side during the wave:",
+        gateway.len()
+    );
+    for t in gateway {
+        println!(
+            "  contact {} ({} from {}, {}) -> new ticket {} -> old ticket {}: {} ({})",
+            t.contact.unwrap_or_default(),
+            t.channel.as_deref().unwrap_or_default(),
+            t.customer.as_deref().unwrap_or_default(),
+            if t.follow_up == Some(true) {
+                "follow-up"
+            } else {
+                "new ticket"
+            },
+            t.new_id,
+            if t.old_id.is_empty() { "-" } else { &t.old_id },
+            state(t),
+            t.old_read
         );
     }
     for problem in &done.problems {

@@ -24,12 +24,12 @@ type Bridge = crate::bridge::Bridge<zendesk::App, freshdesk::App>;
 
 /// The secret the test harness gives `serve` (`CUTOVER_WEBHOOK_SECRET`): the plan names the same
 /// variable for WhatsApp's app secret and verify token.
-const SECRET: &str = "a-long-enough-bridge-secret";
+pub(crate) const SECRET: &str = "a-long-enough-bridge-secret";
 const OLD_NUMBER: &str = "+44 20 7946 0101";
 const NEW_NUMBER: &str = "+44 20 7946 0202";
 
 /// Gives the plan's channels their gateway keys and adds a chat channel to the last wave.
-fn gateway_plan(plan: &std::path::Path) {
+pub(crate) fn gateway_plan(plan: &std::path::Path) {
     let text = std::fs::read_to_string(plan).unwrap();
     let text = text.replace(
         "name = \"whatsapp\"\nkind = \"whatsapp\"\n",
@@ -71,7 +71,7 @@ async fn open_store(mv: &Bridge) -> std::sync::Arc<dyn Store> {
         .unwrap()
 }
 
-fn sign(body: &[u8], secret: &str) -> String {
+pub(crate) fn sign(body: &[u8], secret: &str) -> String {
     use hmac::{Hmac, KeyInit, Mac};
     let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secret.as_bytes()).unwrap();
     mac.update(body);
@@ -85,7 +85,12 @@ fn sign(body: &[u8], secret: &str) -> String {
 }
 
 /// A SendGrid inbound-parse body: multipart fields and one file.
-fn inbound_parse(from: &str, subject: &str, text: &str, message_id: &str) -> (String, Vec<u8>) {
+pub(crate) fn inbound_parse(
+    from: &str,
+    subject: &str,
+    text: &str,
+    message_id: &str,
+) -> (String, Vec<u8>) {
     let boundary = "xYzZY-gateway-test";
     let mut body = String::new();
     let headers = format!("Message-ID: {message_id}\nSubject: {subject}");
@@ -111,7 +116,7 @@ fn inbound_parse(from: &str, subject: &str, text: &str, message_id: &str) -> (St
     )
 }
 
-fn whatsapp_body(from: &str, id: &str, text: &str) -> Vec<u8> {
+pub(crate) fn whatsapp_body(from: &str, id: &str, text: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "object": "whatsapp_business_account",
         "entry": [{ "id": "102290129340398", "changes": [{ "field": "messages", "value": {
@@ -126,7 +131,7 @@ fn whatsapp_body(from: &str, id: &str, text: &str) -> Vec<u8> {
 }
 
 /// Posts to the gateway; answers status and body.
-async fn post(
+pub(crate) async fn post(
     base: &str,
     channel: &str,
     content_type: &str,
@@ -146,7 +151,7 @@ async fn post(
 }
 
 /// The contact ids a 202 names.
-fn contact_ids(answer: &str) -> Vec<(ContactId, bool)> {
+pub(crate) fn contact_ids(answer: &str) -> Vec<(ContactId, bool)> {
     let value: Value = serde_json::from_str(answer).unwrap_or_else(|e| panic!("{e}: {answer}"));
     value["contacts"]
         .as_array()

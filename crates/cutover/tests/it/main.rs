@@ -33,3 +33,4 @@ mod sim_cli;
 mod switch;
 mod sync_hooks;
 mod waves;
+mod waves_gateway;

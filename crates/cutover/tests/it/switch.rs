@@ -81,7 +81,7 @@ async fn journal<O: Platform, N: Platform>(mv: &Bridge<O, N>) -> Option<Switch> 
 }
 
 /// Waits until the bridge finished a pass each way.
-async fn bridge_ready<O: Platform, N: Platform>(mv: &Bridge<O, N>) {
+pub(crate) async fn bridge_ready<O: Platform, N: Platform>(mv: &Bridge<O, N>) {
     for _ in 0..120 {
         let (_, out, _) = mv.cutover(&["sync", "status", "--json"]).await;
         let status: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
