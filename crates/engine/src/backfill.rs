@@ -13,8 +13,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use cutover_connect::{Connector, Rejected};
-use cutover_plan::Plan;
 use cutover_model::{Observed, PlatformId, RecordKind, RecordRef, Side};
+use cutover_plan::Plan;
 use cutover_store::{Cursor, DeadLetter, DeadLetterFilter, NewDeadLetter, Store};
 use futures::StreamExt;
 

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use cutover_connect::{
     Connector, FreshdeskConfig, FreshdeskConnector, ZendeskConfig, ZendeskConnector,
 };
-use cutover_plan::Plan;
 use cutover_model::{PlatformKind, Side};
+use cutover_plan::Plan;
 use secrecy::SecretString;
 
 use crate::error::EngineError;

@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 
 use cutover_connect::{Connector, ReadPosition};
+use cutover_model::accounts::AccountSnapshot;
+use cutover_model::{PlatformKind, RecordKind};
 use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_plan::plan::open::{OpenValue, open_values};
 use cutover_plan::plan::values::Target;
-use cutover_model::accounts::AccountSnapshot;
-use cutover_model::{PlatformKind, RecordKind};
 use serde::Serialize;
 
 use crate::discovery::Tally;

@@ -14,16 +14,16 @@
 
 use std::collections::BTreeMap;
 
-use cutover_plan::plan::model::Mapping as PlanMapping;
-use cutover_plan::plan::names::MatchBy;
-use cutover_plan::plan::open::{Table as OpenTable, choices, hint, toml_key};
-use cutover_plan::plan::values::Target;
 use cutover_model::accounts::AccountSnapshot;
 use cutover_model::accounts::same_name;
 use cutover_model::records::{
     Agent, CustomFieldDef, CustomFields, FieldOption, FieldTarget, Group, Record, Role, Ticket,
 };
 use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::names::MatchBy;
+use cutover_plan::plan::open::{Table as OpenTable, choices, hint, toml_key};
+use cutover_plan::plan::values::Target;
 
 /// A value with no entry in its table: names the value and the line to add to the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -1,8 +1,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::DateTime;
-use cutover_plan::plan::model::{AgentMapping, Mapping as PlanMapping};
 use cutover_model::records::{Channel, FieldType};
+use cutover_plan::plan::model::{AgentMapping, Mapping as PlanMapping};
 use proptest::prelude::*;
 use serde_json::json;
 

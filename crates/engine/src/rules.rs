@@ -12,10 +12,10 @@
 use std::collections::BTreeSet;
 
 use cutover_connect::{Capabilities, Connector, Fitted, ReadPosition, fit, rewrite_keys};
-use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_model::records::{Record, RecordKey};
 use cutover_model::rules::{Action, Condition, Lost, Rule, RuleField, RuleValue, Untranslatable};
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::model::Mapping as PlanMapping;
 
 use crate::apply::Outcome;
 use crate::error::EngineError;

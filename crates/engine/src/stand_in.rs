@@ -18,11 +18,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cutover_connect::{Connector, ReadPosition};
+use cutover_model::records::Record;
+use cutover_model::{PlatformId, PlatformKind, RecordKind};
 use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_plan::plan::names::MatchBy;
 use cutover_plan::plan::values::Target;
-use cutover_model::records::Record;
-use cutover_model::{PlatformId, PlatformKind, RecordKind};
 
 use cutover_connect::{History, Reference};
 use cutover_model::Observed;

@@ -5,10 +5,10 @@
 //! `inventory` lists them with what each holds back.
 
 use cutover_connect::Connector;
-use cutover_plan::plan::model::Mapping as PlanMapping;
-use cutover_plan::plan::open::{OpenValue, open_values};
 use cutover_model::RecordKind;
 use cutover_model::accounts::Accounts;
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::open::{OpenValue, open_values};
 
 use crate::discovery::discover_accounts;
 use crate::error::EngineError;

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use cutover_connect::{ChangeHint, Connector, Delivery, WebhookSecret};
+use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::Plan;
 use cutover_plan::plan::names::Directions;
-use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::{NewDeadLetter, Store};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -28,7 +28,7 @@ use crate::error::EngineError;
 pub use crate::late::CARRIED_WHEN_MET;
 use crate::mapping::Mapping;
 use crate::sync::conflicts::{ConflictPolicy, Resolver};
-use crate::sync::direction::Direction;
+use crate::sync::direction::{Direction, NAMED_PER_GAP, NAMED_PER_PASS};
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::status::{self, DirectionStatus, feed_delay};
 
@@ -268,6 +268,40 @@ impl BridgeHandle {
             .unwrap_or_default()
     }
 
+    /// Takes at most `n` of the records named on `side` (parents' kinds first); the rest stay
+    /// named for a later gap or pass.
+    fn take_hints_at_most(&self, side: Side, n: usize) -> BTreeSet<ChangeHint> {
+        let mut hints = self
+            .shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(named) = hints.get_mut(&side) else {
+            return BTreeSet::new();
+        };
+        if named.len() <= n {
+            return std::mem::take(named);
+        }
+        let mut taken = BTreeSet::new();
+        while taken.len() < n {
+            match named.pop_first() {
+                Some(hint) => taken.insert(hint),
+                None => break,
+            };
+        }
+        taken
+    }
+
+    /// Whether records are still named on `side`.
+    fn any_named(&self, side: Side) -> bool {
+        self.shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&side)
+            .is_some_and(|named| !named.is_empty())
+    }
+
     fn put_back(&self, side: Side, hints: BTreeSet<ChangeHint>) {
         self.shared
             .hints
@@ -458,24 +492,39 @@ impl Bridge {
     async fn pass(&self, direction: &Direction, feeds: bool) -> Result<(), EngineError> {
         let from = direction.from();
         let started = Utc::now();
-        let hints = self.handle.take_hints(from);
         // A pass over feeds that show a change at once (Freshdesk's) leaves the records webhooks
         // named to those feeds: reading them by id as well would read each twice. Those named
         // while the pass runs wait for the next one (their delivery woke it).
         let feeds_show_all = feeds && feed_delay(direction.applier.source.platform()).is_zero();
+        // The named records are served a bounded number at a time (at the start, and in each
+        // gap between a feed's parts), so a flood of webhooks never keeps a pass from reaching
+        // the end of its feeds and writing its status: what is left stays named, for the next
+        // gap or pass.
+        let hints = if feeds_show_all {
+            self.handle.take_hints(from)
+        } else if feeds {
+            self.handle.take_hints_at_most(from, NAMED_PER_GAP)
+        } else {
+            self.handle.take_hints_at_most(from, NAMED_PER_PASS)
+        };
         let named = if feeds_show_all {
             BTreeSet::new()
         } else {
             hints.clone()
         };
-        let more = || {
+        let more = |n: usize| {
             if feeds_show_all {
                 BTreeSet::new()
             } else {
-                self.handle.take_hints(from)
+                self.handle.take_hints_at_most(from, n)
             }
         };
-        let report = match direction.pass(&named, feeds, &more).await {
+        let result = direction.pass(&named, feeds, &more).await;
+        if !feeds_show_all && self.handle.any_named(from) {
+            // Left for the next pass, which starts at once.
+            self.handle.shared.wake(from).notify_one();
+        }
+        let report = match result {
             Ok(report) => report,
             Err(e) => {
                 self.handle.put_back(from, hints);

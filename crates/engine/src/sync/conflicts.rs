@@ -28,10 +28,10 @@ use std::sync::{Arc, Mutex, Weak};
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{ConnectError, Connector, ErrorClass, History, Origin, Outbound, references};
-use cutover_plan::Plan;
-use cutover_plan::plan::names::ConflictRule;
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, Side};
+use cutover_plan::Plan;
+use cutover_plan::plan::names::ConflictRule;
 use cutover_store::{Link, NewConflict};
 use serde_json::Value;
 

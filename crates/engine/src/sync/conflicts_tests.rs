@@ -1,8 +1,8 @@
 //! The conflict rule: unit cases and properties.
 
 use chrono::{DateTime, TimeZone, Utc};
-use cutover_plan::plan::names::ConflictRule;
 use cutover_model::Side;
+use cutover_plan::plan::names::ConflictRule;
 use proptest::prelude::*;
 
 use super::*;

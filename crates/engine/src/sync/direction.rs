@@ -52,6 +52,13 @@ const PAGE_PART: usize = 16;
 /// Records read by id at once (webhooks' records, records to read again), [`CONCURRENCY`] in
 /// flight; each batch commits once.
 const NAMED_AT_ONCE: usize = 16;
+/// The most records webhooks named that are served in one gap of a feed pass (at its start,
+/// before each kind's feed, between a page's parts, while a page's request waits): a flood of
+/// webhooks slows a feed pass down, never keeps it from its end. The rest wait for the next gap.
+pub(crate) const NAMED_PER_GAP: usize = 2 * NAMED_AT_ONCE;
+/// The most records webhooks named that a pass without feeds serves; the rest go to the next
+/// pass, which starts at once (the poll interval is looked at between passes).
+pub(crate) const NAMED_PER_PASS: usize = 16 * NAMED_AT_ONCE;
 /// Records whose requests fail one after the other past the connector's retries before the
 /// pass stops (the platform is down, not the record).
 pub(crate) const FAILURES_IN_A_ROW: usize = 3;
@@ -132,7 +139,7 @@ impl Direction {
         &self,
         hints: &BTreeSet<ChangeHint>,
         feeds: bool,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.failed_in_a_row.store(0, Ordering::Relaxed);
@@ -145,7 +152,7 @@ impl Direction {
                 // Records webhooks named since the pass began go before each feed: a feed may
                 // wait on its export's own rate limit, they need not. (Lost if this pass
                 // fails: the feeds still carry them.)
-                let more = more_hints();
+                let more = more_hints(NAMED_PER_GAP);
                 if !more.is_empty() {
                     self.apply_named(&more, &mut report).await?;
                 }
@@ -190,7 +197,7 @@ impl Direction {
         &self,
         kind: RecordKind,
         report: &mut PassReport,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<(), EngineError> {
         let side = self.from();
         let store = Arc::clone(&self.applier.store);
@@ -225,7 +232,7 @@ impl Direction {
             let mut cursor_move = Some(cursor_move);
             for i in 0..n_parts {
                 if i > 0 {
-                    let more = more_hints();
+                    let more = more_hints(NAMED_PER_GAP);
                     if !more.is_empty() {
                         self.apply_named(&more, report).await?;
                     }
@@ -272,7 +279,7 @@ impl Direction {
         kind: RecordKind,
         position: &ReadPosition,
         report: &mut PassReport,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<Page, EngineError> {
         let read = self.applier.source.read_page(kind, position);
         tokio::pin!(read);
@@ -281,7 +288,7 @@ impl Direction {
                 biased;
                 page = &mut read => return Ok(page?),
                 () = tokio::time::sleep(HINTS_WHILE_A_PAGE_WAITS) => {
-                    let more = more_hints();
+                    let more = more_hints(NAMED_PER_GAP);
                     if !more.is_empty() {
                         self.apply_named(&more, report).await?;
                     }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_plan::plan::init::{InitOptions, render};
 use cutover_engine::{BackfillOptions, BackfillReport, Mapping, backfill};
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::init::{InitOptions, render};
 
 use crate::support::{freshdesk_at, freshdesk_sim, move_options, store, zendesk_at, zendesk_sim};
 

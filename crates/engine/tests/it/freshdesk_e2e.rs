@@ -9,12 +9,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cutover_connect::{Connector, FreshdeskConnector};
-use cutover_plan::plan::init::{InitOptions, render};
-use cutover_plan::plan::model::Mapping as PlanMapping;
-use cutover_plan::plan::values::Target;
 use cutover_engine::{Mapping, VerifyReport, backfill, verify};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
+use cutover_plan::plan::init::{InitOptions, render};
+use cutover_plan::plan::model::Mapping as PlanMapping;
+use cutover_plan::plan::values::Target;
 use cutover_store::Store;
 
 use crate::support::{

@@ -9,11 +9,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_plan::plan::init::{InitOptions, freshdesk_field_name, render};
-use cutover_plan::plan::values::Target;
 use cutover_engine::{BackfillOptions, Mapping, VerifyReport, backfill, inventory, verify};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::init::{InitOptions, freshdesk_field_name, render};
+use cutover_plan::plan::values::Target;
 use cutover_store::Store;
 use serde_json::{Value, json};
 

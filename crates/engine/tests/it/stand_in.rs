@@ -10,13 +10,13 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_engine::discover;
 use cutover_engine::inventory::inventory;
 use cutover_engine::{BackfillOptions, Mapping, VerifyReport, backfill, verify};
 use cutover_model::accounts::AccountSnapshot;
 use cutover_model::records::Record;
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_store::{DeadLetterFilter, Store};
 use serde_json::Value;
 

@@ -9,12 +9,12 @@ use cutover_connect::{
     BudgetConfig, Connector, FreshdeskConfig, FreshdeskConnector, ReadPosition, ZendeskConfig,
     ZendeskConnector,
 };
-use cutover_plan::Plan;
-use cutover_plan::plan::init::{InitOptions, render};
 use cutover_engine::progress::ProgressSink;
 use cutover_engine::{Applier, BackfillOptions, BackfillReport, Mapping, backfill};
 use cutover_model::records::{Channel, Contact, Group, Record, Ticket};
 use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
+use cutover_plan::Plan;
+use cutover_plan::plan::init::{InitOptions, render};
 use cutover_sim::freshdesk::{FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
 use cutover_sim::{AccountProfile, SimHandle};

@@ -6,10 +6,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cutover_connect::Connector;
-use cutover_plan::plan::values::Target;
 use cutover_engine::{Mapping, backfill, verify, verify_in_parts};
 use cutover_model::records::{FieldTarget, Record};
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::values::Target;
 
 use crate::support::{
     KINDS, assert_changed_nothing, assert_no_one_emailed, backfill_without_dead_letters,
