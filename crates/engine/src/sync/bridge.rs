@@ -527,6 +527,8 @@ impl Bridge {
         let report = match result {
             Ok(report) => report,
             Err(e) => {
+                // What the pass applied may not be committed: children are read again.
+                direction.applier.children_known.forget_all();
                 self.handle.put_back(from, hints);
                 return Err(e);
             }
