@@ -47,8 +47,9 @@ const KNOWN_FOR: chrono::Duration = chrono::Duration::minutes(30);
 /// later second than that read), so while the ticket is read at that same version there is no
 /// child to read. The bridge's feeds show again the tickets webhooks named a minute before
 /// (Zendesk's export leaves out its last minute): this spares their children a second read.
-/// Kept in memory only (a process that starts reads every ticket's children again), and
-/// forgotten when a pass fails (what it applied may not be committed).
+/// Kept in memory only (a process that starts reads every ticket's children again), forgotten
+/// when a pass fails (what it applied may not be committed) and for a ticket the scheduled
+/// verify or the rolling re-check names (drift, perhaps in its children).
 #[derive(Debug, Default)]
 pub(crate) struct ChildrenKnown {
     /// Ticket: (its version, when its children were read).
@@ -93,6 +94,11 @@ impl ChildrenKnown {
         self.lock()
             .get(&ticket.id)
             .is_some_and(|(known, _)| *known == version)
+    }
+
+    /// Forgets `ticket` (drift was found in it: its children are read again).
+    pub(crate) fn forget(&self, ticket: &PlatformId) {
+        self.lock().remove(ticket);
     }
 
     /// Forgets every ticket (a pass failed: what it applied may not be committed).

@@ -99,8 +99,8 @@ impl RoutingState {
 
     /// Writes this state in `tx` (with the audit entry of the step that made it).
     pub async fn save_in(&self, tx: &mut dyn StoreTx) -> Result<(), RuntimeError> {
-        let value = serde_json::to_value(self)
-            .map_err(|e| RuntimeError::BadRoutingState(e.to_string()))?;
+        let value =
+            serde_json::to_value(self).map_err(|e| RuntimeError::BadRoutingState(e.to_string()))?;
         tx.put_run_state(ROUTING_KEY, &value).await?;
         Ok(())
     }
@@ -184,10 +184,16 @@ mod tests {
 
     #[test]
     fn buckets_are_sticky_and_spread() {
-        assert_eq!(customer_bucket("Ann@Example.com "), customer_bucket("ann@example.com"));
+        assert_eq!(
+            customer_bucket("Ann@Example.com "),
+            customer_bucket("ann@example.com")
+        );
         let below_half = (0..2000)
             .filter(|i| customer_bucket(&format!("c{i}@example.com")) < 50.0)
             .count();
-        assert!((900..1100).contains(&below_half), "{below_half} of 2000 below 50");
+        assert!(
+            (900..1100).contains(&below_half),
+            "{below_half} of 2000 below 50"
+        );
     }
 }

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use clap::Args;
-use cutover_plan::Plan;
 use cutover_engine::{BackfillOptions, backfill};
 use cutover_model::Side;
+use cutover_plan::Plan;
 use cutover_store::Store;
 
 use crate::context::Context;

@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Args;
-use cutover_plan::plan::init::{Discovery, InitOptions, Tuning, render, render_discovered};
 use cutover_model::accounts::Accounts;
 use cutover_model::{PlatformKind, RecordKind, Side};
+use cutover_plan::plan::init::{Discovery, InitOptions, Tuning, render, render_discovered};
 
 use crate::exit::{Class, Outcome, fail};
 

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use cutover_plan::PlanError;
 use cutover_model::Side;
+use cutover_plan::PlanError;
 
 use crate::context::Context;
 use crate::exit::{Class, Outcome, fail};

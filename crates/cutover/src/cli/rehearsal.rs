@@ -10,11 +10,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use cutover_connect::Connector;
+use cutover_model::{PlatformKind, RecordKind, Side};
 use cutover_plan::Plan;
 use cutover_plan::plan::discovered::decide_as_rehearsed;
 use cutover_plan::plan::init::{InitOptions, Tuning};
 use cutover_plan::plan::open::open_values;
-use cutover_model::{PlatformKind, RecordKind, Side};
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
 use cutover_sim::{AccountProfile, SimHandle};

@@ -2,8 +2,8 @@
 //! store) and the hooks that tell it of changes (setup and teardown, in `sync_hooks.rs`).
 
 use clap::{Args, Subcommand};
-use cutover_plan::plan::values::Duration;
 use cutover_engine::sync::{self, BridgeOptions, Drained};
+use cutover_plan::plan::values::Duration;
 
 use super::backfill::Setup;
 use super::sync_hooks;

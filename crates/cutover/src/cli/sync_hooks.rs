@@ -4,9 +4,9 @@
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
 use cutover_connect::{HookChanges, WebhookSecret};
+use cutover_model::Side;
 use cutover_plan::Plan;
 use cutover_plan::plan::names::Directions;
-use cutover_model::Side;
 use serde::Serialize;
 use url::Url;
 

@@ -3,8 +3,8 @@
 //! so; a wave edited to leave a group and an agent behind gets both named, with where and what to
 //! write, and a last line listing all that would stay on the old side.
 
-use cutover_plan::plan::values::Target;
 use cutover_model::accounts::Accounts;
+use cutover_plan::plan::values::Target;
 use cutover_sim::AccountProfile;
 
 use crate::harness::{emulators_command, run_to_end};

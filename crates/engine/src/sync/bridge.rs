@@ -144,6 +144,8 @@ struct Shared {
     /// Wakes the direction that reads the new side.
     wake_new: Notify,
     from: Vec<Side>,
+    /// The tickets whose children each direction (by the side it reads) knows all applied.
+    children_known: Vec<(Side, Arc<crate::children::ChildrenKnown>)>,
 }
 
 impl Shared {
@@ -252,6 +254,18 @@ impl BridgeHandle {
     pub fn name(&self, side: Side, hints: impl IntoIterator<Item = ChangeHint>) -> usize {
         let before = self.take_hints(side);
         let mut all = before.clone();
+        let hints: Vec<ChangeHint> = hints.into_iter().collect();
+        // Drift may be in a ticket's children: they are read again, however settled.
+        for (_, known) in self
+            .shared
+            .children_known
+            .iter()
+            .filter(|(s, _)| *s == side)
+        {
+            for hint in hints.iter().filter(|h| h.kind == RecordKind::Ticket) {
+                known.forget(&hint.id);
+            }
+        }
         all.extend(hints);
         let named = all.len() - before.len();
         self.put_back(side, all);
@@ -375,6 +389,10 @@ impl Bridge {
                 let _ = applier.conflicts.set(resolver);
             }
         }
+        let children_known = appliers
+            .iter()
+            .map(|applier| (applier.from_side(), Arc::clone(&applier.children_known)))
+            .collect();
         // One apply-and-commit at a time across both directions.
         let apply_lock = Arc::new(tokio::sync::Mutex::new(()));
         let written = Arc::new(crate::sync::written::Written::default());
@@ -401,6 +419,7 @@ impl Bridge {
                 wake_old: Notify::new(),
                 wake_new: Notify::new(),
                 from: options.from.clone(),
+                children_known,
             }),
         };
         Bridge {

@@ -464,8 +464,8 @@ fn diagnostics_point_at_the_offending_key_or_value() {
 /// whose addresses expire, accepted from Zendesk.
 #[test]
 fn inline_images_as_links_only_from_a_platform_whose_addresses_last() {
-    use cutover_plan::plan::init::{InitOptions, render};
     use cutover_model::PlatformKind;
+    use cutover_plan::plan::init::{InitOptions, render};
     for (from, to, refused) in [
         (PlatformKind::Freshdesk, PlatformKind::Zendesk, true),
         (PlatformKind::Zendesk, PlatformKind::Freshdesk, false),

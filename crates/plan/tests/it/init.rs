@@ -1,10 +1,10 @@
 //! `init` writes a plan that `plan check` accepts, for every pair of platforms, and that holds
 //! only the names of environment variables, never a secret.
 
+use cutover_model::{PlatformKind, Side};
 use cutover_plan::plan::init::{InitOptions, render};
 use cutover_plan::plan::values::Target;
 use cutover_plan::plan::{Plan, check_str};
-use cutover_model::{PlatformKind, Side};
 use toml::de::{DeTable, DeValue};
 
 fn pairs() -> Vec<(PlatformKind, PlatformKind)> {

@@ -1,9 +1,9 @@
 //! `load` reads a file and names it in every error.
 
+use cutover_model::PlatformKind;
 use cutover_plan::PlanError;
 use cutover_plan::plan::init::{InitOptions, render};
 use cutover_plan::plan::load;
-use cutover_model::PlatformKind;
 
 fn write(dir: &tempfile::TempDir, name: &str, bytes: &[u8]) -> std::path::PathBuf {
     let path = dir.path().join(name);
