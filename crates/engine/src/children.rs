@@ -52,17 +52,14 @@ const KNOWN_FOR: chrono::Duration = chrono::Duration::minutes(30);
 /// verify or the rolling re-check names (drift, perhaps in its children).
 #[derive(Debug, Default)]
 pub(crate) struct ChildrenKnown {
-    /// Ticket: (its version, when its children were read).
-    known: std::sync::Mutex<std::collections::HashMap<PlatformId, (DateTime<Utc>, DateTime<Utc>)>>,
+    known: std::sync::Mutex<Known>,
 }
 
+/// Ticket: (its version, when its children were read).
+type Known = std::collections::HashMap<PlatformId, (DateTime<Utc>, DateTime<Utc>)>;
+
 impl ChildrenKnown {
-    fn lock(
-        &self,
-    ) -> std::sync::MutexGuard<
-        '_,
-        std::collections::HashMap<PlatformId, (DateTime<Utc>, DateTime<Utc>)>,
-    > {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
         self.known
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
