@@ -115,6 +115,9 @@ pub struct Applier {
     /// In the bridge: agents, groups and roles carried when a record refers to one with no
     /// link (see `late.rs`).
     pub(crate) late: crate::late::Late,
+    /// Tickets whose children were all applied as read once their version had settled: an
+    /// unchanged ticket at that version has no child to read again (see `children.rs`).
+    pub(crate) children_known: Arc<crate::children::ChildrenKnown>,
 }
 
 /// Old groups and roles that share another's copy, by kind and id, with the id they share.
@@ -149,6 +152,7 @@ impl Applier {
             merges: futures::lock::Mutex::new(None),
             conflicts: std::sync::OnceLock::new(),
             late: crate::late::Late::default(),
+            children_known: Arc::default(),
         }
     }
 

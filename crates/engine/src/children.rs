@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use cutover_connect::{
     AttachmentSource, ConnectError, ErrorClass, FileUpload, Rejected, UploadHandle, UploadRef,
 };
@@ -31,8 +32,94 @@ struct Children {
     sources: BTreeMap<PlatformId, AttachmentSource>,
 }
 
+/// How long after a ticket's version its children must have been read for that read to hold
+/// every child the version has: the platforms' versions are whole seconds (a comment added later
+/// within the same second leaves the version as it was), and the platform's clock may be up to a
+/// second from ours.
+const SETTLED_AFTER: chrono::Duration = chrono::Duration::seconds(2);
+/// Tickets kept before the oldest are looked for.
+const KNOWN_PRUNE_ABOVE: usize = 20_000;
+/// Kept this long at most.
+const KNOWN_FOR: chrono::Duration = chrono::Duration::minutes(30);
+
+/// Tickets whose children were all applied (written, or unchanged) as read at least
+/// [`SETTLED_AFTER`] after the ticket's version: a new child bumps its ticket's version (to a
+/// later second than that read), so while the ticket is read at that same version there is no
+/// child to read. The bridge's feeds show again the tickets webhooks named a minute before
+/// (Zendesk's export leaves out its last minute): this spares their children a second read.
+/// Kept in memory only (a process that starts reads every ticket's children again), forgotten
+/// when a pass fails (what it applied may not be committed) and for a ticket the scheduled
+/// verify or the rolling re-check names (drift, perhaps in its children).
+#[derive(Debug, Default)]
+pub(crate) struct ChildrenKnown {
+    known: std::sync::Mutex<Known>,
+}
+
+/// Ticket: (its version, when its children were read).
+type Known = std::collections::HashMap<PlatformId, (DateTime<Utc>, DateTime<Utc>)>;
+
+impl ChildrenKnown {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Notes that every child of `ticket` read from `read_at` on was applied; forgets what was
+    /// noted of it otherwise.
+    fn note(&self, ticket: &Observed, read_at: DateTime<Utc>, all_applied: bool) {
+        let mut known = self.lock();
+        match ticket.updated_at {
+            Some(version) if all_applied && read_at >= version + SETTLED_AFTER => {
+                known.insert(ticket.id.clone(), (version, read_at));
+                if known.len() > KNOWN_PRUNE_ABOVE {
+                    let now = Utc::now();
+                    known.retain(|_, (_, at)| now - *at < KNOWN_FOR);
+                }
+            }
+            _ => {
+                known.remove(&ticket.id);
+            }
+        }
+    }
+
+    /// Whether every child of `ticket`, as read now, was applied already.
+    fn holds(&self, ticket: &Observed) -> bool {
+        let Some(version) = ticket.updated_at else {
+            return false;
+        };
+        self.lock()
+            .get(&ticket.id)
+            .is_some_and(|(known, _)| *known == version)
+    }
+
+    /// Forgets `ticket` (drift was found in it: its children are read again).
+    pub(crate) fn forget(&self, ticket: &PlatformId) {
+        self.lock().remove(ticket);
+    }
+
+    /// Forgets every ticket (a pass failed: what it applied may not be committed).
+    pub(crate) fn forget_all(&self) {
+        self.lock().clear();
+    }
+}
+
+/// Whether every record of a ticket's step was applied (written, unchanged, or left behind by
+/// the plan on purpose) and every child read.
+fn all_applied(report: &TicketReport) -> bool {
+    report.rejected.is_empty()
+        && report.outcomes.iter().all(|(_, outcome)| {
+            matches!(
+                outcome,
+                Outcome::Applied(_) | Outcome::Unchanged | Outcome::Dropped(_)
+            )
+        })
+}
+
 impl Applier {
-    /// Applies a ticket and, when `with_children`, its comments and attachments.
+    /// Applies a ticket and, when `with_children`, its comments and attachments. An unchanged
+    /// ticket whose children were all applied at its version has them left unread
+    /// ([`ChildrenKnown`]).
     pub(crate) async fn apply_ticket(
         &self,
         ticket: &Observed,
@@ -44,9 +131,12 @@ impl Applier {
             Prepared::Done(outcome) => {
                 let go_on = outcome == Outcome::Unchanged && with_children;
                 report.outcomes.push((ticket.clone(), outcome));
-                if go_on {
+                if go_on && !self.children_known.holds(ticket) {
+                    let read_at = Utc::now();
                     let children = self.read_children(&ticket.id, &mut report).await?;
                     self.apply_children(children, &mut report).await?;
+                    self.children_known
+                        .note(ticket, read_at, all_applied(&report));
                 }
                 return Ok(report);
             }
@@ -57,6 +147,7 @@ impl Applier {
             report.outcomes.push((ticket.clone(), outcome));
             return Ok(report);
         }
+        let read_at = Utc::now();
         let children = self.read_children(&ticket.id, &mut report).await?;
         if ready.link.is_some() {
             let outcome = self.write(ready, &BTreeMap::new()).await?;
@@ -65,10 +156,15 @@ impl Applier {
             if written {
                 self.apply_children(children, &mut report).await?;
             }
+            // Not written (a conflict kept the other side's): its children were not applied.
+            self.children_known
+                .note(ticket, read_at, written && all_applied(&report));
             return Ok(report);
         }
         self.create_with_children(ticket, ready, children, &mut report)
             .await?;
+        self.children_known
+            .note(ticket, read_at, all_applied(&report));
         Ok(report)
     }
 
@@ -491,5 +587,53 @@ fn per_file<T>(error: ConnectError) -> Result<Result<T, Outcome>, EngineError> {
             Ok(Err(Outcome::DeadLettered(error.to_string())))
         }
         ErrorClass::Transient | ErrorClass::Auth => Err(EngineError::from(error)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use cutover_model::records::{Group, Record};
+    use cutover_model::{Observed, PlatformId, Side};
+
+    use super::*;
+
+    fn ticket(version: DateTime<Utc>) -> Observed {
+        // Any record does: only the id and the version are looked at.
+        Observed {
+            side: Side::Old,
+            id: PlatformId::from(7),
+            updated_at: Some(version),
+            record: Record::Group(Group {
+                name: "t".into(),
+                description: None,
+            }),
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn children_are_known_only_when_read_once_the_version_settled_and_all_applied() {
+        let known = ChildrenKnown::default();
+        let v = Utc::now() - chrono::Duration::seconds(10);
+        let s = chrono::Duration::milliseconds;
+        // Read within the version's second (a child could still come at the same version).
+        known.note(&ticket(v), v + s(900), true);
+        assert!(!known.holds(&ticket(v)));
+        // Read after it settled, every child applied: an unchanged ticket at v has none to read.
+        known.note(&ticket(v), v + s(2_500), true);
+        assert!(known.holds(&ticket(v)));
+        // Another version: read again.
+        assert!(!known.holds(&ticket(v + chrono::Duration::seconds(1))));
+        // A child not applied (waiting, failed) forgets it.
+        known.note(&ticket(v), v + s(3_000), false);
+        assert!(!known.holds(&ticket(v)));
+        known.note(&ticket(v), v + s(3_000), true);
+        known.forget_all();
+        assert!(!known.holds(&ticket(v)));
+        // No version: never known.
+        let mut unversioned = ticket(v);
+        unversioned.updated_at = None;
+        known.note(&unversioned, v + s(5_000), true);
+        assert!(!known.holds(&unversioned));
     }
 }

@@ -206,8 +206,9 @@ pub(crate) async fn read_one(
 /// The most ids a Zendesk `show_many` takes.
 pub(crate) const SHOW_MANY: usize = 100;
 
-/// Reads contacts or organizations by id, up to [`SHOW_MANY`] to a request (`show_many`); a
-/// record gone is left out. `None` for a kind Zendesk cannot read so (tickets: one by one).
+/// Reads tickets, contacts or organizations by id, up to [`SHOW_MANY`] to a request
+/// (`show_many`; tickets with their metric sets side-loaded, as [`read_one`] reads one); a
+/// record gone is left out. `None` for a kind Zendesk cannot read so.
 pub(crate) async fn read_many(
     api: &ZendeskApi,
     side: Side,
@@ -216,6 +217,7 @@ pub(crate) async fn read_many(
 ) -> Result<Option<Page>, ConnectError> {
     use RecordKind as K;
     let (path, key) = match kind {
+        K::Ticket => ("tickets/show_many.json", "tickets"),
         K::Contact => ("users/show_many.json", "users"),
         K::Organization => ("organizations/show_many.json", "organizations"),
         _ => return Ok(None),
@@ -231,8 +233,14 @@ pub(crate) async fn read_many(
             .collect::<Vec<_>>()
             .join(",");
         let op = format!("read {} {kind} records by id from zendesk", chunk.len());
-        let request = Request::get(path).query("ids", &list);
+        let request = match kind {
+            K::Ticket => Request::get(path)
+                .query("ids", &list)
+                .query("include", "metric_sets"),
+            _ => Request::get(path).query("ids", &list),
+        };
         let (body, lossy) = api.get(&op, &request).await?;
+        let solved = solved_at(&body);
         let raws =
             body.get(key)
                 .and_then(Value::as_array)
@@ -242,6 +250,7 @@ pub(crate) async fn read_many(
                 })?;
         for raw in raws {
             collect(&mut page, ZENDESK, kind, raw, lossy, |raw| match kind {
+                K::Ticket => mapping::ticket(raw, side, &solved),
                 K::Contact => mapping::contact(raw, side),
                 _ => mapping::organization(raw, side),
             });

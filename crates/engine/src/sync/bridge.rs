@@ -28,7 +28,7 @@ use crate::error::EngineError;
 pub use crate::late::CARRIED_WHEN_MET;
 use crate::mapping::Mapping;
 use crate::sync::conflicts::{ConflictPolicy, Resolver};
-use crate::sync::direction::Direction;
+use crate::sync::direction::{Direction, NAMED_PER_GAP, NAMED_PER_PASS};
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::status::{self, DirectionStatus, feed_delay};
 
@@ -153,6 +153,8 @@ struct Shared {
     /// Whether the bridge runs in this process. When it does not (another `cutover serve`
     /// leads), a delivery's records are kept in the store for the one that runs it.
     running: AtomicBool,
+    /// The tickets whose children each direction (by the side it reads) knows all applied.
+    children_known: Vec<(Side, Arc<crate::children::ChildrenKnown>)>,
 }
 
 impl Shared {
@@ -269,6 +271,18 @@ impl BridgeHandle {
     pub fn name(&self, side: Side, hints: impl IntoIterator<Item = ChangeHint>) -> usize {
         let before = self.take_hints(side);
         let mut all = before.clone();
+        let hints: Vec<ChangeHint> = hints.into_iter().collect();
+        // Drift may be in a ticket's children: they are read again, however settled.
+        for (_, known) in self
+            .shared
+            .children_known
+            .iter()
+            .filter(|(s, _)| *s == side)
+        {
+            for hint in hints.iter().filter(|h| h.kind == RecordKind::Ticket) {
+                known.forget(&hint.id);
+            }
+        }
         all.extend(hints);
         let named = all.len() - before.len();
         self.put_back(side, all);
@@ -283,6 +297,40 @@ impl BridgeHandle {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .remove(&side)
             .unwrap_or_default()
+    }
+
+    /// Takes at most `n` of the records named on `side` (parents' kinds first); the rest stay
+    /// named for a later gap or pass.
+    fn take_hints_at_most(&self, side: Side, n: usize) -> BTreeSet<ChangeHint> {
+        let mut hints = self
+            .shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let Some(named) = hints.get_mut(&side) else {
+            return BTreeSet::new();
+        };
+        if named.len() <= n {
+            return std::mem::take(named);
+        }
+        let mut taken = BTreeSet::new();
+        while taken.len() < n {
+            match named.pop_first() {
+                Some(hint) => taken.insert(hint),
+                None => break,
+            };
+        }
+        taken
+    }
+
+    /// Whether records are still named on `side`.
+    fn any_named(&self, side: Side) -> bool {
+        self.shared
+            .hints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&side)
+            .is_some_and(|named| !named.is_empty())
     }
 
     fn put_back(&self, side: Side, hints: BTreeSet<ChangeHint>) {
@@ -358,6 +406,10 @@ impl Bridge {
                 let _ = applier.conflicts.set(resolver);
             }
         }
+        let children_known = appliers
+            .iter()
+            .map(|applier| (applier.from_side(), Arc::clone(&applier.children_known)))
+            .collect();
         // One apply-and-commit at a time across both directions.
         let apply_lock = Arc::new(tokio::sync::Mutex::new(()));
         let written = Arc::new(crate::sync::written::Written::default());
@@ -386,6 +438,7 @@ impl Bridge {
                 wake_new: Notify::new(),
                 from: options.from.clone(),
                 running: AtomicBool::new(false),
+                children_known,
             }),
         };
         Bridge {
@@ -512,35 +565,59 @@ impl Bridge {
     async fn pass(&self, direction: &Direction, feeds: bool) -> Result<(), EngineError> {
         let from = direction.from();
         let started = Utc::now();
-        // Records deliveries to another process named: read in this pass, removed from the
-        // store once it is done (a pass that fails leaves them for the next).
+        // Records deliveries to another process named join those named here (served a bounded
+        // number at a time, below); removed from the store once this pass is done (a pass that
+        // fails leaves them for the next).
         let store = self.handle.shared.store.as_ref();
         let kept = store.pending_hints(from, KEPT_HINTS_PER_PASS).await?;
         let kept_up_to = kept.last().map(|h| h.id);
-        let mut hints = self.handle.take_hints(from);
-        hints.extend(kept.into_iter().map(|h| ChangeHint {
-            kind: h.kind,
-            id: h.record_id,
-        }));
+        if !kept.is_empty() {
+            let named: BTreeSet<ChangeHint> = kept
+                .into_iter()
+                .map(|h| ChangeHint {
+                    kind: h.kind,
+                    id: h.record_id,
+                })
+                .collect();
+            self.handle.put_back(from, named);
+        }
         // A pass over feeds that show a change at once (Freshdesk's) leaves the records webhooks
         // named to those feeds: reading them by id as well would read each twice. Those named
         // while the pass runs wait for the next one (their delivery woke it).
         let feeds_show_all = feeds && feed_delay(direction.applier.source.platform()).is_zero();
+        // The named records are served a bounded number at a time (at the start, and in each
+        // gap between a feed's parts), so a flood of webhooks never keeps a pass from reaching
+        // the end of its feeds and writing its status: what is left stays named, for the next
+        // gap or pass.
+        let hints = if feeds_show_all {
+            self.handle.take_hints(from)
+        } else if feeds {
+            self.handle.take_hints_at_most(from, NAMED_PER_GAP)
+        } else {
+            self.handle.take_hints_at_most(from, NAMED_PER_PASS)
+        };
         let named = if feeds_show_all {
             BTreeSet::new()
         } else {
             hints.clone()
         };
-        let more = || {
+        let more = |n: usize| {
             if feeds_show_all {
                 BTreeSet::new()
             } else {
-                self.handle.take_hints(from)
+                self.handle.take_hints_at_most(from, n)
             }
         };
-        let report = match direction.pass(&named, feeds, &more).await {
+        let result = direction.pass(&named, feeds, &more).await;
+        if !feeds_show_all && self.handle.any_named(from) {
+            // Left for the next pass, which starts at once.
+            self.handle.shared.wake(from).notify_one();
+        }
+        let report = match result {
             Ok(report) => report,
             Err(e) => {
+                // What the pass applied may not be committed: children are read again.
+                direction.applier.children_known.forget_all();
                 self.handle.put_back(from, hints);
                 return Err(e);
             }

@@ -3,8 +3,10 @@
 //! A pass reads each kind's feed from its `sync:{kind}` cursor to the end of what the platform
 //! shows now (parents' kinds first), applies every page through the backfill's `Applier` and
 //! commits the page's links, dead letters and the cursor past it in one transaction. Records a
-//! webhook named are read one by one first (`Connector::read_one`): they skip the feed's own
-//! delay, and when the feed shows them later they are unchanged. A record waiting for its
+//! webhook named are read by id first, many to a request where the platform can
+//! (`Connector::read_many`, Zendesk's `show_many`), a bounded number in each gap of the pass:
+//! they skip the feed's own delay, and when the feed shows them later they are unchanged. A
+//! record waiting for its
 //! parent is parked in the dead letters (as the backfill parks it) and tried again on every
 //! pass, so a crash after its page's cursor moved does not lose it.
 //!
@@ -21,7 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
-use cutover_connect::{ChangeHint, Page, ReadPosition, Rejected};
+use cutover_connect::{ChangeHint, ConnectError, Page, ReadPosition, Rejected};
 use cutover_model::{Observed, PlatformId, RecordKind, RecordRef, Side};
 use cutover_store::{Cursor, DeadLetterId, NewDeadLetter};
 use futures::StreamExt;
@@ -52,6 +54,13 @@ const PAGE_PART: usize = 16;
 /// Records read by id at once (webhooks' records, records to read again), [`CONCURRENCY`] in
 /// flight; each batch commits once.
 const NAMED_AT_ONCE: usize = 16;
+/// The most records webhooks named that are served in one gap of a feed pass (at its start,
+/// before each kind's feed, between a page's parts, while a page's request waits): a flood of
+/// webhooks slows a feed pass down, never keeps it from its end. The rest wait for the next gap.
+pub(crate) const NAMED_PER_GAP: usize = 2 * NAMED_AT_ONCE;
+/// The most records webhooks named that a pass without feeds serves; the rest go to the next
+/// pass, which starts at once (the poll interval is looked at between passes).
+pub(crate) const NAMED_PER_PASS: usize = 16 * NAMED_AT_ONCE;
 /// Records whose requests fail one after the other past the connector's retries before the
 /// pass stops (the platform is down, not the record).
 pub(crate) const FAILURES_IN_A_ROW: usize = 3;
@@ -136,7 +145,7 @@ impl Direction {
         &self,
         hints: &BTreeSet<ChangeHint>,
         feeds: bool,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<PassReport, EngineError> {
         let mut report = PassReport::default();
         self.failed_in_a_row.store(0, Ordering::Relaxed);
@@ -149,7 +158,7 @@ impl Direction {
                 // Records webhooks named since the pass began go before each feed: a feed may
                 // wait on its export's own rate limit, they need not. (Lost if this pass
                 // fails: the feeds still carry them.)
-                let more = more_hints();
+                let more = more_hints(NAMED_PER_GAP);
                 if !more.is_empty() {
                     self.apply_named(&more, &mut report).await?;
                 }
@@ -194,7 +203,7 @@ impl Direction {
         &self,
         kind: RecordKind,
         report: &mut PassReport,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<(), EngineError> {
         let side = self.from();
         let store = Arc::clone(&self.applier.store);
@@ -229,7 +238,7 @@ impl Direction {
             let mut cursor_move = Some(cursor_move);
             for i in 0..n_parts {
                 if i > 0 {
-                    let more = more_hints();
+                    let more = more_hints(NAMED_PER_GAP);
                     if !more.is_empty() {
                         self.apply_named(&more, report).await?;
                     }
@@ -276,7 +285,7 @@ impl Direction {
         kind: RecordKind,
         position: &ReadPosition,
         report: &mut PassReport,
-        more_hints: &(dyn Fn() -> BTreeSet<ChangeHint> + Send + Sync),
+        more_hints: &(dyn Fn(usize) -> BTreeSet<ChangeHint> + Send + Sync),
     ) -> Result<Page, EngineError> {
         let read = self.applier.source.read_page(kind, position);
         tokio::pin!(read);
@@ -285,7 +294,7 @@ impl Direction {
                 biased;
                 page = &mut read => return Ok(page?),
                 () = tokio::time::sleep(HINTS_WHILE_A_PAGE_WAITS) => {
-                    let more = more_hints();
+                    let more = more_hints(NAMED_PER_GAP);
                     if !more.is_empty() {
                         self.apply_named(&more, report).await?;
                     }
@@ -583,17 +592,7 @@ impl Direction {
         batch: &[(RecordKind, PlatformId)],
     ) -> Result<(Applied, tokio::sync::OwnedMutexGuard<()>), EngineError> {
         let read_at = self.written.now();
-        let reads: Vec<_> = batch
-            .iter()
-            .map(|(kind, id)| async move {
-                let read = self.applier.source.read_one(*kind, id).await;
-                (*kind, id, read)
-            })
-            .collect();
-        let reads: Vec<_> = futures::stream::iter(reads)
-            .buffer_unordered(CONCURRENCY)
-            .collect()
-            .await;
+        let reads = self.read_by_id(batch).await;
         let applying = Arc::clone(&self.apply_lock).lock_owned().await;
         let applies: Vec<_> = reads
             .into_iter()
@@ -631,6 +630,55 @@ impl Direction {
             }
         }
         Ok((applied, applying))
+    }
+
+    /// Reads `batch` by id, a page for each record (empty for one that is gone): the records of
+    /// a kind in one [`Connector::read_many`] (a platform's `show_many` reads up to a hundred to
+    /// a request), one by one where the kind has a single record or the read of many fails
+    /// (then each record fails or goes through on its own), [`CONCURRENCY`] in flight.
+    ///
+    /// [`Connector::read_many`]: cutover_connect::Connector::read_many
+    async fn read_by_id<'a>(
+        &self,
+        batch: &'a [(RecordKind, PlatformId)],
+    ) -> Vec<(RecordKind, &'a PlatformId, Result<Page, ConnectError>)> {
+        let mut kinds: Vec<RecordKind> = Vec::new();
+        for (kind, _) in batch {
+            if !kinds.contains(kind) {
+                kinds.push(*kind);
+            }
+        }
+        let mut reads = Vec::new();
+        let mut one_by_one: Vec<&'a (RecordKind, PlatformId)> = Vec::new();
+        for kind in kinds {
+            let of_kind: Vec<&'a (RecordKind, PlatformId)> =
+                batch.iter().filter(|(k, _)| *k == kind).collect();
+            if of_kind.len() < 2 {
+                one_by_one.extend(of_kind);
+                continue;
+            }
+            let ids: Vec<PlatformId> = of_kind.iter().map(|(_, id)| id.clone()).collect();
+            match self.applier.source.read_many(kind, &ids).await {
+                Ok(page) => reads.extend(split_by_id(page, kind, &of_kind)),
+                Err(e) => {
+                    tracing::debug!(from = %self.from(), kind = %kind, records = ids.len(), error = %e, "Reading records by id many at once failed; they are read one by one.");
+                    one_by_one.extend(of_kind);
+                }
+            }
+        }
+        let singles: Vec<_> = one_by_one
+            .into_iter()
+            .map(|(kind, id)| async move {
+                let read = self.applier.source.read_one(*kind, id).await;
+                (*kind, id, read)
+            })
+            .collect();
+        let singles: Vec<_> = futures::stream::iter(singles)
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        reads.extend(singles);
+        reads
     }
 
     /// Reads one record by id and applies it (the caller holds the apply lock).
@@ -782,6 +830,45 @@ impl Direction {
             })
             .collect()
     }
+}
+
+/// The page of records of `kind` read many at once split into a page for each of `wanted`, as
+/// reading it alone answers (empty for one that is gone). A rejected record that names no id
+/// goes with the first, so its letter is kept.
+fn split_by_id<'a>(
+    page: Page,
+    kind: RecordKind,
+    wanted: &[&'a (RecordKind, PlatformId)],
+) -> Vec<(RecordKind, &'a PlatformId, Result<Page, ConnectError>)> {
+    let Page {
+        items,
+        rejected,
+        deleted,
+        attachments,
+        ..
+    } = page;
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(i, (_, id))| {
+            let one = Page {
+                items: items.iter().filter(|o| o.id == *id).cloned().collect(),
+                rejected: rejected
+                    .iter()
+                    .filter(|r| match r.id.as_deref() {
+                        Some(named) => named == id.as_str(),
+                        None => i == 0,
+                    })
+                    .cloned()
+                    .collect(),
+                deleted: deleted.iter().filter(|(_, d)| d == id).cloned().collect(),
+                attachments: attachments.clone(),
+                next: None,
+                done: true,
+            };
+            (kind, id, Ok(one))
+        })
+        .collect()
 }
 
 /// A step's future with the item it applies.

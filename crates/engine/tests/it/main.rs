@@ -4,7 +4,8 @@
 //! links, waiting, drops, holes), dry-run writes, the cursor in the store, verification's
 //! comparison of read records, the inventory's losses. The others run whole moves over real
 //! HTTP between the emulators (crates/sim): `zendesk_e2e` (with `fidelity`, read straight from
-//! both emulators' APIs) and `freshdesk_e2e`, and the bridge's read-again path (`read_again`).
+//! both emulators' APIs) and `freshdesk_e2e`, the bridge's read-again path (`read_again`), and a feed pass under a flood of webhooks
+//! (`flood`).
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +19,7 @@ mod dead_letters;
 mod dry_run;
 mod exactly_once;
 mod fidelity;
+mod flood;
 mod freshdesk_e2e;
 mod inventory;
 mod live;

@@ -22,7 +22,7 @@ use crate::support::{self, backfill_without_dead_letters, freshdesk_sim, zendesk
 const WITHIN: Duration = Duration::from_secs(90);
 
 /// Creates a ticket on the Zendesk emulator at `url` (requested by `requester`); its id.
-async fn create_ticket(url: &str, subject: &str, requester: u64) -> u64 {
+pub(crate) async fn create_ticket(url: &str, subject: &str, requester: u64) -> u64 {
     let answer: Value = reqwest::Client::new()
         .post(format!("{url}/api/v2/tickets.json"))
         .basic_auth("admin@example.com/token", Some("sim-token"))
@@ -43,7 +43,7 @@ async fn create_ticket(url: &str, subject: &str, requester: u64) -> u64 {
 }
 
 /// Sets the Zendesk emulator's faults (`None`: clears them).
-async fn faults(url: &str, faults: Option<Value>) {
+pub(crate) async fn faults(url: &str, faults: Option<Value>) {
     let client = reqwest::Client::new();
     let request = match faults {
         Some(f) => client.put(format!("{url}/_sim/faults")).json(&f),
@@ -60,7 +60,7 @@ async fn read_again_letters(store: &dyn Store) -> Vec<DeadLetter> {
     store.dead_letters(&filter).await.unwrap()
 }
 
-async fn linked(store: &dyn Store, ticket: u64) -> bool {
+pub(crate) async fn linked(store: &dyn Store, ticket: u64) -> bool {
     store
         .find_link(RecordKind::Ticket, Side::Old, &PlatformId::from(ticket))
         .await
@@ -204,7 +204,7 @@ async fn a_ticket_whose_reads_keep_failing_is_read_again_later_and_the_feed_move
 }
 
 /// A contact of the old side that the backfill copied.
-async fn read_requester(old: &dyn Connector) -> u64 {
+pub(crate) async fn read_requester(old: &dyn Connector) -> u64 {
     let contacts = support::read_all(old, RecordKind::Contact).await;
     let first = contacts
         .first()
