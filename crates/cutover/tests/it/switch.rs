@@ -350,3 +350,146 @@ async fn drill_from_zendesk_waits_out_the_export_minute() {
     let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
     assert!(printed.passed, "{printed:?}");
 }
+
+/// The names of the pilot wave's groups, as `cutover init` wrote them into the plan.
+fn pilot_groups(plan: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let after = text.split("name = \"pilot\"").nth(1).unwrap();
+    let line = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("groups = "))
+        .unwrap();
+    let list = line.trim_start().trim_start_matches("groups = ");
+    let list = list.split('#').next().unwrap().trim();
+    serde_json::from_str(list).unwrap_or_else(|e| panic!("groups {list}: {e}"))
+}
+
+/// Adds `kind` to the plan's `[copy] kinds`.
+fn copy_also(plan: &std::path::Path, kind: &str) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let edited = text.replacen("kinds = [", &format!("kinds = [\"{kind}\", "), 1);
+    assert_ne!(text, edited);
+    std::fs::write(plan, edited).unwrap();
+}
+
+/// A Freshdesk emulator's API, as its admin.
+fn freshdesk_api(
+    url: &str,
+    method: reqwest::Method,
+    path: &str,
+) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .request(method, format!("{url}/api/v2/{path}"))
+        .basic_auth("sim-token", Some("X"))
+}
+
+async fn freshdesk_json(url: &str, path: &str) -> Value {
+    let answer = freshdesk_api(url, reqwest::Method::GET, path)
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "GET {path}: {}", answer.status());
+    answer.json().await.unwrap()
+}
+
+/// The id of the group called `name` on a Freshdesk emulator.
+async fn freshdesk_group(url: &str, name: &str) -> u64 {
+    let groups = freshdesk_json(url, "groups?per_page=100").await;
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .and_then(|g| g["id"].as_u64())
+        .unwrap_or_else(|| panic!("no group {name} at {url}: {groups}"))
+}
+
+/// The e-mails of the agents in group `group` on a Freshdesk emulator.
+async fn freshdesk_members(url: &str, group: u64) -> std::collections::BTreeSet<String> {
+    let agents = freshdesk_json(url, "agents?per_page=100").await;
+    agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["group_ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| id.as_u64() == Some(group)))
+        })
+        .filter_map(|a| a["contact"]["email"].as_str().map(str::to_lowercase))
+        .collect()
+}
+
+/// Whether the automation rule called `name` (created on ticket creation) is active on a
+/// Freshdesk emulator; `None` when there is none.
+async fn freshdesk_rule_active(url: &str, name: &str) -> Option<bool> {
+    let rules = freshdesk_json(url, "automations/1/rules?per_page=100").await;
+    rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .map(|r| r["active"].as_bool().unwrap())
+}
+
+/// `wave start` moves the pilot's agents (members of its groups' copies on the new side, no
+/// longer in its groups on the old) and its rules (the copy on, the original off); `rollback`
+/// puts both back as they were.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
+    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+    let plan = mv.dir.path().join("cutover.toml");
+    let group = pilot_groups(&plan).into_iter().next().unwrap();
+    let (old, new) = (mv.old.url().to_owned(), mv.new.url().to_owned());
+    let old_group = freshdesk_group(&old, &group).await;
+    let new_group = freshdesk_group(&new, &group).await;
+    let old_members = freshdesk_members(&old, old_group).await;
+    assert!(!old_members.is_empty(), "group {group} has no agents");
+    let new_members = freshdesk_members(&new, new_group).await;
+    // A rule that routes work to the pilot's group, copied (switched off) by a backfill.
+    let rule = "Route to the pilot group";
+    let created = freshdesk_api(&old, reqwest::Method::POST, "automations/1/rules")
+        .json(&json!({ "name": rule, "active": true,
+            "conditions": [{ "name": "condition_set_1", "match_type": "all", "properties": [
+                { "resource_type": "ticket", "field_name": "priority", "operator": "in",
+                  "value": [3, 4] }] }],
+            "actions": [{ "field_name": "group_id", "value": old_group }] }))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{:?}", created.text().await);
+    copy_also(&plan, "automation");
+    mv.expect(0, &["backfill", "--notifications-off", "--json"])
+        .await;
+    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(false));
+
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    ready_to_start(&mv, true).await;
+    let out = mv
+        .expect(0, &["wave", "start", PILOT, "--as", "alice", "--json"])
+        .await;
+    let done: Switch = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(done.step, Step::Done, "{out}");
+    assert!(done.moves_planned && !done.changes.is_empty(), "{out}");
+    // The agents: members of the copy of the group on the new side, gone from it on the old.
+    let moved = freshdesk_members(&new, new_group).await;
+    assert!(moved.is_superset(&old_members), "{moved:?} ⊉ {old_members:?}");
+    assert!(freshdesk_members(&old, old_group).await.is_empty());
+    // The rule: on on the new side, off on the old.
+    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(true), "{out}");
+    assert_eq!(freshdesk_rule_active(&old, rule).await, Some(false), "{out}");
+
+    mv.expect(0, &["rollback", "--as", "alice", "--json"]).await;
+    assert_eq!(freshdesk_members(&old, old_group).await, old_members);
+    assert_eq!(freshdesk_members(&new, new_group).await, new_members);
+    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(false));
+    assert_eq!(freshdesk_rule_active(&old, rule).await, Some(true));
+    let back = journal(&mv).await.unwrap();
+    assert!(
+        back.problems.iter().all(|p| !p.contains("not restored")),
+        "{back:?}"
+    );
+    mv.expect(0, &["audit", "verify"]).await;
+    served.terminate().await;
+}
