@@ -22,10 +22,10 @@
 //! state rather than toggling one, so applying them again after a crash changes nothing twice,
 //! and a rollback sets each one's `before` back.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cutover_connect::{ConnectError, Connector};
+use cutover_connect::{ConnectError, Connector, ReadPosition};
 use cutover_model::records::Record;
 use cutover_model::rules::{Action, Condition, Rule, RuleField, RuleValue};
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
@@ -44,6 +44,9 @@ const RULE_KINDS: [RecordKind; 2] = [RecordKind::Automation, RecordKind::Macro];
 
 /// Links read per page from the store.
 const PAGE: u32 = 500;
+
+/// Pages read of one kind's list, at most.
+const MAX_PAGES: usize = 1000;
 
 /// The [`Mover`] of `cutover serve`: moves a wave's agents and rules through the connectors of
 /// both sides, as the links in the store pair them.
@@ -96,17 +99,28 @@ impl LinkedMover {
         }
     }
 
-    async fn read(&self, side: Side, kind: RecordKind, id: &PlatformId) -> Result<Record, String> {
-        let page = self
-            .side(side)
-            .read_one(kind, id)
-            .await
-            .map_err(|e| format!("{kind} {id} not read on the {side} side: {e}"))?;
-        page.items
-            .into_iter()
-            .find(|o| &o.id == id)
-            .map(|o| o.record)
-            .ok_or_else(|| format!("{kind} {id} not found on the {side} side"))
+    /// Every record of `kind` on `side`, by id (the platforms' single reads do not cover
+    /// groups, agents and rules everywhere; their lists do).
+    async fn read_all(
+        &self,
+        side: Side,
+        kind: RecordKind,
+    ) -> Result<BTreeMap<PlatformId, Record>, String> {
+        let connector = self.side(side);
+        let mut all = BTreeMap::new();
+        let mut position = ReadPosition::start();
+        for _ in 0..MAX_PAGES {
+            let page = connector
+                .read_page(kind, &position)
+                .await
+                .map_err(|e| format!("{kind} records not read on the {side} side: {e}"))?;
+            all.extend(page.items.into_iter().map(|o| (o.id, o.record)));
+            match page.next {
+                Some(next) if !page.done => position = next,
+                _ => break,
+            }
+        }
+        Ok(all)
     }
 
     async fn wave_groups(
@@ -115,29 +129,31 @@ impl LinkedMover {
         problems: &mut Vec<String>,
     ) -> Result<Vec<WaveGroup>, String> {
         let links = self.all_links(RecordKind::Group).await?;
+        let named = !matches!(wave.groups, GroupSelection::All);
+        let (old, new) = if named {
+            (
+                self.read_all(Side::Old, RecordKind::Group).await?,
+                self.read_all(Side::New, RecordKind::Group).await?,
+            )
+        } else {
+            (BTreeMap::new(), BTreeMap::new())
+        };
+        let name = |records: &BTreeMap<PlatformId, Record>, id: &PlatformId| match records.get(id) {
+            Some(Record::Group(g)) => Some(g.name.clone()),
+            _ => None,
+        };
         let mut groups = Vec::new();
         for stored in links {
             let link = stored.link;
-            let pair = WaveGroup {
-                old: link.old_id.clone(),
-                new: link.new_id.clone(),
-            };
-            if matches!(wave.groups, GroupSelection::All) {
-                groups.push(pair);
-                continue;
-            }
-            let mut names = Vec::new();
-            for (side, id) in [(Side::Old, &link.old_id), (Side::New, &link.new_id)] {
-                match self.read(side, RecordKind::Group, id).await {
-                    Ok(Record::Group(g)) => names.push(g.name),
-                    Ok(_) => {}
-                    Err(e) => problems.push(e),
-                }
-            }
-            if names.iter().any(|n| selects_group(&wave.groups, n)) {
-                groups.push(pair);
+            let names = [name(&old, &link.old_id), name(&new, &link.new_id)];
+            if !named || names.iter().flatten().any(|n| selects_group(&wave.groups, n)) {
+                groups.push(WaveGroup {
+                    old: link.old_id,
+                    new: link.new_id,
+                });
             }
         }
+        let _ = problems;
         Ok(groups)
     }
 
@@ -149,26 +165,20 @@ impl LinkedMover {
         problems: &mut Vec<String>,
     ) -> Result<(), String> {
         let old_groups: BTreeSet<PlatformId> = groups.iter().map(|g| g.old.clone()).collect();
+        let old_agents = self.read_all(Side::Old, RecordKind::Agent).await?;
+        let new_agents = self.read_all(Side::New, RecordKind::Agent).await?;
         for stored in self.all_links(RecordKind::Agent).await? {
             let link = stored.link;
-            let old_agent = match self.read(Side::Old, RecordKind::Agent, &link.old_id).await {
-                Ok(Record::Agent(a)) => a,
-                Ok(_) => continue,
-                Err(e) => {
-                    problems.push(e);
-                    continue;
-                }
+            let Some(Record::Agent(old_agent)) = old_agents.get(&link.old_id) else {
+                problems.push(format!("agent {} not found on the old side", link.old_id));
+                continue;
             };
             if !selects_agent(&wave.agents, &old_agent.email, &old_agent.groups, &old_groups) {
                 continue;
             }
-            let new_agent = match self.read(Side::New, RecordKind::Agent, &link.new_id).await {
-                Ok(Record::Agent(a)) => a,
-                Ok(_) => continue,
-                Err(e) => {
-                    problems.push(e);
-                    continue;
-                }
+            let Some(Record::Agent(new_agent)) = new_agents.get(&link.new_id) else {
+                problems.push(format!("agent {} not found on the new side", link.new_id));
+                continue;
             };
             for group in groups {
                 if !new_agent.groups.contains(&group.new) {
@@ -190,34 +200,31 @@ impl LinkedMover {
     ) -> Result<(), String> {
         let old_groups: BTreeSet<PlatformId> = groups.iter().map(|g| g.old.clone()).collect();
         for kind in RULE_KINDS {
-            for stored in self.all_links(kind).await? {
+            let links = self.all_links(kind).await?;
+            if links.is_empty() {
+                continue;
+            }
+            let old_rules = self.read_all(Side::Old, kind).await?;
+            let new_rules = self.read_all(Side::New, kind).await?;
+            for stored in links {
                 let link = stored.link;
                 if !switchable(self.old.platform(), kind, &link.old_id)
                     || !switchable(self.new.platform(), kind, &link.new_id)
                 {
                     continue;
                 }
-                let old_rule = match self.read(Side::Old, kind, &link.old_id).await {
-                    Ok(record) => match record.rule() {
-                        Some(rule) => rule.clone(),
-                        None => continue,
-                    },
-                    Err(e) => {
-                        problems.push(e);
-                        continue;
-                    }
+                let Some(old_rule) = old_rules.get(&link.old_id).and_then(Record::rule) else {
+                    problems.push(format!("{kind} {} not found on the old side", link.old_id));
+                    continue;
                 };
-                if !names_groups(&old_rule, &old_groups) {
+                if !names_groups(old_rule, &old_groups) {
                     continue;
                 }
-                let new_active = match self.read(Side::New, kind, &link.new_id).await {
-                    Ok(record) => record.rule().is_some_and(|r| r.active),
-                    Err(e) => {
-                        problems.push(e);
-                        continue;
-                    }
+                let Some(new_rule) = new_rules.get(&link.new_id).and_then(Record::rule) else {
+                    problems.push(format!("{kind} {} not found on the new side", link.new_id));
+                    continue;
                 };
-                if !new_active {
+                if !new_rule.active {
                     changes.push(rule_change(kind, Side::New, &link.new_id, false, true));
                 }
                 if old_rule.active {
