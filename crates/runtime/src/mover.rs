@@ -146,7 +146,12 @@ impl LinkedMover {
         for stored in links {
             let link = stored.link;
             let names = [name(&old, &link.old_id), name(&new, &link.new_id)];
-            if !named || names.iter().flatten().any(|n| selects_group(&wave.groups, n)) {
+            if !named
+                || names
+                    .iter()
+                    .flatten()
+                    .any(|n| selects_group(&wave.groups, n))
+            {
                 groups.push(WaveGroup {
                     old: link.old_id,
                     new: link.new_id,
@@ -173,7 +178,12 @@ impl LinkedMover {
                 problems.push(format!("agent {} not found on the old side", link.old_id));
                 continue;
             };
-            if !selects_agent(&wave.agents, &old_agent.email, &old_agent.groups, &old_groups) {
+            if !selects_agent(
+                &wave.agents,
+                &old_agent.email,
+                &old_agent.groups,
+                &old_groups,
+            ) {
                 continue;
             }
             let Some(Record::Agent(new_agent)) = new_agents.get(&link.new_id) else {
@@ -246,21 +256,38 @@ impl LinkedMover {
                 .and_then(Value::as_str)
                 .and_then(|g| PlatformId::parse(g.to_owned()).ok())
                 .ok_or_else(|| format!("{MEMBERSHIP} {}: no group in the journal", change.id))?;
-            let member = state.get("member").and_then(Value::as_bool).unwrap_or(false);
+            let member = state
+                .get("member")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             connector.set_group_member(&id, &group, member).await
         } else {
             let kind: RecordKind = change
                 .what
                 .parse()
                 .map_err(|e| format!("{}: {e}", change.what))?;
-            let active = state.get("active").and_then(Value::as_bool).unwrap_or(false);
+            let active = state
+                .get("active")
+                .and_then(Value::as_bool)
+                .unwrap_or(false);
             connector.set_rule_active(kind, &id, active).await
         };
-        answer.map_err(|e| format!("{} {} on the {} side: {e}", change.what, change.id, change.side))
+        answer.map_err(|e| {
+            format!(
+                "{} {} on the {} side: {e}",
+                change.what, change.id, change.side
+            )
+        })
     }
 }
 
-fn membership(side: Side, agent: &PlatformId, group: &PlatformId, before: bool, after: bool) -> Change {
+fn membership(
+    side: Side,
+    agent: &PlatformId,
+    group: &PlatformId,
+    before: bool,
+    after: bool,
+) -> Change {
     Change {
         what: MEMBERSHIP.to_owned(),
         side,
@@ -359,7 +386,10 @@ impl Mover for LinkedMover {
             problems.push("no linked group belongs to the wave: no agent or rule moved".into());
             return (changes, problems);
         }
-        if let Err(e) = self.plan_agents(wave, &groups, &mut changes, &mut problems).await {
+        if let Err(e) = self
+            .plan_agents(wave, &groups, &mut changes, &mut problems)
+            .await
+        {
             problems.push(e);
         }
         if let Err(e) = self.plan_rules(&groups, &mut changes, &mut problems).await {
@@ -420,12 +450,37 @@ mod tests {
         let in_two = ids(&["2", "9"]);
         let elsewhere = ids(&["9"]);
         let by_group = AgentSelection::ByGroup;
-        assert!(selects_agent(&by_group, "a@x.example", &in_two, &wave_groups));
-        assert!(!selects_agent(&by_group, "a@x.example", &elsewhere, &wave_groups));
-        assert!(selects_agent(&AgentSelection::All, "b@x.example", &elsewhere, &wave_groups));
+        assert!(selects_agent(
+            &by_group,
+            "a@x.example",
+            &in_two,
+            &wave_groups
+        ));
+        assert!(!selects_agent(
+            &by_group,
+            "a@x.example",
+            &elsewhere,
+            &wave_groups
+        ));
+        assert!(selects_agent(
+            &AgentSelection::All,
+            "b@x.example",
+            &elsewhere,
+            &wave_groups
+        ));
         let named = AgentSelection::Named(vec!["Ana@X.example".parse().unwrap()]);
-        assert!(selects_agent(&named, "ana@x.example", &elsewhere, &wave_groups));
-        assert!(!selects_agent(&named, "bo@x.example", &in_two, &wave_groups));
+        assert!(selects_agent(
+            &named,
+            "ana@x.example",
+            &elsewhere,
+            &wave_groups
+        ));
+        assert!(!selects_agent(
+            &named,
+            "bo@x.example",
+            &in_two,
+            &wave_groups
+        ));
     }
 
     #[test]
@@ -456,9 +511,25 @@ mod tests {
 
     #[test]
     fn only_rules_with_a_switch_are_switched() {
-        assert!(switchable(PlatformKind::Zendesk, RecordKind::Macro, &id("4")));
-        assert!(switchable(PlatformKind::Freshdesk, RecordKind::Automation, &id("update:4")));
-        assert!(!switchable(PlatformKind::Freshdesk, RecordKind::Macro, &id("scenario:4")));
-        assert!(!switchable(PlatformKind::Freshdesk, RecordKind::Automation, &id("4")));
+        assert!(switchable(
+            PlatformKind::Zendesk,
+            RecordKind::Macro,
+            &id("4")
+        ));
+        assert!(switchable(
+            PlatformKind::Freshdesk,
+            RecordKind::Automation,
+            &id("update:4")
+        ));
+        assert!(!switchable(
+            PlatformKind::Freshdesk,
+            RecordKind::Macro,
+            &id("scenario:4")
+        ));
+        assert!(!switchable(
+            PlatformKind::Freshdesk,
+            RecordKind::Automation,
+            &id("4")
+        ));
     }
 }

@@ -373,11 +373,7 @@ fn copy_also(plan: &std::path::Path, kind: &str) {
 }
 
 /// A Freshdesk emulator's API, as its admin.
-fn freshdesk_api(
-    url: &str,
-    method: reqwest::Method,
-    path: &str,
-) -> reqwest::RequestBuilder {
+fn freshdesk_api(url: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
     reqwest::Client::new()
         .request(method, format!("{url}/api/v2/{path}"))
         .basic_auth("sim-token", Some("X"))
@@ -388,7 +384,11 @@ async fn freshdesk_json(url: &str, path: &str) -> Value {
         .send()
         .await
         .unwrap();
-    assert!(answer.status().is_success(), "GET {path}: {}", answer.status());
+    assert!(
+        answer.status().is_success(),
+        "GET {path}: {}",
+        answer.status()
+    );
     answer.json().await.unwrap()
 }
 
@@ -399,7 +399,11 @@ async fn freshdesk_group(url: &str, name: &str) -> u64 {
         .as_array()
         .unwrap()
         .iter()
-        .find(|g| g["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name)))
+        .find(|g| {
+            g["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
         .and_then(|g| g["id"].as_u64())
         .unwrap_or_else(|| panic!("no group {name} at {url}: {groups}"))
 }
@@ -474,11 +478,23 @@ async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
     assert!(done.moves_planned && !done.changes.is_empty(), "{out}");
     // The agents: members of the copy of the group on the new side, gone from it on the old.
     let moved = freshdesk_members(&new, new_group).await;
-    assert!(moved.is_superset(&old_members), "{moved:?} ⊉ {old_members:?}");
+    assert!(
+        moved.is_superset(&old_members),
+        "{moved:?} ⊉ {old_members:?}"
+    );
     assert!(freshdesk_members(&old, old_group).await.is_empty());
     // The rule: on on the new side, off on the old.
     assert_eq!(freshdesk_rule_active(&new, rule).await, Some(true), "{out}");
-    assert_eq!(freshdesk_rule_active(&old, rule).await, Some(false), "{out}");
+    assert_eq!(
+        freshdesk_rule_active(&old, rule).await,
+        Some(false),
+        "{out}"
+    );
+    // The bridge (polling every second) leaves the switch as it is: it carries no rule's
+    // switch (copies are written off, and levelled on it).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(true));
+    assert_eq!(freshdesk_members(&new, new_group).await, moved);
 
     mv.expect(0, &["rollback", "--as", "alice", "--json"]).await;
     assert_eq!(freshdesk_members(&old, old_group).await, old_members);
