@@ -372,15 +372,22 @@ fn copy_also(plan: &std::path::Path, kind: &str) {
     std::fs::write(plan, edited).unwrap();
 }
 
-/// A Freshdesk emulator's API, as its admin.
-fn freshdesk_api(url: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-    reqwest::Client::new()
-        .request(method, format!("{url}/api/v2/{path}"))
-        .basic_auth("sim-token", Some("X"))
+/// An emulator's API, as its admin.
+fn api<A: Platform>(url: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    let client = reqwest::Client::new();
+    if A::NAME == "zendesk" {
+        client
+            .request(method, format!("{url}/api/v2/{path}"))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+    } else {
+        client
+            .request(method, format!("{url}/api/v2/{path}"))
+            .basic_auth("sim-token", Some("X"))
+    }
 }
 
-async fn freshdesk_json(url: &str, path: &str) -> Value {
-    let answer = freshdesk_api(url, reqwest::Method::GET, path)
+async fn get_json<A: Platform>(url: &str, path: &str) -> Value {
+    let answer = api::<A>(url, reqwest::Method::GET, path)
         .send()
         .await
         .unwrap();
@@ -392,9 +399,13 @@ async fn freshdesk_json(url: &str, path: &str) -> Value {
     answer.json().await.unwrap()
 }
 
-/// The id of the group called `name` on a Freshdesk emulator.
-async fn freshdesk_group(url: &str, name: &str) -> u64 {
-    let groups = freshdesk_json(url, "groups?per_page=100").await;
+/// The id of the group called `name`.
+async fn group_id<A: Platform>(url: &str, name: &str) -> u64 {
+    let groups = if A::NAME == "zendesk" {
+        get_json::<A>(url, "groups.json?per_page=100").await["groups"].clone()
+    } else {
+        get_json::<A>(url, "groups?per_page=100").await
+    };
     groups
         .as_array()
         .unwrap()
@@ -408,9 +419,18 @@ async fn freshdesk_group(url: &str, name: &str) -> u64 {
         .unwrap_or_else(|| panic!("no group {name} at {url}: {groups}"))
 }
 
-/// The e-mails of the agents in group `group` on a Freshdesk emulator.
-async fn freshdesk_members(url: &str, group: u64) -> std::collections::BTreeSet<String> {
-    let agents = freshdesk_json(url, "agents?per_page=100").await;
+/// The e-mails of the agents in group `group`.
+async fn members<A: Platform>(url: &str, group: u64) -> std::collections::BTreeSet<String> {
+    if A::NAME == "zendesk" {
+        let list = get_json::<A>(url, &format!("groups/{group}/memberships.json")).await;
+        let mut emails = std::collections::BTreeSet::new();
+        for m in list["group_memberships"].as_array().unwrap() {
+            let user = get_json::<A>(url, &format!("users/{}.json", m["user_id"])).await;
+            emails.insert(user["user"]["email"].as_str().unwrap().to_lowercase());
+        }
+        return emails;
+    }
+    let agents = get_json::<A>(url, "agents?per_page=100").await;
     agents
         .as_array()
         .unwrap()
@@ -424,48 +444,84 @@ async fn freshdesk_members(url: &str, group: u64) -> std::collections::BTreeSet<
         .collect()
 }
 
-/// Whether the automation rule called `name` (created on ticket creation) is active on a
-/// Freshdesk emulator; `None` when there is none.
-async fn freshdesk_rule_active(url: &str, name: &str) -> Option<bool> {
-    let rules = freshdesk_json(url, "automations/1/rules?per_page=100").await;
+/// Creates, switched on, a rule called `name` that routes new high-priority tickets to `group`
+/// (Zendesk: a trigger; Freshdesk: an automation rule on ticket creation).
+async fn create_routing_rule<A: Platform>(url: &str, name: &str, group: u64) {
+    let (path, body) = if A::NAME == "zendesk" {
+        (
+            "triggers.json",
+            json!({ "trigger": { "title": name, "active": true,
+                "conditions": { "all": [
+                    { "field": "update_type", "operator": "is", "value": "Create" },
+                    { "field": "priority", "operator": "is", "value": "high" }], "any": [] },
+                "actions": [{ "field": "group_id", "value": group.to_string() }] } }),
+        )
+    } else {
+        (
+            "automations/1/rules",
+            json!({ "name": name, "active": true,
+                "conditions": [{ "name": "condition_set_1", "match_type": "all", "properties": [
+                    { "resource_type": "ticket", "field_name": "priority", "operator": "in",
+                      "value": [3] }] }],
+                "actions": [{ "field_name": "group_id", "value": group }] }),
+        )
+    };
+    let created = api::<A>(url, reqwest::Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{:?}", created.text().await);
+}
+
+/// Whether the rule called `name` is active; `None` when there is none.
+async fn rule_active<A: Platform>(url: &str, name: &str) -> Option<bool> {
+    let rules: Vec<Value> = if A::NAME == "zendesk" {
+        let mut all = Vec::new();
+        for (path, key) in [
+            ("triggers.json", "triggers"),
+            ("automations.json", "automations"),
+        ] {
+            let list = get_json::<A>(url, path).await;
+            all.extend(list[key].as_array().unwrap().iter().cloned());
+        }
+        all
+    } else {
+        let mut all = Vec::new();
+        for rule_type in [1, 3, 4] {
+            let list =
+                get_json::<A>(url, &format!("automations/{rule_type}/rules?per_page=100")).await;
+            all.extend(list.as_array().unwrap().iter().cloned());
+        }
+        all
+    };
     rules
-        .as_array()
-        .unwrap()
         .iter()
-        .find(|r| r["name"] == name)
+        .find(|r| r["name"] == name || r["title"] == name)
         .map(|r| r["active"].as_bool().unwrap())
 }
 
 /// `wave start` moves the pilot's agents (members of its groups' copies on the new side, no
 /// longer in its groups on the old) and its rules (the copy on, the original off); `rollback`
 /// puts both back as they were.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
-    let mv = Bridge::<freshdesk::App, freshdesk::App>::backfilled_with(false, 1).await;
+async fn moves_agents_and_rules<O: Platform, N: Platform>() {
+    let mv = Bridge::<O, N>::backfilled_with(false, 1).await;
     let plan = mv.dir.path().join("cutover.toml");
     let group = pilot_groups(&plan).into_iter().next().unwrap();
     let (old, new) = (mv.old.url().to_owned(), mv.new.url().to_owned());
-    let old_group = freshdesk_group(&old, &group).await;
-    let new_group = freshdesk_group(&new, &group).await;
-    let old_members = freshdesk_members(&old, old_group).await;
+    let old_group = group_id::<O>(&old, &group).await;
+    let new_group = group_id::<N>(&new, &group).await;
+    let old_members = members::<O>(&old, old_group).await;
     assert!(!old_members.is_empty(), "group {group} has no agents");
-    let new_members = freshdesk_members(&new, new_group).await;
+    let new_members = members::<N>(&new, new_group).await;
     // A rule that routes work to the pilot's group, copied (switched off) by a backfill.
     let rule = "Route to the pilot group";
-    let created = freshdesk_api(&old, reqwest::Method::POST, "automations/1/rules")
-        .json(&json!({ "name": rule, "active": true,
-            "conditions": [{ "name": "condition_set_1", "match_type": "all", "properties": [
-                { "resource_type": "ticket", "field_name": "priority", "operator": "in",
-                  "value": [3, 4] }] }],
-            "actions": [{ "field_name": "group_id", "value": old_group }] }))
-        .send()
-        .await
-        .unwrap();
-    assert!(created.status().is_success(), "{:?}", created.text().await);
+    create_routing_rule::<O>(&old, rule, old_group).await;
     copy_also(&plan, "automation");
+    mv.skip_a_minute().await;
     mv.expect(0, &["backfill", "--notifications-off", "--json"])
         .await;
-    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(false));
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(false));
 
     let served = mv.serve(0).await;
     bridge_ready(&mv).await;
@@ -477,30 +533,26 @@ async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
     assert_eq!(done.step, Step::Done, "{out}");
     assert!(done.moves_planned && !done.changes.is_empty(), "{out}");
     // The agents: members of the copy of the group on the new side, gone from it on the old.
-    let moved = freshdesk_members(&new, new_group).await;
+    let moved = members::<N>(&new, new_group).await;
     assert!(
         moved.is_superset(&old_members),
         "{moved:?} ⊉ {old_members:?}"
     );
-    assert!(freshdesk_members(&old, old_group).await.is_empty());
+    assert!(members::<O>(&old, old_group).await.is_empty());
     // The rule: on on the new side, off on the old.
-    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(true), "{out}");
-    assert_eq!(
-        freshdesk_rule_active(&old, rule).await,
-        Some(false),
-        "{out}"
-    );
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(true), "{out}");
+    assert_eq!(rule_active::<O>(&old, rule).await, Some(false), "{out}");
     // The bridge (polling every second) leaves the switch as it is: it carries no rule's
     // switch (copies are written off, and levelled on it).
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(true));
-    assert_eq!(freshdesk_members(&new, new_group).await, moved);
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(true));
+    assert_eq!(members::<N>(&new, new_group).await, moved);
 
     mv.expect(0, &["rollback", "--as", "alice", "--json"]).await;
-    assert_eq!(freshdesk_members(&old, old_group).await, old_members);
-    assert_eq!(freshdesk_members(&new, new_group).await, new_members);
-    assert_eq!(freshdesk_rule_active(&new, rule).await, Some(false));
-    assert_eq!(freshdesk_rule_active(&old, rule).await, Some(true));
+    assert_eq!(members::<O>(&old, old_group).await, old_members);
+    assert_eq!(members::<N>(&new, new_group).await, new_members);
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(false));
+    assert_eq!(rule_active::<O>(&old, rule).await, Some(true));
     let back = journal(&mv).await.unwrap();
     assert!(
         back.problems.iter().all(|p| !p.contains("not restored")),
@@ -508,4 +560,16 @@ async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
     );
     mv.expect(0, &["audit", "verify"]).await;
     served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
+    moves_agents_and_rules::<freshdesk::App, freshdesk::App>().await;
+}
+
+/// The same from Zendesk (memberships and a trigger) to Freshdesk: the forward drain waits out
+/// Zendesk's export minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_wave_moves_memberships_and_triggers_and_rollback_restores_them() {
+    moves_agents_and_rules::<zendesk::App, freshdesk::App>().await;
 }
