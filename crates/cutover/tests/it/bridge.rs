@@ -145,7 +145,10 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
             .tempdir()
             .unwrap();
         if keep {
-            eprintln!("test files kept in {}", dir.path().display());
+            #[expect(clippy::print_stderr, reason = "asked for by CUTOVER_KEEP_TEST_DIRS")]
+            {
+                eprintln!("test files kept in {}", dir.path().display());
+            }
         }
         let (database, store) = if postgres {
             let db = TestDatabase::create().await.unwrap();
