@@ -123,11 +123,7 @@ impl LinkedMover {
         Ok(all)
     }
 
-    async fn wave_groups(
-        &self,
-        wave: &Wave,
-        problems: &mut Vec<String>,
-    ) -> Result<Vec<WaveGroup>, String> {
+    async fn wave_groups(&self, wave: &Wave) -> Result<Vec<WaveGroup>, String> {
         let links = self.all_links(RecordKind::Group).await?;
         let named = !matches!(wave.groups, GroupSelection::All);
         let (old, new) = if named {
@@ -158,7 +154,6 @@ impl LinkedMover {
                 });
             }
         }
-        let _ = problems;
         Ok(groups)
     }
 
@@ -378,7 +373,7 @@ impl Mover for LinkedMover {
     async fn plan_move(&self, wave: &Wave) -> (Vec<Change>, Vec<String>) {
         let mut changes = Vec::new();
         let mut problems = Vec::new();
-        let groups = match self.wave_groups(wave, &mut problems).await {
+        let groups = match self.wave_groups(wave).await {
             Ok(groups) => groups,
             Err(e) => return (changes, vec![e]),
         };

@@ -12,14 +12,19 @@ use super::bodies;
 use crate::error::ConnectError;
 use crate::http::Request;
 
-/// The path and envelope key of a rule from its kind and id as cutover reads it (an
-/// automation's id reads `automation:5`, a trigger's bare); `None` for other kinds.
+/// The path and envelope key of a rule from its kind and id as cutover reads it (a routing
+/// rule's id reads `trigger:12` or `automation:5`, a macro's bare); `None` for other kinds.
 pub(crate) fn rule_path(kind: RecordKind, id: &PlatformId) -> Option<(String, &'static str)> {
+    let id = id.as_str();
     match kind {
-        RecordKind::Automation => match id.as_str().strip_prefix("automation:") {
-            Some(bare) => Some((format!("automations/{bare}.json"), "automation")),
-            None => Some((format!("triggers/{id}.json"), "trigger")),
-        },
+        RecordKind::Automation => {
+            if let Some(bare) = id.strip_prefix("automation:") {
+                Some((format!("automations/{bare}.json"), "automation"))
+            } else {
+                let bare = id.strip_prefix("trigger:").unwrap_or(id);
+                Some((format!("triggers/{bare}.json"), "trigger"))
+            }
+        }
         RecordKind::Macro => Some((format!("macros/{id}.json"), "macro")),
         _ => None,
     }
@@ -110,7 +115,7 @@ mod tests {
     fn triggers_automations_and_macros_have_paths() {
         let id = |s: &str| PlatformId::parse(s).unwrap();
         assert_eq!(
-            rule_path(RecordKind::Automation, &id("12")),
+            rule_path(RecordKind::Automation, &id("trigger:12")),
             Some(("triggers/12.json".to_owned(), "trigger"))
         );
         assert_eq!(

@@ -351,7 +351,8 @@ async fn drill_from_zendesk_waits_out_the_export_minute() {
     assert!(printed.passed, "{printed:?}");
 }
 
-/// The names of the pilot wave's groups, as `cutover init` wrote them into the plan.
+/// The names of the pilot wave's groups, as `cutover init` wrote them into the plan (empty for
+/// `"all"`).
 fn pilot_groups(plan: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(plan).unwrap();
     let after = text.split("name = \"pilot\"").nth(1).unwrap();
@@ -361,6 +362,9 @@ fn pilot_groups(plan: &std::path::Path) -> Vec<String> {
         .unwrap();
     let list = line.trim_start().trim_start_matches("groups = ");
     let list = list.split('#').next().unwrap().trim();
+    if list == "\"all\"" {
+        return Vec::new();
+    }
     serde_json::from_str(list).unwrap_or_else(|e| panic!("groups {list}: {e}"))
 }
 
@@ -417,6 +421,24 @@ async fn group_id<A: Platform>(url: &str, name: &str) -> u64 {
         })
         .and_then(|g| g["id"].as_u64())
         .unwrap_or_else(|| panic!("no group {name} at {url}: {groups}"))
+}
+
+/// The name of the first group that has agents (for a wave of `groups = "all"`).
+async fn first_group_with_members<A: Platform>(url: &str) -> String {
+    let groups = if A::NAME == "zendesk" {
+        get_json::<A>(url, "groups.json?per_page=100").await["groups"].clone()
+    } else {
+        get_json::<A>(url, "groups?per_page=100").await
+    };
+    for group in groups.as_array().unwrap() {
+        if !members::<A>(url, group["id"].as_u64().unwrap())
+            .await
+            .is_empty()
+        {
+            return group["name"].as_str().unwrap().to_owned();
+        }
+    }
+    panic!("no group with agents at {url}: {groups}");
 }
 
 /// The e-mails of the agents in group `group`.
@@ -507,8 +529,11 @@ async fn rule_active<A: Platform>(url: &str, name: &str) -> Option<bool> {
 async fn moves_agents_and_rules<O: Platform, N: Platform>() {
     let mv = Bridge::<O, N>::backfilled_with(false, 1).await;
     let plan = mv.dir.path().join("cutover.toml");
-    let group = pilot_groups(&plan).into_iter().next().unwrap();
     let (old, new) = (mv.old.url().to_owned(), mv.new.url().to_owned());
+    let group = match pilot_groups(&plan).into_iter().next() {
+        Some(group) => group,
+        None => first_group_with_members::<O>(&old).await,
+    };
     let old_group = group_id::<O>(&old, &group).await;
     let new_group = group_id::<N>(&new, &group).await;
     let old_members = members::<O>(&old, old_group).await;
