@@ -415,6 +415,41 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Makes agent `agent` a member of group `group` (`member`) or not, as the platform's own
+    /// admins do (Zendesk: `POST`/`DELETE /api/v2/group_memberships`; Freshdesk: the agent's
+    /// `group_ids`); answers whether anything changed (doing it twice changes nothing the
+    /// second time). Used by a wave's switch; never deletes an agent. The default cannot.
+    async fn set_group_member(
+        &self,
+        agent: &PlatformId,
+        group: &PlatformId,
+        member: bool,
+    ) -> Result<bool, ConnectError> {
+        let _ = (agent, group, member);
+        Err(ConnectError::Unsupported {
+            op: "change a group membership".to_owned(),
+            platform: self.platform(),
+            what: "change group memberships through cutover".to_owned(),
+        })
+    }
+
+    /// Switches rule `id` (a record of `kind`: a trigger, automation or macro) on or off
+    /// (Zendesk: `PUT /api/v2/triggers/{id}` and the like with `active`; Freshdesk: an
+    /// automation rule's `active`); answers whether anything changed. The default cannot.
+    async fn set_rule_active(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+        active: bool,
+    ) -> Result<bool, ConnectError> {
+        let _ = (id, active);
+        Err(ConnectError::Unsupported {
+            op: format!("switch a {kind} on or off"),
+            platform: self.platform(),
+            what: format!("switch a {kind} on or off through its API"),
+        })
+    }
+
     /// Checks a webhook delivery against `secret` (Zendesk: its signature; Freshdesk: its
     /// secret header) and says which records it names as changed. A delivery that fails the
     /// check, or that cannot be read, is an error naming why (the intake answers 4xx and keeps

@@ -15,6 +15,9 @@
 //!   the store), and the leader-only work run while it does.
 //! - [`switch`]: the journal of a wave's switch forward (`cutover wave start`) or back
 //!   (`cutover rollback`) and the driver `cutover serve` runs to carry it out step by step.
+//! - [`mover`]: [`mover::LinkedMover`], which moves a wave's agents (group memberships) and
+//!   rules (on on the new side, off on the old) through the connectors at a switch, and puts
+//!   them back on rollback.
 //! - [`gateway`]: the delivery worker of the inbound gateway: claims the contacts the gateway
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
@@ -24,6 +27,7 @@ pub mod error;
 pub mod gates;
 pub mod gateway;
 pub mod leader;
+pub mod mover;
 pub mod pause;
 pub mod routing;
 pub mod switch;

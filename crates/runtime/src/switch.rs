@@ -18,8 +18,9 @@
 //! 4. [`Step::Flipped`]: routing goes to `new` (which releases what was held) and the journal
 //!    records where reverse sync starts (the high-water mark: every change on the new side from
 //!    then on is the reverse bridge's);
-//! 5. [`Step::Moving`]: agents and rules (see [`Mover`]): what each change was is journalled so
-//!    a rollback can undo it;
+//! 5. [`Step::Moving`]: agents and rules (see [`Mover`] and [`crate::mover`]): the changes are
+//!    journalled first, then made, so a rollback undoes exactly them and a resumed switch makes
+//!    none twice;
 //! 6. [`Step::Done`].
 //!
 //! Back, from [`Step::Requested`] (written by `cutover rollback` in one transaction with the
@@ -180,6 +181,10 @@ pub struct Switch {
     /// Skips the gates: only `cutover drill` against its own emulators sets it.
     #[serde(default)]
     pub drill: bool,
+    /// Forward: whether the changes of agents and rules are journalled (in `changes`), so the
+    /// `moving` step makes exactly those, once found.
+    #[serde(default)]
+    pub moves_planned: bool,
 }
 
 impl Switch {
@@ -350,6 +355,7 @@ fn new_switch(
         problems: Vec::new(),
         history: Vec::new(),
         drill,
+        moves_planned: false,
     }
 }
 
@@ -371,40 +377,41 @@ async fn refuse_if_busy(store: &dyn Store) -> Result<(), RuntimeError> {
     Ok(())
 }
 
-/// What moves agents and rules at a switch. The driver asks it after the flip (forward) and
-/// before the reverse drain (rollback); what it changed is journalled so a rollback undoes it,
-/// and what it could not do is reported.
+/// What moves agents and rules at a switch. The driver asks it after the flip (forward) for
+/// the changes to make ([`Mover::plan_move`]), journals them, then has them made
+/// ([`Mover::apply`]); before the reverse drain (rollback) it has them undone
+/// ([`Mover::restore`]). Each change sets a state (never toggles one), so applying or undoing
+/// it again after a crash changes nothing twice. What it could not do is reported.
+/// [`crate::mover::LinkedMover`] is the one `cutover serve` runs.
 #[async_trait::async_trait]
 pub trait Mover: Send + Sync {
-    /// Moves the wave's agents and rules to the new side; answers what it changed and what it
-    /// could not do.
-    async fn move_wave(&self, wave: &Wave) -> (Vec<Change>, Vec<String>);
-    /// Undoes `changes` (a forward switch's); answers what it could not undo.
+    /// The changes that move the wave's agents and rules to the new side (only those that
+    /// differ from what the platforms show now), and what it could not look at.
+    async fn plan_move(&self, wave: &Wave) -> (Vec<Change>, Vec<String>);
+    /// Makes `changes` (sets each one's `after`); answers what it could not do.
+    async fn apply(&self, changes: &[Change]) -> Vec<String>;
+    /// Undoes `changes` (a forward switch's: sets each one's `before`); answers what it could
+    /// not undo.
     async fn restore(&self, wave: &Wave, changes: &[Change]) -> Vec<String>;
 }
 
-/// A [`Mover`] that changes nothing and says so. What the connectors offer today: they add an
-/// agent's group memberships when the backfill and the bridge write the agent (Zendesk's
-/// `group_memberships`, Freshdesk's agent `group_ids`), so the wave's agents are members of
-/// their groups on the new side already; they offer no removal of a membership on the old side
-/// and no write of a rule's active flag by itself, which is what a real mover needs.
+/// A [`Mover`] that changes nothing and says so (`cutover drill`, whose emulators hold no
+/// agents or rules of the user's).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoMover;
 
 #[async_trait::async_trait]
 impl Mover for NoMover {
-    async fn move_wave(&self, wave: &Wave) -> (Vec<Change>, Vec<String>) {
+    async fn plan_move(&self, wave: &Wave) -> (Vec<Change>, Vec<String>) {
         let _ = wave;
         (
             Vec::new(),
-            vec![
-                "agents and rules were not moved: the wave's agents are members of their groups \
-                 on the new side (the backfill and the bridge carry memberships), but the \
-                 connectors offer no removal of a membership on the old side and no switching \
-                 of a rule on or off; do those on the platforms"
-                    .to_owned(),
-            ],
+            vec!["agents and rules were not moved: this switch runs without a mover".to_owned()],
         )
+    }
+
+    async fn apply(&self, _changes: &[Change]) -> Vec<String> {
+        Vec::new()
     }
 
     async fn restore(&self, _wave: &Wave, changes: &[Change]) -> Vec<String> {
@@ -412,7 +419,7 @@ impl Mover for NoMover {
             Vec::new()
         } else {
             vec![format!(
-                "{} change(s) of agents or rules not restored: this cutover cannot write them",
+                "{} change(s) of agents or rules not restored: this switch runs without a mover",
                 changes.len()
             )]
         }
@@ -567,26 +574,35 @@ impl Driver {
                 switch.reach(Step::Moving, "moving the wave's agents and rules");
                 self.save(&switch).await
             }
-            Step::Moving => {
-                let (changes, problems) = self.mover.move_wave(wave).await;
-                let note = format!(
-                    "{} change(s) of agents and rules{}",
-                    changes.len(),
-                    if problems.is_empty() {
-                        String::new()
-                    } else {
-                        format!("; {}", problems.join("; "))
-                    }
-                );
+            // First the changes are found and journalled, then made: a driver that dies while
+            // making them makes them again (each sets a state, so nothing happens twice), and a
+            // rollback undoes exactly what is journalled.
+            Step::Moving if !switch.moves_planned => {
+                let (changes, problems) = self.mover.plan_move(wave).await;
                 switch.changes.extend(changes);
                 switch.problems.extend(problems);
+                switch.moves_planned = true;
+                self.save(&switch).await
+            }
+            Step::Moving => {
+                let problems = self.mover.apply(&switch.changes).await;
+                switch.problems.extend(problems);
+                let note = format!(
+                    "{} change(s) of agents and rules{}",
+                    switch.changes.len(),
+                    if switch.problems.is_empty() {
+                        String::new()
+                    } else {
+                        format!("; {}", switch.problems.join("; "))
+                    }
+                );
                 let mut tx = store.begin().await?;
                 switch.reach(Step::Done, format!("{note}; released"));
                 switch.save_in(tx.as_mut()).await?;
                 tx.append_audit(&NewAuditEntry::new(
                     DRIVER,
                     "switch.done",
-                    json!({ "wave": wave.name, "switch": switch.id, "changes": switch.changes.len(),
+                    json!({ "wave": wave.name, "switch": switch.id, "changes": switch.changes,
                             "problems": switch.problems }),
                 ))
                 .await?;

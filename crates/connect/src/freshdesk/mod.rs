@@ -19,6 +19,7 @@ mod inbound;
 mod lookup;
 pub(crate) mod mapping;
 mod merges;
+mod moves;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
@@ -352,6 +353,26 @@ impl Connector for FreshdeskConnector {
         let page = changes::read_one(&self.api, self.side, &self.reading, kind, id).await?;
         let page = self.name_brands(page).await?;
         self.read_merges(page).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, agent = %agent, group = %group))]
+    async fn set_group_member(
+        &self,
+        agent: &PlatformId,
+        group: &PlatformId,
+        member: bool,
+    ) -> Result<bool, ConnectError> {
+        self.set_member(agent, group, member).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
+    async fn set_rule_active(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+        active: bool,
+    ) -> Result<bool, ConnectError> {
+        self.set_active(kind, id, active).await
     }
 
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]

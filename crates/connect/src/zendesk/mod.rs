@@ -20,6 +20,7 @@ mod inbound;
 mod lookup;
 pub(crate) mod mapping;
 mod merges;
+mod moves;
 mod quiet;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
@@ -410,6 +411,26 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, into = %into))]
     async fn merge(&self, into: &PlatformId, sources: &[PlatformId]) -> Result<(), ConnectError> {
         self.merge_tickets(into, sources).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, agent = %agent, group = %group))]
+    async fn set_group_member(
+        &self,
+        agent: &PlatformId,
+        group: &PlatformId,
+        member: bool,
+    ) -> Result<bool, ConnectError> {
+        self.set_member(agent, group, member).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn set_rule_active(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+        active: bool,
+    ) -> Result<bool, ConnectError> {
+        self.set_active(kind, id, active).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]

@@ -166,6 +166,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
             old: setup.plan.old.platform,
             new: setup.plan.new.platform,
         },
+        mover_old: setup.connector(Side::Old)?,
+        mover_new: setup.connector(Side::New)?,
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -245,6 +247,9 @@ struct LeaderWork {
     plan_digest: String,
     /// What the wave switch driver runs with: the plan's waves and switch timeout.
     switch: cutover_runtime::switch::SwitchConfig,
+    /// The connectors a switch moves agents and rules through (their own budgets' claims).
+    mover_old: Arc<dyn Connector>,
+    mover_new: Arc<dyn Connector>,
 }
 
 impl LeaderWork {
@@ -285,7 +290,11 @@ impl LeaderWork {
                 cutover_runtime::switch::Driver::new(
                     self.store.clone(),
                     self.switch.clone(),
-                    Arc::new(cutover_runtime::switch::NoMover),
+                    Arc::new(cutover_runtime::mover::LinkedMover::new(
+                        self.store.clone(),
+                        self.mover_old.clone(),
+                        self.mover_new.clone(),
+                    )),
                 )
                 .run(stop.clone()),
             ),

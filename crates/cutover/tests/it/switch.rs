@@ -350,3 +350,251 @@ async fn drill_from_zendesk_waits_out_the_export_minute() {
     let printed: cutover_runtime::DrillRecord = serde_json::from_str(out.trim()).unwrap();
     assert!(printed.passed, "{printed:?}");
 }
+
+/// The names of the pilot wave's groups, as `cutover init` wrote them into the plan (empty for
+/// `"all"`).
+fn pilot_groups(plan: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let after = text.split("name = \"pilot\"").nth(1).unwrap();
+    let line = after
+        .lines()
+        .find(|l| l.trim_start().starts_with("groups = "))
+        .unwrap();
+    let list = line.trim_start().trim_start_matches("groups = ");
+    let list = list.split('#').next().unwrap().trim();
+    if list == "\"all\"" {
+        return Vec::new();
+    }
+    serde_json::from_str(list).unwrap_or_else(|e| panic!("groups {list}: {e}"))
+}
+
+/// Adds `kind` to the plan's `[copy] kinds`.
+fn copy_also(plan: &std::path::Path, kind: &str) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let edited = text.replacen("kinds = [", &format!("kinds = [\"{kind}\", "), 1);
+    assert_ne!(text, edited);
+    std::fs::write(plan, edited).unwrap();
+}
+
+/// An emulator's API, as its admin.
+fn api<A: Platform>(url: &str, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+    let client = reqwest::Client::new();
+    if A::NAME == "zendesk" {
+        client
+            .request(method, format!("{url}/api/v2/{path}"))
+            .basic_auth("admin@example.com/token", Some("sim-token"))
+    } else {
+        client
+            .request(method, format!("{url}/api/v2/{path}"))
+            .basic_auth("sim-token", Some("X"))
+    }
+}
+
+async fn get_json<A: Platform>(url: &str, path: &str) -> Value {
+    let answer = api::<A>(url, reqwest::Method::GET, path)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        answer.status().is_success(),
+        "GET {path}: {}",
+        answer.status()
+    );
+    answer.json().await.unwrap()
+}
+
+/// The id of the group called `name`.
+async fn group_id<A: Platform>(url: &str, name: &str) -> u64 {
+    let groups = if A::NAME == "zendesk" {
+        get_json::<A>(url, "groups.json?per_page=100").await["groups"].clone()
+    } else {
+        get_json::<A>(url, "groups?per_page=100").await
+    };
+    groups
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| {
+            g["name"]
+                .as_str()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|g| g["id"].as_u64())
+        .unwrap_or_else(|| panic!("no group {name} at {url}: {groups}"))
+}
+
+/// The name of the first group that has agents (for a wave of `groups = "all"`).
+async fn first_group_with_members<A: Platform>(url: &str) -> String {
+    let groups = if A::NAME == "zendesk" {
+        get_json::<A>(url, "groups.json?per_page=100").await["groups"].clone()
+    } else {
+        get_json::<A>(url, "groups?per_page=100").await
+    };
+    for group in groups.as_array().unwrap() {
+        if !members::<A>(url, group["id"].as_u64().unwrap())
+            .await
+            .is_empty()
+        {
+            return group["name"].as_str().unwrap().to_owned();
+        }
+    }
+    panic!("no group with agents at {url}: {groups}");
+}
+
+/// The e-mails of the agents in group `group`.
+async fn members<A: Platform>(url: &str, group: u64) -> std::collections::BTreeSet<String> {
+    if A::NAME == "zendesk" {
+        let list = get_json::<A>(url, &format!("groups/{group}/memberships.json")).await;
+        let mut emails = std::collections::BTreeSet::new();
+        for m in list["group_memberships"].as_array().unwrap() {
+            let user = get_json::<A>(url, &format!("users/{}.json", m["user_id"])).await;
+            emails.insert(user["user"]["email"].as_str().unwrap().to_lowercase());
+        }
+        return emails;
+    }
+    let agents = get_json::<A>(url, "agents?per_page=100").await;
+    agents
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["group_ids"]
+                .as_array()
+                .is_some_and(|ids| ids.iter().any(|id| id.as_u64() == Some(group)))
+        })
+        .filter_map(|a| a["contact"]["email"].as_str().map(str::to_lowercase))
+        .collect()
+}
+
+/// Creates, switched on, a rule called `name` that routes new high-priority tickets to `group`
+/// (Zendesk: a trigger; Freshdesk: an automation rule on ticket creation).
+async fn create_routing_rule<A: Platform>(url: &str, name: &str, group: u64) {
+    let (path, body) = if A::NAME == "zendesk" {
+        (
+            "triggers.json",
+            json!({ "trigger": { "title": name, "active": true,
+                "conditions": { "all": [
+                    { "field": "update_type", "operator": "is", "value": "Create" },
+                    { "field": "priority", "operator": "is", "value": "high" }], "any": [] },
+                "actions": [{ "field": "group_id", "value": group.to_string() }] } }),
+        )
+    } else {
+        (
+            "automations/1/rules",
+            json!({ "name": name, "active": true,
+                "conditions": [{ "name": "condition_set_1", "match_type": "all", "properties": [
+                    { "resource_type": "ticket", "field_name": "priority", "operator": "in",
+                      "value": [3] }] }],
+                "actions": [{ "field_name": "group_id", "value": group }] }),
+        )
+    };
+    let created = api::<A>(url, reqwest::Method::POST, path)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{:?}", created.text().await);
+}
+
+/// Whether the rule called `name` is active; `None` when there is none.
+async fn rule_active<A: Platform>(url: &str, name: &str) -> Option<bool> {
+    let rules: Vec<Value> = if A::NAME == "zendesk" {
+        let mut all = Vec::new();
+        for (path, key) in [
+            ("triggers.json", "triggers"),
+            ("automations.json", "automations"),
+        ] {
+            let list = get_json::<A>(url, path).await;
+            all.extend(list[key].as_array().unwrap().iter().cloned());
+        }
+        all
+    } else {
+        let mut all = Vec::new();
+        for rule_type in [1, 3, 4] {
+            let list =
+                get_json::<A>(url, &format!("automations/{rule_type}/rules?per_page=100")).await;
+            all.extend(list.as_array().unwrap().iter().cloned());
+        }
+        all
+    };
+    rules
+        .iter()
+        .find(|r| r["name"] == name || r["title"] == name)
+        .map(|r| r["active"].as_bool().unwrap())
+}
+
+/// `wave start` moves the pilot's agents (members of its groups' copies on the new side, no
+/// longer in its groups on the old) and its rules (the copy on, the original off); `rollback`
+/// puts both back as they were.
+async fn moves_agents_and_rules<O: Platform, N: Platform>() {
+    let mv = Bridge::<O, N>::backfilled_with(false, 1).await;
+    let plan = mv.dir.path().join("cutover.toml");
+    let (old, new) = (mv.old.url().to_owned(), mv.new.url().to_owned());
+    let group = match pilot_groups(&plan).into_iter().next() {
+        Some(group) => group,
+        None => first_group_with_members::<O>(&old).await,
+    };
+    let old_group = group_id::<O>(&old, &group).await;
+    let new_group = group_id::<N>(&new, &group).await;
+    let old_members = members::<O>(&old, old_group).await;
+    assert!(!old_members.is_empty(), "group {group} has no agents");
+    let new_members = members::<N>(&new, new_group).await;
+    // A rule that routes work to the pilot's group, copied (switched off) by a backfill.
+    let rule = "Route to the pilot group";
+    create_routing_rule::<O>(&old, rule, old_group).await;
+    copy_also(&plan, "automation");
+    mv.skip_a_minute().await;
+    mv.expect(0, &["backfill", "--notifications-off", "--json"])
+        .await;
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(false));
+
+    let served = mv.serve(0).await;
+    bridge_ready(&mv).await;
+    ready_to_start(&mv, true).await;
+    let out = mv
+        .expect(0, &["wave", "start", PILOT, "--as", "alice", "--json"])
+        .await;
+    let done: Switch = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(done.step, Step::Done, "{out}");
+    assert!(done.moves_planned && !done.changes.is_empty(), "{out}");
+    // The agents: members of the copy of the group on the new side, gone from it on the old.
+    let moved = members::<N>(&new, new_group).await;
+    assert!(
+        moved.is_superset(&old_members),
+        "{moved:?} ⊉ {old_members:?}"
+    );
+    assert!(members::<O>(&old, old_group).await.is_empty());
+    // The rule: on on the new side, off on the old.
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(true), "{out}");
+    assert_eq!(rule_active::<O>(&old, rule).await, Some(false), "{out}");
+    // The bridge (polling every second) leaves the switch as it is: it carries no rule's
+    // switch (copies are written off, and levelled on it).
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(true));
+    assert_eq!(members::<N>(&new, new_group).await, moved);
+
+    mv.expect(0, &["rollback", "--as", "alice", "--json"]).await;
+    assert_eq!(members::<O>(&old, old_group).await, old_members);
+    assert_eq!(members::<N>(&new, new_group).await, new_members);
+    assert_eq!(rule_active::<N>(&new, rule).await, Some(false));
+    assert_eq!(rule_active::<O>(&old, rule).await, Some(true));
+    let back = journal(&mv).await.unwrap();
+    assert!(
+        back.problems.iter().all(|p| !p.contains("not restored")),
+        "{back:?}"
+    );
+    mv.expect(0, &["audit", "verify"]).await;
+    served.terminate().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wave_start_moves_agents_and_rules_and_rollback_restores_them() {
+    moves_agents_and_rules::<freshdesk::App, freshdesk::App>().await;
+}
+
+/// The same from Zendesk (memberships and a trigger) to Freshdesk: the forward drain waits out
+/// Zendesk's export minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zendesk_wave_moves_memberships_and_triggers_and_rollback_restores_them() {
+    moves_agents_and_rules::<zendesk::App, freshdesk::App>().await;
+}
