@@ -46,18 +46,23 @@ impl Applier {
                 report.outcomes.push((ticket.clone(), outcome));
                 if go_on {
                     let children = self.read_children(&ticket.id, &mut report).await?;
+                    self.record_facts(ticket, Some(&children.items)).await?;
                     self.apply_children(children, &mut report).await?;
+                } else {
+                    self.record_facts(ticket, None).await?;
                 }
                 return Ok(report);
             }
             Prepared::Ready(ready) => *ready,
         };
         if !with_children {
+            self.record_facts(ticket, None).await?;
             let outcome = self.write(ready, &BTreeMap::new()).await?;
             report.outcomes.push((ticket.clone(), outcome));
             return Ok(report);
         }
         let children = self.read_children(&ticket.id, &mut report).await?;
+        self.record_facts(ticket, Some(&children.items)).await?;
         if ready.link.is_some() {
             let outcome = self.write(ready, &BTreeMap::new()).await?;
             let written = matches!(outcome, Outcome::Applied(_));
