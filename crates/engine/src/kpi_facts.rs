@@ -95,7 +95,6 @@ fn is_agent_reply(ticket: &Ticket, comment: &Comment) -> bool {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
     use chrono::{DateTime, Utc};
     use cutover_model::records::{Channel, Comment, Record, Ticket};
     use cutover_model::{Observed, PlatformId, Side};

@@ -1,5 +1,3 @@
-#![expect(clippy::unwrap_used, reason = "tests")]
-
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cutover_model::{PlatformId, Side};
 use cutover_store::{TicketFacts, TicketReading};
