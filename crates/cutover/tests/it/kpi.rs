@@ -138,3 +138,99 @@ async fn kpis_and_the_baseline_come_from_the_backfilled_history() {
     let plain: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(plain[0]["weeks"], 4);
 }
+
+/// The bridge records the facts of both sides: a ticket opened on the new side while `cutover
+/// serve` runs is counted on the new side, and its copy on the old side is not counted there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_bridge_records_tickets_opened_on_the_new_side() {
+    let bridge = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 20).await;
+    let served = bridge.serve(0).await;
+    let opened: Value = reqwest::Client::new()
+        .post(format!("{}/api/v2/tickets", bridge.new.url()))
+        .basic_auth("sim-token", Some("X"))
+        .json(&serde_json::json!({
+            "subject": "Opened on the new side",
+            "description": "Where is my parcel?",
+            "email": "kpi.customer@example.com",
+            "status": 2,
+            "priority": 1
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = opened["id"].to_string();
+    // Wait for the bridge to read it (it polls every second).
+    let store = cutover_store::open(&bridge.store.parse().unwrap())
+        .await
+        .unwrap();
+    let since = Utc::now() - Duration::days(1);
+    let started = std::time::Instant::now();
+    loop {
+        let facts = store
+            .ticket_facts(since, Utc::now() + Duration::days(1))
+            .await
+            .unwrap();
+        if facts
+            .iter()
+            .any(|f| f.reading.side == cutover_model::Side::New && f.reading.ticket.as_str() == id)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the bridge did not record new ticket {id}: {facts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // And for its copy on the old side, then for the old side's feed to show that copy (Zendesk's
+    // export leaves out its last minute) and a few passes to read it.
+    let started = std::time::Instant::now();
+    let new_id = cutover_model::PlatformId::parse(id.clone()).unwrap();
+    while store
+        .find_link(
+            cutover_model::RecordKind::Ticket,
+            cutover_model::Side::New,
+            &new_id,
+        )
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "ticket {id} was not copied to the old side"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    bridge.skip_a_minute().await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    store.close().await;
+    served.terminate().await;
+    let at = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let out = bridge
+        .expect(0, &["kpi", "--json", "--at", &at, "--weeks", "1"])
+        .await;
+    let now: Value = serde_json::from_str(&out).unwrap();
+    let created = |side: &str| -> u64 {
+        let side = now["sides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["filter"]["side"] == side)
+            .unwrap();
+        side["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "escalations")
+            .unwrap()["now"]["samples"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(created("new"), 1, "{now:#}");
+    // Its copy on the old side is cutover's, not a customer's there.
+    assert_eq!(created("old"), 0, "{now:#}");
+}
