@@ -205,3 +205,46 @@ fn the_docs_hold_every_definition_as_the_table_has_it() {
         "docs/kpis.md differs from the table in kpi.rs: regenerate it with `cutover kpi explain --markdown > docs/kpis.md`"
     );
 }
+
+#[test]
+fn the_baseline_of_one_week_is_each_hours_own_figures() {
+    // Tickets every 37 minutes over two weeks, solved 0 to 50 hours later (some never), some
+    // reopened, escalated or rated; the baseline covers the second week.
+    let start = monday();
+    let facts: Vec<TicketFacts> = (0..1000_u64)
+        .map(|i| {
+            let n = i64::try_from(i).unwrap();
+            let mut t = ticket(
+                Side::Old,
+                i,
+                start + Duration::minutes(37 * n),
+                n % 90,
+                n % 51,
+            );
+            if i % 7 == 0 {
+                t.reading.solved_at = None;
+            }
+            t.reopened = i64::from(i % 11 == 0);
+            t.reassigned = i % 13 == 0;
+            t.satisfaction = (i % 3 != 0).then_some(u8::try_from(1 + i % 5).unwrap());
+            t.reading.agent_replies = Some(n % 3);
+            t
+        })
+        .collect();
+    let until = start + Duration::weeks(2);
+    let b = baseline(&facts, until, 1, &Filter::default());
+    for i in 0..168 {
+        let from = start + Duration::weeks(1) + Duration::hours(i);
+        let own = compute(&facts, from, from + Duration::hours(1), &Filter::default());
+        let profile = b.hour(from).unwrap();
+        for (figure, spread) in own.iter().zip(&profile.kpis) {
+            assert_eq!(figure.name, spread.name);
+            assert_eq!(
+                (figure.value, figure.samples),
+                (spread.mean, spread.samples),
+                "{} at hour {i}",
+                figure.name
+            );
+        }
+    }
+}
