@@ -188,8 +188,8 @@ async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outc
     }
     println!(
         "KPIs from {} to {}, against the same hour of the week over {weeks} weeks:",
-        window.0.to_rfc3339(),
-        window.1.to_rfc3339()
+        stamp(window.0),
+        stamp(window.1)
     );
     for (filter, hour, comparisons) in &sides {
         let side = filter.side.map_or("both sides", Side::as_str);
@@ -213,6 +213,10 @@ async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outc
         }
     }
     Ok(Outcome::Clean)
+}
+
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 fn number(value: Option<f64>) -> String {
@@ -245,8 +249,8 @@ pub(crate) async fn baseline(ctx: &Context, args: BaselineArgs) -> anyhow::Resul
         println!(
             "Baseline of the {side} side: {} weeks, {} to {} (mean ± standard deviation, weeks with a value, samples)",
             b.weeks,
-            b.from.to_rfc3339(),
-            b.to.to_rfc3339()
+            stamp(b.from),
+            stamp(b.to)
         );
         for hour in &b.hours {
             let Some(created) = hour.kpis.iter().find(|s| s.name == "first_reply_p50") else {
