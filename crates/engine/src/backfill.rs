@@ -509,6 +509,9 @@ pub(crate) async fn step(
         let report = applier.apply_ticket(item, with_children).await?;
         return Ok((report.outcomes, report.rejected));
     }
+    if item.record.kind() == RecordKind::SatisfactionRating {
+        applier.record_rating(item).await?;
+    }
     let outcome = applier.apply(item).await?;
     Ok((vec![(item.clone(), outcome)], Vec::new()))
 }

@@ -134,21 +134,26 @@ impl Applier {
                 if go_on && !self.children_known.holds(ticket) {
                     let read_at = Utc::now();
                     let children = self.read_children(&ticket.id, &mut report).await?;
+                    self.record_facts(ticket, Some(&children.items)).await?;
                     self.apply_children(children, &mut report).await?;
                     self.children_known
                         .note(ticket, read_at, all_applied(&report));
+                } else {
+                    self.record_facts(ticket, None).await?;
                 }
                 return Ok(report);
             }
             Prepared::Ready(ready) => *ready,
         };
         if !with_children {
+            self.record_facts(ticket, None).await?;
             let outcome = self.write(ready, &BTreeMap::new()).await?;
             report.outcomes.push((ticket.clone(), outcome));
             return Ok(report);
         }
         let read_at = Utc::now();
         let children = self.read_children(&ticket.id, &mut report).await?;
+        self.record_facts(ticket, Some(&children.items)).await?;
         if ready.link.is_some() {
             let outcome = self.write(ready, &BTreeMap::new()).await?;
             let written = matches!(outcome, Outcome::Applied(_));

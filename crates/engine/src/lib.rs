@@ -10,7 +10,8 @@
 //! Layout:
 //! - [`mapping`]: the plan's mapping tables both ways, holes and drops.
 //! - [`apply`]: one record step (`Applier`, `Outcome`); `refs` rewrites references; `state`
-//!   holds a run's uncommitted links, drops and agents; `children` carries a ticket's comments
+//!   holds a run's uncommitted links, drops and agents; [`kpi_facts`] records each ticket's
+//!   KPI facts (one upsert per ticket read); `children` carries a ticket's comments
 //!   and attachments (bytes downloaded, checksummed, uploaded); `stand_in` gives history whose
 //!   agent or group is not carried the plan's stand-ins.
 //! - [`backfill`]: every kind in dependency order, page by page, one transaction per page.
@@ -50,6 +51,7 @@ mod forms;
 mod images;
 mod intent;
 pub mod inventory;
+pub mod kpi_facts;
 mod late;
 pub mod live;
 pub mod losses;

@@ -20,12 +20,16 @@
 //!   them back on rollback.
 //! - [`gateway`]: the delivery worker of the inbound gateway: claims the contacts the gateway
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
+//! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
+//!   side, channel and group from the ticket facts in the store, and the hour-of-week
+//!   baseline they are compared with.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod drill;
 pub mod error;
 pub mod gates;
 pub mod gateway;
+pub mod kpi;
 pub mod leader;
 pub mod mover;
 pub mod pause;

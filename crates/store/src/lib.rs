@@ -10,6 +10,8 @@
 //! - **API tokens**: name, role and SHA-256 hash of each control-plane API token.
 //! - **Leases**: which `cutover serve` leads, timed by the database's clock, with a fencing
 //!   token; and the webhook hints a process that does not lead keeps for the one that does.
+//! - **KPI facts**: one row per ticket and side (channel, group, times of creation, first reply
+//!   and solution, reopenings, escalations, rating) for the continuity monitor.
 //! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
 //!   customer's **conversation** per channel.
 //!
@@ -20,7 +22,7 @@
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
 //! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`],
-//!   [`contacts`]: what is kept,
+//!   [`contacts`], [`kpi`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
@@ -33,6 +35,7 @@ pub mod contacts;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
+pub mod kpi;
 pub mod leases;
 pub mod links;
 pub mod outbox;
@@ -53,6 +56,7 @@ pub use contacts::{
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
+pub use kpi::{TicketFacts, TicketReading};
 pub use leases::{HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};

@@ -15,6 +15,7 @@ use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversatio
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
+use crate::kpi::{TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
@@ -46,6 +47,28 @@ pub struct Batch {
 pub trait Store: fmt::Debug + Send + Sync {
     /// Which implementation this is.
     fn backend(&self) -> Backend;
+
+    /// Records what one reading of a ticket tells, for the KPIs: inserts the ticket's facts or
+    /// updates them, counting a reopening (solved before, unsolved now), a raised priority and a
+    /// change of group against the facts as they stood.
+    async fn record_ticket(&self, reading: &TicketReading) -> Result<(), StoreError>;
+
+    /// Records a customer's rating (1 to 5) of a ticket whose facts are kept. Returns whether
+    /// they were (a rating of a ticket never read is not kept).
+    async fn record_satisfaction(
+        &self,
+        side: Side,
+        ticket: &PlatformId,
+        score: u8,
+    ) -> Result<bool, StoreError>;
+
+    /// The facts of the tickets that matter to a window `[from, to)`: created before `to`, and
+    /// created in it, or unsolved, or solved at or after `from`. Oldest first.
+    async fn ticket_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TicketFacts>, StoreError>;
 
     /// Starts a write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;

@@ -12,6 +12,7 @@ mod drill;
 mod go;
 mod init;
 mod inventory;
+mod kpi;
 mod plan;
 mod rehearsal;
 mod serve;
@@ -232,6 +233,19 @@ pub enum Command {
     /// sync, each with both values, the rule that decided and the winner.
     #[command(subcommand)]
     Conflicts(conflicts::ConflictsCommand),
+    /// The continuity monitor's KPIs over the last hour, per side, against the baseline of the
+    /// same hour of the week, with sample sizes; `kpi explain NAME` prints a definition.
+    ///
+    /// The KPIs are computed one way for both platforms from what the backfill and the bridge
+    /// read of each ticket. A comparison with too few samples is "inconclusive", never a pass.
+    ///
+    /// Example: cutover kpi --json
+    Kpi(kpi::KpiArgs),
+    /// The baseline: each KPI's hour-of-week profile over the last weeks (the plan's
+    /// `[baseline] weeks`, default 4), with its spread and sample sizes.
+    ///
+    /// Example: cutover baseline --side old --json
+    Baseline(kpi::BaselineArgs),
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -289,6 +303,8 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
+        Command::Kpi(args) => kpi::run(&ctx, args).await,
+        Command::Baseline(args) => kpi::baseline(&ctx, args).await,
         Command::Token(command) => token::run(&ctx, command).await,
         Command::Demo(args) => demo::run(&ctx, args).await,
         Command::Sim(command) => sim::run(command, &cli.global.plan).await,

@@ -458,7 +458,7 @@ impl Served {
 }
 
 /// A request's answer as JSON.
-async fn json_of(request: reqwest::RequestBuilder) -> Value {
+pub(crate) async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()
 }
 

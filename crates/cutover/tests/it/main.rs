@@ -23,6 +23,7 @@ mod help;
 mod hints;
 mod inventory;
 mod journey;
+mod kpi;
 mod late_agents;
 mod live_first;
 mod notifications;

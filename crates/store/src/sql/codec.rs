@@ -461,3 +461,57 @@ impl TryFrom<ConversationRow> for Conversation {
         })
     }
 }
+
+/// A row of `kpi_tickets`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct KpiTicketRow {
+    side: String,
+    ticket_id: String,
+    channel: String,
+    group_id: Option<String>,
+    assignee_id: Option<String>,
+    priority_rank: Option<i64>,
+    created_us: i64,
+    first_reply_us: Option<i64>,
+    agent_replies: i64,
+    solved_us: Option<i64>,
+    reopened: i64,
+    priority_raised: i64,
+    reassigned: i64,
+    satisfaction: Option<i64>,
+}
+
+impl TryFrom<KpiTicketRow> for crate::kpi::TicketFacts {
+    type Error = StoreError;
+    fn try_from(row: KpiTicketRow) -> Result<Self, Self::Error> {
+        const T: &str = "kpi_tickets";
+        let time = |column, us: Option<i64>| us.map(|us| micros(T, column, us)).transpose();
+        let satisfaction = row
+            .satisfaction
+            .map(|s| {
+                u8::try_from(s)
+                    .ok()
+                    .filter(|s| (1..=5).contains(s))
+                    .ok_or_else(|| corrupt(T, "satisfaction", format!("{s} is not 1 to 5")))
+            })
+            .transpose()?;
+        Ok(crate::kpi::TicketFacts {
+            reading: crate::kpi::TicketReading {
+                side: parse(T, "side", &row.side)?,
+                ticket: parse(T, "ticket_id", &row.ticket_id)?,
+                channel: row.channel,
+                group: row.group_id,
+                assignee: row.assignee_id,
+                priority_rank: row.priority_rank,
+                created_at: micros(T, "created_us", row.created_us)?,
+                first_reply_at: time("first_reply_us", row.first_reply_us)?,
+                agent_replies: Some(row.agent_replies),
+                solved_at: time("solved_us", row.solved_us)?,
+            },
+            reopened: row.reopened,
+            priority_raised: row.priority_raised != 0,
+            reassigned: row.reassigned != 0,
+            satisfaction,
+        })
+    }
+}

@@ -5,6 +5,7 @@
 
 pub(crate) mod codec;
 pub(crate) mod dialect;
+pub(crate) mod kpi;
 pub(crate) mod leases;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;

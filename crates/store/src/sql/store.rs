@@ -20,6 +20,7 @@ use crate::contacts::{
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{QueryContext, StoreError};
+use crate::kpi::{TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
@@ -206,12 +207,34 @@ where
     usize: ColumnIndex<DB::Row>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
     for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
     for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
 {
+    async fn record_ticket(&self, reading: &TicketReading) -> Result<(), StoreError> {
+        self.record_ticket_sql(reading).await
+    }
+
+    async fn record_satisfaction(
+        &self,
+        side: Side,
+        ticket: &PlatformId,
+        score: u8,
+    ) -> Result<bool, StoreError> {
+        self.record_satisfaction_sql(side, ticket, score).await
+    }
+
+    async fn ticket_facts(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TicketFacts>, StoreError> {
+        self.ticket_facts_sql(from, to).await
+    }
+
     fn backend(&self) -> Backend {
         DB::BACKEND
     }

@@ -14,6 +14,7 @@ mod conflicts;
 mod contacts;
 mod cursors;
 mod dead_letters;
+mod kpi;
 mod leases;
 mod links;
 mod outbox;

@@ -1,0 +1,236 @@
+//! The continuity monitor's KPIs end to end with the real binary: a Zendesk account with two
+//! years of generated history backfilled into an empty Freshdesk one, then `cutover kpi --json`
+//! and `cutover baseline --json` give figures from that history (computed from the facts the
+//! backfill recorded of each ticket), with sample sizes, and "inconclusive" where there are too
+//! few, never a pass.
+
+use chrono::{DateTime, Duration, Utc};
+use cutover_sim::{freshdesk, zendesk};
+use serde_json::Value;
+
+use crate::bridge::{Bridge, Platform, json_of};
+
+/// Tickets on the old account.
+const TICKETS: usize = 150;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kpis_and_the_baseline_come_from_the_backfilled_history() {
+    let bridge = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, TICKETS).await;
+    // The old account's tickets by its own API: when the last was created, how many are open.
+    let mut tickets = Vec::new();
+    let mut next = Some(String::from("tickets.json?per_page=100"));
+    while let Some(path) = next.take() {
+        let page = json_of(zendesk::App::get(bridge.old.url(), &path)).await;
+        tickets.extend(page["tickets"].as_array().unwrap().iter().cloned());
+        next = page["next_page"]
+            .as_str()
+            .and_then(|url| url.split("/api/v2/").nth(1))
+            .map(str::to_owned);
+    }
+    assert_eq!(tickets.len(), TICKETS);
+    let created =
+        |t: &Value| -> DateTime<Utc> { t["created_at"].as_str().unwrap().parse().unwrap() };
+    let last = tickets.iter().map(created).max().unwrap();
+    let open = tickets
+        .iter()
+        .filter(|t| !matches!(t["status"].as_str(), Some("solved" | "closed")))
+        .count();
+    // The hour after the last ticket was created holds it.
+    let at = (last + Duration::minutes(30)).to_rfc3339();
+
+    let out = bridge
+        .expect(0, &["kpi", "--json", "--at", &at, "--weeks", "104"])
+        .await;
+    let now: Value = serde_json::from_str(&out).unwrap();
+    let sides = now["sides"].as_array().unwrap();
+    assert_eq!(sides.len(), 2, "{now:#}");
+    let old = sides.iter().find(|s| s["filter"]["side"] == "old").unwrap();
+    let new = sides.iter().find(|s| s["filter"]["side"] == "new").unwrap();
+    let kpi = |side: &Value, name: &str| -> Value {
+        side["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name} in {side:#}"))
+    };
+    // The backlog then: every ticket open now, and some solved only later.
+    let backlog = kpi(old, "backlog");
+    let then = backlog["now"]["value"].as_f64().unwrap();
+    assert!(then >= open as f64 && then <= TICKETS as f64, "{backlog:#}");
+    // The last ticket was created in the window: a first reply or not, it is counted, and one
+    // ticket is too few to compare.
+    let escalations = kpi(old, "escalations");
+    assert!(
+        escalations["now"]["samples"].as_u64().unwrap() >= 1,
+        "{escalations:#}"
+    );
+    assert_eq!(escalations["verdict"], "inconclusive", "{escalations:#}");
+    // Nothing was opened on the new side (copies are not its customers' tickets): every KPI
+    // with fewer samples than needed is inconclusive there, never a pass.
+    for k in new["kpis"].as_array().unwrap() {
+        if k["now"]["samples"].as_u64().unwrap() < 5 {
+            assert_eq!(k["verdict"], "inconclusive", "{k:#}");
+        }
+    }
+    assert_eq!(kpi(new, "first_reply_p50")["now"]["samples"], 0);
+    // Two months on, every ticket solved is solved by then: the backlog is exactly the old
+    // account's open tickets, from the canonical records.
+    let later = (last + Duration::days(60)).to_rfc3339();
+    let out = bridge
+        .expect(0, &["kpi", "--json", "--side", "old", "--at", &later])
+        .await;
+    let later: Value = serde_json::from_str(&out).unwrap();
+    let backlog = kpi(&later["sides"][0], "backlog");
+    assert_eq!(
+        backlog["now"]["value"].as_f64(),
+        Some(open as f64),
+        "{backlog:#}"
+    );
+    assert_eq!(backlog["now"]["samples"].as_u64(), Some(open as u64));
+
+    // The baseline over two years: per hour of the week, with sample sizes summing to the
+    // history's.
+    let out = bridge
+        .expect(
+            0,
+            &[
+                "baseline", "--json", "--side", "old", "--at", &at, "--weeks", "104",
+            ],
+        )
+        .await;
+    let baselines: Value = serde_json::from_str(&out).unwrap();
+    let old = &baselines.as_array().unwrap()[0];
+    let hours = old["hours"].as_array().unwrap();
+    assert_eq!(hours.len(), 168);
+    let total = |name: &str| -> u64 {
+        hours
+            .iter()
+            .flat_map(|h| h["kpis"].as_array().unwrap())
+            .filter(|k| k["name"] == name)
+            .map(|k| k["samples"].as_u64().unwrap())
+            .sum()
+    };
+    let solved = TICKETS - open;
+    assert!(solved > 0);
+    assert!(total("resolution_p50") > 0, "no resolution samples");
+    assert!(total("resolution_p50") <= solved as u64);
+    assert!(
+        total("first_reply_p50") > 0,
+        "no first replies in the history"
+    );
+    // Office hours on weekdays are busier than Sunday nights, as the history was generated.
+    let created_in = |range: std::ops::Range<usize>| -> u64 {
+        hours[range]
+            .iter()
+            .flat_map(|h| h["kpis"].as_array().unwrap())
+            .filter(|k| k["name"] == "escalations")
+            .map(|k| k["samples"].as_u64().unwrap())
+            .sum()
+    };
+    assert!(created_in(8..18) > created_in(6 * 24..6 * 24 + 10), "{out}");
+
+    // Without --weeks, the plan's [baseline] weeks (4 by default).
+    let out = bridge
+        .expect(0, &["baseline", "--json", "--side", "old", "--at", &at])
+        .await;
+    let plain: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(plain[0]["weeks"], 4);
+}
+
+/// The bridge records the facts of both sides: a ticket opened on the new side while `cutover
+/// serve` runs is counted on the new side, and its copy on the old side is not counted there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_bridge_records_tickets_opened_on_the_new_side() {
+    let bridge = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 20).await;
+    let served = bridge.serve(0).await;
+    let opened: Value = reqwest::Client::new()
+        .post(format!("{}/api/v2/tickets", bridge.new.url()))
+        .basic_auth("sim-token", Some("X"))
+        .json(&serde_json::json!({
+            "subject": "Opened on the new side",
+            "description": "Where is my parcel?",
+            "email": "kpi.customer@example.com",
+            "status": 2,
+            "priority": 1
+        }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = opened["id"].to_string();
+    // Wait for the bridge to read it (it polls every second).
+    let store = cutover_store::open(&bridge.store.parse().unwrap())
+        .await
+        .unwrap();
+    let since = Utc::now() - Duration::days(1);
+    let started = std::time::Instant::now();
+    loop {
+        let facts = store
+            .ticket_facts(since, Utc::now() + Duration::days(1))
+            .await
+            .unwrap();
+        if facts
+            .iter()
+            .any(|f| f.reading.side == cutover_model::Side::New && f.reading.ticket.as_str() == id)
+        {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the bridge did not record new ticket {id}: {facts:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    // And for its copy on the old side, then for the old side's feed to show that copy (Zendesk's
+    // export leaves out its last minute) and a few passes to read it.
+    let started = std::time::Instant::now();
+    let new_id = cutover_model::PlatformId::parse(id.clone()).unwrap();
+    while store
+        .find_link(
+            cutover_model::RecordKind::Ticket,
+            cutover_model::Side::New,
+            &new_id,
+        )
+        .await
+        .unwrap()
+        .is_none()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "ticket {id} was not copied to the old side"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    bridge.skip_a_minute().await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    store.close().await;
+    served.terminate().await;
+    let at = (Utc::now() + Duration::hours(1)).to_rfc3339();
+    let out = bridge
+        .expect(0, &["kpi", "--json", "--at", &at, "--weeks", "1"])
+        .await;
+    let now: Value = serde_json::from_str(&out).unwrap();
+    let created = |side: &str| -> u64 {
+        let side = now["sides"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["filter"]["side"] == side)
+            .unwrap();
+        side["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "escalations")
+            .unwrap()["now"]["samples"]
+            .as_u64()
+            .unwrap()
+    };
+    assert_eq!(created("new"), 1, "{now:#}");
+    // Its copy on the old side is cutover's, not a customer's there.
+    assert_eq!(created("old"), 0, "{now:#}");
+}

@@ -1,0 +1,588 @@
+//! The continuity monitor's KPIs, computed one way for both platforms from the per-ticket facts
+//! the backfill and the bridge record (`cutover_store::TicketFacts`, taken from canonical
+//! records), and the baseline they are held against: an hour-of-week profile over the last weeks.
+//!
+//! Every KPI is defined once, in [`KPIS`]: `cutover kpi explain NAME`, `docs/kpis.md` (checked
+//! against it by a test) and the computations all read that table.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
+use cutover_model::Side;
+use cutover_store::TicketFacts;
+use serde::Serialize;
+
+/// Which way a KPI is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Better {
+    /// Higher values are better.
+    Higher,
+    /// Lower values are better.
+    Lower,
+}
+
+/// The definition of one KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct KpiDef {
+    /// Its name, as commands and the plan write it.
+    pub name: &'static str,
+    /// What it measures.
+    pub measures: &'static str,
+    /// How it is computed from the ticket facts over a window `[from, to)`.
+    pub how: &'static str,
+    /// What its sample size counts.
+    pub samples: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Which way is better.
+    pub better: Better,
+}
+
+/// Every KPI, defined once.
+pub const KPIS: &[KpiDef] = &[
+    KpiDef {
+        name: "first_contact_resolution",
+        measures: "How often a ticket is solved with a single agent reply and not reopened.",
+        how: "Of the tickets solved in the window, the share with at most one public reply by \
+              someone other than the requester and never reopened.",
+        samples: "tickets solved in the window",
+        unit: "share (0 to 1)",
+        better: Better::Higher,
+    },
+    KpiDef {
+        name: "first_reply_p50",
+        measures: "How long customers wait for the first agent reply (median).",
+        how: "For the tickets created in the window that have a first reply (the first public \
+              comment by someone other than the requester), the median of reply time minus \
+              creation time (nearest rank).",
+        samples: "tickets created in the window with a first reply",
+        unit: "minutes",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "first_reply_p90",
+        measures: "How long customers wait for the first agent reply (90th percentile).",
+        how: "As first_reply_p50, the 90th percentile (nearest rank).",
+        samples: "tickets created in the window with a first reply",
+        unit: "minutes",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "resolution_p50",
+        measures: "How long a ticket takes to be solved (median).",
+        how: "For the tickets solved in the window, the median of solution time minus creation \
+              time (nearest rank).",
+        samples: "tickets solved in the window",
+        unit: "hours",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "resolution_p90",
+        measures: "How long a ticket takes to be solved (90th percentile).",
+        how: "As resolution_p50, the 90th percentile (nearest rank).",
+        samples: "tickets solved in the window",
+        unit: "hours",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "csat",
+        measures: "Customer satisfaction, both platforms' ratings on one 1-5 scale.",
+        how: "The mean rating of the tickets solved in the window that were rated.",
+        samples: "rated tickets solved in the window",
+        unit: "score (1 to 5)",
+        better: Better::Higher,
+    },
+    KpiDef {
+        name: "backlog",
+        measures: "How many tickets wait for a solution.",
+        how: "The tickets created before the end of the window and not solved by then.",
+        samples: "the tickets counted",
+        unit: "tickets",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "reopen_rate",
+        measures: "How often a solved ticket comes back.",
+        how: "Of the tickets solved in the window, the share seen unsolved again after being \
+              seen solved.",
+        samples: "tickets solved in the window",
+        unit: "share (0 to 1)",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "escalations",
+        measures: "How often a ticket is escalated: its priority raised or its group changed.",
+        how: "Of the tickets created in the window, the share seen with a higher priority than \
+              before or in another group than before.",
+        samples: "tickets created in the window",
+        unit: "share (0 to 1)",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "agent_productivity",
+        measures: "Tickets solved per active agent-hour.",
+        how: "The tickets with an assignee solved in the window, divided by the number of \
+              distinct (assignee, clock hour) pairs in which those tickets were solved.",
+        samples: "active agent-hours",
+        unit: "tickets per agent-hour",
+        better: Better::Higher,
+    },
+];
+
+/// The definition of the KPI named `name`.
+pub fn find(name: &str) -> Option<&'static KpiDef> {
+    KPIS.iter().find(|k| k.name == name)
+}
+
+/// `docs/kpis.md`: every definition of [`KPIS`], as `cutover kpi explain --markdown` prints it.
+pub fn markdown() -> String {
+    let mut out = String::from(
+        "# KPIs\n\n\
+         <!-- Generated from crates/runtime/src/kpi.rs by `cutover kpi explain --markdown`; \
+         a test checks it. -->\n\n\
+         The continuity monitor computes every KPI one way for both platforms, from the facts \
+         the backfill and the bridge record of each ticket they read (canonical records, never \
+         a platform's JSON): per side, channel and group, over a window. `cutover kpi` shows \
+         the last hour against the baseline of the same hour of the week (`cutover baseline`: \
+         the last `[baseline] weeks` weeks, default 4, each KPI's mean, standard deviation, \
+         lowest and highest weekly value, and sample sizes). A comparison with fewer than \
+         5 samples now, or fewer than 2 weeks of baseline with a value, is **inconclusive**, \
+         never a pass. Hours are UTC; hour 0 of the week is Monday 00:00.\n",
+    );
+    for def in KPIS {
+        let better = match def.better {
+            Better::Higher => "higher",
+            Better::Lower => "lower",
+        };
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n\n- How: {}\n- Unit: {}\n- Samples: {}\n- Better: {}\n",
+            def.name, def.measures, def.how, def.unit, def.samples, better
+        ));
+    }
+    out
+}
+
+/// Fewer samples than this in the window (or fewer weeks with a value in the baseline than
+/// [`MIN_WEEKS`]) make a comparison inconclusive.
+pub const MIN_SAMPLES: u64 = 5;
+/// See [`MIN_SAMPLES`].
+pub const MIN_WEEKS: u32 = 2;
+
+/// Which tickets a computation counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Filter {
+    /// Only this side's tickets.
+    pub side: Option<Side>,
+    /// Only this channel's (`email`, `chat`, …).
+    pub channel: Option<String>,
+    /// Only this group's (by id on its side).
+    pub group: Option<String>,
+}
+
+impl Filter {
+    fn keeps(&self, facts: &TicketFacts) -> bool {
+        let r = &facts.reading;
+        self.side.is_none_or(|s| s == r.side)
+            && self.channel.as_ref().is_none_or(|c| *c == r.channel)
+            && self
+                .group
+                .as_ref()
+                .is_none_or(|g| r.group.as_ref() == Some(g))
+    }
+}
+
+/// A KPI's value over a window, with its sample size.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Figure {
+    /// The KPI.
+    pub name: &'static str,
+    /// Its value; `None` when nothing was there to measure.
+    pub value: Option<f64>,
+    /// How many samples it is computed from (see [`KpiDef::samples`]).
+    pub samples: u64,
+}
+
+/// The nearest-rank percentile `q` (0 to 1) of `values`, `None` when empty.
+pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rank among a slice's indices"
+    )]
+    let rank = ((q.clamp(0.0, 1.0) * n as f64).ceil() as usize).clamp(1, n);
+    values.get(rank - 1).copied()
+}
+
+#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+fn share(part: usize, whole: usize) -> Option<f64> {
+    (whole > 0).then(|| part as f64 / whole as f64)
+}
+
+fn count(n: usize) -> u64 {
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+#[expect(
+    clippy::cast_precision_loss,
+    reason = "durations in seconds far below 2^52"
+)]
+fn seconds(d: Duration) -> f64 {
+    d.num_seconds() as f64
+}
+
+/// Every KPI of [`KPIS`] over `[from, to)`, for the tickets `filter` keeps.
+pub fn compute(
+    facts: &[TicketFacts],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    filter: &Filter,
+) -> Vec<Figure> {
+    let within = |t: DateTime<Utc>| t >= from && t < to;
+    let kept: Vec<&TicketFacts> = facts.iter().filter(|f| filter.keeps(f)).collect();
+    let created: Vec<&TicketFacts> = kept
+        .iter()
+        .copied()
+        .filter(|f| within(f.reading.created_at))
+        .collect();
+    let solved: Vec<&TicketFacts> = kept
+        .iter()
+        .copied()
+        .filter(|f| f.reading.solved_at.is_some_and(within))
+        .collect();
+    let backlog = kept
+        .iter()
+        .filter(|f| f.reading.created_at < to && f.reading.solved_at.is_none_or(|s| s >= to))
+        .count();
+    figures(&created, &solved, backlog)
+}
+
+/// Every KPI from the tickets created in a window, those solved in it and the backlog at its
+/// end.
+fn figures(created: &[&TicketFacts], solved: &[&TicketFacts], backlog: usize) -> Vec<Figure> {
+    let mut waits: Vec<f64> = created
+        .iter()
+        .filter_map(|f| Some(seconds(f.reading.first_reply_at? - f.reading.created_at) / 60.0))
+        .collect();
+    let mut resolutions: Vec<f64> = solved
+        .iter()
+        .filter_map(|f| Some(seconds(f.reading.solved_at? - f.reading.created_at) / 3600.0))
+        .collect();
+    let first_contact = solved
+        .iter()
+        .filter(|f| f.reading.agent_replies.unwrap_or(0) <= 1 && f.reopened == 0)
+        .count();
+    let ratings: Vec<f64> = solved
+        .iter()
+        .filter_map(|f| f.satisfaction.map(f64::from))
+        .collect();
+    let reopened = solved.iter().filter(|f| f.reopened > 0).count();
+    let escalated = created
+        .iter()
+        .filter(|f| f.priority_raised || f.reassigned)
+        .count();
+    let by_agents: Vec<(&str, DateTime<Utc>)> = solved
+        .iter()
+        .filter_map(|f| {
+            let at = f.reading.solved_at?;
+            Some((f.reading.assignee.as_deref()?, at))
+        })
+        .collect();
+    let agent_hours: BTreeSet<(&str, i64)> = by_agents
+        .iter()
+        .map(|(agent, at)| (*agent, at.timestamp().div_euclid(3600)))
+        .collect();
+    let n_waits = count(waits.len());
+    let n_resolutions = count(resolutions.len());
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+    let backlog_value = backlog as f64;
+    let figure = |name: &'static str, value: Option<f64>, samples: u64| Figure {
+        name,
+        value,
+        samples,
+    };
+    vec![
+        figure(
+            "first_contact_resolution",
+            share(first_contact, solved.len()),
+            count(solved.len()),
+        ),
+        figure("first_reply_p50", percentile(&mut waits, 0.5), n_waits),
+        figure("first_reply_p90", percentile(&mut waits, 0.9), n_waits),
+        figure(
+            "resolution_p50",
+            percentile(&mut resolutions, 0.5),
+            n_resolutions,
+        ),
+        figure(
+            "resolution_p90",
+            percentile(&mut resolutions, 0.9),
+            n_resolutions,
+        ),
+        figure("csat", mean(&ratings), count(ratings.len())),
+        figure("backlog", Some(backlog_value), count(backlog)),
+        figure(
+            "reopen_rate",
+            share(reopened, solved.len()),
+            count(solved.len()),
+        ),
+        figure(
+            "escalations",
+            share(escalated, created.len()),
+            count(created.len()),
+        ),
+        figure(
+            "agent_productivity",
+            share(by_agents.len(), agent_hours.len()),
+            count(agent_hours.len()),
+        ),
+    ]
+}
+
+/// The hour of the week of `t` in UTC: 0 is Monday 00:00 to 01:00, 167 Sunday 23:00 to 24:00.
+pub fn hour_of_week(t: DateTime<Utc>) -> u32 {
+    t.weekday().num_days_from_monday() * 24 + t.hour()
+}
+
+/// The start of the clock hour `t` falls in.
+pub fn hour_start(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::hours(1)).unwrap_or(t)
+}
+
+/// A KPI's spread over the same hour of the week in the previous weeks.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spread {
+    /// The KPI.
+    pub name: &'static str,
+    /// The mean of the weekly values.
+    pub mean: Option<f64>,
+    /// Their (population) standard deviation.
+    pub std_dev: Option<f64>,
+    /// The lowest and highest weekly value.
+    pub min: Option<f64>,
+    /// See `min`.
+    pub max: Option<f64>,
+    /// How many weeks had a value.
+    pub weeks: u32,
+    /// The samples of all those weeks together.
+    pub samples: u64,
+}
+
+fn spread(name: &'static str, figures: &[&Figure]) -> Spread {
+    let values: Vec<f64> = figures.iter().filter_map(|f| f.value).collect();
+    #[expect(clippy::cast_precision_loss, reason = "a few weeks")]
+    let n = values.len() as f64;
+    let mean = (!values.is_empty()).then(|| values.iter().sum::<f64>() / n);
+    let std_dev = mean.map(|m| (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / n).sqrt());
+    Spread {
+        name,
+        mean,
+        std_dev,
+        min: values.iter().copied().reduce(f64::min),
+        max: values.iter().copied().reduce(f64::max),
+        weeks: u32::try_from(values.len()).unwrap_or(u32::MAX),
+        samples: figures.iter().map(|f| f.samples).sum(),
+    }
+}
+
+/// The baseline of one hour of the week.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HourProfile {
+    /// The hour of the week (see [`hour_of_week`]).
+    pub hour_of_week: u32,
+    /// Each KPI's spread, in the order of [`KPIS`].
+    pub kpis: Vec<Spread>,
+}
+
+/// An hour-of-week profile of every KPI over the `weeks` weeks before `until`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Baseline {
+    /// How many weeks it covers.
+    pub weeks: u32,
+    /// The start of the first hour it covers.
+    pub from: DateTime<Utc>,
+    /// The end of the last hour it covers (the start of the hour `until` falls in).
+    pub to: DateTime<Utc>,
+    /// The tickets it counts.
+    pub filter: Filter,
+    /// All 168 hours of the week, Monday 00:00 UTC first.
+    pub hours: Vec<HourProfile>,
+}
+
+impl Baseline {
+    /// The profile of the hour of the week `t` falls in.
+    pub fn hour(&self, t: DateTime<Utc>) -> Option<&HourProfile> {
+        self.hours.get(usize::try_from(hour_of_week(t)).ok()?)
+    }
+}
+
+/// The time span the facts of a baseline of `weeks` weeks before `until` must cover.
+pub fn baseline_span(until: DateTime<Utc>, weeks: u32) -> (DateTime<Utc>, DateTime<Utc>) {
+    let to = hour_start(until);
+    (to - Duration::weeks(i64::from(weeks)), to)
+}
+
+/// The baseline: every KPI over each clock hour of the `weeks` weeks before the hour `until`
+/// falls in, grouped by hour of the week.
+pub fn baseline(
+    facts: &[TicketFacts],
+    until: DateTime<Utc>,
+    weeks: u32,
+    filter: &Filter,
+) -> Baseline {
+    let (from, to) = baseline_span(until, weeks);
+    // Each clock hour's tickets by when they were created and solved, and the backlog at each
+    // hour's end from the times tickets came and left (sorted), so each fact is touched a few
+    // times rather than once per hour.
+    let kept: Vec<&TicketFacts> = facts.iter().filter(|f| filter.keeps(f)).collect();
+    let hour_index = |t: DateTime<Utc>| (t - from).num_hours();
+    let n_hours = (to - from).num_hours().max(0);
+    let slots = usize::try_from(n_hours).unwrap_or(0);
+    let slot = |t: DateTime<Utc>| {
+        (t >= from && t < to)
+            .then(|| usize::try_from(hour_index(t)).ok())
+            .flatten()
+    };
+    let mut created: Vec<Vec<&TicketFacts>> = vec![Vec::new(); slots];
+    let mut solved: Vec<Vec<&TicketFacts>> = vec![Vec::new(); slots];
+    let mut came: Vec<DateTime<Utc>> = Vec::with_capacity(kept.len());
+    let mut left: Vec<DateTime<Utc>> = Vec::new();
+    for f in &kept {
+        let r = &f.reading;
+        came.push(r.created_at);
+        // Solved at or before creation (a platform's rounding) leaves as it comes.
+        if let Some(s) = r.solved_at {
+            left.push(s.max(r.created_at));
+        }
+        if let Some(list) = slot(r.created_at).and_then(|i| created.get_mut(i)) {
+            list.push(f);
+        }
+        if let Some(list) = r.solved_at.and_then(slot).and_then(|i| solved.get_mut(i)) {
+            list.push(f);
+        }
+    }
+    came.sort_unstable();
+    left.sort_unstable();
+    let mut by_hour: Vec<Vec<Vec<Figure>>> = vec![Vec::new(); 168];
+    for (i, (created, solved)) in created.iter().zip(&solved).enumerate() {
+        let start = from + Duration::hours(i64::try_from(i).unwrap_or(0));
+        let end = start + Duration::hours(1);
+        let backlog = came
+            .partition_point(|t| *t < end)
+            .saturating_sub(left.partition_point(|t| *t < end));
+        let figures = figures(created, solved, backlog);
+        if let Some(slot) = usize::try_from(hour_of_week(start))
+            .ok()
+            .and_then(|h| by_hour.get_mut(h))
+        {
+            slot.push(figures);
+        }
+    }
+    let hours = by_hour
+        .iter()
+        .zip(0u32..)
+        .map(|(weekly, hour)| HourProfile {
+            hour_of_week: hour,
+            kpis: KPIS
+                .iter()
+                .enumerate()
+                .map(|(i, def)| {
+                    let figures: Vec<&Figure> = weekly.iter().filter_map(|w| w.get(i)).collect();
+                    spread(def.name, &figures)
+                })
+                .collect(),
+        })
+        .collect();
+    Baseline {
+        weeks,
+        from,
+        to,
+        filter: filter.clone(),
+        hours,
+    }
+}
+
+/// How a KPI now compares with its baseline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "verdict", content = "reason")]
+pub enum Verdict {
+    /// Too little data to tell: never a pass.
+    Inconclusive(String),
+    /// Within two standard deviations of the baseline's mean.
+    WithinSpread,
+    /// Further than two standard deviations from the baseline's mean.
+    OutsideSpread,
+}
+
+/// A KPI now against its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The KPI.
+    pub name: &'static str,
+    /// Its unit.
+    pub unit: &'static str,
+    /// Its value over the window.
+    pub now: Figure,
+    /// The baseline of the window's hour of the week.
+    pub baseline: Spread,
+    /// `(now - mean) / mean`, when both are known and the mean is not zero.
+    pub deviation: Option<f64>,
+    /// What the comparison comes to.
+    #[serde(flatten)]
+    pub verdict: Verdict,
+}
+
+/// Compares each figure with the spread of the same KPI.
+pub fn compare(now: &[Figure], baseline: &HourProfile) -> Vec<Comparison> {
+    now.iter()
+        .zip(&baseline.kpis)
+        .map(|(figure, spread)| {
+            let unit = find(figure.name).map_or("", |d| d.unit);
+            let deviation = match (figure.value, spread.mean) {
+                (Some(v), Some(m)) if m != 0.0 => Some((v - m) / m.abs()),
+                _ => None,
+            };
+            let verdict = verdict(figure, spread);
+            Comparison {
+                name: figure.name,
+                unit,
+                now: figure.clone(),
+                baseline: spread.clone(),
+                deviation,
+                verdict,
+            }
+        })
+        .collect()
+}
+
+fn verdict(figure: &Figure, spread: &Spread) -> Verdict {
+    if figure.samples < MIN_SAMPLES {
+        return Verdict::Inconclusive(format!(
+            "{} samples now, at least {MIN_SAMPLES} needed",
+            figure.samples
+        ));
+    }
+    if spread.weeks < MIN_WEEKS {
+        return Verdict::Inconclusive(format!(
+            "{} weeks of baseline with a value, at least {MIN_WEEKS} needed",
+            spread.weeks
+        ));
+    }
+    match (figure.value, spread.mean, spread.std_dev) {
+        (Some(v), Some(m), Some(sd)) if (v - m).abs() <= 2.0 * sd => Verdict::WithinSpread,
+        (Some(_), Some(_), Some(_)) => Verdict::OutsideSpread,
+        _ => Verdict::Inconclusive(String::from("no value to compare")),
+    }
+}
+
+#[cfg(test)]
+#[path = "kpi_tests.rs"]
+mod tests;

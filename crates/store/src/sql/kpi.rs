@@ -1,0 +1,119 @@
+//! Per-ticket KPI facts over SQL.
+
+use chrono::{DateTime, Utc};
+use cutover_model::{PlatformId, Side};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
+
+use crate::error::{QueryContext, StoreError};
+use crate::kpi::{TicketFacts, TicketReading};
+use crate::sql::codec::{KpiTicketRow, now};
+use crate::sql::dialect::Dialect;
+use crate::sql::store::SqlStore;
+
+// One statement per reading: what only a sequence of readings shows is counted against the row
+// as it stood (a solved ticket seen unsolved is a reopening; a higher priority rank is a raise; a
+// different group is a reassignment).
+const RECORD_TICKET: &str = "INSERT INTO kpi_tickets (side, ticket_id, channel, group_id, \
+     assignee_id, priority_rank, created_us, first_reply_us, agent_replies, solved_us, seen_us) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, COALESCE($9, 0), $10, $11) \
+     ON CONFLICT (side, ticket_id) DO UPDATE SET \
+     reopened = kpi_tickets.reopened + CASE WHEN kpi_tickets.solved_us IS NOT NULL \
+         AND excluded.solved_us IS NULL THEN 1 ELSE 0 END, \
+     priority_raised = CASE WHEN kpi_tickets.priority_rank IS NOT NULL \
+         AND excluded.priority_rank > kpi_tickets.priority_rank THEN 1 \
+         ELSE kpi_tickets.priority_raised END, \
+     reassigned = CASE WHEN kpi_tickets.group_id IS NOT NULL AND excluded.group_id IS NOT NULL \
+         AND excluded.group_id <> kpi_tickets.group_id THEN 1 ELSE kpi_tickets.reassigned END, \
+     channel = excluded.channel, group_id = excluded.group_id, \
+     assignee_id = excluded.assignee_id, priority_rank = excluded.priority_rank, \
+     created_us = excluded.created_us, \
+     first_reply_us = COALESCE(excluded.first_reply_us, kpi_tickets.first_reply_us), \
+     agent_replies = CASE WHEN $9 IS NULL THEN kpi_tickets.agent_replies \
+         ELSE excluded.agent_replies END, \
+     solved_us = excluded.solved_us, seen_us = excluded.seen_us";
+
+const RECORD_SATISFACTION: &str = "UPDATE kpi_tickets SET satisfaction = $3 WHERE side = $1 AND ticket_id = $2 \
+     RETURNING ticket_id";
+
+const TICKET_FACTS: &str = "SELECT side, ticket_id, channel, group_id, assignee_id, \
+     priority_rank, created_us, first_reply_us, agent_replies, solved_us, reopened, \
+     priority_raised, reassigned, satisfaction FROM kpi_tickets \
+     WHERE created_us < $2 AND (created_us >= $1 OR solved_us IS NULL OR solved_us >= $1) \
+     ORDER BY created_us, side, ticket_id";
+
+fn us(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+{
+    pub(crate) async fn record_ticket_sql(
+        &self,
+        reading: &TicketReading,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_sql().await?;
+        sqlx::query::<DB>(RECORD_TICKET)
+            .bind(reading.side.as_str())
+            .bind(reading.ticket.as_str())
+            .bind(reading.channel.as_str())
+            .bind(reading.group.as_deref())
+            .bind(reading.assignee.as_deref())
+            .bind(reading.priority_rank)
+            .bind(us(reading.created_at))
+            .bind(reading.first_reply_at.map(us))
+            .bind(reading.agent_replies)
+            .bind(reading.solved_at.map(us))
+            .bind(us(now()))
+            .execute(tx.conn())
+            .await
+            .during(|| {
+                format!(
+                    "record the KPI facts of ticket {} of the {} side",
+                    reading.ticket, reading.side
+                )
+            })?;
+        tx.commit_sql().await
+    }
+
+    pub(crate) async fn record_satisfaction_sql(
+        &self,
+        side: Side,
+        ticket: &PlatformId,
+        score: u8,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin_sql().await?;
+        let done = sqlx::query_scalar::<DB, String>(RECORD_SATISFACTION)
+            .bind(side.as_str())
+            .bind(ticket.as_str())
+            .bind(i64::from(score))
+            .fetch_optional(tx.conn())
+            .await
+            .during(|| format!("record the rating of ticket {ticket} of the {side} side"))?;
+        tx.commit_sql().await?;
+        Ok(done.is_some())
+    }
+
+    pub(crate) async fn ticket_facts_sql(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<TicketFacts>, StoreError> {
+        let rows = sqlx::query_as::<DB, KpiTicketRow>(TICKET_FACTS)
+            .bind(us(from))
+            .bind(us(to))
+            .fetch_all(self.pool())
+            .await
+            .during(|| String::from("read the KPI facts of tickets"))?;
+        rows.into_iter().map(TicketFacts::try_from).collect()
+    }
+}

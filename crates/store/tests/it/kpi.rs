@@ -1,0 +1,133 @@
+//! KPI facts: one row per side and ticket, updated by each reading, with reopenings, raised
+//! priorities and changes of group counted as they are seen, and ratings kept beside them.
+
+use chrono::Duration;
+use cutover_model::Side;
+use cutover_store::TicketReading;
+
+use crate::harness::{TestStore, at, backend_tests, id};
+
+backend_tests!(
+    readings_of_a_ticket_keep_one_row_and_count_what_changed,
+    facts_are_read_for_a_window,
+);
+
+fn reading(side: Side, ticket: &str, created: i64) -> TicketReading {
+    TicketReading {
+        side,
+        ticket: id(ticket),
+        channel: "email".into(),
+        group: Some("7".into()),
+        assignee: Some("3".into()),
+        priority_rank: Some(2),
+        created_at: at(created, 0),
+        first_reply_at: None,
+        agent_replies: None,
+        solved_at: None,
+    }
+}
+
+async fn readings_of_a_ticket_keep_one_row_and_count_what_changed(t: TestStore) {
+    let store = &t.store;
+    let first = reading(Side::Old, "10", 1_000);
+    store.record_ticket(&first).await.unwrap();
+    // The same id on the other side is another ticket.
+    store
+        .record_ticket(&reading(Side::New, "10", 5_000))
+        .await
+        .unwrap();
+    // Replied to and solved.
+    let solved = TicketReading {
+        first_reply_at: Some(at(1_600, 0)),
+        agent_replies: Some(1),
+        solved_at: Some(at(4_600, 0)),
+        ..first.clone()
+    };
+    store.record_ticket(&solved).await.unwrap();
+    // Reopened, escalated and moved to another group; its comments not read this time.
+    let reopened = TicketReading {
+        group: Some("8".into()),
+        priority_rank: Some(4),
+        ..first.clone()
+    };
+    store.record_ticket(&reopened).await.unwrap();
+    assert!(
+        store
+            .record_satisfaction(Side::Old, &id("10"), 2)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_satisfaction(Side::Old, &id("99"), 5)
+            .await
+            .unwrap()
+    );
+    let facts = store.ticket_facts(at(0, 0), at(10_000, 0)).await.unwrap();
+    assert_eq!(facts.len(), 2);
+    let old = &facts[0];
+    assert_eq!(old.reading.side, Side::Old);
+    assert_eq!(old.reading.first_reply_at, Some(at(1_600, 0)), "kept");
+    assert_eq!(old.reading.agent_replies, Some(1), "kept");
+    assert_eq!(old.reading.solved_at, None);
+    assert_eq!(old.reading.group.as_deref(), Some("8"));
+    assert_eq!(
+        (
+            old.reopened,
+            old.priority_raised,
+            old.reassigned,
+            old.satisfaction
+        ),
+        (1, true, true, Some(2))
+    );
+    let new = &facts[1];
+    assert_eq!(new.reading.side, Side::New);
+    assert_eq!(
+        (
+            new.reopened,
+            new.priority_raised,
+            new.reassigned,
+            new.satisfaction
+        ),
+        (0, false, false, None)
+    );
+    // A lower priority is no raise; solving again and reading again is no second reopening.
+    let again = TicketReading {
+        solved_at: Some(at(9_000, 0)),
+        priority_rank: Some(1),
+        ..reopened
+    };
+    store.record_ticket(&again).await.unwrap();
+    store.record_ticket(&again).await.unwrap();
+    let facts = store.ticket_facts(at(0, 0), at(10_000, 0)).await.unwrap();
+    assert_eq!(facts[0].reopened, 1);
+    assert_eq!(facts[0].reading.solved_at, Some(at(9_000, 0)));
+}
+
+async fn facts_are_read_for_a_window(t: TestStore) {
+    let store = &t.store;
+    let hour = 3_600;
+    // Solved before the window; open since before it; created in it; created after it.
+    let mut done = reading(Side::Old, "1", 0);
+    done.solved_at = Some(at(hour, 0));
+    store.record_ticket(&done).await.unwrap();
+    store
+        .record_ticket(&reading(Side::Old, "2", hour))
+        .await
+        .unwrap();
+    store
+        .record_ticket(&reading(Side::New, "3", 10 * hour))
+        .await
+        .unwrap();
+    store
+        .record_ticket(&reading(Side::New, "4", 20 * hour))
+        .await
+        .unwrap();
+    let from = at(5 * hour, 0);
+    let facts = store
+        .ticket_facts(from, from + Duration::hours(10))
+        .await
+        .unwrap();
+    let ids: Vec<&str> = facts.iter().map(|f| f.reading.ticket.as_str()).collect();
+    assert_eq!(ids, ["2", "3"]);
+}
