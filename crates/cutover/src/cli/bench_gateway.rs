@@ -504,14 +504,14 @@ impl Bench {
         mut leader: Served,
         follower: &Served,
         token: &str,
-        rate: f64,
+        (rate, phase): (f64, &'static str),
     ) -> anyhow::Result<Value> {
         self.until_role(&leader, token, true, Duration::from_secs(30))
             .await?;
         self.until_role(follower, token, false, Duration::from_secs(30))
             .await?;
         let stop = CancellationToken::new();
-        let load = self.post_until(follower, rate, "failover", stop.clone());
+        let load = self.post_until(follower, rate, phase, stop.clone());
         tokio::time::sleep(Duration::from_secs(1)).await;
         let killed = Instant::now();
         leader
@@ -767,11 +767,11 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
         eprintln!("Failover: two processes as on two hosts, then as on one…");
         let second = bench.serve("bench-host-b").await?;
         let two_hosts = bench
-            .failover(first, &second, &token, args.switch_rate)
+            .failover(first, &second, &token, (args.switch_rate, "two-hosts"))
             .await?;
         let third = bench.serve("bench-host-b").await?;
         let one_host = bench
-            .failover(second, &third, &token, args.switch_rate)
+            .failover(second, &third, &token, (args.switch_rate, "one-host"))
             .await?;
         (
             json!({
