@@ -41,9 +41,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use cutover_model::{PlatformKind, Side};
+use cutover_sim::AccountProfile;
 use cutover_sim::SimHandle;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
-use cutover_sim::AccountProfile;
 use cutover_store::{ContactStatus, Store};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
@@ -242,14 +242,21 @@ where
 }
 
 /// A web-form contact as a site posts it: customer `customer`, the message key `key`.
-fn web_form(client: &reqwest::Client, serve: &str, key: &str, customer: u64) -> reqwest::RequestBuilder {
-    client.post(format!("{serve}/gateway/{CHANNEL}")).json(&json!({
-        "id": key,
-        "email": format!("customer-{customer}@bench.example"),
-        "name": format!("Customer {customer}"),
-        "subject": format!("Question {key}"),
-        "message": "Where is my order? It was due yesterday.",
-    }))
+fn web_form(
+    client: &reqwest::Client,
+    serve: &str,
+    key: &str,
+    customer: u64,
+) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{serve}/gateway/{CHANNEL}"))
+        .json(&json!({
+            "id": key,
+            "email": format!("customer-{customer}@bench.example"),
+            "name": format!("Customer {customer}"),
+            "subject": format!("Question {key}"),
+            "message": "Where is my order? It was due yesterday.",
+        }))
 }
 
 /// A running `cutover serve`.
@@ -346,9 +353,9 @@ impl Bench {
         for _ in 0..240 {
             let (_, out, _) = self.cutover(&["sync", "status", "--json"]).await?;
             let status: Value = serde_json::from_str(&out).unwrap_or(Value::Null);
-            let ready = status["directions"].as_array().is_some_and(|d| {
-                d.len() == 2 && d.iter().all(|s| !s["caught_up_to"].is_null())
-            });
+            let ready = status["directions"]
+                .as_array()
+                .is_some_and(|d| d.len() == 2 && d.iter().all(|s| !s["caught_up_to"].is_null()));
             if ready {
                 return Ok(());
             }
@@ -405,11 +412,7 @@ impl Bench {
     /// verify, the sign-off of the wave's first signer.
     async fn ready_to_start(&self) -> anyhow::Result<()> {
         let checked = cutover_plan::plan::load_checked(&self.plan)?;
-        let wave = checked
-            .plan
-            .waves
-            .first()
-            .context("the plan has no wave")?;
+        let wave = checked.plan.waves.first().context("the plan has no wave")?;
         if wave.gates.rollback_drill {
             self.expect(&["drill", "--wave", "1"]).await?;
         }
@@ -532,7 +535,7 @@ impl Bench {
         Ok(json!({
             "killed": leader.host,
             "took_over": follower.host,
-            "took_over_within_ms": takeover.is_ok().then(|| took.as_millis() as u64),
+            "took_over_within_ms": takeover.is_ok().then_some(took.as_millis() as u64),
             "requests_to_the_survivor_after_the_kill": sent,
             "failed_requests": failed,
             "load": load.figures(rate),
@@ -658,7 +661,9 @@ fn shortfalls(report: &Value) -> Vec<String> {
         if latency[run]["rate_reached"] != true {
             missed.push(format!(
                 "{run}: {:.0} contacts a second of {} asked",
-                latency[run]["rate_achieved_per_second"].as_f64().unwrap_or(0.0),
+                latency[run]["rate_achieved_per_second"]
+                    .as_f64()
+                    .unwrap_or(0.0),
                 latency[run]["rate_asked_per_second"]
             ));
         }
@@ -722,7 +727,10 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
     };
     let parsed: cutover_store::StoreUrl = store_url.parse().context("read --bench-store")?;
     let postgres = parsed.backend() == cutover_store::Backend::Postgres;
-    eprintln!("Starting the emulators ({} tickets on the old side)…", args.tickets);
+    eprintln!(
+        "Starting the emulators ({} tickets on the old side)…",
+        args.tickets
+    );
     let old = freshdesk(71, args.tickets).await?;
     let new = freshdesk(72, 0).await?;
     let direct = freshdesk(73, args.tickets).await?;
@@ -754,7 +762,14 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
         .expect(&["backfill", "--notifications-off", "--json"])
         .await?;
     let token = bench
-        .expect(&["token", "create", "--role", "viewer", "--name", "bench-gateway"])
+        .expect(&[
+            "token",
+            "create",
+            "--role",
+            "viewer",
+            "--name",
+            "bench-gateway",
+        ])
         .await?
         .trim()
         .to_owned();
@@ -796,37 +811,47 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
     );
     let direct_url = direct.url().to_owned();
     let client = bench.client.clone();
-    let direct_load = play(args.rate, Some(args.seconds), CancellationToken::new(), |i| {
-        client
-            .post(format!("{direct_url}/api/v2/tickets"))
-            .basic_auth(SIM_TOKEN, Some("X"))
-            .json(&json!({
-                "subject": format!("Question direct-{i}"),
-                "description": "<p>Where is my order? It was due yesterday.</p>",
-                "name": format!("Customer {i}"),
-                "email": format!("customer-{i}@bench.example"),
-                "status": 2,
-                "priority": 1,
-                "tags": [format!("cutover-contact-{i}")],
-            }))
-    })
+    let direct_load = play(
+        args.rate,
+        Some(args.seconds),
+        CancellationToken::new(),
+        |i| {
+            client
+                .post(format!("{direct_url}/api/v2/tickets"))
+                .basic_auth(SIM_TOKEN, Some("X"))
+                .json(&json!({
+                    "subject": format!("Question direct-{i}"),
+                    "description": "<p>Where is my order? It was due yesterday.</p>",
+                    "name": format!("Customer {i}"),
+                    "email": format!("customer-{i}@bench.example"),
+                    "status": 2,
+                    "priority": 1,
+                    "tags": [format!("cutover-contact-{i}")],
+                }))
+        },
+    )
     .await;
     let serve_url = survivor.url.clone();
-    let gateway_load = play(args.rate, Some(args.seconds), CancellationToken::new(), |i| {
-        // A new customer each: every contact a new ticket, as in the direct run.
-        web_form(&client, &serve_url, &format!("latency-{i}"), 1_000_000 + i)
-    })
+    let gateway_load = play(
+        args.rate,
+        Some(args.seconds),
+        CancellationToken::new(),
+        |i| {
+            // A new customer each: every contact a new ticket, as in the direct run.
+            web_form(&client, &serve_url, &format!("latency-{i}"), 1_000_000 + i)
+        },
+    )
     .await;
-    let (direct_figures, gateway_figures) =
-        (direct_load.figures(args.rate), gateway_load.figures(args.rate));
-    let added = |q: &str| {
-        match (
-            gateway_figures["latency_ms"][q].as_f64(),
-            direct_figures["latency_ms"][q].as_f64(),
-        ) {
-            (Some(g), Some(d)) => json!(g - d),
-            _ => Value::Null,
-        }
+    let (direct_figures, gateway_figures) = (
+        direct_load.figures(args.rate),
+        gateway_load.figures(args.rate),
+    );
+    let added = |q: &str| match (
+        gateway_figures["latency_ms"][q].as_f64(),
+        direct_figures["latency_ms"][q].as_f64(),
+    ) {
+        (Some(g), Some(d)) => json!(g - d),
+        _ => Value::Null,
     };
     let latency = json!({
         "added_ms": { "p50": added("p50"), "p99": added("p99") },
@@ -887,7 +912,10 @@ fn tune_plan(plan: &Path) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(plan).context("read the plan")?;
     let edited = text
         .replace("poll_every = \"60s\"", "poll_every = \"1s\"")
-        .replace("\nnotifications_off = false\n", "\nnotifications_off = true\n");
+        .replace(
+            "\nnotifications_off = false\n",
+            "\nnotifications_off = true\n",
+        );
     if !edited.contains("poll_every = \"1s\"") {
         return Err(fail(
             Class::Internal,

@@ -34,7 +34,9 @@ fn the_gateway_benchmark_reports_latency_switch_rollback_failover_and_contacts()
     );
     let out: Value = serde_json::from_str(run.stdout().trim())
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}\n{}", run.stdout(), run.stderr()));
-    let met = out["goals"]["met"].as_bool().expect("goals.met is a boolean");
+    let met = out["goals"]["met"]
+        .as_bool()
+        .expect("goals.met is a boolean");
     assert_eq!(run.code(), if met { 0 } else { 1 }, "{out:#}");
     for missed in out["goals"]["missed"].as_array().unwrap() {
         let missed = missed.as_str().unwrap();
@@ -71,12 +73,14 @@ fn the_gateway_benchmark_reports_latency_switch_rollback_failover_and_contacts()
     }
     let rollback = &switch["rollback"];
     assert_eq!(rollback["exit_code"], 0, "{out:#}");
-    assert!(rollback["routing_flip_ms"].as_u64().unwrap() <= 1000, "{out:#}");
+    assert!(
+        rollback["routing_flip_ms"].as_u64().unwrap() <= 1000,
+        "{out:#}"
+    );
     assert_eq!(rollback["reverse_drained"], true, "{out:#}");
     assert!(rollback["reverse_drain_ms"].is_u64(), "{out:#}");
     assert_eq!(
-        rollback["contacts_the_new_side_took"],
-        rollback["of_them_on_the_old_side"],
+        rollback["contacts_the_new_side_took"], rollback["of_them_on_the_old_side"],
         "{out:#}"
     );
 
@@ -86,7 +90,12 @@ fn the_gateway_benchmark_reports_latency_switch_rollback_failover_and_contacts()
         let run = &runs[name];
         let ms = run["took_over_within_ms"].as_u64().unwrap();
         assert!(ms <= 10_000, "{name}: {out:#}");
-        assert!(run["requests_to_the_survivor_after_the_kill"].as_u64().unwrap() > 0);
+        assert!(
+            run["requests_to_the_survivor_after_the_kill"]
+                .as_u64()
+                .unwrap()
+                > 0
+        );
         assert_eq!(run["failed_requests"], 0, "{name}: {out:#}");
     }
     assert!(
