@@ -72,6 +72,27 @@ pub enum BenchCommand {
     ///
     /// Example: cargo run --release -p cutover -- bench sync --minutes 1
     Sync(super::bench_sync::SyncBenchArgs),
+    /// Measure the inbound gateway: added latency, failed requests through a switch, a
+    /// rollback and a failover, routing flip and reverse drain times, contacts kept.
+    ///
+    /// Starts an old emulated Freshdesk with a few tickets, an empty new one and a third like
+    /// the old one outside the plan (the baseline), writes the plan a user writes, backfills
+    /// and runs `cutover serve` as child processes on a PostgreSQL store (a throwaway database
+    /// on the local server, or --bench-store). Meets wave 1's gates the user's way (`cutover drill`,
+    /// `cutover verify`, `cutover go`), then posts web-form contacts to `/gateway/web` at
+    /// --switch-rate while `cutover wave start 1` and `cutover rollback 1` run, and counts the
+    /// answers other than 2xx; reads the rollback's routing flip and reverse drain times. With
+    /// a second `cutover serve`, kills the leader with SIGKILL while posting to the other and
+    /// times the takeover from `GET /api/v1/leader` (as on two hosts, then as on one). Then
+    /// posts open loop at --rate for --seconds straight to the baseline's ticket create and
+    /// through the gateway, and reports p50/p99 of each, the difference and the rate reached.
+    /// Last, waits until every contact the store kept is delivered and finds each ticket in
+    /// its emulator. Build with `--release`; goals: p99 added at most 2 ms at --rate, no failed
+    /// request during switch, rollback or failover, routing back within 1 s, takeover within
+    /// 10 s, every contact delivered; it exits 1 when one is missed.
+    ///
+    /// Example: cargo run --release -p cutover -- bench gateway --rate 1000 --seconds 10
+    Gateway(super::bench_gateway::GatewayBenchArgs),
 }
 
 /// Options of `cutover bench sim`.
@@ -112,6 +133,7 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Backfill(args) => super::bench_backfill::backfill(args).await,
         BenchCommand::Sim(args) => sim(args).await,
         BenchCommand::Sync(args) => super::bench_sync::sync(args).await,
+        BenchCommand::Gateway(args) => super::bench_gateway::gateway(args).await,
     }
 }
 

@@ -4,6 +4,7 @@ mod audit;
 mod backfill;
 mod bench;
 mod bench_backfill;
+mod bench_gateway;
 mod bench_sync;
 mod conflicts;
 mod deadletters;

@@ -8,6 +8,7 @@
 
 mod api;
 mod bench;
+mod bench_gateway;
 mod bench_sim;
 mod bridge;
 mod bridge_conflicts;
