@@ -466,8 +466,22 @@ mod tests {
         let there = render(&options(PlatformKind::Zendesk, PlatformKind::Freshdesk));
         let back = render(&options(PlatformKind::Freshdesk, PlatformKind::Zendesk));
         let fixture = include_str!("../../tests/it/fixtures/base.toml");
+        // The gateway's channel keys: a WhatsApp and a voice channel beside the fixture's.
+        let gateway = fixture
+            .replacen(
+                "[[waves]]",
+                "[[channels]]\nname = \"wa\"\nkind = \"whatsapp\"\nverify_token_env = \"WA_VERIFY\"\n\
+                 app_secret_env = \"WA_SECRET\"\n\n[[channels]]\nname = \"phone\"\nkind = \"voice\"\n\
+                 old_number = \"+15550100\"\nnew_number = \"+15550101\"\n\n[[waves]]",
+                1,
+            )
+            .replacen(
+                "channels = [\"email\", \"web\"]",
+                "channels = [\"email\", \"web\", \"wa\", \"phone\"]",
+                1,
+            );
         let mut used = BTreeSet::new();
-        for text in [there.as_str(), back.as_str(), fixture] {
+        for text in [there.as_str(), back.as_str(), fixture, gateway.as_str()] {
             let document = DeTable::parse(text).unwrap();
             used_paths(document.get_ref(), ROOT, "", &mut used);
             assert!(crate::plan::check_str("plan.toml", text).is_ok());
