@@ -211,6 +211,24 @@ async fn settled(mv: &Bridge, pairs: &[(String, String)], round: usize, log: &st
     }
 }
 
+/// Waits until `cutover sync status` shows a finished pass in both directions.
+async fn first_passes_done(mv: &Bridge) {
+    let started = Instant::now();
+    loop {
+        let (_, out, _) = mv.cutover(&["sync", "status", "--json"]).await;
+        let status: Value = serde_json::from_str(out.trim()).unwrap_or(Value::Null);
+        let directions = status["directions"].as_array().cloned().unwrap_or_default();
+        if directions.len() == 2 && directions.iter().all(|d| !d["caught_up_to"].is_null()) {
+            return;
+        }
+        assert!(
+            started.elapsed() < SETTLE_LIMIT,
+            "the bridge's first passes did not finish: {out}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 async fn conflicts_story(postgres: bool) {
     let mv = Bridge::backfilled_with(postgres, ACCOUNT_TICKETS).await;
     let store = cutover_store::open(&mv.store.parse().unwrap())
@@ -239,8 +257,9 @@ async fn conflicts_story(postgres: bool) {
     );
 
     let mut served = mv.serve(0).await;
-    // The first passes read both sides once (every copy unchanged) and keep their versions.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The first passes read both sides once (every copy unchanged) and keep their versions;
+    // on a loaded machine they take longer than any fixed wait.
+    first_passes_done(&mv).await;
     for round in 0..ROUNDS {
         served.terminate().await;
         edit_both_sides(&mv, &pairs, round).await;
