@@ -55,12 +55,7 @@ pub struct Staffing {
 
 /// The fewest agents that answer `target` (0 to 1) of an hour's `arrivals` within
 /// `answer_within_secs`, each contact taking `handle_secs` on average.
-pub fn staffing(
-    arrivals: f64,
-    handle_secs: f64,
-    target: f64,
-    answer_within_secs: f64,
-) -> Staffing {
+pub fn staffing(arrivals: f64, handle_secs: f64, target: f64, answer_within_secs: f64) -> Staffing {
     let traffic = (arrivals.max(0.0) * handle_secs.max(0.0)) / 3600.0;
     if traffic <= 0.0 {
         return Staffing {
@@ -126,7 +121,10 @@ mod tests {
             (13, 0.2853, 0.796),
             (14, 0.1741, 0.888),
         ] {
-            assert!(close(wait_probability(agents, 10.0), waits, 5e-5), "{agents}");
+            assert!(
+                close(wait_probability(agents, 10.0), waits, 5e-5),
+                "{agents}"
+            );
             let got = service_level(agents, 10.0, 20.0, 180.0);
             assert!(close(got, level, 5e-4), "{agents}: {got}");
         }

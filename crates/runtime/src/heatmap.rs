@@ -157,9 +157,7 @@ impl Heatmap {
 
     /// The tickets expected in the `hours` hours from `start`.
     pub fn arrivals_in(&self, start: u32, hours: u32) -> f64 {
-        (0..hours.min(WEEK_HOURS))
-            .map(|i| self.at(start + i))
-            .sum()
+        (0..hours.min(WEEK_HOURS)).map(|i| self.at(start + i)).sum()
     }
 
     /// The `n` quietest windows of `hours` whole hours, quietest first, not overlapping.
@@ -172,7 +170,11 @@ impl Heatmap {
                 arrivals: self.arrivals_in(start, hours),
             })
             .collect();
-        starts.sort_by(|a, b| a.arrivals.total_cmp(&b.arrivals).then(a.start.cmp(&b.start)));
+        starts.sort_by(|a, b| {
+            a.arrivals
+                .total_cmp(&b.arrivals)
+                .then(a.start.cmp(&b.start))
+        });
         let mut picked: Vec<Quiet> = Vec::new();
         for window in starts {
             if picked.len() >= n {
@@ -261,7 +263,11 @@ mod tests {
                 }
             }
         }
-        facts.push(ticket(999, "chat", from + Duration::days(6) + Duration::hours(3)));
+        facts.push(ticket(
+            999,
+            "chat",
+            from + Duration::days(6) + Duration::hours(3),
+        ));
         (facts, from, from + Duration::weeks(2))
     }
 

@@ -543,7 +543,11 @@ pub struct Comparison {
 /// How far back the baseline of a window `[from, to)` over `periods` earlier periods reaches:
 /// each period is the window shifted back by whole weeks, at least its own length, so the hours
 /// of the week line up and the periods do not overlap.
-pub fn window_baseline_start(from: DateTime<Utc>, to: DateTime<Utc>, periods: u32) -> DateTime<Utc> {
+pub fn window_baseline_start(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> DateTime<Utc> {
     from - period_shift(from, to) * i32::try_from(periods).unwrap_or(i32::MAX)
 }
 

@@ -78,7 +78,10 @@ async fn check(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
 
 /// The waves whose window falls in a busy hour of their channels, judged from the last 12 weeks
 /// of tickets in the store; nothing when there is no store yet or too little history.
-async fn busy_windows(ctx: &Context, plan: &cutover_plan::plan::Plan) -> anyhow::Result<Vec<String>> {
+async fn busy_windows(
+    ctx: &Context,
+    plan: &cutover_plan::plan::Plan,
+) -> anyhow::Result<Vec<String>> {
     if ctx.store_url.sqlite_path().is_some_and(|p| !p.exists()) {
         return Ok(Vec::new());
     }

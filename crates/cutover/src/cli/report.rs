@@ -94,14 +94,7 @@ pub(crate) async fn run(ctx: &Context, args: ReportArgs) -> anyhow::Result<Outco
         return Ok(Outcome::Clean);
     }
     let at = args.at.unwrap_or_else(Utc::now);
-    let report = build(
-        store.as_ref(),
-        &plan,
-        &args.window,
-        at,
-        args.history.length,
-    )
-    .await?;
+    let report = build(store.as_ref(), &plan, &args.window, at, args.history.length).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
         return Ok(Outcome::Clean);
@@ -214,7 +207,8 @@ fn kpis(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods: 
             };
             let now = kpi::compute(facts, from, to, &filter);
             let spreads = kpi::window_baseline(facts, from, to, periods, &filter);
-            let quiet = now.iter().all(|f| f.samples == 0) && spreads.iter().all(|s| s.samples == 0);
+            let quiet =
+                now.iter().all(|f| f.samples == 0) && spreads.iter().all(|s| s.samples == 0);
             if channel.is_some() && quiet {
                 continue;
             }
@@ -240,7 +234,9 @@ fn volume(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods
     let created = |side: Side, a: DateTime<Utc>, b: DateTime<Utc>| {
         facts
             .iter()
-            .filter(|f| f.reading.side == side && f.reading.created_at >= a && f.reading.created_at < b)
+            .filter(|f| {
+                f.reading.side == side && f.reading.created_at >= a && f.reading.created_at < b
+            })
             .count()
     };
     let sides: Vec<Value> = [Side::Old, Side::New]
@@ -268,7 +264,11 @@ fn volume(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods
     json!({ "bucket_hours": bucket.num_hours(), "sides": sides })
 }
 
-async fn conflicts(store: &dyn Store, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Value> {
+async fn conflicts(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<Value> {
     let all = super::conflicts::every(store).await?;
     let in_window: Vec<Value> = all
         .iter()
@@ -280,7 +280,11 @@ async fn conflicts(store: &dyn Store, from: DateTime<Utc>, to: DateTime<Utc>) ->
 
 /// The dead letters kept (every one is open until dropped or retried into place), counted by
 /// kind, side and reason; never their records.
-async fn dead_letters(store: &dyn Store, from: DateTime<Utc>, to: DateTime<Utc>) -> anyhow::Result<Value> {
+async fn dead_letters(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> anyhow::Result<Value> {
     let every = super::deadletters::Filter {
         ids: Vec::new(),
         kind: None,
@@ -371,7 +375,12 @@ pub(crate) fn busy_hours(plan: &Plan, wave: &Wave, maps: &[Heatmap]) -> Option<V
     map.is_judged().then(|| map.busy_hours_in(start, hours))
 }
 
-fn when_to_switch(plan: &Plan, facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>) -> Value {
+fn when_to_switch(
+    plan: &Plan,
+    facts: &[TicketFacts],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Value {
     let maps = heatmap::heatmaps(facts, from, to);
     let hours = |list: Vec<u32>, map: &Heatmap| -> Vec<Value> {
         list.into_iter()

@@ -273,7 +273,14 @@ fn when_to_switch(page: &mut String, w: &Value) {
         };
         let recommended: Vec<String> = items(&wave["recommended"])
             .iter()
-            .map(|r| format!("{} to {} ({})", plain(&r["from"]), plain(&r["to"]), number(&r["tickets"])))
+            .map(|r| {
+                format!(
+                    "{} to {} ({})",
+                    plain(&r["from"]),
+                    plain(&r["to"]),
+                    number(&r["tickets"])
+                )
+            })
             .collect();
         let channels: Vec<String> = items(&wave["channels"]).iter().map(plain).collect();
         let _ = writeln!(

@@ -245,7 +245,11 @@ async fn a_report_covers_the_backfilled_history() {
     // The pilot's window in UTC, so it is judged against the busy hours.
     let plan_path = bridge.dir.path().join("cutover.toml");
     let plan = std::fs::read_to_string(&plan_path).unwrap();
-    std::fs::write(&plan_path, plan.replace("tz = \"Europe/London\"", "tz = \"UTC\"")).unwrap();
+    std::fs::write(
+        &plan_path,
+        plan.replace("tz = \"Europe/London\"", "tz = \"UTC\""),
+    )
+    .unwrap();
     let mut created: Vec<DateTime<Utc>> = Vec::new();
     let mut next = Some(String::from("tickets.json?per_page=100"));
     while let Some(path) = next.take() {
@@ -259,9 +263,20 @@ async fn a_report_covers_the_backfilled_history() {
             .map(str::to_owned);
     }
     let at = *created.iter().max().unwrap() + Duration::minutes(30);
-    let in_window = created.iter().filter(|t| **t >= at - Duration::weeks(2)).count();
+    let in_window = created
+        .iter()
+        .filter(|t| **t >= at - Duration::weeks(2))
+        .count();
     let at_text = at.to_rfc3339();
-    let args = ["report", "--window", "2w", "--at", &at_text, "--history", "110w"];
+    let args = [
+        "report",
+        "--window",
+        "2w",
+        "--at",
+        &at_text,
+        "--history",
+        "110w",
+    ];
     let out = bridge.expect(0, &[&args[..], &["--json"]].concat()).await;
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["window"]["label"], "2w");
@@ -274,12 +289,18 @@ async fn a_report_covers_the_backfilled_history() {
     let kpis = old["kpis"].as_array().unwrap();
     assert_eq!(kpis.len(), 10);
     let escalations = kpis.iter().find(|k| k["name"] == "escalations").unwrap();
-    assert_eq!(escalations["now"]["samples"], in_window as u64, "{escalations:#}");
+    assert_eq!(
+        escalations["now"]["samples"], in_window as u64,
+        "{escalations:#}"
+    );
     let w = &report["when_to_switch"];
     let channels = w["channels"].as_array().unwrap();
     assert_eq!(channels[0]["channel"], "all");
     assert_eq!(channels[0]["tickets"], TICKETS as u64, "{:#}", channels[0]);
-    let per_channel: u64 = channels[1..].iter().map(|c| c["tickets"].as_u64().unwrap()).sum();
+    let per_channel: u64 = channels[1..]
+        .iter()
+        .map(|c| c["tickets"].as_u64().unwrap())
+        .sum();
     assert_eq!(per_channel, TICKETS as u64);
     let pilot = &w["waves"][0];
     assert_eq!(pilot["name"], "pilot", "{w:#}");
@@ -292,7 +313,10 @@ async fn a_report_covers_the_backfilled_history() {
         assert_eq!(r["hours"], 3, "{pilot:#}");
     }
     for h in w["staffing"]["hours"].as_array().unwrap() {
-        let (arrivals, agents) = (h["arrivals"].as_f64().unwrap(), h["agents"].as_u64().unwrap());
+        let (arrivals, agents) = (
+            h["arrivals"].as_f64().unwrap(),
+            h["agents"].as_u64().unwrap(),
+        );
         assert_eq!(arrivals > 0.0, agents > 0, "{h:#}");
     }
     assert_eq!(w["staffing"]["hours"].as_array().unwrap().len(), 168);
@@ -300,7 +324,9 @@ async fn a_report_covers_the_backfilled_history() {
     // The files: the same JSON, and a page whose elements all close.
     let out_dir = bridge.dir.path().join("reports");
     let out_text = out_dir.display().to_string();
-    bridge.expect(0, &[&args[..], &["--out", &out_text]].concat()).await;
+    bridge
+        .expect(0, &[&args[..], &["--out", &out_text]].concat())
+        .await;
     let written: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("report-2w.json")).unwrap())
             .unwrap();
@@ -308,7 +334,10 @@ async fn a_report_covers_the_backfilled_history() {
     let html = std::fs::read_to_string(out_dir.join("report-2w.html")).unwrap();
     assert_balanced(&html);
     // One heatmap per channel and one of staffing; no script, nothing fetched.
-    assert_eq!(html.matches("class=\"heatmap\"").count(), channels.len() + 1);
+    assert_eq!(
+        html.matches("class=\"heatmap\"").count(),
+        channels.len() + 1
+    );
     assert!(!html.contains("<script") && !html.contains("src="));
 
     let due = bridge.expect(0, &["report", "--due"]).await;
@@ -334,7 +363,12 @@ fn assert_balanced(html: &str) {
             continue;
         }
         if tag.starts_with('/') {
-            assert_eq!(open.pop().as_deref(), Some(name.as_str()), "at …{}", &rest[..rest.len().min(80)]);
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name.as_str()),
+                "at …{}",
+                &rest[..rest.len().min(80)]
+            );
         } else {
             open.push(name);
         }
