@@ -540,10 +540,56 @@ pub struct Comparison {
     pub verdict: Verdict,
 }
 
+/// How far back the baseline of a window `[from, to)` over `periods` earlier periods reaches:
+/// each period is the window shifted back by whole weeks, at least its own length, so the hours
+/// of the week line up and the periods do not overlap.
+pub fn window_baseline_start(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> DateTime<Utc> {
+    from - period_shift(from, to) * i32::try_from(periods).unwrap_or(i32::MAX)
+}
+
+fn period_shift(from: DateTime<Utc>, to: DateTime<Utc>) -> Duration {
+    let span = (to - from).num_seconds().max(1);
+    let week = Duration::weeks(1).num_seconds();
+    Duration::weeks((span + week - 1) / week)
+}
+
+/// Every KPI's spread over the same window in `periods` earlier periods (see
+/// [`window_baseline_start`]), in the order of [`KPIS`]: the baseline a review compares its
+/// window with.
+pub fn window_baseline(
+    facts: &[TicketFacts],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+    filter: &Filter,
+) -> Vec<Spread> {
+    let shift = period_shift(from, to);
+    let earlier: Vec<Vec<Figure>> = (1..=i32::try_from(periods).unwrap_or(i32::MAX))
+        .map(|k| compute(facts, from - shift * k, to - shift * k, filter))
+        .collect();
+    KPIS.iter()
+        .enumerate()
+        .map(|(i, def)| {
+            let figures: Vec<&Figure> = earlier.iter().filter_map(|p| p.get(i)).collect();
+            spread(def.name, &figures)
+        })
+        .collect()
+}
+
 /// Compares each figure with the spread of the same KPI.
 pub fn compare(now: &[Figure], baseline: &HourProfile) -> Vec<Comparison> {
+    compare_spreads(now, &baseline.kpis)
+}
+
+/// Compares each figure with the spread of the same KPI (both in the order of [`KPIS`]). A
+/// spread's `weeks` counts the periods with a value.
+pub fn compare_spreads(now: &[Figure], spreads: &[Spread]) -> Vec<Comparison> {
     now.iter()
-        .zip(&baseline.kpis)
+        .zip(spreads)
         .map(|(figure, spread)| {
             let unit = find(figure.name).map_or("", |d| d.unit);
             let deviation = match (figure.value, spread.mean) {

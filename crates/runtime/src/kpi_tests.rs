@@ -248,3 +248,45 @@ fn the_baseline_of_one_week_is_each_hours_own_figures() {
         }
     }
 }
+
+/// A review's window against the same span in earlier periods: a ten-day window is compared
+/// with the ten days two weeks before, four weeks before, … (whole weeks, never overlapping).
+#[test]
+fn a_window_is_held_against_the_same_span_whole_weeks_before() {
+    let from = monday() + Duration::weeks(8);
+    let to = from + Duration::days(10);
+    // Three tickets a day in the window's span of each of the last three periods, waiting 10,
+    // 20 and 30 minutes (one period each); the window itself waits 60 minutes.
+    let mut facts = Vec::new();
+    let mut id = 0;
+    for (period, wait) in [(1, 10), (2, 20), (3, 30), (0, 60)] {
+        for day in 0..10 {
+            for n in 0..3 {
+                id += 1;
+                let at =
+                    from - Duration::weeks(2 * period) + Duration::days(day) + Duration::hours(n);
+                facts.push(ticket(Side::Old, id, at, wait, 2));
+            }
+        }
+    }
+    assert_eq!(
+        super::window_baseline_start(from, to, 3),
+        from - Duration::weeks(6)
+    );
+    let spreads = super::window_baseline(&facts, from, to, 3, &Filter::default());
+    let wait = spreads
+        .iter()
+        .find(|s| s.name == "first_reply_p50")
+        .unwrap();
+    assert_eq!((wait.mean, wait.weeks, wait.samples), (Some(20.0), 3, 90));
+    assert_eq!((wait.min, wait.max), (Some(10.0), Some(30.0)));
+    let now = compute(&facts, from, to, &Filter::default());
+    let compared = super::compare_spreads(&now, &spreads);
+    let wait = compared
+        .iter()
+        .find(|c| c.name == "first_reply_p50")
+        .unwrap();
+    assert_eq!(wait.now.value, Some(60.0));
+    assert_eq!(wait.deviation, Some(2.0));
+    assert_eq!(wait.verdict, Verdict::OutsideSpread);
+}

@@ -22,13 +22,18 @@
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
-//!   baseline they are compared with.
+//!   baseline they are compared with (per hour, and over a review's window).
+//! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
+//!   hours, the quietest windows for a wave.
+//! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod drill;
+pub mod erlang;
 pub mod error;
 pub mod gates;
 pub mod gateway;
+pub mod heatmap;
 pub mod kpi;
 pub mod leader;
 pub mod mover;

@@ -74,7 +74,7 @@ pub(crate) async fn run(ctx: &Context, command: ConflictsCommand) -> anyhow::Res
 }
 
 /// Every stored conflict, paging through the store.
-async fn every(store: &dyn Store) -> anyhow::Result<Vec<Conflict>> {
+pub(super) async fn every(store: &dyn Store) -> anyhow::Result<Vec<Conflict>> {
     let mut all: Vec<Conflict> = Vec::new();
     loop {
         let page = store.conflicts(all.last().map(|c| c.id), PAGE).await?;

@@ -170,7 +170,10 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
 }
 
 /// Every dead letter the filter names, paging through the store.
-async fn matching(store: &dyn Store, filter: &Filter) -> anyhow::Result<Vec<DeadLetter>> {
+pub(super) async fn matching(
+    store: &dyn Store,
+    filter: &Filter,
+) -> anyhow::Result<Vec<DeadLetter>> {
     let mut query = DeadLetterFilter {
         kind: filter.kind,
         side: filter.side,

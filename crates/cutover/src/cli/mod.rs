@@ -16,6 +16,8 @@ mod inventory;
 mod kpi;
 mod plan;
 mod rehearsal;
+mod report;
+mod report_html;
 mod serve;
 mod sim;
 mod sync;
@@ -247,6 +249,17 @@ pub enum Command {
     ///
     /// Example: cutover baseline --side old --json
     Baseline(kpi::BaselineArgs),
+    /// Write the review of a window: KPIs against the baseline, alerts, actions, decisions,
+    /// conflicts, dead letters, and when to switch (heatmaps, quiet windows, staffing).
+    ///
+    /// Writes `report-LENGTH.html` (inline SVG charts, no script, nothing fetched) and
+    /// `report-LENGTH.json` into the current folder (`--out DIR` elsewhere); `--json` prints
+    /// the JSON instead. The 72-hour, two-week and one-month reviews the plan's `[review]`
+    /// schedules from the end of the last wave are listed by `--due`, and `cutover serve`
+    /// writes each into `reviews/` beside the plan when it falls due.
+    ///
+    /// Example: cutover report --window 2w --out reports
+    Report(report::ReportArgs),
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -304,6 +317,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
+        Command::Report(args) => report::run(&ctx, args).await,
         Command::Kpi(args) => kpi::run(&ctx, args).await,
         Command::Baseline(args) => kpi::baseline(&ctx, args).await,
         Command::Token(command) => token::run(&ctx, command).await,

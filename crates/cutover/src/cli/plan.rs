@@ -42,19 +42,24 @@ pub enum PlanCommand {
 /// Runs a `plan` subcommand.
 pub(crate) async fn run(ctx: &Context, command: PlanCommand) -> anyhow::Result<Outcome> {
     match command {
-        PlanCommand::Check { file } => check(&file.unwrap_or_else(|| ctx.plan_path.clone())),
+        PlanCommand::Check { file } => {
+            check(ctx, &file.unwrap_or_else(|| ctx.plan_path.clone())).await
+        }
         PlanCommand::Refresh { file } => {
             refresh(&file.unwrap_or_else(|| ctx.plan_path.clone())).await
         }
     }
 }
 
-fn check(path: &Path) -> anyhow::Result<Outcome> {
+async fn check(ctx: &Context, path: &Path) -> anyhow::Result<Outcome> {
     match cutover_plan::plan::load_checked(path) {
         Ok(checked) => {
             println!("{}: {}", path.display(), checked.plan.summary());
             for note in &checked.notes {
                 println!("note: {note}");
+            }
+            for warning in busy_windows(ctx, &checked.plan).await? {
+                println!("warning: {warning}");
             }
             Ok(Outcome::Clean)
         }
@@ -69,6 +74,44 @@ fn check(path: &Path) -> anyhow::Result<Outcome> {
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The waves whose window falls in a busy hour of their channels, judged from the last 12 weeks
+/// of tickets in the store; nothing when there is no store yet or too little history.
+async fn busy_windows(
+    ctx: &Context,
+    plan: &cutover_plan::plan::Plan,
+) -> anyhow::Result<Vec<String>> {
+    if ctx.store_url.sqlite_path().is_some_and(|p| !p.exists()) {
+        return Ok(Vec::new());
+    }
+    let store = ctx.open_store().await?;
+    let to = chrono::Utc::now();
+    let from = to - chrono::Duration::weeks(12);
+    let facts = store
+        .ticket_facts(from, to)
+        .await
+        .context("read the ticket facts")?;
+    let maps = cutover_runtime::heatmap::heatmaps(&facts, from, to);
+    let mut warnings = Vec::new();
+    for (i, wave) in plan.waves.iter().enumerate() {
+        let Some(busy) = super::report::busy_hours(plan, wave, &maps) else {
+            continue;
+        };
+        if let (Some(first), Some(window)) = (busy.first(), &wave.window) {
+            warnings.push(format!(
+                "waves[{i}] ({}): its window {} to {} ({}) falls in {} busy hour(s) of its \
+                 channels, the first {} UTC; `cutover report` recommends quieter ones",
+                wave.name,
+                window.from,
+                window.to,
+                window.tz.as_str(),
+                busy.len(),
+                cutover_runtime::heatmap::hour_label(*first)
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 async fn refresh(path: &Path) -> anyhow::Result<Outcome> {

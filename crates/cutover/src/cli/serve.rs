@@ -168,6 +168,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         },
         mover_old: setup.connector(Side::Old)?,
         mover_new: setup.connector(Side::New)?,
+        plan: setup.plan.clone(),
+        plan_path: ctx.plan_path.clone(),
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -250,6 +252,9 @@ struct LeaderWork {
     /// The connectors a switch moves agents and rules through (their own budgets' claims).
     mover_old: Arc<dyn Connector>,
     mover_new: Arc<dyn Connector>,
+    /// The plan and its path, for the reviews written when they fall due.
+    plan: cutover_plan::plan::Plan,
+    plan_path: std::path::PathBuf,
 }
 
 impl LeaderWork {
@@ -298,6 +303,13 @@ impl LeaderWork {
                 )
                 .run(stop.clone()),
             ),
+            // The reviews of `[review]`, each written beside the plan when it falls due.
+            local(super::report::schedule(
+                self.store.clone(),
+                self.plan.clone(),
+                self.plan_path.clone(),
+                stop.clone(),
+            )),
             // The rolling re-check of the records changed lately.
             local(cutover_engine::sync::recheck::run(
                 self.rechecker.clone(),

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use cutover_engine::text::count;
 use cutover_engine::verify::{KindReport, Pages, VerifyReport};
 
-const STYLE: &str = "\
+pub(super) const STYLE: &str = "\
 body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2933;\
 max-width:70rem;margin:2rem auto;padding:0 1.5rem}\
 h1{font-size:1.7rem;margin-bottom:.2rem}h2{font-size:1.25rem;margin-top:2.2rem;\
@@ -222,7 +222,7 @@ fn row(page: &mut String, finding: &str, old_id: &str, new_id: &str, why: &str, 
     );
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

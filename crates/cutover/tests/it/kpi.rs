@@ -234,3 +234,144 @@ async fn the_bridge_records_tickets_opened_on_the_new_side() {
     // Its copy on the old side is cutover's, not a customer's there.
     assert_eq!(created("old"), 0, "{now:#}");
 }
+
+/// `cutover report` over the backfilled history: the JSON's KPIs count the tickets the old
+/// account's API shows in the window, the heatmap counts every ticket of the history, each
+/// wave gets its recommended windows and staffing follows arrivals; the HTML is whole (every
+/// element closed, one heatmap per channel) and `--due` says no review is scheduled yet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_covers_the_backfilled_history() {
+    let bridge = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, TICKETS).await;
+    // The pilot's window in UTC, so it is judged against the busy hours.
+    let plan_path = bridge.dir.path().join("cutover.toml");
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    std::fs::write(
+        &plan_path,
+        plan.replace("tz = \"Europe/London\"", "tz = \"UTC\""),
+    )
+    .unwrap();
+    let mut created: Vec<DateTime<Utc>> = Vec::new();
+    let mut next = Some(String::from("tickets.json?per_page=100"));
+    while let Some(path) = next.take() {
+        let page = json_of(zendesk::App::get(bridge.old.url(), &path)).await;
+        for t in page["tickets"].as_array().unwrap() {
+            created.push(t["created_at"].as_str().unwrap().parse().unwrap());
+        }
+        next = page["next_page"]
+            .as_str()
+            .and_then(|url| url.split("/api/v2/").nth(1))
+            .map(str::to_owned);
+    }
+    let at = *created.iter().max().unwrap() + Duration::minutes(30);
+    let in_window = created
+        .iter()
+        .filter(|t| **t >= at - Duration::weeks(2))
+        .count();
+    let at_text = at.to_rfc3339();
+    let args = [
+        "report",
+        "--window",
+        "2w",
+        "--at",
+        &at_text,
+        "--history",
+        "110w",
+    ];
+    let out = bridge.expect(0, &[&args[..], &["--json"]].concat()).await;
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["window"]["label"], "2w");
+    let old = report["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["side"] == "old" && r["channel"].is_null())
+        .unwrap();
+    let kpis = old["kpis"].as_array().unwrap();
+    assert_eq!(kpis.len(), 10);
+    let escalations = kpis.iter().find(|k| k["name"] == "escalations").unwrap();
+    assert_eq!(
+        escalations["now"]["samples"], in_window as u64,
+        "{escalations:#}"
+    );
+    let w = &report["when_to_switch"];
+    let channels = w["channels"].as_array().unwrap();
+    assert_eq!(channels[0]["channel"], "all");
+    assert_eq!(channels[0]["tickets"], TICKETS as u64, "{:#}", channels[0]);
+    let per_channel: u64 = channels[1..]
+        .iter()
+        .map(|c| c["tickets"].as_u64().unwrap())
+        .sum();
+    assert_eq!(per_channel, TICKETS as u64);
+    let pilot = &w["waves"][0];
+    assert_eq!(pilot["name"], "pilot", "{w:#}");
+    assert!(
+        pilot["busy_hours_in_window"].is_array() || pilot["not_judged"].is_string(),
+        "{pilot:#}"
+    );
+    for r in pilot["recommended"].as_array().unwrap() {
+        // Tue 20:00 to 23:00: three hours.
+        assert_eq!(r["hours"], 3, "{pilot:#}");
+    }
+    for h in w["staffing"]["hours"].as_array().unwrap() {
+        let (arrivals, agents) = (
+            h["arrivals"].as_f64().unwrap(),
+            h["agents"].as_u64().unwrap(),
+        );
+        assert_eq!(arrivals > 0.0, agents > 0, "{h:#}");
+    }
+    assert_eq!(w["staffing"]["hours"].as_array().unwrap().len(), 168);
+
+    // The files: the same JSON, and a page whose elements all close.
+    let out_dir = bridge.dir.path().join("reports");
+    let out_text = out_dir.display().to_string();
+    bridge
+        .expect(0, &[&args[..], &["--out", &out_text]].concat())
+        .await;
+    let written: Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("report-2w.json")).unwrap())
+            .unwrap();
+    assert_eq!(written["kpis"], report["kpis"]);
+    let html = std::fs::read_to_string(out_dir.join("report-2w.html")).unwrap();
+    assert_balanced(&html);
+    // One heatmap per channel and one of staffing; no script, nothing fetched.
+    assert_eq!(
+        html.matches("class=\"heatmap\"").count(),
+        channels.len() + 1
+    );
+    assert!(!html.contains("<script") && !html.contains("src="));
+
+    let due = bridge.expect(0, &["report", "--due"]).await;
+    assert_eq!(due.matches("not scheduled").count(), 3, "{due}");
+}
+
+/// Every element of an HTML page is closed in order (void elements aside).
+fn assert_balanced(html: &str) {
+    const VOID: [&str; 4] = ["meta", "br", "!doctype", "polyline"];
+    let mut open: Vec<String> = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        let end = rest[start..].find('>').expect("a tag closes") + start;
+        let tag = &rest[start + 1..end];
+        rest = &rest[end + 1..];
+        let name: String = tag
+            .trim_start_matches('/')
+            .chars()
+            .take_while(|c| !c.is_whitespace() && *c != '/')
+            .collect::<String>()
+            .to_lowercase();
+        if tag.ends_with('/') || VOID.contains(&name.as_str()) {
+            continue;
+        }
+        if tag.starts_with('/') {
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name.as_str()),
+                "at …{}",
+                &rest[..rest.len().min(80)]
+            );
+        } else {
+            open.push(name);
+        }
+    }
+    assert!(open.is_empty(), "unclosed: {open:?}");
+}

@@ -16,7 +16,7 @@ use crate::plan::names::{
 };
 use crate::plan::values::{
     AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection,
-    Percent, Target,
+    Percent, ServiceLevel, Target,
 };
 
 /// A migration plan (`cutover.toml`), checked.
@@ -62,6 +62,9 @@ pub struct Plan {
     /// The review windows after the last wave.
     #[serde(default)]
     pub review: Review,
+    /// The service-level target staffing is computed for (Erlang C, in `cutover report`).
+    #[serde(default)]
+    pub staffing: Staffing,
 }
 
 impl Plan {
@@ -571,4 +574,34 @@ fn default_heightened() -> Duration {
 
 fn default_final() -> Duration {
     Duration::default_of_secs(30 * 86_400)
+}
+
+/// The service-level target of staffing per hour (Erlang C): `cutover report` gives the agents
+/// each hour of the week needs to meet it.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Staffing {
+    /// The share of contacts answered within a time.
+    #[serde(default = "default_service_level")]
+    pub service_level: ServiceLevel,
+    /// How long an agent spends on a contact, on average.
+    #[serde(default = "default_handle_time")]
+    pub handle_time: Duration,
+}
+
+impl Default for Staffing {
+    fn default() -> Self {
+        Staffing {
+            service_level: default_service_level(),
+            handle_time: default_handle_time(),
+        }
+    }
+}
+
+fn default_service_level() -> ServiceLevel {
+    ServiceLevel::DEFAULT
+}
+
+fn default_handle_time() -> Duration {
+    Duration::default_of_secs(6 * 60)
 }

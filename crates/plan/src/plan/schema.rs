@@ -13,7 +13,7 @@ use crate::plan::names::{
     MatchBy, NoticeVia, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
-    BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, Percent, Target,
+    BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, Percent, ServiceLevel, Target,
 };
 
 /// A rule for a string value: `Err` says what is wrong, without the key path.
@@ -242,6 +242,7 @@ pub(crate) const ROOT: &[Field] = &[
     ),
     opt("backup", Shape::Table(BACKUP)),
     opt("review", Shape::Table(REVIEW)),
+    opt("staffing", Shape::Table(STAFFING)),
 ];
 
 const PLATFORM: &[Field] = &[
@@ -383,6 +384,11 @@ const BACKUP: &[Field] = &[
     opt("incremental_every", DURATION),
     opt("keep", DURATION),
     opt("dir", NAME),
+];
+
+const STAFFING: &[Field] = &[
+    opt("service_level", Shape::Str(parse::<ServiceLevel>)),
+    opt("handle_time", DURATION),
 ];
 
 const REVIEW: &[Field] = &[

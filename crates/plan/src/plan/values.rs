@@ -185,6 +185,68 @@ impl TryFrom<String> for Deviation {
     }
 }
 
+/// A service-level target: the share of contacts answered within a time, written
+/// `"80% in 20s"` (more than 0 %, below 100 %; the time a [`Duration`]).
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(try_from = "String")]
+pub struct ServiceLevel {
+    percent: f64,
+    within: Duration,
+}
+
+impl ServiceLevel {
+    /// `"80% in 20s"`, the industry's usual target.
+    pub const DEFAULT: ServiceLevel = ServiceLevel {
+        percent: 80.0,
+        within: Duration::default_of_secs(20),
+    };
+
+    /// The share answered in time, in (0, 1).
+    pub fn share(self) -> f64 {
+        self.percent / 100.0
+    }
+
+    /// The time they are answered within.
+    pub fn within(self) -> std::time::Duration {
+        self.within.get()
+    }
+}
+
+impl FromStr for ServiceLevel {
+    type Err = ValueError;
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let malformed = || {
+            ValueError(format!(
+                "\"{text}\" is not a service level: expected a share and a time, e.g. \"80% in 20s\""
+            ))
+        };
+        let (percent, within) = text.split_once(" in ").ok_or_else(malformed)?;
+        let percent = parse_percent(percent.trim())?;
+        if percent <= 0.0 || percent >= 100.0 {
+            return Err(ValueError(format!(
+                "\"{text}\" is out of range: the share is more than \"0%\" and below \"100%\""
+            )));
+        }
+        Ok(ServiceLevel {
+            percent,
+            within: within.trim().parse()?,
+        })
+    }
+}
+
+impl TryFrom<String> for ServiceLevel {
+    type Error = ValueError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        value.parse()
+    }
+}
+
+impl fmt::Display for ServiceLevel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}% in {}", self.percent, self.within)
+    }
+}
+
 /// The share of a platform's rate budget cutover may use: more than 0, at most 1.
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Deserialize)]
 #[serde(try_from = "f64")]
