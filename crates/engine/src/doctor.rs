@@ -103,16 +103,20 @@ pub async fn doctor(plan: &Plan, var: impl Fn(&str) -> Option<String>) -> Doctor
         };
         let unset = missing_credentials(plan, &[side], &var);
         if !unset.is_empty() {
-            report.missing.extend(unset.into_iter().map(|(side, name)| Missing {
-                side,
-                what: format!("the credential in {name} (not set or empty)"),
-                fix: format!("set {name} ({})", credential_help(plan, side, &name)),
-            }));
+            report
+                .missing
+                .extend(unset.into_iter().map(|(side, name)| Missing {
+                    side,
+                    what: format!("the credential in {name} (not set or empty)"),
+                    fix: format!("set {name} ({})", credential_help(plan, side, &name)),
+                }));
             report.sides.push(seen);
             continue;
         }
         match connector(plan, side, &var) {
-            Ok(connector) => check_side(plan, connector.as_ref(), &mut seen, &mut report.missing).await,
+            Ok(connector) => {
+                check_side(plan, connector.as_ref(), &mut seen, &mut report.missing).await
+            }
             Err(e) => report.missing.push(Missing {
                 side,
                 what: format!("a connector: {e}"),
@@ -132,16 +136,21 @@ fn credential_help(plan: &Plan, side: Side, name: &str) -> String {
         Side::New => "write",
     };
     match platform.platform {
-        PlatformKind::Zendesk if platform.email_env.as_ref().is_some_and(|e| e.as_str() == name) => {
+        PlatformKind::Zendesk
+            if platform
+                .email_env
+                .as_ref()
+                .is_some_and(|e| e.as_str() == name) =>
+        {
             format!("the e-mail of the Zendesk admin whose API token cutover uses to {role}")
         }
         PlatformKind::Zendesk => format!(
             "a Zendesk API token (Admin Center > Apps and integrations > Zendesk API) of an admin, \
              to {role}"
         ),
-        PlatformKind::Freshdesk => format!(
-            "the API key of a Freshdesk admin (Profile settings > View API key), to {role}"
-        ),
+        PlatformKind::Freshdesk => {
+            format!("the API key of a Freshdesk admin (Profile settings > View API key), to {role}")
+        }
         other => format!("the {other} credential, to {role}"),
     }
 }
@@ -226,7 +235,10 @@ fn refused(plan: &Plan, side: Side, error: &ConnectError) -> Missing {
         },
         _ => Missing {
             side,
-            what: format!("an answer from {} at {} ({error})", platform.platform, platform.url),
+            what: format!(
+                "an answer from {} at {} ({error})",
+                platform.platform, platform.url
+            ),
             fix: format!("check [{side}] url in the plan and that the account is reachable"),
         },
     }

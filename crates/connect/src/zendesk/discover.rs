@@ -21,9 +21,7 @@ impl ZendeskConnector {
         let user = body.get("user").unwrap_or(&Value::Null);
         let role = text(user, "role").unwrap_or_else(|| "end-user".to_owned());
         let admin = role == "admin";
-        let restricted = user
-            .get("ticket_restriction")
-            .is_some_and(|r| !r.is_null());
+        let restricted = user.get("ticket_restriction").is_some_and(|r| !r.is_null());
         Ok(crate::Access {
             user: text(user, "email"),
             every_ticket: admin || (role == "agent" && !restricted),

@@ -91,7 +91,9 @@ pub(crate) async fn run(ctx: &Context, command: DeadLettersCommand) -> anyhow::R
             None => {
                 return Err(fail(
                     Class::Config,
-                    format!("show dead letter {id}: there is none; `cutover deadletters list` shows their ids"),
+                    format!(
+                        "show dead letter {id}: there is none; `cutover deadletters list` shows their ids"
+                    ),
                 ));
             }
         },

@@ -185,10 +185,15 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| fail(Class::Config, format!(
-                "listen on {}: {e}; pass another address with `--listen 127.0.0.1:PORT`",
-                args.listen
-            )))?;
+        .map_err(|e| {
+            fail(
+                Class::Config,
+                format!(
+                    "listen on {}: {e}; pass another address with `--listen 127.0.0.1:PORT`",
+                    args.listen
+                ),
+            )
+        })?;
     let local = listener.local_addr()?;
     println!("cutover serve listening on http://{local}");
     tracing::info!(holder = %leading.holder, "Serving; the leader among the cutover serve processes on this store runs the bridge.");

@@ -303,11 +303,13 @@ async fn last_switched<'a>(store: &dyn Store, waves: &'a [Wave]) -> anyhow::Resu
         })
         .max_by_key(|(at, _)| *at)
         .map(|(_, w)| w)
-        .ok_or_else(|| fail(
+        .ok_or_else(|| {
+            fail(
                 Class::Config,
                 "no wave is switched: nothing to roll back (`cutover wave status` shows each \
                  wave's phase)",
-            ))
+            )
+        })
 }
 
 fn refused(e: RuntimeError) -> anyhow::Error {
@@ -377,7 +379,11 @@ pub(crate) async fn follow(
 
 /// `cutover wave pause` (`pause`) or `resume`.
 async fn step(ctx: &Context, args: WaveArgs, pause: bool) -> anyhow::Result<Outcome> {
-    let command = if pause { "cutover wave pause" } else { "cutover wave resume" };
+    let command = if pause {
+        "cutover wave pause"
+    } else {
+        "cutover wave resume"
+    };
     let setup = Setup::open_with_waves(ctx, command).await?;
     let (index, _) = find_wave(&setup.plan.waves, &args.wave)?;
     let store = setup.store.as_ref();

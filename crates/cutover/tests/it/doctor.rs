@@ -63,7 +63,11 @@ async fn doctor_passes_admin_credentials_and_lists_everything_a_restricted_key_l
 
     let clean = run(&dir, &["doctor"], &admin).await;
     clean.expect_code(0);
-    assert!(clean.stdout().contains("Nothing missing"), "{}", clean.stdout());
+    assert!(
+        clean.stdout().contains("Nothing missing"),
+        "{}",
+        clean.stdout()
+    );
     assert!(clean.stdout().contains("(admin)"), "{}", clean.stdout());
 
     // The new side's key is an agent's; the old side's token is not set.
@@ -75,8 +79,20 @@ async fn doctor_passes_admin_credentials_and_lists_everything_a_restricted_key_l
     gaps.expect_code(1);
     let out = gaps.stdout();
     assert!(out.contains("2 thing(s) missing"), "{out}");
-    assert!(out.contains("old side: the credential in CUTOVER_OLD_TOKEN"), "{out}");
-    assert!(out.contains("new side: an admin: cutover creates ticket fields"), "{out}");
-    assert!(out.contains("fix: use the credentials of a Freshdesk admin"), "{out}");
-    assert!(!out.contains("agent-key") && !out.contains("sim-token"), "{out}");
+    assert!(
+        out.contains("old side: the credential in CUTOVER_OLD_TOKEN"),
+        "{out}"
+    );
+    assert!(
+        out.contains("new side: an admin: cutover creates ticket fields"),
+        "{out}"
+    );
+    assert!(
+        out.contains("fix: use the credentials of a Freshdesk admin"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("agent-key") && !out.contains("sim-token"),
+        "{out}"
+    );
 }

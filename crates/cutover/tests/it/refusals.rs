@@ -56,7 +56,11 @@ fn a_backfill_only_plan_checks_and_switching_commands_say_what_to_add() {
     backfill_only_plan(&dir);
     let check = dir.run(&["plan", "check"]);
     check.expect_code(0);
-    assert!(check.stdout().contains("note: a backfill-only plan"), "{}", check.stdout());
+    assert!(
+        check.stdout().contains("note: a backfill-only plan"),
+        "{}",
+        check.stdout()
+    );
     for args in [
         &["go", "--wave", "1", "--as", "ops-lead"][..],
         &["wave", "start", "1", "--as", "alice"][..],
@@ -66,8 +70,14 @@ fn a_backfill_only_plan_checks_and_switching_commands_say_what_to_add() {
         run.expect_code(3);
         let err = run.stderr();
         assert!(err.contains("the plan has no waves"), "{args:?}: {err}");
-        assert!(err.contains("Add [[channels]], [[waves]] and the [people.<id>]"), "{err}");
+        assert!(
+            err.contains("Add [[channels]], [[waves]] and the [people.<id>]"),
+            "{err}"
+        );
         assert!(err.contains("then run `cutover plan check`"), "{err}");
-        assert!(!dir.file("cutover.db").exists(), "{args:?} opened the store");
+        assert!(
+            !dir.file("cutover.db").exists(),
+            "{args:?} opened the store"
+        );
     }
 }

@@ -27,7 +27,10 @@ pub(crate) struct Actor {
 /// (roles, fields, agents, automation rules, webhooks), read or written, and any other write
 /// under `admin/`.
 fn needs_admin(method: &Method, path: &str) -> bool {
-    let rest = path.trim_end_matches('/').strip_prefix("/api/v2/").unwrap_or("");
+    let rest = path
+        .trim_end_matches('/')
+        .strip_prefix("/api/v2/")
+        .unwrap_or("");
     let first = rest.split('/').next().unwrap_or("");
     match first {
         "roles" | "automations" | "webhooks" => true,
