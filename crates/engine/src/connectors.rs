@@ -43,12 +43,12 @@ pub fn missing_credentials(
     missing
 }
 
+/// The old side's connector and the new side's.
+pub type Pair = (Arc<dyn Connector>, Arc<dyn Connector>);
+
 /// The connectors of both sides, after checking that every credential of both is set (all
 /// missing ones named in one error).
-pub fn connectors(
-    plan: &Plan,
-    var: impl Fn(&str) -> Option<String>,
-) -> Result<(Arc<dyn Connector>, Arc<dyn Connector>), EngineError> {
+pub fn connectors(plan: &Plan, var: impl Fn(&str) -> Option<String>) -> Result<Pair, EngineError> {
     let missing = missing_credentials(plan, &Side::BOTH, &var);
     if !missing.is_empty() {
         return Err(EngineError::Credentials { missing });

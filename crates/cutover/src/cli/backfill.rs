@@ -61,12 +61,7 @@ impl Setup {
     }
 
     /// The connectors of both sides, every missing credential of either named at once.
-    pub(super) fn connectors(
-        &self,
-    ) -> anyhow::Result<(
-        Arc<dyn cutover_connect::Connector>,
-        Arc<dyn cutover_connect::Connector>,
-    )> {
+    pub(super) fn connectors(&self) -> anyhow::Result<cutover_engine::connectors::Pair> {
         Ok(cutover_engine::connectors(&self.plan, |name| {
             std::env::var(name).ok()
         })?)
