@@ -173,6 +173,17 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// are left empty: they are records, read with [`Connector::read_page`].
     async fn discover(&self) -> Result<AccountSnapshot, ConnectError>;
 
+    /// Who the credentials belong to and what their role allows, read without writing
+    /// anything (`cutover doctor`). The default knows nothing: an admin who sees every ticket.
+    async fn access(&self) -> Result<crate::Access, ConnectError> {
+        Ok(crate::Access {
+            user: None,
+            role: "unknown".to_owned(),
+            admin: true,
+            every_ticket: true,
+        })
+    }
+
     /// Adds the ticket types `names` that the account does not list yet (case aside), where
     /// the platform lets an account name its own types; returns those added. A platform whose
     /// types are fixed adds none (`plan check` refuses `"create"` there).

@@ -14,7 +14,7 @@
 //! - [`connector`]: the `Connector` trait, `Page`, `Rejected`, `Written`.
 //! - [`position`]: `ReadPosition`, the serializable resume point of a stream.
 //! - [`outbound`]: `Outbound`, `Origin` (the mark), `TargetIds`, uploads and downloads.
-//! - [`capabilities`]: what a connector can do.
+//! - [`capabilities`]: what a connector can do; [`access`]: who its credentials are, and their role.
 //! - [`rules`]: rules (macros, routing rules, SLAs, views, forms) in the canonical rule form:
 //!   their references, and `fit`, what a platform holds of one.
 //! - [`budget`]: the shared rate budget and its pure arithmetic (`Pacer`).
@@ -35,6 +35,7 @@
 //! [`Page::deleted`] report what else was written or removed; [`Page::attachments`] and
 //! [`Connector::download`] give the bytes whose checksum completes an attachment record.
 
+pub mod access;
 mod brands;
 pub mod budget;
 pub mod capabilities;
@@ -56,6 +57,7 @@ pub mod rules;
 pub mod webhook;
 pub mod zendesk;
 
+pub use access::Access;
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
 pub use capabilities::{Capabilities, UploadMode};
 pub use connector::{Connector, Page, Rejected, WriteOutcome, Written, WrittenChild};

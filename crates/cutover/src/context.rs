@@ -26,7 +26,10 @@ impl Context {
         let store_url: StoreUrl = args.store.parse().map_err(|e| {
             fail(
                 Class::Config,
-                format!("read --store (or CUTOVER_STORE): {e}"),
+                format!(
+                    "read --store (or CUTOVER_STORE): {e}; pass `--store sqlite://cutover.db` \
+                     or `--store postgres://USER@HOST/DB`"
+                ),
             )
         })?;
         Ok(Context {

@@ -167,8 +167,7 @@ mod tests {
         };
         check(config.into(), Class::Config);
         let credentials = EngineError::Credentials {
-            side: Side::Old,
-            variable: "CUTOVER_OLD_TOKEN".into(),
+            missing: vec![(Side::Old, "CUTOVER_OLD_TOKEN".into())],
         };
         check(credentials.into(), Class::Config);
         check(

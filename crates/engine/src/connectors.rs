@@ -19,6 +19,46 @@ const ZENDESK_TOP_RPM: u32 = 2500;
 /// The highest request rate a Freshdesk plan has (Enterprise), a minute.
 const FRESHDESK_TOP_RPM: u32 = 700;
 
+/// The variables the plan names for `sides`' credentials that `var` does not give (or gives
+/// empty), each with its side, in order: every one at once, so a person sets them all in one go.
+pub fn missing_credentials(
+    plan: &Plan,
+    sides: &[Side],
+    var: impl Fn(&str) -> Option<String>,
+) -> Vec<(Side, String)> {
+    let mut missing = Vec::new();
+    for &side in sides {
+        let platform = plan.platform(side);
+        if platform.platform == PlatformKind::Zendesk {
+            match &platform.email_env {
+                Some(name) => missing.push((side, name.as_str().to_owned())),
+                None => missing.push((side, "email_env (not named in the plan)".to_owned())),
+            }
+        }
+        missing.push((side, platform.token_env.as_str().to_owned()));
+    }
+    missing.retain(|(_, name)| {
+        name.starts_with("email_env ") || var(name).is_none_or(|v| v.is_empty())
+    });
+    missing
+}
+
+/// The old side's connector and the new side's.
+pub type Pair = (Arc<dyn Connector>, Arc<dyn Connector>);
+
+/// The connectors of both sides, after checking that every credential of both is set (all
+/// missing ones named in one error).
+pub fn connectors(plan: &Plan, var: impl Fn(&str) -> Option<String>) -> Result<Pair, EngineError> {
+    let missing = missing_credentials(plan, &Side::BOTH, &var);
+    if !missing.is_empty() {
+        return Err(EngineError::Credentials { missing });
+    }
+    Ok((
+        connector(plan, Side::Old, &var)?,
+        connector(plan, Side::New, &var)?,
+    ))
+}
+
 /// The connector of one side of the plan. `var` reads an environment variable by name.
 pub fn connector(
     plan: &Plan,
@@ -26,12 +66,15 @@ pub fn connector(
     var: impl Fn(&str) -> Option<String>,
 ) -> Result<Arc<dyn Connector>, EngineError> {
     let platform = plan.platform(side);
+    let missing = missing_credentials(plan, &[side], &var);
+    if !missing.is_empty() {
+        return Err(EngineError::Credentials { missing });
+    }
     let read = |name: &str| {
         var(name)
             .filter(|v| !v.is_empty())
             .ok_or_else(|| EngineError::Credentials {
-                side,
-                variable: name.to_owned(),
+                missing: vec![(side, name.to_owned())],
             })
     };
     let token = SecretString::from(read(platform.token_env.as_str())?);
@@ -43,8 +86,7 @@ pub fn connector(
                     .email_env
                     .as_ref()
                     .ok_or_else(|| EngineError::Credentials {
-                        side,
-                        variable: "email_env (not named in the plan)".to_owned(),
+                        missing: vec![(side, "email_env (not named in the plan)".to_owned())],
                     })?;
             let email = read(email_env.as_str())?;
             let mut config = ZendeskConfig::with_api_token(side, url, &email, token);

@@ -14,15 +14,17 @@ pub enum EngineError {
     /// throttling or outages that outlasted the connector's retries).
     #[error(transparent)]
     Connect(Box<ConnectError>),
-    /// A credential the plan names is not set (its value is never shown).
+    /// Credentials the plan names are not set (their values are never shown): every one
+    /// missing, at once.
     #[error(
-        "read credentials of the {side} side: environment variable {variable} is not set or empty"
+        "read credentials: {} not set or empty; set {} (README, \"Credentials\": what each \
+         side's token needs) and run the command again",
+        list_variables(missing),
+        if missing.len() == 1 { "it" } else { "them" }
     )]
     Credentials {
-        /// Which side.
-        side: Side,
-        /// The variable's name.
-        variable: String,
+        /// Each variable's side and name.
+        missing: Vec<(Side, String)>,
     },
     /// A backfill would create tickets on a platform that may e-mail their requesters, and the
     /// user has not confirmed that those e-mails are off.
@@ -92,4 +94,18 @@ impl From<ConnectError> for EngineError {
     fn from(error: ConnectError) -> Self {
         EngineError::Connect(Box::new(error))
     }
+}
+
+/// `environment variable X (old side)` or `environment variables X (old side), Y (new side)`.
+fn list_variables(missing: &[(Side, String)]) -> String {
+    let names: Vec<String> = missing
+        .iter()
+        .map(|(side, name)| format!("{name} ({side} side)"))
+        .collect();
+    let noun = if missing.len() == 1 {
+        "environment variable"
+    } else {
+        "environment variables"
+    };
+    format!("{noun} {}", names.join(", "))
 }

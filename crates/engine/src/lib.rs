@@ -25,6 +25,7 @@
 //! - [`progress`]: progress events, counts and the backfill report.
 //! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
 //!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
+//! - [`doctor`]: whether the plan's credentials can do what the move needs (`cutover doctor`).
 //! - [`discovery`]: what each account holds that a plan maps, counted (`cutover init`).
 //! - [`inventory`]: the old side's counts and what cannot be carried (capabilities, drops).
 //! - [`losses`]: what a target cannot hold, one description that inventory names and verify
@@ -45,6 +46,7 @@ pub mod cursor;
 pub mod dead_letters;
 pub mod diff;
 pub mod discovery;
+pub mod doctor;
 mod dry_run;
 pub mod error;
 mod forms;
@@ -70,9 +72,10 @@ pub use apply::{Applier, Outcome, Prepared, Ready};
 pub use backfill::{
     BackfillOptions, PARENT_NEVER_APPEARED, READ_AGAIN, WAITING_FOR_PARENT, backfill,
 };
-pub use connectors::connector;
+pub use connectors::{connector, connectors, missing_credentials};
 pub use dead_letters::{Retried, in_dependency_order};
 pub use discovery::{discover, discover_accounts};
+pub use doctor::{DoctorReport, doctor};
 pub use error::EngineError;
 pub use inventory::{Inventory, Loss, inventory};
 pub use mapping::{Hole, Mapping, Translated};

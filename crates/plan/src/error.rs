@@ -69,6 +69,28 @@ impl<'a> IntoIterator for &'a PlanErrors {
 /// Why a plan could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    /// There is no plan at the path asked for.
+    #[error(
+        "read the plan {}: there is no such file. Write one with `cutover init --from zendesk \
+         --to freshdesk --old-url URL --new-url URL` (it writes ./cutover.toml), or name yours \
+         with `--plan PATH` (or CUTOVER_PLAN)",
+        path.display()
+    )]
+    Missing {
+        /// The file that was asked for.
+        path: PathBuf,
+    },
+    /// A command that switches traffic met a plan without waves (a backfill-only plan).
+    #[error(
+        "run `{command}`: the plan has no waves (a backfill-only plan copies and verifies, it \
+         switches nothing). Add [[channels]], [[waves]] and the [people.<id>] their \
+         gates.sign_off names (`cutover init --out example.toml` writes all three to copy \
+         from; docs/plan.md explains each), then run `cutover plan check`"
+    )]
+    NoWaves {
+        /// The command that needs them.
+        command: String,
+    },
     /// The file could not be read.
     #[error("read the plan {}", path.display())]
     Read {

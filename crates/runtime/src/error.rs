@@ -18,7 +18,8 @@ pub enum RuntimeError {
     BadRoutingState(String),
     /// No wave of the plan has this name or number.
     #[error(
-        "the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first)"
+        "the plan has no wave {0:?}: name a wave by its `name` or its number (1 for the first); \
+         `cutover wave status` lists them"
     )]
     NoSuchWave(String),
     /// A measurement the gates read could not be read.
@@ -34,7 +35,7 @@ pub enum RuntimeError {
     },
     /// A sign-off names a person whose role is below operator.
     #[error(
-        "{person:?} has the {role} role in the plan's [people]; signing off a wave needs the operator role or higher"
+        "{person:?} has the {role} role in the plan's [people]; signing off a wave needs the operator role or higher: give them `role = \"operator\"` in the plan, or sign off as one who has it"
     )]
     NotOperator {
         /// The person's id.
@@ -43,7 +44,7 @@ pub enum RuntimeError {
         role: String,
     },
     /// A sign-off names a person the wave's gates do not name.
-    #[error("wave {wave:?} does not ask {person:?} to sign off; its gates name: {}", named.join(", "))]
+    #[error("wave {wave:?} does not ask {person:?} to sign off; its gates name: {} (`cutover go --wave {wave} --as {}`)", named.join(", "), named.first().map_or("PERSON", String::as_str))]
     NotNamed {
         /// The person's id.
         person: String,
@@ -53,7 +54,7 @@ pub enum RuntimeError {
         named: Vec<String>,
     },
     /// The wave is not in a phase where this step applies.
-    #[error("wave {wave:?} is {phase}; {action} applies to a wave that is {wanted}", phase = phase.as_str())]
+    #[error("wave {wave:?} is {phase}; {action} applies to a wave that is {wanted} (`cutover wave status` shows where each stands)", phase = phase.as_str())]
     WrongPhase {
         /// The wave.
         wave: String,

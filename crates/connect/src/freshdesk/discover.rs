@@ -16,7 +16,52 @@ use crate::http::Request;
 /// The most pages of a short list discovery reads.
 const MAX_PAGES: u32 = 50;
 
+/// The built-in roles that may use the Admin tab (create fields, agents, automation rules).
+const ADMIN_ROLES: [&str; 2] = ["Account Administrator", "Administrator"];
+
 impl FreshdeskConnector {
+    /// Who the API key is (see [`crate::Connector::access`]): `agents/me`'s roles, named from
+    /// `roles` (which only an admin may list: a refusal there means no admin), and its ticket
+    /// scope (1: every ticket; 2: its groups'; 3: its own).
+    pub(crate) async fn read_access(&self) -> Result<crate::Access, ConnectError> {
+        let op = "read the agent the API key belongs to from freshdesk";
+        let (me, _) = self.api.get(op, &Request::get("agents/me")).await?;
+        let role_ids: Vec<u64> = me
+            .get("role_ids")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_u64)
+            .collect();
+        let op = "read the roles from freshdesk";
+        let names: Vec<String> = match self.api.get(op, &Request::get("roles")).await {
+            Ok((Value::Array(roles), _)) => roles
+                .iter()
+                .filter(|r| {
+                    r.get("id")
+                        .and_then(Value::as_u64)
+                        .is_some_and(|id| role_ids.contains(&id))
+                })
+                .filter_map(|r| text(r, "name"))
+                .collect(),
+            Ok(_) => Vec::new(),
+            Err(e) if matches!(e.status(), Some(403)) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        let admin = names.iter().any(|n| ADMIN_ROLES.contains(&n.as_str()));
+        let role = if names.is_empty() {
+            "an agent role without access to Admin".to_owned()
+        } else {
+            names.join(", ")
+        };
+        Ok(crate::Access {
+            user: me.get("contact").and_then(|c| text(c, "email")),
+            role,
+            admin,
+            every_ticket: me.get("ticket_scope").and_then(Value::as_u64) == Some(1),
+        })
+    }
+
     /// The account's vocabulary (see [`crate::Connector::discover`]).
     pub(crate) async fn discover_account(&self) -> Result<AccountSnapshot, ConnectError> {
         let mut snapshot = AccountSnapshot::empty(PlatformKind::Freshdesk, self.base_url.clone());

@@ -275,6 +275,10 @@ impl Connector for FreshdeskConnector {
         self.discover_account().await
     }
 
+    async fn access(&self) -> Result<crate::Access, ConnectError> {
+        self.read_access().await
+    }
+
     async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
         self.add_ticket_types(names).await
     }

@@ -13,6 +13,23 @@ use crate::error::ConnectError;
 use crate::http::Request;
 
 impl ZendeskConnector {
+    /// Who the credentials are (see [`crate::Connector::access`]): `users/me`'s role; an agent
+    /// with a ticket restriction sees only some tickets.
+    pub(crate) async fn read_access(&self) -> Result<crate::Access, ConnectError> {
+        let op = "read the user the token belongs to from zendesk";
+        let (body, _) = self.api.get(op, &Request::get("users/me.json")).await?;
+        let user = body.get("user").unwrap_or(&Value::Null);
+        let role = text(user, "role").unwrap_or_else(|| "end-user".to_owned());
+        let admin = role == "admin";
+        let restricted = user.get("ticket_restriction").is_some_and(|r| !r.is_null());
+        Ok(crate::Access {
+            user: text(user, "email"),
+            every_ticket: admin || (role == "agent" && !restricted),
+            role,
+            admin,
+        })
+    }
+
     /// The account's vocabulary (see [`crate::Connector::discover`]).
     pub(crate) async fn discover_account(&self) -> Result<AccountSnapshot, ConnectError> {
         let mut snapshot = AccountSnapshot::empty(PlatformKind::Zendesk, self.base_url.clone());

@@ -290,6 +290,10 @@ impl Connector for ZendeskConnector {
         self.discover_account().await
     }
 
+    async fn access(&self) -> Result<crate::Access, ConnectError> {
+        self.read_access().await
+    }
+
     async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
         self.add_brands(names).await
     }

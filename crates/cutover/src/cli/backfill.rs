@@ -51,6 +51,22 @@ impl Setup {
         Ok(Setup { plan, store })
     }
 
+    /// Loads a plan that must have waves (`command` switches traffic by them) and opens the
+    /// store; a backfill-only plan is refused with what to add, before the store is touched.
+    pub(super) async fn open_with_waves(ctx: &Context, command: &str) -> anyhow::Result<Self> {
+        let plan = cutover_plan::plan::load(&ctx.plan_path)?;
+        plan.require_waves(command)?;
+        let store = ctx.open_store().await?;
+        Ok(Setup { plan, store })
+    }
+
+    /// The connectors of both sides, every missing credential of either named at once.
+    pub(super) fn connectors(&self) -> anyhow::Result<cutover_engine::connectors::Pair> {
+        Ok(cutover_engine::connectors(&self.plan, |name| {
+            std::env::var(name).ok()
+        })?)
+    }
+
     /// The digest of the plan file (`cutover_runtime::plan_digest`): what ties a verification,
     /// a drill or a sign-off to this plan.
     pub(super) fn plan_digest(ctx: &Context) -> anyhow::Result<String> {
@@ -73,7 +89,7 @@ impl Setup {
 /// Runs `cutover backfill`.
 pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
-    let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let (old, new) = setup.connectors()?;
     let mut options = BackfillOptions::from_plan(&setup.plan);
     options.dry_run = args.dry_run;
     options.notifications_off |= args.notifications_off;

@@ -65,7 +65,10 @@ pub(crate) async fn run(ctx: &Context, command: ConflictsCommand) -> anyhow::Res
             None => {
                 return Err(fail(
                     Class::Config,
-                    format!("show conflict {}: there is none", args.id),
+                    format!(
+                        "show conflict {}: there is none; `cutover conflicts list` shows their ids",
+                        args.id
+                    ),
                 ));
             }
         },

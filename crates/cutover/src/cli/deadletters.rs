@@ -91,7 +91,9 @@ pub(crate) async fn run(ctx: &Context, command: DeadLettersCommand) -> anyhow::R
             None => {
                 return Err(fail(
                     Class::Config,
-                    format!("show dead letter {id}: there is none"),
+                    format!(
+                        "show dead letter {id}: there is none; `cutover deadletters list` shows their ids"
+                    ),
                 ));
             }
         },
@@ -100,7 +102,8 @@ pub(crate) async fn run(ctx: &Context, command: DeadLettersCommand) -> anyhow::R
             if filter.is_empty() {
                 return Err(fail(
                     Class::Config,
-                    "drop dead letters: name ids, --kind, --side or --reason",
+                    "drop dead letters: name ids, --kind, --side or --reason (`cutover deadletters list` \
+                     shows them), e.g. `cutover deadletters drop --kind ticket`",
                 ));
             }
             let mut n_dropped = 0;

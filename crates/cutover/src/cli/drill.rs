@@ -167,7 +167,7 @@ impl Emulator {
 
 /// Runs `cutover drill`.
 pub(crate) async fn run(ctx: &Context, args: DrillArgs) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let setup = Setup::open_with_waves(ctx, "cutover drill").await?;
     let plan_text = tokio::fs::read_to_string(&ctx.plan_path)
         .await
         .with_context(|| format!("read {}", ctx.plan_path.display()))?;

@@ -24,7 +24,7 @@ pub struct GoArgs {
 
 /// Runs `cutover go`.
 pub(crate) async fn run(ctx: &Context, args: GoArgs) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let setup = Setup::open_with_waves(ctx, "cutover go").await?;
     let digest = Setup::plan_digest(ctx)?;
     let (index, wave) = find_wave(&setup.plan.waves, &args.wave)?;
     let report = cutover_runtime::gates::sign_off(

@@ -48,6 +48,10 @@ pub struct InitArgs {
     /// The record kinds to copy, comma-separated (default: every kind).
     #[arg(long, value_delimiter = ',', value_parser = parse_kind, value_name = "KINDS")]
     pub kinds: Option<Vec<RecordKind>>,
+    /// Write a backfill-only plan: the copy and its proof, without channels, waves, alerts,
+    /// people or notices (the commands that switch traffic ask for them when they run).
+    #[arg(long)]
+    pub backfill_only: bool,
     /// Confirm in the plan that the new platform's own e-mails to requesters on ticket creation
     /// are switched off (`target_notifications_off = true`).
     #[arg(long)]
@@ -97,6 +101,7 @@ pub(crate) async fn run(args: InitArgs) -> anyhow::Result<Outcome> {
         requests_per_minute: args.rate_limit,
         kinds: args.kinds.clone(),
         notifications_off: args.notifications_off,
+        backfill_only: args.backfill_only,
     };
     let read = |name: &str| std::env::var(name).ok();
     let skipped = skip_reason(&args, &options, &read);
@@ -131,7 +136,7 @@ pub(crate) async fn run(args: InitArgs) -> anyhow::Result<Outcome> {
     }
     println!(
         "Next: read it top to bottom, set the environment variables it names, then run `cutover \
-         plan check --plan {}` and `cutover inventory`.",
+         plan check --plan {}`, `cutover doctor` and `cutover inventory`.",
         args.out.display()
     );
     Ok(Outcome::Clean)
@@ -205,8 +210,7 @@ pub(crate) async fn discover_and_write(
     let template = render_discovered(options, tuning, Discovery::Skipped("not yet"));
     let plan = cutover_plan::plan::check_str(&out.display().to_string(), &template)
         .map_err(|e| fail(Class::Config, e))?;
-    let old = cutover_engine::connector(&plan, Side::Old, &read)?;
-    let new = cutover_engine::connector(&plan, Side::New, &read)?;
+    let (old, new) = cutover_engine::connectors(&plan, &read)?;
     let terminal = std::io::stderr().is_terminal();
     let progress = move |what: &str, read: u64| {
         if terminal {

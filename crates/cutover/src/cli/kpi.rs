@@ -127,7 +127,11 @@ fn explain(args: &ExplainArgs, as_json: bool) -> anyhow::Result<Outcome> {
             let known: Vec<&str> = KPIS.iter().map(|k| k.name).collect();
             fail(
                 Class::Config,
-                format!("no KPI is named {name:?} (known: {})", known.join(", ")),
+                format!(
+                    "no KPI is named {name:?} (known: {}); e.g. `cutover kpi explain {}`",
+                    known.join(", "),
+                    known.first().copied().unwrap_or("wait_time")
+                ),
             )
         })?],
         None => KPIS.iter().collect(),

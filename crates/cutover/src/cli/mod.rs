@@ -9,6 +9,7 @@ mod bench_sync;
 mod conflicts;
 mod deadletters;
 mod demo;
+mod doctor;
 mod drill;
 mod go;
 mod init;
@@ -42,7 +43,8 @@ use crate::exit::Outcome;
 ///
 /// A move starts with a plan: `cutover init --from zendesk --to freshdesk --old-url … --new-url
 /// …` reads both accounts and writes a commented `cutover.toml` from them; `cutover plan check`
-/// explains every mistake in it, `cutover inventory` names every gap before anything moves.
+/// explains every mistake in it, `cutover doctor` checks the credentials' rights, `cutover
+/// inventory` names every gap before anything moves.
 /// `cutover demo` shows the journey on this machine, against emulated platforms.
 #[derive(Debug, Parser)]
 #[command(
@@ -124,11 +126,24 @@ pub enum Command {
     /// choices and what it holds back. The snapshot of both accounts goes beside the plan
     /// (`cutover.accounts.json`) for `plan check`. Without the credentials, or with
     /// `--offline`, it writes the template and says why. The plan also holds the waves, gates,
-    /// alerts and notices (not acted on yet).
+    /// alerts, people and notices; `--backfill-only` leaves them out, for a move that only
+    /// copies and verifies.
     ///
     /// Example: cutover init --from zendesk --to freshdesk --old-url https://acme.zendesk.com
     /// --new-url https://acme.freshdesk.com
     Init(init::InitArgs),
+    /// Check that the plan's credentials can do what the move needs, before anything moves.
+    ///
+    /// Reads who each side's credentials belong to and their role (Zendesk `users/me`,
+    /// Freshdesk `agents/me` and its roles), and the first page of every kind the plan copies on
+    /// the old side, then lists everything missing at once, each with what to do: a variable
+    /// not set, credentials refused, a kind that cannot be read, a role without the rights for
+    /// what cutover creates (ticket fields, agents and imports take an admin on the new side;
+    /// Zendesk's exports take one on the old side). Nothing is written on either platform; the
+    /// old side is only read. Exits 0 when nothing is missing, 1 otherwise.
+    ///
+    /// Example: cutover doctor --json
+    Doctor(doctor::DoctorArgs),
     /// Work with the plan file: check it, or refresh it from the accounts.
     #[command(subcommand)]
     Plan(plan::PlanCommand),
@@ -304,6 +319,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
     match cli.command {
         Command::Init(args) => init::run(args).await,
         Command::Plan(command) => plan::run(&ctx, command).await,
+        Command::Doctor(args) => doctor::run(&ctx, args).await,
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Backfill(args) => backfill::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,

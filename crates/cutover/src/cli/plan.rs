@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::Subcommand;
-use cutover_model::Side;
 use cutover_plan::PlanError;
 
 use crate::context::Context;
@@ -126,8 +125,7 @@ async fn busy_windows(
 async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
     let plan = cutover_plan::plan::load(path)?;
     let read = |name: &str| std::env::var(name).ok();
-    let old = cutover_engine::connector(&plan, Side::Old, read)?;
-    let new = cutover_engine::connector(&plan, Side::New, read)?;
+    let (old, new) = cutover_engine::connectors(&plan, read)?;
     let accounts = cutover_engine::discover_accounts(old.as_ref(), new.as_ref(), true, &|_, _| {})
         .await
         .context("read both accounts")?;
@@ -140,7 +138,11 @@ async fn refresh(path: &Path) -> anyhow::Result<Outcome> {
         .map_err(|errors| {
             fail(
                 Class::Config,
-                format!("the refreshed plan does not check, so nothing was written:\n{errors}"),
+                format!(
+                    "the refreshed plan does not check, so nothing was written:\n{errors}\n\
+                     correct the lines named, run `cutover plan check`, then `cutover plan refresh` \
+                     again"
+                ),
             )
         })?;
     tokio::fs::write(path, &refreshed)

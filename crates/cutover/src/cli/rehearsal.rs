@@ -154,6 +154,7 @@ pub(crate) async fn write_plan_between(
         kinds: Some(kinds),
         // The emulated target's "new ticket" acknowledgement is off (see `empty_freshdesk`).
         notifications_off: true,
+        backfill_only: false,
     };
     // Nobody reads the counts of a rehearsal's plan: its tickets are not read a second time.
     super::init::discover_and_write(path, &options, &tuning, credential, false).await?;

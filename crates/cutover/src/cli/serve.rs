@@ -53,7 +53,7 @@ pub struct ServeArgs {
 pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let plan_digest = Setup::plan_digest(ctx)?;
-    let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let (old, new) = setup.connectors()?;
     let written: Vec<(Side, &dyn cutover_connect::Connector)> =
         cutover_engine::sync::written_sides(&setup.plan)
             .into_iter()
@@ -86,7 +86,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
     // The scheduled verify and the rolling re-check read through connectors of their own,
     // which leave the bridge its claim on each platform's budget.
-    let (verify_old, verify_new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let (verify_old, verify_new) = setup.connectors()?;
     // The API retries a dead letter with the applier of the side it was read from.
     let mut retry = std::collections::BTreeMap::new();
     for (from, source, target) in [(Side::Old, &old, &new), (Side::New, &new, &old)] {
@@ -187,7 +187,15 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     };
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
-        .map_err(|e| fail(Class::Config, format!("listen on {}: {e}", args.listen)))?;
+        .map_err(|e| {
+            fail(
+                Class::Config,
+                format!(
+                    "listen on {}: {e}; pass another address with `--listen 127.0.0.1:PORT`",
+                    args.listen
+                ),
+            )
+        })?;
     let local = listener.local_addr()?;
     println!("cutover serve listening on http://{local}");
     tracing::info!(holder = %leading.holder, "Serving; the leader among the cutover serve processes on this store runs the bridge.");

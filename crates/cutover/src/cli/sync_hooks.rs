@@ -67,7 +67,10 @@ pub(crate) fn intake_url(endpoint: &Url, side: Side) -> anyhow::Result<Url> {
         let mut segments = url.path_segments_mut().map_err(|()| {
             fail(
                 Class::Config,
-                format!("--endpoint {endpoint}: not a base URL"),
+                format!(
+                    "--endpoint {endpoint}: not a base URL; pass where `cutover serve` is \
+                     reached, e.g. `--endpoint https://cutover.acme.com`"
+                ),
             )
         })?;
         segments.pop_if_empty().push("hooks").push(side.as_str());
@@ -90,7 +93,8 @@ fn secret(plan: &Plan, read: impl Fn(&str) -> Option<String>) -> anyhow::Result<
         return Err(fail(
             Class::Config,
             "cutover.toml: [sync] webhook_secret_env is not set: name the environment variable \
-             holding the webhook secret, e.g. webhook_secret_env = \"CUTOVER_WEBHOOK_SECRET\"",
+             holding the webhook secret, e.g. webhook_secret_env = \"CUTOVER_WEBHOOK_SECRET\", \
+             then run `cutover plan check`",
         ));
     };
     let value = read(name.as_str()).unwrap_or_default();
@@ -98,7 +102,9 @@ fn secret(plan: &Plan, read: impl Fn(&str) -> Option<String>) -> anyhow::Result<
         return Err(fail(
             Class::Config,
             format!(
-                "environment variable {name} (the plan's [sync] webhook_secret_env) is not set"
+                "environment variable {name} (the plan's [sync] webhook_secret_env) is not set: set \
+                 it to a long random secret (e.g. `export {name}=$(openssl rand -hex 32)`) and \
+                 run the command again"
             ),
         ));
     }
@@ -168,7 +174,8 @@ pub(crate) async fn setup(ctx: &Context, args: SetupArgs) -> anyhow::Result<Outc
         return Err(fail(
             Class::Config,
             format!(
-                "--endpoint {}: expected an http or https URL",
+                "--endpoint {}: expected an http or https URL, e.g. `--endpoint \
+                 https://cutover.acme.com`",
                 args.endpoint
             ),
         ));

@@ -92,7 +92,8 @@ pub(crate) async fn run(ctx: &Context, command: TokenCommand) -> anyhow::Result<
             if name.is_empty() || name.chars().any(char::is_control) {
                 return Err(fail(
                     Class::Config,
-                    "create token: the name must be printable text",
+                    "create token: the name must be printable text, e.g. `cutover token create --role \
+                     viewer --name grafana`",
                 ));
             }
             let token = new_token();

@@ -27,7 +27,7 @@ pub struct VerifyArgs {
 pub(crate) async fn run(ctx: &Context, args: VerifyArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let digest = Setup::plan_digest(ctx)?;
-    let (old, new) = (setup.connector(Side::Old)?, setup.connector(Side::New)?);
+    let (old, new) = setup.connectors()?;
     let mapping = Mapping::for_plan(&setup.plan);
     // Beside a running bridge, verify leaves it the part of each budget it claims.
     let budgets = vec![(Side::Old, old.budget()), (Side::New, new.budget())];

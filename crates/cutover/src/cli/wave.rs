@@ -139,7 +139,7 @@ async fn check_gates(
 }
 
 async fn start(ctx: &Context, args: StartArgs) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let setup = Setup::open_with_waves(ctx, "cutover wave start").await?;
     let plan_text = tokio::fs::read_to_string(&ctx.plan_path)
         .await
         .with_context(|| format!("read {}", ctx.plan_path.display()))?;
@@ -180,7 +180,7 @@ async fn start(ctx: &Context, args: StartArgs) -> anyhow::Result<Outcome> {
 
 /// Runs `cutover rollback`.
 pub(crate) async fn rollback(ctx: &Context, args: RollbackArgs) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let setup = Setup::open_with_waves(ctx, "cutover rollback").await?;
     let store = setup.store.as_ref();
     let wave = match &args.wave {
         Some(named) => {
@@ -303,7 +303,13 @@ async fn last_switched<'a>(store: &dyn Store, waves: &'a [Wave]) -> anyhow::Resu
         })
         .max_by_key(|(at, _)| *at)
         .map(|(_, w)| w)
-        .ok_or_else(|| fail(Class::Config, "no wave is switched: nothing to roll back"))
+        .ok_or_else(|| {
+            fail(
+                Class::Config,
+                "no wave is switched: nothing to roll back (`cutover wave status` shows each \
+                 wave's phase)",
+            )
+        })
 }
 
 fn refused(e: RuntimeError) -> anyhow::Error {
@@ -373,7 +379,12 @@ pub(crate) async fn follow(
 
 /// `cutover wave pause` (`pause`) or `resume`.
 async fn step(ctx: &Context, args: WaveArgs, pause: bool) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let command = if pause {
+        "cutover wave pause"
+    } else {
+        "cutover wave resume"
+    };
+    let setup = Setup::open_with_waves(ctx, command).await?;
     let (index, _) = find_wave(&setup.plan.waves, &args.wave)?;
     let store = setup.store.as_ref();
     let (actor, now) = (super::token::actor(), chrono::Utc::now());
@@ -402,7 +413,7 @@ fn change_line(index: usize, change: &PhaseChange) -> String {
 
 /// `cutover gates [WAVE]`: each wave's phase and gates.
 pub(crate) async fn gates(ctx: &Context, args: GatesArgs) -> anyhow::Result<Outcome> {
-    let setup = Setup::open(ctx).await?;
+    let setup = Setup::open_with_waves(ctx, "cutover gates").await?;
     let digest = Setup::plan_digest(ctx)?;
     let indexes: Vec<usize> = match &args.wave {
         Some(named) => vec![find_wave(&setup.plan.waves, named)?.0],

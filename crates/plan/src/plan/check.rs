@@ -158,9 +158,14 @@ fn snapshot_for(path: &Path) -> Result<(Option<Accounts>, Vec<String>), PlanErro
 
 fn read_text(path: &Path) -> Result<String, PlanError> {
     let source_name = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| PlanError::Read {
-        path: path.to_owned(),
-        source,
+    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+        std::io::ErrorKind::NotFound => PlanError::Missing {
+            path: path.to_owned(),
+        },
+        _ => PlanError::Read {
+            path: path.to_owned(),
+            source,
+        },
     })?;
     match String::from_utf8(bytes) {
         Ok(text) => Ok(text),

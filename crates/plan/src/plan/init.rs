@@ -39,6 +39,9 @@ pub struct Tuning {
     pub kinds: Option<Vec<RecordKind>>,
     /// The new platform's e-mails to requesters on ticket creation are confirmed off.
     pub notifications_off: bool,
+    /// A backfill-only plan: no channels, waves, alerts, people or notices (`cutover init
+    /// --backfill-only`); the commands that switch traffic ask for them when they run.
+    pub backfill_only: bool,
 }
 
 /// What `cutover init` learned of the two accounts.
@@ -93,6 +96,14 @@ fn render_with(options: &InitOptions, tuning: &Tuning, discovery: Option<Discove
         None => groups_agents_fields(&mut doc, options),
     }
     sync(&mut doc, options, accounts);
+    if tuning.backfill_only {
+        doc.section("6. Backfill only");
+        doc.line("# This plan copies history and proves it (`cutover backfill`, `cutover verify`); it switches");
+        doc.line("# no traffic, so it has no [[channels]], [[waves]], [[alerts]], [people] or [[notices]]. The");
+        doc.line("# commands that switch (`serve`, `wave`, `go`, `gates`, `rollback`, `drill`) ask for them:");
+        doc.line("# `cutover init` without --backfill-only writes them, to copy from.");
+        return doc.text;
+    }
     channels(&mut doc, accounts);
     waves(&mut doc, options, accounts);
     watching(&mut doc);

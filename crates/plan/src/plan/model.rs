@@ -40,9 +40,12 @@ pub struct Plan {
     /// The two-way bridge while both platforms are live.
     #[serde(default)]
     pub sync: SyncSettings,
-    /// Every way contacts reach the organisation.
+    /// Every way contacts reach the organisation (none in a backfill-only plan).
+    #[serde(default)]
     pub channels: Vec<Channel>,
-    /// The steps of the move, in order.
+    /// The steps of the move, in order (none in a backfill-only plan: `backfill`, `verify` and
+    /// `inventory` need none; the commands that switch ask for them).
+    #[serde(default)]
     pub waves: Vec<Wave>,
     /// How KPI baselines are computed.
     #[serde(default)]
@@ -82,6 +85,17 @@ impl Plan {
             .iter()
             .enumerate()
             .find(|(_, wave)| wave.name == name)
+    }
+
+    /// Refuses, for `command` (e.g. `cutover go`), a plan without waves (a backfill-only one),
+    /// saying what to add.
+    pub fn require_waves(&self, command: &str) -> Result<(), crate::PlanError> {
+        if self.waves.is_empty() {
+            return Err(crate::PlanError::NoWaves {
+                command: command.to_owned(),
+            });
+        }
+        Ok(())
     }
 
     /// One line about the plan, e.g. `zendesk to freshdesk: 3 waves over 4 channels, 3 alerts`.

@@ -204,14 +204,15 @@ pub(crate) const ROOT: &[Field] = &[
     opt("copy", Shape::Table(COPY)),
     req("mapping", Shape::Table(MAPPING)),
     opt("sync", Shape::Table(SYNC)),
-    req(
+    // A backfill-only plan leaves both out; the commands that need them ask for them.
+    opt(
         "channels",
         Shape::Tables {
             fields: CHANNEL,
             min: 1,
         },
     ),
-    req(
+    opt(
         "waves",
         Shape::Tables {
             fields: WAVE,

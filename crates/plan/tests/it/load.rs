@@ -47,12 +47,14 @@ fn a_plan_for_zammad_is_refused_up_front_as_not_supported_yet() {
 }
 
 #[test]
-fn a_missing_file_is_a_read_error_naming_the_path() {
+fn a_missing_file_names_the_path_cutover_init_and_the_plan_option() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nowhere.toml");
     let error = load(&path).unwrap_err();
-    assert!(matches!(error, PlanError::Read { .. }), "{error:?}");
-    assert!(error.to_string().contains("nowhere.toml"), "{error}");
+    assert!(matches!(error, PlanError::Missing { .. }), "{error:?}");
+    for part in ["nowhere.toml", "cutover init", "--plan"] {
+        assert!(error.to_string().contains(part), "{part}: {error}");
+    }
 }
 
 #[test]

@@ -340,6 +340,11 @@ fn build_state(opts: &FreshdeskOptions, base: &str, now: i64, late: &Lateness) -
             realistic::generate(&mut st, (&opts.domain, base), opts.tickets, now)
         }
     }
+    if opts.agent_api_key.is_some() {
+        let email = format!("agent@{}.example.com", opts.domain);
+        let agent = seed::add_agent(&mut st, "Support Agent", &email, seed::AGENT_ROLE, now);
+        st.agent_key_id = Some(agent);
+    }
     time_entries::seed(&mut st);
     solutions::seed(&mut st, now - 365 * 86_400);
     st.set_lateness(late);

@@ -23,6 +23,23 @@ pub(crate) struct Actor {
     pub(crate) agent_id: u64,
 }
 
+/// Whether a request of a key without admin rights is refused: what the Admin tab governs
+/// (roles, fields, agents, automation rules, webhooks), read or written, and any other write
+/// under `admin/`.
+fn needs_admin(method: &Method, path: &str) -> bool {
+    let rest = path
+        .trim_end_matches('/')
+        .strip_prefix("/api/v2/")
+        .unwrap_or("");
+    let first = rest.split('/').next().unwrap_or("");
+    match first {
+        "roles" | "automations" | "webhooks" => true,
+        "admin" | "ticket_fields" | "contact_fields" | "company_fields" => method != Method::GET,
+        "agents" => method != Method::GET,
+        _ => false,
+    }
+}
+
 fn api_key(req: &Request) -> Option<String> {
     let value = req
         .headers()
@@ -45,6 +62,16 @@ pub(crate) async fn authenticate(
     match api_key(&req) {
         Some(key) if key == app.opts.api_key => {
             let agent_id = app.read().owner_id;
+            req.extensions_mut().insert(Actor { agent_id });
+            next.run(req).await
+        }
+        Some(key) if app.opts.agent_api_key.as_deref() == Some(key.as_str()) => {
+            let Some(agent_id) = app.read().agent_key_id else {
+                return ApiError::unauthenticated().into_response();
+            };
+            if needs_admin(req.method(), req.uri().path()) {
+                return ApiError::access_denied().into_response();
+            }
             req.extensions_mut().insert(Actor { agent_id });
             next.run(req).await
         }

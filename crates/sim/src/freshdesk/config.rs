@@ -92,6 +92,10 @@ pub struct FreshdeskOptions {
     pub profile: AccountProfile,
     /// The API key accepted as the basic-auth user name (any password, `X` by convention).
     pub api_key: String,
+    /// A second API key, of an agent with the built-in Agent role (added to the account when
+    /// set): it reads tickets, but what takes the Admin tab (roles, fields, agents, automation
+    /// rules, webhooks) is refused with 403 `access_denied`, as a team's own agent key is.
+    pub agent_api_key: Option<String>,
     /// The plan whose budgets apply.
     pub plan: Plan,
     /// The account budget per minute instead of the plan's; `Some(0)` turns every limit off.
@@ -129,6 +133,7 @@ impl Default for FreshdeskOptions {
             tickets: 50,
             profile: AccountProfile::Realistic,
             api_key: "sim-key".to_owned(),
+            agent_api_key: None,
             plan: Plan::Enterprise,
             rate_limit_rpm: None,
             domain: "cutover-sim".to_owned(),

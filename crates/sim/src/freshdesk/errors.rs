@@ -131,6 +131,14 @@ impl ApiError {
         )
     }
 
+    /// 403 `access_denied`: the key's agent lacks the privilege (the Admin tab's, for one).
+    pub fn access_denied() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            json!({"code": "access_denied", "message": "You are not authorized to perform this action."}),
+        )
+    }
+
     /// 400 for a body that is not JSON.
     pub fn unparsable(detail: &str) -> Self {
         Self::new(

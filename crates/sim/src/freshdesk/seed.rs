@@ -178,6 +178,9 @@ pub(crate) fn bootstrap(st: &mut FreshdeskState, domain: &str, epoch: i64) {
     reference_lists(st, domain, epoch, &PLAIN_PRODUCTS);
 }
 
+/// The built-in Agent role's id (every account's): no access to the Admin tab.
+pub(crate) const AGENT_ROLE: u64 = 47_000_000_004;
+
 /// What every account has first: the built-in roles, the default business hours and the admin
 /// agent the API key belongs to; returns the business hours' id and the admin's.
 pub(crate) fn foundation(st: &mut FreshdeskState, domain: &str, epoch: i64) -> (u64, u64) {

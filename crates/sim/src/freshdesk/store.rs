@@ -83,6 +83,8 @@ pub(crate) struct FreshdeskState {
     pub(crate) attachments: HashMap<u64, Attachment>,
     pub(crate) notifications: NotificationLog,
     pub(crate) owner_id: u64,
+    /// The agent `agent_api_key` belongs to, when the emulator has one (Agent role, no admin).
+    pub(crate) agent_key_id: Option<u64>,
     /// Ids of time entries.
     pub(crate) time_entry_ids: IdGen,
     /// Time entries (see `time_entries.rs`), with `_spent` (seconds logged while stopped).
@@ -125,6 +127,7 @@ impl FreshdeskState {
             attachments: HashMap::new(),
             notifications: NotificationLog::default(),
             owner_id: 0,
+            agent_key_id: None,
             time_entry_ids: IdGen::new(90_000_000_001, 1),
             time_entries: BTreeMap::new(),
             solution_ids: IdGen::new(95_000_000_001, 1),

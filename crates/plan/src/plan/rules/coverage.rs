@@ -27,11 +27,28 @@ pub(crate) struct Coverage {
     agents: Option<usize>,
     /// The last wave's name.
     last_wave: String,
+    /// The plan has no channels and no waves: it copies and proves, it switches nothing.
+    backfill_only: bool,
 }
 
 impl Coverage {
+    /// What a plan without channels and waves is checked for: nothing to cover.
+    pub(crate) fn backfill_only() -> Self {
+        Coverage {
+            backfill_only: true,
+            ..Coverage::default()
+        }
+    }
+
     /// One line for a person about what the waves move, and what could not be checked.
     pub(crate) fn note(&self) -> String {
+        if self.backfill_only {
+            return "a backfill-only plan (no [[channels]], no [[waves]]): `cutover inventory`, \
+                    `cutover backfill` and `cutover verify` need nothing more; the commands that \
+                    switch traffic (`serve`, `wave`, `go`, `gates`, `rollback`, `drill`) ask for \
+                    waves, and the people their sign-offs name, when they run"
+                .to_owned();
+        }
         let mut moved = vec![
             format!("every channel ({})", self.channels),
             format!("every group [mapping.groups] carries ({})", self.groups),
@@ -160,6 +177,7 @@ pub(crate) fn check(
             .and_then(|wave| tree::get_str(wave.table, "name"))
             .map(|(name, _)| name.to_owned())
             .unwrap_or_default(),
+        backfill_only: false,
     }
 }
 
