@@ -162,7 +162,15 @@ pub async fn run(
         let started = std::time::Instant::now();
         let total = group.ids.len() as u64;
         for (idx, id) in group.ids.iter().enumerate() {
-            delete_one(store.as_ref(), target.as_ref(), side, group.kind, id, &mut report).await?;
+            delete_one(
+                store.as_ref(),
+                target.as_ref(),
+                side,
+                group.kind,
+                id,
+                &mut report,
+            )
+            .await?;
             let done = idx as u64 + 1;
             progress.report(&ProgressEvent {
                 kind: group.kind,
@@ -181,7 +189,8 @@ pub async fn run(
     }
     let mut tx = store.begin().await?;
     for kind in RecordKind::ALL {
-        tx.clear_cursor(side.other(), &cursor::stream(*kind)).await?;
+        tx.clear_cursor(side.other(), &cursor::stream(*kind))
+            .await?;
     }
     tx.delete_run_state(&key).await?;
     tx.append_audit(&NewAuditEntry::new(

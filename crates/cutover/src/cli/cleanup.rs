@@ -67,7 +67,9 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
         return Ok(Outcome::Clean);
     }
     if plan.total() == 0 {
-        println!("Cutover created nothing on the {side} side that is still there: nothing to delete.");
+        println!(
+            "Cutover created nothing on the {side} side that is still there: nothing to delete."
+        );
         return Ok(Outcome::Clean);
     }
     if !args.yes && !confirmed(&plan)? {
