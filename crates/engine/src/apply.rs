@@ -822,6 +822,24 @@ impl Applier {
             }
         };
         let source_id = outbound.origin.id.clone();
+        if written.outcome == WriteOutcome::Created
+            && link.is_none()
+            && !self.dry_run
+            && !matches!(
+                outbound.origin.kind,
+                RecordKind::Comment | RecordKind::Attachment
+            )
+        {
+            // What `cutover cleanup` may delete: made here, not found (a found copy may be the
+            // platform's own record, matched by a natural key). Comments and files go with
+            // their ticket.
+            self.state.add_created(cutover_store::CreatedRecord {
+                side: self.target.side(),
+                kind: outbound.origin.kind,
+                id: written.id.clone(),
+                source_id: source_id.clone(),
+            });
+        }
         let answered = written.updated_at.map(|t| t.to_rfc3339());
         self.link_synced(
             outbound.origin.kind,

@@ -156,11 +156,13 @@ impl Applier {
             // Nothing is committed; what later records may ask about is kept compactly.
             self.state.committed_dry();
             drop(self.state.take_intents());
+            drop(self.state.take_created());
             return Ok(Vec::new());
         }
         // Taken before the links: every intent taken here belongs to a write whose links are
         // in this batch (steps finish before their page commits).
         let intents = self.state.take_intents();
+        let created = self.state.take_created();
         let links = self.state.pending_links();
         let n_links = links.len();
         let batch = cutover_store::Batch {
@@ -182,6 +184,9 @@ impl Applier {
         }
         for key in &intents {
             tx.delete_run_state(key).await?;
+        }
+        for record in &created {
+            tx.record_created(record).await?;
         }
         tx.commit().await?;
         self.state.committed(n_links);

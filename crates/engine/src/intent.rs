@@ -267,6 +267,17 @@ impl Applier {
             }
         }
         self.link(origin.kind, &origin.id, &written.id, linked, version, None);
+        if origin.kind == RecordKind::Ticket {
+            // A ticket is found only by cutover's mark, so this copy is the earlier attempt's;
+            // other kinds may be found by a natural key (the platform's own record), and are
+            // left out of what `cutover cleanup` deletes.
+            self.state.add_created(cutover_store::CreatedRecord {
+                side: origin.side.other(),
+                kind: origin.kind,
+                id: written.id.clone(),
+                source_id: origin.id.clone(),
+            });
+        }
         self.link_children(&written, &intent.fingerprints()).await?;
         self.state
             .add_intent(crate::intent::key(origin.side, origin.kind, &origin.id));

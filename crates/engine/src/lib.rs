@@ -18,6 +18,8 @@
 //! - [`sync`]: the two-way bridge after a backfill: both directions, pass after pass, from
 //!   per-direction cursors, woken by webhooks; lag, status and drain.
 //! - [`dead_letters`]: retrying a dead letter's record.
+//! - [`cleanup`]: deleting from a platform exactly what cutover created there (its ledger in
+//!   the store), resumable and audited.
 //! - [`live`]: live work first: the bridge claims its part of each platform's budget in the
 //!   store; a backfill or verify beside it follows the claims.
 //! - [`connectors`]: the plan's connectors, credentials read through a caller's function.
@@ -41,6 +43,7 @@
 pub mod apply;
 pub mod backfill;
 mod children;
+pub mod cleanup;
 pub mod connectors;
 pub mod cursor;
 pub mod dead_letters;

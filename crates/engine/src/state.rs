@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 
 use cutover_model::{Fingerprint, PlatformId, RecordKind, Side};
-use cutover_store::{Link, Store, StoreError};
+use cutover_store::{CreatedRecord, Link, Store, StoreError};
 
 /// A record's address: kind, side, id.
 pub(crate) type Address = (RecordKind, Side, PlatformId);
@@ -23,6 +23,8 @@ struct Inner {
     dropped: BTreeSet<Address>,
     /// Agents by e-mail: (side, id).
     agents: BTreeMap<String, (Side, PlatformId)>,
+    /// Records this run created on a platform since the last commit (the cleanup's ledger).
+    created: Vec<CreatedRecord>,
     /// Run-state keys of intents written since the last commit (see `intent.rs`).
     intents: Vec<String>,
     /// In a dry run, what would have been linked: by kind and source id, the fingerprint and
@@ -119,6 +121,16 @@ impl RunState {
             Side::New => (target_id, source_id),
         };
         Some(Link::new(kind, old_id, new_id, fingerprint, from))
+    }
+
+    /// Remembers a record this run created, to note in the store with the next commit.
+    pub(crate) fn add_created(&self, created: CreatedRecord) {
+        self.lock().created.push(created);
+    }
+
+    /// The records created so far, to note now that their links are committed.
+    pub(crate) fn take_created(&self) -> Vec<CreatedRecord> {
+        std::mem::take(&mut self.lock().created)
     }
 
     /// Remembers an intent to clear after the next commit.

@@ -12,6 +12,8 @@
 //!   token; and the webhook hints a process that does not lead keeps for the one that does.
 //! - **KPI facts**: one row per ticket and side (channel, group, times of creation, first reply
 //!   and solution, reopenings, escalations, rating) for the continuity monitor.
+//! - **Created records**: what cutover created on each platform (not what it found and
+//!   linked), the ledger `cutover cleanup` deletes from.
 //! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
 //!   customer's **conversation** per channel.
 //!
@@ -22,7 +24,7 @@
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
 //! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`],
-//!   [`contacts`], [`kpi`]: what is kept,
+//!   [`contacts`], [`kpi`], [`created`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
@@ -32,6 +34,7 @@
 pub mod audit;
 pub mod conflicts;
 pub mod contacts;
+pub mod created;
 pub mod cursors;
 pub mod dead_letters;
 pub mod error;
@@ -53,6 +56,7 @@ pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use contacts::{
     Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
 };
+pub use created::CreatedRecord;
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};

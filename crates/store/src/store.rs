@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
+use crate::created::CreatedRecord;
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
@@ -305,6 +306,15 @@ pub trait Store: fmt::Debug + Send + Sync {
         customer: &str,
     ) -> Result<Option<Conversation>, StoreError>;
 
+    /// What cutover created on `side` (of one kind, or of all), by kind then id (bytewise),
+    /// after `after` (kind and id) if given: a page of at most `limit`.
+    async fn created_records(
+        &self,
+        side: Side,
+        after: Option<(RecordKind, &PlatformId)>,
+        limit: u32,
+    ) -> Result<Vec<CreatedRecord>, StoreError>;
+
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);
 }
@@ -360,6 +370,18 @@ pub trait StoreTx: fmt::Debug + Send {
 
     /// Forgets a run-state value (no error when there is none).
     async fn delete_run_state(&mut self, key: &str) -> Result<(), StoreError>;
+
+    /// Notes that cutover created this record (kept once: a repeat changes nothing).
+    async fn record_created(&mut self, created: &CreatedRecord) -> Result<(), StoreError>;
+
+    /// Forgets a record cutover created and has now deleted: its row in the ledger and its
+    /// link (by its id on its side). Returns whether the ledger held it.
+    async fn forget_created(
+        &mut self,
+        side: Side,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a conflict the bridge resolved.
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError>;

@@ -6,6 +6,7 @@ mod bench;
 mod bench_backfill;
 mod bench_gateway;
 mod bench_sync;
+mod cleanup;
 mod conflicts;
 mod deadletters;
 mod demo;
@@ -193,6 +194,25 @@ pub enum Command {
     ///
     /// Example: cutover verify --html verify.html
     Verify(verify::VerifyArgs),
+    /// Undo a move: delete from one platform exactly what cutover created there.
+    ///
+    /// What to delete is the store's ledger of records cutover *created* on that platform
+    /// (tickets with their comments and files, contacts, organizations, agents, groups,
+    /// fields, rules), noted as each was linked. Records that were there before the move and
+    /// that cutover found and linked (a group or agent matched by name or e-mail) are never
+    /// touched. Rules go first, then tickets, people and organizations, groups and fields last.
+    /// Each deleted record is forgotten in the store at once (with its link), so a cleanup cut
+    /// short goes on where it stopped when run again; the start and the end are in the audit
+    /// log. A delete the platform refuses goes to the dead letters with its reason and the run
+    /// goes on (exit code 1); run the command again to retry. Tickets and contacts go to the
+    /// platform's trash, restorable there for 30 days. Once done, the backfill's positions are
+    /// cleared, so a later `cutover backfill` copies everything again.
+    ///
+    /// `--side old` removes what the bridge created on the old platform (tickets and people
+    /// that began on the new one). Asks before deleting; `--yes` to skip the question.
+    ///
+    /// Example: cutover cleanup --side new --dry-run
+    Cleanup(cleanup::CleanupArgs),
     /// The one long-running process: the two-way bridge with its webhook intake, `/healthz`,
     /// `/metrics` and the control-plane API under `/api/v1/` (bearer tokens from `cutover token
     /// create`; routes and roles in `/api/v1/openapi.json`). Stops on Ctrl-C or SIGTERM.
@@ -323,6 +343,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Inventory(args) => inventory::run(&ctx, args).await,
         Command::Backfill(args) => backfill::run(&ctx, args).await,
         Command::Verify(args) => verify::run(&ctx, args).await,
+        Command::Cleanup(args) => cleanup::run(&ctx, args).await,
         Command::Serve(args) => serve::run(&ctx, args).await,
         Command::Sync(command) => sync::run(&ctx, command).await,
         Command::Go(args) => go::run(&ctx, args).await,

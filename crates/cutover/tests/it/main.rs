@@ -13,6 +13,7 @@ mod bench_sim;
 mod bridge;
 mod bridge_conflicts;
 mod bridge_merges;
+mod cleanup;
 mod crash;
 mod doctor;
 mod drift;

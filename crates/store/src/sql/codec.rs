@@ -368,6 +368,27 @@ impl TryFrom<HintRow> for crate::leases::StoredHint {
     }
 }
 
+/// A row of `created_records`.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct CreatedRow {
+    side: String,
+    kind: String,
+    record_id: String,
+    source_id: String,
+}
+
+impl TryFrom<CreatedRow> for crate::created::CreatedRecord {
+    type Error = StoreError;
+    fn try_from(row: CreatedRow) -> Result<Self, Self::Error> {
+        Ok(crate::created::CreatedRecord {
+            side: parse("created_records", "side", &row.side)?,
+            kind: parse("created_records", "kind", &row.kind)?,
+            id: parse("created_records", "record_id", &row.record_id)?,
+            source_id: parse("created_records", "source_id", &row.source_id)?,
+        })
+    }
+}
+
 /// A row of `contacts`.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct ContactRow {

@@ -4,6 +4,7 @@
 //! constant of [`dialect::Dialect`].
 
 pub(crate) mod codec;
+pub(crate) mod created;
 pub(crate) mod dialect;
 pub(crate) mod kpi;
 pub(crate) mod leases;

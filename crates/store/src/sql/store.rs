@@ -535,6 +535,15 @@ where
         self.drop_hints_sql(side, up_to).await
     }
 
+    async fn created_records(
+        &self,
+        side: Side,
+        after: Option<(RecordKind, &PlatformId)>,
+        limit: u32,
+    ) -> Result<Vec<crate::created::CreatedRecord>, StoreError> {
+        self.created_records_sql(side, after, limit).await
+    }
+
     async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError> {
         let at = now();
         let mut tx = self.begin_sql().await?;

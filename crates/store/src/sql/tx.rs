@@ -13,6 +13,7 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::audit::{AuditEntry, AuditHash, NewAuditEntry};
 use crate::conflicts::{ConflictId, NewConflict};
+use crate::created::CreatedRecord;
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
@@ -82,6 +83,16 @@ const PUT_RUN_STATE: &str = "INSERT INTO run_state (name, value, updated_at) VAL
      ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at";
 
 const DELETE_RUN_STATE: &str = "DELETE FROM run_state WHERE name = $1";
+
+const RECORD_CREATED: &str = "INSERT INTO created_records (side, kind, record_id, source_id, \
+     at_us) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (side, kind, record_id) DO NOTHING";
+
+const FORGET_CREATED: &str =
+    "DELETE FROM created_records WHERE side = $1 AND kind = $2 AND record_id = $3 RETURNING at_us";
+
+const DELETE_LINK_BY_OLD: &str = "DELETE FROM links WHERE kind = $1 AND old_id = $2";
+
+const DELETE_LINK_BY_NEW: &str = "DELETE FROM links WHERE kind = $1 AND new_id = $2";
 
 /// A transaction on a SQL backend.
 pub(crate) struct SqlTx<DB: Dialect> {
@@ -430,6 +441,52 @@ where
             .await
             .during(|| format!("delete run state {key:?}"))?;
         Ok(())
+    }
+
+    async fn record_created(&mut self, created: &CreatedRecord) -> Result<(), StoreError> {
+        let CreatedRecord {
+            side,
+            kind,
+            id,
+            source_id,
+        } = created;
+        sqlx::query::<DB>(RECORD_CREATED)
+            .bind(side.as_str())
+            .bind(kind.as_str())
+            .bind(id.as_str())
+            .bind(source_id.as_str())
+            .bind(now().timestamp_micros())
+            .execute(self.conn())
+            .await
+            .during(|| format!("note that cutover created {kind} {id} on the {side} side"))?;
+        Ok(())
+    }
+
+    async fn forget_created(
+        &mut self,
+        side: Side,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<bool, StoreError> {
+        let action = || format!("forget {kind} {id} created on the {side} side");
+        let forgotten = sqlx::query_scalar::<DB, i64>(FORGET_CREATED)
+            .bind(side.as_str())
+            .bind(kind.as_str())
+            .bind(id.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .during(action)?;
+        let unlink = match side {
+            Side::Old => DELETE_LINK_BY_OLD,
+            Side::New => DELETE_LINK_BY_NEW,
+        };
+        sqlx::query::<DB>(unlink)
+            .bind(kind.as_str())
+            .bind(id.as_str())
+            .execute(self.conn())
+            .await
+            .during(action)?;
+        Ok(forgotten.is_some())
     }
 
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError> {

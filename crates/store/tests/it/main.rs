@@ -12,6 +12,7 @@ mod harness;
 mod audit;
 mod conflicts;
 mod contacts;
+mod created;
 mod cursors;
 mod dead_letters;
 mod kpi;

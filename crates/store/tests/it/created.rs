@@ -1,0 +1,88 @@
+//! The ledger of what cutover created: kept once with its link, listed by kind and id in pages,
+//! forgotten with its link once deleted.
+
+use cutover_model::{Fingerprint, RecordKind, Side};
+use cutover_store::{CreatedRecord, Link};
+
+use crate::harness::{TestStore, backend_tests, id};
+
+backend_tests!(created_records_are_listed_in_pages_and_forgotten_with_their_links);
+
+fn created(kind: RecordKind, new_id: &str, old_id: &str) -> CreatedRecord {
+    CreatedRecord {
+        side: Side::New,
+        kind,
+        id: id(new_id),
+        source_id: id(old_id),
+    }
+}
+
+async fn created_records_are_listed_in_pages_and_forgotten_with_their_links(t: TestStore) {
+    let store = &t.store;
+    let fp = Fingerprint::of(&"ticket").unwrap();
+    let records = [
+        created(RecordKind::Ticket, "20", "2"),
+        created(RecordKind::Ticket, "10", "1"),
+        created(RecordKind::Contact, "30", "3"),
+    ];
+    let mut tx = store.begin().await.unwrap();
+    for record in &records {
+        let link = Link::new(
+            record.kind,
+            record.source_id.clone(),
+            record.id.clone(),
+            fp,
+            Side::Old,
+        );
+        tx.upsert_link(&link).await.unwrap();
+        tx.record_created(record).await.unwrap();
+        // A repeat is kept once.
+        tx.record_created(record).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let first = store.created_records(Side::New, None, 2).await.unwrap();
+    assert_eq!(first, vec![records[2].clone(), records[1].clone()]);
+    let last = first.last().unwrap();
+    let rest = store
+        .created_records(Side::New, Some((last.kind, &last.id)), 2)
+        .await
+        .unwrap();
+    assert_eq!(rest, vec![records[0].clone()]);
+    assert!(
+        store
+            .created_records(Side::Old, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let mut tx = store.begin().await.unwrap();
+    assert!(
+        tx.forget_created(Side::New, RecordKind::Ticket, &id("10"))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !tx.forget_created(Side::New, RecordKind::Ticket, &id("10"))
+            .await
+            .unwrap()
+    );
+    tx.commit().await.unwrap();
+    let left = store.created_records(Side::New, None, 10).await.unwrap();
+    assert_eq!(left.len(), 2);
+    assert!(
+        store
+            .find_link(RecordKind::Ticket, Side::New, &id("10"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .find_link(RecordKind::Ticket, Side::New, &id("20"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
