@@ -97,3 +97,84 @@ async fn inventory_counts_the_old_side_and_names_what_freshdesk_cannot_hold() {
     assert!(out.contains("cannot backdate"), "{out}");
     assert!(!dir.file("state.db").exists(), "inventory wrote a store");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inventory_counts_comments_and_estimates_the_backfill_at_the_plans_limits() {
+    let opts = ZendeskOptions {
+        seed: 11,
+        tickets: 8,
+        profile: AccountProfile::Plain,
+        rate_limit_rpm: None,
+        incremental_rpm: 0,
+        ..ZendeskOptions::default()
+    };
+    let old = ZendeskSim::spawn(opts, "127.0.0.1:0").await.unwrap();
+    let dir = std::sync::Arc::new(Workdir::new());
+    run(
+        &dir,
+        &[
+            "init",
+            "--from",
+            "zendesk",
+            "--to",
+            "zendesk",
+            "--old-url",
+            old.url(),
+        ],
+    )
+    .await
+    .expect_code(0);
+    let path = dir.file("cutover.toml");
+    let plan = std::fs::read_to_string(&path).unwrap();
+    // Half of a Growth account's 400 on the new side: the estimate follows the plan.
+    let at_limit = "requests_per_minute = 700";
+    let (head, tail) = plan.rsplit_once(at_limit).unwrap();
+    std::fs::write(
+        &path,
+        format!("{head}requests_per_minute = 400\nshare = 0.5{tail}"),
+    )
+    .unwrap();
+
+    let json = run(&dir, &["inventory", "--json"]).await;
+    json.expect_code(0);
+    let inventory: Value = serde_json::from_str(&json.stdout()).unwrap();
+    let volume = &inventory["volume"];
+    // Eight tickets: every one's comments read, so the count is the emulator's own.
+    assert_eq!(inventory["children_sampled_from"], 8, "{inventory:#}");
+    let comments = old.state().counts()["comments"] as u64;
+    assert_eq!(volume["comments"], comments, "{inventory:#}");
+    assert!(comments >= 8, "{inventory:#}");
+    let estimate = &inventory["estimate"];
+    assert_eq!(estimate["new"]["requests_per_minute"], 400, "{inventory:#}");
+    assert_eq!(estimate["new"]["share"], 0.5, "{inventory:#}");
+    // The minutes are the cost model's for the volume counted, at the plan's limits.
+    let v: cutover_engine::cost::Volume = cutover_engine::cost::Volume {
+        tickets: volume["tickets"].as_u64().unwrap(),
+        comments,
+        attachments: volume["attachments"].as_u64().unwrap(),
+        attachment_bytes: volume["attachment_bytes"].as_u64().unwrap(),
+        users: volume["users"].as_u64().unwrap(),
+        organizations: volume["organizations"].as_u64().unwrap(),
+    };
+    use cutover_engine::cost::{Rate, estimate as time, expected};
+    use cutover_model::PlatformKind::Zendesk;
+    let cost = expected(Zendesk, Zendesk, &v).unwrap();
+    let rate = |rpm, share| Rate {
+        platform: Zendesk,
+        requests_per_minute: rpm,
+        share,
+    };
+    let minutes = time(&cost, 8, &rate(700, 1.0), &rate(400, 0.5)).minutes;
+    assert!(minutes > 0.0);
+    assert_eq!(estimate["time"]["minutes"], minutes, "{inventory:#}");
+
+    let text = run(&dir, &["inventory"]).await;
+    text.expect_code(0);
+    let out = text.stdout();
+    assert!(
+        out.contains("In those tickets (counted on every ticket):"),
+        "{out}"
+    );
+    assert!(out.contains("Backfill estimate:"), "{out}");
+    assert!(out.contains("on the new (50 % of it)"), "{out}");
+}
