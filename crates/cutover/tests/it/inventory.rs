@@ -117,7 +117,7 @@ async fn inventory_counts_comments_and_estimates_the_backfill_at_the_plans_limit
             "--from",
             "zendesk",
             "--to",
-            "zendesk",
+            "freshdesk",
             "--old-url",
             old.url(),
         ],
@@ -126,14 +126,17 @@ async fn inventory_counts_comments_and_estimates_the_backfill_at_the_plans_limit
     .expect_code(0);
     let path = dir.file("cutover.toml");
     let plan = std::fs::read_to_string(&path).unwrap();
-    // Half of a Growth account's 400 on the new side: the estimate follows the plan.
-    let at_limit = "requests_per_minute = 700";
-    let (head, tail) = plan.rsplit_once(at_limit).unwrap();
-    std::fs::write(
-        &path,
-        format!("{head}requests_per_minute = 400\nshare = 0.5{tail}"),
-    )
-    .unwrap();
+    // Half of a Pro account's 400 on the new side: the estimate follows the plan.
+    let (old_part, new_part) = plan.split_once("[new]").unwrap();
+    let new_part: Vec<String> = new_part
+        .lines()
+        .map(|line| match line.split(' ').next() {
+            Some("requests_per_minute") => "requests_per_minute = 400".to_owned(),
+            Some("share") => "share = 0.5".to_owned(),
+            _ => line.to_owned(),
+        })
+        .collect();
+    std::fs::write(&path, format!("{old_part}[new]{}\n", new_part.join("\n"))).unwrap();
 
     let json = run(&dir, &["inventory", "--json"]).await;
     json.expect_code(0);
@@ -157,14 +160,19 @@ async fn inventory_counts_comments_and_estimates_the_backfill_at_the_plans_limit
         organizations: volume["organizations"].as_u64().unwrap(),
     };
     use cutover_engine::cost::{Rate, estimate as time, expected};
-    use cutover_model::PlatformKind::Zendesk;
-    let cost = expected(Zendesk, Zendesk, &v).unwrap();
-    let rate = |rpm, share| Rate {
+    use cutover_model::PlatformKind::{Freshdesk, Zendesk};
+    let cost = expected(Zendesk, Freshdesk, &v).unwrap();
+    let old_rate = Rate {
         platform: Zendesk,
-        requests_per_minute: rpm,
-        share,
+        requests_per_minute: estimate["old"]["requests_per_minute"].as_u64().unwrap() as u32,
+        share: estimate["old"]["share"].as_f64().unwrap(),
     };
-    let minutes = time(&cost, 8, &rate(700, 1.0), &rate(400, 0.5)).minutes;
+    let new_rate = Rate {
+        platform: Freshdesk,
+        requests_per_minute: 400,
+        share: 0.5,
+    };
+    let minutes = time(&cost, 8, &old_rate, &new_rate).minutes;
     assert!(minutes > 0.0);
     assert_eq!(estimate["time"]["minutes"], minutes, "{inventory:#}");
 
