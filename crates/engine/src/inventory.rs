@@ -315,7 +315,7 @@ impl Default for Sample {
 
 impl Sample {
     fn offer(&mut self, id: &PlatformId) {
-        if self.seen % self.stride == 0 {
+        if self.seen.is_multiple_of(self.stride) {
             self.kept.push(id.clone());
             if self.kept.len() as u64 >= 2 * CHILDREN_SAMPLE {
                 let mut index = 0;
