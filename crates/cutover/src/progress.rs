@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write as _};
 use std::sync::{Mutex, OnceLock};
 
+use cutover_engine::cost::duration;
 use cutover_engine::text::count;
 use cutover_engine::{ProgressEvent, ProgressSink};
 use cutover_model::RecordKind;
@@ -15,13 +16,20 @@ use crate::cli::LogFormat;
 
 /// Builds the sink the engine reports progress to.
 pub fn sink(log_format: LogFormat) -> ProgressSink {
+    sink_with_model(log_format, None)
+}
+
+/// Builds the sink the engine reports progress to; `seconds_per_ticket` (the cost model's, at
+/// the plan's limits) gives the tickets' ETA until the engine's measured rate replaces it.
+pub fn sink_with_model(log_format: LogFormat, seconds_per_ticket: Option<f64>) -> ProgressSink {
     match log_format {
-        LogFormat::Json => ProgressSink::new(|event: &ProgressEvent| {
+        LogFormat::Json => ProgressSink::new(move |event: &ProgressEvent| {
             tracing::info!(
                 kind = event.kind.as_str(),
                 done = event.done,
                 total = event.total,
                 rate_per_s = event.rate,
+                eta_s = eta(event, seconds_per_ticket),
                 written = event.counts.written(),
                 unchanged = event.counts.unchanged,
                 dead_lettered = event.counts.dead_lettered,
@@ -34,6 +42,7 @@ pub fn sink(log_format: LogFormat) -> ProgressSink {
             let bars = Bars {
                 multi,
                 bars: Mutex::new(BTreeMap::new()),
+                seconds_per_ticket,
             };
             ProgressSink::new(move |event: &ProgressEvent| bars.show(event))
         }
@@ -81,6 +90,7 @@ impl Drop for LogWriter {
 struct Bars {
     multi: MultiProgress,
     bars: Mutex<BTreeMap<RecordKind, ProgressBar>>,
+    seconds_per_ticket: Option<f64>,
 }
 
 impl Bars {
@@ -103,7 +113,7 @@ impl Bars {
         bar.set_position(event.done);
         bar.set_message(format!(
             "{} · {} written, {} unchanged, {} dead-lettered",
-            pace(event),
+            pace(event, self.seconds_per_ticket),
             count(event.counts.written()),
             count(event.counts.unchanged),
             count(event.counts.dead_lettered)
@@ -117,25 +127,26 @@ impl Bars {
 /// The rate since the kind started, as the engine measured it (indicatif's own estimate jumps
 /// to millions a second when a whole page lands at once); none in the first second, when it
 /// would say nothing true.
-fn pace(event: &ProgressEvent) -> String {
+fn pace(event: &ProgressEvent, seconds_per_ticket: Option<f64>) -> String {
     let rate_text = rate(event);
-    match (event.total, event.finished) {
-        (Some(total), false) if event.rate > 0.0 && rate_text.ends_with("/s") => {
-            let left = total.saturating_sub(event.done) as f64 / event.rate;
-            format!("{rate_text}, ETA {}", duration(left))
-        }
-        _ => rate_text,
+    match eta(event, seconds_per_ticket) {
+        Some(left) if rate_text.ends_with("/s") => format!("{rate_text}, ETA {}", duration(left)),
+        Some(left) => format!("{rate_text}, ETA {} (estimated)", duration(left)),
+        None => rate_text,
     }
 }
 
-/// Seconds as a person reads a wait: `45s`, `3m 20s`, `2h 05m`.
-fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m {:02}s", s / 60, s % 60),
-        _ => format!("{}h {:02}m", s / 3600, (s % 3600) / 60),
+/// Seconds left of the kind: at the engine's measured rate once it means something; before
+/// that, for tickets, at the cost model's seconds a ticket; none when finished or unknown.
+fn eta(event: &ProgressEvent, seconds_per_ticket: Option<f64>) -> Option<f64> {
+    let total = event.total.filter(|_| !event.finished)?;
+    let left = total.saturating_sub(event.done) as f64;
+    if event.rate > 0.0 && rate(event).ends_with("/s") {
+        return Some(left / event.rate);
     }
+    seconds_per_ticket
+        .filter(|_| event.kind == RecordKind::Ticket)
+        .map(|s| left * s)
 }
 
 fn rate(event: &ProgressEvent) -> String {
@@ -191,11 +202,33 @@ mod tests {
     fn the_eta_comes_from_the_total_left_at_the_engines_rate() {
         let mut halfway = event(5_000, 1_000.0);
         halfway.total = Some(10_000);
-        assert_eq!(pace(&halfway), "1,000/s, ETA 5s");
+        assert_eq!(pace(&halfway, None), "1,000/s, ETA 5s");
         halfway.total = Some(200_000);
-        assert_eq!(pace(&halfway), "1,000/s, ETA 3m 15s");
+        assert_eq!(pace(&halfway, Some(9.0)), "1,000/s, ETA 3m 15s");
         halfway.total = None;
-        assert_eq!(pace(&halfway), "1,000/s");
+        assert_eq!(pace(&halfway, None), "1,000/s");
         assert_eq!(duration(7_500.0), "2h 05m");
+    }
+
+    #[test]
+    fn the_tickets_eta_starts_from_the_cost_model_until_a_rate_is_measured() {
+        let mut start = event(0, 0.0);
+        start.kind = RecordKind::Ticket;
+        start.total = Some(2_000);
+        // 0.5 s a ticket by the model: 1,000 s for 2,000.
+        assert_eq!(
+            pace(&start, Some(0.5)),
+            "measuring rate, ETA 16m 40s (estimated)"
+        );
+        assert_eq!(pace(&start, None), "measuring rate");
+        // Once measured, the rate decides: 1,000 left at 100 a second.
+        let mut later = event(1_000, 100.0);
+        later.kind = RecordKind::Ticket;
+        later.total = Some(2_000);
+        assert_eq!(pace(&later, Some(0.5)), "100/s, ETA 10s");
+        // Other kinds have no model ETA.
+        let mut contacts = start.clone();
+        contacts.kind = RecordKind::Contact;
+        assert_eq!(pace(&contacts, Some(0.5)), "measuring rate");
     }
 }

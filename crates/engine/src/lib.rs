@@ -28,6 +28,8 @@
 //! - [`verify`]: both sides read once and compared through the links (`forms` puts bulk-read
 //!   records in the fingerprint form; [`diff`] names differing fields by JSON pointer).
 //! - [`doctor`]: whether the plan's credentials can do what the move needs (`cutover doctor`).
+//! - [`cost`]: requests per record each direction's endpoints allow at least (the floor), and
+//!   the time a backfill takes at a plan's limits (inventory's estimate, the bench's check).
 //! - [`discovery`]: what each account holds that a plan maps, counted (`cutover init`).
 //! - [`inventory`]: the old side's counts and what cannot be carried (capabilities, drops).
 //! - [`losses`]: what a target cannot hold, one description that inventory names and verify
@@ -45,6 +47,7 @@ pub mod backfill;
 mod children;
 pub mod cleanup;
 pub mod connectors;
+pub mod cost;
 pub mod cursor;
 pub mod dead_letters;
 pub mod diff;

@@ -1,4 +1,6 @@
-//! `cutover backfill`: copy all history from the old platform to the new one.
+//! `cutover backfill`: copy all history from the old platform to the new one. Before it starts
+//! it states the time the cost model gives at the plan's limits; the progress display's ETA
+//! starts from it and follows the measured rate once there is one.
 
 use std::sync::Arc;
 
@@ -99,7 +101,8 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
         options.notifications_off = confirm_notifications_off(caps.platform)?;
     }
     options.concurrency = args.concurrency.max(1);
-    options.progress = crate::progress::sink(ctx.log_format);
+    let per_ticket = estimate(&setup.plan, old.as_ref()).await;
+    options.progress = crate::progress::sink_with_model(ctx.log_format, per_ticket);
     let mapping = cutover_engine::Mapping::for_plan(&setup.plan);
     // Beside a running bridge, the backfill leaves it the part of each budget it claims.
     let budgets = vec![(Side::Old, old.budget()), (Side::New, new.budget())];
@@ -124,6 +127,42 @@ pub(crate) async fn run(ctx: &Context, args: BackfillArgs) -> anyhow::Result<Out
         }
     }
     Ok(Outcome::Clean)
+}
+
+/// The backfill's time at the plan's limits from the cost model (docs/cost.md), on the platform's
+/// own counts and the comments of a few tickets, said before anything moves; the seconds a
+/// ticket takes by it, which the progress display's ETA starts from until the measured rate
+/// takes over. `None` (and nothing said) when the platform does not count its tickets or the
+/// direction is not modelled; a failed read only loses the estimate.
+async fn estimate(plan: &Plan, old: &dyn cutover_connect::Connector) -> Option<f64> {
+    let volume = match cutover_engine::inventory::sample_volume(old).await {
+        Ok(volume) => volume?,
+        Err(e) => {
+            tracing::warn!(error = %e, "Could not estimate the backfill's time.");
+            return None;
+        }
+    };
+    let cost =
+        cutover_engine::cost::expected(plan.old.platform, plan.new.platform, &volume).ok()?;
+    let (old_rate, new_rate) = (
+        super::inventory::rate(&plan.old),
+        super::inventory::rate(&plan.new),
+    );
+    let time = cutover_engine::cost::estimate(&cost, volume.tickets, &old_rate, &new_rate);
+    tracing::info!(
+        minutes = time.minutes,
+        tickets = volume.tickets,
+        comments = volume.comments,
+        attachments = volume.attachments,
+        tickets_per_hour = time.tickets_per_hour,
+        "Estimated the backfill's time from the cost model: {} for {} tickets, about {} an hour \
+         at the plan's limits (paced by the {} side).",
+        cutover_engine::cost::duration(time.minutes * 60.0),
+        cutover_engine::text::count(volume.tickets),
+        cutover_engine::text::count(time.tickets_per_hour.round() as u64),
+        time.paced_by,
+    );
+    (volume.tickets > 0).then(|| time.minutes * 60.0 / volume.tickets as f64)
 }
 
 /// Asks on a terminal whether the new platform's requester notifications are off. Off a

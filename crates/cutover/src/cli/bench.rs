@@ -39,6 +39,13 @@ pub enum BenchCommand {
     /// share answered 429, over --minutes. With --verify, `cutover verify` runs after the
     /// backfill, and its API reads of each platform are set against the backfill's reads of the
     /// old one, which read every record once (it exits 1 if verify reads more, or is not clean).
+    ///
+    /// Cost: before the backfill, `cutover inventory` estimates its time (docs/cost.md). An
+    /// unthrottled run reports requests per ticket on each side as the emulators counted them,
+    /// the floor the platforms' bulk endpoints allow for the same records, their ratio
+    /// (`meets_floor`: at most 1.25) and tickets an hour at common plan limits; a rate-limited
+    /// run reports tickets copied an hour and the estimate against the time measured (within
+    /// 20 %; to the end when the backfill finishes within --minutes). A miss exits 1.
     /// Build with `--release`.
     ///
     /// Example: cargo run --release -p cutover -- bench backfill --tickets 10000 --verify

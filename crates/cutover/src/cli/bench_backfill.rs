@@ -22,6 +22,11 @@
 //!   the emulators' clocks move on a minute, as time passes for a person
 //!   between a backfill and its verification (Zendesk's exports leave out their last minute,
 //!   which verify would otherwise read record by record).
+//! - **cost** (`bench_cost.rs`): `cutover inventory`'s estimate first (its reads are not
+//!   counted); then requests per ticket on each side against the floor
+//!   (`cutover_engine::cost`), `meets_floor` within 1.25 of it (unthrottled), and tickets copied
+//!   an hour and the estimate against the measured time, within 20 % (rate-limited). Misses exit
+//!   with findings (1).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -34,6 +39,10 @@ use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
+use cutover_engine::cost::Volume;
+use cutover_model::PlatformKind;
+
+use super::bench_cost;
 use super::rehearsal::{self, Limits};
 use crate::exit::{Class, Outcome, fail};
 
@@ -115,6 +124,10 @@ struct Tally {
     failed: AtomicU64,
     /// Reads of the API (`GET /api/v2/…`): not attachment downloads, not writes.
     api_reads: AtomicU64,
+    /// Requests outside the API (attachment downloads), which its rate limit does not count.
+    downloads: AtomicU64,
+    /// Requests to the incremental exports (`/api/v2/incremental/…`), limited apart.
+    exports: AtomicU64,
 }
 
 impl Tally {
@@ -173,6 +186,12 @@ impl Counted {
         let service = tower::ServiceExt::map_request(
             service,
             move |request: axum::http::Request<axum::body::Body>| {
+                let path = request.uri().path();
+                if !path.starts_with("/api/") && !path.starts_with("/_sim/") {
+                    reads.downloads.fetch_add(1, Ordering::Relaxed);
+                } else if path.starts_with("/api/v2/incremental/") {
+                    reads.exports.fetch_add(1, Ordering::Relaxed);
+                }
                 if request.method() == axum::http::Method::GET
                     && request.uri().path().starts_with("/api/v2/")
                 {
@@ -193,7 +212,20 @@ impl Counted {
 
     /// Comments the emulator holds.
     fn comments(&self) -> usize {
-        self.app.counts().get("comments").copied().unwrap_or(0)
+        self.count("comments")
+    }
+
+    /// Records of one kind the emulator holds, by its own count.
+    fn count(&self, kind: &str) -> usize {
+        self.app.counts().get(kind).copied().unwrap_or(0)
+    }
+
+    /// Downloads and export requests so far.
+    fn side_counts(&self) -> (u64, u64) {
+        (
+            self.tally.downloads.load(Ordering::Relaxed),
+            self.tally.exports.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -329,6 +361,30 @@ fn shortfalls(verify: &serde_json::Value) -> Vec<String> {
     verdicts
 }
 
+/// What the cost figures fall short of: requests above [`bench_cost::MAX_OVER_FLOOR`] times the
+/// floor (a full unthrottled run), inventory's estimate off the measured time by more than
+/// [`bench_cost::MAX_ESTIMATE_ERROR`] (a rate-limited run).
+fn cost_shortfalls(figures: &serde_json::Value) -> Vec<String> {
+    let mut verdicts = Vec::new();
+    if figures["cost"]["meets_floor"] == false {
+        verdicts.push(format!(
+            "requests were {:.2} times the floor (at most {})",
+            figures["cost"]["ratio"]["worst"]
+                .as_f64()
+                .unwrap_or(f64::NAN),
+            bench_cost::MAX_OVER_FLOOR
+        ));
+    }
+    if figures["estimate"]["within_20_percent"] == false {
+        verdicts.push(format!(
+            "inventory's estimate missed the measured {} by {:.0} %",
+            figures["estimate"]["compared"].as_str().unwrap_or("time"),
+            figures["estimate"]["error"].as_f64().unwrap_or(f64::NAN) * 100.0
+        ));
+    }
+    verdicts
+}
+
 /// Runs `cutover bench backfill` and prints its figures as one JSON object.
 pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome> {
     let limit = ZendeskOptions::default().rate_limit_rpm.unwrap_or(700);
@@ -363,16 +419,24 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         UNTHROTTLED_RPM
     };
     rehearsal::write_plan(&plan, &old.url, &new.url, budget).await?;
+    let store = format!("sqlite://{}", dir.path().join("bench.db").display());
+    // The user's estimate, before anything moves: checked below against the time measured.
+    let inventory = bench_cost::inventory(&plan, &store).await?;
+    if args.rate_limited {
+        // A minute passes, as for a person between reading the estimate and starting: the
+        // inventory's reads leave the limits' windows before the backfill is timed.
+        tokio::time::sleep(Duration::from_secs(61)).await;
+    }
     // Writing the plan read both accounts: the figures count from here.
     let before = (
         old.tally.snapshot(),
         new.tally.snapshot(),
         old.tally.api_reads(),
     );
+    let sides_before = (old.side_counts(), new.side_counts());
     let since = |now: (u64, u64, u64), then: (u64, u64, u64)| {
         (now.0 - then.0, now.1 - then.1, now.2 - then.2)
     };
-    let store = format!("sqlite://{}", dir.path().join("bench.db").display());
     let mut command = engine(&plan, &store)?;
     command
         .args(["backfill", "--json"])
@@ -401,6 +465,20 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         since(old.tally.snapshot(), before.0),
         since(new.tally.snapshot(), before.1),
     );
+    let measured = |counts: (u64, u64, u64), side: &Counted, then: (u64, u64)| {
+        let (downloads, exports) = side.side_counts();
+        bench_cost::Measured {
+            total: counts.0 + counts.1 + counts.2,
+            downloads: downloads - then.0,
+            exports: exports - then.1,
+        }
+    };
+    let (old_measured, new_measured) = (
+        measured(old_counts, &old, sides_before.0),
+        measured(new_counts, &new, sides_before.1),
+    );
+    let copied = new.count("tickets") as u64;
+    let copied_per_hour = copied as f64 * 3600.0 / elapsed.max(f64::EPSILON);
     let figures = if args.rate_limited {
         if finished.is_none() {
             child.kill().await.context("stop the engine")?;
@@ -432,6 +510,13 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
             "engine_finished_early": finished.is_some(),
             "share_of_limit": busiest["share_of_limit"],
             "share_429": busiest["share_429"],
+            "tickets_copied": copied,
+            "tickets_copied_per_hour": copied_per_hour,
+            "estimate": bench_cost::estimate_check(
+                &inventory,
+                finished.is_some().then_some(elapsed / 60.0),
+                copied_per_hour,
+            ),
             "old": old_side,
             "new": new_side,
         })
@@ -467,6 +552,25 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         let written = total("created") + total("found") + total("updated");
         let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
         let comments = new.comments() as u64;
+        let volume = Volume {
+            tickets: old.count("tickets") as u64,
+            comments: old.comments() as u64,
+            attachments: new.count("uploaded_attachments") as u64,
+            attachment_bytes: 0,
+            users: old.count("users") as u64,
+            organizations: old.count("organizations") as u64,
+        };
+        let cost = if args.dry_run {
+            serde_json::Value::Null
+        } else {
+            bench_cost::figures(
+                PlatformKind::Zendesk,
+                PlatformKind::Zendesk,
+                &volume,
+                old_measured,
+                new_measured,
+            )?
+        };
         let mut verified = if args.verify {
             verify_figures(&plan, &store, &old, &new, old.tally.api_reads() - before.2).await?
         } else {
@@ -497,6 +601,11 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
             "engine_peak_rss_bytes": usage.map(|u| u.peak_rss_bytes),
             "requests": { "old": old_counts.0 + old_counts.1 + old_counts.2,
                           "new": new_counts.0 + new_counts.1 + new_counts.2 },
+            "downloads": { "old": old_measured.downloads, "new": new_measured.downloads },
+            "cost": cost,
+            "meets_floor": cost["meets_floor"],
+            "estimate": { "minutes_at_plan_limits": inventory["estimate"]["time"]["minutes"],
+                          "volume_estimated": inventory["volume"] },
             "verify": verified,
             "backfill": report,
         })
@@ -504,11 +613,12 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
     old.shutdown.cancel();
     new.shutdown.cancel();
     println!("{}", serde_json::to_string_pretty(&figures)?);
-    let verdicts = shortfalls(&figures["verify"]);
+    let mut verdicts = shortfalls(&figures["verify"]);
+    verdicts.extend(cost_shortfalls(&figures));
     if verdicts.is_empty() {
         return Ok(Outcome::Clean);
     }
-    eprintln!("Verify fell short: {}.", verdicts.join("; "));
+    eprintln!("The benchmark fell short: {}.", verdicts.join("; "));
     Ok(Outcome::Findings)
 }
 

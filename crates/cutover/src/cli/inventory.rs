@@ -1,5 +1,7 @@
 //! `cutover inventory`: what the old platform holds and what cannot be carried, before anything
-//! moves: counts, losses, and every value of the old account the plan does not decide yet.
+//! moves: counts (comments and attachments from a sample of tickets), how long the backfill will
+//! take at the plan's limits, losses, and every value of the old account the plan does not
+//! decide yet.
 
 use clap::Args;
 use cutover_model::Side;
@@ -27,7 +29,7 @@ pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Ou
     let new = cutover_engine::connector(plan, Side::New, |name| {
         Some(std::env::var(name).unwrap_or_else(|_| "not-needed-for-inventory".to_owned()))
     })?;
-    let inventory = cutover_engine::inventory(
+    let mut inventory = cutover_engine::inventory(
         old.as_ref(),
         new.as_ref(),
         &plan.mapping,
@@ -35,12 +37,22 @@ pub(crate) async fn run(ctx: &Context, args: InventoryArgs) -> anyhow::Result<Ou
         &new_account,
     )
     .await?;
+    inventory.estimate(rate(&plan.old), rate(&plan.new));
     if args.json {
         println!("{}", serde_json::to_string_pretty(&inventory)?);
     } else {
         print!("{}", inventory.summary());
     }
     Ok(Outcome::Clean)
+}
+
+/// A platform's limit and share as the plan states them, for the cost model.
+pub(crate) fn rate(platform: &cutover_plan::plan::model::Platform) -> cutover_engine::cost::Rate {
+    cutover_engine::cost::Rate {
+        platform: platform.platform,
+        requests_per_minute: platform.requests_per_minute,
+        share: platform.share.get(),
+    }
 }
 
 /// What the new account holds, for the choices of each open line: read from the account when

@@ -4,6 +4,7 @@ mod audit;
 mod backfill;
 mod bench;
 mod bench_backfill;
+mod bench_cost;
 mod bench_gateway;
 mod bench_sync;
 mod cleanup;
@@ -150,7 +151,10 @@ pub enum Command {
     Plan(plan::PlanCommand),
     /// Count what the old platform holds and name what cannot be carried to the new one.
     ///
-    /// Reads every kind the plan's `[copy]` names on the old platform once and counts it, then
+    /// Reads every kind the plan's `[copy]` names on the old platform once and counts it
+    /// (comments, attachments and their bytes on an even sample of at most 200 tickets, scaled
+    /// to all), says how long the backfill will take at the plan's `requests_per_minute` and
+    /// `share` on each side (requests per ticket from the cost model, docs/cost.md), then
     /// lists what the new platform cannot hold as it is (original times and authors it cannot
     /// backdate, channels and ticket types it cannot write, kinds it cannot create, files over
     /// its size cap), what the plan drops on purpose, and every value of the old account the
