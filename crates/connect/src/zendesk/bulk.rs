@@ -80,7 +80,9 @@ impl std::fmt::Debug for Batches {
 
 /// The bulk endpoint of a single create's path, with its body's array key and the envelope of
 /// one record in it.
-pub(super) fn bulk_endpoint(kind: RecordKind) -> Option<(&'static str, &'static str, &'static str)> {
+pub(super) fn bulk_endpoint(
+    kind: RecordKind,
+) -> Option<(&'static str, &'static str, &'static str)> {
     match kind {
         RecordKind::Ticket => Some(("imports/tickets/create_many.json", "tickets", "ticket")),
         RecordKind::Contact => Some(("users/create_or_update_many.json", "users", "user")),
@@ -94,7 +96,9 @@ pub(super) fn bulk_endpoint(kind: RecordKind) -> Option<(&'static str, &'static 
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Drops the waiters of a gatherer that was cancelled before it sent them: each then creates
@@ -236,7 +240,9 @@ impl ZendeskConnector {
                         op: op.to_owned(),
                         detail: format!(
                             "job {id} {}",
-                            job.get("message").and_then(Value::as_str).unwrap_or("failed")
+                            job.get("message")
+                                .and_then(Value::as_str)
+                                .unwrap_or("failed")
                         ),
                     });
                 }
@@ -297,7 +303,11 @@ pub(super) fn slots_of(results: &[Value], count: usize) -> Vec<Slot> {
                     Some(Value::Null) | None => String::new(),
                     Some(other) => other.to_string(),
                 };
-                Slot::Refused(format!("{} {}", text("error"), text("details")).trim().to_owned())
+                Slot::Refused(
+                    format!("{} {}", text("error"), text("details"))
+                        .trim()
+                        .to_owned(),
+                )
             }
             (false, None) => Slot::Lost,
         };

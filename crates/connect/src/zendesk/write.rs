@@ -143,7 +143,11 @@ impl ZendeskConnector {
                 serde_json::json!({ envelope: { "id": bodies::id_json(&id) } }),
             )),
             bulk::Slot::Refused(reason) => {
-                tracing::debug!(op, reason, "The bulk job refused the record; sending it alone.");
+                tracing::debug!(
+                    op,
+                    reason,
+                    "The bulk job refused the record; sending it alone."
+                );
                 self.post_once(outbound, op, request).await
             }
             bulk::Slot::Lost => match lookup::find(self, outbound).await? {

@@ -159,7 +159,13 @@ async fn a_bulk_job_that_ran_before_a_crash_is_found_by_its_marks_not_sent_again
     // The run dies before its page commits: the copies are on Zendesk, unlinked.
     drop(before);
     let after = into(&store, &sim);
-    let again = join_all(tickets.iter().chain(&people).map(|record| after.apply(record))).await;
+    let again = join_all(
+        tickets
+            .iter()
+            .chain(&people)
+            .map(|record| after.apply(record)),
+    )
+    .await;
     for outcome in again {
         assert_eq!(outcome.unwrap(), Outcome::Applied(WriteOutcome::Found));
     }
