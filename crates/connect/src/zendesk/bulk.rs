@@ -161,10 +161,8 @@ impl ZendeskConnector {
                 lane: &lane,
                 armed: true,
             };
-            tokio::select! {
-                () = tokio::time::sleep(LINGER) => {}
-                () = lane.full.notified() => {}
-            }
+            // Woken when the batch is full, else after the linger (either way it goes out).
+            let _full = tokio::time::timeout(LINGER, lane.full.notified()).await;
             let waiting = {
                 let mut queue = lock(&lane.queue);
                 queue.gathering = false;
