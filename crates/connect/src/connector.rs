@@ -252,6 +252,14 @@ pub trait Connector: Send + Sync + fmt::Debug {
         None
     }
 
+    /// How many creates of `kind` the platform takes in one request (a bulk create), which a
+    /// create marked [`Outbound::batch`] may wait to go out with: 1 where there is none (the
+    /// default). A backfill keeps that many records of the kind in flight, so batches fill.
+    fn create_batch(&self, kind: RecordKind) -> usize {
+        let _ = kind;
+        1
+    }
+
     /// How many records of `kind` the platform holds, when it says so cheaply (one request):
     /// the total a progress bar's ETA needs. `None` when it does not.
     async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {

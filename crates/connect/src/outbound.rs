@@ -296,6 +296,9 @@ pub struct Outbound {
     /// pays no lookup per record; a create that answers "already exists" (409), or whose answer
     /// is lost, is looked up all the same.
     pub may_exist: bool,
+    /// Whether a create may wait a moment to go out with others of its kind through the
+    /// platform's bulk endpoint (a backfill's creates; the bridge's go out at once).
+    pub batch: bool,
 }
 
 impl Outbound {
@@ -310,6 +313,7 @@ impl Outbound {
             children: Vec::new(),
             taken: BTreeSet::new(),
             may_exist: true,
+            batch: false,
         }
     }
 

@@ -118,6 +118,8 @@ pub struct Applier {
     /// Tickets whose children were all applied as read once their version had settled: an
     /// unchanged ticket at that version has no child to read again (see `children.rs`).
     pub(crate) children_known: Arc<crate::children::ChildrenKnown>,
+    /// Whether creates may go out in the target's bulk creates ([`Applier::batching`]).
+    pub(crate) batch: bool,
 }
 
 /// Old groups and roles that share another's copy, by kind and id, with the id they share.
@@ -153,6 +155,7 @@ impl Applier {
             conflicts: std::sync::OnceLock::new(),
             late: crate::late::Late::default(),
             children_known: Arc::default(),
+            batch: false,
         }
     }
 
@@ -169,6 +172,14 @@ impl Applier {
     /// instead of waiting for a parent that never comes.
     pub fn copying(mut self, kinds: &[RecordKind]) -> Self {
         self.copied = Some(kinds.iter().copied().collect());
+        self
+    }
+
+    /// Lets creates wait a moment to go out together through the target's bulk creates
+    /// (`Outbound::batch`): a backfill's, whose records come many at once. Each still leaves its
+    /// intent first, so a crash after a bulk job ran finds its copies by their marks.
+    pub fn batching(mut self) -> Self {
+        self.batch = true;
         self
     }
 
@@ -746,6 +757,7 @@ impl Applier {
             Resume::Failed(outcome) => return Ok(outcome),
             Resume::Create { look_first } if ready.link.is_none() && !self.dry_run => {
                 ready.outbound.may_exist = look_first;
+                ready.outbound.batch = self.batch;
                 self.leave_intent(&ready.outbound, ready.fingerprint, fingerprints)
                     .await?;
             }

@@ -120,8 +120,9 @@ pub async fn backfill(
             create_ticket_types(target.as_ref(), &mapping).await?;
         }
     }
-    let applier =
-        Applier::new(store, source, target, mapping, options.dry_run).copying(&options.kinds);
+    let applier = Applier::new(store, source, target, mapping, options.dry_run)
+        .copying(&options.kinds)
+        .batching();
     let run = Run {
         applier,
         options,
@@ -254,7 +255,13 @@ impl Run {
                 .filter_map(|r| Some((r.kind, PlatformId::parse(r.id.clone()?).ok()?)))
                 .collect();
             let mut letters = self.rejected(&page.rejected);
-            let concurrency = self.options.concurrency.max(1);
+            // Where the target creates records of this kind in bulk, enough are kept in flight
+            // to fill a batch (most of them wait in it, not on the platform).
+            let concurrency = self
+                .options
+                .concurrency
+                .max(self.applier.target.create_batch(kind))
+                .max(1);
             let applier = &self.applier;
             let results: Vec<_> = futures::stream::iter(page.items.iter())
                 .map(|item| step(applier, item, with_children))

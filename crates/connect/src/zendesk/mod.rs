@@ -11,6 +11,7 @@
 //! `config` (writes and lookups by title).
 
 mod bodies;
+mod bulk;
 mod changes;
 mod client;
 mod config;
@@ -157,6 +158,8 @@ pub struct ZendeskConnector {
     system_fields: tokio::sync::OnceCell<Vec<u64>>,
     /// The account's brands (id, name), read on first use: a ticket carries its brand's name.
     brands: crate::brands::BrandList,
+    /// Bulk creates being gathered (`bulk.rs`).
+    batches: bulk::Batches,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -200,6 +203,7 @@ impl ZendeskConnector {
             webhook_tolerance_secs: config.webhook_tolerance_secs,
             system_fields: tokio::sync::OnceCell::new(),
             brands: crate::brands::BrandList::default(),
+            batches: bulk::Batches::default(),
         })
     }
 }
@@ -472,6 +476,14 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, size = file.bytes.len()))]
     async fn upload(&self, file: FileUpload) -> Result<UploadRef, ConnectError> {
         self.upload_file(file).await
+    }
+
+    fn create_batch(&self, kind: RecordKind) -> usize {
+        if bulk::bulk_endpoint(kind).is_some() {
+            bulk::BATCH
+        } else {
+            1
+        }
     }
 
     async fn count(&self, kind: RecordKind) -> Result<Option<u64>, ConnectError> {

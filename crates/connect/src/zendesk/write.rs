@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::ZendeskConnector;
 use super::bodies;
+use super::bulk;
 use super::lookup;
 use crate::connector::{WriteOutcome, Written, WrittenChild};
 use crate::error::{ConnectError, ErrorClass};
@@ -124,6 +125,38 @@ impl ZendeskConnector {
         }
     }
 
+    /// Sends a create with the others of its batch (`bulk.rs`). A record the job refused is
+    /// sent again alone, so its error is the single create's; one whose batch was lost is looked
+    /// up first.
+    async fn post_in_batch(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+        request: Request,
+        envelope: &str,
+    ) -> Result<Posted, ConnectError> {
+        match self
+            .create_in_batch(outbound.record.kind(), op, &request)
+            .await?
+        {
+            bulk::Slot::Created(id) => Ok(Posted::Created(
+                serde_json::json!({ envelope: { "id": bodies::id_json(&id) } }),
+            )),
+            bulk::Slot::Refused(reason) => {
+                tracing::debug!(
+                    op,
+                    reason,
+                    "The bulk job refused the record; sending it alone."
+                );
+                self.post_once(outbound, op, request).await
+            }
+            bulk::Slot::Lost => match lookup::find(self, outbound).await? {
+                Some(id) => Ok(Posted::Found(id)),
+                None => self.post_once(outbound, op, request).await,
+            },
+        }
+    }
+
     /// Creates `outbound` unless a copy exists: looked for first when one may exist, and after
     /// a create answered "already exists" (409).
     pub(crate) async fn create_record(&self, outbound: &Outbound) -> Result<Written, ConnectError> {
@@ -142,7 +175,12 @@ impl ZendeskConnector {
             self.quiet_now().await;
         }
         let (request, envelope) = self.create_request(outbound, &op)?;
-        let body = match self.post_once(outbound, &op, request).await {
+        let posted = if outbound.batch && bulk::bulk_endpoint(outbound.record.kind()).is_some() {
+            self.post_in_batch(outbound, &op, request, envelope).await
+        } else {
+            self.post_once(outbound, &op, request).await
+        };
+        let body = match posted {
             Ok(Posted::Found(id)) => return self.complete_found(outbound, id, &op).await,
             Ok(Posted::Created(body)) => body,
             Err(e) if e.status() == Some(409) => match lookup::find(self, outbound).await? {

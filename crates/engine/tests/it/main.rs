@@ -14,6 +14,7 @@
 )]
 
 mod apply;
+mod bulk;
 mod cursor;
 mod dead_letters;
 mod dry_run;
