@@ -5,6 +5,7 @@ mod backfill;
 mod bench;
 mod bench_backfill;
 mod bench_gateway;
+mod bench_kpi;
 mod bench_sync;
 mod conflicts;
 mod deadletters;

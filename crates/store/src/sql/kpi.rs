@@ -46,7 +46,7 @@ const IMPORT_COLUMNS: &str = "INSERT INTO kpi_tickets (side, ticket_id, channel,
      priority_raised, reassigned, satisfaction, seen_us) VALUES ";
 const IMPORT_WIDTH: usize = 15;
 /// Rows per statement: 15 parameters each stays under SQLite's and PostgreSQL's limits.
-const IMPORT_ROWS: usize = 1000;
+const IMPORT_ROWS: usize = 100;
 
 /// `INSERT … VALUES ($1, …), …` for `rows` rows of [`IMPORT_WIDTH`] parameters.
 fn import_statement(rows: usize) -> String {

@@ -1,0 +1,43 @@
+//! `cutover bench kpi`: on a tiny history, on both store backends, every generated ticket is
+//! counted by `cutover baseline`, the user's commands are timed and measured as child
+//! processes, and the degradation injected is caught by the plan's alert rule, after it
+//! starts and not before.
+
+use serde_json::Value;
+
+use crate::harness::Workdir;
+
+#[test]
+fn the_kpi_benchmark_times_both_backends_and_catches_the_degradation() {
+    let dir = Workdir::new();
+    let run = dir.run(&["bench", "kpi", "--tickets", "1500", "--backend", "all"]);
+    run.expect_code(0);
+    let out: Value = serde_json::from_str(run.stdout().trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout()));
+    assert_eq!(out["floors_met"], true, "{out:#}");
+    let runs = out["runs"].as_array().unwrap();
+    let backends: Vec<&str> = runs.iter().map(|r| r["backend"].as_str().unwrap()).collect();
+    assert_eq!(backends, ["sqlite", "postgres"], "{out:#}");
+    for r in runs {
+        assert_eq!(r["import"]["rows"], 1500, "{r:#}");
+        // `cutover baseline` counted each ticket created in its weeks exactly once.
+        assert_eq!(r["baseline_tickets_counted"], 1500, "{r:#}");
+        assert_eq!(r["in_process"]["facts_read"], 1500, "{r:#}");
+        for command in ["baseline", "kpi"] {
+            assert!(r[command]["seconds"].as_f64().unwrap() > 0.0, "{r:#}");
+            if cfg!(target_os = "linux") {
+                let mib = r[command]["peak_rss_mib"].as_f64().unwrap();
+                assert!(mib > 1.0 && mib < 1024.0, "{command}: {r:#}");
+            }
+        }
+    }
+    let degradation = &out["degradation"];
+    assert_eq!(degradation["rule"]["kpi"], "wait_time", "{degradation:#}");
+    assert_eq!(degradation["rule"]["then"], "pause_wave", "{degradation:#}");
+    assert_eq!(degradation["false_alarms_before_start"], 0, "{degradation:#}");
+    let minutes = degradation["minutes_to_alert"].as_i64().unwrap();
+    // Sustained for 15 minutes: never sooner.
+    assert!((15..=60).contains(&minutes), "{degradation:#}");
+    let deviation = degradation["evidence"]["deviation"].as_f64().unwrap();
+    assert!(deviation > 0.5, "{degradation:#}");
+}
