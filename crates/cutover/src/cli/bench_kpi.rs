@@ -58,7 +58,12 @@ const IMPORT_BATCH: usize = 20_000;
 #[derive(Debug, Args)]
 pub struct KpiBenchArgs {
     /// Sizes of the history, in tickets, comma-separated: one run per size and store.
-    #[arg(long, value_delimiter = ',', default_value = "100000,1000000", value_name = "N,…")]
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100000,1000000",
+        value_name = "N,…"
+    )]
     pub tickets: Vec<usize>,
     /// Which store backends: sqlite, postgres or all. PostgreSQL is a throwaway database on
     /// the local server, as the tests make (`CUTOVER_TEST_POSTGRES` or
@@ -169,8 +174,10 @@ fn generate(spec: &History) -> anyhow::Result<Vec<TicketFacts>> {
         .into_iter()
         .enumerate()
         .map(|(i, created_at)| {
-            let (channel, _, reply_mean, solve_mean) =
-                CHANNELS.get(pick(&mut rng, &by_channel)).copied().unwrap_or(CHANNELS[0]);
+            let (channel, _, reply_mean, solve_mean) = CHANNELS
+                .get(pick(&mut rng, &by_channel))
+                .copied()
+                .unwrap_or(CHANNELS[0]);
             let busy = load
                 .get(usize::try_from((created_at - spec.from).num_hours()).unwrap_or(0))
                 .copied()
@@ -268,7 +275,12 @@ pub(crate) async fn kpi(args: KpiBenchArgs) -> anyhow::Result<Outcome> {
         .alerts
         .iter()
         .find(|a| a.then == AlertAction::PauseWave)
-        .ok_or_else(|| fail(Class::Internal, "the plan `cutover init` writes has no alert that pauses a wave"))?;
+        .ok_or_else(|| {
+            fail(
+                Class::Internal,
+                "the plan `cutover init` writes has no alert that pauses a wave",
+            )
+        })?;
     eprintln!("Measuring the time from a degradation to its alert…");
     let alert = time_to_alert(alert_rule, weeks, args.alert_tickets_per_hour, args.seed)?;
     let met = runs.iter().all(|r| r["floors"]["met"] == Value::Bool(true))
@@ -365,7 +377,8 @@ async fn history_run(
     let in_process = in_process(store.as_ref(), end, weeks).await?;
     let seconds_floor = FLOOR_SECONDS_BASE + FLOOR_SECONDS_PER_MILLION * millions(tickets);
     let mib_floor = FLOOR_MIB_BASE + FLOOR_MIB_PER_MILLION * millions(tickets);
-    let within = |m: &Measured| m.seconds <= seconds_floor && m.peak_mib.is_none_or(|p| p <= mib_floor);
+    let within =
+        |m: &Measured| m.seconds <= seconds_floor && m.peak_mib.is_none_or(|p| p <= mib_floor);
     let all_counted = covered == u64::try_from(tickets).unwrap_or(u64::MAX);
     let met = within(&baseline.0) && within(&now.0) && all_counted;
     Ok(json!({
@@ -473,81 +486,103 @@ fn seen_at(facts: &[TicketFacts], t: DateTime<Utc>) -> Vec<TicketFacts> {
         .collect()
 }
 
-/// One evaluation of the rule at `t`: whether the KPI of the last hour is worse than its
-/// baseline by the rule's deviation, with enough samples; `None` when inconclusive.
-fn breached(
-    rule: &Alert,
-    name: &str,
-    facts: &[TicketFacts],
-    baseline: &kpi::Baseline,
-    t: DateTime<Utc>,
-) -> Option<(bool, Value)> {
+/// The watched KPI over the hour before `t`, as it could be known at `t`.
+fn last_hour(facts: &[TicketFacts], name: &str, t: DateTime<Utc>) -> Option<kpi::Figure> {
     let window = t - Duration::hours(1);
     // Only the tickets created in the window count for a time to the first reply.
     let lo = facts.partition_point(|f| f.reading.created_at < window);
     let hi = facts.partition_point(|f| f.reading.created_at < t);
     let seen = seen_at(facts.get(lo..hi).unwrap_or_default(), t);
-    let figures = kpi::compute(&seen, window, t, &Filter::default());
-    let hour = baseline.hour(window)?;
-    let comparison = kpi::compare(&figures, hour).into_iter().find(|c| c.name == name)?;
-    if comparison.now.samples < u64::from(rule.min_samples) || comparison.baseline.weeks < kpi::MIN_WEEKS {
+    kpi::compute(&seen, window, t, &Filter::default())
+        .into_iter()
+        .find(|f| f.name == name)
+}
+
+/// What the last hour is held against.
+#[derive(Clone, Copy)]
+enum Against<'a> {
+    /// The same moment of the week in each previous week, as it could be known then: replies
+    /// still to come are missing from both sides of the comparison alike.
+    SameMomentSeenThen(u32),
+    /// `kpi::baseline`'s hour-of-week profile, from complete history.
+    HourOfWeekProfile(&'a kpi::Baseline),
+}
+
+/// One evaluation of the rule at `t`: whether the KPI of the last hour is worse than its
+/// baseline by more than the rule's deviation, with its evidence; `None` when inconclusive
+/// (fewer samples than the rule's `min_samples`, or fewer weeks than `kpi::MIN_WEEKS`).
+fn breached(
+    rule: &Alert,
+    name: &str,
+    facts: &[TicketFacts],
+    against: Against<'_>,
+    t: DateTime<Utc>,
+) -> Option<(bool, Value)> {
+    let now = last_hour(facts, name, t)?;
+    let (mean, weeks) = match against {
+        Against::SameMomentSeenThen(weeks) => {
+            let values: Vec<f64> = (1..=weeks)
+                .filter_map(|k| last_hour(facts, name, t - Duration::weeks(i64::from(k)))?.value)
+                .collect();
+            let n = u32::try_from(values.len()).unwrap_or(0);
+            (
+                (n > 0).then(|| values.iter().sum::<f64>() / f64::from(n)),
+                n,
+            )
+        }
+        Against::HourOfWeekProfile(baseline) => {
+            let spread = baseline
+                .hour(t - Duration::hours(1))?
+                .kpis
+                .iter()
+                .find(|s| s.name == name)?;
+            (spread.mean, spread.weeks)
+        }
+    };
+    if now.samples < u64::from(rule.min_samples) || weeks < kpi::MIN_WEEKS {
         return None;
     }
-    let limit = rule.worse_than_baseline.get() / 100.0;
-    let deviation = comparison.deviation?;
+    let (value, mean) = (now.value?, mean?);
+    if mean == 0.0 {
+        return None;
+    }
+    let deviation = (value - mean) / mean.abs();
     let worse = if rule.kpi.higher_is_worse() {
         deviation
     } else {
         -deviation
     };
     Some((
-        worse > limit,
+        worse > rule.worse_than_baseline.get() / 100.0,
         json!({
-            "now": comparison.now.value,
-            "samples": comparison.now.samples,
-            "baseline_mean": comparison.baseline.mean,
+            "at": t,
+            "now": value,
+            "samples": now.samples,
+            "baseline_mean": mean,
+            "baseline_weeks": weeks,
             "deviation": deviation,
         }),
     ))
 }
 
-/// Watches a generated history with a degradation at a known moment, minute by minute of
-/// simulated time, with the plan's rule.
-fn time_to_alert(rule: &Alert, weeks: u32, rate: f64, seed: u64) -> anyhow::Result<Value> {
-    let name = watched(rule.kpi)
-        .ok_or_else(|| fail(Class::Internal, format!("the runtime does not compute {}", rule.kpi)))?;
-    // A Tuesday, 09:00 UTC: the wave starts as the morning gets busy.
-    let start = history_end() + Duration::hours(23);
-    let watch_from = start - Duration::hours(3);
-    let watch_to = start + Duration::hours(3);
-    let (from, _) = kpi::baseline_span(watch_from, weeks);
-    let span = watch_to - from;
-    #[expect(clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss, reason = "a ticket count")]
-    let total = (rate * span.num_hours() as f64) as usize;
-    let facts = generate(&History {
-        tickets: total,
-        from,
-        to: watch_to,
-        seed: seed.wrapping_add(1),
-        degraded_from: Some(start),
-    })?;
+/// Evaluates the rule minute by minute over `[from, to]` until it alerts at or after `start`:
+/// a breach counts once it has lasted the rule's `sustained`; an inconclusive minute ends it.
+fn watch(
+    rule: &Alert,
+    name: &str,
+    facts: &[TicketFacts],
+    against: Against<'_>,
+    (from, start, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+) -> Value {
     let started = Instant::now();
-    // The baseline as the monitor holds it: the weeks before the watch began.
-    let history: Vec<TicketFacts> = seen_at(
-        &facts[..facts.partition_point(|f| f.reading.created_at < watch_from)],
-        watch_from,
-    );
-    let baseline = kpi::baseline(&history, watch_from, weeks, &Filter::default());
     let sustained = Duration::from_std(rule.sustained.get()).unwrap_or(Duration::minutes(15));
     let mut breach_since: Option<DateTime<Utc>> = None;
-    let mut false_alarms = 0;
-    let mut inconclusive = 0;
+    let (mut false_alarms, mut inconclusive, mut evaluations) = (0, 0, 0);
     let mut alert: Option<(DateTime<Utc>, Value)> = None;
-    let mut evaluations = 0;
-    let mut t = watch_from;
-    while t <= watch_to && alert.is_none() {
+    let mut t = from;
+    while t <= to && alert.is_none() {
         evaluations += 1;
-        match breached(rule, name, &facts, &baseline, t) {
+        match breached(rule, name, facts, against, t) {
             Some((true, evidence)) => {
                 let since = *breach_since.get_or_insert(t);
                 if t - since >= sustained {
@@ -567,28 +602,84 @@ fn time_to_alert(rule: &Alert, weeks: u32, rate: f64, seed: u64) -> anyhow::Resu
         }
         t += Duration::minutes(1);
     }
-    let compute_seconds = started.elapsed().as_secs_f64();
     let minutes = alert.as_ref().map(|(at, _)| (*at - start).num_minutes());
-    let met = false_alarms == 0 && minutes.is_some_and(|m| m <= FLOOR_ALERT_MINUTES);
-    Ok(json!({
-        "rule": {
-            "kpi": rule.kpi.as_str(),
-            "computed_as": name,
-            "worse_than_baseline_percent": rule.worse_than_baseline.get(),
-            "sustained_minutes": sustained.num_minutes(),
-            "min_samples": rule.min_samples,
-            "then": rule.then.as_str(),
-        },
-        "tickets_per_hour": rate,
-        "slowdown": SLOWDOWN,
-        "degradation_start": start,
+    json!({
         "alert_at": alert.as_ref().map(|(at, _)| at),
         "minutes_to_alert": minutes,
         "evidence": alert.map(|(_, e)| e),
         "evaluations": evaluations,
         "inconclusive_evaluations": inconclusive,
         "false_alarms_before_start": false_alarms,
-        "compute_seconds": compute_seconds,
+        "compute_seconds": started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Watches a generated history with a degradation at a known moment, minute by minute of
+/// simulated time, with the plan's rule: against the same moment of previous weeks (the
+/// floor), and against `kpi::baseline`'s profile of complete history (shown beside it).
+fn time_to_alert(rule: &Alert, weeks: u32, rate: f64, seed: u64) -> anyhow::Result<Value> {
+    let name = watched(rule.kpi).ok_or_else(|| {
+        fail(
+            Class::Internal,
+            format!("the runtime does not compute {}", rule.kpi),
+        )
+    })?;
+    // A Tuesday, 09:00 UTC: the wave starts as the morning gets busy.
+    let start = history_end() + Duration::hours(23);
+    let watch_from = start - Duration::hours(3);
+    let watch_to = start + Duration::hours(3);
+    let (from, _) = kpi::baseline_span(watch_from, weeks);
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a ticket count"
+    )]
+    let total = (rate * (watch_to - from).num_hours() as f64) as usize;
+    let facts = generate(&History {
+        tickets: total,
+        from,
+        to: watch_to,
+        seed: seed.wrapping_add(1),
+        degraded_from: Some(start),
+    })?;
+    let span = (watch_from, start, watch_to);
+    let same_moment = watch(rule, name, &facts, Against::SameMomentSeenThen(weeks), span);
+    // The profile as the monitor holds it when the watch begins.
+    let started = Instant::now();
+    let before = facts.partition_point(|f| f.reading.created_at < watch_from);
+    let history = seen_at(facts.get(..before).unwrap_or_default(), watch_from);
+    let baseline = kpi::baseline(&history, watch_from, weeks, &Filter::default());
+    let baseline_seconds = started.elapsed().as_secs_f64();
+    let mut profile = watch(
+        rule,
+        name,
+        &facts,
+        Against::HourOfWeekProfile(&baseline),
+        span,
+    );
+    profile["baseline_compute_seconds"] = json!(baseline_seconds);
+    let met = same_moment["false_alarms_before_start"] == 0
+        && profile["false_alarms_before_start"] == 0
+        && same_moment["minutes_to_alert"]
+            .as_i64()
+            .is_some_and(|m| m <= FLOOR_ALERT_MINUTES);
+    Ok(json!({
+        "rule": {
+            "kpi": rule.kpi.as_str(),
+            "computed_as": name,
+            "worse_than_baseline_percent": rule.worse_than_baseline.get(),
+            "sustained": rule.sustained.to_string(),
+            "min_samples": rule.min_samples,
+            "then": rule.then.as_str(),
+        },
+        "tickets": facts.len(),
+        "tickets_per_hour": rate,
+        "slowdown": SLOWDOWN,
+        "degradation_start": start,
+        "watched": { "from": watch_from, "to": watch_to, "every": "1m", "window": "1h" },
+        "against_same_moment_of_previous_weeks": same_moment,
+        "against_hour_of_week_profile": profile,
         "floors": {
             "minutes_to_alert_max": FLOOR_ALERT_MINUTES,
             "met": met,

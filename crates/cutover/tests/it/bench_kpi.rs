@@ -10,13 +10,25 @@ use crate::harness::Workdir;
 #[test]
 fn the_kpi_benchmark_times_both_backends_and_catches_the_degradation() {
     let dir = Workdir::new();
-    let run = dir.run(&["bench", "kpi", "--tickets", "1500", "--backend", "all"]);
+    let run = dir.run(&[
+        "bench",
+        "kpi",
+        "--tickets",
+        "1500",
+        "--backend",
+        "all",
+        "--alert-tickets-per-hour",
+        "60",
+    ]);
     run.expect_code(0);
     let out: Value = serde_json::from_str(run.stdout().trim())
         .unwrap_or_else(|e| panic!("not JSON ({e}):\n{}", run.stdout()));
     assert_eq!(out["floors_met"], true, "{out:#}");
     let runs = out["runs"].as_array().unwrap();
-    let backends: Vec<&str> = runs.iter().map(|r| r["backend"].as_str().unwrap()).collect();
+    let backends: Vec<&str> = runs
+        .iter()
+        .map(|r| r["backend"].as_str().unwrap())
+        .collect();
     assert_eq!(backends, ["sqlite", "postgres"], "{out:#}");
     for r in runs {
         assert_eq!(r["import"]["rows"], 1500, "{r:#}");
@@ -34,10 +46,22 @@ fn the_kpi_benchmark_times_both_backends_and_catches_the_degradation() {
     let degradation = &out["degradation"];
     assert_eq!(degradation["rule"]["kpi"], "wait_time", "{degradation:#}");
     assert_eq!(degradation["rule"]["then"], "pause_wave", "{degradation:#}");
-    assert_eq!(degradation["false_alarms_before_start"], 0, "{degradation:#}");
-    let minutes = degradation["minutes_to_alert"].as_i64().unwrap();
+    let watch = &degradation["against_same_moment_of_previous_weeks"];
+    assert_eq!(watch["false_alarms_before_start"], 0, "{degradation:#}");
+    let minutes = watch["minutes_to_alert"].as_i64().unwrap();
     // Sustained for 15 minutes: never sooner.
     assert!((15..=60).contains(&minutes), "{degradation:#}");
-    let deviation = degradation["evidence"]["deviation"].as_f64().unwrap();
-    assert!(deviation > 0.5, "{degradation:#}");
+    let evidence = &watch["evidence"];
+    assert!(
+        evidence["deviation"].as_f64().unwrap() > 0.5,
+        "{degradation:#}"
+    );
+    assert!(
+        evidence["samples"].as_u64().unwrap() >= 20,
+        "{degradation:#}"
+    );
+    assert!(
+        evidence["baseline_weeks"].as_u64().unwrap() >= 2,
+        "{degradation:#}"
+    );
 }
