@@ -63,6 +63,11 @@ pub trait Store: fmt::Debug + Send + Sync {
         score: u8,
     ) -> Result<bool, StoreError>;
 
+    /// Writes the facts of many tickets at once, as they are, in one transaction (history
+    /// brought in bulk; a ticket whose facts are already kept is left as it is). Returns how
+    /// many were written.
+    async fn import_ticket_facts(&self, facts: &[TicketFacts]) -> Result<u64, StoreError>;
+
     /// The facts of the tickets that matter to a window `[from, to)`: created before `to`, and
     /// created in it, or unsolved, or solved at or after `from`. Oldest first.
     async fn ticket_facts(

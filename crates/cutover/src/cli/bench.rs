@@ -100,6 +100,26 @@ pub enum BenchCommand {
     ///
     /// Example: cargo run --release -p cutover -- bench gateway --rate 1000 --seconds 10
     Gateway(super::bench_gateway::GatewayBenchArgs),
+    /// Measure the continuity monitor: KPI and baseline time and memory over a large history,
+    /// and the time from a degradation's start to its alert.
+    ///
+    /// For each store (--backend: a SQLite file and a throwaway PostgreSQL database on the
+    /// local server, as the tests make) and each history size (--tickets), writes the plan
+    /// `cutover init` writes, imports generated per-ticket facts into a fresh store (the
+    /// traffic generator's hour-of-week curve, six channels, groups, agents, some reopened,
+    /// escalated or rated, over the plan's baseline weeks) and runs `cutover baseline --json`
+    /// and `cutover kpi --json` as child processes: their wall time and peak resident memory
+    /// (VmHWM sampled from /proc/<pid>/status), and the store read apart from the computation,
+    /// timed in this process. Then makes agents 60 % slower at a known simulated moment and
+    /// watches minute by minute with the rule of the plan's first alert that pauses a wave
+    /// (wait_time 50 % worse than the baseline, sustained 15 minutes): the simulated minutes
+    /// from the degradation's start to the alert, and any alarm before it. Build with
+    /// `--release`; floors: each command within 2 s + 20 s per million tickets and 64 MiB +
+    /// 1 GiB per million tickets, every ticket counted, the alert within 60 simulated minutes
+    /// and no false alarm; it exits 1 when one is missed.
+    ///
+    /// Example: cargo run --release -p cutover -- bench kpi --tickets 100000,1000000
+    Kpi(super::bench_kpi::KpiBenchArgs),
 }
 
 /// Options of `cutover bench sim`.
@@ -141,6 +161,7 @@ pub(crate) async fn run(command: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Sim(args) => sim(args).await,
         BenchCommand::Sync(args) => super::bench_sync::sync(args).await,
         BenchCommand::Gateway(args) => super::bench_gateway::gateway(args).await,
+        BenchCommand::Kpi(args) => super::bench_kpi::kpi(args).await,
     }
 }
 

@@ -257,7 +257,7 @@ pub(super) fn engine(
 
 /// Runs a child to its end, sampling its CPU time and peak memory: its exit status, standard
 /// output, usage and wall time in seconds.
-async fn run_sampled(
+pub(super) async fn run_sampled(
     mut command: tokio::process::Command,
 ) -> anyhow::Result<(std::process::ExitStatus, String, Option<Usage>, f64)> {
     let started = Instant::now();

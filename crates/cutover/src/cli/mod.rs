@@ -6,6 +6,7 @@ mod bench;
 mod bench_backfill;
 mod bench_cost;
 mod bench_gateway;
+mod bench_kpi;
 mod bench_sync;
 mod cleanup;
 mod conflicts;

@@ -9,6 +9,7 @@
 mod api;
 mod bench;
 mod bench_gateway;
+mod bench_kpi;
 mod bench_sim;
 mod bridge;
 mod bridge_conflicts;

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, Side};
-use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Encode, Executor, Type};
 
 use crate::error::{QueryContext, StoreError};
 use crate::kpi::{TicketFacts, TicketReading};
@@ -40,6 +40,31 @@ const TICKET_FACTS: &str = "SELECT side, ticket_id, channel, group_id, assignee_
      priority_raised, reassigned, satisfaction FROM kpi_tickets \
      WHERE created_us < $2 AND (created_us >= $1 OR solved_us IS NULL OR solved_us >= $1) \
      ORDER BY created_us, side, ticket_id";
+
+const IMPORT_COLUMNS: &str = "INSERT INTO kpi_tickets (side, ticket_id, channel, group_id, \
+     assignee_id, priority_rank, created_us, first_reply_us, agent_replies, solved_us, reopened, \
+     priority_raised, reassigned, satisfaction, seen_us) VALUES ";
+const IMPORT_WIDTH: usize = 15;
+/// Rows per statement: 15 parameters each stays under SQLite's and PostgreSQL's limits.
+const IMPORT_ROWS: usize = 100;
+
+/// `INSERT … VALUES ($1, …), …` for `rows` rows of [`IMPORT_WIDTH`] parameters.
+fn import_statement(rows: usize) -> String {
+    let mut sql = String::from(IMPORT_COLUMNS);
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..IMPORT_WIDTH {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push('$');
+            sql.push_str(&(row * IMPORT_WIDTH + column + 1).to_string());
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (side, ticket_id) DO NOTHING RETURNING ticket_id");
+    sql
+}
 
 fn us(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
@@ -101,6 +126,53 @@ where
             .during(|| format!("record the rating of ticket {ticket} of the {side} side"))?;
         tx.commit_sql().await?;
         Ok(done.is_some())
+    }
+
+    pub(crate) async fn import_ticket_facts_sql(
+        &self,
+        facts: &[TicketFacts],
+    ) -> Result<u64, StoreError> {
+        let seen = us(now());
+        let full = import_statement(IMPORT_ROWS);
+        let mut written = 0;
+        let mut tx = self.begin_sql().await?;
+        for chunk in facts.chunks(IMPORT_ROWS) {
+            let partial;
+            let sql = if chunk.len() == IMPORT_ROWS {
+                &full
+            } else {
+                partial = import_statement(chunk.len());
+                &partial
+            };
+            // Built from constants and parameter numbers only: no value is spliced in.
+            let mut query = sqlx::query_scalar::<DB, String>(AssertSqlSafe(sql.as_str()));
+            for f in chunk {
+                let r = &f.reading;
+                query = query
+                    .bind(r.side.as_str())
+                    .bind(r.ticket.as_str())
+                    .bind(r.channel.as_str())
+                    .bind(r.group.as_deref())
+                    .bind(r.assignee.as_deref())
+                    .bind(r.priority_rank)
+                    .bind(us(r.created_at))
+                    .bind(r.first_reply_at.map(us))
+                    .bind(r.agent_replies.unwrap_or(0))
+                    .bind(r.solved_at.map(us))
+                    .bind(f.reopened)
+                    .bind(i64::from(f.priority_raised))
+                    .bind(i64::from(f.reassigned))
+                    .bind(f.satisfaction.map(i64::from))
+                    .bind(seen);
+            }
+            let done = query
+                .fetch_all(tx.conn())
+                .await
+                .during(|| format!("import the KPI facts of {} tickets", chunk.len()))?;
+            written += u64::try_from(done.len()).unwrap_or(u64::MAX);
+        }
+        tx.commit_sql().await?;
+        Ok(written)
     }
 
     pub(crate) async fn ticket_facts_sql(

@@ -227,6 +227,10 @@ where
         self.record_satisfaction_sql(side, ticket, score).await
     }
 
+    async fn import_ticket_facts(&self, facts: &[TicketFacts]) -> Result<u64, StoreError> {
+        self.import_ticket_facts_sql(facts).await
+    }
+
     async fn ticket_facts(
         &self,
         from: DateTime<Utc>,

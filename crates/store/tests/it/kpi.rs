@@ -3,13 +3,14 @@
 
 use chrono::Duration;
 use cutover_model::Side;
-use cutover_store::TicketReading;
+use cutover_store::{TicketFacts, TicketReading};
 
 use crate::harness::{TestStore, at, backend_tests, id};
 
 backend_tests!(
     readings_of_a_ticket_keep_one_row_and_count_what_changed,
     facts_are_read_for_a_window,
+    facts_imported_in_bulk_read_back_as_written,
 );
 
 fn reading(side: Side, ticket: &str, created: i64) -> TicketReading {
@@ -130,4 +131,39 @@ async fn facts_are_read_for_a_window(t: TestStore) {
         .unwrap();
     let ids: Vec<&str> = facts.iter().map(|f| f.reading.ticket.as_str()).collect();
     assert_eq!(ids, ["2", "3"]);
+}
+
+async fn facts_imported_in_bulk_read_back_as_written(t: TestStore) {
+    let store = &t.store;
+    // More than one statement's worth of rows, the last statement partly filled.
+    let facts: Vec<TicketFacts> = (0..2_345_i64)
+        .map(|i| TicketFacts {
+            reading: TicketReading {
+                first_reply_at: Some(at(i * 10 + 3, 0)),
+                agent_replies: Some(i % 4),
+                solved_at: (i % 3 == 0).then(|| at(i * 10 + 7, 0)),
+                ..reading(
+                    if i % 2 == 0 { Side::Old } else { Side::New },
+                    &format!("{}", 1_000 + i),
+                    i * 10,
+                )
+            },
+            reopened: i % 5,
+            priority_raised: i % 7 == 0,
+            reassigned: i % 11 == 0,
+            satisfaction: u8::try_from(i % 6).ok().filter(|s| *s > 0),
+        })
+        .collect();
+    assert_eq!(store.import_ticket_facts(&facts).await.unwrap(), 2_345);
+    // A ticket already kept is left as it is.
+    let changed = TicketFacts {
+        reopened: 99,
+        ..facts[0].clone()
+    };
+    assert_eq!(store.import_ticket_facts(&[changed]).await.unwrap(), 0);
+    let read = store
+        .ticket_facts(at(0, 0), at(1_000_000, 0))
+        .await
+        .unwrap();
+    assert_eq!(read, facts);
 }

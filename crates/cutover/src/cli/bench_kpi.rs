@@ -1,0 +1,691 @@
+//! `cutover bench kpi`: how long the continuity monitor's KPIs and baseline take over a large
+//! history, how much memory they need, and how soon a degradation is caught.
+//!
+//! For each store backend (SQLite file, PostgreSQL database) and each history size, it writes
+//! the plan a user gets from `cutover init`, fills a fresh store with generated per-ticket facts
+//! (imported in bulk, [`cutover_store::Store::import_ticket_facts`]) and runs `cutover baseline
+//! --json` and `cutover kpi --json` as child processes, the user's commands on the user's
+//! store, so the time and peak memory measured (VmHWM sampled from `/proc/<pid>/status`) are
+//! theirs alone, not the generator's. The same computation is also timed in this process,
+//! store read apart from computing.
+//!
+//! Then the time to alert: a history of `--alert-tickets-per-hour` tickets, in which agents become 60 %
+//! slower at a known simulated moment, is watched minute by minute of simulated time with the
+//! rule of the plan's first `[[alerts]]` that pauses a wave (`wait_time` 50 % worse than the
+//! baseline, sustained 15 minutes, at least `min_samples` samples): each minute, the KPIs of
+//! the last hour as they could be known then (replies and solutions after that minute not yet
+//! seen) against the baseline of that hour of the week.
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use clap::{Args, ValueEnum};
+use cutover_model::{PlatformId, PlatformKind, Side};
+use cutover_plan::plan::model::Alert;
+use cutover_plan::plan::names::{AlertAction, Kpi};
+use cutover_runtime::kpi::{self, Filter};
+use cutover_store::{Store, TicketFacts, TicketReading};
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+use serde_json::{Value, json};
+
+use super::bench_backfill::{engine, run_sampled};
+use crate::exit::{Class, Outcome, fail};
+
+/// Floors: each computation over a history of `tickets` must take at most
+/// `FLOOR_SECONDS_BASE + FLOOR_SECONDS_PER_MILLION × tickets / 1,000,000` seconds …
+const FLOOR_SECONDS_BASE: f64 = 2.0;
+/// … see [`FLOOR_SECONDS_BASE`].
+const FLOOR_SECONDS_PER_MILLION: f64 = 20.0;
+/// … and at most `FLOOR_MIB_BASE + FLOOR_MIB_PER_MILLION × tickets / 1,000,000` MiB at its
+/// peak.
+const FLOOR_MIB_BASE: f64 = 64.0;
+/// … see [`FLOOR_MIB_BASE`].
+const FLOOR_MIB_PER_MILLION: f64 = 1024.0;
+/// The alert must come at most this many simulated minutes after the degradation starts.
+const FLOOR_ALERT_MINUTES: i64 = 60;
+
+/// How much slower agents become in the degradation (60 % slower: replies take 1.6 times as
+/// long), as the test scenario has it.
+const SLOWDOWN: f64 = 1.6;
+
+/// Rows per call of `import_ticket_facts`.
+const IMPORT_BATCH: usize = 20_000;
+
+/// Options of `cutover bench kpi`.
+#[derive(Debug, Args)]
+pub struct KpiBenchArgs {
+    /// Sizes of the history, in tickets, comma-separated: one run per size and store.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "100000,1000000",
+        value_name = "N,…"
+    )]
+    pub tickets: Vec<usize>,
+    /// Which store backends: sqlite, postgres or all. PostgreSQL is a throwaway database on
+    /// the local server, as the tests make (`CUTOVER_TEST_POSTGRES` or
+    /// postgres://postgres@127.0.0.1:5432).
+    #[arg(long, value_enum, default_value_t = KpiBenchBackend::All)]
+    pub backend: KpiBenchBackend,
+    /// Tickets an hour, on average over the week, in the history watched for the
+    /// degradation (150 is 100,000 tickets over four weeks).
+    #[arg(long, default_value_t = 150.0, value_name = "N")]
+    pub alert_tickets_per_hour: f64,
+    /// Seed of the generated history.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+}
+
+/// The store backends `cutover bench kpi` measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KpiBenchBackend {
+    /// A SQLite file.
+    Sqlite,
+    /// A PostgreSQL database.
+    Postgres,
+    /// Each of them.
+    All,
+}
+
+/// The last moment of the generated history: a Monday, 10:00 UTC (a busy hour).
+fn history_end() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 10, 0, 0)
+        .single()
+        .unwrap_or(DateTime::UNIX_EPOCH)
+}
+
+/// The channels of the generated tickets: name, share, mean minutes to the first reply and
+/// mean hours to a solution.
+const CHANNELS: [(&str, f64, f64, f64); 6] = [
+    ("email", 0.45, 40.0, 20.0),
+    ("web_form", 0.20, 35.0, 16.0),
+    ("chat", 0.18, 2.0, 0.6),
+    ("voice", 0.08, 1.0, 0.4),
+    ("whatsapp", 0.06, 8.0, 3.0),
+    ("api", 0.03, 60.0, 30.0),
+];
+
+/// What the generator makes.
+struct History {
+    tickets: usize,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    seed: u64,
+    /// From this moment, every new ticket lands on the new side, where agents are
+    /// [`SLOWDOWN`] times slower.
+    degraded_from: Option<DateTime<Utc>>,
+}
+
+/// Picks an index by weight.
+fn pick(rng: &mut StdRng, cumulative: &[f64]) -> usize {
+    let total = cumulative.last().copied().unwrap_or(0.0);
+    let x = rng.random::<f64>() * total;
+    cumulative
+        .partition_point(|c| *c <= x)
+        .min(cumulative.len().saturating_sub(1))
+}
+
+fn cumulate(weights: impl Iterator<Item = f64>) -> Vec<f64> {
+    weights
+        .scan(0.0, |sum, w| {
+            *sum += w;
+            Some(*sum)
+        })
+        .collect()
+}
+
+/// An exponential draw of mean `mean`.
+fn exponential(rng: &mut StdRng, mean: f64) -> f64 {
+    -mean * (1.0 - rng.random::<f64>()).ln()
+}
+
+fn after(t: DateTime<Utc>, minutes: f64) -> DateTime<Utc> {
+    #[expect(clippy::cast_possible_truncation, reason = "minutes far below 2^53")]
+    let micros = (minutes * 60_000_000.0) as i64;
+    t + Duration::microseconds(micros)
+}
+
+/// The ticket facts of a helpdesk over `[from, to)`, as the backfill and the bridge would have
+/// recorded them by `to`: arrivals following the traffic generator's hour-of-week curve, six
+/// channels with their own response times (longer when busy), eight groups a side, 60 agents,
+/// a tenth already on the new side, some never replied to or still open, some reopened,
+/// escalated or rated. Oldest first.
+fn generate(spec: &History) -> anyhow::Result<Vec<TicketFacts>> {
+    let mut rng = StdRng::seed_from_u64(spec.seed);
+    let hours = usize::try_from((spec.to - spec.from).num_hours()).unwrap_or(0);
+    let start = |h: usize| spec.from + Duration::hours(i64::try_from(h).unwrap_or(0));
+    let load: Vec<f64> = (0..hours)
+        .map(|h| cutover_sim::traffic::curve::load(start(h)))
+        .collect();
+    let by_hour = cumulate(load.iter().copied());
+    let by_channel = cumulate(CHANNELS.iter().map(|c| c.1));
+    let by_rating = cumulate([0.07, 0.05, 0.08, 0.25, 0.55].into_iter());
+    let mut created: Vec<DateTime<Utc>> = (0..spec.tickets)
+        .map(|_| {
+            let h = pick(&mut rng, &by_hour);
+            after(start(h), rng.random::<f64>() * 60.0)
+        })
+        .collect();
+    created.sort_unstable();
+    created
+        .into_iter()
+        .enumerate()
+        .map(|(i, created_at)| {
+            let (channel, _, reply_mean, solve_mean) = CHANNELS
+                .get(pick(&mut rng, &by_channel))
+                .copied()
+                .unwrap_or(CHANNELS[0]);
+            let busy = load
+                .get(usize::try_from((created_at - spec.from).num_hours()).unwrap_or(0))
+                .copied()
+                .unwrap_or(1.0);
+            let degraded = spec.degraded_from.is_some_and(|d| created_at >= d);
+            let side = if degraded || rng.random_bool(0.1) {
+                Side::New
+            } else {
+                Side::Old
+            };
+            let slower = if degraded { SLOWDOWN } else { 1.0 };
+            let wait = exponential(&mut rng, reply_mean * (0.6 + 0.4 * busy) * slower);
+            let first_reply_at =
+                Some(after(created_at, wait)).filter(|t| rng.random_bool(0.97) && *t < spec.to);
+            let resolve = exponential(&mut rng, solve_mean * 60.0 * slower);
+            let solved_at = first_reply_at
+                .map(|r| after(r, resolve))
+                .filter(|t| rng.random_bool(0.92) && *t < spec.to);
+            let solved = solved_at.is_some();
+            let agent_replies = match first_reply_at {
+                None => 0,
+                Some(_) if rng.random_bool(0.55) => 1,
+                Some(_) => rng.random_range(2..6),
+            };
+            let group = rng.random_range(1..=8u32);
+            let agent = group * 10 + rng.random_range(0..8u32);
+            let priority_rank = [1, 2, 2, 2, 2, 3, 3, 4][rng.random_range(0..8usize)];
+            let ticket = PlatformId::parse(format!("{}", 1_000_000 + i))
+                .context("number a generated ticket")?;
+            Ok(TicketFacts {
+                reading: TicketReading {
+                    side,
+                    ticket,
+                    channel: channel.to_string(),
+                    group: Some(group.to_string()),
+                    assignee: (first_reply_at.is_some() || rng.random_bool(0.5))
+                        .then(|| agent.to_string()),
+                    priority_rank: Some(priority_rank),
+                    created_at,
+                    first_reply_at,
+                    agent_replies: Some(agent_replies),
+                    solved_at,
+                },
+                reopened: i64::from(solved && rng.random_bool(0.06)),
+                priority_raised: rng.random_bool(0.04),
+                reassigned: rng.random_bool(0.07),
+                satisfaction: (solved && rng.random_bool(0.3))
+                    .then(|| u8::try_from(pick(&mut rng, &by_rating) + 1).unwrap_or(5)),
+            })
+        })
+        .collect()
+}
+
+/// Runs `cutover bench kpi` and prints its report.
+pub(crate) async fn kpi(args: KpiBenchArgs) -> anyhow::Result<Outcome> {
+    if args.tickets.is_empty() || args.tickets.contains(&0) {
+        return Err(fail(Class::Config, "--tickets needs sizes above zero"));
+    }
+    if !(args.alert_tickets_per_hour > 0.0 && args.alert_tickets_per_hour < 1e6) {
+        return Err(fail(
+            Class::Config,
+            "--alert-tickets-per-hour must be above zero and below a million",
+        ));
+    }
+    let dir = tempfile::tempdir().context("make a working directory")?;
+    // The plan a user starts from: its [baseline] and [[alerts]] are the defaults under test.
+    let plan_path = dir.path().join("cutover.toml");
+    let plan_text = cutover_plan::plan::init::render(&cutover_plan::plan::init::InitOptions {
+        from: PlatformKind::Zendesk,
+        to: PlatformKind::Freshdesk,
+        old_url: None,
+        new_url: None,
+    });
+    std::fs::write(&plan_path, plan_text)
+        .with_context(|| format!("write {}", plan_path.display()))?;
+    let plan = cutover_plan::plan::load(&plan_path)
+        .with_context(|| format!("read {}", plan_path.display()))?;
+    let weeks = plan.baseline.weeks.max(1);
+    let backends: &[&str] = match args.backend {
+        KpiBenchBackend::Sqlite => &["sqlite"],
+        KpiBenchBackend::Postgres => &["postgres"],
+        KpiBenchBackend::All => &["sqlite", "postgres"],
+    };
+    let mut runs = Vec::new();
+    for &backend in backends {
+        for &tickets in &args.tickets {
+            eprintln!("Measuring KPIs over {tickets} tickets on {backend}…");
+            let run = history_run(dir.path(), &plan_path, backend, tickets, weeks, args.seed)
+                .await
+                .with_context(|| format!("measure {tickets} tickets on {backend}"))?;
+            runs.push(run);
+        }
+    }
+    let alert_rule = plan
+        .alerts
+        .iter()
+        .find(|a| a.then == AlertAction::PauseWave)
+        .ok_or_else(|| {
+            fail(
+                Class::Internal,
+                "the plan `cutover init` writes has no alert that pauses a wave",
+            )
+        })?;
+    eprintln!("Measuring the time from a degradation to its alert…");
+    let alert = time_to_alert(alert_rule, weeks, args.alert_tickets_per_hour, args.seed)?;
+    let history_met = runs.iter().all(|r| r["floors"]["met"] == Value::Bool(true));
+    let alert_met = alert["floors"]["met"] == Value::Bool(true);
+    let met = history_met && alert_met;
+    let report = json!({
+        "baseline_weeks": weeks,
+        "memory": "peak resident memory (VmHWM) of each child process, sampled every 20 ms from /proc/<pid>/status",
+        "runs": runs,
+        "degradation": alert,
+        "history_floors_met": history_met,
+        "alert_floor_met": alert_met,
+        "floors_met": met,
+    });
+    let text = serde_json::to_string_pretty(&report)
+        .map_err(|e| fail(Class::Internal, format!("write the benchmark report: {e}")))?;
+    println!("{text}");
+    Ok(if met {
+        Outcome::Clean
+    } else {
+        Outcome::Findings
+    })
+}
+
+#[expect(clippy::cast_precision_loss, reason = "sizes far below 2^52")]
+fn millions(tickets: usize) -> f64 {
+    tickets as f64 / 1e6
+}
+
+#[expect(clippy::cast_precision_loss, reason = "byte counts far below 2^52")]
+fn mib(bytes: u64) -> f64 {
+    bytes as f64 / f64::from(1 << 20)
+}
+
+/// One backend and size: a fresh store filled with `tickets` tickets' facts, then `cutover
+/// baseline` and `cutover kpi` as child processes, and the same work timed in this process.
+async fn history_run(
+    dir: &Path,
+    plan: &Path,
+    backend: &str,
+    tickets: usize,
+    weeks: u32,
+    seed: u64,
+) -> anyhow::Result<Value> {
+    // The database lives as long as this run (a PostgreSQL one is dropped with it).
+    let (_database, store_url) = match backend {
+        "postgres" => {
+            let db = cutover_store::testing::TestDatabase::create()
+                .await
+                .context("create a throwaway PostgreSQL database")?;
+            let url = db.url().to_string();
+            (Some(db), url)
+        }
+        _ => {
+            let file = dir.join(format!("kpi-{tickets}.db"));
+            (None, format!("sqlite://{}", file.display()))
+        }
+    };
+    let parsed: cutover_store::StoreUrl = store_url.parse().context("read the store's URL")?;
+    let store = cutover_store::open(&parsed)
+        .await
+        .with_context(|| format!("open the store at {parsed}"))?;
+    let end = history_end();
+    let (from, to) = kpi::baseline_span(end, weeks);
+    let started = Instant::now();
+    let facts = generate(&History {
+        tickets,
+        from,
+        to,
+        seed,
+        degraded_from: None,
+    })?;
+    let generate_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let mut imported = 0;
+    for batch in facts.chunks(IMPORT_BATCH) {
+        imported += store
+            .import_ticket_facts(batch)
+            .await
+            .context("import the generated facts")?;
+    }
+    let import_seconds = started.elapsed().as_secs_f64();
+    drop(facts);
+    let at = end.to_rfc3339();
+    let baseline = child(plan, &store_url, &["baseline", "--json", "--at", &at]).await?;
+    let covered: u64 = baseline
+        .1
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|b| b["hours"].as_array().into_iter().flatten())
+        .flat_map(|h| h["kpis"].as_array().into_iter().flatten())
+        .filter(|s| s["name"] == "escalations")
+        .filter_map(|s| s["samples"].as_u64())
+        .sum();
+    let now = child(plan, &store_url, &["kpi", "--json", "--at", &at]).await?;
+    let in_process = in_process(store.as_ref(), end, weeks).await?;
+    let seconds_floor = FLOOR_SECONDS_BASE + FLOOR_SECONDS_PER_MILLION * millions(tickets);
+    let mib_floor = FLOOR_MIB_BASE + FLOOR_MIB_PER_MILLION * millions(tickets);
+    let within =
+        |m: &Measured| m.seconds <= seconds_floor && m.peak_mib.is_none_or(|p| p <= mib_floor);
+    let all_counted = covered == u64::try_from(tickets).unwrap_or(u64::MAX);
+    let met = within(&baseline.0) && within(&now.0) && all_counted;
+    Ok(json!({
+        "backend": backend,
+        "tickets": tickets,
+        "generate_seconds": generate_seconds,
+        "import": {
+            "rows": imported,
+            "seconds": import_seconds,
+            "rows_per_second": f64::from(u32::try_from(imported).unwrap_or(u32::MAX)) / import_seconds.max(1e-9),
+        },
+        "baseline": baseline.0.json(),
+        "baseline_tickets_counted": covered,
+        "kpi": now.0.json(),
+        "in_process": in_process,
+        "floors": {
+            "seconds_max": seconds_floor,
+            "peak_mib_max": mib_floor,
+            "every_ticket_counted": all_counted,
+            "met": met,
+        },
+    }))
+}
+
+/// A child command's wall time and peak memory.
+struct Measured {
+    seconds: f64,
+    peak_mib: Option<f64>,
+}
+
+impl Measured {
+    fn json(&self) -> Value {
+        json!({ "seconds": self.seconds, "peak_rss_mib": self.peak_mib })
+    }
+}
+
+/// Runs `cutover ARGS` on the plan and store, and reads its JSON.
+async fn child(plan: &Path, store: &str, args: &[&str]) -> anyhow::Result<(Measured, Value)> {
+    let mut command = engine(plan, store)?;
+    command.args(args);
+    let (status, stdout, usage, seconds) = run_sampled(command).await?;
+    if !status.success() {
+        anyhow::bail!("cutover {} exited with {status}", args.join(" "));
+    }
+    let value: Value = serde_json::from_str(&stdout)
+        .with_context(|| format!("read the JSON of cutover {}", args.join(" ")))?;
+    Ok((
+        Measured {
+            seconds,
+            peak_mib: usage.map(|u| mib(u.peak_rss_bytes)),
+        },
+        value,
+    ))
+}
+
+/// The baseline's work in this process: the store's read and the computation apart.
+async fn in_process(store: &dyn Store, end: DateTime<Utc>, weeks: u32) -> anyhow::Result<Value> {
+    let (from, to) = kpi::baseline_span(end, weeks);
+    let started = Instant::now();
+    let facts = store
+        .ticket_facts(from, to)
+        .await
+        .context("read the ticket facts")?;
+    let read_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    for side in [Side::Old, Side::New] {
+        let filter = Filter {
+            side: Some(side),
+            ..Filter::default()
+        };
+        kpi::baseline(&facts, end, weeks, &filter);
+    }
+    Ok(json!({
+        "facts_read": facts.len(),
+        "read_seconds": read_seconds,
+        "baseline_compute_seconds": started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// The runtime KPI a plan's alert watches, when the runtime computes it.
+fn watched(kpi: Kpi) -> Option<&'static str> {
+    match kpi {
+        Kpi::WaitTime | Kpi::FirstResponseTime => Some("first_reply_p50"),
+        Kpi::ResolutionTime => Some("resolution_p50"),
+        Kpi::FirstContactResolution => Some("first_contact_resolution"),
+        Kpi::Backlog => Some("backlog"),
+        Kpi::ReopenRate => Some("reopen_rate"),
+        Kpi::Escalations => Some("escalations"),
+        Kpi::Csat => Some("csat"),
+        Kpi::Nps | Kpi::ChannelAvailability => None,
+    }
+}
+
+/// Facts as the monitor could know them at `t`: replies and solutions after `t` not yet seen.
+fn seen_at(facts: &[TicketFacts], t: DateTime<Utc>) -> Vec<TicketFacts> {
+    facts
+        .iter()
+        .map(|f| {
+            let mut f = f.clone();
+            let r = &mut f.reading;
+            r.first_reply_at = r.first_reply_at.filter(|x| *x <= t);
+            r.solved_at = r.solved_at.filter(|x| *x <= t);
+            f
+        })
+        .collect()
+}
+
+/// The watched KPI over the hour before `t`, as it could be known at `t`.
+fn last_hour(facts: &[TicketFacts], name: &str, t: DateTime<Utc>) -> Option<kpi::Figure> {
+    let window = t - Duration::hours(1);
+    // Only the tickets created in the window count for a time to the first reply.
+    let lo = facts.partition_point(|f| f.reading.created_at < window);
+    let hi = facts.partition_point(|f| f.reading.created_at < t);
+    let seen = seen_at(facts.get(lo..hi).unwrap_or_default(), t);
+    kpi::compute(&seen, window, t, &Filter::default())
+        .into_iter()
+        .find(|f| f.name == name)
+}
+
+/// What the last hour is held against.
+#[derive(Clone, Copy)]
+enum Against<'a> {
+    /// The same moment of the week in each previous week, as it could be known then: replies
+    /// still to come are missing from both sides of the comparison alike.
+    SameMomentSeenThen(u32),
+    /// `kpi::baseline`'s hour-of-week profile, from complete history.
+    HourOfWeekProfile(&'a kpi::Baseline),
+}
+
+/// One evaluation of the rule at `t`: whether the KPI of the last hour is worse than its
+/// baseline by more than the rule's deviation, with its evidence; `None` when inconclusive
+/// (fewer samples than the rule's `min_samples`, or fewer weeks than `kpi::MIN_WEEKS`).
+fn breached(
+    rule: &Alert,
+    name: &str,
+    facts: &[TicketFacts],
+    against: Against<'_>,
+    t: DateTime<Utc>,
+) -> Option<(bool, Value)> {
+    let now = last_hour(facts, name, t)?;
+    let (mean, weeks) = match against {
+        Against::SameMomentSeenThen(weeks) => {
+            let values: Vec<f64> = (1..=weeks)
+                .filter_map(|k| last_hour(facts, name, t - Duration::weeks(i64::from(k)))?.value)
+                .collect();
+            let n = u32::try_from(values.len()).unwrap_or(0);
+            (
+                (n > 0).then(|| values.iter().sum::<f64>() / f64::from(n)),
+                n,
+            )
+        }
+        Against::HourOfWeekProfile(baseline) => {
+            let spread = baseline
+                .hour(t - Duration::hours(1))?
+                .kpis
+                .iter()
+                .find(|s| s.name == name)?;
+            (spread.mean, spread.weeks)
+        }
+    };
+    if now.samples < u64::from(rule.min_samples) || weeks < kpi::MIN_WEEKS {
+        return None;
+    }
+    let (value, mean) = (now.value?, mean?);
+    if mean == 0.0 {
+        return None;
+    }
+    let deviation = (value - mean) / mean.abs();
+    let worse = if rule.kpi.higher_is_worse() {
+        deviation
+    } else {
+        -deviation
+    };
+    Some((
+        worse > rule.worse_than_baseline.get() / 100.0,
+        json!({
+            "at": t,
+            "now": value,
+            "samples": now.samples,
+            "baseline_mean": mean,
+            "baseline_weeks": weeks,
+            "deviation": deviation,
+        }),
+    ))
+}
+
+/// Evaluates the rule minute by minute over `[from, to]` until it alerts at or after `start`:
+/// a breach counts once it has lasted the rule's `sustained`; an inconclusive minute ends it.
+fn watch(
+    rule: &Alert,
+    name: &str,
+    facts: &[TicketFacts],
+    against: Against<'_>,
+    (from, start, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+) -> Value {
+    let started = Instant::now();
+    let sustained = Duration::from_std(rule.sustained.get()).unwrap_or(Duration::minutes(15));
+    let mut breach_since: Option<DateTime<Utc>> = None;
+    let (mut false_alarms, mut inconclusive, mut evaluations) = (0, 0, 0);
+    let mut alert: Option<(DateTime<Utc>, Value)> = None;
+    let mut t = from;
+    while t <= to && alert.is_none() {
+        evaluations += 1;
+        match breached(rule, name, facts, against, t) {
+            Some((true, evidence)) => {
+                let since = *breach_since.get_or_insert(t);
+                if t - since >= sustained {
+                    if t < start {
+                        false_alarms += 1;
+                        breach_since = None;
+                    } else {
+                        alert = Some((t, evidence));
+                    }
+                }
+            }
+            Some((false, _)) => breach_since = None,
+            None => {
+                inconclusive += 1;
+                breach_since = None;
+            }
+        }
+        t += Duration::minutes(1);
+    }
+    let minutes = alert.as_ref().map(|(at, _)| (*at - start).num_minutes());
+    json!({
+        "alert_at": alert.as_ref().map(|(at, _)| at),
+        "minutes_to_alert": minutes,
+        "evidence": alert.map(|(_, e)| e),
+        "evaluations": evaluations,
+        "inconclusive_evaluations": inconclusive,
+        "false_alarms_before_start": false_alarms,
+        "compute_seconds": started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Watches a generated history with a degradation at a known moment, minute by minute of
+/// simulated time, with the plan's rule: against the same moment of previous weeks (the
+/// floor), and against `kpi::baseline`'s profile of complete history (shown beside it).
+fn time_to_alert(rule: &Alert, weeks: u32, rate: f64, seed: u64) -> anyhow::Result<Value> {
+    let name = watched(rule.kpi).ok_or_else(|| {
+        fail(
+            Class::Internal,
+            format!("the runtime does not compute {}", rule.kpi),
+        )
+    })?;
+    // A Tuesday, 09:00 UTC: the wave starts as the morning gets busy.
+    let start = history_end() + Duration::hours(23);
+    let watch_from = start - Duration::hours(3);
+    let watch_to = start + Duration::hours(3);
+    let (from, _) = kpi::baseline_span(watch_from, weeks);
+    #[expect(
+        clippy::cast_precision_loss,
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a ticket count"
+    )]
+    let total = (rate * (watch_to - from).num_hours() as f64) as usize;
+    let facts = generate(&History {
+        tickets: total,
+        from,
+        to: watch_to,
+        seed: seed.wrapping_add(1),
+        degraded_from: Some(start),
+    })?;
+    let span = (watch_from, start, watch_to);
+    let same_moment = watch(rule, name, &facts, Against::SameMomentSeenThen(weeks), span);
+    // The profile as the monitor holds it when the watch begins.
+    let started = Instant::now();
+    let before = facts.partition_point(|f| f.reading.created_at < watch_from);
+    let history = seen_at(facts.get(..before).unwrap_or_default(), watch_from);
+    let baseline = kpi::baseline(&history, watch_from, weeks, &Filter::default());
+    let baseline_seconds = started.elapsed().as_secs_f64();
+    let mut profile = watch(
+        rule,
+        name,
+        &facts,
+        Against::HourOfWeekProfile(&baseline),
+        span,
+    );
+    profile["baseline_compute_seconds"] = json!(baseline_seconds);
+    let met = same_moment["false_alarms_before_start"] == 0
+        && profile["false_alarms_before_start"] == 0
+        && same_moment["minutes_to_alert"]
+            .as_i64()
+            .is_some_and(|m| m <= FLOOR_ALERT_MINUTES);
+    Ok(json!({
+        "rule": {
+            "kpi": rule.kpi.as_str(),
+            "computed_as": name,
+            "worse_than_baseline_percent": rule.worse_than_baseline.get(),
+            "sustained": rule.sustained.to_string(),
+            "min_samples": rule.min_samples,
+            "then": rule.then.as_str(),
+        },
+        "tickets": facts.len(),
+        "tickets_per_hour": rate,
+        "slowdown": SLOWDOWN,
+        "degradation_start": start,
+        "watched": { "from": watch_from, "to": watch_to, "every": "1m", "window": "1h" },
+        "against_same_moment_of_previous_weeks": same_moment,
+        "against_hour_of_week_profile": profile,
+        "floors": {
+            "minutes_to_alert_max": FLOOR_ALERT_MINUTES,
+            "met": met,
+        },
+    }))
+}
