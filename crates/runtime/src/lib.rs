@@ -23,8 +23,12 @@
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
 //!   baseline they are compared with.
+//! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
+//!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
+//!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
+pub mod alerts;
 pub mod drill;
 pub mod error;
 pub mod gates;
@@ -32,6 +36,7 @@ pub mod gateway;
 pub mod kpi;
 pub mod leader;
 pub mod mover;
+pub mod paging;
 pub mod pause;
 pub mod routing;
 pub mod switch;

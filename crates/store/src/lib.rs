@@ -12,6 +12,7 @@
 //!   token; and the webhook hints a process that does not lead keeps for the one that does.
 //! - **KPI facts**: one row per ticket and side (channel, group, times of creation, first reply
 //!   and solution, reopenings, escalations, rating) for the continuity monitor.
+//! - **Alerts** of the continuity monitor, one row per episode with its evidence.
 //! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
 //!   customer's **conversation** per channel.
 //!
@@ -22,13 +23,14 @@
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
 //! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`],
-//!   [`contacts`], [`kpi`]: what is kept,
+//!   [`contacts`], [`kpi`], [`alerts`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
 //!   hold what differs. Schemas are in `migrations/sqlite` and `migrations/postgres`.
 //! - [`testing`]: throwaway PostgreSQL databases for the test suites of every crate.
 
+pub mod alerts;
 pub mod audit;
 pub mod conflicts;
 pub mod contacts;
@@ -48,6 +50,7 @@ mod sql;
 
 use std::sync::Arc;
 
+pub use alerts::AlertRecord;
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
 pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use contacts::{

@@ -15,6 +15,7 @@ use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversatio
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
+use crate::alerts::AlertRecord;
 use crate::kpi::{TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
@@ -69,6 +70,9 @@ pub trait Store: fmt::Debug + Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<TicketFacts>, StoreError>;
+
+    /// The continuity monitor's alerts, the `limit` most recently opened first.
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
 
     /// Starts a write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
@@ -360,6 +364,10 @@ pub trait StoreTx: fmt::Debug + Send {
 
     /// Forgets a run-state value (no error when there is none).
     async fn delete_run_state(&mut self, key: &str) -> Result<(), StoreError>;
+
+    /// Writes an alert episode (a new one, or the change of one kept already by its id), with
+    /// the audit entry of the change in the same transaction.
+    async fn put_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
 
     /// Stores a conflict the bridge resolved.
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError>;

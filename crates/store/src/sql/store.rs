@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
+use crate::alerts::AlertRecord;
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
 use crate::contacts::{
@@ -225,6 +226,10 @@ where
         score: u8,
     ) -> Result<bool, StoreError> {
         self.record_satisfaction_sql(side, ticket, score).await
+    }
+
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+        self.alerts_sql(limit).await
     }
 
     async fn ticket_facts(
