@@ -168,6 +168,8 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         },
         mover_old: setup.connector(Side::Old)?,
         mover_new: setup.connector(Side::New)?,
+        plan: setup.plan.clone(),
+        pager: cutover_runtime::paging::Pager::new(pager_config(&setup.plan.monitor)?),
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -250,6 +252,59 @@ struct LeaderWork {
     /// The connectors a switch moves agents and rules through (their own budgets' claims).
     mover_old: Arc<dyn Connector>,
     mover_new: Arc<dyn Connector>,
+    /// The plan the alerts are evaluated by, and the pager they page through.
+    plan: cutover_plan::plan::Plan,
+    pager: cutover_runtime::paging::Pager,
+}
+
+/// The pager's configuration from the plan's `[monitor]`, its secrets read from the
+/// environment variables the plan names.
+fn pager_config(
+    monitor: &cutover_plan::plan::model::Monitor,
+) -> anyhow::Result<cutover_runtime::paging::PagerConfig> {
+    use secrecy::SecretString;
+    let secret = |name: &Option<cutover_plan::plan::values::EnvVarName>| -> anyhow::Result<Option<SecretString>> {
+        match name {
+            None => Ok(None),
+            Some(name) => std::env::var(name.as_str()).map(|v| Some(v.into())).map_err(|_| {
+                fail(
+                    Class::Config,
+                    format!("[monitor] names the environment variable {}, which is not set", name.as_str()),
+                )
+            }),
+        }
+    };
+    let smtp = match (&monitor.smtp_host, &monitor.smtp_from) {
+        (Some(host), Some(from)) => {
+            let user = secret(&monitor.smtp_user_env)?;
+            let password = secret(&monitor.smtp_password_env)?;
+            Some(cutover_runtime::paging::SmtpConfig {
+                host: host.clone(),
+                port: monitor.smtp_port,
+                tls: monitor.smtp_tls,
+                from: from.as_str().to_owned(),
+                credentials: match (user, password) {
+                    (Some(user), Some(password)) => {
+                        use secrecy::ExposeSecret;
+                        Some((user.expose_secret().to_owned(), password))
+                    }
+                    _ => None,
+                },
+            })
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                Class::Config,
+                "[monitor] smtp_host needs smtp_from, the sender of pages",
+            ));
+        }
+        _ => None,
+    };
+    Ok(cutover_runtime::paging::PagerConfig {
+        smtp,
+        slack: secret(&monitor.slack_webhook_env)?,
+        teams: secret(&monitor.teams_webhook_env)?,
+    })
 }
 
 impl LeaderWork {
@@ -298,6 +353,14 @@ impl LeaderWork {
                 )
                 .run(stop.clone()),
             ),
+            // The continuity monitor: the plan's alerts, evaluated every `[monitor] every`.
+            spawned(cutover_runtime::alerts::run(
+                self.store.clone(),
+                self.plan.clone(),
+                self.pager.clone(),
+                self.plan.monitor.every.get(),
+                stop.clone(),
+            )),
             // The rolling re-check of the records changed lately.
             local(cutover_engine::sync::recheck::run(
                 self.rechecker.clone(),
