@@ -168,10 +168,7 @@ pub fn worse_by(comparison: &Comparison) -> Option<f64> {
 /// Classifies one comparison for `rule`.
 pub fn read(rule: &Rule, comparison: Option<&Comparison>) -> Reading {
     let Some(c) = comparison else {
-        return Reading::Inconclusive(format!(
-            "cutover does not measure {} yet",
-            rule.plan_kpi
-        ));
+        return Reading::Inconclusive(format!("cutover does not measure {} yet", rule.plan_kpi));
     };
     if let Verdict::Inconclusive(reason) = &c.verdict {
         return Reading::Inconclusive(reason.clone());
@@ -300,7 +297,10 @@ fn watched_sides(plan: &Plan, routing: &RoutingState) -> Vec<Side> {
     if phases.iter().any(|p| !p.is_switched()) {
         sides.push(Side::Old);
     }
-    if phases.iter().any(|p| p.is_switched() || *p == WavePhase::Holding) {
+    if phases
+        .iter()
+        .any(|p| p.is_switched() || *p == WavePhase::Holding)
+    {
         sides.push(Side::New);
     }
     sides
@@ -315,15 +315,17 @@ pub async fn evaluate(
     now: DateTime<Utc>,
 ) -> Result<Vec<Change>, RuntimeError> {
     let weeks = plan.baseline.weeks.max(1);
-    let (from, _) = kpi::baseline_span(now, weeks);
+    let window = (now - WINDOW, now);
+    // The baseline ends where the window's first hour starts, so it holds that hour of the
+    // week in each of its weeks.
+    let (from, _) = kpi::baseline_span(window.0, weeks);
     let facts = store.ticket_facts(from, now).await?;
     let routing = RoutingState::load(store).await?;
-    let window = (now - WINDOW, now);
     let old_only = Filter {
         side: Some(Side::Old),
         ..Filter::default()
     };
-    let base = kpi::baseline(&facts, now, weeks, &old_only);
+    let base = kpi::baseline(&facts, window.0, weeks, &old_only);
     let Some(hour) = base.hour(window.0) else {
         return Ok(Vec::new());
     };
@@ -462,7 +464,10 @@ async fn act(
     now: DateTime<Utc>,
 ) -> Result<Vec<Value>, RuntimeError> {
     let mut done = Vec::new();
-    let holds = matches!(rule.then, AlertAction::PauseWave | AlertAction::RollbackWave);
+    let holds = matches!(
+        rule.then,
+        AlertAction::PauseWave | AlertAction::RollbackWave
+    );
     match change.state {
         AlertState::Raised if rule.then == AlertAction::RollbackWave => {
             done.push(rollback(store, plan, change, now).await?);
@@ -533,14 +538,12 @@ async fn rollback(
         .find(|i| routing.phase(&plan.waves[*i].name).is_switched())
         .and_then(|i| plan.waves.get(i));
     let details = match wave {
-        Some(wave) => {
-            match crate::switch::request_rollback(store, wave, MONITOR, false).await {
-                Ok(switch) => json!({ "alert": change.id, "wave": wave.name,
+        Some(wave) => match crate::switch::request_rollback(store, wave, MONITOR, false).await {
+            Ok(switch) => json!({ "alert": change.id, "wave": wave.name,
                                       "rolled_back": true, "switch": switch.id }),
-                Err(e) => json!({ "alert": change.id, "wave": wave.name,
+            Err(e) => json!({ "alert": change.id, "wave": wave.name,
                                   "rolled_back": false, "error": e.to_string() }),
-            }
-        }
+        },
         None => json!({ "alert": change.id, "rolled_back": false,
                         "note": "no switched wave to roll back" }),
     };

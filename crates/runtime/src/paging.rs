@@ -42,7 +42,10 @@ impl std::fmt::Debug for SmtpConfig {
             .field("port", &self.port)
             .field("tls", &self.tls)
             .field("from", &self.from)
-            .field("credentials", &self.credentials.as_ref().map(|_| "[redacted]"))
+            .field(
+                "credentials",
+                &self.credentials.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -112,10 +115,13 @@ pub struct Pager {
 impl Pager {
     /// A pager over `config`.
     pub fn new(config: PagerConfig) -> Self {
+        // The workspace's reqwest and lettre use rustls with ring; a process that installed
+        // a provider already keeps it.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
-            .unwrap_or_default();
+            .unwrap_or_else(|_| reqwest::Client::new());
         Pager { config, http }
     }
 
@@ -137,7 +143,8 @@ impl Pager {
             }
         }
         if let Some(url) = &self.config.slack {
-            let body = json!({ "text": format!("*{}*\n{}\n{}", page.subject, page.text, names(page)) });
+            let body =
+                json!({ "text": format!("*{}*\n{}\n{}", page.subject, page.text, names(page)) });
             out.push(Delivery {
                 via: "slack".to_owned(),
                 error: self.post(url, &body).await.err(),

@@ -9,13 +9,13 @@ use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 
+use crate::alerts::AlertRecord;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
-use crate::alerts::AlertRecord;
 use crate::kpi::{TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};

@@ -34,7 +34,10 @@ pub(crate) async fn run(ctx: &Context, args: AlertsArgs) -> anyhow::Result<Outco
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&json!({ "alerts": list }))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json!({ "alerts": list }))?
+        );
         return Ok(Outcome::Clean);
     }
     if alerts.is_empty() {
@@ -47,7 +50,8 @@ pub(crate) async fn run(ctx: &Context, args: AlertsArgs) -> anyhow::Result<Outco
     for a in &alerts {
         let e = &a.evidence;
         let c = &e["comparison"];
-        let number = |v: &serde_json::Value| v.as_f64().map_or("-".to_owned(), |v| format!("{v:.2}"));
+        let number =
+            |v: &serde_json::Value| v.as_f64().map_or("-".to_owned(), |v| format!("{v:.2}"));
         println!(
             "{:<12} {} ({} on the {} side, then {}), opened {}{}",
             a.state.to_uppercase(),

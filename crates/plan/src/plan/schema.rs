@@ -376,7 +376,9 @@ fn port(value: i64) -> Result<(), String> {
     if (1..=65_535).contains(&value) {
         Ok(())
     } else {
-        Err(format!("{value} is out of range: expected a port, 1 to 65535"))
+        Err(format!(
+            "{value} is out of range: expected a port, 1 to 65535"
+        ))
     }
 }
 

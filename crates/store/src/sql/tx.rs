@@ -19,8 +19,8 @@ use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxStatus};
-use crate::sql::codec::{AuditHeadRow, CursorRow, DeadLetterRow, LinkRow, now, stored_time};
 use crate::sql::alerts::{PUT_ALERT, us as alerts_us};
+use crate::sql::codec::{AuditHeadRow, CursorRow, DeadLetterRow, LinkRow, now, stored_time};
 use crate::sql::dialect::Dialect;
 use crate::store::StoreTx;
 
