@@ -124,6 +124,10 @@ named_enum! {
     }
 }
 
+#[expect(
+    clippy::derivable_impls,
+    reason = "named_enum! declares the enum and derives no Default"
+)]
 impl Default for SmtpTls {
     fn default() -> Self {
         SmtpTls::Starttls
