@@ -26,8 +26,13 @@
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
 //! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
+//!   baseline they are compared with.
+//! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
+//!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
+//!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
+pub mod alerts;
 pub mod drill;
 pub mod erlang;
 pub mod error;
@@ -37,6 +42,7 @@ pub mod heatmap;
 pub mod kpi;
 pub mod leader;
 pub mod mover;
+pub mod paging;
 pub mod pause;
 pub mod routing;
 pub mod switch;

@@ -14,6 +14,7 @@
 //!   and solution, reopenings, escalations, rating) for the continuity monitor.
 //! - **Created records**: what cutover created on each platform (not what it found and
 //!   linked), the ledger `cutover cleanup` deletes from.
+//! - **Alerts** of the continuity monitor, one row per episode with its evidence.
 //! - **Contacts** of the inbound gateway, claimed by delivery workers under a lease, and each
 //!   customer's **conversation** per channel.
 //!
@@ -24,13 +25,14 @@
 //! - [`store`]: the `Store` and `StoreTx` traits and `Batch`.
 //! - [`url`]: `StoreUrl`, parsed and redacted.
 //! - [`links`], [`cursors`], [`outbox`], [`dead_letters`], [`audit`], [`tokens`], [`leases`],
-//!   [`contacts`], [`kpi`], [`created`]: what is kept,
+//!   [`contacts`], [`kpi`], [`created`], [`alerts`]: what is kept,
 //!   as types.
 //! - [`error`]: the one error type, `StoreError`.
 //! - `sql`: the implementation, written once over sqlx; `sql/sqlite.rs` and `sql/postgres.rs`
 //!   hold what differs. Schemas are in `migrations/sqlite` and `migrations/postgres`.
 //! - [`testing`]: throwaway PostgreSQL databases for the test suites of every crate.
 
+pub mod alerts;
 pub mod audit;
 pub mod conflicts;
 pub mod contacts;
@@ -51,6 +53,7 @@ mod sql;
 
 use std::sync::Arc;
 
+pub use alerts::AlertRecord;
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
 pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use contacts::{

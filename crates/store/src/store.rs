@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 
+use crate::alerts::AlertRecord;
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
@@ -75,6 +76,9 @@ pub trait Store: fmt::Debug + Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<TicketFacts>, StoreError>;
+
+    /// The continuity monitor's alerts, the `limit` most recently opened first.
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
 
     /// Starts a write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
@@ -387,6 +391,9 @@ pub trait StoreTx: fmt::Debug + Send {
         kind: RecordKind,
         id: &PlatformId,
     ) -> Result<bool, StoreError>;
+    /// Writes an alert episode (a new one, or the change of one kept already by its id), with
+    /// the audit entry of the change in the same transaction.
+    async fn put_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
 
     /// Stores a conflict the bridge resolved.
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError>;

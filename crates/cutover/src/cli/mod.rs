@@ -1,5 +1,6 @@
 //! The command line: global options and one module per subcommand.
 
+mod alerts;
 mod audit;
 mod backfill;
 mod bench;
@@ -300,6 +301,17 @@ pub enum Command {
     ///
     /// Example: cutover report --window 2w --out reports
     Report(report::ReportArgs),
+    /// The continuity monitor's alerts, current and recent, with their evidence.
+    ///
+    /// The leading `cutover serve` compares each KPI of the last hour with its baseline per
+    /// the plan's [[alerts]] (without any: 10 % worse on any KPI notifies everyone in [people];
+    /// wait time 50 % worse pauses the running wave) every `[monitor] every`. An alert is
+    /// raised once a breach lasts `sustained`, clears once the KPI stays under half the
+    /// threshold as long, and too little data is "inconclusive", paged, never a pass. Each
+    /// change is in the audit log (alert.raised, alert.cleared, alert.inconclusive, action.*).
+    ///
+    /// Example: cutover alerts --json
+    Alerts(alerts::AlertsArgs),
     /// Work with the audit log: verify its hash chain.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -358,6 +370,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Drill(args) => drill::run(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,
         Command::Conflicts(command) => conflicts::run(&ctx, command).await,
+        Command::Alerts(args) => alerts::run(&ctx, args).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Report(args) => report::run(&ctx, args).await,
         Command::Kpi(args) => kpi::run(&ctx, args).await,

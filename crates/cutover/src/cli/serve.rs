@@ -170,6 +170,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         mover_new: setup.connector(Side::New)?,
         plan: setup.plan.clone(),
         plan_path: ctx.plan_path.clone(),
+        pager: cutover_runtime::paging::Pager::new(pager_config(&setup.plan.monitor)?),
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -263,6 +264,58 @@ struct LeaderWork {
     /// The plan and its path, for the reviews written when they fall due.
     plan: cutover_plan::plan::Plan,
     plan_path: std::path::PathBuf,
+    /// The pager the alerts page through.
+    pager: cutover_runtime::paging::Pager,
+}
+
+/// The pager's configuration from the plan's `[monitor]`, its secrets read from the
+/// environment variables the plan names.
+fn pager_config(
+    monitor: &cutover_plan::plan::model::Monitor,
+) -> anyhow::Result<cutover_runtime::paging::PagerConfig> {
+    use secrecy::SecretString;
+    let secret = |name: &Option<cutover_plan::plan::values::EnvVarName>| -> anyhow::Result<Option<SecretString>> {
+        match name {
+            None => Ok(None),
+            Some(name) => std::env::var(name.as_str()).map(|v| Some(v.into())).map_err(|_| {
+                fail(
+                    Class::Config,
+                    format!("[monitor] names the environment variable {}, which is not set", name.as_str()),
+                )
+            }),
+        }
+    };
+    let smtp = match (&monitor.smtp_host, &monitor.smtp_from) {
+        (Some(host), Some(from)) => {
+            let user = secret(&monitor.smtp_user_env)?;
+            let password = secret(&monitor.smtp_password_env)?;
+            Some(cutover_runtime::paging::SmtpConfig {
+                host: host.clone(),
+                port: monitor.smtp_port,
+                tls: monitor.smtp_tls,
+                from: from.as_str().to_owned(),
+                credentials: match (user, password) {
+                    (Some(user), Some(password)) => {
+                        use secrecy::ExposeSecret;
+                        Some((user.expose_secret().to_owned(), password))
+                    }
+                    _ => None,
+                },
+            })
+        }
+        (Some(_), None) => {
+            return Err(fail(
+                Class::Config,
+                "[monitor] smtp_host needs smtp_from, the sender of pages",
+            ));
+        }
+        _ => None,
+    };
+    Ok(cutover_runtime::paging::PagerConfig {
+        smtp,
+        slack: secret(&monitor.slack_webhook_env)?,
+        teams: secret(&monitor.teams_webhook_env)?,
+    })
 }
 
 impl LeaderWork {
@@ -316,6 +369,14 @@ impl LeaderWork {
                 self.store.clone(),
                 self.plan.clone(),
                 self.plan_path.clone(),
+                stop.clone(),
+            )),
+            // The continuity monitor: the plan's alerts, evaluated every `[monitor] every`.
+            spawned(cutover_runtime::alerts::run(
+                self.store.clone(),
+                self.plan.clone(),
+                self.pager.clone(),
+                self.plan.monitor.every.get(),
                 stop.clone(),
             )),
             // The rolling re-check of the records changed lately.

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::plan::names::{
     AccessRole, AlertAction, Audience, ChannelKind, ConflictRule, Directions, InlineImages, Kpi,
-    MatchBy, NoticeVia, TimeZoneName, WeekTime,
+    MatchBy, NoticeVia, SmtpTls, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
     AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection,
@@ -53,6 +53,9 @@ pub struct Plan {
     /// What is watched, and what happens when it goes wrong.
     #[serde(default)]
     pub alerts: Vec<Alert>,
+    /// How the alerts are evaluated and how people are paged.
+    #[serde(default)]
+    pub monitor: Monitor,
     /// The people named by gates and alerts, by their id in the plan.
     #[serde(default)]
     pub people: BTreeMap<String, Person>,
@@ -482,6 +485,70 @@ pub struct Alert {
 
 fn default_min_samples() -> u32 {
     20
+}
+
+/// How the alerts are evaluated (by the leading `cutover serve`) and how people are paged.
+/// Secrets (the SMTP password, the webhook URLs) are named by environment variable only.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Monitor {
+    /// How often the alerts are evaluated.
+    #[serde(default = "default_monitor_every")]
+    pub every: Duration,
+    /// Whether an alert whose action is `rollback_wave` may roll the wave back without a
+    /// person's sign-off; by default it pauses the wave and pages, and a person runs
+    /// `cutover rollback`.
+    #[serde(default)]
+    pub rollback_without_sign_off: bool,
+    /// The SMTP relay's host; without it no e-mail is sent.
+    #[serde(default)]
+    pub smtp_host: Option<String>,
+    /// The SMTP relay's port.
+    #[serde(default = "default_smtp_port")]
+    pub smtp_port: u16,
+    /// How the connection to the relay is secured.
+    #[serde(default)]
+    pub smtp_tls: SmtpTls,
+    /// The sender of pages.
+    #[serde(default)]
+    pub smtp_from: Option<Email>,
+    /// The environment variable holding the relay's user name.
+    #[serde(default)]
+    pub smtp_user_env: Option<EnvVarName>,
+    /// The environment variable holding the relay's password.
+    #[serde(default)]
+    pub smtp_password_env: Option<EnvVarName>,
+    /// The environment variable holding a Slack incoming webhook's URL.
+    #[serde(default)]
+    pub slack_webhook_env: Option<EnvVarName>,
+    /// The environment variable holding a Microsoft Teams incoming webhook's URL.
+    #[serde(default)]
+    pub teams_webhook_env: Option<EnvVarName>,
+}
+
+impl Default for Monitor {
+    fn default() -> Self {
+        Monitor {
+            every: default_monitor_every(),
+            rollback_without_sign_off: false,
+            smtp_host: None,
+            smtp_port: default_smtp_port(),
+            smtp_tls: SmtpTls::default(),
+            smtp_from: None,
+            smtp_user_env: None,
+            smtp_password_env: None,
+            slack_webhook_env: None,
+            teams_webhook_env: None,
+        }
+    }
+}
+
+fn default_monitor_every() -> Duration {
+    Duration::default_of_secs(60)
+}
+
+fn default_smtp_port() -> u16 {
+    587
 }
 
 /// Someone named by gates and alerts.

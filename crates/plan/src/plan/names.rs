@@ -113,6 +113,28 @@ named_enum! {
 }
 
 named_enum! {
+    /// How the connection to the SMTP relay that pages people is secured.
+    SmtpTls, "SMTP TLS mode" {
+        /// Plain connection upgraded with STARTTLS (port 587).
+        Starttls => "starttls",
+        /// TLS from the first byte (port 465).
+        Tls => "tls",
+        /// No TLS: only for a relay on the same host or a test.
+        None => "none",
+    }
+}
+
+#[expect(
+    clippy::derivable_impls,
+    reason = "named_enum! declares the enum and derives no Default"
+)]
+impl Default for SmtpTls {
+    fn default() -> Self {
+        SmtpTls::Starttls
+    }
+}
+
+named_enum! {
     /// How contacts reach the organisation.
     ChannelKind, "channel kind" {
         /// Mail to support addresses.

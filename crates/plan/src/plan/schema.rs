@@ -10,7 +10,7 @@ use cutover_model::{PlatformKind, RecordKind};
 use crate::error::ValueError;
 use crate::plan::names::{
     AccessRole, AlertAction, Audience, ChannelKind, ConflictRule, Directions, InlineImages, Kpi,
-    MatchBy, NoticeVia, TimeZoneName, WeekTime,
+    MatchBy, NoticeVia, SmtpTls, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
     BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, Percent, ServiceLevel, Target,
@@ -227,6 +227,7 @@ pub(crate) const ROOT: &[Field] = &[
             min: 0,
         },
     ),
+    opt("monitor", Shape::Table(MONITOR)),
     opt(
         "people",
         Shape::Map {
@@ -359,6 +360,29 @@ const ALERT: &[Field] = &[
     req("then", Shape::Str(parse::<AlertAction>)),
     req("notify", NAMES),
 ];
+
+const MONITOR: &[Field] = &[
+    opt("every", DURATION),
+    opt("rollback_without_sign_off", Shape::Bool),
+    opt("smtp_host", NAME),
+    opt("smtp_port", Shape::Int(port)),
+    opt("smtp_tls", Shape::Str(parse::<SmtpTls>)),
+    opt("smtp_from", Shape::Str(parse::<Email>)),
+    opt("smtp_user_env", ENV),
+    opt("smtp_password_env", ENV),
+    opt("slack_webhook_env", ENV),
+    opt("teams_webhook_env", ENV),
+];
+
+fn port(value: i64) -> Result<(), String> {
+    if (1..=65_535).contains(&value) {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value} is out of range: expected a port, 1 to 65535"
+        ))
+    }
+}
 
 const PERSON: &[Field] = &[
     req("name", NAME),

@@ -3,6 +3,7 @@
 //! `RETURNING`); what differs (how a write transaction starts, row locks, `SKIP LOCKED`) is a
 //! constant of [`dialect::Dialect`].
 
+pub(crate) mod alerts;
 pub(crate) mod codec;
 pub(crate) mod created;
 pub(crate) mod dialect;

@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
+use crate::alerts::AlertRecord;
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
 use crate::contacts::{
@@ -229,6 +230,10 @@ where
 
     async fn import_ticket_facts(&self, facts: &[TicketFacts]) -> Result<u64, StoreError> {
         self.import_ticket_facts_sql(facts).await
+    }
+
+    async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+        self.alerts_sql(limit).await
     }
 
     async fn ticket_facts(

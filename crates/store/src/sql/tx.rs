@@ -11,6 +11,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Transaction, Type};
 use tokio::sync::OwnedMutexGuard;
 
+use crate::alerts::AlertRecord;
 use crate::audit::{AuditEntry, AuditHash, NewAuditEntry};
 use crate::conflicts::{ConflictId, NewConflict};
 use crate::created::CreatedRecord;
@@ -19,6 +20,7 @@ use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxStatus};
+use crate::sql::alerts::{PUT_ALERT, us as alerts_us};
 use crate::sql::codec::{AuditHeadRow, CursorRow, DeadLetterRow, LinkRow, now, stored_time};
 use crate::sql::dialect::Dialect;
 use crate::store::StoreTx;
@@ -222,6 +224,7 @@ where
 impl<DB> StoreTx for SqlTx<DB>
 where
     DB: Dialect,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
@@ -487,6 +490,23 @@ where
             .await
             .during(action)?;
         Ok(forgotten.is_some())
+    }
+
+    async fn put_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError> {
+        sqlx::query::<DB>(PUT_ALERT)
+            .bind(alert.id.as_str())
+            .bind(alert.rule.as_str())
+            .bind(alert.kpi.as_str())
+            .bind(alert.state.as_str())
+            .bind(alert.action.as_str())
+            .bind(alerts_us(alert.opened_at))
+            .bind(alert.closed_at.map(alerts_us))
+            .bind(alerts_us(alert.updated_at))
+            .bind(Json(&alert.evidence))
+            .execute(self.conn())
+            .await
+            .during(|| format!("keep alert {}", alert.id))?;
+        Ok(())
     }
 
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError> {

@@ -1,0 +1,646 @@
+//! The alerts in simulated time over facts in a real store (SQLite files, and PostgreSQL
+//! through `cutover_store::testing`), paged to an SMTP sink and a webhook receiver the test
+//! starts: a degradation raises an alert and pauses the wave; too little traffic is
+//! inconclusive and paged; no degradation raises nothing over a simulated week.
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use cutover_model::{PlatformId, PlatformKind, Side};
+use cutover_plan::plan::init::{InitOptions, render};
+use cutover_plan::plan::model::Alert;
+use cutover_store::TicketReading;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+use super::*;
+use crate::paging::{PagerConfig, SmtpConfig, SmtpTls};
+
+/// Monday 6 April 2026, 10:00 UTC: when the second wave starts.
+fn start() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 4, 6, 10, 0, 0).unwrap()
+}
+
+/// The template `cutover init` writes, baseline of 2 weeks, one rule: wait time 50 % worse for
+/// 15 minutes pauses the wave and pages ops-lead.
+fn plan() -> Plan {
+    let text = render(&InitOptions {
+        from: PlatformKind::Zendesk,
+        to: PlatformKind::Freshdesk,
+        old_url: None,
+        new_url: None,
+    });
+    let mut plan = cutover_plan::plan::check_str("cutover.toml", &text).unwrap();
+    plan.baseline.weeks = 2;
+    plan.alerts = vec![Alert {
+        kpi: Kpi::WaitTime,
+        worse_than_baseline: "50%".parse().unwrap(),
+        sustained: "15m".parse().unwrap(),
+        min_samples: 5,
+        then: AlertAction::PauseWave,
+        notify: vec!["ops-lead".to_owned()],
+    }];
+    plan
+}
+
+// ---- hysteresis, table-driven ----
+
+#[test]
+fn an_alert_rises_when_sustained_and_clears_only_after_calm_lasts() {
+    use Reading::{Breach, Calm, Elevated};
+    let t0 = start();
+    let sustained = Duration::minutes(15);
+    // (minutes after t0, reading, the change expected)
+    let script: &[(i64, Reading, Option<AlertState>)] = &[
+        (0, Breach, None),
+        (5, Elevated, None), // not sustained: the breach restarts
+        (10, Breach, None),
+        (20, Breach, None),
+        (25, Breach, Some(AlertState::Raised)),
+        (30, Breach, None),
+        (35, Elevated, None), // between the bounds: stays raised
+        (40, Calm, None),
+        (45, Elevated, None), // calm interrupted? no: elevated holds, calm restarts below
+        (50, Calm, None),
+        (60, Calm, None),
+        (65, Calm, Some(AlertState::Cleared)),
+        (70, Calm, None),
+    ];
+    let mut track = Track::default();
+    for (minutes, reading, expected) in script {
+        let now = t0 + Duration::minutes(*minutes);
+        let change = step(&mut track, reading, sustained, now);
+        assert_eq!(change, *expected, "at +{minutes} min after {reading:?}");
+        track.open = match change {
+            Some(AlertState::Cleared) => None,
+            Some(state) => Some(("a".into(), state, now)),
+            None => track.open.take(),
+        };
+    }
+}
+
+#[test]
+fn too_little_data_opens_an_inconclusive_alert_that_clears_when_data_returns() {
+    let t0 = start();
+    let thin = Reading::Inconclusive("2 samples".into());
+    let mut track = Track::default();
+    assert_eq!(step(&mut track, &thin, Duration::minutes(15), t0), None);
+    let opened = step(
+        &mut track,
+        &thin,
+        Duration::minutes(15),
+        t0 + Duration::minutes(15),
+    );
+    assert_eq!(opened, Some(AlertState::Inconclusive));
+    track.open = Some(("a".into(), AlertState::Inconclusive, t0));
+    let back = step(
+        &mut track,
+        &Reading::Calm,
+        Duration::minutes(15),
+        t0 + Duration::minutes(20),
+    );
+    assert_eq!(back, Some(AlertState::Cleared));
+}
+
+#[test]
+fn the_defaults_alert_on_every_kpi_and_pause_on_wait_time() {
+    let mut plan = plan();
+    plan.alerts.clear();
+    let rules = rules(&plan);
+    assert_eq!(rules.len(), kpi::KPIS.len() + 1);
+    assert!(
+        rules
+            .iter()
+            .filter(|r| r.then == AlertAction::Notify)
+            .all(|r| r.threshold == 0.10)
+    );
+    let wait = rules
+        .iter()
+        .find(|r| r.then == AlertAction::PauseWave)
+        .unwrap();
+    assert_eq!((wait.kpi, wait.threshold), (Some("first_reply_p50"), 0.50));
+    assert_eq!(wait.notify, plan.people.keys().cloned().collect::<Vec<_>>());
+}
+
+// ---- a small SMTP sink and a webhook receiver ----
+
+/// Every message an SMTP sink received (the DATA part).
+type Mailbox = Arc<Mutex<Vec<String>>>;
+
+/// Starts an SMTP server on port 0 that accepts every message; its port and mailbox.
+async fn smtp_sink() -> (u16, Mailbox) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mailbox: Mailbox = Arc::default();
+    let kept = mailbox.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            let kept = kept.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = socket.into_split();
+                let mut lines = BufReader::new(read).lines();
+                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
+                let mut data: Option<String> = None;
+                while let Ok(Some(line)) = lines.next_line().await {
+                    if let Some(body) = data.as_mut() {
+                        if line == "." {
+                            kept.lock().unwrap().push(data.take().unwrap_or_default());
+                            write.write_all(b"250 kept\r\n").await.unwrap();
+                        } else {
+                            body.push_str(&line);
+                            body.push('\n');
+                        }
+                        continue;
+                    }
+                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
+                    let answer: &[u8] = match verb.as_str() {
+                        "DATA" => {
+                            data = Some(String::new());
+                            b"354 go on\r\n"
+                        }
+                        "QUIT" => {
+                            write.write_all(b"221 bye\r\n").await.unwrap();
+                            break;
+                        }
+                        _ => b"250 ok\r\n",
+                    };
+                    write.write_all(answer).await.unwrap();
+                }
+            });
+        }
+    });
+    (port, mailbox)
+}
+
+/// Every JSON body a webhook receiver got, by path.
+type Posts = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
+
+/// Starts an axum receiver for Slack (`/slack`) and Teams (`/teams`) incoming webhooks.
+async fn webhook_receiver() -> (String, Posts) {
+    use axum::extract::State;
+    use axum::routing::post;
+    let posts: Posts = Arc::default();
+    let keep = |path: &'static str| {
+        move |State(posts): State<Posts>, axum::Json(body): axum::Json<serde_json::Value>| async move {
+            posts.lock().unwrap().push((path.to_owned(), body));
+            "1"
+        }
+    };
+    let app = axum::Router::new()
+        .route("/slack", post(keep("slack")))
+        .route("/teams", post(keep("teams")))
+        .with_state(posts.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (base, posts)
+}
+
+struct Paged {
+    pager: Pager,
+    mailbox: Mailbox,
+    posts: Posts,
+}
+
+async fn paged() -> Paged {
+    let (port, mailbox) = smtp_sink().await;
+    let (base, posts) = webhook_receiver().await;
+    let pager = Pager::new(PagerConfig {
+        smtp: Some(SmtpConfig {
+            host: "127.0.0.1".into(),
+            port,
+            tls: SmtpTls::None,
+            from: "cutover@acme.example".into(),
+            credentials: None,
+        }),
+        slack: Some(format!("{base}/slack").into()),
+        teams: Some(format!("{base}/teams").into()),
+    });
+    Paged {
+        pager,
+        mailbox,
+        posts,
+    }
+}
+
+// ---- traffic in simulated time ----
+
+/// One simulated ticket.
+#[derive(Debug, Clone)]
+struct Sim {
+    side: Side,
+    id: u64,
+    created: DateTime<Utc>,
+    reply: DateTime<Utc>,
+    solved: DateTime<Utc>,
+}
+
+/// A deterministic spread of waits: 10 to 14 minutes, times `permille` / 1000 (1600: 60 %
+/// slower).
+fn traffic(
+    side: Side,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    per_hour: i64,
+    permille: impl Fn(DateTime<Utc>) -> i64,
+    first_id: u64,
+) -> Vec<Sim> {
+    let mut out = Vec::new();
+    let mut t = from;
+    let mut id = first_id;
+    let gap = Duration::seconds(3600 / per_hour);
+    while t < to {
+        let wait_s = 600 + i64::try_from((id * 7919) % 241).unwrap();
+        let wait = Duration::seconds(wait_s * permille(t) / 1000);
+        out.push(Sim {
+            side,
+            id,
+            created: t,
+            reply: t + wait,
+            solved: t + Duration::hours(2) + Duration::seconds(i64::try_from(id % 600).unwrap()),
+        });
+        id += 1;
+        t += gap;
+    }
+    out
+}
+
+fn reading(sim: &Sim, now: DateTime<Utc>) -> TicketReading {
+    TicketReading {
+        side: sim.side,
+        ticket: PlatformId::from(sim.id),
+        channel: "email".into(),
+        group: Some("1".into()),
+        assignee: Some(format!("{}", sim.id % 4)),
+        priority_rank: Some(2),
+        created_at: sim.created,
+        first_reply_at: (sim.reply <= now).then_some(sim.reply),
+        agent_replies: Some(i64::from(sim.reply <= now)),
+        solved_at: (sim.solved <= now).then_some(sim.solved),
+    }
+}
+
+/// Records what the bridge would have read of each ticket by `now`, from what it had read by
+/// `since`: a ticket once its first reply is there, again once it is solved.
+async fn feed(store: &dyn Store, tickets: &[Sim], since: DateTime<Utc>, now: DateTime<Utc>) {
+    for sim in tickets {
+        let replied = sim.reply > since && sim.reply <= now;
+        let solved = sim.solved > since && sim.solved <= now && sim.reply <= since;
+        if replied || solved {
+            store.record_ticket(&reading(sim, now)).await.unwrap();
+        }
+    }
+}
+
+async fn set_phase(store: &dyn Store, wave: &str, phase: WavePhase, at: DateTime<Utc>) {
+    let routing = RoutingState::load(store).await.unwrap();
+    let mut tx = store.begin().await.unwrap();
+    routing
+        .with_phase(wave, phase, at)
+        .save_in(tx.as_mut())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn audited(store: &dyn Store) -> Vec<String> {
+    store
+        .audit_entries(0, 10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect()
+}
+
+/// Evaluates every `every` from `from` to `to`, feeding traffic as time passes; the changes.
+async fn drive(
+    store: &dyn Store,
+    plan: &Plan,
+    pager: &Pager,
+    tickets: &[Sim],
+    (from, to, every): (DateTime<Utc>, DateTime<Utc>, Duration),
+) -> Vec<(DateTime<Utc>, Change)> {
+    let mut out = Vec::new();
+    let mut since = from;
+    let mut now = from;
+    while now <= to {
+        feed(store, tickets, since, now).await;
+        for change in evaluate(store, plan, pager, now).await.unwrap() {
+            out.push((now, change));
+        }
+        since = now;
+        now += every;
+    }
+    out
+}
+
+/// The old side's history of the two weeks before `start()`, only around the hours the test
+/// looks at (all of it for `whole`), and the first wave switched a week before with normal
+/// new-side traffic since.
+async fn history(store: &dyn Store, plan: &Plan, whole: bool, per_hour: i64) -> Vec<Sim> {
+    let t0 = start();
+    let normal = |_| 1000;
+    let mut tickets = old_history(whole, per_hour);
+    tickets.extend(traffic(
+        Side::New,
+        t0 - Duration::hours(3),
+        t0,
+        per_hour,
+        normal,
+        100_000,
+    ));
+    feed(store, &tickets, t0 - Duration::weeks(3), t0).await;
+    set_phase(
+        store,
+        &plan.waves[0].name,
+        WavePhase::New,
+        t0 - Duration::weeks(1),
+    )
+    .await;
+    tickets
+}
+
+/// The old side's traffic in the two weeks before `start()`: all of it, or only from two hours
+/// before to three after the same time in each week (what the baseline of the test's hours
+/// reads) and the two hours before `start()`, `per_hour` tickets an hour.
+fn old_history(whole: bool, per_hour: i64) -> Vec<Sim> {
+    let t0 = start();
+    if whole {
+        return traffic(
+            Side::Old,
+            t0 - Duration::weeks(2),
+            t0,
+            per_hour,
+            |_| 1000,
+            1,
+        );
+    }
+    (0..=2)
+        .flat_map(|week| {
+            let at = t0 - Duration::weeks(week);
+            let first = u64::try_from(week).unwrap() * 10_000 + 1;
+            let to = if week == 0 {
+                at
+            } else {
+                at + Duration::hours(3)
+            };
+            traffic(
+                Side::Old,
+                at - Duration::hours(2),
+                to,
+                per_hour,
+                |_| 1000,
+                first,
+            )
+        })
+        .collect()
+}
+
+async fn degradation_story(store: Arc<dyn Store>) {
+    let plan = plan();
+    let paged = paged().await;
+    let t0 = start();
+    let mut tickets = history(store.as_ref(), &plan, false, 12).await;
+    // The second wave starts at t0; from then on the new side's agents are 60 % slower.
+    set_phase(store.as_ref(), &plan.waves[1].name, WavePhase::New, t0).await;
+    let slower = move |t: DateTime<Utc>| if t >= t0 { 1600 } else { 1000 };
+    tickets.extend(traffic(
+        Side::New,
+        t0,
+        t0 + Duration::hours(3),
+        12,
+        slower,
+        200_000,
+    ));
+    tickets.extend(traffic(
+        Side::Old,
+        t0,
+        t0 + Duration::hours(3),
+        12,
+        |_| 1000,
+        300_000,
+    ));
+    let changes = drive(
+        store.as_ref(),
+        &plan,
+        &paged.pager,
+        &tickets,
+        (t0, t0 + Duration::hours(2), Duration::minutes(5)),
+    )
+    .await;
+    let raised: Vec<&(DateTime<Utc>, Change)> = changes
+        .iter()
+        .filter(|(_, c)| c.state == AlertState::Raised)
+        .collect();
+    assert_eq!(raised.len(), 1, "{changes:#?}");
+    let (at, alert) = raised[0];
+    assert_eq!(alert.side, Side::New);
+    let minutes = (*at - t0).num_minutes();
+    assert!(minutes <= 75, "raised {minutes} min after the wave started");
+    // No alert on the old side, whose agents are as fast as ever, and nothing inconclusive.
+    assert!(
+        changes.iter().all(|(_, c)| c.side == Side::New),
+        "{changes:#?}"
+    );
+    // Its evidence: the values, the baseline, the sample sizes, the window.
+    let e = &alert.evidence;
+    assert!(e["worse_by"].as_f64().unwrap() >= 0.5, "{e}");
+    assert!(
+        e["comparison"]["now"]["samples"].as_u64().unwrap() >= 5,
+        "{e}"
+    );
+    assert_eq!(e["comparison"]["baseline"]["weeks"], 2, "{e}");
+    assert!(e["window"]["from"].is_string(), "{e}");
+    // The running wave is paused by itself, through the same path as a person's.
+    let routing = RoutingState::load(store.as_ref()).await.unwrap();
+    assert_eq!(routing.phase(&plan.waves[1].name), WavePhase::Paused);
+    assert_eq!(routing.phase(&plan.waves[0].name), WavePhase::New);
+    let actions = audited(store.as_ref()).await;
+    for action in [
+        "alert.raised",
+        "action.pause_wave",
+        "wave.paused",
+        "action.notify",
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            1,
+            "{actions:?}"
+        );
+    }
+    store.verify_audit().await.unwrap();
+    // Kept in the store with its evidence, and paged by e-mail, Slack and Teams.
+    let kept = store.alerts(10).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        (kept[0].state.as_str(), kept[0].id.as_str()),
+        ("raised", alert.id.as_str())
+    );
+    let mail = paged.mailbox.lock().unwrap().clone();
+    assert_eq!(mail.len(), 1, "{mail:?}");
+    assert!(
+        mail[0].contains("ALERT") && mail[0].contains("wait_time"),
+        "{}",
+        mail[0]
+    );
+    assert!(
+        mail[0].contains("dana@acme.example") || mail[0].contains("To:"),
+        "{}",
+        mail[0]
+    );
+    let posts = paged.posts.lock().unwrap().clone();
+    let slack = posts.iter().find(|(p, _)| p == "slack").unwrap();
+    assert!(
+        slack.1["text"].as_str().unwrap().contains("wait_time"),
+        "{posts:?}"
+    );
+    let teams = posts.iter().find(|(p, _)| p == "teams").unwrap();
+    assert_eq!(teams.1["@type"], "MessageCard");
+    store.close().await;
+}
+
+async fn thin_traffic_story(store: Arc<dyn Store>) {
+    let plan = plan();
+    let paged = paged().await;
+    let t0 = start();
+    let mut tickets = old_history(false, 12);
+    feed(store.as_ref(), &tickets, t0 - Duration::weeks(3), t0).await;
+    // The first wave starts at t0, and only two customers an hour reach the new side.
+    set_phase(store.as_ref(), &plan.waves[0].name, WavePhase::New, t0).await;
+    tickets.extend(traffic(
+        Side::New,
+        t0,
+        t0 + Duration::hours(2),
+        2,
+        |_| 1000,
+        200_000,
+    ));
+    tickets.extend(traffic(
+        Side::Old,
+        t0,
+        t0 + Duration::hours(2),
+        12,
+        |_| 1000,
+        300_000,
+    ));
+    let changes = drive(
+        store.as_ref(),
+        &plan,
+        &paged.pager,
+        &tickets,
+        (t0, t0 + Duration::hours(1), Duration::minutes(5)),
+    )
+    .await;
+    assert!(
+        changes.iter().all(|(_, c)| c.state != AlertState::Raised),
+        "{changes:#?}"
+    );
+    let thin: Vec<&Change> = changes
+        .iter()
+        .map(|(_, c)| c)
+        .filter(|c| c.state == AlertState::Inconclusive)
+        .collect();
+    assert_eq!(thin.len(), 1, "{changes:#?}");
+    assert_eq!(thin[0].side, Side::New);
+    assert!(
+        thin[0].evidence["reading"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("samples")
+    );
+    let actions = audited(store.as_ref()).await;
+    assert!(
+        actions.contains(&"alert.inconclusive".to_owned()),
+        "{actions:?}"
+    );
+    assert!(!actions.contains(&"alert.raised".to_owned()), "{actions:?}");
+    let mail = paged.mailbox.lock().unwrap().clone();
+    assert!(mail.iter().any(|m| m.contains("INCONCLUSIVE")), "{mail:?}");
+    // Never a silent pass: the wave is held, as the plan's template promises.
+    let routing = RoutingState::load(store.as_ref()).await.unwrap();
+    assert_eq!(routing.phase(&plan.waves[0].name), WavePhase::Paused);
+    store.verify_audit().await.unwrap();
+    store.close().await;
+}
+
+async fn sqlite() -> (tempfile::TempDir, Arc<dyn Store>) {
+    // In memory-backed /dev/shm where there is one: the week's thousands of readings are
+    // written one transaction each, and a disk's sync would make the test slow.
+    let shm = std::path::Path::new("/dev/shm");
+    let dir = if shm.is_dir() {
+        tempfile::tempdir_in(shm).unwrap()
+    } else {
+        tempfile::tempdir().unwrap()
+    };
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    (dir, store)
+}
+
+#[tokio::test]
+async fn a_slower_new_side_raises_an_alert_and_pauses_the_wave_on_sqlite() {
+    let (_dir, store) = sqlite().await;
+    degradation_story(store).await;
+}
+
+#[tokio::test]
+async fn a_slower_new_side_raises_an_alert_and_pauses_the_wave_on_postgres() {
+    let db = cutover_store::testing::TestDatabase::create()
+        .await
+        .unwrap();
+    let store = cutover_store::open(db.url()).await.unwrap();
+    degradation_story(store).await;
+}
+
+#[tokio::test]
+async fn too_little_traffic_is_inconclusive_and_paged_on_sqlite() {
+    let (_dir, store) = sqlite().await;
+    thin_traffic_story(store).await;
+}
+
+#[tokio::test]
+async fn too_little_traffic_is_inconclusive_and_paged_on_postgres() {
+    let db = cutover_store::testing::TestDatabase::create()
+        .await
+        .unwrap();
+    let store = cutover_store::open(db.url()).await.unwrap();
+    thin_traffic_story(store).await;
+}
+
+/// No degradation: a simulated week of normal traffic on both sides, evaluated every three
+/// hours, raises nothing (and finds nothing inconclusive). Prints the false-alarm rate (raised per rule reading).
+#[tokio::test]
+async fn no_degradation_raises_no_alert_over_a_simulated_week() {
+    let (_dir, store) = sqlite().await;
+    let plan = plan();
+    let paged = paged().await;
+    let t0 = start();
+    let started = std::time::Instant::now();
+    let mut tickets = history(store.as_ref(), &plan, true, 8).await;
+    let week = t0 + Duration::weeks(1);
+    tickets.extend(traffic(Side::New, t0, week, 8, |_| 1000, 200_000));
+    tickets.extend(traffic(Side::Old, t0, week, 8, |_| 1000, 400_000));
+    let every = Duration::hours(3);
+    let changes = drive(
+        store.as_ref(),
+        &plan,
+        &paged.pager,
+        &tickets,
+        (t0, week, every),
+    )
+    .await;
+    let readings = 57 * 2 * plan.alerts.len();
+    let raised = changes
+        .iter()
+        .filter(|(_, c)| c.state == AlertState::Raised)
+        .count();
+    #[expect(clippy::cast_precision_loss, reason = "small counts")]
+    let rate = raised as f64 / readings as f64;
+    println!(
+        "{{\"readings\": {readings}, \"raised\": {raised}, \"false_alarm_rate\": {rate}, \"wall_ms\": {}}}",
+        started.elapsed().as_millis()
+    );
+    assert!(changes.is_empty(), "{changes:#?}");
+    assert!(paged.mailbox.lock().unwrap().is_empty());
+    store.close().await;
+}

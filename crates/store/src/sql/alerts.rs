@@ -1,0 +1,74 @@
+//! The continuity monitor's alerts over SQL.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
+
+use crate::alerts::AlertRecord;
+use crate::error::{QueryContext, StoreError};
+use crate::sql::codec::from_micros;
+use crate::sql::dialect::Dialect;
+use crate::sql::store::SqlStore;
+
+pub(crate) const PUT_ALERT: &str = "INSERT INTO alerts (id, rule, kpi, state, action, opened_us, \
+     closed_us, updated_us, evidence) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+     ON CONFLICT (id) DO UPDATE SET state = excluded.state, action = excluded.action, \
+     closed_us = excluded.closed_us, updated_us = excluded.updated_us, \
+     evidence = excluded.evidence";
+
+const ALERTS: &str = "SELECT id, rule, kpi, state, action, opened_us, closed_us, updated_us, \
+     evidence FROM alerts ORDER BY opened_us DESC, id LIMIT $1";
+
+type AlertRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    Option<i64>,
+    i64,
+    Json<Value>,
+);
+
+pub(crate) fn us(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+fn record(row: AlertRow) -> Result<AlertRecord, StoreError> {
+    let (id, rule, kpi, state, action, opened, closed, updated, evidence) = row;
+    Ok(AlertRecord {
+        id,
+        rule,
+        kpi,
+        state,
+        action,
+        opened_at: from_micros("alerts", "opened_us", opened)?,
+        closed_at: closed
+            .map(|c| from_micros("alerts", "closed_us", c))
+            .transpose()?,
+        updated_at: from_micros("alerts", "updated_us", updated)?,
+        evidence: evidence.0,
+    })
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
+{
+    pub(crate) async fn alerts_sql(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
+        let rows = sqlx::query_as::<DB, AlertRow>(ALERTS)
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .during(|| String::from("read the alerts"))?;
+        rows.into_iter().map(record).collect()
+    }
+}
