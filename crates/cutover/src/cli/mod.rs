@@ -43,7 +43,7 @@ use crate::exit::Outcome;
 ///
 /// cutover copies every record from the old platform to the new one and proves it, record by
 /// record, while both stay live; it bridges them both ways, switches the plan's waves and rolls
-/// them back. Not yet: KPI watching.
+/// them back; it watches service KPIs against their baseline and acts on the plan's alerts.
 ///
 /// A move starts with a plan: `cutover init --from zendesk --to freshdesk --old-url … --new-url
 /// …` reads both accounts and writes a commented `cutover.toml` from them; `cutover plan check`

@@ -571,8 +571,8 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
         "# Waves add up: what a wave moves stays on {to}, and the share of customers only grows,"
     ));
     doc.line("# to 100 % in the last wave. Every channel, group and agent is in some wave: `cutover plan");
-    doc.line("# check` names what would stay behind. A wave starts only when its gates pass. Not yet: the");
-    doc.line("# commands that start a wave and roll it back are still to come.");
+    doc.line("# check` names what would stay behind. A wave starts only when its gates pass and a person");
+    doc.line("# signed off: `cutover go --wave N --as ID`, then `cutover wave start N`; `cutover rollback N`.");
     let (pilot, second, note) = match accounts {
         Some(accounts) => discovered::wave_groups(accounts),
         None => (
