@@ -1,11 +1,38 @@
 //! `cutover inventory`, the real binary against the Zendesk emulator: counts per kind on the old
 //! side and the losses of a move to Freshdesk, for a person and as JSON, before anything moves.
 
-use cutover_sim::AccountProfile;
 use cutover_sim::zendesk::{ZendeskOptions, ZendeskSim};
+use cutover_sim::{AccountProfile, SimHandle};
 use serde_json::Value;
 
 use crate::harness::{self, Run, Workdir};
+
+/// A Zendesk emulator with these options and a folder where `cutover init` wrote the plan of a
+/// move from it to Freshdesk.
+async fn initialised(
+    opts: ZendeskOptions,
+) -> (
+    SimHandle<cutover_sim::zendesk::App>,
+    std::sync::Arc<Workdir>,
+) {
+    let old = ZendeskSim::spawn(opts, "127.0.0.1:0").await.unwrap();
+    let dir = std::sync::Arc::new(Workdir::new());
+    run(
+        &dir,
+        &[
+            "init",
+            "--from",
+            "zendesk",
+            "--to",
+            "freshdesk",
+            "--old-url",
+            old.url(),
+        ],
+    )
+    .await
+    .expect_code(0);
+    (old, dir)
+}
 
 /// Runs the binary beside the in-process emulators.
 async fn run(dir: &std::sync::Arc<Workdir>, args: &[&str]) -> Run {
@@ -24,22 +51,7 @@ async fn inventory_counts_the_old_side_and_names_what_freshdesk_cannot_hold() {
         incremental_rpm: 0,
         ..ZendeskOptions::default()
     };
-    let old = ZendeskSim::spawn(opts, "127.0.0.1:0").await.unwrap();
-    let dir = std::sync::Arc::new(Workdir::new());
-    run(
-        &dir,
-        &[
-            "init",
-            "--from",
-            "zendesk",
-            "--to",
-            "freshdesk",
-            "--old-url",
-            old.url(),
-        ],
-    )
-    .await
-    .expect_code(0);
+    let (_old, dir) = initialised(opts).await;
     // The emulator has no limits: neither has the plan (its exports' lane is lifted with it).
     let path = dir.file("cutover.toml");
     let plan = std::fs::read_to_string(&path).unwrap();
@@ -108,22 +120,7 @@ async fn inventory_counts_comments_and_estimates_the_backfill_at_the_plans_limit
         incremental_rpm: 0,
         ..ZendeskOptions::default()
     };
-    let old = ZendeskSim::spawn(opts, "127.0.0.1:0").await.unwrap();
-    let dir = std::sync::Arc::new(Workdir::new());
-    run(
-        &dir,
-        &[
-            "init",
-            "--from",
-            "zendesk",
-            "--to",
-            "freshdesk",
-            "--old-url",
-            old.url(),
-        ],
-    )
-    .await
-    .expect_code(0);
+    let (old, dir) = initialised(opts).await;
     let path = dir.file("cutover.toml");
     let plan = std::fs::read_to_string(&path).unwrap();
     // Half of a Pro account's 400 on the new side: the estimate follows the plan.
