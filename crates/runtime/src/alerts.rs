@@ -17,10 +17,12 @@
 //!   readings have lasted `sustained`. An **inconclusive** alert opens once inconclusive readings
 //!   have lasted `sustained`, and clears at the first conclusive reading that is not a breach.
 //!
-//! Each change is kept (table `alerts`) with its evidence and audited (`alert.raised`,
-//! `alert.cleared`, `alert.inconclusive`) in one transaction; then its actions run through the
-//! same control path as a person's (`pause::pause`, `switch::request_rollback`) and are
-//! audited as `action.<name>`.
+//! Each change is kept (table `alerts`) with its evidence, audited (`alert.raised`,
+//! `alert.cleared`, `alert.inconclusive`) and its actions queued (the outbox, see
+//! [`crate::actions`]) in one transaction; then the pending actions run through the same
+//! control path as a person's (`pause::pause`, `switch::request_rollback`, `backup::set`) and
+//! are audited as `action.<name>`. Each evaluation that reads also records [`Readings`]: what
+//! the `kpis_within_bounds` gate checks the monitor covered.
 
 use std::collections::BTreeMap;
 
@@ -272,7 +274,7 @@ pub fn step(
 }
 
 /// A change of an alert, as [`evaluate`] made it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Change {
     /// The episode's id.
     pub id: String,
@@ -287,6 +289,7 @@ pub struct Change {
     /// The evidence.
     pub evidence: Value,
     /// What the actions did (each also audited as `action.<name>`).
+    #[serde(default)]
     pub actions: Vec<Value>,
 }
 
@@ -306,12 +309,82 @@ fn watched_sides(plan: &Plan, routing: &RoutingState) -> Vec<Side> {
     sides
 }
 
-/// Evaluates every rule at `now` against the facts in the store, keeps and audits each change,
-/// and runs its actions. Returns the changes.
+/// The run-state key of the monitor's [`Readings`].
+pub const READINGS_KEY: &str = "alerts:readings";
+
+/// What the monitor has read, kept at each evaluation that read the KPIs: each reading covers
+/// the [`WINDOW`] before it, so readings at most a window apart cover time without a gap.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Readings {
+    /// Since when the readings have covered time without a gap.
+    pub since: DateTime<Utc>,
+    /// The latest reading.
+    pub at: DateTime<Utc>,
+    /// The sides it watched then.
+    pub sides: Vec<Side>,
+    /// How many rules it read on each.
+    pub rules: usize,
+}
+
+impl Readings {
+    /// The readings kept in the store, if the monitor ever read.
+    pub async fn load(store: &dyn Store) -> Result<Option<Self>, RuntimeError> {
+        store
+            .run_state(READINGS_KEY)
+            .await?
+            .map(|value| {
+                serde_json::from_value(value)
+                    .map_err(|e| RuntimeError::BadRoutingState(format!("alert readings: {e}")))
+            })
+            .transpose()
+    }
+
+    /// The readings after one more at `now`.
+    fn after(
+        previous: Option<Readings>,
+        now: DateTime<Utc>,
+        sides: Vec<Side>,
+        rules: usize,
+    ) -> Self {
+        let since = match previous {
+            Some(p) if p.at <= now && now - p.at <= WINDOW => p.since,
+            _ => now - WINDOW,
+        };
+        Readings {
+            since,
+            at: now,
+            sides,
+            rules,
+        }
+    }
+}
+
+/// Evaluates every rule at `now` against the facts in the store ([`assess`]), then runs the
+/// actions pending in the outbox ([`crate::actions::run_pending`]): this change's and any a
+/// process that died left. Returns the changes, each with what its actions did.
 pub async fn evaluate(
     store: &dyn Store,
     plan: &Plan,
     pager: &Pager,
+    now: DateTime<Utc>,
+) -> Result<Vec<Change>, RuntimeError> {
+    let mut changes = assess(store, plan, now).await?;
+    let done = crate::actions::run_pending(store, plan, pager, &rules(plan), now).await?;
+    for change in &mut changes {
+        change.actions = done
+            .iter()
+            .filter(|d| d.alert == change.id)
+            .map(|d| json!({ "action": d.action, "details": d.result }))
+            .collect();
+    }
+    Ok(changes)
+}
+
+/// Evaluates every rule at `now`, and keeps and audits each change with its actions queued, in
+/// one transaction; runs no action.
+pub async fn assess(
+    store: &dyn Store,
+    plan: &Plan,
     now: DateTime<Utc>,
 ) -> Result<Vec<Change>, RuntimeError> {
     let weeks = plan.baseline.weeks.max(1);
@@ -336,7 +409,8 @@ pub async fn evaluate(
     };
     let rules = rules(plan);
     let mut changes = Vec::new();
-    for side in watched_sides(plan, &routing) {
+    let sides = watched_sides(plan, &routing);
+    for side in sides.iter().copied() {
         let filter = Filter {
             side: Some(side),
             ..Filter::default()
@@ -353,7 +427,12 @@ pub async fn evaluate(
             let Some(state) = step(track, &reading, rule.sustained, now) else {
                 continue;
             };
-            let evidence = evidence(rule, side, comparison, &reading, window, hour.hour_of_week);
+            let mut evidence =
+                evidence(rule, side, comparison, &reading, window, hour.hour_of_week);
+            if let (AlertState::Cleared, Some((_, was, _))) = (state, &track.open) {
+                // What the episode was before it cleared: the gate names it.
+                evidence["was"] = json!(was);
+            }
             let (id, opened_at) = match &track.open {
                 Some((id, _, opened)) => (id.clone(), *opened),
                 None => (format!("{key}@{}", now.timestamp_micros()), now),
@@ -376,12 +455,13 @@ pub async fn evaluate(
             });
         }
     }
-    keep(store, &tracks, &changes, &rules, now).await?;
-    for change in &mut changes {
-        if let Some(rule) = rules.iter().find(|r| r.name == change.rule) {
-            change.actions = act(store, plan, pager, rule, change, now).await?;
-        }
-    }
+    let readings = Readings::after(Readings::load(store).await?, now, sides, rules.len());
+    let kept = Kept {
+        tracks: &tracks,
+        readings: &readings,
+        rules: &rules,
+    };
+    keep(store, plan, &routing, &kept, &changes, now).await?;
     Ok(changes)
 }
 
@@ -410,17 +490,26 @@ fn evidence(
     })
 }
 
-/// Keeps the changes and the tracks, with an audit entry per change, in one transaction.
+/// What an evaluation keeps besides its changes.
+struct Kept<'a> {
+    tracks: &'a BTreeMap<String, Track>,
+    readings: &'a Readings,
+    rules: &'a [Rule],
+}
+
+/// Keeps the changes (each with its audit entry and its actions queued), the tracks and the
+/// readings, in one transaction.
 async fn keep(
     store: &dyn Store,
-    tracks: &BTreeMap<String, Track>,
+    plan: &Plan,
+    routing: &RoutingState,
+    kept: &Kept<'_>,
     changes: &[Change],
-    rules: &[Rule],
     now: DateTime<Utc>,
 ) -> Result<(), RuntimeError> {
     let mut tx = store.begin().await?;
     for change in changes {
-        let rule = rules.iter().find(|r| r.name == change.rule);
+        let rule = kept.rules.iter().find(|r| r.name == change.rule);
         tx.put_alert(&AlertRecord {
             id: change.id.clone(),
             rule: change.rule.clone(),
@@ -439,115 +528,20 @@ async fn keep(
             json!({ "alert": change.id, "at": now, "evidence": change.evidence }),
         ))
         .await?;
+        if let Some(rule) = rule {
+            for action in crate::actions::queue(plan, routing, rule, change, now) {
+                tx.put_alert_action(&action).await?;
+            }
+        }
     }
-    let value = serde_json::to_value(tracks)
+    let value = serde_json::to_value(kept.tracks)
         .map_err(|e| RuntimeError::BadRoutingState(format!("alert state: {e}")))?;
     tx.put_run_state(STATE_KEY, &value).await?;
+    let value = serde_json::to_value(kept.readings)
+        .map_err(|e| RuntimeError::BadRoutingState(format!("alert readings: {e}")))?;
+    tx.put_run_state(READINGS_KEY, &value).await?;
     tx.commit().await?;
     Ok(())
-}
-
-/// The running wave (switched, not paused), last in plan order.
-fn running_wave(plan: &Plan, routing: &RoutingState) -> Option<usize> {
-    (0..plan.waves.len())
-        .rev()
-        .find(|i| routing.phase(&plan.waves[*i].name) == WavePhase::New)
-}
-
-/// Runs a change's actions; each is audited as `action.<name>`.
-async fn act(
-    store: &dyn Store,
-    plan: &Plan,
-    pager: &Pager,
-    rule: &Rule,
-    change: &Change,
-    now: DateTime<Utc>,
-) -> Result<Vec<Value>, RuntimeError> {
-    let mut done = Vec::new();
-    let holds = matches!(
-        rule.then,
-        AlertAction::PauseWave | AlertAction::RollbackWave
-    );
-    match change.state {
-        AlertState::Raised if rule.then == AlertAction::RollbackWave => {
-            done.push(rollback(store, plan, change, now).await?);
-        }
-        AlertState::Raised | AlertState::Inconclusive if holds => {
-            done.push(pause_running(store, plan, change, "pause_wave", now).await?);
-        }
-        _ => {}
-    }
-    done.push(notify(store, plan, pager, rule, change).await?);
-    Ok(done)
-}
-
-async fn audit_action(
-    store: &dyn Store,
-    name: &str,
-    details: Value,
-) -> Result<Value, RuntimeError> {
-    store
-        .append_audit(&NewAuditEntry::new(
-            MONITOR,
-            format!("action.{name}"),
-            details.clone(),
-        ))
-        .await?;
-    Ok(json!({ "action": name, "details": details }))
-}
-
-async fn pause_running(
-    store: &dyn Store,
-    plan: &Plan,
-    change: &Change,
-    name: &str,
-    now: DateTime<Utc>,
-) -> Result<Value, RuntimeError> {
-    let routing = RoutingState::load(store).await?;
-    let details = match running_wave(plan, &routing) {
-        Some(index) => {
-            let via = format!("alert {}", change.id);
-            let phase = crate::pause::pause(store, plan, index, MONITOR, &via, now).await?;
-            json!({ "alert": change.id, "wave": phase.wave, "paused": phase.changed })
-        }
-        None => json!({ "alert": change.id, "wave": null, "paused": false,
-                        "note": "no switched wave is running" }),
-    };
-    audit_action(store, name, details).await
-}
-
-async fn rollback(
-    store: &dyn Store,
-    plan: &Plan,
-    change: &Change,
-    now: DateTime<Utc>,
-) -> Result<Value, RuntimeError> {
-    if !plan.monitor.rollback_without_sign_off {
-        // The plan wants a person's sign-off: hold the wave and page; a person rolls back.
-        let held = pause_running(store, plan, change, "pause_wave", now).await?;
-        let details = json!({
-            "alert": change.id, "rolled_back": false, "held": held,
-            "note": "[monitor] rollback_without_sign_off is false: the wave is paused; \
-                     a person decides with `cutover rollback`",
-        });
-        return audit_action(store, "rollback_wave", details).await;
-    }
-    let routing = RoutingState::load(store).await?;
-    let wave = (0..plan.waves.len())
-        .rev()
-        .find(|i| routing.phase(&plan.waves[*i].name).is_switched())
-        .and_then(|i| plan.waves.get(i));
-    let details = match wave {
-        Some(wave) => match crate::switch::request_rollback(store, wave, MONITOR, false).await {
-            Ok(switch) => json!({ "alert": change.id, "wave": wave.name,
-                                      "rolled_back": true, "switch": switch.id }),
-            Err(e) => json!({ "alert": change.id, "wave": wave.name,
-                                  "rolled_back": false, "error": e.to_string() }),
-        },
-        None => json!({ "alert": change.id, "rolled_back": false,
-                        "note": "no switched wave to roll back" }),
-    };
-    audit_action(store, "rollback_wave", details).await
 }
 
 /// The people a rule pages, from `[people]` (ids the plan does not have are skipped; `plan
@@ -613,25 +607,6 @@ pub fn page_of(plan: &Plan, rule: &Rule, change: &Change) -> Page {
     }
 }
 
-async fn notify(
-    store: &dyn Store,
-    plan: &Plan,
-    pager: &Pager,
-    rule: &Rule,
-    change: &Change,
-) -> Result<Value, RuntimeError> {
-    let page = page_of(plan, rule, change);
-    let deliveries = pager.send(&page).await;
-    let details = json!({
-        "alert": change.id,
-        "state": change.state,
-        "to": page.to.iter().map(|p| json!({ "id": p.id, "role": p.role })).collect::<Vec<_>>(),
-        "configured": pager.is_configured(),
-        "deliveries": deliveries,
-    });
-    audit_action(store, "notify", details).await
-}
-
 /// Evaluates the alerts every `every` until `shutdown` (the leader's work in `cutover serve`).
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
@@ -640,6 +615,13 @@ pub async fn run(
     every: std::time::Duration,
     shutdown: CancellationToken,
 ) {
+    // A leader that starts (or takes over) first runs what a process that died left pending;
+    // the first tick, at once, evaluates and runs them too.
+    if let Err(e) =
+        crate::actions::run_pending(store.as_ref(), &plan, &pager, &rules(&plan), Utc::now()).await
+    {
+        tracing::warn!(error = %e, "Running the alerts' pending actions failed; trying again.");
+    }
     let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {

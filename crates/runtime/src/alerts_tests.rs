@@ -9,6 +9,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use cutover_model::{PlatformId, PlatformKind, Side};
 use cutover_plan::plan::init::{InitOptions, render};
 use cutover_plan::plan::model::Alert;
+use cutover_plan::plan::names::OnInconclusive;
 use cutover_store::TicketReading;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -313,10 +314,12 @@ async fn audited(store: &dyn Store) -> Vec<String> {
 }
 
 /// Evaluates every `every` from `from` to `to`, feeding traffic as time passes; the changes.
+/// With `pager` none, each evaluation only assesses: the process "dies" after committing the
+/// alerts, before acting on them.
 async fn drive(
     store: &dyn Store,
     plan: &Plan,
-    pager: &Pager,
+    pager: Option<&Pager>,
     tickets: &[Sim],
     (from, to, every): (DateTime<Utc>, DateTime<Utc>, Duration),
 ) -> Vec<(DateTime<Utc>, Change)> {
@@ -325,7 +328,11 @@ async fn drive(
     let mut now = from;
     while now <= to {
         feed(store, tickets, since, now).await;
-        for change in evaluate(store, plan, pager, now).await.unwrap() {
+        let changes = match pager {
+            Some(pager) => evaluate(store, plan, pager, now).await.unwrap(),
+            None => assess(store, plan, now).await.unwrap(),
+        };
+        for change in changes {
             out.push((now, change));
         }
         since = now;
@@ -420,10 +427,11 @@ async fn degradation_story(store: Arc<dyn Store>) {
         |_| 1000,
         300_000,
     ));
+    // Each evaluation commits its alerts and then the process dies before acting.
     let changes = drive(
         store.as_ref(),
         &plan,
-        &paged.pager,
+        None,
         &tickets,
         (t0, t0 + Duration::hours(2), Duration::minutes(5)),
     )
@@ -451,6 +459,41 @@ async fn degradation_story(store: Arc<dyn Store>) {
     );
     assert_eq!(e["comparison"]["baseline"]["weeks"], 2, "{e}");
     assert!(e["window"]["from"].is_string(), "{e}");
+    // Nothing acted yet: the pause and the page wait in the outbox, the wave runs on.
+    let pending = store.alert_actions(true, 100).await.unwrap();
+    let names: Vec<(&str, Option<&str>)> = pending
+        .iter()
+        .map(|a| (a.action.as_str(), a.target.as_deref()))
+        .collect();
+    assert_eq!(
+        names,
+        [("pause_wave", Some("email and whatsapp")), ("notify", None)],
+        "{pending:#?}"
+    );
+    assert!(pending.iter().all(|a| a.alert == alert.id));
+    let routing = RoutingState::load(store.as_ref()).await.unwrap();
+    assert_eq!(routing.phase(&plan.waves[1].name), WavePhase::New);
+    assert!(
+        !audited(store.as_ref())
+            .await
+            .iter()
+            .any(|a| a.starts_with("action.")),
+    );
+    // The next leader runs what is pending when it starts: once, however often it runs.
+    let later = t0 + Duration::hours(2) + Duration::minutes(5);
+    let rules = rules(&plan);
+    let done = crate::actions::run_pending(store.as_ref(), &plan, &paged.pager, &rules, later)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 2, "{done:#?}");
+    assert_eq!(done[0].result["paused"], true, "{done:#?}");
+    let again = crate::actions::run_pending(store.as_ref(), &plan, &paged.pager, &rules, later)
+        .await
+        .unwrap();
+    assert!(again.is_empty(), "{again:#?}");
+    assert!(store.alert_actions(true, 100).await.unwrap().is_empty());
+    let kept_actions = store.alert_actions(false, 100).await.unwrap();
+    assert!(kept_actions.iter().all(|a| a.done_at == Some(later)));
     // The running wave is paused by itself, through the same path as a person's.
     let routing = RoutingState::load(store.as_ref()).await.unwrap();
     assert_eq!(routing.phase(&plan.waves[1].name), WavePhase::Paused);
@@ -496,11 +539,30 @@ async fn degradation_story(store: Arc<dyn Store>) {
     );
     let teams = posts.iter().find(|(p, _)| p == "teams").unwrap();
     assert_eq!(teams.1["@type"], "MessageCard");
+    // The last wave's gate reads the alert: not met, and it says which.
+    let gate = crate::gates::evaluate(store.as_ref(), &plan, "digest", 2, later)
+        .await
+        .unwrap();
+    let kpis = gate
+        .criteria
+        .iter()
+        .find(|c| c.name == "kpis_within_bounds")
+        .unwrap();
+    assert!(!kpis.met);
+    assert!(
+        kpis.detail.starts_with(&format!(
+            "1 alert(s) in the last 3d: alert {} (wait_time, new side) raised",
+            alert.id
+        )),
+        "{}",
+        kpis.detail
+    );
     store.close().await;
 }
 
-async fn thin_traffic_story(store: Arc<dyn Store>) {
-    let plan = plan();
+async fn thin_traffic_story(store: Arc<dyn Store>, on_inconclusive: OnInconclusive) {
+    let mut plan = plan();
+    plan.monitor.on_inconclusive = on_inconclusive;
     let paged = paged().await;
     let t0 = start();
     let mut tickets = old_history(false, 12);
@@ -526,7 +588,7 @@ async fn thin_traffic_story(store: Arc<dyn Store>) {
     let changes = drive(
         store.as_ref(),
         &plan,
-        &paged.pager,
+        Some(&paged.pager),
         &tickets,
         (t0, t0 + Duration::hours(1), Duration::minutes(5)),
     )
@@ -556,9 +618,25 @@ async fn thin_traffic_story(store: Arc<dyn Store>) {
     assert!(!actions.contains(&"alert.raised".to_owned()), "{actions:?}");
     let mail = paged.mailbox.lock().unwrap().clone();
     assert!(mail.iter().any(|m| m.contains("INCONCLUSIVE")), "{mail:?}");
-    // Never a silent pass: the wave is held, as the plan's template promises.
+    // Never a silent pass: paged as inconclusive; the wave is held only when the plan says so.
     let routing = RoutingState::load(store.as_ref()).await.unwrap();
-    assert_eq!(routing.phase(&plan.waves[0].name), WavePhase::Paused);
+    let (phase, paused) = match on_inconclusive {
+        OnInconclusive::Page => (WavePhase::New, 0),
+        OnInconclusive::Pause => (WavePhase::Paused, 1),
+    };
+    assert_eq!(routing.phase(&plan.waves[0].name), phase);
+    for action in ["action.pause_wave", "wave.paused"] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            paused,
+            "{actions:?}"
+        );
+    }
+    assert_eq!(
+        actions.iter().filter(|a| *a == "action.notify").count(),
+        1,
+        "{actions:?}"
+    );
     store.verify_audit().await.unwrap();
     store.close().await;
 }
@@ -595,7 +673,7 @@ async fn a_slower_new_side_raises_an_alert_and_pauses_the_wave_on_postgres() {
 #[tokio::test]
 async fn too_little_traffic_is_inconclusive_and_paged_on_sqlite() {
     let (_dir, store) = sqlite().await;
-    thin_traffic_story(store).await;
+    thin_traffic_story(store, OnInconclusive::Page).await;
 }
 
 #[tokio::test]
@@ -604,7 +682,22 @@ async fn too_little_traffic_is_inconclusive_and_paged_on_postgres() {
         .await
         .unwrap();
     let store = cutover_store::open(db.url()).await.unwrap();
-    thin_traffic_story(store).await;
+    thin_traffic_story(store, OnInconclusive::Page).await;
+}
+
+#[tokio::test]
+async fn too_little_traffic_pauses_the_wave_when_the_plan_says_so_on_sqlite() {
+    let (_dir, store) = sqlite().await;
+    thin_traffic_story(store, OnInconclusive::Pause).await;
+}
+
+#[tokio::test]
+async fn too_little_traffic_pauses_the_wave_when_the_plan_says_so_on_postgres() {
+    let db = cutover_store::testing::TestDatabase::create()
+        .await
+        .unwrap();
+    let store = cutover_store::open(db.url()).await.unwrap();
+    thin_traffic_story(store, OnInconclusive::Pause).await;
 }
 
 /// No degradation: a simulated week of normal traffic on both sides, evaluated every three
@@ -624,7 +717,7 @@ async fn no_degradation_raises_no_alert_over_a_simulated_week() {
     let changes = drive(
         store.as_ref(),
         &plan,
-        &paged.pager,
+        Some(&paged.pager),
         &tickets,
         (t0, week, every),
     )
@@ -643,4 +736,88 @@ async fn no_degradation_raises_no_alert_over_a_simulated_week() {
     assert!(changes.is_empty(), "{changes:#?}");
     assert!(paged.mailbox.lock().unwrap().is_empty());
     store.close().await;
+}
+
+/// The template's phone channel has `backup = "old"`: an alert whose action is
+/// `backup_channel` switches it there through the outbox (audited once), every other channel
+/// routes as before, and a person switches it back through the same path.
+#[tokio::test]
+async fn backup_channel_routes_that_channel_only_to_its_backup() {
+    let (_dir, store) = sqlite().await;
+    let store = store.as_ref();
+    let mut plan = plan();
+    plan.alerts[0].then = AlertAction::BackupChannel;
+    let t0 = start();
+    set_phase(store, &plan.waves[2].name, WavePhase::New, t0).await;
+    let routes = async || {
+        let routing = RoutingState::load(store).await.unwrap();
+        ["phone", "email", "web", "whatsapp"].map(|c| routing.route(&plan.waves, c, "+15550123"))
+    };
+    let to = |side| crate::routing::Route::To(side);
+    assert_eq!(routes().await, [to(Side::New); 4]);
+
+    // The raise queues the switch with the alert; the leader's pass runs it, once.
+    let rules = rules(&plan);
+    let change = Change {
+        id: "alerts[1]/new@1".into(),
+        rule: rules[0].name.clone(),
+        side: Side::New,
+        state: AlertState::Raised,
+        opened_at: t0,
+        evidence: json!({ "kpi": "wait_time", "side": "new" }),
+        actions: Vec::new(),
+    };
+    let routing = RoutingState::load(store).await.unwrap();
+    let queued = crate::actions::queue(&plan, &routing, &rules[0], &change, t0);
+    let mut tx = store.begin().await.unwrap();
+    for action in &queued {
+        tx.put_alert_action(action).await.unwrap();
+        tx.put_alert_action(action).await.unwrap(); // queued twice: kept once
+    }
+    tx.commit().await.unwrap();
+    let pager = Pager::new(PagerConfig::default());
+    let done = crate::actions::run_pending(store, &plan, &pager, &rules, t0)
+        .await
+        .unwrap();
+    let names: Vec<&str> = done.iter().map(|d| d.action.as_str()).collect();
+    assert_eq!(names, ["backup_channel", "notify"], "{done:#?}");
+    assert_eq!(done[0].result["channel"], "phone");
+    assert_eq!(done[0].result["changed"], true);
+    assert_eq!(
+        routes().await,
+        [to(Side::Old), to(Side::New), to(Side::New), to(Side::New)]
+    );
+    // Switching it again (a person, or a re-run) changes and records nothing.
+    let again = crate::backup::set(store, &plan, "phone", true, "dana", "cli", t0)
+        .await
+        .unwrap();
+    assert!(!again.changed);
+    let refused = crate::backup::set(store, &plan, "email", true, "dana", "cli", t0).await;
+    assert!(
+        refused
+            .as_ref()
+            .is_err_and(|e| e.to_string().contains("has no backup")),
+        "{refused:?}"
+    );
+
+    // A person switches it back: the waves decide again.
+    let back = crate::backup::set(store, &plan, "phone", false, "dana", "cli", t0)
+        .await
+        .unwrap();
+    assert!(back.changed && !back.on_backup);
+    assert_eq!(routes().await, [to(Side::New); 4]);
+    let actions = audited(store).await;
+    for (action, count) in [
+        ("action.backup_channel", 1),
+        ("channel.backup", 1),
+        ("channel.restored", 1),
+        ("action.notify", 1),
+    ] {
+        assert_eq!(
+            actions.iter().filter(|a| *a == action).count(),
+            count,
+            "{actions:?}"
+        );
+    }
+    store.verify_audit().await.unwrap();
 }

@@ -11,7 +11,10 @@
 //! - `max_sync_lag`: each direction the bridge runs has written its status lately (so
 //!   `cutover serve` runs), and the 99th percentile of the lag of the changes it applied is
 //!   under the limit;
-//! - `kpis_within_bounds`: never met yet, the KPI monitor is not built (issue 15);
+//! - `kpis_within_bounds`: the continuity monitor (the alerts of `cutover serve`'s leader)
+//!   read the KPIs over the whole window (its [`Readings`] cover it and its last reading is
+//!   recent), and no alert, on either side, was open in it (raised or inconclusive); the reason
+//!   names each such alert with its KPI, side and values;
 //! - `rollback_drill`: the last drill ([`DrillRecord`]) passed, with this plan;
 //! - `sign_off`: every person the gates name signed ([`sign_off`], `cutover go`) since the
 //!   wave last changed phase, for this plan.
@@ -31,10 +34,11 @@ use cutover_model::Side;
 use cutover_plan::plan::Plan;
 use cutover_plan::plan::model::Wave;
 use cutover_plan::plan::names::{AccessRole, Directions};
-use cutover_store::{NewAuditEntry, Store, StoreTx};
+use cutover_store::{AlertRecord, NewAuditEntry, Store, StoreTx};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::alerts::Readings;
 use crate::drill::DrillRecord;
 use crate::error::RuntimeError;
 use crate::routing::{RoutingState, WavePhase};
@@ -45,8 +49,8 @@ pub fn sign_off_key(wave: &str, person: &str) -> String {
     format!("gates/sign-off/{wave}/{person}")
 }
 
-/// The reason the `kpis_within_bounds` criterion gives until the KPI monitor exists.
-pub const NO_KPI_MONITOR: &str = "the KPI monitor is not built yet (issue 15)";
+/// The reason the `kpis_within_bounds` criterion gives while the monitor has never read.
+pub const NO_READINGS: &str = "the KPI monitor has made no reading yet";
 
 /// One person's sign-off of a wave.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -263,7 +267,7 @@ pub async fn evaluate(
 ) -> Result<GateReport, RuntimeError> {
     let routing = RoutingState::load(store).await?;
     let sign_offs = SignOffs::load(store, plan).await?;
-    let measured = Measured::load(store).await?;
+    let measured = Measured::load(store, plan, now).await?;
     evaluate_with(
         plan,
         plan_digest,
@@ -281,12 +285,34 @@ struct Measured {
     verify: Option<LastVerify>,
     directions: Vec<DirectionStatus>,
     drill: Option<DrillRecord>,
+    readings: Option<Readings>,
+    /// The alerts open in the longest `kpis_within_bounds` window of the plan.
+    alerts: Vec<AlertRecord>,
 }
 
 impl Measured {
-    async fn load(store: &dyn Store) -> Result<Self, RuntimeError> {
+    async fn load(
+        store: &dyn Store,
+        plan: &Plan,
+        now: DateTime<Utc>,
+    ) -> Result<Self, RuntimeError> {
         let engine = |e: cutover_engine::EngineError| RuntimeError::Measure(e.to_string());
+        let longest = plan
+            .waves
+            .iter()
+            .filter_map(|w| w.gates.kpis_within_bounds)
+            .map(|d| d.get())
+            .max();
+        let (readings, alerts) = match longest {
+            Some(longest) => (
+                Readings::load(store).await?,
+                store.alerts_open_since(now - chrono_of(longest)).await?,
+            ),
+            None => (None, Vec::new()),
+        };
         Ok(Measured {
+            readings,
+            alerts,
             verify: LastVerify::load(store).await.map_err(engine)?,
             directions: cutover_engine::sync::status::load(store)
                 .await
@@ -322,13 +348,13 @@ fn evaluate_with(
         criteria.push(sync_lag(plan, &measured.directions, limit.get(), now));
     }
     if let Some(within) = gates.kpis_within_bounds {
-        criteria.push(Criterion {
-            name: "kpis_within_bounds".to_owned(),
-            met: false,
-            detail: format!("{NO_KPI_MONITOR}: nothing measures the KPIs over {within}"),
-            values: json!({ "within": within.to_string(), "monitor": null }),
-            next: Vec::new(),
-        });
+        criteria.push(crate::gates_kpis::criterion(
+            plan,
+            &within,
+            measured.readings.as_ref(),
+            &measured.alerts,
+            now,
+        ));
     }
     if gates.rollback_drill {
         criteria.push(rollback_drill(measured.drill.as_ref(), plan_digest, now));
@@ -416,6 +442,11 @@ fn verify_clean(last: Option<&LastVerify>, plan_digest: &str, now: DateTime<Utc>
         values,
         next: if met { Vec::new() } else { next },
     }
+}
+
+/// A plan's duration as chrono's (saturating: a duration too long to add counts as 100 years).
+pub(crate) fn chrono_of(d: std::time::Duration) -> chrono::Duration {
+    chrono::Duration::from_std(d).unwrap_or_else(|_| chrono::Duration::days(36_500))
 }
 
 /// How old a direction's status may be before the bridge counts as not running: two poll
@@ -682,7 +713,7 @@ pub async fn sign_off(
         .entry(wave.name.clone())
         .or_default()
         .insert(person.to_owned(), signed.clone());
-    let measured = Measured::load(store).await?;
+    let measured = Measured::load(store, plan, now).await?;
     let report = evaluate_with(
         plan,
         plan_digest,

@@ -272,11 +272,12 @@ async fn gates_story(store: Arc<dyn Store>) {
         signed.detail
     );
 
-    // Wave 2 asks for KPIs: never met while no monitor measures them.
+    // Wave 2 asks for KPIs: never met while the monitor has not read them.
     let second = evaluate(store, &plan, DIGEST, 1, later).await.unwrap();
     let kpis = criterion(&second, "kpis_within_bounds");
     assert!(!kpis.met);
-    assert!(kpis.detail.starts_with(NO_KPI_MONITOR), "{}", kpis.detail);
+    assert!(kpis.detail.starts_with(NO_READINGS), "{}", kpis.detail);
+    assert_eq!(kpis.next, ["cutover serve"]);
     assert_eq!(second.sign_offs.len(), 2);
 
     // Pause and resume: only a switched wave pauses; again changes nothing.
@@ -325,6 +326,196 @@ async fn gates_story(store: Arc<dyn Store>) {
         );
     }
     store.verify_audit().await.unwrap();
+}
+
+async fn keep_readings(store: &dyn Store, since: DateTime<Utc>, at: DateTime<Utc>) {
+    let readings = Readings {
+        since,
+        at,
+        sides: vec![Side::Old, Side::New],
+        rules: 4,
+    };
+    store
+        .put_run_state(
+            crate::alerts::READINGS_KEY,
+            &serde_json::to_value(&readings).unwrap(),
+        )
+        .await
+        .unwrap();
+}
+
+/// An alert episode as the evaluator keeps it: wait time on the new side, 16.2 minutes (12
+/// samples) against a baseline of 10.1, opened `opened` and closed `closed` (then `was`).
+async fn keep_alert(
+    store: &dyn Store,
+    id: &str,
+    opened: DateTime<Utc>,
+    closed: Option<(DateTime<Utc>, &str)>,
+) {
+    let mut evidence = json!({
+        "rule": "alerts[1]", "kpi": "wait_time", "side": "new",
+        "reading": { "reading": "breach" }, "worse_by": 0.6,
+        "comparison": { "now": { "value": 16.2, "samples": 12 },
+                        "baseline": { "mean": 10.1, "std_dev": 0.9, "weeks": 4 } },
+    });
+    if let Some((_, was)) = closed {
+        evidence["was"] = json!(was);
+    }
+    if closed.is_some_and(|(_, was)| was == "inconclusive") {
+        evidence["reading"] = json!({ "reading": "inconclusive", "reason": "3 samples now" });
+    }
+    let mut tx = store.begin().await.unwrap();
+    tx.put_alert(&AlertRecord {
+        id: id.to_owned(),
+        rule: "alerts[1]".to_owned(),
+        kpi: "wait_time".to_owned(),
+        state: if closed.is_some() {
+            "cleared"
+        } else {
+            "raised"
+        }
+        .to_owned(),
+        action: "pause_wave".to_owned(),
+        opened_at: opened,
+        closed_at: closed.map(|(at, _)| at),
+        updated_at: closed.map_or(opened, |(at, _)| at),
+        evidence,
+    })
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Wave 2's `kpis_within_bounds = "24h"` against the monitor's readings and alerts: met only
+/// when the readings cover the day, are fresh, and no alert was open in it.
+async fn kpis_story(store: Arc<dyn Store>) {
+    let store = store.as_ref();
+    let plan = plan();
+    let now = Utc::now();
+    let kpis = async |at: DateTime<Utc>| {
+        let report = evaluate(store, &plan, DIGEST, 1, at).await.unwrap();
+        criterion(&report, "kpis_within_bounds").clone()
+    };
+
+    // Read for the last day, fresh, no alert: met.
+    keep_readings(
+        store,
+        now - Duration::hours(25),
+        now - Duration::seconds(40),
+    )
+    .await;
+    let met = kpis(now).await;
+    assert!(met.met, "{met:#?}");
+    assert!(
+        met.detail.contains("no alert in that time"),
+        "{}",
+        met.detail
+    );
+    assert!(met.next.is_empty());
+    // An episode closed before the window does not count.
+    keep_alert(
+        store,
+        "alerts[1]/new@1",
+        now - Duration::hours(40),
+        Some((now - Duration::hours(30), "raised")),
+    )
+    .await;
+    assert!(kpis(now).await.met);
+
+    // A raised alert, still open: unmet, and the reason names it with its values.
+    keep_alert(store, "alerts[1]/new@2", now - Duration::minutes(20), None).await;
+    keep_alert(
+        store,
+        "alerts[1]/old@3",
+        now - Duration::hours(5),
+        Some((now - Duration::hours(4), "inconclusive")),
+    )
+    .await;
+    let raised = kpis(now).await;
+    assert!(!raised.met);
+    assert!(
+        raised.detail.starts_with(
+            "2 alert(s) in the last 1d: alert alerts[1]/new@2 (wait_time, new side) raised 20m \
+             ago, still open: 16.20 now (n=12) against a baseline of 10.10, 60 % worse"
+        ),
+        "{}",
+        raised.detail
+    );
+    assert_eq!(raised.values["alerts"][0]["id"], "alerts[1]/new@2");
+    assert_eq!(raised.next, ["cutover alerts"]);
+
+    // An inconclusive episode cleared four hours ago still counts for the day, as what it was;
+    // so does the raised one once it clears.
+    assert!(
+        raised.detail.contains(
+            "alert alerts[1]/old@3 (wait_time, new side) inconclusive 5h ago, cleared 4h ago: \
+             inconclusive: 3 samples now (at clearing)"
+        ),
+        "{}",
+        raised.detail
+    );
+    keep_alert(
+        store,
+        "alerts[1]/new@2",
+        now - Duration::minutes(20),
+        Some((now - Duration::minutes(5), "raised")),
+    )
+    .await;
+    let cleared = kpis(now).await;
+    assert!(!cleared.met);
+    assert!(
+        cleared.detail.starts_with("2 alert(s) in the last 1d"),
+        "{}",
+        cleared.detail
+    );
+    assert!(
+        cleared
+            .detail
+            .contains("raised 20m ago, cleared 5m ago: 16.20 now"),
+        "{}",
+        cleared.detail
+    );
+    // A day later it is out of the window.
+    let next_day = now + Duration::hours(25);
+    keep_readings(store, now - Duration::hours(25), next_day).await;
+    assert!(kpis(next_day).await.met);
+
+    // Readings that stopped, or that cover only part of the day: unmet, never a silent pass.
+    let stale = kpis(next_day + Duration::minutes(10)).await;
+    assert!(!stale.met);
+    assert!(
+        stale.detail.contains("last reading is 10m old"),
+        "{}",
+        stale.detail
+    );
+    assert_eq!(stale.next, ["cutover serve"]);
+    keep_readings(store, next_day - Duration::hours(3), next_day).await;
+    let partial = kpis(next_day).await;
+    assert!(!partial.met);
+    assert!(
+        partial.detail.contains("cover only the last 3h of 1d"),
+        "{}",
+        partial.detail
+    );
+}
+
+#[tokio::test]
+async fn kpis_within_bounds_reads_the_monitor_and_its_alerts_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    kpis_story(store.clone()).await;
+    store.close().await;
+}
+
+#[tokio::test]
+async fn kpis_within_bounds_reads_the_monitor_and_its_alerts_on_postgres() {
+    let db = cutover_store::testing::TestDatabase::create()
+        .await
+        .unwrap();
+    let store = cutover_store::open(db.url()).await.unwrap();
+    kpis_story(store.clone()).await;
+    store.close().await;
 }
 
 #[tokio::test]

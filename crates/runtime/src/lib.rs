@@ -29,14 +29,20 @@
 //!   baseline they are compared with.
 //! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
 //!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
-//!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks.
+//!   back, page, switch a channel to its backup); [`actions`]: those actions, queued in an
+//!   outbox with the alert and run by the leader, each audited once; [`backup`]: a channel
+//!   switched to its backup side and back; [`paging`]: pages by e-mail (SMTP) and Slack/Teams
+//!   webhooks.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
+pub mod actions;
 pub mod alerts;
+pub mod backup;
 pub mod drill;
 pub mod erlang;
 pub mod error;
 pub mod gates;
+mod gates_kpis;
 pub mod gateway;
 pub mod heatmap;
 pub mod kpi;

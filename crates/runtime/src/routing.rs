@@ -11,7 +11,10 @@
 //!   customers make up that share is fixed by a hash of the customer's address
 //!   ([`customer_bucket`]), so a customer's contacts all go the same way (sticky);
 //! - while a wave switches (forward or back), contacts on its channels, and on channels already
-//!   moved, are held: accepted, kept, and routed when the switch ends.
+//!   moved, are held: accepted, kept, and routed when the switch ends;
+//! - above all that, a channel switched to its backup ([`RoutingState::backups`], by
+//!   `cutover channel backup` or an alert's `backup_channel`) sends every contact to the side
+//!   its `backup` names, until it is switched back.
 
 use std::collections::BTreeMap;
 
@@ -85,6 +88,18 @@ pub struct RoutingState {
     pub generation: u64,
     /// By wave name; a wave not here is [`WavePhase::Old`].
     pub waves: BTreeMap<String, WaveRouting>,
+    /// The channels switched to their backup, by channel name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub backups: BTreeMap<String, ChannelBackup>,
+}
+
+/// A channel switched to its backup.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelBackup {
+    /// The side all its contacts go to (the channel's `backup` in the plan when it switched).
+    pub side: Side,
+    /// Since when.
+    pub since: DateTime<Utc>,
 }
 
 impl RoutingState {
@@ -124,9 +139,34 @@ impl RoutingState {
         next
     }
 
+    /// This state with `channel` switched to its backup on `side` (`None`: switched back) and
+    /// the generation raised.
+    pub fn with_backup(
+        &self,
+        channel: &str,
+        side: Option<Side>,
+        at: DateTime<Utc>,
+    ) -> RoutingState {
+        let mut next = self.clone();
+        next.generation += 1;
+        match side {
+            Some(side) => {
+                next.backups
+                    .insert(channel.to_owned(), ChannelBackup { side, since: at });
+            }
+            None => {
+                next.backups.remove(channel);
+            }
+        }
+        next
+    }
+
     /// Where a contact from `customer` (an e-mail address, a phone number, a chat user id) on
     /// `channel` (a `[[channels]]` name) goes, given the plan's waves in order.
     pub fn route(&self, waves: &[Wave], channel: &str, customer: &str) -> Route {
+        if let Some(backup) = self.backups.get(channel) {
+            return Route::To(backup.side);
+        }
         let names = |wave: &Wave| wave.channels.iter().any(|c| c == channel);
         let moved = waves
             .iter()

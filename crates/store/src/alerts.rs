@@ -28,3 +28,26 @@ pub struct AlertRecord {
     /// The comparison behind its last change, and what was done.
     pub evidence: Value,
 }
+
+/// One action an alert's change must do, kept in the outbox `alert_actions` in the same
+/// transaction as the alert, until the leader has run it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertActionRecord {
+    /// Unique: the alert, its new state and the action (`{alert}/{state}/{action}`), so the
+    /// same change never queues the same action twice.
+    pub id: String,
+    /// The alert's id.
+    pub alert: String,
+    /// The action's name (`notify`, `pause_wave`, `rollback_wave`, `backup_channel`).
+    pub action: String,
+    /// What it acts on, fixed when it was queued: a wave's or a channel's name.
+    pub target: Option<String>,
+    /// What the runtime needs to run it (the change and its rule), as JSON.
+    pub details: Value,
+    /// When it was queued.
+    pub created_at: DateTime<Utc>,
+    /// When it was done, once it has been.
+    pub done_at: Option<DateTime<Utc>>,
+    /// What it did, once done.
+    pub result: Option<Value>,
+}

@@ -53,7 +53,7 @@ mod sql;
 
 use std::sync::Arc;
 
-pub use alerts::AlertRecord;
+pub use alerts::{AlertActionRecord, AlertRecord};
 pub use audit::{AuditEntry, AuditHash, NewAuditEntry};
 pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use contacts::{

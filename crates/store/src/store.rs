@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 
-use crate::alerts::AlertRecord;
+use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
@@ -79,6 +79,18 @@ pub trait Store: fmt::Debug + Send + Sync {
 
     /// The continuity monitor's alerts, the `limit` most recently opened first.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// The alerts open at or after `from`: still open, or closed at or after it; the most
+    /// recently opened first.
+    async fn alerts_open_since(&self, from: DateTime<Utc>) -> Result<Vec<AlertRecord>, StoreError>;
+
+    /// The alerts' actions in the outbox, oldest first: only those not done yet when
+    /// `pending_only`, at most `limit`.
+    async fn alert_actions(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<AlertActionRecord>, StoreError>;
 
     /// Starts a write transaction. Dropping it without [`StoreTx::commit`] rolls it back.
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError>;
@@ -394,6 +406,18 @@ pub trait StoreTx: fmt::Debug + Send {
     /// Writes an alert episode (a new one, or the change of one kept already by its id), with
     /// the audit entry of the change in the same transaction.
     async fn put_alert(&mut self, alert: &AlertRecord) -> Result<(), StoreError>;
+
+    /// Queues an alert's action in the outbox (nothing when one with its id is queued already).
+    async fn put_alert_action(&mut self, action: &AlertActionRecord) -> Result<(), StoreError>;
+
+    /// Marks a queued action done with its result. Returns false when it was done already (by
+    /// another process): then the caller's transaction should write nothing else.
+    async fn finish_alert_action(
+        &mut self,
+        id: &str,
+        done_at: DateTime<Utc>,
+        result: &Value,
+    ) -> Result<bool, StoreError>;
 
     /// Stores a conflict the bridge resolved.
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError>;

@@ -9,6 +9,7 @@ mod bench_cost;
 mod bench_gateway;
 mod bench_kpi;
 mod bench_sync;
+mod channel;
 mod cleanup;
 mod conflicts;
 mod deadletters;
@@ -244,6 +245,10 @@ pub enum Command {
     /// (`status`), hold one where it is (`pause`, `resume`).
     #[command(subcommand)]
     Wave(wave::WaveCommand),
+    /// Switch a channel to its backup (the side its `backup` in the plan names) and back, as
+    /// the alerts' `backup_channel` action does.
+    #[command(subcommand)]
+    Channel(channel::ChannelCommand),
     /// Roll a switched wave back to the old platform, in seconds, with nothing lost.
     ///
     /// Routing goes back to the old side at once (within a second of the command; the time is
@@ -366,6 +371,7 @@ pub async fn dispatch(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Go(args) => go::run(&ctx, args).await,
         Command::Gates(args) => wave::gates(&ctx, args).await,
         Command::Wave(command) => wave::run(&ctx, command).await,
+        Command::Channel(command) => channel::run(&ctx, command).await,
         Command::Rollback(args) => wave::rollback(&ctx, args).await,
         Command::Drill(args) => drill::run(&ctx, args).await,
         Command::Deadletters(command) => deadletters::run(&ctx, command).await,

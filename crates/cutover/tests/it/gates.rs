@@ -1,9 +1,9 @@
 //! Gates, sign-offs and pause (issue 14, items 4 and 5) through the real binary over SQLite:
-//! `cutover gates` names every unmet criterion (no verification, no drill, no KPI monitor) with
+//! `cutover gates` names every unmet criterion (no verification, no drill, no KPI readings) with
 //! the command to run, and counts a running bridge's lag; `cutover go` refuses a person the plan lacks, a viewer and a person the
 //! wave does not name, and records an accepted sign-off in the audit log, whose chain holds;
 //! `cutover verify` is counted by the gate; `cutover wave pause` and `resume` move a switched
-//! wave and refuse one that is not.
+//! wave and refuse one that is not; `cutover channel backup` and `restore` move one channel.
 
 use chrono::Utc;
 use cutover_runtime::{RoutingState, WavePhase};
@@ -49,7 +49,7 @@ async fn gates_sign_offs_and_pause_through_the_binary() {
         kpis["detail"]
             .as_str()
             .unwrap()
-            .starts_with("the KPI monitor is not built yet (issue 15)"),
+            .starts_with("the KPI monitor has made no reading yet"),
         "{kpis}"
     );
     let text = mv.expect(0, &["gates", "pilot"]).await;
@@ -173,6 +173,35 @@ async fn gates_sign_offs_and_pause_through_the_binary() {
             "wave.resumed"
         ]
     );
+
+    // A channel to its backup and back, as a person: only that channel leaves the waves'
+    // routing, once; a channel without a backup is refused.
+    let out = mv.expect(0, &["channel", "backup", "phone"]).await;
+    assert!(
+        out.contains("on its backup (every contact to the old side) now"),
+        "{out}"
+    );
+    let out = mv.expect(0, &["channel", "backup", "phone"]).await;
+    assert!(out.contains("already: nothing changed"), "{out}");
+    let routing = RoutingState::load(store.as_ref()).await.unwrap();
+    let backups: Vec<&String> = routing.backups.keys().collect();
+    assert_eq!(backups, ["phone"]);
+    let (code, _, stderr) = mv.cutover(&["channel", "backup", "email"]).await;
+    assert_ne!(code, 0);
+    assert!(stderr.contains("has no backup"), "{stderr}");
+    let out = mv.expect(0, &["channel", "restore", "phone"]).await;
+    assert!(out.contains("routed by the waves now"), "{out}");
+    let routing = RoutingState::load(store.as_ref()).await.unwrap();
+    assert!(routing.backups.is_empty());
+    let actions: Vec<String> = store
+        .audit_entries(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .skip(4)
+        .collect();
+    assert_eq!(actions, ["channel.backup", "channel.restored"]);
     mv.expect(0, &["audit", "verify"]).await;
     store.close().await;
 }

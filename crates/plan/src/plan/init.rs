@@ -558,6 +558,10 @@ fn channels(doc: &mut Doc, accounts: Option<&Accounts>) {
         doc.line(&format!("kind = {}", quote(kind)));
         if extra.starts_with("fallback") {
             doc.with_comment(extra, "where calls go if neither platform answers");
+            doc.with_comment(
+                "backup = \"old\"",
+                "where its calls go while switched to its backup",
+            );
         } else if !extra.is_empty() {
             doc.line(extra);
         }
@@ -637,7 +641,8 @@ fn waves(doc: &mut Doc, options: &InitOptions, accounts: Option<&Accounts>) {
 fn watching(doc: &mut Doc) {
     doc.section("7. Watching the service");
     doc.line("# KPIs are computed the same way on both sides and compared with the same hour of the week");
-    doc.line("# in previous weeks. Too few samples is never good news: the wave pauses and a person is paged.");
+    doc.line("# in previous weeks. Too few samples is never good news: it is \"inconclusive\", and a person");
+    doc.line("# is paged (set [monitor] on_inconclusive = \"pause\" to pause the wave as well).");
     doc.line("# KPIs: first_response_time, resolution_time, first_contact_resolution, wait_time, backlog,");
     doc.line("# reopen_rate, escalations, csat, nps, channel_availability.");
     doc.line("[baseline]");
@@ -667,10 +672,14 @@ fn watching(doc: &mut Doc) {
         doc.comment_if(
             first,
             "min_samples = 20",
-            "fewer is inconclusive: pause and page",
+            "fewer is inconclusive: paged, never a pass",
         );
         let then = format!("then = {}", quote(then));
-        doc.comment_if(first, &then, "notify | pause_wave | rollback_wave");
+        doc.comment_if(
+            first,
+            &then,
+            "notify | pause_wave | rollback_wave | backup_channel",
+        );
         doc.line(&format!("notify = [{}]", quote(notify)));
     }
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use crate::plan::names::{
     AccessRole, AlertAction, Audience, ChannelKind, ConflictRule, Directions, InlineImages, Kpi,
-    MatchBy, NoticeVia, SmtpTls, TimeZoneName, WeekTime,
+    MatchBy, NoticeVia, OnInconclusive, SmtpTls, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
     AgentSelection, BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, GroupSelection,
@@ -387,6 +387,11 @@ pub struct Channel {
     /// (`X-Hub-Signature-256`), whatsapp channels.
     #[serde(default)]
     pub app_secret_env: Option<EnvVarName>,
+    /// The side every contact of this channel goes to while it is switched to its backup
+    /// (by the `backup_channel` alert action or `cutover channel backup`), whatever the waves
+    /// say; without it the channel has no backup.
+    #[serde(default)]
+    pub backup: Option<Side>,
 }
 
 /// A step of the move: what belongs to the new side once it has run (waves add up).
@@ -474,7 +479,8 @@ pub struct Alert {
     pub worse_than_baseline: Deviation,
     /// How long the breach must last.
     pub sustained: Duration,
-    /// Fewer samples than this is inconclusive (pauses and pages; never passes).
+    /// Fewer samples than this is inconclusive (paged, and per `[monitor] on_inconclusive`
+    /// the wave paused; never a pass).
     #[serde(default = "default_min_samples")]
     pub min_samples: u32,
     /// What happens.
@@ -500,6 +506,10 @@ pub struct Monitor {
     /// `cutover rollback`.
     #[serde(default)]
     pub rollback_without_sign_off: bool,
+    /// What an inconclusive alert of a `pause_wave` or `rollback_wave` rule does: page only
+    /// (the default), or pause the running wave too.
+    #[serde(default)]
+    pub on_inconclusive: OnInconclusive,
     /// The SMTP relay's host; without it no e-mail is sent.
     #[serde(default)]
     pub smtp_host: Option<String>,
@@ -531,6 +541,7 @@ impl Default for Monitor {
         Monitor {
             every: default_monitor_every(),
             rollback_without_sign_off: false,
+            on_inconclusive: OnInconclusive::default(),
             smtp_host: None,
             smtp_port: default_smtp_port(),
             smtp_tls: SmtpTls::default(),

@@ -109,6 +109,28 @@ named_enum! {
         PauseWave => "pause_wave",
         /// Route the current wave's traffic back to the old side.
         RollbackWave => "rollback_wave",
+        /// Switch every channel that has a `backup` to it.
+        BackupChannel => "backup_channel",
+    }
+}
+
+named_enum! {
+    /// What an inconclusive alert (too little data to tell) does besides paging.
+    OnInconclusive, "on_inconclusive value" {
+        /// Page the rule's people, saying it is inconclusive; the wave runs on.
+        Page => "page",
+        /// Page, and pause the running wave when the rule's action would hold it.
+        Pause => "pause",
+    }
+}
+
+#[expect(
+    clippy::derivable_impls,
+    reason = "named_enum! declares the enum and derives no Default"
+)]
+impl Default for OnInconclusive {
+    fn default() -> Self {
+        OnInconclusive::Page
     }
 }
 
@@ -372,7 +394,7 @@ mod tests {
         let err = "pause".parse::<AlertAction>().unwrap_err().to_string();
         assert_eq!(
             err,
-            "unknown alert action \"pause\": expected \"notify\", \"pause_wave\" or \"rollback_wave\""
+            "unknown alert action \"pause\": expected \"notify\", \"pause_wave\", \"rollback_wave\" or \"backup_channel\""
         );
         let err = "wait_tme".parse::<Kpi>().unwrap_err().to_string();
         assert!(err.contains("did you mean \"wait_time\""), "{err}");

@@ -10,7 +10,7 @@ use cutover_model::{PlatformKind, RecordKind};
 use crate::error::ValueError;
 use crate::plan::names::{
     AccessRole, AlertAction, Audience, ChannelKind, ConflictRule, Directions, InlineImages, Kpi,
-    MatchBy, NoticeVia, SmtpTls, TimeZoneName, WeekTime,
+    MatchBy, NoticeVia, OnInconclusive, SmtpTls, TimeZoneName, WeekTime,
 };
 use crate::plan::values::{
     BaseUrl, Deviation, Duration, Email, EnvVarName, Fraction, Percent, ServiceLevel, Target,
@@ -77,6 +77,13 @@ const fn opt(name: &'static str, shape: Shape) -> Field {
 /// Parses with the type's own constructor, keeping only the verdict.
 fn parse<T: FromStr<Err = ValueError>>(text: &str) -> Result<(), String> {
     text.parse::<T>().map(|_| ()).map_err(|e| e.0)
+}
+
+fn side(text: &str) -> Result<(), String> {
+    match text {
+        "old" | "new" => Ok(()),
+        _ => Err(format!("expected \"old\" or \"new\", not {text:?}")),
+    }
 }
 
 fn non_empty(text: &str) -> Result<(), String> {
@@ -324,6 +331,7 @@ const CHANNEL: &[Field] = &[
     opt("new_number", Shape::Str(phone_number)),
     opt("verify_token_env", ENV),
     opt("app_secret_env", ENV),
+    opt("backup", Shape::Str(side)),
 ];
 
 const WAVE: &[Field] = &[
@@ -364,6 +372,7 @@ const ALERT: &[Field] = &[
 const MONITOR: &[Field] = &[
     opt("every", DURATION),
     opt("rollback_without_sign_off", Shape::Bool),
+    opt("on_inconclusive", Shape::Str(parse::<OnInconclusive>)),
     opt("smtp_host", NAME),
     opt("smtp_port", Shape::Int(port)),
     opt("smtp_tls", Shape::Str(parse::<SmtpTls>)),
@@ -509,6 +518,11 @@ mod tests {
             .replacen(
                 "channels = [\"email\", \"web\"]",
                 "channels = [\"email\", \"web\", \"wa\", \"phone\"]",
+                1,
+            )
+            .replacen(
+                "rollback_without_sign_off = false",
+                "rollback_without_sign_off = false\non_inconclusive = \"pause\"",
                 1,
             );
         let mut used = BTreeSet::new();

@@ -341,6 +341,10 @@ const CASES: &[(&str, Case)] = &[
         )]),
     ),
     (
+        "backup_channel_without_a_backup",
+        Case::Edits(&[("then = \"pause_wave\"", "then = \"backup_channel\"")]),
+    ),
+    (
         "conflict_policy_for_unknown_fields",
         Case::Edits(&[(
             "field_policy = { cf_order_number = \"old_wins\" }",

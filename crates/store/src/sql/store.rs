@@ -12,7 +12,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
-use crate::alerts::AlertRecord;
+use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
 use crate::contacts::{
@@ -234,6 +234,18 @@ where
 
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
         self.alerts_sql(limit).await
+    }
+
+    async fn alerts_open_since(&self, from: DateTime<Utc>) -> Result<Vec<AlertRecord>, StoreError> {
+        self.alerts_open_since_sql(from).await
+    }
+
+    async fn alert_actions(
+        &self,
+        pending_only: bool,
+        limit: u32,
+    ) -> Result<Vec<AlertActionRecord>, StoreError> {
+        self.alert_actions_sql(pending_only, limit).await
     }
 
     async fn ticket_facts(

@@ -11,7 +11,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Transaction, Type};
 use tokio::sync::OwnedMutexGuard;
 
-use crate::alerts::AlertRecord;
+use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, AuditHash, NewAuditEntry};
 use crate::conflicts::{ConflictId, NewConflict};
 use crate::created::CreatedRecord;
@@ -20,7 +20,7 @@ use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxStatus};
-use crate::sql::alerts::{PUT_ALERT, us as alerts_us};
+use crate::sql::alerts::{FINISH_ALERT_ACTION, PUT_ALERT, PUT_ALERT_ACTION, us as alerts_us};
 use crate::sql::codec::{AuditHeadRow, CursorRow, DeadLetterRow, LinkRow, now, stored_time};
 use crate::sql::dialect::Dialect;
 use crate::store::StoreTx;
@@ -507,6 +507,36 @@ where
             .await
             .during(|| format!("keep alert {}", alert.id))?;
         Ok(())
+    }
+
+    async fn put_alert_action(&mut self, action: &AlertActionRecord) -> Result<(), StoreError> {
+        sqlx::query::<DB>(PUT_ALERT_ACTION)
+            .bind(action.id.as_str())
+            .bind(action.alert.as_str())
+            .bind(action.action.as_str())
+            .bind(action.target.as_deref())
+            .bind(Json(&action.details))
+            .bind(alerts_us(action.created_at))
+            .execute(self.conn())
+            .await
+            .during(|| format!("queue the alert action {}", action.id))?;
+        Ok(())
+    }
+
+    async fn finish_alert_action(
+        &mut self,
+        id: &str,
+        done_at: DateTime<Utc>,
+        result: &Value,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query_scalar::<DB, String>(FINISH_ALERT_ACTION)
+            .bind(id)
+            .bind(alerts_us(done_at))
+            .bind(Json(result))
+            .fetch_optional(self.conn())
+            .await
+            .during(|| format!("mark the alert action {id} done"))?;
+        Ok(done.is_some())
     }
 
     async fn put_conflict(&mut self, conflict: &NewConflict) -> Result<ConflictId, StoreError> {

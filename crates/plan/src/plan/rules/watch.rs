@@ -16,9 +16,23 @@ pub(crate) const PLACEHOLDERS: &[&str] = &["date", "time", "wave"];
 /// Runs every check of this module.
 pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>) {
     let people = refs::people(root);
+    let with_backup = tree::get_tables(root, "channels")
+        .into_iter()
+        .any(|(_, channel, _)| channel.contains_key("backup"));
     for (idx, alert, _) in tree::get_tables(root, "alerts") {
         let path = KeyPath::root().key("alerts").index(idx);
         refs::check_people(sink, &people, alert, "notify", &path);
+        if let Some(("backup_channel", span)) = tree::get_str(alert, "then")
+            && !with_backup
+        {
+            sink.error(
+                &span,
+                path.key("then"),
+                "backup_channel switches the channels that have a backup, and no [[channels]] \
+                 has one: add `backup = \"old\"` to the channels it should switch"
+                    .to_owned(),
+            );
+        }
     }
     notices(sink, root);
     review(sink, root);
