@@ -140,7 +140,7 @@ impl BackfillReport {
             });
             lines.push_str(&format!(
                 "Caught up on what changed since {}: {} new {verb}created, {} {verb}updated, {} \
-                 read again and unchanged (not written); records not changed since were not read.\n",
+                 read again and found unchanged (not written).\n",
                 from.to_rfc3339_opts(SecondsFormat::Secs, true),
                 all.created + all.found,
                 all.updated,
@@ -235,5 +235,45 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["kind"], "ticket");
         assert_eq!(json["counts"]["created"], 1);
+    }
+
+    /// A catch-up ends with what it did over every kind and where the source was read to.
+    #[test]
+    fn a_catch_up_says_what_it_did_in_all() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let ticket = Counts {
+            read: 3,
+            created: 1,
+            updated: 1,
+            unchanged: 1,
+            ..Counts::default()
+        };
+        let group = Counts {
+            read: 4,
+            unchanged: 4,
+            ..Counts::default()
+        };
+        let report = BackfillReport {
+            kinds: BTreeMap::from([(RecordKind::Ticket, ticket), (RecordKind::Group, group)]),
+            catching_up_from: Some(at("2026-01-02T03:04:05Z")),
+            read_up_to: Some(at("2026-01-03T00:00:00Z")),
+            ..BackfillReport::default()
+        };
+        let summary = report.summary();
+        assert!(
+            summary.contains(
+                "Caught up on what changed since 2026-01-02T03:04:05Z: 1 new created, 1 updated, \
+                 5 read again and found unchanged (not written).\n"
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("Changes made on the source before 2026-01-03T00:00:00Z are read"),
+            "{summary}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["catching_up_from"], "2026-01-02T03:04:05Z");
+        let first = serde_json::to_value(BackfillReport::default()).unwrap();
+        assert!(first.get("catching_up_from").is_none(), "{first}");
     }
 }

@@ -5,7 +5,8 @@
 //! the changed ones updated through their links, the copies of the others left as they were
 //! (their `updated_at` on the new platform unchanged), the emulators' counts grow by exactly
 //! what was added, and `cutover verify` finds nothing missing or doubled. Zendesk → Freshdesk on
-//! SQLite, Freshdesk → Zendesk on PostgreSQL.
+//! SQLite with `copy.since` (a ticket last changed before it is left behind by the first run, and
+//! copied whole by the catch-up once it changes), Freshdesk → Zendesk on PostgreSQL.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -129,19 +130,26 @@ impl Account {
         }
     }
 
-    /// Changes on this (old) account after a first backfill: one ticket's subject edited, a
-    /// reply on another, a new customer who opens a new ticket, an organization's notes edited.
-    /// Returns the ids of the two tickets touched.
-    async fn change_after_the_backfill(&self) -> [u64; 2] {
-        let open: Vec<u64> = self
+    /// Its tickets that still take changes (a closed ticket takes none on either platform), by
+    /// when they last changed, oldest first: `(day, id)`.
+    async fn open_tickets(&self) -> Vec<(String, u64)> {
+        let mut open: Vec<(String, u64)> = self
             .tickets()
             .await
             .into_iter()
-            // A closed ticket takes no more changes on either platform.
             .filter(|(_, (status, _))| *status != json!("closed") && *status != json!(5))
-            .map(|(id, _)| id)
+            .map(|(id, (_, updated))| (updated, id))
             .collect();
-        let [edited, replied] = [open[0], open[1]];
+        open.sort();
+        open.into_iter()
+            .map(|(updated, id)| (updated[..10].to_owned(), id))
+            .collect()
+    }
+
+    /// Changes on this (old) account after a first backfill: ticket `edited`'s subject edited,
+    /// a reply on ticket `replied`, a new customer who opens a new ticket, an organization's
+    /// notes edited.
+    async fn change_after_the_backfill(&self, edited: u64, replied: u64) {
         let zendesk = self.platform == "zendesk";
         if zendesk {
             let subject = json!({"ticket": {"subject": "Edited after the backfill"}});
@@ -198,7 +206,6 @@ impl Account {
             self.call(Method::PUT, &format!("companies/{company}"), Some(note))
                 .await;
         }
-        [edited, replied]
     }
 }
 
@@ -212,7 +219,29 @@ fn counts(report: &Value, kind: &str) -> BTreeMap<String, u64> {
         .collect()
 }
 
-async fn catch_up(from: &'static str, to: &'static str, postgres: bool) {
+/// Sets `copy.since` in the plan `init` wrote (its commented-out example line).
+fn copy_since(plan: &std::path::Path, day: &str) {
+    let text = std::fs::read_to_string(plan).unwrap();
+    let mut found = false;
+    let text: Vec<String> = text
+        .lines()
+        .map(|line| {
+            if line.starts_with("# since = ") {
+                found = true;
+                format!("since = \"{day}\"")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    assert!(found, "no `# since` line in the plan init wrote");
+    std::fs::write(plan, text.join("\n") + "\n").unwrap();
+}
+
+/// The first backfill, changes on the old side, a second and a third backfill, verify. With
+/// `since`, the plan's `copy.since` is set between the days two open tickets last changed: the
+/// older one is left behind by the first backfill, then edited, and the catch-up copies it whole.
+async fn catch_up(from: &'static str, to: &'static str, postgres: bool, since: bool) {
     let old = Account::start(from, 41, TICKETS).await;
     let new = Account::start(to, 42, 0).await;
     let dir = tempfile::tempdir().unwrap();
@@ -258,10 +287,37 @@ async fn catch_up(from: &'static str, to: &'static str, postgres: bool) {
     )
     .await;
 
+    // The tickets the old platform lists (a generated account may hold a deleted one).
+    let live = old.tickets().await.len() as u64;
+    let open = old.open_tickets().await;
+    let (edited, replied, left_behind) = if since {
+        // The newest open ticket is copied; an older one, changed on an earlier day, is not.
+        let (day, replied) = open.last().cloned().unwrap();
+        let (_, edited) = open
+            .iter()
+            .find(|(d, _)| *d < day)
+            .cloned()
+            .unwrap_or_else(|| panic!("no two open tickets changed on different days: {open:?}"));
+        copy_since(&dir.path().join("cutover.toml"), &day);
+        let left_behind = old
+            .tickets()
+            .await
+            .values()
+            .filter(|(_, updated)| updated[..10] < *day)
+            .count() as u64;
+        (edited, replied, left_behind)
+    } else {
+        (open[0].1, open[1].1, 0)
+    };
+    // The edited ticket left behind comes back: copied whole by the catch-up.
+    let revived = u64::from(since);
+
     let first: Value = serde_json::from_str(&expect(BACKFILL).await).unwrap();
+    let tickets = counts(&first, "ticket");
+    assert!(left_behind < live, "{first:#}");
     assert_eq!(
-        counts(&first, "ticket")["created"],
-        TICKETS as u64,
+        (tickets["created"], tickets["dropped"]),
+        (live - left_behind, left_behind),
         "{first:#}"
     );
     assert!(first.get("catching_up_from").is_none(), "{first:#}");
@@ -270,22 +326,29 @@ async fn catch_up(from: &'static str, to: &'static str, postgres: bool) {
 
     // Changes on the old platform, shown by its feeds once a minute has passed (Zendesk's
     // exports leave out their last minute).
-    let touched = old.change_after_the_backfill().await;
+    old.change_after_the_backfill(edited, replied).await;
+    let touched = 2;
     old.skip_a_minute().await;
 
     let second: Value = serde_json::from_str(&expect(BACKFILL).await).unwrap();
     assert!(second["catching_up_from"].is_string(), "{second:#}");
     let tickets = counts(&second, "ticket");
     // Only what changed is read: not every ticket again.
-    assert!(tickets["read"] < TICKETS as u64, "{second:#}");
-    assert_eq!(tickets["created"], 1, "{second:#}");
-    assert!(tickets["updated"] >= 1, "{second:#}");
+    assert!(tickets["read"] < live, "{second:#}");
+    assert_eq!(tickets["created"], 1 + revived, "{second:#}");
+    assert!(tickets["updated"] >= 1 - revived, "{second:#}");
     assert!(
-        tickets["updated"] + tickets["unchanged"] >= touched.len() as u64,
+        tickets["updated"] + tickets["unchanged"] >= touched - revived,
         "{second:#}"
     );
-    // The reply (the new ticket's first message travels with the ticket).
-    assert_eq!(counts(&second, "comment")["created"], 1, "{second:#}");
+    // The reply (the new ticket's first message travels with the ticket); a ticket copied
+    // whole brings its own.
+    let comments = counts(&second, "comment");
+    if since {
+        assert!(comments["created"] >= 1, "{second:#}");
+    } else {
+        assert_eq!(comments["created"], 1, "{second:#}");
+    }
     assert_eq!(counts(&second, "contact")["created"], 1, "{second:#}");
     let orgs = counts(&second, "organization");
     assert_eq!((orgs["created"], orgs["updated"]), (0, 1), "{second:#}");
@@ -294,23 +357,26 @@ async fn catch_up(from: &'static str, to: &'static str, postgres: bool) {
     // tickets nobody touched not written again.
     let now = new.counts().await;
     let [tickets_key, messages_key, people_key, orgs_key] = new.keys();
-    assert_eq!(now[tickets_key], held[tickets_key] + 1);
+    assert_eq!(now[tickets_key], held[tickets_key] + 1 + revived);
     assert_eq!(now[people_key], held[people_key] + 1);
     assert_eq!(now[orgs_key], held[orgs_key]);
     // Freshdesk keeps a ticket's first message, its requester's, as its description, not as a
     // conversation.
     let messages = if to == "freshdesk" { 1 } else { 2 };
-    assert_eq!(now[messages_key], held[messages_key] + messages);
+    if since {
+        assert!(now[messages_key] >= held[messages_key] + messages);
+    } else {
+        assert_eq!(now[messages_key], held[messages_key] + messages);
+    }
     let after = new.tickets().await;
-    assert_eq!(after.len(), copies.len() + 1);
+    assert_eq!(after.len() as u64, copies.len() as u64 + 1 + revived);
     let rewritten = copies
         .iter()
         .filter(|(id, (_, updated))| after[*id].1 != *updated)
-        .count();
+        .count() as u64;
     assert!(
-        rewritten <= touched.len(),
-        "{rewritten} copies written again, {} tickets changed",
-        touched.len()
+        rewritten <= touched - revived,
+        "{rewritten} copies written again, {touched} tickets changed"
     );
 
     // A third run finds nothing new to write.
@@ -332,15 +398,21 @@ async fn catch_up(from: &'static str, to: &'static str, postgres: bool) {
         }
     }
     assert_eq!(code, 0, "verify is not clean: {verify:#}");
+    // What copy.since leaves behind is counted so, less the ticket that changed after it.
+    assert_eq!(
+        verify["kinds"]["ticket"]["dropped"],
+        left_behind - revived,
+        "{verify:#}"
+    );
     drop(database);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_backfill_copies_only_what_changed_from_zendesk_on_sqlite() {
-    catch_up("zendesk", "freshdesk", false).await;
+    catch_up("zendesk", "freshdesk", false, true).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_backfill_copies_only_what_changed_from_freshdesk_on_postgres() {
-    catch_up("freshdesk", "zendesk", true).await;
+    catch_up("freshdesk", "zendesk", true, false).await;
 }
