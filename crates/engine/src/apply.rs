@@ -482,11 +482,7 @@ impl Applier {
                 Side::Old => None,
                 Side::New => Some(mapping.round_trip(observed.record.clone())),
             };
-            (
-                mapping.translate(observed.record.clone(), from),
-                shares,
-                form,
-            )
+            (mapping.translate_observed(observed), shares, form)
         };
         let translated = match translation {
             Ok(Translated::Record(record)) => record,

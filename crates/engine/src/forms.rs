@@ -194,7 +194,7 @@ impl Forms {
     /// The form of a record read on the old side.
     pub(crate) fn old_form(&mut self, observed: &Observed) -> Form {
         let kind = observed.record.kind();
-        let mut record = match self.mapping.translate(observed.record.clone(), Side::Old) {
+        let mut record = match self.mapping.translate_observed(observed) {
             Ok(Translated::Record(record)) => record,
             Ok(Translated::Dropped(_)) => {
                 self.dropped.insert((kind, observed.id.clone()));
@@ -203,7 +203,7 @@ impl Forms {
             Err(hole) => return Form::Hole(hole.reason(kind, &observed.id)),
         };
         // What belongs to a record left behind is left behind with it (the comments of a
-        // ticket older than `copy.since`, their attachments, its rating).
+        // ticket last changed before `copy.since`, their attachments, its rating).
         let container = match &record {
             Record::Comment(c) => Some((RecordKind::Ticket, &c.ticket)),
             Record::SatisfactionRating(r) => Some((RecordKind::Ticket, &r.ticket)),

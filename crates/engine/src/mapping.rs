@@ -19,7 +19,7 @@ use cutover_model::accounts::same_name;
 use cutover_model::records::{
     Agent, CustomFieldDef, CustomFields, FieldOption, FieldTarget, Group, Record, Role, Ticket,
 };
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_plan::plan::model::Mapping as PlanMapping;
 use cutover_plan::plan::names::MatchBy;
 use cutover_plan::plan::open::{Table as OpenTable, choices, hint, toml_key};
@@ -180,7 +180,7 @@ pub struct Mapping {
     /// The new platform, when it has no place for an agent who has left
     /// (`Capabilities::agents_who_left`): such an agent is not carried.
     leavers_not_carried: Option<cutover_model::PlatformKind>,
-    /// The plan's `copy.since`: old tickets created before it are left behind, with their
+    /// The plan's `copy.since`: old tickets last changed before it are left behind, with their
     /// comments, attachments and ratings.
     since: Option<chrono::NaiveDate>,
     /// The plan's `copy.inline_images = "link"`: an old comment's inline images stay where they
@@ -277,10 +277,40 @@ impl Mapping {
         self.leavers_not_carried = to;
     }
 
-    /// Leaves old tickets created before `since` behind (the plan's `copy.since`).
+    /// Leaves old tickets last changed before `since` behind (the plan's `copy.since`).
     pub fn history_since(mut self, since: Option<chrono::NaiveDate>) -> Self {
         self.since = since;
         self
+    }
+
+    /// Translates a record as it was read: an old ticket last changed before the plan's
+    /// `copy.since` is left behind (its children with it), whatever else it holds; anything else
+    /// as [`Mapping::translate`] does. The change time is the platform's own (`updated_at`; a
+    /// ticket read without one counts from its creation), so a ticket answered after that day
+    /// is copied with its whole history, and a later catch-up finds it.
+    pub fn translate_observed(&self, observed: &Observed) -> Result<Translated, Hole> {
+        if let Some(reason) = self.before_since(observed) {
+            return Ok(Translated::Dropped(reason));
+        }
+        self.translate(observed.record.clone(), observed.side)
+    }
+
+    /// Why `observed` is history the plan's `copy.since` leaves behind, if it is.
+    fn before_since(&self, observed: &Observed) -> Option<String> {
+        let since = self.since?;
+        let Record::Ticket(ticket) = &observed.record else {
+            return None;
+        };
+        let changed = observed
+            .updated_at
+            .unwrap_or(ticket.created_at)
+            .date_naive();
+        (observed.side == Side::Old && changed < since).then(|| {
+            format!(
+                "last changed {changed}, before copy.since = {since}: history left behind by \
+                 the plan"
+            )
+        })
     }
 
     /// The e-mail of the author of history written by agents who are not copied.
@@ -500,15 +530,6 @@ impl Mapping {
     }
 
     fn ticket(&self, mut ticket: Ticket, from: Side) -> Result<Translated, Hole> {
-        if let Some(since) = self.since
-            && from == Side::Old
-            && ticket.created_at.date_naive() < since
-        {
-            return Ok(Translated::Dropped(format!(
-                "created {}, before copy.since = {since}: history left behind by the plan",
-                ticket.created_at.date_naive()
-            )));
-        }
         match self.statuses.map(&ticket.status, from)? {
             Some(status) => ticket.status = status,
             None => {

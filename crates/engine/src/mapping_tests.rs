@@ -454,3 +454,53 @@ proptest! {
         prop_assert!(t.custom_fields.is_empty());
     }
 }
+
+/// `copy.since` leaves an old ticket behind by when it last changed, not when it began: one
+/// opened long ago and answered after the day is copied; a ticket read on the new side never is
+/// left behind; one read without a change time counts from its creation.
+#[test]
+fn copy_since_leaves_behind_tickets_last_changed_before_it() {
+    let day = |d: &str| d.parse::<chrono::NaiveDate>().unwrap();
+    let at = |t: &str| t.parse::<DateTime<chrono::Utc>>().unwrap();
+    let mapping = Mapping::from_plan(&plan()).history_since(Some(day("2024-03-01")));
+    let check = |side: Side, created: &str, updated: Option<&str>, copied: bool| {
+        let mut record = ticket("open", None, &[]);
+        record.created_at = at(created);
+        let observed = Observed {
+            side,
+            id: PlatformId::from(7),
+            updated_at: updated.map(at),
+            record: Record::Ticket(record),
+            origin: None,
+        };
+        let translated = mapping.translate_observed(&observed).unwrap();
+        assert_eq!(
+            matches!(translated, Translated::Record(_)),
+            copied,
+            "{side} ticket created {created}, changed {updated:?}: {translated:?}"
+        );
+        if let Translated::Dropped(reason) = translated {
+            assert!(reason.contains("copy.since = 2024-03-01"), "{reason}");
+        }
+    };
+    check(
+        Side::Old,
+        "2020-01-01T00:00:00Z",
+        Some("2024-03-01T00:00:00Z"),
+        true,
+    );
+    check(
+        Side::Old,
+        "2020-01-01T00:00:00Z",
+        Some("2024-02-29T23:59:59Z"),
+        false,
+    );
+    check(Side::Old, "2024-03-02T00:00:00Z", None, true);
+    check(Side::Old, "2024-02-01T00:00:00Z", None, false);
+    check(
+        Side::New,
+        "2020-01-01T00:00:00Z",
+        Some("2020-01-02T00:00:00Z"),
+        true,
+    );
+}

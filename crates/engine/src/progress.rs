@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use cutover_connect::WriteOutcome;
 use cutover_model::RecordKind;
 use serde::Serialize;
@@ -102,6 +103,15 @@ pub struct BackfillReport {
     pub dry_run: bool,
     /// Outcomes per kind.
     pub kinds: BTreeMap<RecordKind, Counts>,
+    /// When this run caught up after a backfill that read the tickets to their end (a delta):
+    /// the change time that one had read to. Only what changed on the source since was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub catching_up_from: Option<DateTime<Utc>>,
+    /// Every change the source side's feeds show was made before this time is read by this run:
+    /// its start, less how late the source shows a change (Zendesk's exports leave out their
+    /// last minute). A later `cutover backfill` copies what changed from then on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_up_to: Option<DateTime<Utc>>,
 }
 
 impl BackfillReport {
@@ -115,9 +125,39 @@ impl BackfillReport {
         self.kinds.values().map(Counts::written).sum()
     }
 
-    /// One line per kind: `ticket: 120 read, 118 created, …`.
+    /// One line per kind: `ticket: 120 read, 118 created, …`; after a catch-up, a line of what
+    /// it did in all, and the time up to which the source's changes are read.
     pub fn summary(&self) -> String {
         let verb = if self.dry_run { "would be " } else { "" };
+        let mut lines = self.per_kind(verb);
+        if let Some(from) = self.catching_up_from {
+            let all = self.kinds.values().fold(Counts::default(), |mut all, c| {
+                all.created += c.created;
+                all.found += c.found;
+                all.updated += c.updated;
+                all.unchanged += c.unchanged;
+                all
+            });
+            lines.push_str(&format!(
+                "Caught up on what changed since {}: {} new {verb}created, {} {verb}updated, {} \
+                 read again and found unchanged (not written).\n",
+                from.to_rfc3339_opts(SecondsFormat::Secs, true),
+                all.created + all.found,
+                all.updated,
+                all.unchanged,
+            ));
+        }
+        if let Some(to) = self.read_up_to {
+            lines.push_str(&format!(
+                "Changes made on the source before {} are read; `cutover backfill` again copies \
+                 what changed since.\n",
+                to.to_rfc3339_opts(SecondsFormat::Secs, true),
+            ));
+        }
+        lines
+    }
+
+    fn per_kind(&self, verb: &str) -> String {
         self.kinds
             .iter()
             .map(|(kind, c)| {
@@ -176,6 +216,7 @@ mod tests {
         let report = BackfillReport {
             dry_run: true,
             kinds: BTreeMap::from([(RecordKind::Ticket, counts)]),
+            ..BackfillReport::default()
         };
         assert_eq!(report.written(), 3);
         assert!(
@@ -194,5 +235,45 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["kind"], "ticket");
         assert_eq!(json["counts"]["created"], 1);
+    }
+
+    /// A catch-up ends with what it did over every kind and where the source was read to.
+    #[test]
+    fn a_catch_up_says_what_it_did_in_all() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().unwrap();
+        let ticket = Counts {
+            read: 3,
+            created: 1,
+            updated: 1,
+            unchanged: 1,
+            ..Counts::default()
+        };
+        let group = Counts {
+            read: 4,
+            unchanged: 4,
+            ..Counts::default()
+        };
+        let report = BackfillReport {
+            kinds: BTreeMap::from([(RecordKind::Ticket, ticket), (RecordKind::Group, group)]),
+            catching_up_from: Some(at("2026-01-02T03:04:05Z")),
+            read_up_to: Some(at("2026-01-03T00:00:00Z")),
+            ..BackfillReport::default()
+        };
+        let summary = report.summary();
+        assert!(
+            summary.contains(
+                "Caught up on what changed since 2026-01-02T03:04:05Z: 1 new created, 1 updated, \
+                 5 read again and found unchanged (not written).\n"
+            ),
+            "{summary}"
+        );
+        assert!(
+            summary.contains("Changes made on the source before 2026-01-03T00:00:00Z are read"),
+            "{summary}"
+        );
+        let json = serde_json::to_value(&report).unwrap();
+        assert_eq!(json["catching_up_from"], "2026-01-02T03:04:05Z");
+        let first = serde_json::to_value(BackfillReport::default()).unwrap();
+        assert!(first.get("catching_up_from").is_none(), "{first}");
     }
 }

@@ -177,7 +177,9 @@ pub enum Command {
     /// account holds a value the plan does not decide (exit code 1, the list printed, nothing
     /// written; `--allow-unmapped` goes on anyway). Records that cannot be copied (a platform's
     /// refusal) go to the dead letters and the run goes on. A second run after a complete one
-    /// changes nothing.
+    /// is a catch-up: it reads on from where that one ended and copies only what changed on
+    /// the old side since (new records created, changed ones updated through their links,
+    /// nothing twice). Without the bridge, a last run at the switch moves what changed.
     ///
     /// Example: cutover backfill --dry-run
     Backfill(backfill::BackfillArgs),

@@ -16,6 +16,7 @@ mod bridge_conflicts;
 mod bridge_merges;
 mod cleanup;
 mod crash;
+mod delta;
 mod doctor;
 mod drift;
 mod e2e;

@@ -133,7 +133,7 @@ async fn a_zendesk_backfill_copies_everything_proves_it_and_is_idempotent() {
     assert_no_one_emailed(new.url()).await;
 }
 
-/// The plan's `copy.since` leaves older tickets behind with their history: the backfill and
+/// The plan's `copy.since` leaves tickets last changed before it behind with their history: the backfill and
 /// verify count them as dropped, and verify is clean. `keep_original.note_header = true`
 /// starts each comment imported with its ticket with cutover's header line (original time and
 /// author), read back as the comment it copies.
@@ -151,7 +151,8 @@ async fn history_before_copy_since_is_left_behind_and_headers_go_on_imports_when
         .await
         .into_iter()
         .filter_map(|o| match o.record {
-            Record::Ticket(t) => Some(t.created_at.date_naive()),
+            // History is left behind by when it last changed, not when it began.
+            Record::Ticket(t) => Some(o.updated_at.unwrap_or(t.created_at).date_naive()),
             _ => None,
         })
         .collect();
