@@ -81,6 +81,19 @@ pub enum WriteOutcome {
     Updated,
 }
 
+/// How a platform's API removes a comment from a ticket that stays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentRemoval {
+    /// Deleted for good (Freshdesk deletes a note).
+    Delete,
+    /// Its text and files blanked, the comment itself kept (Zendesk can delete none, only
+    /// redact one).
+    Redact,
+    /// Not at all.
+    Keep,
+}
+
 /// A record written inside another one's write (a ticket's comments, a comment's attachments).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WrittenChild {
@@ -336,6 +349,44 @@ pub trait Connector: Send + Sync + fmt::Debug {
             op: format!("delete {kind} {id} on {}", self.platform()),
             platform: self.platform(),
             what: format!("delete a {kind} through cutover"),
+        })
+    }
+
+    /// Deletes record `id` of `kind` that cutover created (`cutover cleanup`'s delete): as
+    /// [`Connector::delete`] does, then for good where the platform keeps a deleted record that a
+    /// later copy would collide with (a person, by e-mail or external id). The default is
+    /// [`Connector::delete`].
+    async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        self.delete(kind, id).await
+    }
+
+    /// Why [`Connector::delete`] cannot remove record `id` of `kind` from the platform (its API
+    /// has no such delete), or `None` when it can. Asked before anything is deleted, so a
+    /// cleanup's dry run lists what it will leave. The default deletes nothing.
+    fn undeletable(&self, kind: RecordKind, _id: &PlatformId) -> Option<String> {
+        Some(format!("cutover deletes no {kind} on {}", self.platform()))
+    }
+
+    /// How the platform's API removes a comment cutover added to a ticket it did not create
+    /// (one that goes with its ticket needs nothing). The default removes none.
+    fn comment_removal(&self) -> CommentRemoval {
+        CommentRemoval::Keep
+    }
+
+    /// Removes comment `comment` of ticket `ticket` as [`Connector::comment_removal`] says: a
+    /// comment already gone is not an error. The default removes nothing.
+    async fn remove_comment(
+        &self,
+        ticket: &PlatformId,
+        comment: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        Err(ConnectError::Unsupported {
+            op: format!(
+                "remove comment {comment} of ticket {ticket} on {}",
+                self.platform()
+            ),
+            platform: self.platform(),
+            what: "remove a comment".to_owned(),
         })
     }
 

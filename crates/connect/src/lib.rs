@@ -60,7 +60,9 @@ pub mod zendesk;
 pub use access::Access;
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
 pub use capabilities::{Capabilities, UploadMode};
-pub use connector::{Connector, Page, Rejected, WriteOutcome, Written, WrittenChild};
+pub use connector::{
+    CommentRemoval, Connector, Page, Rejected, WriteOutcome, Written, WrittenChild,
+};
 pub use error::{ConnectError, ErrorClass};
 pub use freshdesk::{FreshdeskConfig, FreshdeskConnector};
 pub use http::Auth;

@@ -830,22 +830,16 @@ impl Applier {
             }
         };
         let source_id = outbound.origin.id.clone();
-        if written.outcome == WriteOutcome::Created
-            && link.is_none()
-            && !self.dry_run
-            && !matches!(
-                outbound.origin.kind,
-                RecordKind::Comment | RecordKind::Attachment
-            )
-        {
+        if written.outcome == WriteOutcome::Created && link.is_none() && !self.dry_run {
             // What `cutover cleanup` may delete: made here, not found (a found copy may be the
-            // platform's own record, matched by a natural key). Comments and files go with
-            // their ticket.
+            // platform's own record, matched by a natural key). A comment keeps its ticket: it
+            // goes with it, or is removed alone from a ticket cutover did not create.
             self.state.add_created(cutover_store::CreatedRecord {
                 side: self.target.side(),
                 kind: outbound.origin.kind,
                 id: written.id.clone(),
                 source_id: source_id.clone(),
+                parent: parent_on_target(&outbound),
             });
         }
         let answered = written.updated_at.map(|t| t.to_rfc3339());
@@ -882,6 +876,17 @@ impl Applier {
                 continue;
             }
             self.link(origin.kind, &origin.id, &child.id, *fingerprint, None, None);
+            if !self.dry_run {
+                // Written by cutover with its parent (a ticket's comments, a comment's files):
+                // `cutover cleanup` forgets it, and its link, with that parent.
+                self.state.add_created(cutover_store::CreatedRecord {
+                    side: self.target.side(),
+                    kind: origin.kind,
+                    id: child.id.clone(),
+                    source_id: origin.id.clone(),
+                    parent: Some(written.id.clone()),
+                });
+            }
         }
         Ok(())
     }
@@ -1106,4 +1111,19 @@ impl Resolved {
             _ => Fate::Key(key.clone()),
         }
     }
+}
+
+/// The target id of the record a comment, rating or file belongs to (its ticket, its comment),
+/// as the engine resolved it for the write; `None` for other kinds.
+fn parent_on_target(outbound: &cutover_connect::Outbound) -> Option<PlatformId> {
+    let parent = match outbound.origin.kind {
+        RecordKind::Comment | RecordKind::SatisfactionRating => RecordKind::Ticket,
+        RecordKind::Attachment => RecordKind::Comment,
+        _ => return None,
+    };
+    cutover_connect::references(&outbound.record)
+        .iter()
+        .filter(|r| r.kinds == [parent])
+        .find_map(|r| outbound.targets.resolve(r))
+        .cloned()
 }

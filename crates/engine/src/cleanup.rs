@@ -4,19 +4,25 @@
 //! What to delete comes from the store's ledger of created records (`created_records`), written
 //! in the transaction that commits each created record's link. A record cutover *found* on the
 //! platform and linked (a group, role, field or agent matched by name or e-mail, a contact
-//! matched by e-mail) is never in it, so it stays. Comments and files go with their ticket.
+//! matched by e-mail) is never in it, so it stays. Comments and files go with their ticket (the
+//! ledger keeps each one's parent, and they are forgotten, links and all, with it); a comment
+//! cutover added to a ticket it did not create is removed on its own, as the platform can
+//! ([`Connector::comment_removal`]: Freshdesk deletes a note, Zendesk only redacts a comment).
 //!
 //! Records are deleted in [`ORDER`]: rules first, then tickets, people and organizations,
 //! groups and fields last (nothing refers to a record after its referrers are gone). Each
 //! delete is followed by one store transaction that forgets the record and its link, so a
 //! cleanup cut short goes on where it stopped. A delete the platform refuses goes to the dead
 //! letters (reason [`CLEANUP_FAILED`] and the platform's words) and the run goes on; its record
-//! stays in the ledger for the next run. Only a refusal of the credentials stops the run.
+//! stays in the ledger for the next run. Only a refusal of the credentials stops the run. What
+//! the platform's API has no delete for (Freshdesk's canned responses and SLA policies) is
+//! sorted out before anything is deleted ([`CleanupPlan::sort_out`]): listed by the dry run and
+//! the report as left, to delete by hand, and kept in the ledger.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use cutover_connect::{ConnectError, Connector, ErrorClass};
+use cutover_connect::{CommentRemoval, ConnectError, Connector, ErrorClass};
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_store::{CreatedRecord, NewAuditEntry, NewDeadLetter, Store};
 use serde::Serialize;
@@ -56,6 +62,30 @@ pub struct CleanupPlan {
     pub side: Side,
     /// The records, kind by kind in [`ORDER`].
     pub kinds: Vec<KindToDelete>,
+    /// What cutover created there that the platform's API cannot delete (see
+    /// [`CleanupPlan::sort_out`]): listed and left, to delete by hand.
+    pub left: Vec<KindLeft>,
+    /// How the comments of [`CleanupPlan::kinds`] (those cutover added to tickets it did not
+    /// create) are removed; `None` until sorted out.
+    pub comments: Option<CommentRemoval>,
+    /// The ticket of each such comment.
+    #[serde(skip)]
+    tickets: BTreeMap<PlatformId, PlatformId>,
+    /// What goes with a record, by its id: a ticket's comments and files, a comment's files.
+    /// They are forgotten with it, in the same transaction.
+    #[serde(skip)]
+    children: BTreeMap<PlatformId, Vec<(RecordKind, PlatformId)>>,
+}
+
+/// The records of one kind a cleanup leaves, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindLeft {
+    /// Their kind.
+    pub kind: RecordKind,
+    /// Their ids on the side cleaned.
+    pub ids: Vec<PlatformId>,
+    /// Why they stay (the platform's API has no such delete).
+    pub why: String,
 }
 
 /// The records of one kind to delete.
@@ -68,10 +98,78 @@ pub struct KindToDelete {
 }
 
 impl CleanupPlan {
-    /// How many records in all.
+    /// How many records to delete in all.
     pub fn total(&self) -> usize {
         self.kinds.iter().map(|k| k.ids.len()).sum()
     }
+
+    /// How many records are left in all.
+    pub fn n_left(&self) -> usize {
+        self.left.iter().map(|k| k.ids.len()).sum()
+    }
+
+    /// Moves what `target` (the connector of the side cleaned) cannot delete to
+    /// [`CleanupPlan::left`], with its reason, before anything is deleted.
+    #[must_use]
+    pub fn sort_out(mut self, target: &dyn Connector) -> Self {
+        let mut left: BTreeMap<(RecordKind, String), Vec<PlatformId>> = BTreeMap::new();
+        let removal = target.comment_removal();
+        self.comments = Some(removal);
+        for group in &mut self.kinds {
+            let tickets = &self.tickets;
+            group.ids.retain(
+                |id| match undeletable(target, removal, tickets, group.kind, id) {
+                    Some(why) => {
+                        left.entry((group.kind, why)).or_default().push(id.clone());
+                        false
+                    }
+                    None => true,
+                },
+            );
+        }
+        self.kinds.retain(|k| !k.ids.is_empty());
+        self.left = left
+            .into_iter()
+            .map(|((kind, why), ids)| KindLeft { kind, ids, why })
+            .collect();
+        self
+    }
+
+    /// What goes with record `id`: its children, theirs, and so on.
+    fn descendants(&self, id: &PlatformId) -> Vec<(RecordKind, PlatformId)> {
+        let mut out = Vec::new();
+        let mut stack = vec![id.clone()];
+        while let Some(parent) = stack.pop() {
+            for (kind, child) in self.children.get(&parent).into_iter().flatten() {
+                // A child id equal to one seen (a comment and a ticket may share an id) ends the
+                // walk there, so it ends.
+                if out.iter().all(|(_, seen)| seen != child) {
+                    out.push((*kind, child.clone()));
+                    stack.push(child.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Why `target` cannot remove record `id` of `kind`, or `None` when it can; a comment (one
+/// cutover added to a ticket it did not create) by `removal`.
+fn undeletable(
+    target: &dyn Connector,
+    removal: CommentRemoval,
+    tickets: &BTreeMap<PlatformId, PlatformId>,
+    kind: RecordKind,
+    id: &PlatformId,
+) -> Option<String> {
+    if kind != RecordKind::Comment {
+        return target.undeletable(kind, id);
+    }
+    if !tickets.contains_key(id) {
+        return Some("cutover did not keep its ticket".to_owned());
+    }
+    (removal == CommentRemoval::Keep)
+        .then(|| format!("{}'s API removes no comment", target.platform()))
 }
 
 /// What a cleanup did.
@@ -81,6 +179,11 @@ pub struct CleanupReport {
     pub deleted: BTreeMap<RecordKind, u64>,
     /// Records the platform refused to delete (now dead letters), by kind.
     pub failed: BTreeMap<RecordKind, u64>,
+    /// Records left because the platform's API cannot delete them, by kind.
+    pub left: BTreeMap<RecordKind, u64>,
+    /// Comments on tickets cutover did not create whose text and files were redacted (the
+    /// platform's API cannot delete a comment): left, blanked.
+    pub redacted: u64,
     /// Whether this run went on from one cut short.
     pub resumed: bool,
 }
@@ -99,19 +202,56 @@ fn state_key(side: Side) -> String {
 
 /// What cutover created on `side` and has not deleted yet, in [`ORDER`].
 pub async fn plan(store: &dyn Store, side: Side) -> Result<CleanupPlan, EngineError> {
-    let mut by_kind: BTreeMap<RecordKind, Vec<PlatformId>> = BTreeMap::new();
-    let mut after: Option<CreatedRecord> = None;
+    let mut records = Vec::new();
     loop {
         let page = store
-            .created_records(side, after.as_ref().map(|r| (r.kind, &r.id)), 500)
+            .created_records(
+                side,
+                records.last().map(|r: &CreatedRecord| (r.kind, &r.id)),
+                500,
+            )
             .await?;
-        let Some(last) = page.last().cloned() else {
+        if page.is_empty() {
             break;
-        };
-        for record in page {
-            by_kind.entry(record.kind).or_default().push(record.id);
         }
-        after = Some(last);
+        records.extend(page);
+    }
+    let created_tickets: BTreeSet<&PlatformId> = records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Ticket)
+        .map(|r| &r.id)
+        .collect();
+    let mut by_kind: BTreeMap<RecordKind, Vec<PlatformId>> = BTreeMap::new();
+    let mut tickets = BTreeMap::new();
+    let mut children: BTreeMap<PlatformId, Vec<(RecordKind, PlatformId)>> = BTreeMap::new();
+    for record in &records {
+        let goes_with = match (record.kind, &record.parent) {
+            // A comment added to a ticket cutover did not create is removed on its own.
+            (RecordKind::Comment, Some(ticket)) if !created_tickets.contains(ticket) => {
+                tickets.insert(record.id.clone(), ticket.clone());
+                None
+            }
+            // A rating of a ticket cutover did not create is listed on its own (and left:
+            // neither platform deletes one).
+            (RecordKind::SatisfactionRating, Some(ticket)) if !created_tickets.contains(ticket) => {
+                None
+            }
+            (
+                RecordKind::Comment | RecordKind::Attachment | RecordKind::SatisfactionRating,
+                Some(parent),
+            ) => Some(parent),
+            _ => None,
+        };
+        match goes_with {
+            Some(parent) => children
+                .entry(parent.clone())
+                .or_default()
+                .push((record.kind, record.id.clone())),
+            None => by_kind
+                .entry(record.kind)
+                .or_default()
+                .push(record.id.clone()),
+        }
     }
     let kinds = ORDER
         .iter()
@@ -120,7 +260,14 @@ pub async fn plan(store: &dyn Store, side: Side) -> Result<CleanupPlan, EngineEr
             Some(KindToDelete { kind: *kind, ids })
         })
         .collect();
-    Ok(CleanupPlan { side, kinds })
+    Ok(CleanupPlan {
+        side,
+        kinds,
+        left: Vec::new(),
+        comments: None,
+        tickets,
+        children,
+    })
 }
 
 /// Deletes every record of `plan` from `target` (the connector of `plan.side`), forgetting each
@@ -138,6 +285,11 @@ pub async fn run(
     let key = state_key(side);
     let mut report = CleanupReport {
         resumed: store.run_state(&key).await?.is_some(),
+        left: plan
+            .left
+            .iter()
+            .map(|k| (k.kind, k.ids.len() as u64))
+            .collect(),
         ..CleanupReport::default()
     };
     let counts: BTreeMap<String, usize> = plan
@@ -153,7 +305,7 @@ pub async fn run(
             actor,
             "cleanup.start",
             json!({"side": side, "platform": target.platform(), "to_delete": counts,
-                   "resumed": report.resumed}),
+                   "left": report.left, "resumed": report.resumed}),
         ))
         .await?;
         tx.commit().await?;
@@ -165,9 +317,8 @@ pub async fn run(
             delete_one(
                 store.as_ref(),
                 target.as_ref(),
-                side,
-                group.kind,
-                id,
+                plan,
+                (group.kind, id),
                 &mut report,
             )
             .await?;
@@ -197,28 +348,41 @@ pub async fn run(
         actor,
         "cleanup.finish",
         json!({"side": side, "platform": target.platform(), "deleted": report.deleted,
-               "failed": report.failed}),
+               "failed": report.failed, "left": report.left}),
     ))
     .await?;
     tx.commit().await?;
     Ok(report)
 }
 
-/// Deletes one record and forgets it, or keeps the platform's refusal as a dead letter.
+/// Deletes one record (a comment on a ticket cutover did not create: removes it as the platform
+/// can) and forgets it with what goes with it, or keeps the platform's refusal as a dead letter.
 async fn delete_one(
     store: &dyn Store,
     target: &dyn Connector,
-    side: Side,
-    kind: RecordKind,
-    id: &PlatformId,
+    plan: &CleanupPlan,
+    (kind, id): (RecordKind, &PlatformId),
     report: &mut CleanupReport,
 ) -> Result<(), EngineError> {
-    match target.delete(kind, id).await {
+    let side = plan.side;
+    let ticket = plan.tickets.get(id).filter(|_| kind == RecordKind::Comment);
+    let removed = match ticket {
+        Some(ticket) => target.remove_comment(ticket, id).await,
+        None => target.delete_created(kind, id).await,
+    };
+    match removed {
         Ok(()) => {
             let mut tx = store.begin().await?;
             tx.forget_created(side, kind, id).await?;
+            for (child_kind, child) in plan.descendants(id) {
+                tx.forget_created(side, child_kind, &child).await?;
+            }
             tx.commit().await?;
-            *report.deleted.entry(kind).or_default() += 1;
+            if ticket.is_some() && plan.comments == Some(CommentRemoval::Redact) {
+                report.redacted += 1;
+            } else {
+                *report.deleted.entry(kind).or_default() += 1;
+            }
         }
         Err(e) if e.class() == ErrorClass::Auth => return Err(e.into()),
         Err(e) => {

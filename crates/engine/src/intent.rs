@@ -276,6 +276,7 @@ impl Applier {
                 kind: origin.kind,
                 id: written.id.clone(),
                 source_id: origin.id.clone(),
+                parent: None,
             });
         }
         self.link_children(&written, &intent.fingerprints()).await?;

@@ -14,4 +14,8 @@ pub struct CreatedRecord {
     pub id: PlatformId,
     /// The id of the record it copies, on the other side.
     pub source_id: PlatformId,
+    /// The record it belongs to on `side`, for a comment (its ticket) or a file (its comment or
+    /// ticket): it goes with that record, or is removed on its own when that record is not
+    /// cutover's.
+    pub parent: Option<PlatformId>,
 }

@@ -235,35 +235,103 @@ impl FreshdeskConnector {
     }
 
     /// Deletes a record the way an agent would: tickets and contacts to the trash (restorable),
-    /// companies for good.
+    /// an agent back to a contact, companies, groups, fields, automation rules and scenario
+    /// automations for good.
     pub(crate) async fn delete_record(
         &self,
         kind: RecordKind,
         id: &PlatformId,
     ) -> Result<(), ConnectError> {
         let op = format!("delete {kind} {id} on freshdesk");
-        let path = match kind {
-            RecordKind::Ticket => format!("tickets/{id}"),
-            RecordKind::Contact => format!("contacts/{id}"),
-            RecordKind::Organization => format!("companies/{id}"),
-            other => {
-                return Err(ConnectError::Unsupported {
-                    op,
-                    platform: FRESHDESK,
-                    what: format!("delete a {other} through cutover"),
-                });
-            }
-        };
+        let path = delete_path_of(kind, id).map_err(|why| ConnectError::Unsupported {
+            op: op.clone(),
+            platform: FRESHDESK,
+            what: why,
+        })?;
+        self.send_delete(&op, path).await
+    }
+
+    /// Deletes a record cutover created: as [`Self::delete_record`]; an agent, which Freshdesk
+    /// turns back into a contact, then as a contact too; a contact then for good
+    /// (`DELETE /api/v2/contacts/{id}/hard_delete`). A deleted contact keeps its e-mail, and
+    /// the copy of the same person a later backfill makes is refused as a duplicate of it.
+    pub(crate) async fn delete_for_good(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.delete_record(kind, id).await?;
+        let op = format!("delete {kind} {id} on freshdesk for good");
+        if kind == RecordKind::Agent {
+            self.send_delete(&op, format!("contacts/{id}")).await?;
+        }
+        if matches!(kind, RecordKind::Contact | RecordKind::Agent) {
+            self.send_delete(&op, format!("contacts/{id}/hard_delete"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A `DELETE` of `path`; one already gone (404) is not an error.
+    async fn send_delete(&self, op: &str, path: String) -> Result<(), ConnectError> {
         match self
             .api
             .http
-            .send(&op, &Request::new(Method::DELETE, path))
+            .send(op, &Request::new(Method::DELETE, path))
             .await
         {
             Err(e) if e.status() == Some(404) => Ok(()),
             other => other.map(|_| ()),
         }
     }
+
+    /// Deletes a note cutover added to ticket `ticket` (`DELETE /api/v2/conversations/{id}`);
+    /// one already gone is not an error.
+    pub(crate) async fn delete_note(
+        &self,
+        ticket: &PlatformId,
+        note: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        let op = format!("delete note {note} of ticket {ticket} on freshdesk");
+        self.send_delete(&op, format!("conversations/{note}")).await
+    }
+}
+
+/// The path a record of `kind` is deleted at, or why Freshdesk's API deletes no such record.
+/// Ids read as cutover reads them: `contact:12` and `company:12` for contact and company
+/// fields, `creation:12`, `update:12`, `time:12` for automation rules, `scenario:12` and
+/// `canned:12` for the two kinds of macro.
+pub(crate) fn delete_path_of(kind: RecordKind, id: &PlatformId) -> Result<String, String> {
+    let raw = id.as_str();
+    Ok(match kind {
+        RecordKind::Ticket => format!("tickets/{id}"),
+        RecordKind::Contact => format!("contacts/{id}"),
+        RecordKind::Organization => format!("companies/{id}"),
+        RecordKind::Agent => format!("agents/{id}"),
+        RecordKind::Group => format!("groups/{id}"),
+        RecordKind::CustomField => match raw.split_once(':') {
+            Some(("contact", bare)) => format!("contact_fields/{bare}"),
+            Some(("company", bare)) => format!("company_fields/{bare}"),
+            _ => format!("admin/ticket_fields/{id}"),
+        },
+        RecordKind::Automation => {
+            super::moves::rule_path(kind, id).ok_or_else(|| format!("read rule id {id}"))?
+        }
+        RecordKind::Macro => match raw.split_once(':') {
+            Some(("scenario", bare)) => format!("scenario_automations/{bare}"),
+            _ => return Err("delete a canned response: its API has no delete".to_owned()),
+        },
+        RecordKind::SlaPolicy => {
+            return Err("delete an SLA policy: its API has no delete".to_owned());
+        }
+        RecordKind::Role => return Err("delete a role: its API has no delete".to_owned()),
+        RecordKind::Comment | RecordKind::Attachment | RecordKind::SatisfactionRating => {
+            return Err(format!("delete a {kind} but with its ticket"));
+        }
+        RecordKind::View | RecordKind::TicketForm | RecordKind::ChannelConfig => {
+            return Err(format!("delete a {kind}: cutover writes none there"));
+        }
+    })
 }
 
 #[cfg(test)]

@@ -384,6 +384,30 @@ impl Connector for FreshdeskConnector {
         self.delete_record(kind, id).await
     }
 
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        self.delete_for_good(kind, id).await
+    }
+
+    fn comment_removal(&self) -> crate::CommentRemoval {
+        crate::CommentRemoval::Delete
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, ticket = %ticket, id = %comment))]
+    async fn remove_comment(
+        &self,
+        ticket: &PlatformId,
+        comment: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.delete_note(ticket, comment).await
+    }
+
+    fn undeletable(&self, kind: RecordKind, id: &PlatformId) -> Option<String> {
+        hooks::delete_path_of(kind, id)
+            .err()
+            .map(|why| format!("Freshdesk cannot {why}"))
+    }
+
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side))]
     async fn setup_hooks(
         &self,

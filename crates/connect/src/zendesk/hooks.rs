@@ -399,28 +399,93 @@ impl ZendeskConnector {
     }
 
     /// Deletes a record the way an agent would: tickets to the deleted view (restorable for 30
-    /// days), users and organizations for good.
+    /// days), users to the deleted users, organizations and every configuration record (rules,
+    /// fields, custom roles, forms, support addresses) for good.
     pub(crate) async fn delete_record(
         &self,
         kind: RecordKind,
         id: &PlatformId,
     ) -> Result<(), ConnectError> {
         let op = format!("delete {kind} {id} on zendesk");
-        let path = match kind {
-            RecordKind::Ticket => format!("tickets/{id}.json"),
-            RecordKind::Contact | RecordKind::Agent => format!("users/{id}.json"),
-            RecordKind::Organization => format!("organizations/{id}.json"),
-            RecordKind::Group => format!("groups/{id}.json"),
-            other => {
-                return Err(ConnectError::Unsupported {
-                    op,
-                    platform: ZENDESK,
-                    what: format!("delete a {other} through cutover"),
-                });
-            }
+        if kind == RecordKind::CustomField {
+            return self.delete_field(&op, id).await;
+        }
+        let Some(path) = delete_path_of(kind, id) else {
+            return Err(ConnectError::Unsupported {
+                op,
+                platform: ZENDESK,
+                what: format!("delete a {kind} through cutover"),
+            });
         };
         self.delete_path(&op, path).await
     }
+
+    /// Deletes a record cutover created: as [`Self::delete_record`], and a user then for good
+    /// (`DELETE /api/v2/deleted_users/{id}`). A deleted user stays, inactive, and
+    /// `create_or_update` would take it for the copy a later backfill makes, whose tickets
+    /// Zendesk then refuses (an inactive requester).
+    pub(crate) async fn delete_for_good(
+        &self,
+        kind: RecordKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.delete_record(kind, id).await?;
+        if matches!(kind, RecordKind::Contact | RecordKind::Agent) {
+            let op = format!("delete {kind} {id} on zendesk for good");
+            self.delete_path(&op, format!("deleted_users/{id}.json"))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// A custom field's id does not say whether it is a ticket, user or organization field
+    /// (each list has its own endpoint): it is looked for in each, and deleted from the one
+    /// list that holds it. Found in two, it is left: deleting the wrong one is worse.
+    async fn delete_field(&self, op: &str, id: &PlatformId) -> Result<(), ConnectError> {
+        let mut holders = Vec::new();
+        for list in FIELD_LISTS {
+            let path = format!("{list}/{id}.json");
+            match self.api.get(op, &Request::get(path.clone())).await {
+                Ok(_) => holders.push(path),
+                Err(e) if e.status() == Some(404) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match holders.as_slice() {
+            [] => Ok(()),
+            [path] => self.delete_path(op, path.clone()).await,
+            _ => Err(ConnectError::Unsupported {
+                op: op.to_owned(),
+                platform: ZENDESK,
+                what: format!("tell which field {id} is: {}", holders.join(" and ")),
+            }),
+        }
+    }
+}
+
+/// Zendesk's lists of custom fields.
+const FIELD_LISTS: [&str; 3] = ["ticket_fields", "user_fields", "organization_fields"];
+
+/// The path a record of `kind` is deleted at (a custom field's is found by asking); `None` for
+/// what cutover cannot delete (comments and files go with their ticket; ratings are the
+/// requester's).
+pub(crate) fn delete_path_of(kind: RecordKind, id: &PlatformId) -> Option<String> {
+    Some(match kind {
+        RecordKind::Ticket => format!("tickets/{id}.json"),
+        RecordKind::Contact | RecordKind::Agent => format!("users/{id}.json"),
+        RecordKind::Organization => format!("organizations/{id}.json"),
+        RecordKind::Group => format!("groups/{id}.json"),
+        RecordKind::Role => format!("custom_roles/{id}.json"),
+        RecordKind::Automation | RecordKind::Macro => super::moves::rule_path(kind, id)?.0,
+        RecordKind::View => format!("views/{id}.json"),
+        RecordKind::SlaPolicy => format!("slas/policies/{id}.json"),
+        RecordKind::TicketForm => format!("ticket_forms/{id}.json"),
+        RecordKind::ChannelConfig => format!("recipient_addresses/{id}.json"),
+        RecordKind::CustomField => format!("ticket_fields/{id}.json"),
+        RecordKind::Comment | RecordKind::Attachment | RecordKind::SatisfactionRating => {
+            return None;
+        }
+    })
 }
 
 #[cfg(test)]

@@ -203,7 +203,7 @@ pub(super) async fn in_list(
 }
 
 /// Every comment of a ticket, raw.
-async fn ticket_comments(
+pub(super) async fn ticket_comments(
     zd: &ZendeskConnector,
     op: &str,
     ticket: &PlatformId,

@@ -23,6 +23,7 @@ pub(crate) mod mapping;
 mod merges;
 mod moves;
 mod quiet;
+mod redact;
 pub(crate) mod rule_fit;
 pub(crate) mod rule_lists;
 pub(crate) mod rules;
@@ -444,6 +445,30 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn delete(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
         self.delete_record(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
+        self.delete_for_good(kind, id).await
+    }
+
+    fn comment_removal(&self) -> crate::CommentRemoval {
+        crate::CommentRemoval::Redact
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, ticket = %ticket, id = %comment))]
+    async fn remove_comment(
+        &self,
+        ticket: &PlatformId,
+        comment: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.redact_comment(ticket, comment).await
+    }
+
+    fn undeletable(&self, kind: RecordKind, id: &PlatformId) -> Option<String> {
+        hooks::delete_path_of(kind, id)
+            .is_none()
+            .then(|| format!("Zendesk's API deletes no {kind} but with its ticket"))
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side))]

@@ -4,8 +4,9 @@ use std::io::{BufRead as _, IsTerminal as _, Write as _};
 
 use anyhow::Context as _;
 use clap::{Args, ValueEnum};
+use cutover_connect::CommentRemoval;
 use cutover_engine::cleanup::{self, CleanupPlan};
-use cutover_model::Side;
+use cutover_model::{PlatformId, RecordKind, Side};
 
 use crate::cli::backfill::Setup;
 use crate::context::Context;
@@ -36,7 +37,8 @@ pub struct CleanupArgs {
     /// The platform to remove cutover's records from.
     #[arg(long, value_enum, value_name = "SIDE")]
     pub side: CleanupSide,
-    /// List what would be deleted (counts per kind and the ids), delete nothing.
+    /// List what would be deleted (counts per kind and the ids) and what would be left because
+    /// the platform's API cannot delete it; delete nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Delete without asking (needed off a terminal).
@@ -57,7 +59,10 @@ const IDS_SHOWN: usize = 20;
 pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outcome> {
     let setup = Setup::open(ctx).await?;
     let side = Side::from(args.side);
-    let plan = cleanup::plan(setup.store.as_ref(), side).await?;
+    let target = setup.connector(side)?;
+    let plan = cleanup::plan(setup.store.as_ref(), side)
+        .await?
+        .sort_out(target.as_ref());
     if args.dry_run {
         if args.json {
             println!("{}", serde_json::to_string(&plan)?);
@@ -68,8 +73,9 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
     }
     if plan.total() == 0 {
         println!(
-            "Cutover created nothing on the {side} side that is still there: nothing to delete."
+            "Cutover created nothing on the {side} side that is still there and that its API can delete: nothing to delete."
         );
+        print!("{}", left_listing(&plan, args.all_ids));
         return Ok(Outcome::Clean);
     }
     if !args.yes && !confirmed(&plan)? {
@@ -77,7 +83,6 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
             "cleanup not confirmed: nothing was deleted; see the list with `cutover cleanup --side {side} --dry-run`, then run `cutover cleanup --side {side} --yes`"
         );
     }
-    let target = setup.connector(side)?;
     let progress = crate::progress::sink(ctx.log_format);
     let report = cleanup::run(setup.store.clone(), target, &plan, "cutover", &progress)
         .await
@@ -91,6 +96,13 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
         for (kind, n) in &report.deleted {
             println!("{kind}: {n} deleted");
         }
+        if report.redacted > 0 {
+            println!(
+                "comment: {} redacted (left: cannot be removed by the API; their text and files are blanked for good)",
+                report.redacted
+            );
+        }
+        print!("{}", left_listing(&plan, args.all_ids));
         let failed = report.n_failed();
         if failed > 0 {
             for (kind, n) in &report.failed {
@@ -113,36 +125,74 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
 fn listing(plan: &CleanupPlan, all_ids: bool) -> String {
     let side = plan.side;
     if plan.total() == 0 {
-        return format!("Cutover created nothing on the {side} side that is still there.\n");
+        return format!(
+            "Cutover created nothing on the {side} side that is still there and that its API can delete.\n{}",
+            left_listing(plan, all_ids)
+        );
     }
     let mut out = format!(
         "Would delete {} record(s) cutover created on the {side} side, in this order (records it found there and linked stay):\n",
         plan.total()
     );
     for group in &plan.kinds {
-        let shown: Vec<String> = group
-            .ids
-            .iter()
-            .take(if all_ids { usize::MAX } else { IDS_SHOWN })
-            .map(ToString::to_string)
-            .collect();
-        let more = group.ids.len() - shown.len();
-        let tail = if more > 0 {
-            format!(" … and {more} more (--all-ids)")
-        } else {
-            String::new()
+        let how = match (group.kind, plan.comments) {
+            (RecordKind::Comment, Some(CommentRemoval::Redact)) => {
+                " (added to tickets cutover did not create: redacted, not deleted; left: cannot be removed by the API)"
+            }
+            (RecordKind::Comment, _) => " (added to tickets cutover did not create)",
+            _ => "",
         };
         out.push_str(&format!(
-            "  {}: {}  ids: {}{tail}\n",
+            "  {}: {}{how}  ids: {}\n",
             group.kind,
             group.ids.len(),
-            shown.join(", ")
+            ids(&group.ids, all_ids)
         ));
     }
     out.push_str(&format!(
         "Run `cutover cleanup --side {side} --yes` to delete them.\n"
     ));
+    out.push_str(&left_listing(plan, all_ids));
     out
+}
+
+/// What a cleanup leaves because the platform's API cannot delete it, kind by kind with the
+/// reason; empty when nothing is left.
+fn left_listing(plan: &CleanupPlan, all_ids: bool) -> String {
+    if plan.left.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "Left: {} record(s) cutover created that cannot be removed by the API (delete them by hand on the {} side):\n",
+        plan.n_left(),
+        plan.side
+    );
+    for group in &plan.left {
+        out.push_str(&format!(
+            "  {}: {} ({})  ids: {}\n",
+            group.kind,
+            group.ids.len(),
+            group.why,
+            ids(&group.ids, all_ids)
+        ));
+    }
+    out
+}
+
+/// The first ids of a list (all with `--all-ids`), and how many more.
+fn ids(ids: &[PlatformId], all_ids: bool) -> String {
+    let shown: Vec<String> = ids
+        .iter()
+        .take(if all_ids { usize::MAX } else { IDS_SHOWN })
+        .map(ToString::to_string)
+        .collect();
+    let more = ids.len() - shown.len();
+    let tail = if more > 0 {
+        format!(" … and {more} more (--all-ids)")
+    } else {
+        String::new()
+    };
+    format!("{}{tail}", shown.join(", "))
 }
 
 /// Asks on a terminal; off one, answers no (the caller then says to pass `--yes`).

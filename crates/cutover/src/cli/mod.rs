@@ -206,16 +206,19 @@ pub enum Command {
     /// Undo a move: delete from one platform exactly what cutover created there.
     ///
     /// What to delete is the store's ledger of records cutover *created* on that platform
-    /// (tickets with their comments and files, contacts, organizations, agents, groups,
+    /// (tickets with their comments and files, contacts, organizations, agents, groups, roles,
     /// fields, rules), noted as each was linked. Records that were there before the move and
     /// that cutover found and linked (a group or agent matched by name or e-mail) are never
     /// touched. Rules go first, then tickets, people and organizations, groups and fields last.
+    /// A comment the bridge added to a ticket that was there before is deleted (Freshdesk) or
+    /// redacted (Zendesk, whose API deletes no comment). What the platform's API cannot delete
+    /// (Freshdesk's canned responses and SLA policies) is listed as left, to delete by hand.
     /// Each deleted record is forgotten in the store at once (with its link), so a cleanup cut
     /// short goes on where it stopped when run again; the start and the end are in the audit
     /// log. A delete the platform refuses goes to the dead letters with its reason and the run
-    /// goes on (exit code 1); run the command again to retry. Tickets and contacts go to the
-    /// platform's trash, restorable there for 30 days. Once done, the backfill's positions are
-    /// cleared, so a later `cutover backfill` copies everything again.
+    /// goes on (exit code 1); run the command again to retry. Tickets go to the platform's
+    /// trash, restorable there for 30 days. Once done, the backfill's positions are cleared,
+    /// so a later `cutover backfill` copies everything again.
     ///
     /// `--side old` removes what the bridge created on the old platform (tickets and people
     /// that began on the new one). Asks before deleting; `--yes` to skip the question.

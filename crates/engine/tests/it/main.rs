@@ -15,6 +15,7 @@
 
 mod apply;
 mod bulk;
+mod cleanup;
 mod cursor;
 mod dead_letters;
 mod dry_run;

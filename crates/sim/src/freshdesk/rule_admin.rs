@@ -86,10 +86,27 @@ const WRITABLE: &[Writable] = &[
     },
 ];
 
-/// Routes of this module: `POST /api/v2/{list}` and `PUT /api/v2/{list}/{id}` of each list.
+/// The lists whose records Freshdesk's API deletes (`DELETE /api/v2/scenario_automations/{id}`;
+/// it has no delete for canned responses, their folders or SLA policies).
+const DELETABLE: &[&str] = &["scenario_automations"];
+
+/// Routes of this module: `POST /api/v2/{list}` and `PUT /api/v2/{list}/{id}` of each list,
+/// `DELETE /api/v2/{list}/{id}` of the [`DELETABLE`] ones.
 pub(crate) fn routes(mut r: Router<Arc<App>>) -> Router<Arc<App>> {
     for w in WRITABLE {
         let w = *w;
+        let mut one = axum::routing::put(
+            move |State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes| async move {
+                write(&app, w, Some(&id), &body)
+            },
+        );
+        if DELETABLE.contains(&w.list) {
+            one = one.delete(
+                move |State(app): State<Arc<App>>, Path(id): Path<String>| async move {
+                    remove(&app, w.list, &id)
+                },
+            );
+        }
         r = r
             .route(
                 &format!("/api/v2/{}", w.list),
@@ -97,16 +114,22 @@ pub(crate) fn routes(mut r: Router<Arc<App>>) -> Router<Arc<App>> {
                     write(&app, w, None, &body)
                 }),
             )
-            .route(
-                &format!("/api/v2/{}/{{id}}", w.list),
-                axum::routing::put(
-                    move |State(app): State<Arc<App>>, Path(id): Path<String>, body: Bytes| async move {
-                        write(&app, w, Some(&id), &body)
-                    },
-                ),
-            );
+            .route(&format!("/api/v2/{}/{{id}}", w.list), one);
     }
     r
+}
+
+/// `DELETE /api/v2/{list}/{id}`: 204, or 404 when the list holds no such record.
+fn remove(app: &App, list: &str, id: &str) -> Res {
+    let id = path_id(id)?;
+    let mut st = app.write();
+    let records = st.lists.get_mut(list).ok_or_else(ApiError::not_found)?;
+    let pos = records
+        .iter()
+        .position(|r| r.get("id").and_then(Value::as_u64) == Some(id))
+        .ok_or_else(ApiError::not_found)?;
+    records.remove(pos);
+    Ok(super::routes::no_content())
 }
 
 fn write(app: &App, w: Writable, id: Option<&str>, body: &Bytes) -> Res {

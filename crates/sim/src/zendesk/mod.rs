@@ -20,6 +20,7 @@ mod merge;
 mod model;
 mod orgs;
 mod realistic;
+mod redactions;
 mod routes;
 mod rule_checks;
 mod search;

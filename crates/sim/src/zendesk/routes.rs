@@ -16,7 +16,7 @@ use super::app::{App, ZendeskService};
 use super::errors::ApiError;
 use super::{
     auth, comments, config_objects, control, events, imports, incremental, jobs, merge, orgs,
-    search, tickets, users,
+    redactions, search, tickets, users,
 };
 use crate::faults::{self, RecordShape};
 use crate::server::json_body;
@@ -205,6 +205,7 @@ fn ticket_routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
             "/api/v2/tickets/{id}/satisfaction_rating",
             post(comments::rate),
         )
+        .route("/api/v2/comment_redactions/{id}", put(redactions::redact))
         .route("/api/v2/ticket_audits", get(comments::all_audits))
         .route("/api/v2/satisfaction_ratings", get(comments::ratings))
         .route("/api/v2/satisfaction_ratings/{id}", get(comments::rating))
@@ -235,6 +236,10 @@ fn user_routes(r: Router<Arc<App>>) -> Router<Arc<App>> {
     r.route("/api/v2/users", get(users::list).post(users::create))
         .route("/api/v2/users/me", get(users::me))
         .route("/api/v2/users/show_many", get(users::show_many))
+        .route(
+            "/api/v2/deleted_users/{id}",
+            axum::routing::delete(users::purge),
+        )
         .route("/api/v2/users/search", get(users::search))
         .route("/api/v2/users/create_many", post(users::create_many))
         .route(

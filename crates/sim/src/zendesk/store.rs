@@ -279,6 +279,17 @@ impl ZendeskState {
         self.users.insert(user.id, user);
     }
 
+    /// Forgets a user for good (a permanent deletion), with its group memberships, e-mails,
+    /// external id and text.
+    pub(crate) fn remove_user(&mut self, id: u64) -> Option<User> {
+        let old = self.users.remove(&id)?;
+        self.memberships.retain(|_, m| m.user_id != id);
+        self.emails.retain(|_, user| *user != id);
+        self.user_externals.remove(old.external_id.as_deref(), id);
+        self.user_text.remove(id, &searchable(&old));
+        Some(old)
+    }
+
     /// The user with this e-mail (any identity), if any.
     pub(crate) fn user_by_email(&self, email: &str) -> Option<&User> {
         self.emails

@@ -557,6 +557,21 @@ pub(crate) async fn destroy(State(app): State<Arc<App>>, Path(id): Path<String>)
     ))
 }
 
+/// `DELETE /api/v2/deleted_users/{id}`: a user deleted first (inactive) is deleted for good,
+/// e-mails and external id freed; 200 with the user as it was. Any other id is not found.
+pub(crate) async fn purge(State(app): State<Arc<App>>, Path(id): Path<String>) -> Res {
+    let id = path_id(&id)?;
+    let mut st = app.write();
+    if st.users.get(&id).is_none_or(|u| u.active) {
+        return Err(ApiError::not_found());
+    }
+    let u = st.remove_user(id).ok_or_else(ApiError::not_found)?;
+    Ok(reply(
+        StatusCode::OK,
+        &json!({"deleted_user": json::user(&u, &app.base)}),
+    ))
+}
+
 /// `DELETE /api/v2/users/destroy_many?ids=`.
 pub(crate) async fn destroy_many(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let ids = ids_param(&QueryMap::parse(q.as_deref()))?;

@@ -375,6 +375,7 @@ pub(crate) struct CreatedRow {
     kind: String,
     record_id: String,
     source_id: String,
+    parent_id: Option<String>,
 }
 
 impl TryFrom<CreatedRow> for crate::created::CreatedRecord {
@@ -385,6 +386,10 @@ impl TryFrom<CreatedRow> for crate::created::CreatedRecord {
             kind: parse("created_records", "kind", &row.kind)?,
             id: parse("created_records", "record_id", &row.record_id)?,
             source_id: parse("created_records", "source_id", &row.source_id)?,
+            parent: row
+                .parent_id
+                .map(|id| parse("created_records", "parent_id", &id))
+                .transpose()?,
         })
     }
 }

@@ -9,7 +9,7 @@ use crate::sql::codec::CreatedRow;
 use crate::sql::dialect::Dialect;
 use crate::sql::store::SqlStore;
 
-const CREATED_PAGE: &str = "SELECT side, kind, record_id, source_id FROM created_records \
+const CREATED_PAGE: &str = "SELECT side, kind, record_id, source_id, parent_id FROM created_records \
      WHERE side = $1 AND ($2 IS NULL OR kind > $2 OR (kind = $2 AND record_id > $3)) \
      ORDER BY kind, record_id LIMIT $4";
 

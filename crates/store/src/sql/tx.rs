@@ -87,7 +87,7 @@ const PUT_RUN_STATE: &str = "INSERT INTO run_state (name, value, updated_at) VAL
 const DELETE_RUN_STATE: &str = "DELETE FROM run_state WHERE name = $1";
 
 const RECORD_CREATED: &str = "INSERT INTO created_records (side, kind, record_id, source_id, \
-     at_us) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (side, kind, record_id) DO NOTHING";
+     at_us, parent_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (side, kind, record_id) DO NOTHING";
 
 const FORGET_CREATED: &str =
     "DELETE FROM created_records WHERE side = $1 AND kind = $2 AND record_id = $3 RETURNING at_us";
@@ -452,6 +452,7 @@ where
             kind,
             id,
             source_id,
+            parent,
         } = created;
         sqlx::query::<DB>(RECORD_CREATED)
             .bind(side.as_str())
@@ -459,6 +460,7 @@ where
             .bind(id.as_str())
             .bind(source_id.as_str())
             .bind(now().timestamp_micros())
+            .bind(parent.as_ref().map(PlatformId::as_str))
             .execute(self.conn())
             .await
             .during(|| format!("note that cutover created {kind} {id} on the {side} side"))?;

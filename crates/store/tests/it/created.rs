@@ -14,6 +14,7 @@ fn created(kind: RecordKind, new_id: &str, old_id: &str) -> CreatedRecord {
         kind,
         id: id(new_id),
         source_id: id(old_id),
+        parent: None,
     }
 }
 
@@ -24,6 +25,11 @@ async fn created_records_are_listed_in_pages_and_forgotten_with_their_links(t: T
         created(RecordKind::Ticket, "20", "2"),
         created(RecordKind::Ticket, "10", "1"),
         created(RecordKind::Contact, "30", "3"),
+        // A comment keeps the ticket it belongs to.
+        CreatedRecord {
+            parent: Some(id("10")),
+            ..created(RecordKind::Comment, "40", "4")
+        },
     ];
     let mut tx = store.begin().await.unwrap();
     for record in &records {
@@ -42,13 +48,13 @@ async fn created_records_are_listed_in_pages_and_forgotten_with_their_links(t: T
     tx.commit().await.unwrap();
 
     let first = store.created_records(Side::New, None, 2).await.unwrap();
-    assert_eq!(first, vec![records[2].clone(), records[1].clone()]);
+    assert_eq!(first, vec![records[3].clone(), records[2].clone()]);
     let last = first.last().unwrap();
     let rest = store
         .created_records(Side::New, Some((last.kind, &last.id)), 2)
         .await
         .unwrap();
-    assert_eq!(rest, vec![records[0].clone()]);
+    assert_eq!(rest, vec![records[1].clone(), records[0].clone()]);
     assert!(
         store
             .created_records(Side::Old, None, 10)
@@ -70,7 +76,7 @@ async fn created_records_are_listed_in_pages_and_forgotten_with_their_links(t: T
     );
     tx.commit().await.unwrap();
     let left = store.created_records(Side::New, None, 10).await.unwrap();
-    assert_eq!(left.len(), 2);
+    assert_eq!(left.len(), 3);
     assert!(
         store
             .find_link(RecordKind::Ticket, Side::New, &id("10"))
