@@ -41,6 +41,8 @@ const MAX_POLLS: u32 = 60;
 pub(super) enum Slot {
     /// Created with this id.
     Created(PlatformId),
+    /// An upsert matched a record already there (by external id or e-mail) and updated it.
+    Updated(PlatformId),
     /// The job refused it (the record is sent again alone for the single create's answer).
     Refused(String),
     /// The request or its job's answer was lost: it may or may not have been created.
@@ -294,6 +296,12 @@ pub(super) fn slots_of(results: &[Value], count: usize) -> Vec<Slot> {
             || result.get("error").is_some_and(|e| !e.is_null());
         let id = result.get("id").and_then(Value::as_u64);
         *slot = match (failed, id) {
+            (false, Some(id))
+                if result.get("status").and_then(Value::as_str) == Some("Updated")
+                    || result.get("action").and_then(Value::as_str) == Some("updated") =>
+            {
+                Slot::Updated(PlatformId::from(id))
+            }
             (false, Some(id)) => Slot::Created(PlatformId::from(id)),
             (true, _) => {
                 let text = |key: &str| match result.get(key) {
@@ -323,11 +331,16 @@ mod tests {
             json!({"id": 7, "status": "Created"}),
             json!({"index": 2, "error": "RecordInvalid", "details": "{\"requester\":[\"is invalid\"]}", "success": false}),
             json!({"id": 9, "index": 1}),
+            json!({"id": 11, "index": 4, "status": "Updated"}),
         ];
-        let slots = slots_of(&results, 4);
+        let slots = slots_of(&results, 5);
         assert!(matches!(&slots[0], Slot::Created(id) if id.as_str() == "7"));
         assert!(matches!(&slots[1], Slot::Created(id) if id.as_str() == "9"));
         assert!(matches!(&slots[2], Slot::Refused(reason) if reason.contains("RecordInvalid")));
         assert!(matches!(slots[3], Slot::Lost), "no result names it");
+        assert!(
+            matches!(&slots[4], Slot::Updated(id) if id.as_str() == "11"),
+            "an upsert that matched a record already there did not create it"
+        );
     }
 }

@@ -112,6 +112,19 @@ impl ZendeskConnector {
         loop {
             attempt += 1;
             match self.api.http.send(op, &request).await {
+                // `create_or_update` answers 200 when it matched a record already there (by
+                // external id or e-mail): that one was found, not created, and cleanup must
+                // never take it for cutover's own.
+                Ok(response) if response.status == 200 && is_upsert(&request) => {
+                    let body = decode_body(op, &response.body)?.0;
+                    let id = body
+                        .as_object()
+                        .and_then(|o| o.values().next())
+                        .and_then(|record| record.get("id"))
+                        .and_then(|id| id.as_u64().map(PlatformId::from))
+                        .ok_or_else(|| malformed(op, "no id in the create_or_update answer"))?;
+                    return Ok(Posted::Found(id));
+                }
                 Ok(response) => return Ok(Posted::Created(decode_body(op, &response.body)?.0)),
                 Err(e) if e.is_transient() && attempt < self.retry.max_attempts => {
                     tokio::time::sleep(self.retry.backoff_now(attempt)).await;
@@ -139,6 +152,7 @@ impl ZendeskConnector {
             .create_in_batch(outbound.record.kind(), op, &request)
             .await?
         {
+            bulk::Slot::Updated(id) => Ok(Posted::Found(id)),
             bulk::Slot::Created(id) => Ok(Posted::Created(
                 serde_json::json!({ envelope: { "id": bodies::id_json(&id) } }),
             )),
@@ -680,4 +694,12 @@ pub(crate) fn attachment_children(comment: &Value, outbound: &Outbound) -> Vec<W
         }
     }
     children
+}
+
+/// Whether `request` is an upsert (`create_or_update`), whose 200 means "matched, not made".
+fn is_upsert(request: &Request) -> bool {
+    match &request.target {
+        crate::http::Target::Path(path) => path.contains("create_or_update"),
+        crate::http::Target::Url(url) => url.path().contains("create_or_update"),
+    }
 }

@@ -386,3 +386,46 @@ async fn an_optional_reference_to_a_kind_not_copied_is_removed_instead_of_waitin
         "the copy names the group it leaves behind"
     );
 }
+
+/// A person already on a Zendesk target with the same e-mail is matched by `create_or_update`
+/// (answered 200): found, not created, so cleanup never takes them for cutover's own; a new
+/// person (answered 201) is created and recorded as such.
+#[tokio::test]
+async fn a_zendesk_person_matched_by_email_is_found_not_created() {
+    let new = zendesk_sim(5, 0).await;
+    let (store, _dir) = store().await;
+    let target = zendesk_at(Side::New, new.url());
+    let answer = reqwest::Client::new()
+        .post(format!("{}/api/v2/users.json", new.url()))
+        .basic_auth("admin@example.com/token", Some("sim-token"))
+        .json(&serde_json::json!({"user": {"name": "Ada (there before)", "email": "ada@customer.example"}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(answer.status().is_success(), "{}", answer.status());
+    let applier = cutover_engine::Applier::new(
+        std::sync::Arc::clone(&store),
+        zendesk(Side::Old),
+        std::sync::Arc::clone(&target),
+        cutover_engine::Mapping::from_plan(&plan().mapping),
+        false,
+    );
+    let matched = applier
+        .apply(&observed(Side::Old, 7, contact("Ada")))
+        .await
+        .unwrap();
+    assert_eq!(matched, Outcome::Applied(WriteOutcome::Found));
+    let created = applier
+        .apply(&observed(Side::Old, 8, contact("Grace")))
+        .await
+        .unwrap();
+    assert_eq!(created, Outcome::Applied(WriteOutcome::Created));
+    applier.commit(Vec::new()).await.unwrap();
+    let ledger = store.created_records(Side::New, None, 100).await.unwrap();
+    let sources: Vec<&str> = ledger.iter().map(|c| c.source_id.as_str()).collect();
+    assert_eq!(
+        sources,
+        vec!["8"],
+        "only the person cutover made is its own"
+    );
+}
