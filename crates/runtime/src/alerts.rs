@@ -632,12 +632,14 @@ async fn notify(
     audit_action(store, "notify", details).await
 }
 
-/// Evaluates the alerts every `every` until `shutdown` (the leader's work in `cutover serve`).
+/// Evaluates the alerts every `every` (real time) at the time `clock` shows, until `shutdown`
+/// (the leader's work in `cutover serve`).
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     plan: Plan,
     pager: Pager,
     every: std::time::Duration,
+    clock: crate::clock::MonitorClock,
     shutdown: CancellationToken,
 ) {
     let mut ticks = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
@@ -647,7 +649,7 @@ pub async fn run(
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match evaluate(store.as_ref(), &plan, &pager, Utc::now()).await {
+        match evaluate(store.as_ref(), &plan, &pager, clock.now()).await {
             Ok(changes) => {
                 for change in changes {
                     tracing::warn!(alert = %change.id, state = change.state.as_str(), "Alert changed.");

@@ -29,10 +29,12 @@
 //!   baseline they are compared with.
 //! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
 //!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
-//!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks.
+//!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks; [`clock`]:
+//!   the monitor's clock, real or simulated (a rehearsal at a speed factor).
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod alerts;
+pub mod clock;
 pub mod drill;
 pub mod erlang;
 pub mod error;
