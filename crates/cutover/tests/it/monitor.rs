@@ -347,7 +347,16 @@ async fn audited(bridge: &Bridge) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn too_little_traffic_is_inconclusive_paged_and_pauses_the_wave_on_sqlite() {
-    let (bridge, mailbox, from) = rehearsal(false).await;
+    too_little_traffic(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn too_little_traffic_is_inconclusive_paged_and_pauses_the_wave_on_postgres() {
+    too_little_traffic(true).await;
+}
+
+async fn too_little_traffic(postgres: bool) {
+    let (bridge, mailbox, from) = rehearsal(postgres).await;
     // A trickle: a few actions an hour.
     let trickle = ["--rate", "0.02"];
     let (served, players) = wave_under_traffic(&bridge, from, &trickle, &trickle).await;
