@@ -87,10 +87,12 @@ pub fn reading(ticket: &Observed, comments: Option<&[Observed]>) -> Option<Ticke
     })
 }
 
-/// A public reply by someone other than the requester: the canonical records do not say
-/// whether an author is an agent, and a customer's own follow-ups are by the requester.
+/// A public reply by someone other than the requester, written after the ticket was opened:
+/// the canonical records do not say whether an author is an agent, a customer's own follow-ups
+/// are by the requester, and the opening message is written with the ticket (by the agent who
+/// opened it on the customer's behalf on Zendesk: a logged call, or a ticket made by API).
 fn is_agent_reply(ticket: &Ticket, comment: &Comment) -> bool {
-    comment.public && comment.author != ticket.requester
+    comment.public && comment.author != ticket.requester && comment.created_at > ticket.created_at
 }
 
 #[cfg(test)]
@@ -151,6 +153,7 @@ mod tests {
             }),
         );
         let comments = [
+            comment(5, true, 0),   // the opening message, by the agent who opened it
             comment(9, true, 10),  // the customer
             comment(5, false, 20), // a private note
             comment(5, true, 30),
@@ -166,7 +169,7 @@ mod tests {
         assert_eq!(r.priority_rank, Some(2));
         let unread = reading(&ticket, None).unwrap();
         assert_eq!((unread.first_reply_at, unread.agent_replies), (None, None));
-        assert!(reading(&comments[0], None).is_none());
+        assert!(reading(&comments[1], None).is_none());
     }
 
     #[test]

@@ -607,18 +607,20 @@ pub fn page_of(plan: &Plan, rule: &Rule, change: &Change) -> Page {
     }
 }
 
-/// Evaluates the alerts every `every` until `shutdown` (the leader's work in `cutover serve`).
+/// Evaluates the alerts every `every` (real time) at the time `clock` shows, until `shutdown`
+/// (the leader's work in `cutover serve`).
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     plan: Plan,
     pager: Pager,
     every: std::time::Duration,
+    clock: crate::clock::MonitorClock,
     shutdown: CancellationToken,
 ) {
     // A leader that starts (or takes over) first runs what a process that died left pending;
     // the first tick, at once, evaluates and runs them too.
     if let Err(e) =
-        crate::actions::run_pending(store.as_ref(), &plan, &pager, &rules(&plan), Utc::now()).await
+        crate::actions::run_pending(store.as_ref(), &plan, &pager, &rules(&plan), clock.now()).await
     {
         tracing::warn!(error = %e, "Running the alerts' pending actions failed; trying again.");
     }
@@ -629,7 +631,7 @@ pub async fn run(
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
         }
-        match evaluate(store.as_ref(), &plan, &pager, Utc::now()).await {
+        match evaluate(store.as_ref(), &plan, &pager, clock.now()).await {
             Ok(changes) => {
                 for change in changes {
                     tracing::warn!(alert = %change.id, state = change.state.as_str(), "Alert changed.");

@@ -54,7 +54,7 @@ pub const KPIS: &[KpiDef] = &[
         name: "first_reply_p50",
         measures: "How long customers wait for the first agent reply (median).",
         how: "For the tickets created in the window that have a first reply (the first public \
-              comment by someone other than the requester), the median of reply time minus \
+              comment by someone other than the requester, after the opening message), the median of reply time minus \
               creation time (nearest rank).",
         samples: "tickets created in the window with a first reply",
         unit: "minutes",

@@ -26,18 +26,19 @@
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
 //! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
-//!   baseline they are compared with.
 //! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
 //!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
 //!   back, page, switch a channel to its backup); [`actions`]: those actions, queued in an
 //!   outbox with the alert and run by the leader, each audited once; [`backup`]: a channel
 //!   switched to its backup side and back; [`paging`]: pages by e-mail (SMTP) and Slack/Teams
-//!   webhooks.
+//!   webhooks; [`clock`]: the monitor's clock, real or simulated (a rehearsal at a speed
+//!   factor).
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod actions;
 pub mod alerts;
 pub mod backup;
+pub mod clock;
 pub mod drill;
 pub mod erlang;
 pub mod error;

@@ -47,6 +47,47 @@ pub struct ServeArgs {
     /// either, the bridge does not start (it would e-mail customers a second time).
     #[arg(long)]
     pub notifications_off: bool,
+    /// Rehearsal: the continuity monitor watches as if it were TIME (RFC 3339) when serve
+    /// starts, its clock running --monitor-speed times real time from there. For traffic played
+    /// in simulated time (`cutover sim traffic --platform-clock`); the bridge is not affected.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub monitor_from: Option<chrono::DateTime<chrono::Utc>>,
+    /// Rehearsal: the monitor's clock runs this many times real time (300 watches an hour in
+    /// 12 s; alerts are still evaluated every `[monitor] every` of real time).
+    #[arg(long, value_name = "FACTOR", value_parser = parse_speed)]
+    pub monitor_speed: Option<f64>,
+}
+
+fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
+    chrono::DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("time {text:?}: {e} (expected RFC 3339, e.g. 2026-04-06T10:00:00Z)"))
+}
+
+fn parse_speed(text: &str) -> Result<f64, String> {
+    match text.trim().parse::<f64>() {
+        Ok(f) if f.is_finite() && f > 0.0 => Ok(f),
+        _ => Err(format!("speed {text:?} is not a positive number")),
+    }
+}
+
+/// The monitor's clock: real time, or the rehearsal's simulated time.
+fn monitor_clock(args: &ServeArgs) -> cutover_runtime::clock::MonitorClock {
+    match (args.monitor_from, args.monitor_speed) {
+        (None, None) => cutover_runtime::clock::MonitorClock::real(),
+        (from, speed) => {
+            let clock = cutover_runtime::clock::MonitorClock::simulated(
+                from.unwrap_or_else(chrono::Utc::now),
+                speed.unwrap_or(1.0),
+            );
+            tracing::warn!(
+                now = %clock.now(),
+                speed = speed.unwrap_or(1.0),
+                "The monitor runs on a simulated clock (a rehearsal)."
+            );
+            clock
+        }
+    }
 }
 
 /// Runs `cutover serve`.
@@ -171,6 +212,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         plan: setup.plan.clone(),
         plan_path: ctx.plan_path.clone(),
         pager: cutover_runtime::paging::Pager::new(pager_config(&setup.plan.monitor)?),
+        monitor_clock: monitor_clock(&args),
     };
     // Leadership: of the `cutover serve` processes on this store, the one holding the lease
     // runs the leader's work; every one serves HTTP.
@@ -266,6 +308,8 @@ struct LeaderWork {
     plan_path: std::path::PathBuf,
     /// The pager the alerts page through.
     pager: cutover_runtime::paging::Pager,
+    /// The time the monitor evaluates at: real, or a rehearsal's simulated time.
+    monitor_clock: cutover_runtime::clock::MonitorClock,
 }
 
 /// The pager's configuration from the plan's `[monitor]`, its secrets read from the
@@ -377,6 +421,7 @@ impl LeaderWork {
                 self.plan.clone(),
                 self.pager.clone(),
                 self.plan.monitor.every.get(),
+                self.monitor_clock,
                 stop.clone(),
             )),
             // The rolling re-check of the records changed lately.

@@ -137,6 +137,16 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
 
     /// The same with `tickets` tickets on the old account.
     pub(crate) async fn backfilled_with(postgres: bool, tickets: usize) -> Self {
+        let bridge = Self::planned(postgres, tickets).await;
+        bridge
+            .expect(0, &["backfill", "--notifications-off", "--json"])
+            .await;
+        bridge
+    }
+
+    /// Both emulators (`tickets` tickets on the old account) and the plan a user writes
+    /// (polling every second), before the backfill.
+    pub(crate) async fn planned(postgres: bool, tickets: usize) -> Self {
         // CUTOVER_KEEP_TEST_DIRS=1 keeps the plan, store and serve logs of every run, to read
         // after a failure.
         let keep = std::env::var_os("CUTOVER_KEEP_TEST_DIRS").is_some();
@@ -181,9 +191,6 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
         poll_every_second(&plan);
         confirm_notifications_off(&plan);
         bridge
-            .expect(0, &["backfill", "--notifications-off", "--json"])
-            .await;
-        bridge
     }
 
     pub(crate) fn command(&self, args: &[&str]) -> tokio::process::Command {
@@ -220,21 +227,11 @@ impl<O: Platform, N: Platform> Bridge<O, N> {
     /// Starts `cutover serve` on a free port; waits until it listens.
     pub(crate) async fn serve(&self, n: usize) -> Served {
         let log = self.dir.path().join(format!("serve-{n}.log"));
-        let mut child = self
-            .command(&["serve", "--listen", "127.0.0.1:0"])
-            .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = tokio::io::BufReader::new(stdout).lines();
-        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-            .await
-            .expect("cutover serve did not start listening")
-            .unwrap()
-            .unwrap_or_else(|| panic!("cutover serve ended: {}", read(&log)));
-        let url = line.rsplit(' ').next().unwrap().trim().to_owned();
-        Served { child, url, log }
+        Served::start(
+            &mut self.command(&["serve", "--listen", "127.0.0.1:0"]),
+            &log,
+        )
+        .await
     }
 
     /// `cutover sim traffic` on both sides, with a ledger, `actions` actions.
@@ -425,6 +422,29 @@ pub(crate) struct Served {
 }
 
 impl Served {
+    /// Starts `cmd` (a `cutover serve` listening on port 0), its log in `log`; waits until it
+    /// listens.
+    pub(crate) async fn start(cmd: &mut tokio::process::Command, log: &Path) -> Self {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("cutover serve did not start listening")
+            .unwrap()
+            .unwrap_or_else(|| panic!("cutover serve ended: {}", read(log)));
+        let url = line.rsplit(' ').next().unwrap().trim().to_owned();
+        Served {
+            child,
+            url,
+            log: log.to_owned(),
+        }
+    }
+
     /// Stops it with SIGTERM, as a service manager does; it exits 0.
     pub(crate) async fn terminate(mut self) {
         let pid = self.child.id().unwrap();

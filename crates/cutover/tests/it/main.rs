@@ -31,6 +31,7 @@ mod journey;
 mod kpi;
 mod late_agents;
 mod live_first;
+mod monitor;
 mod notifications;
 mod plans;
 mod refresh;

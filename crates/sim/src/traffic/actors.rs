@@ -22,7 +22,7 @@ use rand::rngs::StdRng;
 use super::client::Roster;
 use super::ledger::Action;
 use super::model::{
-    Answer, Author, Channel, Customer, PlatformKind, Priority, Side, Stars, Status, Step,
+    Answer, Author, Channel, Customer, PlatformKind, Priority, Side, Slowdown, Stars, Status, Step,
 };
 use crate::datagen;
 
@@ -91,6 +91,10 @@ struct Due {
     ticket: usize,
     epoch: u32,
     work: Work,
+    /// When the work was scheduled.
+    since_ms: i64,
+    /// Already put off by the slowdown once.
+    slowed: bool,
 }
 
 #[derive(Debug)]
@@ -138,6 +142,10 @@ pub(crate) struct Actors {
     order: u64,
     customers: u64,
     new_share: f64,
+    /// The channels new tickets come by, with their weights.
+    mix: Vec<(Channel, u32)>,
+    /// Agents of one side slower than usual, if injected.
+    slowdown: Option<Slowdown>,
 }
 
 impl Actors {
@@ -159,7 +167,51 @@ impl Actors {
             order: 0,
             customers: customers.max(1),
             new_share,
+            mix: Channel::MIX.to_vec(),
+            slowdown: None,
         }
+    }
+
+    /// New tickets come only by `channels` (in [`Channel::MIX`]'s proportions among them);
+    /// empty keeps every channel.
+    pub(crate) fn only_channels(mut self, channels: &[Channel]) -> Self {
+        if !channels.is_empty() {
+            self.mix.retain(|(c, _)| channels.contains(c));
+        }
+        self
+    }
+
+    /// Agents of one side answer and solve slower (see [`Slowdown`]).
+    pub(crate) fn slowed(mut self, slowdown: Option<Slowdown>) -> Self {
+        self.slowdown = slowdown;
+        self
+    }
+
+    /// With a slowdown on the side of `due` (an agent's reply or solve, not yet put off): puts
+    /// it off by the slowdown's share of the time it actually waited (queueing included), so
+    /// the agents' answers come that much slower whatever the load. Whether it did.
+    fn put_off(&mut self, due: Due, now_ms: i64) -> bool {
+        let Some(slow) = self.slowdown else {
+            return false;
+        };
+        let agents_work = matches!(due.work, Work::FirstReply | Work::Reply | Work::Solve);
+        let Some(t) = self.tickets.get(due.ticket) else {
+            return false;
+        };
+        if due.slowed || !agents_work {
+            return false;
+        }
+        let waited_s = (now_ms - due.since_ms).max(0) as f64 / 1000.0;
+        let later_s = slow.apply(self.sides[t.side].side, now_ms, waited_s) - waited_s;
+        if later_s <= 0.0 {
+            return false;
+        }
+        self.queue.push(Reverse(Due {
+            at_ms: now_ms + (later_s * 1000.0) as i64,
+            slowed: true,
+            ..due
+        }));
+        true
     }
 
     /// Decides the action at simulated time `now_ms`.
@@ -170,6 +222,9 @@ impl Actors {
                     break;
                 }
                 self.queue.pop();
+                if self.put_off(due, now_ms) {
+                    continue;
+                }
                 if let Some(planned) = self.plan_work(due) {
                     return planned;
                 }
@@ -240,7 +295,7 @@ impl Actors {
             &mut datagen::rng_for(self.seed, CUSTOMER_STREAM, n),
             CUSTOMER_BASE + n,
         );
-        let channel = pick_weighted(&mut self.rng, &Channel::MIX);
+        let channel = pick_weighted(&mut self.rng, &self.mix);
         let priority = pick_weighted(
             &mut self.rng,
             &[
@@ -580,6 +635,8 @@ impl Actors {
             ticket,
             epoch,
             work,
+            since_ms: now_ms,
+            slowed: false,
         }));
     }
 

@@ -68,4 +68,14 @@ pub enum TrafficError {
         /// The last transport error.
         last: String,
     },
+    /// `--platform-clock`: an emulator's clock could not be set.
+    #[error("set the {side} side's clock at {url}: {reason}")]
+    Clock {
+        /// Which side.
+        side: Side,
+        /// The emulator's clock URL.
+        url: String,
+        /// Status or transport error.
+        reason: String,
+    },
 }

@@ -34,6 +34,6 @@ pub mod zendesk;
 pub use error::TrafficError;
 pub use ledger::{Action, Entry, ExpectedSide, ExpectedTicket, Ledger, LedgerWriter};
 pub use model::{
-    Answer, Author, Channel, Customer, PlatformKind, Priority, Side, Stars, Status, Step,
+    Answer, Author, Channel, Customer, PlatformKind, Priority, Side, Slowdown, Stars, Status, Step,
 };
 pub use run::{SideSummary, Speed, Target, TrafficOptions, TrafficSummary, parse_span, run};

@@ -347,3 +347,81 @@ impl Answer {
         (200..300).contains(&self.status)
     }
 }
+
+/// An injected degradation: the agents of one side take longer than usual to answer (first
+/// reply and later replies) and to solve, from a given simulated time on. When such work comes
+/// due, it is put off once by `by` times the time it actually waited (the drawn delay and any
+/// queueing), so the platform records answers that much slower, as it would real ones.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Slowdown {
+    /// Whose agents are slower.
+    pub side: Side,
+    /// How much longer they take, as a fraction: 0.6 is 60 % slower (each delay × 1.6).
+    pub by: f64,
+    /// From when, in simulated time (work scheduled earlier keeps its delay); `None`: from the
+    /// start.
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Slowdown {
+    /// A wait of `delay_s` as the agents of `side` take it at simulated time `now_ms`.
+    pub fn apply(&self, side: Side, now_ms: i64, delay_s: f64) -> f64 {
+        let started = self
+            .from
+            .is_none_or(|from| now_ms >= from.timestamp_millis());
+        if side == self.side && started {
+            delay_s * (1.0 + self.by)
+        } else {
+            delay_s
+        }
+    }
+}
+
+impl std::str::FromStr for Slowdown {
+    type Err = String;
+
+    /// `SIDE:PERCENT`, such as `new:60%` (agents on the new side 60 % slower).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let hint = || format!("slowdown {s:?}: expected SIDE:PERCENT, such as new:60%");
+        let (side, percent) = s.trim().split_once(':').ok_or_else(hint)?;
+        let side = match side.trim().to_ascii_lowercase().as_str() {
+            "old" => Side::Old,
+            "new" => Side::New,
+            _ => return Err(hint()),
+        };
+        let number = percent.trim().trim_end_matches('%').trim();
+        match number.parse::<f64>() {
+            Ok(p) if p.is_finite() && p > 0.0 && p <= 1000.0 => Ok(Self {
+                side,
+                by: p / 100.0,
+                from: None,
+            }),
+            _ => Err(format!(
+                "slowdown {s:?}: the percentage must be a number above 0 and at most 1000"
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slowdown_reads_side_and_percent_and_acts_on_its_side_from_its_time() {
+        let slow: Slowdown = "new:60%".parse().unwrap();
+        assert_eq!((slow.side, slow.by), (Side::New, 0.6));
+        assert_eq!("old:150".parse::<Slowdown>().unwrap().by, 1.5);
+        for bad in ["new", "both:60%", "new:-5%", "new:abc", "new:0%"] {
+            assert!(bad.parse::<Slowdown>().is_err(), "{bad}");
+        }
+        let from = chrono::DateTime::from_timestamp(1_000, 0).unwrap();
+        let slow = Slowdown {
+            from: Some(from),
+            ..slow
+        };
+        assert_eq!(slow.apply(Side::New, 999_999, 100.0), 100.0);
+        assert!((slow.apply(Side::New, 1_000_000, 100.0) - 160.0).abs() < 1e-9);
+        assert_eq!(slow.apply(Side::Old, 2_000_000, 100.0), 100.0);
+    }
+}

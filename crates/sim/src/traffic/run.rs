@@ -15,7 +15,7 @@ use super::client::{AnyClient, PlatformClient};
 use super::curve::{Arrivals, to_time};
 use super::error::TrafficError;
 use super::ledger::{Entry, LedgerWriter};
-use super::model::{PlatformKind, Side, Step};
+use super::model::{Channel, PlatformKind, Side, Slowdown, Step};
 use crate::datagen;
 
 /// Data-generator streams of the traffic (arrival times, actors' choices).
@@ -176,6 +176,14 @@ pub struct TrafficOptions {
     pub customers: u64,
     /// Stops the run early (Ctrl-C); the ledger so far is kept.
     pub cancel: CancellationToken,
+    /// New tickets come only by these channels; empty: every channel.
+    pub channels: Vec<Channel>,
+    /// Agents of one side slower than usual (an injected degradation).
+    pub slowdown: Option<Slowdown>,
+    /// Sets each emulator's clock (`POST /_sim/clock`) to the simulated time before each
+    /// action, so the platform stamps records with simulated time: weeks of backdated history
+    /// in seconds, or hours of a wave in minutes. Emulators only.
+    pub platform_clock: bool,
 }
 
 impl Default for TrafficOptions {
@@ -193,6 +201,9 @@ impl Default for TrafficOptions {
             new_share: 0.5,
             customers: 500,
             cancel: CancellationToken::new(),
+            channels: Vec::new(),
+            slowdown: None,
+            platform_clock: false,
         }
     }
 }
@@ -322,6 +333,8 @@ struct Player {
     sides: BTreeMap<Side, SideSummary>,
     /// Actions in a row without an answer, per side.
     silent: Vec<u32>,
+    /// With `platform_clock`: the client that sets each side's clock, and each side's base URL.
+    clock: Option<(reqwest::Client, Vec<Url>)>,
     seq: u64,
     failed: u64,
 }
@@ -331,8 +344,10 @@ impl Player {
     async fn start(opts: &TrafficOptions) -> Result<Self, TrafficError> {
         let mut clients = Vec::new();
         let mut views = Vec::new();
+        let mut bases = Vec::new();
         for (side, target) in [(Side::Old, &opts.old), (Side::New, &opts.new)] {
             let Some(target) = target else { continue };
+            bases.push(target.url.clone());
             let client = AnyClient::new(
                 target.kind,
                 side,
@@ -357,9 +372,24 @@ impl Player {
             views,
             opts.customers,
             opts.new_share,
-        );
+        )
+        .only_channels(&opts.channels)
+        .slowed(opts.slowdown);
+        let clock = if opts.platform_clock {
+            let client = reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .map_err(|e| TrafficError::Client {
+                    side: Side::Old,
+                    reason: e.to_string(),
+                })?;
+            Some((client, bases))
+        } else {
+            None
+        };
         Ok(Self {
             silent: vec![0; clients.len()],
+            clock,
             clients,
             actors,
             ledger,
@@ -376,6 +406,7 @@ impl Player {
         let side_idx = planned.side;
         let view = &self.actors.sides[side_idx];
         let (side, platform) = (view.side, view.platform);
+        self.set_clock(side_idx, side, t).await?;
         let answer = self.clients[side_idx].perform(&planned.step).await;
         self.actors.record(&planned, &answer, now_ms);
         self.seq += 1;
@@ -414,6 +445,38 @@ impl Player {
                 n: self.silent[side_idx],
                 last: entry.answer.error.unwrap_or_default(),
             });
+        }
+        Ok(())
+    }
+}
+
+impl Player {
+    /// With `platform_clock`, sets the clock of the emulator about to act to simulated time `t`.
+    async fn set_clock(&self, side_idx: usize, side: Side, t: f64) -> Result<(), TrafficError> {
+        let Some((client, bases)) = &self.clock else {
+            return Ok(());
+        };
+        let Some(base) = bases.get(side_idx) else {
+            return Ok(());
+        };
+        let url = format!("{}/_sim/clock", base.as_str().trim_end_matches('/'));
+        let at = to_time(t).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let failed = |reason: String| TrafficError::Clock {
+            side,
+            url: url.clone(),
+            reason,
+        };
+        let answer = client
+            .post(&url)
+            .json(&serde_json::json!({ "set": at }))
+            .send()
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        if !answer.status().is_success() {
+            return Err(failed(format!(
+                "{} (is it an emulator? only emulators have a clock to set)",
+                answer.status()
+            )));
         }
         Ok(())
     }

@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use clap::Args;
-use cutover_sim::traffic::{self, PlatformKind, Speed, Target, TrafficOptions};
+use cutover_sim::traffic::{self, Channel, PlatformKind, Slowdown, Speed, Target, TrafficOptions};
 
 use crate::exit::{Class, Outcome, fail};
 
@@ -92,6 +93,48 @@ pub struct TrafficArgs {
     /// Share of new tickets opened on the new side when both sides are given.
     #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
     pub new_share: f64,
+    /// Simulated time of the first action (RFC 3339, e.g. 2026-04-06T10:00:00Z). Default: a
+    /// Monday 08:00 UTC.
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<DateTime<Utc>>,
+    /// New tickets come only by these channels (comma-separated: email, web_form, chat,
+    /// whatsapp, phone). Default: all, in a realistic mix.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_channel)]
+    pub channels: Vec<Channel>,
+    /// Injected degradation: agents on SIDE take PERCENT longer to answer and to solve (e.g.
+    /// new:60%). The platform records the slower answers as it would real ones.
+    #[arg(long, value_name = "SIDE:PERCENT", value_parser = parse_slowdown)]
+    pub slower_agents: Option<Slowdown>,
+    /// The degradation starts at this simulated time (RFC 3339), e.g. when a wave starts.
+    /// Default: from the first action.
+    #[arg(long, value_name = "TIME", value_parser = parse_time, requires = "slower_agents")]
+    pub slower_from: Option<DateTime<Utc>>,
+    /// Emulators only: set each platform's clock to the simulated time before each action, so
+    /// records carry simulated times (weeks of history with --start in the past and --speed
+    /// max, or hours of a wave in minutes with --speed 300). Clocks stay where the run ends.
+    #[arg(long)]
+    pub platform_clock: bool,
+}
+
+fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text.trim())
+        .map(|t| t.to_utc())
+        .map_err(|e| format!("time {text:?}: {e} (expected RFC 3339, e.g. 2026-04-06T10:00:00Z)"))
+}
+
+fn parse_channel(text: &str) -> Result<Channel, String> {
+    let name = text.trim().to_ascii_lowercase();
+    Channel::MIX
+        .iter()
+        .map(|(c, _)| *c)
+        .find(|c| c.as_str() == name)
+        .ok_or_else(|| {
+            format!("unknown channel {text:?}: expected email, web_form, chat, whatsapp or phone")
+        })
+}
+
+fn parse_slowdown(text: &str) -> Result<Slowdown, String> {
+    text.parse()
 }
 
 fn parse_kind(text: &str) -> Result<PlatformKind, String> {
@@ -131,7 +174,17 @@ pub(crate) async fn run(args: TrafficArgs) -> anyhow::Result<Outcome> {
         ledger: args.ledger,
         speed: args.speed,
         new_share: args.new_share,
+        channels: args.channels,
+        slowdown: args.slower_agents.map(|slow| Slowdown {
+            from: args.slower_from,
+            ..slow
+        }),
+        platform_clock: args.platform_clock,
         ..TrafficOptions::default()
+    };
+    let opts = match args.start {
+        Some(start) => TrafficOptions { start, ..opts },
+        None => opts,
     };
     let stop = opts.cancel.clone();
     let ctrl_c = tokio::spawn(async move {
@@ -151,7 +204,8 @@ pub(crate) async fn run(args: TrafficArgs) -> anyhow::Result<Outcome> {
         let class = match e {
             traffic::TrafficError::Roster { .. }
             | traffic::TrafficError::NoAgents { .. }
-            | traffic::TrafficError::Unreachable { .. } => Class::Platform,
+            | traffic::TrafficError::Unreachable { .. }
+            | traffic::TrafficError::Clock { .. } => Class::Platform,
             _ => Class::Config,
         };
         fail(class, e.to_string())
