@@ -228,6 +228,20 @@ pub trait Connector: Send + Sync + fmt::Debug {
         position: &ReadPosition,
     ) -> Result<Page, ConnectError>;
 
+    /// Reads the children (comments, each followed by its attachments) of many tickets at
+    /// once, where the platform has a bulk read of them (Zendesk's ticket events export): for
+    /// each of `tickets` it can read whole, one page holding all its children, as
+    /// [`Connector::read_children`] would give them. The tickets left out are read per ticket.
+    /// Asked with the tickets of a page just read, in the order the platform lists them. The
+    /// default reads nothing in bulk.
+    async fn read_children_of_many(
+        &self,
+        tickets: &[PlatformId],
+    ) -> Result<Vec<(PlatformId, Page)>, ConnectError> {
+        let _ = tickets;
+        Ok(Vec::new())
+    }
+
     /// Reads one record of `kind` by its id (an empty page when it is gone). Verification asks
     /// for the linked records a bulk read did not show: a change feed that leaves out its last
     /// minute (Zendesk's exports) has not shown them yet. The default reads nothing: a connector

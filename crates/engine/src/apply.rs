@@ -118,6 +118,10 @@ pub struct Applier {
     /// Tickets whose children were all applied as read once their version had settled: an
     /// unchanged ticket at that version has no child to read again (see `children.rs`).
     pub(crate) children_known: Arc<crate::children::ChildrenKnown>,
+    /// The children of the tickets of the page being applied, read in bulk before it (see
+    /// `Applier::read_children_ahead`), each taken when its ticket reads its children.
+    pub(crate) children_ahead:
+        std::sync::Mutex<std::collections::HashMap<PlatformId, cutover_connect::Page>>,
     /// Whether creates may go out in the target's bulk creates ([`Applier::batching`]).
     pub(crate) batch: bool,
 }
@@ -155,6 +159,7 @@ impl Applier {
             conflicts: std::sync::OnceLock::new(),
             late: crate::late::Late::default(),
             children_known: Arc::default(),
+            children_ahead: std::sync::Mutex::default(),
             batch: false,
         }
     }

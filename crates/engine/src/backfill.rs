@@ -301,11 +301,15 @@ impl Run {
                 .max(self.applier.target.create_batch(kind))
                 .max(1);
             let applier = &self.applier;
+            if with_children && kind == RecordKind::Ticket {
+                applier.read_children_ahead(&page.items).await?;
+            }
             let results: Vec<_> = futures::stream::iter(page.items.iter())
                 .map(|item| step(applier, item, with_children))
                 .buffer_unordered(concurrency)
                 .collect()
                 .await;
+            applier.forget_children_ahead();
             for result in results {
                 let (outcomes, rejected) = result?;
                 letters.extend(self.rejected(&rejected));

@@ -1,13 +1,13 @@
-//! A ticket with its children: comments and attachments, read per ticket from the source and
-//! written with the ticket (an import keeps their times and authors) or, when the ticket was
-//! copied before, one by one. Attachments travel byte for byte: downloaded from the source,
+//! A ticket with its children: comments and attachments, read from the source in bulk for a
+//! page of tickets where it can (else per ticket) and written with the ticket (an import keeps
+//! their times and authors) or, when the ticket was copied before, one by one. Attachments travel byte for byte: downloaded from the source,
 //! checksummed, uploaded to the target.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{
-    AttachmentSource, ConnectError, ErrorClass, FileUpload, Rejected, UploadHandle, UploadRef,
+    AttachmentSource, ConnectError, ErrorClass, FileUpload, Page, Rejected, UploadHandle, UploadRef,
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef};
@@ -536,7 +536,44 @@ impl Applier {
         Ok(Ok(upload))
     }
 
-    /// Reads every page of a ticket's comments (with their attachments) from the source.
+    /// Reads in bulk, where the source can, the children of `tickets` (a page of them, about
+    /// to be applied): each ticket then takes its own instead of reading them per ticket.
+    pub(crate) async fn read_children_ahead(
+        &self,
+        tickets: &[Observed],
+    ) -> Result<(), EngineError> {
+        let ids: Vec<PlatformId> = tickets
+            .iter()
+            .filter(|t| t.record.kind() == RecordKind::Ticket)
+            .map(|t| t.id.clone())
+            .collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let pages = self.source.read_children_of_many(&ids).await?;
+        tracing::debug!(
+            tickets = ids.len(),
+            read_ahead = pages.len(),
+            "Read the children of a page of tickets in bulk."
+        );
+        self.ahead().extend(pages);
+        Ok(())
+    }
+
+    /// Drops the children read ahead that no ticket took (a ticket unchanged since its
+    /// children were applied takes none): they may be stale by the next page.
+    pub(crate) fn forget_children_ahead(&self) {
+        self.ahead().clear();
+    }
+
+    fn ahead(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<PlatformId, Page>> {
+        self.children_ahead
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Reads every page of a ticket's comments (with their attachments) from the source, or
+    /// takes them as read ahead in bulk.
     async fn read_children(
         &self,
         ticket: &PlatformId,
@@ -544,11 +581,16 @@ impl Applier {
     ) -> Result<Children, EngineError> {
         let mut children = Children::default();
         let mut position = cutover_connect::ReadPosition::start();
+        let mut ahead = self.ahead().remove(ticket);
         loop {
-            let page = self
-                .source
-                .read_children(RecordKind::Comment, ticket, &position)
-                .await?;
+            let page = match ahead.take() {
+                Some(page) => page,
+                None => {
+                    self.source
+                        .read_children(RecordKind::Comment, ticket, &position)
+                        .await?
+                }
+            };
             children.items.extend(page.items);
             children
                 .sources

@@ -5,7 +5,8 @@
 //! The engine still writes one record at a time (its intent left before, its link after); the
 //! connector gathers the creates that arrive together into one request. The first create of a
 //! batch waits [`LINGER`] (or until [`BATCH`] are waiting) and sends them all; each caller gets
-//! back its own record's result. Only creates the engine marks [`Outbound::batch`] (a backfill's)
+//! back its own record's result. While creates keep joining, the batch keeps waiting for
+//! more (up to [`MAX_HOLD`]). Only creates the engine marks [`Outbound::batch`] (a backfill's)
 //! are gathered: the bridge's single creates are not held back.
 //!
 //! Idempotent as single creates are: every record's intent is left before the job is sent, so a
@@ -30,8 +31,13 @@ use crate::http::{Body, Request, Retry};
 /// The most records a bulk create takes (Zendesk's limit).
 pub(crate) const BATCH: usize = 100;
 
-/// How long the first create of a batch waits for others to join it.
+/// How long the first create of a batch waits for another to join it: while creates keep
+/// joining within it, the batch keeps waiting (up to [`MAX_HOLD`]), so a backfill whose
+/// tickets arrive one by one behind their attachments' uploads still sends full batches.
 const LINGER: Duration = Duration::from_millis(150);
+
+/// The longest a batch waits for more creates before it goes out.
+const MAX_HOLD: Duration = Duration::from_secs(2);
 
 /// How often, at most, a job is polled before its batch counts as lost.
 const MAX_POLLS: u32 = 60;
@@ -65,7 +71,8 @@ struct Queue {
 #[derive(Default)]
 struct Lane {
     queue: Mutex<Queue>,
-    full: Notify,
+    /// Woken when a create joins the batch.
+    joined: Notify,
 }
 
 /// The batches being gathered, by endpoint and query.
@@ -153,9 +160,7 @@ impl ZendeskConnector {
         let gather = {
             let mut queue = lock(&lane.queue);
             queue.waiting.push(Waiter { item, answer });
-            if queue.waiting.len() >= BATCH {
-                lane.full.notify_one();
-            }
+            lane.joined.notify_one();
             !std::mem::replace(&mut queue.gathering, true)
         };
         if gather {
@@ -163,8 +168,7 @@ impl ZendeskConnector {
                 lane: &lane,
                 armed: true,
             };
-            // Woken when the batch is full, else after the linger (either way it goes out).
-            let _full = tokio::time::timeout(LINGER, lane.full.notified()).await;
+            gather_batch(&lane).await;
             let waiting = {
                 let mut queue = lock(&lane.queue);
                 queue.gathering = false;
@@ -262,6 +266,25 @@ impl ZendeskConnector {
             let response = self.api.http.send(op, &poll).await?;
             let (body, _) = crate::fields::decode_body(op, &response.body)?;
             job = body.get("job_status").cloned().unwrap_or(Value::Null);
+        }
+    }
+}
+
+/// Waits until the batch is full, no create joined it for [`LINGER`], or [`MAX_HOLD`] passed
+/// (in any case it goes out then).
+async fn gather_batch(lane: &Lane) {
+    let deadline = tokio::time::Instant::now() + MAX_HOLD;
+    loop {
+        if lock(&lane.queue).waiting.len() >= BATCH {
+            return;
+        }
+        let wait = LINGER.min(deadline.saturating_duration_since(tokio::time::Instant::now()));
+        if wait.is_zero()
+            || tokio::time::timeout(wait, lane.joined.notified())
+                .await
+                .is_err()
+        {
+            return;
         }
     }
 }

@@ -8,6 +8,7 @@ use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
 use serde_json::Value;
 
 use super::client::{INLINE_IMAGES, ZendeskApi};
+use super::comment_events::CommentEvents;
 use super::mapping::{self, ConfigShape, SolvedAt};
 use super::rules::List;
 use super::{config, rule_lists};
@@ -32,10 +33,11 @@ pub(crate) async fn read_page(
     side: Side,
     kind: RecordKind,
     position: &ReadPosition,
+    comment_events: &CommentEvents,
 ) -> Result<Page, ConnectError> {
     use RecordKind as K;
     match kind {
-        K::Ticket => tickets(api, side, position).await,
+        K::Ticket => tickets(api, side, position, comment_events).await,
         K::Contact => contacts(api, side, position).await,
         K::Organization => organizations(api, side, position).await,
         K::Agent => agents(api, side, position).await,
@@ -335,6 +337,7 @@ async fn tickets(
     api: &ZendeskApi,
     side: Side,
     position: &ReadPosition,
+    comment_events: &CommentEvents,
 ) -> Result<Page, ConnectError> {
     let op = "read tickets from zendesk (incremental export)";
     let export = api
@@ -347,6 +350,7 @@ async fn tickets(
         )
         .await?;
     let solved = solved_at(&export.body);
+    comment_events.note_versions(&export.items);
     let mut page = Page::default();
     for raw in &export.items {
         collect(

@@ -2,7 +2,8 @@
 //!
 //! Reads tickets and end users through the cursor-based incremental exports, organizations
 //! through the time-based one, everything else through cursor-paged lists, and comments (with
-//! their attachments) per ticket; by id one at a time, or (users and organizations) a hundred
+//! their attachments) many tickets at once through the ticket events export
+//! (`comment_events.rs`), else per ticket; by id one at a time, or (users and organizations) a hundred
 //! at a time through `show_many`. Writes tickets through the import API so original times,
 //! authors and visibility survive and nobody is e-mailed; users and organizations through
 //! `create_or_update` keyed by e-mail or external id; everything after a lookup by mark. Rules
@@ -14,6 +15,7 @@ mod bodies;
 mod bulk;
 mod changes;
 mod client;
+mod comment_events;
 mod config;
 mod discover;
 mod hooks;
@@ -161,6 +163,8 @@ pub struct ZendeskConnector {
     brands: crate::brands::BrandList,
     /// Bulk creates being gathered (`bulk.rs`).
     batches: bulk::Batches,
+    /// Comments read many tickets at once (`comment_events.rs`).
+    comment_events: comment_events::CommentEvents,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -205,6 +209,7 @@ impl ZendeskConnector {
             system_fields: tokio::sync::OnceCell::new(),
             brands: crate::brands::BrandList::default(),
             batches: bulk::Batches::default(),
+            comment_events: comment_events::CommentEvents::default(),
         })
     }
 }
@@ -309,7 +314,8 @@ impl Connector for ZendeskConnector {
         kind: RecordKind,
         position: &ReadPosition,
     ) -> Result<Page, ConnectError> {
-        let page = changes::read_page(&self.api, self.side, kind, position).await?;
+        let page =
+            changes::read_page(&self.api, self.side, kind, position, &self.comment_events).await?;
         let page = self.name_brands(page).await?;
         self.read_merges(page).await
     }
@@ -331,6 +337,16 @@ impl Connector for ZendeskConnector {
                 what: format!("read {other} per ticket"),
             }),
         }
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, tickets = tickets.len()))]
+    async fn read_children_of_many(
+        &self,
+        tickets: &[PlatformId],
+    ) -> Result<Vec<(PlatformId, Page)>, ConnectError> {
+        self.comment_events
+            .read(&self.api, self.side, tickets)
+            .await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]

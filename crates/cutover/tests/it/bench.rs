@@ -64,8 +64,10 @@ fn the_unthrottled_benchmark_copies_everything_and_reports_the_engine_alone() {
     let read_once = verify["read_once_api_reads"].as_u64().unwrap();
     for side in ["old", "new"] {
         let reads = verify["api_reads"][side].as_u64().unwrap();
-        // Every page read once: as many reads as a copy of 25 tickets needs, and no more.
-        assert!(reads > 25 && reads <= read_once, "{side}: {verify:#}");
+        // Every page read once, and no more than the copy read: the comments of many tickets
+        // come a page at a time (Zendesk's ticket events), so fewer reads than tickets.
+        assert!(reads > 0 && reads <= read_once, "{side}: {verify:#}");
+        assert!(reads < 25, "comments are read in bulk: {side}: {verify:#}");
     }
     assert!(
         verify["matched"].as_u64().unwrap() > records / 2,

@@ -1,9 +1,10 @@
-//! Reading for a verification: a ticket's children per ticket, and the links (the listed
+//! Reading for a verification: a ticket's children (in bulk where the platform can, else per
+//! ticket), and the links (the listed
 //! kinds are read page by page in `run`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use cutover_connect::{Connector, ReadPosition};
+use cutover_connect::{Connector, Page, ReadPosition};
 use cutover_model::{Observed, PlatformId, RecordKind, Side};
 use cutover_store::{Link, Store};
 
@@ -24,18 +25,42 @@ pub struct Snapshot {
     pub sources: BTreeMap<PlatformId, url::Url>,
 }
 
-/// Reads every comment (with its attachments) of one ticket.
+/// The children of `tickets` that `connector` reads in bulk (see
+/// [`Connector::read_children_of_many`]), by ticket.
+pub(super) async fn read_children_ahead(
+    connector: &dyn Connector,
+    tickets: &[PlatformId],
+) -> Result<HashMap<PlatformId, Page>, EngineError> {
+    if tickets.is_empty() {
+        return Ok(HashMap::new());
+    }
+    Ok(connector
+        .read_children_of_many(tickets)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// Reads every comment (with its attachments) of one ticket, or takes them from `ahead`
+/// (read in bulk).
 pub(super) async fn read_ticket_children(
     connector: &dyn Connector,
     ticket: &PlatformId,
+    ahead: &mut HashMap<PlatformId, Page>,
     snapshot: &mut Snapshot,
 ) -> Result<(), EngineError> {
     let side = connector.side();
     let mut position = ReadPosition::start();
+    let mut ahead = ahead.remove(ticket);
     loop {
-        let page = connector
-            .read_children(RecordKind::Comment, ticket, &position)
-            .await?;
+        let page = match ahead.take() {
+            Some(page) => page,
+            None => {
+                connector
+                    .read_children(RecordKind::Comment, ticket, &position)
+                    .await?
+            }
+        };
         if side == Side::Old {
             let sources = page
                 .attachments

@@ -9,7 +9,7 @@ use cutover_store::{DeadLetterFilter, Store};
 
 use super::compare::{Comparer, NOT_COPIED};
 use super::held::Held;
-use super::readers::{Snapshot, load_links, part_links, read_ticket_children};
+use super::readers::{Snapshot, load_links, part_links, read_children_ahead, read_ticket_children};
 use super::report::{KindReport, VerifyReport};
 use crate::error::EngineError;
 use crate::losses::Losses;
@@ -79,17 +79,28 @@ pub async fn verify_in_parts(
             new_tickets.iter().map(|id| (id, false)).collect();
         for part in old_tickets.chunks(tickets_per_part) {
             let mut children_of = Snapshot::default();
-            for ticket in part {
-                read_ticket_children(old, ticket, &mut children_of).await?;
-                let copy = comparer
-                    .forms
-                    .link(RecordKind::Ticket, Side::Old, ticket)
-                    .map(|l| l.new_id);
+            // Each old ticket with its copy, if the copy is among the new side's tickets.
+            let pairs: Vec<(&PlatformId, Option<PlatformId>)> = part
+                .iter()
+                .map(|ticket| {
+                    let copy = comparer
+                        .forms
+                        .link(RecordKind::Ticket, Side::Old, ticket)
+                        .map(|l| l.new_id)
+                        .filter(|copy| paired.contains_key(copy));
+                    (ticket, copy)
+                })
+                .collect();
+            let copies: Vec<PlatformId> = pairs.iter().filter_map(|(_, c)| c.clone()).collect();
+            let mut old_ahead = read_children_ahead(old, part).await?;
+            let mut new_ahead = read_children_ahead(new, &copies).await?;
+            for (ticket, copy) in pairs {
+                read_ticket_children(old, ticket, &mut old_ahead, &mut children_of).await?;
                 if let Some(copy) = copy
                     && let Some(pairing) = paired.get_mut(&copy)
                 {
                     *pairing = true;
-                    read_ticket_children(new, &copy, &mut children_of).await?;
+                    read_ticket_children(new, &copy, &mut new_ahead, &mut children_of).await?;
                 }
             }
             let links = part_links(store, &children_of).await?;
@@ -103,8 +114,10 @@ pub async fn verify_in_parts(
             .collect();
         for part in unpaired.chunks(tickets_per_part) {
             let mut children_of = Snapshot::default();
+            let ids: Vec<PlatformId> = part.iter().map(|t| (*t).clone()).collect();
+            let mut ahead = read_children_ahead(new, &ids).await?;
             for ticket in part {
-                read_ticket_children(new, ticket, &mut children_of).await?;
+                read_ticket_children(new, ticket, &mut ahead, &mut children_of).await?;
             }
             let links = part_links(store, &children_of).await?;
             comparer.forms.set_part_links(&links);

@@ -343,7 +343,7 @@ pub(crate) async fn organizations_time(State(app): State<Arc<App>>, RawQuery(q):
     ))
 }
 
-fn child_events(st: &ZendeskState, e: &TicketEvent, with_comments: bool) -> Vec<Value> {
+fn child_events(st: &ZendeskState, e: &TicketEvent, with_comments: bool, base: &str) -> Vec<Value> {
     let mut children = Vec::new();
     let via = match e.via {
         "api" => "API",
@@ -379,22 +379,52 @@ fn child_events(st: &ZendeskState, e: &TicketEvent, with_comments: bool) -> Vec<
         }
         children.push(child);
     }
-    if let Some(cid) = e.comment_id {
-        let comment = st.tickets.get(&e.ticket_id).and_then(|t| {
-            super::seed::comments(st, t)
-                .into_iter()
-                .find(|c| c.id == cid)
-        });
-        match (with_comments, comment) {
-            (true, Some(c)) => children.push(json!({
-                "id": c.id, "via": via, "via_reference_id": null, "event_type": "Comment", "author_id": c.author_id,
-                "body": c.body, "html_body": c.html_body, "public": c.public, "attachments": c.attachments.len(),
-                "created_at": iso(c.created_at),
-            })),
+    let ticket = st.tickets.get(&e.ticket_id);
+    for cid in &e.comment_ids {
+        let comment = ticket.and_then(|t| comment_by_id(st, t, *cid));
+        match (with_comments, comment.as_ref()) {
+            // The comment as the ticket's comments list shows it with its inline images (its
+            // attachments' metadata whole), plus the event's fields.
+            (true, Some(c)) => {
+                let mut child = json::comment(st, c, base);
+                child["event_type"] = json!("Comment");
+                child["via_reference_id"] = Value::Null;
+                children.push(child);
+            }
             (_, c) => children.push(json!({"id": cid, "comment_present": c.is_some(), "comment_public": c.is_some_and(|c| c.public)})),
         }
     }
     children
+}
+
+/// Comment `id` of ticket `t` (a generated one rebuilt alone, not with all the others).
+fn comment_by_id(st: &ZendeskState, t: &Ticket, id: u64) -> Option<super::model::Comment> {
+    match t.generated {
+        Some(g) if (g.first_id..g.first_id + u64::from(g.count)).contains(&id) => {
+            let idx = u32::try_from(id - g.first_id).ok()?;
+            Some(super::seed::generated_comment(st, t, idx))
+        }
+        _ => t.comments.iter().find(|c| c.id == id).cloned(),
+    }
+}
+
+/// Breaks comments among the events' children as the comments list breaks them (malformed
+/// records, when the faults say so).
+fn corrupt_comments(app: &App, records: &mut [Value]) {
+    if !app.faults.corrupting() {
+        return;
+    }
+    for record in records {
+        let Some(children) = record.get_mut("child_events").and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for child in children
+            .iter_mut()
+            .filter(|c| c.get("event_type").and_then(Value::as_str) == Some("Comment"))
+        {
+            corrupt(app, std::slice::from_mut(child), &GENERIC_SHAPE);
+        }
+    }
 }
 
 /// `GET /api/v2/incremental/ticket_events` (time-based; `include=comment_events`).
@@ -413,7 +443,7 @@ pub(crate) async fn ticket_events(State(app): State<Arc<App>>, RawQuery(q): RawQ
     let page = time_page(order.iter().map(|(ts, id, _)| (*ts, *id)), &query, cutoff)?;
     let by_id: std::collections::HashMap<u64, usize> =
         order.iter().map(|(_, id, i)| (*id, *i)).collect();
-    let records: Vec<Value> = page
+    let mut records: Vec<Value> = page
         .items
         .iter()
         .filter_map(|(_, id)| by_id.get(id).and_then(|i| st.events.get(*i)))
@@ -421,9 +451,12 @@ pub(crate) async fn ticket_events(State(app): State<Arc<App>>, RawQuery(q): RawQ
             "id": e.id, "ticket_id": e.ticket_id, "timestamp": e.timestamp, "created_at": iso(e.timestamp),
             "updater_id": e.updater_id, "via": e.via, "event_type": "Audit", "merged_ticket_ids": [],
             "system": {"client": "cutover-sim", "ip_address": "127.0.0.1", "latitude": 0.0, "location": "Localhost", "longitude": 0.0},
-            "child_events": child_events(&st, e, with_comments),
+            "child_events": child_events(&st, e, with_comments, &app.base),
         }))
         .collect();
+    if with_comments {
+        corrupt_comments(&app, &mut records);
+    }
     Ok(reply(
         StatusCode::OK,
         &time_envelope(

@@ -214,7 +214,7 @@ fn comment_on(
         via: "web",
         changes,
         created: false,
-        comment_id: Some(comment_id),
+        comment_ids: vec![comment_id],
     });
     st.put_ticket(t);
 }

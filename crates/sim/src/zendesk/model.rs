@@ -397,8 +397,8 @@ pub(crate) struct TicketEvent {
     pub(crate) changes: Vec<(String, Value, Value)>,
     /// Whether this is the ticket's creation.
     pub(crate) created: bool,
-    /// Comment added, if any.
-    pub(crate) comment_id: Option<u64>,
+    /// Comments added (an import adds all of a ticket's at once).
+    pub(crate) comment_ids: Vec<u64>,
 }
 
 /// A webhook.

@@ -348,6 +348,13 @@ pub(crate) fn description(st: &ZendeskState, t: &Ticket) -> String {
     }
 }
 
+/// When generated comment `idx` was written: spread evenly over the comments' span.
+fn generated_comment_time(g: GeneratedComments, idx: u32) -> i64 {
+    let (first_at, last_at) = g.span;
+    let span = (last_at - first_at).max(0);
+    first_at + span * i64::from(idx) / i64::from(g.count.max(1))
+}
+
 /// Rebuilds generated comment `idx` of `t` from the seed.
 pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comment {
     let g = t.generated.unwrap_or(GeneratedComments {
@@ -384,9 +391,7 @@ pub(crate) fn generated_comment(st: &ZendeskState, t: &Ticket, idx: u32) -> Comm
         );
         attachments.push(inline_id);
     }
-    let (first_at, last_at) = g.span;
-    let span = (last_at - first_at).max(0);
-    let created_at = first_at + span * i64::from(idx) / i64::from(g.count.max(1));
+    let created_at = generated_comment_time(g, idx);
     let via = if idx == 0 {
         g.via
     } else {
@@ -825,9 +830,26 @@ fn push_generated_events(st: &mut ZendeskState, t: &Ticket) {
         via: t.via,
         changes: Vec::new(),
         created: true,
-        comment_id: t.generated.map(|g| g.first_id),
+        comment_ids: t.generated.map(|g| g.first_id).into_iter().collect(),
     };
     st.events.push(created);
+    // Each later comment came with an audit of its own, at its time (its id is the comment's:
+    // ids come from one counter, so no other event has it).
+    if let Some(g) = t.generated {
+        for idx in 1..g.count {
+            let comment_id = g.first_id + u64::from(idx);
+            st.events.push(TicketEvent {
+                id: comment_id,
+                ticket_id: t.id,
+                timestamp: generated_comment_time(g, idx),
+                updater_id: t.requester_id,
+                via: "web",
+                changes: Vec::new(),
+                created: false,
+                comment_ids: vec![comment_id],
+            });
+        }
+    }
     if t.updated_at > t.created_at {
         let update = TicketEvent {
             id: st.ids.next_id(),
@@ -837,7 +859,7 @@ fn push_generated_events(st: &mut ZendeskState, t: &Ticket) {
             via: "web",
             changes: vec![("status".into(), json!("open"), json!(t.status.as_str()))],
             created: false,
-            comment_id: None,
+            comment_ids: Vec::new(),
         };
         st.events.push(update);
     }

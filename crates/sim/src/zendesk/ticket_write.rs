@@ -344,7 +344,7 @@ pub(crate) fn create(
         via: "api",
         changes,
         created: true,
-        comment_id: comment_ids.first().copied(),
+        comment_ids: comment_ids.clone(),
     });
     let events = if mode == Mode::Import {
         Vec::new()
@@ -449,7 +449,7 @@ pub(crate) fn update(
         via: "api",
         changes,
         created: false,
-        comment_id: comment_ids.first().copied(),
+        comment_ids: comment_ids.clone(),
     });
     let recipient = t
         .comments

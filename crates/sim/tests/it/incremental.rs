@@ -169,3 +169,72 @@ async fn the_ticket_export_side_loads_metric_sets_with_solve_times() {
         .await;
     assert!(without.body.get("metric_sets").is_none());
 }
+
+#[tokio::test]
+async fn ticket_events_give_every_comment_with_its_attachments() {
+    let mut o = opts();
+    o.tickets = 25;
+    let sim = spawn(o).await;
+    // Every page of the events export, each comment child by ticket.
+    let mut from_events: BTreeMap<u64, BTreeMap<u64, serde_json::Value>> = BTreeMap::new();
+    let mut start = 0;
+    loop {
+        let url = format!(
+            "/api/v2/incremental/ticket_events.json?start_time={start}&include=comment_events&per_page=40"
+        );
+        let e = sim.get(&url).await;
+        assert_eq!(e.status, StatusCode::OK, "{}", e.text);
+        for event in e.body["ticket_events"].as_array().unwrap() {
+            let ticket = event["ticket_id"].as_u64().unwrap();
+            for child in event["child_events"].as_array().unwrap() {
+                if child["event_type"] == "Comment" {
+                    let id = child["id"].as_u64().unwrap();
+                    from_events
+                        .entry(ticket)
+                        .or_default()
+                        .insert(id, child.clone());
+                }
+            }
+        }
+        if e.body["end_of_stream"] == true {
+            break;
+        }
+        start = e.body["end_time"].as_i64().unwrap();
+    }
+    let tickets = sim
+        .get("/api/v2/incremental/tickets/cursor.json?start_time=0")
+        .await;
+    let mut n_attachments = 0;
+    for t in tickets.body["tickets"].as_array().unwrap() {
+        if t["status"] == "deleted" {
+            continue;
+        }
+        let id = t["id"].as_u64().unwrap();
+        let listed = sim
+            .get(&format!(
+                "/api/v2/tickets/{id}/comments.json?include_inline_images=true"
+            ))
+            .await;
+        let listed = listed.body["comments"].as_array().unwrap();
+        let events = from_events.get(&id).cloned().unwrap_or_default();
+        assert_eq!(
+            events.len(),
+            listed.len(),
+            "ticket {id}: every comment once"
+        );
+        for comment in listed {
+            let child = &events[&comment["id"].as_u64().unwrap()];
+            for key in [
+                "author_id",
+                "html_body",
+                "public",
+                "created_at",
+                "attachments",
+            ] {
+                assert_eq!(child[key], comment[key], "ticket {id}: {key}");
+            }
+            n_attachments += comment["attachments"].as_array().unwrap().len();
+        }
+    }
+    assert!(n_attachments > 0, "the account has attachments to compare");
+}
