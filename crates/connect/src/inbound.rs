@@ -5,6 +5,8 @@
 
 use cutover_model::PlatformId;
 
+use crate::outbound::FileUpload;
+
 /// The prefix of the mark of a ticket the gateway opened: `cutover-contact-{id}`.
 pub const CONTACT_MARK_PREFIX: &str = "cutover-contact-";
 
@@ -54,6 +56,10 @@ pub struct InboundMessage {
     pub html: Option<String>,
     /// Tags for a ticket it opens (the channel's kind and name).
     pub tags: Vec<String>,
+    /// The files the customer sent with it (an e-mail's attachments), attached to the ticket
+    /// it opens or the reply it adds: uploaded first on Zendesk (`uploads` tokens), sent in
+    /// the same multipart request on Freshdesk (`attachments[]`).
+    pub attachments: Vec<FileUpload>,
     /// An earlier attempt to add it may have gone through with its answer lost: a follow-up
     /// first looks for it among the ticket's comments (same text), and adds nothing if found.
     pub may_exist: bool,
@@ -150,6 +156,7 @@ mod tests {
             text: text.to_owned(),
             html: None,
             tags: Vec::new(),
+            attachments: Vec::new(),
             may_exist: true,
         }
     }

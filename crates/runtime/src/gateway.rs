@@ -15,7 +15,12 @@
 //! - otherwise a new ticket on the routed side, marked with the contact
 //!   ([`InboundMessage::mark`]). After an attempt whose outcome is unknown, the side it went to
 //!   is kept with the contact, and the next attempt looks the ticket up there first: a create
-//!   whose answer was lost never makes a second ticket.
+//!   whose answer was lost never makes a second ticket;
+//! - a call's ticket (the gateway keeps one per call it forwards, [`CALL_TICKET`]): a new
+//!   ticket on the side the call went to, whatever the routing says by then.
+//!
+//! The files a contact carries (an e-mail's attachments, kept with their bytes) are attached to
+//! the ticket it opens or the follow-up it adds.
 //!
 //! A failed attempt gives the contact back with a capped exponential backoff: a platform that
 //! is down gets its contacts when it is back. A contact a platform refuses for good (a 4xx:
@@ -26,7 +31,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cutover_connect::{ConnectError, Connector, ErrorClass, FollowUp, InboundMessage, Requester};
+use cutover_connect::{
+    ConnectError, Connector, ErrorClass, FileUpload, FollowUp, InboundMessage, Requester,
+};
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::plan::model::{Channel, Wave};
 use cutover_store::{Contact, ContactDelivery, NewDeadLetter, Store};
@@ -38,6 +45,11 @@ use crate::routing::{Route, RoutingState};
 
 /// What [`Contact::last_error`] says of a contact held by a switch.
 pub const HELD: &str = "held: a switch is under way";
+
+/// The payload key of a call's ticket: the side the call was forwarded to. The gateway keeps
+/// one such contact per forwarded call; the worker opens it as a new ticket on that side
+/// (never a follow-up, never held: the call already went there).
+pub const CALL_TICKET: &str = "call_ticket_side";
 
 /// How the worker paces itself.
 #[derive(Debug, Clone)]
@@ -306,7 +318,8 @@ impl DeliveryWorker {
         match self.attempt(&contact, lease, state).await {
             Ok(Attempt::Delivered(delivery)) => {
                 let side = delivery.side;
-                if self.store.deliver_contact(&delivery).await? {
+                // A call's ticket is not another contact: the call was counted when forwarded.
+                if self.store.deliver_contact(&delivery).await? && call_side(&contact).is_none() {
                     self.metrics.delivered(&channel, side);
                     tracing::debug!(contact = %contact.id, %channel, %side, ticket = %delivery.ticket_id, follow_up = delivery.follow_up, "Contact delivered.");
                 }
@@ -369,6 +382,19 @@ impl DeliveryWorker {
         lease: chrono::DateTime<Utc>,
         state: &RoutingState,
     ) -> Result<Attempt, Failed> {
+        // A call's ticket goes where the call was forwarded, and opens a ticket of its own.
+        if let Some(side) = call_side(contact) {
+            let message = self.message(contact);
+            let ticket = self.open(contact, side, &message).await?;
+            return Ok(Attempt::Delivered(ContactDelivery {
+                id: contact.id,
+                lease,
+                side,
+                ticket_id: ticket,
+                follow_up: false,
+                conversation: None,
+            }));
+        }
         let side = match state.route(&self.waves, &contact.channel, &contact.customer) {
             Route::Hold => return Ok(Attempt::Held),
             Route::To(side) => side,
@@ -476,8 +502,53 @@ impl DeliveryWorker {
     }
 }
 
+/// The side of a call's ticket ([`CALL_TICKET`] in its payload): the side the call was
+/// forwarded to, kept with the contact when the gateway answered the call.
+fn call_side(contact: &Contact) -> Option<Side> {
+    contact
+        .payload
+        .get(CALL_TICKET)
+        .and_then(Value::as_str)
+        .and_then(|side| side.parse().ok())
+}
+
+/// The files of a payload: each kept with its bytes (`data`, base64) becomes an upload; the
+/// names of those kept without (answered in the body instead).
+fn files_of(payload: &Value) -> (Vec<FileUpload>, Vec<String>) {
+    use base64::Engine as _;
+    let (mut files, mut lost) = (Vec::new(), Vec::new());
+    let listed = payload.get("attachments").and_then(Value::as_array);
+    for file in listed.into_iter().flatten() {
+        let name = file
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("attachment")
+            .to_owned();
+        let bytes = file
+            .get("data")
+            .and_then(Value::as_str)
+            .and_then(|d| base64::engine::general_purpose::STANDARD.decode(d).ok());
+        match bytes {
+            Some(bytes) => files.push(FileUpload {
+                origin: None,
+                content_type: file
+                    .get("content_type")
+                    .and_then(Value::as_str)
+                    .filter(|t| !t.trim().is_empty())
+                    .unwrap_or("application/octet-stream")
+                    .to_owned(),
+                file_name: name,
+                bytes: Arc::new(bytes),
+                inline: false,
+            }),
+            None => lost.push(name),
+        }
+    }
+    (files, lost)
+}
+
 /// The message a contact carries: its payload as the gateway kept it (`from`, `name`,
-/// `subject`, `text`, `html`, `attachments`), tagged with the channel.
+/// `subject`, `text`, `html`, `attachments` with their bytes), tagged with the channel.
 pub fn message_of(contact: &Contact, channels: &[Channel]) -> InboundMessage {
     let p = &contact.payload;
     let text = |key: &str| {
@@ -506,14 +577,9 @@ pub fn message_of(contact: &Contact, channels: &[Channel]) -> InboundMessage {
         }
     };
     let mut body = text("text").unwrap_or_default();
-    if let Some(files) = p.get("attachments").and_then(Value::as_array)
-        && !files.is_empty()
-    {
-        let names: Vec<&str> = files
-            .iter()
-            .filter_map(|f| f.get("name").and_then(Value::as_str))
-            .collect();
-        body.push_str(&format!("\n\n(attachments: {})", names.join(", ")));
+    let (attachments, lost) = files_of(p);
+    if !lost.is_empty() {
+        body.push_str(&format!("\n\n(attachments not kept: {})", lost.join(", ")));
     }
     let subject = text("subject").unwrap_or_else(|| {
         let first: String = body
@@ -533,12 +599,13 @@ pub fn message_of(contact: &Contact, channels: &[Channel]) -> InboundMessage {
         mark: InboundMessage::mark_of(contact.id.0),
         requester,
         subject,
-        html: text("html").filter(|_| !body.contains("(attachments:")),
+        html: text("html").filter(|_| lost.is_empty()),
         text: body,
         tags: vec![
             "cutover_gateway".to_owned(),
             format!("channel_{}", contact.channel),
         ],
+        attachments,
         may_exist: contact.attempts > 1,
     }
 }

@@ -282,8 +282,9 @@ pub async fn release(store: &dyn Store, config: &LeaderConfig) {
     }
 }
 
-/// Runs the leader-only work while this process leads: `start` builds it for each tenure (every
-/// future ends when its token is cancelled), cancelled at once when the lease is lost and
+/// Runs the leader-only work while this process leads: `start` builds it for each tenure, given
+/// the tenure's fencing token (to [`cutover_store::Fence::hold`] before the work writes) and
+/// the stop token every future ends on, cancelled at once when the lease is lost and
 /// when `shutdown` is. Returns when `shutdown` is cancelled (after the work stopped), or with
 /// the first error of the work (which then is stopped too).
 pub async fn while_leading<E, F>(
@@ -292,7 +293,10 @@ pub async fn while_leading<E, F>(
     mut start: F,
 ) -> Result<(), E>
 where
-    F: FnMut(CancellationToken) -> Vec<futures::future::LocalBoxFuture<'static, Result<(), E>>>,
+    F: FnMut(
+        i64,
+        CancellationToken,
+    ) -> Vec<futures::future::LocalBoxFuture<'static, Result<(), E>>>,
 {
     use futures::StreamExt as _;
     loop {
@@ -312,7 +316,7 @@ where
         };
         let stop = shutdown.child_token();
         let mut work: futures::stream::FuturesUnordered<_> =
-            start(stop.clone()).into_iter().collect();
+            start(tenure, stop.clone()).into_iter().collect();
         let mut failed: Option<E> = None;
         // Run until the lease is lost, shutdown, or a task fails; then stop the rest.
         loop {
@@ -464,7 +468,7 @@ mod tests {
         let running = Arc::new(AtomicUsize::new(0));
         let (s, r) = (started.clone(), running.clone());
         // The supervisor's futures are not `Send`: it runs on this task, beside the driver.
-        let supervisor = while_leading::<(), _>(role_rx, shutdown.clone(), move |stop| {
+        let supervisor = while_leading::<(), _>(role_rx, shutdown.clone(), move |_, stop| {
             s.fetch_add(1, Ordering::SeqCst);
             let r = r.clone();
             vec![Box::pin(async move {

@@ -13,9 +13,10 @@
 //!   `email`) or `user_id`, `text`;
 //! - `voice`: a Twilio-style voice webhook (form POST: `CallSid`, `From`, `To`) answered with
 //!   TwiML: `<Dial>` the number of the side the caller is routed to, or, while a switch holds
-//!   calls, `<Say>` a notice, `<Pause>` and `<Redirect>` back here until it ends.
+//!   calls, `<Say>` a notice, `<Pause>` and `<Redirect>` back here until it ends. A call put
+//!   through also gets a ticket on that side (one per call, opened by the delivery worker).
 //!
-//! Every message is kept in the store ([`cutover_store::Store::accept_contact`]) before the
+//! Every message is kept in the store (by the [`Keeper`], many to a commit) before the
 //! answer 2xx; the runtime's delivery worker routes and delivers it. A provider's retry of the
 //! same message (same message key; an `Idempotency-Key` header, else a hash of the message, when
 //! the provider gives no id) is kept once. A payload that cannot be read or a signature that
@@ -29,16 +30,23 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use cutover_connect::WebhookSecret;
 use cutover_model::{PlatformId, RecordKind, Side};
 use cutover_plan::plan::model::{Channel, Wave};
 use cutover_plan::plan::names::ChannelKind;
-use cutover_runtime::gateway::GatewayMetrics;
+use cutover_runtime::gateway::{CALL_TICKET, GatewayMetrics};
 use cutover_runtime::{Route, RoutingState};
-use cutover_store::{Accepted, ContactStatus, NewContact, NewDeadLetter, Store};
+use cutover_store::{Accepted, Contact, ContactStatus, NewContact, NewDeadLetter, Store};
 use serde_json::{Map, Value, json};
 
 use crate::AppState;
+use crate::keeper::Keeper;
+
+/// The largest request the gateway reads: an e-mail with its attachments (SendGrid's inbound
+/// parse takes messages up to 30 MB).
+pub const BODY_LIMIT: usize = 40 * 1024 * 1024;
 
 /// One channel's endpoint: its kind and the secrets and numbers it needs.
 #[derive(Debug, Clone)]
@@ -62,10 +70,13 @@ pub struct GatewayState {
     pub waves: Arc<Vec<Wave>>,
     /// Counts for `/metrics`, shared with the delivery worker.
     pub metrics: Arc<GatewayMetrics>,
+    /// The task that writes contacts, many to a commit.
+    pub keeper: Keeper,
 }
 
 impl GatewayState {
-    /// The gateway of a plan's channels; `env` reads the secrets the plan names.
+    /// The gateway of a plan's channels; `env` reads the secrets the plan names. Starts its
+    /// [`Keeper`] on the current runtime.
     pub fn new(
         store: Arc<dyn Store>,
         channels: &[Channel],
@@ -91,6 +102,7 @@ impl GatewayState {
             })
             .collect();
         GatewayState {
+            keeper: Keeper::spawn(Arc::clone(&store)),
             store,
             channels: Arc::new(channels),
             waves: Arc::new(waves.to_vec()),
@@ -258,7 +270,7 @@ async fn keep(
         status,
         side,
     };
-    match gateway.store.accept_contact(&contact).await {
+    match gateway.keeper.keep(contact).await {
         Ok(accepted) => {
             if let Accepted::New(c) = &accepted {
                 gateway.metrics.accepted(channel);
@@ -395,11 +407,14 @@ async fn form_fields(headers: &HeaderMap, body: Bytes) -> Result<FormFields, Ref
                     let bytes = field.bytes().await.map_err(|e| {
                         Refusal::bad(format!("attachment {file_name:?} cannot be read: {e}"))
                     })?;
+                    // The bytes are kept with the contact (base64 in its payload), so the
+                    // delivery worker attaches them to the ticket, whenever it delivers.
                     files.push(json!({
                         "field": name,
                         "name": file_name,
                         "content_type": content_type,
                         "size": bytes.len(),
+                        "data": BASE64.encode(&bytes),
                     }));
                 }
                 None => {
@@ -761,6 +776,7 @@ async fn voice(
             side
         }
     };
+    call_ticket(gateway, &name, contact, side).await;
     let channel = &endpoint.channel;
     let number = match side {
         Side::Old => channel.old_number.as_ref(),
@@ -773,6 +789,37 @@ async fn voice(
             "<Say>{}</Say><Hangup/>",
             xml_escape("Sorry, no one can take your call right now. Please try again later.")
         )),
+    }
+}
+
+/// Keeps the ticket of a call forwarded to `side`: a contact of its own (`call-ticket:` and the
+/// call's key), pending for the delivery worker, which opens it as a new ticket on that side. A
+/// provider asking again about the same call keeps nothing more. A store that fails is logged:
+/// the caller is still put through.
+async fn call_ticket(gateway: &GatewayState, channel: &str, call: &Contact, side: Side) {
+    let p = &call.payload;
+    let field = |key: &str| p.get(key).and_then(Value::as_str).unwrap_or_default();
+    let from = field("from");
+    let text = format!(
+        "Phone call from {from} to {} (call {}), put through to the {side} side at {}.",
+        field("to"),
+        field("call_sid"),
+        call.received_at.format("%Y-%m-%d %H:%M:%S UTC"),
+    );
+    let ticket = NewContact {
+        channel: channel.to_owned(),
+        message_key: format!("call-ticket:{}", call.message_key),
+        customer: call.customer.clone(),
+        payload: json!({
+            "from": from, "to": field("to"), "call_sid": field("call_sid"),
+            "subject": format!("Phone call from {from}"), "text": text,
+            CALL_TICKET: side.as_str(),
+        }),
+        status: ContactStatus::Pending,
+        side: Some(side),
+    };
+    if let Err(e) = gateway.keeper.keep(ticket).await {
+        tracing::error!(channel, contact = %call.id, error = %e, "A call's ticket could not be kept; the call is put through without one.");
     }
 }
 

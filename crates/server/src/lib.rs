@@ -9,6 +9,7 @@
 //! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
 //! - [`gateway`]: `/gateway/{channel}`, the inbound gateway: one endpoint per channel of the
 //!   plan, each taking what its kind's providers send, kept in the store before it answers.
+//! - [`keeper`]: the one task that writes the gateway's contacts, many to a commit.
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
 //! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.
@@ -18,6 +19,7 @@
 pub mod api;
 pub mod gateway;
 pub mod hooks;
+pub mod keeper;
 pub mod leader;
 pub mod metrics;
 pub mod openapi;
@@ -25,6 +27,7 @@ pub mod openapi;
 use std::future::Future;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use cutover_engine::sync::BridgeHandle;
 use tokio::net::TcpListener;
@@ -49,7 +52,9 @@ pub fn router(state: AppState) -> Router {
         .route("/hooks/{side}", post(hooks::receive))
         .route(
             "/gateway/{channel}",
-            get(gateway::verify).post(gateway::receive),
+            get(gateway::verify)
+                .post(gateway::receive)
+                .layer(DefaultBodyLimit::max(gateway::BODY_LIMIT)),
         )
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics::render))

@@ -58,6 +58,21 @@ pub enum StoreError {
         #[source]
         source: sqlx::Error,
     },
+    /// A write of a leader's work under a fencing token that is no longer the lease's: another
+    /// process took the lease, and this one's writes change nothing.
+    #[error(
+        "write under lease {lease:?} with fencing token {}: the lease is held under token {} now, by another process",
+        token.map_or_else(|| "none".to_owned(), |t| t.to_string()),
+        current.map_or_else(|| "none".to_owned(), |t| t.to_string())
+    )]
+    Fenced {
+        /// The lease.
+        lease: String,
+        /// The token the write carried (none: this process never led).
+        token: Option<i64>,
+        /// The lease's token in the store (none: no lease).
+        current: Option<i64>,
+    },
     /// A stored value does not parse into the model type it holds.
     #[error("read {table}.{column}: the stored value is not valid")]
     Corrupt {
@@ -122,6 +137,11 @@ impl StoreError {
     /// Whether this error says the audit log was tampered with (as opposed to the store failing).
     pub fn is_tampering(&self) -> bool {
         matches!(self, StoreError::AuditTampered { .. })
+    }
+
+    /// Whether a deposed leader's write was refused ([`StoreError::Fenced`]).
+    pub fn is_fenced(&self) -> bool {
+        matches!(self, StoreError::Fenced { .. })
     }
 
     /// Whether the database refused a write because it would break a unique constraint.

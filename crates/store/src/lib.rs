@@ -64,7 +64,7 @@ pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
 pub use kpi::{TicketFacts, TicketReading};
-pub use leases::{HintId, Lease, StoredHint};
+pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
 pub use store::{Batch, Store, StoreTx};

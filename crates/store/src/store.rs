@@ -50,6 +50,12 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Which implementation this is.
     fn backend(&self) -> Backend;
 
+    /// A handle on the same store whose write transactions carry `fence`: each is refused
+    /// ([`crate::StoreError::Fenced`]) unless the lease still holds the fence's token. What a
+    /// leader's work writes through, so a deposed leader changes nothing. Hints kept for the
+    /// leader ([`Store::put_hints`]) are not fenced: any process keeps them.
+    fn fenced(&self, fence: crate::leases::Fence) -> std::sync::Arc<dyn Store>;
+
     /// Records what one reading of a ticket tells, for the KPIs: inserts the ticket's facts or
     /// updates them, counting a reopening (solved before, unsolved now), a raised priority and a
     /// change of group against the facts as they stood.
@@ -261,6 +267,11 @@ pub trait Store: fmt::Debug + Send + Sync {
     /// Keeps a contact of the gateway, unless the same channel and message key is kept already
     /// (a provider's retry): then answers that one. Safe against concurrent callers.
     async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError>;
+
+    /// Keeps several contacts in one transaction (one commit, one flush to disk: the group
+    /// commit of the gateway's keeper), each as [`Store::accept_contact`] does, in order: a
+    /// message key given twice is kept once, the second answered as its repeat. All or none.
+    async fn accept_contacts(&self, contacts: &[NewContact]) -> Result<Vec<Accepted>, StoreError>;
 
     /// One contact.
     async fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError>;

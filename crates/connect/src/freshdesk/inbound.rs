@@ -2,7 +2,10 @@
 //! made by e-mail, else by `unique_external_id` holding the phone number or chat id), cutover's
 //! contact mark as one of its tags; found again among the requester's tickets (the list, never
 //! the search index); follow-ups added as the requester's public incoming note. A closed ticket
-//! (status 5) opens a new one.
+//! (status 5) opens a new one. The message's files go in the same request, as multipart
+//! `attachments[]`.
+
+use std::sync::Arc;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -10,7 +13,7 @@ use serde_json::{Value, json};
 use super::FreshdeskConnector;
 use super::lookup::{EVER, MAX_LIST_PAGES};
 use crate::error::ConnectError;
-use crate::http::{Request, Retry};
+use crate::http::{FilePart, Request, Retry};
 use crate::inbound::{FollowUp, InboundMessage};
 use cutover_model::PlatformId;
 
@@ -23,6 +26,25 @@ fn id_of(value: &Value) -> Option<PlatformId> {
         Some(Value::String(s)) => PlatformId::parse(s).ok(),
         _ => None,
     }
+}
+
+/// `body` as JSON, or, when the message carries files, as multipart with them as
+/// `attachments[]` (how Freshdesk takes files on a ticket or a note).
+fn with_files(request: Request, body: Value, message: &InboundMessage) -> Request {
+    if message.attachments.is_empty() {
+        return request.json(body);
+    }
+    let files = message
+        .attachments
+        .iter()
+        .map(|f| FilePart {
+            field: "attachments[]".into(),
+            file_name: f.file_name.clone(),
+            content_type: f.content_type.clone(),
+            bytes: Arc::clone(&f.bytes),
+        })
+        .collect();
+    request.body(super::bodies::multipart(&body, files))
 }
 
 impl FreshdeskConnector {
@@ -97,8 +119,7 @@ impl FreshdeskConnector {
                 });
             }
         }
-        let request = Request::new(Method::POST, "tickets")
-            .json(body)
+        let request = with_files(Request::new(Method::POST, "tickets"), body, message)
             .lane(super::client::LANE_TICKET_CREATE)
             .retry(Retry::ThrottleOnly);
         let (answer, _) = self.api.get(&op, &request).await?;
@@ -144,9 +165,12 @@ impl FreshdeskConnector {
         if let Some(requester) = body.get("requester_id").filter(|v| !v.is_null()) {
             note["user_id"] = requester.clone();
         }
-        let request = Request::new(Method::POST, format!("tickets/{ticket}/notes"))
-            .json(note)
-            .retry(Retry::ThrottleOnly);
+        let request = with_files(
+            Request::new(Method::POST, format!("tickets/{ticket}/notes")),
+            note,
+            message,
+        )
+        .retry(Retry::ThrottleOnly);
         self.api.http.send(&op, &request).await?;
         Ok(FollowUp::Added)
     }

@@ -1,7 +1,8 @@
 //! Gateway contacts on Zendesk: a ticket opened with `POST /tickets` (the requester found or
 //! made by e-mail, else by name; cutover's contact mark in `external_id`), found again by that
 //! mark through `GET /tickets?external_id=`, and follow-ups added as the requester's public
-//! comment. A closed ticket takes no comments on Zendesk: the message opens a new ticket.
+//! comment. The message's files are uploaded first (`POST /uploads`) and named by their tokens in
+//! the comment. A closed ticket takes no comments on Zendesk: the message opens a new ticket.
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -10,6 +11,7 @@ use super::ZendeskConnector;
 use crate::error::ConnectError;
 use crate::http::{Request, Retry};
 use crate::inbound::{FollowUp, InboundMessage, TicketState};
+use crate::outbound::UploadHandle;
 use cutover_model::PlatformId;
 
 fn id_of(value: &Value) -> Option<PlatformId> {
@@ -21,6 +23,25 @@ fn id_of(value: &Value) -> Option<PlatformId> {
 }
 
 impl ZendeskConnector {
+    /// Uploads the message's files and names their tokens in `comment` (`uploads`).
+    async fn attach_inbound(
+        &self,
+        comment: &mut Value,
+        message: &InboundMessage,
+    ) -> Result<(), ConnectError> {
+        let mut tokens = Vec::with_capacity(message.attachments.len());
+        for file in &message.attachments {
+            let upload = self.upload_file(file.clone()).await?;
+            if let UploadHandle::Token(token) = upload.handle {
+                tokens.push(token);
+            }
+        }
+        if !tokens.is_empty() {
+            comment["uploads"] = json!(tokens);
+        }
+        Ok(())
+    }
+
     pub(super) async fn find_inbound_ticket(
         &self,
         message: &InboundMessage,
@@ -42,9 +63,11 @@ impl ZendeskConnector {
         if let Some(email) = &requester.email {
             who["email"] = json!(email);
         }
+        let mut comment = json!({ "html_body": message.html_body(), "public": true });
+        self.attach_inbound(&mut comment, message).await?;
         let body = json!({ "ticket": {
             "subject": message.subject,
-            "comment": { "html_body": message.html_body(), "public": true },
+            "comment": comment,
             "requester": who,
             "external_id": message.mark,
             "tags": message.tags,
@@ -114,6 +137,7 @@ impl ZendeskConnector {
             }
         }
         let mut comment = json!({ "html_body": message.html_body(), "public": true });
+        self.attach_inbound(&mut comment, message).await?;
         if let Some(requester) = &state.requester {
             comment["author_id"] = super::bodies::id_json(requester);
         }

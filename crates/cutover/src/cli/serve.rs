@@ -166,8 +166,17 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         gateway_metrics,
     );
     let store = setup.store.clone();
+    // The leader's work writes through a fenced handle: once another process takes the lease,
+    // a write of this one (the bridge's, a switch step, a routing change) is refused in the
+    // store itself, whatever it was doing when the lease went.
+    let fence = cutover_store::Fence::new(cutover_runtime::leader::SERVE_LEASE);
+    let leader_store = setup.store.fenced(fence.clone());
+    let options = BridgeOptions {
+        intake: Some(setup.store.clone()),
+        ..options
+    };
     let bridge = Arc::new(Bridge::new(
-        setup.store.clone(),
+        leader_store.clone(),
         old.clone(),
         new.clone(),
         mapping.clone(),
@@ -175,7 +184,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         options,
     ));
     let work = LeaderWork {
-        store: setup.store.clone(),
+        store: leader_store.clone(),
         bridge: bridge.clone(),
         new: new.clone(),
         claims: vec![(Side::Old, old.budget()), (Side::New, new.budget())],
@@ -184,7 +193,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
             (Side::New, verify_new.budget()),
         ],
         rechecker: cutover_engine::sync::recheck::Rechecker {
-            store: setup.store.clone(),
+            store: leader_store.clone(),
             old: verify_old.clone(),
             new: verify_new.clone(),
             mapping: mapping.clone(),
@@ -256,7 +265,10 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
     let deliverer = tokio::spawn(delivery.run(shutdown.clone()));
     // Runs on this task (verify's future is not `Send` for a spawn).
     let supervised =
-        cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |stop| work.tasks(&stop));
+        cutover_runtime::leader::while_leading(role_rx, shutdown.clone(), |token, stop| {
+            fence.hold(token);
+            work.tasks(&stop)
+        });
     tokio::pin!(supervised);
     // On a signal, the leader's work ends once `shutdown` is cancelled: it is waited for
     // before the lease goes, so two processes never run it at once.

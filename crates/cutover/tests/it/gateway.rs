@@ -220,6 +220,61 @@ async fn freshdesk_ticket(url: &str, id: &str) -> (Vec<String>, Vec<String>) {
     (tags, bodies)
 }
 
+/// A Freshdesk ticket's attachments: name and the bytes its URL serves.
+async fn freshdesk_files(url: &str, id: &str) -> Vec<(String, Vec<u8>)> {
+    let ticket: Value =
+        <freshdesk::App as crate::bridge::Platform>::get(url, &format!("tickets/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let mut files = Vec::new();
+    for file in ticket["attachments"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+    {
+        let bytes = reqwest::get(file["attachment_url"].as_str().unwrap())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        files.push((file["name"].as_str().unwrap().to_owned(), bytes.to_vec()));
+    }
+    files
+}
+
+/// A Freshdesk ticket's subject and tags.
+async fn freshdesk_subject(url: &str, id: &str) -> (String, Vec<String>) {
+    let ticket: Value =
+        <freshdesk::App as crate::bridge::Platform>::get(url, &format!("tickets/{id}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let tags = ticket["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t.as_str().map(str::to_owned))
+        .collect();
+    (ticket["subject"].as_str().unwrap().to_owned(), tags)
+}
+
+/// The one ticket contact the gateway kept for call `sid`, once delivered.
+async fn call_ticket(store: &dyn Store, sid: &str, log: &std::path::Path) -> Contact {
+    let key = format!("call-ticket:call:{sid}");
+    let all = store.contacts(None, 1000).await.unwrap();
+    let tickets: Vec<&Contact> = all.iter().filter(|c| c.message_key == key).collect();
+    assert_eq!(tickets.len(), 1, "{all:#?}");
+    delivered(store, tickets[0].id, log).await
+}
+
 async fn zendesk_comments(url: &str, id: &str) -> Vec<String> {
     let comments: Value =
         <zendesk::App as crate::bridge::Platform>::get(url, &format!("tickets/{id}/comments.json"))
@@ -385,6 +440,32 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
     }
     let first = store.contact(email[0].0).await.unwrap().unwrap();
     let ticket = first.ticket_id.clone().unwrap();
+    // The e-mail's attachment reached the ticket with its bytes.
+    let files = freshdesk_files(&new_url, ticket.as_str()).await;
+    assert_eq!(
+        files,
+        vec![("invoice.txt".to_owned(), b"line one".to_vec())]
+    );
+    // The call put through opened a call ticket on the side it went to; the provider asking
+    // again about the same call opens no second one.
+    let (status, _) = post(
+        &base,
+        "phone",
+        "application/x-www-form-urlencoded",
+        call.as_bytes().to_vec(),
+        &[],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let called = call_ticket(store.as_ref(), "CA42", &log).await;
+    assert_eq!(called.side, Some(Side::New), "{called:?}");
+    let (subject, tags) =
+        freshdesk_subject(&new_url, called.ticket_id.as_ref().unwrap().as_str()).await;
+    assert_eq!(subject, "Phone call from +447700900555");
+    assert!(
+        tags.contains(&format!("cutover-contact-{}", called.id.0)),
+        "{tags:?}"
+    );
 
     // Routing flips back to the old side: Ana's next e-mail follows up on her conversation,
     // on the bridged copy of her ticket once the bridge made one, else where it is.
@@ -485,6 +566,10 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
         twiml.contains(&format!("<Dial>{NEW_NUMBER}</Dial>")),
         "{twiml}"
     );
+
+    // The held call got its ticket once put through, on the side it went to.
+    let held_call = call_ticket(store.as_ref(), "CA43", &log).await;
+    assert_eq!(held_call.side, Some(Side::New), "{held_call:?}");
 
     let metrics = reqwest::get(format!("{base}/metrics"))
         .await

@@ -67,6 +67,11 @@ pub struct BridgeOptions {
     pub poll_every: Duration,
     /// Who wins a field changed on both sides.
     pub conflicts: ConflictPolicy,
+    /// The store webhook deliveries are kept through (their hints for the leader, refused ones
+    /// in the dead letters), when not the bridge's own: `cutover serve` gives the bridge a
+    /// fenced handle (a deposed leader writes nothing) and the intake, which every process
+    /// runs, an unfenced one.
+    pub intake: Option<Arc<dyn Store>>,
 }
 
 impl BridgeOptions {
@@ -95,6 +100,7 @@ impl BridgeOptions {
             kinds,
             poll_every: plan.sync.poll_every.get(),
             conflicts: ConflictPolicy::from_plan(plan),
+            intake: None,
         }
     }
 }
@@ -140,6 +146,8 @@ pub struct BridgeHandle {
 #[derive(Debug)]
 struct Shared {
     store: Arc<dyn Store>,
+    /// Where deliveries are kept ([`BridgeOptions::intake`]).
+    intake: Arc<dyn Store>,
     old: Arc<dyn Connector>,
     new: Arc<dyn Connector>,
     secret: Option<WebhookSecret>,
@@ -227,7 +235,7 @@ impl BridgeHandle {
                 let record = serde_json::from_slice(delivery.body).unwrap_or_else(|_| {
                     serde_json::Value::String(String::from_utf8_lossy(delivery.body).into_owned())
                 });
-                let mut tx = shared.store.begin().await?;
+                let mut tx = shared.intake.begin().await?;
                 tx.put_dead_letter(&NewDeadLetter {
                     kind: RecordKind::Ticket,
                     side,
@@ -246,7 +254,7 @@ impl BridgeHandle {
             // to it. Answered only once kept, so a delivery is never lost here.
             let kept: Vec<(RecordKind, PlatformId)> =
                 hints.into_iter().map(|h| (h.kind, h.id)).collect();
-            shared.store.put_hints(side, &kept).await?;
+            shared.intake.put_hints(side, &kept).await?;
             return Ok(Ok(n_hints));
         }
         shared
@@ -428,6 +436,7 @@ impl Bridge {
             .collect();
         let handle = BridgeHandle {
             shared: Arc::new(Shared {
+                intake: options.intake.clone().unwrap_or_else(|| Arc::clone(&store)),
                 store,
                 old,
                 new,

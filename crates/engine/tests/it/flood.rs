@@ -68,6 +68,7 @@ async fn a_feed_pass_reaches_its_end_and_writes_its_status_while_webhooks_keep_n
         // Only the first pass reads the feeds within the test's time.
         poll_every: Duration::from_secs(3600),
         conflicts: ConflictPolicy::default(),
+        intake: None,
     };
     let bridge = Bridge::new(
         Arc::clone(&store),

@@ -133,6 +133,7 @@ async fn a_ticket_whose_reads_keep_failing_is_read_again_later_and_the_feed_move
         ],
         poll_every: Duration::from_secs(1),
         conflicts: ConflictPolicy::default(),
+        intake: None,
     };
     let bridge = Bridge::new(
         Arc::clone(&store),

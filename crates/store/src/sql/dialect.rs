@@ -20,6 +20,10 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// appends from concurrent transactions form one chain.
     const LOCK_AUDIT_HEAD: &'static str;
 
+    /// Reads the token of lease `$1` and holds the row until the transaction ends: the fence of
+    /// a leader's write ([`crate::Fence`]), which a takeover waits for.
+    const FENCE_TOKEN: &'static str;
+
     /// Claims outbox items: binds target side, limit, lease end and now (microseconds), and
     /// returns the claimed rows.
     const CLAIM_OUTBOX: &'static str;

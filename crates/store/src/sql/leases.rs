@@ -125,7 +125,8 @@ where
             return Ok(());
         }
         let at_us: DateTime<Utc> = crate::sql::codec::now();
-        let mut tx = self.begin_sql().await?;
+        // Any process keeps hints for the leader: no fence.
+        let mut tx = self.begin_unfenced().await?;
         for (kind, id) in hints {
             sqlx::query::<DB>(PUT_HINT)
                 .bind(side.as_str())

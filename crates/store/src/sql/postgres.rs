@@ -29,6 +29,10 @@ impl Dialect for Postgres {
 
     const BEGIN_WRITE: Option<&'static str> = None;
 
+    // A share lock: leaders' writes run side by side; taking the lease (an update of the row)
+    // waits for them, and a write begun after it reads the new token.
+    const FENCE_TOKEN: &'static str = "SELECT token FROM leases WHERE name = $1 FOR SHARE";
+
     // A row lock on the chain head serialises appends until the appending transaction ends.
     const LOCK_AUDIT_HEAD: &'static str =
         "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE";

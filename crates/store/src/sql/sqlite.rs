@@ -28,6 +28,9 @@ impl Dialect for Sqlite {
     // otherwise fail to upgrade its lock (SQLITE_BUSY_SNAPSHOT), which no busy timeout cures.
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
 
+    // `BEGIN IMMEDIATE` already holds the only write lock: nothing changes the lease meanwhile.
+    const FENCE_TOKEN: &'static str = "SELECT token FROM leases WHERE name = $1";
+
     // `BEGIN IMMEDIATE` already holds the only write lock.
     const LOCK_AUDIT_HEAD: &'static str = "SELECT seq, hash FROM audit_head WHERE id = 1";
 

@@ -20,9 +20,9 @@ use crate::contacts::{
 };
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
-use crate::error::{QueryContext, StoreError};
+use crate::error::{CorruptValue, QueryContext, StoreError};
 use crate::kpi::{TicketFacts, TicketReading};
-use crate::leases::{HintId, Lease, StoredHint};
+use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
 use crate::sql::codec::{
@@ -96,7 +96,9 @@ const TOKEN_USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 const ACCEPT_CONTACT: &str = "INSERT INTO contacts (channel, message_key, customer, payload, \
      status, side, received_at, delivered_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = $8 THEN $7 ELSE NULL END) \
-     ON CONFLICT (channel, message_key) DO NOTHING RETURNING id";
+     ON CONFLICT (channel, message_key) DO NOTHING RETURNING id, channel, message_key, customer, \
+     payload, status, attempts, lease_until_us, next_attempt_us, side, ticket_id, follow_up, \
+     last_error, received_at, delivered_at";
 
 /// A `SELECT` of every column of `contacts` a `ContactRow` reads, then `$rest`.
 macro_rules! select_contacts {
@@ -158,6 +160,19 @@ pub(crate) struct SqlStore<DB: Dialect> {
     write_turn: Option<Arc<Mutex<()>>>,
     /// Where the store lives, password redacted: what `Debug` shows.
     location: String,
+    /// The fence every write transaction checks, on a leader's handle ([`Store::fenced`]).
+    fence: Option<Fence>,
+}
+
+impl<DB: Dialect> Clone for SqlStore<DB> {
+    fn clone(&self) -> Self {
+        SqlStore {
+            pool: self.pool.clone(),
+            write_turn: self.write_turn.clone(),
+            location: self.location.clone(),
+            fence: self.fence.clone(),
+        }
+    }
 }
 
 impl<DB: Dialect> SqlStore<DB> {
@@ -167,6 +182,7 @@ impl<DB: Dialect> SqlStore<DB> {
             pool,
             write_turn,
             location,
+            fence: None,
         }
     }
 
@@ -175,8 +191,39 @@ impl<DB: Dialect> SqlStore<DB> {
         &self.pool
     }
 
-    /// Starts a write transaction; on SQLite, once this process's earlier writers are done.
-    pub(crate) async fn begin_sql(&self) -> Result<SqlTx<DB>, StoreError> {
+    /// Starts a write transaction; on SQLite, once this process's earlier writers are done. On
+    /// a fenced handle, refuses ([`StoreError::Fenced`]) unless the lease still carries the
+    /// fence's token, checked inside the transaction.
+    pub(crate) async fn begin_sql(&self) -> Result<SqlTx<DB>, StoreError>
+    where
+        for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+        for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+        for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+        usize: ColumnIndex<DB::Row>,
+    {
+        let mut tx = self.begin_unfenced().await?;
+        if let Some(fence) = &self.fence {
+            let current = sqlx::query_scalar::<DB, i64>(DB::FENCE_TOKEN)
+                .bind(fence.lease())
+                .fetch_optional(tx.conn())
+                .await
+                .during(|| format!("read the fencing token of lease {:?}", fence.lease()))?;
+            let token = fence.token();
+            if token.is_none() || current != token {
+                // Dropped: rolled back, nothing written.
+                return Err(StoreError::Fenced {
+                    lease: fence.lease().to_owned(),
+                    token,
+                    current,
+                });
+            }
+        }
+        Ok(tx)
+    }
+
+    /// Starts a write transaction that no fence checks: the writes any process makes (the
+    /// webhook hints it keeps for the leader).
+    pub(crate) async fn begin_unfenced(&self) -> Result<SqlTx<DB>, StoreError> {
         let turn = match &self.write_turn {
             Some(turn) => Some(Arc::clone(turn).lock_owned().await),
             None => None,
@@ -258,6 +305,13 @@ where
 
     fn backend(&self) -> Backend {
         DB::BACKEND
+    }
+
+    fn fenced(&self, fence: Fence) -> Arc<dyn Store> {
+        Arc::new(SqlStore {
+            fence: Some(fence),
+            ..self.clone()
+        })
     }
 
     async fn begin(&self) -> Result<Box<dyn StoreTx>, StoreError> {
@@ -566,32 +620,51 @@ where
     }
 
     async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError> {
+        let mut accepted = self.accept_contacts(std::slice::from_ref(contact)).await?;
+        accepted.pop().ok_or_else(|| StoreError::Corrupt {
+            table: "contacts",
+            column: "id",
+            source: CorruptValue::Other("a kept contact was not read back".to_owned()),
+        })
+    }
+
+    async fn accept_contacts(&self, contacts: &[NewContact]) -> Result<Vec<Accepted>, StoreError> {
+        if contacts.is_empty() {
+            return Ok(Vec::new());
+        }
         let at = now();
         let mut tx = self.begin_sql().await?;
-        let inserted = sqlx::query_scalar::<DB, i64>(ACCEPT_CONTACT)
-            .bind(contact.channel.as_str())
-            .bind(contact.message_key.as_str())
-            .bind(contact.customer.as_str())
-            .bind(Json(&contact.payload))
-            .bind(contact.status.as_str())
-            .bind(contact.side.map(Side::as_str))
-            .bind(at)
-            .bind(ContactStatus::Forwarded.as_str())
-            .fetch_optional(tx.conn())
-            .await
-            .during(|| format!("keep a contact of channel {:?}", contact.channel))?;
-        let row = sqlx::query_as::<DB, ContactRow>(CONTACT_BY_KEY)
-            .bind(contact.channel.as_str())
-            .bind(contact.message_key.as_str())
-            .fetch_one(tx.conn())
-            .await
-            .during(|| format!("read a contact of channel {:?}", contact.channel))?;
+        let mut accepted = Vec::with_capacity(contacts.len());
+        for contact in contacts {
+            // One round trip for a new contact: the insert answers the row it kept.
+            let inserted = sqlx::query_as::<DB, ContactRow>(ACCEPT_CONTACT)
+                .bind(contact.channel.as_str())
+                .bind(contact.message_key.as_str())
+                .bind(contact.customer.as_str())
+                .bind(Json(&contact.payload))
+                .bind(contact.status.as_str())
+                .bind(contact.side.map(Side::as_str))
+                .bind(at)
+                .bind(ContactStatus::Forwarded.as_str())
+                .fetch_optional(tx.conn())
+                .await
+                .during(|| format!("keep a contact of channel {:?}", contact.channel))?;
+            let stored = match inserted {
+                Some(row) => Accepted::New(Contact::try_from(row)?),
+                None => {
+                    let row = sqlx::query_as::<DB, ContactRow>(CONTACT_BY_KEY)
+                        .bind(contact.channel.as_str())
+                        .bind(contact.message_key.as_str())
+                        .fetch_one(tx.conn())
+                        .await
+                        .during(|| format!("read a contact of channel {:?}", contact.channel))?;
+                    Accepted::Repeat(Contact::try_from(row)?)
+                }
+            };
+            accepted.push(stored);
+        }
         tx.commit_sql().await?;
-        let stored = Contact::try_from(row)?;
-        Ok(match inserted {
-            Some(_) => Accepted::New(stored),
-            None => Accepted::Repeat(stored),
-        })
+        Ok(accepted)
     }
 
     async fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError> {

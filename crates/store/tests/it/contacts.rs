@@ -19,6 +19,7 @@ use crate::harness::{TestStore, backend_tests, id};
 
 backend_tests!(
     a_retried_message_is_kept_once,
+    contacts_kept_together_commit_together_each_answered_in_order,
     contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation,
     concurrent_claims_never_hand_out_a_contact_twice,
     calls_are_forwarded_and_listed_by_side_and_time,
@@ -62,6 +63,39 @@ async fn a_retried_message_is_kept_once(t: TestStore) {
     assert!(matches!(other, Accepted::New(_)), "{other:?}");
     assert_eq!(store.contacts(None, 10).await.unwrap().len(), 2);
     assert_eq!(store.contact(kept.id).await.unwrap(), Some(kept));
+}
+
+async fn contacts_kept_together_commit_together_each_answered_in_order(t: TestStore) {
+    let store = &t.store;
+    let before = store
+        .accept_contact(&message("web", "w0", "ana@example.com"))
+        .await
+        .unwrap();
+    // One group commit: a new one, a repeat of one kept before, the same message twice.
+    let batch = [
+        message("web", "w1", "bo@example.com"),
+        message("web", "w0", "ana@example.com"),
+        message("chat", "c1", "cy"),
+        message("chat", "c1", "cy"),
+    ];
+    let kept = store.accept_contacts(&batch).await.unwrap();
+    assert_eq!(kept.len(), 4);
+    let Accepted::New(w1) = &kept[0] else {
+        panic!("{:?}", kept[0])
+    };
+    assert_eq!(
+        (w1.message_key.as_str(), w1.customer.as_str()),
+        ("w1", "bo@example.com")
+    );
+    assert_eq!(kept[1], Accepted::Repeat(before.contact().clone()));
+    let Accepted::New(c1) = &kept[2] else {
+        panic!("{:?}", kept[2])
+    };
+    assert_eq!(kept[3], Accepted::Repeat(c1.clone()));
+    let all = store.contacts(None, 10).await.unwrap();
+    let keys: Vec<&str> = all.iter().map(|c| c.message_key.as_str()).collect();
+    assert_eq!(keys, ["w0", "w1", "c1"]);
+    assert!(store.accept_contacts(&[]).await.unwrap().is_empty());
 }
 
 async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation(t: TestStore) {

@@ -5,13 +5,17 @@ use std::time::Duration;
 
 use cutover_model::{RecordKind, Side};
 
-use crate::harness::{TestStore, backend_tests, id};
+use cutover_store::{Fence, Store};
+use serde_json::json;
+
+use crate::harness::{TestStore, backend_tests, id, link};
 
 backend_tests!(
     a_lease_has_one_holder_until_it_lapses_or_is_released,
     holders_racing_for_a_free_lease_get_one_winner,
     a_lease_holder_that_did_not_renew_in_time_gets_a_new_token,
     hints_are_kept_per_side_in_order_until_dropped,
+    a_deposed_leaders_writes_are_refused_and_change_nothing,
 );
 
 const TTL: Duration = Duration::from_secs(30);
@@ -144,4 +148,80 @@ async fn hints_are_kept_per_side_in_order_until_dropped(t: TestStore) {
     let new = store.pending_hints(Side::New, 10).await.unwrap();
     assert_eq!(new.len(), 1);
     assert_eq!(new[0].record_id.as_str(), "70");
+}
+
+/// A leader's writes: a routing change (a switch step) and a link (a bridge write).
+async fn leader_writes(
+    store: &dyn Store,
+    generation: i64,
+    old_id: &str,
+) -> Result<(), cutover_store::StoreError> {
+    store
+        .put_run_state("routing", &json!({ "generation": generation }))
+        .await?;
+    let mut tx = store.begin().await?;
+    tx.upsert_link(&link(
+        RecordKind::Ticket,
+        old_id,
+        &format!("9{old_id}"),
+        "v1",
+    ))
+    .await?;
+    tx.commit().await
+}
+
+async fn a_deposed_leaders_writes_are_refused_and_change_nothing(t: TestStore) {
+    // Two processes on one store: `a` leads first, `b` takes over once a's lease lapses.
+    let a = t.store.clone();
+    let b = t.reopen().await;
+    let short = Duration::from_millis(300);
+    let fence_a = Fence::new("serve");
+    let a_writes = a.fenced(fence_a.clone());
+    // Before a tenure set its token, a fenced handle writes nothing.
+    let refused = leader_writes(a_writes.as_ref(), 0, "100")
+        .await
+        .unwrap_err();
+    assert!(refused.is_fenced(), "{refused}");
+    let lease_a = a.try_lease("serve", "a", short).await.unwrap().unwrap();
+    fence_a.hold(lease_a.token);
+    leader_writes(a_writes.as_ref(), 1, "101").await.unwrap();
+    // a stops renewing (stalled, cut off); b takes the lease under a new token.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let lease_b = b.try_lease("serve", "b", TTL).await.unwrap().unwrap();
+    assert_eq!(lease_b.token, lease_a.token + 1);
+    let fence_b = Fence::new("serve");
+    fence_b.hold(lease_b.token);
+    let b_writes = b.fenced(fence_b);
+    leader_writes(b_writes.as_ref(), 2, "102").await.unwrap();
+    // a, deposed, still believes it leads: each write is refused, naming both tokens.
+    let refused = leader_writes(a_writes.as_ref(), 3, "103")
+        .await
+        .unwrap_err();
+    assert!(refused.is_fenced(), "{refused}");
+    let said = refused.to_string();
+    assert!(
+        said.contains(&format!("token {}", lease_a.token))
+            && said.contains(&format!("under token {}", lease_b.token)),
+        "{said}"
+    );
+    assert!(a_writes.begin().await.err().is_some_and(|e| e.is_fenced()));
+    // Nothing of a's changed the store: the routing is b's, no link of a's late write.
+    assert_eq!(
+        b.run_state("routing").await.unwrap(),
+        Some(json!({ "generation": 2 }))
+    );
+    for (old_id, present) in [("101", true), ("102", true), ("103", false)] {
+        let found = b
+            .find_link(RecordKind::Ticket, Side::Old, &id(old_id))
+            .await
+            .unwrap();
+        assert_eq!(found.is_some(), present, "link of old ticket {old_id}");
+    }
+    // What any process writes (hints kept for the leader) is not fenced.
+    a_writes
+        .put_hints(Side::Old, &[(RecordKind::Ticket, id("7"))])
+        .await
+        .unwrap();
+    // Unfenced handles of either process still write (the gateway's contacts, the CLI's).
+    a.put_run_state("note", &json!("a")).await.unwrap();
 }
