@@ -22,11 +22,11 @@
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
-//!   baseline they are compared with (per hour, and over a review's window).
+//!   baseline they are compared with (per hour, and over a review's window); [`kpi_stored`]:
+//!   the same from the store's per-hour aggregates (SQL), for long histories.
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
 //! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
-//!   baseline they are compared with.
 //! - [`alerts`]: the alerts: each KPI now against its baseline per the plan's `[[alerts]]`,
 //!   with hysteresis and evidence, kept and audited, and the actions they start (pause, roll
 //!   back, page); [`paging`]: pages by e-mail (SMTP) and Slack/Teams webhooks.
@@ -40,6 +40,7 @@ pub mod gates;
 pub mod gateway;
 pub mod heatmap;
 pub mod kpi;
+pub mod kpi_stored;
 pub mod leader;
 pub mod mover;
 pub mod paging;
