@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
 use cutover_model::Side;
-use cutover_store::TicketFacts;
+use cutover_store::{FactFilter, KpiBucket, Percentiles, TicketFacts};
 use serde::Serialize;
 
 /// Which way a KPI is better.
@@ -181,6 +181,15 @@ pub struct Filter {
 }
 
 impl Filter {
+    /// The same filter, as the store's aggregation takes it.
+    pub fn to_store(&self) -> FactFilter {
+        FactFilter {
+            side: self.side,
+            channel: self.channel.clone(),
+            group: self.group.clone(),
+        }
+    }
+
     fn keeps(&self, facts: &TicketFacts) -> bool {
         let r = &facts.reading;
         self.side.is_none_or(|s| s == r.side)
@@ -220,21 +229,8 @@ pub fn percentile(values: &mut [f64], q: f64) -> Option<f64> {
     values.get(rank - 1).copied()
 }
 
-#[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-fn share(part: usize, whole: usize) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
-}
-
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
-}
-
-#[expect(
-    clippy::cast_precision_loss,
-    reason = "durations in seconds far below 2^52"
-)]
-fn seconds(d: Duration) -> f64 {
-    d.num_seconds() as f64
 }
 
 /// Every KPI of [`KPIS`] over `[from, to)`, for the tickets `filter` keeps.
@@ -266,27 +262,37 @@ pub fn compute(
 /// Every KPI from the tickets created in a window, those solved in it and the backlog at its
 /// end.
 fn figures(created: &[&TicketFacts], solved: &[&TicketFacts], backlog: usize) -> Vec<Figure> {
-    let mut waits: Vec<f64> = created
-        .iter()
-        .filter_map(|f| Some(seconds(f.reading.first_reply_at? - f.reading.created_at) / 60.0))
-        .collect();
-    let mut resolutions: Vec<f64> = solved
-        .iter()
-        .filter_map(|f| Some(seconds(f.reading.solved_at? - f.reading.created_at) / 3600.0))
-        .collect();
-    let first_contact = solved
-        .iter()
-        .filter(|f| f.reading.agent_replies.unwrap_or(0) <= 1 && f.reopened == 0)
-        .count();
-    let ratings: Vec<f64> = solved
-        .iter()
-        .filter_map(|f| f.satisfaction.map(f64::from))
-        .collect();
-    let reopened = solved.iter().filter(|f| f.reopened > 0).count();
-    let escalated = created
-        .iter()
-        .filter(|f| f.priority_raised || f.reassigned)
-        .count();
+    figures_of(&aggregate(created, solved), count(backlog))
+}
+
+/// The nearest-rank median and 90th percentile of whole seconds, as the store computes them.
+fn percentiles(mut secs: Vec<i64>) -> Percentiles {
+    secs.sort_unstable();
+    let n = secs.len();
+    // Ranks ceil(n / 2) and ceil(9 n / 10), as [`percentile`] picks them.
+    let at = |rank: usize| secs.get(rank.max(1) - 1).copied();
+    Percentiles {
+        n: count(n),
+        p50_secs: at(n.div_ceil(2)),
+        p90_secs: at((9 * n).div_ceil(10)),
+    }
+}
+
+/// What the KPIs need of a window's tickets (the same aggregate the store computes in SQL,
+/// [`cutover_store::Store::kpi_buckets`]), from the tickets themselves.
+fn aggregate(created: &[&TicketFacts], solved: &[&TicketFacts]) -> KpiBucket {
+    let first_reply = percentiles(
+        created
+            .iter()
+            .filter_map(|f| Some((f.reading.first_reply_at? - f.reading.created_at).num_seconds()))
+            .collect(),
+    );
+    let resolution = percentiles(
+        solved
+            .iter()
+            .filter_map(|f| Some((f.reading.solved_at? - f.reading.created_at).num_seconds()))
+            .collect(),
+    );
     let by_agents: Vec<(&str, DateTime<Utc>)> = solved
         .iter()
         .filter_map(|f| {
@@ -298,10 +304,47 @@ fn figures(created: &[&TicketFacts], solved: &[&TicketFacts], backlog: usize) ->
         .iter()
         .map(|(agent, at)| (*agent, at.timestamp().div_euclid(3600)))
         .collect();
-    let n_waits = count(waits.len());
-    let n_resolutions = count(resolutions.len());
+    let ratings: Vec<u64> = solved
+        .iter()
+        .filter_map(|f| f.satisfaction.map(u64::from))
+        .collect();
+    let counted = |keep: &dyn Fn(&TicketFacts) -> bool, of: &[&TicketFacts]| {
+        count(of.iter().filter(|f| keep(f)).count())
+    };
+    KpiBucket {
+        created: count(created.len()),
+        escalated: counted(&|f| f.priority_raised || f.reassigned, created),
+        first_reply,
+        solved: count(solved.len()),
+        first_contact: counted(
+            &|f| f.reading.agent_replies.unwrap_or(0) <= 1 && f.reopened == 0,
+            solved,
+        ),
+        reopened: counted(&|f| f.reopened > 0, solved),
+        rated: count(ratings.len()),
+        rating_sum: ratings.iter().sum(),
+        resolution,
+        solved_assigned: count(by_agents.len()),
+        agent_hours: count(agent_hours.len()),
+        // Only the store's buckets need it; a window's backlog is counted apart.
+        left: 0,
+    }
+}
+
+/// Every KPI of [`KPIS`], in its order, from a window's aggregate and the backlog at its end.
+pub fn figures_of(bucket: &KpiBucket, backlog: u64) -> Vec<Figure> {
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-    let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+    let ratio = |part: u64, whole: u64| (whole > 0).then(|| part as f64 / whole as f64);
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "durations in seconds far below 2^52"
+    )]
+    let minutes = |secs: Option<i64>| secs.map(|s| s as f64 / 60.0);
+    #[expect(
+        clippy::cast_precision_loss,
+        reason = "durations in seconds far below 2^52"
+    )]
+    let hours = |secs: Option<i64>| secs.map(|s| s as f64 / 3600.0);
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let backlog_value = backlog as f64;
     let figure = |name: &'static str, value: Option<f64>, samples: u64| Figure {
@@ -309,40 +352,41 @@ fn figures(created: &[&TicketFacts], solved: &[&TicketFacts], backlog: usize) ->
         value,
         samples,
     };
+    let b = bucket;
     vec![
         figure(
             "first_contact_resolution",
-            share(first_contact, solved.len()),
-            count(solved.len()),
+            ratio(b.first_contact, b.solved),
+            b.solved,
         ),
-        figure("first_reply_p50", percentile(&mut waits, 0.5), n_waits),
-        figure("first_reply_p90", percentile(&mut waits, 0.9), n_waits),
+        figure(
+            "first_reply_p50",
+            minutes(b.first_reply.p50_secs),
+            b.first_reply.n,
+        ),
+        figure(
+            "first_reply_p90",
+            minutes(b.first_reply.p90_secs),
+            b.first_reply.n,
+        ),
         figure(
             "resolution_p50",
-            percentile(&mut resolutions, 0.5),
-            n_resolutions,
+            hours(b.resolution.p50_secs),
+            b.resolution.n,
         ),
         figure(
             "resolution_p90",
-            percentile(&mut resolutions, 0.9),
-            n_resolutions,
+            hours(b.resolution.p90_secs),
+            b.resolution.n,
         ),
-        figure("csat", mean(&ratings), count(ratings.len())),
-        figure("backlog", Some(backlog_value), count(backlog)),
-        figure(
-            "reopen_rate",
-            share(reopened, solved.len()),
-            count(solved.len()),
-        ),
-        figure(
-            "escalations",
-            share(escalated, created.len()),
-            count(created.len()),
-        ),
+        figure("csat", ratio(b.rating_sum, b.rated), b.rated),
+        figure("backlog", Some(backlog_value), backlog),
+        figure("reopen_rate", ratio(b.reopened, b.solved), b.solved),
+        figure("escalations", ratio(b.escalated, b.created), b.created),
         figure(
             "agent_productivity",
-            share(by_agents.len(), agent_hours.len()),
-            count(agent_hours.len()),
+            ratio(b.solved_assigned, b.agent_hours),
+            b.agent_hours,
         ),
     ]
 }
@@ -471,14 +515,32 @@ pub fn baseline(
     }
     came.sort_unstable();
     left.sort_unstable();
+    let hourly = created
+        .iter()
+        .zip(&solved)
+        .enumerate()
+        .map(|(i, (created, solved))| {
+            let end = from + Duration::hours(i64::try_from(i).unwrap_or(0) + 1);
+            let backlog = came
+                .partition_point(|t| *t < end)
+                .saturating_sub(left.partition_point(|t| *t < end));
+            figures(created, solved, backlog)
+        });
+    profile(from, to, weeks, filter, hourly)
+}
+
+/// The baseline from every KPI of each clock hour from `from` on (in order), grouped by hour of
+/// the week.
+pub(crate) fn profile(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    weeks: u32,
+    filter: &Filter,
+    hourly: impl Iterator<Item = Vec<Figure>>,
+) -> Baseline {
     let mut by_hour: Vec<Vec<Vec<Figure>>> = vec![Vec::new(); 168];
-    for (i, (created, solved)) in created.iter().zip(&solved).enumerate() {
+    for (i, figures) in hourly.enumerate() {
         let start = from + Duration::hours(i64::try_from(i).unwrap_or(0));
-        let end = start + Duration::hours(1);
-        let backlog = came
-            .partition_point(|t| *t < end)
-            .saturating_sub(left.partition_point(|t| *t < end));
-        let figures = figures(created, solved, backlog);
         if let Some(slot) = usize::try_from(hour_of_week(start))
             .ok()
             .and_then(|h| by_hour.get_mut(h))

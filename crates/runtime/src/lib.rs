@@ -22,7 +22,8 @@
 //!   kept, routes each, and opens a ticket or follows up on the customer's conversation.
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
-//!   baseline they are compared with (per hour, and over a review's window).
+//!   baseline they are compared with (per hour, and over a review's window); [`kpi_stored`]:
+//!   the same from the store's per-hour aggregates (SQL), for long histories.
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
 //! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
@@ -47,6 +48,7 @@ mod gates_kpis;
 pub mod gateway;
 pub mod heatmap;
 pub mod kpi;
+pub mod kpi_stored;
 pub mod leader;
 pub mod mover;
 pub mod paging;

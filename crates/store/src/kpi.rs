@@ -47,3 +47,66 @@ pub struct TicketFacts {
     /// The customer's rating, 1 to 5, if any.
     pub satisfaction: Option<u8>,
 }
+
+/// Which tickets an aggregation counts; `None` counts every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FactFilter {
+    /// Only this side's tickets.
+    pub side: Option<Side>,
+    /// Only this channel's.
+    pub channel: Option<String>,
+    /// Only this group's (by id on its side).
+    pub group: Option<String>,
+}
+
+/// Durations in a bucket, as the nearest-rank percentiles the KPIs use.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Percentiles {
+    /// How many durations there are.
+    pub n: u64,
+    /// The median (nearest rank: the `ceil(n / 2)`-th smallest), in whole seconds.
+    pub p50_secs: Option<i64>,
+    /// The 90th percentile (the `ceil(9 n / 10)`-th smallest), in whole seconds.
+    pub p90_secs: Option<i64>,
+}
+
+/// What the KPIs need of the tickets of one bucket of time `[start, start + length)`: counts
+/// and percentiles, never the tickets themselves. Durations are whole seconds, truncated
+/// towards zero.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KpiBucket {
+    /// Tickets created in it.
+    pub created: u64,
+    /// Of those, the ones with a raised priority or a changed group.
+    pub escalated: u64,
+    /// Of those, the times from creation to the first reply (of the ones replied to).
+    pub first_reply: Percentiles,
+    /// Tickets solved in it.
+    pub solved: u64,
+    /// Of those, the ones with at most one agent reply and never reopened.
+    pub first_contact: u64,
+    /// Of those, the ones reopened at least once.
+    pub reopened: u64,
+    /// Of those, the ones rated …
+    pub rated: u64,
+    /// … and the sum of their ratings.
+    pub rating_sum: u64,
+    /// Of those, the times from creation to the solution.
+    pub resolution: Percentiles,
+    /// Of those, the ones with an assignee …
+    pub solved_assigned: u64,
+    /// … and the distinct (assignee, clock hour of the solution) pairs among them.
+    pub agent_hours: u64,
+    /// Tickets that leave the backlog in it: solved in it (or, solved at or before their
+    /// creation, created in it).
+    pub left: u64,
+}
+
+/// [`KpiBucket`]s of equal length over a span, and the backlog at its start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KpiBuckets {
+    /// Tickets created before the span's start and not solved by then.
+    pub backlog_before: u64,
+    /// One per bucket, the earliest first (empty buckets included).
+    pub buckets: Vec<KpiBucket>,
+}

@@ -11,7 +11,8 @@
 //! - **Leases**: which `cutover serve` leads, timed by the database's clock, with a fencing
 //!   token; and the webhook hints a process that does not lead keeps for the one that does.
 //! - **KPI facts**: one row per ticket and side (channel, group, times of creation, first reply
-//!   and solution, reopenings, escalations, rating) for the continuity monitor.
+//!   and solution, reopenings, escalations, rating) for the continuity monitor, and their
+//!   per-bucket aggregates (counts, nearest-rank percentiles) computed by the database.
 //! - **Created records**: what cutover created on each platform (not what it found and
 //!   linked), the ledger `cutover cleanup` deletes from.
 //! - **Alerts** of the continuity monitor, one row per episode with its evidence.
@@ -63,7 +64,7 @@ pub use created::CreatedRecord;
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
-pub use kpi::{TicketFacts, TicketReading};
+pub use kpi::{FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts, TicketReading};
 pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};

@@ -17,7 +17,7 @@ use crate::created::CreatedRecord;
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
-use crate::kpi::{TicketFacts, TicketReading};
+use crate::kpi::{FactFilter, KpiBuckets, TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
@@ -82,6 +82,18 @@ pub trait Store: fmt::Debug + Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<TicketFacts>, StoreError>;
+
+    /// What the KPIs need of the tickets `filter` keeps, aggregated by the store per bucket of
+    /// time: `n_buckets` buckets of `length` from `from` (counts and nearest-rank percentiles;
+    /// see [`KpiBuckets`]), and the backlog at `from`. What is read grows with the buckets, not
+    /// with the tickets.
+    async fn kpi_buckets(
+        &self,
+        from: DateTime<Utc>,
+        length: chrono::Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<KpiBuckets, StoreError>;
 
     /// The continuity monitor's alerts, the `limit` most recently opened first.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;

@@ -7,6 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use cutover_model::Side;
 use cutover_runtime::kpi::{self, Filter, KPIS};
+use cutover_runtime::kpi_stored;
 use serde_json::json;
 
 use crate::context::Context;
@@ -158,16 +159,16 @@ async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outc
     let at = scope.at.unwrap_or_else(Utc::now);
     let weeks = scope.weeks(ctx)?;
     let store = ctx.open_store().await?;
-    let (from, _) = kpi::baseline_span(at, weeks);
-    let facts = store
-        .ticket_facts(from, at)
-        .await
-        .context("read the ticket facts")?;
     let window = (at - Duration::hours(1), at);
     let mut sides = Vec::new();
+    // The store aggregates per hour (SQL): what is read grows with the hours, not the tickets.
     for filter in scope.filters() {
-        let base = kpi::baseline(&facts, at, weeks, &filter);
-        let figures = kpi::compute(&facts, window.0, window.1, &filter);
+        let base = kpi_stored::baseline(store.as_ref(), at, weeks, &filter)
+            .await
+            .context("compute the baseline")?;
+        let figures = kpi_stored::compute(store.as_ref(), window.0, window.1, &filter)
+            .await
+            .context("compute the KPIs of the last hour")?;
         let hour = base
             .hour(window.0)
             .ok_or_else(|| fail(Class::Config, "no hour of the week for the window"))?;
@@ -232,17 +233,14 @@ pub(crate) async fn baseline(ctx: &Context, args: BaselineArgs) -> anyhow::Resul
     let at = args.scope.at.unwrap_or_else(Utc::now);
     let weeks = args.scope.weeks(ctx)?;
     let store = ctx.open_store().await?;
-    let (from, to) = kpi::baseline_span(at, weeks);
-    let facts = store
-        .ticket_facts(from, to)
-        .await
-        .context("read the ticket facts")?;
-    let baselines: Vec<kpi::Baseline> = args
-        .scope
-        .filters()
-        .iter()
-        .map(|filter| kpi::baseline(&facts, at, weeks, filter))
-        .collect();
+    let mut baselines: Vec<kpi::Baseline> = Vec::new();
+    for filter in args.scope.filters() {
+        baselines.push(
+            kpi_stored::baseline(store.as_ref(), at, weeks, &filter)
+                .await
+                .context("compute the baseline")?,
+        );
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&baselines)?);
         return Ok(Outcome::Clean);

@@ -21,7 +21,7 @@ use crate::contacts::{
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{CorruptValue, QueryContext, StoreError};
-use crate::kpi::{TicketFacts, TicketReading};
+use crate::kpi::{FactFilter, KpiBuckets, TicketFacts, TicketReading};
 use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
@@ -301,6 +301,16 @@ where
         to: DateTime<Utc>,
     ) -> Result<Vec<TicketFacts>, StoreError> {
         self.ticket_facts_sql(from, to).await
+    }
+
+    async fn kpi_buckets(
+        &self,
+        from: DateTime<Utc>,
+        length: chrono::Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<KpiBuckets, StoreError> {
+        self.kpi_buckets_sql(from, length, n_buckets, filter).await
     }
 
     fn backend(&self) -> Backend {

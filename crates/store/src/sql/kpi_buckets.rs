@@ -1,0 +1,203 @@
+//! The KPIs' per-bucket aggregates over SQL: counts and exact nearest-rank percentiles computed
+//! by the database, so a baseline over a long history reads a few rows a bucket rather than
+//! every ticket. One set of statements serves both backends (window functions, integer
+//! arithmetic); `runtime`'s tests hold the results against the KPIs computed in memory.
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
+
+use crate::error::{QueryContext, StoreError};
+use crate::kpi::{FactFilter, KpiBucket, KpiBuckets, Percentiles};
+use crate::sql::dialect::Dialect;
+use crate::sql::store::SqlStore;
+
+// Every statement takes the filter as $1 (side), $2 (channel), $3 (group), then the span's
+// start $4, its end $5 and the bucket length $6, all microseconds. Times are non-negative
+// offsets from $4 in the span, so integer division is the bucket's number.
+const FILTER: &str =
+    "($1 IS NULL OR side = $1) AND ($2 IS NULL OR channel = $2) AND ($3 IS NULL OR group_id = $3)";
+
+const BACKLOG_BEFORE: &str = "SELECT COUNT(*) FROM kpi_tickets WHERE created_us < $4 \
+     AND (solved_us IS NULL OR solved_us >= $4) AND ";
+
+// A ticket solved at or before its creation (a platform's rounding) leaves the backlog as it
+// comes: counted here, by its creation.
+const CREATED: &str = "SELECT (created_us - $4) / $6, COUNT(*), \
+     CAST(SUM(CASE WHEN priority_raised <> 0 OR reassigned <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(CASE WHEN solved_us < created_us THEN 1 ELSE 0 END) AS BIGINT) \
+     FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 AND ";
+
+const SOLVED: &str = "SELECT (solved_us - $4) / $6, COUNT(*), \
+     CAST(SUM(CASE WHEN agent_replies <= 1 AND reopened = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+     CAST(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+     COUNT(satisfaction), CAST(COALESCE(SUM(satisfaction), 0) AS BIGINT), COUNT(assignee_id), \
+     CAST(SUM(CASE WHEN solved_us >= created_us THEN 1 ELSE 0 END) AS BIGINT) \
+     FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND ";
+
+const AGENT_HOURS: &str = "SELECT bucket, COUNT(*) FROM (SELECT DISTINCT \
+     (solved_us - $4) / $6 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
+     FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND assignee_id IS NOT NULL AND ";
+
+/// The statement that picks the nearest-rank median and 90th percentile of `end - start` (in
+/// whole seconds) per bucket of `start` among the rows with both: rank `ceil(n / 2)` is
+/// `(n + 1) / 2` and rank `ceil(9 n / 10)` is `(9 n + 9) / 10` in integer arithmetic.
+fn percentiles(bucket_of: &str, start: &str, end: &str) -> String {
+    format!(
+        "SELECT bucket, n, rank, secs FROM (SELECT ({bucket_of} - $4) / $6 AS bucket, \
+         ({end} - {start}) / 1000000 AS secs, \
+         ROW_NUMBER() OVER (PARTITION BY ({bucket_of} - $4) / $6 ORDER BY {end} - {start}) AS rank, \
+         COUNT(*) OVER (PARTITION BY ({bucket_of} - $4) / $6) AS n \
+         FROM kpi_tickets WHERE {bucket_of} >= $4 AND {bucket_of} < $5 AND {end} IS NOT NULL \
+         AND {start} IS NOT NULL AND {FILTER}) ranked \
+         WHERE rank = (n + 1) / 2 OR rank = (9 * n + 9) / 10"
+    )
+}
+
+/// A row of [`SOLVED`]: bucket, solved, first contact, reopened, rated, sum of ratings,
+/// assigned, left.
+type SolvedRow = (i64, i64, i64, i64, i64, i64, i64, i64);
+
+fn count(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+{
+    pub(crate) async fn kpi_buckets_sql(
+        &self,
+        from: DateTime<Utc>,
+        length: Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<KpiBuckets, StoreError> {
+        let length_us = length.num_microseconds().unwrap_or(i64::MAX).max(1);
+        let from_us = from.timestamp_micros();
+        let to_us = from_us.saturating_add(length_us.saturating_mul(i64::from(n_buckets)));
+        let side = filter.side.map(|s| s.as_str());
+        let channel = filter.channel.as_deref();
+        let group = filter.group.as_deref();
+        let mut out = KpiBuckets {
+            backlog_before: 0,
+            buckets: vec![KpiBucket::default(); usize::try_from(n_buckets).unwrap_or(0)],
+        };
+        let what = || String::from("aggregate the KPI facts of tickets");
+
+        let sql = format!("{BACKLOG_BEFORE}{FILTER}");
+        let backlog: i64 = sqlx::query_scalar::<DB, i64>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(side)
+            .bind(channel)
+            .bind(group)
+            .bind(from_us)
+            .fetch_one(self.pool())
+            .await
+            .during(what)?;
+        out.backlog_before = count(backlog);
+
+        let sql = format!("{CREATED}{FILTER} GROUP BY 1");
+        let rows: Vec<(i64, i64, i64, i64)> =
+            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(side)
+                .bind(channel)
+                .bind(group)
+                .bind(from_us)
+                .bind(to_us)
+                .bind(length_us)
+                .fetch_all(self.pool())
+                .await
+                .during(what)?;
+        for (bucket, created, escalated, left_at_creation) in rows {
+            if let Some(b) = slot(&mut out.buckets, bucket) {
+                b.created = count(created);
+                b.escalated = count(escalated);
+                b.left += count(left_at_creation);
+            }
+        }
+
+        let sql = format!("{SOLVED}{FILTER} GROUP BY 1");
+        let rows: Vec<SolvedRow> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(side)
+            .bind(channel)
+            .bind(group)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
+        for (bucket, solved, first_contact, reopened, rated, rating_sum, assigned, left) in rows {
+            if let Some(b) = slot(&mut out.buckets, bucket) {
+                b.solved = count(solved);
+                b.first_contact = count(first_contact);
+                b.reopened = count(reopened);
+                b.rated = count(rated);
+                b.rating_sum = count(rating_sum);
+                b.solved_assigned = count(assigned);
+                b.left += count(left);
+            }
+        }
+
+        let sql = format!("{AGENT_HOURS}{FILTER}) pairs GROUP BY bucket");
+        let rows: Vec<(i64, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(side)
+            .bind(channel)
+            .bind(group)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
+        for (bucket, pairs) in rows {
+            if let Some(b) = slot(&mut out.buckets, bucket) {
+                b.agent_hours = count(pairs);
+            }
+        }
+
+        for (sql, pick) in [
+            (
+                percentiles("created_us", "created_us", "first_reply_us"),
+                (|b: &mut KpiBucket| &mut b.first_reply) as fn(&mut KpiBucket) -> &mut Percentiles,
+            ),
+            (
+                percentiles("solved_us", "created_us", "solved_us"),
+                |b: &mut KpiBucket| &mut b.resolution,
+            ),
+        ] {
+            let rows: Vec<(i64, i64, i64, i64)> =
+                sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+                    .bind(side)
+                    .bind(channel)
+                    .bind(group)
+                    .bind(from_us)
+                    .bind(to_us)
+                    .bind(length_us)
+                    .fetch_all(self.pool())
+                    .await
+                    .during(what)?;
+            for (bucket, n, rank, secs) in rows {
+                if let Some(b) = slot(&mut out.buckets, bucket) {
+                    let p = pick(b);
+                    p.n = count(n);
+                    if rank == (n + 1) / 2 {
+                        p.p50_secs = Some(secs);
+                    }
+                    if rank == (9 * n + 9) / 10 {
+                        p.p90_secs = Some(secs);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn slot(buckets: &mut [KpiBucket], bucket: i64) -> Option<&mut KpiBucket> {
+    buckets.get_mut(usize::try_from(bucket).ok()?)
+}
