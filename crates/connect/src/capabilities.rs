@@ -64,13 +64,15 @@ pub struct Capabilities {
     /// How the platform rates satisfaction, as a person reads it (scores travel on 1 to 5).
     pub rating_scale: &'static str,
     /// Whether creating a ticket may trigger the platform's own notifications to the requester
-    /// (switch them off on the target before a backfill).
+    /// (switch them off on the target before a backfill, and before the bridge opens tickets
+    /// there).
     pub ticket_create_may_notify: bool,
     /// Whether an agent's change written through the API (a public note, a solve, a close) may
     /// e-mail the requester by the platform's own notifications, which its API cannot switch
-    /// off (Freshdesk's Admin > Email Notifications). Where true, the bridge writing into this
-    /// platform needs the user's confirmation that they are off; where false, the connector
-    /// keeps the bridge's writes quiet itself (Zendesk: `sync setup` quiets the triggers).
+    /// off. Where true, the bridge writing into this platform needs the user's confirmation
+    /// that they are off; where false, the connector keeps the bridge's writes quiet itself
+    /// (Zendesk: `sync setup` quiets the triggers; Freshdesk: comments are private notes, and a
+    /// resolve or close carries `skip_close_notification`).
     pub agent_changes_may_notify: bool,
     /// The largest attachment the target takes, in bytes.
     pub max_attachment_bytes: u64,

@@ -42,13 +42,12 @@ pub enum EngineError {
     /// The bridge would write agents' changes into a platform whose own notifications may
     /// e-mail the requester for each, and the user has not confirmed that they are off.
     #[error(
-        "the bridge writes agents' replies, notes, solves and closes into {platform} (the {side} \
-         side), which may e-mail the requester for each by its own requester notifications, and \
-         its API cannot switch them off: every customer would get those e-mails twice (once from \
-         the platform where the agent wrote, once from {platform}). Switch them off in {platform} \
-         (Admin > Email Notifications > Requester notifications: \"New Ticket Created\", \"Agent \
-         adds comment to ticket\", \"Agent solves the ticket\", \"Agent closes the ticket\"), \
-         then confirm with `--notifications-off` or `notifications_off = true` under [sync] in the \
+        "the bridge writes tickets and agents' work into {platform} (the {side} side), which may \
+         e-mail the requester by its own requester notifications ({switches}), and its API cannot \
+         keep the bridge's writes from doing so: those customers would get the e-mail twice (once \
+         from the platform where the agent wrote, once from {platform}). Switch them off in \
+         {platform} (Admin > Email Notifications > Requester notifications: {switches}), then \
+         confirm with `--notifications-off` or `notifications_off = true` under [sync] in the \
          plan. Nothing was done."
     )]
     BridgeNotificationsOn {
@@ -56,6 +55,8 @@ pub enum EngineError {
         platform: PlatformKind,
         /// Its side.
         side: Side,
+        /// The notifications to switch off, as the platform names them.
+        switches: &'static str,
     },
     /// The old account holds values the plan does not decide: a backfill would dead-letter the
     /// records that carry them, so it does not start (`--allow-unmapped` goes on anyway).

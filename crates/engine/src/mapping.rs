@@ -51,6 +51,12 @@ impl Hole {
                 toml_key(&self.value),
                 self.table
             ),
+            // A group only the new side has: the plan's way back for it.
+            (Side::New, _) if self.table == "groups" => format!(
+                "add {} = \"…\" to [mapping.new_groups] (an old group, \"create\" or \"drop\"; \
+                 `cutover plan refresh` adds the line)",
+                toml_key(&self.value)
+            ),
             (Side::New, _) => format!("add … = {:?} to [mapping.{}]", self.value, self.table),
         };
         format!(
@@ -87,6 +93,9 @@ struct Table {
     /// For a value of the new side that no old value maps to, the new value it is nearest to,
     /// whose old value it takes on the way back (see [`STATUS_KIN`]).
     kin: &'static [(&'static str, &'static str)],
+    /// The plan's own way back for values only the new side has (`[mapping.new_groups]`): new
+    /// value = old value, `"create"` (its own name) or `"drop"`. Looked up before `backward`.
+    back: BTreeMap<String, Target>,
 }
 
 /// The statuses one platform has and another lacks, each with the status it is nearest to on
@@ -116,6 +125,7 @@ impl Table {
             backward,
             choices: Vec::new(),
             kin: &[],
+            back: BTreeMap::new(),
         }
     }
 
@@ -126,17 +136,20 @@ impl Table {
                 .forward
                 .get(value)
                 .map(|target| target.resolve(value).map(str::to_owned)),
-            Side::New => self
-                .backward
-                .get(value)
-                .or_else(|| {
-                    // A value of the new side no old value maps to (the plan's tables run old
-                    // to new): the old value of its nearest kin, when the table has one.
-                    let (_, kin) = self.kin.iter().find(|(v, _)| *v == value)?;
-                    self.backward.get(*kin)
-                })
-                .cloned()
-                .map(Some),
+            Side::New => match self.back.get(value) {
+                Some(target) => Some(target.resolve(value).map(str::to_owned)),
+                None => self
+                    .backward
+                    .get(value)
+                    .or_else(|| {
+                        // A value of the new side no old value maps to (the plan's tables run old
+                        // to new): the old value of its nearest kin, when the table has one.
+                        let (_, kin) = self.kin.iter().find(|(v, _)| *v == value)?;
+                        self.backward.get(*kin)
+                    })
+                    .cloned()
+                    .map(Some),
+            },
         };
         found.ok_or_else(|| Hole {
             table: self.name,
@@ -198,7 +211,10 @@ impl Mapping {
             },
             priorities: Table::new("priorities", "priority", &plan.priorities),
             roles: Table::new("roles", "role", &plan.roles),
-            groups: Table::new("groups", "group", &plan.groups),
+            groups: Table {
+                back: plan.new_groups.clone(),
+                ..Table::new("groups", "group", &plan.groups)
+            },
             fields: Table::new("fields", "custom field", &plan.fields),
             ticket_types: plan
                 .ticket_types

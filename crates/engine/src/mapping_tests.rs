@@ -54,6 +54,11 @@ fn plan() -> PlanMapping {
             ("Order number", "cf_order_number"),
             ("Internal score", "drop"),
         ]),
+        new_groups: table(&[
+            ("Night shift", "Legacy VIP"),
+            ("Partners", "create"),
+            ("Scratch", "drop"),
+        ]),
         unmatched_group: Some("Support".into()),
         ticket_types: None,
         brands: None,
@@ -398,6 +403,44 @@ fn groups_roles_and_agents_follow_their_tables() {
         Ok(Translated::Dropped(_))
     ));
     assert_eq!(mapping.unmatched_author(), Some("bot@acme.example"));
+}
+
+/// Groups only the new side has go back by `[mapping.new_groups]`: onto an old group, created
+/// under their own name, or dropped; one it does not name is a hole naming that table.
+#[test]
+fn new_side_groups_go_back_by_their_own_table() {
+    let mapping = Mapping::from_plan(&plan());
+    let group = |name: &str| {
+        Record::Group(Group {
+            name: name.into(),
+            description: None,
+        })
+    };
+    for (new, old) in [("Night shift", "Legacy VIP"), ("Partners", "Partners")] {
+        assert_eq!(
+            mapping.translate(group(new), Side::New),
+            Ok(Translated::Record(group(old))),
+            "{new}"
+        );
+    }
+    assert!(matches!(
+        mapping.translate(group("Scratch"), Side::New),
+        Ok(Translated::Dropped(_))
+    ));
+    // The old→new table is left as it was.
+    assert_eq!(
+        mapping.translate(group("Escalations"), Side::New),
+        Ok(Translated::Record(group("Tier 2")))
+    );
+    let hole = mapping
+        .translate(group("Weekend desk"), Side::New)
+        .unwrap_err();
+    assert_eq!(
+        hole.reason(RecordKind::Group, &PlatformId::from(8)),
+        "group 8 on the new side: group \"Weekend desk\" has no mapping: add \"Weekend desk\" \
+         = \"…\" to [mapping.new_groups] (an old group, \"create\" or \"drop\"; `cutover plan \
+         refresh` adds the line)"
+    );
 }
 
 /// A bijective status table and a ticket whose status is one of its keys.

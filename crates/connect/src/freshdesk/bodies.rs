@@ -194,6 +194,18 @@ pub(crate) fn ticket(
     Ok(without_nulls(body))
 }
 
+/// An update's body that resolves or closes the ticket, with `skip_close_notification`: the
+/// resolve or close is a copy of one an agent made on the other platform, which told the
+/// requester already, so Freshdesk's "Agent solves/closes the ticket" e-mail must not go out
+/// again. Freshdesk takes the flag only beside a status of resolved (4) or closed (5), so any
+/// other body is left as it is.
+pub(crate) fn quiet_close(mut body: Value) -> Value {
+    if matches!(body.get("status").and_then(Value::as_i64), Some(4 | 5)) {
+        body["skip_close_notification"] = json!(true);
+    }
+    body
+}
+
 /// A private note: e-mails no one. `incoming` shows a customer's words as coming from outside.
 pub(crate) fn note(html: &str, author: &PlatformId, incoming: bool) -> Value {
     json!({"body": html, "private": true, "user_id": id_json(author), "incoming": incoming})

@@ -243,7 +243,9 @@ impl Connector for FreshdeskConnector {
             agents_who_left: false,
             rating_scale: "five answers from extremely unhappy to extremely happy (1 to 5)",
             ticket_create_may_notify: true,
-            agent_changes_may_notify: true,
+            // Bridged replies and notes are private notes, resolves and closes carry
+            // `skip_close_notification`: only the new-ticket acknowledgement is left.
+            agent_changes_may_notify: false,
             max_attachment_bytes: self.max_attachment_bytes,
             upload_mode: UploadMode::WithComment,
             budget: self.api.http.budget().stats(),

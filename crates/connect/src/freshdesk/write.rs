@@ -545,13 +545,13 @@ impl FreshdeskConnector {
                 let mut ids = TicketIds::resolve(ticket, outbound, &op)?;
                 ids.brand = self.brands.id_of(ticket.brand.as_deref());
                 let ticket = &self.typed(ticket);
-                let body = bodies::ticket(
+                let body = bodies::quiet_close(bodies::ticket(
                     &op,
                     ticket,
                     &ids,
                     None,
                     &self.ticket_fields(ticket, outbound),
-                )?;
+                )?);
                 put(format!("tickets/{id}"), body).lane(super::client::LANE_TICKET_UPDATE)
             }
             Record::Comment(_) | Record::Attachment(_) => {

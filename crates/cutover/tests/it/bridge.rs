@@ -1114,6 +1114,15 @@ trait Mailing: Platform {
 
     /// The agent `user` (as `agent` answered) replies in public on `ticket` and solves it.
     fn answer_and_solve(url: &str, user: &str, ticket: u64) -> impl Future<Output = ()>;
+
+    /// The notification kinds of the platform's own that tell the requester a ticket was solved
+    /// or closed, and were switched on for the test (none: the platform's are triggers, quieted
+    /// for the bridge's writes by `sync setup` like any other).
+    const SOLVE_KINDS: &'static [&'static str];
+
+    /// Switches on every notification of the platform's own about an agent's work that the
+    /// bridge must keep from e-mailing again, as an account has them during a parallel run.
+    fn notify_agents_work(url: &str) -> impl Future<Output = ()>;
 }
 
 async fn zendesk_json(
@@ -1135,6 +1144,11 @@ async fn zendesk_json(
 
 impl Mailing for zendesk::App {
     const REPLY_KINDS: &'static [&'static str] = &["comment_added"];
+    const SOLVE_KINDS: &'static [&'static str] = &[];
+
+    async fn notify_agents_work(_url: &str) {
+        // Zendesk's e-mails are its triggers', on as the account has them.
+    }
 
     async fn agent(url: &str) -> Option<String> {
         let user = json!({"user": {"name": "Ann Agent", "email": "ann.agent@example.com", "role": "agent"}});
@@ -1211,6 +1225,21 @@ async fn put_ok(request: reqwest::RequestBuilder) {
 
 impl Mailing for freshdesk::App {
     const REPLY_KINDS: &'static [&'static str] = &["reply", "public_note"];
+    const SOLVE_KINDS: &'static [&'static str] = &["ticket_resolved", "ticket_closed"];
+
+    async fn notify_agents_work(url: &str) {
+        // Admin > Email Notifications as the account's own agents need them: a public note, a
+        // resolve and a close e-mail the requester. Only "New Ticket Created" is off (the plan's
+        // `notifications_off`): no API call keeps a created ticket from it.
+        let on = json!({"agent_adds_comment": true, "agent_solves_ticket": true,
+            "agent_closes_ticket": true, "new_ticket_created": false});
+        put_ok(
+            reqwest::Client::new()
+                .put(format!("{url}/_sim/email_notifications"))
+                .json(&on),
+        )
+        .await;
+    }
 
     async fn agent(_url: &str) -> Option<String> {
         // Freshdesk's API key is an agent's own: `sim traffic` signs in with the emulator's,
@@ -1290,6 +1319,8 @@ async fn sent(url: &str) -> Vec<(String, u64)> {
 /// checked against the ledger. Answers the figures, in words.
 async fn each_email_once<O: Mailing, N: Mailing>() -> String {
     let mv = Bridge::<O, N>::backfilled(false).await;
+    O::notify_agents_work(mv.old.url()).await;
+    N::notify_agents_work(mv.new.url()).await;
     let old_user = O::agent(mv.old.url()).await;
     let new_user = N::agent(mv.new.url()).await;
     let served = mv.serve(0).await;
@@ -1444,6 +1475,24 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
             }
         }
         assert_eq!(mailed, replies[at], "{name} side: reply e-mails per ticket");
+        // The platform's own solve e-mails are on: the epilogue's solve here e-mailed its
+        // requester once, so a bridged solve or close e-mailing again would be caught above.
+        let solve_kinds = if at == 0 {
+            O::SOLVE_KINDS
+        } else {
+            N::SOLVE_KINDS
+        };
+        if !solve_kinds.is_empty() {
+            let (_, solved) = epilogue[at];
+            let solve_mails = sent
+                .iter()
+                .filter(|(kind, t)| *t == solved && solve_kinds.contains(&kind.as_str()))
+                .count();
+            assert_eq!(
+                solve_mails, 1,
+                "{name} side: the solve of ticket {solved} written there: {sent:?}"
+            );
+        }
     }
     // No private note became public on the other side.
     for (side, ticket_id, link) in &private_notes {
@@ -1545,7 +1594,9 @@ async fn each_email_once<O: Mailing, N: Mailing>() -> String {
 
 /// Issue 13, item 6: each customer e-mail is sent once, by the platform where the agent wrote
 /// the reply. Zendesk's triggers e-mail for everyone's changes but the bridge's (`sync setup`
-/// quiets them); Freshdesk's requester notifications are off, as the plan confirms. Checked
+/// quiets them); Freshdesk's requester notifications for a public note, a resolve and a close
+/// are on (only "New Ticket Created" is off, as the plan confirms), and the bridge's copies there
+/// are private notes and resolves and closes with `skip_close_notification`. Checked
 /// against both emulators' `/_sim/notifications` and the traffic ledger: every public reply
 /// e-mailed exactly once by its own side, nothing e-mailed about the bridge's writes, no private
 /// note public on the other side, a requester's private first comment no public description.

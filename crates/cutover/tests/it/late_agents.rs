@@ -354,7 +354,9 @@ async fn late_agents_and_groups(postgres: bool) -> String {
     }
 
     // New to old: the new side's agent carried onto the old side; its group, which the plan
-    // does not name (the plan's tables name old groups), is not: no group on the copy.
+    // has no way back for (it appeared after the last `plan refresh`, so `[mapping.new_groups]`
+    // has no line for it), is not: no group on the copy (see
+    // `a_group_made_on_the_new_side_goes_back_by_the_plans_way_back` for the line given).
     let zd_hire = zendesk_users_with(old, "new.hire@example.com").await;
     assert_eq!(zd_hire.len(), 1, "one copy of the new side's agent");
     assert!(zendesk_group_named(old, "New Side Desk").await.is_empty());
@@ -422,4 +424,97 @@ async fn bridge_carries_agents_and_groups_gained_after_the_backfill_on_postgres(
         .await
         .expect("the story took too long");
     eprintln!("{cost}");
+}
+
+/// Issue 13, item 3: a group made on the new side after the backfill, which `[mapping.groups]`
+/// cannot name (its keys are the old account's). `plan refresh` gives it an open line under
+/// `[mapping.new_groups]`, decided as "create"; `plan check` takes it; a ticket opened in it on
+/// the new side reaches the old side in the group the bridge created there, once, and nothing
+/// is dead-lettered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_group_made_on_the_new_side_goes_back_by_the_plans_way_back() {
+    let mv = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, 2).await;
+    let (old, new) = (mv.old.url(), mv.new.url());
+    let new_group = fd(
+        reqwest::Method::POST,
+        new,
+        "groups",
+        Some(json!({"name": "Weekend Desk"})),
+    )
+    .await["id"]
+        .as_u64()
+        .unwrap();
+    let refreshed = mv.expect(0, &["plan", "refresh"]).await;
+    assert!(
+        refreshed.contains("group \"Weekend Desk\" (the way back, [mapping.new_groups])"),
+        "{refreshed}"
+    );
+    let plan_path = mv.dir.path().join("cutover.toml");
+    let plan = std::fs::read_to_string(&plan_path).unwrap();
+    let open = "# open: \"Weekend Desk\" = \"…\"";
+    let at = plan
+        .find(open)
+        .unwrap_or_else(|| panic!("no open line: {plan}"));
+    assert!(
+        plan[..at].rfind("[mapping.new_groups]").is_some(),
+        "the line is under [mapping.new_groups]: {plan}"
+    );
+    std::fs::write(
+        &plan_path,
+        plan.replacen(open, "\"Weekend Desk\" = \"create\"", 1),
+    )
+    .unwrap();
+    mv.expect(0, &["plan", "check"]).await;
+
+    let served = mv.serve(0).await;
+    let t_new = fd(
+        reqwest::Method::POST,
+        new,
+        "tickets",
+        Some(json!({
+            "subject": "Weekend question",
+            "description": "Opened in a group only the new side has",
+            "email": "weekend.customer@example.com",
+            "status": 2,
+            "priority": 1,
+            "group_id": new_group,
+        })),
+    )
+    .await["id"]
+        .as_u64()
+        .unwrap();
+    mv.skip_a_minute().await;
+    let (code, stdout, stderr) = mv.cutover(&["sync", "drain", "--timeout", "150s"]).await;
+    assert_eq!(code, 0, "drain: {stdout}\n{stderr}\n{}", read(&served.log));
+
+    let made = zendesk_group_named(old, "Weekend Desk").await;
+    assert_eq!(
+        made.len(),
+        1,
+        "one copy of the group on the old side: {made:?}"
+    );
+    let store = cutover_store::open(&mv.store.parse().unwrap())
+        .await
+        .unwrap();
+    let copy = copy_of(store.as_ref(), Side::New, t_new)
+        .await
+        .unwrap_or_else(|| panic!("ticket {t_new} not copied\n{}", read(&served.log)));
+    let ticket = zd(
+        reqwest::Method::GET,
+        old,
+        &format!("tickets/{copy}.json"),
+        None,
+    )
+    .await;
+    assert_eq!(ticket["ticket"]["group_id"], json!(made[0]), "{ticket:#}");
+    let link = store
+        .find_link(RecordKind::Group, Side::New, &PlatformId::from(new_group))
+        .await
+        .unwrap()
+        .expect("the new side's group is linked");
+    assert_eq!(link.link.old_id, PlatformId::from(made[0]));
+    let letters = mv.expect(0, &["deadletters", "list"]).await;
+    assert!(letters.contains("No dead letters."), "{letters}");
+    served.terminate().await;
+    store.close().await;
 }

@@ -161,8 +161,8 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
     let created = report["kinds"]["ticket"]["created"].as_u64().unwrap_or(0);
     assert_eq!(created, 0, "{report}");
 
-    // The bridge writes agents' changes into Freshdesk too: `init` wrote the confirmation as
-    // false, and `sync setup` and `serve` refuse until it is given, touching nothing.
+    // The bridge opens tickets in Freshdesk too: `init` wrote the confirmation as false, and
+    // `sync setup` and `serve` refuse until it is given, touching nothing.
     assert!(plan.contains("\nnotifications_off = false\n"), "{plan}");
     let rules_before = freshdesk_rules(new.url()).await;
     let endpoint = ["--endpoint", "http://127.0.0.1:9"];
@@ -180,9 +180,14 @@ async fn a_backfill_into_freshdesk_waits_for_the_user_to_confirm_acknowledgement
             "--notifications-off",
             "notifications_off = true",
             "Nothing was done",
+            "\"New Ticket Created\"",
         ] {
             assert!(err.contains(said), "{args:?}: {said:?} not in: {err}");
         }
+        // The bridge's replies, notes, solves and closes into Freshdesk e-mail nobody on their
+        // own (private notes; `skip_close_notification`): the user keeps those switches on for
+        // the agents who work there.
+        assert!(!err.contains("Agent solves the ticket"), "{args:?}: {err}");
     }
     assert_eq!(freshdesk_rules(new.url()).await, rules_before);
     let setup = run_env(

@@ -114,10 +114,12 @@ pub fn written_sides(plan: &Plan) -> Vec<Side> {
 }
 
 /// Refuses to run the bridge while it would write into a platform whose own notifications may
-/// e-mail requesters a second time ([`cutover_connect::Capabilities::agent_changes_may_notify`])
-/// unless the user confirmed they are off (`confirmed`: the plan's `[sync] notifications_off`
-/// or `--notifications-off`). `written` holds each side the bridge writes into, with its
-/// connector.
+/// e-mail requesters a second time, and whose API cannot keep the bridge's writes from doing so
+/// ([`cutover_connect::Capabilities::agent_changes_may_notify`] for replies, notes, solves and
+/// closes; [`cutover_connect::Capabilities::ticket_create_may_notify`] for the tickets the
+/// bridge opens there), unless the user confirmed they are off (`confirmed`: the plan's
+/// `[sync] notifications_off` or `--notifications-off`). `written` holds each side the bridge
+/// writes into, with its connector.
 pub fn notifications_gate(
     written: &[(Side, &dyn Connector)],
     confirmed: bool,
@@ -127,12 +129,19 @@ pub fn notifications_gate(
     }
     for (side, connector) in written {
         let caps = connector.capabilities();
-        if caps.agent_changes_may_notify {
-            return Err(EngineError::BridgeNotificationsOn {
-                platform: caps.platform,
-                side: *side,
-            });
-        }
+        let switches = if caps.agent_changes_may_notify {
+            "\"New Ticket Created\", \"Agent adds comment to ticket\", \"Agent solves the ticket\", \
+             \"Agent closes the ticket\""
+        } else if caps.ticket_create_may_notify {
+            "\"New Ticket Created\""
+        } else {
+            continue;
+        };
+        return Err(EngineError::BridgeNotificationsOn {
+            platform: caps.platform,
+            side: *side,
+            switches,
+        });
     }
     Ok(())
 }

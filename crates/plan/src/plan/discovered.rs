@@ -10,6 +10,7 @@ use cutover_model::accounts::{AccountSnapshot, Accounts, FieldEntry, NamedValue,
 use cutover_model::records::{FieldTarget, FieldType};
 
 use crate::plan::init::{Doc, quote};
+use crate::plan::new_groups;
 use crate::plan::open::{OpenValue, Table, choices, holds_back, toml_key};
 
 /// How an open line starts: `plan refresh` recognises an open line by it.
@@ -130,6 +131,7 @@ pub(crate) fn groups_agents_fields(doc: &mut Doc, accounts: &Accounts) {
         &format!("{} group = {} group", old.platform, new.platform),
     );
     lines(doc, Table::Groups, &old.groups, accounts);
+    new_groups::discovered(doc, accounts);
     agents(doc, accounts);
     doc.blank();
     doc.with_comment(
@@ -482,9 +484,10 @@ fn present(text: &str) -> Vec<(String, String)> {
 }
 
 /// The plan's text with a line for every value of the old account that has none yet, written
-/// or open (see [`decide`]): mapped where the new account has the same name, else open. Lines
-/// are only added, under their table's header; none the user wrote is changed. Returns the
-/// text and the values added, as a person reads them.
+/// or open (see [`decide`]): mapped where the new account has the same name, else open; and an
+/// open line under `[mapping.new_groups]` for each group of the new account no line reaches
+/// (the way back, see `new_groups.rs`). Lines are only added, under their table's header; none
+/// the user wrote is changed. Returns the text and the values added, as a person reads them.
 pub fn refresh(text: &str, accounts: &Accounts) -> (String, Vec<String>) {
     let present = present(text);
     let mut text = text.to_owned();
@@ -511,6 +514,15 @@ pub fn refresh(text: &str, accounts: &Accounts) -> (String, Vec<String>) {
             }
             text = insert_under(&text, &format!("[mapping.{}]", table.key()), doc.text());
             added.push(format!("{} {}", table.singular(), value.display()));
+        }
+    }
+    if let Some(carried) = new_groups::Carried::of(&text) {
+        for (name, line) in new_groups::open_lines(accounts, &present, &carried) {
+            text = insert_under(&text, new_groups::HEADER, &line);
+            added.push(format!(
+                "{} group {name:?} (the way back, [mapping.new_groups])",
+                accounts.new.platform
+            ));
         }
     }
     (text, added)

@@ -433,6 +433,15 @@ fn groups_agents_fields(doc: &mut Doc, options: &InitOptions) {
         "an explicit decision, listed in the inventory's losses",
     );
     doc.blank();
+    doc.with_comment(
+        "[mapping.new_groups]",
+        "the way back for groups only the new account has: new group = old group",
+    );
+    doc.with_comment(
+        "\"Night shift\" = \"create\"",
+        "or an old group no line above carries, or \"drop\"",
+    );
+    doc.blank();
     doc.line("[mapping.agents]");
     doc.with_comment(
         "match_by = \"email\"",

@@ -8,6 +8,7 @@ pub(crate) mod hint;
 pub mod init;
 pub mod model;
 pub mod names;
+mod new_groups;
 pub mod open;
 mod rules;
 mod schema;

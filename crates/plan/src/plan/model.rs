@@ -217,6 +217,13 @@ pub struct Mapping {
     /// Groups (departments) by name.
     #[serde(default)]
     pub groups: BTreeMap<String, Target>,
+    /// The way back for groups only the new platform has (made there during the parallel run,
+    /// which `groups` cannot name: its keys are the old account's): new group = old group,
+    /// `"create"` (the bridge creates it on the old platform under its new name) or `"drop"`
+    /// (tickets in it reach the old side without it). A group `groups` maps onto already goes
+    /// back by that line; one named here goes back by this one.
+    #[serde(default)]
+    pub new_groups: BTreeMap<String, Target>,
     /// How agents are matched.
     #[serde(default)]
     pub agents: AgentMapping,

@@ -284,6 +284,7 @@ const MAPPING: &[Field] = &[
     req("priorities", TARGETS),
     req("roles", TARGETS),
     opt("groups", TARGETS),
+    opt("new_groups", TARGETS),
     opt("agents", Shape::Table(AGENTS)),
     opt("fields", TARGETS),
     opt("ticket_types", TARGETS),

@@ -422,3 +422,86 @@ fn discovery_writes_a_brand_table_that_checks_against_the_accounts() {
     let with = format!("{text}\n[mapping.brands]\nOutlet = \"create\"\n");
     check_with("cutover.toml", &with, None).unwrap();
 }
+
+/// Issue 13: groups only the new account has get a way back, `[mapping.new_groups]`: `init`
+/// writes an open line for each, `plan check` holds the lines to the accounts (a key the new
+/// account has, a value the old one has and no line of `[mapping.groups]` carries), and
+/// `plan refresh` adds a line for a group the new account gains later.
+#[test]
+fn groups_only_the_new_account_has_get_a_way_back() {
+    use cutover_model::accounts::{AccountSnapshot, Accounts, NamedValue};
+    use cutover_plan::plan::check_with;
+    use cutover_plan::plan::discovered::refresh;
+    use cutover_plan::plan::init::{Discovery, Tuning, render_discovered};
+
+    let groups = |names: &[&str]| names.iter().map(|n| NamedValue::new(*n)).collect();
+    let mut old = AccountSnapshot::empty(PlatformKind::Zendesk, "https://old.example");
+    old.groups = groups(&["Support", "Legacy"]);
+    let mut new = AccountSnapshot::empty(PlatformKind::Freshdesk, "https://new.example");
+    new.groups = groups(&["Support", "Weekend Desk"]);
+    let accounts = Accounts {
+        discovered_at: chrono::Utc::now(),
+        old,
+        new,
+    };
+    let options = options(PlatformKind::Zendesk, PlatformKind::Freshdesk);
+    let text = render_discovered(&options, &Tuning::default(), Discovery::Found(&accounts));
+    let open = "# open: \"Weekend Desk\" = \"…\"";
+    let header = text.find("[mapping.new_groups]").expect("the table");
+    assert!(text[header..].contains(open), "{text}");
+    assert!(!text[header..].contains("# open: Support"), "{text}");
+    check_with("cutover.toml", &text, Some(&accounts)).unwrap_or_else(|e| panic!("{e}\n{text}"));
+
+    let with = |line: &str| text.replacen(open, line, 1);
+    for fine in [
+        "\"Weekend Desk\" = \"create\"",
+        "\"Weekend Desk\" = \"Legacy\"",
+    ] {
+        let plan = check_with("cutover.toml", &with(fine), Some(&accounts))
+            .unwrap_or_else(|e| panic!("{fine}: {e}"));
+        assert!(plan.mapping.new_groups.contains_key("Weekend Desk"));
+    }
+    for (line, says) in [
+        (
+            "\"Weekend Desk\" = \"Support\"",
+            "zendesk group \"Support\" is linked to freshdesk group \"Support\" by [mapping.groups]",
+        ),
+        (
+            "\"Weekend Desk\" = \"Sales\"",
+            "\"Sales\" is not a zendesk group",
+        ),
+        (
+            "\"Nights\" = \"create\"",
+            "freshdesk has no group \"Nights\"",
+        ),
+        (
+            "\"Support\" = \"create\"",
+            "freshdesk group \"Support\" goes back already by [mapping.groups] \"Support\"",
+        ),
+    ] {
+        let errors = check_with("cutover.toml", &with(line), Some(&accounts))
+            .expect_err(line)
+            .to_string();
+        assert!(errors.contains(says), "{line}: {errors}");
+    }
+
+    // A group the new account gains later gets its line from refresh; decided lines stay.
+    let decided = with("\"Weekend Desk\" = \"create\"");
+    let mut later = accounts.clone();
+    later.new.groups.push(NamedValue::new("Night Desk"));
+    let (refreshed, added) = refresh(&decided, &later);
+    assert_eq!(
+        added,
+        vec!["freshdesk group \"Night Desk\" (the way back, [mapping.new_groups])".to_owned()]
+    );
+    let header = refreshed.find("[mapping.new_groups]").unwrap();
+    assert!(
+        refreshed[header..].contains("# open: \"Night Desk\" = \"…\""),
+        "{refreshed}"
+    );
+    assert!(refreshed.contains("\"Weekend Desk\" = \"create\""));
+    check_with("cutover.toml", &refreshed, Some(&later)).unwrap_or_else(|e| panic!("{e}"));
+    let (again, added) = refresh(&refreshed, &later);
+    assert!(added.is_empty(), "{added:?}");
+    assert_eq!(again, refreshed);
+}

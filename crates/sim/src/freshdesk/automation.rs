@@ -94,12 +94,14 @@ pub(crate) fn ticket_created(app: &App, st: &mut FreshdeskState, ticket_id: u64,
 }
 
 /// After a ticket changes through the API: resolved and closed e-mails (when Admin > Email
-/// Notifications has them on), then the update rules.
-/// `changed` names the changed fields (`status`, `priority`, …, `reply_sent`, `note_added`).
+/// Notifications has them on and the update did not ask `skip_close_notification`), then the
+/// update rules.
+/// `changed` names the changed fields (`status`, `priority`, …, `reply_sent`, `note_added`);
+/// `skip_close` is the update's `skip_close_notification`.
 pub(crate) fn ticket_updated(
     app: &App,
     st: &mut FreshdeskState,
-    ticket_id: u64,
+    (ticket_id, skip_close): (u64, bool),
     changed: &[String],
     now: i64,
 ) {
@@ -107,7 +109,7 @@ pub(crate) fn ticket_updated(
         return;
     }
     let switches = app.email_notifications();
-    if changed.iter().any(|c| c == "status") {
+    if !skip_close && changed.iter().any(|c| c == "status") {
         let status = st.tickets.get(&ticket_id).and_then(|t| u64_of(t, "status"));
         match status {
             Some(4) if switches.agent_solves_ticket => notify(

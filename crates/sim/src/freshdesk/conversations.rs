@@ -221,7 +221,7 @@ pub(crate) async fn reply_to(
     let mut all_cc = cc;
     all_cc.extend(emails(&fields, "bcc_emails"));
     automation::notify(&mut st, "reply", id, &text, &all_cc, now);
-    automation::ticket_updated(&app, &mut st, id, &["reply_sent".to_owned()], now);
+    automation::ticket_updated(&app, &mut st, (id, false), &["reply_sent".to_owned()], now);
     let out = st
         .conversations
         .get(&cid)
@@ -306,7 +306,7 @@ pub(crate) async fn note(
     if !private && !incoming && by_agent && app.email_notifications().agent_adds_comment {
         automation::notify(&mut st, "public_note", id, &text, &[], now);
     }
-    automation::ticket_updated(&app, &mut st, id, &["note_added".to_owned()], now);
+    automation::ticket_updated(&app, &mut st, (id, false), &["note_added".to_owned()], now);
     let out = st
         .conversations
         .get(&cid)

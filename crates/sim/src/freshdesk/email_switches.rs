@@ -1,7 +1,9 @@
 //! The requester notifications of Freshdesk's Admin > Email Notifications: switches an admin
 //! turns on or off in the web interface (Freshdesk's API has no endpoint for them). The emulator
 //! reads and sets them at `GET`/`PUT /_sim/email_notifications`, as a test stands in for the
-//! admin. A reply (`/reply`) is itself an e-mail and goes out whatever they say.
+//! admin. A reply (`/reply`) is itself an e-mail and goes out whatever they say. An update that
+//! resolves or closes a ticket with `skip_close_notification: true` e-mails nobody about it,
+//! whatever the switches say (Freshdesk refuses the flag beside any other status).
 
 use std::sync::Arc;
 

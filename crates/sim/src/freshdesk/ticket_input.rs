@@ -282,6 +282,50 @@ pub(crate) fn ticket_types(st: &FreshdeskState) -> Vec<String> {
         .unwrap_or_else(|| TYPES.iter().map(|t| (*t).to_owned()).collect())
 }
 
+/// `skip_close_notification` (update only; Freshdesk ignores it on create): a boolean, and only
+/// beside a `status` of resolved (4) or closed (5), as Freshdesk's own validation has it
+/// ("cannot_set_skip_notification" otherwise).
+fn skip_close_notification(
+    fields: &Map<String, Value>,
+    creating: bool,
+    errors: &mut Vec<FieldError>,
+) {
+    let Some(value) = fields.get("skip_close_notification") else {
+        return;
+    };
+    if creating {
+        return;
+    }
+    let closing = matches!(
+        fields.get("status").and_then(Value::as_u64),
+        Some(RESOLVED | CLOSED)
+    );
+    if !closing {
+        errors.push(FieldError::new(
+            "skip_close_notification",
+            "It can be set only when the status is set to resolved or closed",
+            "invalid_value",
+        ));
+    } else if !value.is_boolean() {
+        errors.push(FieldError::mismatch(
+            "skip_close_notification",
+            "Boolean",
+            type_name(value),
+        ));
+    }
+}
+
+/// Whether an update asks Freshdesk not to e-mail the requester about the resolve or close it
+/// makes (`skip_close_notification: true`, checked by [`validate`]).
+pub(crate) fn skips_close_notification(fields: &Map<String, Value>) -> bool {
+    fields.get("skip_close_notification") == Some(&Value::Bool(true))
+}
+
+/// Freshdesk's resolved status.
+const RESOLVED: u64 = 4;
+/// Freshdesk's closed status.
+const CLOSED: u64 = 5;
+
 pub(crate) fn validate(
     st: &FreshdeskState,
     fields: &Map<String, Value>,
@@ -305,6 +349,7 @@ pub(crate) fn validate(
             }
         }
     };
+    skip_close_notification(fields, creating, &mut errors);
     if let Some(status) = int("status", &mut errors) {
         let allowed = st.statuses();
         if allowed.contains(&status) {

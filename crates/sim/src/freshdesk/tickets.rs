@@ -21,7 +21,9 @@ use super::routes::{
 };
 use super::seed::{NewConversation, conversation_record, ticket_record};
 use super::store::{FreshdeskState, Rec, flag, iso, parse_time, time_of, u64_of};
-use super::ticket_input::{self, apply, read_input, store_uploads, validate};
+use super::ticket_input::{
+    self, apply, read_input, skips_close_notification, store_uploads, validate,
+};
 use crate::numbers::NumberSyntax;
 use crate::page::QueryMap;
 
@@ -255,6 +257,7 @@ pub(crate) async fn update(
     let mut st = app.write();
     let mut ticket = live(&st, id)?.clone();
     let validated = validate(&st, &input.fields, false)?;
+    let quiet = skips_close_notification(&input.fields);
     let mut changed = apply(&mut st, &mut ticket, validated, now);
     if !input.files.is_empty() {
         let files = store_uploads(&mut st, input.files, now);
@@ -264,7 +267,7 @@ pub(crate) async fn update(
         changed.push("attachments".to_owned());
     }
     st.put_ticket(id, ticket);
-    automation::ticket_updated(&app, &mut st, id, &changed, now);
+    automation::ticket_updated(&app, &mut st, (id, quiet), &changed, now);
     let out = st
         .tickets
         .get(&id)
@@ -364,6 +367,7 @@ pub(crate) async fn bulk_update(State(app): State<Arc<App>>, body: Bytes) -> Res
     let now = app.now();
     let mut st = app.write();
     validate(&st, &properties, false)?;
+    let quiet = skips_close_notification(&properties);
     let mut data = Vec::new();
     for id in ids {
         let Ok(ticket) = live(&st, id) else {
@@ -374,7 +378,7 @@ pub(crate) async fn bulk_update(State(app): State<Arc<App>>, body: Bytes) -> Res
         let validated = validate(&st, &properties, false)?;
         let changed = apply(&mut st, &mut ticket, validated, now);
         st.put_ticket(id, ticket);
-        automation::ticket_updated(&app, &mut st, id, &changed, now);
+        automation::ticket_updated(&app, &mut st, (id, quiet), &changed, now);
         data.push(json!({"id": id, "success": true}));
     }
     Ok(new_job(&app, &mut st, data, now))

@@ -239,3 +239,52 @@ async fn requester_notifications_follow_the_admin_switches() {
         .collect();
     assert_eq!(kinds, ["public_note", "ticket_resolved", "ticket_closed"]);
 }
+
+/// `skip_close_notification: true` on an update that resolves or closes a ticket keeps the
+/// requester from being e-mailed about it, switches on or not; beside any other status (or not a
+/// boolean) Freshdesk refuses it, as its own validation does.
+#[tokio::test]
+async fn an_update_may_resolve_or_close_without_the_requester_notification() {
+    let fd = fd_spawn(fd_opts()).await;
+    let t = fd
+        .ticket(json!({"email": "skip@example.com", "subject": "skip", "source": 3}))
+        .await;
+    let id = t["id"].as_u64().unwrap();
+    let path = format!("/api/v2/tickets/{id}");
+    for status in [4, 5] {
+        let quiet = fd
+            .put(
+                &path,
+                json!({"status": status, "skip_close_notification": true}),
+            )
+            .await;
+        assert_eq!(quiet.status, StatusCode::OK, "{}", quiet.text);
+        fd.put(&path, json!({"status": 2})).await;
+    }
+    assert!(
+        fd.notifications(Some(id)).await.is_empty(),
+        "resolved and closed with skip_close_notification: nobody e-mailed"
+    );
+    for body in [
+        json!({"status": 3, "skip_close_notification": true}),
+        json!({"priority": 2, "skip_close_notification": true}),
+        json!({"status": 4, "skip_close_notification": "yes"}),
+    ] {
+        let refused = fd.put(&path, body.clone()).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{body}");
+        assert!(
+            refused.text.contains("skip_close_notification"),
+            "{}",
+            refused.text
+        );
+    }
+    // Without it, the same resolve e-mails the requester (the switches are on).
+    fd.put(&path, json!({"status": 4})).await;
+    let kinds: Vec<String> = fd
+        .notifications(Some(id))
+        .await
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(kinds, ["ticket_resolved"]);
+}

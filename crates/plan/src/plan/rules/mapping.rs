@@ -38,8 +38,87 @@ pub(crate) fn check(sink: &mut Sink<'_>, root: &DeTable<'_>, accounts: Option<&A
                 check_table(sink, &names, entries, &span, &path);
             }
         }
+        new_groups(sink, mapping, (old, new), accounts);
     }
     field_policy(sink, root, mapping);
+}
+
+/// `[mapping.new_groups]`, the way back for groups only the new platform has: each key a group
+/// of the new account, each value a group of the old one (or `"create"`, `"drop"`). A group the
+/// old→new table reaches goes back by that line already, and an old group is linked to one new
+/// group of its own: one that `[mapping.groups]` carries, or that another line here names, is
+/// refused (the bridge would carry it back onto a group linked to another, and the next change
+/// on the old side would move the ticket out of its group on the new one).
+fn new_groups(
+    sink: &mut Sink<'_>,
+    mapping: &DeTable<'_>,
+    (old, new): (PlatformKind, PlatformKind),
+    accounts: Option<&Accounts>,
+) {
+    let Some((entries, span)) = tree::get_table(mapping, "new_groups") else {
+        return;
+    };
+    let path = KeyPath::root().key("mapping").key("new_groups");
+    let forward = Names::of(Table::Groups, (old, new), accounts);
+    // The same checks as any table, its sides turned round.
+    let names = Names {
+        table: Table::Groups,
+        vocabulary: None,
+        old: new,
+        new: old,
+        old_names: forward.new_names,
+        new_names: forward.old_names,
+    };
+    check_table(sink, &names, entries, &span, &path);
+    let carried: Vec<(&str, &str)> = tree::get_table(mapping, "groups")
+        .map(|(groups, _)| tree::str_entries(groups))
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(_, _, value, _)| *value != "drop")
+        .map(|(key, _, value, _)| (key, if value == "create" { key } else { value }))
+        .collect();
+    let mut named: Vec<(String, &str)> = Vec::new();
+    for (key, key_span, value, value_span) in tree::str_entries(entries) {
+        if let Some((old_group, _)) = carried.iter().find(|(_, target)| *target == key) {
+            sink.error(
+                &key_span,
+                path.key(key),
+                format!(
+                    "{new} group \"{key}\" goes back already by [mapping.groups] \"{old_group}\" \
+                     = \"{key}\": remove this line"
+                ),
+            );
+            continue;
+        }
+        let back = match value {
+            "drop" => continue,
+            "create" => key.to_owned(),
+            other => other.to_owned(),
+        };
+        if let Some((_, target)) = carried.iter().find(|(old_group, _)| *old_group == back) {
+            sink.error(
+                &value_span,
+                path.key(key),
+                format!(
+                    "{old} group \"{back}\" is linked to {new} group \"{target}\" by \
+                     [mapping.groups]: each group is linked to one of its own, so name another \
+                     {old} group, \"create\" to create \"{key}\" on {old}, or \"drop\""
+                ),
+            );
+            continue;
+        }
+        match named.iter().find(|(earlier, _)| *earlier == back) {
+            Some((_, first)) => sink.error(
+                &value_span,
+                path.key(key),
+                format!(
+                    "\"{key}\" and \"{first}\" both go back as the {old} group \"{back}\": each \
+                     group is linked to one of its own, so name another, \"create\", or \"drop\""
+                ),
+            ),
+            None => named.push((back, key)),
+        }
+    }
 }
 
 /// Writes `key = "value"` as TOML, quoting the key when it is not bare.
