@@ -381,6 +381,14 @@ pub trait Connector: Send + Sync + fmt::Debug {
         Some(format!("cutover deletes no {kind} on {}", self.platform()))
     }
 
+    /// What cutover set up on the platform for its own use and that no record of the move
+    /// names, found by cutover's own names (Freshdesk: the ticket fields `cf_cutover_*` that hold
+    /// each copy's origin): removed by a cleanup after everything else, as records of `kind`
+    /// with [`Connector::delete_created`]. The default is none.
+    async fn own_setup(&self) -> Result<Vec<(RecordKind, PlatformId)>, ConnectError> {
+        Ok(Vec::new())
+    }
+
     /// How the platform's API removes a comment cutover added to a ticket it did not create
     /// (one that goes with its ticket needs nothing). The default removes none.
     fn comment_removal(&self) -> CommentRemoval {

@@ -172,6 +172,38 @@ fn undeletable(
         .then(|| format!("{}'s API removes no comment", target.platform()))
 }
 
+impl CleanupPlan {
+    /// Adds what cutover set up on the platform for its own use ([`Connector::own_setup`]:
+    /// Freshdesk's origin fields), deleted last, with the records of its kind.
+    pub async fn with_own_setup(mut self, target: &dyn Connector) -> Result<Self, EngineError> {
+        for (kind, id) in target.own_setup().await? {
+            let group = match self.kinds.iter_mut().position(|g| g.kind == kind) {
+                Some(at) => &mut self.kinds[at],
+                None => {
+                    let rank = |k: RecordKind| ORDER.iter().position(|o| *o == k);
+                    let at = self
+                        .kinds
+                        .iter()
+                        .position(|g| rank(g.kind) > rank(kind))
+                        .unwrap_or(self.kinds.len());
+                    self.kinds.insert(
+                        at,
+                        KindToDelete {
+                            kind,
+                            ids: Vec::new(),
+                        },
+                    );
+                    &mut self.kinds[at]
+                }
+            };
+            if !group.ids.contains(&id) {
+                group.ids.push(id);
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// What a cleanup did.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CleanupReport {

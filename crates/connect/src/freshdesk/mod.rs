@@ -404,6 +404,10 @@ impl Connector for FreshdeskConnector {
         self.delete_note(ticket, comment).await
     }
 
+    async fn own_setup(&self) -> Result<Vec<(RecordKind, PlatformId)>, ConnectError> {
+        self.origin_field_ids().await
+    }
+
     fn undeletable(&self, kind: RecordKind, id: &PlatformId) -> Option<String> {
         hooks::delete_path_of(kind, id)
             .err()

@@ -7,6 +7,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FreshdeskConnector;
+use cutover_model::{PlatformId, RecordKind};
+
 use crate::error::ConnectError;
 use crate::http::Request;
 
@@ -52,6 +54,11 @@ fn type_field(fields: &[Value]) -> Option<(u64, Vec<String>)> {
     Some((id, choices))
 }
 
+/// The description of a ticket field cutover creates for itself: its mark, by which a cleanup
+/// knows it made the field (a field the plan names, `cf_original_id` say, may be the account's).
+const OWN_FIELD_NOTE: &str =
+    "Made by cutover to keep each copy's origin; `cutover cleanup` removes it.";
+
 /// The label Freshdesk turns into a ticket field's name `cf_{label in snake case}`.
 fn label_for(name: &str) -> &str {
     name.strip_prefix("cf_").unwrap_or(name)
@@ -71,7 +78,8 @@ impl FreshdeskConnector {
                 for name in wanted.into_iter().flatten() {
                     if !names.contains(name) {
                         tracing::info!(field = %name, "Creating the ticket field cutover keeps a ticket's origin in.");
-                        let body = json!({"label": label_for(name), "type": "custom_text"});
+                        let body = json!({"label": label_for(name), "type": "custom_text",
+                                          "description": OWN_FIELD_NOTE});
                         let create = Request::new(Method::POST, "admin/ticket_fields").json(body);
                         self.api.http.send(op, &create).await?;
                     }
@@ -80,6 +88,31 @@ impl FreshdeskConnector {
                 Ok(TicketSetup { types: std::sync::Mutex::new(types) })
             })
             .await
+    }
+
+    /// The ticket fields cutover made to hold its copies' origin (its own `cf_cutover_*`, or a
+    /// field the plan names that carries cutover's description, [`OWN_FIELD_NOTE`]: one the
+    /// account had before stays), as custom-field records: what a cleanup removes last.
+    pub(crate) async fn origin_field_ids(
+        &self,
+    ) -> Result<Vec<(RecordKind, PlatformId)>, ConnectError> {
+        let op = "list cutover's own ticket fields on freshdesk";
+        let fields = self
+            .api
+            .list_all(op, &Request::get("admin/ticket_fields"), 10)
+            .await?;
+        let origin = &self.reading.origin_fields;
+        Ok(fields
+            .iter()
+            .filter(|f| {
+                let ours = f.get("description").and_then(Value::as_str) == Some(OWN_FIELD_NOTE);
+                f.get("name").and_then(Value::as_str).is_some_and(|name| {
+                    origin.contains(name) && (ours || name.starts_with("cf_cutover_"))
+                })
+            })
+            .filter_map(|f| f.get("id").and_then(Value::as_u64))
+            .map(|id| (RecordKind::CustomField, PlatformId::from(id)))
+            .collect())
     }
 
     /// Adds the ticket types `names` the account does not list (case aside) as choices of its

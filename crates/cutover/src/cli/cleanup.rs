@@ -62,7 +62,10 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
     let target = setup.connector(side)?;
     let plan = cleanup::plan(setup.store.as_ref(), side)
         .await?
-        .sort_out(target.as_ref());
+        .sort_out(target.as_ref())
+        .with_own_setup(target.as_ref())
+        .await
+        .with_context(|| format!("list what cutover set up for itself on the {side} side"))?;
     if args.dry_run {
         if args.json {
             println!("{}", serde_json::to_string(&plan)?);
