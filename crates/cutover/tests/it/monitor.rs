@@ -159,7 +159,12 @@ fn watch_plan(path: &std::path::Path, smtp_port: u16) {
     }
     let mut edited = out.join("\n");
     assert!(edited.contains(&format!("weeks = {WEEKS}")), "{edited}");
-    assert!(!edited.contains("[[alerts]]") && !edited.contains("[monitor]"));
+    assert!(
+        !edited
+            .lines()
+            .any(|l| l.trim() == "[[alerts]]" || l.trim() == "[monitor]"),
+        "{edited}"
+    );
     edited.push_str(&format!(
         "\n\n[monitor]\nevery = \"1s\"\non_inconclusive = \"pause\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\n\
          smtp_tls = \"none\"\nsmtp_from = \"cutover@acme.example\"\n\n\
