@@ -10,8 +10,8 @@ use cutover_model::{PlatformId, PlatformKind, Side};
 use cutover_plan::plan::init::{InitOptions, render};
 use cutover_plan::plan::model::Alert;
 use cutover_plan::plan::names::OnInconclusive;
+use cutover_sim::mailsink::{Mailbox, smtp_sink};
 use cutover_store::TicketReading;
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use super::*;
 use crate::paging::{PagerConfig, SmtpConfig, SmtpTls};
@@ -124,54 +124,6 @@ fn the_defaults_alert_on_every_kpi_and_pause_on_wait_time() {
 
 // ---- a small SMTP sink and a webhook receiver ----
 
-/// Every message an SMTP sink received (the DATA part).
-type Mailbox = Arc<Mutex<Vec<String>>>;
-
-/// Starts an SMTP server on port 0 that accepts every message; its port and mailbox.
-async fn smtp_sink() -> (u16, Mailbox) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mailbox: Mailbox = Arc::default();
-    let kept = mailbox.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            kept.lock().unwrap().push(data.take().unwrap_or_default());
-                            write.write_all(b"250 kept\r\n").await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let answer: &[u8] = match verb.as_str() {
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(answer).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, mailbox)
-}
-
 /// Every JSON body a webhook receiver got, by path.
 type Posts = Arc<Mutex<Vec<(String, serde_json::Value)>>>;
 
@@ -203,7 +155,7 @@ struct Paged {
 }
 
 async fn paged() -> Paged {
-    let (port, mailbox) = smtp_sink().await;
+    let (port, mailbox) = smtp_sink().await.unwrap();
     let (base, posts) = webhook_receiver().await;
     let pager = Pager::new(PagerConfig {
         smtp: Some(SmtpConfig {

@@ -45,6 +45,7 @@ pub mod error;
 pub mod faults;
 pub mod freshdesk;
 pub mod lateness;
+pub mod mailsink;
 pub mod notify;
 pub mod numbers;
 pub mod page;

@@ -15,14 +15,13 @@
 //! passes: never a pass. (A breach raised by slower agents is not tested this way yet:
 //! docs/alerts.md says why.)
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Datelike, Duration as Span, TimeZone, Utc};
 use cutover_runtime::{RoutingState, WavePhase};
 use cutover_sim::freshdesk;
+use cutover_sim::mailsink::{Mailbox, smtp_sink};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 use crate::switch::bridge_ready;
 
@@ -174,61 +173,13 @@ fn watch_plan(path: &std::path::Path, smtp_port: u16) {
     std::fs::write(path, edited).unwrap();
 }
 
-/// Every message an SMTP sink received (the DATA part).
-type Mailbox = Arc<Mutex<Vec<String>>>;
-
-/// Starts an SMTP server on port 0 that accepts every message; its port and mailbox.
-async fn smtp_sink() -> (u16, Mailbox) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let mailbox: Mailbox = Arc::default();
-    let kept = mailbox.clone();
-    tokio::spawn(async move {
-        while let Ok((socket, _)) = listener.accept().await {
-            let kept = kept.clone();
-            tokio::spawn(async move {
-                let (read, mut write) = socket.into_split();
-                let mut lines = BufReader::new(read).lines();
-                write.write_all(b"220 sink ESMTP\r\n").await.unwrap();
-                let mut data: Option<String> = None;
-                while let Ok(Some(line)) = lines.next_line().await {
-                    if let Some(body) = data.as_mut() {
-                        if line == "." {
-                            kept.lock().unwrap().push(data.take().unwrap_or_default());
-                            write.write_all(b"250 kept\r\n").await.unwrap();
-                        } else {
-                            body.push_str(&line);
-                            body.push('\n');
-                        }
-                        continue;
-                    }
-                    let verb = line.get(..4).unwrap_or("").to_ascii_uppercase();
-                    let answer: &[u8] = match verb.as_str() {
-                        "DATA" => {
-                            data = Some(String::new());
-                            b"354 go on\r\n"
-                        }
-                        "QUIT" => {
-                            write.write_all(b"221 bye\r\n").await.unwrap();
-                            break;
-                        }
-                        _ => b"250 ok\r\n",
-                    };
-                    write.write_all(answer).await.unwrap();
-                }
-            });
-        }
-    });
-    (port, mailbox)
-}
-
 /// A moved account ready for the wave: history played on the old side (the baseline's hour in
 /// each of the last weeks, and the hour before the wave), the plan for the rehearsal, the
 /// backfill done. Returns the bridge, the mailbox and when (simulated) the wave's traffic
 /// starts.
 async fn rehearsal(postgres: bool) -> (Bridge, Mailbox, DateTime<Utc>) {
     let bridge = Bridge::planned(postgres, 0).await;
-    let (smtp_port, mailbox) = smtp_sink().await;
+    let (smtp_port, mailbox) = smtp_sink().await.unwrap();
     watch_plan(&bridge.dir.path().join("cutover.toml"), smtp_port);
     let hour = the_hour();
     // Each week's two hours (and ten minutes before), then the hour before the wave starts.
