@@ -150,7 +150,8 @@ pub fn rules(plan: &Plan) -> Vec<Rule> {
 pub enum Reading {
     /// Worse than the threshold and outside the spread.
     Breach,
-    /// Between the clear bound and the threshold: holds the rule's state.
+    /// Between the clear bound and the threshold: holds the rule's state, and a breach under
+    /// way (only a calm reading restarts it).
     Elevated,
     /// Worse by less than half the threshold, or within the spread.
     Calm,
@@ -253,9 +254,10 @@ pub fn step(
                 .then_some(AlertState::Raised)
         }
         Reading::Elevated => {
+            // Between the bounds: a breach under way is held (a reading that dips just under
+            // the threshold does not restart it; only a calm one does), and calm restarts.
             track.inconclusive_since = None;
             track.calm_since = None;
-            track.breach_since = None;
             (open == Some(AlertState::Inconclusive)).then_some(AlertState::Cleared)
         }
         Reading::Calm => {
@@ -390,16 +392,16 @@ pub async fn assess(
     let weeks = plan.baseline.weeks.max(1);
     let window = (now - WINDOW, now);
     // The baseline ends where the window's first hour starts, so it holds that hour of the
-    // week in each of its weeks.
-    let (from, _) = kpi::baseline_span(window.0, weeks);
-    let facts = store.ticket_facts(from, now).await?;
+    // week in each of its weeks. Both come from the store's hourly aggregates (SQL), so an
+    // evaluation reads a few rows an hour, not every ticket of the weeks.
     let routing = RoutingState::load(store).await?;
     let old_only = Filter {
         side: Some(Side::Old),
         ..Filter::default()
     };
-    let base = kpi::baseline(&facts, window.0, weeks, &old_only);
-    let Some(hour) = base.hour(window.0) else {
+    let base = crate::kpi_stored::baseline(store, window.0, weeks, &old_only).await?;
+    // The window straddles two clock hours: their profiles blended by overlap.
+    let Some(hour) = base.window(window.0) else {
         return Ok(Vec::new());
     };
     let mut tracks: BTreeMap<String, Track> = match store.run_state(STATE_KEY).await? {
@@ -415,8 +417,8 @@ pub async fn assess(
             side: Some(side),
             ..Filter::default()
         };
-        let figures = kpi::compute(&facts, window.0, window.1, &filter);
-        let comparisons = kpi::compare(&figures, hour);
+        let figures = crate::kpi_stored::compute(store, window.0, window.1, &filter).await?;
+        let comparisons = kpi::compare(&figures, &hour);
         for rule in &rules {
             let comparison = rule
                 .kpi

@@ -53,8 +53,9 @@ fn an_alert_rises_when_sustained_and_clears_only_after_calm_lasts() {
     // (minutes after t0, reading, the change expected)
     let script: &[(i64, Reading, Option<AlertState>)] = &[
         (0, Breach, None),
-        (5, Elevated, None), // not sustained: the breach restarts
+        (5, Calm, None), // not sustained: the breach restarts
         (10, Breach, None),
+        (15, Elevated, None), // just under the threshold: the breach under way is held
         (20, Breach, None),
         (25, Breach, Some(AlertState::Raised)),
         (30, Breach, None),

@@ -53,18 +53,24 @@ pub const KPIS: &[KpiDef] = &[
     KpiDef {
         name: "first_reply_p50",
         measures: "How long customers wait for the first agent reply (median).",
-        how: "For the tickets created in the window that have a first reply (the first public \
-              comment by someone other than the requester, after the opening message), the median of reply time minus \
-              creation time (nearest rank).",
-        samples: "tickets created in the window with a first reply",
+        how: "For the tickets created in the window, the median wait for the first reply (the \
+              first public comment by someone other than the requester, after the opening \
+              message) as of the window's end. A ticket still unanswered and unsolved then \
+              counts as a wait not over yet (censored), so the median is the Kaplan-Meier \
+              estimate; with every ticket answered it is the nearest-rank median. A slowdown \
+              shows while customers wait, not only once they are answered. A ticket solved \
+              without a reply in the window is not counted. While more than half the \
+              customers still wait, the longest wait so far (the median is at least that).",
+        samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
     },
     KpiDef {
         name: "first_reply_p90",
         measures: "How long customers wait for the first agent reply (90th percentile).",
-        how: "As first_reply_p50, the 90th percentile (nearest rank).",
-        samples: "tickets created in the window with a first reply",
+        how: "As first_reply_p50, the 90th percentile (Kaplan-Meier; nearest rank when every \
+              ticket is answered; while more than a tenth still wait, the longest wait so far).",
+        samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
     },
@@ -256,13 +262,32 @@ pub fn compute(
         .iter()
         .filter(|f| f.reading.created_at < to && f.reading.solved_at.is_none_or(|s| s >= to))
         .count();
-    figures(&created, &solved, backlog)
+    figures(&created, &solved, backlog, to)
 }
 
-/// Every KPI from the tickets created in a window, those solved in it and the backlog at its
-/// end.
-fn figures(created: &[&TicketFacts], solved: &[&TicketFacts], backlog: usize) -> Vec<Figure> {
-    figures_of(&aggregate(created, solved), count(backlog))
+/// Every KPI from the tickets created in a window ending at `end`, those solved in it and the
+/// backlog at its end.
+fn figures(
+    created: &[&TicketFacts],
+    solved: &[&TicketFacts],
+    backlog: usize,
+    end: DateTime<Utc>,
+) -> Vec<Figure> {
+    figures_of(&aggregate(created, solved, end), count(backlog))
+}
+
+/// How long `facts`' customer had waited for a first reply as of `end`, and whether the wait
+/// had ended (answered) or still went on (unanswered and unsolved then); `None` for a ticket
+/// solved without a reply before `end`.
+fn wait_as_of(facts: &TicketFacts, end: DateTime<Utc>) -> Option<(i64, bool)> {
+    let r = &facts.reading;
+    let (until, ended) = match r.first_reply_at {
+        Some(at) if at < end => (at, true),
+        Some(_) => (end, false),
+        None if r.solved_at.is_none_or(|s| s >= end) => (end, false),
+        None => return None,
+    };
+    Some(((until - r.created_at).num_seconds(), ended))
 }
 
 /// The nearest-rank median and 90th percentile of whole seconds, as the store computes them.
@@ -278,15 +303,11 @@ fn percentiles(mut secs: Vec<i64>) -> Percentiles {
     }
 }
 
-/// What the KPIs need of a window's tickets (the same aggregate the store computes in SQL,
-/// [`cutover_store::Store::kpi_buckets`]), from the tickets themselves.
-fn aggregate(created: &[&TicketFacts], solved: &[&TicketFacts]) -> KpiBucket {
-    let first_reply = percentiles(
-        created
-            .iter()
-            .filter_map(|f| Some((f.reading.first_reply_at? - f.reading.created_at).num_seconds()))
-            .collect(),
-    );
+/// What the KPIs need of the tickets of a window ending at `end` (the same aggregate the
+/// store computes in SQL, [`cutover_store::Store::kpi_buckets`]), from the tickets themselves.
+fn aggregate(created: &[&TicketFacts], solved: &[&TicketFacts], end: DateTime<Utc>) -> KpiBucket {
+    let mut waits: Vec<(i64, bool)> = created.iter().filter_map(|f| wait_as_of(f, end)).collect();
+    let first_reply = Percentiles::of_waits(&mut waits);
     let resolution = percentiles(
         solved
             .iter()
@@ -466,6 +487,58 @@ impl Baseline {
     pub fn hour(&self, t: DateTime<Utc>) -> Option<&HourProfile> {
         self.hours.get(usize::try_from(hour_of_week(t)).ok()?)
     }
+
+    /// The profile of an hour-long window starting at `from`, which straddles two clock hours
+    /// unless it starts on one: the two hours' profiles blended by how much of the window each
+    /// covers (means and standard deviations weighted, lows and highs of both, the fewer weeks,
+    /// samples weighted). A window at 07:40 is mostly the 08:00 hour, and on a rising morning
+    /// holding it against 07:00 alone would read the ramp as a degradation. Named by the first
+    /// hour.
+    pub fn window(&self, from: DateTime<Utc>) -> Option<HourProfile> {
+        let first = self.hour(from)?;
+        let next = hour_start(from) + Duration::hours(1);
+        let Some(second) = self.hour(next) else {
+            return Some(first.clone());
+        };
+        #[expect(clippy::cast_precision_loss, reason = "seconds in an hour")]
+        let w1 = (next - from).num_seconds() as f64 / 3600.0;
+        let w2 = 1.0 - w1;
+        let blend = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) => Some(w1 * a + w2 * b),
+            (a, b) => a.or(b),
+        };
+        let kpis = first
+            .kpis
+            .iter()
+            .zip(&second.kpis)
+            .map(|(a, b)| {
+                #[expect(
+                    clippy::cast_precision_loss,
+                    clippy::cast_possible_truncation,
+                    clippy::cast_sign_loss,
+                    reason = "sample counts far below 2^52"
+                )]
+                let samples = (w1 * a.samples as f64 + w2 * b.samples as f64).round() as u64;
+                Spread {
+                    name: a.name,
+                    mean: blend(a.mean, b.mean),
+                    std_dev: blend(a.std_dev, b.std_dev),
+                    min: [a.min, b.min].into_iter().flatten().reduce(f64::min),
+                    max: [a.max, b.max].into_iter().flatten().reduce(f64::max),
+                    weeks: match (a.mean, b.mean) {
+                        (Some(_), Some(_)) if w2 > 0.0 => a.weeks.min(b.weeks),
+                        (Some(_), _) | (None, None) => a.weeks,
+                        (None, Some(_)) => b.weeks,
+                    },
+                    samples,
+                }
+            })
+            .collect();
+        Some(HourProfile {
+            hour_of_week: first.hour_of_week,
+            kpis,
+        })
+    }
 }
 
 /// The time span the facts of a baseline of `weeks` weeks before `until` must cover.
@@ -524,7 +597,7 @@ pub fn baseline(
             let backlog = came
                 .partition_point(|t| *t < end)
                 .saturating_sub(left.partition_point(|t| *t < end));
-            figures(created, solved, backlog)
+            figures(created, solved, backlog, end)
         });
     profile(from, to, weeks, filter, hourly)
 }

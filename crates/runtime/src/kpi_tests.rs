@@ -290,3 +290,62 @@ fn a_window_is_held_against_the_same_span_whole_weeks_before() {
     assert_eq!(wait.deviation, Some(2.0));
     assert_eq!(wait.verdict, Verdict::OutsideSpread);
 }
+
+#[test]
+fn the_wait_counts_customers_still_waiting_at_the_windows_end() {
+    let at = monday() + Duration::hours(9);
+    let end = at + Duration::hours(1);
+    // Answered after 5, 8 and 12 minutes; answered after the window (50 minutes in: waiting
+    // 10 by its end); never answered nor solved (40 minutes in: 20); unanswered but solved
+    // after the window (30 in: 30); solved without a reply inside the window (not counted).
+    let mut facts = vec![
+        ticket(Side::Old, 1, at, 5, 0),
+        ticket(Side::Old, 2, at + Duration::minutes(1), 8, 0),
+        ticket(Side::Old, 3, at + Duration::minutes(2), 12, 0),
+        ticket(Side::Old, 4, at + Duration::minutes(50), 120, 3),
+        ticket(Side::Old, 5, at + Duration::minutes(40), 0, 0),
+        ticket(Side::Old, 6, at + Duration::minutes(30), 0, 0),
+        ticket(Side::Old, 7, at + Duration::minutes(10), 0, 0),
+    ];
+    for (i, solved) in [(4, None), (5, Some(end + Duration::hours(1)))] {
+        facts[i].reading.first_reply_at = None;
+        facts[i].reading.solved_at = solved;
+    }
+    facts[6].reading.first_reply_at = None;
+    facts[6].reading.solved_at = Some(at + Duration::minutes(20));
+    let figures = compute(&facts, at, end, &Filter::default());
+    // Kaplan-Meier over 5, 8, 10+, 12, 20+, 30+ (+: still waiting): the share still waiting
+    // is 5/6 after 5 minutes, 4/6 after 8, 4/6 x 2/3 = 4/9 after 12: the median is 12; it
+    // never falls to a tenth, so the 90th percentile is at least the longest wait, 30.
+    assert_eq!(value(&figures, "first_reply_p50"), (Some(12.0), 6));
+    assert_eq!(value(&figures, "first_reply_p90"), (Some(30.0), 6));
+    // The hour's baseline counts the same way, as of the hour's end.
+    let base = baseline(&facts, at + Duration::weeks(1), 1, &Filter::default());
+    let hour = base.hour(at).unwrap();
+    let wait = hour
+        .kpis
+        .iter()
+        .find(|s| s.name == "first_reply_p50")
+        .unwrap();
+    assert_eq!((wait.mean, wait.samples), (Some(12.0), 6));
+    // Nobody answered yet: the longest wait so far, not nothing.
+    let waiting: Vec<TicketFacts> = facts[4..6].to_vec();
+    let figures = compute(&waiting, at, end, &Filter::default());
+    assert_eq!(value(&figures, "first_reply_p50"), (Some(30.0), 2));
+}
+
+#[test]
+fn kaplan_meier_is_the_nearest_rank_when_every_wait_ended() {
+    use cutover_store::Percentiles;
+    for n in 1..=40_i64 {
+        let mut waits: Vec<(i64, bool)> = (0..n).map(|i| ((i * 7) % 13, true)).collect();
+        let mut secs: Vec<f64> = waits.iter().map(|w| w.0 as f64).collect();
+        let p = Percentiles::of_waits(&mut waits);
+        let mut exact = |q| percentile(&mut secs, q).map(|v| v as i64);
+        assert_eq!(
+            (p.p50_secs, p.p90_secs),
+            (exact(0.5), exact(0.9)),
+            "n = {n}"
+        );
+    }
+}

@@ -70,6 +70,60 @@ pub struct Percentiles {
     pub p90_secs: Option<i64>,
 }
 
+impl Percentiles {
+    /// The median and 90th percentile of waits some of which have not ended yet: each entry is
+    /// a duration in whole seconds and whether it ended then (`true`: the customer was answered
+    /// after that long) or was still going on when the bucket ended (`false`: censored). The
+    /// Kaplan-Meier product-limit estimate: at each duration at which waits end, the share
+    /// still waiting is multiplied by `1 - ended / still waiting until then` (ends count
+    /// before censorings at the same duration); a percentile `q` is the shortest duration at
+    /// which that share falls to `1 - q` or below. When it never does (more than `1 - q` of the
+    /// customers still wait), the longest wait so far: the percentile is at least that, so a
+    /// window where nobody is answered reads as long as its customers have waited, not as
+    /// nothing. With nothing censored it is exactly the nearest-rank percentile (the
+    /// `ceil(q n)`-th smallest). `None` only without waits. Sorts `waits`.
+    pub fn of_waits(waits: &mut [(i64, bool)]) -> Self {
+        // Shortest first; at equal durations, ended before still going on.
+        waits.sort_unstable_by_key(|&(secs, ended)| (secs, !ended));
+        let n = waits.len();
+        let mut out = Self {
+            n: u64::try_from(n).unwrap_or(u64::MAX),
+            p50_secs: None,
+            p90_secs: None,
+        };
+        // The share still waiting. A small tolerance keeps the uncensored case on the nearest
+        // rank where `q n` is a whole number (the product telescopes to `1 - k / n`).
+        const TOLERANCE: f64 = 1e-9;
+        let mut still = 1.0_f64;
+        let mut i = 0;
+        while i < n {
+            let secs = waits[i].0;
+            let at_risk = n - i;
+            let ended = waits[i..]
+                .iter()
+                .take_while(|&&(s, e)| s == secs && e)
+                .count();
+            let same = waits[i..].iter().take_while(|&&(s, _)| s == secs).count();
+            if ended > 0 {
+                #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                let factor = (at_risk - ended) as f64 / at_risk as f64;
+                still *= factor;
+                if out.p50_secs.is_none() && still <= 0.5 + TOLERANCE {
+                    out.p50_secs = Some(secs);
+                }
+                if out.p90_secs.is_none() && still <= 0.1 + TOLERANCE {
+                    out.p90_secs = Some(secs);
+                }
+            }
+            i += same.max(1);
+        }
+        let longest = waits.last().map(|&(secs, _)| secs);
+        out.p50_secs = out.p50_secs.or(longest);
+        out.p90_secs = out.p90_secs.or(longest);
+        out
+    }
+}
+
 /// What the KPIs need of the tickets of one bucket of time `[start, start + length)`: counts
 /// and percentiles, never the tickets themselves. Durations are whole seconds, truncated
 /// towards zero.
@@ -79,7 +133,9 @@ pub struct KpiBucket {
     pub created: u64,
     /// Of those, the ones with a raised priority or a changed group.
     pub escalated: u64,
-    /// Of those, the times from creation to the first reply (of the ones replied to).
+    /// Of those, the waits for a first reply as of the bucket's end ([`Percentiles::of_waits`]:
+    /// until the reply, or still going on for a ticket unanswered and unsolved then; a ticket
+    /// solved without a reply before then is not counted).
     pub first_reply: Percentiles,
     /// Tickets solved in it.
     pub solved: u64,

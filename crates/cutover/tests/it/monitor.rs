@@ -124,7 +124,7 @@ async fn set_clocks(bridge: &Bridge, at: DateTime<Utc>) {
 /// time 50 % worse for 15 minutes pauses the wave, at least 5 samples); alerts evaluated every
 /// second and paged by e-mail to an SMTP relay on `smtp_port`; the pilot's gates a sign-off
 /// only (no verification or drill: they are not what this test is about).
-fn watch_plan(path: &std::path::Path, smtp_port: u16) {
+fn watch_plan(path: &std::path::Path, smtp_port: u16, on_inconclusive: &str) {
     let text = std::fs::read_to_string(path).unwrap();
     let mut out = Vec::new();
     let (mut in_alert, mut gates_seen) = (false, 0);
@@ -165,7 +165,7 @@ fn watch_plan(path: &std::path::Path, smtp_port: u16) {
         "{edited}"
     );
     edited.push_str(&format!(
-        "\n\n[monitor]\nevery = \"1s\"\non_inconclusive = \"pause\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\n\
+        "\n\n[monitor]\nevery = \"1s\"\non_inconclusive = \"{on_inconclusive}\"\nsmtp_host = \"127.0.0.1\"\nsmtp_port = {smtp_port}\n\
          smtp_tls = \"none\"\nsmtp_from = \"cutover@acme.example\"\n\n\
          [[alerts]]\nkpi = \"wait_time\"\nworse_than_baseline = \"50%\"\nsustained = \"15m\"\n\
          min_samples = 5\nthen = \"pause_wave\"\nnotify = [\"ops-lead\"]\n"
@@ -177,26 +177,37 @@ fn watch_plan(path: &std::path::Path, smtp_port: u16) {
 /// each of the last weeks, and the hour before the wave), the plan for the rehearsal, the
 /// backfill done. Returns the bridge, the mailbox and when (simulated) the wave's traffic
 /// starts.
-async fn rehearsal(postgres: bool) -> (Bridge, Mailbox, DateTime<Utc>) {
+async fn rehearsal(
+    postgres: bool,
+    on_inconclusive: &str,
+    generator: &[&str],
+) -> (Bridge, Mailbox, DateTime<Utc>) {
     let bridge = Bridge::planned(postgres, 0).await;
     let (smtp_port, mailbox) = smtp_sink().await.unwrap();
-    watch_plan(&bridge.dir.path().join("cutover.toml"), smtp_port);
+    watch_plan(
+        &bridge.dir.path().join("cutover.toml"),
+        smtp_port,
+        on_inconclusive,
+    );
     let hour = the_hour();
     // Each week's two hours (and ten minutes before), then the hour before the wave starts.
     for week in (1..=WEEKS).rev() {
         let start = hour - Span::weeks(week) - Span::minutes(10);
         let seed = u64::try_from(week).unwrap();
-        let played_for = ["--rate", RATE, "--speed", "max"];
+        let mut played_for = vec!["--rate", RATE, "--speed", "max"];
+        played_for.extend_from_slice(generator);
         played(traffic(&bridge, "old", start, "140m", seed, &played_for)).await;
     }
     let wave_start = hour + Span::hours(1);
+    let mut before = vec!["--rate", RATE, "--speed", "max"];
+    before.extend_from_slice(generator);
     played(traffic(
         &bridge,
         "old",
         hour - Span::minutes(10),
         "70m",
         9,
-        &["--rate", RATE, "--speed", "max"],
+        &before,
     ))
     .await;
     // Both platforms' clocks at the wave's start, so all the backfill writes comes before it.
@@ -226,15 +237,9 @@ async fn alerts(bridge: &Bridge) -> Vec<Value> {
     all["alerts"].as_array().unwrap().clone()
 }
 
-/// Starts `cutover serve` with the monitor on the traffic's clock from `from`, then the wave's
-/// traffic from the same simulated time on each side (`new`: the new side's rate and
-/// degradation), then signs the pilot off and starts it. Returns serve and the players.
-async fn wave_under_traffic(
-    bridge: &Bridge,
-    from: DateTime<Utc>,
-    old: &[&str],
-    new: &[&str],
-) -> (crate::bridge::Served, Vec<tokio::process::Child>) {
+/// Starts `cutover serve` with its monitor on a simulated clock running [`SPEED`] times real
+/// time from `from`.
+async fn serve_on_clock(bridge: &Bridge, from: DateTime<Utc>) -> crate::bridge::Served {
     let speed = SPEED.to_string();
     let mut cmd = bridge.command(&[
         "serve",
@@ -245,8 +250,20 @@ async fn wave_under_traffic(
         "--monitor-speed",
         &speed,
     ]);
-    let log = bridge.dir.path().join("serve.log");
-    let served = crate::bridge::Served::start(&mut cmd, &log).await;
+    crate::bridge::Served::start(&mut cmd, &bridge.dir.path().join("serve.log")).await
+}
+
+/// Starts `cutover serve` with the monitor on the traffic's clock from `from`, then the wave's
+/// traffic from the same simulated time on each side (`new`: the new side's rate and
+/// degradation), then signs the pilot off and starts it. Returns serve and the players.
+async fn wave_under_traffic(
+    bridge: &Bridge,
+    from: DateTime<Utc>,
+    old: &[&str],
+    new: &[&str],
+) -> (crate::bridge::Served, Vec<tokio::process::Child>) {
+    let speed = SPEED.to_string();
+    let served = serve_on_clock(bridge, from).await;
     let mut players = Vec::new();
     for (side, seed, rest) in [("old", 21, old), ("new", 22, new)] {
         let mut args = vec!["--speed", speed.as_str()];
@@ -312,7 +329,7 @@ async fn too_little_traffic_is_inconclusive_paged_and_pauses_the_wave_on_postgre
 }
 
 async fn too_little_traffic(postgres: bool) {
-    let (bridge, mailbox, from) = rehearsal(postgres).await;
+    let (bridge, mailbox, from) = rehearsal(postgres, "pause", &[]).await;
     // A trickle: a few actions an hour.
     let trickle = ["--rate", "0.02"];
     let (served, players) = wave_under_traffic(&bridge, from, &trickle, &trickle).await;
@@ -350,6 +367,106 @@ async fn too_little_traffic(postgres: bool) {
             && a["detail"]["configured"] == true
     });
     assert!(notified, "{:#}", report["actions"]);
+    let out = bridge.expect(0, &["audit", "verify"]).await;
+    assert!(out.contains("hash chain whole"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slower_agents_on_the_new_side_raise_a_breach_that_pauses_the_wave_on_postgres() {
+    slower_agents(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn slower_agents_on_the_new_side_raise_a_breach_that_pauses_the_wave_on_sqlite() {
+    slower_agents(false).await;
+}
+
+/// The issue's scenario: the same traffic on both sides as in the baseline's weeks, the new
+/// side's agents 60 % slower from the wave's start. A young wave's thin first minutes only
+/// page (`on_inconclusive = "page"`, the default); the breach pauses it.
+async fn slower_agents(postgres: bool) {
+    let when_due = ["--agents-when-due"];
+    let (bridge, mailbox, from) = rehearsal(postgres, "page", &when_due).await;
+    // serve first, its monitor's clock running from `from`; the wave started; then the
+    // traffic from where that clock is now (a little ahead of it: the clock started after
+    // `launched`), so the monitor never reads an hour the traffic has not played yet.
+    let launched = Instant::now();
+    let speed = SPEED.to_string();
+    let served = serve_on_clock(&bridge, from).await;
+    bridge_ready(&bridge).await;
+    bridge
+        .expect(0, &["go", "--wave", PILOT, "--as", "ops-lead"])
+        .await;
+    bridge
+        .expect(0, &["wave", "start", PILOT, "--as", "ops-lead"])
+        .await;
+    let elapsed = Span::from_std(launched.elapsed()).unwrap();
+    let began = from + elapsed * i32::try_from(SPEED as i64).unwrap() + Span::minutes(1);
+    let mut players = Vec::new();
+    for (side, seed, slower) in [("old", 21, None), ("new", 22, Some("new:60%"))] {
+        let mut args = vec![
+            "--speed",
+            speed.as_str(),
+            "--rate",
+            RATE,
+            "--agents-when-due",
+        ];
+        if let Some(slower) = slower {
+            args.extend_from_slice(&["--slower-agents", slower]);
+        }
+        players.push(
+            traffic(&bridge, side, began, "150m", seed, &args)
+                .spawn()
+                .unwrap(),
+        );
+    }
+    let alert = wait_for_alert(&bridge, "raised", Duration::from_secs(90)).await;
+    let e = &alert["evidence"];
+    assert_eq!(e["reading"]["reading"], "breach", "{alert:#}");
+    assert_eq!(e["comparison"]["name"], "first_reply_p50", "{alert:#}");
+    let worse = e["comparison"]["deviation"].as_f64().unwrap();
+    assert!(worse >= 0.5, "{alert:#}");
+    assert!(
+        e["comparison"]["now"]["samples"].as_u64().unwrap() >= 5,
+        "{alert:#}"
+    );
+    // Within the hour of simulated time after the wave's traffic began.
+    let opened = DateTime::parse_from_rfc3339(alert["opened_at"].as_str().unwrap()).unwrap();
+    let after = opened.with_timezone(&Utc) - began;
+    assert!(
+        after <= Span::minutes(60),
+        "raised {} simulated minutes after the traffic began: {alert:#}",
+        after.num_minutes()
+    );
+    // The wave paused itself.
+    let started = Instant::now();
+    while phase(&bridge).await != WavePhase::Paused {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the wave did not pause: {alert:#}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    stop(players).await;
+    served.terminate().await;
+    // ops-lead was paged about the breach.
+    assert!(
+        mailbox
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|m| m.contains("[cutover] ALERT") && m.contains("dana@acme.example")),
+        "{:?}",
+        mailbox.lock().unwrap()
+    );
+    let report = audited(&bridge).await;
+    let id = alert["id"].as_str().unwrap();
+    let paused = report["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a["action"] == "action.pause_wave" && a["detail"]["alert"] == id);
+    assert!(paused, "{:#}", report["actions"]);
     let out = bridge.expect(0, &["audit", "verify"]).await;
     assert!(out.contains("hash chain whole"), "{out}");
 }

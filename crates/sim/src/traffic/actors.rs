@@ -233,6 +233,35 @@ impl Actors {
         self.plan_open()
     }
 
+    /// When the earliest piece of work falls due, in simulated milliseconds.
+    pub(crate) fn next_due_ms(&self) -> Option<i64> {
+        self.queue.peek().map(|Reverse(due)| due.at_ms)
+    }
+
+    /// The earliest piece of work due by `now_ms`, done at once rather than at an arrival (see
+    /// `TrafficOptions::agents_when_due`); `None` when nothing valid is due (work put off by a
+    /// slowdown goes back in the queue for later).
+    pub(crate) fn plan_due(&mut self, now_ms: i64) -> Option<Planned> {
+        while let Some(Reverse(due)) = self.queue.peek().copied() {
+            if due.at_ms > now_ms {
+                return None;
+            }
+            self.queue.pop();
+            if self.put_off(due, now_ms) {
+                continue;
+            }
+            if let Some(planned) = self.plan_work(due) {
+                return Some(planned);
+            }
+        }
+        None
+    }
+
+    /// A new ticket by a customer (see `TrafficOptions::agents_when_due`).
+    pub(crate) fn plan_new_ticket(&mut self) -> Planned {
+        self.plan_open()
+    }
+
     /// Takes the answer of a planned action into account and schedules what follows.
     pub(crate) fn record(&mut self, planned: &Planned, answer: &Answer, now_ms: i64) {
         if !answer.ok() {

@@ -10,7 +10,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use url::Url;
 
-use super::actors::{Actors, SideView};
+use super::actors::{Actors, Planned, SideView};
 use super::client::{AnyClient, PlatformClient};
 use super::curve::{Arrivals, to_time};
 use super::error::TrafficError;
@@ -184,6 +184,10 @@ pub struct TrafficOptions {
     /// action, so the platform stamps records with simulated time: weeks of backdated history
     /// in seconds, or hours of a wave in minutes. Emulators only.
     pub platform_clock: bool,
+    /// Agents answer, and customers write back, at the moment their work falls due, apart
+    /// from the arrivals; the arrivals (`rate_per_min`) are then new tickets only. Waits are
+    /// then the drawn delays (and a slowdown's share of them), not a queue for action slots.
+    pub agents_when_due: bool,
 }
 
 impl Default for TrafficOptions {
@@ -204,6 +208,7 @@ impl Default for TrafficOptions {
             channels: Vec::new(),
             slowdown: None,
             platform_clock: false,
+            agents_when_due: false,
         }
     }
 }
@@ -284,11 +289,20 @@ pub async fn run(opts: TrafficOptions) -> Result<TrafficSummary, TrafficError> {
     let end_s = opts.duration.map(|d| start_s + d.as_secs_f64());
     let real_start = Instant::now();
     let mut last_s = start_s;
+    let mut next_arrival = arrivals.next_time();
     let stopped_by = loop {
         if opts.max_actions.is_some_and(|max| player.seq >= max) {
             break "max_actions";
         }
-        let t = arrivals.next_time();
+        // With `agents_when_due`, work due before the next arrival is done at its time.
+        let due_ms = player
+            .actors
+            .next_due_ms()
+            .filter(|ms| opts.agents_when_due && (*ms as f64 / 1000.0) <= next_arrival);
+        let t = match due_ms {
+            Some(ms) => (ms as f64 / 1000.0).max(last_s),
+            None => next_arrival,
+        };
         if end_s.is_some_and(|end| t >= end) {
             break "duration";
         }
@@ -303,7 +317,20 @@ pub async fn run(opts: TrafficOptions) -> Result<TrafficSummary, TrafficError> {
             }
         }
         last_s = t;
-        player.act(t).await?;
+        let now_ms = ((t * 1000.0).floor() as i64).max(due_ms.unwrap_or(i64::MIN));
+        if due_ms.is_some() {
+            if let Some(planned) = player.actors.plan_due(now_ms) {
+                player.act(t, planned).await?;
+            }
+            continue;
+        }
+        next_arrival = arrivals.next_time();
+        let planned = if opts.agents_when_due {
+            player.actors.plan_new_ticket()
+        } else {
+            player.actors.plan(now_ms)
+        };
+        player.act(t, planned).await?;
     };
     player.ledger.flush()?;
     let real_seconds = real_start.elapsed().as_secs_f64();
@@ -399,10 +426,9 @@ impl Player {
         })
     }
 
-    /// Plans, performs and records the action at simulated time `t` (seconds since the epoch).
-    async fn act(&mut self, t: f64) -> Result<(), TrafficError> {
+    /// Performs and records the planned action at simulated time `t` (seconds since the epoch).
+    async fn act(&mut self, t: f64, planned: Planned) -> Result<(), TrafficError> {
         let now_ms = (t * 1000.0).floor() as i64;
-        let planned = self.actors.plan(now_ms);
         let side_idx = planned.side;
         let view = &self.actors.sides[side_idx];
         let (side, platform) = (view.side, view.platform);

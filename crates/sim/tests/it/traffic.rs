@@ -449,3 +449,83 @@ async fn a_quiet_fortnight_closes_and_reopens_tickets_on_both_sides() {
     check_zendesk(&zd, &expected[&Side::Old]).await;
     check_freshdesk(&fd, &expected[&Side::New]).await;
 }
+
+/// Each first reply's wait, open to first reply, in simulated seconds, from a ledger.
+fn first_reply_waits(ledger: &Ledger) -> Vec<f64> {
+    use std::collections::HashMap;
+    let at = |e: &traffic::Entry| {
+        chrono::DateTime::parse_from_rfc3339(&e.sim_time)
+            .unwrap()
+            .timestamp_millis() as f64
+            / 1000.0
+    };
+    let mut opened: HashMap<u64, f64> = HashMap::new();
+    let mut waits = Vec::new();
+    for e in &ledger.entries {
+        match (&e.action, &e.request) {
+            (Action::OpenTicket, _) => {
+                if let Some(id) = e.answer.created_id {
+                    opened.insert(id, at(e));
+                }
+            }
+            (Action::FirstReply, traffic::Step::Message { ticket_id, .. }) => {
+                if let Some(t0) = opened.get(ticket_id) {
+                    waits.push(at(e) - t0);
+                }
+            }
+            _ => {}
+        }
+    }
+    waits.sort_by(f64::total_cmp);
+    waits
+}
+
+/// With `agents_when_due`, every arrival opens a ticket and the agents answer at their due
+/// times, so a slowdown of 100 % doubles the waits (the median, within the draws' noise),
+/// whatever the load.
+#[tokio::test]
+async fn agents_answering_when_due_make_a_slowdown_show_in_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut medians = Vec::new();
+    for (name, slower) in [("normal", None), ("slower", Some(1.0))] {
+        let (_sim, target) = zendesk().await;
+        let path = dir.path().join(name);
+        let mut opts = options(Some(target), None, &path, 5);
+        opts.max_actions = None;
+        opts.rate_per_min = 1.0;
+        opts.duration = Some(std::time::Duration::from_secs(3 * 3600));
+        opts.agents_when_due = true;
+        opts.channels = vec![traffic::Channel::Chat, traffic::Channel::WhatsApp];
+        opts.slowdown = slower.map(|by| traffic::Slowdown {
+            side: Side::Old,
+            by,
+            from: None,
+        });
+        let summary = traffic::run(opts).await.unwrap();
+        let ledger = Ledger::read(&path).unwrap();
+        assert!(failures(&ledger).is_empty(), "{:?}", failures(&ledger));
+        let opens = ledger
+            .entries
+            .iter()
+            .filter(|e| e.action == Action::OpenTicket)
+            .count() as u64;
+        // Monday 08:00 to 11:00 at about three times the weekly mean of 1 a minute: every
+        // arrival is a new ticket (a few hundred), and the rest of the work comes on top.
+        assert!((300..800).contains(&opens), "{opens} opened: {summary:?}");
+        assert!(summary.actions > opens + opens / 2, "{summary:?}");
+        let waits = first_reply_waits(&ledger);
+        assert!(
+            waits.len() as u64 > opens / 2,
+            "{} first replies",
+            waits.len()
+        );
+        medians.push(waits[waits.len().div_ceil(2) - 1]);
+    }
+    let ratio = medians[1] / medians[0];
+    assert!(
+        (1.6..2.5).contains(&ratio),
+        "median first-reply wait {:.0} s normally, {:.0} s twice as slow: ratio {ratio:.2}",
+        medians[0],
+        medians[1]
+    );
+}

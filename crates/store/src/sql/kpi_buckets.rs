@@ -4,6 +4,7 @@
 //! arithmetic); `runtime`'s tests hold the results against the KPIs computed in memory.
 
 use chrono::{DateTime, Duration, Utc};
+use futures::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
 
 use crate::error::{QueryContext, StoreError};
@@ -38,18 +39,41 @@ const AGENT_HOURS: &str = "SELECT bucket, COUNT(*) FROM (SELECT DISTINCT \
      (solved_us - $4) / $6 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
      FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND assignee_id IS NOT NULL AND ";
 
+/// The end of the bucket a row falls in by `bucket_of`.
+fn bucket_end(bucket_of: &str) -> String {
+    format!("($4 + (({bucket_of} - $4) / $6 + 1) * $6)")
+}
+
 /// The statement that picks the nearest-rank median and 90th percentile of `end - start` (in
-/// whole seconds) per bucket of `start` among the rows with both: rank `ceil(n / 2)` is
+/// whole seconds) per bucket of `bucket_of` among the rows `keep` keeps: rank `ceil(n / 2)` is
 /// `(n + 1) / 2` and rank `ceil(9 n / 10)` is `(9 n + 9) / 10` in integer arithmetic.
-fn percentiles(bucket_of: &str, start: &str, end: &str) -> String {
+fn percentiles(bucket_of: &str, start: &str, end: &str, keep: &str) -> String {
     format!(
         "SELECT bucket, n, rank, secs FROM (SELECT ({bucket_of} - $4) / $6 AS bucket, \
          ({end} - {start}) / 1000000 AS secs, \
          ROW_NUMBER() OVER (PARTITION BY ({bucket_of} - $4) / $6 ORDER BY {end} - {start}) AS rank, \
          COUNT(*) OVER (PARTITION BY ({bucket_of} - $4) / $6) AS n \
-         FROM kpi_tickets WHERE {bucket_of} >= $4 AND {bucket_of} < $5 AND {end} IS NOT NULL \
-         AND {start} IS NOT NULL AND {FILTER}) ranked \
+         FROM kpi_tickets WHERE {bucket_of} >= $4 AND {bucket_of} < $5 AND {keep} AND {FILTER}) ranked \
          WHERE rank = (n + 1) / 2 OR rank = (9 * n + 9) / 10"
+    )
+}
+
+/// Each ticket's wait for a first reply as of the end of its creation's bucket (`runtime`'s
+/// `first_reply_p50`), in bucket order: the bucket, the whole seconds, and 1 when the wait had
+/// ended (answered before the bucket's end) or 0 when it still went on (unanswered and
+/// unsolved then). A ticket solved without a reply before then is left out. The percentiles
+/// are the Kaplan-Meier estimate ([`Percentiles::of_waits`]), made from these rows a bucket at
+/// a time.
+fn first_reply_waits() -> String {
+    let end = bucket_end("created_us");
+    let answered = format!("first_reply_us IS NOT NULL AND first_reply_us < {end}");
+    format!(
+        "SELECT (created_us - $4) / $6, \
+         ((CASE WHEN {answered} THEN first_reply_us ELSE {end} END) - created_us) / 1000000, \
+         CAST(CASE WHEN {answered} THEN 1 ELSE 0 END AS BIGINT) \
+         FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 \
+         AND (first_reply_us IS NOT NULL OR solved_us IS NULL OR solved_us >= {end}) \
+         AND {FILTER} ORDER BY 1"
     )
 }
 
@@ -160,39 +184,61 @@ where
             }
         }
 
-        for (sql, pick) in [
-            (
-                percentiles("created_us", "created_us", "first_reply_us"),
-                (|b: &mut KpiBucket| &mut b.first_reply) as fn(&mut KpiBucket) -> &mut Percentiles,
-            ),
-            (
-                percentiles("solved_us", "created_us", "solved_us"),
-                |b: &mut KpiBucket| &mut b.resolution,
-            ),
-        ] {
-            let rows: Vec<(i64, i64, i64, i64)> =
-                sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-                    .bind(side)
-                    .bind(channel)
-                    .bind(group)
-                    .bind(from_us)
-                    .bind(to_us)
-                    .bind(length_us)
-                    .fetch_all(self.pool())
-                    .await
-                    .during(what)?;
-            for (bucket, n, rank, secs) in rows {
-                if let Some(b) = slot(&mut out.buckets, bucket) {
-                    let p = pick(b);
-                    p.n = count(n);
-                    if rank == (n + 1) / 2 {
-                        p.p50_secs = Some(secs);
-                    }
-                    if rank == (9 * n + 9) / 10 {
-                        p.p90_secs = Some(secs);
-                    }
+        let sql = percentiles(
+            "solved_us",
+            "created_us",
+            "solved_us",
+            "solved_us IS NOT NULL",
+        );
+        let rows: Vec<(i64, i64, i64, i64)> =
+            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(side)
+                .bind(channel)
+                .bind(group)
+                .bind(from_us)
+                .bind(to_us)
+                .bind(length_us)
+                .fetch_all(self.pool())
+                .await
+                .during(what)?;
+        for (bucket, n, rank, secs) in rows {
+            if let Some(b) = slot(&mut out.buckets, bucket) {
+                let p = &mut b.resolution;
+                p.n = count(n);
+                if rank == (n + 1) / 2 {
+                    p.p50_secs = Some(secs);
+                }
+                if rank == (9 * n + 9) / 10 {
+                    p.p90_secs = Some(secs);
                 }
             }
+        }
+
+        // The waits, streamed in bucket order and estimated a bucket at a time: what is held
+        // is one bucket's tickets, never the span's.
+        let sql = first_reply_waits();
+        let mut rows = sqlx::query_as::<DB, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(side)
+            .bind(channel)
+            .bind(group)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .fetch(self.pool());
+        let mut current: Option<i64> = None;
+        let mut waits: Vec<(i64, bool)> = Vec::new();
+        while let Some((bucket, secs, ended)) = rows.try_next().await.during(what)? {
+            if current != Some(bucket) {
+                if let Some(b) = current.and_then(|c| slot(&mut out.buckets, c)) {
+                    b.first_reply = Percentiles::of_waits(&mut waits);
+                }
+                waits.clear();
+                current = Some(bucket);
+            }
+            waits.push((secs, ended != 0));
+        }
+        if let Some(b) = current.and_then(|c| slot(&mut out.buckets, c)) {
+            b.first_reply = Percentiles::of_waits(&mut waits);
         }
         Ok(out)
     }

@@ -114,6 +114,12 @@ pub struct TrafficArgs {
     /// max, or hours of a wave in minutes with --speed 300). Clocks stay where the run ends.
     #[arg(long)]
     pub platform_clock: bool,
+    /// Agents answer and solve, and customers write back, the moment their work falls due,
+    /// not in the action slots the arrivals give; --rate then counts new tickets only. Waits
+    /// are then the agents' own delays (and --slower-agents' share of them), not a queue: use
+    /// it to rehearse the monitor against a slowdown.
+    #[arg(long)]
+    pub agents_when_due: bool,
 }
 
 fn parse_time(text: &str) -> Result<DateTime<Utc>, String> {
@@ -180,6 +186,7 @@ pub(crate) async fn run(args: TrafficArgs) -> anyhow::Result<Outcome> {
             ..slow
         }),
         platform_clock: args.platform_clock,
+        agents_when_due: args.agents_when_due,
         ..TrafficOptions::default()
     };
     let opts = match args.start {
