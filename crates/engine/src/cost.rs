@@ -173,32 +173,45 @@ pub fn floor(from: PlatformKind, to: PlatformKind, v: &Volume) -> Result<Cost, U
 }
 
 /// The engine's requests over the floor in a direction, old side and new, as
-/// `cutover bench backfill` measured them (its `cost.ratio`); the estimate multiplies the floor
-/// by them. A Zendesk side takes the ratio measured Zendesk → Zendesk; a Freshdesk side is not
-/// benchmarked yet ([`benchmarked`]) and is taken at its floor (its writes are already one a
-/// record). Re-measure (`docs/cost.md`) when the engine's request pattern changes: a
+/// `cutover bench backfill --from … --to …` measured them (its `cost.ratio`); the estimate
+/// multiplies the floor by them (a direction not benchmarked, [`benchmarked`], at its floor).
+/// Re-measure (`docs/cost.md`) when the engine's request pattern changes: a
 /// rate-limited bench fails when the estimate misses the measured time by more than 20 %.
 pub fn engine_over_floor(from: PlatformKind, to: PlatformKind) -> (f64, f64) {
-    let side = |platform, measured| match platform {
-        PlatformKind::Zendesk => measured,
-        _ => 1.0,
-    };
-    (
-        side(from, ZENDESK_OVER_FLOOR.0),
-        side(to, ZENDESK_OVER_FLOOR.1),
-    )
+    use PlatformKind::{Freshdesk, Zendesk};
+    match (from, to) {
+        (Zendesk, Zendesk) => ZENDESK_TO_ZENDESK,
+        (Zendesk, Freshdesk) => ZENDESK_TO_FRESHDESK,
+        (Freshdesk, Zendesk) => FRESHDESK_TO_ZENDESK,
+        (Freshdesk, Freshdesk) => FRESHDESK_TO_FRESHDESK,
+        _ => (1.0, 1.0),
+    }
 }
 
-/// Whether [`engine_over_floor`] was measured for a direction (only Zendesk → Zendesk, the
-/// direction `cutover bench backfill` runs).
+/// Whether [`engine_over_floor`] was measured for a direction: every one between Zendesk and
+/// Freshdesk (`cutover bench backfill --from … --to …`).
 pub fn benchmarked(from: PlatformKind, to: PlatformKind) -> bool {
-    from == PlatformKind::Zendesk && to == PlatformKind::Zendesk
+    use PlatformKind::{Freshdesk, Zendesk};
+    matches!(from, Zendesk | Freshdesk) && matches!(to, Zendesk | Freshdesk)
 }
 
-/// The Zendesk sides' requests over the floor (read, written), from
+/// Zendesk → Zendesk's requests over the floor (read, written), from
 /// `cutover bench backfill --tickets 2000` (docs/cost.md): comments read through the ticket
 /// events export, tickets imported in bulk (each one's comments still read back to link them).
-const ZENDESK_OVER_FLOOR: (f64, f64) = (1.01, 1.55);
+const ZENDESK_TO_ZENDESK: (f64, f64) = (1.01, 1.55);
+
+/// Zendesk → Freshdesk's, from `cutover bench backfill --tickets 2000 --from zendesk --to
+/// freshdesk` (docs/cost.md): Freshdesk's writes are one a record, as its floor.
+const ZENDESK_TO_FRESHDESK: (f64, f64) = (1.01, 1.00);
+
+/// Freshdesk → Zendesk's, from `cutover bench backfill --tickets 2000 --from freshdesk --to
+/// zendesk` (docs/cost.md): each ticket read again for its description (its attachments come
+/// only with the ticket itself), each imported ticket's comments read back to link them.
+const FRESHDESK_TO_ZENDESK: (f64, f64) = (1.70, 3.16);
+
+/// Freshdesk → Freshdesk's, from `cutover bench backfill --tickets 2000 --from freshdesk --to
+/// freshdesk` (docs/cost.md): the old side read as into Zendesk, the new written at its floor.
+const FRESHDESK_TO_FRESHDESK: (f64, f64) = (1.70, 1.01);
 
 /// A platform account's rate limit and the share of it cutover may use.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -345,7 +358,7 @@ pub fn readme_table(v: &Volume) -> String {
         let note = if benchmarked(from, to) {
             ""
         } else {
-            " (Freshdesk side at its floor: not benchmarked)"
+            " (not benchmarked: at the floor)"
         };
         text.push_str(&format!(
             "| {from} → {to} | {}{note} | {} |",

@@ -9,7 +9,7 @@ use cutover_model::records::FieldTarget;
 use cutover_model::{PlatformId, PlatformKind, RecordKind, Side};
 use serde_json::Value;
 
-use super::client::{FreshdeskApi, LANE_CONTACTS_LIST, LANE_TICKETS_LIST};
+use super::client::{FreshdeskApi, LANE_CONTACTS_LIST, LANE_TICKETS_LIST, ListPage};
 use super::mapping::{self, ConfigShape, OriginFields};
 use super::rule_lists;
 use super::rules::{HOURLY, ON_CREATE, ON_UPDATE};
@@ -559,12 +559,14 @@ fn parse_pass(token: Option<&str>) -> (u32, Option<DateTime<Utc>>) {
     (page.parse().unwrap_or(1), crate::fields::parse_time(newest))
 }
 
-/// A ticket's conversations, the description first (as a comment of its own).
+/// A ticket's conversations, the description first (as a comment of its own); `first`, the
+/// first page of them when it was read a moment ago (for the ticket's merge), is not asked again.
 pub(crate) async fn conversations(
     api: &FreshdeskApi,
     side: Side,
     ticket: &PlatformId,
     position: &ReadPosition,
+    first: Option<ListPage>,
 ) -> Result<Page, ConnectError> {
     let page_number: u32 = position
         .token
@@ -595,13 +597,17 @@ pub(crate) async fn conversations(
         }
     }
     let op = format!("read conversations page {page_number} of ticket {ticket} from freshdesk");
-    let list = api
-        .list_page(
-            &op,
-            Request::get(format!("tickets/{ticket}/conversations")),
-            page_number,
-        )
-        .await?;
+    let list = match first.filter(|_| page_number == 1) {
+        Some(list) => list,
+        None => {
+            api.list_page(
+                &op,
+                Request::get(format!("tickets/{ticket}/conversations")),
+                page_number,
+            )
+            .await?
+        }
+    };
     // A merge's notes are not carried as comments: the merge is (see `merges.rs`).
     for raw in list
         .items

@@ -16,7 +16,7 @@ pub const LANE_TICKET_CREATE: &str = "ticket_create";
 pub const LANE_TICKET_UPDATE: &str = "ticket_update";
 
 /// One page of a list.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct ListPage {
     pub(crate) items: Vec<Value>,
     pub(crate) lossy: bool,

@@ -4,7 +4,8 @@
 //! `PUT /tickets/merge`. A merge's notes (on the secondary and on the primary) are not comments of
 //! the conversation: `conversations` leaves them out, as the merge itself is carried. A merge made
 //! with a `note_in_secondary` of its own is not recognised (Freshdesk's ticket shows nothing else
-//! of it).
+//! of it). The first page of conversations read for a merge is kept a short while
+//! ([`FirstPages`]): the ticket's comments read next take it instead of asking again.
 
 use std::collections::HashMap;
 
@@ -15,6 +16,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FreshdeskConnector;
+use super::client::ListPage;
 use crate::connector::Page;
 use crate::error::ConnectError;
 use crate::http::Request;
@@ -31,6 +33,48 @@ const MAX_REMEMBERED: usize = 100_000;
 /// What was found of closed tickets' merges, by ticket: the version read and its target.
 pub(crate) type MergeMemory =
     std::sync::Mutex<HashMap<PlatformId, (Option<DateTime<Utc>>, Option<PlatformId>)>>;
+
+/// How long a first page of conversations read for a merge stays good for the ticket's comments
+/// read next (in a backfill or a sync pass, right after its page of tickets).
+const FIRST_PAGE_FRESH: std::time::Duration = std::time::Duration::from_secs(60);
+/// First pages kept at most: a few pages of tickets' worth.
+const MAX_FIRST_PAGES: usize = 1000;
+
+/// The first page of conversations of closed tickets, as read for their merges, by ticket, with
+/// when it was read: each taken once by the ticket's comments read (`changes::conversations`).
+#[derive(Debug, Default)]
+pub(crate) struct FirstPages(std::sync::Mutex<HashMap<PlatformId, (std::time::Instant, ListPage)>>);
+
+impl FirstPages {
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<PlatformId, (std::time::Instant, ListPage)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Keeps ticket `id`'s first page of conversations.
+    fn keep(&self, id: &PlatformId, page: &ListPage) {
+        let mut pages = self.lock();
+        if pages.len() >= MAX_FIRST_PAGES {
+            pages.retain(|_, (read, _)| read.elapsed() < FIRST_PAGE_FRESH);
+            if pages.len() >= MAX_FIRST_PAGES {
+                pages.clear();
+            }
+        }
+        pages.insert(id.clone(), (std::time::Instant::now(), page.clone()));
+    }
+
+    /// Ticket `id`'s first page of conversations if read for its merge within
+    /// [`FIRST_PAGE_FRESH`]; taken, so a later read asks again.
+    pub(crate) fn take(&self, id: &PlatformId) -> Option<ListPage> {
+        self.lock()
+            .remove(id)
+            .filter(|(read, _)| read.elapsed() < FIRST_PAGE_FRESH)
+            .map(|(_, page)| page)
+    }
+}
 
 fn text_of(raw: &Value) -> &str {
     raw.get("body_text")
@@ -112,6 +156,9 @@ impl FreshdeskConnector {
                 Err(e) if e.status() == Some(404) => return Ok(None),
                 other => other?,
             };
+            if number == 1 {
+                self.first_pages.keep(id, &list);
+            }
             if let Some(into) = list
                 .items
                 .iter()

@@ -137,6 +137,8 @@ pub struct FreshdeskConnector {
     brands: crate::brands::BrandList,
     /// What was found of closed tickets' merges (see `merges.rs`).
     merges: merges::MergeMemory,
+    /// Closed tickets' first pages of conversations read for their merges (see `merges.rs`).
+    first_pages: merges::FirstPages,
 }
 
 impl fmt::Debug for FreshdeskConnector {
@@ -179,6 +181,7 @@ impl FreshdeskConnector {
             setup: tokio::sync::OnceCell::new(),
             brands: crate::brands::BrandList::default(),
             merges: merges::MergeMemory::default(),
+            first_pages: merges::FirstPages::default(),
         })
     }
 }
@@ -305,7 +308,8 @@ impl Connector for FreshdeskConnector {
     ) -> Result<Page, ConnectError> {
         match kind {
             RecordKind::Comment | RecordKind::Attachment => {
-                changes::conversations(&self.api, self.side, ticket, position).await
+                let first = self.first_pages.take(ticket);
+                changes::conversations(&self.api, self.side, ticket, position, first).await
             }
             other => Err(ConnectError::Unsupported {
                 op: format!("read {other} of ticket {ticket} from freshdesk"),

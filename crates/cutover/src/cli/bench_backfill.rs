@@ -1,8 +1,9 @@
 //! `cutover bench backfill`: how fast, how cheap and how well paced a backfill is, measured
 //! against the emulators and printed as JSON.
 //!
-//! It starts an old and a new emulated Zendesk in this process, each behind a counter of the
-//! answers it gives, writes a plan for them (as `cutover demo` does) and runs the real
+//! It starts an old and a new emulator in this process (Zendesk or Freshdesk on each side,
+//! `--from` and `--to`; Zendesk → Zendesk unless told), each behind a counter of the answers it
+//! gives, writes a plan for them as a user does (`cutover init` against them) and runs the real
 //! `cutover backfill` as a child process, so the CPU time and peak memory measured (sampled from
 //! `/proc/<pid>` while it runs) are the engine's alone, not the emulators'. Two figures:
 //!
@@ -34,8 +35,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use clap::Args;
-use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
+use clap::{Args, ValueEnum};
+use cutover_sim::AccountProfile;
+use cutover_sim::control::Controlled;
+use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
+use cutover_sim::zendesk::{self as zendesk, ZendeskOptions, ZendeskSim};
 use serde_json::json;
 use tokio_util::sync::CancellationToken;
 
@@ -77,10 +81,45 @@ pub struct BackfillBenchArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// Then run `cutover verify` and count its requests to each platform against reading every
-    /// record once (the backfill's reads of the old platform). Not with --rate-limited or
-    /// --dry-run.
+    /// record once (the backfill's reads of the old platform; a new platform of another kind at
+    /// least the floor of reading it). Not with --rate-limited or --dry-run.
     #[arg(long, conflicts_with_all = ["rate_limited", "dry_run"])]
     pub verify: bool,
+    /// The platform moved from: its emulator is generated with --tickets tickets.
+    #[arg(long, value_enum, default_value_t = Emulated::Zendesk)]
+    pub from: Emulated,
+    /// The platform moved to: its emulator starts empty.
+    #[arg(long, value_enum, default_value_t = Emulated::Zendesk)]
+    pub to: Emulated,
+}
+
+/// A platform the benchmark has an emulator of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Emulated {
+    /// Zendesk.
+    Zendesk,
+    /// Freshdesk.
+    Freshdesk,
+}
+
+impl Emulated {
+    fn platform(self) -> PlatformKind {
+        match self {
+            Emulated::Zendesk => PlatformKind::Zendesk,
+            Emulated::Freshdesk => PlatformKind::Freshdesk,
+        }
+    }
+
+    /// The account's rate limit in the rate-limited figure: the emulator's default (Zendesk's
+    /// 700 a minute, the Freshdesk plan's account budget).
+    fn default_limit(self) -> u32 {
+        match self {
+            Emulated::Zendesk => ZendeskOptions::default().rate_limit_rpm.unwrap_or(700),
+            Emulated::Freshdesk => FreshdeskOptions::default()
+                .limits()
+                .map_or(700, |limits| limits.account),
+        }
+    }
 }
 
 /// CPU time and peak memory of a process.
@@ -128,6 +167,8 @@ struct Tally {
     downloads: AtomicU64,
     /// Requests to the incremental exports (`/api/v2/incremental/…`), limited apart.
     exports: AtomicU64,
+    /// Requests by method and path, each part with a digit in it as `{id}`: where they go.
+    endpoints: std::sync::Mutex<std::collections::BTreeMap<String, u64>>,
 }
 
 impl Tally {
@@ -144,6 +185,51 @@ impl Tally {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Counts a request to `path` by `method`, each part with a digit in it as `{id}`.
+    fn count_endpoint(&self, method: &axum::http::Method, path: &str) {
+        let shape: Vec<&str> = path
+            .split('/')
+            .map(|part| {
+                // The API's version (`v2`) is a name; ids, job ids and file names are not.
+                let version = part
+                    .strip_prefix('v')
+                    .is_some_and(|n| n.parse::<u32>().is_ok());
+                if !version && part.chars().any(|c| c.is_ascii_digit()) {
+                    "{id}"
+                } else {
+                    part
+                }
+            })
+            .collect();
+        // A poisoned count is still a count.
+        let mut endpoints = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *endpoints
+            .entry(format!("{method} {}", shape.join("/")))
+            .or_default() += 1;
+    }
+
+    /// The requests by endpoint since `then` (an earlier [`Tally::endpoints`]).
+    fn endpoints_since(&self, then: &std::collections::BTreeMap<String, u64>) -> serde_json::Value {
+        self.endpoints()
+            .into_iter()
+            .filter_map(|(endpoint, n)| {
+                let since = n - then.get(&endpoint).copied().unwrap_or(0);
+                (since > 0).then(|| (endpoint, json!(since)))
+            })
+            .collect::<serde_json::Map<_, _>>()
+            .into()
+    }
+
+    fn endpoints(&self) -> std::collections::BTreeMap<String, u64> {
+        self.endpoints
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
     fn snapshot(&self) -> (u64, u64, u64) {
         (
             self.accepted.load(Ordering::Relaxed),
@@ -156,13 +242,28 @@ impl Tally {
 /// An emulator served from this process behind a counter of its answers.
 struct Counted {
     url: String,
-    app: Arc<App>,
+    platform: Emulated,
+    app: Arc<dyn Controlled>,
     tally: Arc<Tally>,
     shutdown: CancellationToken,
 }
 
+/// An emulator's service, whichever platform it emulates.
+type Service = tower::util::BoxCloneService<
+    axum::http::Request<axum::body::Body>,
+    axum::response::Response,
+    std::convert::Infallible,
+>;
+
 impl Counted {
-    async fn start(opts: ZendeskOptions) -> anyhow::Result<Self> {
+    /// An emulated `platform` with `tickets` generated tickets (none: an empty account to move
+    /// to), limited as `rate_limited` says (the emulator's defaults, or off).
+    async fn start(
+        platform: Emulated,
+        seed: u64,
+        tickets: usize,
+        rate_limited: bool,
+    ) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("bind a port on 127.0.0.1 for an emulator")?;
@@ -171,22 +272,61 @@ impl Counted {
             .context("read the emulator's address")?;
         let url = format!("http://{addr}");
         let shutdown = CancellationToken::new();
-        let app: Arc<App> = App::new(opts, &url, shutdown.clone())
-            .map_err(|e| fail(Class::Internal, format!("start an emulator: {e}")))?;
+        let started = |e: cutover_sim::SimError| {
+            fail(
+                Class::Internal,
+                format!("start an emulated {platform:?}: {e}"),
+            )
+        };
+        let (app, service): (Arc<dyn Controlled>, Service) = match platform {
+            Emulated::Zendesk => {
+                let limits = if rate_limited {
+                    Limits {
+                        rpm: ZendeskOptions::default().rate_limit_rpm,
+                        incremental_rpm: ZendeskOptions::default().incremental_rpm,
+                    }
+                } else {
+                    Limits {
+                        rpm: None,
+                        incremental_rpm: 0,
+                    }
+                };
+                let opts = rehearsal::options(seed, tickets, limits);
+                let app = zendesk::App::new(opts, &url, shutdown.clone()).map_err(started)?;
+                let service = Service::new(ZendeskSim::router(Arc::clone(&app)));
+                (app, service)
+            }
+            Emulated::Freshdesk => {
+                let opts = FreshdeskOptions {
+                    seed,
+                    tickets,
+                    // A real account's own groups, roles, statuses and fields, as Zendesk's.
+                    profile: AccountProfile::Realistic,
+                    api_key: rehearsal::SIM_TOKEN.to_owned(),
+                    // The plan's limits, or every one off (they cannot be raised).
+                    rate_limit_rpm: if rate_limited { None } else { Some(0) },
+                    // Switched off in the admin before a backfill (see `rehearsal`).
+                    acknowledge_new_tickets: false,
+                    ..FreshdeskOptions::default()
+                };
+                let app = freshdesk::App::new(opts, &url, shutdown.clone()).map_err(started)?;
+                let service = Service::new(FreshdeskSim::router(Arc::clone(&app)));
+                (app, service)
+            }
+        };
         let tally = Arc::new(Tally::default());
         let counter = Arc::clone(&tally);
         let reads = Arc::clone(&tally);
-        let service = tower::ServiceExt::map_response(
-            ZendeskSim::router(Arc::clone(&app)),
-            move |response: axum::response::Response| {
+        let service =
+            tower::ServiceExt::map_response(service, move |response: axum::response::Response| {
                 counter.count(response.status().as_u16());
                 response
-            },
-        );
+            });
         let service = tower::ServiceExt::map_request(
             service,
             move |request: axum::http::Request<axum::body::Body>| {
                 let path = request.uri().path();
+                reads.count_endpoint(request.method(), path);
                 if !path.starts_with("/api/") && !path.starts_with("/_sim/") {
                     reads.downloads.fetch_add(1, Ordering::Relaxed);
                 } else if path.starts_with("/api/v2/incremental/") {
@@ -204,15 +344,44 @@ impl Counted {
         tokio::spawn(async move { cutover_sim::serve(listener, service, token).await });
         Ok(Counted {
             url,
+            platform,
             app,
             tally,
             shutdown,
         })
     }
 
-    /// Comments the emulator holds.
+    /// Comments the emulator holds, each ticket's first (its description) included: Freshdesk
+    /// keeps that one on the ticket, the rest as conversations.
     fn comments(&self) -> usize {
-        self.count("comments")
+        match self.platform {
+            Emulated::Zendesk => self.count("comments"),
+            Emulated::Freshdesk => self.count("tickets") + self.count("conversations"),
+        }
+    }
+
+    /// End users (Zendesk's users, Freshdesk's contacts).
+    fn users(&self) -> usize {
+        match self.platform {
+            Emulated::Zendesk => self.count("users"),
+            Emulated::Freshdesk => self.count("contacts"),
+        }
+    }
+
+    /// Organizations (Zendesk's organizations, Freshdesk's companies).
+    fn organizations(&self) -> usize {
+        match self.platform {
+            Emulated::Zendesk => self.count("organizations"),
+            Emulated::Freshdesk => self.count("companies"),
+        }
+    }
+
+    /// Attachments the emulator holds as uploaded or written to it.
+    fn attachments(&self) -> usize {
+        match self.platform {
+            Emulated::Zendesk => self.count("uploaded_attachments"),
+            Emulated::Freshdesk => self.count("attachments"),
+        }
     }
 
     /// Records of one kind the emulator holds, by its own count.
@@ -301,17 +470,21 @@ async fn skip_a_minute(url: &str) -> anyhow::Result<()> {
 }
 
 /// Runs `cutover verify` after a backfill and sets its API reads of each platform against
-/// `read_once`, the reads of the old platform that copied every record once.
+/// `read_once`, on each side the API reads of every record once: on the old side the
+/// backfill's reads (which read every record once); on the new side the same, or when it is
+/// another platform and reading the copied records there costs more (a Freshdesk is read a
+/// ticket at a time, a Zendesk by exports), that floor (`cutover_engine::cost`).
 async fn verify_figures(
     plan: &std::path::Path,
     store: &str,
     old: &Counted,
     new: &Counted,
-    read_once: u64,
+    read_once: (u64, u64),
 ) -> anyhow::Result<serde_json::Value> {
     skip_a_minute(&old.url).await?;
     skip_a_minute(&new.url).await?;
     let before = (old.tally.api_reads(), new.tally.api_reads());
+    let endpoints = (old.tally.endpoints(), new.tally.endpoints());
     let mut command = engine(plan, store)?;
     command.args(["verify", "--json"]);
     eprintln!("Running `cutover verify` as a child process…");
@@ -322,14 +495,18 @@ async fn verify_figures(
     );
     let report: serde_json::Value = serde_json::from_str(stdout.trim())
         .with_context(|| format!("read the verification's JSON report ({status}): {stdout}"))?;
-    let ratio = |n: u64| n as f64 / read_once.max(1) as f64;
+    let ratio = |n: u64, once: u64| n as f64 / once.max(1) as f64;
     Ok(json!({
         "clean": status.success(),
         "seconds": seconds,
         "api_reads": { "old": reads.0, "new": reads.1 },
-        "read_once_api_reads": read_once,
-        "reads_per_read_once": { "old": ratio(reads.0), "new": ratio(reads.1) },
-        "within_read_once": reads.0 <= read_once && reads.1 <= read_once,
+        "read_once_api_reads": read_once.0,
+        "read_once_api_reads_by_side": { "old": read_once.0, "new": read_once.1 },
+        "reads_per_read_once": { "old": ratio(reads.0, read_once.0),
+                                 "new": ratio(reads.1, read_once.1) },
+        "within_read_once": reads.0 <= read_once.0 && reads.1 <= read_once.1,
+        "requests_by_endpoint": { "old": old.tally.endpoints_since(&endpoints.0),
+                                  "new": new.tally.endpoints_since(&endpoints.1) },
         "cpu_seconds": usage.map(|u| u.cpu_seconds),
         "peak_rss_bytes": usage.map(|u| u.peak_rss_bytes),
         "matched": report["kinds"].as_object().map(|kinds| {
@@ -387,18 +564,11 @@ fn cost_shortfalls(figures: &serde_json::Value) -> Vec<String> {
 
 /// Runs `cutover bench backfill` and prints its figures as one JSON object.
 pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome> {
-    let limit = ZendeskOptions::default().rate_limit_rpm.unwrap_or(700);
-    let (rpm, incremental) = if args.rate_limited {
-        (Some(limit), ZendeskOptions::default().incremental_rpm)
-    } else {
-        (None, 0)
-    };
-    let limits = Limits {
-        rpm,
-        incremental_rpm: incremental,
-    };
+    let (from, to) = (args.from.platform(), args.to.platform());
+    // The plan's budget and the share's denominator: the lower of the two accounts' limits.
+    let limit = args.from.default_limit().min(args.to.default_limit());
     eprintln!(
-        "Generating {} tickets in the old emulator{}…",
+        "Generating {} tickets in the old emulated {from} (moving to {to}){}…",
         args.tickets,
         if args.rate_limited {
             format!(" (rate limit {limit} requests a minute)")
@@ -406,8 +576,10 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
             " (rate limits off)".to_owned()
         }
     );
-    let old = Counted::start(rehearsal::options(args.seed, args.tickets, limits)).await?;
-    let new = Counted::start(rehearsal::options(args.seed + 1, 0, limits)).await?;
+    let old = Counted::start(args.from, args.seed, args.tickets, args.rate_limited).await?;
+    let new = Counted::start(args.to, args.seed + 1, 0, args.rate_limited).await?;
+    // What the empty account holds of its own (a realistic account's): not copied.
+    let attachments_before = new.attachments();
     let dir = tempfile::Builder::new()
         .prefix("cutover-bench-")
         .tempdir()
@@ -418,7 +590,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
     } else {
         UNTHROTTLED_RPM
     };
-    rehearsal::write_plan(&plan, &old.url, &new.url, budget).await?;
+    rehearsal::write_plan_between(&plan, (from, &old.url), (to, &new.url), budget).await?;
     let store = format!("sqlite://{}", dir.path().join("bench.db").display());
     // The user's estimate, before anything moves: checked below against the time measured.
     let inventory = bench_cost::inventory(&plan, &store).await?;
@@ -434,6 +606,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         old.tally.api_reads(),
     );
     let sides_before = (old.side_counts(), new.side_counts());
+    let endpoints_before = (old.tally.endpoints(), new.tally.endpoints());
     let since = |now: (u64, u64, u64), then: (u64, u64, u64)| {
         (now.0 - then.0, now.1 - then.1, now.2 - then.2)
     };
@@ -504,6 +677,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         };
         json!({
             "mode": "rate_limited",
+            "direction": { "from": from, "to": to },
             "limit_per_minute": limit,
             "tickets": args.tickets,
             "minutes": elapsed / 60.0,
@@ -552,27 +726,34 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         let written = total("created") + total("found") + total("updated");
         let per_thousand = |cpu: f64| cpu * 1000.0 / args.tickets.max(1) as f64;
         let comments = new.comments() as u64;
+        // What was copied, counted by the new side (it starts with no tickets): a ticket the
+        // old side keeps as spam (Freshdesk) is not copied, nor read past its list. Users and
+        // organizations by the old side's count (the new account holds its own).
         let volume = Volume {
-            tickets: old.count("tickets") as u64,
-            comments: old.comments() as u64,
-            attachments: new.count("uploaded_attachments") as u64,
+            tickets: new.count("tickets") as u64,
+            comments,
+            // The attachments copied: each one downloaded once and written once.
+            attachments: new.attachments().saturating_sub(attachments_before) as u64,
             attachment_bytes: 0,
-            users: old.count("users") as u64,
-            organizations: old.count("organizations") as u64,
+            users: old.users() as u64,
+            organizations: old.organizations() as u64,
         };
         let cost = if args.dry_run {
             serde_json::Value::Null
         } else {
-            bench_cost::figures(
-                PlatformKind::Zendesk,
-                PlatformKind::Zendesk,
-                &volume,
-                old_measured,
-                new_measured,
-            )?
+            bench_cost::figures(from, to, &volume, old_measured, new_measured)?
         };
+        // The backfill's alone, before the verification reads.
+        let by_endpoint = json!({
+            "old": old.tally.endpoints_since(&endpoints_before.0),
+            "new": new.tally.endpoints_since(&endpoints_before.1),
+        });
         let mut verified = if args.verify {
-            verify_figures(&plan, &store, &old, &new, old.tally.api_reads() - before.2).await?
+            let backfill_reads = old.tally.api_reads() - before.2;
+            // Reading the new platform as it is read when it is the old side.
+            let new_once =
+                backfill_reads.max(cutover_engine::cost::floor(to, to, &volume)?.old.api);
+            verify_figures(&plan, &store, &old, &new, (backfill_reads, new_once)).await?
         } else {
             serde_json::Value::Null
         };
@@ -588,6 +769,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
         }
         json!({
             "mode": if args.dry_run { "unthrottled_dry_run" } else { "unthrottled" },
+            "direction": { "from": from, "to": to },
             "tickets": args.tickets,
             "records": records,
             "written": written,
@@ -602,6 +784,7 @@ pub(crate) async fn backfill(args: BackfillBenchArgs) -> anyhow::Result<Outcome>
             "requests": { "old": old_counts.0 + old_counts.1 + old_counts.2,
                           "new": new_counts.0 + new_counts.1 + new_counts.2 },
             "downloads": { "old": old_measured.downloads, "new": new_measured.downloads },
+            "requests_by_endpoint": by_endpoint,
             "cost": cost,
             "meets_floor": cost["meets_floor"],
             "estimate": { "minutes_at_plan_limits": inventory["estimate"]["time"]["minutes"],

@@ -93,3 +93,74 @@ fn the_rate_limited_benchmark_measures_the_share_of_the_limit() {
     let storms = out["share_429"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&storms), "{out:#}");
 }
+
+/// Each direction the benchmark measures besides Zendesk → Zendesk: the account generated on
+/// the chosen old emulator is copied to the chosen new one, and the figures say the direction
+/// and, per side, requests per ticket and the floor for that direction (a Freshdesk side's
+/// floor is not a Zendesk side's: a direction flag ignored gives other floors).
+#[test]
+fn every_direction_reports_requests_per_ticket_and_its_floor_on_each_side() {
+    for (from, to) in [("zendesk", "freshdesk"), ("freshdesk", "zendesk")] {
+        let out = figures(&[
+            "bench",
+            "backfill",
+            "--tickets",
+            "10",
+            "--concurrency",
+            "2",
+            "--from",
+            from,
+            "--to",
+            to,
+        ]);
+        assert_eq!(out["mode"], "unthrottled", "{out:#}");
+        assert_eq!(out["direction"]["from"], from, "{out:#}");
+        assert_eq!(out["direction"]["to"], to, "{out:#}");
+        let cost = &out["cost"];
+        assert_eq!(cost["direction"], format!("{from} → {to}"), "{out:#}");
+        // The generated tickets were copied (Freshdesk's generator keeps a few as spam or in
+        // its trash, which are not), and the floor is for those the new side holds.
+        let tickets = cost["volume"]["tickets"].as_u64().unwrap();
+        assert!(tickets >= 7, "{out:#}");
+        let created = out["backfill"]["kinds"]["ticket"]["created"]
+            .as_u64()
+            .unwrap();
+        assert!(created >= tickets, "{out:#}");
+        let comments = cost["volume"]["comments"].as_u64().unwrap();
+        assert!(comments >= tickets, "{out:#}");
+        for side in ["old", "new"] {
+            let measured = cost["requests_per_ticket"][side].as_f64().unwrap();
+            let floor = cost["floor_per_ticket"][side].as_f64().unwrap();
+            assert!(floor > 0.0 && measured >= floor, "{side}: {out:#}");
+            let ratio = cost["ratio"][side].as_f64().unwrap();
+            assert!((ratio - measured / floor).abs() < 1e-9, "{side}: {out:#}");
+        }
+        // The floor is the direction's: Freshdesk is read a conversations page a ticket and
+        // written a request a ticket and a comment; Zendesk is read by exports of 1000 and
+        // written in bulk jobs of 100.
+        let (old_floor, new_floor) = (
+            cost["floor_per_ticket"]["old"].as_f64().unwrap(),
+            cost["floor_per_ticket"]["new"].as_f64().unwrap(),
+        );
+        let per_ticket = |n: u64| n as f64 / tickets as f64;
+        if from == "freshdesk" {
+            assert!(old_floor > 1.0, "a conversations read a ticket: {out:#}");
+            // A closed ticket's conversations, read for its merge, are not read again for its
+            // comments: one read of them a ticket.
+            let conversations =
+                &out["requests_by_endpoint"]["old"]["GET /api/v2/tickets/{id}/conversations"];
+            let conversations = conversations.as_u64().unwrap_or(0);
+            assert!(conversations > 0 && conversations <= tickets, "{out:#}");
+        } else {
+            assert!(old_floor < per_ticket(comments), "{out:#}");
+        }
+        if to == "freshdesk" {
+            assert!(
+                new_floor >= per_ticket(comments),
+                "a write a comment: {out:#}"
+            );
+        } else {
+            assert!(new_floor < per_ticket(comments), "bulk imports: {out:#}");
+        }
+    }
+}
