@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
-use cutover_store::TicketFacts;
+use cutover_store::{CreatedCount, TicketFacts};
 use serde::Serialize;
 
 use crate::kpi::{hour_of_week, hour_start, percentile};
@@ -32,53 +32,93 @@ pub struct Heatmap {
 
 /// The arrivals of each channel (and of all together, first) over `[from, to)`.
 pub fn heatmaps(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Heatmap> {
-    // How often each hour of the week occurs in the history, so a part week counts right.
-    let mut occurrences = vec![0u32; 168];
-    let mut hour = hour_start(from);
-    while hour < to {
-        if let Some(n) = slot(&mut occurrences, hour) {
-            *n += 1;
-        }
-        hour += Duration::hours(1);
-    }
-    let mut counts: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-    counts.insert(String::from("all"), vec![0; 168]);
+    let mut counts = Counts::new();
     for f in facts {
         let created = f.reading.created_at;
         if created < from || created >= to {
             continue;
         }
-        for channel in ["all", f.reading.channel.as_str()] {
-            let hours = counts
+        counts.add(&f.reading.channel, created, 1);
+    }
+    counts.heatmaps(from, to)
+}
+
+/// As [`heatmaps`], from the tickets created per clock hour: the store's counts
+/// ([`cutover_store::Store::kpi_created`] over `[from, to)` in buckets of an hour from the
+/// epoch, [`HOURLY_ORIGIN`]), read by [`crate::kpi_stored::heatmaps`].
+pub fn of_hourly_counts(
+    counts: &[CreatedCount],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<Heatmap> {
+    let mut by_channel = Counts::new();
+    for c in counts {
+        let hour = HOURLY_ORIGIN + Duration::hours(c.bucket);
+        by_channel.add(&c.channel, hour, c.tickets);
+    }
+    by_channel.heatmaps(from, to)
+}
+
+/// Where the clock hours of [`of_hourly_counts`] are counted from: the epoch, a Thursday 00:00.
+pub const HOURLY_ORIGIN: DateTime<Utc> = DateTime::UNIX_EPOCH;
+
+/// Tickets per channel (and of all together) per hour of the week.
+struct Counts(BTreeMap<String, Vec<u64>>);
+
+impl Counts {
+    fn new() -> Self {
+        let mut counts = BTreeMap::new();
+        counts.insert(String::from("all"), vec![0; 168]);
+        Self(counts)
+    }
+
+    /// Counts `n` tickets of `channel` created at `created`.
+    fn add(&mut self, channel: &str, created: DateTime<Utc>, n: u64) {
+        for channel in ["all", channel] {
+            let hours = self
+                .0
                 .entry(channel.to_owned())
                 .or_insert_with(|| vec![0; 168]);
-            if let Some(n) = slot(hours, created) {
-                *n += 1;
+            if let Some(count) = slot(hours, created) {
+                *count += n;
             }
         }
     }
-    counts
-        .into_iter()
-        .map(|(channel, hours)| {
-            #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-            let per_hour = hours
-                .iter()
-                .zip(&occurrences)
-                .map(|(n, weeks)| {
-                    if *weeks == 0 {
-                        0.0
-                    } else {
-                        *n as f64 / f64::from(*weeks)
-                    }
-                })
-                .collect();
-            Heatmap {
-                tickets: hours.iter().sum(),
-                channel,
-                per_hour,
+
+    /// The heatmaps of a history `[from, to)`.
+    fn heatmaps(self, from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<Heatmap> {
+        // How often each hour of the week occurs in the history, so a part week counts right.
+        let mut occurrences = vec![0u32; 168];
+        let mut hour = hour_start(from);
+        while hour < to {
+            if let Some(n) = slot(&mut occurrences, hour) {
+                *n += 1;
             }
-        })
-        .collect()
+            hour += Duration::hours(1);
+        }
+        self.0
+            .into_iter()
+            .map(|(channel, hours)| {
+                #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
+                let per_hour = hours
+                    .iter()
+                    .zip(&occurrences)
+                    .map(|(n, weeks)| {
+                        if *weeks == 0 {
+                            0.0
+                        } else {
+                            *n as f64 / f64::from(*weeks)
+                        }
+                    })
+                    .collect();
+                Heatmap {
+                    tickets: hours.iter().sum(),
+                    channel,
+                    per_hour,
+                }
+            })
+            .collect()
+    }
 }
 
 fn slot<T>(hours: &mut [T], t: DateTime<Utc>) -> Option<&mut T> {

@@ -702,10 +702,26 @@ pub fn window_baseline(
     periods: u32,
     filter: &Filter,
 ) -> Vec<Spread> {
-    let shift = period_shift(from, to);
-    let earlier: Vec<Vec<Figure>> = (1..=i32::try_from(periods).unwrap_or(i32::MAX))
-        .map(|k| compute(facts, from - shift * k, to - shift * k, filter))
+    let earlier: Vec<Vec<Figure>> = earlier_periods(from, to, periods)
+        .map(|(a, b)| compute(facts, a, b, filter))
         .collect();
+    spreads(&earlier)
+}
+
+/// The `periods` earlier periods of a window `[from, to)` (see [`window_baseline_start`]), the
+/// latest first.
+pub(crate) fn earlier_periods(
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> impl Iterator<Item = (DateTime<Utc>, DateTime<Utc>)> {
+    let shift = period_shift(from, to);
+    (1..=i32::try_from(periods).unwrap_or(i32::MAX))
+        .map(move |k| (from - shift * k, to - shift * k))
+}
+
+/// Every KPI's spread over the figures of the earlier periods, in the order of [`KPIS`].
+pub(crate) fn spreads(earlier: &[Vec<Figure>]) -> Vec<Spread> {
     KPIS.iter()
         .enumerate()
         .map(|(i, def)| {

@@ -2,13 +2,21 @@
 //! SQL ([`Store::kpi_buckets`]: counts and nearest-rank percentiles per clock hour) instead of
 //! from every ticket's facts read into memory: what is read grows with the hours, not with the
 //! tickets. Same definitions, same results, bit for bit: both paths end in
-//! [`kpi::figures_of`], and a test holds them against each other on both backends.
+//! [`kpi::figures_of`], and a test holds them against each other on both backends. Likewise a
+//! review's earlier periods ([`window_baseline`]), its volume ([`volume`]) and the heatmaps of
+//! when to switch ([`heatmaps`]), from the store's counts of tickets created per bucket
+//! ([`Store::kpi_created`]).
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use cutover_model::Side;
 use cutover_store::{KpiBuckets, Store};
 
 use crate::error::RuntimeError;
-use crate::kpi::{self, Baseline, Figure, Filter};
+use crate::heatmap::{self, Heatmap};
+use crate::kpi::{self, Baseline, Figure, Filter, Spread};
+use crate::volume::{self, Volume};
 
 /// As [`kpi::baseline`], from the store's hourly aggregates.
 pub async fn baseline(
@@ -46,6 +54,59 @@ pub async fn compute(
         .kpi_buckets(from, length, 1, &filter.to_store())
         .await?;
     Ok(hourly(&buckets).next().unwrap_or_default())
+}
+
+/// As [`kpi::window_baseline`]: every KPI's spread over the same window in `periods` earlier
+/// periods, each from the store's aggregate of that period.
+pub async fn window_baseline(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+    filter: &Filter,
+) -> Result<Vec<Spread>, RuntimeError> {
+    let mut earlier = Vec::new();
+    for (a, b) in kpi::earlier_periods(from, to, periods) {
+        earlier.push(compute(store, a, b, filter).await?);
+    }
+    Ok(kpi::spreads(&earlier))
+}
+
+/// As [`heatmap::heatmaps`] over `[from, to)`, from the store's counts of tickets created per
+/// clock hour and channel.
+pub async fn heatmaps(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<Heatmap>, RuntimeError> {
+    let counts = store
+        .kpi_created(from, to, heatmap::HOURLY_ORIGIN, Duration::hours(1))
+        .await?;
+    Ok(heatmap::of_hourly_counts(&counts, from, to))
+}
+
+/// As [`volume::of_facts`], from the store's counts of tickets created per bucket in the window
+/// and in each earlier period.
+pub async fn volume(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> Result<Volume, RuntimeError> {
+    let bucket = volume::bucket_length(from, to);
+    // Per period, side and bucket; each bucket's channels added up.
+    let mut counts: BTreeMap<(u32, Side, i64), u64> = BTreeMap::new();
+    for k in 0..=periods {
+        let shift = volume::shift(from, to, k);
+        let (a, b) = (from - shift, to - shift);
+        for c in store.kpi_created(a, b, a, bucket).await? {
+            *counts.entry((k, c.side, c.bucket)).or_default() += c.tickets;
+        }
+    }
+    Ok(volume::assemble(from, to, periods, |k, side, i| {
+        let i = i64::try_from(i).unwrap_or(i64::MAX);
+        counts.get(&(k, side, i)).copied().unwrap_or(0)
+    }))
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
 //!   baseline they are compared with (per hour, and over a review's window); [`kpi_stored`]:
-//!   the same from the store's per-hour aggregates (SQL), for long histories.
+//!   the same from the store's per-hour aggregates (SQL), for long histories; [`volume`]: a
+//!   review's tickets created per hour or day against its earlier periods.
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
 //! - [`erlang`]: staffing per hour by Erlang C for a service-level target.
@@ -55,6 +56,7 @@ pub mod paging;
 pub mod pause;
 pub mod routing;
 pub mod switch;
+pub mod volume;
 
 pub use drill::{DrillRecord, plan_digest};
 pub use error::RuntimeError;

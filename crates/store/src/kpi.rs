@@ -166,3 +166,18 @@ pub struct KpiBuckets {
     /// One per bucket, the earliest first (empty buckets included).
     pub buckets: Vec<KpiBucket>,
 }
+
+/// How many tickets of one side and channel were created in one bucket of time
+/// ([`crate::Store::kpi_created`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct CreatedCount {
+    /// The bucket: how many whole bucket lengths from the origin to the creation (negative
+    /// before the origin).
+    pub bucket: i64,
+    /// The side.
+    pub side: Side,
+    /// The channel (`email`, `chat`, …).
+    pub channel: String,
+    /// How many tickets.
+    pub tickets: u64,
+}

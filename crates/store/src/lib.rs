@@ -64,7 +64,9 @@ pub use created::CreatedRecord;
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
-pub use kpi::{FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts, TicketReading};
+pub use kpi::{
+    CreatedCount, FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts, TicketReading,
+};
 pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};

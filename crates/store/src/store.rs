@@ -17,7 +17,7 @@ use crate::created::CreatedRecord;
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
-use crate::kpi::{FactFilter, KpiBuckets, TicketFacts, TicketReading};
+use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
@@ -94,6 +94,27 @@ pub trait Store: fmt::Debug + Send + Sync {
         n_buckets: u32,
         filter: &FactFilter,
     ) -> Result<KpiBuckets, StoreError>;
+
+    /// How many tickets were created in `[from, to)`, counted in the store per side, channel
+    /// and bucket of `length` counted from `origin` (a ticket created at `t` is in bucket
+    /// `floor((t - origin) / length)`): the arrivals a review's volume and the heatmaps need,
+    /// a row per bucket, side and channel with tickets, never the tickets. Ordered by bucket,
+    /// side, then channel.
+    async fn kpi_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        origin: DateTime<Utc>,
+        length: chrono::Duration,
+    ) -> Result<Vec<CreatedCount>, StoreError>;
+
+    /// The channels of the tickets that matter to a window `[from, to)` (those
+    /// [`Store::ticket_facts`] reads), each once, in byte order.
+    async fn kpi_channels(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError>;
 
     /// The continuity monitor's alerts, the `limit` most recently opened first.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;

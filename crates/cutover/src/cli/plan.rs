@@ -96,11 +96,9 @@ async fn busy_windows(
     let store = ctx.open_store().await?;
     let to = chrono::Utc::now();
     let from = to - chrono::Duration::weeks(12);
-    let facts = store
-        .ticket_facts(from, to)
+    let maps = cutover_runtime::kpi_stored::heatmaps(store.as_ref(), from, to)
         .await
-        .context("read the ticket facts")?;
-    let maps = cutover_runtime::heatmap::heatmaps(&facts, from, to);
+        .context("count the tickets created per hour of the week")?;
     let mut warnings = Vec::new();
     for (i, wave) in plan.waves.iter().enumerate() {
         let Some(busy) = super::report::busy_hours(plan, wave, &maps) else {

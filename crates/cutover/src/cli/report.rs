@@ -17,8 +17,10 @@ use cutover_plan::plan::model::{Plan, Wave};
 use cutover_plan::plan::names::Weekday;
 use cutover_runtime::heatmap::{self, Heatmap, hour_label};
 use cutover_runtime::kpi::{self, Filter};
+use cutover_runtime::kpi_stored;
 use cutover_runtime::routing::RoutingState;
-use cutover_store::{AuditEntry, Store, TicketFacts};
+use cutover_runtime::volume::Volume;
+use cutover_store::{AuditEntry, Store};
 use serde_json::{Value, json};
 
 use crate::context::Context;
@@ -130,11 +132,15 @@ pub(crate) async fn build(
 ) -> anyhow::Result<Value> {
     let (from, to) = (at - window.length, at);
     let periods = plan.baseline.weeks.max(1);
-    let earliest = kpi::window_baseline_start(from, to, periods).min(at - history);
-    let facts = store
-        .ticket_facts(earliest, to)
+    // Everything below is read as the store's aggregates (counts per bucket, channel and
+    // side), never as every ticket's facts: what is held grows with the buckets.
+    let kpis = kpis(store, from, to, periods).await?;
+    let volume = kpi_stored::volume(store, from, to, periods)
         .await
-        .context("read the ticket facts")?;
+        .context("count the tickets created in the window")?;
+    let maps = kpi_stored::heatmaps(store, at - history, at)
+        .await
+        .context("count the tickets created per hour of the week")?;
     let audit = audit_in(store, from, to).await?;
     let by_prefix = |keep: &dyn Fn(&str) -> bool| -> Vec<Value> {
         audit
@@ -150,14 +156,14 @@ pub(crate) async fn build(
         "window": { "label": window.label, "from": from, "to": to },
         "generated": Utc::now(),
         "baseline": { "periods": periods, "from": kpi::window_baseline_start(from, to, periods) },
-        "kpis": kpis(&facts, from, to, periods),
-        "volume": volume(&facts, from, to, periods),
+        "kpis": kpis,
+        "volume": volume_json(&volume),
         "alerts": by_prefix(&|a| a.starts_with("alert.")),
         "actions": by_prefix(&|a| a.starts_with("action.")),
         "decisions": by_prefix(&is_decision),
         "conflicts": conflicts(store, from, to).await?,
         "dead_letters": dead_letters(store, from, to).await?,
-        "when_to_switch": when_to_switch(plan, &facts, at - history, at),
+        "when_to_switch": when_to_switch(plan, &maps, at - history, at),
     }))
 }
 
@@ -195,18 +201,30 @@ fn audit_json(e: &AuditEntry) -> Value {
 
 /// Each KPI over the window against the same span in earlier weeks: per side, all channels
 /// first, then each channel with tickets.
-fn kpis(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods: u32) -> Value {
-    let channels: BTreeSet<&str> = facts.iter().map(|f| f.reading.channel.as_str()).collect();
+async fn kpis(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> anyhow::Result<Value> {
+    let channels = store
+        .kpi_channels(kpi::window_baseline_start(from, to, periods), to)
+        .await
+        .context("read the channels of the ticket facts")?;
     let mut rows = Vec::new();
     for side in [Side::Old, Side::New] {
-        for channel in std::iter::once(None).chain(channels.iter().map(|c| Some(*c))) {
+        for channel in std::iter::once(None).chain(channels.iter().map(Some)) {
             let filter = Filter {
                 side: Some(side),
-                channel: channel.map(str::to_owned),
+                channel: channel.cloned(),
                 group: None,
             };
-            let now = kpi::compute(facts, from, to, &filter);
-            let spreads = kpi::window_baseline(facts, from, to, periods, &filter);
+            let now = kpi_stored::compute(store, from, to, &filter)
+                .await
+                .context("compute the KPIs of the window")?;
+            let spreads = kpi_stored::window_baseline(store, from, to, periods, &filter)
+                .await
+                .context("compute the KPIs of the earlier periods")?;
             let quiet =
                 now.iter().all(|f| f.samples == 0) && spreads.iter().all(|s| s.samples == 0);
             if channel.is_some() && quiet {
@@ -219,49 +237,25 @@ fn kpis(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods: 
             }));
         }
     }
-    Value::Array(rows)
+    Ok(Value::Array(rows))
 }
 
 /// Tickets created per hour (windows up to four days) or per day, each side, with the mean of
 /// the same bucket in the earlier periods.
-fn volume(facts: &[TicketFacts], from: DateTime<Utc>, to: DateTime<Utc>, periods: u32) -> Value {
-    let bucket = if to - from <= Duration::days(4) {
-        Duration::hours(1)
-    } else {
-        Duration::days(1)
-    };
-    let shift = from - kpi::window_baseline_start(from, to, 1);
-    let created = |side: Side, a: DateTime<Utc>, b: DateTime<Utc>| {
-        facts
-            .iter()
-            .filter(|f| {
-                f.reading.side == side && f.reading.created_at >= a && f.reading.created_at < b
-            })
-            .count()
-    };
-    let sides: Vec<Value> = [Side::Old, Side::New]
-        .into_iter()
+fn volume_json(volume: &Volume) -> Value {
+    let sides: Vec<Value> = volume
+        .sides
+        .iter()
         .map(|side| {
-            let mut buckets = Vec::new();
-            let mut start = from;
-            while start < to {
-                let end = (start + bucket).min(to);
-                let earlier: usize = (1..=i32::try_from(periods).unwrap_or(1))
-                    .map(|k| created(side, start - shift * k, end - shift * k))
-                    .sum();
-                #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
-                let baseline = earlier as f64 / f64::from(periods.max(1));
-                buckets.push(json!({
-                    "from": start,
-                    "created": created(side, start, end),
-                    "baseline": baseline,
-                }));
-                start = end;
-            }
-            json!({ "side": side, "buckets": buckets })
+            let buckets: Vec<Value> = side
+                .buckets
+                .iter()
+                .map(|b| json!({ "from": b.from, "created": b.created, "baseline": b.baseline }))
+                .collect();
+            json!({ "side": side.side, "buckets": buckets })
         })
         .collect();
-    json!({ "bucket_hours": bucket.num_hours(), "sides": sides })
+    json!({ "bucket_hours": volume.bucket.num_hours(), "sides": sides })
 }
 
 async fn conflicts(
@@ -375,13 +369,7 @@ pub(crate) fn busy_hours(plan: &Plan, wave: &Wave, maps: &[Heatmap]) -> Option<V
     map.is_judged().then(|| map.busy_hours_in(start, hours))
 }
 
-fn when_to_switch(
-    plan: &Plan,
-    facts: &[TicketFacts],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Value {
-    let maps = heatmap::heatmaps(facts, from, to);
+fn when_to_switch(plan: &Plan, maps: &[Heatmap], from: DateTime<Utc>, to: DateTime<Utc>) -> Value {
     let hours = |list: Vec<u32>, map: &Heatmap| -> Vec<Value> {
         list.into_iter()
             .map(|h| json!({ "hour": h, "label": hour_label(h), "tickets": map.at(h) }))
@@ -404,7 +392,7 @@ fn when_to_switch(
         .waves
         .iter()
         .map(|wave| {
-            let map = wave_map(plan, wave, &maps);
+            let map = wave_map(plan, wave, maps);
             let judged = wave_hours(wave);
             let length = judged.as_ref().map_or(DEFAULT_WAVE_HOURS, |(_, h)| *h);
             let recommended: Vec<Value> = map

@@ -1,5 +1,5 @@
 //! `cutover bench kpi`: on a tiny history, on both store backends, every generated ticket is
-//! counted by `cutover baseline`, the user's commands are timed and measured as child
+//! counted by `cutover baseline` and `cutover report`, the user's commands are timed and measured as child
 //! processes within their floors, and an alert on the degradation injected, when the product's
 //! rule raises one, comes after it starts and carries evidence that meets the plan's rule. The
 //! exit code follows the floors.
@@ -37,6 +37,8 @@ fn the_kpi_benchmark_times_both_backends_and_catches_the_degradation() {
         assert_eq!(r["import"]["rows"], 1500, "{r:#}");
         // `cutover baseline` counted each ticket created in its weeks exactly once.
         assert_eq!(r["baseline_tickets_counted"], 1500, "{r:#}");
+        // And the month's review's heatmap (twelve weeks of history) counted every one.
+        assert_eq!(r["report_heatmap_tickets"], 1500, "{r:#}");
         assert!(
             r["in_process"]["baseline_both_sides_seconds"]
                 .as_f64()
@@ -44,7 +46,7 @@ fn the_kpi_benchmark_times_both_backends_and_catches_the_degradation() {
                 > 0.0,
             "{r:#}"
         );
-        for command in ["baseline", "kpi"] {
+        for command in ["baseline", "kpi", "report"] {
             assert!(r[command]["seconds"].as_f64().unwrap() > 0.0, "{r:#}");
             if cfg!(target_os = "linux") {
                 let mib = r[command]["peak_rss_mib"].as_f64().unwrap();

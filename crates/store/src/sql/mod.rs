@@ -9,6 +9,7 @@ pub(crate) mod created;
 pub(crate) mod dialect;
 pub(crate) mod kpi;
 pub(crate) mod kpi_buckets;
+pub(crate) mod kpi_created;
 pub(crate) mod leases;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;

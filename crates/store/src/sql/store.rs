@@ -21,7 +21,7 @@ use crate::contacts::{
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{CorruptValue, QueryContext, StoreError};
-use crate::kpi::{FactFilter, KpiBuckets, TicketFacts, TicketReading};
+use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReading};
 use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
@@ -311,6 +311,24 @@ where
         filter: &FactFilter,
     ) -> Result<KpiBuckets, StoreError> {
         self.kpi_buckets_sql(from, length, n_buckets, filter).await
+    }
+
+    async fn kpi_created(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        origin: DateTime<Utc>,
+        length: chrono::Duration,
+    ) -> Result<Vec<CreatedCount>, StoreError> {
+        self.kpi_created_sql(from, to, origin, length).await
+    }
+
+    async fn kpi_channels(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<String>, StoreError> {
+        self.kpi_channels_sql(from, to).await
     }
 
     fn backend(&self) -> Backend {
