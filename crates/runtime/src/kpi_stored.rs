@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use cutover_model::Side;
-use cutover_store::{KpiBuckets, Store};
+use cutover_store::{KpiBucket, KpiBuckets, Store};
 
 use crate::error::RuntimeError;
 use crate::heatmap::{self, Heatmap};
@@ -70,6 +70,53 @@ pub async fn window_baseline(
         earlier.push(compute(store, a, b, filter).await?);
     }
     Ok(kpi::spreads(&earlier))
+}
+
+/// As [`compute`] for each of `channels` (with `filter`): one pass of the store over the
+/// window for all of them ([`Store::kpi_buckets_by_channel`]). In the order of `channels`.
+pub async fn compute_by_channel(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    filter: &Filter,
+    channels: &[String],
+) -> Result<Vec<Vec<Figure>>, RuntimeError> {
+    let length = (to - from).max(Duration::microseconds(1));
+    let by_channel = store
+        .kpi_buckets_by_channel(from, length, 1, &filter.to_store())
+        .await?;
+    let empty = KpiBuckets {
+        backlog_before: 0,
+        buckets: vec![KpiBucket::default()],
+    };
+    Ok(channels
+        .iter()
+        .map(|c| {
+            hourly(by_channel.get(c).unwrap_or(&empty))
+                .next()
+                .unwrap_or_default()
+        })
+        .collect())
+}
+
+/// As [`window_baseline`] for each of `channels` (with `filter`), a pass of the store per
+/// period for all of them. In the order of `channels`.
+pub async fn window_baseline_by_channel(
+    store: &dyn Store,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+    filter: &Filter,
+    channels: &[String],
+) -> Result<Vec<Vec<Spread>>, RuntimeError> {
+    let mut earlier: Vec<Vec<Vec<Figure>>> = vec![Vec::new(); channels.len()];
+    for (a, b) in kpi::earlier_periods(from, to, periods) {
+        let figures = compute_by_channel(store, a, b, filter, channels).await?;
+        for (list, f) in earlier.iter_mut().zip(figures) {
+            list.push(f);
+        }
+    }
+    Ok(earlier.iter().map(|e| kpi::spreads(e)).collect())
 }
 
 /// As [`heatmap::heatmaps`] over `[from, to)`, from the store's counts of tickets created per

@@ -280,6 +280,41 @@ async fn review_same_as_in_memory(store: Arc<dyn Store>) {
             let in_memory = kpi::window_baseline(&read, from, to, periods, &filter);
             assert_eq!(in_sql, in_memory, "{window} of {filter:?}");
             assert!(in_sql.iter().all(|s| s.weeks == periods), "{in_sql:?}");
+
+            // Each channel apart, in one pass of the store (and a channel without tickets).
+            let filter = Filter {
+                channel: None,
+                ..filter
+            };
+            let mut apart = channels.clone();
+            apart.push(String::from("fax"));
+            let now = super::compute_by_channel(store.as_ref(), from, to, &filter, &apart)
+                .await
+                .unwrap();
+            let spreads = super::window_baseline_by_channel(
+                store.as_ref(),
+                from,
+                to,
+                periods,
+                &filter,
+                &apart,
+            )
+            .await
+            .unwrap();
+            assert_eq!((now.len(), spreads.len()), (apart.len(), apart.len()));
+            for ((channel, now), spreads) in apart.iter().zip(now).zip(spreads) {
+                let one = Filter {
+                    channel: Some(channel.clone()),
+                    ..filter.clone()
+                };
+                let what = format!("{window} of {one:?}");
+                assert_eq!(now, kpi::compute(&read, from, to, &one), "{what}");
+                assert_eq!(
+                    spreads,
+                    kpi::window_baseline(&read, from, to, periods, &one),
+                    "{what}"
+                );
+            }
         }
     }
 

@@ -95,6 +95,17 @@ pub trait Store: fmt::Debug + Send + Sync {
         filter: &FactFilter,
     ) -> Result<KpiBuckets, StoreError>;
 
+    /// As [`Store::kpi_buckets`], for each channel apart (`filter`'s channel, if any, still
+    /// applies): the same statements in one pass over the span, keyed by channel. A channel
+    /// without a ticket that counts is absent (its buckets would all be empty).
+    async fn kpi_buckets_by_channel(
+        &self,
+        from: DateTime<Utc>,
+        length: chrono::Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<std::collections::BTreeMap<String, KpiBuckets>, StoreError>;
+
     /// How many tickets were created in `[from, to)`, counted in the store per side, channel
     /// and bucket of `length` counted from `origin` (a ticket created at `t` is in bucket
     /// `floor((t - origin) / length)`): the arrivals a review's volume and the heatmaps need,

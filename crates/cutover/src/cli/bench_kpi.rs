@@ -28,7 +28,7 @@
 //!   [`FLOOR_SECONDS_PER_MILLION`] seconds per million tickets (release build), and these two
 //!   and `cutover report` at most [`FLOOR_MIB`] MiB at their peak whatever the size: the read
 //!   is per bucket, so memory must not grow with the tickets (the report's time has no floor
-//!   yet: it runs six statements per KPI window, per side and channel, and per earlier period);
+//!   yet: it runs a dozen statements per side and period, and its heatmaps read twelve weeks);
 //! - every ticket is counted by the baseline and by the report's heatmap;
 //! - over `--alert-seeds` degraded histories (seeds from `--seed`), every one is caught, the
 //!   median alert comes at most [`FLOOR_ALERT_MINUTES`] simulated minutes after the degradation
@@ -478,8 +478,8 @@ async fn history_run(
     // history).
     let all_counted =
         covered == u64::try_from(tickets).unwrap_or(u64::MAX) && review_counted == Some(covered);
-    // The review is held to the memory floor only: its time is many statements (each KPI of
-    // each side and channel over the window and four earlier periods), not yet given a floor.
+    // The review is held to the memory floor only: its time (a dozen statements per side and
+    // period, over the window and four earlier periods) is not given a floor yet.
     let review_met = review.0.peak_mib.is_none_or(|p| p <= mib_floor);
     let met = within(&baseline.0) && within(&now.0) && review_met && all_counted;
     Ok(json!({

@@ -213,18 +213,34 @@ async fn kpis(
         .context("read the channels of the ticket facts")?;
     let mut rows = Vec::new();
     for side in [Side::Old, Side::New] {
-        for channel in std::iter::once(None).chain(channels.iter().map(Some)) {
-            let filter = Filter {
-                side: Some(side),
-                channel: channel.cloned(),
-                group: None,
-            };
-            let now = kpi_stored::compute(store, from, to, &filter)
+        let filter = Filter {
+            side: Some(side),
+            channel: None,
+            group: None,
+        };
+        // All channels together, then each channel apart (one pass of the store for all).
+        let mut now = vec![
+            kpi_stored::compute(store, from, to, &filter)
                 .await
-                .context("compute the KPIs of the window")?;
-            let spreads = kpi_stored::window_baseline(store, from, to, periods, &filter)
+                .context("compute the KPIs of the window")?,
+        ];
+        let mut spreads = vec![
+            kpi_stored::window_baseline(store, from, to, periods, &filter)
                 .await
-                .context("compute the KPIs of the earlier periods")?;
+                .context("compute the KPIs of the earlier periods")?,
+        ];
+        now.extend(
+            kpi_stored::compute_by_channel(store, from, to, &filter, &channels)
+                .await
+                .context("compute the KPIs of the window per channel")?,
+        );
+        spreads.extend(
+            kpi_stored::window_baseline_by_channel(store, from, to, periods, &filter, &channels)
+                .await
+                .context("compute the KPIs of the earlier periods per channel")?,
+        );
+        let names = std::iter::once(None).chain(channels.iter().map(Some));
+        for ((channel, now), spreads) in names.zip(now).zip(spreads) {
             let quiet =
                 now.iter().all(|f| f.samples == 0) && spreads.iter().all(|s| s.samples == 0);
             if channel.is_some() && quiet {

@@ -1,7 +1,11 @@
 //! The KPIs' per-bucket aggregates over SQL: counts and exact nearest-rank percentiles computed
 //! by the database, so a baseline over a long history reads a few rows a bucket rather than
 //! every ticket. One set of statements serves both backends (window functions, integer
-//! arithmetic); `runtime`'s tests hold the results against the KPIs computed in memory.
+//! arithmetic), for the tickets a filter keeps together or for each channel apart (one pass
+//! over the span for every channel); `runtime`'s tests hold the results against the KPIs
+//! computed in memory.
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
 use futures::TryStreamExt as _;
@@ -18,26 +22,55 @@ use crate::sql::store::SqlStore;
 const FILTER: &str =
     "($1 IS NULL OR side = $1) AND ($2 IS NULL OR channel = $2) AND ($3 IS NULL OR group_id = $3)";
 
-const BACKLOG_BEFORE: &str = "SELECT COUNT(*) FROM kpi_tickets WHERE created_us < $4 \
-     AND (solved_us IS NULL OR solved_us >= $4) AND ";
+/// What a statement's rows are keyed by: every ticket the filter keeps together, or each
+/// channel apart ([`crate::Store::kpi_buckets_by_channel`]). The key is each row's first column.
+#[derive(Clone, Copy)]
+struct Key(&'static str);
+
+const ALL: Key = Key("CAST('' AS TEXT)");
+const BY_CHANNEL: Key = Key("channel");
+
+fn backlog_before(key: Key) -> String {
+    format!(
+        "SELECT {}, COUNT(*) FROM kpi_tickets WHERE created_us < $4 \
+         AND (solved_us IS NULL OR solved_us >= $4) AND {FILTER} GROUP BY 1",
+        key.0
+    )
+}
 
 // A ticket solved at or before its creation (a platform's rounding) leaves the backlog as it
 // comes: counted here, by its creation.
-const CREATED: &str = "SELECT (created_us - $4) / $6, COUNT(*), \
-     CAST(SUM(CASE WHEN priority_raised <> 0 OR reassigned <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
-     CAST(SUM(CASE WHEN solved_us < created_us THEN 1 ELSE 0 END) AS BIGINT) \
-     FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 AND ";
+fn created(key: Key) -> String {
+    format!(
+        "SELECT {}, (created_us - $4) / $6, COUNT(*), \
+         CAST(SUM(CASE WHEN priority_raised <> 0 OR reassigned <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN solved_us < created_us THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 AND {FILTER} GROUP BY 1, 2",
+        key.0
+    )
+}
 
-const SOLVED: &str = "SELECT (solved_us - $4) / $6, COUNT(*), \
-     CAST(SUM(CASE WHEN agent_replies <= 1 AND reopened = 0 THEN 1 ELSE 0 END) AS BIGINT), \
-     CAST(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END) AS BIGINT), \
-     COUNT(satisfaction), CAST(COALESCE(SUM(satisfaction), 0) AS BIGINT), COUNT(assignee_id), \
-     CAST(SUM(CASE WHEN solved_us >= created_us THEN 1 ELSE 0 END) AS BIGINT) \
-     FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND ";
+fn solved(key: Key) -> String {
+    format!(
+        "SELECT {}, (solved_us - $4) / $6, COUNT(*), \
+         CAST(SUM(CASE WHEN agent_replies <= 1 AND reopened = 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         CAST(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END) AS BIGINT), \
+         COUNT(satisfaction), CAST(COALESCE(SUM(satisfaction), 0) AS BIGINT), COUNT(assignee_id), \
+         CAST(SUM(CASE WHEN solved_us >= created_us THEN 1 ELSE 0 END) AS BIGINT) \
+         FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND {FILTER} GROUP BY 1, 2",
+        key.0
+    )
+}
 
-const AGENT_HOURS: &str = "SELECT bucket, COUNT(*) FROM (SELECT DISTINCT \
-     (solved_us - $4) / $6 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
-     FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND assignee_id IS NOT NULL AND ";
+fn agent_hours(key: Key) -> String {
+    format!(
+        "SELECT k, bucket, COUNT(*) FROM (SELECT DISTINCT {} AS k, \
+         (solved_us - $4) / $6 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
+         FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND assignee_id IS NOT NULL \
+         AND {FILTER}) pairs GROUP BY k, bucket",
+        key.0
+    )
+}
 
 /// The end of the bucket a row falls in by `bucket_of`.
 fn bucket_end(bucket_of: &str) -> String {
@@ -45,44 +78,67 @@ fn bucket_end(bucket_of: &str) -> String {
 }
 
 /// The statement that picks the nearest-rank median and 90th percentile of `end - start` (in
-/// whole seconds) per bucket of `bucket_of` among the rows `keep` keeps: rank `ceil(n / 2)` is
-/// `(n + 1) / 2` and rank `ceil(9 n / 10)` is `(9 n + 9) / 10` in integer arithmetic.
-fn percentiles(bucket_of: &str, start: &str, end: &str, keep: &str) -> String {
+/// whole seconds) per key and bucket of `bucket_of` among the rows `keep` keeps: rank
+/// `ceil(n / 2)` is `(n + 1) / 2` and rank `ceil(9 n / 10)` is `(9 n + 9) / 10` in integer
+/// arithmetic.
+fn percentiles(key: Key, bucket_of: &str, start: &str, end: &str, keep: &str) -> String {
+    let key = key.0;
     format!(
-        "SELECT bucket, n, rank, secs FROM (SELECT ({bucket_of} - $4) / $6 AS bucket, \
+        "SELECT k, bucket, n, rank, secs FROM (SELECT {key} AS k, ({bucket_of} - $4) / $6 AS bucket, \
          ({end} - {start}) / 1000000 AS secs, \
-         ROW_NUMBER() OVER (PARTITION BY ({bucket_of} - $4) / $6 ORDER BY {end} - {start}) AS rank, \
-         COUNT(*) OVER (PARTITION BY ({bucket_of} - $4) / $6) AS n \
+         ROW_NUMBER() OVER (PARTITION BY {key}, ({bucket_of} - $4) / $6 ORDER BY {end} - {start}) AS rank, \
+         COUNT(*) OVER (PARTITION BY {key}, ({bucket_of} - $4) / $6) AS n \
          FROM kpi_tickets WHERE {bucket_of} >= $4 AND {bucket_of} < $5 AND {keep} AND {FILTER}) ranked \
          WHERE rank = (n + 1) / 2 OR rank = (9 * n + 9) / 10"
     )
 }
 
 /// Each ticket's wait for a first reply as of the end of its creation's bucket (`runtime`'s
-/// `first_reply_p50`), in bucket order: the bucket, the whole seconds, and 1 when the wait had
-/// ended (answered before the bucket's end) or 0 when it still went on (unanswered and
-/// unsolved then). A ticket solved without a reply before then is left out. The percentiles
-/// are the Kaplan-Meier estimate ([`Percentiles::of_waits`]), made from these rows a bucket at
-/// a time.
-fn first_reply_waits() -> String {
+/// `first_reply_p50`), in key and bucket order: the key, the bucket, the whole seconds, and 1
+/// when the wait had ended (answered before the bucket's end) or 0 when it still went on
+/// (unanswered and unsolved then). A ticket solved without a reply before then is left out.
+/// The percentiles are the Kaplan-Meier estimate ([`Percentiles::of_waits`]), made from these
+/// rows a bucket at a time.
+fn first_reply_waits(key: Key) -> String {
     let end = bucket_end("created_us");
     let answered = format!("first_reply_us IS NOT NULL AND first_reply_us < {end}");
     format!(
-        "SELECT (created_us - $4) / $6, \
+        "SELECT {}, (created_us - $4) / $6, \
          ((CASE WHEN {answered} THEN first_reply_us ELSE {end} END) - created_us) / 1000000, \
          CAST(CASE WHEN {answered} THEN 1 ELSE 0 END AS BIGINT) \
          FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 \
          AND (first_reply_us IS NOT NULL OR solved_us IS NULL OR solved_us >= {end}) \
-         AND {FILTER} ORDER BY 1"
+         AND {FILTER} ORDER BY 1, 2",
+        key.0
     )
 }
 
-/// A row of [`SOLVED`]: bucket, solved, first contact, reopened, rated, sum of ratings,
+/// A row of [`solved`]: key, bucket, solved, first contact, reopened, rated, sum of ratings,
 /// assigned, left.
-type SolvedRow = (i64, i64, i64, i64, i64, i64, i64, i64);
+type SolvedRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
 
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+/// Each key's buckets, made as a key first shows.
+struct Keyed {
+    n_buckets: usize,
+    by_key: BTreeMap<String, KpiBuckets>,
+}
+
+impl Keyed {
+    fn slot(&mut self, key: String, bucket: i64) -> Option<&mut KpiBucket> {
+        self.of(key).buckets.get_mut(usize::try_from(bucket).ok()?)
+    }
+
+    fn of(&mut self, key: String) -> &mut KpiBuckets {
+        let n = self.n_buckets;
+        self.by_key.entry(key).or_insert_with(|| KpiBuckets {
+            backlog_before: 0,
+            buckets: vec![KpiBucket::default(); n],
+        })
+    }
 }
 
 impl<DB> SqlStore<DB>
@@ -92,6 +148,7 @@ where
     for<'r> &'r str: ColumnIndex<DB::Row>,
     usize: ColumnIndex<DB::Row>,
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
 {
     pub(crate) async fn kpi_buckets_sql(
@@ -101,31 +158,63 @@ where
         n_buckets: u32,
         filter: &FactFilter,
     ) -> Result<KpiBuckets, StoreError> {
+        let mut keyed = self
+            .kpi_buckets_keyed(from, length, n_buckets, filter, ALL)
+            .await?;
+        Ok(keyed
+            .by_key
+            .remove("")
+            .unwrap_or_else(|| keyed.of(String::new()).clone()))
+    }
+
+    pub(crate) async fn kpi_buckets_by_channel_sql(
+        &self,
+        from: DateTime<Utc>,
+        length: Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<BTreeMap<String, KpiBuckets>, StoreError> {
+        let keyed = self
+            .kpi_buckets_keyed(from, length, n_buckets, filter, BY_CHANNEL)
+            .await?;
+        Ok(keyed.by_key)
+    }
+
+    async fn kpi_buckets_keyed(
+        &self,
+        from: DateTime<Utc>,
+        length: Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+        key: Key,
+    ) -> Result<Keyed, StoreError> {
         let length_us = length.num_microseconds().unwrap_or(i64::MAX).max(1);
         let from_us = from.timestamp_micros();
         let to_us = from_us.saturating_add(length_us.saturating_mul(i64::from(n_buckets)));
         let side = filter.side.map(|s| s.as_str());
         let channel = filter.channel.as_deref();
         let group = filter.group.as_deref();
-        let mut out = KpiBuckets {
-            backlog_before: 0,
-            buckets: vec![KpiBucket::default(); usize::try_from(n_buckets).unwrap_or(0)],
+        let mut out = Keyed {
+            n_buckets: usize::try_from(n_buckets).unwrap_or(0),
+            by_key: BTreeMap::new(),
         };
         let what = || String::from("aggregate the KPI facts of tickets");
 
-        let sql = format!("{BACKLOG_BEFORE}{FILTER}");
-        let backlog: i64 = sqlx::query_scalar::<DB, i64>(sqlx::AssertSqlSafe(sql.as_str()))
+        let sql = backlog_before(key);
+        let rows: Vec<(String, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(side)
             .bind(channel)
             .bind(group)
             .bind(from_us)
-            .fetch_one(self.pool())
+            .fetch_all(self.pool())
             .await
             .during(what)?;
-        out.backlog_before = count(backlog);
+        for (k, backlog) in rows {
+            out.of(k).backlog_before = count(backlog);
+        }
 
-        let sql = format!("{CREATED}{FILTER} GROUP BY 1");
-        let rows: Vec<(i64, i64, i64, i64)> =
+        let sql = created(key);
+        let rows: Vec<(String, i64, i64, i64, i64)> =
             sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(side)
                 .bind(channel)
@@ -136,15 +225,15 @@ where
                 .fetch_all(self.pool())
                 .await
                 .during(what)?;
-        for (bucket, created, escalated, left_at_creation) in rows {
-            if let Some(b) = slot(&mut out.buckets, bucket) {
+        for (k, bucket, created, escalated, left_at_creation) in rows {
+            if let Some(b) = out.slot(k, bucket) {
                 b.created = count(created);
                 b.escalated = count(escalated);
                 b.left += count(left_at_creation);
             }
         }
 
-        let sql = format!("{SOLVED}{FILTER} GROUP BY 1");
+        let sql = solved(key);
         let rows: Vec<SolvedRow> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(side)
             .bind(channel)
@@ -155,8 +244,9 @@ where
             .fetch_all(self.pool())
             .await
             .during(what)?;
-        for (bucket, solved, first_contact, reopened, rated, rating_sum, assigned, left) in rows {
-            if let Some(b) = slot(&mut out.buckets, bucket) {
+        for (k, bucket, solved, first_contact, reopened, rated, rating_sum, assigned, left) in rows
+        {
+            if let Some(b) = out.slot(k, bucket) {
                 b.solved = count(solved);
                 b.first_contact = count(first_contact);
                 b.reopened = count(reopened);
@@ -167,30 +257,8 @@ where
             }
         }
 
-        let sql = format!("{AGENT_HOURS}{FILTER}) pairs GROUP BY bucket");
-        let rows: Vec<(i64, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(side)
-            .bind(channel)
-            .bind(group)
-            .bind(from_us)
-            .bind(to_us)
-            .bind(length_us)
-            .fetch_all(self.pool())
-            .await
-            .during(what)?;
-        for (bucket, pairs) in rows {
-            if let Some(b) = slot(&mut out.buckets, bucket) {
-                b.agent_hours = count(pairs);
-            }
-        }
-
-        let sql = percentiles(
-            "solved_us",
-            "created_us",
-            "solved_us",
-            "solved_us IS NOT NULL",
-        );
-        let rows: Vec<(i64, i64, i64, i64)> =
+        let sql = agent_hours(key);
+        let rows: Vec<(String, i64, i64)> =
             sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
                 .bind(side)
                 .bind(channel)
@@ -201,8 +269,32 @@ where
                 .fetch_all(self.pool())
                 .await
                 .during(what)?;
-        for (bucket, n, rank, secs) in rows {
-            if let Some(b) = slot(&mut out.buckets, bucket) {
+        for (k, bucket, pairs) in rows {
+            if let Some(b) = out.slot(k, bucket) {
+                b.agent_hours = count(pairs);
+            }
+        }
+
+        let sql = percentiles(
+            key,
+            "solved_us",
+            "created_us",
+            "solved_us",
+            "solved_us IS NOT NULL",
+        );
+        let rows: Vec<(String, i64, i64, i64, i64)> =
+            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(side)
+                .bind(channel)
+                .bind(group)
+                .bind(from_us)
+                .bind(to_us)
+                .bind(length_us)
+                .fetch_all(self.pool())
+                .await
+                .during(what)?;
+        for (k, bucket, n, rank, secs) in rows {
+            if let Some(b) = out.slot(k, bucket) {
                 let p = &mut b.resolution;
                 p.n = count(n);
                 if rank == (n + 1) / 2 {
@@ -214,36 +306,36 @@ where
             }
         }
 
-        // The waits, streamed in bucket order and estimated a bucket at a time: what is held
-        // is one bucket's tickets, never the span's.
-        let sql = first_reply_waits();
-        let mut rows = sqlx::query_as::<DB, (i64, i64, i64)>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(side)
-            .bind(channel)
-            .bind(group)
-            .bind(from_us)
-            .bind(to_us)
-            .bind(length_us)
-            .fetch(self.pool());
-        let mut current: Option<i64> = None;
+        // The waits, streamed in key and bucket order and estimated a bucket at a time: what
+        // is held is one bucket's tickets, never the span's.
+        let sql = first_reply_waits(key);
+        let mut rows =
+            sqlx::query_as::<DB, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql.as_str()))
+                .bind(side)
+                .bind(channel)
+                .bind(group)
+                .bind(from_us)
+                .bind(to_us)
+                .bind(length_us)
+                .fetch(self.pool());
+        let mut current: Option<(String, i64)> = None;
         let mut waits: Vec<(i64, bool)> = Vec::new();
-        while let Some((bucket, secs, ended)) = rows.try_next().await.during(what)? {
-            if current != Some(bucket) {
-                if let Some(b) = current.and_then(|c| slot(&mut out.buckets, c)) {
+        while let Some((k, bucket, secs, ended)) = rows.try_next().await.during(what)? {
+            if current
+                .as_ref()
+                .is_none_or(|(ck, cb)| *ck != k || *cb != bucket)
+            {
+                if let Some(b) = current.take().and_then(|(ck, cb)| out.slot(ck, cb)) {
                     b.first_reply = Percentiles::of_waits(&mut waits);
                 }
                 waits.clear();
-                current = Some(bucket);
+                current = Some((k, bucket));
             }
             waits.push((secs, ended != 0));
         }
-        if let Some(b) = current.and_then(|c| slot(&mut out.buckets, c)) {
+        if let Some(b) = current.and_then(|(ck, cb)| out.slot(ck, cb)) {
             b.first_reply = Percentiles::of_waits(&mut waits);
         }
         Ok(out)
     }
-}
-
-fn slot(buckets: &mut [KpiBucket], bucket: i64) -> Option<&mut KpiBucket> {
-    buckets.get_mut(usize::try_from(bucket).ok()?)
 }

@@ -313,6 +313,17 @@ where
         self.kpi_buckets_sql(from, length, n_buckets, filter).await
     }
 
+    async fn kpi_buckets_by_channel(
+        &self,
+        from: DateTime<Utc>,
+        length: chrono::Duration,
+        n_buckets: u32,
+        filter: &FactFilter,
+    ) -> Result<std::collections::BTreeMap<String, KpiBuckets>, StoreError> {
+        self.kpi_buckets_by_channel_sql(from, length, n_buckets, filter)
+            .await
+    }
+
     async fn kpi_created(
         &self,
         from: DateTime<Utc>,
