@@ -1,6 +1,10 @@
 //! The continuity monitor's KPIs, computed one way for both platforms from the per-ticket facts
 //! the backfill and the bridge record (`cutover_store::TicketFacts`, taken from canonical
 //! records), and the baseline they are held against: an hour-of-week profile over the last weeks.
+//! Three are not ticket facts: `api_response_p90` and `api_availability` count the monitor's
+//! probes of each side's API ([`crate::probe`]), `channel_availability` the gateway's contacts;
+//! only the store's aggregates ([`crate::kpi_stored`]) have them, and the in-memory [`compute`]
+//! and [`baseline`] leave them without samples.
 //!
 //! Every KPI is defined once, in [`KPIS`]: `cutover kpi explain NAME`, `docs/kpis.md` (checked
 //! against it by a test) and the computations all read that table.
@@ -134,6 +138,46 @@ pub const KPIS: &[KpiDef] = &[
         unit: "tickets per agent-hour",
         better: Better::Higher,
     },
+    KpiDef {
+        name: "api_response_p90",
+        measures: "How fast each platform's API answers cutover (90th percentile).",
+        how: "While `cutover serve` leads, the monitor probes each side's API at every \
+              `[monitor] every` with one cheap authenticated read, not retried (Zendesk \
+              `GET /api/v2/users/me`, Freshdesk `GET /api/v2/agents/me`), timed from sending \
+              to the end of the answer (a wait for the platform's rate budget is not counted; a \
+              probe without an answer counts the time until it failed). The nearest-rank 90th \
+              percentile of the probes taken in the window. A probe is the side's: a channel or \
+              group filter does not narrow it.",
+        samples: "probes taken in the window",
+        unit: "milliseconds",
+        better: Better::Lower,
+    },
+    KpiDef {
+        name: "api_availability",
+        measures: "How often each platform's API answers cutover at all.",
+        how: "Of the probes taken in the window (see api_response_p90), the share the platform \
+              answered with a 2xx status. A refused connection, a timeout, a 429 or a 5xx is a \
+              failed probe.",
+        samples: "probes taken in the window",
+        unit: "share (0 to 1)",
+        better: Better::Higher,
+    },
+    KpiDef {
+        name: "channel_availability",
+        measures: "How often a contact the gateway accepted reaches a platform within five \
+                   minutes.",
+        how: "Of the contacts the gateway accepted in the window whose delivery can be judged \
+              at the window's end (accepted at least five minutes before it, or delivered \
+              before it), the share delivered to a platform (a ticket or a follow-up; a call \
+              forwarded) within five minutes of acceptance and before the window's end. A \
+              contact accepted in the window's last five minutes and not delivered yet is left \
+              for a later window to judge. Per `[[channels]]` entry: `--channel` names the \
+              gateway's channel. On a side: the contacts delivered to it or last tried on it, \
+              and those not tried yet (on both sides). A group filter does not narrow it.",
+        samples: "contacts accepted in the window and judged at its end",
+        unit: "share (0 to 1)",
+        better: Better::Higher,
+    },
 ];
 
 /// The definition of the KPI named `name`.
@@ -149,7 +193,8 @@ pub fn markdown() -> String {
          a test checks it. -->\n\n\
          The continuity monitor computes every KPI one way for both platforms, from the facts \
          the backfill and the bridge record of each ticket they read (canonical records, never \
-         a platform's JSON): per side, channel and group, over a window. `cutover kpi` shows \
+         a platform's JSON), and from what cutover sees itself (its probes of each side's API, \
+         the gateway's contacts): per side, channel and group, over a window. `cutover kpi` shows \
          the last hour against the baseline of the same hour of the week (`cutover baseline`: \
          the last `[baseline] weeks` weeks, default 4, each KPI's mean, standard deviation, \
          lowest and highest weekly value, and sample sizes). A comparison with fewer than \
@@ -349,6 +394,12 @@ fn aggregate(created: &[&TicketFacts], solved: &[&TicketFacts], end: DateTime<Ut
         agent_hours: count(agent_hours.len()),
         // Only the store's buckets need it; a window's backlog is counted apart.
         left: 0,
+        // Probes and the gateway's contacts are not ticket facts: only the store has them.
+        probes: 0,
+        probes_ok: 0,
+        probe_p90_ms: None,
+        contacts: 0,
+        contacts_in_time: 0,
     }
 }
 
@@ -366,6 +417,8 @@ pub fn figures_of(bucket: &KpiBucket, backlog: u64) -> Vec<Figure> {
         reason = "durations in seconds far below 2^52"
     )]
     let hours = |secs: Option<i64>| secs.map(|s| s as f64 / 3600.0);
+    #[expect(clippy::cast_precision_loss, reason = "milliseconds far below 2^52")]
+    let millis = |ms: Option<i64>| ms.map(|m| m as f64);
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let backlog_value = backlog as f64;
     let figure = |name: &'static str, value: Option<f64>, samples: u64| Figure {
@@ -408,6 +461,13 @@ pub fn figures_of(bucket: &KpiBucket, backlog: u64) -> Vec<Figure> {
             "agent_productivity",
             ratio(b.solved_assigned, b.agent_hours),
             b.agent_hours,
+        ),
+        figure("api_response_p90", millis(b.probe_p90_ms), b.probes),
+        figure("api_availability", ratio(b.probes_ok, b.probes), b.probes),
+        figure(
+            "channel_availability",
+            ratio(b.contacts_in_time, b.contacts),
+            b.contacts,
         ),
     ]
 }

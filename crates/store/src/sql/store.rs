@@ -12,6 +12,7 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
+use crate::probes::ApiProbe;
 use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
@@ -277,6 +278,18 @@ where
 
     async fn import_ticket_facts(&self, facts: &[TicketFacts]) -> Result<u64, StoreError> {
         self.import_ticket_facts_sql(facts).await
+    }
+
+    async fn record_probe(&self, probe: &ApiProbe) -> Result<(), StoreError> {
+        self.record_probe_sql(probe).await
+    }
+
+    async fn probes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ApiProbe>, StoreError> {
+        self.probes_sql(from, to).await
     }
 
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {
