@@ -97,9 +97,11 @@ pub fn measured(kpi: Kpi) -> Option<&'static str> {
     }
 }
 
-/// The rules of a plan: its `[[alerts]]`, or when it has none the defaults: every KPI 10 %
-/// worse than its baseline notifies everyone in `[people]`, and a wait time 50 % worse pauses
-/// the running wave; each sustained 15 minutes.
+/// The rules of a plan: its `[[alerts]]`, or when it has none the defaults: every KPI of the
+/// tickets 10 % worse than its baseline notifies everyone in `[people]`, and a wait time 50 %
+/// worse pauses the running wave; each sustained 15 minutes. The API and channel KPIs have no
+/// default rule: their history starts with the first `cutover serve` (or contact), so they
+/// would hold every wave's `kpis_within_bounds` gate inconclusive for weeks.
 pub fn rules(plan: &Plan) -> Vec<Rule> {
     if !plan.alerts.is_empty() {
         return plan
@@ -121,6 +123,7 @@ pub fn rules(plan: &Plan) -> Vec<Rule> {
     let everyone: Vec<String> = plan.people.keys().cloned().collect();
     let mut out: Vec<Rule> = kpi::KPIS
         .iter()
+        .filter(|def| def.source == kpi::Source::Tickets)
         .map(|def| Rule {
             name: format!("default:{}", def.name),
             plan_kpi: def.name.to_owned(),

@@ -26,6 +26,18 @@ pub enum Better {
     Lower,
 }
 
+/// What a KPI is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The tickets' facts, which the backfill reads with the history: a baseline from day one.
+    Tickets,
+    /// The monitor's probes of each side's API: history from the first `cutover serve` on.
+    Probes,
+    /// The gateway's contacts: history from the first contact the gateway takes.
+    Contacts,
+}
+
 /// The definition of one KPI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct KpiDef {
@@ -41,6 +53,8 @@ pub struct KpiDef {
     pub unit: &'static str,
     /// Which way is better.
     pub better: Better,
+    /// What it is computed from.
+    pub source: Source,
 }
 
 /// Every KPI, defined once.
@@ -53,6 +67,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "share (0 to 1)",
         better: Better::Higher,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "first_reply_p50",
@@ -68,6 +83,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "first_reply_p90",
@@ -77,6 +93,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "resolution_p50",
@@ -86,6 +103,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "hours",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "resolution_p90",
@@ -94,6 +112,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "hours",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "csat",
@@ -102,6 +121,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "rated tickets solved in the window",
         unit: "score (1 to 5)",
         better: Better::Higher,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "backlog",
@@ -110,6 +130,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "the tickets counted",
         unit: "tickets",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "reopen_rate",
@@ -119,6 +140,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "share (0 to 1)",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "escalations",
@@ -128,6 +150,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window",
         unit: "share (0 to 1)",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "agent_productivity",
@@ -137,6 +160,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "active agent-hours",
         unit: "tickets per agent-hour",
         better: Better::Higher,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "api_response_p90",
@@ -151,6 +175,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "probes taken in the window",
         unit: "milliseconds",
         better: Better::Lower,
+        source: Source::Probes,
     },
     KpiDef {
         name: "api_availability",
@@ -161,6 +186,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "probes taken in the window",
         unit: "share (0 to 1)",
         better: Better::Higher,
+        source: Source::Probes,
     },
     KpiDef {
         name: "channel_availability",
@@ -173,10 +199,12 @@ pub const KPIS: &[KpiDef] = &[
               contact accepted in the window's last five minutes and not delivered yet is left \
               for a later window to judge. Per `[[channels]]` entry: `--channel` names the \
               gateway's channel. On a side: the contacts delivered to it or last tried on it, \
-              and those not tried yet (on both sides). A group filter does not narrow it.",
+              and on both sides those whose side is not known (not tried yet, or refused for \
+              good). A group filter does not narrow it. Delivery is timed to the millisecond.",
         samples: "contacts accepted in the window and judged at its end",
         unit: "share (0 to 1)",
         better: Better::Higher,
+        source: Source::Contacts,
     },
 ];
 

@@ -213,7 +213,10 @@ async fn api_and_channel_kpis(store: Arc<dyn Store>) {
         .claim_contacts(10, std::time::Duration::from_secs(60))
         .await
         .unwrap();
-    for c in claimed.iter().filter(|c| ["a", "b", "c", "f"].contains(&c.message_key.as_str())) {
+    for c in claimed
+        .iter()
+        .filter(|c| ["a", "b", "c", "f"].contains(&c.message_key.as_str()))
+    {
         let delivered = store
             .deliver_contact(&cutover_store::ContactDelivery {
                 id: c.id,

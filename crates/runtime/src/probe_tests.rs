@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, Utc};
-use cutover_connect::{Connector, FreshdeskConfig, FreshdeskConnector, ZendeskConfig, ZendeskConnector};
+use cutover_connect::{
+    Connector, FreshdeskConfig, FreshdeskConnector, ZendeskConfig, ZendeskConnector,
+};
 use cutover_model::{PlatformKind, Side};
 use cutover_plan::plan::init::{InitOptions, render};
 use cutover_sim::AccountProfile;
@@ -31,8 +33,11 @@ fn zendesk(url: &str) -> Arc<dyn Connector> {
 }
 
 fn freshdesk(url: &str, key: &str) -> Arc<dyn Connector> {
-    let config =
-        FreshdeskConfig::with_api_key(Side::New, reqwest::Url::parse(url).unwrap(), SecretString::from(key.to_owned()));
+    let config = FreshdeskConfig::with_api_key(
+        Side::New,
+        reqwest::Url::parse(url).unwrap(),
+        SecretString::from(key.to_owned()),
+    );
     Arc::new(FreshdeskConnector::new(config).unwrap())
 }
 
@@ -112,7 +117,10 @@ async fn a_monitor_pass_probes_each_side_and_keeps_what_came_back() {
     let sides: Vec<Side> = kept.iter().map(|p| p.side).collect();
     assert_eq!(kept.len(), 2, "{kept:?}");
     assert!(sides.contains(&Side::Old) && sides.contains(&Side::New));
-    assert!(kept.iter().all(|p| p.ok && p.status == Some(200)), "{kept:?}");
+    assert!(
+        kept.iter().all(|p| p.ok && p.status == Some(200)),
+        "{kept:?}"
+    );
     assert!(kept.iter().all(|p| p.millis < 10_000), "{kept:?}");
 
     // A key the platform refuses is a failed probe, kept with its status.

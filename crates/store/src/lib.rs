@@ -65,11 +65,14 @@ pub use created::CreatedRecord;
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
-pub use kpi::{CONTACT_DEADLINE_SECS, FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts, TicketReading};
+pub use kpi::{
+    CONTACT_DEADLINE_SECS, FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts,
+    TicketReading,
+};
 pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
-pub use probes::ApiProbe;
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
+pub use probes::ApiProbe;
 pub use store::{Batch, Store, StoreTx};
 pub use tokens::{ApiRole, ApiToken, BadRole, NewApiToken, TokenHash};
 pub use url::{Backend, StoreUrl};

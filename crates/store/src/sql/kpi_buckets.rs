@@ -330,18 +330,17 @@ where
     ) -> Result<(), StoreError> {
         let time = |us: i64| DateTime::<Utc>::from_timestamp_micros(us).unwrap_or_default();
         let sql = contacts::<DB>();
-        let rows: Vec<(i64, i64, i64)> =
-            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(filter.side.map(|s| s.as_str()))
-                .bind(filter.channel.as_deref())
-                .bind(from_us)
-                .bind(to_us)
-                .bind(length_us)
-                .bind(time(from_us.saturating_sub(1_000_000)))
-                .bind(time(to_us.saturating_add(1_000_000)))
-                .fetch_all(self.pool())
-                .await
-                .during(|| String::from("aggregate the gateway's contacts"))?;
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(filter.side.map(|s| s.as_str()))
+            .bind(filter.channel.as_deref())
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .bind(time(from_us.saturating_sub(1_000_000)))
+            .bind(time(to_us.saturating_add(1_000_000)))
+            .fetch_all(self.pool())
+            .await
+            .during(|| String::from("aggregate the gateway's contacts"))?;
         for (bucket, judged, in_time) in rows {
             if let Some(b) = slot(buckets, bucket) {
                 b.contacts = count(judged);

@@ -73,9 +73,7 @@ where
                     millis: u64::try_from(millis)
                         .map_err(|_| corrupt("millis", format!("negative: {millis}")))?,
                     status: status
-                        .map(|s| {
-                            u16::try_from(s).map_err(|_| corrupt("status", format!("{s}")))
-                        })
+                        .map(|s| u16::try_from(s).map_err(|_| corrupt("status", format!("{s}"))))
                         .transpose()?,
                     ok: ok != 0,
                 })

@@ -12,7 +12,6 @@ use sqlx::types::Json;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
-use crate::probes::ApiProbe;
 use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, ChainVerifier, RawEntry};
 use crate::conflicts::{Conflict, ConflictId};
@@ -26,6 +25,7 @@ use crate::kpi::{FactFilter, KpiBuckets, TicketFacts, TicketReading};
 use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
+use crate::probes::ApiProbe;
 use crate::sql::codec::{
     ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, ContactRow, ConversationRow, DeadLetterRow,
     LinkRow, OutboxRow, now, stored_time,
