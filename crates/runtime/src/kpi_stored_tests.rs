@@ -222,7 +222,7 @@ async fn api_and_channel_kpis(store: Arc<dyn Store>) {
                 id: c.id,
                 lease: c.leased_until.unwrap(),
                 side: Side::Old,
-                ticket_id: PlatformId::parse(&(c.id.0 + 1000).to_string()).unwrap(),
+                ticket_id: PlatformId::parse((c.id.0 + 1000).to_string()).unwrap(),
                 follow_up: false,
                 conversation: None,
             })

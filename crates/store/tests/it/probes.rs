@@ -112,7 +112,7 @@ async fn probes_and_contacts_are_aggregated_per_bucket(t: TestStore) {
             id: c.id,
             lease: c.leased_until.unwrap(),
             side: Side::Old,
-            ticket_id: cutover_model::PlatformId::parse(&format!("{}", c.id.0 + 100)).unwrap(),
+            ticket_id: cutover_model::PlatformId::parse(format!("{}", c.id.0 + 100)).unwrap(),
             follow_up: false,
             conversation: None,
         };
