@@ -169,7 +169,8 @@ pub const KPIS: &[KpiDef] = &[
               `[monitor] every` with one cheap authenticated read, not retried (Zendesk \
               `GET /api/v2/users/me`, Freshdesk `GET /api/v2/agents/me`), timed from sending \
               to the end of the answer (a wait for the platform's rate budget is not counted; a \
-              probe without an answer counts the time until it failed). The nearest-rank 90th \
+              probe without an answer counts the time until it failed, at most 10 s: one not \
+              answered by then is a failed probe of 10 000 ms). The nearest-rank 90th \
               percentile of the probes taken in the window. A probe is the side's: a channel or \
               group filter does not narrow it.",
         samples: "probes taken in the window",

@@ -6,9 +6,10 @@
 //! a credential or a body.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use cutover_connect::Connector;
+use cutover_connect::{Connector, Probe};
 use cutover_model::Side;
 use cutover_store::{ApiProbe, Store};
 
@@ -29,6 +30,11 @@ impl std::fmt::Debug for Probers {
     }
 }
 
+/// The longest a probe is waited for: a platform that does not answer by then (a host that drops
+/// packets waits out the client's own minute) is a failed probe of this long, and the alerts
+/// are evaluated without waiting longer.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Probes both sides at once, stamps each probe `at` (the monitor's clock) and keeps it.
 /// Returns the probes kept; a side whose connector cannot probe is left out.
 pub async fn probe_sides(
@@ -36,7 +42,18 @@ pub async fn probe_sides(
     probers: &Probers,
     at: DateTime<Utc>,
 ) -> Result<Vec<ApiProbe>, RuntimeError> {
-    let (old, new) = tokio::join!(probers.old.probe(), probers.new.probe());
+    let bounded = |connector: &Arc<dyn Connector>| {
+        let connector = connector.clone();
+        async move {
+            tokio::time::timeout(PROBE_TIMEOUT, connector.probe())
+                .await
+                .unwrap_or(Some(Probe {
+                    status: None,
+                    elapsed: PROBE_TIMEOUT,
+                }))
+        }
+    };
+    let (old, new) = tokio::join!(bounded(&probers.old), bounded(&probers.new));
     let mut kept = Vec::new();
     for (side, probe) in [(Side::Old, old), (Side::New, new)] {
         let Some(probe) = probe else { continue };
