@@ -17,3 +17,20 @@ pub struct Access {
     /// Whether the user sees every ticket of the account (not only its groups' or its own).
     pub every_ticket: bool,
 }
+
+/// One timed read of a platform's API (the continuity monitor's probe): how long the answer
+/// took and what it was. Holds no credential and no body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Probe {
+    /// The HTTP status of the answer; `None` when none came (refused, timed out, cut off).
+    pub status: Option<u16>,
+    /// From sending the request to the end of the answer's body (or the failure).
+    pub elapsed: std::time::Duration,
+}
+
+impl Probe {
+    /// Whether the platform answered 2xx.
+    pub fn ok(&self) -> bool {
+        self.status.is_some_and(|s| (200..300).contains(&s))
+    }
+}

@@ -186,6 +186,13 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// are left empty: they are records, read with [`Connector::read_page`].
     async fn discover(&self) -> Result<AccountSnapshot, ConnectError>;
 
+    /// One cheap authenticated read, timed, not retried: the continuity monitor's probe of the
+    /// platform's API (Zendesk `GET users/me`, Freshdesk `GET agents/me`). `None` for a
+    /// connector that cannot probe.
+    async fn probe(&self) -> Option<crate::Probe> {
+        None
+    }
+
     /// Who the credentials belong to and what their role allows, read without writing
     /// anything (`cutover doctor`). The default knows nothing: an admin who sees every ticket.
     async fn access(&self) -> Result<crate::Access, ConnectError> {

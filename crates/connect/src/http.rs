@@ -375,6 +375,31 @@ impl HttpClient {
         }
     }
 
+    /// One GET of `path`, timed, neither retried nor throttled further than the budget's pacing
+    /// (the wait for the budget is not timed): the continuity monitor's probe of the API.
+    pub(crate) async fn probe(&self, path: &str) -> crate::Probe {
+        let request = Request::get(path);
+        let Ok(url) = self.resolve(&request.target, "probe the api") else {
+            return crate::Probe {
+                status: None,
+                elapsed: Duration::ZERO,
+            };
+        };
+        self.budget.acquire(request.lane).await;
+        let started = std::time::Instant::now();
+        let attempt = self.attempt(&url, &request).await;
+        let elapsed = started.elapsed();
+        let status = match attempt {
+            Attempt::Answer(response) => {
+                self.budget
+                    .observe(&RateHeaders::from_headers(&response.headers));
+                Some(response.status)
+            }
+            Attempt::Failed { .. } => None,
+        };
+        crate::Probe { status, elapsed }
+    }
+
     /// What to do about one attempt's result.
     fn judge(&self, op: &str, request: &Request, paced: bool, attempt: Attempt) -> Outcome {
         let response = match attempt {

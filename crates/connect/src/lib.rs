@@ -57,7 +57,7 @@ pub mod rules;
 pub mod webhook;
 pub mod zendesk;
 
-pub use access::Access;
+pub use access::{Access, Probe};
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
 pub use capabilities::{Capabilities, UploadMode};
 pub use connector::{

@@ -80,8 +80,8 @@ fn action_name<S: serde::Serializer>(action: &AlertAction, s: S) -> Result<S::Ok
 
 /// The KPI cutover computes for a plan's KPI name: `wait_time` and `first_response_time` are
 /// the wait until the first agent reply (median and 90th percentile), `resolution_time` the
-/// median resolution time; `nps` and `channel_availability` are not measured yet (always
-/// inconclusive).
+/// median resolution time, `channel_availability` the share of the gateway's contacts delivered
+/// within five minutes; `nps` is not measured yet (always inconclusive).
 pub fn measured(kpi: Kpi) -> Option<&'static str> {
     match kpi {
         Kpi::WaitTime => Some("first_reply_p50"),
@@ -92,13 +92,16 @@ pub fn measured(kpi: Kpi) -> Option<&'static str> {
         Kpi::ReopenRate => Some("reopen_rate"),
         Kpi::Escalations => Some("escalations"),
         Kpi::Csat => Some("csat"),
-        Kpi::Nps | Kpi::ChannelAvailability => None,
+        Kpi::ChannelAvailability => Some("channel_availability"),
+        Kpi::Nps => None,
     }
 }
 
-/// The rules of a plan: its `[[alerts]]`, or when it has none the defaults: every KPI 10 %
-/// worse than its baseline notifies everyone in `[people]`, and a wait time 50 % worse pauses
-/// the running wave; each sustained 15 minutes.
+/// The rules of a plan: its `[[alerts]]`, or when it has none the defaults: every KPI of the
+/// tickets 10 % worse than its baseline notifies everyone in `[people]`, and a wait time 50 %
+/// worse pauses the running wave; each sustained 15 minutes. The API and channel KPIs have no
+/// default rule: their history starts with the first `cutover serve` (or contact), so they
+/// would hold every wave's `kpis_within_bounds` gate inconclusive for weeks.
 pub fn rules(plan: &Plan) -> Vec<Rule> {
     if !plan.alerts.is_empty() {
         return plan
@@ -120,6 +123,7 @@ pub fn rules(plan: &Plan) -> Vec<Rule> {
     let everyone: Vec<String> = plan.people.keys().cloned().collect();
     let mut out: Vec<Rule> = kpi::KPIS
         .iter()
+        .filter(|def| def.source == kpi::Source::Tickets)
         .map(|def| Rule {
             name: format!("default:{}", def.name),
             plan_kpi: def.name.to_owned(),
@@ -610,11 +614,13 @@ pub fn page_of(plan: &Plan, rule: &Rule, change: &Change) -> Page {
 }
 
 /// Evaluates the alerts every `every` (real time) at the time `clock` shows, until `shutdown`
-/// (the leader's work in `cutover serve`).
+/// (the leader's work in `cutover serve`); before each evaluation, probes each side's API with
+/// `probers` ([`crate::probe`]) so the reading counts it.
 pub async fn run(
     store: std::sync::Arc<dyn Store>,
     plan: Plan,
     pager: Pager,
+    probers: Option<crate::probe::Probers>,
     every: std::time::Duration,
     clock: crate::clock::MonitorClock,
     shutdown: CancellationToken,
@@ -632,6 +638,11 @@ pub async fn run(
         tokio::select! {
             () = shutdown.cancelled() => return,
             _ = ticks.tick() => {}
+        }
+        if let Some(probers) = &probers
+            && let Err(e) = crate::probe::probe_sides(store.as_ref(), probers, clock.now()).await
+        {
+            tracing::warn!(error = %e, "Keeping the API probes failed; probing again next time.");
         }
         match evaluate(store.as_ref(), &plan, &pager, clock.now()).await {
             Ok(changes) => {

@@ -108,7 +108,12 @@ fn the_defaults_alert_on_every_kpi_and_pause_on_wait_time() {
     let mut plan = plan();
     plan.alerts.clear();
     let rules = rules(&plan);
-    assert_eq!(rules.len(), kpi::KPIS.len() + 1);
+    let of_tickets = kpi::KPIS
+        .iter()
+        .filter(|d| d.source == kpi::Source::Tickets)
+        .count();
+    assert_eq!(rules.len(), of_tickets + 1);
+    assert!(rules.iter().all(|r| !r.plan_kpi.starts_with("api_")));
     assert!(
         rules
             .iter()
@@ -773,4 +778,54 @@ async fn backup_channel_routes_that_channel_only_to_its_backup() {
         );
     }
     store.verify_audit().await.unwrap();
+}
+
+#[tokio::test]
+async fn channel_availability_is_measured_and_inconclusive_without_two_weeks_of_history() {
+    let mut plan = plan();
+    plan.alerts[0].kpi = Kpi::ChannelAvailability;
+    let rule = rules(&plan).remove(0);
+    assert_eq!(rule.kpi, Some("channel_availability"));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    // Six contacts the gateway took and no platform has yet.
+    for key in 0..6 {
+        store
+            .accept_contact(&cutover_store::NewContact {
+                channel: "web".into(),
+                message_key: format!("m{key}"),
+                customer: format!("c{key}@example.com"),
+                payload: json!({}),
+                status: cutover_store::ContactStatus::Pending,
+                side: None,
+            })
+            .await
+            .unwrap();
+    }
+    // Ten minutes on, as the monitor would read the hour then.
+    let now = Utc::now() + Duration::minutes(10);
+    let window = (now - WINDOW, now);
+    let old_only = Filter {
+        side: Some(Side::Old),
+        ..Filter::default()
+    };
+    let figures = crate::kpi_stored::compute(store.as_ref(), window.0, window.1, &old_only)
+        .await
+        .unwrap();
+    let base = crate::kpi_stored::baseline(store.as_ref(), window.0, 2, &old_only)
+        .await
+        .unwrap();
+    let comparisons = kpi::compare(&figures, &base.window(window.0).unwrap());
+    let c = comparisons
+        .iter()
+        .find(|c| c.name == "channel_availability")
+        .unwrap();
+    assert_eq!((c.now.value, c.now.samples), (Some(0.0), 6));
+    // Measured, and no history of the gateway's: inconclusive for want of weeks, not of a KPI.
+    match read(&rule, Some(c)) {
+        Reading::Inconclusive(reason) => assert!(reason.contains("weeks of baseline"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    store.close().await;
 }

@@ -1,6 +1,10 @@
 //! The continuity monitor's KPIs, computed one way for both platforms from the per-ticket facts
 //! the backfill and the bridge record (`cutover_store::TicketFacts`, taken from canonical
 //! records), and the baseline they are held against: an hour-of-week profile over the last weeks.
+//! Three are not ticket facts: `api_response_p90` and `api_availability` count the monitor's
+//! probes of each side's API ([`crate::probe`]), `channel_availability` the gateway's contacts;
+//! only the store's aggregates ([`crate::kpi_stored`]) have them, and the in-memory [`compute`]
+//! and [`baseline`] leave them without samples.
 //!
 //! Every KPI is defined once, in [`KPIS`]: `cutover kpi explain NAME`, `docs/kpis.md` (checked
 //! against it by a test) and the computations all read that table.
@@ -22,6 +26,18 @@ pub enum Better {
     Lower,
 }
 
+/// What a KPI is computed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// The tickets' facts, which the backfill reads with the history: a baseline from day one.
+    Tickets,
+    /// The monitor's probes of each side's API: history from the first `cutover serve` on.
+    Probes,
+    /// The gateway's contacts: history from the first contact the gateway takes.
+    Contacts,
+}
+
 /// The definition of one KPI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct KpiDef {
@@ -37,6 +53,8 @@ pub struct KpiDef {
     pub unit: &'static str,
     /// Which way is better.
     pub better: Better,
+    /// What it is computed from.
+    pub source: Source,
 }
 
 /// Every KPI, defined once.
@@ -49,6 +67,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "share (0 to 1)",
         better: Better::Higher,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "first_reply_p50",
@@ -64,6 +83,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "first_reply_p90",
@@ -73,6 +93,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window answered or still waiting at its end",
         unit: "minutes",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "resolution_p50",
@@ -82,6 +103,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "hours",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "resolution_p90",
@@ -90,6 +112,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "hours",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "csat",
@@ -98,6 +121,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "rated tickets solved in the window",
         unit: "score (1 to 5)",
         better: Better::Higher,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "backlog",
@@ -106,6 +130,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "the tickets counted",
         unit: "tickets",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "reopen_rate",
@@ -115,6 +140,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets solved in the window",
         unit: "share (0 to 1)",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "escalations",
@@ -124,6 +150,7 @@ pub const KPIS: &[KpiDef] = &[
         samples: "tickets created in the window",
         unit: "share (0 to 1)",
         better: Better::Lower,
+        source: Source::Tickets,
     },
     KpiDef {
         name: "agent_productivity",
@@ -133,6 +160,52 @@ pub const KPIS: &[KpiDef] = &[
         samples: "active agent-hours",
         unit: "tickets per agent-hour",
         better: Better::Higher,
+        source: Source::Tickets,
+    },
+    KpiDef {
+        name: "api_response_p90",
+        measures: "How fast each platform's API answers cutover (90th percentile).",
+        how: "While `cutover serve` leads, the monitor probes each side's API at every \
+              `[monitor] every` with one cheap authenticated read, not retried (Zendesk \
+              `GET /api/v2/users/me`, Freshdesk `GET /api/v2/agents/me`), timed from sending \
+              to the end of the answer (a wait for the platform's rate budget is not counted; a \
+              probe without an answer counts the time until it failed, at most 10 s: one not \
+              answered by then is a failed probe of 10 000 ms). The nearest-rank 90th \
+              percentile of the probes taken in the window. A probe is the side's: a channel or \
+              group filter does not narrow it.",
+        samples: "probes taken in the window",
+        unit: "milliseconds",
+        better: Better::Lower,
+        source: Source::Probes,
+    },
+    KpiDef {
+        name: "api_availability",
+        measures: "How often each platform's API answers cutover at all.",
+        how: "Of the probes taken in the window (see api_response_p90), the share the platform \
+              answered with a 2xx status. A refused connection, a timeout, a 429 or a 5xx is a \
+              failed probe.",
+        samples: "probes taken in the window",
+        unit: "share (0 to 1)",
+        better: Better::Higher,
+        source: Source::Probes,
+    },
+    KpiDef {
+        name: "channel_availability",
+        measures: "How often a contact the gateway accepted reaches a platform within five \
+                   minutes.",
+        how: "Of the contacts the gateway accepted in the window whose delivery can be judged \
+              at the window's end (accepted at least five minutes before it, or delivered \
+              before it), the share delivered to a platform (a ticket or a follow-up; a call \
+              forwarded) within five minutes of acceptance and before the window's end. A \
+              contact accepted in the window's last five minutes and not delivered yet is left \
+              for a later window to judge. Per `[[channels]]` entry: `--channel` names the \
+              gateway's channel. On a side: the contacts delivered to it or last tried on it, \
+              and on both sides those whose side is not known (not tried yet, or refused for \
+              good). A group filter does not narrow it. Delivery is timed to the millisecond.",
+        samples: "contacts accepted in the window and judged at its end",
+        unit: "share (0 to 1)",
+        better: Better::Higher,
+        source: Source::Contacts,
     },
 ];
 
@@ -149,7 +222,8 @@ pub fn markdown() -> String {
          a test checks it. -->\n\n\
          The continuity monitor computes every KPI one way for both platforms, from the facts \
          the backfill and the bridge record of each ticket they read (canonical records, never \
-         a platform's JSON): per side, channel and group, over a window. `cutover kpi` shows \
+         a platform's JSON), and from what cutover sees itself (its probes of each side's API, \
+         the gateway's contacts): per side, channel and group, over a window. `cutover kpi` shows \
          the last hour against the baseline of the same hour of the week (`cutover baseline`: \
          the last `[baseline] weeks` weeks, default 4, each KPI's mean, standard deviation, \
          lowest and highest weekly value, and sample sizes). A comparison with fewer than \
@@ -349,6 +423,12 @@ fn aggregate(created: &[&TicketFacts], solved: &[&TicketFacts], end: DateTime<Ut
         agent_hours: count(agent_hours.len()),
         // Only the store's buckets need it; a window's backlog is counted apart.
         left: 0,
+        // Probes and the gateway's contacts are not ticket facts: only the store has them.
+        probes: 0,
+        probes_ok: 0,
+        probe_p90_ms: None,
+        contacts: 0,
+        contacts_in_time: 0,
     }
 }
 
@@ -366,6 +446,8 @@ pub fn figures_of(bucket: &KpiBucket, backlog: u64) -> Vec<Figure> {
         reason = "durations in seconds far below 2^52"
     )]
     let hours = |secs: Option<i64>| secs.map(|s| s as f64 / 3600.0);
+    #[expect(clippy::cast_precision_loss, reason = "milliseconds far below 2^52")]
+    let millis = |ms: Option<i64>| ms.map(|m| m as f64);
     #[expect(clippy::cast_precision_loss, reason = "counts far below 2^52")]
     let backlog_value = backlog as f64;
     let figure = |name: &'static str, value: Option<f64>, samples: u64| Figure {
@@ -408,6 +490,13 @@ pub fn figures_of(bucket: &KpiBucket, backlog: u64) -> Vec<Figure> {
             "agent_productivity",
             ratio(b.solved_assigned, b.agent_hours),
             b.agent_hours,
+        ),
+        figure("api_response_p90", millis(b.probe_p90_ms), b.probes),
+        figure("api_availability", ratio(b.probes_ok, b.probes), b.probes),
+        figure(
+            "channel_availability",
+            ratio(b.contacts_in_time, b.contacts),
+            b.contacts,
         ),
     ]
 }

@@ -279,7 +279,15 @@ async fn review_same_as_in_memory(store: Arc<dyn Store>) {
                 .unwrap();
             let in_memory = kpi::window_baseline(&read, from, to, periods, &filter);
             assert_eq!(in_sql, in_memory, "{window} of {filter:?}");
-            assert!(in_sql.iter().all(|s| s.weeks == periods), "{in_sql:?}");
+            // Every ticket KPI has a value in each period (the probes' and contacts' have none
+            // in this history).
+            let of_tickets = |s: &&kpi::Spread| {
+                kpi::find(s.name).is_some_and(|d| d.source == kpi::Source::Tickets)
+            };
+            assert!(
+                in_sql.iter().filter(of_tickets).all(|s| s.weeks == periods),
+                "{in_sql:?}"
+            );
 
             // Each channel apart, in one pass of the store (and a channel without tickets).
             let filter = Filter {
@@ -342,4 +350,152 @@ async fn sql_counts_give_the_in_memory_review_on_postgres() {
         .unwrap();
     let store = cutover_store::open(db.url()).await.unwrap();
     review_same_as_in_memory(store).await;
+}
+
+/// The API and channel KPIs from known probes and contacts: the 90th percentile of the probes'
+/// times by nearest rank, the share answered 2xx, and the share of the gateway's contacts
+/// delivered within five minutes among those judged at the window's end.
+async fn api_and_channel_kpis(store: Arc<dyn Store>) {
+    let now = Utc::now();
+    // Ten probes of the old side, 100 to 1 000 ms, the two slowest failed; one of the new side.
+    for (i, millis) in (1..=10u64).map(|i| (i, i * 100)) {
+        let status = if i > 8 { Some(503) } else { Some(200) };
+        store
+            .record_probe(&cutover_store::ApiProbe {
+                side: Side::Old,
+                at: now - Duration::minutes(50) + Duration::minutes(i64::try_from(i).unwrap()),
+                millis,
+                status,
+                ok: i <= 8,
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record_probe(&cutover_store::ApiProbe {
+            side: Side::New,
+            at: now - Duration::minutes(30),
+            millis: 40,
+            status: None,
+            ok: false,
+        })
+        .await
+        .unwrap();
+    // Five contacts on `web`: three delivered to the old side at once, one failed on the old
+    // side, one still pending, never tried; one on `mail`, delivered.
+    let contact = |channel: &str, key: &str| cutover_store::NewContact {
+        channel: channel.into(),
+        message_key: key.into(),
+        customer: format!("{key}@example.com"),
+        payload: serde_json::json!({}),
+        status: cutover_store::ContactStatus::Pending,
+        side: None,
+    };
+    for key in ["a", "b", "c", "d", "e"] {
+        store.accept_contact(&contact("web", key)).await.unwrap();
+    }
+    store.accept_contact(&contact("mail", "f")).await.unwrap();
+    let claimed = store
+        .claim_contacts(10, std::time::Duration::from_secs(60))
+        .await
+        .unwrap();
+    for c in claimed
+        .iter()
+        .filter(|c| ["a", "b", "c", "f"].contains(&c.message_key.as_str()))
+    {
+        let delivered = store
+            .deliver_contact(&cutover_store::ContactDelivery {
+                id: c.id,
+                lease: c.leased_until.unwrap(),
+                side: Side::Old,
+                ticket_id: PlatformId::parse((c.id.0 + 1000).to_string()).unwrap(),
+                follow_up: false,
+                conversation: None,
+            })
+            .await
+            .unwrap();
+        assert!(delivered);
+    }
+    let d = claimed.iter().find(|c| c.message_key == "d").unwrap();
+    assert!(
+        store
+            .fail_contact(d.id, d.leased_until.unwrap(), "refused", &dead_letter())
+            .await
+            .unwrap()
+    );
+    // e: claimed, its lease left to run out.
+
+    let figures = |filter: Filter, to: DateTime<Utc>| {
+        let store = store.clone();
+        async move {
+            let figures = super::compute(store.as_ref(), now - Duration::hours(1), to, &filter)
+                .await
+                .unwrap();
+            let pick = |name: &str| {
+                let f = figures.iter().find(|f| f.name == name).unwrap();
+                (f.value, f.samples)
+            };
+            (
+                pick("api_response_p90"),
+                pick("api_availability"),
+                pick("channel_availability"),
+            )
+        }
+    };
+    let old_web = Filter {
+        side: Some(Side::Old),
+        channel: Some("web".into()),
+        ..Filter::default()
+    };
+    // Ten minutes on every contact is judged: three of five delivered in time. The probes are
+    // the side's whatever the channel: the 9th of ten is 900 ms, eight of ten answered.
+    let (p90, availability, channel) = figures(old_web.clone(), now + Duration::minutes(10)).await;
+    assert_eq!(p90, (Some(900.0), 10));
+    assert_eq!(availability, (Some(0.8), 10));
+    assert_eq!(channel, (Some(0.6), 5));
+    // A minute on, the pending and the failed contact are within their five minutes: not
+    // judged yet.
+    let (_, _, channel) = figures(old_web, now + Duration::minutes(1)).await;
+    assert_eq!(channel, (Some(1.0), 3));
+    // The new side: its one probe failed without an answer; of the contacts, d and e (no side
+    // kept: e never tried, d refused for good) are on either side.
+    let new = Filter {
+        side: Some(Side::New),
+        ..Filter::default()
+    };
+    let (p90, availability, channel) = figures(new, now + Duration::minutes(10)).await;
+    assert_eq!(p90, (Some(40.0), 1));
+    assert_eq!(availability, (Some(0.0), 1));
+    assert_eq!(channel, (Some(0.0), 2));
+    // Every channel together: four of six in time.
+    let (_, _, channel) = figures(Filter::default(), now + Duration::minutes(10)).await;
+    assert_eq!(channel, (Some(4.0 / 6.0), 6));
+    store.close().await;
+}
+
+fn dead_letter() -> cutover_store::NewDeadLetter {
+    cutover_store::NewDeadLetter {
+        kind: cutover_model::RecordKind::Ticket,
+        side: Side::Old,
+        source_id: PlatformId::parse("contact-4").unwrap(),
+        reason: "gateway web: the old side refused the contact".into(),
+        record: serde_json::json!({}),
+    }
+}
+
+#[tokio::test]
+async fn api_and_channel_kpis_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    api_and_channel_kpis(store).await;
+}
+
+#[tokio::test]
+async fn api_and_channel_kpis_on_postgres() {
+    let db = cutover_store::testing::TestDatabase::create()
+        .await
+        .unwrap();
+    let store = cutover_store::open(db.url()).await.unwrap();
+    api_and_channel_kpis(store).await;
 }

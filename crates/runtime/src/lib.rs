@@ -34,7 +34,7 @@
 //!   outbox with the alert and run by the leader, each audited once; [`backup`]: a channel
 //!   switched to its backup side and back; [`paging`]: pages by e-mail (SMTP) and Slack/Teams
 //!   webhooks; [`clock`]: the monitor's clock, real or simulated (a rehearsal at a speed
-//!   factor).
+//!   factor); [`probe`]: the monitor's timed probes of each side's API, kept for the API KPIs.
 //! - [`RuntimeError`] (in [`error`]): what the runtime could not do.
 
 pub mod actions;
@@ -54,6 +54,7 @@ pub mod leader;
 pub mod mover;
 pub mod paging;
 pub mod pause;
+pub mod probe;
 pub mod routing;
 pub mod switch;
 pub mod volume;

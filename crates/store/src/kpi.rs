@@ -156,7 +156,27 @@ pub struct KpiBucket {
     /// Tickets that leave the backlog in it: solved in it (or, solved at or before their
     /// creation, created in it).
     pub left: u64,
+    /// The monitor's API probes taken in it ([`crate::ApiProbe`]; a channel or group filter
+    /// does not narrow them) …
+    pub probes: u64,
+    /// … of which the platform answered 2xx …
+    pub probes_ok: u64,
+    /// … and the nearest-rank 90th percentile of their times (the `ceil(9 n / 10)`-th
+    /// smallest), in milliseconds.
+    pub probe_p90_ms: Option<i64>,
+    /// The gateway's contacts accepted in it whose delivery can be judged at its end: delivered
+    /// (or forwarded) before then, or accepted at least [`CONTACT_DEADLINE_SECS`] before it (a
+    /// group filter does not narrow them; a side filter keeps those delivered to that side, last
+    /// tried on it, or not tried yet) …
+    pub contacts: u64,
+    /// … of which those delivered within [`CONTACT_DEADLINE_SECS`] of their acceptance and
+    /// before the bucket's end.
+    pub contacts_in_time: u64,
 }
+
+/// How soon after the gateway accepted a contact it must reach a platform to count as
+/// available (`channel_availability`): five minutes.
+pub const CONTACT_DEADLINE_SECS: i64 = 300;
 
 /// [`KpiBucket`]s of equal length over a span, and the backlog at its start.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -45,6 +45,7 @@ pub mod kpi;
 pub mod leases;
 pub mod links;
 pub mod outbox;
+pub mod probes;
 pub mod store;
 pub mod testing;
 pub mod tokens;
@@ -65,11 +66,13 @@ pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
 pub use kpi::{
-    CreatedCount, FactFilter, KpiBucket, KpiBuckets, Percentiles, TicketFacts, TicketReading,
+    CONTACT_DEADLINE_SECS, CreatedCount, FactFilter, KpiBucket, KpiBuckets, Percentiles,
+    TicketFacts, TicketReading,
 };
 pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};
 pub use outbox::{NewOutboxItem, OutboxId, OutboxItem, OutboxStatus};
+pub use probes::ApiProbe;
 pub use store::{Batch, Store, StoreTx};
 pub use tokens::{ApiRole, ApiToken, BadRole, NewApiToken, TokenHash};
 pub use url::{Backend, StoreUrl};

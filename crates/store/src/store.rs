@@ -21,6 +21,7 @@ use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReadin
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
+use crate::probes::ApiProbe;
 use crate::tokens::{ApiToken, NewApiToken, TokenHash};
 use crate::url::Backend;
 
@@ -126,6 +127,16 @@ pub trait Store: fmt::Debug + Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// Keeps one probe of a side's API (the continuity monitor's, see [`ApiProbe`]).
+    async fn record_probe(&self, probe: &ApiProbe) -> Result<(), StoreError>;
+
+    /// The probes taken in `[from, to)`, oldest first.
+    async fn probes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ApiProbe>, StoreError>;
 
     /// The continuity monitor's alerts, the `limit` most recently opened first.
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError>;

@@ -284,6 +284,10 @@ impl Connector for FreshdeskConnector {
         self.read_access().await
     }
 
+    async fn probe(&self) -> Option<crate::Probe> {
+        Some(self.api.http.probe("agents/me").await)
+    }
+
     async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
         self.add_ticket_types(names).await
     }

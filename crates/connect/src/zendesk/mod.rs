@@ -304,6 +304,10 @@ impl Connector for ZendeskConnector {
         self.read_access().await
     }
 
+    async fn probe(&self) -> Option<crate::Probe> {
+        Some(self.api.http.probe("users/me.json").await)
+    }
+
     async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
         self.add_brands(names).await
     }

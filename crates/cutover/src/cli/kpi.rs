@@ -53,7 +53,8 @@ pub struct Scope {
     #[arg(long)]
     pub side: Option<Side>,
     /// Only this channel's tickets (`email`, `web_form`, `chat`, `whatsapp`, `voice`, `api`,
-    /// `other`).
+    /// `other`); for `channel_availability`, the gateway's contacts of the `[[channels]]` entry
+    /// of this name.
     #[arg(long)]
     pub channel: Option<String>,
     /// Only this group's tickets (its id on the side).

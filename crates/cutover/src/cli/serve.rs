@@ -218,6 +218,10 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         },
         mover_old: setup.connector(Side::Old)?,
         mover_new: setup.connector(Side::New)?,
+        probers: cutover_runtime::probe::Probers {
+            old: setup.connector(Side::Old)?,
+            new: setup.connector(Side::New)?,
+        },
         plan: setup.plan.clone(),
         plan_path: ctx.plan_path.clone(),
         pager: cutover_runtime::paging::Pager::new(pager_config(&setup.plan.monitor)?),
@@ -315,6 +319,9 @@ struct LeaderWork {
     /// The connectors a switch moves agents and rules through (their own budgets' claims).
     mover_old: Arc<dyn Connector>,
     mover_new: Arc<dyn Connector>,
+    /// The connectors the monitor probes each side's API through (see
+    /// `cutover_runtime::probe`).
+    probers: cutover_runtime::probe::Probers,
     /// The plan and its path, for the reviews written when they fall due.
     plan: cutover_plan::plan::Plan,
     plan_path: std::path::PathBuf,
@@ -432,6 +439,7 @@ impl LeaderWork {
                 self.store.clone(),
                 self.plan.clone(),
                 self.pager.clone(),
+                Some(self.probers.clone()),
                 self.plan.monitor.every.get(),
                 self.monitor_clock,
                 stop.clone(),

@@ -357,6 +357,24 @@ async fn too_little_traffic(postgres: bool) {
     }
     // Never a pass: the wave is held.
     assert_eq!(phase(&bridge).await, WavePhase::Paused);
+    // The monitor probed both sides' APIs as it read, each probe kept with its answer, on the
+    // monitor's (simulated) clock.
+    let store = cutover_store::open(&bridge.store.parse().unwrap())
+        .await
+        .unwrap();
+    let probes = store
+        .probes(the_hour() - Span::weeks(1), the_hour() + Span::weeks(1))
+        .await
+        .unwrap();
+    store.close().await;
+    for side in [cutover_model::Side::Old, cutover_model::Side::New] {
+        assert!(
+            probes
+                .iter()
+                .any(|p| p.side == side && p.ok && p.status == Some(200)),
+            "no probe of the {side} side: {probes:?}"
+        );
+    }
     stop(players).await;
     served.terminate().await;
     let report = audited(&bridge).await;

@@ -34,4 +34,9 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// Claims contacts: binds limit, lease end, now (microseconds) and the pending status, and
     /// returns the claimed rows (only each customer's oldest pending contact).
     const CLAIM_CONTACTS: &'static str;
+
+    /// The SQL expression of a time column (`received_at`, `delivered_at`) as milliseconds since
+    /// the epoch, times 1,000 (microseconds to the millisecond: SQLite's date functions read no
+    /// finer); NULL when the column is.
+    fn epoch_us(column: &str) -> String;
 }

@@ -12,7 +12,7 @@ use futures::TryStreamExt as _;
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
 
 use crate::error::{QueryContext, StoreError};
-use crate::kpi::{FactFilter, KpiBucket, KpiBuckets, Percentiles};
+use crate::kpi::{CONTACT_DEADLINE_SECS, FactFilter, KpiBucket, KpiBuckets, Percentiles};
 use crate::sql::dialect::Dialect;
 use crate::sql::store::SqlStore;
 
@@ -113,6 +113,39 @@ fn first_reply_waits(key: Key) -> String {
     )
 }
 
+// The probes' statements take the side $1, the span's start $2, its end $3 and the bucket
+// length $4 (microseconds). A probe is the side's: no channel or group narrows it.
+const PROBES: &str = "SELECT (at_us - $2) / $4, COUNT(*), CAST(SUM(ok) AS BIGINT) \
+     FROM api_probes WHERE at_us >= $2 AND at_us < $3 AND ($1 IS NULL OR side = $1) GROUP BY 1";
+
+/// The nearest-rank 90th percentile of the probes' times per bucket (rank `(9 n + 9) / 10`).
+const PROBE_P90: &str = "SELECT bucket, millis FROM (SELECT (at_us - $2) / $4 AS bucket, millis, \
+     ROW_NUMBER() OVER (PARTITION BY (at_us - $2) / $4 ORDER BY millis) AS rank, \
+     COUNT(*) OVER (PARTITION BY (at_us - $2) / $4) AS n \
+     FROM api_probes WHERE at_us >= $2 AND at_us < $3 AND ($1 IS NULL OR side = $1)) ranked \
+     WHERE rank = (9 * n + 9) / 10";
+
+/// The gateway's contacts per bucket (`channel_availability`): those whose delivery can be
+/// judged at the bucket's end, and those delivered in time. Takes the side $1 (a contact not
+/// tried yet, side NULL, is kept on either side), the channel $2, the span's start $3, its end
+/// $4, the bucket length $5, all microseconds, and the span widened by a second, $6 and $7, as
+/// times: the index on `received_at` narrows the rows before their times are converted.
+fn contacts<DB: Dialect>() -> String {
+    let received = DB::epoch_us("received_at");
+    let delivered = DB::epoch_us("delivered_at");
+    let end = "($3 + ((r - $3) / $5 + 1) * $5)";
+    let deadline = format!("(r + {})", CONTACT_DEADLINE_SECS * 1_000_000);
+    format!(
+        "SELECT (r - $3) / $5, COUNT(*), \
+         CAST(SUM(CASE WHEN d IS NOT NULL AND d <= {deadline} AND d < {end} THEN 1 ELSE 0 END) \
+         AS BIGINT) FROM (SELECT {received} AS r, {delivered} AS d FROM contacts \
+         WHERE received_at >= $6 AND received_at < $7 AND ($1 IS NULL OR side IS NULL OR side = $1) \
+         AND ($2 IS NULL OR channel = $2)) c \
+         WHERE r >= $3 AND r < $4 AND ({deadline} <= {end} OR (d IS NOT NULL AND d < {end})) \
+         GROUP BY 1"
+    )
+}
+
 /// A row of [`solved`]: key, bucket, solved, first contact, reopened, rated, sum of ratings,
 /// assigned, left.
 type SolvedRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
@@ -150,6 +183,7 @@ where
     for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
     for<'q> String: Decode<'q, DB> + Type<DB>,
     for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Type<DB>,
 {
     pub(crate) async fn kpi_buckets_sql(
         &self,
@@ -161,10 +195,19 @@ where
         let mut keyed = self
             .kpi_buckets_keyed(from, length, n_buckets, filter, ALL)
             .await?;
-        Ok(keyed
+        let mut out = keyed
             .by_key
             .remove("")
-            .unwrap_or_else(|| keyed.of(String::new()).clone()))
+            .unwrap_or_else(|| keyed.of(String::new()).clone());
+        // The side's API probes and the gateway's contacts: not tickets, so not keyed by a
+        // ticket's channel; only this unkeyed aggregate carries them.
+        let length_us = length.num_microseconds().unwrap_or(i64::MAX).max(1);
+        let from_us = from.timestamp_micros();
+        let to_us = from_us.saturating_add(length_us.saturating_mul(i64::from(n_buckets)));
+        let span = (from_us, to_us, length_us);
+        self.probe_buckets(&mut out.buckets, span, filter).await?;
+        self.contact_buckets(&mut out.buckets, span, filter).await?;
+        Ok(out)
     }
 
     pub(crate) async fn kpi_buckets_by_channel_sql(
@@ -336,6 +379,79 @@ where
         if let Some(b) = current.and_then(|(ck, cb)| out.slot(ck, cb)) {
             b.first_reply = Percentiles::of_waits(&mut waits);
         }
+        drop(rows);
         Ok(out)
     }
+
+    /// The probes' counts and 90th percentile per bucket of the span `(from, to, length)` (µs).
+    async fn probe_buckets(
+        &self,
+        buckets: &mut [KpiBucket],
+        (from_us, to_us, length_us): (i64, i64, i64),
+        filter: &FactFilter,
+    ) -> Result<(), StoreError> {
+        let side = filter.side.map(|s| s.as_str());
+        let what = || String::from("aggregate the api probes");
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as::<DB, _>(PROBES)
+            .bind(side)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
+        for (bucket, n, ok) in rows {
+            if let Some(b) = slot(buckets, bucket) {
+                b.probes = count(n);
+                b.probes_ok = count(ok);
+            }
+        }
+        let rows: Vec<(i64, i64)> = sqlx::query_as::<DB, _>(PROBE_P90)
+            .bind(side)
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
+        for (bucket, millis) in rows {
+            if let Some(b) = slot(buckets, bucket) {
+                b.probe_p90_ms = Some(millis);
+            }
+        }
+        Ok(())
+    }
+
+    /// The gateway's contacts judged and delivered in time per bucket of the span.
+    async fn contact_buckets(
+        &self,
+        buckets: &mut [KpiBucket],
+        (from_us, to_us, length_us): (i64, i64, i64),
+        filter: &FactFilter,
+    ) -> Result<(), StoreError> {
+        let time = |us: i64| DateTime::<Utc>::from_timestamp_micros(us).unwrap_or_default();
+        let sql = contacts::<DB>();
+        let rows: Vec<(i64, i64, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(filter.side.map(|s| s.as_str()))
+            .bind(filter.channel.as_deref())
+            .bind(from_us)
+            .bind(to_us)
+            .bind(length_us)
+            .bind(time(from_us.saturating_sub(1_000_000)))
+            .bind(time(to_us.saturating_add(1_000_000)))
+            .fetch_all(self.pool())
+            .await
+            .during(|| String::from("aggregate the gateway's contacts"))?;
+        for (bucket, judged, in_time) in rows {
+            if let Some(b) = slot(buckets, bucket) {
+                b.contacts = count(judged);
+                b.contacts_in_time = count(in_time);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn slot(buckets: &mut [KpiBucket], bucket: i64) -> Option<&mut KpiBucket> {
+    buckets.get_mut(usize::try_from(bucket).ok()?)
 }

@@ -12,6 +12,7 @@ pub(crate) mod kpi_buckets;
 pub(crate) mod kpi_created;
 pub(crate) mod leases;
 pub(crate) mod postgres;
+pub(crate) mod probes;
 pub(crate) mod sqlite;
 pub(crate) mod store;
 pub(crate) mod tx;

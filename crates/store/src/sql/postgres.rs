@@ -25,6 +25,10 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_CONNECTIONS: u32 = 16;
 
 impl Dialect for Postgres {
+    fn epoch_us(column: &str) -> String {
+        format!("(CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT) * 1000)")
+    }
+
     const BACKEND: Backend = Backend::Postgres;
 
     const BEGIN_WRITE: Option<&'static str> = None;

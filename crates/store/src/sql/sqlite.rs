@@ -22,6 +22,10 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 const MAX_CONNECTIONS: u32 = 8;
 
 impl Dialect for Sqlite {
+    fn epoch_us(column: &str) -> String {
+        format!("(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)")
+    }
+
     const BACKEND: Backend = Backend::Sqlite;
 
     // Take the write lock at the start: a transaction that reads first and writes later could

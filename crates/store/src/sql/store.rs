@@ -25,6 +25,7 @@ use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReadin
 use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
+use crate::probes::ApiProbe;
 use crate::sql::codec::{
     ApiTokenRow, AuditHeadRow, AuditRow, ConflictRow, ContactRow, ConversationRow, DeadLetterRow,
     LinkRow, OutboxRow, now, stored_time,
@@ -277,6 +278,18 @@ where
 
     async fn import_ticket_facts(&self, facts: &[TicketFacts]) -> Result<u64, StoreError> {
         self.import_ticket_facts_sql(facts).await
+    }
+
+    async fn record_probe(&self, probe: &ApiProbe) -> Result<(), StoreError> {
+        self.record_probe_sql(probe).await
+    }
+
+    async fn probes(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ApiProbe>, StoreError> {
+        self.probes_sql(from, to).await
     }
 
     async fn alerts(&self, limit: u32) -> Result<Vec<AlertRecord>, StoreError> {

@@ -19,6 +19,7 @@ mod kpi;
 mod leases;
 mod links;
 mod outbox;
+mod probes;
 mod run_state;
 mod secrets;
 mod sqlite_file;
