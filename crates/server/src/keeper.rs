@@ -1,20 +1,24 @@
-//! The gateway's keeper: one task owns the writing of contacts. Each request hands it its
-//! contact and waits for the answer; the keeper writes every contact waiting at that moment in
-//! one transaction ([`Store::accept_contacts`]) and answers each once it is committed (group
-//! commit). Under load, the requests that arrive while one commit is flushed go together in the
-//! next, so a thousand contacts a second cost a few dozen commits, not a thousand; alone, a
-//! contact is written at once, waiting for no timer. The guarantee holds unchanged: no request
-//! is answered before its contact is committed.
+//! The gateway's keeper: a few tasks own the writing of contacts. Each request hands its
+//! contact to the queue and waits for the answer; a free writer takes every contact waiting at
+//! that moment, writes them in one transaction ([`Store::accept_contacts`]: one multi-row insert)
+//! and answers each once it is committed (group commit). Under load, the requests that arrive
+//! while one commit is flushed go together in the next, so a thousand contacts a second cost a
+//! few dozen commits, not a thousand; alone, a contact is written at once, waiting for no timer.
+//! On PostgreSQL several writers commit side by side (a batch waits for no other batch's
+//! flush); on SQLite, which writes one transaction at a time, one writer gathers the most. The
+//! guarantee holds unchanged: no request is answered before its contact is committed.
 
 use std::sync::Arc;
 
-use cutover_store::{Accepted, NewContact, Store};
-use tokio::sync::{mpsc, oneshot};
+use cutover_store::{Accepted, Backend, NewContact, Store};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 /// The most contacts written in one transaction.
 const MAX_BATCH: usize = 256;
 /// Contacts waiting for the keeper at most; beyond it requests wait their turn to queue.
 const QUEUE: usize = 4096;
+/// Writers on PostgreSQL (a quarter of the store's connections); SQLite has one.
+const POSTGRES_WRITERS: usize = 4;
 
 /// One contact to keep, and where its answer goes.
 struct Job {
@@ -37,10 +41,23 @@ impl std::fmt::Debug for Job {
 }
 
 impl Keeper {
-    /// Starts the keeper on the current runtime; it ends once every handle is dropped.
+    /// Starts the keeper's writers on the current runtime; they end once every handle is
+    /// dropped.
     pub fn spawn(store: Arc<dyn Store>) -> Self {
+        let writers = match store.backend() {
+            Backend::Postgres => POSTGRES_WRITERS,
+            Backend::Sqlite => 1,
+        };
+        Self::with_writers(store, writers)
+    }
+
+    /// Starts the keeper with `writers` writers (at least one) sharing the queue.
+    pub fn with_writers(store: Arc<dyn Store>, writers: usize) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(write(store, queue));
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(write(Arc::clone(&store), Arc::clone(&queue)));
+        }
         Keeper { jobs }
     }
 
@@ -58,11 +75,15 @@ impl Keeper {
     }
 }
 
-/// The keeper's loop: takes every job waiting (up to [`MAX_BATCH`]), writes them in one
-/// transaction, answers each.
-async fn write(store: Arc<dyn Store>, mut queue: mpsc::Receiver<Job>) {
+/// A writer's loop: takes every job waiting (up to [`MAX_BATCH`]; the queue is held only while
+/// taking), writes them in one transaction, answers each.
+async fn write(store: Arc<dyn Store>, queue: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while queue.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+    loop {
+        let taken = queue.lock().await.recv_many(&mut jobs, MAX_BATCH).await;
+        if taken == 0 {
+            break;
+        }
         // A request whose caller went away still has its contact kept: the provider may have
         // timed out after sending, and delivers again (the repeat is then found).
         let (contacts, answers): (Vec<NewContact>, Vec<_>) =

@@ -9,7 +9,7 @@
 //! - [`hooks`]: `POST /hooks/{old|new}`, a delivery checked by its platform's connector.
 //! - [`gateway`]: `/gateway/{channel}`, the inbound gateway: one endpoint per channel of the
 //!   plan, each taking what its kind's providers send, kept in the store before it answers.
-//! - [`keeper`]: the one task that writes the gateway's contacts, many to a commit.
+//! - [`keeper`]: the writers of the gateway's contacts, many to a commit.
 //! - [`metrics`]: `GET /metrics`, every metric cutover exports, in Prometheus' text format.
 //! - `GET /healthz`: `ok` while the process serves.
 //! - [`api`]: `/api/v1/…`, the control-plane API behind bearer tokens with a role.

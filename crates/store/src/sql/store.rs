@@ -1,5 +1,6 @@
 //! The store over a SQL connection pool.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use chrono::{DateTime, Utc};
 use cutover_model::{PlatformId, RecordKind, Side};
 use serde_json::Value;
 use sqlx::types::Json;
-use sqlx::{ColumnIndex, Decode, Encode, Executor, Pool, Type};
+use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Encode, Executor, Pool, Type};
 use tokio::sync::Mutex;
 
 use crate::alerts::{AlertActionRecord, AlertRecord};
@@ -94,12 +95,42 @@ const USE_API_TOKEN: &str = "UPDATE api_tokens SET last_used_at = $2 \
 /// every second costs a read a request, not a write.
 const TOKEN_USE_RESOLUTION: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 
-const ACCEPT_CONTACT: &str = "INSERT INTO contacts (channel, message_key, customer, payload, \
-     status, side, received_at, delivered_at) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $5 = $8 THEN $7 ELSE NULL END) \
-     ON CONFLICT (channel, message_key) DO NOTHING RETURNING id, channel, message_key, customer, \
-     payload, status, attempts, lease_until_us, next_attempt_us, side, ticket_id, follow_up, \
-     last_error, received_at, delivered_at";
+/// The head of the insert of kept contacts: [`accept_statement`] adds a row of
+/// [`ACCEPT_WIDTH`] parameters per contact after `$1` (when received) and `$2` (the forwarded
+/// status: a forwarded call is delivered when received).
+const ACCEPT_COLUMNS: &str = "INSERT INTO contacts (channel, message_key, customer, payload, \
+     status, side, received_at, delivered_at) VALUES ";
+/// The tail: a repeat (a message key kept already, or twice in the statement) writes nothing
+/// and is not returned.
+const ACCEPT_RETURNING: &str = " ON CONFLICT (channel, message_key) DO NOTHING RETURNING id, \
+     channel, message_key, customer, payload, status, attempts, lease_until_us, next_attempt_us, \
+     side, ticket_id, follow_up, last_error, received_at, delivered_at";
+/// Parameters of one contact: channel, message key, customer, payload, status, side.
+const ACCEPT_WIDTH: usize = 6;
+/// Contacts per statement: at most 64 statements' shapes, each in the driver's statement cache
+/// (100 a connection), and 386 parameters, under SQLite's oldest limit (999).
+const ACCEPT_ROWS: usize = 64;
+
+/// `INSERT INTO contacts … VALUES (…), … ON CONFLICT DO NOTHING RETURNING …` for `rows`
+/// contacts: new rows get their ids in the order given.
+fn accept_statement(rows: usize) -> String {
+    let mut sql = String::from(ACCEPT_COLUMNS);
+    for row in 0..rows {
+        let p = |column: usize| format!("${}", 3 + row * ACCEPT_WIDTH + column);
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..ACCEPT_WIDTH {
+            sql.push_str(&p(column));
+            sql.push_str(", ");
+        }
+        // status is the fifth.
+        sql.push_str(&format!(
+            "$1, CASE WHEN {} = $2 THEN $1 ELSE NULL END)",
+            p(4)
+        ));
+    }
+    sql.push_str(ACCEPT_RETURNING);
+    sql
+}
 
 /// A `SELECT` of every column of `contacts` a `ContactRow` reads, then `$rest`.
 macro_rules! select_contacts {
@@ -113,7 +144,22 @@ macro_rules! select_contacts {
     };
 }
 
-const CONTACT_BY_KEY: &str = select_contacts!("WHERE channel = $1 AND message_key = $2");
+/// The kept contacts of `keys` (channel, message key): `WHERE (channel = $1 AND message_key =
+/// $2) OR …`.
+fn contacts_by_keys_statement(keys: usize) -> String {
+    let mut sql = String::from(select_contacts!("WHERE "));
+    for key in 0..keys {
+        if key > 0 {
+            sql.push_str(" OR ");
+        }
+        sql.push_str(&format!(
+            "(channel = ${} AND message_key = ${})",
+            2 * key + 1,
+            2 * key + 2
+        ));
+    }
+    sql
+}
 
 const CONTACT_BY_ID: &str = select_contacts!("WHERE id = $1");
 
@@ -245,6 +291,106 @@ impl<DB: Dialect> fmt::Debug for SqlStore<DB> {
             .field("location", &self.location)
             .finish_non_exhaustive()
     }
+}
+
+/// Keeps `chunk` (at most [`ACCEPT_ROWS`]) in `tx` as [`Store::accept_contacts`] does: one
+/// insert for every contact, then one read for those kept already, if any.
+async fn accept_chunk<DB>(
+    tx: &mut SqlTx<DB>,
+    chunk: &[NewContact],
+    at: DateTime<Utc>,
+) -> Result<Vec<Accepted>, StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
+    for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
+{
+    let sql = accept_statement(chunk.len());
+    // Built from constants and parameter numbers only: no value is spliced in.
+    let mut insert = sqlx::query_as::<DB, ContactRow>(AssertSqlSafe(sql.as_str()))
+        .bind(at)
+        .bind(ContactStatus::Forwarded.as_str());
+    for contact in chunk {
+        insert = insert
+            .bind(contact.channel.as_str())
+            .bind(contact.message_key.as_str())
+            .bind(contact.customer.as_str())
+            .bind(Json(&contact.payload))
+            .bind(contact.status.as_str())
+            .bind(contact.side.map(Side::as_str));
+    }
+    let rows = insert
+        .fetch_all(tx.conn())
+        .await
+        .during(|| format!("keep {} contacts", chunk.len()))?;
+    // RETURNING gives no order, and only the rows written: found again by their key.
+    let mut new: HashMap<(String, String), Contact> = HashMap::with_capacity(rows.len());
+    for row in rows {
+        let contact = Contact::try_from(row)?;
+        new.insert(
+            (contact.channel.clone(), contact.message_key.clone()),
+            contact,
+        );
+    }
+    let key = |c: &NewContact| (c.channel.clone(), c.message_key.clone());
+    let mut earlier: HashMap<(String, String), Contact> = HashMap::new();
+    let missing: Vec<&NewContact> = chunk
+        .iter()
+        .filter(|c| !new.contains_key(&key(c)))
+        .collect();
+    if !missing.is_empty() {
+        let sql = contacts_by_keys_statement(missing.len());
+        // Built from constants and parameter numbers only: no value is spliced in.
+        let mut read = sqlx::query_as::<DB, ContactRow>(AssertSqlSafe(sql.as_str()));
+        for contact in &missing {
+            read = read
+                .bind(contact.channel.as_str())
+                .bind(contact.message_key.as_str());
+        }
+        let rows = read
+            .fetch_all(tx.conn())
+            .await
+            .during(|| format!("read {} contacts kept before", missing.len()))?;
+        for row in rows {
+            let contact = Contact::try_from(row)?;
+            earlier.insert(
+                (contact.channel.clone(), contact.message_key.clone()),
+                contact,
+            );
+        }
+    }
+    // In the order given: the first of a key written here is new, any other a repeat.
+    let mut accepted = Vec::with_capacity(chunk.len());
+    let mut answered = HashSet::with_capacity(chunk.len());
+    for contact in chunk {
+        let key = key(contact);
+        let first = answered.insert(key.clone());
+        let stored = match (new.get(&key), earlier.get(&key)) {
+            (Some(kept), _) if first => Accepted::New(kept.clone()),
+            (Some(kept), _) | (None, Some(kept)) => Accepted::Repeat(kept.clone()),
+            (None, None) => {
+                return Err(StoreError::Corrupt {
+                    table: "contacts",
+                    column: "message_key",
+                    source: CorruptValue::Other(format!(
+                        "contact {:?} of channel {:?} was neither written nor found",
+                        contact.message_key, contact.channel
+                    )),
+                });
+            }
+        };
+        accepted.push(stored);
+    }
+    Ok(accepted)
 }
 
 #[async_trait]
@@ -687,33 +833,9 @@ where
         let at = now();
         let mut tx = self.begin_sql().await?;
         let mut accepted = Vec::with_capacity(contacts.len());
-        for contact in contacts {
-            // One round trip for a new contact: the insert answers the row it kept.
-            let inserted = sqlx::query_as::<DB, ContactRow>(ACCEPT_CONTACT)
-                .bind(contact.channel.as_str())
-                .bind(contact.message_key.as_str())
-                .bind(contact.customer.as_str())
-                .bind(Json(&contact.payload))
-                .bind(contact.status.as_str())
-                .bind(contact.side.map(Side::as_str))
-                .bind(at)
-                .bind(ContactStatus::Forwarded.as_str())
-                .fetch_optional(tx.conn())
-                .await
-                .during(|| format!("keep a contact of channel {:?}", contact.channel))?;
-            let stored = match inserted {
-                Some(row) => Accepted::New(Contact::try_from(row)?),
-                None => {
-                    let row = sqlx::query_as::<DB, ContactRow>(CONTACT_BY_KEY)
-                        .bind(contact.channel.as_str())
-                        .bind(contact.message_key.as_str())
-                        .fetch_one(tx.conn())
-                        .await
-                        .during(|| format!("read a contact of channel {:?}", contact.channel))?;
-                    Accepted::Repeat(Contact::try_from(row)?)
-                }
-            };
-            accepted.push(stored);
+        // A message key of an earlier chunk is found kept by a later one, in this transaction.
+        for chunk in contacts.chunks(ACCEPT_ROWS) {
+            accepted.extend(accept_chunk::<DB>(&mut tx, chunk, at).await?);
         }
         tx.commit_sql().await?;
         Ok(accepted)

@@ -20,6 +20,7 @@ use crate::harness::{TestStore, backend_tests, id};
 backend_tests!(
     a_retried_message_is_kept_once,
     contacts_kept_together_commit_together_each_answered_in_order,
+    a_batch_larger_than_one_statement_keeps_ids_in_order_and_finds_its_repeats,
     contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation,
     concurrent_claims_never_hand_out_a_contact_twice,
     calls_are_forwarded_and_listed_by_side_and_time,
@@ -96,6 +97,63 @@ async fn contacts_kept_together_commit_together_each_answered_in_order(t: TestSt
     let keys: Vec<&str> = all.iter().map(|c| c.message_key.as_str()).collect();
     assert_eq!(keys, ["w0", "w1", "c1"]);
     assert!(store.accept_contacts(&[]).await.unwrap().is_empty());
+}
+
+async fn a_batch_larger_than_one_statement_keeps_ids_in_order_and_finds_its_repeats(t: TestStore) {
+    let store = &t.store;
+    let before = store
+        .accept_contact(&message("web", "k-3", "cy"))
+        .await
+        .unwrap();
+    // 150 contacts: more than one insert statement (64 rows each). k-3 was kept before; k-10
+    // comes again at 100 (another statement) and k-70 again at 71 (the same statement);
+    // k-120 is a forwarded call, delivered when received.
+    let mut batch: Vec<NewContact> = (0..150)
+        .map(|i| message("web", &format!("k-{i}"), &format!("c{}", i % 7)))
+        .collect();
+    batch[100] = message("web", "k-10", "c3");
+    batch[71] = message("web", "k-70", "c0");
+    batch[120].status = ContactStatus::Forwarded;
+    batch[120].side = Some(Side::New);
+    let kept = store.accept_contacts(&batch).await.unwrap();
+    assert_eq!(kept.len(), batch.len());
+    for (contact, accepted) in batch.iter().zip(&kept) {
+        let c = accepted.contact();
+        assert_eq!(
+            (c.channel.as_str(), c.message_key.as_str()),
+            (contact.channel.as_str(), contact.message_key.as_str())
+        );
+    }
+    assert_eq!(kept[3], Accepted::Repeat(before.contact().clone()));
+    assert_eq!(kept[100], Accepted::Repeat(kept[10].contact().clone()));
+    assert_eq!(kept[71], Accepted::Repeat(kept[70].contact().clone()));
+    let new: Vec<&cutover_store::Contact> = kept
+        .iter()
+        .filter_map(|a| match a {
+            Accepted::New(c) => Some(c),
+            Accepted::Repeat(_) => None,
+        })
+        .collect();
+    assert_eq!(new.len(), 150 - 3);
+    // New contacts' ids follow the order they were given in.
+    assert!(new.windows(2).all(|w| w[0].id < w[1].id), "{new:?}");
+    assert!(new[0].id > before.contact().id);
+    let call = kept[120].contact();
+    assert_eq!(
+        (call.status, call.side, call.delivered_at.is_some()),
+        (ContactStatus::Forwarded, Some(Side::New), true)
+    );
+    assert!(kept[0].contact().delivered_at.is_none());
+    // Read back as answered.
+    let all = store.contacts(None, 200).await.unwrap();
+    assert_eq!(all.len(), 1 + new.len());
+    assert_eq!(all[1..].iter().collect::<Vec<_>>(), new);
+    // The whole batch again: every one a repeat of what it was.
+    let again = store.accept_contacts(&batch).await.unwrap();
+    for (first, second) in kept.iter().zip(&again) {
+        assert_eq!(second, &Accepted::Repeat(first.contact().clone()));
+    }
+    assert_eq!(store.contacts(None, 200).await.unwrap().len(), all.len());
 }
 
 async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation(t: TestStore) {

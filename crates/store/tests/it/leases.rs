@@ -205,6 +205,21 @@ async fn a_deposed_leaders_writes_are_refused_and_change_nothing(t: TestStore) {
         "{said}"
     );
     assert!(a_writes.begin().await.err().is_some_and(|e| e.is_fenced()));
+    // A batch of contacts through a deposed handle (one multi-row insert) is refused whole.
+    let contact = cutover_store::NewContact {
+        channel: "web".to_owned(),
+        message_key: "fenced-1".to_owned(),
+        customer: "ana".to_owned(),
+        payload: json!({}),
+        status: cutover_store::ContactStatus::Pending,
+        side: None,
+    };
+    let refused = a_writes
+        .accept_contacts(std::slice::from_ref(&contact))
+        .await
+        .unwrap_err();
+    assert!(refused.is_fenced(), "{refused}");
+    assert!(b.contacts(None, 10).await.unwrap().is_empty());
     // Nothing of a's changed the store: the routing is b's, no link of a's late write.
     assert_eq!(
         b.run_state("routing").await.unwrap(),
