@@ -304,7 +304,7 @@ impl Connector for ZendeskConnector {
         self.read_access().await
     }
 
-    async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    async fn create_brands(&self, names: &[String]) -> Result<Vec<crate::SetUp>, ConnectError> {
         self.add_brands(names).await
     }
 
@@ -466,6 +466,15 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
         self.delete_for_good(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete_setup(
+        &self,
+        kind: cutover_model::SetupKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.remove_setup(kind, id).await
     }
 
     fn comment_removal(&self) -> crate::CommentRemoval {

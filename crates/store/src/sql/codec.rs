@@ -27,7 +27,11 @@ pub(crate) fn stored_time(time: DateTime<Utc>) -> DateTime<Utc> {
     time.trunc_subsecs(6)
 }
 
-fn parse<T>(table: &'static str, column: &'static str, text: &str) -> Result<T, StoreError>
+pub(crate) fn parse<T>(
+    table: &'static str,
+    column: &'static str,
+    text: &str,
+) -> Result<T, StoreError>
 where
     T: FromStr<Err = ModelError>,
 {
