@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use cutover_model::accounts::AccountSnapshot;
-use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, Side};
+use cutover_model::{Observed, PlatformId, PlatformKind, RecordKind, SetupKind, Side};
 use serde_json::Value;
 
 use crate::budget::RateBudget;
@@ -103,6 +103,18 @@ pub struct WrittenChild {
     pub id: PlatformId,
 }
 
+/// Something cutover added to the platform's set-up that no link names (a brand, a ticket type,
+/// a group membership): the engine notes it in the ledger `cutover cleanup` removes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetUp {
+    /// What it is.
+    pub kind: SetupKind,
+    /// Its id on the platform (a ticket type's is its name).
+    pub id: PlatformId,
+    /// What it is, for people: a brand's or type's name, a membership's agent and group.
+    pub name: String,
+}
+
 /// The answer to a write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -116,6 +128,9 @@ pub struct Written {
     /// when the answer carries it: the version a later conditional write is made against, and
     /// by which the bridge knows its own write when it reads the record back.
     pub updated_at: Option<DateTime<Utc>>,
+    /// What the write added to the platform's set-up besides the record (Zendesk: an agent's
+    /// group memberships), so a cleanup removes it too.
+    pub set_up: Vec<SetUp>,
 }
 
 impl Written {
@@ -125,6 +140,7 @@ impl Written {
             outcome,
             children: Vec::new(),
             updated_at: None,
+            set_up: Vec::new(),
         }
     }
 
@@ -207,7 +223,7 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// Adds the ticket types `names` that the account does not list yet (case aside), where
     /// the platform lets an account name its own types; returns those added. A platform whose
     /// types are fixed adds none (`plan check` refuses `"create"` there).
-    async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<SetUp>, ConnectError> {
         let _ = names;
         Ok(Vec::new())
     }
@@ -215,7 +231,7 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// Adds the brands `names` that the account does not list yet (case aside), where the
     /// platform's API can add one (Zendesk); returns those added. Freshdesk's API cannot add a
     /// product: it adds none (`plan check` refuses `"create"` there).
-    async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    async fn create_brands(&self, names: &[String]) -> Result<Vec<SetUp>, ConnectError> {
         let _ = names;
         Ok(Vec::new())
     }
@@ -394,6 +410,17 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// with [`Connector::delete_created`]. The default is none.
     async fn own_setup(&self) -> Result<Vec<(RecordKind, PlatformId)>, ConnectError> {
         Ok(Vec::new())
+    }
+
+    /// Removes set-up item `id` of `kind` that cutover added (`cutover cleanup`): a brand, a
+    /// ticket type, a group membership. One already gone is not an error. The default removes
+    /// nothing.
+    async fn delete_setup(&self, kind: SetupKind, id: &PlatformId) -> Result<(), ConnectError> {
+        Err(ConnectError::Unsupported {
+            op: format!("remove {kind} {id} on {}", self.platform()),
+            platform: self.platform(),
+            what: format!("remove a {kind}"),
+        })
     }
 
     /// How the platform's API removes a comment cutover added to a ticket it did not create

@@ -847,6 +847,19 @@ impl Applier {
                 parent: parent_on_target(&outbound),
             });
         }
+        if !self.dry_run {
+            // What the write added besides the record (an agent's group memberships, on a found
+            // agent too): `cutover cleanup` removes exactly these.
+            for added in &written.set_up {
+                self.state.add_setup(cutover_store::CreatedSetup {
+                    side: self.target.side(),
+                    kind: added.kind,
+                    id: added.id.clone(),
+                    name: added.name.clone(),
+                    parent: Some(written.id.clone()),
+                });
+            }
+        }
         let answered = written.updated_at.map(|t| t.to_rfc3339());
         self.link_synced(
             outbound.origin.kind,

@@ -126,7 +126,7 @@ pub async fn backfill(
         // and [mapping.brands]) are added before the first ticket is written: the target
         // refuses a type it does not list, and a brand it lacks is lost.
         if !options.dry_run && options.kinds.contains(&RecordKind::Ticket) {
-            create_ticket_types(target.as_ref(), &mapping).await?;
+            create_ticket_types(store.as_ref(), target.as_ref(), &mapping).await?;
         }
     }
     let applier = Applier::new(store, source, target, mapping, options.dry_run)
@@ -144,8 +144,10 @@ pub async fn backfill(
 /// Adds to the new account `target` the ticket types and brands the plan creates (`"create"`
 /// in `[mapping.ticket_types]` and `[mapping.brands]`) that it does not list yet: the target
 /// refuses a type it does not list. Run before tickets are written into it (a backfill, the
-/// bridge, a retry of dead letters). Returns the types and brands added.
+/// bridge, a retry of dead letters). Each one added is noted in `store`'s ledger of what
+/// cutover created, so `cutover cleanup` removes it. Returns the names of those added.
 pub async fn create_ticket_types(
+    store: &dyn Store,
     target: &dyn Connector,
     mapping: &Mapping,
 ) -> Result<Vec<String>, EngineError> {
@@ -155,21 +157,30 @@ pub async fn create_ticket_types(
     let mut added = Vec::new();
     let types = mapping.ticket_types_to_create();
     if !types.is_empty() {
-        let types = target.create_ticket_types(&types).await?;
-        if !types.is_empty() {
-            tracing::info!(types = ?types, "Added the ticket types the plan creates.");
-        }
-        added.extend(types);
+        added.extend(target.create_ticket_types(&types).await?);
     }
     let brands = mapping.brands_to_create();
     if !brands.is_empty() {
-        let brands = target.create_brands(&brands).await?;
-        if !brands.is_empty() {
-            tracing::info!(brands = ?brands, "Added the brands the plan creates.");
-        }
-        added.extend(brands);
+        added.extend(target.create_brands(&brands).await?);
     }
-    Ok(added)
+    if added.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut tx = store.begin().await?;
+    for item in &added {
+        tx.record_setup(&cutover_store::CreatedSetup {
+            side: target.side(),
+            kind: item.kind,
+            id: item.id.clone(),
+            name: item.name.clone(),
+            parent: None,
+        })
+        .await?;
+    }
+    tx.commit().await?;
+    let names: Vec<String> = added.into_iter().map(|item| item.name).collect();
+    tracing::info!(added = ?names, "Added the ticket types and brands the plan creates.");
+    Ok(names)
 }
 
 struct Run {

@@ -9,6 +9,12 @@
 //! cutover added to a ticket it did not create is removed on its own, as the platform can
 //! ([`Connector::comment_removal`]: Freshdesk deletes a note, Zendesk only redacts a comment).
 //!
+//! What cutover adds to a platform's set-up that is no record of the move is in the same ledger,
+//! under its own kinds ([`SetupKind`]): the brands and ticket types the plan creates (noted when
+//! they are added), the group memberships an agent's copy is given (noted with the agent's
+//! link). They are removed after the records, by their ids, and only those: a membership an
+//! agent had before the move, or a type the account listed, is never in the ledger.
+//!
 //! Records are deleted in [`ORDER`]: rules first, then tickets, people and organizations,
 //! groups and fields last (nothing refers to a record after its referrers are gone). Each
 //! delete is followed by one store transaction that forgets the record and its link, so a
@@ -23,7 +29,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use cutover_connect::{CommentRemoval, ConnectError, Connector, ErrorClass};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, SetupKind, Side};
 use cutover_store::{CreatedRecord, NewAuditEntry, NewDeadLetter, Store};
 use serde::Serialize;
 use serde_json::json;
@@ -68,6 +74,9 @@ pub struct CleanupPlan {
     /// How the comments of [`CleanupPlan::kinds`] (those cutover added to tickets it did not
     /// create) are removed; `None` until sorted out.
     pub comments: Option<CommentRemoval>,
+    /// What cutover added to the platform's set-up (brands, ticket types, group memberships),
+    /// removed after the records, kind by kind in [`SetupKind::ALL`]'s order.
+    pub setup: Vec<SetupToRemove>,
     /// The ticket of each such comment.
     #[serde(skip)]
     tickets: BTreeMap<PlatformId, PlatformId>,
@@ -75,6 +84,11 @@ pub struct CleanupPlan {
     /// They are forgotten with it, in the same transaction.
     #[serde(skip)]
     children: BTreeMap<PlatformId, Vec<(RecordKind, PlatformId)>>,
+    /// The agents cutover found on the platform and linked (their ids there): their links are
+    /// forgotten at the end when groups, roles or memberships cutover made go (see
+    /// [`found_agents_to_forget`]).
+    #[serde(skip)]
+    found_agents: Vec<PlatformId>,
 }
 
 /// The records of one kind a cleanup leaves, and why.
@@ -88,6 +102,26 @@ pub struct KindLeft {
     pub why: String,
 }
 
+/// The set-up items of one kind to remove.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupToRemove {
+    /// Their kind.
+    pub kind: SetupKind,
+    /// Each one's id on the side cleaned and what it is.
+    pub items: Vec<SetupItem>,
+}
+
+/// One set-up item cutover added.
+#[derive(Debug, Clone, Serialize)]
+pub struct SetupItem {
+    /// Its id (a ticket type's is its name).
+    pub id: PlatformId,
+    /// What it is, for people.
+    pub name: String,
+    /// The record it belongs to (a membership's agent), whose link is forgotten with it.
+    pub parent: Option<PlatformId>,
+}
+
 /// The records of one kind to delete.
 #[derive(Debug, Clone, Serialize)]
 pub struct KindToDelete {
@@ -98,9 +132,10 @@ pub struct KindToDelete {
 }
 
 impl CleanupPlan {
-    /// How many records to delete in all.
+    /// How many records and set-up items to delete in all.
     pub fn total(&self) -> usize {
-        self.kinds.iter().map(|k| k.ids.len()).sum()
+        self.kinds.iter().map(|k| k.ids.len()).sum::<usize>()
+            + self.setup.iter().map(|k| k.items.len()).sum::<usize>()
     }
 
     /// How many records are left in all.
@@ -211,6 +246,11 @@ pub struct CleanupReport {
     pub deleted: BTreeMap<RecordKind, u64>,
     /// Records the platform refused to delete (now dead letters), by kind.
     pub failed: BTreeMap<RecordKind, u64>,
+    /// Set-up items removed, by kind.
+    pub setup_removed: BTreeMap<SetupKind, u64>,
+    /// Set-up items the platform refused to remove (kept in the ledger for the next run), by
+    /// kind.
+    pub setup_failed: BTreeMap<SetupKind, u64>,
     /// Records left because the platform's API cannot delete them, by kind.
     pub left: BTreeMap<RecordKind, u64>,
     /// Comments on tickets cutover did not create whose text and files were redacted (the
@@ -221,9 +261,9 @@ pub struct CleanupReport {
 }
 
 impl CleanupReport {
-    /// Records the platform refused to delete, in all.
+    /// Records and set-up items the platform refused to delete, in all.
     pub fn n_failed(&self) -> u64 {
-        self.failed.values().sum()
+        self.failed.values().sum::<u64>() + self.setup_failed.values().sum::<u64>()
     }
 }
 
@@ -292,14 +332,68 @@ pub async fn plan(store: &dyn Store, side: Side) -> Result<CleanupPlan, EngineEr
             Some(KindToDelete { kind: *kind, ids })
         })
         .collect();
+    let mut setup = Vec::new();
+    for kind in SetupKind::ALL {
+        let items: Vec<SetupItem> = store
+            .created_setup(side, kind)
+            .await?
+            .into_iter()
+            .map(|added| SetupItem {
+                id: added.id,
+                name: added.name,
+                parent: added.parent,
+            })
+            .collect();
+        if !items.is_empty() {
+            setup.push(SetupToRemove { kind, items });
+        }
+    }
+    let created_agents: BTreeSet<&PlatformId> = records
+        .iter()
+        .filter(|r| r.kind == RecordKind::Agent)
+        .map(|r| &r.id)
+        .collect();
+    let mut found_agents = Vec::new();
+    let mut after: Option<PlatformId> = None;
+    loop {
+        let page = store.links(RecordKind::Agent, after.as_ref(), 500).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.link.old_id.clone());
+        found_agents.extend(
+            page.iter()
+                .map(|stored| stored.link.id(side).clone())
+                .filter(|id| !created_agents.contains(id)),
+        );
+    }
     Ok(CleanupPlan {
         side,
         kinds,
+        setup,
         left: Vec::new(),
         comments: None,
         tickets,
         children,
+        found_agents,
     })
+}
+
+/// The agents whose links a cleanup that did `report` forgets: the agents cutover found on the
+/// platform, once a group or role it made (the agent's copy was given it) or a membership it
+/// added is gone. Their links are kept otherwise, and an unchanged record is not written again,
+/// so a later backfill would leave them without their groups and role; without their links it
+/// finds them anew by e-mail and gives them those again.
+fn found_agents_to_forget<'p>(plan: &'p CleanupPlan, report: &CleanupReport) -> &'p [PlatformId] {
+    let referred_gone = [RecordKind::Group, RecordKind::Role]
+        .iter()
+        .any(|kind| report.deleted.get(kind).copied().unwrap_or(0) > 0)
+        || report
+            .setup_removed
+            .contains_key(&SetupKind::GroupMembership);
+    if referred_gone {
+        &plan.found_agents
+    } else {
+        &[]
+    }
 }
 
 /// Deletes every record of `plan` from `target` (the connector of `plan.side`), forgetting each
@@ -328,6 +422,11 @@ pub async fn run(
         .kinds
         .iter()
         .map(|k| (k.kind.to_string(), k.ids.len()))
+        .chain(
+            plan.setup
+                .iter()
+                .map(|k| (k.kind.to_string(), k.items.len())),
+        )
         .collect();
     {
         let mut tx = store.begin().await?;
@@ -370,17 +469,34 @@ pub async fn run(
         }
         tracing::info!(kind = %group.kind, %side, deleted = report.deleted.get(&group.kind).copied().unwrap_or(0), "Kind cleaned up.");
     }
+    for group in &plan.setup {
+        for item in &group.items {
+            remove_setup(
+                store.as_ref(),
+                target.as_ref(),
+                side,
+                group.kind,
+                item,
+                &mut report,
+            )
+            .await?;
+        }
+    }
     let mut tx = store.begin().await?;
     for kind in RecordKind::ALL {
         tx.clear_cursor(side.other(), &cursor::stream(*kind))
             .await?;
+    }
+    for agent in found_agents_to_forget(plan, &report) {
+        tx.forget_created(side, RecordKind::Agent, agent).await?;
     }
     tx.delete_run_state(&key).await?;
     tx.append_audit(&NewAuditEntry::new(
         actor,
         "cleanup.finish",
         json!({"side": side, "platform": target.platform(), "deleted": report.deleted,
-               "failed": report.failed, "left": report.left}),
+               "failed": report.failed, "left": report.left,
+               "setup_removed": report.setup_removed, "setup_failed": report.setup_failed}),
     ))
     .await?;
     tx.commit().await?;
@@ -424,6 +540,38 @@ async fn delete_one(
                 .await?;
             tx.commit().await?;
             *report.failed.entry(kind).or_default() += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Removes one set-up item cutover added and forgets it; a refusal (but of the credentials) is
+/// logged and counted, and the item kept in the ledger for the next run.
+async fn remove_setup(
+    store: &dyn Store,
+    target: &dyn Connector,
+    side: Side,
+    kind: SetupKind,
+    item: &SetupItem,
+    report: &mut CleanupReport,
+) -> Result<(), EngineError> {
+    match target.delete_setup(kind, &item.id).await {
+        Ok(()) => {
+            let mut tx = store.begin().await?;
+            tx.forget_setup(side, kind, &item.id).await?;
+            // An agent found on the platform keeps its link, and an unchanged record is not
+            // written again: without its link, a later backfill finds it anew and gives it its
+            // groups again. (One cutover created is gone, link and all, already.)
+            if let (SetupKind::GroupMembership, Some(agent)) = (kind, &item.parent) {
+                tx.forget_created(side, RecordKind::Agent, agent).await?;
+            }
+            tx.commit().await?;
+            *report.setup_removed.entry(kind).or_default() += 1;
+        }
+        Err(e) if e.class() == ErrorClass::Auth => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(%kind, id = %item.id, name = %item.name, %side, error = %e, "The platform refused to remove a set-up item; kept in the ledger.");
+            *report.setup_failed.entry(kind).or_default() += 1;
         }
     }
     Ok(())

@@ -157,12 +157,14 @@ impl Applier {
             self.state.committed_dry();
             drop(self.state.take_intents());
             drop(self.state.take_created());
+            drop(self.state.take_setup());
             return Ok(Vec::new());
         }
         // Taken before the links: every intent taken here belongs to a write whose links are
         // in this batch (steps finish before their page commits).
         let intents = self.state.take_intents();
         let created = self.state.take_created();
+        let set_up = self.state.take_setup();
         let links = self.state.pending_links();
         let n_links = links.len();
         let batch = cutover_store::Batch {
@@ -187,6 +189,9 @@ impl Applier {
         }
         for record in &created {
             tx.record_created(record).await?;
+        }
+        for added in &set_up {
+            tx.record_setup(added).await?;
         }
         tx.commit().await?;
         self.state.committed(n_links);

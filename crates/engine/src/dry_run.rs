@@ -24,6 +24,7 @@ impl Applier {
             outcome,
             children: Vec::new(),
             updated_at: None,
+            set_up: Vec::new(),
         };
         if let Some(link) = link {
             let id = link.id(self.target.side()).clone();

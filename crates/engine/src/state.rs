@@ -25,6 +25,8 @@ struct Inner {
     agents: BTreeMap<String, (Side, PlatformId)>,
     /// Records this run created on a platform since the last commit (the cleanup's ledger).
     created: Vec<CreatedRecord>,
+    /// Set-up items this run added on a platform since the last commit (the same ledger).
+    set_up: Vec<cutover_store::CreatedSetup>,
     /// Run-state keys of intents written since the last commit (see `intent.rs`).
     intents: Vec<String>,
     /// In a dry run, what would have been linked: by kind and source id, the fingerprint and
@@ -131,6 +133,17 @@ impl RunState {
     /// The records created so far, to note now that their links are committed.
     pub(crate) fn take_created(&self) -> Vec<CreatedRecord> {
         std::mem::take(&mut self.lock().created)
+    }
+
+    /// Remembers a set-up item this run added (an agent's group membership), to note in the
+    /// store with the next commit.
+    pub(crate) fn add_setup(&self, added: cutover_store::CreatedSetup) {
+        self.lock().set_up.push(added);
+    }
+
+    /// The set-up items added so far, to note with the next commit.
+    pub(crate) fn take_setup(&self) -> Vec<cutover_store::CreatedSetup> {
+        std::mem::take(&mut self.lock().set_up)
     }
 
     /// Remembers an intent to clear after the next commit.

@@ -164,6 +164,46 @@ impl fmt::Display for RecordKind {
     }
 }
 
+/// Something cutover adds to a platform's set-up that is no record of the move (no link names
+/// it), kept in the ledger of what cutover created so `cutover cleanup` removes it: the brands
+/// and ticket types the plan creates, the group memberships an agent's copy is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SetupKind {
+    /// A brand (Zendesk), added for `"create"` in `[mapping.brands]`; its id is the brand's.
+    Brand,
+    /// A ticket type (a choice of Freshdesk's `ticket_type` field), added for `"create"` in
+    /// `[mapping.ticket_types]`; its id is its name.
+    TicketType,
+    /// An agent's membership of a group (Zendesk's `group_memberships`); its id is the
+    /// membership's.
+    GroupMembership,
+}
+
+impl SetupKind {
+    /// Every kind, in the order a cleanup removes them.
+    pub const ALL: [SetupKind; 3] = [
+        SetupKind::GroupMembership,
+        SetupKind::Brand,
+        SetupKind::TicketType,
+    ];
+
+    /// The snake_case name used in the store, the CLI and JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SetupKind::Brand => "brand",
+            SetupKind::TicketType => "ticket_type",
+            SetupKind::GroupMembership => "group_membership",
+        }
+    }
+}
+
+impl fmt::Display for SetupKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
 /// A helpdesk platform that cutover can move from or to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

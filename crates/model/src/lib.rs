@@ -21,5 +21,5 @@ pub mod vocabulary;
 
 pub use error::ModelError;
 pub use fingerprint::Fingerprint;
-pub use ids::{PlatformId, PlatformKind, RecordKind, RecordRef, Side};
+pub use ids::{PlatformId, PlatformKind, RecordKind, RecordRef, SetupKind, Side};
 pub use records::{Observed, Record};

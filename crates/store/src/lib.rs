@@ -61,7 +61,7 @@ pub use conflicts::{Conflict, ConflictId, NewConflict};
 pub use contacts::{
     Accepted, Contact, ContactDelivery, ContactId, ContactStatus, Conversation, NewContact,
 };
-pub use created::CreatedRecord;
+pub use created::{CreatedRecord, CreatedSetup};
 pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};

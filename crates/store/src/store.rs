@@ -6,14 +6,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, SetupKind, Side};
 use serde_json::Value;
 
 use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, NewAuditEntry};
 use crate::conflicts::{Conflict, ConflictId, NewConflict};
 use crate::contacts::{Accepted, Contact, ContactDelivery, ContactId, Conversation, NewContact};
-use crate::created::CreatedRecord;
+use crate::created::{CreatedRecord, CreatedSetup};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
@@ -402,6 +402,14 @@ pub trait Store: fmt::Debug + Send + Sync {
         limit: u32,
     ) -> Result<Vec<CreatedRecord>, StoreError>;
 
+    /// The set-up items of `kind` cutover added on `side` (brands, ticket types, group
+    /// memberships; few), by id.
+    async fn created_setup(
+        &self,
+        side: Side,
+        kind: SetupKind,
+    ) -> Result<Vec<CreatedSetup>, StoreError>;
+
     /// Closes every connection, waiting for those in use to come back.
     async fn close(&self);
 }
@@ -460,6 +468,18 @@ pub trait StoreTx: fmt::Debug + Send {
 
     /// Notes that cutover created this record (kept once: a repeat changes nothing).
     async fn record_created(&mut self, created: &CreatedRecord) -> Result<(), StoreError>;
+
+    /// Notes that cutover added this set-up item (kept once: a repeat changes nothing).
+    async fn record_setup(&mut self, created: &CreatedSetup) -> Result<(), StoreError>;
+
+    /// Forgets a set-up item cutover added and has now removed. Returns whether the ledger held
+    /// it.
+    async fn forget_setup(
+        &mut self,
+        side: Side,
+        kind: SetupKind,
+        id: &PlatformId,
+    ) -> Result<bool, StoreError>;
 
     /// Forgets a record cutover created and has now deleted: its row in the ledger and its
     /// link (by its id on its side). Returns whether the ledger held it.

@@ -288,7 +288,10 @@ impl Connector for FreshdeskConnector {
         Some(self.api.http.probe("agents/me").await)
     }
 
-    async fn create_ticket_types(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    async fn create_ticket_types(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<crate::SetUp>, ConnectError> {
         self.add_ticket_types(names).await
     }
 
@@ -397,6 +400,22 @@ impl Connector for FreshdeskConnector {
     #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
     async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
         self.delete_for_good(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "freshdesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete_setup(
+        &self,
+        kind: cutover_model::SetupKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        match kind {
+            cutover_model::SetupKind::TicketType => self.remove_ticket_type(id).await,
+            _ => Err(ConnectError::Unsupported {
+                op: format!("remove {kind} {id} on freshdesk"),
+                platform: self.platform(),
+                what: format!("remove a {kind}"),
+            }),
+        }
     }
 
     fn comment_removal(&self) -> crate::CommentRemoval {

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::FreshdeskConnector;
-use cutover_model::{PlatformId, RecordKind};
+use cutover_model::{PlatformId, RecordKind, SetupKind};
 
 use crate::error::ConnectError;
 use crate::http::Request;
@@ -120,7 +120,7 @@ impl FreshdeskConnector {
     pub(crate) async fn add_ticket_types(
         &self,
         names: &[String],
-    ) -> Result<Vec<String>, ConnectError> {
+    ) -> Result<Vec<crate::SetUp>, ConnectError> {
         let op = "add ticket types on freshdesk";
         let fields = self
             .api
@@ -144,7 +144,7 @@ impl FreshdeskConnector {
             }
         }
         if missing.is_empty() {
-            return Ok(missing);
+            return Ok(Vec::new());
         }
         let choices: Vec<Value> = missing
             .iter()
@@ -162,6 +162,67 @@ impl FreshdeskConnector {
                 .unwrap_or_else(|poisoned| poisoned.into_inner());
             types.extend(missing.iter().cloned());
         }
-        Ok(missing)
+        missing
+            .into_iter()
+            .map(|name| {
+                let id = PlatformId::parse(name.clone()).map_err(|e| ConnectError::Malformed {
+                    op: op.to_owned(),
+                    detail: e.to_string(),
+                })?;
+                Ok(crate::SetUp {
+                    kind: SetupKind::TicketType,
+                    id,
+                    name,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes ticket type `name` that cutover added (a choice of the `ticket_type` field):
+    /// `PUT /api/v2/admin/ticket_fields/{id}` with the choice marked `"deleted": true` (by its
+    /// id where the listing gives one). A type the account no longer lists is not an error.
+    pub(crate) async fn remove_ticket_type(&self, name: &PlatformId) -> Result<(), ConnectError> {
+        let op = format!("remove ticket type {name} on freshdesk");
+        let fields = self
+            .api
+            .list_all(&op, &Request::get("admin/ticket_fields"), 10)
+            .await?;
+        let Some(field) = fields
+            .iter()
+            .find(|f| f.get("name").and_then(Value::as_str) == Some("ticket_type"))
+        else {
+            return Ok(());
+        };
+        let Some(field_id) = field.get("id").and_then(Value::as_u64) else {
+            return Ok(());
+        };
+        let choice = field
+            .get("choices")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|c| {
+                c.as_str()
+                    .or_else(|| c.get("value").and_then(Value::as_str))
+                    .is_some_and(|v| v == name.as_str())
+            });
+        let Some(choice) = choice else {
+            return Ok(());
+        };
+        let mut gone = json!({"value": name.as_str(), "deleted": true});
+        if let Some(id) = choice.get("id") {
+            gone["id"] = id.clone();
+        }
+        let update = Request::new(Method::PUT, format!("admin/ticket_fields/{field_id}"))
+            .json(json!({ "choices": [gone] }));
+        self.api.http.send(&op, &update).await?;
+        if let Some(setup) = self.setup.get() {
+            setup
+                .types
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .retain(|t| t != name.as_str());
+        }
+        Ok(())
     }
 }

@@ -133,15 +133,18 @@ impl ZendeskConnector {
 
     /// Adds the brands `names` the account does not list (case aside); returns those added.
     /// Zendesk asks a brand's subdomain too: the name in lower case, letters and digits only.
-    pub(crate) async fn add_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    pub(crate) async fn add_brands(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<crate::SetUp>, ConnectError> {
         let op = "add brands on zendesk";
         let listed = self.all("brands.json", "brands").await?;
         self.brands.keep(&listed);
-        let mut added = Vec::new();
+        let mut added: Vec<crate::SetUp> = Vec::new();
         for name in names {
             if name.trim().is_empty()
                 || self.brands.id_of(Some(name)).is_some()
-                || added.iter().any(|a: &String| a.eq_ignore_ascii_case(name))
+                || added.iter().any(|a| a.name.eq_ignore_ascii_case(name))
             {
                 continue;
             }
@@ -152,11 +155,21 @@ impl ZendeskConnector {
                 .collect();
             let body = serde_json::json!({"brand": {"name": name, "subdomain": subdomain}});
             let request = Request::new(reqwest::Method::POST, "brands.json").json(body);
-            self.api.http.send(op, &request).await?;
-            added.push(name.clone());
+            let answer = self.api.http.send(op, &request).await?;
+            let body: serde_json::Value =
+                serde_json::from_slice(&answer.body).map_err(|e| ConnectError::Malformed {
+                    op: op.to_owned(),
+                    detail: e.to_string(),
+                })?;
+            added.push(crate::SetUp {
+                kind: cutover_model::SetupKind::Brand,
+                id: super::write::created_id(op, &body, "brand")?,
+                name: name.clone(),
+            });
         }
         if !added.is_empty() {
-            tracing::info!(brands = ?added, "Added the brands the plan creates.");
+            let names: Vec<&str> = added.iter().map(|a| a.name.as_str()).collect();
+            tracing::info!(brands = ?names, "Added the brands the plan creates.");
             self.brands.forget();
         }
         Ok(added)

@@ -438,6 +438,30 @@ impl ZendeskConnector {
         Ok(())
     }
 
+    /// Removes a brand (`DELETE /api/v2/brands/{id}`) or a group membership (`DELETE
+    /// /api/v2/group_memberships/{id}`) cutover added; one gone already (with its agent or
+    /// group) is not an error. Zendesk has no ticket types of an account's own.
+    pub(crate) async fn remove_setup(
+        &self,
+        kind: cutover_model::SetupKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        use cutover_model::SetupKind;
+        let op = format!("remove {kind} {id} on zendesk");
+        let path = match kind {
+            SetupKind::Brand => format!("brands/{id}.json"),
+            SetupKind::GroupMembership => format!("group_memberships/{id}.json"),
+            SetupKind::TicketType => {
+                return Err(ConnectError::Unsupported {
+                    op,
+                    platform: PlatformKind::Zendesk,
+                    what: "remove a ticket type: Zendesk's are fixed".to_owned(),
+                });
+            }
+        };
+        self.delete_path(&op, path).await
+    }
+
     /// A custom field's id does not say whether it is a ticket, user or organization field
     /// (each list has its own endpoint): it is looked for in each, and deleted from the one
     /// list that holds it. Found in two, it is left: deleting the wrong one is worse.

@@ -308,7 +308,7 @@ impl Connector for ZendeskConnector {
         Some(self.api.http.probe("users/me.json").await)
     }
 
-    async fn create_brands(&self, names: &[String]) -> Result<Vec<String>, ConnectError> {
+    async fn create_brands(&self, names: &[String]) -> Result<Vec<crate::SetUp>, ConnectError> {
         self.add_brands(names).await
     }
 
@@ -470,6 +470,15 @@ impl Connector for ZendeskConnector {
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
     async fn delete_created(&self, kind: RecordKind, id: &PlatformId) -> Result<(), ConnectError> {
         self.delete_for_good(kind, id).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %kind, id = %id))]
+    async fn delete_setup(
+        &self,
+        kind: cutover_model::SetupKind,
+        id: &PlatformId,
+    ) -> Result<(), ConnectError> {
+        self.remove_setup(kind, id).await
     }
 
     fn comment_removal(&self) -> crate::CommentRemoval {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use cutover_model::records::{Comment, ConfigRecord, Record, Ticket};
-use cutover_model::{PlatformId, PlatformKind, RecordKind};
+use cutover_model::{PlatformId, PlatformKind, RecordKind, SetupKind};
 use reqwest::Method;
 use reqwest::header::HeaderName;
 use serde_json::Value;
@@ -13,7 +13,7 @@ use super::ZendeskConnector;
 use super::bodies;
 use super::bulk;
 use super::lookup;
-use crate::connector::{WriteOutcome, Written, WrittenChild};
+use crate::connector::{SetUp, WriteOutcome, Written, WrittenChild};
 use crate::error::{ConnectError, ErrorClass};
 use crate::fields::decode_body;
 use crate::header;
@@ -212,7 +212,7 @@ impl ZendeskConnector {
             // The import answers with the ticket only: read its comments back to link them.
             written.children = lookup::match_children(self, &written.id, outbound).await?;
         }
-        self.ensure_memberships(outbound, &written.id, &op).await?;
+        written.set_up = self.ensure_memberships(outbound, &written.id, &op).await?;
         Ok(written)
     }
 
@@ -235,20 +235,22 @@ impl ZendeskConnector {
             }
             _ => {}
         }
-        self.ensure_memberships(outbound, &written.id, op).await?;
+        written.set_up = self.ensure_memberships(outbound, &written.id, op).await?;
         Ok(written)
     }
 
-    /// An agent's group memberships (added; a membership that exists answers 422, which is fine).
+    /// An agent's group memberships (added; a membership that exists answers 422, which is
+    /// fine). Returns those added, so a cleanup removes exactly these (never one the agent had).
     async fn ensure_memberships(
         &self,
         outbound: &Outbound,
         user: &PlatformId,
         op: &str,
-    ) -> Result<(), ConnectError> {
+    ) -> Result<Vec<SetUp>, ConnectError> {
         let Record::Agent(agent) = &outbound.record else {
-            return Ok(());
+            return Ok(Vec::new());
         };
+        let mut added = Vec::new();
         for group in &agent.groups {
             let group_id = outbound
                 .targets
@@ -258,12 +260,19 @@ impl ZendeskConnector {
             let request = Request::new(Method::POST, "group_memberships.json").json(body);
             match self.api.http.send(op, &request).await {
                 Err(e) if e.status() == Some(422) => {}
-                other => {
-                    other?;
+                Err(e) => return Err(e),
+                Ok(answer) => {
+                    let body: Value = serde_json::from_slice(&answer.body)
+                        .map_err(|e| malformed(op, e.to_string()))?;
+                    added.push(SetUp {
+                        kind: SetupKind::GroupMembership,
+                        id: created_id(op, &body, "group_membership")?,
+                        name: format!("agent {user} in group {group_id}"),
+                    });
                 }
             }
         }
-        Ok(())
+        Ok(added)
     }
 
     /// The create request of a record and the envelope key of its answer.

@@ -99,6 +99,9 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
         for (kind, n) in &report.deleted {
             println!("{kind}: {n} deleted");
         }
+        for (kind, n) in &report.setup_removed {
+            println!("{kind}: {n} removed");
+        }
         if report.redacted > 0 {
             println!(
                 "comment: {} redacted (left: cannot be removed by the API; their text and files are blanked for good)",
@@ -110,6 +113,11 @@ pub(crate) async fn run(ctx: &Context, args: CleanupArgs) -> anyhow::Result<Outc
         if failed > 0 {
             for (kind, n) in &report.failed {
                 println!("{kind}: {n} refused by the platform");
+            }
+            for (kind, n) in &report.setup_failed {
+                println!(
+                    "{kind}: {n} refused by the platform (kept for the next run; see the log)"
+                );
             }
             println!(
                 "{failed} record(s) could not be deleted: see `cutover deadletters list --reason \"{}\"`, then run `cutover cleanup --side {side}` again.",
@@ -150,6 +158,23 @@ fn listing(plan: &CleanupPlan, all_ids: bool) -> String {
             group.kind,
             group.ids.len(),
             ids(&group.ids, all_ids)
+        ));
+    }
+    for group in &plan.setup {
+        let items: Vec<PlatformId> = group.items.iter().map(|i| i.id.clone()).collect();
+        let shown = if all_ids { usize::MAX } else { IDS_SHOWN };
+        let names: Vec<&str> = group
+            .items
+            .iter()
+            .take(shown)
+            .map(|i| i.name.as_str())
+            .collect();
+        out.push_str(&format!(
+            "  {}: {} (added to the set-up: {})  ids: {}\n",
+            group.kind,
+            group.items.len(),
+            names.join(", "),
+            ids(&items, all_ids)
         ));
     }
     out.push_str(&format!(

@@ -131,9 +131,13 @@ async fn retry(ctx: &Context, store: &dyn Store, filter: &Filter) -> anyhow::Res
                 let source = setup.connector(letter.side)?;
                 let target = setup.connector(letter.side.other())?;
                 let mapping = Mapping::for_plan(&setup.plan);
-                cutover_engine::backfill::create_ticket_types(target.as_ref(), &mapping)
-                    .await
-                    .context("adding the ticket types and brands the plan creates")?;
+                cutover_engine::backfill::create_ticket_types(
+                    setup.store.as_ref(),
+                    target.as_ref(),
+                    &mapping,
+                )
+                .await
+                .context("adding the ticket types and brands the plan creates")?;
                 entry.insert(
                     Applier::new(setup.store.clone(), source, target, mapping, false)
                         .copying(&setup.plan.copy.kinds),

@@ -236,7 +236,8 @@ pub(crate) async fn run(ctx: &Context, args: DrillArgs) -> anyhow::Result<Outcom
     say(format!(
         "Copied a sample of {SAMPLE_TICKETS} tickets; the bridge and the switch driver run."
     ));
-    cutover_engine::backfill::create_ticket_types(target.as_ref(), &mapping).await?;
+    cutover_engine::backfill::create_ticket_types(store.as_ref(), target.as_ref(), &mapping)
+        .await?;
 
     // The bridge and the switch driver, as `cutover serve` runs them; the switch goes by the
     // user's waves and switch timeout.

@@ -458,10 +458,11 @@ impl LeaderWork {
     fn bridge_task(&self, stop: &CancellationToken) -> LeaderTask {
         let (bridge, stop) = (self.bridge.clone(), stop.clone());
         let (new, mapping) = (self.new.clone(), self.mapping.clone());
+        let store = self.store.clone();
         let running = tokio::spawn(async move {
             // The bridge writes new tickets into the new account too: the types the plan
             // creates first (by the leader alone, so two processes never race to add one).
-            cutover_engine::backfill::create_ticket_types(new.as_ref(), &mapping)
+            cutover_engine::backfill::create_ticket_types(store.as_ref(), new.as_ref(), &mapping)
                 .await
                 .context("adding the ticket types and brands the plan creates")?;
             bridge.run_until(&stop).await?;

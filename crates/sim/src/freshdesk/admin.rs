@@ -297,6 +297,12 @@ async fn delete_group(State(app): State<Arc<App>>, Path(id): Path<String>) -> Re
     let id = path_id(&id)?;
     let mut st = app.write();
     st.groups.remove(&id).ok_or_else(ApiError::not_found)?;
+    // As the real account does, the group leaves each agent's `group_ids` with it.
+    for agent in st.agents.values_mut() {
+        if let Some(Value::Array(groups)) = agent.get_mut("group_ids") {
+            groups.retain(|g| g.as_u64() != Some(id));
+        }
+    }
     st.tickets.update_where(
         |t| u64_of(t, "group_id") == Some(id),
         |t| {

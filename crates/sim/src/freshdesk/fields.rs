@@ -200,7 +200,8 @@ pub(crate) fn update_field(app: &App, kind: &'static str, id: &str, body: &Bytes
         }
     }
     // The type field's choices are the account's ticket types: new ones are added after
-    // those it lists (`[{"value": …, "position": …}]`, or plain names), none is removed.
+    // those it lists (`[{"value": …, "position": …}]`, or plain names); one sent with
+    // `"deleted": true` is removed, the others stay.
     if str_of(field, "name") == Some("ticket_type")
         && let Some(Value::Array(choices)) = fields.remove("choices")
         && let Some(Value::Array(existing)) = field.get_mut("choices")
@@ -213,6 +214,10 @@ pub(crate) fn update_field(app: &App, kind: &'static str, id: &str, body: &Bytes
                 .unwrap_or("")
                 .trim()
                 .to_owned();
+            if choice.get("deleted").and_then(Value::as_bool) == Some(true) {
+                existing.retain(|v| v.as_str() != Some(name.as_str()));
+                continue;
+            }
             let known = existing
                 .iter()
                 .any(|v| v.as_str().is_some_and(|v| v.eq_ignore_ascii_case(&name)));

@@ -1,17 +1,21 @@
 //! The ledger of what cutover created, over SQL.
 
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, SetupKind, Side};
 use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
 
-use crate::created::CreatedRecord;
+use crate::created::{CreatedRecord, CreatedSetup, setup_kind_key};
 use crate::error::{QueryContext, StoreError};
-use crate::sql::codec::CreatedRow;
+use crate::sql::codec::{CreatedRow, parse};
 use crate::sql::dialect::Dialect;
 use crate::sql::store::SqlStore;
 
 const CREATED_PAGE: &str = "SELECT side, kind, record_id, source_id, parent_id FROM created_records \
-     WHERE side = $1 AND ($2 IS NULL OR kind > $2 OR (kind = $2 AND record_id > $3)) \
+     WHERE side = $1 AND kind NOT LIKE 'setup:%' AND ($2 IS NULL OR kind > $2 OR (kind = $2 AND record_id > $3)) \
      ORDER BY kind, record_id LIMIT $4";
+
+// Set-up items (see `CreatedSetup`) are kept under `setup:<kind>`, apart from the records.
+const SETUP_OF_KIND: &str = "SELECT record_id, source_id, parent_id FROM created_records \
+     WHERE side = $1 AND kind = $2 ORDER BY record_id";
 
 impl<DB> SqlStore<DB>
 where
@@ -39,5 +43,31 @@ where
             .await
             .during(|| format!("read what cutover created on the {side} side"))?;
         rows.into_iter().map(CreatedRecord::try_from).collect()
+    }
+
+    pub(crate) async fn created_setup_sql(
+        &self,
+        side: Side,
+        kind: SetupKind,
+    ) -> Result<Vec<CreatedSetup>, StoreError> {
+        let rows = sqlx::query_as::<DB, (String, String, Option<String>)>(SETUP_OF_KIND)
+            .bind(side.as_str())
+            .bind(setup_kind_key(kind))
+            .fetch_all(self.pool())
+            .await
+            .during(|| format!("read the {kind}s cutover added on the {side} side"))?;
+        rows.into_iter()
+            .map(|(id, name, parent)| {
+                Ok(CreatedSetup {
+                    side,
+                    kind,
+                    id: parse("created_records", "record_id", &id)?,
+                    name,
+                    parent: parent
+                        .map(|p| parse("created_records", "parent_id", &p))
+                        .transpose()?,
+                })
+            })
+            .collect()
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, SetupKind, Side};
 use serde_json::Value;
 use sqlx::types::Json;
 use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Encode, Executor, Pool, Type};
@@ -815,6 +815,14 @@ where
         limit: u32,
     ) -> Result<Vec<crate::created::CreatedRecord>, StoreError> {
         self.created_records_sql(side, after, limit).await
+    }
+
+    async fn created_setup(
+        &self,
+        side: Side,
+        kind: SetupKind,
+    ) -> Result<Vec<crate::created::CreatedSetup>, StoreError> {
+        self.created_setup_sql(side, kind).await
     }
 
     async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError> {

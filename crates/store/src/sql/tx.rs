@@ -4,7 +4,7 @@ use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use cutover_model::{PlatformId, RecordKind, Side};
+use cutover_model::{PlatformId, RecordKind, SetupKind, Side};
 use serde_json::Value;
 use sqlx::query::{QueryAs, QueryScalar};
 use sqlx::types::Json;
@@ -14,7 +14,7 @@ use tokio::sync::OwnedMutexGuard;
 use crate::alerts::{AlertActionRecord, AlertRecord};
 use crate::audit::{AuditEntry, AuditHash, NewAuditEntry};
 use crate::conflicts::{ConflictId, NewConflict};
-use crate::created::CreatedRecord;
+use crate::created::{CreatedRecord, CreatedSetup, setup_kind_key};
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, NewDeadLetter};
 use crate::error::{AuditProblem, QueryContext, StoreError, is_unique_violation};
@@ -90,6 +90,9 @@ const RECORD_CREATED: &str = "INSERT INTO created_records (side, kind, record_id
      at_us, parent_id) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (side, kind, record_id) DO NOTHING";
 
 const FORGET_CREATED: &str =
+    "DELETE FROM created_records WHERE side = $1 AND kind = $2 AND record_id = $3 RETURNING at_us";
+
+const FORGET_SETUP: &str =
     "DELETE FROM created_records WHERE side = $1 AND kind = $2 AND record_id = $3 RETURNING at_us";
 
 const DELETE_LINK_BY_OLD: &str = "DELETE FROM links WHERE kind = $1 AND old_id = $2";
@@ -465,6 +468,43 @@ where
             .await
             .during(|| format!("note that cutover created {kind} {id} on the {side} side"))?;
         Ok(())
+    }
+
+    async fn record_setup(&mut self, created: &CreatedSetup) -> Result<(), StoreError> {
+        let CreatedSetup {
+            side,
+            kind,
+            id,
+            name,
+            parent,
+        } = created;
+        sqlx::query::<DB>(RECORD_CREATED)
+            .bind(side.as_str())
+            .bind(setup_kind_key(*kind))
+            .bind(id.as_str())
+            .bind(name.as_str())
+            .bind(now().timestamp_micros())
+            .bind(parent.as_ref().map(PlatformId::as_str))
+            .execute(self.conn())
+            .await
+            .during(|| format!("note that cutover added {kind} {id} on the {side} side"))?;
+        Ok(())
+    }
+
+    async fn forget_setup(
+        &mut self,
+        side: Side,
+        kind: SetupKind,
+        id: &PlatformId,
+    ) -> Result<bool, StoreError> {
+        let forgotten = sqlx::query_scalar::<DB, i64>(FORGET_SETUP)
+            .bind(side.as_str())
+            .bind(setup_kind_key(kind))
+            .bind(id.as_str())
+            .fetch_optional(self.conn())
+            .await
+            .during(|| format!("forget {kind} {id} added on the {side} side"))?;
+        Ok(forgotten.is_some())
     }
 
     async fn forget_created(
