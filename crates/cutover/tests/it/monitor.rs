@@ -405,12 +405,13 @@ async fn slower_agents_on_the_new_side_raise_a_breach_that_pauses_the_wave_on_sq
 async fn slower_agents(postgres: bool) {
     let when_due = ["--agents-when-due"];
     let (bridge, mailbox, from) = rehearsal(postgres, "page", &when_due).await;
-    // serve first, its monitor's clock running from `from`; the wave started; then the
-    // traffic from where that clock is now (a little ahead of it: the clock started after
-    // `launched`), so the monitor never reads an hour the traffic has not played yet.
-    let launched = Instant::now();
+    // The wave started with a first serve; then serve again, its monitor's clock running from
+    // `from`, and the traffic from where that clock is (a little ahead: the clock started after
+    // `launched`), so neither the set-up's real seconds nor a loaded machine move the watched
+    // hour away from the baseline's, and the monitor never reads an hour the traffic has not
+    // played yet.
     let speed = SPEED.to_string();
-    let served = serve_on_clock(&bridge, from).await;
+    let setting_up = serve_on_clock(&bridge, from).await;
     bridge_ready(&bridge).await;
     bridge
         .expect(0, &["go", "--wave", PILOT, "--as", "ops-lead"])
@@ -418,6 +419,9 @@ async fn slower_agents(postgres: bool) {
     bridge
         .expect(0, &["wave", "start", PILOT, "--as", "ops-lead"])
         .await;
+    setting_up.terminate().await;
+    let launched = Instant::now();
+    let served = serve_on_clock(&bridge, from).await;
     let elapsed = Span::from_std(launched.elapsed()).unwrap();
     let began = from + elapsed * i32::try_from(SPEED as i64).unwrap() + Span::minutes(1);
     let mut players = Vec::new();
