@@ -150,6 +150,20 @@ fn contacts<DB: Dialect>() -> String {
 /// assigned, left.
 type SolvedRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
 
+/// A query of one of the span's statements (`$1` side, `$2` channel, `$3` group, `$4` start,
+/// `$5` end, `$6` bucket length) with those bound, in that order, from the tuple `$binds`.
+macro_rules! spanned {
+    ($row:ty, $sql:expr, $binds:expr) => {
+        sqlx::query_as::<DB, $row>(sqlx::AssertSqlSafe($sql.as_str()))
+            .bind($binds.0)
+            .bind($binds.1)
+            .bind($binds.2)
+            .bind($binds.3)
+            .bind($binds.4)
+            .bind($binds.5)
+    };
+}
+
 fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
@@ -237,6 +251,7 @@ where
         let side = filter.side.map(|s| s.as_str());
         let channel = filter.channel.as_deref();
         let group = filter.group.as_deref();
+        let binds = (side, channel, group, from_us, to_us, length_us);
         let mut out = Keyed {
             n_buckets: usize::try_from(n_buckets).unwrap_or(0),
             by_key: BTreeMap::new(),
@@ -257,17 +272,10 @@ where
         }
 
         let sql = created(key);
-        let rows: Vec<(String, i64, i64, i64, i64)> =
-            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(side)
-                .bind(channel)
-                .bind(group)
-                .bind(from_us)
-                .bind(to_us)
-                .bind(length_us)
-                .fetch_all(self.pool())
-                .await
-                .during(what)?;
+        let rows: Vec<(String, i64, i64, i64, i64)> = spanned!(_, sql, binds)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
         for (k, bucket, created, escalated, left_at_creation) in rows {
             if let Some(b) = out.slot(k, bucket) {
                 b.created = count(created);
@@ -277,13 +285,7 @@ where
         }
 
         let sql = solved(key);
-        let rows: Vec<SolvedRow> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-            .bind(side)
-            .bind(channel)
-            .bind(group)
-            .bind(from_us)
-            .bind(to_us)
-            .bind(length_us)
+        let rows: Vec<SolvedRow> = spanned!(_, sql, binds)
             .fetch_all(self.pool())
             .await
             .during(what)?;
@@ -301,17 +303,10 @@ where
         }
 
         let sql = agent_hours(key);
-        let rows: Vec<(String, i64, i64)> =
-            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(side)
-                .bind(channel)
-                .bind(group)
-                .bind(from_us)
-                .bind(to_us)
-                .bind(length_us)
-                .fetch_all(self.pool())
-                .await
-                .during(what)?;
+        let rows: Vec<(String, i64, i64)> = spanned!(_, sql, binds)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
         for (k, bucket, pairs) in rows {
             if let Some(b) = out.slot(k, bucket) {
                 b.agent_hours = count(pairs);
@@ -325,17 +320,10 @@ where
             "solved_us",
             "solved_us IS NOT NULL",
         );
-        let rows: Vec<(String, i64, i64, i64, i64)> =
-            sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(side)
-                .bind(channel)
-                .bind(group)
-                .bind(from_us)
-                .bind(to_us)
-                .bind(length_us)
-                .fetch_all(self.pool())
-                .await
-                .during(what)?;
+        let rows: Vec<(String, i64, i64, i64, i64)> = spanned!(_, sql, binds)
+            .fetch_all(self.pool())
+            .await
+            .during(what)?;
         for (k, bucket, n, rank, secs) in rows {
             if let Some(b) = out.slot(k, bucket) {
                 let p = &mut b.resolution;
@@ -352,15 +340,7 @@ where
         // The waits, streamed in key and bucket order and estimated a bucket at a time: what
         // is held is one bucket's tickets, never the span's.
         let sql = first_reply_waits(key);
-        let mut rows =
-            sqlx::query_as::<DB, (String, i64, i64, i64)>(sqlx::AssertSqlSafe(sql.as_str()))
-                .bind(side)
-                .bind(channel)
-                .bind(group)
-                .bind(from_us)
-                .bind(to_us)
-                .bind(length_us)
-                .fetch(self.pool());
+        let mut rows = spanned!((String, i64, i64, i64), sql, binds).fetch(self.pool());
         let mut current: Option<(String, i64)> = None;
         let mut waits: Vec<(i64, bool)> = Vec::new();
         while let Some((k, bucket, secs, ended)) = rows.try_next().await.during(what)? {
