@@ -82,6 +82,12 @@ pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
     why: "the target cannot backdate (its solve time is the copy's)",
 };
+/// A rating's time, on a target that cannot backdate one (Freshdesk's API takes no time for a
+/// rating: it is given when the copy is written).
+pub const RATING_TIME: Lack = Lack {
+    what: "satisfaction_rating.created_at",
+    why: "the target cannot backdate a rating: its copy reads as given at the time of the copy",
+};
 /// Organization tags, on a side whose organizations have none.
 pub const ORGANIZATION_TAGS: Lack = Lack {
     what: "organization.tags",
@@ -287,6 +293,7 @@ impl Losses {
                 TICKET_TYPE,
             ),
             (self.solved_at, SOLVED_AT),
+            (self.solved_at, RATING_TIME),
             (
                 self.brands_carried && self.platform_of(written_to) == Some(PlatformKind::Zendesk),
                 DEFAULT_BRAND,
@@ -445,6 +452,12 @@ impl Losses {
                 a.inline = false;
                 b.inline = false;
                 note(true, ATTACHMENT_INLINE);
+            }
+            (Record::SatisfactionRating(a), Record::SatisfactionRating(b))
+                if losses.solved_at && a.created_at != b.created_at =>
+            {
+                b.created_at = a.created_at;
+                note(true, RATING_TIME);
             }
             (Record::ChannelConfig(a), Record::ChannelConfig(b)) => {
                 if losses.platforms_differ() {
@@ -737,6 +750,18 @@ pub fn capability_losses(
                  keep their own settings for it (a product or a brand, a reply address, which is \
                  the default), set on {to} by hand",
                 source.platform
+            ),
+        );
+    }
+    if kinds.contains(&RecordKind::SatisfactionRating)
+        && target.can_write(RecordKind::SatisfactionRating)
+        && !target.can_backdate
+    {
+        add(
+            RATING_TIME.what,
+            format!(
+                "{to} cannot backdate a satisfaction rating: a copied rating reads as given at \
+                 the time of the copy"
             ),
         );
     }
@@ -1100,6 +1125,38 @@ mod tests {
             ),
         );
         assert!(same.level(&mut a, &mut b, Side::New).is_empty());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_ratings_time_is_levelled_only_where_a_side_cannot_backdate() {
+        let rating = |at: i64| {
+            Record::SatisfactionRating(cutover_model::records::SatisfactionRating {
+                ticket: PlatformId::from(5),
+                requester: PlatformId::from(7),
+                assignee: None,
+                score: cutover_model::records::Score::new(5).unwrap(),
+                comment: None,
+                created_at: DateTime::from_timestamp(at, 0).unwrap(),
+            })
+        };
+        let into_freshdesk = Losses {
+            solved_at: true,
+            ..Losses::default()
+        };
+        let (mut a, mut b) = (rating(1_000), rating(9_000));
+        assert_eq!(
+            into_freshdesk.level(&mut a, &mut b, Side::New),
+            vec![RATING_TIME]
+        );
+        assert_eq!(a, b);
+        assert!(into_freshdesk.lacks(Side::New).contains(&RATING_TIME));
+        let (mut a, mut b) = (rating(1_000), rating(9_000));
+        assert!(
+            Losses::default()
+                .level(&mut a, &mut b, Side::New)
+                .is_empty()
+        );
         assert_ne!(a, b);
     }
 }
