@@ -8,7 +8,7 @@
 //! bridge drained; verify again, prove the audit log, and sum up. The emulators' rate limits
 //! are raised and the emulated Zendesk's exports hold back a second, not a minute (the demo
 //! says both), so that 2,000 tickets move and are verified in about a minute (release build,
-//! two cores). Without `--headless` it pauses between steps when run on a terminal; with it,
+//! two cores) and the live part takes seconds. Without `--headless` it pauses between steps when run on a terminal; with it,
 //! it never waits and exits 0 only if both verifications are clean, the copy e-mailed no
 //! customer and every live step held.
 //!
