@@ -297,6 +297,15 @@ impl Applier {
         let Some(waiting) = waiting else {
             return Ok(false);
         };
+        let sent_with_it = waiting
+            .intent
+            .children
+            .iter()
+            .any(|c| c.origin.kind == RecordKind::Comment && c.origin.id == comment.id);
+        if !sent_with_it {
+            // It did not go with its ticket (it waited for its author, say): written alone.
+            return Ok(false);
+        }
         self.link_waiting(vec![waiting], true).await?;
         let link = self
             .state
