@@ -199,7 +199,7 @@ pub fn benchmarked(from: PlatformKind, to: PlatformKind) -> bool {
 /// `cutover bench backfill --tickets 2000` (docs/cost.md): comments read through the ticket
 /// events export, tickets imported in bulk, their comments linked many tickets at once from the
 /// target's ticket events export.
-const ZENDESK_TO_ZENDESK: (f64, f64) = (1.01, 1.04);
+const ZENDESK_TO_ZENDESK: (f64, f64) = (1.01, 1.03);
 
 /// Zendesk → Freshdesk's, from `cutover bench backfill --tickets 2000 --from zendesk --to
 /// freshdesk` (docs/cost.md): Freshdesk's writes are one a record, as its floor.
