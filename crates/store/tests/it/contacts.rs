@@ -172,21 +172,20 @@ async fn batches_of_the_same_keys_in_opposite_orders_both_commit(t: TestStore) {
             .collect();
         let reversed: Vec<NewContact> = batch.iter().rev().cloned().collect();
         let (a, b) = (Arc::clone(&t.store), Arc::clone(&t.store));
-        let started = std::time::Instant::now();
         let (forward, backward) = tokio::join!(
             tokio::spawn(async move { a.accept_contacts(&batch).await }),
             tokio::spawn(async move { b.accept_contacts(&reversed).await }),
         );
+        // A deadlock is found after a second and one of them refused (40P01).
         let forward = forward.unwrap().unwrap();
         let backward = backward.unwrap().unwrap();
-        // A deadlock found and broken would have cost a second (deadlock_timeout).
-        assert!(started.elapsed() < Duration::from_millis(900), "round {round}");
         for (one, other) in forward.iter().zip(backward.iter().rev()) {
             assert_eq!(one.contact(), other.contact());
             assert!(
                 matches!(
                     (one, other),
-                    (Accepted::New(_), Accepted::Repeat(_)) | (Accepted::Repeat(_), Accepted::New(_))
+                    (Accepted::New(_), Accepted::Repeat(_))
+                        | (Accepted::Repeat(_), Accepted::New(_))
                 ),
                 "{one:?} / {other:?}"
             );
