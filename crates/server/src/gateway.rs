@@ -76,12 +76,14 @@ pub struct GatewayState {
 
 impl GatewayState {
     /// The gateway of a plan's channels; `env` reads the secrets the plan names. Starts its
-    /// [`Keeper`] on the current runtime.
+    /// [`Keeper`] on the current runtime, with `writers` writers (by default
+    /// [`Keeper::default_writers`] of the store's backend).
     pub fn new(
         store: Arc<dyn Store>,
         channels: &[Channel],
         waves: &[Wave],
         metrics: Arc<GatewayMetrics>,
+        writers: Option<usize>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Self {
         let secret = |name: &Option<cutover_plan::plan::values::EnvVarName>| {
@@ -102,7 +104,10 @@ impl GatewayState {
             })
             .collect();
         GatewayState {
-            keeper: Keeper::spawn(Arc::clone(&store)),
+            keeper: Keeper::with_writers(
+                Arc::clone(&store),
+                writers.unwrap_or_else(|| Keeper::default_writers(store.backend())),
+            ),
             store,
             channels: Arc::new(channels),
             waves: Arc::new(waves.to_vec()),

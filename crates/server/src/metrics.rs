@@ -18,6 +18,12 @@
 //!   call forwarded; side `old` or `new`), `held` (held by a switch; side `none`), `failed`
 //!   (a delivery attempt that failed and is tried again, or a refused delivery: side `none`).
 //!   `channel` is a `[[channels]]` name of the plan: bounded.
+//! - `cutover_gateway_keep_seconds{step, quantile}`: where the gateway's answer time goes, over
+//!   the most recent 10,000 contacts: `queue` (waiting for a free writer of the keeper),
+//!   `write` (the store's write of the contact's batch: a connection, the insert, the commit),
+//!   `wake` (from the writer's answer to the request running again); p50, p95, p99.
+//! - `cutover_gateway_keep_batch_contacts{quantile}`: contacts in each contact's batch, over
+//!   the same contacts.
 
 use std::fmt::Write as _;
 
@@ -161,4 +167,34 @@ fn gateway(out: &mut String, state: &AppState) {
             }
         }
     }
+    let steps = state.gateway.keeper.steps();
+    let name = "cutover_gateway_keep_seconds";
+    let _ = writeln!(
+        out,
+        "# HELP {name} The gateway keeper's steps per contact: queue, write, wake."
+    );
+    let _ = writeln!(out, "# TYPE {name} summary");
+    for (step, p) in [
+        ("queue", steps.queue),
+        ("write", steps.write),
+        ("wake", steps.wake),
+    ] {
+        summary(out, name, &format!("step=\"{step}\","), p);
+    }
+    let name = "cutover_gateway_keep_batch_contacts";
+    let _ = writeln!(out, "# HELP {name} Contacts in each kept contact's batch.");
+    let _ = writeln!(out, "# TYPE {name} summary");
+    summary(out, name, "", steps.batch);
+}
+
+/// The lines of one summary: `labels` (each followed by a comma) before the quantile.
+fn summary(out: &mut String, name: &str, labels: &str, p: cutover_engine::sync::LagPercentiles) {
+    for (quantile, value) in [("0.5", p.p50), ("0.95", p.p95), ("0.99", p.p99)] {
+        let _ = writeln!(out, "{name}{{{labels}quantile=\"{quantile}\"}} {value}");
+    }
+    match labels.trim_end_matches(',') {
+        "" => writeln!(out, "{name}_count {}", p.samples),
+        labels => writeln!(out, "{name}_count{{{labels}}} {}", p.samples),
+    }
+    .ok();
 }

@@ -152,6 +152,14 @@ impl StoreError {
             _ => false,
         }
     }
+
+    /// Whether the database gave this statement up to break a deadlock (PostgreSQL's SQLSTATE
+    /// 40P01, `deadlock_detected`): the other side committed, and the same write tried again
+    /// goes through.
+    pub fn is_deadlock(&self) -> bool {
+        matches!(self, StoreError::Query { source: sqlx::Error::Database(db), .. }
+            if db.code().as_deref() == Some("40P01"))
+    }
 }
 
 /// Whether a driver error is a unique-constraint violation, by its kind (never its SQLSTATE text).

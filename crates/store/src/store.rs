@@ -324,8 +324,11 @@ pub trait Store: fmt::Debug + Send + Sync {
     async fn accept_contact(&self, contact: &NewContact) -> Result<Accepted, StoreError>;
 
     /// Keeps several contacts in one transaction (one commit, one flush to disk: the group
-    /// commit of the gateway's keeper), each as [`Store::accept_contact`] does, in order: a
-    /// message key given twice is kept once, the second answered as its repeat. All or none.
+    /// commit of the gateway's keeper), each as [`Store::accept_contact`] does, answered in
+    /// order: a message key given twice is kept once, the second answered as its repeat. All
+    /// or none. They are written in the order given, so their ids follow arrival (the order a
+    /// customer's messages are delivered in); two batches that share keys in opposite orders
+    /// may deadlock on PostgreSQL, and the one the database gives up is written again.
     async fn accept_contacts(&self, contacts: &[NewContact]) -> Result<Vec<Accepted>, StoreError>;
 
     /// One contact.

@@ -20,11 +20,14 @@
 //!    Twice: the two processes as on two hosts (each its own `HOSTNAME`: the follower waits out
 //!    the lease), then as on one host (the follower sees the dead process and takes over at
 //!    once);
-//! 3. **added latency**: contacts posted open-loop at `--rate` a second for `--seconds`, first
+//! 3. **added latency**: contacts posted open-loop at `--rate` a second for `--seconds` both
 //!    straight to the baseline emulator's ticket create (`POST /api/v2/tickets`, what the
-//!    delivery worker sends), then to the gateway of the surviving `cutover serve`; p50/p99 of
-//!    each and the difference, and the rate reached (a machine too small to reach `--rate` says
-//!    so in `rate_reached`);
+//!    delivery worker sends) and to the gateway of the surviving `cutover serve`, interleaved
+//!    (one to each in turn, half a period apart, from the same client), so a stall of the
+//!    machine or of the client falls on both alike; p50/p99 of each and the difference, the rate
+//!    reached (a machine too small to reach `--rate` says so in `rate_reached`), how late the
+//!    client sent (`send_lag_ms`), the load average, and where the gateway's time went (its
+//!    keeper's steps, read from `/metrics`);
 //! 4. **nothing lost**: every contact the store kept is waited for until delivered, and each
 //!    delivered ticket is looked up in its emulator's own state.
 //!
@@ -90,13 +93,24 @@ pub struct GatewayBenchArgs {
     /// How long to wait for every contact to be delivered at the end.
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub drain_timeout: u64,
+    /// Writers of the gateway's keeper in each `cutover serve` (its --gateway-writers; by
+    /// default serve's: 4 on PostgreSQL, 1 on SQLite), to compare one against several.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub gateway_writers: Option<u16>,
+    /// Measures the added latency only: no switch, rollback or failover (quicker, for
+    /// comparing builds or settings back to back).
+    #[arg(long)]
+    pub latency_only: bool,
 }
 
-/// One request of a load: when it was sent (since the load began), how long its answer took,
-/// and its status (`None`: no answer).
+/// One request of a load: where it went (an index of the load's targets), when it was sent
+/// (since the load began), how much later than due, how long its answer took, and its status
+/// (`None`: no answer).
 #[derive(Debug, Clone, Copy)]
 struct Sample {
+    to: usize,
     at: Duration,
+    lag_ms: f64,
     ms: f64,
     status: Option<u16>,
 }
@@ -119,6 +133,20 @@ impl Load {
         self.samples
             .iter()
             .filter(move |s| s.at >= from && s.at <= to)
+    }
+
+    /// The samples sent to target `to`, as a load of their own.
+    fn to(&self, to: usize) -> Load {
+        Load {
+            started: self.started,
+            seconds: self.seconds,
+            samples: self
+                .samples
+                .iter()
+                .filter(|s| s.to == to)
+                .copied()
+                .collect(),
+        }
     }
 
     fn failed<'a>(samples: impl Iterator<Item = &'a Sample>) -> (u64, u64) {
@@ -145,6 +173,8 @@ impl Load {
             let key = s.status.map_or("no_answer".to_owned(), |c| c.to_string());
             *statuses.entry(key).or_insert(0u64) += 1;
         }
+        let mut lags: Vec<f64> = self.samples.iter().map(|s| s.lag_ms).collect();
+        lags.sort_by(f64::total_cmp);
         let sent = self.samples.len() as f64;
         let achieved = sent / self.seconds.max(f64::EPSILON);
         json!({
@@ -162,6 +192,11 @@ impl Load {
                 "p99": quantile(&ok, 0.99),
                 "max": ok.last().copied(),
             },
+            "send_lag_ms": {
+                "p50": quantile(&lags, 0.50),
+                "p99": quantile(&lags, 0.99),
+                "max": lags.last().copied(),
+            },
         })
     }
 }
@@ -176,10 +211,10 @@ fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 /// Posts `request(i)` at `rate` a second, open loop (each on time, not after the one before),
-/// until `stop` or for `seconds`.
+/// until `stop` or for `seconds`; `request` also says which target the request goes to.
 async fn play<F>(rate: f64, seconds: Option<f64>, stop: CancellationToken, request: F) -> Load
 where
-    F: Fn(u64) -> reqwest::RequestBuilder,
+    F: Fn(u64) -> (usize, reqwest::RequestBuilder),
 {
     let started = Instant::now();
     let limit = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
@@ -199,9 +234,10 @@ where
         let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
             break;
         };
-        let sent = request(i);
+        let (to, sent) = request(i);
         tasks.spawn(async move {
             let begun = Instant::now();
+            let lag_ms = begun.saturating_duration_since(due).as_secs_f64() * 1000.0;
             let status = match sent.send().await {
                 Ok(answer) => {
                     let status = answer.status().as_u16();
@@ -213,7 +249,9 @@ where
             };
             drop(permit);
             Sample {
+                to,
                 at: begun.saturating_duration_since(started),
+                lag_ms,
                 ms: begun.elapsed().as_secs_f64() * 1000.0,
                 status,
             }
@@ -276,6 +314,8 @@ struct Bench {
     plan: PathBuf,
     store: String,
     client: reqwest::Client,
+    /// `cutover serve --gateway-writers`, if given.
+    writers: Option<u16>,
 }
 
 impl Bench {
@@ -317,6 +357,9 @@ impl Bench {
     async fn serve(&self, host: &str) -> anyhow::Result<Served> {
         let log = self.dir.path().join(format!("serve-{host}.log"));
         let mut command = self.command(&["serve", "--listen", "127.0.0.1:0"])?;
+        if let Some(writers) = self.writers {
+            command.args(["--gateway-writers", &writers.to_string()]);
+        }
         command
             .env("HOSTNAME", host)
             .stderr(std::fs::File::create(&log).context("create serve's log")?);
@@ -437,7 +480,7 @@ impl Bench {
         let (client, url) = (self.client.clone(), served.url.clone());
         tokio::spawn(async move {
             play(rate, None, stop, move |i| {
-                web_form(&client, &url, &format!("{phase}-{i}"), i % 500)
+                (0, web_form(&client, &url, &format!("{phase}-{i}"), i % 500))
             })
             .await
         })
@@ -539,6 +582,166 @@ impl Bench {
             "load": load.figures(rate),
         }))
     }
+}
+
+impl Bench {
+    /// Phase 2 on PostgreSQL: a second serve follows and the leader is killed, as on two hosts
+    /// and then as on one; the serve that survives. On SQLite, none: `first` survives.
+    async fn failovers(
+        &self,
+        first: Served,
+        token: &str,
+        rate: f64,
+        postgres: bool,
+    ) -> anyhow::Result<(Value, Served)> {
+        if !postgres {
+            let failover = json!({ "store": "sqlite", "runs": null,
+                                   "note": "one cutover serve per SQLite file: no failover" });
+            return Ok((failover, first));
+        }
+        eprintln!("Failover: two processes as on two hosts, then as on one…");
+        let second = self.serve("bench-host-b").await?;
+        let two_hosts = self
+            .failover(first, &second, token, (rate, "two-hosts"))
+            .await?;
+        let third = self.serve("bench-host-b").await?;
+        let one_host = self
+            .failover(second, &third, token, (rate, "one-host"))
+            .await?;
+        let failover = json!({
+            "store": "postgres",
+            "runs": { "two_hosts": two_hosts, "one_host": one_host },
+            "note": "two hosts: the follower waits out the lease (6 s, tried every second); \
+                     one host: it sees the leader's process is gone and takes over at once",
+        });
+        Ok((failover, third))
+    }
+
+    /// Phase 3: contacts at `rate` a second for `seconds` both straight to `direct`'s ticket
+    /// create and through `served`'s gateway, interleaved from one client; the figures of
+    /// each, their difference, the load average and the keeper's steps.
+    async fn latency(
+        &self,
+        direct: &cutover_sim::SimHandle<freshdesk::App>,
+        served: &Served,
+        (rate, seconds): (f64, f64),
+        postgres: bool,
+    ) -> anyhow::Result<Value> {
+        let direct_url = direct.url().to_owned();
+        let client = self.client.clone();
+        let load_before = load_average();
+        // Even requests to the platform, odd ones to the gateway: each at `rate`, half a
+        // period apart.
+        let load = play(rate * 2.0, Some(seconds), CancellationToken::new(), |i| {
+            let n = i / 2;
+            if i % 2 == 0 {
+                (0, direct_create(&client, &direct_url, n))
+            } else {
+                // A new customer each: every contact a new ticket, as in the direct run.
+                let key = format!("latency-{n}");
+                (1, web_form(&client, &served.url, &key, 1_000_000 + n))
+            }
+        })
+        .await;
+        let load_after = load_average();
+        let (direct_figures, gateway_figures) =
+            (load.to(0).figures(rate), load.to(1).figures(rate));
+        let added = |q: &str| match (
+            gateway_figures["latency_ms"][q].as_f64(),
+            direct_figures["latency_ms"][q].as_f64(),
+        ) {
+            (Some(g), Some(d)) => json!(g - d),
+            _ => Value::Null,
+        };
+        let keeper = keeper_steps(&self.client, &served.url).await;
+        Ok(json!({
+            "added_ms": { "p50": added("p50"), "p99": added("p99") },
+            "direct": direct_figures,
+            "gateway": gateway_figures,
+            "load_average": { "before": load_before, "after": load_after },
+            "gateway_writers": self.writers.map_or(json!("default"), |w| json!(w)),
+            "keeper_ms": keeper,
+            "direct_target": "a third emulated Freshdesk like the old one, outside the plan: POST /api/v2/tickets",
+            "gateway_target": format!("POST /gateway/{CHANNEL} (web form, JSON) of cutover serve, kept in the {} store before the 202", if postgres { "PostgreSQL" } else { "SQLite" }),
+        }))
+    }
+}
+
+/// A ticket create as the delivery worker sends it, straight to the platform at `url`.
+fn direct_create(client: &reqwest::Client, url: &str, n: u64) -> reqwest::RequestBuilder {
+    client
+        .post(format!("{url}/api/v2/tickets"))
+        .basic_auth(SIM_TOKEN, Some("X"))
+        .json(&json!({
+            "subject": format!("Question direct-{n}"),
+            "description": "<p>Where is my order? It was due yesterday.</p>",
+            "name": format!("Customer {n}"),
+            "email": format!("customer-{n}@bench.example"),
+            "status": 2,
+            "priority": 1,
+            "tags": [format!("cutover-contact-{n}")],
+        }))
+}
+
+/// The 1, 5 and 15 minute load averages of this machine (`/proc/loadavg`), if it has them.
+fn load_average() -> Value {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let averages: Vec<f64> = text
+        .split_whitespace()
+        .take(3)
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    if averages.len() == 3 {
+        json!(averages)
+    } else {
+        Value::Null
+    }
+}
+
+/// The keeper's steps as `served`'s `/metrics` gives them (recent contacts: the latency run's),
+/// in milliseconds (the batch in contacts): what share of the gateway's time is the wait for a
+/// writer, the store's write and commit, the request's wake-up; the rest is HTTP and parsing.
+async fn keeper_steps(client: &reqwest::Client, served: &str) -> Value {
+    let text = match client.get(format!("{served}/metrics")).send().await {
+        Ok(answer) => answer.text().await.unwrap_or_default(),
+        Err(_) => return Value::Null,
+    };
+    let mut steps = serde_json::Map::new();
+    for line in text.lines() {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let Ok(value) = value.parse::<f64>() else {
+            continue;
+        };
+        let (step, scale) =
+            if let Some(rest) = series.strip_prefix("cutover_gateway_keep_seconds{step=\"") {
+                (
+                    rest.split('"').next().unwrap_or_default().to_owned(),
+                    1000.0,
+                )
+            } else if series.starts_with("cutover_gateway_keep_batch_contacts{") {
+                ("batch_contacts".to_owned(), 1.0)
+            } else {
+                continue;
+            };
+        let Some(quantile) = series
+            .split("quantile=\"")
+            .nth(1)
+            .and_then(|q| q.split('"').next())
+        else {
+            continue;
+        };
+        let name = match quantile {
+            "0.5" => "p50",
+            "0.95" => "p95",
+            "0.99" => "p99",
+            _ => continue,
+        };
+        let entry = steps.entry(step).or_insert_with(|| json!({}));
+        entry[name] = json!(value * scale);
+    }
+    Value::Object(steps)
 }
 
 /// Stops `cutover serve` with SIGTERM, or kills it after 30 s.
@@ -653,20 +856,23 @@ fn shortfalls(report: &Value) -> Vec<String> {
     if latency["gateway"]["failed"].as_u64() != Some(0) {
         missed.push("the gateway failed requests at the asked rate".to_owned());
     }
+    // Absent with --latency-only.
     let switch = &report["switch"];
-    for step in ["wave_start", "rollback"] {
-        if switch[step]["exit_code"] != 0 {
-            missed.push(format!("{step} did not finish cleanly"));
+    if !switch.is_null() {
+        for step in ["wave_start", "rollback"] {
+            if switch[step]["exit_code"] != 0 {
+                missed.push(format!("{step} did not finish cleanly"));
+            }
+            if switch[step]["failed_requests"].as_u64() != Some(0) {
+                missed.push(format!("requests failed during {step}"));
+            }
         }
-        if switch[step]["failed_requests"].as_u64() != Some(0) {
-            missed.push(format!("requests failed during {step}"));
+        match switch["rollback"]["routing_flip_ms"].as_u64() {
+            Some(ms) if ms <= FLIP_GOAL_MS => {}
+            other => missed.push(format!(
+                "routing flipped back in {other:?} ms (goal {FLIP_GOAL_MS} ms)"
+            )),
         }
-    }
-    match switch["rollback"]["routing_flip_ms"].as_u64() {
-        Some(ms) if ms <= FLIP_GOAL_MS => {}
-        other => missed.push(format!(
-            "routing flipped back in {other:?} ms (goal {FLIP_GOAL_MS} ms)"
-        )),
     }
     if let Some(runs) = report["failover"]["runs"].as_object() {
         for (name, run) in runs {
@@ -738,6 +944,7 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
         plan,
         store: store_url,
         client,
+        writers: args.gateway_writers,
     };
     eprintln!("Backfilling as a child process…");
     bench
@@ -758,90 +965,25 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
     let first = bench.serve("bench-host-a").await?;
     bench.bridge_ready().await?;
 
-    let switch = bench.switch_and_rollback(&first, args.switch_rate).await?;
-
-    let (failover, survivor) = if postgres {
-        eprintln!("Failover: two processes as on two hosts, then as on one…");
-        let second = bench.serve("bench-host-b").await?;
-        let two_hosts = bench
-            .failover(first, &second, &token, (args.switch_rate, "two-hosts"))
-            .await?;
-        let third = bench.serve("bench-host-b").await?;
-        let one_host = bench
-            .failover(second, &third, &token, (args.switch_rate, "one-host"))
-            .await?;
-        (
-            json!({
-                "store": "postgres",
-                "runs": { "two_hosts": two_hosts, "one_host": one_host },
-                "note": "two hosts: the follower waits out the lease (6 s, tried every second); \
-                         one host: it sees the leader's process is gone and takes over at once",
-            }),
-            third,
-        )
+    let (switch, failover, survivor) = if args.latency_only {
+        let failover = json!({ "store": if postgres { "postgres" } else { "sqlite" },
+                               "runs": null, "note": "--latency-only: no failover" });
+        (Value::Null, failover, first)
     } else {
-        (
-            json!({ "store": "sqlite", "runs": null,
-                    "note": "one cutover serve per SQLite file: no failover" }),
-            first,
-        )
+        let switch = bench.switch_and_rollback(&first, args.switch_rate).await?;
+        let (failover, survivor) = bench
+            .failovers(first, &token, args.switch_rate, postgres)
+            .await?;
+        (switch, failover, survivor)
     };
 
     eprintln!(
-        "Added latency: {} contacts a second for {} s straight to the platform, then through the gateway…",
+        "Added latency: {} contacts a second for {} s straight to the platform and through the gateway, interleaved…",
         args.rate, args.seconds
     );
-    let direct_url = direct.url().to_owned();
-    let client = bench.client.clone();
-    let direct_load = play(
-        args.rate,
-        Some(args.seconds),
-        CancellationToken::new(),
-        |i| {
-            client
-                .post(format!("{direct_url}/api/v2/tickets"))
-                .basic_auth(SIM_TOKEN, Some("X"))
-                .json(&json!({
-                    "subject": format!("Question direct-{i}"),
-                    "description": "<p>Where is my order? It was due yesterday.</p>",
-                    "name": format!("Customer {i}"),
-                    "email": format!("customer-{i}@bench.example"),
-                    "status": 2,
-                    "priority": 1,
-                    "tags": [format!("cutover-contact-{i}")],
-                }))
-        },
-    )
-    .await;
-    let serve_url = survivor.url.clone();
-    let gateway_load = play(
-        args.rate,
-        Some(args.seconds),
-        CancellationToken::new(),
-        |i| {
-            // A new customer each: every contact a new ticket, as in the direct run.
-            web_form(&client, &serve_url, &format!("latency-{i}"), 1_000_000 + i)
-        },
-    )
-    .await;
-    let (direct_figures, gateway_figures) = (
-        direct_load.figures(args.rate),
-        gateway_load.figures(args.rate),
-    );
-    let added = |q: &str| match (
-        gateway_figures["latency_ms"][q].as_f64(),
-        direct_figures["latency_ms"][q].as_f64(),
-    ) {
-        (Some(g), Some(d)) => json!(g - d),
-        _ => Value::Null,
-    };
-    let latency = json!({
-        "added_ms": { "p50": added("p50"), "p99": added("p99") },
-        "direct": direct_figures,
-        "gateway": gateway_figures,
-        "direct_target": "a third emulated Freshdesk like the old one, outside the plan: POST /api/v2/tickets",
-        "gateway_target": format!("POST /gateway/{CHANNEL} (web form, JSON) of cutover serve, kept in the {} store before the 202", if postgres { "PostgreSQL" } else { "SQLite" }),
-    });
+    let latency = bench
+        .latency(&direct, &survivor, (args.rate, args.seconds), postgres)
+        .await?;
 
     eprintln!("Waiting for every contact to be delivered…");
     let store = cutover_store::open(&parsed).await?;
@@ -925,7 +1067,9 @@ mod tests {
     fn a_failed_answer_in_a_window_is_counted() {
         let started = Instant::now();
         let sample = |ms: u64, status| Sample {
+            to: 0,
             at: Duration::from_millis(ms),
+            lag_ms: 0.0,
             ms: 1.0,
             status,
         };

@@ -56,6 +56,11 @@ pub struct ServeArgs {
     /// 12 s; alerts are still evaluated every `[monitor] every` of real time).
     #[arg(long, value_name = "FACTOR", value_parser = parse_speed)]
     pub monitor_speed: Option<f64>,
+    /// Writers of the gateway's keeper: each takes the contacts waiting and commits them in
+    /// one transaction before they are answered. Default 4 on PostgreSQL (batches commit side
+    /// by side), 1 on SQLite (which commits one transaction at a time).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub gateway_writers: Option<u16>,
 }
 
 fn parse_time(text: &str) -> Result<chrono::DateTime<chrono::Utc>, String> {
@@ -156,6 +161,7 @@ pub(crate) async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<Outcom
         &setup.plan.channels,
         &setup.plan.waves,
         gateway_metrics.clone(),
+        args.gateway_writers.map(usize::from),
         |name| std::env::var(name).ok(),
     );
     let delivery = cutover_runtime::gateway::DeliveryWorker::for_plan(

@@ -62,6 +62,20 @@ fn the_gateway_benchmark_reports_latency_switch_rollback_failover_and_contacts()
         latency["direct"]["latency_ms"]["p99"].as_f64().unwrap(),
     );
     assert!((added - (g - d)).abs() < 1e-9, "{out:#}");
+    // Interleaved, so both runs sent as many (one more at most); the client's own lateness is
+    // shown, and where the gateway's time went (its keeper's steps, from /metrics).
+    let sent = |run: &str| latency[run]["sent"].as_i64().unwrap();
+    assert!((sent("direct") - sent("gateway")).abs() <= 1, "{out:#}");
+    assert!(
+        latency["gateway"]["send_lag_ms"]["p99"].as_f64().is_some(),
+        "{out:#}"
+    );
+    for step in ["queue", "write", "wake", "batch_contacts"] {
+        assert!(
+            latency["keeper_ms"][step]["p99"].as_f64().is_some(),
+            "{step}: {out:#}"
+        );
+    }
 
     // The switch and the rollback, under load, through the gates a user meets.
     let switch = &out["switch"];

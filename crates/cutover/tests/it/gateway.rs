@@ -585,6 +585,22 @@ async fn gateway_takes_every_channel_kind_and_keeps_conversations_whole() {
     ] {
         assert!(metrics.contains(line), "{line} not in\n{metrics}");
     }
+    // Where the kept contacts' time went: a sample per contact, for each step.
+    for step in ["queue", "write", "wake"] {
+        let count = format!("cutover_gateway_keep_seconds_count{{step=\"{step}\"}} ");
+        let samples: u64 = metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(&count))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{count} not in\n{metrics}"));
+        assert!(samples >= 2, "{count}{samples}\n{metrics}");
+        let p99 = format!("cutover_gateway_keep_seconds{{step=\"{step}\",quantile=\"0.99\"}} ");
+        assert!(metrics.contains(&p99), "{p99} not in\n{metrics}");
+    }
+    assert!(
+        metrics.contains("cutover_gateway_keep_batch_contacts{quantile=\"0.5\"} "),
+        "{metrics}"
+    );
     assert!(!read(&log).contains(SECRET), "a secret reached the log");
     served.terminate().await;
 }

@@ -16,6 +16,12 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// The statement that starts a write transaction, if not the driver's default `BEGIN`.
     const BEGIN_WRITE: Option<&'static str>;
 
+    /// Whether a write of one statement may run outside a transaction, as its own (committed
+    /// and flushed before the driver answers): one round trip instead of four (the pool's
+    /// check, `BEGIN`, the statement, `COMMIT`). Not on SQLite, whose writers take the write
+    /// lock up front (`BEGIN IMMEDIATE`) and have no round trip to save.
+    const ONE_STATEMENT_COMMITS: bool;
+
     /// Reads the audit chain head (`seq`, `hash`) and holds it until the transaction ends, so
     /// appends from concurrent transactions form one chain.
     const LOCK_AUDIT_HEAD: &'static str;

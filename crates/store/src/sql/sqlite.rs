@@ -32,6 +32,8 @@ impl Dialect for Sqlite {
     // otherwise fail to upgrade its lock (SQLITE_BUSY_SNAPSHOT), which no busy timeout cures.
     const BEGIN_WRITE: Option<&'static str> = Some("BEGIN IMMEDIATE");
 
+    const ONE_STATEMENT_COMMITS: bool = false;
+
     // `BEGIN IMMEDIATE` already holds the only write lock: nothing changes the lease meanwhile.
     const FENCE_TOKEN: &'static str = "SELECT token FROM leases WHERE name = $1";
 

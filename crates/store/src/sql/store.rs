@@ -293,13 +293,69 @@ impl<DB: Dialect> fmt::Debug for SqlStore<DB> {
     }
 }
 
-/// Keeps `chunk` (at most [`ACCEPT_ROWS`]) in `tx` as [`Store::accept_contacts`] does: one
-/// insert for every contact, then one read for those kept already, if any.
-async fn accept_chunk<DB>(
-    tx: &mut SqlTx<DB>,
-    chunk: &[NewContact],
+/// What the statements of one [`Store::accept_contacts`] found, by (channel, message key):
+/// the rows they wrote, and the rows kept before that they wrote nothing for.
+#[derive(Default)]
+struct KeptContacts {
+    new: HashMap<(String, String), Contact>,
+    earlier: HashMap<(String, String), Contact>,
+}
+
+/// A contact's key in [`KeptContacts`].
+fn contact_key(contact: &NewContact) -> (String, String) {
+    (contact.channel.clone(), contact.message_key.clone())
+}
+
+impl KeptContacts {
+    /// The contacts of `given` that no statement wrote.
+    fn missing<'c>(&self, given: &[&'c NewContact]) -> Vec<&'c NewContact> {
+        let mut missing: Vec<&NewContact> = given
+            .iter()
+            .copied()
+            .filter(|c| !self.new.contains_key(&contact_key(c)))
+            .collect();
+        // Sorted, so a key given twice is asked for once.
+        missing.dedup_by(|a, b| a.channel == b.channel && a.message_key == b.message_key);
+        missing
+    }
+
+    /// The answers, in the order given: the first of a key written here is new, any other a
+    /// repeat.
+    fn answers(&self, contacts: &[NewContact]) -> Result<Vec<Accepted>, StoreError> {
+        let mut accepted = Vec::with_capacity(contacts.len());
+        let mut answered = HashSet::with_capacity(contacts.len());
+        for contact in contacts {
+            let key = contact_key(contact);
+            let first = answered.insert(key.clone());
+            let stored = match (self.new.get(&key), self.earlier.get(&key)) {
+                (Some(kept), _) if first => Accepted::New(kept.clone()),
+                (Some(kept), _) | (None, Some(kept)) => Accepted::Repeat(kept.clone()),
+                (None, None) => {
+                    return Err(StoreError::Corrupt {
+                        table: "contacts",
+                        column: "message_key",
+                        source: CorruptValue::Other(format!(
+                            "contact {:?} of channel {:?} was neither written nor found",
+                            contact.message_key, contact.channel
+                        )),
+                    });
+                }
+            };
+            accepted.push(stored);
+        }
+        Ok(accepted)
+    }
+}
+
+/// Writes `chunk` (at most [`ACCEPT_ROWS`], in the order given) on `conn` as
+/// [`Store::accept_contacts`] does: one insert for every contact, the rows written kept in
+/// `kept`. Outside a transaction, the statement is one, committed before this returns.
+async fn insert_contacts<DB>(
+    conn: &mut DB::Connection,
+    chunk: &[&NewContact],
     at: DateTime<Utc>,
-) -> Result<Vec<Accepted>, StoreError>
+    kept: &mut KeptContacts,
+) -> Result<(), StoreError>
 where
     DB: Dialect,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
@@ -329,68 +385,114 @@ where
             .bind(contact.side.map(Side::as_str));
     }
     let rows = insert
-        .fetch_all(tx.conn())
+        .fetch_all(&mut *conn)
         .await
         .during(|| format!("keep {} contacts", chunk.len()))?;
     // RETURNING gives no order, and only the rows written: found again by their key.
-    let mut new: HashMap<(String, String), Contact> = HashMap::with_capacity(rows.len());
     for row in rows {
         let contact = Contact::try_from(row)?;
-        new.insert(
+        kept.new.insert(
             (contact.channel.clone(), contact.message_key.clone()),
             contact,
         );
     }
-    let key = |c: &NewContact| (c.channel.clone(), c.message_key.clone());
-    let mut earlier: HashMap<(String, String), Contact> = HashMap::new();
-    let missing: Vec<&NewContact> = chunk
-        .iter()
-        .filter(|c| !new.contains_key(&key(c)))
-        .collect();
-    if !missing.is_empty() {
-        let sql = contacts_by_keys_statement(missing.len());
-        // Built from constants and parameter numbers only: no value is spliced in.
-        let mut read = sqlx::query_as::<DB, ContactRow>(AssertSqlSafe(sql.as_str()));
-        for contact in &missing {
-            read = read
-                .bind(contact.channel.as_str())
-                .bind(contact.message_key.as_str());
-        }
-        let rows = read
-            .fetch_all(tx.conn())
-            .await
-            .during(|| format!("read {} contacts kept before", missing.len()))?;
-        for row in rows {
-            let contact = Contact::try_from(row)?;
-            earlier.insert(
-                (contact.channel.clone(), contact.message_key.clone()),
-                contact,
-            );
-        }
+    Ok(())
+}
+
+/// Reads the contacts of `missing` (at most [`ACCEPT_ROWS`]) kept before into `kept`.
+async fn read_kept_contacts<DB>(
+    conn: &mut DB::Connection,
+    missing: &[&NewContact],
+    kept: &mut KeptContacts,
+) -> Result<(), StoreError>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Decode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Type<DB>,
+    for<'q> DateTime<Utc>: Decode<'q, DB> + Type<DB>,
+    for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
+{
+    if missing.is_empty() {
+        return Ok(());
     }
-    // In the order given: the first of a key written here is new, any other a repeat.
-    let mut accepted = Vec::with_capacity(chunk.len());
-    let mut answered = HashSet::with_capacity(chunk.len());
-    for contact in chunk {
-        let key = key(contact);
-        let first = answered.insert(key.clone());
-        let stored = match (new.get(&key), earlier.get(&key)) {
-            (Some(kept), _) if first => Accepted::New(kept.clone()),
-            (Some(kept), _) | (None, Some(kept)) => Accepted::Repeat(kept.clone()),
-            (None, None) => {
-                return Err(StoreError::Corrupt {
-                    table: "contacts",
-                    column: "message_key",
-                    source: CorruptValue::Other(format!(
-                        "contact {:?} of channel {:?} was neither written nor found",
-                        contact.message_key, contact.channel
-                    )),
-                });
+    let sql = contacts_by_keys_statement(missing.len());
+    // Built from constants and parameter numbers only: no value is spliced in.
+    let mut read = sqlx::query_as::<DB, ContactRow>(AssertSqlSafe(sql.as_str()));
+    for contact in missing {
+        read = read
+            .bind(contact.channel.as_str())
+            .bind(contact.message_key.as_str());
+    }
+    let rows = read
+        .fetch_all(&mut *conn)
+        .await
+        .during(|| format!("read {} contacts kept before", missing.len()))?;
+    for row in rows {
+        let contact = Contact::try_from(row)?;
+        kept.earlier.insert(
+            (contact.channel.clone(), contact.message_key.clone()),
+            contact,
+        );
+    }
+    Ok(())
+}
+
+/// How often a batch of contacts given up to a deadlock is written again before the error is
+/// the caller's (each wait is PostgreSQL's `deadlock_timeout`, a second by default).
+const DEADLOCK_ATTEMPTS: u32 = 4;
+
+impl<DB> SqlStore<DB>
+where
+    DB: Dialect,
+    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
+    for<'r> &'r str: ColumnIndex<DB::Row>,
+    usize: ColumnIndex<DB::Row>,
+    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<&'q str>: Encode<'q, DB> + Type<DB>,
+    for<'q> Option<i64>: Encode<'q, DB> + Type<DB>,
+    for<'q> String: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> i64: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> DateTime<Utc>: Encode<'q, DB> + Decode<'q, DB> + Type<DB>,
+    for<'q> Json<&'q Value>: Encode<'q, DB> + Type<DB>,
+    for<'q> Json<Value>: Decode<'q, DB> + Type<DB>,
+{
+    /// Writes `given` (in that order) at `at`, as one statement where it can: what was kept,
+    /// new and repeats.
+    async fn write_contacts(
+        &self,
+        given: &[&NewContact],
+        at: DateTime<Utc>,
+    ) -> Result<KeptContacts, StoreError> {
+        let mut kept = KeptContacts::default();
+        if DB::ONE_STATEMENT_COMMITS && self.fence.is_none() && given.len() <= ACCEPT_ROWS {
+            // One round trip: the insert is its own transaction, committed (and flushed) before
+            // the driver answers. Repeats are read after it, committed as they are.
+            let mut conn = self
+                .pool
+                .acquire()
+                .await
+                .during(|| format!("connect to {}", self.location))?;
+            insert_contacts::<DB>(&mut conn, given, at, &mut kept).await?;
+            let missing = kept.missing(given);
+            read_kept_contacts::<DB>(&mut conn, &missing, &mut kept).await?;
+        } else {
+            let mut tx = self.begin_sql().await?;
+            // A message key of an earlier chunk is found kept by a later one, in this
+            // transaction.
+            for chunk in given.chunks(ACCEPT_ROWS) {
+                insert_contacts::<DB>(tx.conn(), chunk, at, &mut kept).await?;
+                let missing = kept.missing(chunk);
+                read_kept_contacts::<DB>(tx.conn(), &missing, &mut kept).await?;
             }
-        };
-        accepted.push(stored);
+            tx.commit_sql().await?;
+        }
+        Ok(kept)
     }
-    Ok(accepted)
 }
 
 #[async_trait]
@@ -839,14 +941,23 @@ where
             return Ok(Vec::new());
         }
         let at = now();
-        let mut tx = self.begin_sql().await?;
-        let mut accepted = Vec::with_capacity(contacts.len());
-        // A message key of an earlier chunk is found kept by a later one, in this transaction.
-        for chunk in contacts.chunks(ACCEPT_ROWS) {
-            accepted.extend(accept_chunk::<DB>(&mut tx, chunk, at).await?);
+        // Written in the order given, so ids (the order the delivery worker takes a customer's
+        // messages in) follow arrival. Two batches sharing keys in opposite orders may deadlock
+        // on PostgreSQL (an insert waits for an uncommitted row of the same key): the database
+        // gives one up after `deadlock_timeout`, and that batch is written again, finding the
+        // other's rows as repeats.
+        let given: Vec<&NewContact> = contacts.iter().collect();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.write_contacts(&given, at).await {
+                Ok(kept) => return kept.answers(contacts),
+                Err(e) if e.is_deadlock() && attempt < DEADLOCK_ATTEMPTS => {
+                    tracing::debug!(attempt, "contacts given up to a deadlock: written again");
+                }
+                Err(e) => return Err(e),
+            }
         }
-        tx.commit_sql().await?;
-        Ok(accepted)
     }
 
     async fn contact(&self, id: ContactId) -> Result<Option<Contact>, StoreError> {

@@ -21,6 +21,7 @@ backend_tests!(
     a_retried_message_is_kept_once,
     contacts_kept_together_commit_together_each_answered_in_order,
     a_batch_larger_than_one_statement_keeps_ids_in_order_and_finds_its_repeats,
+    batches_of_the_same_keys_in_opposite_orders_both_commit,
     contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation,
     concurrent_claims_never_hand_out_a_contact_twice,
     calls_are_forwarded_and_listed_by_side_and_time,
@@ -95,6 +96,7 @@ async fn contacts_kept_together_commit_together_each_answered_in_order(t: TestSt
     assert_eq!(kept[3], Accepted::Repeat(c1.clone()));
     let all = store.contacts(None, 10).await.unwrap();
     let keys: Vec<&str> = all.iter().map(|c| c.message_key.as_str()).collect();
+    // Written in the order given: ids follow arrival.
     assert_eq!(keys, ["w0", "w1", "c1"]);
     assert!(store.accept_contacts(&[]).await.unwrap().is_empty());
 }
@@ -135,7 +137,8 @@ async fn a_batch_larger_than_one_statement_keeps_ids_in_order_and_finds_its_repe
         })
         .collect();
     assert_eq!(new.len(), 150 - 3);
-    // New contacts' ids follow the order they were given in.
+    // New contacts' ids follow the order they were given in (the order a customer's
+    // messages are delivered in).
     assert!(new.windows(2).all(|w| w[0].id < w[1].id), "{new:?}");
     assert!(new[0].id > before.contact().id);
     let call = kept[120].contact();
@@ -154,6 +157,39 @@ async fn a_batch_larger_than_one_statement_keeps_ids_in_order_and_finds_its_repe
         assert_eq!(second, &Accepted::Repeat(first.contact().clone()));
     }
     assert_eq!(store.contacts(None, 200).await.unwrap().len(), all.len());
+}
+
+/// Two writers keeping the same messages (a provider's retries) in opposite orders at once:
+/// on PostgreSQL an insert waits for the other's uncommitted row of the same key, so each may
+/// wait for the other (a deadlock: PostgreSQL gives one up after a second). The one given up
+/// is written again: both answer, each message new to one of them.
+async fn batches_of_the_same_keys_in_opposite_orders_both_commit(t: TestStore) {
+    for round in 0..3 {
+        let batch: Vec<NewContact> = (0..64)
+            .map(|i| message("web", &format!("r{round}-k{i:02}"), &format!("c{i}")))
+            .collect();
+        let reversed: Vec<NewContact> = batch.iter().rev().cloned().collect();
+        let (a, b) = (Arc::clone(&t.store), Arc::clone(&t.store));
+        let (forward, backward) = tokio::join!(
+            tokio::spawn(async move { a.accept_contacts(&batch).await }),
+            tokio::spawn(async move { b.accept_contacts(&reversed).await }),
+        );
+        // A deadlock is found after a second, one of them given up (40P01) and written again.
+        let forward = forward.unwrap().unwrap();
+        let backward = backward.unwrap().unwrap();
+        for (one, other) in forward.iter().zip(backward.iter().rev()) {
+            assert_eq!(one.contact(), other.contact());
+            assert!(
+                matches!(
+                    (one, other),
+                    (Accepted::New(_), Accepted::Repeat(_))
+                        | (Accepted::Repeat(_), Accepted::New(_))
+                ),
+                "{one:?} / {other:?}"
+            );
+        }
+    }
+    assert_eq!(t.store.contacts(None, 1000).await.unwrap().len(), 3 * 64);
 }
 
 async fn contacts_are_claimed_one_per_customer_and_delivered_with_their_conversation(t: TestStore) {
