@@ -14,9 +14,17 @@ use crate::connector::Page;
 #[derive(Debug, Default)]
 pub(crate) struct BrandList {
     list: Mutex<Option<Vec<(String, String)>>>,
+    /// Held while the list is read: writes that arrive together for a brand not known yet wait
+    /// for one read instead of each reading the list.
+    reading: tokio::sync::Mutex<()>,
 }
 
 impl BrandList {
+    /// Waits until no other caller reads the list, and holds it until the guard is dropped.
+    pub(crate) async fn reading(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.reading.lock().await
+    }
+
     fn with<T>(&self, f: impl FnOnce(&mut Option<Vec<(String, String)>>) -> T) -> T {
         let mut guard = self.list.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut guard)

@@ -103,6 +103,19 @@ pub struct WrittenChild {
     pub id: PlatformId,
 }
 
+/// A copy whose children were written with it and are to be matched later
+/// ([`Written::children_later`]).
+#[derive(Debug, Clone)]
+pub struct LaterCopy {
+    /// The copy's id on the target.
+    pub id: PlatformId,
+    /// When it was written, by this machine's clock: a bulk read that shows changes late (Zendesk's
+    /// exports leave out their last minute) shows its children from then on.
+    pub written_at: DateTime<Utc>,
+    /// What was sent, with its children (as [`Connector::found`] takes it).
+    pub sent: Outbound,
+}
+
 /// Something cutover added to the platform's set-up that no link names (a brand, a ticket type,
 /// a group membership): the engine notes it in the ledger `cutover cleanup` removes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -131,6 +144,10 @@ pub struct Written {
     /// What the write added to the platform's set-up besides the record (Zendesk: an agent's
     /// group memberships), so a cleanup removes it too.
     pub set_up: Vec<SetUp>,
+    /// The record's children were written with it but the answer does not name their copies
+    /// (Zendesk's bulk import answers with ticket ids only): they are matched later, many
+    /// copies at a time, by [`Connector::children_later`], instead of read back per record.
+    pub children_later: bool,
 }
 
 impl Written {
@@ -141,6 +158,7 @@ impl Written {
             children: Vec::new(),
             updated_at: None,
             set_up: Vec::new(),
+            children_later: false,
         }
     }
 
@@ -351,6 +369,28 @@ pub trait Connector: Send + Sync + fmt::Debug {
     /// comment's files) are matched to the copy's, and what a crash may have cut short is done
     /// (an agent's group memberships). Answers [`WriteOutcome::Found`].
     async fn found(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError>;
+
+    /// Matches the children of copies that were written with them ([`Written::children_later`])
+    /// to their originals: in bulk where the platform can (Zendesk's ticket events export, which
+    /// shows a write a minute late), so no copy is read back alone. Answers each copy whose
+    /// children it matched, with them; the others are asked again later. With `finish`, every
+    /// copy is answered, what the bulk read does not show yet read per copy (or waited for,
+    /// when that spares many requests). The default reads each copy as [`Connector::found`]
+    /// does, with `finish` only.
+    async fn children_later(
+        &self,
+        copies: &[LaterCopy],
+        finish: bool,
+    ) -> Result<Vec<(PlatformId, Vec<WrittenChild>)>, ConnectError> {
+        let mut matched = Vec::new();
+        if finish {
+            for copy in copies {
+                let written = self.found(&copy.id, &copy.sent).await?;
+                matched.push((copy.id.clone(), written.children));
+            }
+        }
+        Ok(matched)
+    }
 
     /// Overwrites record `id` with the content of `outbound`.
     async fn update(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError>;

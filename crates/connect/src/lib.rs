@@ -61,7 +61,8 @@ pub use access::{Access, Probe};
 pub use budget::{BudgetConfig, BudgetStats, Pacer, RateBudget, RateHeaders};
 pub use capabilities::{Capabilities, UploadMode};
 pub use connector::{
-    CommentRemoval, Connector, Page, Rejected, SetUp, WriteOutcome, Written, WrittenChild,
+    CommentRemoval, Connector, LaterCopy, Page, Rejected, SetUp, WriteOutcome, Written,
+    WrittenChild,
 };
 pub use error::{ConnectError, ErrorClass};
 pub use freshdesk::{FreshdeskConfig, FreshdeskConnector};

@@ -124,6 +124,9 @@ pub struct Applier {
         std::sync::Mutex<std::collections::HashMap<PlatformId, cutover_connect::Page>>,
     /// Whether creates may go out in the target's bulk creates ([`Applier::batching`]).
     pub(crate) batch: bool,
+    /// Copies written with their children whose copies the target names later (see
+    /// `later_links.rs`).
+    pub(crate) later_links: crate::later_links::LaterLinks,
 }
 
 /// Old groups and roles that share another's copy, by kind and id, with the id they share.
@@ -161,6 +164,7 @@ impl Applier {
             children_known: Arc::default(),
             children_ahead: std::sync::Mutex::default(),
             batch: false,
+            later_links: crate::later_links::LaterLinks::default(),
         }
     }
 
@@ -869,7 +873,12 @@ impl Applier {
             fields,
             link,
         );
-        self.link_children(&written, fingerprints).await?;
+        if written.children_later && !self.dry_run {
+            // Linked with many other copies' once the target shows them (`later_links.rs`).
+            self.note_later(&outbound, &written, fingerprint, fingerprints);
+        } else {
+            self.link_children(&written, fingerprints).await?;
+        }
         Ok(Outcome::Applied(written.outcome))
     }
 

@@ -198,6 +198,10 @@ impl Run {
         self.report.read_up_to =
             Some(chrono::Utc::now() - feed_delay(self.applier.source.platform()));
         self.report.catching_up_from = self.caught_up_to().await?;
+        // Copies an earlier run wrote with their comments and stopped before linking them: linked
+        // first, so none of their comments is written again (see `later_links.rs`).
+        self.applier.resume_later().await?;
+        self.commit(Vec::new(), None).await?;
         let per_ticket = self.applier.source.capabilities().read_per_ticket;
         // Custom field definitions go first: they have no parents, and organizations and
         // contacts carry values of theirs (a platform refuses a value of an unknown field).
@@ -239,6 +243,9 @@ impl Run {
         // Whatever still waits for an agent or group that never appeared takes its stand-in.
         self.applier.finish(RecordKind::ALL.iter().copied());
         self.retry_waiting(None).await?;
+        // The comments of every ticket imported in bulk are linked before the run ends.
+        self.applier.link_later(true).await?;
+        self.commit(Vec::new(), None).await?;
         Ok(self.report)
     }
 
@@ -338,6 +345,10 @@ impl Run {
             let cursor_move = cursor::advance(side, kind, previous.as_ref(), &saved);
             previous = Some(cursor_move.cursor.clone());
             self.commit(letters, Some(cursor_move)).await?;
+            if kind == RecordKind::Ticket && self.applier.link_later(false).await? > 0 {
+                // The comments of tickets imported a minute ago and more, many at once.
+                self.commit(Vec::new(), None).await?;
+            }
             self.progress(kind, total, started, false);
             match page.next {
                 Some(next) if !page.done && next != position => position = next,

@@ -266,8 +266,9 @@ impl Applier {
         report.outcomes.push((ticket.clone(), outcome));
         tracing::debug!(ticket = %ticket.id, n_children, "Ticket written with its comments.");
         if written {
-            // A dry run links nothing: only what did not go with the ticket is left to count.
-            let rest = if self.dry_run {
+            // A dry run links nothing, and the comments of a copy whose target names them later
+            // are linked then (`later_links.rs`): only what did not go with the ticket is left.
+            let rest = if self.dry_run || self.later_links.holds(&ticket.id) {
                 later
             } else {
                 self.not_linked(&children, later).await?
@@ -445,6 +446,11 @@ impl Applier {
             let mut items = vec![comment.clone()];
             items.extend(attachments.iter().cloned());
             self.files_not_held(&items, report).await?;
+            return Ok(());
+        }
+        if !self.dry_run && self.linked_later(comment).await? {
+            // Its copy went with its ticket, and is linked now: not written again.
+            not_written(comment, attachments, Outcome::Unchanged, report);
             return Ok(());
         }
         let parent = (RecordKind::Comment, comment.id.clone());

@@ -167,6 +167,7 @@ impl Applier {
         let set_up = self.state.take_setup();
         let links = self.state.pending_links();
         let n_links = links.len();
+        let later = self.later_links.take_changed(self.from_side());
         let batch = cutover_store::Batch {
             links: links.clone(),
             dead_letters,
@@ -193,7 +194,15 @@ impl Applier {
         for added in &set_up {
             tx.record_setup(added).await?;
         }
-        tx.commit().await?;
+        if let Some((key, value)) = &later {
+            tx.put_run_state(key, value).await?;
+        }
+        if let Err(e) = tx.commit().await {
+            if later.is_some() {
+                self.later_links.unsaved();
+            }
+            return Err(e.into());
+        }
         self.state.committed(n_links);
         Ok(links)
     }

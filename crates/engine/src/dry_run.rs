@@ -25,6 +25,7 @@ impl Applier {
             children: Vec::new(),
             updated_at: None,
             set_up: Vec::new(),
+            children_later: false,
         };
         if let Some(link) = link {
             let id = link.id(self.target.side()).clone();

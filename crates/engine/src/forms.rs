@@ -216,13 +216,6 @@ impl Forms {
             self.dropped.insert((kind, observed.id.clone()));
             return Form::Dropped;
         }
-        if let Some(platforms) = self.losses.platforms
-            && crate::rules::left_behind(&record, platforms[1], &self.losses.unwritable_config[1])
-        {
-            // The new side's API cannot write it: not carried, as `cutover inventory` says.
-            self.dropped.insert((kind, observed.id.clone()));
-            return Form::Dropped;
-        }
         if let Record::Ticket(ticket) = &mut record
             && ticket.priority.is_none()
         {
@@ -230,6 +223,9 @@ impl Forms {
             ticket.priority = self.losses.default_priority.map(str::to_owned);
         }
         let kinds = kinds_by_reference(&record);
+        // A rule's reference to what the plan leaves behind is a lost part, as the backfill
+        // makes it (`rules::rewrite`).
+        let is_rule = record.rule().is_some();
         let (dropped, copied, links) = (&self.dropped, &self.copied, &self.links);
         let merges = &self.merges;
         let not_carried = PlatformId::parse(NOT_CARRIED).ok();
@@ -254,10 +250,20 @@ impl Forms {
                     || ks.iter().any(|k| dropped.contains(&(*k, key.clone())))
             });
             match (is_dropped, field) {
+                (true, _) if is_rule => Fate::Remove,
                 (true, "organization" | "role" | "groups") => Fate::Remove,
                 _ => Fate::Key(key.clone()),
             }
         });
+        if let Some(platforms) = self.losses.platforms
+            && crate::rules::left_behind(&record, platforms[1], &self.losses.unwritable_config[1])
+        {
+            // The new side cannot hold it (its API writes no such kind, or the rule has no part
+            // left the target can say once the plan's drops are out): not carried, as `cutover
+            // inventory` says.
+            self.dropped.insert((kind, observed.id.clone()));
+            return Form::Dropped;
+        }
         Form::Record(record)
     }
 

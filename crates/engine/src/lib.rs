@@ -61,6 +61,7 @@ mod intent;
 pub mod inventory;
 pub mod kpi_facts;
 mod late;
+mod later_links;
 pub mod live;
 pub mod losses;
 pub mod mapping;

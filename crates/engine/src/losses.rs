@@ -11,7 +11,7 @@ use cutover_model::PlatformKind;
 use cutover_model::RecordKind;
 use cutover_model::Side;
 use cutover_model::accounts::same_name;
-use cutover_model::records::{Channel, CustomFieldDef, Record};
+use cutover_model::records::{Channel, ConfigRecord, CustomFieldDef, Record};
 use serde::Serialize;
 
 /// Something of the old platform that does not reach the new one as it is.
@@ -82,6 +82,12 @@ pub const SOLVED_AT: Lack = Lack {
     what: "ticket.solved_at",
     why: "the target cannot backdate (its solve time is the copy's)",
 };
+/// A rating's time, on a target that cannot backdate one (Freshdesk's API takes no time for a
+/// rating: it is given when the copy is written).
+pub const RATING_TIME: Lack = Lack {
+    what: "satisfaction_rating.created_at",
+    why: "the target cannot backdate a rating: its copy reads as given at the time of the copy",
+};
 /// Organization tags, on a side whose organizations have none.
 pub const ORGANIZATION_TAGS: Lack = Lack {
     what: "organization.tags",
@@ -109,6 +115,22 @@ pub const FIELD_FOUND: Lack = Lack {
     what: "custom_field.found",
     why: "a field the target had already (found by its label, case and spacing aside) keeps its \
           label and its choices as the target writes them",
+};
+/// A support address's settings between two platforms: each keeps its own (Freshdesk its
+/// product, reply address and primary flag; Zendesk its name, brand and default flag), so only
+/// the address itself and whether it is active are carried and compared.
+pub const CONFIG_SETTINGS: Lack = Lack {
+    what: "channel_config.settings",
+    why: "each platform keeps its own settings for a support address (Freshdesk its product, \
+          reply address and primary flag; Zendesk its name, brand and default flag): only the \
+          address and whether it is active are carried",
+};
+/// The name of a support address the target had already (found by its address), which differs
+/// from the source's by case or spacing alone.
+pub const CONFIG_FOUND: Lack = Lack {
+    what: "channel_config.found",
+    why: "a support address the target had already (found by its address) keeps its name as \
+          the target writes it (case and spacing aside, the same name)",
 };
 /// A retired field, on a target whose fields cannot be switched off.
 pub const FIELD_ACTIVE: Lack = Lack {
@@ -254,6 +276,12 @@ impl Losses {
         self.platforms.map(|p| p[side_index(written_to)])
     }
 
+    /// Whether the two sides are different platforms (so each keeps its own shape of a
+    /// channel's set-up).
+    fn platforms_differ(&self) -> bool {
+        self.platforms.is_some_and(|[old, new]| old != new)
+    }
+
     /// Every lack [`Losses::level`] may give for a copy written to `written_to`.
     pub fn lacks(&self, written_to: Side) -> Vec<Lack> {
         let to = side_index(written_to);
@@ -265,6 +293,7 @@ impl Losses {
                 TICKET_TYPE,
             ),
             (self.solved_at, SOLVED_AT),
+            (self.solved_at, RATING_TIME),
             (
                 self.brands_carried && self.platform_of(written_to) == Some(PlatformKind::Zendesk),
                 DEFAULT_BRAND,
@@ -283,6 +312,8 @@ impl Losses {
             (self.fields_found_by_label, FIELD_TYPE),
             (self.fields_found_by_label, FIELD_FOUND),
             (self.field_active, FIELD_ACTIVE),
+            (self.platforms_differ(), CONFIG_SETTINGS),
+            (!self.platforms_differ(), CONFIG_FOUND),
         ];
         flagged
             .into_iter()
@@ -421,6 +452,40 @@ impl Losses {
                 a.inline = false;
                 b.inline = false;
                 note(true, ATTACHMENT_INLINE);
+            }
+            (Record::SatisfactionRating(a), Record::SatisfactionRating(b))
+                if losses.solved_at && a.created_at != b.created_at =>
+            {
+                b.created_at = a.created_at;
+                note(true, RATING_TIME);
+            }
+            (Record::ChannelConfig(a), Record::ChannelConfig(b)) => {
+                if losses.platforms_differ() {
+                    let differed = a.conditions != b.conditions
+                        || a.actions != b.actions
+                        || a.position != b.position;
+                    for c in [&mut *a, &mut *b] {
+                        c.conditions = serde_json::Value::Null;
+                        c.actions = serde_json::Value::Null;
+                        c.position = None;
+                    }
+                    note(differed, CONFIG_SETTINGS);
+                } else {
+                    let name = |c: &ConfigRecord| {
+                        c.conditions
+                            .get("name")
+                            .and_then(serde_json::Value::as_str)
+                            .map(str::to_owned)
+                    };
+                    if let (Some(x), Some(y)) = (name(a), name(b))
+                        && x != y
+                        && same_name(&x, &y)
+                        && let Some(map) = a.conditions.as_object_mut()
+                    {
+                        map.insert("name".into(), serde_json::Value::String(y));
+                        note(true, CONFIG_FOUND);
+                    }
+                }
             }
             (Record::CustomField(a), Record::CustomField(b)) => {
                 if losses.fields_found_by_label
@@ -667,6 +732,38 @@ pub fn capability_losses(
                 ),
             );
         }
+    }
+    if kinds.contains(&RecordKind::ChannelConfig) && source.platform == target.platform {
+        add(
+            CONFIG_FOUND.what,
+            format!(
+                "a support address {to} already has (found by its address) keeps its name as \
+                 {to} writes it, case and spacing aside"
+            ),
+        );
+    }
+    if kinds.contains(&RecordKind::ChannelConfig) && source.platform != target.platform {
+        add(
+            CONFIG_SETTINGS.what,
+            format!(
+                "a support address is carried to {to} by its address alone: {} and {to} each \
+                 keep their own settings for it (a product or a brand, a reply address, which is \
+                 the default), set on {to} by hand",
+                source.platform
+            ),
+        );
+    }
+    if kinds.contains(&RecordKind::SatisfactionRating)
+        && target.can_write(RecordKind::SatisfactionRating)
+        && !target.can_backdate
+    {
+        add(
+            RATING_TIME.what,
+            format!(
+                "{to} cannot backdate a satisfaction rating: a copied rating reads as given at \
+                 the time of the copy"
+            ),
+        );
     }
     if kinds.contains(&RecordKind::SatisfactionRating)
         && target.can_write(RecordKind::SatisfactionRating)
@@ -953,6 +1050,113 @@ mod tests {
         // An agent cutover created must carry the old name.
         let (mut a, mut b) = (agent("Bob Smith"), agent("Robert Smith"));
         assert!(level_found(&mut a, &mut b, false).is_empty());
+        assert_ne!(a, b);
+    }
+
+    fn address(name: &str, settings: serde_json::Value) -> Record {
+        let mut conditions = settings;
+        if let Some(map) = conditions.as_object_mut() {
+            map.insert("name".into(), name.into());
+        }
+        Record::ChannelConfig(ConfigRecord {
+            title: "support@example.com".into(),
+            active: true,
+            position: None,
+            conditions,
+            actions: serde_json::Value::Null,
+        })
+    }
+
+    #[test]
+    fn a_support_address_between_platforms_is_compared_by_its_address_alone() {
+        let between = Losses {
+            platforms: Some([PlatformKind::Freshdesk, PlatformKind::Zendesk]),
+            ..Losses::default()
+        };
+        let mut a = address(
+            "Support",
+            serde_json::json!({"product_id": 8, "primary_role": true}),
+        );
+        let mut b = address(
+            "Support",
+            serde_json::json!({"brand_id": 10, "default": true}),
+        );
+        assert_eq!(
+            between.level(&mut a, &mut b, Side::New),
+            vec![CONFIG_SETTINGS]
+        );
+        assert_eq!(a, b);
+        assert!(between.lacks(Side::New).contains(&CONFIG_SETTINGS));
+        // The address itself is compared.
+        let mut a = address("Support", serde_json::json!({}));
+        let mut b = address("Support", serde_json::json!({}));
+        if let Record::ChannelConfig(c) = &mut b {
+            c.title = "help@example.com".into();
+        }
+        between.level(&mut a, &mut b, Side::New);
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_support_address_found_on_the_same_platform_keeps_its_names_case_and_nothing_else() {
+        let same = Losses {
+            platforms: Some([PlatformKind::Zendesk, PlatformKind::Zendesk]),
+            ..Losses::default()
+        };
+        let settings = serde_json::json!({"brand_id": 10, "default": false});
+        let (mut a, mut b) = (
+            address("Cutover Mobile", settings.clone()),
+            address("Cutover mobile", settings.clone()),
+        );
+        assert_eq!(same.level(&mut a, &mut b, Side::New), vec![CONFIG_FOUND]);
+        assert_eq!(a, b);
+        // Another name, or another setting, is a difference.
+        let (mut a, mut b) = (
+            address("Cutover Mobile", settings.clone()),
+            address("Mobile team", settings.clone()),
+        );
+        assert!(same.level(&mut a, &mut b, Side::New).is_empty());
+        assert_ne!(a, b);
+        let (mut a, mut b) = (
+            address("Mobile", settings),
+            address(
+                "Mobile",
+                serde_json::json!({"brand_id": 11, "default": false}),
+            ),
+        );
+        assert!(same.level(&mut a, &mut b, Side::New).is_empty());
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn a_ratings_time_is_levelled_only_where_a_side_cannot_backdate() {
+        let rating = |at: i64| {
+            Record::SatisfactionRating(cutover_model::records::SatisfactionRating {
+                ticket: PlatformId::from(5),
+                requester: PlatformId::from(7),
+                assignee: None,
+                score: cutover_model::records::Score::new(5).unwrap(),
+                comment: None,
+                created_at: DateTime::from_timestamp(at, 0).unwrap(),
+            })
+        };
+        let into_freshdesk = Losses {
+            solved_at: true,
+            ..Losses::default()
+        };
+        let (mut a, mut b) = (rating(1_000), rating(9_000));
+        assert_eq!(
+            into_freshdesk.level(&mut a, &mut b, Side::New),
+            vec![RATING_TIME]
+        );
+        assert_eq!(a, b);
+        assert!(into_freshdesk.lacks(Side::New).contains(&RATING_TIME));
+        let (mut a, mut b) = (rating(1_000), rating(9_000));
+        assert!(
+            Losses::default()
+                .level(&mut a, &mut b, Side::New)
+                .is_empty()
+        );
         assert_ne!(a, b);
     }
 }

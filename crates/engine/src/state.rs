@@ -151,6 +151,11 @@ impl RunState {
         self.lock().intents.push(key);
     }
 
+    /// Keeps the intent `key` past the next commit (it is cleared with a later one).
+    pub(crate) fn keep_intent(&self, key: &str) {
+        self.lock().intents.retain(|k| k != key);
+    }
+
     /// The intents written so far, to clear now that their links are committed.
     pub(crate) fn take_intents(&self) -> Vec<String> {
         std::mem::take(&mut self.lock().intents)

@@ -162,6 +162,11 @@ impl FreshdeskConnector {
         if values.is_empty() || self.brands.knows(values, by_id) {
             return Ok(());
         }
+        let _reading = self.brands.reading().await;
+        if self.brands.knows(values, by_id) {
+            // Read meanwhile by another write.
+            return Ok(());
+        }
         let products = self.all("products").await?;
         self.brands.keep(&products);
         Ok(())

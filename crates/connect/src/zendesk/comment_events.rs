@@ -232,14 +232,19 @@ impl CommentEvents {
 }
 
 /// One page of the ticket events export.
-struct EventsPage {
-    events: Vec<Value>,
-    lossy: bool,
-    end_time: Option<i64>,
-    end_of_stream: bool,
+pub(super) struct EventsPage {
+    pub(super) events: Vec<Value>,
+    pub(super) lossy: bool,
+    pub(super) end_time: Option<i64>,
+    pub(super) end_of_stream: bool,
 }
 
-async fn events_page(api: &ZendeskApi, start_time: i64) -> Result<EventsPage, ConnectError> {
+/// The page of the ticket events export (with comment events) from `start_time` (held to the
+/// latest start the export takes: its last minute is left out).
+pub(super) async fn events_page(
+    api: &ZendeskApi,
+    start_time: i64,
+) -> Result<EventsPage, ConnectError> {
     let op = "read comments from zendesk (incremental ticket events export)";
     // The export refuses a start within its last minute.
     let latest = Utc::now().timestamp() - 61;

@@ -112,6 +112,11 @@ impl ZendeskConnector {
         if values.is_empty() || self.brands.knows(values, by_id) {
             return Ok(());
         }
+        let _reading = self.brands.reading().await;
+        if self.brands.knows(values, by_id) {
+            // Read meanwhile by another write.
+            return Ok(());
+        }
         let brands = self.all("brands.json", "brands").await?;
         self.brands.keep(&brands);
         Ok(())

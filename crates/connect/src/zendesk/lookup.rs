@@ -302,26 +302,39 @@ pub(crate) async fn match_children(
     outbound: &Outbound,
 ) -> Result<Vec<WrittenChild>, ConnectError> {
     let op = outbound.op("match comments of", zd_platform());
-    let mut comments = ticket_comments(zd, &op, ticket).await?;
+    let comments = ticket_comments(zd, &op, ticket).await?;
+    Ok(match_comments(comments, outbound).0)
+}
+
+/// The outbound's children matched to a ticket's comments as Zendesk shows them (`comments`,
+/// raw: its comments list, or the ticket events export's comment events), each comment with its
+/// files; and whether every comment sent was matched.
+pub(crate) fn match_comments(
+    mut comments: Vec<Value>,
+    outbound: &Outbound,
+) -> (Vec<WrittenChild>, bool) {
     let mut children = Vec::new();
+    let mut all = true;
     for child in &outbound.children {
         let Record::Comment(comment) = &child.record else {
             continue;
         };
-        if let Some(idx) = comments.iter().position(|c| {
+        let Some(idx) = comments.iter().position(|c| {
             id_of(c).is_some_and(|id| !child.taken.contains(&id)) && same_comment(c, comment, child)
-        }) {
-            let raw = comments.remove(idx);
-            if let Some(id) = id_of(&raw) {
-                children.push(WrittenChild {
-                    origin: child.origin.clone(),
-                    id,
-                });
-            }
-            children.extend(super::write::attachment_children(&raw, child));
+        }) else {
+            all = false;
+            continue;
+        };
+        let raw = comments.remove(idx);
+        if let Some(id) = id_of(&raw) {
+            children.push(WrittenChild {
+                origin: child.origin.clone(),
+                id,
+            });
         }
+        children.extend(super::write::attachment_children(&raw, child));
     }
-    Ok(children)
+    (children, all)
 }
 
 #[cfg(test)]

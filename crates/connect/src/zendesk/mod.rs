@@ -20,6 +20,7 @@ mod config;
 mod discover;
 mod hooks;
 mod inbound;
+mod later_links;
 mod lookup;
 pub(crate) mod mapping;
 mod merges;
@@ -165,6 +166,9 @@ pub struct ZendeskConnector {
     batches: bulk::Batches,
     /// Comments read many tickets at once (`comment_events.rs`).
     comment_events: comment_events::CommentEvents,
+    /// The comments of tickets imported in bulk, matched many tickets at once
+    /// (`later_links.rs`).
+    later_links: later_links::LaterLinks,
 }
 
 impl fmt::Debug for ZendeskConnector {
@@ -210,6 +214,7 @@ impl ZendeskConnector {
             brands: crate::brands::BrandList::default(),
             batches: bulk::Batches::default(),
             comment_events: comment_events::CommentEvents::default(),
+            later_links: later_links::LaterLinks::default(),
         })
     }
 }
@@ -407,6 +412,15 @@ impl Connector for ZendeskConnector {
     async fn found(&self, id: &PlatformId, outbound: &Outbound) -> Result<Written, ConnectError> {
         let op = outbound.op("complete", PlatformKind::Zendesk);
         self.complete_found(outbound, id.clone(), &op).await
+    }
+
+    #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, copies = copies.len(), finish))]
+    async fn children_later(
+        &self,
+        copies: &[crate::connector::LaterCopy],
+        finish: bool,
+    ) -> Result<Vec<(PlatformId, Vec<crate::connector::WrittenChild>)>, ConnectError> {
+        self.link_later(copies, finish).await
     }
 
     #[instrument(skip_all, fields(platform = "zendesk", side = %self.side, kind = %outbound.record.kind(), id = %id))]

@@ -209,8 +209,14 @@ impl ZendeskConnector {
         };
         written.updated_at = crate::connector::updated_at_of(&body);
         if matches!(outbound.record, Record::Ticket(_)) && !outbound.children.is_empty() {
-            // The import answers with the ticket only: read its comments back to link them.
-            written.children = lookup::match_children(self, &written.id, outbound).await?;
+            if outbound.batch {
+                // A backfill's import: its comments are matched later with many others' from
+                // the ticket events export (`later_links.rs`), not read back one ticket a request.
+                written.children_later = true;
+            } else {
+                // The import answers with the ticket only: read its comments back to link them.
+                written.children = lookup::match_children(self, &written.id, outbound).await?;
+            }
         }
         written.set_up = self.ensure_memberships(outbound, &written.id, &op).await?;
         Ok(written)

@@ -9,6 +9,7 @@
 
 mod conditional;
 mod freshdesk_hooks;
+mod later_links;
 mod merges;
 mod read_many;
 mod support;

@@ -41,9 +41,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::Args;
 use cutover_model::{PlatformKind, Side};
-use cutover_sim::AccountProfile;
-use cutover_sim::SimHandle;
-use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
+use cutover_sim::freshdesk;
 use cutover_store::{ContactStatus, Store};
 use serde_json::{Value, json};
 use tokio::io::AsyncBufReadExt;
@@ -543,22 +541,6 @@ impl Bench {
     }
 }
 
-/// An emulated Freshdesk: `tickets` plain tickets, limits off, no acknowledgement e-mail.
-async fn freshdesk(seed: u64, tickets: usize) -> anyhow::Result<SimHandle<freshdesk::App>> {
-    let opts = FreshdeskOptions {
-        seed,
-        tickets,
-        profile: AccountProfile::Plain,
-        api_key: SIM_TOKEN.to_owned(),
-        rate_limit_rpm: Some(0),
-        acknowledge_new_tickets: false,
-        ..FreshdeskOptions::default()
-    };
-    FreshdeskSim::spawn(opts, "127.0.0.1:0")
-        .await
-        .map_err(|e| fail(Class::Internal, format!("start an emulated Freshdesk: {e}")))
-}
-
 /// Stops `cutover serve` with SIGTERM, or kills it after 30 s.
 async fn stop(mut served: Served) {
     if let Some(pid) = served.pid() {
@@ -731,9 +713,9 @@ pub(crate) async fn gateway(args: GatewayBenchArgs) -> anyhow::Result<Outcome> {
         "Starting the emulators ({} tickets on the old side)…",
         args.tickets
     );
-    let old = freshdesk(71, args.tickets).await?;
-    let new = freshdesk(72, 0).await?;
-    let direct = freshdesk(73, args.tickets).await?;
+    let old = rehearsal::plain_freshdesk(71, args.tickets).await?;
+    let new = rehearsal::plain_freshdesk(72, 0).await?;
+    let direct = rehearsal::plain_freshdesk(73, args.tickets).await?;
     let dir = tempfile::Builder::new()
         .prefix("cutover-bench-gateway-")
         .tempdir()

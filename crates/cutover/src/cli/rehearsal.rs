@@ -1,6 +1,7 @@
-//! A move between emulated platforms, shared by `cutover demo` and `cutover bench backfill`:
-//! start an old Zendesk emulator with generated data and an empty new one (Zendesk or
-//! Freshdesk), and write the plan a user would write for them: `cutover init` reads both
+//! A move between emulated platforms, shared by `cutover demo`, `cutover drill` and `cutover
+//! bench backfill`: start an old Zendesk emulator with generated data and an empty new one
+//! (Zendesk or Freshdesk), hold either as an [`Emulator`] (open a ticket on it as a customer,
+//! count the e-mails it sent), and write the plan a user would write for them: `cutover init` reads both
 //! accounts (the same library path, with the emulators' credentials), then every open value is
 //! decided as its hint says. A budget above any real Zendesk account's limit also lifts the
 //! Zendesk connector's per-endpoint limits (see `cutover_engine::connector`).
@@ -18,6 +19,7 @@ use cutover_plan::plan::open::open_values;
 use cutover_sim::freshdesk::{self, FreshdeskOptions, FreshdeskSim};
 use cutover_sim::zendesk::{App, ZendeskOptions, ZendeskSim};
 use cutover_sim::{AccountProfile, SimHandle};
+use serde_json::{Value, json};
 
 use crate::exit::{Class, fail};
 
@@ -72,12 +74,30 @@ pub(crate) async fn start_zendesk(opts: ZendeskOptions) -> anyhow::Result<SimHan
 /// e-mail is switched off, as a user switches it off in Freshdesk's admin before a backfill
 /// (`cutover inventory` says so): no API turns it off.
 pub(crate) async fn empty_freshdesk(seed: u64) -> anyhow::Result<SimHandle<freshdesk::App>> {
+    // What a real account holds (its own groups, roles, statuses and fields, agents who
+    // left): the plan is discovered and decided as a user does.
+    start_freshdesk(seed, 0, AccountProfile::Realistic).await
+}
+
+/// An emulated Freshdesk of plain records with `tickets` tickets, limits and acknowledgement
+/// e-mail off as [`empty_freshdesk`]'s (`cutover drill`, `cutover bench gateway`: about the
+/// switch and the gateway, not the mapping).
+pub(crate) async fn plain_freshdesk(
+    seed: u64,
+    tickets: usize,
+) -> anyhow::Result<SimHandle<freshdesk::App>> {
+    start_freshdesk(seed, tickets, AccountProfile::Plain).await
+}
+
+async fn start_freshdesk(
+    seed: u64,
+    tickets: usize,
+    profile: AccountProfile,
+) -> anyhow::Result<SimHandle<freshdesk::App>> {
     let opts = FreshdeskOptions {
         seed,
-        tickets: 0,
-        // What a real account holds (its own groups, roles, statuses and fields, agents who
-        // left): the plan is discovered and decided as a user does.
-        profile: AccountProfile::Realistic,
+        tickets,
+        profile,
         api_key: SIM_TOKEN.to_owned(),
         rate_limit_rpm: Some(0),
         acknowledge_new_tickets: false,
@@ -101,6 +121,97 @@ pub(crate) fn credential(variable: &str) -> Option<String> {
         "CUTOVER_OLD_EMAIL" | "CUTOVER_NEW_EMAIL" => Some(SIM_EMAIL.to_owned()),
         "CUTOVER_OLD_TOKEN" | "CUTOVER_NEW_TOKEN" => Some(SIM_TOKEN.to_owned()),
         _ => None,
+    }
+}
+
+/// The emulator of one side of a rehearsal, started with [`SIM_TOKEN`] (and, on Zendesk,
+/// [`SIM_EMAIL`]) as its credentials.
+pub(crate) enum Emulator {
+    Zendesk(SimHandle<App>),
+    Freshdesk(SimHandle<freshdesk::App>),
+}
+
+impl Emulator {
+    pub(crate) fn url(&self) -> &str {
+        match self {
+            Emulator::Zendesk(sim) => sim.url(),
+            Emulator::Freshdesk(sim) => sim.url(),
+        }
+    }
+
+    pub(crate) fn kind(&self) -> PlatformKind {
+        match self {
+            Emulator::Zendesk(_) => PlatformKind::Zendesk,
+            Emulator::Freshdesk(_) => PlatformKind::Freshdesk,
+        }
+    }
+
+    /// E-mails the emulator sent to customers so far.
+    pub(crate) fn emails(&self) -> usize {
+        match self {
+            Emulator::Zendesk(sim) => sim.state().notifications().len(),
+            Emulator::Freshdesk(sim) => sim.state().notification_log().len(),
+        }
+    }
+
+    /// Moves the emulator's clock a minute on: Zendesk's export shows nothing of its last one.
+    pub(crate) async fn skip_a_minute(&self) -> anyhow::Result<()> {
+        reqwest::Client::new()
+            .post(format!("{}/_sim/clock", self.url()))
+            .json(&json!({ "advance_seconds": 61 }))
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .context("move the emulator's clock")?;
+        Ok(())
+    }
+
+    /// Opens a ticket as a customer (`customer`'s name and e-mail) writes in, by the platform's
+    /// own API; its id.
+    pub(crate) async fn open_ticket(
+        &self,
+        (name, email): (&str, &str),
+        subject: &str,
+        body: &str,
+    ) -> anyhow::Result<String> {
+        let client = reqwest::Client::new();
+        let request = match self.kind() {
+            PlatformKind::Zendesk => client
+                .post(format!("{}/api/v2/tickets.json", self.url()))
+                .basic_auth(format!("{SIM_EMAIL}/token"), Some(SIM_TOKEN))
+                .json(&json!({ "ticket": {
+                    "subject": subject,
+                    "comment": { "body": body },
+                    "requester": { "name": name, "email": email }
+                }})),
+            _ => client
+                .post(format!("{}/api/v2/tickets", self.url()))
+                .basic_auth(SIM_TOKEN, Some("X"))
+                .json(&json!({
+                    "subject": subject, "description": body, "name": name,
+                    "email": email, "status": 2, "priority": 1
+                })),
+        };
+        let answer: Value = request
+            .send()
+            .await
+            .and_then(reqwest::Response::error_for_status)
+            .with_context(|| format!("open a ticket on the emulated {}", self.kind()))?
+            .json()
+            .await
+            .with_context(|| format!("read the emulated {}'s answer", self.kind()))?;
+        let id = match self.kind() {
+            PlatformKind::Zendesk => &answer["ticket"]["id"],
+            _ => &answer["id"],
+        };
+        Ok(id.to_string())
+    }
+
+    pub(crate) async fn shutdown(self) {
+        let _ = match self {
+            Emulator::Zendesk(sim) => sim.shutdown().await,
+            Emulator::Freshdesk(sim) => sim.shutdown().await,
+        };
     }
 }
 

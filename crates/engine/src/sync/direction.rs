@@ -92,6 +92,10 @@ pub(crate) struct Direction {
     /// such as records the new account held before the move) counts its lag from here, so
     /// the lag says how long the bridge took, not how old the account's records are.
     pub(crate) started: DateTime<Utc>,
+    /// How far behind the present the source's change feed shows changes: its platform's
+    /// [`crate::sync::status::feed_delay`], unless the bridge was told otherwise
+    /// ([`crate::sync::Bridge::with_feed_delay`]).
+    pub(crate) feed_delay: chrono::Duration,
 }
 
 /// What one applied page holds for its commit.

@@ -24,6 +24,7 @@ mod fidelity;
 mod flood;
 mod freshdesk_e2e;
 mod inventory;
+mod later_links;
 mod live;
 mod origins;
 mod read_again;

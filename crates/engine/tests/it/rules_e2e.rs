@@ -516,3 +516,52 @@ async fn zendesk_rules_move_between_accounts_with_views_and_groups_rewritten() {
     let views = &verified.kinds[&RecordKind::View];
     assert_eq!((views.matched, views.old), (9, 9), "{}", verified.summary());
 }
+
+/// A group the plan drops is a lost part of every rule that names it, as `cutover inventory`
+/// says before the move: verify levels it with its reason (not a difference), and a rule left
+/// with nothing the target can hold counts as left behind (not missing).
+#[tokio::test]
+async fn a_group_the_plan_drops_leaves_rules_that_name_it_comparable() {
+    let old = zendesk_sim(27, 3).await;
+    let new = freshdesk_sim(28, 0).await;
+    let src = Api::new(old.url(), PlatformKind::Zendesk);
+    let billing = src
+        .post("groups.json", json!({"group": {"name": "Billing"}}))
+        .await["group"]["id"]
+        .clone();
+    src.post(
+        "macros.json",
+        json!({"macro": {"title": "Billing::Refund and escalate",
+        "actions": [{"field": "group_id", "value": billing.to_string()},
+            {"field": "priority", "value": "high"}]}}),
+    )
+    .await;
+    src.post(
+        "macros.json",
+        json!({"macro": {"title": "Billing::Hand over",
+        "actions": [{"field": "group_id", "value": billing.to_string()}]}}),
+    )
+    .await;
+    let source = zendesk_at(Side::Old, old.url());
+    let target = freshdesk_at(Side::New, new.url());
+    let mut plan = plan(source.as_ref(), PlatformKind::Freshdesk, "Billing").await;
+    plan.groups.insert("Billing".into(), Target::Drop);
+    // `carry` checks that verify is clean.
+    let (_store, _dir, losses, verified) = carry(source, target, &plan).await;
+    assert!(
+        has(
+            &losses,
+            &["Billing::Refund and escalate", "left behind by the plan"]
+        ),
+        "{losses:#?}"
+    );
+    let levelled = not_comparable(&verified, RecordKind::Macro);
+    assert!(
+        has(
+            &levelled,
+            &["Billing::Refund and escalate", "is not copied"]
+        ),
+        "{levelled:#?}"
+    );
+    assert!(verified.kinds[&RecordKind::Macro].dropped > 0);
+}

@@ -435,7 +435,10 @@ pub(crate) fn reference_lists(
 }
 
 /// Generates `tickets` tickets (with companies and customers) up to `now`; `dress` is the
-/// realistic profile's ticket layer (its authors replace the account's agents).
+/// realistic profile's ticket layer (its authors replace the account's agents). Times are
+/// relative to `now` rounded down to the day, as Zendesk's are, so a seed gives the same data
+/// all day (times drawn from a moving `now` shifted the draws, and a ticket could turn spam
+/// between two runs of one test).
 pub(crate) fn generate(
     st: &mut FreshdeskState,
     (domain, base): (&str, &str),
@@ -443,6 +446,7 @@ pub(crate) fn generate(
     now: i64,
     dress: Option<&Dress>,
 ) {
+    let now = now - now.rem_euclid(DAY);
     let mut rng = rng_for(st.seed, 0xF1, 0);
     let start = now - 2 * 365 * DAY;
     let companies: Vec<u64> = (0..(tickets / 10 + 3) as u64)

@@ -107,6 +107,12 @@ impl App {
         self.clock.now_secs().timestamp()
     }
 
+    /// The latest change time (Unix seconds) the incremental exports show: the clock's time
+    /// less the held-back last minute (`ZendeskOptions::export_delay_secs`).
+    pub(super) fn export_cutoff(&self) -> i64 {
+        self.now() - self.opts.export_delay_secs
+    }
+
     /// Throws the account away and generates it again (optionally with another seed or size).
     pub fn reset(&self, seed: Option<u64>, tickets: Option<usize>) {
         let mut opts = self.opts.clone();

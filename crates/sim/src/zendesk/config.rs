@@ -44,6 +44,10 @@ pub struct ZendeskOptions {
     pub webhook_attempts: u32,
     /// Allow webhooks to non-loopback endpoints (off: nothing leaves the machine).
     pub allow_external_webhooks: bool,
+    /// How many seconds of the latest changes the incremental exports hold back (Zendesk: the
+    /// last minute, 60). Shorter only to rehearse quickly (`cutover demo`), with the bridge told
+    /// the same.
+    pub export_delay_secs: i64,
 }
 
 impl Default for ZendeskOptions {
@@ -64,6 +68,7 @@ impl Default for ZendeskOptions {
             webhook_retry_base: Duration::from_secs(1),
             webhook_attempts: 4,
             allow_external_webhooks: false,
+            export_delay_secs: 60,
         }
     }
 }

@@ -246,7 +246,7 @@ fn ticket_records(
 /// `GET /api/v2/incremental/tickets/cursor`.
 pub(crate) async fn tickets_cursor(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let st = app.read();
     let page = cursor_page(st.ticket_index.iter().copied(), &query, cutoff)?;
     let mut out = cursor_envelope(&app, "tickets", &query, "tickets", Vec::new(), &page);
@@ -257,7 +257,7 @@ pub(crate) async fn tickets_cursor(State(app): State<Arc<App>>, RawQuery(q): Raw
 /// `GET /api/v2/incremental/tickets` (time-based).
 pub(crate) async fn tickets_time(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let st = app.read();
     let page = time_page(st.ticket_index.iter().copied(), &query, cutoff)?;
     let mut out = time_envelope(&app, "tickets", &query, "tickets", Vec::new(), &page);
@@ -292,7 +292,7 @@ fn user_records(app: &App, st: &ZendeskState, ids: &[(i64, u64)]) -> Vec<Value> 
 /// `GET /api/v2/incremental/users/cursor`.
 pub(crate) async fn users_cursor(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let st = app.read();
     let page = cursor_page(users_sorted(&st).into_iter(), &query, cutoff)?;
     let records = user_records(&app, &st, &page.items);
@@ -305,7 +305,7 @@ pub(crate) async fn users_cursor(State(app): State<Arc<App>>, RawQuery(q): RawQu
 /// `GET /api/v2/incremental/users` (time-based).
 pub(crate) async fn users_time(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let st = app.read();
     let page = time_page(users_sorted(&st).into_iter(), &query, cutoff)?;
     let records = user_records(&app, &st, &page.items);
@@ -318,7 +318,7 @@ pub(crate) async fn users_time(State(app): State<Arc<App>>, RawQuery(q): RawQuer
 /// `GET /api/v2/incremental/organizations` (time-based).
 pub(crate) async fn organizations_time(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let st = app.read();
     let mut sorted: Vec<(i64, u64)> = st.orgs.values().map(|o| (o.updated_at, o.id)).collect();
     sorted.sort_unstable();
@@ -430,7 +430,7 @@ fn corrupt_comments(app: &App, records: &mut [Value]) {
 /// `GET /api/v2/incremental/ticket_events` (time-based; `include=comment_events`).
 pub(crate) async fn ticket_events(State(app): State<Arc<App>>, RawQuery(q): RawQuery) -> Res {
     let query = QueryMap::parse(q.as_deref());
-    let cutoff = app.now() - 60;
+    let cutoff = app.export_cutoff();
     let with_comments = query.list("include").iter().any(|i| i == "comment_events");
     let st = app.read();
     let mut order: Vec<(i64, u64, usize)> = st
