@@ -84,6 +84,10 @@ pub struct Capabilities {
     pub readable: BTreeSet<RecordKind>,
     /// Kinds read per parent through `read_children` (comments and attachments, per ticket).
     pub read_per_ticket: BTreeSet<RecordKind>,
+    /// Whether `read_children_of_many` reads many tickets' children at once from one stream in
+    /// the order the platform lists tickets (Zendesk's ticket events export): asked in that
+    /// order, it holds the fewest read ahead.
+    pub children_in_bulk: bool,
     /// Kinds whose stream resumes from a saved position (a change feed or an `updated_since`
     /// window); the others are listed whole on every pass.
     pub incremental: BTreeSet<RecordKind>,

@@ -353,31 +353,50 @@ async fn tickets(
             );
         }
     }
-    if page_number == 1 {
-        removed_since(api, position, &mut page).await?;
+    let pass = pass_start(position);
+    let mut next = step.next;
+    if step.done {
+        removed_since(
+            api,
+            pass.as_deref().unwrap_or(&window_start(position)),
+            &mut page,
+        )
+        .await?;
+        next.token = None;
+    } else {
+        next.token = Some(pass.unwrap_or_else(|| window_start(position)));
     }
-    page.next = Some(step.next);
+    page.next = Some(next);
     page.done = step.done;
     Ok(page)
 }
 
-/// Tickets deleted or marked spam since the window's start, which Freshdesk leaves out of its
-/// lists unless asked by `filter`: read once per window (its first page) into
-/// [`Page::deleted`], a spam ticket being the same loss to the other side as a deleted one. A
-/// window that sees more than one page of them reads the rest on its next pass.
+/// The `updated_since` a pass of ticket windows started at, carried from page to page in the
+/// position's token until the pass is done (`None`: this page starts a pass).
+fn pass_start(position: &ReadPosition) -> Option<String> {
+    position
+        .token
+        .as_deref()
+        .filter(|t| crate::fields::parse_time(t).is_some())
+        .map(str::to_owned)
+}
+
+/// Tickets deleted or marked spam since `since`, the start of a pass of ticket windows, which
+/// Freshdesk leaves out of its lists unless asked by `filter`: read once per pass, on its last
+/// page (so a ticket removed while the pass read is seen too), into [`Page::deleted`], a spam
+/// ticket being the same loss to the other side as a deleted one. Not once per window: a pass
+/// over many pages (a backfill) would ask two more lists a page. The first page of each (100
+/// tickets) is read.
 async fn removed_since(
     api: &FreshdeskApi,
-    position: &ReadPosition,
+    since: &str,
     page: &mut Page,
 ) -> Result<(), ConnectError> {
     for filter in ["deleted", "spam"] {
-        let op = format!(
-            "read {filter} tickets from freshdesk (updated since {})",
-            window_start(position)
-        );
+        let op = format!("read {filter} tickets from freshdesk (updated since {since})");
         let request = Request::get("tickets")
             .query("filter", filter)
-            .query("updated_since", window_start(position))
+            .query("updated_since", since)
             .query("order_by", "updated_at")
             .query("order_type", "asc")
             .lane(LANE_TICKETS_LIST);
@@ -718,6 +737,17 @@ mod tests {
         let step = window_step(&ReadPosition::start(), &[None], false, false, 300).unwrap();
         assert_eq!(step.keep, vec![true]);
         assert_eq!(step.next.time, None);
+    }
+
+    #[test]
+    fn a_pass_of_ticket_windows_carries_its_start_until_its_last_page() {
+        assert_eq!(pass_start(&ReadPosition::start()), None);
+        let mut position = ReadPosition::since(t(5));
+        position.token = Some(format_time(&t(1)));
+        assert_eq!(pass_start(&position), Some(format_time(&t(1))));
+        // A token that is no time (an older cursor's) starts a pass.
+        position.token = Some("2".into());
+        assert_eq!(pass_start(&position), None);
     }
 
     #[test]

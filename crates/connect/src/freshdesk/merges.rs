@@ -55,7 +55,7 @@ impl FirstPages {
     }
 
     /// Keeps ticket `id`'s first page of conversations.
-    fn keep(&self, id: &PlatformId, page: &ListPage) {
+    fn keep(&self, id: &PlatformId, page: ListPage) {
         let mut pages = self.lock();
         if pages.len() >= MAX_FIRST_PAGES {
             pages.retain(|_, (read, _)| read.elapsed() < FIRST_PAGE_FRESH);
@@ -63,7 +63,7 @@ impl FirstPages {
                 pages.clear();
             }
         }
-        pages.insert(id.clone(), (std::time::Instant::now(), page.clone()));
+        pages.insert(id.clone(), (std::time::Instant::now(), page));
     }
 
     /// Ticket `id`'s first page of conversations if read for its merge within
@@ -156,9 +156,6 @@ impl FreshdeskConnector {
                 Err(e) if e.status() == Some(404) => return Ok(None),
                 other => other?,
             };
-            if number == 1 {
-                self.first_pages.keep(id, &list);
-            }
             if let Some(into) = list
                 .items
                 .iter()
@@ -168,7 +165,12 @@ impl FreshdeskConnector {
             {
                 found = Some(into);
             }
-            if !list.has_next {
+            let has_next = list.has_next;
+            if number == 1 {
+                // Kept, not copied: the comments read next take it.
+                self.first_pages.keep(id, list);
+            }
+            if !has_next {
                 break;
             }
         }

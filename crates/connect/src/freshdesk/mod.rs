@@ -254,6 +254,7 @@ impl Connector for FreshdeskConnector {
             budget: self.api.http.budget().stats(),
             readable: kinds(&listed),
             read_per_ticket: kinds(&[K::Comment, K::Attachment]),
+            children_in_bulk: false,
             incremental: kinds(&[K::Ticket, K::Contact]),
             writable: kinds(&[
                 K::Organization,

@@ -291,6 +291,7 @@ impl Connector for ZendeskConnector {
             budget: self.api.http.budget().stats(),
             readable: kinds(&all_listed),
             read_per_ticket: kinds(&[K::Comment, K::Attachment]),
+            children_in_bulk: true,
             incremental: kinds(&[K::Ticket, K::Contact, K::Organization]),
             writable: kinds(&writable),
         }

@@ -16,8 +16,9 @@ fn figures(args: &[&str]) -> Value {
         // estimate off by more than 20 %) exits 1, as a benchmark that misses its floor does;
         // on a tiny account the fixed costs weigh more. Nothing else may fall short.
         run.expect_code(1);
-        let missed_cost =
-            out["cost"]["meets_floor"] == false || out["estimate"]["within_20_percent"] == false;
+        let missed_cost = out["cost"]["meets_floor"] == false
+            || out["estimate"]["within_20_percent"] == false
+            || out["meets_pace"] == false;
         assert!(
             missed_cost,
             "exit 1 for another reason: {out:#}\n{}",
@@ -75,6 +76,9 @@ fn the_unthrottled_benchmark_copies_everything_and_reports_the_engine_alone() {
     );
 }
 
+/// In a direction other than the default too: the share of the limit, the share answered 429,
+/// the tickets copied an hour as the new emulator counts them, and the pace judged against its
+/// floor (a few seconds are mostly the engine's start, below it: exit 1, said).
 #[test]
 fn the_rate_limited_benchmark_measures_the_share_of_the_limit() {
     let out = figures(&[
@@ -85,13 +89,30 @@ fn the_rate_limited_benchmark_measures_the_share_of_the_limit() {
         "0.05",
         "--tickets",
         "25",
+        "--from",
+        "freshdesk",
+        "--to",
+        "zendesk",
     ]);
     assert_eq!(out["mode"], "rate_limited", "{out:#}");
+    assert_eq!(out["direction"]["from"], "freshdesk", "{out:#}");
     assert_eq!(out["limit_per_minute"], 700, "{out:#}");
     let share = out["share_of_limit"].as_f64().unwrap();
     assert!(share > 0.0, "{out:#}");
     let storms = out["share_429"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&storms), "{out:#}");
+    let copied = out["tickets_copied"].as_u64().unwrap();
+    let per_hour = out["tickets_copied_per_hour"].as_f64().unwrap();
+    let minutes = out["minutes"].as_f64().unwrap();
+    assert!(
+        (per_hour - copied as f64 * 60.0 / minutes).abs() < 1e-6,
+        "{out:#}"
+    );
+    assert_eq!(out["tickets_copied_counted_by"], "zendesk", "{out:#}");
+    let floor = &out["pace_floor"];
+    let meets = share >= floor["min_share_of_limit"].as_f64().unwrap()
+        && storms < floor["max_share_429"].as_f64().unwrap();
+    assert_eq!(out["meets_pace"], meets, "{out:#}");
 }
 
 /// Each direction the benchmark measures besides Zendesk → Zendesk: the account generated on
@@ -144,7 +165,10 @@ fn every_direction_reports_requests_per_ticket_and_its_floor_on_each_side() {
         );
         let per_ticket = |n: u64| n as f64 / tickets as f64;
         if from == "freshdesk" {
-            assert!(old_floor > 1.0, "a conversations read a ticket: {out:#}");
+            // The ticket (its description's attachments) and its conversations, a ticket.
+            assert!(old_floor > 2.0, "two reads a ticket: {out:#}");
+            let shows = &out["requests_by_endpoint"]["old"]["GET /api/v2/tickets/{id}"];
+            assert_eq!(shows.as_u64(), Some(tickets), "{out:#}");
             // A closed ticket's conversations, read for its merge, are not read again for its
             // comments: one read of them a ticket.
             let conversations =

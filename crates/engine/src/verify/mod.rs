@@ -31,8 +31,9 @@
 //! with its copy read back, and let go. The records read per ticket (comments and
 //! attachments, most of an account) are read and compared [`TICKETS_PER_PART`] tickets at a
 //! time, each old ticket's beside its copy's, with their links looked up for that part alone,
-//! and let go. What stays is the tickets' ids and the report: counts, and the records that
-//! differ.
+//! and let go; the parts follow the old tickets' order, or their copies' where only the new
+//! side reads children in bulk (its stream then reads little past each part). What stays is
+//! the tickets' ids and the report: counts, and the records that differ.
 //!
 //! Layout: `run` reads and compares kind after kind and part after part; `readers` reads a
 //! part and the links; `held` keeps the new side's records of a kind on disk; `compare`

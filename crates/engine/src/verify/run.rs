@@ -74,6 +74,14 @@ pub async fn verify_in_parts(
             old: old_tickets,
             new: new_tickets,
         } = tickets;
+        // Where only the new side reads children in bulk, from a stream in its own order (a
+        // Zendesk copied from a Freshdesk), the old tickets are taken in their copies' order:
+        // what the stream reads ahead for a part is then little more than the part's own.
+        let old_tickets = if new_caps.children_in_bulk && !old_caps.children_in_bulk {
+            in_copies_order(&comparer, old_tickets, &new_tickets)
+        } else {
+            old_tickets
+        };
         // Each new ticket, and whether an old ticket's link paired it with its copy.
         let mut paired: HashMap<&PlatformId, bool> =
             new_tickets.iter().map(|id| (id, false)).collect();
@@ -129,6 +137,31 @@ pub async fn verify_in_parts(
     report.old_platform = Some(old.platform());
     report.new_platform = Some(new.platform());
     Ok(report)
+}
+
+/// The old tickets in the order the new side listed their copies; those without a listed copy
+/// after them, in their own order.
+fn in_copies_order(
+    comparer: &Comparer<'_>,
+    old_tickets: Vec<PlatformId>,
+    new_tickets: &[PlatformId],
+) -> Vec<PlatformId> {
+    let place: HashMap<&PlatformId, usize> = new_tickets
+        .iter()
+        .enumerate()
+        .map(|(i, id)| (id, i))
+        .collect();
+    let mut keyed: Vec<(usize, PlatformId)> = old_tickets
+        .into_iter()
+        .map(|ticket| {
+            let copy = comparer.forms.link(RecordKind::Ticket, Side::Old, &ticket);
+            let at = copy.and_then(|l| place.get(&l.new_id).copied());
+            (at.unwrap_or(usize::MAX), ticket)
+        })
+        .collect();
+    // Stable: tickets without a copy keep their order.
+    keyed.sort_by_key(|(at, _)| *at);
+    keyed.into_iter().map(|(_, ticket)| ticket).collect()
 }
 
 /// The mapping and the losses a comparison of `old` with `new` goes by: agents who left are
