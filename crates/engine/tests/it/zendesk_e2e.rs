@@ -19,7 +19,7 @@ use crate::{fidelity, support};
 
 /// Zendesk to Zendesk, as a person would write the plan: every built-in value, every group and
 /// every custom ticket field (by title) of the old account maps to itself.
-async fn identity_mapping(source: &dyn Connector) -> Mapping {
+pub(crate) async fn identity_mapping(source: &dyn Connector) -> Mapping {
     let mut plan = support::plan();
     let identity = |values: &[&str]| -> BTreeMap<String, Target> {
         values
