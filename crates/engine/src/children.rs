@@ -1,8 +1,9 @@
 //! A ticket with its children: comments and attachments, read from the source in bulk for a
 //! page of tickets where it can (else per ticket) and written with the ticket (an import keeps
 //! their times and authors) or, when the ticket was copied before, one by one (a single new
-//! comment goes with the ticket's update where the target can: one request, not two). Attachments travel byte for byte: downloaded from the source,
-//! checksummed, uploaded to the target.
+//! comment goes with the ticket's update where the target can: one request, not two).
+//! Attachments travel byte for byte: downloaded from the source, checksummed, uploaded to the
+//! target.
 
 use std::collections::{BTreeMap, BTreeSet};
 
