@@ -463,6 +463,15 @@ pub trait Connector: Send + Sync + fmt::Debug {
         })
     }
 
+    /// Whether an update of a ticket ([`Connector::update`], [`Connector::update_if`]) writes
+    /// one new comment given as its outbound's only child in the same request, and answers that
+    /// comment's id in [`Written::children`] (Zendesk: `PUT /tickets/{id}` with the fields and
+    /// a `comment`, whose audit names it): one request instead of two for a change that set
+    /// fields and added a comment. The default writes none with an update.
+    fn comment_with_update(&self) -> bool {
+        false
+    }
+
     /// How the platform's API removes a comment cutover added to a ticket it did not create
     /// (one that goes with its ticket needs nothing). The default removes none.
     fn comment_removal(&self) -> CommentRemoval {

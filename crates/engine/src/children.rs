@@ -1,13 +1,16 @@
 //! A ticket with its children: comments and attachments, read from the source in bulk for a
 //! page of tickets where it can (else per ticket) and written with the ticket (an import keeps
-//! their times and authors) or, when the ticket was copied before, one by one. Attachments travel byte for byte: downloaded from the source,
-//! checksummed, uploaded to the target.
+//! their times and authors) or, when the ticket was copied before, one by one (a single new
+//! comment goes with the ticket's update where the target can: one request, not two).
+//! Attachments travel byte for byte: downloaded from the source, checksummed, uploaded to the
+//! target.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use cutover_connect::{
-    AttachmentSource, ConnectError, ErrorClass, FileUpload, Page, Rejected, UploadHandle, UploadRef,
+    AttachmentSource, ConnectError, ErrorClass, FileUpload, Page, Rejected, UploadHandle,
+    UploadRef, WriteOutcome,
 };
 use cutover_model::records::Record;
 use cutover_model::{Fingerprint, Observed, PlatformId, RecordKind, RecordRef};
@@ -155,11 +158,26 @@ impl Applier {
         let children = self.read_children(&ticket.id, &mut report).await?;
         self.record_facts(ticket, Some(&children.items)).await?;
         if ready.link.is_some() {
-            let outcome = self.write(ready, &BTreeMap::new()).await?;
+            let mut ready = ready;
+            let merged = self.comment_with_update(&mut ready, &children).await?;
+            let fingerprints: BTreeMap<String, Fingerprint> = merged
+                .iter()
+                .map(|(mark, fingerprint, _)| (mark.clone(), *fingerprint))
+                .collect();
+            let outcome = self.write(ready, &fingerprints).await?;
             let written = matches!(outcome, Outcome::Applied(_));
             report.outcomes.push((ticket.clone(), outcome));
             if written {
+                let from = report.outcomes.len();
                 self.apply_children(children, &mut report).await?;
+                if let Some((_, _, comment)) = &merged {
+                    // Linked by the ticket's write, so its own step reads it as unchanged.
+                    for (observed, outcome) in &mut report.outcomes[from..] {
+                        if observed.id == *comment && *outcome == Outcome::Unchanged {
+                            *outcome = Outcome::Applied(WriteOutcome::Created);
+                        }
+                    }
+                }
             }
             // Not written (a conflict kept the other side's): its children were not applied.
             self.children_known
@@ -171,6 +189,61 @@ impl Applier {
         self.children_known
             .note(ticket, read_at, all_applied(&report));
         Ok(report)
+    }
+
+    /// Makes the update of a linked ticket write its one new comment in the same request, where
+    /// the target can ([`cutover_connect::Connector::comment_with_update`]): one request, not
+    /// two, for a change that set fields and added a comment. Only a comment without files, the
+    /// only one of the ticket's not linked yet, never tried before (no intent), goes with it;
+    /// its intent is left first, as its own create would. Answers its mark, fingerprint and
+    /// source id; the ticket's write links it. Any other case writes comments one by one after.
+    async fn comment_with_update(
+        &self,
+        ready: &mut Ready,
+        children: &Children,
+    ) -> Result<Option<(String, Fingerprint, PlatformId)>, EngineError> {
+        let merging =
+            matches!(&ready.outbound.record, Record::Ticket(t) if t.merged_into.is_some());
+        if self.dry_run || merging || !self.target.comment_with_update() {
+            // A merge is written by its own request, which takes no comment.
+            return Ok(None);
+        }
+        let mut new_comments = Vec::new();
+        for (idx, item) in children.items.iter().enumerate() {
+            if !matches!(item.record, Record::Comment(_)) {
+                continue;
+            }
+            if let Prepared::Ready(comment) = self.prepare(item).await? {
+                let with_files = children
+                    .items
+                    .get(idx + 1)
+                    .is_some_and(|next| matches!(next.record, Record::Attachment(_)));
+                new_comments.push((item, comment, with_files));
+            }
+            if new_comments.len() > 1 {
+                return Ok(None);
+            }
+        }
+        let Some((observed, comment, with_files)) = new_comments.pop() else {
+            return Ok(None);
+        };
+        let comment = *comment;
+        if with_files || comment.link.is_some() {
+            return Ok(None);
+        }
+        if !matches!(
+            self.resumed(&comment).await?,
+            Resume::Create { look_first: false }
+        ) {
+            return Ok(None);
+        }
+        let mut outbound = comment.outbound;
+        outbound.may_exist = false;
+        self.leave_intent(&outbound, comment.fingerprint, &BTreeMap::new())
+            .await?;
+        let mark = outbound.origin.mark();
+        ready.outbound.children = vec![outbound];
+        Ok(Some((mark, comment.fingerprint, observed.id.clone())))
     }
 
     /// Applies the children of a ticket that is linked already (those not linked yet are

@@ -496,6 +496,10 @@ impl Connector for ZendeskConnector {
         self.remove_setup(kind, id).await
     }
 
+    fn comment_with_update(&self) -> bool {
+        true
+    }
+
     fn comment_removal(&self) -> crate::CommentRemoval {
         crate::CommentRemoval::Redact
     }

@@ -577,6 +577,9 @@ impl ZendeskConnector {
                 let mut ids = TicketIds::resolve(ticket, outbound, &op)?;
                 ids.brand = self.brands.id_of(ticket.brand.as_deref());
                 let mut body = bodies::ticket_update(ticket, &ids);
+                if let Some(comment) = self.comment_of_update(outbound, &op).await? {
+                    body["ticket"]["comment"] = comment;
+                }
                 if let Some(seen) = seen
                     && let Some(fields) = body.get_mut("ticket").and_then(Value::as_object_mut)
                 {
@@ -611,7 +614,44 @@ impl ZendeskConnector {
         };
         let answer = self.api.http.send(&op, &request).await?;
         self.ensure_memberships(outbound, id, &op).await?;
-        Ok(Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body))
+        let mut written = Written::new(id.clone(), WriteOutcome::Updated).answered(&answer.body);
+        if let [child] = outbound.children.as_slice()
+            && matches!(outbound.record, Record::Ticket(_))
+        {
+            written.children = comment_of_audit(&answer.body, child);
+        }
+        Ok(written)
+    }
+
+    /// The `comment` of a ticket update that writes its one new comment with it
+    /// ([`crate::Connector::comment_with_update`]): the outbound's only child, a comment without
+    /// files, as [`Self::comment_body`] writes it alone.
+    async fn comment_of_update(
+        &self,
+        outbound: &Outbound,
+        op: &str,
+    ) -> Result<Option<Value>, ConnectError> {
+        let [child] = outbound.children.as_slice() else {
+            return Ok(None);
+        };
+        let Record::Comment(comment) = &child.record else {
+            return Ok(None);
+        };
+        if !child.uploads.is_empty() {
+            return Err(unsupported(
+                op,
+                "write a comment with files together with its ticket's update",
+            ));
+        }
+        if comment.public {
+            // Public only while no trigger would e-mail it (read again when stale).
+            self.quiet_now().await;
+        }
+        let mut body = self.comment_body(comment, child, op)?;
+        Ok(body
+            .get_mut("ticket")
+            .and_then(|t| t.get_mut("comment"))
+            .map(Value::take))
     }
 
     fn config_update(&self, id: &PlatformId, record: &ConfigRecord) -> Request {
@@ -709,6 +749,27 @@ pub(crate) fn attachment_children(comment: &Value, outbound: &Outbound) -> Vec<W
         }
     }
     children
+}
+
+/// The comment a ticket update wrote with it (`child`), by the Comment event of the update's
+/// audit; none when the answer names none (the engine then finds it by its mark).
+pub(super) fn comment_of_audit(answer: &[u8], child: &Outbound) -> Vec<WrittenChild> {
+    let Ok(body) = serde_json::from_slice::<Value>(answer) else {
+        return Vec::new();
+    };
+    body.get("audit")
+        .and_then(|a| a.get("events"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .find(|e| e.get("type").and_then(Value::as_str) == Some("Comment"))
+        .and_then(|e| e.get("id")?.as_u64())
+        .map(|id| WrittenChild {
+            origin: child.origin.clone(),
+            id: PlatformId::from(id),
+        })
+        .into_iter()
+        .collect()
 }
 
 /// Whether `request` is an upsert (`create_or_update`), whose 200 means "matched, not made".

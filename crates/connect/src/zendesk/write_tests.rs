@@ -305,3 +305,19 @@ fn the_connector_is_object_safe_and_keeps_its_secrets() {
 fn time_at(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(secs, 0).single().unwrap()
 }
+
+#[test]
+fn a_comment_written_with_its_tickets_update_is_named_from_the_audit() {
+    let child = comment_outbound(5, false, 1_700_000_000);
+    let answer = br#"{"ticket": {"id": 9007, "updated_at": "2026-01-01T10:00:00Z"},
+        "audit": {"events": [{"type": "Change", "id": 1, "field_name": "status"},
+                             {"type": "Comment", "id": 77, "public": false}]}}"#;
+    let children = super::write::comment_of_audit(answer, &child);
+    assert_eq!(children.len(), 1);
+    assert_eq!(children[0].id, PlatformId::from(77));
+    assert_eq!(children[0].origin, child.origin);
+    // An answer without a Comment event names none: the engine finds the comment by its mark.
+    let none = br#"{"ticket": {"id": 9007}, "audit": {"events": []}}"#;
+    assert!(super::write::comment_of_audit(none, &child).is_empty());
+    assert!(super::write::comment_of_audit(b"not json", &child).is_empty());
+}

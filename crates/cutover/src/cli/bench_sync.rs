@@ -115,6 +115,26 @@ struct Counts {
     limited: u64,
     /// Every request, anyone's.
     all: u64,
+    /// cutover's requests by method and path, ids as `{id}`: where the budget goes.
+    by_endpoint: BTreeMap<String, u64>,
+}
+
+/// A request's endpoint for [`Counts::by_endpoint`]: its method and path, each number (an id)
+/// as `{id}` and `.json` left out, so every ticket's comments count as one endpoint.
+fn endpoint_of(method: &str, path: &str) -> String {
+    let path: Vec<&str> = path
+        .trim_end_matches(".json")
+        .split('/')
+        .map(|part| {
+            let part = part.trim_end_matches(".json");
+            if !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit()) {
+                "{id}"
+            } else {
+                part
+            }
+        })
+        .collect();
+    format!("{method} {}", path.join("/"))
 }
 
 /// An emulated Zendesk served from this process behind a counter.
@@ -165,6 +185,8 @@ impl Counted {
                     let window = counts.windows.entry(minute).or_default();
                     window.0 += 1;
                     window.1 += u64::from(export);
+                    let endpoint = endpoint_of(request.method().as_str(), request.uri().path());
+                    *counts.by_endpoint.entry(endpoint).or_default() += 1;
                 }
                 request
             },
@@ -204,6 +226,7 @@ impl Counted {
             "export_limit_per_minute": export_limit,
             "answered_429": counts.limited,
             "all_requests": counts.all,
+            "by_endpoint": counts.by_endpoint,
             "within_limit": busiest <= u64::from(limit)
                 && busiest_exports <= u64::from(export_limit)
                 && counts.limited == 0,
@@ -791,6 +814,22 @@ mod tests {
         assert!(steady(&phase((1.0, 2.0), true, 900)));
         assert!(!steady(&phase((1.0, 7.0), true, 100)));
         assert!(!steady(&phase((1.0, 1.0), false, 100)));
+    }
+
+    #[test]
+    fn endpoints_are_counted_without_their_ids() {
+        assert_eq!(
+            endpoint_of("GET", "/api/v2/tickets/42/comments.json"),
+            "GET /api/v2/tickets/{id}/comments"
+        );
+        assert_eq!(
+            endpoint_of("PUT", "/api/v2/tickets/7.json"),
+            "PUT /api/v2/tickets/{id}"
+        );
+        assert_eq!(
+            endpoint_of("GET", "/api/v2/tickets/show_many.json"),
+            "GET /api/v2/tickets/show_many"
+        );
     }
 
     #[test]

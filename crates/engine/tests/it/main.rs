@@ -5,7 +5,7 @@
 //! comparison of read records, the inventory's losses. The others run whole moves over real
 //! HTTP between the emulators (crates/sim): `zendesk_e2e` (with `fidelity`, read straight from
 //! both emulators' APIs) and `freshdesk_e2e`, the bridge's read-again path (`read_again`), and a feed pass under a flood of webhooks
-//! (`flood`).
+//! (`flood`), and what the bridge's writes cost in requests (`one_request`).
 
 #![allow(
     clippy::unwrap_used,
@@ -26,6 +26,7 @@ mod freshdesk_e2e;
 mod inventory;
 mod later_links;
 mod live;
+mod one_request;
 mod origins;
 mod read_again;
 mod rules_e2e;
