@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
 use cutover_model::Side;
-use cutover_store::{FactFilter, KpiBucket, Percentiles, TicketFacts};
+use cutover_store::{FactFilter, KpiBucket, Percentiles, TicketFacts, WaveTickets};
 use serde::Serialize;
 
 /// Which way a KPI is better.
@@ -258,6 +258,13 @@ pub struct Filter {
     pub channel: Option<String>,
     /// Only this group's (by id on its side).
     pub group: Option<String>,
+    /// Only a wave's ([`crate::kpi_scope::wave_tickets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<WaveTickets>,
+    /// Only the gateway's contacts of these `[[channels]]` entries (`channel_availability`);
+    /// `None`: every contact ([`crate::kpi_scope::channel`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_channels: Option<Vec<String>>,
 }
 
 impl Filter {
@@ -267,6 +274,8 @@ impl Filter {
             side: self.side,
             channel: self.channel.clone(),
             group: self.group.clone(),
+            wave: self.wave.clone(),
+            gateway_channels: self.gateway_channels.clone(),
         }
     }
 
@@ -278,6 +287,10 @@ impl Filter {
                 .group
                 .as_ref()
                 .is_none_or(|g| r.group.as_ref() == Some(g))
+            && self
+                .wave
+                .as_ref()
+                .is_none_or(|w| w.keeps(r.side, &r.channel, r.group.as_deref()))
     }
 }
 
