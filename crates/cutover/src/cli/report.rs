@@ -1,5 +1,5 @@
 //! `cutover report`: the reviews after a move (72 hours, two weeks, a month): the KPIs of a
-//! window against the same span in earlier weeks, per side and channel; the alerts, actions and
+//! window against the same span in earlier weeks, per side and channel and per wave; the alerts, actions and
 //! decisions of the audit log in it; conflicts and dead letters; and when to switch (each
 //! channel's hour-of-week heatmap, the quietest windows for each wave, staffing per hour by
 //! Erlang C). One JSON document, and an HTML page drawn from it (`report_html.rs`).
