@@ -304,6 +304,25 @@ async fn a_report_covers_the_backfilled_history() {
         escalations["now"]["samples"], in_window as u64,
         "{escalations:#}"
     );
+    // Each wave's tickets too, after the channels: a slice of the side's.
+    let waves: Vec<&Value> = report["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["side"] == "old" && r["wave"].is_string())
+        .collect();
+    assert!(!waves.is_empty(), "no wave rows in {:#}", report["kpis"]);
+    for row in waves {
+        let created = row["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "escalations")
+            .unwrap()["now"]["samples"]
+            .as_u64()
+            .unwrap();
+        assert!(created <= in_window as u64, "{row:#}");
+    }
     let w = &report["when_to_switch"];
     let channels = w["channels"].as_array().unwrap();
     assert_eq!(channels[0]["channel"], "all");
