@@ -583,6 +583,9 @@ pub(crate) async fn step(
     if item.record.kind() == RecordKind::SatisfactionRating {
         applier.record_rating(item).await?;
     }
+    if item.record.kind() == RecordKind::Group {
+        applier.record_group_name(item).await?;
+    }
     let outcome = applier.apply(item).await?;
     Ok((vec![(item.clone(), outcome)], Vec::new()))
 }

@@ -1,7 +1,8 @@
 //! What the backfill and the bridge record of each ticket they read, for the continuity
 //! monitor's KPIs (see `cutover_runtime::kpi`): one upsert per ticket, from the canonical ticket
 //! and, when they were read with it, its comments. Copies cutover made are left out: each side's
-//! facts are of the tickets its customers opened there.
+//! facts are of the tickets its customers opened there. And each group's name as read, which is
+//! how a wave names its groups.
 
 use cutover_model::Observed;
 use cutover_model::records::{Comment, Record, Ticket};
@@ -37,6 +38,23 @@ impl Applier {
         if let Record::SatisfactionRating(r) = &rating.record {
             self.store
                 .record_satisfaction(rating.side, &r.ticket, r.score.get())
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Applier {
+    /// Keeps a group's name (read from either side, a copy cutover made too: a wave names its
+    /// groups by either platform's name), so the KPIs of a wave find its groups' ids without
+    /// asking a platform. Nothing in a dry run.
+    pub(crate) async fn record_group_name(&self, group: &Observed) -> Result<(), EngineError> {
+        if self.dry_run {
+            return Ok(());
+        }
+        if let Record::Group(g) = &group.record {
+            self.store
+                .record_group(group.side, &group.id, &g.name)
                 .await?;
         }
         Ok(())

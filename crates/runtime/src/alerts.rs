@@ -81,7 +81,8 @@ fn action_name<S: serde::Serializer>(action: &AlertAction, s: S) -> Result<S::Ok
 /// The KPI cutover computes for a plan's KPI name: `wait_time` and `first_response_time` are
 /// the wait until the first agent reply (median and 90th percentile), `resolution_time` the
 /// median resolution time, `channel_availability` the share of the gateway's contacts delivered
-/// within five minutes; `nps` is not measured yet (always inconclusive).
+/// within five minutes, `api_response_p90` and `api_availability` the monitor's probes of each
+/// side's API; `nps` is not measured yet (always inconclusive).
 pub fn measured(kpi: Kpi) -> Option<&'static str> {
     match kpi {
         Kpi::WaitTime => Some("first_reply_p50"),
@@ -93,6 +94,8 @@ pub fn measured(kpi: Kpi) -> Option<&'static str> {
         Kpi::Escalations => Some("escalations"),
         Kpi::Csat => Some("csat"),
         Kpi::ChannelAvailability => Some("channel_availability"),
+        Kpi::ApiResponseP90 => Some("api_response_p90"),
+        Kpi::ApiAvailability => Some("api_availability"),
         Kpi::Nps => None,
     }
 }

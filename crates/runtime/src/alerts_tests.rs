@@ -829,3 +829,108 @@ async fn channel_availability_is_measured_and_inconclusive_without_two_weeks_of_
     }
     store.close().await;
 }
+
+/// An alert may watch the API KPIs: the monitor's probes of a side, held against the same
+/// hour of the week in the baseline. Slower answers than in the two weeks before are a breach;
+/// answers as fast as before are calm; no probes before is inconclusive, never a pass.
+#[tokio::test]
+async fn the_api_kpis_can_be_watched_by_an_alert() {
+    let mut plan = plan();
+    plan.alerts[0].kpi = Kpi::ApiResponseP90;
+    let p90 = rules(&plan).remove(0);
+    assert_eq!(p90.kpi, Some("api_response_p90"));
+    plan.alerts[0].kpi = Kpi::ApiAvailability;
+    let availability = rules(&plan).remove(0);
+    assert_eq!(availability.kpi, Some("api_availability"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    let now = start() + Duration::minutes(30);
+    let window = (now - WINDOW, now);
+    let probes = |weeks_back: i64, millis: u64, ok: bool| {
+        let store = store.clone();
+        async move {
+            for i in 0..20 {
+                let at = window.0 - Duration::weeks(weeks_back) + Duration::minutes(2 * i + 1);
+                store
+                    .record_probe(&cutover_store::ApiProbe {
+                        side: Side::Old,
+                        at,
+                        millis: millis + u64::try_from(i).unwrap(),
+                        status: Some(if ok { 200 } else { 503 }),
+                        ok,
+                    })
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    let old_only = Filter {
+        side: Some(Side::Old),
+        ..Filter::default()
+    };
+    let reading = |rule: Rule| {
+        let store = store.clone();
+        let old_only = old_only.clone();
+        async move {
+            let figures = crate::kpi_stored::compute(store.as_ref(), window.0, window.1, &old_only)
+                .await
+                .unwrap();
+            let base = crate::kpi_stored::baseline(store.as_ref(), window.0, 2, &old_only)
+                .await
+                .unwrap();
+            let comparisons = kpi::compare(&figures, &base.window(window.0).unwrap());
+            let c = comparisons
+                .iter()
+                .find(|c| Some(c.name) == rule.kpi)
+                .cloned()
+                .unwrap();
+            read(&rule, Some(&c))
+        }
+    };
+    // Slow, failing answers now, and no history: inconclusive.
+    probes(0, 900, false).await;
+    match reading(p90.clone()).await {
+        Reading::Inconclusive(reason) => assert!(reason.contains("weeks of baseline"), "{reason}"),
+        other => panic!("{other:?}"),
+    }
+    // Two weeks of fast answers at the same hour: now is a breach on both.
+    probes(1, 50, true).await;
+    probes(2, 50, true).await;
+    assert_eq!(reading(p90.clone()).await, Reading::Breach);
+    assert_eq!(reading(availability.clone()).await, Reading::Breach);
+    store.close().await;
+
+    // The same history with answers now as fast and as sure as before: calm.
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("cutover.db").display());
+    let store = cutover_store::open(&url.parse().unwrap()).await.unwrap();
+    for weeks_back in 0..3 {
+        for i in 0..20 {
+            let at = window.0 - Duration::weeks(weeks_back) + Duration::minutes(2 * i + 1);
+            store
+                .record_probe(&cutover_store::ApiProbe {
+                    side: Side::Old,
+                    at,
+                    millis: 50 + u64::try_from(i).unwrap(),
+                    status: Some(200),
+                    ok: true,
+                })
+                .await
+                .unwrap();
+        }
+    }
+    let figures = crate::kpi_stored::compute(store.as_ref(), window.0, window.1, &old_only)
+        .await
+        .unwrap();
+    let base = crate::kpi_stored::baseline(store.as_ref(), window.0, 2, &old_only)
+        .await
+        .unwrap();
+    let comparisons = kpi::compare(&figures, &base.window(window.0).unwrap());
+    for rule in [&p90, &availability] {
+        let c = comparisons.iter().find(|c| Some(c.name) == rule.kpi);
+        assert_eq!(read(rule, c), Reading::Calm, "{:?}", rule.kpi);
+    }
+    store.close().await;
+}

@@ -22,6 +22,20 @@ pub enum RuntimeError {
          `cutover wave status` lists them"
     )]
     NoSuchWave(String),
+    /// A `--channel` names neither a channel kind nor a `[[channels]]` entry.
+    #[error(
+        "no channel is called {given:?}: name a channel kind ({}) or one of the plan's [[channels]] by name ({})",
+        kinds.join(", "),
+        if names.is_empty() { String::from("the plan has none") } else { names.join(", ") }
+    )]
+    UnknownChannel {
+        /// What was given.
+        given: String,
+        /// The channel kinds.
+        kinds: Vec<String>,
+        /// The plan's `[[channels]]` names.
+        names: Vec<String>,
+    },
     /// A measurement the gates read could not be read.
     #[error("reading what the gates measure failed: {0}")]
     Measure(String),

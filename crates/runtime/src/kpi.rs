@@ -13,7 +13,7 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, Datelike, Duration, DurationRound, Timelike, Utc};
 use cutover_model::Side;
-use cutover_store::{FactFilter, KpiBucket, Percentiles, TicketFacts};
+use cutover_store::{FactFilter, KpiBucket, Percentiles, TicketFacts, WaveTickets};
 use serde::Serialize;
 
 /// Which way a KPI is better.
@@ -198,8 +198,9 @@ pub const KPIS: &[KpiDef] = &[
               before it), the share delivered to a platform (a ticket or a follow-up; a call \
               forwarded) within five minutes of acceptance and before the window's end. A \
               contact accepted in the window's last five minutes and not delivered yet is left \
-              for a later window to judge. Per `[[channels]]` entry: `--channel` names the \
-              gateway's channel. On a side: the contacts delivered to it or last tried on it, \
+              for a later window to judge. Per `[[channels]]` entry: `--channel NAME` counts \
+              that entry's contacts, `--channel KIND` those of every entry of that kind, \
+              `--wave` those of the wave's channels. On a side: the contacts delivered to it or last tried on it, \
               and on both sides those whose side is not known (not tried yet, or refused for \
               good). A group filter does not narrow it. Delivery is timed to the millisecond.",
         samples: "contacts accepted in the window and judged at its end",
@@ -223,7 +224,13 @@ pub fn markdown() -> String {
          The continuity monitor computes every KPI one way for both platforms, from the facts \
          the backfill and the bridge record of each ticket they read (canonical records, never \
          a platform's JSON), and from what cutover sees itself (its probes of each side's API, \
-         the gateway's contacts): per side, channel and group, over a window. `cutover kpi` shows \
+         the gateway's contacts): per side, channel, group and wave, over a window. A wave's \
+         tickets (`--wave N`, its number or name) are those whose channel is the kind of one of \
+         its `[[channels]]` and those in one of its groups (by either platform's name, as the \
+         backfill read the groups; its copy on the other side through the links); its contacts \
+         are its channels'. `--channel` takes a ticket's channel kind or a `[[channels]]` name: \
+         a name means its kind's tickets (tickets are kept per kind, so entries of one kind \
+         share them; `sms` and `social` are `other`) and its own contacts. `cutover kpi` shows \
          the last hour against the baseline of the same hour of the week (`cutover baseline`: \
          the last `[baseline] weeks` weeks, default 4, each KPI's mean, standard deviation, \
          lowest and highest weekly value, and sample sizes). A comparison with fewer than \
@@ -258,6 +265,13 @@ pub struct Filter {
     pub channel: Option<String>,
     /// Only this group's (by id on its side).
     pub group: Option<String>,
+    /// Only a wave's ([`crate::kpi_scope::wave_tickets`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wave: Option<WaveTickets>,
+    /// Only the gateway's contacts of these `[[channels]]` entries (`channel_availability`);
+    /// `None`: every contact ([`crate::kpi_scope::channel`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gateway_channels: Option<Vec<String>>,
 }
 
 impl Filter {
@@ -267,6 +281,8 @@ impl Filter {
             side: self.side,
             channel: self.channel.clone(),
             group: self.group.clone(),
+            wave: self.wave.clone(),
+            gateway_channels: self.gateway_channels.clone(),
         }
     }
 
@@ -278,6 +294,10 @@ impl Filter {
                 .group
                 .as_ref()
                 .is_none_or(|g| r.group.as_ref() == Some(g))
+            && self
+                .wave
+                .as_ref()
+                .is_none_or(|w| w.keeps(r.side, &r.channel, r.group.as_deref()))
     }
 }
 

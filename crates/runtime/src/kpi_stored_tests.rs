@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use cutover_model::{PlatformId, Side};
-use cutover_store::{CreatedCount, Store, TicketFacts, TicketReading};
+use cutover_store::{CreatedCount, Store, TicketFacts, TicketReading, WaveTickets};
 
 use crate::kpi::{self, Filter};
 use crate::{heatmap, volume};
@@ -110,7 +110,27 @@ fn filters() -> Vec<Filter> {
             group: Some("1".into()),
             ..Filter::default()
         },
+        // A wave: its channel, and its groups by id on each side (group 1 on the new side and
+        // 2 on the old are not its).
+        Filter {
+            wave: Some(wave()),
+            ..Filter::default()
+        },
+        Filter {
+            side: Some(Side::New),
+            channel: Some("email".into()),
+            wave: Some(wave()),
+            ..Filter::default()
+        },
     ]
+}
+
+fn wave() -> WaveTickets {
+    WaveTickets {
+        name: "pilot".into(),
+        channels: vec!["chat".into()],
+        groups: vec![(Side::Old, "1".into()), (Side::New, "2".into())],
+    }
 }
 
 async fn same_as_in_memory(store: Arc<dyn Store>) {
@@ -442,9 +462,11 @@ async fn api_and_channel_kpis(store: Arc<dyn Store>) {
             )
         }
     };
+    // The gateway's channel `web` (a `[[channels]]` name, as `kpi_scope::channel` resolves
+    // `--channel`).
     let old_web = Filter {
         side: Some(Side::Old),
-        channel: Some("web".into()),
+        gateway_channels: Some(vec!["web".into()]),
         ..Filter::default()
     };
     // Ten minutes on every contact is judged: three of five delivered in time. The probes are

@@ -23,7 +23,9 @@
 //! - [`kpi`]: the continuity monitor's KPIs, defined once ([`kpi::KPIS`]) and computed per
 //!   side, channel and group from the ticket facts in the store, and the hour-of-week
 //!   baseline they are compared with (per hour, and over a review's window); [`kpi_stored`]:
-//!   the same from the store's per-hour aggregates (SQL), for long histories; [`volume`]: a
+//!   the same from the store's per-hour aggregates (SQL), for long histories; [`kpi_scope`]:
+//!   what `--channel` and `--wave` name (a channel kind or a `[[channels]]` entry; a wave's
+//!   channels and groups by id on each side); [`volume`]: a
 //!   review's tickets created per hour or day against its earlier periods.
 //! - [`heatmap`]: when to switch: each channel's tickets per hour of the week, busy and quiet
 //!   hours, the quietest windows for a wave.
@@ -49,6 +51,7 @@ mod gates_kpis;
 pub mod gateway;
 pub mod heatmap;
 pub mod kpi;
+pub mod kpi_scope;
 pub mod kpi_stored;
 pub mod leader;
 pub mod mover;

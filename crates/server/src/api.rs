@@ -305,13 +305,16 @@ async fn waves(State(state): State<AppState>) -> Response {
 }
 
 /// A runtime refusal or failure as the API answers it: an unknown wave 404, a person the step
-/// does not accept 422, a wave in the wrong phase 409, the store 503.
+/// does not accept (or a channel no plan names) 422, a wave in the wrong phase 409, the store 503.
 fn runtime_error(e: &RuntimeError) -> Response {
     match e {
         RuntimeError::NoSuchWave(_) => error(StatusCode::NOT_FOUND, &e.to_string()),
         RuntimeError::UnknownPerson { .. }
         | RuntimeError::NotOperator { .. }
-        | RuntimeError::NotNamed { .. } => error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string()),
+        | RuntimeError::NotNamed { .. }
+        | RuntimeError::UnknownChannel { .. } => {
+            error(StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())
+        }
         RuntimeError::WrongPhase { .. }
         | RuntimeError::GatesNotMet(_)
         | RuntimeError::Refused(_) => error(StatusCode::CONFLICT, &e.to_string()),

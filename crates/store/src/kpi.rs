@@ -53,10 +53,46 @@ pub struct TicketFacts {
 pub struct FactFilter {
     /// Only this side's tickets.
     pub side: Option<Side>,
-    /// Only this channel's.
+    /// Only this channel's (the ticket's channel kind: `email`, `chat`, …).
     pub channel: Option<String>,
     /// Only this group's (by id on its side).
     pub group: Option<String>,
+    /// Only the tickets of a wave (with the filters above, all of them).
+    pub wave: Option<WaveTickets>,
+    /// Only the gateway's contacts of these `[[channels]]` entries, by name (what
+    /// `channel_availability` counts; tickets are not narrowed by it); `None`: every contact.
+    pub gateway_channels: Option<Vec<String>>,
+}
+
+/// The tickets of one wave, as the store can tell them: a ticket is the wave's when its channel
+/// is one of `channels` or its group one of `groups` on its side.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WaveTickets {
+    /// The wave's name, as the plan writes it.
+    pub name: String,
+    /// The ticket channel kinds of the wave's channels (`email`, `web_form`, …).
+    pub channels: Vec<String>,
+    /// The wave's groups, by id on each side.
+    pub groups: Vec<(Side, String)>,
+}
+
+impl WaveTickets {
+    /// Whether a ticket of `side` in `channel` and `group` is the wave's.
+    pub fn keeps(&self, side: Side, channel: &str, group: Option<&str>) -> bool {
+        self.channels.iter().any(|c| c == channel)
+            || group.is_some_and(|g| self.groups.iter().any(|(s, id)| *s == side && id == g))
+    }
+}
+
+/// A group as the backfill or the bridge last read it ([`crate::Store::kpi_groups`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct KpiGroup {
+    /// Its side.
+    pub side: Side,
+    /// Its id there.
+    pub id: PlatformId,
+    /// Its name, as last read.
+    pub name: String,
 }
 
 /// Durations in a bucket, as the nearest-rank percentiles the KPIs use.

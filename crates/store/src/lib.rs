@@ -66,8 +66,8 @@ pub use cursors::{Cursor, CursorMove, Position};
 pub use dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 pub use error::{AuditProblem, StoreError};
 pub use kpi::{
-    CONTACT_DEADLINE_SECS, CreatedCount, FactFilter, KpiBucket, KpiBuckets, Percentiles,
-    TicketFacts, TicketReading,
+    CONTACT_DEADLINE_SECS, CreatedCount, FactFilter, KpiBucket, KpiBuckets, KpiGroup, Percentiles,
+    TicketFacts, TicketReading, WaveTickets,
 };
 pub use leases::{Fence, HintId, Lease, StoredHint};
 pub use links::{FieldHashes, Link, LinkOutcome, StoredLink};

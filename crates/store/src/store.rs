@@ -17,7 +17,7 @@ use crate::created::{CreatedRecord, CreatedSetup};
 use crate::cursors::{Cursor, CursorMove};
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::StoreError;
-use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReading};
+use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, KpiGroup, TicketFacts, TicketReading};
 use crate::leases::{HintId, Lease, StoredHint};
 use crate::links::{Link, LinkOutcome, StoredLink};
 use crate::outbox::{NewOutboxItem, OutboxId, OutboxItem};
@@ -127,6 +127,18 @@ pub trait Store: fmt::Debug + Send + Sync {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError>;
+
+    /// How many tickets' facts `filter` keeps, at any time (its side, channel, group and wave;
+    /// `gateway_channels` plays no part): whether a slice has any tickets at all.
+    async fn kpi_count(&self, filter: &FactFilter) -> Result<u64, StoreError>;
+
+    /// Keeps a group's name as read on its side, for the KPIs of a wave (its `groups` are
+    /// names): inserts it, or updates the name of a group renamed.
+    async fn record_group(&self, side: Side, id: &PlatformId, name: &str)
+    -> Result<(), StoreError>;
+
+    /// Every group [`Store::record_group`] kept, by side then id.
+    async fn kpi_groups(&self) -> Result<Vec<KpiGroup>, StoreError>;
 
     /// Keeps one probe of a side's API (the continuity monitor's, see [`ApiProbe`]).
     async fn record_probe(&self, probe: &ApiProbe) -> Result<(), StoreError>;

@@ -6,8 +6,12 @@ use anyhow::Context as _;
 use chrono::{DateTime, Duration, Utc};
 use clap::{Args, Subcommand};
 use cutover_model::Side;
+use cutover_plan::plan::model::{Plan, Wave};
+use cutover_plan::plan::values::GroupSelection;
 use cutover_runtime::kpi::{self, Filter, KPIS};
-use cutover_runtime::kpi_stored;
+use cutover_runtime::routing::find_wave;
+use cutover_runtime::{kpi_scope, kpi_stored};
+use cutover_store::Store;
 use serde_json::json;
 
 use crate::context::Context;
@@ -52,14 +56,22 @@ pub struct Scope {
     /// Only this side's tickets (`old` or `new`); both sides, each apart, by default.
     #[arg(long)]
     pub side: Option<Side>,
-    /// Only this channel's tickets (`email`, `web_form`, `chat`, `whatsapp`, `voice`, `api`,
-    /// `other`); for `channel_availability`, the gateway's contacts of the `[[channels]]` entry
-    /// of this name.
+    /// Only this channel: a channel kind (`email`, `web_form`, `chat`, `whatsapp`, `voice`,
+    /// `api`, `other`, or a `[[channels]]` kind: `sms` and `social` are `other`) or a plan's
+    /// `[[channels]]` entry by name. A name means its kind's tickets and its own contacts
+    /// (`channel_availability`); a kind means its tickets and the contacts of every
+    /// `[[channels]]` entry of that kind.
     #[arg(long)]
     pub channel: Option<String>,
     /// Only this group's tickets (its id on the side).
     #[arg(long)]
     pub group: Option<String>,
+    /// Only this wave's tickets: its number in the plan (1 for the first) or its name, as
+    /// `cutover wave start` takes it. A wave's tickets are those of its channels' kinds and
+    /// those in its groups (by either platform's name, the groups the backfill read); its
+    /// contacts are its channels'.
+    #[arg(long)]
+    pub wave: Option<String>,
     /// The time to look from (RFC 3339); now by default. `cutover kpi` measures the hour
     /// before it; the baseline covers the weeks before the start of its hour.
     #[arg(long)]
@@ -82,33 +94,122 @@ pub struct BaselineArgs {
 }
 
 impl Scope {
-    fn filters(&self) -> Vec<Filter> {
+    /// One filter per side asked for, with the channel, group and wave resolved against the
+    /// plan (when there is one) and the store.
+    async fn filters(&self, plan: Option<&Plan>, store: &dyn Store) -> anyhow::Result<Vec<Filter>> {
+        let channels = plan.map_or(&[][..], |p| p.channels.as_slice());
+        let channel = self
+            .channel
+            .as_deref()
+            .map(|text| kpi_scope::channel(channels, text))
+            .transpose()
+            .map_err(|e| fail(Class::Config, e))?;
+        let base = Filter {
+            side: None,
+            channel: channel.as_ref().map(|c| c.tickets.clone()),
+            group: self.group.clone(),
+            wave: None,
+            gateway_channels: channel.map(|c| c.gateway),
+        };
+        let base = match &self.wave {
+            Some(named) => {
+                let plan = plan.ok_or_else(|| {
+                    fail(
+                        Class::Config,
+                        "--wave names a wave of the plan, and there is no plan file: \
+                         give --plan PATH, or run `cutover init`",
+                    )
+                })?;
+                let (_, wave) =
+                    find_wave(&plan.waves, named).map_err(|e| fail(Class::Config, e))?;
+                let scope = kpi_scope::wave_tickets(store, plan, wave)
+                    .await
+                    .context("find the wave's groups")?;
+                let filter = kpi_scope::with_wave(&base, &scope);
+                let held = store
+                    .kpi_count(&filter.to_store())
+                    .await
+                    .context("count the wave's tickets")?;
+                if held == 0 {
+                    return Err(fail(Class::Config, no_tickets(plan, wave, &scope, &base)));
+                }
+                filter
+            }
+            None => base,
+        };
         let sides = match self.side {
             Some(side) => vec![side],
             None => vec![Side::Old, Side::New],
         };
-        sides
+        Ok(sides
             .into_iter()
             .map(|side| Filter {
                 side: Some(side),
-                channel: self.channel.clone(),
-                group: self.group.clone(),
+                ..base.clone()
             })
-            .collect()
+            .collect())
     }
 
     /// The baseline's weeks: `--weeks`, else the plan's, else 4.
-    fn weeks(&self, ctx: &Context) -> anyhow::Result<u32> {
-        if let Some(weeks) = self.weeks {
-            return Ok(weeks.max(1));
+    fn weeks(&self, plan: Option<&Plan>) -> u32 {
+        match (self.weeks, plan) {
+            (Some(weeks), _) => weeks.max(1),
+            (None, Some(plan)) => plan.baseline.weeks.max(1),
+            (None, None) => cutover_plan::plan::model::Baseline::default().weeks,
         }
-        if !ctx.plan_path.exists() {
-            return Ok(cutover_plan::plan::model::Baseline::default().weeks);
-        }
-        let plan = cutover_plan::plan::load(&ctx.plan_path)
-            .with_context(|| format!("read {}", ctx.plan_path.display()))?;
-        Ok(plan.baseline.weeks.max(1))
     }
+}
+
+/// The plan, when its file exists (the KPIs need none, unless a wave or a channel's name is
+/// asked for).
+fn load_plan(ctx: &Context) -> anyhow::Result<Option<Plan>> {
+    if !ctx.plan_path.exists() {
+        return Ok(None);
+    }
+    cutover_plan::plan::load(&ctx.plan_path)
+        .map(Some)
+        .with_context(|| format!("read {}", ctx.plan_path.display()))
+}
+
+/// Why a wave's KPIs would be empty: what its channels and groups came to.
+fn no_tickets(plan: &Plan, wave: &Wave, scope: &kpi_scope::WaveScope, base: &Filter) -> String {
+    let channels: Vec<String> = wave
+        .channels
+        .iter()
+        .map(|name| {
+            let kind = plan
+                .channels
+                .iter()
+                .find(|c| c.name == *name)
+                .map_or("?", |c| kpi_scope::ticket_channel(c.kind));
+            format!("{name} ({kind})")
+        })
+        .collect();
+    let groups = match &wave.groups {
+        GroupSelection::All => String::from("every group"),
+        GroupSelection::Named(names) => names.join(", "),
+    };
+    let mut message = format!(
+        "wave {:?} matches no ticket the store holds: no ticket came by its channels [{}] \
+         or is in its groups [{groups}] ({} group id(s) found on the two sides)",
+        wave.name,
+        channels.join(", "),
+        scope.tickets.groups.len(),
+    );
+    if !scope.unknown_groups.is_empty() {
+        message.push_str(&format!(
+            "; no group the backfill or the bridge read is called {}",
+            scope.unknown_groups.join(" or ")
+        ));
+    }
+    if base.channel.is_some() || base.group.is_some() {
+        message.push_str(" with --channel or --group as given");
+    }
+    message.push_str(
+        ". Run `cutover backfill` to read the tickets and groups, or check the wave's \
+         `channels` and `groups` in the plan",
+    );
+    message
 }
 
 /// Runs `cutover kpi`.
@@ -158,12 +259,13 @@ fn explain(args: &ExplainArgs, as_json: bool) -> anyhow::Result<Outcome> {
 
 async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outcome> {
     let at = scope.at.unwrap_or_else(Utc::now);
-    let weeks = scope.weeks(ctx)?;
+    let plan = load_plan(ctx)?;
+    let weeks = scope.weeks(plan.as_ref());
     let store = ctx.open_store().await?;
     let window = (at - Duration::hours(1), at);
     let mut sides = Vec::new();
     // The store aggregates per hour (SQL): what is read grows with the hours, not the tickets.
-    for filter in scope.filters() {
+    for filter in scope.filters(plan.as_ref(), store.as_ref()).await? {
         let base = kpi_stored::baseline(store.as_ref(), at, weeks, &filter)
             .await
             .context("compute the baseline")?;
@@ -198,8 +300,7 @@ async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outc
         stamp(window.1)
     );
     for (filter, hour, comparisons) in &sides {
-        let side = filter.side.map_or("both sides", Side::as_str);
-        println!("\n{side} side (hour {hour} of the week):");
+        println!("\n{} (hour {hour} of the week):", describe(filter));
         for c in comparisons {
             let verdict = match &c.verdict {
                 kpi::Verdict::Inconclusive(why) => format!("inconclusive: {why}"),
@@ -221,6 +322,24 @@ async fn now(ctx: &Context, scope: &Scope, as_json: bool) -> anyhow::Result<Outc
     Ok(Outcome::Clean)
 }
 
+/// What a filter keeps, for a heading: `old side`, `new side, wave "pilot", channel email`.
+fn describe(filter: &Filter) -> String {
+    let mut out = match filter.side {
+        Some(side) => format!("{side} side"),
+        None => String::from("both sides"),
+    };
+    if let Some(wave) = &filter.wave {
+        out.push_str(&format!(", wave {:?}", wave.name));
+    }
+    if let Some(channel) = &filter.channel {
+        out.push_str(&format!(", channel {channel}"));
+    }
+    if let Some(group) = &filter.group {
+        out.push_str(&format!(", group {group}"));
+    }
+    out
+}
+
 fn stamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
@@ -232,10 +351,11 @@ fn number(value: Option<f64>) -> String {
 /// Runs `cutover baseline`.
 pub(crate) async fn baseline(ctx: &Context, args: BaselineArgs) -> anyhow::Result<Outcome> {
     let at = args.scope.at.unwrap_or_else(Utc::now);
-    let weeks = args.scope.weeks(ctx)?;
+    let plan = load_plan(ctx)?;
+    let weeks = args.scope.weeks(plan.as_ref());
     let store = ctx.open_store().await?;
     let mut baselines: Vec<kpi::Baseline> = Vec::new();
-    for filter in args.scope.filters() {
+    for filter in args.scope.filters(plan.as_ref(), store.as_ref()).await? {
         baselines.push(
             kpi_stored::baseline(store.as_ref(), at, weeks, &filter)
                 .await
@@ -248,9 +368,9 @@ pub(crate) async fn baseline(ctx: &Context, args: BaselineArgs) -> anyhow::Resul
     }
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     for b in &baselines {
-        let side = b.filter.side.map_or("both sides", Side::as_str);
         println!(
-            "Baseline of the {side} side: {} weeks, {} to {} (mean ± standard deviation, weeks with a value, samples)",
+            "Baseline of the {}: {} weeks, {} to {} (mean ± standard deviation, weeks with a value, samples)",
+            describe(&b.filter),
             b.weeks,
             stamp(b.from),
             stamp(b.to)

@@ -1,5 +1,5 @@
 //! `cutover report`: the reviews after a move (72 hours, two weeks, a month): the KPIs of a
-//! window against the same span in earlier weeks, per side and channel; the alerts, actions and
+//! window against the same span in earlier weeks, per side and channel and per wave; the alerts, actions and
 //! decisions of the audit log in it; conflicts and dead letters; and when to switch (each
 //! channel's hour-of-week heatmap, the quietest windows for each wave, staffing per hour by
 //! Erlang C). One JSON document, and an HTML page drawn from it (`report_html.rs`).
@@ -17,9 +17,9 @@ use cutover_plan::plan::model::{Plan, Wave};
 use cutover_plan::plan::names::Weekday;
 use cutover_runtime::heatmap::{self, Heatmap, hour_label};
 use cutover_runtime::kpi::{self, Filter};
-use cutover_runtime::kpi_stored;
 use cutover_runtime::routing::RoutingState;
 use cutover_runtime::volume::Volume;
+use cutover_runtime::{kpi_scope, kpi_stored};
 use cutover_store::{AuditEntry, Store};
 use serde_json::{Value, json};
 
@@ -134,7 +134,10 @@ pub(crate) async fn build(
     let periods = plan.baseline.weeks.max(1);
     // Everything below is read as the store's aggregates (counts per bucket, channel and
     // side), never as every ticket's facts: what is held grows with the buckets.
-    let kpis = kpis(store, from, to, periods).await?;
+    let mut kpis = kpis(store, from, to, periods).await?;
+    if let Value::Array(rows) = &mut kpis {
+        rows.extend(wave_kpis(store, plan, from, to, periods).await?);
+    }
     let volume = kpi_stored::volume(store, from, to, periods)
         .await
         .context("count the tickets created in the window")?;
@@ -215,8 +218,7 @@ async fn kpis(
     for side in [Side::Old, Side::New] {
         let filter = Filter {
             side: Some(side),
-            channel: None,
-            group: None,
+            ..Filter::default()
         };
         // All channels together, then each channel apart (one pass of the store for all).
         let mut now = vec![
@@ -254,6 +256,47 @@ async fn kpis(
         }
     }
     Ok(Value::Array(rows))
+}
+
+/// Each KPI over the window against the same span in earlier weeks, per wave of the plan and
+/// side (`kpi_scope::wave_tickets`: its channels' tickets and its groups'); a wave and side
+/// with no samples now or before is left out.
+async fn wave_kpis(
+    store: &dyn Store,
+    plan: &Plan,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    periods: u32,
+) -> anyhow::Result<Vec<Value>> {
+    let mut rows = Vec::new();
+    for wave in &plan.waves {
+        let scope = kpi_scope::wave_tickets(store, plan, wave)
+            .await
+            .context("find the waves' groups")?;
+        for side in [Side::Old, Side::New] {
+            let side_only = Filter {
+                side: Some(side),
+                ..Filter::default()
+            };
+            let filter = kpi_scope::with_wave(&side_only, &scope);
+            let now = kpi_stored::compute(store, from, to, &filter)
+                .await
+                .context("compute the KPIs of a wave")?;
+            let spreads = kpi_stored::window_baseline(store, from, to, periods, &filter)
+                .await
+                .context("compute the KPIs of a wave in the earlier periods")?;
+            if now.iter().all(|f| f.samples == 0) && spreads.iter().all(|s| s.samples == 0) {
+                continue;
+            }
+            rows.push(json!({
+                "side": side,
+                "channel": null,
+                "wave": wave.name,
+                "kpis": kpi::compare_spreads(&now, &spreads),
+            }));
+        }
+    }
+    Ok(rows)
 }
 
 /// Tickets created per hour (windows up to four days) or per day, each side, with the mean of

@@ -73,7 +73,11 @@ fn items(v: &Value) -> &[Value] {
 fn kpis(page: &mut String, rows: &Value) {
     page.push_str("<h2>KPIs against the baseline</h2>\n");
     for row in items(rows) {
-        let channel = text(&row["channel"]).unwrap_or_else(|| String::from("all channels"));
+        let channel = match (text(&row["wave"]), text(&row["channel"])) {
+            (Some(wave), _) => format!("wave {wave}"),
+            (None, Some(channel)) => channel,
+            (None, None) => String::from("all channels"),
+        };
         let _ = write!(
             page,
             "<h3>{} side, {}</h3>\n<table><tr><th>KPI</th><th class=\"n\">now</th>\

@@ -304,6 +304,25 @@ async fn a_report_covers_the_backfilled_history() {
         escalations["now"]["samples"], in_window as u64,
         "{escalations:#}"
     );
+    // Each wave's tickets too, after the channels: a slice of the side's.
+    let waves: Vec<&Value> = report["kpis"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["side"] == "old" && r["wave"].is_string())
+        .collect();
+    assert!(!waves.is_empty(), "no wave rows in {:#}", report["kpis"]);
+    for row in waves {
+        let created = row["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "escalations")
+            .unwrap()["now"]["samples"]
+            .as_u64()
+            .unwrap();
+        assert!(created <= in_window as u64, "{row:#}");
+    }
     let w = &report["when_to_switch"];
     let channels = w["channels"].as_array().unwrap();
     assert_eq!(channels[0]["channel"], "all");
@@ -385,4 +404,205 @@ fn assert_balanced(html: &str) {
         }
     }
     assert!(open.is_empty(), "unclosed: {open:?}");
+}
+
+/// Every ticket of the old account by its own API.
+async fn old_tickets(bridge: &Bridge<zendesk::App, freshdesk::App>) -> Vec<Value> {
+    let mut tickets = Vec::new();
+    let mut next = Some(String::from("tickets.json?per_page=100"));
+    while let Some(path) = next.take() {
+        let page = json_of(zendesk::App::get(bridge.old.url(), &path)).await;
+        tickets.extend(page["tickets"].as_array().unwrap().iter().cloned());
+        next = page["next_page"]
+            .as_str()
+            .and_then(|url| url.split("/api/v2/").nth(1))
+            .map(str::to_owned);
+    }
+    tickets
+}
+
+/// `--wave` slices the KPIs to a wave's tickets (its channels' kinds, its groups by name as the
+/// backfill read them): the pilot's backlog, long after the history, is exactly the old
+/// account's open tickets that came by the web form or sit in one of the pilot's groups, counted
+/// here from Zendesk's own API. `--channel` takes a `[[channels]]` name or a kind alike. A wave
+/// the store holds no ticket of, an unknown wave and an unknown channel are refused, saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kpis_are_sliced_per_wave_and_channel_by_name_or_kind() {
+    use cutover_plan::plan::values::GroupSelection;
+
+    let bridge = Bridge::<zendesk::App, freshdesk::App>::backfilled_with(false, TICKETS).await;
+    // The pilot moves the web form and one group (the plan `cutover init` wrote names every
+    // group, none being mapped by name when it was written).
+    let path = bridge.dir.path().join("cutover.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let at = text.find("name = \"pilot\"").unwrap();
+    let line = at + text[at..].find("groups = ").unwrap();
+    let end = line + text[line..].find('\n').unwrap();
+    let text = format!("{}groups = [\"Billing 1\"]{}", &text[..line], &text[end..]);
+    std::fs::write(&path, text).unwrap();
+    let plan = cutover_plan::plan::load(&path).unwrap();
+    let pilot = &plan.waves[0];
+    assert_eq!(pilot.channels, ["web"], "the plan init writes");
+    let groups = json_of(zendesk::App::get(bridge.old.url(), "groups.json")).await;
+    let pilot_groups: Vec<u64> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| match &pilot.groups {
+            GroupSelection::All => true,
+            GroupSelection::Named(names) => names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(g["name"].as_str().unwrap())),
+        })
+        .map(|g| g["id"].as_u64().unwrap())
+        .collect();
+    let tickets = old_tickets(&bridge).await;
+    let open = |t: &&Value| !matches!(t["status"].as_str(), Some("solved" | "closed"));
+    let web = |t: &Value| {
+        matches!(
+            t["via"]["channel"].as_str(),
+            Some("web" | "web_form" | "help_center" | "web_widget" | "mobile" | "mobile_sdk")
+        )
+    };
+    let in_pilot = |t: &Value| {
+        web(t)
+            || t["group_id"]
+                .as_u64()
+                .is_some_and(|g| pilot_groups.contains(&g))
+    };
+    let open_in_pilot = tickets.iter().filter(open).filter(|t| in_pilot(t)).count();
+    let open_all = tickets.iter().filter(open).count();
+    let open_web = tickets.iter().filter(open).filter(|t| web(t)).count();
+    assert!(
+        open_in_pilot > 0,
+        "the history should have open tickets in the pilot"
+    );
+    assert!(
+        open_in_pilot < open_all,
+        "the history should have open tickets outside the pilot: {open_in_pilot} of {open_all}"
+    );
+    let last = tickets
+        .iter()
+        .map(|t| {
+            t["created_at"]
+                .as_str()
+                .unwrap()
+                .parse::<DateTime<Utc>>()
+                .unwrap()
+        })
+        .max()
+        .unwrap();
+    let later = (last + Duration::days(60)).to_rfc3339();
+    let backlog = |out: &str| -> (f64, Value) {
+        let now: Value = serde_json::from_str(out).unwrap();
+        let side = &now["sides"][0];
+        let k = side["kpis"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["name"] == "backlog")
+            .cloned()
+            .unwrap();
+        (k["now"]["value"].as_f64().unwrap(), side["filter"].clone())
+    };
+    // By number or by name, as `cutover wave start` takes it.
+    for named in ["1", pilot.name.as_str()] {
+        let out = bridge
+            .expect(
+                0,
+                &[
+                    "kpi", "--json", "--side", "old", "--wave", named, "--at", &later,
+                ],
+            )
+            .await;
+        let (value, filter) = backlog(&out);
+        assert_eq!(value, open_in_pilot as f64, "{filter:#}");
+        assert_eq!(filter["wave"]["name"], pilot.name.as_str(), "{filter:#}");
+        assert_eq!(filter["wave"]["channels"], serde_json::json!(["web_form"]));
+    }
+    // The baseline is sliced too: fewer tickets created in the pilot than in all.
+    let created = |out: &str| -> u64 {
+        let b: Value = serde_json::from_str(out).unwrap();
+        b[0]["hours"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|h| h["kpis"].as_array().unwrap())
+            .filter(|k| k["name"] == "escalations")
+            .map(|k| k["samples"].as_u64().unwrap())
+            .sum()
+    };
+    let at = (last + Duration::minutes(30)).to_rfc3339();
+    let base = [
+        "baseline", "--json", "--side", "old", "--at", &at, "--weeks", "104",
+    ];
+    let all = created(&bridge.expect(0, &base).await);
+    let mut args = base.to_vec();
+    args.extend(["--wave", "1"]);
+    let sliced = created(&bridge.expect(0, &args).await);
+    assert!(sliced > 0 && sliced < all, "{sliced} of {all}");
+    // The text output names the wave.
+    let out = bridge
+        .expect(0, &["kpi", "--side", "old", "--wave", "1", "--at", &later])
+        .await;
+    assert!(
+        out.contains(&format!("old side, wave {:?}", pilot.name)),
+        "{out}"
+    );
+
+    // A channel by its `[[channels]]` name or by its kind: the same tickets.
+    for channel in ["web", "web_form"] {
+        let out = bridge
+            .expect(
+                0,
+                &[
+                    "kpi",
+                    "--json",
+                    "--side",
+                    "old",
+                    "--channel",
+                    channel,
+                    "--at",
+                    &later,
+                ],
+            )
+            .await;
+        let (value, filter) = backlog(&out);
+        assert_eq!(value, open_web as f64, "--channel {channel}: {filter:#}");
+        assert_eq!(filter["channel"], "web_form");
+        assert_eq!(filter["gateway_channels"], serde_json::json!(["web"]));
+    }
+    let (code, _, stderr) = bridge
+        .cutover(&["kpi", "--channel", "webform", "--at", &later])
+        .await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains("no channel is called \"webform\"")
+            && stderr.contains("web_form")
+            && stderr.contains("email, web, whatsapp, phone"),
+        "{stderr}"
+    );
+
+    // An unknown wave, and a wave the store holds no ticket of (a store nothing was read
+    // into): refused with the reason, never an empty success.
+    let (code, _, stderr) = bridge.cutover(&["kpi", "--wave", "9"]).await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("no wave \"9\""), "{stderr}");
+    let empty = format!("sqlite://{}", bridge.dir.path().join("empty.db").display());
+    let args = ["baseline", "--wave", "1"];
+    let (code, _, stderr) = crate::harness::run_to_end(
+        crate::harness::emulators_command(bridge.dir.path(), &empty, &args),
+        &args,
+        std::time::Duration::from_secs(120),
+    )
+    .await;
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "wave {:?} matches no ticket the store holds",
+            pilot.name
+        )) && stderr.contains("web (web_form)")
+            && stderr.contains("cutover backfill"),
+        "{stderr}"
+    );
 }

@@ -82,6 +82,10 @@ named_enum! {
         Nps => "nps",
         /// Share of time each channel accepts contacts.
         ChannelAvailability => "channel_availability",
+        /// How fast each platform's API answers cutover's probes (90th percentile).
+        ApiResponseP90 => "api_response_p90",
+        /// Share of cutover's probes of each platform's API answered with a 2xx.
+        ApiAvailability => "api_availability",
     }
 }
 
@@ -96,6 +100,7 @@ impl Kpi {
                 | Kpi::Backlog
                 | Kpi::ReopenRate
                 | Kpi::Escalations
+                | Kpi::ApiResponseP90
         )
     }
 }

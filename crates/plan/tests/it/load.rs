@@ -161,3 +161,39 @@ fn the_stand_in_group_may_follow_the_mapping_tables_and_must_name_a_group() {
         .to_string();
     assert!(errors.contains("mapping.unmatched_group"), "{errors}");
 }
+
+/// The API KPIs the monitor measures (its own probes of each side) may be watched by an alert,
+/// with any action; `plan check` takes them as it takes the others.
+#[test]
+fn alerts_may_watch_the_api_kpis() {
+    use cutover_plan::plan::names::{AlertAction, Kpi};
+
+    let alerts = "\n[[alerts]]\nkpi = \"api_response_p90\"\nworse_than_baseline = \"100%\"\n\
+                  sustained = \"10m\"\nthen = \"notify\"\nnotify = [\"ops-lead\"]\n\n\
+                  [[alerts]]\nkpi = \"api_availability\"\nworse_than_baseline = \"5%\"\n\
+                  sustained = \"5m\"\nthen = \"pause_wave\"\nnotify = [\"ops-lead\"]\n";
+    let text = include_str!("fixtures/base.toml").replacen(
+        "[people.ops-lead]",
+        &format!("{alerts}\n[people.ops-lead]"),
+        1,
+    );
+    let plan = cutover_plan::plan::check_str("base.toml", &text).unwrap();
+    let kpis: Vec<(Kpi, AlertAction)> = plan.alerts.iter().map(|a| (a.kpi, a.then)).collect();
+    assert_eq!(
+        kpis,
+        [
+            (Kpi::WaitTime, AlertAction::PauseWave),
+            (Kpi::ApiResponseP90, AlertAction::Notify),
+            (Kpi::ApiAvailability, AlertAction::PauseWave),
+        ]
+    );
+    // A slower API is worse; a lower availability is worse.
+    assert!(Kpi::ApiResponseP90.higher_is_worse());
+    assert!(!Kpi::ApiAvailability.higher_is_worse());
+    // A near miss is named with the right spelling.
+    let typo = text.replacen("kpi = \"api_availability\"", "kpi = \"api_availabilty\"", 1);
+    let err = cutover_plan::plan::check_str("base.toml", &typo)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("did you mean \"api_availability\""), "{err}");
+}

@@ -45,4 +45,22 @@ pub(crate) trait Dialect: Database<Arguments: IntoArguments<Self>> {
     /// the epoch, times 1,000 (microseconds to the millisecond: SQLite's date functions read no
     /// finer); NULL when the column is.
     fn epoch_us(column: &str) -> String;
+
+    /// The SQL condition that the text `item` is one of the list `list` (a parameter bound to
+    /// [`list_param`]'s encoding): an exact match, with no wildcard.
+    fn in_list(list: &str, item: &str) -> String;
+}
+
+/// The separator of a list bound as one text parameter ([`Dialect::in_list`]): the unit
+/// separator, which no platform id (no control characters), channel kind or name holds.
+pub(crate) const LIST_SEPARATOR: char = '\u{1f}';
+
+/// `items` as one text parameter for [`Dialect::in_list`]: each item between separators.
+pub(crate) fn list_param<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from(LIST_SEPARATOR);
+    for item in items {
+        out.push_str(item);
+        out.push(LIST_SEPARATOR);
+    }
+    out
 }

@@ -5,8 +5,8 @@ use cutover_model::{PlatformId, Side};
 use sqlx::{AssertSqlSafe, ColumnIndex, Decode, Encode, Executor, Type};
 
 use crate::error::{QueryContext, StoreError};
-use crate::kpi::{TicketFacts, TicketReading};
-use crate::sql::codec::{KpiTicketRow, now};
+use crate::kpi::{KpiGroup, TicketFacts, TicketReading};
+use crate::sql::codec::{KpiTicketRow, now, parse};
 use crate::sql::dialect::Dialect;
 use crate::sql::store::SqlStore;
 
@@ -34,6 +34,11 @@ const RECORD_TICKET: &str = "INSERT INTO kpi_tickets (side, ticket_id, channel, 
 
 const RECORD_SATISFACTION: &str = "UPDATE kpi_tickets SET satisfaction = $3 WHERE side = $1 AND ticket_id = $2 \
      RETURNING ticket_id";
+
+const RECORD_GROUP: &str = "INSERT INTO kpi_groups (side, group_id, name) VALUES ($1, $2, $3) \
+     ON CONFLICT (side, group_id) DO UPDATE SET name = excluded.name";
+
+const KPI_GROUPS: &str = "SELECT side, group_id, name FROM kpi_groups ORDER BY side, group_id";
 
 const TICKET_FACTS: &str = "SELECT side, ticket_id, channel, group_id, assignee_id, \
      priority_rank, created_us, first_reply_us, agent_replies, solved_us, reopened, \
@@ -187,5 +192,38 @@ where
             .await
             .during(|| String::from("read the KPI facts of tickets"))?;
         rows.into_iter().map(TicketFacts::try_from).collect()
+    }
+
+    pub(crate) async fn record_group_sql(
+        &self,
+        side: Side,
+        id: &PlatformId,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_sql().await?;
+        sqlx::query::<DB>(RECORD_GROUP)
+            .bind(side.as_str())
+            .bind(id.as_str())
+            .bind(name)
+            .execute(tx.conn())
+            .await
+            .during(|| format!("keep the name of group {id} of the {side} side"))?;
+        tx.commit_sql().await
+    }
+
+    pub(crate) async fn kpi_groups_sql(&self) -> Result<Vec<KpiGroup>, StoreError> {
+        let rows: Vec<(String, String, String)> = sqlx::query_as::<DB, _>(KPI_GROUPS)
+            .fetch_all(self.pool())
+            .await
+            .during(|| String::from("read the groups' names"))?;
+        rows.into_iter()
+            .map(|(side, id, name)| {
+                Ok(KpiGroup {
+                    side: parse("kpi_groups", "side", &side)?,
+                    id: parse("kpi_groups", "group_id", &id)?,
+                    name,
+                })
+            })
+            .collect()
     }
 }

@@ -13,14 +13,21 @@ use sqlx::{ColumnIndex, Decode, Encode, Executor, Type};
 
 use crate::error::{QueryContext, StoreError};
 use crate::kpi::{CONTACT_DEADLINE_SECS, FactFilter, KpiBucket, KpiBuckets, Percentiles};
-use crate::sql::dialect::Dialect;
+use crate::sql::dialect::{Dialect, list_param};
 use crate::sql::store::SqlStore;
 
-// Every statement takes the filter as $1 (side), $2 (channel), $3 (group), then the span's
-// start $4, its end $5 and the bucket length $6, all microseconds. Times are non-negative
-// offsets from $4 in the span, so integer division is the bucket's number.
-const FILTER: &str =
-    "($1 IS NULL OR side = $1) AND ($2 IS NULL OR channel = $2) AND ($3 IS NULL OR group_id = $3)";
+// Every statement takes the filter as $1 (side), $2 (channel), $3 (group), $4 and $5 (a wave's
+// channels and its groups as `side:id`, lists as `list_param` makes them; $4 NULL: no wave),
+// then the span's start $6, its end $7 and the bucket length $8, all microseconds. Times are non-negative
+// offsets from $6 in the span, so integer division is the bucket's number.
+fn filter_sql<DB: Dialect>() -> String {
+    let channel = DB::in_list("$4", "channel");
+    let group = DB::in_list("$5", "side || ':' || group_id");
+    format!(
+        "($1 IS NULL OR side = $1) AND ($2 IS NULL OR channel = $2) \
+         AND ($3 IS NULL OR group_id = $3) AND ($4 IS NULL OR {channel} OR {group})"
+    )
+}
 
 /// What a statement's rows are keyed by: every ticket the filter keeps together, or each
 /// channel apart ([`crate::Store::kpi_buckets_by_channel`]). The key is each row's first column.
@@ -30,65 +37,76 @@ struct Key(&'static str);
 const ALL: Key = Key("CAST('' AS TEXT)");
 const BY_CHANNEL: Key = Key("channel");
 
-fn backlog_before(key: Key) -> String {
+fn backlog_before<DB: Dialect>(key: Key) -> String {
+    let filter = filter_sql::<DB>();
     format!(
-        "SELECT {}, COUNT(*) FROM kpi_tickets WHERE created_us < $4 \
-         AND (solved_us IS NULL OR solved_us >= $4) AND {FILTER} GROUP BY 1",
+        "SELECT {}, COUNT(*) FROM kpi_tickets WHERE created_us < $6 \
+         AND (solved_us IS NULL OR solved_us >= $6) AND {filter} GROUP BY 1",
         key.0
     )
 }
 
 // A ticket solved at or before its creation (a platform's rounding) leaves the backlog as it
 // comes: counted here, by its creation.
-fn created(key: Key) -> String {
+fn created<DB: Dialect>(key: Key) -> String {
+    let filter = filter_sql::<DB>();
     format!(
-        "SELECT {}, (created_us - $4) / $6, COUNT(*), \
+        "SELECT {}, (created_us - $6) / $8, COUNT(*), \
          CAST(SUM(CASE WHEN priority_raised <> 0 OR reassigned <> 0 THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN solved_us < created_us THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 AND {FILTER} GROUP BY 1, 2",
+         FROM kpi_tickets WHERE created_us >= $6 AND created_us < $7 AND {filter} GROUP BY 1, 2",
         key.0
     )
 }
 
-fn solved(key: Key) -> String {
+fn solved<DB: Dialect>(key: Key) -> String {
+    let filter = filter_sql::<DB>();
     format!(
-        "SELECT {}, (solved_us - $4) / $6, COUNT(*), \
+        "SELECT {}, (solved_us - $6) / $8, COUNT(*), \
          CAST(SUM(CASE WHEN agent_replies <= 1 AND reopened = 0 THEN 1 ELSE 0 END) AS BIGINT), \
          CAST(SUM(CASE WHEN reopened > 0 THEN 1 ELSE 0 END) AS BIGINT), \
          COUNT(satisfaction), CAST(COALESCE(SUM(satisfaction), 0) AS BIGINT), COUNT(assignee_id), \
          CAST(SUM(CASE WHEN solved_us >= created_us THEN 1 ELSE 0 END) AS BIGINT) \
-         FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND {FILTER} GROUP BY 1, 2",
+         FROM kpi_tickets WHERE solved_us >= $6 AND solved_us < $7 AND {filter} GROUP BY 1, 2",
         key.0
     )
 }
 
-fn agent_hours(key: Key) -> String {
+fn agent_hours<DB: Dialect>(key: Key) -> String {
+    let filter = filter_sql::<DB>();
     format!(
         "SELECT k, bucket, COUNT(*) FROM (SELECT DISTINCT {} AS k, \
-         (solved_us - $4) / $6 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
-         FROM kpi_tickets WHERE solved_us >= $4 AND solved_us < $5 AND assignee_id IS NOT NULL \
-         AND {FILTER}) pairs GROUP BY k, bucket",
+         (solved_us - $6) / $8 AS bucket, assignee_id, solved_us / 3600000000 AS clock_hour \
+         FROM kpi_tickets WHERE solved_us >= $6 AND solved_us < $7 AND assignee_id IS NOT NULL \
+         AND {filter}) pairs GROUP BY k, bucket",
         key.0
     )
 }
 
 /// The end of the bucket a row falls in by `bucket_of`.
 fn bucket_end(bucket_of: &str) -> String {
-    format!("($4 + (({bucket_of} - $4) / $6 + 1) * $6)")
+    format!("($6 + (({bucket_of} - $6) / $8 + 1) * $8)")
 }
 
 /// The statement that picks the nearest-rank median and 90th percentile of `end - start` (in
 /// whole seconds) per key and bucket of `bucket_of` among the rows `keep` keeps: rank
 /// `ceil(n / 2)` is `(n + 1) / 2` and rank `ceil(9 n / 10)` is `(9 n + 9) / 10` in integer
 /// arithmetic.
-fn percentiles(key: Key, bucket_of: &str, start: &str, end: &str, keep: &str) -> String {
+fn percentiles<DB: Dialect>(
+    key: Key,
+    bucket_of: &str,
+    start: &str,
+    end: &str,
+    keep: &str,
+) -> String {
+    let filter = filter_sql::<DB>();
     let key = key.0;
     format!(
-        "SELECT k, bucket, n, rank, secs FROM (SELECT {key} AS k, ({bucket_of} - $4) / $6 AS bucket, \
+        "SELECT k, bucket, n, rank, secs FROM (SELECT {key} AS k, ({bucket_of} - $6) / $8 AS bucket, \
          ({end} - {start}) / 1000000 AS secs, \
-         ROW_NUMBER() OVER (PARTITION BY {key}, ({bucket_of} - $4) / $6 ORDER BY {end} - {start}) AS rank, \
-         COUNT(*) OVER (PARTITION BY {key}, ({bucket_of} - $4) / $6) AS n \
-         FROM kpi_tickets WHERE {bucket_of} >= $4 AND {bucket_of} < $5 AND {keep} AND {FILTER}) ranked \
+         ROW_NUMBER() OVER (PARTITION BY {key}, ({bucket_of} - $6) / $8 ORDER BY {end} - {start}) AS rank, \
+         COUNT(*) OVER (PARTITION BY {key}, ({bucket_of} - $6) / $8) AS n \
+         FROM kpi_tickets WHERE {bucket_of} >= $6 AND {bucket_of} < $7 AND {keep} AND {filter}) ranked \
          WHERE rank = (n + 1) / 2 OR rank = (9 * n + 9) / 10"
     )
 }
@@ -99,16 +117,17 @@ fn percentiles(key: Key, bucket_of: &str, start: &str, end: &str, keep: &str) ->
 /// (unanswered and unsolved then). A ticket solved without a reply before then is left out.
 /// The percentiles are the Kaplan-Meier estimate ([`Percentiles::of_waits`]), made from these
 /// rows a bucket at a time.
-fn first_reply_waits(key: Key) -> String {
+fn first_reply_waits<DB: Dialect>(key: Key) -> String {
+    let filter = filter_sql::<DB>();
     let end = bucket_end("created_us");
     let answered = format!("first_reply_us IS NOT NULL AND first_reply_us < {end}");
     format!(
-        "SELECT {}, (created_us - $4) / $6, \
+        "SELECT {}, (created_us - $6) / $8, \
          ((CASE WHEN {answered} THEN first_reply_us ELSE {end} END) - created_us) / 1000000, \
          CAST(CASE WHEN {answered} THEN 1 ELSE 0 END AS BIGINT) \
-         FROM kpi_tickets WHERE created_us >= $4 AND created_us < $5 \
+         FROM kpi_tickets WHERE created_us >= $6 AND created_us < $7 \
          AND (first_reply_us IS NOT NULL OR solved_us IS NULL OR solved_us >= {end}) \
-         AND {FILTER} ORDER BY 1, 2",
+         AND {filter} ORDER BY 1, 2",
         key.0
     )
 }
@@ -127,7 +146,8 @@ const PROBE_P90: &str = "SELECT bucket, millis FROM (SELECT (at_us - $2) / $4 AS
 
 /// The gateway's contacts per bucket (`channel_availability`): those whose delivery can be
 /// judged at the bucket's end, and those delivered in time. Takes the side $1 (a contact not
-/// tried yet, side NULL, is kept on either side), the channel $2, the span's start $3, its end
+/// tried yet, side NULL, is kept on either side), the gateway's channels $2 (a list by
+/// `list_param`, `[[channels]]` names; NULL: every one), the span's start $3, its end
 /// $4, the bucket length $5, all microseconds, and the span widened by a second, $6 and $7, as
 /// times: the index on `received_at` narrows the rows before their times are converted.
 fn contacts<DB: Dialect>() -> String {
@@ -135,12 +155,13 @@ fn contacts<DB: Dialect>() -> String {
     let delivered = DB::epoch_us("delivered_at");
     let end = "($3 + ((r - $3) / $5 + 1) * $5)";
     let deadline = format!("(r + {})", CONTACT_DEADLINE_SECS * 1_000_000);
+    let channels = DB::in_list("$2", "channel");
     format!(
         "SELECT (r - $3) / $5, COUNT(*), \
          CAST(SUM(CASE WHEN d IS NOT NULL AND d <= {deadline} AND d < {end} THEN 1 ELSE 0 END) \
          AS BIGINT) FROM (SELECT {received} AS r, {delivered} AS d FROM contacts \
          WHERE received_at >= $6 AND received_at < $7 AND ($1 IS NULL OR side IS NULL OR side = $1) \
-         AND ($2 IS NULL OR channel = $2)) c \
+         AND ($2 IS NULL OR {channels})) c \
          WHERE r >= $3 AND r < $4 AND ({deadline} <= {end} OR (d IS NOT NULL AND d < {end})) \
          GROUP BY 1"
     )
@@ -150,8 +171,9 @@ fn contacts<DB: Dialect>() -> String {
 /// assigned, left.
 type SolvedRow = (String, i64, i64, i64, i64, i64, i64, i64, i64);
 
-/// A query of one of the span's statements (`$1` side, `$2` channel, `$3` group, `$4` start,
-/// `$5` end, `$6` bucket length) with those bound, in that order, from the tuple `$binds`.
+/// A query of one of the span's statements (`$1` side, `$2` channel, `$3` group, `$4` and `$5`
+/// a wave's channels and groups, `$6` start, `$7` end, `$8` bucket length) with those bound, in
+/// that order, from the tuple `$binds`.
 macro_rules! spanned {
     ($row:ty, $sql:expr, $binds:expr) => {
         sqlx::query_as::<DB, $row>(sqlx::AssertSqlSafe($sql.as_str()))
@@ -161,7 +183,25 @@ macro_rules! spanned {
             .bind($binds.3)
             .bind($binds.4)
             .bind($binds.5)
+            .bind($binds.6)
+            .bind($binds.7)
     };
+}
+
+/// A wave's channels and groups as the statements' `$4` and `$5` take them (`None`: no wave).
+fn wave_lists(filter: &FactFilter) -> (Option<String>, Option<String>) {
+    let Some(wave) = &filter.wave else {
+        return (None, None);
+    };
+    let groups: Vec<String> = wave
+        .groups
+        .iter()
+        .map(|(side, id)| format!("{}:{id}", side.as_str()))
+        .collect();
+    (
+        Some(list_param(wave.channels.iter().map(String::as_str))),
+        Some(list_param(groups.iter().map(String::as_str))),
+    )
 }
 
 fn count(n: i64) -> u64 {
@@ -224,6 +264,24 @@ where
         Ok(out)
     }
 
+    pub(crate) async fn kpi_count_sql(&self, filter: &FactFilter) -> Result<u64, StoreError> {
+        let (wave_channels, wave_groups) = wave_lists(filter);
+        let sql = format!(
+            "SELECT COUNT(*) FROM kpi_tickets WHERE {}",
+            filter_sql::<DB>()
+        );
+        let n: i64 = sqlx::query_scalar::<DB, i64>(sqlx::AssertSqlSafe(sql.as_str()))
+            .bind(filter.side.map(|s| s.as_str()))
+            .bind(filter.channel.as_deref())
+            .bind(filter.group.as_deref())
+            .bind(wave_channels.as_deref())
+            .bind(wave_groups.as_deref())
+            .fetch_one(self.pool())
+            .await
+            .during(|| String::from("count the KPI facts of tickets"))?;
+        Ok(count(n))
+    }
+
     pub(crate) async fn kpi_buckets_by_channel_sql(
         &self,
         from: DateTime<Utc>,
@@ -251,18 +309,31 @@ where
         let side = filter.side.map(|s| s.as_str());
         let channel = filter.channel.as_deref();
         let group = filter.group.as_deref();
-        let binds = (side, channel, group, from_us, to_us, length_us);
+        let (wave_channels, wave_groups) = wave_lists(filter);
+        let (wave_channels, wave_groups) = (wave_channels.as_deref(), wave_groups.as_deref());
+        let binds = (
+            side,
+            channel,
+            group,
+            wave_channels,
+            wave_groups,
+            from_us,
+            to_us,
+            length_us,
+        );
         let mut out = Keyed {
             n_buckets: usize::try_from(n_buckets).unwrap_or(0),
             by_key: BTreeMap::new(),
         };
         let what = || String::from("aggregate the KPI facts of tickets");
 
-        let sql = backlog_before(key);
+        let sql = backlog_before::<DB>(key);
         let rows: Vec<(String, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(side)
             .bind(channel)
             .bind(group)
+            .bind(wave_channels)
+            .bind(wave_groups)
             .bind(from_us)
             .fetch_all(self.pool())
             .await
@@ -271,7 +342,7 @@ where
             out.of(k).backlog_before = count(backlog);
         }
 
-        let sql = created(key);
+        let sql = created::<DB>(key);
         let rows: Vec<(String, i64, i64, i64, i64)> = spanned!(_, sql, binds)
             .fetch_all(self.pool())
             .await
@@ -284,7 +355,7 @@ where
             }
         }
 
-        let sql = solved(key);
+        let sql = solved::<DB>(key);
         let rows: Vec<SolvedRow> = spanned!(_, sql, binds)
             .fetch_all(self.pool())
             .await
@@ -302,7 +373,7 @@ where
             }
         }
 
-        let sql = agent_hours(key);
+        let sql = agent_hours::<DB>(key);
         let rows: Vec<(String, i64, i64)> = spanned!(_, sql, binds)
             .fetch_all(self.pool())
             .await
@@ -313,7 +384,7 @@ where
             }
         }
 
-        let sql = percentiles(
+        let sql = percentiles::<DB>(
             key,
             "solved_us",
             "created_us",
@@ -339,7 +410,7 @@ where
 
         // The waits, streamed in key and bucket order and estimated a bucket at a time: what
         // is held is one bucket's tickets, never the span's.
-        let sql = first_reply_waits(key);
+        let sql = first_reply_waits::<DB>(key);
         let mut rows = spanned!((String, i64, i64, i64), sql, binds).fetch(self.pool());
         let mut current: Option<(String, i64)> = None;
         let mut waits: Vec<(i64, bool)> = Vec::new();
@@ -411,9 +482,13 @@ where
     ) -> Result<(), StoreError> {
         let time = |us: i64| DateTime::<Utc>::from_timestamp_micros(us).unwrap_or_default();
         let sql = contacts::<DB>();
+        let gateway_channels = filter
+            .gateway_channels
+            .as_ref()
+            .map(|names| list_param(names.iter().map(String::as_str)));
         let rows: Vec<(i64, i64, i64)> = sqlx::query_as::<DB, _>(sqlx::AssertSqlSafe(sql.as_str()))
             .bind(filter.side.map(|s| s.as_str()))
-            .bind(filter.channel.as_deref())
+            .bind(gateway_channels.as_deref())
             .bind(from_us)
             .bind(to_us)
             .bind(length_us)

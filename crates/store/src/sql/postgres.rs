@@ -35,6 +35,10 @@ impl Dialect for Postgres {
         format!("(CAST(ROUND(EXTRACT(EPOCH FROM {column}) * 1000) AS BIGINT) * 1000)")
     }
 
+    fn in_list(list: &str, item: &str) -> String {
+        format!("(strpos({list}, chr(31) || {item} || chr(31)) > 0)")
+    }
+
     const BACKEND: Backend = Backend::Postgres;
 
     const BEGIN_WRITE: Option<&'static str> = None;

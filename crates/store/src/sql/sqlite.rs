@@ -26,6 +26,10 @@ impl Dialect for Sqlite {
         format!("(CAST(ROUND((julianday({column}) - 2440587.5) * 86400000.0) AS INTEGER) * 1000)")
     }
 
+    fn in_list(list: &str, item: &str) -> String {
+        format!("(instr({list}, char(31) || {item} || char(31)) > 0)")
+    }
+
     const BACKEND: Backend = Backend::Sqlite;
 
     // Take the write lock at the start: a transaction that reads first and writes later could

@@ -22,7 +22,7 @@ use crate::contacts::{
 use crate::cursors::Cursor;
 use crate::dead_letters::{DeadLetter, DeadLetterFilter, DeadLetterId, NewDeadLetter};
 use crate::error::{CorruptValue, QueryContext, StoreError};
-use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, TicketFacts, TicketReading};
+use crate::kpi::{CreatedCount, FactFilter, KpiBuckets, KpiGroup, TicketFacts, TicketReading};
 use crate::leases::{Fence, HintId, Lease, StoredHint};
 use crate::links::StoredLink;
 use crate::outbox::{OutboxId, OutboxItem, OutboxStatus};
@@ -601,6 +601,23 @@ where
         to: DateTime<Utc>,
     ) -> Result<Vec<String>, StoreError> {
         self.kpi_channels_sql(from, to).await
+    }
+
+    async fn kpi_count(&self, filter: &FactFilter) -> Result<u64, StoreError> {
+        self.kpi_count_sql(filter).await
+    }
+
+    async fn record_group(
+        &self,
+        side: Side,
+        id: &PlatformId,
+        name: &str,
+    ) -> Result<(), StoreError> {
+        self.record_group_sql(side, id, name).await
+    }
+
+    async fn kpi_groups(&self) -> Result<Vec<KpiGroup>, StoreError> {
+        self.kpi_groups_sql().await
     }
 
     fn backend(&self) -> Backend {

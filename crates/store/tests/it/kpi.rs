@@ -3,7 +3,7 @@
 
 use chrono::Duration;
 use cutover_model::Side;
-use cutover_store::{TicketFacts, TicketReading};
+use cutover_store::{FactFilter, KpiGroup, TicketFacts, TicketReading, WaveTickets};
 
 use crate::harness::{TestStore, at, backend_tests, id};
 
@@ -11,6 +11,8 @@ backend_tests!(
     readings_of_a_ticket_keep_one_row_and_count_what_changed,
     facts_are_read_for_a_window,
     facts_imported_in_bulk_read_back_as_written,
+    a_wave_counts_its_channels_and_groups_on_each_side,
+    group_names_are_kept_per_side_and_renamed,
 );
 
 fn reading(side: Side, ticket: &str, created: i64) -> TicketReading {
@@ -166,4 +168,117 @@ async fn facts_imported_in_bulk_read_back_as_written(t: TestStore) {
         .await
         .unwrap();
     assert_eq!(read, facts);
+}
+
+/// A wave's tickets: those of its channels, and those of its groups by id on their own side
+/// (group 7 on the old side is not group 7 on the new); a ticket outside both is not counted,
+/// nor one whose channel merely starts like the wave's.
+async fn a_wave_counts_its_channels_and_groups_on_each_side(t: TestStore) {
+    let store = &t.store;
+    let ticket = |side, id: &str, channel: &str, group: Option<&str>| TicketReading {
+        channel: channel.into(),
+        group: group.map(str::to_owned),
+        ..reading(side, id, 1_000)
+    };
+    for r in [
+        ticket(Side::Old, "1", "web_form", None),    // its channel
+        ticket(Side::Old, "2", "email", Some("7")),  // its group on the old side
+        ticket(Side::New, "3", "email", Some("70")), // its group's copy on the new side
+        ticket(Side::New, "4", "email", Some("7")),  // not: 7 is the old side's id
+        ticket(Side::Old, "5", "email", Some("8")),  // not: another group
+        ticket(Side::Old, "6", "email", None),       // not: no group, another channel
+        ticket(Side::Old, "7", "web", None),         // not: only a prefix of web_form
+        ticket(Side::Old, "8", "web_formx", Some("77")), // not: longer, another group
+    ] {
+        store.record_ticket(&r).await.unwrap();
+    }
+    let wave = WaveTickets {
+        name: "pilot".into(),
+        channels: vec!["web_form".into()],
+        groups: vec![(Side::Old, "7".into()), (Side::New, "70".into())],
+    };
+    let filter = |side: Option<Side>, wave: &WaveTickets| FactFilter {
+        side,
+        wave: Some(wave.clone()),
+        ..FactFilter::default()
+    };
+    assert_eq!(store.kpi_count(&filter(None, &wave)).await.unwrap(), 3);
+    assert_eq!(
+        store
+            .kpi_count(&filter(Some(Side::Old), &wave))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        store
+            .kpi_count(&filter(Some(Side::New), &wave))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.kpi_count(&FactFilter::default()).await.unwrap(), 8);
+    // With the other filters: all of them hold.
+    let email = FactFilter {
+        channel: Some("email".into()),
+        ..filter(None, &wave)
+    };
+    assert_eq!(store.kpi_count(&email).await.unwrap(), 2);
+    // The aggregates count the same tickets: created in the first bucket.
+    let buckets = store
+        .kpi_buckets(at(0, 0), Duration::hours(1), 1, &filter(None, &wave))
+        .await
+        .unwrap();
+    assert_eq!(buckets.buckets[0].created, 3);
+    let by_channel = store
+        .kpi_buckets_by_channel(at(0, 0), Duration::hours(1), 1, &filter(None, &wave))
+        .await
+        .unwrap();
+    let created: Vec<(&str, u64)> = by_channel
+        .iter()
+        .map(|(c, b)| (c.as_str(), b.buckets[0].created))
+        .collect();
+    assert_eq!(created, [("email", 2), ("web_form", 1)]);
+    // A wave that names nothing the facts hold counts nothing.
+    let empty = WaveTickets {
+        name: "empty".into(),
+        ..WaveTickets::default()
+    };
+    assert_eq!(store.kpi_count(&filter(None, &empty)).await.unwrap(), 0);
+    let buckets = store
+        .kpi_buckets(at(0, 0), Duration::hours(1), 1, &filter(None, &empty))
+        .await
+        .unwrap();
+    assert_eq!(buckets.buckets[0].created, 0);
+}
+
+async fn group_names_are_kept_per_side_and_renamed(t: TestStore) {
+    let store = &t.store;
+    store
+        .record_group(Side::Old, &id("7"), "Billing")
+        .await
+        .unwrap();
+    store
+        .record_group(Side::New, &id("7"), "Sales")
+        .await
+        .unwrap();
+    store
+        .record_group(Side::Old, &id("7"), "Billing & Payments")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.kpi_groups().await.unwrap(),
+        [
+            KpiGroup {
+                side: Side::New,
+                id: id("7"),
+                name: "Sales".into()
+            },
+            KpiGroup {
+                side: Side::Old,
+                id: id("7"),
+                name: "Billing & Payments".into()
+            },
+        ]
+    );
 }

@@ -148,12 +148,21 @@ async fn probes_and_contacts_are_aggregated_per_bucket(t: TestStore) {
         ..FactFilter::default()
     };
     assert_eq!(window(new, later).await, (2, 0));
-    // Another channel has none.
-    let other = FactFilter {
-        channel: Some("email".into()),
+    // Another gateway channel has none; a list naming this one has them all. A ticket channel
+    // (a kind, not a `[[channels]]` name) does not narrow the contacts.
+    let gateway = |names: &[&str]| FactFilter {
+        gateway_channels: Some(names.iter().map(|n| (*n).to_owned()).collect()),
         ..FactFilter::default()
     };
-    assert_eq!(window(other, later).await, (0, 0));
+    assert_eq!(window(gateway(&["email"]), later).await, (0, 0));
+    assert_eq!(window(gateway(&[]), later).await, (0, 0));
+    assert_eq!(window(gateway(&["we"]), later).await, (0, 0), "exact");
+    assert_eq!(window(gateway(&["email", "web"]), later).await, (4, 2));
+    let kind = FactFilter {
+        channel: Some("web_form".into()),
+        ..FactFilter::default()
+    };
+    assert_eq!(window(kind, later).await, (4, 2));
     // A minute on, the undelivered are not judged yet: within their five minutes.
     assert_eq!(
         window(FactFilter::default(), now + Duration::minutes(1)).await,
