@@ -262,6 +262,12 @@ async fn conflicts_story(postgres: bool) {
     first_passes_done(&mv).await;
     for round in 0..ROUNDS {
         served.terminate().await;
+        // The edits fall in a later second than the bridge's last write: Freshdesk's
+        // conditional write compares update times to the second, so an edit within the same
+        // second as the bridge's own write is not seen as a change and is overwritten. That
+        // gap is known (issue 13: the check must compare the re-read's content too) and is not
+        // what this story tests: both sides' edits within a second of each other.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
         edit_both_sides(&mv, &pairs, round).await;
         // Zendesk's export shows a change once its last minute has passed.
         mv.skip_a_minute().await;
